@@ -1,0 +1,71 @@
+/* main.c - the featcache binary: dispatches `featcache CMD ...` through one table. */
+#include <stdio.h>
+#include <string.h>
+
+#include <cblas.h>
+
+#include "../fc.h"
+#include "commands.h"
+
+typedef struct {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *summary;
+} command;
+
+static const command commands[] = {
+    {"extract", cmd_extract, "run a backbone once per image into a feature store"},
+    {"layers", cmd_layers, "list a model's layers, output shapes, parameters and MACs"},
+    {"train", cmd_train, "train a dense head from a feature store"},
+    {"sweep", cmd_sweep, "train a grid of head configurations at once"},
+    {"evaluate", cmd_evaluate, "evaluate a head on a split of a store"},
+    {"predict", cmd_predict, "run backbone + head on images (CSV)"},
+    {"info", cmd_info, "show a store's provenance, counts and size"},
+    {"verify", cmd_verify, "decode every feature and check checksums and integrity"},
+    {"runs", cmd_runs, "list the train/sweep runs recorded in a store"},
+    {"merge", cmd_merge, "combine stores made with the same backbone"},
+    {"diff", cmd_diff, "compare the images and labels of two stores"},
+    {"export", cmd_export, "write a store as HDF5 (h5py/Keras readable)"},
+    {"import", cmd_import, "read an exported HDF5 file into a store"},
+    {"fetch-model", cmd_fetch_model, "fetch the pretrained default backbone (npm nsfwjs)"},
+    {"make-dataset", cmd_make_dataset, "write Fashion-MNIST IDX files as a class-folder image set"},
+};
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+static void print_version(void) {
+    printf("featcache %s (numerics %s)\n", FC_VERSION, FC_NUMERICS_VERSION);
+    printf("BLAS: %s, core %s, %d threads max\n", openblas_get_config(), openblas_get_corename(),
+           openblas_get_num_threads());
+    printf("CPU: %s\n", __builtin_cpu_supports("avx512f") ? "AVX-512"
+                        : __builtin_cpu_supports("avx2") ? "AVX2"
+                                                         : "SSE");
+}
+
+static void print_help(FILE *fp) {
+    fprintf(fp, "usage: featcache [--version] [--help] COMMAND [ARGS]\n\ncommands:\n");
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (commands[i].fn) fprintf(fp, "  %-13s %s\n", commands[i].name, commands[i].summary);
+    fprintf(fp, "\n'featcache COMMAND --help' shows a command's options.\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        print_help(stderr);
+        return 2;
+    }
+    const char *name = argv[1];
+    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
+        print_help(stdout);
+        return 0;
+    }
+    if (strcmp(name, "--version") == 0 || strcmp(name, "version") == 0) {
+        print_version();
+        return 0;
+    }
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (commands[i].fn && strcmp(commands[i].name, name) == 0)
+            return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "featcache: '%s' is not a featcache command\n\n", name);
+    print_help(stderr);
+    return 2;
+}

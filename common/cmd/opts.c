@@ -1,0 +1,162 @@
+/* opts.c - option parsing, help text and error reporting for all commands. */
+#include "opts.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int find_long(const fc_cmd_spec *spec, const char *name, size_t len) {
+    for (int i = 0; spec->opts && spec->opts[i].name; i++)
+        if (strlen(spec->opts[i].name) == len && strncmp(spec->opts[i].name, name, len) == 0)
+            return i;
+    return -1;
+}
+
+static int find_short(const fc_cmd_spec *spec, char c) {
+    for (int i = 0; spec->opts && spec->opts[i].name; i++)
+        if (spec->opts[i].short_name == c) return i;
+    return -1;
+}
+
+int fc_usage_error(const char *cmd, const char *fmt, ...) {
+    va_list ap;
+    fprintf(stderr, "featcache %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\ntry 'featcache %s --help'\n", cmd);
+    return FC_ARGS_USAGE;
+}
+
+void fc_args_print_help(const fc_cmd_spec *spec, void *fpv) {
+    FILE *fp = fpv;
+    fprintf(fp, "usage: featcache %s %s\n\n%s\n", spec->name, spec->synopsis, spec->summary);
+    if (spec->opts && spec->opts[0].name) fprintf(fp, "\noptions:\n");
+    for (int i = 0; spec->opts && spec->opts[i].name; i++) {
+        const fc_opt *o = &spec->opts[i];
+        char lhs[96];
+        if (o->short_name)
+            snprintf(lhs, sizeof lhs, "-%c, --%s%s%s", o->short_name, o->name, o->arg ? " " : "",
+                     o->arg ? o->arg : "");
+        else
+            snprintf(lhs, sizeof lhs, "    --%s%s%s", o->name, o->arg ? " " : "",
+                     o->arg ? o->arg : "");
+        fprintf(fp, "  %-30s %s\n", lhs, o->help ? o->help : "");
+    }
+    fprintf(fp, "  %-30s %s\n", "-h, --help", "show this help");
+}
+
+int fc_args_parse(const fc_cmd_spec *spec, int argc, char **argv, fc_args *a) {
+    memset(a, 0, sizeof *a);
+    a->spec = spec;
+    a->pos = calloc((size_t)(argc > 0 ? argc : 1), sizeof *a->pos);
+    if (!a->pos) {
+        fprintf(stderr, "featcache %s: out of memory\n", spec->name);
+        return FC_ARGS_USAGE;
+    }
+    int only_pos = 0;
+    for (int i = 1; i < argc; i++) {
+        char *s = argv[i];
+        if (only_pos || s[0] != '-' || s[1] == '\0') {
+            a->pos[a->npos++] = s;
+            continue;
+        }
+        if (strcmp(s, "--") == 0) {
+            only_pos = 1;
+            continue;
+        }
+        if (strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0) {
+            fc_args_print_help(spec, stdout);
+            return FC_ARGS_HELP;
+        }
+        int idx;
+        const char *inline_val = NULL;
+        if (s[1] == '-') {
+            const char *name = s + 2, *eq = strchr(name, '=');
+            size_t len = eq ? (size_t)(eq - name) : strlen(name);
+            idx = find_long(spec, name, len);
+            if (idx < 0) return fc_usage_error(spec->name, "unknown option '%.*s'", (int)(len + 2), s);
+            if (eq) inline_val = eq + 1;
+        } else {
+            if (s[2] != '\0' || (idx = find_short(spec, s[1])) < 0)
+                return fc_usage_error(spec->name, "unknown option '%s'", s);
+        }
+        const fc_opt *o = &spec->opts[idx];
+        if (!o->arg) {
+            if (inline_val) return fc_usage_error(spec->name, "option --%s takes no value", o->name);
+            a->val[idx] = "1";
+        } else if (inline_val) {
+            a->val[idx] = inline_val;
+        } else {
+            if (i + 1 >= argc) return fc_usage_error(spec->name, "option --%s needs a value (%s)", o->name, o->arg);
+            a->val[idx] = argv[++i];
+        }
+    }
+    if (a->npos < spec->min_pos)
+        return fc_usage_error(spec->name, "missing argument(s): usage: featcache %s %s", spec->name,
+                              spec->synopsis);
+    if (spec->max_pos >= 0 && a->npos > spec->max_pos)
+        return fc_usage_error(spec->name, "unexpected argument '%s'", a->pos[spec->max_pos]);
+    return FC_ARGS_OK;
+}
+
+void fc_args_free(fc_args *a) {
+    if (!a) return;
+    free(a->pos);
+    a->pos = NULL;
+}
+
+static int opt_index(const fc_args *a, const char *name) {
+    int idx = find_long(a->spec, name, strlen(name));
+    if (idx < 0) {
+        fprintf(stderr, "featcache %s: internal error: no option --%s\n", a->spec->name, name);
+        abort();
+    }
+    return idx;
+}
+
+const char *fc_arg_str(const fc_args *a, const char *name, const char *def) {
+    const char *v = a->val[opt_index(a, name)];
+    return v ? v : def;
+}
+
+int fc_arg_flag(const fc_args *a, const char *name) { return a->val[opt_index(a, name)] != NULL; }
+
+int fc_arg_long(const fc_args *a, const char *name, long def, long min, long max, long *out) {
+    const char *v = a->val[opt_index(a, name)];
+    if (!v) {
+        *out = def;
+        return FC_ARGS_OK;
+    }
+    char *end;
+    errno = 0;
+    long x = strtol(v, &end, 10);
+    if (errno || end == v || *end || x < min || x > max)
+        return fc_usage_error(a->spec->name, "--%s: '%s' is not an integer in [%ld, %ld]", name, v, min, max);
+    *out = x;
+    return FC_ARGS_OK;
+}
+
+int fc_arg_double(const fc_args *a, const char *name, double def, double min, double max,
+                  double *out) {
+    const char *v = a->val[opt_index(a, name)];
+    if (!v) {
+        *out = def;
+        return FC_ARGS_OK;
+    }
+    char *end;
+    errno = 0;
+    double x = strtod(v, &end);
+    if (errno || end == v || *end || !isfinite(x) || x < min || x > max)
+        return fc_usage_error(a->spec->name, "--%s: '%s' is not a number in [%g, %g]", name, v, min, max);
+    *out = x;
+    return FC_ARGS_OK;
+}
+
+int fc_report(const char *cmd, const fc_status *st) {
+    fprintf(stderr, "featcache %s: error: %s\n", cmd, st && st->msg[0] ? st->msg : "unknown error");
+    return st && st->code == FC_ERR_ARG ? 2 : 1;
+}

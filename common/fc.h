@@ -1,0 +1,69 @@
+/* fc.h - status codes, error reporting and overflow-safe sizes shared by all of featcache.
+ *
+ * The library (common/) never prints to stdout and never exits: every fallible function
+ * returns an int (0 = ok, nonzero = the fc_code) and fills an fc_status with a message
+ * that names the file and the problem. Only main() and cmd_*() choose exit codes. */
+#ifndef FC_H
+#define FC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define FC_VERSION "0.1.0"
+/* Bumped whenever a change can alter stored feature values; part of every fingerprint. */
+#define FC_NUMERICS_VERSION "1"
+
+typedef enum {
+    FC_OK = 0,
+    FC_ERR_IO,       /* cannot open/read/write a file */
+    FC_ERR_FORMAT,   /* file is corrupt, truncated, foreign, or not what it claims */
+    FC_ERR_UNSUPPORTED, /* valid but not handled (unknown layer class, codec ...) */
+    FC_ERR_MISMATCH, /* provenance / shape / fingerprint mismatch */
+    FC_ERR_BUSY,     /* store locked by another process */
+    FC_ERR_NOMEM,    /* allocation failed or a declared size exceeds limits */
+    FC_ERR_ARG,      /* bad argument value (mapped to exit 2 by commands when from the CLI) */
+    FC_ERR_INTERRUPTED,
+    FC_ERR_INTERNAL
+} fc_code;
+
+typedef struct {
+    fc_code code;
+    char msg[1024];
+} fc_status;
+
+/* Sets st->code and formats st->msg; returns code so callers can `return fc_fail(...)`.
+ * st may be NULL. */
+int fc_fail(fc_status *st, fc_code code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Prepends "prefix: " to an existing message (adds context while unwinding). */
+int fc_wrap(fc_status *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void fc_status_clear(fc_status *st);
+const char *fc_code_name(fc_code code);
+
+/* Overflow-safe size arithmetic: return 0 on success, -1 on overflow. */
+static inline int fc_size_mul(size_t a, size_t b, size_t *out) {
+    return __builtin_mul_overflow(a, b, out) ? -1 : 0;
+}
+static inline int fc_size_add(size_t a, size_t b, size_t *out) {
+    return __builtin_add_overflow(a, b, out) ? -1 : 0;
+}
+/* a*b*c*d with overflow check (pass 1 for unused factors). */
+int fc_size_mul4(size_t a, size_t b, size_t c, size_t d, size_t *out);
+
+/* Hard ceilings for sizes declared by untrusted files (checked before any allocation). */
+#define FC_MAX_TENSOR_ELEMS ((size_t)1 << 31)      /* 8 GiB of float32 */
+#define FC_MAX_DIM 65536
+#define FC_MAX_IMAGE_PIXELS_DEFAULT ((size_t)89478485) /* PIL's decompression-bomb limit */
+
+/* Allocation helpers that report through fc_status (never abort). 64-byte aligned. */
+void *fc_malloc(size_t n, fc_status *st);
+void *fc_calloc(size_t n, size_t size, fc_status *st);
+void *fc_aligned_alloc(size_t n, fc_status *st);  /* free with free() */
+char *fc_strdup(const char *s, fc_status *st);
+
+/* Number of online CPUs (>= 1). */
+int fc_online_cpus(void);
+/* Monotonic seconds. */
+double fc_now(void);
+
+#endif

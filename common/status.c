@@ -1,0 +1,102 @@
+/* status.c - fc_status helpers, overflow-safe sizes and checked allocation. */
+#define _GNU_SOURCE
+#include "fc.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+int fc_fail(fc_status *st, fc_code code, const char *fmt, ...) {
+    if (st) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(st->msg, sizeof st->msg, fmt, ap);
+        va_end(ap);
+        st->code = code;
+    }
+    return (int)code;
+}
+
+int fc_wrap(fc_status *st, const char *fmt, ...) {
+    if (!st) return FC_ERR_INTERNAL;
+    char prefix[512], old[sizeof st->msg];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    va_end(ap);
+    memcpy(old, st->msg, sizeof old);
+    snprintf(st->msg, sizeof st->msg, "%s: %s", prefix, old);
+    if (st->code == FC_OK) st->code = FC_ERR_INTERNAL;
+    return (int)st->code;
+}
+
+void fc_status_clear(fc_status *st) {
+    if (st) {
+        st->code = FC_OK;
+        st->msg[0] = '\0';
+    }
+}
+
+const char *fc_code_name(fc_code code) {
+    switch (code) {
+    case FC_OK: return "ok";
+    case FC_ERR_IO: return "I/O error";
+    case FC_ERR_FORMAT: return "bad format";
+    case FC_ERR_UNSUPPORTED: return "unsupported";
+    case FC_ERR_MISMATCH: return "mismatch";
+    case FC_ERR_BUSY: return "busy";
+    case FC_ERR_NOMEM: return "out of memory";
+    case FC_ERR_ARG: return "bad argument";
+    case FC_ERR_INTERRUPTED: return "interrupted";
+    case FC_ERR_INTERNAL: return "internal error";
+    }
+    return "unknown";
+}
+
+int fc_size_mul4(size_t a, size_t b, size_t c, size_t d, size_t *out) {
+    size_t x;
+    if (fc_size_mul(a, b, &x) || fc_size_mul(x, c, &x) || fc_size_mul(x, d, &x)) return -1;
+    *out = x;
+    return 0;
+}
+
+void *fc_malloc(size_t n, fc_status *st) {
+    void *p = malloc(n ? n : 1);
+    if (!p) fc_fail(st, FC_ERR_NOMEM, "out of memory allocating %zu bytes", n);
+    return p;
+}
+
+void *fc_calloc(size_t n, size_t size, fc_status *st) {
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p) fc_fail(st, FC_ERR_NOMEM, "out of memory allocating %zu x %zu bytes", n, size);
+    return p;
+}
+
+void *fc_aligned_alloc(size_t n, fc_status *st) {
+    void *p = NULL;
+    if (posix_memalign(&p, 64, n ? n : 64) != 0) {
+        fc_fail(st, FC_ERR_NOMEM, "out of memory allocating %zu bytes", n);
+        return NULL;
+    }
+    return p;
+}
+
+char *fc_strdup(const char *s, fc_status *st) {
+    char *p = strdup(s ? s : "");
+    if (!p) fc_fail(st, FC_ERR_NOMEM, "out of memory");
+    return p;
+}
+
+int fc_online_cpus(void) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : (int)n;
+}
+
+double fc_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}

@@ -1,0 +1,31 @@
+# lib.sh - helpers for CLI tests. Each tests/cli/*.sh sources this, runs the real binary
+# ($FEATCACHE) on real files in a private temp dir ($T) and reports each check as a line
+# "ok - NAME" or "FAIL - NAME"; tests/run.sh counts them.
+set -u
+: "${FEATCACHE:?FEATCACHE must point at the featcache binary}"
+FC="$FEATCACHE"
+PY=/usr/bin/python3
+T=$(mktemp -d "${TMPDIR:-/tmp}/fc-cli.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+_fails=0
+
+ok()   { echo "ok - $*"; }
+fail() { echo "FAIL - $*"; _fails=$((_fails + 1)); }
+
+# check NAME CMD...: passes when CMD exits 0.
+check() { local name=$1; shift; if "$@" >"$T/.out" 2>"$T/.err"; then ok "$name"; else fail "$name (exit $?)"; sed 's/^/    /' "$T/.err" | tail -5; fi; }
+
+# expect_exit NAME CODE FRAGMENT CMD...: CMD must exit with CODE and print FRAGMENT
+# (grep -F, case-insensitive) on stderr or stdout; never by a signal.
+expect_exit() {
+    local name=$1 code=$2 frag=$3; shift 3
+    "$@" >"$T/.out" 2>"$T/.err"; local rc=$?
+    if [ "$rc" -ne "$code" ]; then fail "$name: exit $rc, expected $code"; sed 's/^/    /' "$T/.err" | tail -5; return; fi
+    if [ -n "$frag" ] && ! grep -qiF -- "$frag" "$T/.err" "$T/.out"; then
+        fail "$name: output lacks '$frag'"; sed 's/^/    /' "$T/.err" | tail -5; return; fi
+    ok "$name"
+}
+
+finish() { exit $(( _fails > 0 ? 1 : 0 )); }

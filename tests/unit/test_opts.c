@@ -1,0 +1,64 @@
+/* test_opts.c - the shared option parser and status helpers. */
+#include <string.h>
+
+#include "../../common/cmd/opts.h"
+#include "t.h"
+
+static const fc_opt opts[] = {
+    {"layer", 'l', "NAME", "cut layer"},
+    {"epochs", 0, "N", "epochs"},
+    {"lr", 0, "X", "learning rate"},
+    {"quiet", 'q', NULL, "quiet"},
+    {0},
+};
+static const fc_cmd_spec spec = {"t", "A [B]", "test", opts, 1, 2};
+
+static void test_parse(void) {
+    char *argv[] = {"t", "pos1", "--layer=block5_pool", "-q", "--epochs", "7", "pos2", NULL};
+    fc_args a;
+    CHECK(fc_args_parse(&spec, 7, argv, &a) == FC_ARGS_OK, "parse ok");
+    CHECK(a.npos == 2 && strcmp(a.pos[1], "pos2") == 0, "positionals");
+    CHECK(strcmp(fc_arg_str(&a, "layer", ""), "block5_pool") == 0, "inline value");
+    CHECK(fc_arg_flag(&a, "quiet"), "short flag");
+    long e;
+    CHECK(fc_arg_long(&a, "epochs", 30, 1, 100, &e) == FC_ARGS_OK && e == 7, "long value");
+    double lr;
+    CHECK(fc_arg_double(&a, "lr", 2e-5, 0, 1, &lr) == FC_ARGS_OK && lr == 2e-5, "default");
+    fc_args_free(&a);
+}
+
+static void test_errors(void) {
+    fc_args a;
+    char *bad1[] = {"t", "x", "--nope", NULL};
+    CHECK(fc_args_parse(&spec, 3, bad1, &a) == FC_ARGS_USAGE, "unknown option");
+    fc_args_free(&a);
+    char *bad2[] = {"t", NULL};
+    CHECK(fc_args_parse(&spec, 1, bad2, &a) == FC_ARGS_USAGE, "missing positional");
+    fc_args_free(&a);
+    char *bad3[] = {"t", "x", "--epochs", "abc", NULL};
+    long e;
+    CHECK(fc_args_parse(&spec, 4, bad3, &a) == FC_ARGS_OK, "parses");
+    CHECK(fc_arg_long(&a, "epochs", 30, 1, 100, &e) == FC_ARGS_USAGE, "bad integer");
+    fc_args_free(&a);
+    char *bad4[] = {"t", "x", "--layer", NULL};
+    CHECK(fc_args_parse(&spec, 3, bad4, &a) == FC_ARGS_USAGE, "missing value");
+    fc_args_free(&a);
+}
+
+static void test_status(void) {
+    fc_status st;
+    fc_status_clear(&st);
+    CHECK(fc_fail(&st, FC_ERR_FORMAT, "bad %d", 3) == FC_ERR_FORMAT, "returns code");
+    fc_wrap(&st, "file %s", "a.png");
+    CHECK(strcmp(st.msg, "file a.png: bad 3") == 0, "wrap: %s", st.msg);
+    size_t out;
+    CHECK(fc_size_mul4((size_t)1 << 40, (size_t)1 << 30, 1, 1, &out) == -1, "overflow caught");
+    CHECK(fc_size_mul4(2, 3, 4, 5, &out) == 0 && out == 120, "mul4");
+}
+
+int main(void) {
+    T_RUN(test_parse);
+    T_RUN(test_errors);
+    T_RUN(test_status);
+    return t_done("test_opts");
+}
