@@ -1,0 +1,29 @@
+/* dataset.h - a split of decoded features in memory, for train/sweep/evaluate/export.
+ * Loaded from a SQLite store or from an exported HDF5 file (same contents). */
+#ifndef FC_DATASET_H
+#define FC_DATASET_H
+
+#include "store.h"
+
+typedef struct {
+    size_t n;              /* images */
+    int h, w, c;           /* feature map shape */
+    size_t dim;            /* h*w*c */
+    float *x;              /* n*dim, 64-byte aligned */
+    int32_t *y;            /* n class indices */
+    int n_classes;
+    char **class_names;    /* label order */
+    char fingerprint[65];
+    fc_provenance prov;
+} fc_dataset;
+
+/* path: a .sqlite/.db store or an .h5 export (detected by content). split: FC_SPLIT_*. */
+int fc_dataset_load(const char *path, int split, fc_dataset *ds, fc_status *st);
+void fc_dataset_free(fc_dataset *ds);
+
+/* HDF5 branch (h5feat.c): read one split of an exported file. */
+int fc_h5feat_load(const char *path, int split, fc_dataset *ds, fc_status *st);
+/* 1 if the file starts with the HDF5 signature. */
+int fc_is_hdf5(const char *path);
+
+#endif

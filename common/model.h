@@ -1,0 +1,27 @@
+/* model.h - loading backbones into an fc_graph.
+ *
+ * spec forms (DESIGN.md "MODEL"):
+ *   PATH.h5            Keras full model (model_config + model_weights), Keras 2.2.4 or tf.keras
+ *   ARCH:PATH.h5       Keras weights-only application file with a built-in topology
+ *                      (ARCH = vgg16, vgg19, resnet50, inception_v3, mobilenet_v2)
+ *   PATH.h5            weights-only files are also detected from their layer names
+ *   DIR or DIR/model.json  TF.js layers model (float32, uint8/uint16 quantized shards)
+ *   mobilenet_v2 | inception_v3   the pretrained default in the fetch-model cache
+ * The graph is not finalized; call fc_graph_finalize() with the cut layer and size. */
+#ifndef FC_MODEL_H
+#define FC_MODEL_H
+
+#include "graph.h"
+
+int fc_model_load(const char *spec, fc_graph **out, fc_status *st);
+
+/* Individual loaders (model_keras.c, model_tfjs.c). */
+int fc_model_load_keras_h5(const char *path, fc_graph **out, fc_status *st);
+int fc_model_load_keras_weights(const char *arch, const char *path, fc_graph **out, fc_status *st);
+int fc_model_load_tfjs(const char *dir_or_json, fc_graph **out, fc_status *st);
+
+/* Directory holding fetched default models: $XDG_CACHE_HOME/featcache/models or
+ * ~/.cache/featcache/models. */
+int fc_model_cache_dir(char *buf, size_t cap, fc_status *st);
+
+#endif

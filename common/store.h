@@ -1,0 +1,123 @@
+/* store.h - the feature store: one SQLite file (schemas/store.sql, compiled in).
+ *
+ * WAL mode, application_id/user_version checked on open, one transaction per batch.
+ * Provenance is written once and checked on every open/extract/merge/train. Images are
+ * keyed by the sha256 (hex) of their file bytes; features are one encoded blob per image
+ * (codec.h) plus a checksum of the decoded values. */
+#ifndef FC_STORE_H
+#define FC_STORE_H
+
+#include "codec.h"
+#include "fc.h"
+
+typedef struct fc_store fc_store;
+
+/* Everything that decides the feature values, plus descriptive fields. */
+typedef struct {
+    char fingerprint[65];   /* hex sha256 over the fields marked [fp] (fc_provenance_fingerprint) */
+    char model_sha256[65];  /* [fp] hex sha256 of the weights content (fc_graph.weights_sha256) */
+    char arch[32];          /* vgg16, inception_v3, keras, tfjs ... */
+    char model_path[1024];  /* informative only */
+    char layer[128];        /* [fp] cut layer name */
+    int in_h, in_w;         /* [fp] input size */
+    char resize[16];        /* [fp] nearest | bilinear */
+    char preprocess[16];    /* [fp] caffe | tf | torch | rescale | none */
+    char numerics[16];      /* [fp] FC_NUMERICS_VERSION */
+    int feat_h, feat_w, feat_c; /* feature map shape per image */
+    fc_codec_params codec;  /* codec, layout, level (chosen per store) */
+    /* informative, set on create */
+    char version[32], host[128], user[64], command[2048];
+    int64_t created, updated; /* unix seconds */
+} fc_provenance;
+
+/* Compute p->fingerprint from the [fp] fields. */
+void fc_provenance_fingerprint(fc_provenance *p);
+/* Compare the [fp] fields and the codec of two provenances; on mismatch return
+ * FC_ERR_MISMATCH with a message naming each differing field and both values. */
+int fc_provenance_compare(const fc_provenance *have, const fc_provenance *want,
+                          const char *what, fc_status *st);
+
+enum {
+    FC_STORE_READ = 0,      /* read-only (works on read-only files/mounts) */
+    FC_STORE_WRITE = 1,     /* read-write, store must exist */
+    FC_STORE_CREATE = 2,    /* read-write, create if missing */
+    FC_STORE_EXCLUSIVE = 4, /* take the writer lock; "store is busy" if another process has it */
+};
+int fc_store_open(const char *path, int flags, fc_store **out, fc_status *st);
+void fc_store_close(fc_store *s);
+int fc_store_readonly(const fc_store *s);
+const char *fc_store_path(const fc_store *s);
+
+/* 1 = provenance present (filled), 0 = new empty store. */
+int fc_store_get_provenance(fc_store *s, fc_provenance *p, fc_status *st);
+/* New store: writes p. Existing store: fc_provenance_compare() and refuse on mismatch. */
+int fc_store_set_provenance(fc_store *s, const fc_provenance *p, fc_status *st);
+int fc_store_touch(fc_store *s, fc_status *st); /* updates provenance.updated */
+
+typedef enum { FC_IMG_OK = 0, FC_IMG_FAILED = 1 } fc_img_status;
+enum { FC_SPLIT_TRAIN = 0, FC_SPLIT_VAL = 1, FC_SPLIT_TEST = 2, FC_SPLIT_ANY = -1 };
+const char *fc_split_name(int split);        /* "train", "validation", "test" */
+int fc_split_parse(const char *s);           /* accepts val/validation; -2 if unknown */
+
+typedef struct {
+    char sha256[65];
+    const char *path;        /* relative to the image dir */
+    const char *class_name;  /* sub-folder name */
+    int split;               /* FC_SPLIT_* */
+    fc_img_status status;
+    const char *error;       /* for FAILED */
+    int64_t bytes;
+    int width, height;       /* original size, 0 if failed */
+} fc_image_rec;
+
+/* Writes: begin, put*, commit (one transaction per batch). put with features == NULL
+ * records a failed image. features: feat_h*feat_w*feat_c floats, encoded with the
+ * store's codec. Re-putting an existing sha256 updates path/class/split. */
+int fc_store_begin(fc_store *s, fc_status *st);
+int fc_store_put(fc_store *s, const fc_image_rec *rec, const float *features, fc_status *st);
+/* Put an already-encoded blob (merge/import with same codec). */
+int fc_store_put_blob(fc_store *s, const fc_image_rec *rec, const uint8_t *blob, size_t len,
+                      const char *checksum, fc_status *st);
+int fc_store_commit(fc_store *s, fc_status *st);
+int fc_store_rollback(fc_store *s);
+/* 1 if sha256 has stored features (status ok), 0 if not, <0 on error. */
+int fc_store_has(fc_store *s, const char *sha256, fc_status *st);
+int fc_store_delete(fc_store *s, const char *sha256, fc_status *st);
+
+/* Iterate images (ordered by split, class, path). Callback gets the record and the
+ * decoded features (NULL for failed images, or when decode==0). Return nonzero from the
+ * callback to stop. */
+typedef int (*fc_store_visit)(void *ctx, const fc_image_rec *rec, const float *features,
+                              const uint8_t *blob, size_t blob_len);
+int fc_store_foreach(fc_store *s, int split, int decode, fc_store_visit fn, void *ctx,
+                     fc_status *st);
+
+/* Classes in label order (sorted by name, as flow_from_directory); caller frees with
+ * fc_strlist_free. */
+int fc_store_classes(fc_store *s, char ***names, int *n, fc_status *st);
+void fc_strlist_free(char **list, int n);
+
+typedef struct {
+    int64_t images_ok, images_failed;
+    int64_t per_split[3];
+    int64_t feature_bytes;   /* sum of blob sizes */
+    int64_t file_bytes;      /* database + WAL on disk */
+} fc_store_stats;
+int fc_store_stats_get(fc_store *s, fc_store_stats *out, fc_status *st);
+
+/* Runs table (train/sweep records): JSON strings. */
+int fc_store_add_run(fc_store *s, const char *kind, const char *config_json,
+                     const char *history_json, const char *metrics_json, double seconds,
+                     fc_status *st);
+
+/* Full check: SQLite integrity_check, provenance present, every blob decodes and matches
+ * its checksum. Calls report(ctx, msg) for each problem (up to max_report); returns
+ * FC_OK or FC_ERR_FORMAT with the count in st. */
+int fc_store_verify(fc_store *s, void (*report)(void *ctx, const char *msg), void *ctx,
+                    int max_report, fc_status *st);
+
+/* Raw SQLite handle for commands that need queries not covered above (runs listing,
+ * info counts, diff). Returns sqlite3*. */
+void *fc_store_db(fc_store *s);
+
+#endif
