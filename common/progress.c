@@ -158,3 +158,17 @@ void fc_progress_free(fc_progress *p) {
     pthread_mutex_destroy(&p->mu);
     free(p);
 }
+
+void fc_progress_message(fc_progress *p, const char *msg) {
+    if (!p) {
+        fprintf(stderr, "%s\n", msg);
+        return;
+    }
+    pthread_mutex_lock(&p->mu);
+    if (p->tty && p->printed) fputs("\r\033[K", p->fp);
+    fprintf(p->fp, "%s\n", msg);
+    fflush(p->fp);
+    if (p->tty && p->printed) p->last_print = -1e300; /* redraw on the next update */
+    p->printed = 0;
+    pthread_mutex_unlock(&p->mu);
+}

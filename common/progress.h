@@ -33,6 +33,10 @@ void fc_progress_update_at(fc_progress *p, int64_t done, double now);
 /* Final state: completes the bar line on a tty (then a newline); nothing otherwise. */
 void fc_progress_finish(fc_progress *p);
 void fc_progress_free(fc_progress *p);
+/* Prints "msg\n" (a per-item error or warning) on the reporter's stream, or on stderr
+ * when p is NULL (quiet still shows errors); on a tty the bar is cleared first and
+ * redrawn by the next update. */
+void fc_progress_message(fc_progress *p, const char *msg);
 
 /* "2:31", "1:02:03" or "--:--" (negative/unknown); buf >= 16 bytes. */
 void fc_format_duration(double seconds, char *buf, size_t cap);

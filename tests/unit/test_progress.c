@@ -41,11 +41,14 @@ static void test_bar(void) {
     fc_progress_update_at(p, 24, 2.0);
     fc_progress_add_total(p, -8);
     fc_progress_update_at(p, 30, 3.0);
+    fc_progress_message(p, "x/bad.png: not an image");
+    fc_progress_update_at(p, 31, 3.01); /* redrawn at once after a message */
     fc_progress_free(p);
     fclose(fp);
+    CHECK(strstr(buf, "\r\033[Kx/bad.png: not an image\n\rx [") != NULL, "message: %s", buf);
     CHECK(strstr(buf, "\rx [############------------] 24/48  12.0 img/s  ETA 0:02\033[K") != NULL,
           "bar: %s", buf);
-    CHECK(strstr(buf, "30/40") != NULL && !strchr(buf, '\n'), "redraw in place: %s", buf);
+    CHECK(strstr(buf, "30/40") != NULL && strstr(buf, "31/40") != NULL, "redraws: %s", buf);
     free(buf);
 }
 
