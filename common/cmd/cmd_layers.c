@@ -12,7 +12,7 @@
 #include "opts.h"
 
 static const fc_opt layer_opts[] = {
-    {"size", 0, "N|HxW", "input size (default: the model's own, else 224)"},
+    {"size", 0, "N|HxW", "input size (default: the model's own, else 224; 299 for inception_v3)"},
     {"layer", 'l', "NAME", "cut the model at this layer and list only what it needs"},
     {0},
 };
@@ -87,7 +87,7 @@ int cmd_layers(int argc, char **argv) {
         goto out;
     }
     int variable = g->in_h == 0 || g->in_w == 0;
-    if (!size && variable) h = w = 224;
+    if (!size && variable) h = w = strcmp(g->arch, "inception_v3") ? 224 : 299; /* Keras defaults */
     if (fc_graph_finalize(g, layer, h, w, &st)) {
         /* an unknown --layer is a mismatch with the model's contents: exit 1 */
         if (st.code == FC_ERR_ARG) st.code = FC_ERR_MISMATCH;
