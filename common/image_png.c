@@ -13,7 +13,10 @@
  *   palette          looked up in a 256-entry table that starts as PIL's default gray
  *                    ramp (i,i,i) and is overwritten by PLTE, so an index past the end
  *                    of PLTE gives (i,i,i) as in PIL
- * Gamma, sBIT, colour profiles are ignored, as PIL does. */
+ * Gamma, sBIT, colour profiles are ignored, as PIL does.
+ * Deliberately stricter than PIL: an IDAT stream that ends before the last row is an
+ * error ("Not enough image data"; PIL returns the image with the missing rows black),
+ * and so is a CRC error in a critical chunk (PIL does not check IDAT CRCs). */
 #include <png.h>
 #include <setjmp.h>
 #include <stdlib.h>
