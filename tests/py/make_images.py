@@ -205,6 +205,7 @@ def make_all(outdir, extras):
         b = io.BytesIO()
         im.save(b, "PNG")
         files[name] = b.getvalue()
+    files["png_bytes_named.jpg"] = files["rgb8.png"]  # format comes from the signature
     for path in extras:
         with open(path, "rb") as f:
             files[os.path.basename(path)] = f.read()
