@@ -82,19 +82,33 @@ static int pragma_int(fc_store *s, const char *sql, int64_t *out, fc_status *st)
 
 /* ---- open ---- */
 
+/* The lock file is removed on close while still locked; a process that opened it just
+ * before then holds a lock on an unlinked file, so after locking, check that the path
+ * still names the locked file, else retry. */
 static int take_lock(fc_store *s, fc_status *st) {
     char lp[PATH_MAX];
     if (snprintf(lp, sizeof lp, "%s.lock", s->path) >= (int)sizeof lp)
         return fc_fail(st, FC_ERR_ARG, "%s: path too long", s->path);
-    s->lock_fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (s->lock_fd < 0) return fc_fail(st, FC_ERR_IO, "%s: %s", lp, strerror(errno));
-    if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
-        if (errno == EWOULDBLOCK)
-            return fc_fail(st, FC_ERR_BUSY,
-                           "%s: store is busy (another featcache process is writing it)", s->path);
-        return fc_fail(st, FC_ERR_IO, "%s: cannot lock: %s", lp, strerror(errno));
+    for (int attempt = 0; attempt < 100; attempt++) {
+        s->lock_fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (s->lock_fd < 0) return fc_fail(st, FC_ERR_IO, "%s: %s", lp, strerror(errno));
+        if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+            int e = errno;
+            close(s->lock_fd);
+            s->lock_fd = -1;
+            if (e == EWOULDBLOCK)
+                return fc_fail(st, FC_ERR_BUSY,
+                               "%s: store is busy (another featcache process is writing it)", s->path);
+            return fc_fail(st, FC_ERR_IO, "%s: cannot lock: %s", lp, strerror(e));
+        }
+        struct stat a, b;
+        if (fstat(s->lock_fd, &a) == 0 && stat(lp, &b) == 0 && a.st_ino == b.st_ino &&
+            a.st_dev == b.st_dev)
+            return FC_OK;
+        close(s->lock_fd);
+        s->lock_fd = -1;
     }
-    return FC_OK;
+    return fc_fail(st, FC_ERR_BUSY, "%s: store is busy (lock file keeps changing)", s->path);
 }
 
 /* Cheap checks SQLite would report vaguely: not an SQLite file, or cut short. */
@@ -245,7 +259,11 @@ void fc_store_close(fc_store *s) {
     if (!s) return;
     for (int i = 0; i < Q_N; i++) sqlite3_finalize(s->q[i]);
     if (s->db) sqlite3_close(s->db);
-    if (s->lock_fd >= 0) close(s->lock_fd); /* releases the flock */
+    if (s->lock_fd >= 0) { /* unlink while still holding the lock (see take_lock) */
+        char lp[PATH_MAX];
+        if (snprintf(lp, sizeof lp, "%s.lock", s->path) < (int)sizeof lp) unlink(lp);
+        close(s->lock_fd);
+    }
     free(s->dec);
     free(s->path);
     free(s);

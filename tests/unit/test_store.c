@@ -276,6 +276,12 @@ static void test_busy(void) {
     /* the same process opening twice is refused too (flock per open file) */
     open_fails(path, FC_STORE_WRITE | FC_STORE_EXCLUSIVE, FC_ERR_BUSY, "busy");
     fc_store_close(s);
+    char lock[300];
+    snprintf(lock, sizeof lock, "%s.lock", path);
+    CHECK(access(lock, F_OK) != 0, "lock file removed on close");
+    s = NULL;
+    CHECK(fc_store_open(path, FC_STORE_WRITE | FC_STORE_EXCLUSIVE, &s, &st) == 0, "relock: %s", st.msg);
+    fc_store_close(s);
 }
 
 /* kill -9 in the middle of a batch loses that batch only */
