@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../../common/dataset.h"
 #include "../../common/sha256.h"
 #include "../../common/store.h"
 #include "t.h"
@@ -491,6 +492,45 @@ static void test_rollback(void) {
     fc_store_close(s);
 }
 
+#pragma weak fc_h5feat_load
+
+static void test_dataset(void) {
+    const char *path = tmp("d.db");
+    make_store(path, 10); /* image 3 failed; cats = even, dogs = odd; split i % 3 */
+    fc_dataset ds;
+    fc_status st = {0};
+    CHECK(fc_dataset_load(path, FC_SPLIT_ANY, &ds, &st) == 0, "%s", st.msg);
+    CHECK(ds.n == 9 && ds.dim == NF && ds.h == 2 && ds.w == 3 && ds.c == 5 && ds.n_classes == 2, "n %zu", ds.n);
+    CHECK(strcmp(ds.fingerprint, ds.prov.fingerprint) == 0 && strlen(ds.fingerprint) == 64, "fingerprint");
+    /* order: split, class, path -> first is split 0, cats: images 0 and 6 */
+    float want[NF];
+    feat(0, want);
+    CHECK(ds.y[0] == 0 && fabsf(ds.x[0 * NF + 1] - want[1]) <= 1e-3f * fabsf(want[1]), "first row");
+    int dogs = 0;
+    for (size_t i = 0; i < ds.n; i++) dogs += ds.y[i] == 1;
+    CHECK(dogs == 4, "dogs %d (1, 5, 7, 9)", dogs);
+    fc_dataset_free(&ds);
+    CHECK(fc_dataset_load(path, FC_SPLIT_VAL, &ds, &st) == 0 && ds.n == 3, "val: %zu %s", ds.n, st.msg);
+    fc_dataset_free(&ds);
+    fc_dataset_free(&ds); /* idempotent */
+    fc_dataset_free(NULL);
+    CHECK(fc_dataset_load(tmp("none.db"), FC_SPLIT_ANY, &ds, &st) == FC_ERR_IO, "missing");
+    const char *h5 = tmp("x.h5");
+    static const char fake[] = "\211HDF\r\n\032\n and then some bytes";
+    write_file(h5, fake, sizeof fake - 1);
+    int rc = fc_dataset_load(h5, FC_SPLIT_ANY, &ds, &st);
+    if (!fc_h5feat_load)
+        CHECK(rc == FC_ERR_UNSUPPORTED && strstr(st.msg, "need featcache built with export support"), "%s", st.msg);
+    else
+        CHECK(rc != 0, "garbage HDF5 accepted");
+    /* an empty store (provenance never written) */
+    const char *e = tmp("e.db");
+    fc_store *s = NULL;
+    CHECK(fc_store_open(e, FC_STORE_CREATE, &s, &st) == 0, "%s", st.msg);
+    fc_store_close(s);
+    CHECK(fc_dataset_load(e, FC_SPLIT_ANY, &ds, &st) == FC_ERR_FORMAT && strstr(st.msg, "empty"), "%s", st.msg);
+}
+
 int main(void) {
     snprintf(dir, sizeof dir, "/tmp/fc-store-XXXXXX");
     if (!mkdtemp(dir)) return 1;
@@ -504,6 +544,7 @@ int main(void) {
     T_RUN(test_verify);
     T_RUN(test_paths_and_blobs);
     T_RUN(test_rollback);
+    T_RUN(test_dataset);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0) fprintf(stderr, "cleanup failed\n");
