@@ -162,8 +162,18 @@ static void u8_grid(double lo, double hi, double *scale, double *min) {
     }
 }
 
+/* Widen an f16 range end away from zero to 4 significant bits: the step grows by at
+ * most 1/8, and the parameter section then compresses to about a byte per channel. */
+static uint16_t f16_coarse(uint16_t h) {
+    uint16_t sign = h & 0x8000, mag = h & 0x7fff;
+    if (mag >= 0x7c00 || !(mag & 0x7f)) return h;
+    return (uint16_t)(sign | ((mag | 0x7f) + 1)); /* may carry into inf: f32 fallback */
+}
+
 /* Per-channel ranges over the stored values (all, or only the nonzeros when sparse),
- * written to the params section as f16 rounded outward (or f32 if out of f16 range). */
+ * written to the params section as f16 rounded outward (or f32 if out of f16 range).
+ * Ranges are anchored at zero ([0, hi] for nonnegative channels, as ReLU maps are), so
+ * zeros stay exact and the lo half of the section is all zeros. */
 static int u8_params(const float *x, size_t n, int C, int sparse, float *lo, float *hi,
                      uint8_t *params, unsigned *flags, fc_status *st) {
     for (int c = 0; c < C; c++) lo[c] = INFINITY, hi[c] = -INFINITY;
@@ -181,9 +191,13 @@ static int u8_params(const float *x, size_t n, int C, int sparse, float *lo, flo
     int f16_ok = 1;
     for (int c = 0; c < C; c++) {
         if (lo[c] > hi[c]) lo[c] = hi[c] = 0; /* channel with no stored values */
+        if (lo[c] > 0) lo[c] = 0;
+        if (hi[c] < 0) hi[c] = 0;
         uint16_t a = fc_f32_to_f16(lo[c]), b = fc_f32_to_f16(hi[c]);
         if (fc_f16_to_f32(a) > lo[c]) a = f16_step_down(a);
         if (fc_f16_to_f32(b) < hi[c]) b = f16_step_up(b);
+        a = f16_coarse(a);
+        b = f16_coarse(b);
         if (!isfinite(fc_f16_to_f32(a)) || !isfinite(fc_f16_to_f32(b))) f16_ok = 0;
         h[c] = a;
         h[C + c] = b;
