@@ -177,13 +177,12 @@ static uint16_t f16_coarse(uint16_t h) {
 static int u8_params(const float *x, size_t n, int C, int sparse, float *lo, float *hi,
                      uint8_t *params, unsigned *flags, fc_status *st) {
     for (int c = 0; c < C; c++) lo[c] = INFINITY, hi[c] = -INFINITY;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0, c = 0; i < n; i++, c = c + 1 == (size_t)C ? 0 : c + 1) {
         float v = x[i];
         if (!isfinite(v))
             return fc_fail(st, FC_ERR_ARG, "u8 codec cannot encode non-finite value %g at %zu",
                            (double)v, i);
         if (sparse && v == 0) continue;
-        int c = (int)(i % (size_t)C);
         if (v < lo[c]) lo[c] = v;
         if (v > hi[c]) hi[c] = v;
     }
@@ -559,11 +558,11 @@ int fc_codec_decode(const uint8_t *blob, size_t len, float *out, size_t n, fc_st
     if (!grid) return fc_fail(st, FC_ERR_NOMEM, "out of memory");
     if (!(rc = load_u8_params(t, &pb, grid, grid + C, st)) &&
         !(rc = load_elems(t, &pb, 1, el, &bm, st))) {
-        for (size_t i = 0; i < n; i++) {
-            size_t c = i % C;
+        for (size_t i = 0, c = 0; i < n; i++, c = c + 1 == C ? 0 : c + 1)
             out[i] = (float)(el[i] * grid[c] + grid[C + c]);
-            if (bm && !(bm[i >> 3] >> (i & 7) & 1)) out[i] = 0;
-        }
+        if (bm) /* sparse: positions not in the bitmap are exact zeros */
+            for (size_t i = 0; i < n; i++)
+                if (!(bm[i >> 3] >> (i & 7) & 1)) out[i] = 0;
     }
     free(grid);
     return rc;

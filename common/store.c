@@ -575,7 +575,9 @@ static int64_t class_id(fc_store *s, const char *name, fc_status *st) {
     if (!q) return -1;
     sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
     int r = sqlite3_step(q);
-    if (r == SQLITE_ROW) return sqlite3_column_int64(q, 0);
+    int64_t id = r == SQLITE_ROW ? sqlite3_column_int64(q, 0) : -1;
+    sqlite3_reset(q); /* an unfinished statement would hold a read transaction open */
+    if (r == SQLITE_ROW) return id;
     if (r != SQLITE_DONE) return fc_store_sql_fail(s, st, "read classes"), -1;
     if (!(q = fc_store_stmt(s, Q_CLASS_ADD, st))) return -1;
     sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
@@ -696,6 +698,7 @@ int fc_store_has(fc_store *s, const char *sha256, fc_status *st) {
     if (!q) return -(int)st->code;
     sqlite3_bind_text(q, 1, sha256, -1, SQLITE_STATIC);
     int r = sqlite3_step(q);
+    sqlite3_reset(q);
     if (r == SQLITE_ROW) return 1;
     if (r == SQLITE_DONE) return 0;
     return -fc_store_sql_fail(s, st, "read images");
@@ -743,4 +746,23 @@ int fc_store_add_run(fc_store *s, const char *kind, const char *config_json,
     }
     sqlite3_finalize(q);
     return r == SQLITE_DONE ? FC_OK : fc_store_sql_fail(s, st, "record run");
+}
+
+int fc_store_record_run(const char *path, const char *kind, const char *config_json,
+                        const char *history_json, const char *metrics_json, double seconds,
+                        int *recorded, fc_status *st) {
+    *recorded = 0;
+    if (access(path, W_OK) != 0 || !dir_writable(path)) {
+        if (access(path, R_OK) != 0) return fc_fail(st, FC_ERR_IO, "%s: %s", path, strerror(errno));
+        return FC_OK; /* read-only store: nothing to record into */
+    }
+    fc_store *s = NULL;
+    int rc = fc_store_open(path, FC_STORE_WRITE, &s, st);
+    if (!rc) {
+        rc = fc_store_add_run(s, kind, config_json, history_json, metrics_json, seconds, st);
+        if (rc && (sqlite3_errcode(s->db) & 0xff) == SQLITE_READONLY) rc = FC_OK; /* read-only mount */
+        else if (!rc) *recorded = 1;
+    }
+    fc_store_close(s);
+    return rc;
 }

@@ -349,6 +349,27 @@ static void test_read_only(void) {
     snprintf(shm, sizeof shm, "%s-shm", path);
     CHECK(access(shm, F_OK) != 0, "no -shm left behind");
     if (geteuid() != 0) open_fails(path, FC_STORE_WRITE, FC_ERR_IO, "");
+    /* as an unprivileged user (root ignores permission bits): the plain read-only open
+     * falls back to immutable, and a run is not recorded */
+    chmod(dir, 0755);
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0)) _exit(10);
+        fc_store *r = NULL;
+        fc_status cst = {0};
+        if (fc_store_open(path, FC_STORE_READ, &r, &cst)) { fprintf(stderr, "%s\n", cst.msg); _exit(11); }
+        visit_ctx cv = {0};
+        if (fc_store_foreach(r, FC_SPLIT_ANY, 1, visit, &cv, &cst) || cv.n != 6 || cv.bad) _exit(12);
+        fc_store_close(r);
+        int recorded = -1;
+        if (fc_store_record_run(path, "train", "{}", NULL, NULL, 1, &recorded, &cst) || recorded != 0) _exit(13);
+        if (fc_store_open(path, FC_STORE_WRITE, &r, &cst) == 0) _exit(14);
+        _exit(0);
+    }
+    int wst = -1;
+    waitpid(pid, &wst, 0);
+    CHECK(WIFEXITED(wst) && WEXITSTATUS(wst) == 0, "unprivileged read-only checks: status %d", WEXITSTATUS(wst));
+    chmod(dir, 0700);
     chmod(rodir, 0755);
     chmod(path, 0644);
 }
@@ -468,7 +489,12 @@ static void test_paths_and_blobs(void) {
     r.status = FC_IMG_FAILED;
     CHECK(fc_store_put(s, &r, NULL, &st) == 0 && fc_store_has(s, sha, &st) == 1, "kept");
     CHECK(fc_store_add_run(s, "train", "{\"lr\":2e-5}", "[]", "{\"val_acc\":0.9}", 1.5, &st) == 0, "%s", st.msg);
-    CHECK(fc_store_delete(s, sha, &st) == 0 && fc_store_has(s, sha, &st) == 0, "delete");
+    int recorded = 0;
+    CHECK(fc_store_record_run(path, "sweep", "{}", NULL, NULL, 2, &recorded, &st) == 0 && recorded == 1,
+          "record_run beside an exclusive writer: %s", st.msg);
+    CHECK(fc_store_record_run(tmp("nope.db"), "sweep", "{}", NULL, NULL, 2, &recorded, &st) == FC_ERR_IO,
+          "missing store");
+    CHECK(fc_store_delete(s, sha, &st) == 0 && fc_store_has(s, sha, &st) == 0, "delete: %s", st.msg);
     CHECK(fc_store_verify(s, NULL, NULL, 5, &st) == 0, "%s", st.msg);
     fc_store_close(s);
 }
