@@ -147,6 +147,13 @@ int fc_store_foreach_path(fc_store *s, fc_store_path_visit fn, void *ctx, fc_sta
  * (--prune). Returns 1 if the path was stored, 0 if not, <0 on error. */
 int fc_store_remove_path(fc_store *s, const char *path, fc_status *st);
 
+/* Record a train/sweep run in the store at path (opens it for writing, not exclusively,
+ * so it works while another reader has it open). A read-only store (file, directory or
+ * mount) is not an error: *recorded = 0 and FC_OK. */
+int fc_store_record_run(const char *path, const char *kind, const char *config_json,
+                        const char *history_json, const char *metrics_json, double seconds,
+                        int *recorded, fc_status *st);
+
 /* The provenance as loaded at open (or set since); NULL for a store without one. */
 const fc_provenance *fc_store_provenance(const fc_store *s);
 /* Canonical text the fingerprint hashes (for tests/docs); returns bytes written. */

@@ -140,6 +140,7 @@ int fc_store_path_lookup(fc_store *s, const char *path, char sha256[65], fc_stat
     int r = sqlite3_step(q);
     if (r == SQLITE_ROW) {
         snprintf(sha256, 65, "%s", col_text(q, 0));
+        sqlite3_reset(q); /* do not hold a read transaction open */
         return 1;
     }
     if (r == SQLITE_DONE) return 0;
