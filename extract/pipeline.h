@@ -87,7 +87,10 @@ typedef struct {
     int64_t other_shard;  /* belongs to another --shard */
     int64_t fast_path;    /* sha256 taken from path+size+mtime, file not read */
     int64_t bytes_read;
-    double seconds, forward_seconds, reader_seconds, writer_seconds;
+    double seconds;          /* wall time of fc_pl_run */
+    double forward_seconds;  /* in ops.forward */
+    double reader_seconds;   /* reading, hashing, decoding (not waiting for a slot) */
+    double writer_seconds;   /* in ops.write */
 } fc_pl_stats;
 
 int fc_pl_run(const fc_pl_config *cfg, const fc_pl_ops *ops, fc_pl_stats *stats, fc_status *st);

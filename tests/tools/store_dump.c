@@ -76,7 +76,7 @@ int main(int argc, char **argv) {
         rc = fc_store_foreach(s, FC_SPLIT_ANY, !d.records, visit, &d, &st);
     }
     if (rc) fprintf(stderr, "store_dump: %s\n", st.msg);
-    qsort(d.lines, d.n, sizeof *d.lines, cmp_line);
+    if (d.n > 1) qsort(d.lines, d.n, sizeof *d.lines, cmp_line);
     for (size_t i = 0; i < d.n; i++) {
         if (!rc) printf("%s\n", d.lines[i]);
         free(d.lines[i]);
