@@ -8,6 +8,7 @@
 
 #include <string.h>
 
+#include <cpuid.h>
 #include <immintrin.h>
 
 static inline uint32_t f32_bits(float f) {
@@ -86,8 +87,10 @@ __attribute__((target("avx,f16c"))) static void f16_to_f32_f16c(const uint16_t *
 static int have_f16c(void) {
     static int cached = -1;
     if (cached < 0) {
-        __builtin_cpu_init();
-        cached = __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx") ? 1 : 0;
+        /* CPUID leaf 1 ECX: bit 28 AVX, bit 29 F16C (clang 14's __builtin_cpu_supports
+         * does not know "f16c"). */
+        unsigned a, b, c, d;
+        cached = __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 28)) && (c & (1u << 29)) ? 1 : 0;
     }
     return cached;
 }
