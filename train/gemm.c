@@ -9,3 +9,5 @@ void fc_train_sgemm(int transA, int transB, int M, int N, int K, float alpha, co
     cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
                 transB ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
+
+void fc_train_blas_threads(int n) { openblas_set_num_threads(n); }

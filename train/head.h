@@ -42,6 +42,7 @@ typedef struct {
     char fingerprint[65];
     char **class_names;    /* n_classes strings, owned (may be NULL) */
     char *backbone_json;   /* JSON object: arch, layer, in_h, in_w, preprocess, resize ... */
+    float l2;              /* kernel L2 factor it was trained with (part of Keras's loss) */
 } fc_head;
 
 /* Names <-> enums. Return 0 on success, -1 if unknown. */
@@ -104,6 +105,8 @@ int fc_head_logits(const fc_head *hd, const float *x, size_t n, float *logits, f
 /* Same, then probabilities (sigmoid/softmax). */
 int fc_head_predict(const fc_head *hd, const float *x, size_t n, float *probs, fc_status *st);
 
+/* Cap the BLAS library's threads (train/ runs one thread team at a time). */
+void fc_train_blas_threads(int n);
 /* Row-major single-precision GEMM: C = alpha*op(A)*op(B) + beta*C (the BLAS wrapper). */
 void fc_train_sgemm(int transA, int transB, int M, int N, int K, float alpha, const float *A,
                     int lda, const float *B, int ldb, float beta, float *C, int ldc);

@@ -22,7 +22,7 @@ static double nice(float f) {
 static int put_str_attr(hid_t loc, const char *name, const char *s) {
     size_t len = strlen(s);
     hid_t t = H5Tcopy(H5T_C_S1), sp = H5Screate(H5S_SCALAR), a = -1;
-    int ok = t >= 0 && sp >= 0 && H5Tset_size(t, len ? len : 1) >= 0 &&
+    int ok = t >= 0 && sp >= 0 && H5Tset_size(t, len ? len : 1) >= 0 && H5Tset_strpad(t, H5T_STR_NULLPAD) >= 0 &&
              (a = H5Acreate2(loc, name, t, sp, H5P_DEFAULT, H5P_DEFAULT)) >= 0 &&
              H5Awrite(a, t, len ? s : "") >= 0;
     if (a >= 0) H5Aclose(a);
@@ -160,6 +160,7 @@ int fc_head_save(const fc_head *hd, const char *path, const fc_optim *opt, float
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     char names[2 * FC_HEAD_MAX_LAYERS + 2][48];
     int n_names = 0, rc = FC_OK;
+    if (l2 == 0.0f) l2 = hd->l2;
     char *model = dump(model_json(hd, l2, names, &n_names));
     char *train = opt ? dump(training_json(hd, opt)) : NULL;
     json_t *cl = json_array();
@@ -231,8 +232,7 @@ static char *get_str_attr(hid_t loc, const char *name, const char *path, fc_stat
             fc_fail(st, FC_ERR_FORMAT, "%s: attribute '%s' has a bad size %zu", path, name, n);
             goto out;
         }
-        hid_t mt = H5Tcopy(H5T_C_S1);
-        H5Tset_size(mt, n);
+        hid_t mt = H5Tcopy(t); /* read the stored bytes as they are, terminate here */
         out = fc_calloc(n + 1, 1, st);
         if (out && H5Aread(a, mt, out) < 0) free(out), out = NULL;
         H5Tclose(mt);
@@ -276,6 +276,7 @@ typedef struct {
     int h, w, c, units[FC_HEAD_MAX_LAYERS], n_dense;
     char names[FC_HEAD_MAX_LAYERS][128];
     const char *out_act;
+    float l2;
 } parsed_model;
 
 static int parse_layer(json_t *ly, int idx, parsed_model *pm, const char *path, fc_status *st) {
@@ -319,6 +320,9 @@ static int parse_layer(json_t *ly, int idx, parsed_model *pm, const char *path, 
         if (pm->n_dense > 1 && a != pm->arch.act) return fc_fail(st, FC_ERR_UNSUPPORTED, "%s: mixed hidden activations", path);
         pm->arch.act = a;
     }
+    json_t *reg = json_object_get(json_object_get(cfg, "kernel_regularizer"), "config");
+    double l2 = json_number_value(json_object_get(reg, "l2"));
+    if (l2 > 0 && l2 <= 1) pm->l2 = (float)l2;
     snprintf(pm->names[pm->n_dense], 128, "%s", name);
     pm->units[pm->n_dense++] = (int)json_integer_value(units);
     pm->out_act = act;
@@ -375,8 +379,7 @@ static int get_weight_names(hid_t g, char *k, char *b, size_t cap, const char *p
     } else {
         size_t n = H5Tget_size(t);
         char *buf = n > 0 && n < cap ? calloc(2, n + 1) : NULL;
-        hid_t mt = H5Tcopy(H5T_C_S1);
-        H5Tset_size(mt, n);
+        hid_t mt = H5Tcopy(t);
         if (buf && H5Aread(a, mt, buf) >= 0) {
             for (int i = 0; i < 2; i++) {
                 memcpy(out[i], buf + (size_t)i * n, n);
@@ -461,6 +464,7 @@ int fc_head_load(const char *path, fc_head **out, fc_status *st) {
     if ((rc = parse_model(model, &pm, path, st))) goto out;
     int units = pm.units[pm.n_dense - 1];
     if ((rc = fc_head_create(&pm.arch, pm.h, pm.w, pm.c, units == 1 ? 2 : units, &hd, st))) goto out;
+    hd->l2 = pm.l2;
     if ((rc = load_dense_weights(f, hd, &pm, path, st))) goto out;
     if ((rc = load_classes(f, hd, path, st))) goto out;
     if (H5Aexists(f, "featcache_fingerprint") > 0) {

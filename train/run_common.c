@@ -56,6 +56,23 @@ int fc_run_stamp_head(fc_head *hd, const fc_dataset *ds, fc_status *st) {
     return FC_OK;
 }
 
+int fc_run_load_split(const char *path, int split, fc_dataset *ds, fc_status *st) {
+    memset(ds, 0, sizeof *ds);
+    if (fc_run_have_store(st)) return st->code;
+    return fc_dataset_load(path, split, ds, st);
+}
+
+int fc_run_split_parse(const char *s) {
+    if (!strcmp(s, "train")) return FC_SPLIT_TRAIN;
+    if (!strcmp(s, "validation") || !strcmp(s, "val")) return FC_SPLIT_VAL;
+    if (!strcmp(s, "test")) return FC_SPLIT_TEST;
+    return -2;
+}
+
+const char *fc_run_split_name(int split) {
+    return split == FC_SPLIT_TRAIN ? "train" : split == FC_SPLIT_VAL ? "validation" : "test";
+}
+
 void fc_run_free_data(fc_dataset *tr, fc_dataset *va) {
     if (!fc_dataset_free) return;
     fc_dataset_free(tr);
@@ -106,5 +123,6 @@ int fc_run_threads(const void *args, int *threads) {
     long t;
     int rc = fc_arg_long(args, "threads", fc_online_cpus(), 1, 256, &t);
     *threads = (int)t;
+    if (rc == FC_ARGS_OK) fc_train_blas_threads(*threads);
     return rc;
 }

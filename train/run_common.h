@@ -11,6 +11,11 @@
 int fc_run_have_store(fc_status *st);
 /* Loads the train and validation splits of a store or HDF5 export. */
 int fc_run_load(const char *path, fc_dataset *tr, fc_dataset *va, fc_status *st);
+/* One split (FC_SPLIT_*) of a store or export. */
+int fc_run_load_split(const char *path, int split, fc_dataset *ds, fc_status *st);
+/* train | validation (val) | test -> FC_SPLIT_*, -2 if unknown; and back. */
+int fc_run_split_parse(const char *s);
+const char *fc_run_split_name(int split);
 void fc_run_free_data(fc_dataset *tr, fc_dataset *va);
 /* Copies fingerprint, class names and backbone provenance (JSON) into the head. */
 int fc_run_stamp_head(fc_head *hd, const fc_dataset *ds, fc_status *st);
@@ -20,7 +25,7 @@ int fc_run_record(const char *path, const char *kind, const char *config_json, c
                   double seconds, fc_status *st);
 /* JSON text of the summary metrics of a history: best epoch, its val loss/acc, final loss/acc. */
 char *fc_run_metrics_text(const fc_history *h);
-/* Parse --threads (default: online CPUs). */
+/* Parse --threads (default: online CPUs); also caps the BLAS threads. */
 int fc_run_threads(const void *args, int *threads);
 
 #endif
