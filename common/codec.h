@@ -34,4 +34,27 @@ fc_layout fc_codec_choose_layout(const fc_codec_params *p, const float *x, size_
 /* Checksum of decoded values (hex sha256 of the float32 bytes), 65 bytes with NUL. */
 void fc_checksum_floats(const float *x, size_t n, char out[65]);
 
+/* Scalar conversions (exact round-to-nearest-even, subnormals, inf, quiet NaN) and array
+ * versions (F16C when the CPU has it, bit-identical to the scalar ones). */
+uint16_t fc_f32_to_f16(float f);
+float fc_f16_to_f32(uint16_t h);
+uint16_t fc_f32_to_bf16(float f);
+float fc_bf16_to_f32(uint16_t h);
+void fc_f32_to_f16_array(const float *x, uint16_t *y, size_t n);
+void fc_f16_to_f32_array(const uint16_t *x, float *y, size_t n);
+void fc_codec_force_scalar(int on); /* tests: disable the F16C path */
+
+/* Blob header fields, for info/verify/fuzz (0 = ok, FC_ERR_FORMAT if not a blob). */
+typedef struct {
+    fc_codec_kind kind;
+    fc_layout layout;
+    size_t n;
+    int channels;
+} fc_blob_info;
+int fc_codec_peek(const uint8_t *blob, size_t len, fc_blob_info *info, fc_status *st);
+
+/* Frees this thread's cached zstd contexts and scratch buffers (they are otherwise
+ * reused across calls and freed at thread exit). */
+void fc_codec_thread_cleanup(void);
+
 #endif

@@ -120,4 +120,36 @@ int fc_store_verify(fc_store *s, void (*report)(void *ctx, const char *msg), voi
  * info counts, diff). Returns sqlite3*. */
 void *fc_store_db(fc_store *s);
 
+/* ---- additions (store helper) ---- */
+
+/* schemas/store.sql as compiled into the binary (store_schema.c). */
+extern const char fc_store_schema_sql[];
+#define FC_STORE_APPLICATION_ID 0x46435331 /* 'FCS1' */
+#define FC_STORE_FORMAT_VERSION 1
+#define FC_STORE_PAGE_SIZE 1024 /* chosen by bench/codec.sh: least overflow waste per blob */
+
+/* With FC_STORE_READ: open as SQLite "immutable" (no locks, no -shm; for read-only media).
+ * A plain FC_STORE_READ falls back to this by itself when the -shm cannot be created. */
+#define FC_STORE_IMMUTABLE 8
+
+/* Create/open like fc_store_open; page_size (512..65536, power of 2) applies only when the
+ * store is created (0 = FC_STORE_PAGE_SIZE). For benchmarks. */
+int fc_store_open_page_size(const char *path, int flags, int page_size, fc_store **out,
+                            fc_status *st);
+
+/* Paths: every path an image was seen under (relative to the image folder).
+ * lookup: 1 and sha256 filled if the path is stored, 0 if not, <0 on error. */
+int fc_store_path_lookup(fc_store *s, const char *path, char sha256[65], fc_status *st);
+/* Visit every stored path (ordered by path). Return nonzero from fn to stop. */
+typedef int (*fc_store_path_visit)(void *ctx, const char *path, const char *sha256);
+int fc_store_foreach_path(fc_store *s, fc_store_path_visit fn, void *ctx, fc_status *st);
+/* Forget a path; when it was the image's last path the image and its features go too
+ * (--prune). Returns 1 if the path was stored, 0 if not, <0 on error. */
+int fc_store_remove_path(fc_store *s, const char *path, fc_status *st);
+
+/* The provenance as loaded at open (or set since); NULL for a store without one. */
+const fc_provenance *fc_store_provenance(const fc_store *s);
+/* Canonical text the fingerprint hashes (for tests/docs); returns bytes written. */
+size_t fc_provenance_canonical(const fc_provenance *p, char *buf, size_t cap);
+
 #endif

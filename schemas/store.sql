@@ -1,0 +1,64 @@
+-- featcache feature store, format version 1.
+-- Compiled into the binary (common/store_schema.c); `featcache` runs it once, in one
+-- transaction, when it creates a store (after PRAGMA page_size and journal_mode=WAL).
+-- application_id 0x46435331 ('FCS1') marks the file as a featcache store; user_version
+-- is the format version: a store with a higher one is refused by older featcache.
+PRAGMA application_id = 1178817329;
+PRAGMA user_version = 1;
+
+-- Written once (fc_provenance: fingerprint, model_sha256, arch, layer, in_h, in_w,
+-- resize, preprocess, numerics, feat_h, feat_w, feat_c, codec, layout, level, version,
+-- host, user, command, created, updated) and checked on every open.
+CREATE TABLE provenance (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+
+-- Class sub-folder names; label order is ORDER BY name (bytewise, as flow_from_directory).
+CREATE TABLE classes (
+    id   INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE
+);
+
+-- One row per distinct image content. path is the latest path it was seen under.
+CREATE TABLE images (
+    sha256   TEXT PRIMARY KEY,              -- hex sha256 of the file bytes
+    path     TEXT NOT NULL,                 -- relative to the image folder
+    class_id INTEGER NOT NULL REFERENCES classes(id),
+    split    INTEGER NOT NULL CHECK (split IN (0, 1, 2)), -- train, validation, test
+    status   INTEGER NOT NULL CHECK (status IN (0, 1)),   -- 0 ok, 1 failed
+    error    TEXT,                          -- why it failed
+    bytes    INTEGER NOT NULL,              -- file size
+    width    INTEGER NOT NULL,              -- original size (0 when failed)
+    height   INTEGER NOT NULL,
+    added    INTEGER NOT NULL               -- unix seconds
+) WITHOUT ROWID;
+
+-- Every path an image was seen under (the same content may sit in several places).
+CREATE TABLE paths (
+    path   TEXT PRIMARY KEY,
+    sha256 TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX paths_by_sha256 ON paths(sha256);
+
+-- One encoded feature map per image (codec.h blob) and the hex sha256 of its decoded
+-- float32 values. A rowid table: large blobs do not belong in WITHOUT ROWID b-trees.
+CREATE TABLE features (
+    sha256   TEXT NOT NULL UNIQUE,
+    blob     BLOB NOT NULL,
+    checksum TEXT NOT NULL,
+    raw_len  INTEGER NOT NULL               -- decoded size in bytes (values * 4)
+);
+
+-- train / sweep records.
+CREATE TABLE runs (
+    id       INTEGER PRIMARY KEY,
+    kind     TEXT NOT NULL,                 -- train | sweep | ...
+    config   TEXT NOT NULL,                 -- JSON
+    history  TEXT,                          -- JSON
+    metrics  TEXT,                          -- JSON
+    seconds  REAL,
+    created  INTEGER NOT NULL,              -- unix seconds
+    host     TEXT,
+    user     TEXT
+);
