@@ -123,6 +123,6 @@ int fc_run_threads(const void *args, int *threads) {
     long t;
     int rc = fc_arg_long(args, "threads", fc_online_cpus(), 1, 256, &t);
     *threads = (int)t;
-    if (rc == FC_ARGS_OK) fc_train_blas_threads(*threads);
+    if (rc == FC_ARGS_OK) fc_blas_set_threads(*threads);
     return rc;
 }
