@@ -13,7 +13,6 @@
  * these resolve to NULL and the commands say so instead of failing to link. */
 #pragma weak fc_dataset_load
 #pragma weak fc_dataset_free
-#pragma weak fc_is_hdf5
 #pragma weak fc_store_open
 #pragma weak fc_store_close
 #pragma weak fc_store_readonly
@@ -21,7 +20,7 @@
 #pragma weak fc_codec_name
 
 int fc_run_have_store(fc_status *st) {
-    if (fc_dataset_load && fc_dataset_free && fc_is_hdf5 && fc_store_open && fc_store_close &&
+    if (fc_dataset_load && fc_dataset_free && fc_store_open && fc_store_close &&
         fc_store_readonly && fc_store_add_run && fc_codec_name)
         return FC_OK;
     return fc_fail(st, FC_ERR_UNSUPPORTED, "this featcache was built without the feature store module");
@@ -91,16 +90,29 @@ char *fc_run_metrics_text(const fc_history *h) {
     return s;
 }
 
-int fc_run_record(const char *path, const char *kind, const char *config_json, const fc_history *h,
-                  double seconds, fc_status *st) {
-    if (fc_is_hdf5(path)) {
+static int hdf5_signature(const char *path) {
+    unsigned char sig[8];
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    size_t n = fread(sig, 1, 8, f);
+    fclose(f);
+    return n == 8 && memcmp(sig, "\211HDF\r\n\032\n", 8) == 0;
+}
+
+int fc_run_recordable(const char *path, const char *kind) {
+    if (hdf5_signature(path)) {
         fprintf(stderr, "featcache %s: input is an HDF5 export: run not recorded\n", kind);
-        return FC_OK;
+        return 0;
     }
     if (access(path, W_OK) != 0) {
         fprintf(stderr, "featcache %s: store is read-only: run not recorded\n", kind);
-        return FC_OK;
+        return 0;
     }
+    return 1;
+}
+
+int fc_run_record(const char *path, const char *kind, const char *config_json, const fc_history *h,
+                  double seconds, fc_status *st) {
     fc_store *s = NULL;
     if (fc_store_open(path, FC_STORE_WRITE, &s, st)) return st->code;
     if (fc_store_readonly(s)) {

@@ -19,8 +19,10 @@ const char *fc_run_split_name(int split);
 void fc_run_free_data(fc_dataset *tr, fc_dataset *va);
 /* Copies fingerprint, class names and backbone provenance (JSON) into the head. */
 int fc_run_stamp_head(fc_head *hd, const fc_dataset *ds, fc_status *st);
-/* Records a run in the store's runs table. Prints one notice on stderr and returns
- * FC_OK when the store is read-only or the input is an HDF5 export. */
+/* 1 if runs can be recorded in path; else prints one notice on stderr ("store is
+ * read-only: run not recorded") and returns 0. */
+int fc_run_recordable(const char *path, const char *kind);
+/* Records a run in the store's runs table (a store opened read-only: notice, FC_OK). */
 int fc_run_record(const char *path, const char *kind, const char *config_json, const fc_history *h,
                   double seconds, fc_status *st);
 /* JSON text of the summary metrics of a history: best epoch, its val loss/acc, final loss/acc. */
