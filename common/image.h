@@ -19,7 +19,9 @@ typedef enum { FC_PRE_CAFFE, FC_PRE_TF, FC_PRE_TORCH, FC_PRE_RESCALE, FC_PRE_NON
 
 /* Decode PNG or JPEG bytes (detected by signature) to RGB. `what` names the source in
  * errors (usually the path). Images over max_pixels (0 = FC_MAX_IMAGE_PIXELS_DEFAULT)
- * are refused before allocation. */
+ * are refused before allocation. On any error *out is left empty (rgb NULL) and the
+ * message reads "<what>: <problem>" (e.g. "x.png: truncated PNG data",
+ * "y.jpg: bad JPEG: ...", "z.gif: not a PNG or JPEG image"). Thread-safe. */
 int fc_image_decode(const uint8_t *buf, size_t len, const char *what, size_t max_pixels,
                     fc_image *out, fc_status *st);
 /* Read a whole file into memory (bounded by max_bytes, 0 = 1 GiB). */
@@ -34,7 +36,8 @@ int fc_image_resize(const fc_image *src, int h, int w, fc_resize mode, fc_image 
 /* rgb: npix*3 bytes -> out: npix*3 floats, per keras preprocess_input(mode). */
 void fc_preprocess_apply(fc_preprocess mode, const uint8_t *rgb, size_t npix, float *out);
 
-/* Names <-> enums ("caffe", "tf", "torch", "rescale", "none"; "nearest", "bilinear"). */
+/* Names <-> enums ("caffe", "tf", "torch", "rescale", "none"; "nearest", "bilinear").
+ * The parsers return 0, or -1 for an unknown (or NULL) name. */
 int fc_preprocess_parse(const char *s, fc_preprocess *out);
 const char *fc_preprocess_name(fc_preprocess p);
 int fc_resize_parse(const char *s, fc_resize *out);

@@ -1,0 +1,23 @@
+/* blas.h - the one wrapper around OpenBLAS (the only file with cblas_* calls is blas.c).
+ *
+ * fc_blas_init() picks the best OpenBLAS kernel for the CPU: Debian's OpenBLAS 0.3.21
+ * does not know Zen 4/5 and falls back to its Haswell kernel; on CPUs with AVX-512F it
+ * switches to the SkylakeX kernel unless OPENBLAS_CORETYPE is set by the user. */
+#ifndef FC_BLAS_H
+#define FC_BLAS_H
+
+/* Idempotent and thread-safe; every other fc_blas_* / fc_sgemm calls it. */
+void fc_blas_init(void);
+/* Threads OpenBLAS may use for one call (>= 1). Cheap when unchanged. */
+void fc_blas_set_threads(int n);
+int fc_blas_threads(void);
+/* OpenBLAS kernel in use, e.g. "Haswell", "SkylakeX", "Zen". */
+const char *fc_blas_corename(void);
+/* CPU summary for --version and benches: "AVX-512" / "AVX2+FMA" / "SSE". */
+const char *fc_cpu_isa(void);
+
+/* Row-major C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C. */
+void fc_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a,
+              int lda, const float *b, int ldb, float beta, float *c, int ldc);
+
+#endif

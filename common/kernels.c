@@ -1,0 +1,268 @@
+/* kernels.c - fast per-op loops for exec.c (see kernels.h). Inner loops run over
+ * channels with restrict pointers so GCC vectorizes them. */
+#include "kernels.h"
+
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+static int lead_pad(int in, int out, int k, int s, int d, fc_padding pad) {
+    if (pad != FC_PAD_SAME) return 0;
+    int total = (out - 1) * s + (k - 1) * d + 1 - in;
+    return total > 0 ? total / 2 : 0;
+}
+
+void fc_geom_from(fc_geom *g, const fc_node *p, const fc_node *c) {
+    memset(g, 0, sizeof *g);
+    g->ih = p->oh; g->iw = p->ow; g->ic = p->oc;
+    g->oh = c->oh; g->ow = c->ow; g->oc = c->oc;
+    g->kh = c->kh > 0 ? c->kh : 1; g->kw = c->kw > 0 ? c->kw : 1;
+    g->sh = c->sh > 0 ? c->sh : 1; g->sw = c->sw > 0 ? c->sw : 1;
+    g->dh = c->dh > 0 ? c->dh : 1; g->dw = c->dw > 0 ? c->dw : 1;
+    g->pt = lead_pad(g->ih, g->oh, g->kh, g->sh, g->dh, c->pad);
+    g->pl = lead_pad(g->iw, g->ow, g->kw, g->sw, g->dw, c->pad);
+}
+
+void fc_k_im2col(const fc_geom *g, const float *x, size_t p0, size_t p1, float *cols) {
+    const size_t K = (size_t)g->kh * g->kw * g->ic, ipix = (size_t)g->ih * g->iw;
+    const size_t opix = (size_t)g->oh * g->ow, run = (size_t)g->ic * sizeof(float);
+    for (size_t p = p0; p < p1; p++) {
+        size_t img = p / opix, r = p % opix;
+        int oy = (int)(r / (size_t)g->ow), ox = (int)(r % (size_t)g->ow);
+        const float *xi = x + img * ipix * (size_t)g->ic;
+        float *dst = cols + (p - p0) * K;
+        for (int ky = 0; ky < g->kh; ky++) {
+            int iy = oy * g->sh + ky * g->dh - g->pt;
+            if (iy < 0 || iy >= g->ih) {
+                memset(dst, 0, run * (size_t)g->kw);
+                dst += (size_t)g->kw * g->ic;
+                continue;
+            }
+            const float *row = xi + (size_t)iy * g->iw * g->ic;
+            int ix0 = ox * g->sw - g->pl;
+            if (g->dw == 1 && ix0 >= 0 && ix0 + g->kw <= g->iw) {
+                memcpy(dst, row + (size_t)ix0 * g->ic, run * (size_t)g->kw);
+                dst += (size_t)g->kw * g->ic;
+                continue;
+            }
+            for (int kx = 0; kx < g->kw; kx++, dst += g->ic) {
+                int ix = ix0 + kx * g->dw;
+                if (ix < 0 || ix >= g->iw) memset(dst, 0, run);
+                else memcpy(dst, row + (size_t)ix * g->ic, run);
+            }
+        }
+    }
+}
+
+static void softmax_row(float *v, int c) {
+    float m = -FLT_MAX, s = 0;
+    for (int i = 0; i < c; i++) m = v[i] > m ? v[i] : m;
+    for (int i = 0; i < c; i++) { v[i] = expf(v[i] - m); s += v[i]; }
+    float inv = 1.0f / s;
+    for (int i = 0; i < c; i++) v[i] *= inv;
+}
+
+static void act_row(float *restrict v, int c, const fc_actp *a) {
+    switch (a->act) {
+    case FC_ACT_RELU:
+        if (a->alpha == 0 && a->threshold == 0) {
+            for (int i = 0; i < c; i++) v[i] = v[i] > 0 ? v[i] : 0;
+        } else {
+            float t = a->threshold, al = a->alpha;
+            for (int i = 0; i < c; i++) v[i] = v[i] >= t ? v[i] : al * (v[i] - t);
+        }
+        if (a->max > 0) {
+            float mx = a->max;
+            for (int i = 0; i < c; i++) v[i] = v[i] < mx ? v[i] : mx;
+        }
+        break;
+    case FC_ACT_SIGMOID:
+        for (int i = 0; i < c; i++) v[i] = 1.0f / (1.0f + expf(-v[i]));
+        break;
+    case FC_ACT_TANH:
+        for (int i = 0; i < c; i++) v[i] = tanhf(v[i]);
+        break;
+    case FC_ACT_SWISH:
+        for (int i = 0; i < c; i++) v[i] = v[i] / (1.0f + expf(-v[i]));
+        break;
+    case FC_ACT_HARD_SIGMOID:
+        for (int i = 0; i < c; i++) {
+            float h = 0.2f * v[i] + 0.5f;
+            v[i] = h < 0 ? 0 : h > 1 ? 1 : h;
+        }
+        break;
+    case FC_ACT_SOFTMAX: softmax_row(v, c); break;
+    case FC_ACT_LINEAR: break;
+    }
+}
+
+void fc_k_bias_act(float *y, size_t rows, int c, int ldy, const float *bias,
+                   const fc_actp *a) {
+    if (!bias && a->act == FC_ACT_LINEAR) return;
+    for (size_t r = 0; r < rows; r++) {
+        float *restrict v = y + r * (size_t)ldy;
+        if (bias)
+            for (int i = 0; i < c; i++) v[i] += bias[i];
+        act_row(v, c, a);
+    }
+}
+
+/* One output pixel of a depthwise conv with multiplier 1: acc (c) over the taps. */
+static void dw_pixel1(const fc_geom *g, const float *xi, const float *w, const float *bias,
+                      float *restrict acc, int oy, int ox) {
+    const int c = g->ic;
+    if (bias) memcpy(acc, bias, (size_t)c * sizeof *acc);
+    else memset(acc, 0, (size_t)c * sizeof *acc);
+    for (int ky = 0; ky < g->kh; ky++) {
+        int iy = oy * g->sh + ky * g->dh - g->pt;
+        if (iy < 0 || iy >= g->ih) continue;
+        for (int kx = 0; kx < g->kw; kx++) {
+            int ix = ox * g->sw + kx * g->dw - g->pl;
+            if (ix < 0 || ix >= g->iw) continue;
+            const float *restrict px = xi + ((size_t)iy * g->iw + ix) * c;
+            const float *restrict wk = w + ((size_t)ky * g->kw + kx) * c;
+            for (int i = 0; i < c; i++) acc[i] += px[i] * wk[i];
+        }
+    }
+}
+
+static void dw_pixel_mult(const fc_geom *g, int mult, const float *xi, const float *w,
+                          const float *bias, float *restrict acc, int oy, int ox) {
+    const int c = g->ic, oc = c * mult;
+    if (bias) memcpy(acc, bias, (size_t)oc * sizeof *acc);
+    else memset(acc, 0, (size_t)oc * sizeof *acc);
+    for (int ky = 0; ky < g->kh; ky++) {
+        int iy = oy * g->sh + ky * g->dh - g->pt;
+        if (iy < 0 || iy >= g->ih) continue;
+        for (int kx = 0; kx < g->kw; kx++) {
+            int ix = ox * g->sw + kx * g->dw - g->pl;
+            if (ix < 0 || ix >= g->iw) continue;
+            const float *px = xi + ((size_t)iy * g->iw + ix) * c;
+            const float *wk = w + ((size_t)ky * g->kw + kx) * oc;
+            for (int i = 0; i < c; i++)
+                for (int m = 0; m < mult; m++) acc[i * mult + m] += px[i] * wk[i * mult + m];
+        }
+    }
+}
+
+void fc_k_depthwise(const fc_geom *g, int mult, const float *x, const float *w,
+                    const float *bias, float *y, int n) {
+    const size_t ipix = (size_t)g->ih * g->iw, oc = (size_t)g->ic * mult;
+    for (int b = 0; b < n; b++) {
+        const float *xi = x + (size_t)b * ipix * g->ic;
+        float *yi = y + (size_t)b * g->oh * g->ow * oc;
+        for (int oy = 0; oy < g->oh; oy++)
+            for (int ox = 0; ox < g->ow; ox++) {
+                float *acc = yi + ((size_t)oy * g->ow + ox) * oc;
+                if (mult == 1) dw_pixel1(g, xi, w, bias, acc, oy, ox);
+                else dw_pixel_mult(g, mult, xi, w, bias, acc, oy, ox);
+            }
+    }
+}
+
+void fc_k_pool(const fc_geom *g, int is_max, const float *x, float *y, int n) {
+    const int c = g->ic;
+    for (int b = 0; b < n; b++) {
+        const float *xi = x + (size_t)b * g->ih * g->iw * c;
+        for (int oy = 0; oy < g->oh; oy++)
+            for (int ox = 0; ox < g->ow; ox++) {
+                float *restrict acc = y + (((size_t)b * g->oh + oy) * g->ow + ox) * c;
+                for (int i = 0; i < c; i++) acc[i] = is_max ? -INFINITY : 0.0f;
+                int cnt = 0;
+                for (int ky = 0; ky < g->kh; ky++) {
+                    int iy = oy * g->sh + ky - g->pt;
+                    if (iy < 0 || iy >= g->ih) continue;
+                    for (int kx = 0; kx < g->kw; kx++) {
+                        int ix = ox * g->sw + kx - g->pl;
+                        if (ix < 0 || ix >= g->iw) continue;
+                        const float *restrict px = xi + ((size_t)iy * g->iw + ix) * c;
+                        if (is_max)
+                            for (int i = 0; i < c; i++) acc[i] = px[i] > acc[i] ? px[i] : acc[i];
+                        else
+                            for (int i = 0; i < c; i++) acc[i] += px[i];
+                        cnt++;
+                    }
+                }
+                if (!is_max) {
+                    float inv = 1.0f / (float)cnt;
+                    for (int i = 0; i < c; i++) acc[i] *= inv;
+                }
+            }
+    }
+}
+
+void fc_k_global_pool(size_t hw, int c, int is_max, const float *x, float *y, int n) {
+    for (int b = 0; b < n; b++) {
+        float *restrict acc = y + (size_t)b * c;
+        const float *xi = x + (size_t)b * hw * c;
+        memcpy(acc, xi, (size_t)c * sizeof *acc);
+        for (size_t p = 1; p < hw; p++) {
+            const float *restrict px = xi + p * c;
+            if (is_max)
+                for (int i = 0; i < c; i++) acc[i] = px[i] > acc[i] ? px[i] : acc[i];
+            else
+                for (int i = 0; i < c; i++) acc[i] += px[i];
+        }
+        if (!is_max) {
+            float inv = 1.0f / (float)hw;
+            for (int i = 0; i < c; i++) acc[i] *= inv;
+        }
+    }
+}
+
+void fc_k_pad_crop(const fc_geom *g, int sign, int t, int l, const float *x, float *y, int n) {
+    const size_t c = (size_t)g->ic;
+    for (int b = 0; b < n; b++)
+        for (int oy = 0; oy < g->oh; oy++) {
+            float *dst = y + (((size_t)b * g->oh + oy) * g->ow) * c;
+            int iy = sign > 0 ? oy - t : oy + t;
+            if (iy < 0 || iy >= g->ih) {
+                memset(dst, 0, (size_t)g->ow * c * sizeof *dst);
+                continue;
+            }
+            const float *src = x + (((size_t)b * g->ih + iy) * g->iw) * c;
+            if (sign < 0) {
+                memcpy(dst, src + (size_t)l * c, (size_t)g->ow * c * sizeof *dst);
+                continue;
+            }
+            memset(dst, 0, (size_t)l * c * sizeof *dst);
+            memcpy(dst + (size_t)l * c, src, (size_t)g->iw * c * sizeof *dst);
+            memset(dst + (size_t)(l + g->iw) * c, 0,
+                   (size_t)(g->ow - l - g->iw) * c * sizeof *dst);
+        }
+}
+
+void fc_k_scale_shift(float *y, const float *x, size_t rows, int c, const float *scale,
+                      const float *shift) {
+    for (size_t r = 0; r < rows; r++) {
+        float *restrict yr = y + r * c;
+        const float *restrict xr = x + r * c;
+        for (int i = 0; i < c; i++) yr[i] = xr[i] * scale[i] + shift[i];
+    }
+}
+
+void fc_k_eltwise(float *y, const float *const *xs, int nx, size_t e, int is_mul) {
+    float *restrict yy = y;
+    const float *restrict a = xs[0];
+    if (nx == 1) {
+        if (yy != a) memcpy(yy, a, e * sizeof *yy);
+        return;
+    }
+    const float *restrict b = xs[1];
+    if (is_mul)
+        for (size_t i = 0; i < e; i++) yy[i] = a[i] * b[i];
+    else
+        for (size_t i = 0; i < e; i++) yy[i] = a[i] + b[i];
+    for (int k = 2; k < nx; k++) {
+        const float *restrict c = xs[k];
+        if (is_mul)
+            for (size_t i = 0; i < e; i++) yy[i] *= c[i];
+        else
+            for (size_t i = 0; i < e; i++) yy[i] += c[i];
+    }
+}
+
+void fc_k_concat_copy(float *y, int yc, int off, const float *x, int xc, size_t pix) {
+    for (size_t p = 0; p < pix; p++)
+        memcpy(y + p * yc + off, x + p * xc, (size_t)xc * sizeof *y);
+}

@@ -1,0 +1,63 @@
+/* kernels.h - the fast per-op loops used by exec.c (float32 NHWC, channel innermost so
+ * the compiler vectorizes the inner loops). Geometry comes in an fc_geom; every kernel
+ * works on n consecutive images. The reference versions live in graph_naive.c. */
+#ifndef FC_KERNELS_H
+#define FC_KERNELS_H
+
+#include <stddef.h>
+
+#include "graph.h"
+
+/* One spatial op: input (ih, iw, ic) -> output (oh, ow, oc), kernel kh x kw, strides,
+ * dilation and the leading ('same') padding pt/pl. */
+typedef struct {
+    int ih, iw, ic, oh, ow, oc;
+    int kh, kw, sh, sw, dh, dw, pt, pl;
+} fc_geom;
+
+/* Fused activation parameters (see fc_act in graph.h). */
+typedef struct {
+    fc_act act;
+    float max, alpha, threshold;
+} fc_actp;
+
+/* Fills g from node c whose input is node p (TF 'same' padding, extra at bottom/right). */
+void fc_geom_from(fc_geom *g, const fc_node *p, const fc_node *c);
+static inline fc_actp fc_actp_from(const fc_node *n) {
+    fc_actp a = {n->act, n->act_max, n->act_alpha, n->act_threshold};
+    return a;
+}
+
+/* im2col of output pixels [p0, p1) (flattened over image, oy, ox of the images starting
+ * at x): cols is (p1-p0, kh*kw*ic), column order (ky, kx, ci) = the Keras kernel rows. */
+void fc_k_im2col(const fc_geom *g, const float *x, size_t p0, size_t p1, float *cols);
+
+/* y (rows, c) with row stride ldy: y += bias (may be NULL), then the activation. */
+void fc_k_bias_act(float *y, size_t rows, int c, int ldy, const float *bias,
+                   const fc_actp *a);
+
+/* Depthwise conv of n images: w (kh, kw, ic, mult), output channel = ci*mult + m;
+ * bias may be NULL; no activation (call fc_k_bias_act with bias NULL). */
+void fc_k_depthwise(const fc_geom *g, int mult, const float *x, const float *w,
+                    const float *bias, float *y, int n);
+
+/* Max/average pooling of n images; 'same' average excludes padded cells. */
+void fc_k_pool(const fc_geom *g, int is_max, const float *x, float *y, int n);
+
+/* Global average/max pooling: x (n, hw, c) -> y (n, c). */
+void fc_k_global_pool(size_t hw, int c, int is_max, const float *x, float *y, int n);
+
+/* Zero padding (sign = +1) or cropping (sign = -1) by top/left amounts t, l. */
+void fc_k_pad_crop(const fc_geom *g, int sign, int t, int l, const float *x, float *y, int n);
+
+/* y[r, ch] = x[r, ch] * scale[ch] + shift[ch] (standalone BatchNormalization). */
+void fc_k_scale_shift(float *y, const float *x, size_t rows, int c, const float *scale,
+                      const float *shift);
+
+/* y = x0 + x1 + ... (is_mul: x0 * x1 * ...), e elements. */
+void fc_k_eltwise(float *y, const float *const *xs, int nx, size_t e, int is_mul);
+
+/* Copies x (pix, xc) into channels [off, off+xc) of y (pix, yc). */
+void fc_k_concat_copy(float *y, int yc, int off, const float *x, int xc, size_t pix);
+
+#endif

@@ -1,0 +1,187 @@
+/* test_kernels.c - every op of the fast executor (exec.c + kernels.c) against the naive
+ * reference (graph_naive.c) on random shapes: odd sizes, non-square kernels, strides,
+ * dilation, 'same'/'valid', batch 1..5, 1 and 2 threads. */
+#include "t.h"
+
+#include "graph_build.h"
+
+#define TOL 1e-4
+
+static const fc_act acts[] = {FC_ACT_LINEAR, FC_ACT_RELU, FC_ACT_RELU, FC_ACT_SIGMOID,
+                              FC_ACT_TANH, FC_ACT_SWISH, FC_ACT_HARD_SIGMOID};
+
+/* Finalizes g and compares fast vs naive at batch n with 1 and 2 threads. */
+static void check_graph(fc_graph *g, int n, const char *what) {
+    fc_status st = {0};
+    gb_fill_weights(g);
+    int rc = fc_graph_finalize(g, NULL, 0, 0, &st);
+    CHECK(rc == 0, "%s: finalize: %s", what, st.msg);
+    if (rc) return;
+    for (int t = 1; t <= 2; t++) {
+        double e = gb_compare(g, n, t);
+        CHECK(e <= TOL, "%s (batch %d, %d threads): rel err %g", what, n, t, e);
+    }
+}
+
+static void test_conv_random(void) {
+    for (int it = 0; it < 60; it++) {
+        fc_graph *g = fc_graph_create(NULL);
+        int k_h = gb_randint(1, 5), k_w = gb_randint(1, 5), dh = gb_randint(1, 2),
+            dw = gb_randint(1, 2), sh = gb_randint(1, 3), sw = gb_randint(1, 3);
+        if (it % 3 == 0) dh = dw = 1;
+        fc_padding pad = it % 2 ? FC_PAD_SAME : FC_PAD_VALID;
+        int h = gb_randint((k_h - 1) * dh + 1, 14), w = gb_randint((k_w - 1) * dw + 1, 14);
+        int c = gb_randint(1, 9), f = gb_randint(1, 17), n = gb_randint(1, 5);
+        fc_act act = acts[it % 7];
+        gb_input(g, h, w, c);
+        int i = gb_conv(g, "conv", 0, k_h, k_w, f, sh, sw, dh, dw, pad, act,
+                        it % 7 == 2 ? 6.0f : 0.0f);
+        if (it % 5 == 4) g->nodes[i].act_alpha = 0.1f;
+        if (it % 10 == 9) g->nodes[i].act_threshold = 0.05f;
+        char what[200];
+        snprintf(what, sizeof what, "conv %dx%dx%d k%dx%d s%dx%d d%dx%d %s f%d act%d", h, w, c,
+                 k_h, k_w, sh, sw, dh, dw, pad ? "same" : "valid", f, (int)act);
+        check_graph(g, n, what);
+        fc_graph_free(g);
+    }
+}
+
+static void test_conv_1x1_and_big_k(void) {
+    /* 1x1 stride 1 (no im2col), 1x1 stride 2 (im2col), and a K large enough that the
+     * im2col is split into several GEMM chunks. */
+    int cfg[][4] = {{1, 1, 9, 33}, {1, 2, 9, 31}, {3, 1, 160, 40}, {3, 2, 130, 23}};
+    for (int i = 0; i < 4; i++) {
+        fc_graph *g = fc_graph_create(NULL);
+        gb_input(g, cfg[i][3], cfg[i][3] - 2, cfg[i][2]);
+        gb_conv(g, "conv", 0, cfg[i][0], cfg[i][0], 19, cfg[i][1], cfg[i][1], 1, 1,
+                FC_PAD_SAME, FC_ACT_RELU, 0);
+        char what[64];
+        snprintf(what, sizeof what, "conv k%d s%d c%d", cfg[i][0], cfg[i][1], cfg[i][2]);
+        check_graph(g, 3, what);
+        fc_graph_free(g);
+    }
+}
+
+static void test_depthwise_random(void) {
+    for (int it = 0; it < 40; it++) {
+        fc_graph *g = fc_graph_create(NULL);
+        int k = gb_randint(1, 5), s = gb_randint(1, 2), mult = it % 4 == 3 ? 2 : 1;
+        fc_padding pad = it % 2 ? FC_PAD_SAME : FC_PAD_VALID;
+        int h = gb_randint(k, 13), w = gb_randint(k, 13), c = gb_randint(1, 21);
+        gb_input(g, h, w, c);
+        int i = gb_dw(g, "dw", 0, k, mult, s, pad, it % 3 ? FC_ACT_RELU : FC_ACT_LINEAR,
+                      it % 3 == 1 ? 6.0f : 0.0f);
+        if (it % 4 == 1) { g->nodes[i].dh = g->nodes[i].dw = 2; g->nodes[i].sh = g->nodes[i].sw = 1; }
+        if (it % 4 == 1 && pad == FC_PAD_VALID && (h < 2 * k - 1 || w < 2 * k - 1)) g->nodes[i].pad = FC_PAD_SAME;
+        char what[160];
+        snprintf(what, sizeof what, "depthwise %dx%dx%d k%d s%d m%d %s", h, w, c, k, s, mult,
+                 pad ? "same" : "valid");
+        check_graph(g, gb_randint(1, 4), what);
+        fc_graph_free(g);
+    }
+}
+
+static void test_pool_random(void) {
+    for (int it = 0; it < 40; it++) {
+        fc_graph *g = fc_graph_create(NULL);
+        int k = gb_randint(1, 4), s = gb_randint(1, 3);
+        fc_padding pad = it % 2 ? FC_PAD_SAME : FC_PAD_VALID;
+        int h = gb_randint(k, 12), w = gb_randint(k, 11), c = gb_randint(1, 10);
+        gb_input(g, h, w, c);
+        fc_op op = it % 4 < 2 ? FC_OP_MAXPOOL : FC_OP_AVGPOOL;
+        gb_pool(g, op, "pool", 0, k, s, pad);
+        char what[160];
+        snprintf(what, sizeof what, "%s %dx%dx%d k%d s%d %s", op == FC_OP_MAXPOOL ? "max" : "avg",
+                 h, w, c, k, s, pad ? "same" : "valid");
+        check_graph(g, gb_randint(1, 4), what);
+        fc_graph_free(g);
+    }
+}
+
+static void test_global_pad_crop(void) {
+    fc_op ops[] = {FC_OP_GAP, FC_OP_GMP, FC_OP_ZEROPAD, FC_OP_CROP};
+    for (int it = 0; it < 16; it++) {
+        fc_graph *g = fc_graph_create(NULL);
+        int h = gb_randint(3, 11), w = gb_randint(3, 11), c = gb_randint(1, 13);
+        gb_input(g, h, w, c);
+        fc_op op = ops[it % 4];
+        fc_node nd = gb_node(op, "op", 1, (int[]){0});
+        nd.pad_t = gb_randint(0, 1); nd.pad_b = gb_randint(0, 1);
+        nd.pad_l = gb_randint(0, 1); nd.pad_r = gb_randint(0, 1);
+        gb_add(g, &nd);
+        char what[64];
+        snprintf(what, sizeof what, "op %d on %dx%dx%d", (int)op, h, w, c);
+        check_graph(g, gb_randint(1, 4), what);
+        fc_graph_free(g);
+    }
+}
+
+static void test_eltwise_concat(void) {
+    fc_op ops[] = {FC_OP_ADD, FC_OP_MUL, FC_OP_CONCAT};
+    for (int it = 0; it < 9; it++) {
+        fc_graph *g = fc_graph_create(NULL);
+        int h = gb_randint(1, 9), w = gb_randint(1, 9), c = gb_randint(1, 7);
+        gb_input(g, h, w, c);
+        int nb = 2 + it / 3, in[4];
+        fc_op op = ops[it % 3];
+        for (int b = 0; b < nb; b++) {
+            char nm[16];
+            snprintf(nm, sizeof nm, "b%d", b);
+            in[b] = gb_conv(g, nm, 0, b % 2 ? 3 : 1, b % 2 ? 3 : 1, op == FC_OP_CONCAT ? 2 + b : 5,
+                            1, 1, 1, 1, FC_PAD_SAME, FC_ACT_LINEAR, 0);
+        }
+        gb_simple(g, op, "merge", nb, in);
+        char what[64];
+        snprintf(what, sizeof what, "merge op %d x%d on %dx%dx%d", (int)op, nb, h, w, c);
+        check_graph(g, gb_randint(1, 4), what);
+        fc_graph_free(g);
+    }
+}
+
+static void test_bn_act_standalone(void) {
+    fc_act a[] = {FC_ACT_RELU, FC_ACT_SOFTMAX, FC_ACT_SIGMOID, FC_ACT_TANH, FC_ACT_RELU};
+    for (int it = 0; it < 5; it++) {
+        fc_graph *g = fc_graph_create(NULL);
+        gb_input(g, 7, 5, 6);
+        int b = gb_bn(g, "bn", 0);
+        int i = gb_act(g, "act", b, a[it], it == 4 ? 0.7f : 0);
+        if (it == 4) { g->nodes[i].act_alpha = 0.3f; g->nodes[i].act_threshold = -0.2f; }
+        char what[64];
+        snprintf(what, sizeof what, "bn + activation %d", (int)a[it]);
+        check_graph(g, 3, what);
+        CHECK(g->nodes[1].op == FC_OP_BATCHNORM, "standalone BN must stay an op");
+        fc_graph_free(g);
+    }
+}
+
+static void test_flatten_dense(void) {
+    for (int it = 0; it < 4; it++) {
+        fc_graph *g = fc_graph_create(NULL);
+        int h = 3 + it, w = 2 + it, c = 3;
+        gb_input(g, h, w, c);
+        int f = gb_simple(g, FC_OP_FLATTEN, "flatten", 1, (int[]){0});
+        int d = gb_dense(g, "dense", f, 7, it == 3 ? FC_ACT_SOFTMAX : FC_ACT_RELU);
+        g->nodes[d].w_len = (size_t)h * w * c * 7;
+        g->nodes[d].w = gb_randv(g->nodes[d].w_len, 0.2f);
+        g->nodes[d].b_len = 7;
+        g->nodes[d].b = gb_randv(7, 0.1f);
+        gb_dense(g, "dense2", d, 4, it % 2 ? FC_ACT_SIGMOID : FC_ACT_LINEAR);
+        g->nodes[d + 1].w_len = 28;
+        g->nodes[d + 1].w = gb_randv(28, 0.4f);
+        check_graph(g, 4, "flatten + dense");
+        CHECK(g->nodes[g->output].rank == 2 && g->nodes[g->output].oc == 4, "dense out shape");
+        fc_graph_free(g);
+    }
+}
+
+int main(void) {
+    T_RUN(test_conv_random);
+    T_RUN(test_conv_1x1_and_big_k);
+    T_RUN(test_depthwise_random);
+    T_RUN(test_pool_random);
+    T_RUN(test_global_pad_crop);
+    T_RUN(test_eltwise_concat);
+    T_RUN(test_bn_act_standalone);
+    T_RUN(test_flatten_dense);
+    return t_done("test_kernels");
+}

@@ -1,0 +1,38 @@
+/* fused.h - the first Dense layer's per-step work in one pass over its kernel.
+ *
+ * The first layer's kernel W (D, H) dominates a head (Flatten 8192 -> 256 is 2.1M of the
+ * 2.1M parameters); each step reads and writes W and the optimizer state. One pass over a
+ * block of rows of W does all of the step's work on them while they are in cache:
+ *   g  = xt^T dz (the block's gradient, K = batch)   (+ 2*l2*W)
+ *   W, state <- optimizer(W, g, state)
+ *   zp += xn W   (the NEXT batch's pre-activations from the updated rows)
+ * Rows are split across threads; each thread accumulates its own zp (bn, H), summed by
+ * the caller in thread order. Every output element is accumulated in a fixed order that
+ * depends only on the row range, never on H or on other configs, so a config trained in a
+ * sweep gets the same bits as alone (same thread count). */
+#ifndef FC_TRAIN_FUSED_H
+#define FC_TRAIN_FUSED_H
+
+#include "optim.h"
+
+typedef struct {
+    const float *const *xt; /* bt input rows of the current batch (each D floats) */
+    int bt;                 /* 0 = forward only (no gradient, no update) */
+    const float *dz;        /* (bt, H) d loss / d pre-activation */
+    const float *const *xn; /* bn input rows of the next batch */
+    int bn;                 /* 0 = no forward */
+    float *w, *s1, *s2;     /* (D, H) kernel and optimizer state (s1/s2 may be NULL) */
+    int H;
+    fc_optim_step os;
+    float l2x2;
+} fc_fused_layer;
+
+/* Largest batch the fused kernel takes (the trainer checks). */
+#define FUSED_MAX_B 4096
+
+/* Process rows [r0, r1) of f; zp is this thread's (bn, H) accumulator (not zeroed here). */
+void fc_fused_rows(const fc_fused_layer *f, int r0, int r1, float *zp);
+/* Same arithmetic without SIMD (reference for tests, and the non-AVX2 path). */
+void fc_fused_rows_scalar(const fc_fused_layer *f, int r0, int r1, int j0, float *zp);
+
+#endif

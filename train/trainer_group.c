@@ -1,0 +1,362 @@
+/* trainer_group.c - fc_train_group: the step loop over a group of configs (see trainer.c
+ * for the plan of a step and fused.h for the first-layer pass). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fused.h"
+#include "rng.h"
+#include "tpool.h"
+#include "trainer.h"
+
+typedef struct {
+    const fc_train_config *cfg;
+    fc_head *hd, *best;
+    fc_history *hist;
+    int L, U, H0, maxd;
+    float *s1[FC_HEAD_MAX_LAYERS], *s2[FC_HEAD_MAX_LAYERS];   /* kernel optimizer state */
+    float *sb1[FC_HEAD_MAX_LAYERS], *sb2[FC_HEAD_MAX_LAYERS]; /* bias optimizer state */
+    float *y[FC_HEAD_MAX_LAYERS];    /* (batch, dims[l+1]): act output, or logits for l = L-1 */
+    float *mask[FC_HEAD_MAX_LAYERS]; /* (batch, dims[l+1]) dropout scale, hidden layers */
+    float *a[FC_HEAD_MAX_LAYERS];    /* (batch, dims[l+1]) y*mask (input of layer l+1) */
+    float *gw[FC_HEAD_MAX_LAYERS], *gb[FC_HEAD_MAX_LAYERS];
+    float *z0, *dz0;                 /* (batch, H0) */
+    float *dzA, *dzB, *da;           /* (batch, maxd) scratch */
+    float *zp;                       /* (threads, batch, H0) first-layer partial sums */
+    fc_fused_layer fl;
+    long t;
+    int active, wait;
+    double best_val, loss_sum;
+    long correct, seen;
+} cstate;
+
+typedef struct {
+    cstate *cs;
+    int n;
+    int D0;
+} group;
+
+static float *falloc(size_t n, fc_status *st) {
+    float *p = fc_aligned_alloc((n ? n : 1) * sizeof(float), st);
+    if (p) memset(p, 0, (n ? n : 1) * sizeof(float));
+    return p;
+}
+
+static void cstate_free(cstate *c) {
+    for (int l = 0; l < FC_HEAD_MAX_LAYERS; l++) {
+        free(c->s1[l]), free(c->s2[l]), free(c->sb1[l]), free(c->sb2[l]);
+        free(c->y[l]), free(c->mask[l]), free(c->gw[l]), free(c->gb[l]);
+    }
+    free(c->z0), free(c->dz0), free(c->dzA), free(c->dzB), free(c->da), free(c->zp);
+    fc_head_free(c->best);
+}
+
+static int cstate_init(cstate *c, const fc_train_config *cfg, const fc_dataset *tr, int threads,
+                       fc_status *st) {
+    memset(c, 0, sizeof *c);
+    c->cfg = cfg;
+    if (fc_head_create(&cfg->arch, tr->h, tr->w, tr->c, tr->n_classes, &c->hd, st)) return st->code;
+    fc_head_init_glorot(c->hd, cfg->seed);
+    fc_head *hd = c->hd;
+    c->L = hd->n_layers, c->U = hd->dims[c->L], c->H0 = hd->dims[1];
+    size_t B = (size_t)cfg->batch;
+    int ns = fc_optim_n_state(&cfg->opt);
+    for (int l = 0; l < c->L; l++) {
+        size_t nw = (size_t)hd->dims[l] * hd->dims[l + 1], nb = (size_t)hd->dims[l + 1];
+        if (hd->dims[l + 1] > c->maxd) c->maxd = hd->dims[l + 1];
+        if (ns >= 1 && (!(c->s1[l] = falloc(nw, st)) || !(c->sb1[l] = falloc(nb, st)))) return st->code;
+        if (ns >= 2 && (!(c->s2[l] = falloc(nw, st)) || !(c->sb2[l] = falloc(nb, st)))) return st->code;
+        if (!(c->y[l] = falloc(B * nb, st)) || !(c->gb[l] = falloc(nb, st))) return st->code;
+        if (l > 0 && !(c->gw[l] = falloc(nw, st))) return st->code;
+        if (l + 1 < c->L) {
+            if (cfg->arch.dropout > 0 && !(c->mask[l] = falloc(B * nb, st))) return st->code;
+            c->a[l] = c->mask[l] ? falloc(B * nb, st) : c->y[l];
+            if (!c->a[l]) return st->code;
+        }
+    }
+    if (!(c->z0 = falloc(B * c->H0, st)) || !(c->dz0 = falloc(B * c->H0, st)) ||
+        !(c->dzA = falloc(B * c->maxd, st)) || !(c->dzB = falloc(B * c->maxd, st)) ||
+        !(c->da = falloc(B * c->maxd, st)) || !(c->zp = falloc((size_t)threads * B * c->H0, st)))
+        return st->code;
+    if (cfg->patience > 0) {
+        if (fc_head_create(&cfg->arch, tr->h, tr->w, tr->c, tr->n_classes, &c->best, st))
+            return st->code;
+        fc_head_copy_weights(c->best, hd);
+    }
+    c->fl.w = hd->w[0], c->fl.s1 = c->s1[0], c->fl.s2 = c->s2[0], c->fl.H = c->H0;
+    c->fl.l2x2 = 2.0f * cfg->l2;
+    c->active = 1;
+    c->best_val = INFINITY;
+    return FC_OK;
+}
+
+/* a[l] separate from y[l] only with dropout; free it then (cstate_free frees y/mask). */
+static void cstate_free_a(cstate *c) {
+    for (int l = 0; l + 1 < c->L; l++)
+        if (c->a[l] && c->a[l] != c->y[l]) free(c->a[l]);
+}
+
+static void shuffle(size_t *perm, size_t n, uint64_t seed, int epoch) {
+    uint64_t key = fc_rng_key(seed, FC_RNG_SHUFFLE, (uint64_t)epoch, 0);
+    for (size_t i = 0; i < n; i++) perm[i] = i;
+    for (size_t i = n - 1; i > 0; i--) {
+        uint64_t r = fc_mix64(key + i * 0x9e3779b97f4a7c15ULL);
+        size_t j = (size_t)(((r >> 32) * (uint64_t)(i + 1)) >> 32);
+        size_t t = perm[i]; perm[i] = perm[j]; perm[j] = t;
+    }
+}
+
+/* Forward from the first layer's summed partials, loss, backward, small-layer updates. */
+static void cfg_step(cstate *c, int Bs, int threads, const int32_t *yb, const float *sw, int epoch,
+                     int step) {
+    fc_head *hd = c->hd;
+    const fc_train_config *cfg = c->cfg;
+    const int H0 = c->H0;
+    size_t slice = (size_t)cfg->batch * H0;
+    for (size_t k = 0; k < (size_t)Bs * H0; k++) {
+        float v = c->zp[k];
+        for (int t = 1; t < threads; t++) v += c->zp[t * slice + k];
+        c->z0[k] = v + hd->b[0][k % H0];
+    }
+    for (int l = 0; l < c->L; l++) {
+        float *z = l == 0 ? c->z0 : c->y[l];
+        size_t nel = (size_t)Bs * hd->dims[l + 1];
+        if (l > 0) fc_dense_forward(z, c->a[l - 1], hd->w[l], hd->b[l], Bs, hd->dims[l], hd->dims[l + 1]);
+        if (l + 1 == c->L) break;
+        fc_act_forward(c->y[l], z, nel, cfg->arch.act);
+        if (c->mask[l]) {
+            uint64_t key = fc_rng_key(cfg->seed, FC_RNG_DROPOUT, (uint64_t)l,
+                                      ((uint64_t)epoch << 32) | (uint64_t)step);
+            fc_dropout_mask(c->mask[l], Bs, hd->dims[l + 1], cfg->arch.dropout, key);
+            for (size_t k = 0; k < nel; k++) c->a[l][k] = c->y[l][k] * c->mask[l][k];
+        }
+    }
+    const float *logits = c->L == 1 ? c->z0 : c->y[c->L - 1];
+    float *dlog = c->L == 1 ? c->dz0 : c->dzA;
+    long correct = 0;
+    double pen = cfg->l2 != 0.0f ? fc_head_l2_penalty(hd, cfg->l2) : 0.0;
+    double sum = fc_loss_forward_backward(logits, yb, sw, Bs, c->U, dlog, &correct);
+    c->loss_sum += sum + pen * Bs;
+    c->correct += correct;
+    c->seen += Bs;
+    float *cur = dlog, *other = c->dzB;
+    for (int l = c->L - 1; l >= 1; l--) {
+        fc_dense_backward(c->da, c->gw[l], c->gb[l], cur, c->a[l - 1], hd->w[l], Bs, hd->dims[l],
+                          hd->dims[l + 1]);
+        size_t nel = (size_t)Bs * hd->dims[l];
+        if (c->mask[l - 1])
+            for (size_t k = 0; k < nel; k++) c->da[k] *= c->mask[l - 1][k];
+        float *dst = l - 1 == 0 ? c->dz0 : other;
+        fc_act_backward(dst, c->da, c->y[l - 1], nel, cfg->arch.act);
+        other = cur, cur = dst;
+    }
+    for (int j = 0; j < H0; j++) c->gb[0][j] = 0.0f;
+    for (int b = 0; b < Bs; b++)
+        for (int j = 0; j < H0; j++) c->gb[0][j] += c->dz0[(size_t)b * H0 + j];
+    c->t++;
+    fc_optim_step_init(&cfg->opt, c->t, &c->fl.os);
+    for (int l = 0; l < c->L; l++) {
+        if (l > 0)
+            fc_optim_update(&c->fl.os, hd->w[l], c->gw[l], c->s1[l], c->s2[l],
+                            (size_t)hd->dims[l] * hd->dims[l + 1], c->fl.l2x2);
+        fc_optim_update(&c->fl.os, hd->b[l], c->gb[l], c->sb1[l], c->sb2[l], (size_t)hd->dims[l + 1], 0.0f);
+    }
+}
+
+static void fused_phase(void *ctx, int tid, int nthreads) {
+    group *g = ctx;
+    int r0 = (int)((long)g->D0 * tid / nthreads), r1 = (int)((long)g->D0 * (tid + 1) / nthreads);
+    for (int i = 0; i < g->n; i++) {
+        cstate *c = &g->cs[i];
+        if (!c->active) continue;
+        float *zp = c->zp + (size_t)tid * c->cfg->batch * c->H0;
+        if (c->fl.bn) memset(zp, 0, (size_t)c->fl.bn * c->H0 * sizeof(float));
+        if (c->fl.bt || c->fl.bn) fc_fused_rows(&c->fl, r0, r1, zp);
+    }
+}
+
+/* After an epoch: validation, history, early stopping. Returns nonzero on error. */
+static int end_epoch(cstate *c, const fc_dataset *va, int epoch, double secs,
+                     const fc_train_hooks *hooks, int idx, fc_status *st) {
+    fc_epoch_stat e = {0};
+    e.loss = (float)(c->loss_sum / (double)c->seen);
+    e.acc = (float)((double)c->correct / (double)c->seen);
+    e.seconds = secs;
+    e.val_loss = e.val_acc = NAN;
+    if (va && va->n) {
+        double vl, vacc;
+        if (fc_head_evaluate(c->hd, va->x, va->n, va->y, c->cfg->l2, &vl, &vacc, NULL, st))
+            return st->code;
+        e.val_loss = (float)vl, e.val_acc = (float)vacc;
+    }
+    c->hist->ep[c->hist->n++] = e;
+    c->loss_sum = 0, c->correct = 0, c->seen = 0;
+    double monitor = va && va->n ? e.val_loss : e.loss;
+    if (monitor < c->best_val) {
+        c->best_val = monitor;
+        c->hist->best = epoch;
+        c->wait = 0;
+        if (c->best) fc_head_copy_weights(c->best, c->hd);
+    } else if (c->cfg->patience > 0 && ++c->wait >= c->cfg->patience) {
+        c->hist->stopped_early = 1;
+        c->active = 0;
+    }
+    if (epoch + 1 >= c->cfg->epochs) c->active = 0;
+    if (!c->active && c->best) fc_head_copy_weights(c->hd, c->best);
+    if (hooks && hooks->on_epoch) hooks->on_epoch(hooks->ctx, idx, epoch, &e);
+    return FC_OK;
+}
+
+static void class_weights(const fc_dataset *tr, float *cw) {
+    long *cnt = calloc((size_t)tr->n_classes, sizeof *cnt);
+    if (!cnt) return;
+    for (size_t i = 0; i < tr->n; i++) cnt[tr->y[i]]++;
+    for (int k = 0; k < tr->n_classes; k++)
+        cw[k] = cnt[k] ? (float)((double)tr->n / ((double)tr->n_classes * (double)cnt[k])) : 0.0f;
+    free(cnt);
+}
+
+typedef struct {
+    size_t *perm, *perm_next;
+    const float **cur, **nxt; /* batch row pointers */
+    int32_t *yb;
+    float *swb, *cw;
+    float *pooled;            /* pooled train features (NULL for flatten) */
+} loop_bufs;
+
+static void loop_bufs_free(loop_bufs *b) {
+    free(b->perm), free(b->perm_next), free(b->cur), free(b->nxt);
+    free(b->yb), free(b->swb), free(b->cw), free(b->pooled);
+}
+
+static int check_group(const fc_dataset *tr, const fc_dataset *va, const fc_train_config *cfg,
+                       int n, fc_status *st) {
+    if (fc_train_check_data(tr, va, "train", st)) return st->code;
+    for (int i = 0; i < n; i++) {
+        const fc_train_config *c = &cfg[i];
+        if (!fc_train_compatible(c, &cfg[0]))
+            return fc_fail(st, FC_ERR_INTERNAL, "configs of a group must share pool, batch and seed");
+        if (c->epochs < 1 || c->batch < 1 || c->arch.dropout < 0 || c->arch.dropout >= 1 ||
+            !(c->opt.lr > 0) || c->l2 < 0)
+            return fc_fail(st, FC_ERR_ARG, "bad training config (epochs %d, batch %d, dropout %g, lr %g, l2 %g)",
+                           c->epochs, c->batch, c->arch.dropout, c->opt.lr, c->l2);
+        if (c->patience > 0 && (!va || !va->n))
+            return fc_fail(st, FC_ERR_ARG, "--patience needs a validation split, and the store has none");
+    }
+    return FC_OK;
+}
+
+static void set_rows(const float *X, size_t D0, const size_t *perm, size_t start, int Bs,
+                     const float **rows) {
+    for (int b = 0; b < Bs; b++) rows[b] = X + perm[start + b] * D0;
+}
+
+static int run_epochs(group *g, fc_tpool *pool, const fc_dataset *tr, const fc_dataset *va,
+                      const float *X, loop_bufs *lb, const fc_train_hooks *hooks, fc_status *st) {
+    const fc_train_config *c0 = g->cs[0].cfg;
+    const int batch = c0->batch, T = fc_tpool_size(pool);
+    const size_t n = tr->n, D0 = (size_t)g->D0;
+    const int nb = (int)((n + batch - 1) / batch);
+    int max_epochs = 0;
+    for (int i = 0; i < g->n; i++) max_epochs = g->cs[i].cfg->epochs > max_epochs ? g->cs[i].cfg->epochs : max_epochs;
+    shuffle(lb->perm, n, c0->seed, 0);
+    int B0 = (int)(n < (size_t)batch ? n : (size_t)batch);
+    set_rows(X, D0, lb->perm, 0, B0, lb->nxt);
+    for (int i = 0; i < g->n; i++) g->cs[i].fl.bt = 0, g->cs[i].fl.xn = lb->nxt, g->cs[i].fl.bn = B0;
+    fc_tpool_run(pool, fused_phase, g); /* first batch's first-layer forward */
+    for (int e = 0; e < max_epochs; e++) {
+        double t0 = fc_now();
+        if (e + 1 < max_epochs) shuffle(lb->perm_next, n, c0->seed, e + 1);
+        for (int s = 0; s < nb; s++) {
+            size_t start = (size_t)s * batch;
+            int Bs = (int)(n - start < (size_t)batch ? n - start : (size_t)batch);
+            const float **tmp = lb->cur; lb->cur = lb->nxt; lb->nxt = tmp;
+            for (int b = 0; b < Bs; b++) {
+                lb->yb[b] = tr->y[lb->perm[start + b]];
+                lb->swb[b] = lb->cw[lb->yb[b]];
+            }
+            int Bn = 0;
+            if (s + 1 < nb) {
+                size_t ns = start + (size_t)batch;
+                Bn = (int)(n - ns < (size_t)batch ? n - ns : (size_t)batch);
+                set_rows(X, D0, lb->perm, ns, Bn, lb->nxt);
+            } else if (e + 1 < max_epochs) {
+                Bn = B0;
+                set_rows(X, D0, lb->perm_next, 0, Bn, lb->nxt);
+            }
+            for (int i = 0; i < g->n; i++) {
+                cstate *c = &g->cs[i];
+                if (!c->active) continue;
+                cfg_step(c, Bs, T, lb->yb, c->cfg->class_weight ? lb->swb : NULL, e, s);
+                c->fl.xt = lb->cur, c->fl.bt = Bs, c->fl.dz = c->dz0;
+                c->fl.xn = lb->nxt;
+                c->fl.bn = (s + 1 < nb || e + 1 < c->cfg->epochs) ? Bn : 0;
+            }
+            fc_tpool_run(pool, fused_phase, g);
+        }
+        size_t *tp = lb->perm; lb->perm = lb->perm_next; lb->perm_next = tp;
+        double secs = fc_now() - t0;
+        for (int i = 0; i < g->n; i++)
+            if (g->cs[i].active && end_epoch(&g->cs[i], va, e, secs, hooks, i, st)) return st->code;
+    }
+    return FC_OK;
+}
+
+int fc_train_group(const fc_dataset *tr, const fc_dataset *va, const fc_train_config *cfg,
+                   int n, int threads, const fc_train_hooks *hooks, fc_head **heads,
+                   fc_history *hist, fc_status *st) {
+    int rc = FC_OK;
+    group g = {0};
+    loop_bufs lb = {0};
+    fc_tpool *pool = NULL;
+    for (int i = 0; i < n; i++) heads[i] = NULL, memset(&hist[i], 0, sizeof hist[i]);
+    if (n < 1) return fc_fail(st, FC_ERR_ARG, "no configs");
+    if (check_group(tr, va, cfg, n, st)) return st->code;
+    if (threads < 1) threads = 1;
+    int batch = cfg[0].batch;
+    size_t D0 = fc_head_in_dim(cfg[0].arch.pool, tr->h, tr->w, tr->c);
+    if (D0 > INT32_MAX) return fc_fail(st, FC_ERR_NOMEM, "train: input too large");
+    if (threads > (int)D0) threads = (int)D0;
+    g.D0 = (int)D0;
+    g.cs = fc_calloc((size_t)n, sizeof *g.cs, st);
+    lb.perm = fc_malloc(tr->n * sizeof(size_t), st);
+    lb.perm_next = fc_malloc(tr->n * sizeof(size_t), st);
+    lb.cur = fc_calloc((size_t)batch, sizeof(float *), st);
+    lb.nxt = fc_calloc((size_t)batch, sizeof(float *), st);
+    lb.yb = fc_calloc((size_t)batch, sizeof(int32_t), st);
+    lb.swb = fc_calloc((size_t)batch, sizeof(float), st);
+    lb.cw = fc_calloc((size_t)tr->n_classes, sizeof(float), st);
+    if (!g.cs || !lb.perm || !lb.perm_next || !lb.cur || !lb.nxt || !lb.yb || !lb.swb || !lb.cw) {
+        rc = st->code;
+        goto out;
+    }
+    class_weights(tr, lb.cw);
+    const float *X = tr->x;
+    if (cfg[0].arch.pool != FC_POOL_FLATTEN) {
+        if (!(lb.pooled = fc_aligned_alloc(tr->n * D0 * sizeof(float), st))) { rc = st->code; goto out; }
+        fc_pool_forward(cfg[0].arch.pool, tr->x, tr->n, tr->h, tr->w, tr->c, lb.pooled);
+        X = lb.pooled;
+    }
+    for (int i = 0; i < n; i++, g.n++) {
+        if ((rc = cstate_init(&g.cs[i], &cfg[i], tr, threads, st))) {
+            g.n++;
+            goto out;
+        }
+        hist[i].ep = fc_calloc((size_t)cfg[i].epochs, sizeof(fc_epoch_stat), st);
+        if (!hist[i].ep) { rc = st->code; g.n++; goto out; }
+        g.cs[i].hist = &hist[i];
+    }
+    if ((rc = fc_tpool_create(threads, &pool, st))) goto out;
+    rc = run_epochs(&g, pool, tr, va, X, &lb, hooks, st);
+out:
+    fc_tpool_free(pool);
+    for (int i = 0; i < g.n; i++) {
+        cstate_free_a(&g.cs[i]);
+        if (rc == FC_OK) heads[i] = g.cs[i].hd;
+        else fc_head_free(g.cs[i].hd), fc_history_free(&hist[i]);
+        cstate_free(&g.cs[i]);
+    }
+    free(g.cs);
+    loop_bufs_free(&lb);
+    return rc;
+}
