@@ -20,6 +20,7 @@
 #define MAX_ROWS ((hsize_t)1 << 31)
 #define MAX_CLASSES 100000
 #define MAX_STR 4096 /* bytes per string (paths, class names) */
+#define MIN_ROW_BYTES 16 /* file bytes any row needs at least (its sha256 alone has 64) */
 
 #define PF(field, isint, req) \
     {#field, isint, offsetof(fc_provenance, field), sizeof(((fc_provenance *)0)->field), req}
@@ -313,8 +314,9 @@ static int open_features(fc_h5feat *f, hsize_t *n, fc_status *st) {
     if (H5Lexists(f->file, "features", H5P_DEFAULT) <= 0)
         return fc_fail(st, FC_ERR_FORMAT, "missing dataset /features");
     hid_t t = -1, sp = -1;
-    hsize_t d[4];
+    hsize_t d[4], fsize = 0;
     int rc = FC_ERR_FORMAT;
+    H5Fget_filesize(f->file, &fsize);
     if ((f->feat = H5Dopen2(f->file, "features", H5P_DEFAULT)) < 0 ||
         (t = H5Dget_type(f->feat)) < 0 || (sp = H5Dget_space(f->feat)) < 0) {
         fc_fail(st, FC_ERR_FORMAT, "cannot open /features");
@@ -327,8 +329,11 @@ static int open_features(fc_h5feat *f, hsize_t *n, fc_status *st) {
         fc_fail(st, FC_ERR_FORMAT, "/features rows are %llux%llux%llu, attributes say %dx%dx%d",
                 (unsigned long long)d[1], (unsigned long long)d[2], (unsigned long long)d[3],
                 f->prov.feat_h, f->prov.feat_w, f->prov.feat_c);
-    } else if (d[0] > MAX_ROWS) {
-        fc_fail(st, FC_ERR_FORMAT, "/features has too many rows (%llu)", (unsigned long long)d[0]);
+    } else if (d[0] > MAX_ROWS || d[0] > fsize / MIN_ROW_BYTES) {
+        /* every row carries a 64-character sha256 string: a file claiming more rows than
+         * it has bytes for would only make us allocate for nothing */
+        fc_fail(st, FC_ERR_FORMAT, "/features claims %llu rows, more than a %llu-byte file holds",
+                (unsigned long long)d[0], (unsigned long long)fsize);
     } else if (fc_size_mul4(d[1], d[2], d[3], 1, &f->dim) || f->dim > FC_MAX_TENSOR_ELEMS) {
         fc_fail(st, FC_ERR_FORMAT, "/features rows are too large");
     } else {

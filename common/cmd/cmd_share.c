@@ -195,6 +195,7 @@ typedef struct {
     const plan *p;
     int input, reencode;
     size_t dim, in_batch, written;
+    float *buf; /* dim floats: a winner's decoded blob (stores are read with decode=0) */
     fc_status *st;
     int rc;
 } copy_ctx;
@@ -206,6 +207,13 @@ static int copy_one(void *vctx, const fc_image_rec *rec, const float *x, const u
     memcpy(key.sha256, rec->sha256, 65);
     const winner *w = bsearch(&key, c->p->w, c->p->n, sizeof key, cmp_winner);
     if (!w || w->input != c->input) return 0;
+    if (rec->status == FC_IMG_OK && !x && blob) { /* decode winners only; also validates */
+        if ((c->rc = fc_codec_decode(blob, len, c->buf, c->dim, c->st))) {
+            fc_wrap(c->st, "image %s", rec->sha256);
+            return 1;
+        }
+        x = c->buf;
+    }
     if (rec->status != FC_IMG_OK) {
         c->rc = fc_store_put(c->out, rec, NULL, c->st);
     } else if (!x) {
@@ -297,6 +305,10 @@ static int write_output(fc_source *src, int nsrc, const plan *p, const fc_proven
     chmod_umask(fd);
     close(fd);
     copy_ctx c = {.p = p, .dim = (size_t)prov->feat_h * prov->feat_w * prov->feat_c, .st = st};
+    if (!(c.buf = fc_aligned_alloc(c.dim * sizeof(float), st))) {
+        rc = st->code;
+        goto out;
+    }
     if ((rc = fc_store_open(tmp, FC_STORE_CREATE | FC_STORE_EXCLUSIVE, &s, st)) ||
         (rc = fc_store_set_provenance(s, prov, st)) || (rc = fc_store_begin(s, st)))
         goto out;
@@ -304,7 +316,7 @@ static int write_output(fc_source *src, int nsrc, const plan *p, const fc_proven
     for (int i = 0; i < nsrc && !rc; i++) {
         c.input = i;
         c.reencode = src[i].h5 || src[i].prov.codec.kind != prov->codec.kind;
-        rc = fc_source_foreach(&src[i], 1, copy_one, &c, st);
+        rc = fc_source_foreach(&src[i], src[i].h5 != NULL, copy_one, &c, st);
         if (!rc) rc = c.rc;
     }
     if (!rc) rc = fc_store_commit(s, st);
@@ -314,6 +326,7 @@ static int write_output(fc_source *src, int nsrc, const plan *p, const fc_proven
     if (!rc) rc = sync_rename(tmp, out, st);
 out:
     fc_store_close(s);
+    free(c.buf);
     if (rc) remove_store_files(tmp);
     else { /* the temp name's lock file; OUT gets its own on first open */
         char lk[4200];

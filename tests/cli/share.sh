@@ -62,6 +62,10 @@ expect_exit "merge a truncated store" 1 "trunc.db" "$FC" merge -o bad4.db s0.db 
 no_output "truncated input writes nothing" bad4.db
 expect_exit "merge a missing file" 1 "nope.db" "$FC" merge -o bad5.db s0.db nope.db
 no_output "missing input writes nothing" bad5.db
+cp s0.db badblob.db
+"$PY" -c "import sqlite3; c = sqlite3.connect('badblob.db'); c.execute('UPDATE features SET blob = substr(blob, 1, 12) WHERE rowid = 3'); c.commit()"
+expect_exit "merge a store with a corrupt blob" 1 "image " "$FC" merge -o bad12.db s1.db badblob.db
+no_output "corrupt blob writes nothing" bad12.db
 
 # --- label conflicts -----------------------------------------------------------------
 "$MK" relabel.db --first 10 --count 10 --shift 1 >/dev/null
