@@ -79,6 +79,8 @@ test: check-deps featcache $(TESTS) $(FUZZERS) $(TOOLS)
 
 # Same suite under AddressSanitizer + UndefinedBehaviorSanitizer.
 asan:
+	LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp):print_suppressions=0 \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	$(MAKE) BUILD=build-asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" test
 
 bench: featcache $(BENCHES)
