@@ -194,7 +194,9 @@ void fc_preprocess_apply(fc_preprocess mode, const uint8_t *rgb, size_t npix, fl
 }
 
 static const char *const preprocess_names[] = {"caffe", "tf", "torch", "rescale", "none"};
-static const char *const resize_names[] = {"nearest", "bilinear"};
+static const char *const resize_names[] = {"nearest", "bilinear", "bicubic",
+                                           "lanczos", "box",      "hamming"};
+#define N_RESIZE ((int)(sizeof resize_names / sizeof *resize_names))
 
 int fc_preprocess_parse(const char *s, fc_preprocess *out) {
     for (int i = 0; s && i < 5; i++)
@@ -210,7 +212,7 @@ const char *fc_preprocess_name(fc_preprocess p) {
 }
 
 int fc_resize_parse(const char *s, fc_resize *out) {
-    for (int i = 0; s && i < 2; i++)
+    for (int i = 0; s && i < N_RESIZE; i++)
         if (strcmp(s, resize_names[i]) == 0) {
             *out = (fc_resize)i;
             return 0;
@@ -219,5 +221,5 @@ int fc_resize_parse(const char *s, fc_resize *out) {
 }
 
 const char *fc_resize_name(fc_resize r) {
-    return (unsigned)r < 2 ? resize_names[r] : "?";
+    return (unsigned)r < (unsigned)N_RESIZE ? resize_names[r] : "?";
 }
