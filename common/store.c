@@ -637,11 +637,11 @@ static int put_feature(fc_store *s, const char *sha, const uint8_t *blob, size_t
     return r == SQLITE_DONE ? FC_OK : fc_store_sql_fail(s, st, "write features");
 }
 
-/* The first put into a store whose layout is still "auto" fixes it for good. */
-static int resolve_layout(fc_store *s, const float *x, fc_status *st) {
-    if (s->prov.codec.layout != FC_LAYOUT_AUTO) return FC_OK;
-    fc_layout l = fc_codec_choose_layout(&s->prov.codec, x, 1, s->feat_n, s->prov.feat_c);
-    int rc = set_prov_value(s, "layout", fc_layout_name(l), st);
+int fc_store_choose_layout(fc_store *s, const float *x, size_t count, fc_status *st) {
+    int rc = writable(s, st);
+    if (rc || s->prov.codec.layout != FC_LAYOUT_AUTO || count == 0) return rc;
+    fc_layout l = fc_codec_choose_layout(&s->prov.codec, x, count, s->feat_n, s->prov.feat_c);
+    rc = set_prov_value(s, "layout", fc_layout_name(l), st);
     if (!rc) s->prov.codec.layout = l;
     return rc;
 }
@@ -654,7 +654,7 @@ int fc_store_put(fc_store *s, const fc_image_rec *rec, const float *features, fc
         if (has < 0) return -has;
         return put_rows(s, rec, FC_IMG_FAILED, has, st);
     }
-    if ((rc = resolve_layout(s, features, st))) return rc;
+    if ((rc = fc_store_choose_layout(s, features, 1, st))) return rc;
     uint8_t *blob = NULL;
     size_t len = 0;
     char sum[65];
