@@ -203,6 +203,13 @@ int fc_store_open_page_size(const char *path, int flags, int page_size, fc_store
     if (page_size == 0) page_size = FC_STORE_PAGE_SIZE;
     if (page_size < 512 || page_size > 65536 || (page_size & (page_size - 1)))
         return fc_fail(st, FC_ERR_ARG, "%s: bad page size %d", path, page_size);
+    if (!exists) { /* create the file ourselves: errno says why it cannot be */
+        int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd < 0 && errno != EEXIST)
+            return fc_fail(st, FC_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
+        if (fd >= 0) close(fd);
+        if (stat(path, &sb) != 0) return fc_fail(st, FC_ERR_IO, "%s: %s", path, strerror(errno));
+    }
     fc_store *s = calloc(1, sizeof *s);
     if (!s || !(s->path = strdup(path))) {
         free(s);
@@ -210,7 +217,7 @@ int fc_store_open_page_size(const char *path, int flags, int page_size, fc_store
     }
     s->lock_fd = -1;
     s->readonly = mode == FC_STORE_READ;
-    int fresh = !exists || sb.st_size == 0;
+    int fresh = sb.st_size == 0;
     if ((flags & FC_STORE_EXCLUSIVE) && (rc = take_lock(s, st))) goto out;
     if (fresh && !create) {
         rc = fc_fail(st, FC_ERR_FORMAT, "%s: empty file, not a featcache store", path);

@@ -199,6 +199,7 @@ static void sql(const char *path, const char *q) {
 static void test_bad_files(void) {
     open_fails(tmp("missing.db"), FC_STORE_READ, FC_ERR_IO, "No such file");
     open_fails(dir, FC_STORE_READ, FC_ERR_IO, "directory");
+    open_fails(tmp("no/such/dir/s.db"), FC_STORE_CREATE, FC_ERR_IO, "cannot create: No such file or directory");
     const char *txt = tmp("notes.txt");
     write_file(txt, "hello, this is not a database at all\n", 37);
     open_fails(txt, FC_STORE_READ, FC_ERR_FORMAT, "file is not a database");
