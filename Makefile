@@ -87,6 +87,11 @@ bench: featcache $(BENCHES)
 demo:
 	bash tests/demo.sh
 
+# Sharded extraction on a real one-node Slurm cluster (installs slurm-wlm + munge; root only,
+# skips otherwise). Called by .ci/run.
+test-slurm: featcache $(TOOLS)
+	FEATCACHE=$(abspath $(BIN)) BUILD=$(abspath $(BUILD)) bash tests/slurm/run.sh
+
 lint:
 	scan-build --status-bugs $(MAKE) BUILD=build-lint
 
