@@ -36,6 +36,8 @@ same_content "merge of shards == whole store (decoded features byte-identical)" 
 ls merged.db.tmp.* >/dev/null 2>&1 && fail "temp files left after merge" || ok "no temp files after merge"
 "$DUMP" --prov merged.db >p1.txt && "$DUMP" --prov whole.db >p2.txt
 cmp -s p1.txt p2.txt && ok "merged provenance = shards' provenance" || fail "merged provenance differs"
+prov_of() { "$PY" -c "import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute(\"SELECT value FROM provenance WHERE key = '\" + sys.argv[2] + \"'\").fetchone()[0])" "$@"; }
+[ "$(prov_of merged.db command)" = "featcache merge -o merged.db s0.db s1.db s2.db" ] && ok "merged provenance records the merge command" || fail "command: $(prov_of merged.db command)"
 expect_exit "merge --codec f32" 0 "codec f32" "$FC" merge -o merged32.db --codec f32 s2.db s0.db
 "$FC" merge -o merged16.db s0.db s2.db >/dev/null
 same_content "f16 -> f32 re-encode keeps decoded values" merged16.db merged32.db
@@ -115,6 +117,8 @@ expect_exit "import" 0 "imported 58 images (4x4x8, codec f16)" "$FC" import whol
 same_content "import(export(S)) == S" whole.db imported.db ok
 "$DUMP" --prov imported.db >p3.txt
 cmp -s p2.txt p3.txt && ok "import keeps the provenance" || fail "import provenance: $(diff p2.txt p3.txt | head -3)"
+[ "$(prov_of imported.db command)" = "mkstore whole.db" ] && [ "$(prov_of imported.db created)" = "$(prov_of whole.db created)" ] &&
+    ok "import keeps who made the features (command, created)" || fail "import maker: $(prov_of imported.db command)"
 expect_exit "import zstd export" 0 "imported 58" "$FC" import z.h5 -o importedz.db
 same_content "import of zstd export == S" whole.db importedz.db ok
 expect_exit "import --codec f32" 0 "codec f32" "$FC" import half.h5 -o imported32.db --codec f32
