@@ -121,6 +121,9 @@ cmp -s p2.txt p3.txt && ok "import keeps the provenance" || fail "import provena
     ok "import keeps who made the features (command, created)" || fail "import maker: $(prov_of imported.db command)"
 expect_exit "import zstd export" 0 "imported 58" "$FC" import z.h5 -o importedz.db
 same_content "import of zstd export == S" whole.db importedz.db ok
+check "independent zstd writer (zstd CLI chunks)" "$PY" "$ROOT/tests/py/make_zstd_export.py" whole.h5 ext.h5
+expect_exit "import chunks compressed by the zstd CLI" 0 "imported 58" "$FC" import ext.h5 -o importedx.db
+same_content "import of CLI-zstd export == S" whole.db importedx.db ok
 expect_exit "import --codec f32" 0 "codec f32" "$FC" import half.h5 -o imported32.db --codec f32
 same_content "import of float16 export --codec f32 == S" whole.db imported32.db ok
 for c in u8 bf16 f32; do
