@@ -126,25 +126,30 @@ static void pass_horizontal(const uint8_t *in, int in_w, int y0, int nrows, cons
     }
 }
 
-/* in: rows of w RGB pixels, row 0 = source row `y0` -> out: out_h rows. */
+/* in: rows of w RGB pixels, row 0 = source row `y0` -> out: out_h rows. acc: w*3 ints.
+ * Rows are accumulated whole (same integer sums as PIL's per-pixel loop, in a
+ * cache-friendly order; integer addition is exact so the order does not matter). */
 static void pass_vertical(const uint8_t *in, int w, int y0, const coeffs *cf, uint8_t *out,
-                          int out_h) {
+                          int out_h, int32_t *acc) {
     size_t stride = (size_t)w * 3;
     for (int yy = 0; yy < out_h; yy++) {
         int ymin = cf->bounds[2 * yy] - y0, n = cf->bounds[2 * yy + 1];
         const int32_t *k = cf->k + (size_t)yy * cf->ksize;
         uint8_t *o = out + (size_t)yy * stride;
-        for (size_t i = 0; i < stride; i++) {
-            int32_t s = 1 << (PREC_BITS - 1);
-            for (int y = 0; y < n; y++) s += in[(size_t)(y + ymin) * stride + i] * k[y];
-            o[i] = clip_fixed(s);
+        for (size_t i = 0; i < stride; i++) acc[i] = 1 << (PREC_BITS - 1);
+        for (int y = 0; y < n; y++) {
+            const uint8_t *row = in + (size_t)(y + ymin) * stride;
+            int32_t ky = k[y];
+            for (size_t i = 0; i < stride; i++) acc[i] += row[i] * ky;
         }
+        for (size_t i = 0; i < stride; i++) o[i] = clip_fixed(acc[i]);
     }
 }
 
 static int resize_bilinear(const fc_image *src, fc_image *dst, fc_status *st) {
     coeffs ch = {0}, cv = {0};
     uint8_t *tmp = NULL;
+    int32_t *acc = NULL;
     int rc = coeffs_make(src->h, dst->h, &cv, st);
     if (rc) goto out;
     int need_h = src->w != dst->w, need_v = src->h != dst->h;
@@ -168,11 +173,19 @@ static int resize_bilinear(const fc_image *src, fc_image *dst, fc_status *st) {
         cur = target;
         cur_y0 = y0;
     }
-    if (need_v) pass_vertical(cur, dst->w, cur_y0, &cv, dst->rgb, dst->h);
+    if (need_v) {
+        acc = malloc((size_t)dst->w * 3 * sizeof *acc);
+        if (!acc) {
+            rc = fc_fail(st, FC_ERR_NOMEM, "out of memory resizing image");
+            goto out;
+        }
+        pass_vertical(cur, dst->w, cur_y0, &cv, dst->rgb, dst->h, acc);
+    }
 out:
     coeffs_free(&ch);
     coeffs_free(&cv);
     free(tmp);
+    free(acc);
     return rc;
 }
 

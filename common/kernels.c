@@ -2,6 +2,8 @@
  * channels with restrict pointers so GCC vectorizes them. */
 #include "kernels.h"
 
+FC_O3
+
 #include <float.h>
 #include <math.h>
 #include <string.h>
@@ -23,7 +25,7 @@ void fc_geom_from(fc_geom *g, const fc_node *p, const fc_node *c) {
     g->pl = lead_pad(g->iw, g->ow, g->kw, g->sw, g->dw, c->pad);
 }
 
-void fc_k_im2col(const fc_geom *g, const float *x, size_t p0, size_t p1, float *cols) {
+FC_SIMD void fc_k_im2col(const fc_geom *g, const float *x, size_t p0, size_t p1, float *cols) {
     const size_t K = (size_t)g->kh * g->kw * g->ic, ipix = (size_t)g->ih * g->iw;
     const size_t opix = (size_t)g->oh * g->ow, run = (size_t)g->ic * sizeof(float);
     for (size_t p = p0; p < p1; p++) {
@@ -96,7 +98,7 @@ static void act_row(float *restrict v, int c, const fc_actp *a) {
     }
 }
 
-void fc_k_bias_act(float *y, size_t rows, int c, int ldy, const float *bias,
+FC_SIMD void fc_k_bias_act(float *y, size_t rows, int c, int ldy, const float *bias,
                    const fc_actp *a) {
     if (!bias && a->act == FC_ACT_LINEAR) return;
     for (size_t r = 0; r < rows; r++) {
@@ -145,7 +147,7 @@ static void dw_pixel_mult(const fc_geom *g, int mult, const float *xi, const flo
     }
 }
 
-void fc_k_depthwise(const fc_geom *g, int mult, const float *x, const float *w,
+FC_SIMD void fc_k_depthwise(const fc_geom *g, int mult, const float *x, const float *w,
                     const float *bias, float *y, int n) {
     const size_t ipix = (size_t)g->ih * g->iw, oc = (size_t)g->ic * mult;
     for (int b = 0; b < n; b++) {
@@ -160,7 +162,7 @@ void fc_k_depthwise(const fc_geom *g, int mult, const float *x, const float *w,
     }
 }
 
-void fc_k_pool(const fc_geom *g, int is_max, const float *x, float *y, int n) {
+FC_SIMD void fc_k_pool(const fc_geom *g, int is_max, const float *x, float *y, int n) {
     const int c = g->ic;
     for (int b = 0; b < n; b++) {
         const float *xi = x + (size_t)b * g->ih * g->iw * c;
@@ -191,7 +193,7 @@ void fc_k_pool(const fc_geom *g, int is_max, const float *x, float *y, int n) {
     }
 }
 
-void fc_k_global_pool(size_t hw, int c, int is_max, const float *x, float *y, int n) {
+FC_SIMD void fc_k_global_pool(size_t hw, int c, int is_max, const float *x, float *y, int n) {
     for (int b = 0; b < n; b++) {
         float *restrict acc = y + (size_t)b * c;
         const float *xi = x + (size_t)b * hw * c;
@@ -232,7 +234,7 @@ void fc_k_pad_crop(const fc_geom *g, int sign, int t, int l, const float *x, flo
         }
 }
 
-void fc_k_scale_shift(float *y, const float *x, size_t rows, int c, const float *scale,
+FC_SIMD void fc_k_scale_shift(float *y, const float *x, size_t rows, int c, const float *scale,
                       const float *shift) {
     for (size_t r = 0; r < rows; r++) {
         float *restrict yr = y + r * c;
@@ -241,7 +243,7 @@ void fc_k_scale_shift(float *y, const float *x, size_t rows, int c, const float 
     }
 }
 
-void fc_k_eltwise(float *y, const float *const *xs, int nx, size_t e, int is_mul) {
+FC_SIMD void fc_k_eltwise(float *y, const float *const *xs, int nx, size_t e, int is_mul) {
     float *restrict yy = y;
     const float *restrict a = xs[0];
     if (nx == 1) {
