@@ -126,11 +126,17 @@ expect_exit "import chunks compressed by the zstd CLI" 0 "imported 58" "$FC" imp
 same_content "import of CLI-zstd export == S" whole.db importedx.db ok
 expect_exit "import --codec f32" 0 "codec f32" "$FC" import half.h5 -o imported32.db --codec f32
 same_content "import of float16 export --codec f32 == S" whole.db imported32.db ok
-for c in u8 bf16 f32; do
+for c in bf16 f32; do
     "$MK" "c$c.db" --codec "$c" --count 12 --shape 2,2,16 >/dev/null
     "$FC" export "c$c.db" "c$c.h5" >/dev/null && "$FC" import "c$c.h5" -o "c$c-i.db" >/dev/null
     same_content "import(export(S)) == S for codec $c" "c$c.db" "c$c-i.db"
 done
+# u8 re-quantizes (its ranges are stored as f16): import says so; --codec f32 keeps values
+"$MK" cu8.db --codec u8 --count 12 --shape 2,2,16 >/dev/null
+"$FC" export cu8.db cu8.h5 >/dev/null
+expect_exit "import of a u8 export warns about re-quantizing" 0 "--codec f32" "$FC" import cu8.h5 -o cu8-i.db
+"$FC" import cu8.h5 -o cu8-f.db --codec f32 >/dev/null
+same_content "import --codec f32 keeps u8-decoded values exactly" cu8.db cu8-f.db
 expect_exit "merge accepts an .h5 input" 0 "merged 2 stores" "$FC" merge -o mixed.db whole.h5 s2.db
 same_content "merge of export + store" whole.db mixed.db
 C="$ROOT/tests/fuzz/corpus/h5import"
@@ -145,6 +151,20 @@ expect_exit "import corrupt chunk" 1 "corrupt data" "$FC" import "$C/corrupt_chu
 no_output "import of corrupt data writes nothing" bad10.db
 expect_exit "import a store" 1 "not an HDF5 file" "$FC" import whole.db -o bad11.db
 expect_exit "import existing output" 1 "already exists" "$FC" import whole.h5 -o s0.db
+
+# --- train/evaluate/info from the .h5 == from the store -------------------------------------
+TA=(--epochs 3 --seed 7 --threads 1 --hidden 16 --batch 8 --quiet)
+check "train from the store" "$FC" train whole.db -o head1.h5 --history h1.csv "${TA[@]}"
+check "train from the .h5 export" "$FC" train whole.h5 -o head2.h5 --history h2.csv "${TA[@]}"
+grep -q "not recorded" "$T/.err" && ok "train from .h5 says the run is not recorded" || fail "no 'not recorded' notice: $(cat "$T/.err")"
+if [ "$(wc -l <h1.csv)" = 4 ] && cmp -s <(cut -d, -f1-5 h1.csv) <(cut -d, -f1-5 h2.csv); then ok "train(.h5) history == train(store) history (same seed)"
+else fail "train histories differ: $(paste -d'|' h1.csv h2.csv | head -3)"; fi
+"$FC" evaluate whole.db head1.h5 --split test --json >e1.json 2>/dev/null
+"$FC" evaluate whole.h5 head1.h5 --split test --json >e2.json 2>/dev/null
+[ -s e1.json ] && cmp -s e1.json e2.json && ok "evaluate(.h5) == evaluate(store)" || fail "evaluate: $(cat e1.json e2.json | head -c 300)"
+expect_exit "info reads the .h5" 0 "mkstore whole.db" "$FC" info whole.h5
+expect_exit "sweep reads the .h5" 0 "" "$FC" sweep whole.h5 --grid 'lr=1e-3,2e-3' -o sweep.csv --epochs 1 --threads 1 --quiet
+[ "$(wc -l <sweep.csv)" = 3 ] && ok "sweep from .h5 wrote 2 results" || fail "sweep.csv: $(cat sweep.csv)"
 
 # --- read-only inputs ------------------------------------------------------------------------
 mkdir ro && cp whole.db ro/ && chmod 444 ro/whole.db && chmod 555 ro
@@ -161,6 +181,10 @@ mkdir -p romnt && if mount --bind ro romnt 2>/dev/null && mount -o remount,ro,bi
     expect_exit "export from a read-only mount" 0 "exported 58" "$FC" export romnt/whole.db rom.h5
     expect_exit "merge from a read-only mount" 0 "merged 1 stores" "$FC" merge -o rom.db romnt/whole.db
     same_content "merge from read-only mount == whole" whole.db rom.db
+    for c in info verify; do expect_exit "$c on a read-only mount" 0 "" "$FC" $c romnt/whole.db; done
+    expect_exit "train on a read-only mount" 0 "not recorded" "$FC" train romnt/whole.db -o romh.h5 "${TA[@]}"
+    expect_exit "sweep on a read-only mount" 0 "not recorded" "$FC" sweep romnt/whole.db --grid 'lr=1e-3,2e-3' -o rom.csv --epochs 1 --threads 1 --quiet
+    expect_exit "evaluate on a read-only mount" 0 "accuracy" "$FC" evaluate romnt/whole.db romh.h5 --json
     umount romnt
 else
     umount romnt 2>/dev/null
