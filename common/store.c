@@ -213,6 +213,13 @@ int fc_store_open_page_size(const char *path, int flags, int page_size, fc_store
     if (page_size == 0) page_size = FC_STORE_PAGE_SIZE;
     if (page_size < 512 || page_size > 65536 || (page_size & (page_size - 1)))
         return fc_fail(st, FC_ERR_ARG, "%s: bad page size %d", path, page_size);
+    if (!exists) { /* create the file ourselves: errno says why it cannot be */
+        int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd < 0 && errno != EEXIST)
+            return fc_fail(st, FC_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
+        if (fd >= 0) close(fd);
+        if (stat(path, &sb) != 0) return fc_fail(st, FC_ERR_IO, "%s: %s", path, strerror(errno));
+    }
     fc_store *s = calloc(1, sizeof *s);
     if (!s || !(s->path = strdup(path))) {
         free(s);
@@ -220,7 +227,7 @@ int fc_store_open_page_size(const char *path, int flags, int page_size, fc_store
     }
     s->lock_fd = -1;
     s->readonly = mode == FC_STORE_READ;
-    int fresh = !exists || sb.st_size == 0;
+    int fresh = sb.st_size == 0;
     if ((flags & FC_STORE_EXCLUSIVE) && (rc = take_lock(s, st))) goto out;
     if (fresh && !create) {
         rc = fc_fail(st, FC_ERR_FORMAT, "%s: empty file, not a featcache store", path);
@@ -651,11 +658,11 @@ static int put_feature(fc_store *s, const char *sha, const uint8_t *blob, size_t
     return r == SQLITE_DONE ? FC_OK : fc_store_sql_fail(s, st, "write features");
 }
 
-/* The first put into a store whose layout is still "auto" fixes it for good. */
-static int resolve_layout(fc_store *s, const float *x, fc_status *st) {
-    if (s->prov.codec.layout != FC_LAYOUT_AUTO) return FC_OK;
-    fc_layout l = fc_codec_choose_layout(&s->prov.codec, x, 1, s->feat_n, s->prov.feat_c);
-    int rc = set_prov_value(s, "layout", fc_layout_name(l), st);
+int fc_store_choose_layout(fc_store *s, const float *x, size_t count, fc_status *st) {
+    int rc = writable(s, st);
+    if (rc || s->prov.codec.layout != FC_LAYOUT_AUTO || count == 0) return rc;
+    fc_layout l = fc_codec_choose_layout(&s->prov.codec, x, count, s->feat_n, s->prov.feat_c);
+    rc = set_prov_value(s, "layout", fc_layout_name(l), st);
     if (!rc) s->prov.codec.layout = l;
     return rc;
 }
@@ -668,7 +675,7 @@ int fc_store_put(fc_store *s, const fc_image_rec *rec, const float *features, fc
         if (has < 0) return -has;
         return put_rows(s, rec, FC_IMG_FAILED, has, st);
     }
-    if ((rc = resolve_layout(s, features, st))) return rc;
+    if ((rc = fc_store_choose_layout(s, features, 1, st))) return rc;
     uint8_t *blob = NULL;
     size_t len = 0;
     char sum[65];
