@@ -183,7 +183,7 @@ typedef struct {
     fc_sink sink;
     int sink_open;
     fc_provenance prov;
-    const char *pre_source;       /* "--preprocess" or "default for ARCH" */
+    char pre_source[64];          /* "--preprocess" or "default for ARCH" */
     fc_progress *progress;
     char (*shas)[65];
     fc_pl_stats stats;
@@ -240,13 +240,11 @@ static int setup_model(job *j, fc_status *st) {
     if (j->g->in_c != 3)
         return fc_fail(st, FC_ERR_UNSUPPORTED, "%s: the model takes %d channels; images are RGB (3)",
                        o->model, j->g->in_c);
-    static char src[64];
     const char *pre = o->preprocess;
     if (pre) {
-        j->pre_source = "--preprocess";
+        snprintf(j->pre_source, sizeof j->pre_source, "--preprocess");
     } else if ((pre = arch_preprocess(j->g->arch))) {
-        snprintf(src, sizeof src, "default for %s", j->g->arch);
-        j->pre_source = src;
+        snprintf(j->pre_source, sizeof j->pre_source, "default for %s", j->g->arch);
     } else {
         return fc_fail(st, FC_ERR_ARG,
                        "%s: architecture '%s' has no known preprocessing; pass --preprocess "
