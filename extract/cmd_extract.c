@@ -304,7 +304,7 @@ static int run_pipeline(job *j, fc_status *st) {
     fc_pl_ops ops = {j, op_forward, op_write, op_path_sha, op_is_stored};
     struct sigaction sa = {0}, old_int, old_term;
     sa.sa_handler = on_signal;
-    sa.sa_flags = SA_RESETHAND;
+    sa.sa_flags = SA_RESETHAND | SA_RESTART; /* reads in the reader thread are not cut short */
     sigemptyset(&sa.sa_mask);
     stop_flag = 0;
     sigaction(SIGINT, &sa, &old_int);
