@@ -129,7 +129,7 @@ static double cpu_now(void) {
 static double time_plan(const fc_graph *g, int batch, int threads, int iters, int wino,
                         const float *x, float *y, double *cpu_ips) {
     fc_status st = {0};
-    fc_plan_opts o = {wino};
+    fc_plan_opts o = {wino, 0};
     fc_plan *p = fc_plan_create_opts(g, batch, threads, &o, &st);
     if (!p) { fprintf(stderr, "plan: %s\n", st.msg); exit(1); }
     fc_plan_forward(p, x, batch, y, &st); /* warm-up */
