@@ -82,6 +82,16 @@ static int pragma_int(fc_store *s, const char *sql, int64_t *out, fc_status *st)
 
 /* ---- open ---- */
 
+/* 1 if the database has no schema at all and no application_id (an interrupted create). */
+static int never_created(fc_store *s) {
+    int64_t app = -1, tables = -1;
+    fc_status ign = {0};
+    if (pragma_int(s, "PRAGMA application_id", &app, &ign) ||
+        pragma_int(s, "SELECT count(*) FROM sqlite_master", &tables, &ign))
+        return 0;
+    return app == 0 && tables == 0;
+}
+
 /* The lock file is removed on close while still locked; a process that opened it just
  * before then holds a lock on an unlinked file, so after locking, check that the path
  * still names the locked file, else retry. */
@@ -235,6 +245,10 @@ int fc_store_open_page_size(const char *path, int flags, int page_size, fc_store
     }
     sqlite3_busy_timeout(s->db, 10000);
     sqlite3_extended_result_codes(s->db, 0);
+    /* A writer killed while creating the store (after "PRAGMA journal_mode" wrote the
+     * header, before the schema committed) leaves an SQLite file with no tables and no
+     * application_id: with the writer lock held, finish creating it. */
+    if (!fresh && create && (flags & FC_STORE_EXCLUSIVE) && never_created(s)) fresh = 1;
     if (fresh && (rc = create_schema(s, page_size, st))) goto out;
     if ((flags & FC_STORE_IMMUTABLE) && s->readonly && (rc = open_immutable(s, st))) goto out;
     rc = check_ids(s, st);

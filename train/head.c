@@ -185,17 +185,17 @@ void fc_pool_forward(fc_pool pool, const float *x, size_t n, int h, int w, int c
 void fc_dense_forward(float *out, const float *inp, const float *w, const float *b, int B, int C,
                       int OC) {
     for (int i = 0; i < B; i++) memcpy(out + (size_t)i * OC, b, (size_t)OC * sizeof(float));
-    fc_train_sgemm(0, 0, B, OC, C, 1.0f, inp, C, w, OC, 1.0f, out, OC);
+    fc_sgemm(0, 0, B, OC, C, 1.0f, inp, C, w, OC, 1.0f, out, OC);
 }
 
 void fc_dense_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
                        const float *w, int B, int C, int OC) {
     /* dw = inp^T dout, db = sum_b dout, dinp = dout w^T */
-    fc_train_sgemm(1, 0, C, OC, B, 1.0f, inp, C, dout, OC, 0.0f, dw, OC);
+    fc_sgemm(1, 0, C, OC, B, 1.0f, inp, C, dout, OC, 0.0f, dw, OC);
     for (int j = 0; j < OC; j++) db[j] = 0.0f;
     for (int i = 0; i < B; i++)
         for (int j = 0; j < OC; j++) db[j] += dout[(size_t)i * OC + j];
-    if (dinp) fc_train_sgemm(0, 1, B, C, OC, 1.0f, dout, OC, w, OC, 0.0f, dinp, C);
+    if (dinp) fc_sgemm(0, 1, B, C, OC, 1.0f, dout, OC, w, OC, 0.0f, dinp, C);
 }
 
 void fc_act_forward(float *out, const float *inp, size_t n, fc_act act) {

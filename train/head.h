@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "../common/fc.h"
+#include "../common/blas.h"
 #include "../common/graph.h"
 
 #define FC_HEAD_MAX_HIDDEN 7
@@ -42,6 +43,7 @@ typedef struct {
     char fingerprint[65];
     char **class_names;    /* n_classes strings, owned (may be NULL) */
     char *backbone_json;   /* JSON object: arch, layer, in_h, in_w, preprocess, resize ... */
+    float l2;              /* kernel L2 factor it was trained with (part of Keras's loss) */
 } fc_head;
 
 /* Names <-> enums. Return 0 on success, -1 if unknown. */
@@ -103,9 +105,5 @@ int fc_argmax_class(const float *p, int U);
 int fc_head_logits(const fc_head *hd, const float *x, size_t n, float *logits, fc_status *st);
 /* Same, then probabilities (sigmoid/softmax). */
 int fc_head_predict(const fc_head *hd, const float *x, size_t n, float *probs, fc_status *st);
-
-/* Row-major single-precision GEMM: C = alpha*op(A)*op(B) + beta*C (the BLAS wrapper). */
-void fc_train_sgemm(int transA, int transB, int M, int N, int K, float alpha, const float *A,
-                    int lda, const float *B, int ldb, float beta, float *C, int ldc);
 
 #endif

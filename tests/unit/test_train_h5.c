@@ -1,0 +1,153 @@
+/* test_train_h5.c - HEAD.h5 round trip, bad head files, plots, metrics. */
+#include <cairo.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../train/head_h5.h"
+#include "../../train/metrics.h"
+#include "../../train/plot.h"
+#include "t.h"
+
+static char dir[64];
+
+static fc_head *make_head(fc_pool pool, int nh, int k) {
+    fc_head_arch a = {pool, nh, {9, 5}, FC_ACT_TANH, 0.25f};
+    fc_head *hd;
+    fc_status st;
+    if (fc_head_create(&a, 2, 3, 4, k, &hd, &st)) return NULL;
+    fc_head_init_glorot(hd, 11);
+    for (int l = 0; l < hd->n_layers; l++)
+        for (int j = 0; j < hd->dims[l + 1]; j++) hd->b[l][j] = 0.01f * (float)(j + l);
+    char *names[4] = {"cat", "dog", "ému", "fox"};
+    fc_head_set_classes(hd, names, k, &st);
+    snprintf(hd->fingerprint, sizeof hd->fingerprint, "%064d", 7);
+    hd->backbone_json = strdup("{\"layer\":\"block5_pool\",\"in_h\":150}");
+    hd->l2 = 0.001f;
+    return hd;
+}
+
+static void test_roundtrip(void) {
+    for (int v = 0; v < 3; v++) {
+        fc_head *hd = make_head(v == 0 ? FC_POOL_FLATTEN : v == 1 ? FC_POOL_GAP : FC_POOL_GMP, v == 2 ? 0 : v + 1,
+                                v == 0 ? 2 : 4);
+        char path[128];
+        snprintf(path, sizeof path, "%s/head%d.h5", dir, v);
+        fc_status st = {0};
+        fc_optim o;
+        fc_optim_defaults(v == 1 ? FC_OPTIM_ADAM : FC_OPTIM_RMSPROP, &o);
+        CHECK(fc_head_save(hd, path, &o, 0, "{\"x\":1}", &st) == 0, "save: %s", st.msg);
+        fc_head *back = NULL;
+        CHECK(fc_head_load(path, &back, &st) == 0, "load: %s", st.msg);
+        if (!back) { fc_head_free(hd); continue; }
+        CHECK(back->arch.pool == hd->arch.pool && back->n_layers == hd->n_layers && back->n_classes == hd->n_classes,
+              "arch v=%d", v);
+        CHECK(back->in_h == 2 && back->in_w == 3 && back->in_c == 4, "input shape");
+        CHECK(back->arch.act == FC_ACT_TANH || hd->n_layers == 1, "activation");
+        CHECK(hd->n_layers == 1 || fabsf(back->arch.dropout - 0.25f) < 1e-7, "dropout %g", back->arch.dropout);
+        CHECK(fabsf(back->l2 - 0.001f) < 1e-9, "l2 %g", back->l2);
+        for (int l = 0; l < hd->n_layers; l++) {
+            CHECK(memcmp(back->w[l], hd->w[l], (size_t)hd->dims[l] * hd->dims[l + 1] * 4) == 0, "kernel %d", l);
+            CHECK(memcmp(back->b[l], hd->b[l], (size_t)hd->dims[l + 1] * 4) == 0, "bias %d", l);
+        }
+        CHECK(!strcmp(back->fingerprint, hd->fingerprint), "fingerprint");
+        CHECK(!strcmp(back->class_names[hd->n_classes - 1], hd->class_names[hd->n_classes - 1]), "class names");
+        CHECK(back->backbone_json && strstr(back->backbone_json, "block5_pool"), "backbone provenance");
+        float x[2 * 24], p1[8], p2[8];
+        for (int i = 0; i < 48; i++) x[i] = (float)((i * 37) % 11) * 0.1f;
+        fc_head_predict(hd, x, 2, p1, &st);
+        fc_head_predict(back, x, 2, p2, &st);
+        CHECK(memcmp(p1, p2, sizeof(float) * 2 * (size_t)hd->dims[hd->n_layers]) == 0, "same predictions");
+        fc_head_free(back);
+        fc_head_free(hd);
+    }
+}
+
+static void test_bad_files(void) {
+    char path[128];
+    fc_head *hd = NULL;
+    fc_status st = {0};
+    snprintf(path, sizeof path, "%s/missing.h5", dir);
+    CHECK(fc_head_load(path, &hd, &st) == FC_ERR_IO && strstr(st.msg, path), "%s", st.msg);
+    snprintf(path, sizeof path, "%s/text.h5", dir);
+    FILE *f = fopen(path, "w");
+    fputs("this is not hdf5", f);
+    fclose(f);
+    CHECK(fc_head_load(path, &hd, &st) == FC_ERR_FORMAT && strstr(st.msg, "not an HDF5"), "%s", st.msg);
+    /* a truncated head */
+    char good[128];
+    snprintf(good, sizeof good, "%s/head0.h5", dir);
+    FILE *in = fopen(good, "rb");
+    CHECK(in != NULL, "head0 exists");
+    if (in) {
+        char buf[1 << 16];
+        size_t n = fread(buf, 1, sizeof buf, in);
+        fclose(in);
+        snprintf(path, sizeof path, "%s/trunc.h5", dir);
+        f = fopen(path, "wb");
+        fwrite(buf, 1, n / 2, f);
+        fclose(f);
+        CHECK(fc_head_load(path, &hd, &st) != 0 && strstr(st.msg, path), "truncated: %s", st.msg);
+    }
+    CHECK(hd == NULL, "no head on failure");
+}
+
+static void test_plots(void) {
+    fc_history h = {0};
+    fc_epoch_stat ep[5];
+    for (int e = 0; e < 5; e++)
+        ep[e] = (fc_epoch_stat){0.7f - 0.1f * e, 0.5f + 0.1f * e, 0.72f - 0.05f * e, 0.5f + 0.08f * e, 0.1};
+    h.ep = ep, h.n = 5;
+    char path[128];
+    snprintf(path, sizeof path, "%s/curves.png", dir);
+    fc_status st = {0};
+    CHECK(fc_plot_history(&h, "flatten rmsprop lr=2e-05", path, &st) == 0, "%s", st.msg);
+    cairo_surface_t *s = cairo_image_surface_create_from_png(path);
+    CHECK(cairo_surface_status(s) == CAIRO_STATUS_SUCCESS && cairo_image_surface_get_width(s) == 1100, "png readable");
+    /* something was drawn in both colors: count blue-ish and red-ish pixels */
+    long blue = 0, red = 0;
+    unsigned char *d = cairo_image_surface_get_data(s);
+    int stride = cairo_image_surface_get_stride(s);
+    for (int y = 0; d && y < cairo_image_surface_get_height(s); y++)
+        for (int x = 0; x < cairo_image_surface_get_width(s); x++) {
+            unsigned char *p = d + y * stride + x * 4; /* BGRA */
+            blue += p[0] > 200 && p[1] < 60 && p[2] < 60;
+            red += p[2] > 200 && p[0] < 60 && p[1] < 60;
+        }
+    CHECK(blue > 300 && red > 300, "curves drawn: %ld blue, %ld red pixels", blue, red);
+    cairo_surface_destroy(s);
+    fc_history hs[3] = {h, h, h};
+    char *labels[3] = {"a", "b", "c"};
+    snprintf(path, sizeof path, "%s/sweep.png", dir);
+    CHECK(fc_plot_sweep(hs, labels, 3, path, &st) == 0, "%s", st.msg);
+    snprintf(path, sizeof path, "%s/nodir/x.png", dir);
+    CHECK(fc_plot_history(&h, "t", path, &st) == FC_ERR_IO && strstr(st.msg, path), "unwritable: %s", st.msg);
+}
+
+static void test_metrics(void) {
+    int32_t y[6] = {0, 0, 1, 1, 2, 2}, p[6] = {0, 1, 1, 1, 0, 2};
+    fc_report_t r;
+    fc_status st;
+    CHECK(fc_report_compute(y, p, 6, 3, &r, &st) == 0, "report");
+    CHECK_NEAR(r.accuracy, 4.0 / 6, 1e-12);
+    CHECK_NEAR(r.precision[0], 0.5, 1e-12);
+    CHECK_NEAR(r.recall[1], 1.0, 1e-12);
+    CHECK_NEAR(r.precision[1], 2.0 / 3, 1e-12);
+    CHECK_NEAR(r.f1[2], 2 * 1.0 * 0.5 / 1.5, 1e-12);
+    CHECK(r.confusion[2 * 3 + 0] == 1 && r.support[2] == 2, "confusion");
+    fc_report_free(&r);
+}
+
+int main(void) {
+    snprintf(dir, sizeof dir, "/tmp/fc-test-h5-XXXXXX");
+    if (!mkdtemp(dir)) return 1;
+    T_RUN(test_roundtrip);
+    T_RUN(test_bad_files);
+    T_RUN(test_plots);
+    T_RUN(test_metrics);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd)) fprintf(stderr, "cleanup failed\n");
+    return t_done("test_train_h5");
+}

@@ -1,0 +1,133 @@
+/* cmd_evaluate.c - `featcache evaluate STORE HEAD.h5 [--split test] [--json]`. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/cmd/commands.h"
+#include "../common/cmd/opts.h"
+#include "head_h5.h"
+#include "metrics.h"
+#include "run_common.h"
+#include "trainer.h"
+
+int fc_head_check_data(const fc_head *hd, const char *head_path, const fc_dataset *ds, const char *store,
+                       fc_status *st);
+
+static const fc_opt eval_opts[] = {
+    {"split", 0, "train|validation|test", "split to evaluate (default test)"},
+    {"json", 0, NULL, "print one JSON object instead of the report"},
+    {"threads", 0, "N", "threads (default: all online CPUs)"},
+    {0},
+};
+
+static const fc_cmd_spec eval_spec = {
+    "evaluate", "STORE HEAD.h5 [--split test] [--json]",
+    "loss, accuracy, per-class precision/recall/F1 and confusion matrix of a head on a split",
+    eval_opts, 2, 2,
+};
+
+/* The head must have been trained on features of this very backbone configuration. */
+int fc_head_check_data(const fc_head *hd, const char *head_path, const fc_dataset *ds, const char *store,
+                       fc_status *st) {
+    if (hd->fingerprint[0] && strcmp(hd->fingerprint, ds->fingerprint) != 0)
+        return fc_fail(st, FC_ERR_MISMATCH,
+                       "%s: head was trained on features with fingerprint %.16s..., but %s has %.16s... "
+                       "(different backbone, layer, input size or preprocessing)",
+                       head_path, hd->fingerprint, store, ds->fingerprint);
+    if (hd->in_h != ds->h || hd->in_w != ds->w || hd->in_c != ds->c)
+        return fc_fail(st, FC_ERR_MISMATCH, "%s: head input %dx%dx%d, %s features are %dx%dx%d", head_path,
+                       hd->in_h, hd->in_w, hd->in_c, store, ds->h, ds->w, ds->c);
+    if (hd->n_classes != ds->n_classes)
+        return fc_fail(st, FC_ERR_MISMATCH, "%s: head has %d classes, %s has %d", head_path, hd->n_classes, store,
+                       ds->n_classes);
+    for (int i = 0; hd->class_names && ds->class_names && i < hd->n_classes; i++)
+        if (strcmp(hd->class_names[i], ds->class_names[i]))
+            return fc_fail(st, FC_ERR_MISMATCH, "%s: class %d is '%s' in the head but '%s' in %s", head_path, i,
+                           hd->class_names[i], ds->class_names[i], store);
+    return FC_OK;
+}
+
+static void print_json(const char *split, const fc_report_t *r, double loss, char **names) {
+    json_t *pc = json_array(), *conf = json_array(), *cls = json_array();
+    for (int c = 0; c < r->k; c++) {
+        json_array_append_new(cls, json_string(names ? names[c] : ""));
+        json_array_append_new(pc, json_pack("{s:f, s:f, s:f, s:I}", "precision", r->precision[c], "recall",
+                                            r->recall[c], "f1", r->f1[c], "support", (json_int_t)r->support[c]));
+        json_t *row = json_array();
+        for (int j = 0; j < r->k; j++) json_array_append_new(row, json_integer(r->confusion[(size_t)c * r->k + j]));
+        json_array_append_new(conf, row);
+    }
+    json_t *o = json_pack("{s:s, s:I, s:f, s:f, s:o, s:o, s:o}", "split", split, "n", (json_int_t)r->n, "loss", loss,
+                          "accuracy", r->accuracy, "classes", cls, "per_class", pc, "confusion", conf);
+    char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(8));
+    if (s) printf("%s\n", s);
+    free(s);
+    json_decref(o);
+}
+
+static void print_report(const char *store, const char *split, const fc_report_t *r, double loss, char **names) {
+    int w = 12;
+    for (int c = 0; names && c < r->k; c++) w = (int)strlen(names[c]) > w ? (int)strlen(names[c]) : w;
+    printf("%s, split %s: %zu images\nloss: %.4f - accuracy: %.4f\n\n", store, split, r->n, loss, r->accuracy);
+    printf("%*s  precision  recall  f1-score  support\n", w, "");
+    for (int c = 0; c < r->k; c++)
+        printf("%*s  %9.4f  %6.4f  %8.4f  %7ld\n", w, names ? names[c] : "?", r->precision[c], r->recall[c],
+               r->f1[c], r->support[c]);
+    printf("\nconfusion matrix (rows: true class, columns: predicted):\n%*s", w, "");
+    for (int j = 0; j < r->k; j++) printf(" %8.8s", names ? names[j] : "?");
+    printf("\n");
+    for (int c = 0; c < r->k; c++) {
+        printf("%*s", w, names ? names[c] : "?");
+        for (int j = 0; j < r->k; j++) printf(" %8ld", r->confusion[(size_t)c * r->k + j]);
+        printf("\n");
+    }
+}
+
+static int evaluate(const char *store, const char *head_path, int split, int json, fc_status *st) {
+    fc_head *hd = NULL;
+    fc_dataset ds = {0}, none = {0};
+    float *probs = NULL;
+    int32_t *pred = NULL;
+    fc_report_t r = {0};
+    int rc;
+    if ((rc = fc_head_load(head_path, &hd, st)) || (rc = fc_run_have_store(st)) ||
+        (rc = fc_run_load_split(store, split, &ds, st)) || (rc = fc_head_check_data(hd, head_path, &ds, store, st)))
+        goto out;
+    if (ds.n == 0) {
+        rc = fc_fail(st, FC_ERR_FORMAT, "%s: the %s split is empty (try --split validation)", store, fc_run_split_name(split));
+        goto out;
+    }
+    int U = hd->dims[hd->n_layers];
+    probs = fc_aligned_alloc(ds.n * (size_t)U * sizeof(float), st);
+    pred = fc_calloc(ds.n, sizeof *pred, st);
+    if (!probs || !pred) { rc = st->code; goto out; }
+    double loss, acc;
+    if ((rc = fc_head_evaluate(hd, ds.x, ds.n, ds.y, hd->l2, &loss, &acc, probs, st))) goto out;
+    for (size_t i = 0; i < ds.n; i++) pred[i] = fc_argmax_class(probs + i * U, U);
+    if ((rc = fc_report_compute(ds.y, pred, ds.n, hd->n_classes, &r, st))) goto out;
+    if (json) print_json(fc_run_split_name(split), &r, loss, hd->class_names);
+    else print_report(store, fc_run_split_name(split), &r, loss, hd->class_names);
+out:
+    fc_report_free(&r);
+    free(probs), free(pred);
+    fc_run_free_data(&ds, &none);
+    fc_head_free(hd);
+    return rc;
+}
+
+int cmd_evaluate(int argc, char **argv) {
+    fc_args a;
+    int rc = fc_args_parse(&eval_spec, argc, argv, &a);
+    if (rc != FC_ARGS_OK) return rc;
+    int threads;
+    const char *sp = fc_arg_str(&a, "split", "test");
+    int split = fc_run_split_parse(sp);
+    if (split < 0) rc = fc_usage_error("evaluate", "--split '%s': use train, validation or test", sp);
+    else if ((rc = fc_run_threads(&a, &threads)) == FC_ARGS_OK) {
+        fc_status st = {0};
+        rc = evaluate(a.pos[0], a.pos[1], split, fc_arg_flag(&a, "json"), &st) ? fc_report("evaluate", &st) : 0;
+    }
+    fc_args_free(&a);
+    return rc;
+}

@@ -1,0 +1,213 @@
+/* cmd_predict.c - `featcache predict -m MODEL --head HEAD.h5 IMAGE...`: backbone + head on
+ * new images, CSV path,class,probability on stdout.
+ *
+ * The backbone is cut and sized as recorded in the head (featcache_backbone: layer, input
+ * size, resize rule, preprocessing), and the head is refused unless the fingerprint of that
+ * configuration with the given MODEL's weights equals the one the head was trained on. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/cmd/commands.h"
+#include "../common/cmd/opts.h"
+#include "../common/image.h"
+#include "../common/model.h"
+#include "../common/store.h"
+#include "head_h5.h"
+#include "run_common.h"
+
+/* The model loaders land in parallel; resolves to NULL until linked in. */
+#pragma weak fc_model_load
+
+static const fc_opt predict_opts[] = {
+    {"model", 'm', "MODEL", "the backbone the head's features came from (see extract)"},
+    {"head", 0, "HEAD.h5", "a head trained by featcache train/sweep"},
+    {"top", 0, "K", "the K most probable classes per image (default 1)"},
+    {"batch", 0, "N", "images per backbone batch (default 16)"},
+    {"threads", 0, "N", "threads (default: all online CPUs)"},
+    {0},
+};
+
+static const fc_cmd_spec predict_spec = {
+    "predict", "-m MODEL --head HEAD.h5 IMAGE...",
+    "run backbone + head on images; CSV path,class,probability on stdout",
+    predict_opts, 1, -1,
+};
+
+typedef struct {
+    fc_head *hd;
+    fc_graph *g;
+    fc_plan *plan;
+    fc_provenance prov;
+    fc_preprocess pre;
+    fc_resize rs;
+    int batch, top;
+    float *in, *feat, *probs;
+    const char **paths;
+} predictor;
+
+static int have_backbone(fc_status *st) {
+    if (fc_model_load) return FC_OK;
+    return fc_fail(st, FC_ERR_UNSUPPORTED, "this featcache was built without the model loaders");
+}
+
+/* Provenance recorded in the head (what its features were extracted with). */
+static int head_provenance(const char *head_path, const fc_head *hd, fc_provenance *p, fc_status *st) {
+    memset(p, 0, sizeof *p);
+    json_t *j = hd->backbone_json ? json_loads(hd->backbone_json, 0, NULL) : NULL;
+    const char *layer = json_string_value(json_object_get(j, "layer"));
+    const char *sha = json_string_value(json_object_get(j, "model_sha256"));
+    const char *rs = json_string_value(json_object_get(j, "resize"));
+    const char *pre = json_string_value(json_object_get(j, "preprocess"));
+    const char *num = json_string_value(json_object_get(j, "numerics"));
+    json_int_t h = json_integer_value(json_object_get(j, "in_h")), w = json_integer_value(json_object_get(j, "in_w"));
+    int rc = FC_OK;
+    if (!layer || !sha || !rs || !pre || !num || h < 1 || w < 1 || h > FC_MAX_DIM || w > FC_MAX_DIM || !hd->fingerprint[0])
+        rc = fc_fail(st, FC_ERR_FORMAT, "%s: no backbone provenance (featcache_backbone); was it trained by featcache?",
+                     head_path);
+    else {
+        snprintf(p->layer, sizeof p->layer, "%s", layer);
+        snprintf(p->model_sha256, sizeof p->model_sha256, "%s", sha);
+        snprintf(p->resize, sizeof p->resize, "%s", rs);
+        snprintf(p->preprocess, sizeof p->preprocess, "%s", pre);
+        snprintf(p->numerics, sizeof p->numerics, "%s", num);
+        snprintf(p->fingerprint, sizeof p->fingerprint, "%s", hd->fingerprint);
+        p->in_h = (int)h, p->in_w = (int)w;
+    }
+    json_decref(j);
+    return rc;
+}
+
+static int open_backbone(const char *model, const char *head_path, predictor *P, fc_status *st) {
+    if (fc_preprocess_parse(P->prov.preprocess, &P->pre) || fc_resize_parse(P->prov.resize, &P->rs))
+        return fc_fail(st, FC_ERR_FORMAT, "%s: unknown preprocess '%s' or resize '%s'", head_path, P->prov.preprocess,
+                       P->prov.resize);
+    if (fc_model_load(model, &P->g, st)) return st->code;
+    if (fc_graph_finalize(P->g, P->prov.layer, P->prov.in_h, P->prov.in_w, st)) return st->code;
+    fc_provenance want = P->prov;
+    for (int i = 0; i < 32; i++) snprintf(want.model_sha256 + 2 * i, 3, "%02x", P->g->weights_sha256[i]);
+    snprintf(want.numerics, sizeof want.numerics, "%s", FC_NUMERICS_VERSION);
+    fc_provenance_fingerprint(&want);
+    fc_provenance have = P->prov;
+    if (fc_provenance_compare(&have, &want, head_path, st)) return st->code;
+    if (strcmp(want.fingerprint, P->hd->fingerprint) != 0)
+        return fc_fail(st, FC_ERR_MISMATCH, "%s: head fingerprint %.16s... does not match %s at layer %s (%.16s...)",
+                       head_path, P->hd->fingerprint, model, P->prov.layer, want.fingerprint);
+    const fc_node *o = &P->g->nodes[P->g->output];
+    if (o->oh != P->hd->in_h || o->ow != P->hd->in_w || o->oc != P->hd->in_c)
+        return fc_fail(st, FC_ERR_MISMATCH, "%s: layer %s gives %dx%dx%d maps, the head takes %dx%dx%d", model,
+                       P->prov.layer, o->oh, o->ow, o->oc, P->hd->in_h, P->hd->in_w, P->hd->in_c);
+    return FC_OK;
+}
+
+static void csv_field(const char *s) {
+    if (!strpbrk(s, ",\"\n\r")) {
+        fputs(s, stdout);
+        return;
+    }
+    putchar('"');
+    for (; *s; s++) {
+        if (*s == '"') putchar('"');
+        putchar(*s);
+    }
+    putchar('"');
+}
+
+/* Rows for one image: the top K classes by probability. */
+static void print_rows(const predictor *P, const char *path, const float *p) {
+    int U = P->hd->dims[P->hd->n_layers], K = P->hd->n_classes;
+    float pr[FC_MAX_DIM > 4096 ? 4096 : FC_MAX_DIM];
+    int idx[4096];
+    if (K > 4096) K = 4096;
+    for (int k = 0; k < K; k++) pr[k] = U == 1 ? (k ? p[0] : 1.0f - p[0]) : p[k], idx[k] = k;
+    int top = P->top < K ? P->top : K;
+    for (int t = 0; t < top; t++) {
+        int best = t;
+        for (int k = t + 1; k < K; k++)
+            if (pr[idx[k]] > pr[idx[best]]) best = k;
+        int tmp = idx[t]; idx[t] = idx[best]; idx[best] = tmp;
+        csv_field(path);
+        putchar(',');
+        csv_field(P->hd->class_names ? P->hd->class_names[idx[t]] : "?");
+        printf(",%.6f\n", pr[idx[t]]);
+    }
+}
+
+/* Decode, resize and preprocess one image into slot i of the input batch. */
+static int load_one(predictor *P, const char *path, int i, fc_status *st) {
+    fc_image img = {0}, sized = {0};
+    int h = P->prov.in_h, w = P->prov.in_w, rc;
+    if (!(rc = fc_image_load(path, 0, &img, st)) && !(rc = fc_image_resize(&img, h, w, P->rs, &sized, st)))
+        fc_preprocess_apply(P->pre, sized.rgb, (size_t)h * w, P->in + (size_t)i * h * w * 3);
+    fc_image_free(&img);
+    fc_image_free(&sized);
+    return rc;
+}
+
+static int run_batches(predictor *P, char **paths, int n, int *failed, fc_status *st) {
+    int U = P->hd->dims[P->hd->n_layers];
+    printf("path,class,probability\n");
+    for (int i0 = 0; i0 < n;) {
+        int m = 0;
+        while (m < P->batch && i0 < n) {
+            fc_status ist = {0};
+            if (load_one(P, paths[i0], m, &ist)) {
+                fprintf(stderr, "featcache predict: %s\n", ist.msg);
+                (*failed)++;
+            } else {
+                P->paths[m++] = paths[i0];
+            }
+            i0++;
+        }
+        if (!m) continue;
+        if (fc_plan_forward(P->plan, P->in, m, P->feat, st) || fc_head_predict(P->hd, P->feat, (size_t)m, P->probs, st))
+            return st->code;
+        for (int k = 0; k < m; k++) print_rows(P, P->paths[k], P->probs + (size_t)k * U);
+        fflush(stdout);
+    }
+    return FC_OK;
+}
+
+static int predict(const char *model, const char *head_path, char **paths, int n, predictor *P, int threads,
+                   int *failed, fc_status *st) {
+    if (have_backbone(st) || fc_head_load(head_path, &P->hd, st) || head_provenance(head_path, P->hd, &P->prov, st) ||
+        open_backbone(model, head_path, P, st))
+        return st->code;
+    if (!(P->plan = fc_plan_create(P->g, P->batch, threads, st))) return st->code;
+    size_t per_in = (size_t)P->prov.in_h * P->prov.in_w * 3, per_f = (size_t)P->hd->in_h * P->hd->in_w * P->hd->in_c;
+    P->in = fc_aligned_alloc((size_t)P->batch * per_in * sizeof(float), st);
+    P->feat = fc_aligned_alloc((size_t)P->batch * per_f * sizeof(float), st);
+    P->probs = fc_aligned_alloc((size_t)P->batch * P->hd->dims[P->hd->n_layers] * sizeof(float), st);
+    P->paths = fc_calloc((size_t)P->batch, sizeof *P->paths, st);
+    if (!P->in || !P->feat || !P->probs || !P->paths) return st->code;
+    return run_batches(P, paths, n, failed, st);
+}
+
+int cmd_predict(int argc, char **argv) {
+    fc_args a;
+    int rc = fc_args_parse(&predict_spec, argc, argv, &a);
+    if (rc != FC_ARGS_OK) return rc;
+    predictor P = {0};
+    long top, batch;
+    int threads = 1;
+    const char *model = fc_arg_str(&a, "model", NULL), *head = fc_arg_str(&a, "head", NULL);
+    if (!model || !head) rc = fc_usage_error("predict", "-m MODEL and --head HEAD.h5 are required");
+    else if ((rc = fc_arg_long(&a, "top", 1, 1, 4096, &top)) == FC_ARGS_OK &&
+             (rc = fc_arg_long(&a, "batch", 16, 1, 1024, &batch)) == FC_ARGS_OK &&
+             (rc = fc_run_threads(&a, &threads)) == FC_ARGS_OK) {
+        fc_status st = {0};
+        int failed = 0;
+        P.top = (int)top, P.batch = (int)batch;
+        if (predict(model, head, a.pos, a.npos, &P, threads, &failed, &st)) rc = fc_report("predict", &st);
+        else rc = failed ? 1 : 0;
+        if (!rc && failed) rc = 1;
+        if (failed) fprintf(stderr, "featcache predict: %d of %d images could not be read\n", failed, a.npos);
+    }
+    if (P.plan) fc_plan_free(P.plan);
+    if (P.g) fc_graph_free(P.g);
+    fc_head_free(P.hd);
+    free(P.in), free(P.feat), free(P.probs), free(P.paths);
+    fc_args_free(&a);
+    return rc;
+}

@@ -1,0 +1,245 @@
+/* cmd_sweep.c - `featcache sweep STORE --grid '...' -o RESULTS.csv [--best HEAD.h5]`.
+ *
+ * The features are decoded once. Configs that share pooling, batch size and seed see the
+ * same batches, so they are trained together (trainer.h): one pass over each batch's
+ * input rows serves every config's first layer. Each config's history is bit-identical
+ * to a lone `train` run of it with the same thread count. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/cmd/commands.h"
+#include "../common/cmd/opts.h"
+#include "grid.h"
+#include "head_h5.h"
+#include "plot.h"
+#include "run_common.h"
+#include "train_opts.h"
+
+static const fc_opt sweep_opts[] = {
+    {"grid", 0, "'KEY=V1,V2 ...'", "axes: any training option, e.g. 'lr=1e-5,2e-5 hidden=64,256 dropout=0.25,0.5'"},
+    {"output", 'o', "RESULTS.csv", "one row per config: options, best and final metrics"},
+    {"best", 0, "HEAD.h5", "save the best config's head"},
+    {"plot", 0, "SWEEP.png", "validation accuracy curves of every config (PNG)"},
+    FC_TRAIN_OPT_ENTRIES,
+    {"threads", 0, "N", "threads (default: all online CPUs)"},
+    {"quiet", 'q', NULL, "no progress lines"},
+    {0},
+};
+
+static const fc_cmd_spec sweep_spec = {
+    "sweep", "STORE --grid 'lr=1e-5,2e-5 hidden=64,256' -o RESULTS.csv [options]",
+    "train a grid of head configurations at once (features decoded once, shared passes)",
+    sweep_opts, 1, 1,
+};
+
+typedef struct {
+    int n;
+    fc_train_config *cfg;
+    fc_head **heads;
+    fc_history *hist;
+    char **labels;
+    double *score_acc, *score_loss; /* the saved head's val metrics (best epoch with patience) */
+    double seconds;
+} sweep_run;
+
+typedef struct {
+    int quiet, group, groups, epochs;
+    int *idx; /* group member -> config index */
+} sweep_log;
+
+static void log_epoch(void *ctx, int cfg, int epoch, const fc_epoch_stat *s) {
+    sweep_log *l = ctx;
+    if (l->quiet || cfg != 0) return;
+    fprintf(stderr, "sweep: group %d/%d: epoch %d/%d (%.2fs)\n", l->group + 1, l->groups, epoch + 1, l->epochs,
+            s->seconds);
+}
+
+static int train_all(const fc_dataset *tr, const fc_dataset *va, sweep_run *r, int threads, int quiet,
+                     fc_status *st) {
+    int *done = calloc((size_t)r->n, sizeof *done), *idx = calloc((size_t)r->n, sizeof *idx);
+    fc_train_config *gc = calloc((size_t)r->n, sizeof *gc);
+    fc_head **gh = calloc((size_t)r->n, sizeof *gh);
+    fc_history *ghist = calloc((size_t)r->n, sizeof *ghist);
+    int rc = FC_OK, groups = 0;
+    if (!done || !idx || !gc || !gh || !ghist) { rc = fc_fail(st, FC_ERR_NOMEM, "sweep: out of memory"); goto out; }
+    for (int i = 0; i < r->n; i++) /* compatibility is equality of (pool, batch, seed) */
+        if (!done[i]) {
+            groups++;
+            for (int j = i; j < r->n; j++) done[j] |= fc_train_compatible(&r->cfg[i], &r->cfg[j]);
+        }
+    memset(done, 0, (size_t)r->n * sizeof *done);
+    double t0 = fc_now();
+    for (int i = 0, g = 0; i < r->n && rc == FC_OK; i++) {
+        if (done[i]) continue;
+        int m = 0, maxe = 0;
+        for (int j = i; j < r->n; j++)
+            if (!done[j] && fc_train_compatible(&r->cfg[i], &r->cfg[j])) {
+                idx[m] = j, gc[m++] = r->cfg[j], done[j] = 1;
+                maxe = r->cfg[j].epochs > maxe ? r->cfg[j].epochs : maxe;
+            }
+        sweep_log lg = {quiet, g++, groups, maxe, idx};
+        fc_train_hooks hooks = {log_epoch, &lg};
+        if ((rc = fc_train_group(tr, va, gc, m, threads, &hooks, gh, ghist, st))) break;
+        for (int k = 0; k < m; k++) r->heads[idx[k]] = gh[k], r->hist[idx[k]] = ghist[k];
+    }
+    r->seconds = fc_now() - t0;
+out:
+    free(done), free(idx), free(gc), free(gh), free(ghist);
+    return rc;
+}
+
+static void score(sweep_run *r) {
+    for (int i = 0; i < r->n; i++) {
+        const fc_history *h = &r->hist[i];
+        const fc_epoch_stat *e = &h->ep[r->cfg[i].patience > 0 ? h->best : h->n - 1];
+        r->score_acc[i] = isnan(e->val_acc) ? e->acc : e->val_acc;
+        r->score_loss[i] = isnan(e->val_loss) ? e->loss : e->val_loss;
+    }
+}
+
+static int better(const sweep_run *r, int a, int b) {
+    if (r->score_acc[a] != r->score_acc[b]) return r->score_acc[a] > r->score_acc[b];
+    if (r->score_loss[a] != r->score_loss[b]) return r->score_loss[a] < r->score_loss[b];
+    return a < b;
+}
+
+static int write_csv(const sweep_run *r, const char *path, fc_status *st) {
+    FILE *f = fopen(path, "w");
+    if (!f) return fc_fail(st, FC_ERR_IO, "%s: cannot create results file", path);
+    fprintf(f, "config,label,pool,hidden,activation,dropout,optimizer,lr,momentum,nesterov,rho,epochs,batch,seed,"
+               "patience,l2,class_weight,epochs_run,best_epoch,best_val_loss,best_val_acc,final_loss,final_acc,"
+               "final_val_loss,final_val_acc,stopped_early\n");
+    for (int i = 0; i < r->n; i++) {
+        const fc_train_config *c = &r->cfg[i];
+        const fc_history *h = &r->hist[i];
+        const fc_epoch_stat *b = &h->ep[h->best], *l = &h->ep[h->n - 1];
+        char hid[96] = "0";
+        size_t o = 0;
+        for (int k = 0; k < c->arch.n_hidden; k++) o += (size_t)snprintf(hid + o, sizeof hid - o, "%s%d", k ? ":" : "", c->arch.hidden[k]);
+        fprintf(f, "%d,\"%s\",%s,%s,%s,%g,%s,%g,%g,%d,%g,%d,%d,%llu,%d,%g,%s,%d,%d,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%d\n",
+                i + 1, r->labels[i], fc_pool_name(c->arch.pool), hid, fc_hact_name(c->arch.act), c->arch.dropout,
+                fc_optim_name(c->opt.kind), c->opt.lr, c->opt.momentum, c->opt.nesterov, c->opt.rho, c->epochs,
+                c->batch, (unsigned long long)c->seed, c->patience, c->l2, c->class_weight ? "balanced" : "none", h->n,
+                h->best + 1, b->val_loss, b->val_acc, l->loss, l->acc, l->val_loss, l->val_acc, h->stopped_early);
+    }
+    if (fclose(f) != 0) return fc_fail(st, FC_ERR_IO, "%s: write failed", path);
+    return FC_OK;
+}
+
+static void leaderboard(const sweep_run *r, int *order) {
+    for (int i = 0; i < r->n; i++) order[i] = i;
+    for (int i = 1; i < r->n; i++) /* insertion sort: n is small */
+        for (int j = i; j > 0 && better(r, order[j], order[j - 1]); j--) {
+            int t = order[j]; order[j] = order[j - 1]; order[j - 1] = t;
+        }
+    printf("rank  config  val_acc  val_loss  epochs  %s\n", "options");
+    for (int k = 0; k < r->n; k++) {
+        int i = order[k];
+        printf("%4d  %6d  %7.4f  %8.4f  %6d  %s\n", k + 1, i + 1, r->score_acc[i], r->score_loss[i], r->hist[i].n,
+               r->labels[i]);
+    }
+}
+
+static int outputs(const char *store, const fc_args *a, sweep_run *r, const fc_dataset *tr, fc_status *st) {
+    int *order = calloc((size_t)r->n, sizeof *order);
+    if (!order) return fc_fail(st, FC_ERR_NOMEM, "sweep: out of memory");
+    int quiet = fc_arg_flag(a, "quiet");
+    score(r);
+    if (!quiet) leaderboard(r, order);
+    else for (int i = 0; i < r->n; i++) order[i] = i;
+    int best = 0;
+    for (int i = 1; i < r->n; i++) best = better(r, i, best) ? i : best;
+    int rc = write_csv(r, fc_arg_str(a, "output", NULL), st);
+    const char *best_path = fc_arg_str(a, "best", NULL), *plot = fc_arg_str(a, "plot", NULL);
+    if (!rc && best_path) {
+        char *cfg = fc_train_config_text(&r->cfg[best]);
+        rc = fc_run_stamp_head(r->heads[best], tr, st);
+        if (!rc) rc = fc_head_save(r->heads[best], best_path, &r->cfg[best].opt, r->cfg[best].l2, cfg, st);
+        free(cfg);
+        if (!rc && !quiet) printf("best: config %d (%s), saved %s\n", best + 1, r->labels[best], best_path);
+    }
+    if (!rc && plot) rc = fc_plot_sweep(r->hist, r->labels, r->n, plot, st);
+    for (int i = 0; !rc && fc_run_recordable(store, "sweep") && i < r->n; i++) {
+        char *cfg = fc_train_config_text(&r->cfg[i]);
+        fc_status rst = {0};
+        int err = fc_run_record(store, "sweep", cfg, &r->hist[i], r->seconds / r->n, &rst);
+        free(cfg);
+        if (err) {
+            fprintf(stderr, "featcache sweep: warning: runs not recorded: %s\n", rst.msg);
+            break;
+        }
+    }
+    if (!rc && !quiet) printf("%d configs in %.2f s\n", r->n, r->seconds);
+    free(order);
+    return rc;
+}
+
+static void run_free(sweep_run *r) {
+    for (int i = 0; i < r->n; i++) {
+        if (r->heads) fc_head_free(r->heads[i]);
+        if (r->hist) fc_history_free(&r->hist[i]);
+        if (r->labels) free(r->labels[i]);
+    }
+    free(r->cfg), free(r->heads), free(r->hist), free(r->labels), free(r->score_acc), free(r->score_loss);
+}
+
+/* Expands the grid over the base options; 2 (usage) on a bad grid or value. */
+static int build(const fc_args *a, sweep_run *r, fc_grid *g) {
+    char err[300];
+    const char *text = fc_arg_str(a, "grid", NULL);
+    if (!text) return fc_usage_error("sweep", "--grid 'KEY=V1,V2 ...' is required");
+    if (!fc_arg_str(a, "output", NULL)) return fc_usage_error("sweep", "-o RESULTS.csv is required");
+    if (fc_grid_parse(text, g, err, sizeof err)) return fc_usage_error("sweep", "--grid: %s", err);
+    const char *base[32] = {0};
+    for (int k = 0; k < fc_train_n_keys; k++)
+        base[k] = !strcmp(fc_train_keys[k], "nesterov") ? (fc_arg_flag(a, "nesterov") ? "1" : NULL)
+                                                         : fc_arg_str(a, fc_train_keys[k], NULL);
+    r->n = g->n_configs;
+    r->cfg = calloc((size_t)r->n, sizeof *r->cfg);
+    r->heads = calloc((size_t)r->n, sizeof *r->heads);
+    r->hist = calloc((size_t)r->n, sizeof *r->hist);
+    r->labels = calloc((size_t)r->n, sizeof *r->labels);
+    r->score_acc = calloc((size_t)r->n, sizeof(double));
+    r->score_loss = calloc((size_t)r->n, sizeof(double));
+    if (!r->cfg || !r->heads || !r->hist || !r->labels || !r->score_acc || !r->score_loss) {
+        fprintf(stderr, "featcache sweep: out of memory\n");
+        return 1;
+    }
+    for (int i = 0; i < r->n; i++) {
+        char label[512];
+        if (fc_grid_config(g, i, base, &r->cfg[i], err, sizeof err)) return fc_usage_error("sweep", "--%s", err);
+        fc_grid_label(g, i, label, sizeof label);
+        if (!(r->labels[i] = strdup(label))) return 1;
+    }
+    return FC_ARGS_OK;
+}
+
+int cmd_sweep(int argc, char **argv) {
+    fc_args a;
+    int rc = fc_args_parse(&sweep_spec, argc, argv, &a);
+    if (rc != FC_ARGS_OK) return rc;
+    sweep_run r = {0};
+    fc_grid g = {0};
+    int threads;
+    if ((rc = build(&a, &r, &g)) != FC_ARGS_OK || (rc = fc_run_threads(&a, &threads)) != FC_ARGS_OK) goto done;
+    fc_status st = {0};
+    fc_dataset tr, va;
+    const char *store = a.pos[0];
+    if (fc_run_load(store, &tr, &va, &st)) {
+        rc = fc_report("sweep", &st);
+        goto done;
+    }
+    if (!fc_arg_flag(&a, "quiet"))
+        fprintf(stderr, "sweep: %d configs, %zu train / %zu validation images\n", r.n, tr.n, va.n);
+    rc = train_all(&tr, &va, &r, threads, fc_arg_flag(&a, "quiet"), &st) || outputs(store, &a, &r, &tr, &st)
+             ? fc_report("sweep", &st)
+             : 0;
+    fc_run_free_data(&tr, &va);
+done:
+    run_free(&r);
+    fc_grid_free(&g);
+    fc_args_free(&a);
+    return rc;
+}

@@ -1,0 +1,106 @@
+/* cmd_train.c - `featcache train STORE -o HEAD.h5 [options]`: Model.fit of one head. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "../common/cmd/commands.h"
+#include "../common/cmd/opts.h"
+#include "head_h5.h"
+#include "plot.h"
+#include "run_common.h"
+#include "train_opts.h"
+
+static const fc_opt train_opts[] = {
+    {"output", 'o', "HEAD.h5", "where to write the trained head (Keras 2.2.4 HDF5)"},
+    FC_TRAIN_OPT_ENTRIES,
+    {"history", 0, "H.csv", "write the per-epoch history as CSV"},
+    {"plot", 0, "CURVES.png", "draw accuracy and loss curves (PNG)"},
+    {"threads", 0, "N", "threads (default: all online CPUs)"},
+    {"quiet", 'q', NULL, "no per-epoch lines"},
+    {0},
+};
+
+static const fc_cmd_spec train_spec = {
+    "train", "STORE -o HEAD.h5 [options]",
+    "train a dense head on the train split, validating on the validation split every epoch",
+    train_opts, 1, 1,
+};
+
+typedef struct {
+    int epochs, quiet;
+} log_ctx;
+
+static void log_epoch(void *ctx, int cfg, int epoch, const fc_epoch_stat *s) {
+    const log_ctx *l = ctx;
+    if (l->quiet) return;
+    printf("Epoch %d/%d - %.2fs - loss: %.4f - acc: %.4f", epoch + 1, l->epochs, s->seconds, s->loss, s->acc);
+    if (!isnan(s->val_loss)) printf(" - val_loss: %.4f - val_acc: %.4f", s->val_loss, s->val_acc);
+    printf("\n");
+    fflush(stdout);
+}
+
+static int finish(const char *store, const char *out, const fc_args *a, const fc_train_config *c,
+                  fc_head *hd, const fc_history *h, const fc_dataset *tr, double secs, fc_status *st) {
+    char *cfg_text = fc_train_config_text(c);
+    int rc = fc_run_stamp_head(hd, tr, st);
+    if (!rc) rc = fc_head_save(hd, out, &c->opt, c->l2, cfg_text, st);
+    const char *hist = fc_arg_str(a, "history", NULL), *plot = fc_arg_str(a, "plot", NULL);
+    if (!rc && hist) rc = fc_history_write_csv(h, hist, st);
+    if (!rc && plot) {
+        char title[300];
+        fc_train_config_label(c, title, sizeof title);
+        rc = fc_plot_history(h, title, plot, st);
+    }
+    if (!rc) {
+        fc_status rst = {0};
+        if (fc_run_recordable(store, "train") && fc_run_record(store, "train", cfg_text, h, secs, &rst))
+            fprintf(stderr, "featcache train: warning: run not recorded: %s\n", rst.msg);
+    }
+    if (!rc && !fc_arg_flag(a, "quiet")) {
+        const fc_epoch_stat *b = &h->ep[h->best];
+        printf("saved %s: %zu parameters, best epoch %d", out, fc_head_n_params(hd), h->best + 1);
+        if (!isnan(b->val_acc)) printf(" (val_loss %.4f, val_acc %.4f)", b->val_loss, b->val_acc);
+        printf("%s, %.2f s\n", h->stopped_early ? ", stopped early" : "", secs);
+    }
+    free(cfg_text);
+    return rc;
+}
+
+int cmd_train(int argc, char **argv) {
+    fc_args a;
+    int rc = fc_args_parse(&train_spec, argc, argv, &a);
+    if (rc != FC_ARGS_OK) return rc;
+    fc_train_config c;
+    fc_train_config_defaults(&c);
+    int threads;
+    const char *out = fc_arg_str(&a, "output", NULL);
+    if (!out) {
+        rc = fc_usage_error("train", "-o HEAD.h5 is required");
+        goto done;
+    }
+    if ((rc = fc_train_config_from_args(&a, &c)) != FC_ARGS_OK || (rc = fc_run_threads(&a, &threads)) != FC_ARGS_OK)
+        goto done;
+    fc_status st = {0};
+    fc_dataset tr, va;
+    fc_head *hd = NULL;
+    fc_history h = {0};
+    log_ctx lc = {c.epochs, fc_arg_flag(&a, "quiet")};
+    fc_train_hooks hooks = {log_epoch, &lc};
+    const char *store = a.pos[0];
+    if (fc_run_load(store, &tr, &va, &st)) {
+        rc = fc_report("train", &st);
+        goto done;
+    }
+    double t0 = fc_now();
+    if (fc_train_group(&tr, &va, &c, 1, threads, &hooks, &hd, &h, &st) ||
+        finish(store, out, &a, &c, hd, &h, &tr, fc_now() - t0, &st))
+        rc = fc_report("train", &st);
+    else
+        rc = 0;
+    fc_head_free(hd);
+    fc_history_free(&h);
+    fc_run_free_data(&tr, &va);
+done:
+    fc_args_free(&a);
+    return rc;
+}

@@ -1,0 +1,23 @@
+/* metrics.h - classification report: accuracy, per-class precision/recall/F1, confusion. */
+#ifndef FC_TRAIN_METRICS_H
+#define FC_TRAIN_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/fc.h"
+
+typedef struct {
+    int k;
+    size_t n;
+    double accuracy;
+    double *precision, *recall, *f1; /* k each */
+    long *support;                   /* k: true count per class */
+    long *confusion;                 /* k*k, [true][predicted] */
+} fc_report_t;
+
+/* pred/y: n class indices in [0, k). */
+int fc_report_compute(const int32_t *y, const int32_t *pred, size_t n, int k, fc_report_t *r, fc_status *st);
+void fc_report_free(fc_report_t *r);
+
+#endif

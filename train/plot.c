@@ -1,0 +1,195 @@
+/* plot.c - learning curves with cairo: axes, nice ticks, labels, legend, title -> PNG. */
+#include "plot.h"
+
+#include <cairo.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef struct {
+    double x0, y0, w, h;       /* plot area in pixels (y0 = top) */
+    double xmin, xmax, ymin, ymax;
+} frame;
+
+typedef struct {
+    const float *y;            /* n values, stride in floats */
+    int stride, n;
+    double r, g, b;
+    const char *label;
+} series;
+
+static const double palette[10][3] = {
+    {0.12, 0.47, 0.71}, {0.84, 0.15, 0.16}, {0.17, 0.63, 0.17}, {1.00, 0.50, 0.05}, {0.58, 0.40, 0.74},
+    {0.55, 0.34, 0.29}, {0.89, 0.47, 0.76}, {0.50, 0.50, 0.50}, {0.74, 0.74, 0.13}, {0.09, 0.75, 0.81},
+};
+
+static double nice_step(double range, int target) {
+    double raw = range / target, p = pow(10, floor(log10(raw))), m = raw / p;
+    return (m < 1.5 ? 1 : m < 3 ? 2 : m < 7 ? 5 : 10) * p;
+}
+
+static double px(const frame *f, double x) { return f->x0 + (x - f->xmin) / (f->xmax - f->xmin) * f->w; }
+static double py(const frame *f, double y) { return f->y0 + f->h - (y - f->ymin) / (f->ymax - f->ymin) * f->h; }
+
+static void text_at(cairo_t *cr, double x, double y, const char *s, double size, double ax, double ay) {
+    cairo_text_extents_t e;
+    cairo_set_font_size(cr, size);
+    cairo_text_extents(cr, s, &e);
+    cairo_move_to(cr, x - e.width * ax - e.x_bearing, y - e.height * ay - e.y_bearing);
+    cairo_show_text(cr, s);
+}
+
+/* y range over all finite values, padded 5% like matplotlib. */
+static void y_range(const series *s, int ns, frame *f) {
+    double lo = INFINITY, hi = -INFINITY;
+    for (int k = 0; k < ns; k++)
+        for (int i = 0; i < s[k].n; i++) {
+            double v = s[k].y[(size_t)i * s[k].stride];
+            if (isfinite(v)) lo = fmin(lo, v), hi = fmax(hi, v);
+        }
+    if (!isfinite(lo)) lo = 0, hi = 1;
+    if (hi - lo < 1e-6) lo -= 0.5, hi += 0.5;
+    double pad = (hi - lo) * 0.05;
+    f->ymin = lo - pad, f->ymax = hi + pad;
+}
+
+static void draw_axes(cairo_t *cr, const frame *f, const char *title, const char *xlabel, const char *ylabel) {
+    char buf[32];
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    cairo_set_line_width(cr, 1);
+    cairo_rectangle(cr, f->x0, f->y0, f->w, f->h);
+    cairo_stroke(cr);
+    double xs = nice_step(f->xmax - f->xmin, 6);
+    if (xs < 1) xs = 1;
+    for (double x = ceil(f->xmin / xs) * xs; x <= f->xmax + 1e-9; x += xs) {
+        double X = px(f, x);
+        cairo_move_to(cr, X, f->y0 + f->h), cairo_line_to(cr, X, f->y0 + f->h + 4), cairo_stroke(cr);
+        snprintf(buf, sizeof buf, "%g", x);
+        text_at(cr, X, f->y0 + f->h + 7, buf, 11, 0.5, 0);
+    }
+    double ys = nice_step(f->ymax - f->ymin, 6);
+    for (double y = ceil(f->ymin / ys) * ys; y <= f->ymax + 1e-12; y += ys) {
+        double Y = py(f, y);
+        cairo_move_to(cr, f->x0 - 4, Y), cairo_line_to(cr, f->x0, Y), cairo_stroke(cr);
+        snprintf(buf, sizeof buf, "%.*f", ys >= 1 ? 0 : (int)ceil(-log10(ys) - 1e-9), fabs(y) < ys * 1e-6 ? 0.0 : y);
+        text_at(cr, f->x0 - 7, Y, buf, 11, 1, 0.5);
+    }
+    text_at(cr, f->x0 + f->w / 2, f->y0 - 10, title, 14, 0.5, 1);
+    text_at(cr, f->x0 + f->w / 2, f->y0 + f->h + 26, xlabel, 12, 0.5, 0);
+    cairo_save(cr);
+    cairo_translate(cr, f->x0 - 48, f->y0 + f->h / 2);
+    cairo_rotate(cr, -M_PI / 2);
+    text_at(cr, 0, 0, ylabel, 12, 0.5, 0.5);
+    cairo_restore(cr);
+}
+
+static void draw_series(cairo_t *cr, const frame *f, const series *s) {
+    cairo_set_source_rgb(cr, s->r, s->g, s->b);
+    cairo_set_line_width(cr, 1.8);
+    int pen = 0;
+    for (int i = 0; i < s->n; i++) {
+        double v = s->y[(size_t)i * s->stride];
+        if (!isfinite(v)) { pen = 0; continue; }
+        if (pen) cairo_line_to(cr, px(f, i + 1), py(f, v));
+        else cairo_move_to(cr, px(f, i + 1), py(f, v));
+        pen = 1;
+    }
+    cairo_stroke(cr);
+    if (s->n == 1 && isfinite(s->y[0])) {
+        cairo_arc(cr, px(f, 1), py(f, s->y[0]), 3, 0, 2 * M_PI);
+        cairo_fill(cr);
+    }
+}
+
+/* Legend box with a line sample per series at (x, y) = top-left. */
+static void draw_legend(cairo_t *cr, double x, double y, const series *s, int ns) {
+    double w = 0;
+    cairo_set_font_size(cr, 11);
+    for (int k = 0; k < ns; k++) {
+        cairo_text_extents_t e;
+        cairo_text_extents(cr, s[k].label, &e);
+        w = fmax(w, e.x_advance);
+    }
+    w += 44;
+    cairo_set_source_rgba(cr, 1, 1, 1, 0.85);
+    cairo_rectangle(cr, x, y, w, 18.0 * ns + 8);
+    cairo_fill_preserve(cr);
+    cairo_set_source_rgb(cr, 0.7, 0.7, 0.7);
+    cairo_set_line_width(cr, 1);
+    cairo_stroke(cr);
+    for (int k = 0; k < ns; k++) {
+        double ly = y + 13 + 18.0 * k;
+        cairo_set_source_rgb(cr, s[k].r, s[k].g, s[k].b);
+        cairo_set_line_width(cr, 2);
+        cairo_move_to(cr, x + 6, ly), cairo_line_to(cr, x + 32, ly), cairo_stroke(cr);
+        cairo_set_source_rgb(cr, 0, 0, 0);
+        text_at(cr, x + 38, ly, s[k].label, 11, 0, 0.5);
+    }
+}
+
+static int finish_png(cairo_surface_t *sf, cairo_t *cr, const char *path, fc_status *st) {
+    cairo_destroy(cr);
+    cairo_status_t cs = cairo_surface_write_to_png(sf, path);
+    cairo_surface_destroy(sf);
+    if (cs != CAIRO_STATUS_SUCCESS)
+        return fc_fail(st, FC_ERR_IO, "%s: cannot write PNG (%s)", path, cairo_status_to_string(cs));
+    return FC_OK;
+}
+
+static cairo_t *start(cairo_surface_t **sf, int w, int h) {
+    *sf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, w, h);
+    cairo_t *cr = cairo_create(*sf);
+    cairo_set_source_rgb(cr, 1, 1, 1);
+    cairo_paint(cr);
+    cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+    return cr;
+}
+
+int fc_plot_history(const fc_history *h, const char *title, const char *path, fc_status *st) {
+    if (h->n < 1) return fc_fail(st, FC_ERR_ARG, "%s: no epochs to plot", path);
+    cairo_surface_t *sf;
+    cairo_t *cr = start(&sf, 1100, 460);
+    int has_val = 0;
+    for (int i = 0; i < h->n; i++) has_val |= isfinite(h->ep[i].val_loss);
+    const int stride = (int)(sizeof(fc_epoch_stat) / sizeof(float));
+    const char *names[2] = {"Accuracy", "Loss"};
+    for (int p = 0; p < 2; p++) {
+        series s[2] = {
+            {p ? &h->ep[0].loss : &h->ep[0].acc, stride, h->n, 0, 0, 1, p ? "training loss" : "training accuracy"},
+            {p ? &h->ep[0].val_loss : &h->ep[0].val_acc, stride, h->n, 1, 0, 0,
+             p ? "validation loss" : "validation accuracy"},
+        };
+        frame f = {80 + 540.0 * p, 70, 440, 320, 1, h->n > 1 ? h->n : 2, 0, 1};
+        y_range(s, has_val ? 2 : 1, &f);
+        draw_axes(cr, &f, names[p], "Epoch", names[p]);
+        for (int k = 0; k < (has_val ? 2 : 1); k++) draw_series(cr, &f, &s[k]);
+        /* legend away from the curves' end: accuracy rises (lower right), loss falls (upper right) */
+        double ly = p == 0 ? f.y0 + f.h - (has_val ? 52 : 34) - 8 : f.y0 + 8;
+        draw_legend(cr, f.x0 + f.w - 190, ly, s, has_val ? 2 : 1);
+    }
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    text_at(cr, 550, 14, title ? title : "", 13, 0.5, 0);
+    return finish_png(sf, cr, path, st);
+}
+
+int fc_plot_sweep(const fc_history *h, char *const *labels, int n, const char *path, fc_status *st) {
+    if (n < 1) return fc_fail(st, FC_ERR_ARG, "%s: nothing to plot", path);
+    int maxe = 1;
+    for (int k = 0; k < n; k++) maxe = h[k].n > maxe ? h[k].n : maxe;
+    cairo_surface_t *sf;
+    int height = 520 > 120 + 18 * n ? 520 : 120 + 18 * n;
+    cairo_t *cr = start(&sf, 1200, height);
+    series s[64];
+    int ns = n < 64 ? n : 64;
+    const int stride = (int)(sizeof(fc_epoch_stat) / sizeof(float));
+    for (int k = 0; k < ns; k++) {
+        const double *c = palette[k % 10];
+        s[k] = (series){&h[k].ep[0].val_acc, stride, h[k].n, c[0], c[1], c[2], labels[k]};
+    }
+    frame f = {80, 60, 640, height - 140, 1, maxe > 1 ? maxe : 2, 0, 1};
+    y_range(s, ns, &f);
+    draw_axes(cr, &f, "Validation accuracy", "Epoch", "Validation accuracy");
+    for (int k = 0; k < ns; k++) draw_series(cr, &f, &s[k]);
+    draw_legend(cr, f.x0 + f.w + 20, f.y0, s, ns);
+    return finish_png(sf, cr, path, st);
+}

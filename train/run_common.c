@@ -1,0 +1,134 @@
+/* run_common.c - shared by cmd_train.c and cmd_sweep.c. */
+#include "run_common.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../common/cmd/opts.h"
+#include "train_opts.h"
+
+/* The store module lands in parallel (common/store.c, dataset.c); until it is linked in,
+ * these resolve to NULL and the commands say so instead of failing to link. */
+#pragma weak fc_dataset_load
+#pragma weak fc_dataset_free
+
+int fc_run_have_store(fc_status *st) {
+    if (fc_dataset_load && fc_dataset_free)
+        return FC_OK;
+    return fc_fail(st, FC_ERR_UNSUPPORTED, "this featcache was built without the feature store module");
+}
+
+int fc_run_load(const char *path, fc_dataset *tr, fc_dataset *va, fc_status *st) {
+    memset(va, 0, sizeof *va);
+    memset(tr, 0, sizeof *tr);
+    if (fc_run_have_store(st)) return st->code;
+    if (fc_dataset_load(path, FC_SPLIT_TRAIN, tr, st)) return st->code;
+    if (fc_dataset_load(path, FC_SPLIT_VAL, va, st)) {
+        fc_dataset_free(tr);
+        return st->code;
+    }
+    return fc_train_check_data(tr, va, path, st);
+}
+
+int fc_run_stamp_head(fc_head *hd, const fc_dataset *ds, fc_status *st) {
+    const fc_provenance *p = &ds->prov;
+    snprintf(hd->fingerprint, sizeof hd->fingerprint, "%s", ds->fingerprint);
+    if (ds->class_names && fc_head_set_classes(hd, ds->class_names, ds->n_classes, st)) return st->code;
+    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:s, s:s, s:s, s:i, s:i, s:i, s:s}", "fingerprint",
+                          ds->fingerprint, "arch", p->arch, "model_sha256", p->model_sha256, "model_path",
+                          p->model_path, "layer", p->layer, "in_h", p->in_h, "in_w", p->in_w, "resize", p->resize,
+                          "preprocess", p->preprocess, "numerics", p->numerics, "feat_h", ds->h, "feat_w", ds->w,
+                          "feat_c", ds->c, "codec", fc_codec_name(p->codec.kind));
+    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (!s) return fc_fail(st, FC_ERR_NOMEM, "cannot build provenance JSON");
+    free(hd->backbone_json);
+    hd->backbone_json = s;
+    return FC_OK;
+}
+
+int fc_run_load_split(const char *path, int split, fc_dataset *ds, fc_status *st) {
+    memset(ds, 0, sizeof *ds);
+    if (fc_run_have_store(st)) return st->code;
+    return fc_dataset_load(path, split, ds, st);
+}
+
+int fc_run_split_parse(const char *s) {
+    if (!strcmp(s, "train")) return FC_SPLIT_TRAIN;
+    if (!strcmp(s, "validation") || !strcmp(s, "val")) return FC_SPLIT_VAL;
+    if (!strcmp(s, "test")) return FC_SPLIT_TEST;
+    return -2;
+}
+
+const char *fc_run_split_name(int split) {
+    return split == FC_SPLIT_TRAIN ? "train" : split == FC_SPLIT_VAL ? "validation" : "test";
+}
+
+void fc_run_free_data(fc_dataset *tr, fc_dataset *va) {
+    if (!fc_dataset_free) return;
+    fc_dataset_free(tr);
+    fc_dataset_free(va);
+}
+
+char *fc_run_metrics_text(const fc_history *h) {
+    if (h->n == 0) return strdup("{}");
+    const fc_epoch_stat *b = &h->ep[h->best], *l = &h->ep[h->n - 1];
+    json_t *j = json_pack("{s:i, s:f, s:f, s:f, s:f, s:f, s:f, s:i, s:b}", "best_epoch", h->best + 1, "best_val_loss",
+                          (double)b->val_loss, "best_val_acc", (double)b->val_acc, "final_loss", (double)l->loss,
+                          "final_acc", (double)l->acc, "final_val_loss", (double)l->val_loss, "final_val_acc",
+                          (double)l->val_acc, "epochs_run", h->n, "stopped_early", h->stopped_early);
+    char *s = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(7)) : NULL;
+    json_decref(j);
+    return s;
+}
+
+static int hdf5_signature(const char *path) {
+    unsigned char sig[8];
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    size_t n = fread(sig, 1, 8, f);
+    fclose(f);
+    return n == 8 && memcmp(sig, "\211HDF\r\n\032\n", 8) == 0;
+}
+
+int fc_run_recordable(const char *path, const char *kind) {
+    if (hdf5_signature(path)) {
+        fprintf(stderr, "featcache %s: input is an HDF5 export: run not recorded\n", kind);
+        return 0;
+    }
+    if (access(path, W_OK) != 0) {
+        fprintf(stderr, "featcache %s: store is read-only: run not recorded\n", kind);
+        return 0;
+    }
+    return 1;
+}
+
+int fc_run_record(const char *path, const char *kind, const char *config_json, const fc_history *h,
+                  double seconds, fc_status *st) {
+    fc_store *s = NULL;
+    if (fc_store_open(path, FC_STORE_WRITE, &s, st)) return st->code;
+    if (fc_store_readonly(s)) {
+        fc_store_close(s);
+        fprintf(stderr, "featcache %s: store is read-only: run not recorded\n", kind);
+        return FC_OK;
+    }
+    json_t *hj = fc_history_json(h);
+    char *hist = hj ? json_dumps(hj, JSON_COMPACT | JSON_REAL_PRECISION(7)) : NULL;
+    json_decref(hj);
+    char *metrics = fc_run_metrics_text(h);
+    int rc = hist && metrics ? fc_store_add_run(s, kind, config_json, hist, metrics, seconds, st)
+                             : fc_fail(st, FC_ERR_NOMEM, "cannot build run JSON");
+    free(hist), free(metrics);
+    fc_store_close(s);
+    return rc;
+}
+
+int fc_run_threads(const void *args, int *threads) {
+    long t;
+    int rc = fc_arg_long(args, "threads", fc_online_cpus(), 1, 256, &t);
+    *threads = (int)t;
+    if (rc == FC_ARGS_OK) fc_blas_set_threads(*threads);
+    return rc;
+}

@@ -1,0 +1,33 @@
+/* run_common.h - pieces shared by the train and sweep commands: loading the splits,
+ * stamping a trained head with the store's provenance, recording runs. */
+#ifndef FC_TRAIN_RUN_COMMON_H
+#define FC_TRAIN_RUN_COMMON_H
+
+#include "../common/dataset.h"
+#include "head.h"
+#include "trainer.h"
+
+/* FC_OK when the store module is linked in. */
+int fc_run_have_store(fc_status *st);
+/* Loads the train and validation splits of a store or HDF5 export. */
+int fc_run_load(const char *path, fc_dataset *tr, fc_dataset *va, fc_status *st);
+/* One split (FC_SPLIT_*) of a store or export. */
+int fc_run_load_split(const char *path, int split, fc_dataset *ds, fc_status *st);
+/* train | validation (val) | test -> FC_SPLIT_*, -2 if unknown; and back. */
+int fc_run_split_parse(const char *s);
+const char *fc_run_split_name(int split);
+void fc_run_free_data(fc_dataset *tr, fc_dataset *va);
+/* Copies fingerprint, class names and backbone provenance (JSON) into the head. */
+int fc_run_stamp_head(fc_head *hd, const fc_dataset *ds, fc_status *st);
+/* 1 if runs can be recorded in path; else prints one notice on stderr ("store is
+ * read-only: run not recorded") and returns 0. */
+int fc_run_recordable(const char *path, const char *kind);
+/* Records a run in the store's runs table (a store opened read-only: notice, FC_OK). */
+int fc_run_record(const char *path, const char *kind, const char *config_json, const fc_history *h,
+                  double seconds, fc_status *st);
+/* JSON text of the summary metrics of a history: best epoch, its val loss/acc, final loss/acc. */
+char *fc_run_metrics_text(const fc_history *h);
+/* Parse --threads (default: online CPUs); also caps the BLAS threads. */
+int fc_run_threads(const void *args, int *threads);
+
+#endif

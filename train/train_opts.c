@@ -1,0 +1,158 @@
+/* train_opts.c - parsing and printing of training configs. */
+#include "train_opts.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fused.h"
+
+const char *const fc_train_keys[] = {"optimizer", "pool", "hidden", "activation", "dropout", "lr",
+                                     "momentum", "nesterov", "rho", "epochs", "batch", "seed",
+                                     "patience", "l2", "class-weight"};
+const int fc_train_n_keys = (int)(sizeof fc_train_keys / sizeof fc_train_keys[0]);
+
+static int num(const char *s, double lo, double hi, int integer, double *out) {
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end || errno || !isfinite(v) || v < lo || v > hi) return -1;
+    if (integer && v != floor(v)) return -1;
+    *out = v;
+    return 0;
+}
+
+#define BAD(...) (snprintf(err, cap, __VA_ARGS__), -1)
+
+int fc_train_config_set(fc_train_config *c, const char *key, const char *val, char list_sep,
+                        char *err, size_t cap) {
+    double v;
+    if (!strcmp(key, "optimizer")) {
+        fc_optim_kind k;
+        if (fc_optim_parse(val, &k)) return BAD("optimizer '%s': use rmsprop, adam or sgd", val);
+        fc_optim_defaults(k, &c->opt);
+        if (k == FC_OPTIM_RMSPROP) c->opt.lr = 2e-5f;
+    } else if (!strcmp(key, "pool")) {
+        if (fc_pool_parse(val, &c->arch.pool)) return BAD("pool '%s': use flatten, gap or gmp", val);
+    } else if (!strcmp(key, "hidden")) {
+        if (fc_hidden_parse(val, list_sep, &c->arch))
+            return BAD("hidden '%s': sizes 1..65536 separated by '%c' (at most %d), or 0", val, list_sep,
+                       FC_HEAD_MAX_HIDDEN);
+    } else if (!strcmp(key, "activation")) {
+        if (fc_hact_parse(val, &c->arch.act)) return BAD("activation '%s': use relu, tanh, sigmoid or linear", val);
+    } else if (!strcmp(key, "dropout")) {
+        if (num(val, 0, 0.999999, 0, &v)) return BAD("dropout '%s': a rate in [0, 1)", val);
+        c->arch.dropout = (float)v;
+    } else if (!strcmp(key, "lr")) {
+        if (num(val, 1e-12, 10, 0, &v)) return BAD("lr '%s': a number in (0, 10]", val);
+        c->opt.lr = (float)v;
+    } else if (!strcmp(key, "momentum")) {
+        if (num(val, 0, 0.999999, 0, &v)) return BAD("momentum '%s': a number in [0, 1)", val);
+        c->opt.momentum = (float)v;
+    } else if (!strcmp(key, "nesterov")) {
+        if (!strcmp(val, "1") || !strcmp(val, "true")) c->opt.nesterov = 1;
+        else if (!strcmp(val, "0") || !strcmp(val, "false")) c->opt.nesterov = 0;
+        else return BAD("nesterov '%s': use 1/0 or true/false", val);
+    } else if (!strcmp(key, "rho")) {
+        if (num(val, 0, 0.999999, 0, &v)) return BAD("rho '%s': a number in [0, 1)", val);
+        c->opt.rho = (float)v;
+    } else if (!strcmp(key, "epochs")) {
+        if (num(val, 1, 100000, 1, &v)) return BAD("epochs '%s': an integer in [1, 100000]", val);
+        c->epochs = (int)v;
+    } else if (!strcmp(key, "batch")) {
+        if (num(val, 1, FUSED_MAX_B, 1, &v)) return BAD("batch '%s': an integer in [1, %d]", val, FUSED_MAX_B);
+        c->batch = (int)v;
+    } else if (!strcmp(key, "seed")) {
+        if (num(val, 0, 9007199254740992.0, 1, &v)) return BAD("seed '%s': a non-negative integer", val);
+        c->seed = (uint64_t)v;
+    } else if (!strcmp(key, "patience")) {
+        if (num(val, 0, 100000, 1, &v)) return BAD("patience '%s': an integer in [0, 100000]", val);
+        c->patience = (int)v;
+    } else if (!strcmp(key, "l2")) {
+        if (num(val, 0, 1, 0, &v)) return BAD("l2 '%s': a number in [0, 1]", val);
+        c->l2 = (float)v;
+    } else if (!strcmp(key, "class-weight")) {
+        if (!strcmp(val, "none")) c->class_weight = 0;
+        else if (!strcmp(val, "balanced")) c->class_weight = 1;
+        else return BAD("class-weight '%s': use none or balanced", val);
+    } else {
+        return BAD("unknown training option '%s'", key);
+    }
+    return 0;
+}
+
+int fc_train_config_from_args(const fc_args *a, fc_train_config *c) {
+    char err[256];
+    for (int i = 0; i < fc_train_n_keys; i++) {
+        const char *k = fc_train_keys[i];
+        const char *v = !strcmp(k, "nesterov") ? (fc_arg_flag(a, k) ? "1" : NULL) : fc_arg_str(a, k, NULL);
+        if (v && fc_train_config_set(c, k, v, ',', err, sizeof err))
+            return fc_usage_error(a->spec->name, "--%s", err);
+    }
+    return FC_ARGS_OK;
+}
+
+static double nicef(float f) {
+    char buf[32];
+    for (int p = 6; p < 10; p++) {
+        snprintf(buf, sizeof buf, "%.*g", p, (double)f);
+        if ((float)strtod(buf, NULL) == f) break;
+    }
+    return strtod(buf, NULL);
+}
+
+json_t *fc_train_config_json(const fc_train_config *c) {
+    json_t *hidden = json_array();
+    for (int i = 0; i < c->arch.n_hidden; i++) json_array_append_new(hidden, json_integer(c->arch.hidden[i]));
+    return json_pack("{s:s, s:o, s:s, s:f, s:s, s:f, s:f, s:b, s:f, s:i, s:i, s:I, s:i, s:f, s:s}", "pool",
+                     fc_pool_name(c->arch.pool), "hidden", hidden, "activation", fc_hact_name(c->arch.act), "dropout",
+                     nicef(c->arch.dropout), "optimizer", fc_optim_name(c->opt.kind), "lr", nicef(c->opt.lr),
+                     "momentum", nicef(c->opt.momentum), "nesterov", c->opt.nesterov, "rho", nicef(c->opt.rho),
+                     "epochs", c->epochs, "batch", c->batch, "seed", (json_int_t)c->seed, "patience", c->patience,
+                     "l2", nicef(c->l2), "class_weight", c->class_weight ? "balanced" : "none");
+}
+
+char *fc_train_config_text(const fc_train_config *c) {
+    json_t *j = fc_train_config_json(c);
+    char *s = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(9)) : NULL;
+    json_decref(j);
+    return s;
+}
+
+void fc_train_config_label(const fc_train_config *c, char *buf, size_t cap) {
+    char hid[96] = "0";
+    size_t o = 0;
+    for (int i = 0; i < c->arch.n_hidden && o + 8 < sizeof hid; i++)
+        o += (size_t)snprintf(hid + o, sizeof hid - o, "%s%d", i ? ":" : "", c->arch.hidden[i]);
+    snprintf(buf, cap, "%s %s lr=%g hidden=%s dropout=%g", fc_pool_name(c->arch.pool), fc_optim_name(c->opt.kind),
+             nicef(c->opt.lr), hid, nicef(c->arch.dropout));
+}
+
+static json_t *num_or_null(float v) { return isfinite(v) ? json_real(nicef(v)) : json_null(); }
+
+json_t *fc_history_json(const fc_history *h) {
+    json_t *loss = json_array(), *acc = json_array(), *vl = json_array(), *va = json_array(), *sec = json_array();
+    for (int e = 0; e < h->n; e++) {
+        json_array_append_new(loss, num_or_null(h->ep[e].loss));
+        json_array_append_new(acc, num_or_null(h->ep[e].acc));
+        json_array_append_new(vl, num_or_null(h->ep[e].val_loss));
+        json_array_append_new(va, num_or_null(h->ep[e].val_acc));
+        json_array_append_new(sec, json_real(round(h->ep[e].seconds * 1e4) / 1e4));
+    }
+    return json_pack("{s:o, s:o, s:o, s:o, s:o}", "loss", loss, "acc", acc, "val_loss", vl, "val_acc", va,
+                     "seconds", sec);
+}
+
+int fc_history_write_csv(const fc_history *h, const char *path, fc_status *st) {
+    FILE *f = fopen(path, "w");
+    if (!f) return fc_fail(st, FC_ERR_IO, "%s: cannot create history file", path);
+    fprintf(f, "epoch,loss,acc,val_loss,val_acc,seconds\n");
+    for (int e = 0; e < h->n; e++) {
+        const fc_epoch_stat *s = &h->ep[e];
+        fprintf(f, "%d,%.9g,%.9g,%.9g,%.9g,%.4f\n", e + 1, s->loss, s->acc, s->val_loss, s->val_acc, s->seconds);
+    }
+    if (fclose(f) != 0) return fc_fail(st, FC_ERR_IO, "%s: write failed", path);
+    return FC_OK;
+}

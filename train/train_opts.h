@@ -1,0 +1,52 @@
+/* train_opts.h - the training options shared by `train` and `sweep`: one table of keys,
+ * one setter used for command-line options and for sweep grid axes alike, and the JSON
+ * form of a config (runs table, HEAD.h5, sweep CSV). */
+#ifndef FC_TRAIN_OPTS_H
+#define FC_TRAIN_OPTS_H
+
+#include <jansson.h>
+
+#include "../common/cmd/opts.h"
+#include "trainer.h"
+
+/* Option entries for the keys below, to embed in a command's fc_opt table. */
+#define FC_TRAIN_OPT_ENTRIES                                                                     \
+    {"pool", 0, "flatten|gap|gmp", "Flatten or global average/max pooling (default flatten)"},  \
+    {"hidden", 0, "N[,N..]", "hidden Dense layer sizes; 0 = linear classifier (default 256)"}, \
+    {"activation", 0, "relu|tanh|sigmoid|linear", "hidden activation (default relu)"},          \
+    {"dropout", 0, "RATE", "Dropout after each hidden layer, [0, 1) (default 0.5)"},            \
+    {"optimizer", 0, "rmsprop|adam|sgd", "Keras optimizer (default rmsprop)"},                  \
+    {"lr", 0, "LR", "learning rate (default 2e-5 for rmsprop, Keras's for adam 1e-3, sgd 1e-2)"}, \
+    {"momentum", 0, "M", "SGD momentum (default 0)"},                                           \
+    {"nesterov", 0, NULL, "SGD with Nesterov momentum"},                                        \
+    {"rho", 0, "RHO", "RMSprop decay (default 0.9)"},                                           \
+    {"epochs", 0, "N", "epochs (default 30)"},                                                  \
+    {"batch", 0, "N", "batch size (default 20)"},                                               \
+    {"seed", 0, "N", "seed for init, shuffling and dropout (default 1)"},                       \
+    {"patience", 0, "N", "early stopping on val_loss, best weights restored (default off)"},    \
+    {"l2", 0, "L", "L2 kernel regularization (default 0)"},                                     \
+    {"class-weight", 0, "none|balanced", "class weights (default none)"}
+
+/* Keys in the order they must be applied (optimizer first: it resets lr defaults). */
+extern const char *const fc_train_keys[];
+extern const int fc_train_n_keys;
+
+/* Set one option; on a bad value returns -1 with a message in err. `list_sep` is the
+ * separator inside a hidden list (',' on the command line, ':' inside a grid). */
+int fc_train_config_set(fc_train_config *c, const char *key, const char *val, char list_sep,
+                        char *err, size_t cap);
+/* Apply every train option present in a; prints a usage error and returns 2 on a bad
+ * value, else FC_ARGS_OK. */
+int fc_train_config_from_args(const fc_args *a, fc_train_config *c);
+
+json_t *fc_train_config_json(const fc_train_config *c);
+/* Compact text of fc_train_config_json (malloc'd). */
+char *fc_train_config_text(const fc_train_config *c);
+/* Short "lr=2e-05 hidden=256 ..." label of the options that differ from base. */
+void fc_train_config_label(const fc_train_config *c, char *buf, size_t cap);
+
+json_t *fc_history_json(const fc_history *h);
+/* --history CSV: epoch,loss,acc,val_loss,val_acc,seconds */
+int fc_history_write_csv(const fc_history *h, const char *path, fc_status *st);
+
+#endif
