@@ -184,7 +184,7 @@ typedef struct {
     fc_sink sink;
     int sink_open;
     fc_provenance prov;
-    const char *pre_source;       /* "--preprocess" or "default for ARCH" */
+    char pre_source[64];          /* "--preprocess" or "default for ARCH" */
     fc_progress *progress;
     char (*shas)[65];
     fc_pl_stats stats;
@@ -241,13 +241,11 @@ static int setup_model(job *j, fc_status *st) {
     if (j->g->in_c != 3)
         return fc_fail(st, FC_ERR_UNSUPPORTED, "%s: the model takes %d channels; images are RGB (3)",
                        o->model, j->g->in_c);
-    static char src[64];
     const char *pre = o->preprocess;
     if (pre) {
-        j->pre_source = "--preprocess";
+        snprintf(j->pre_source, sizeof j->pre_source, "--preprocess");
     } else if ((pre = arch_preprocess(j->g->arch))) {
-        snprintf(src, sizeof src, "default for %s", j->g->arch);
-        j->pre_source = src;
+        snprintf(j->pre_source, sizeof j->pre_source, "default for %s", j->g->arch);
     } else {
         return fc_fail(st, FC_ERR_ARG,
                        "%s: architecture '%s' has no known preprocessing; pass --preprocess "
@@ -307,7 +305,7 @@ static int run_pipeline(job *j, fc_status *st) {
     fc_pl_ops ops = {j, op_forward, op_write, op_path_sha, op_is_stored};
     struct sigaction sa = {0}, old_int, old_term;
     sa.sa_handler = on_signal;
-    sa.sa_flags = SA_RESETHAND;
+    sa.sa_flags = SA_RESETHAND | SA_RESTART; /* reads in the reader thread are not cut short */
     sigemptyset(&sa.sa_mask);
     stop_flag = 0;
     sigaction(SIGINT, &sa, &old_int);

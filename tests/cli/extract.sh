@@ -77,6 +77,16 @@ expect_exit "other codec refused" 1 "codec" "$FC" extract "$T/img" -m "$T/tiny.h
 expect_exit "other layer refused" 1 "layer" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/f32.db" --codec f32 --layer conv2 "${X[@]}"
 cmp -s "$T/f32.db" "$T/before.db" && ok "refusals leave the store file byte-identical" || fail "refusal modified the store"
 
+# --- foreign, truncated or non-SQLite STORE files are refused and left alone ---
+$PY -c "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('create table t(x)'); c.commit()" "$T/foreign.db"
+echo "just text" >"$T/text.db"
+head -c 3000 "$T/f32.db" >"$T/trunc.db"
+for f in foreign text trunc; do
+    cp "$T/$f.db" "$T/$f.orig"
+    expect_exit "$f store refused" 1 "$T/$f.db" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/$f.db" --codec f32 "${X[@]}"
+    cmp -s "$T/$f.db" "$T/$f.orig" && ok "$f store left unchanged" || fail "$f store modified"
+done
+
 # --- corrupt, non-image and unreadable files among good ones ---
 cp -r "$T/img" "$T/bad"
 head -c 300 "$T/img/Trouser/00002.png" >"$T/bad/Trouser/trunc.png"
@@ -94,6 +104,11 @@ grep -q "skipped 1 bmp" "$T/.err" && ok "bmp reported as skipped" || fail "bmp: 
 "$DUMP" -r "$T/bad.db" >"$T/badrec.txt"
 [ "$(grep -c ' failed' "$T/badrec.txt")" = 3 ] && ok "3 corrupt files recorded as failed" || fail "records: $(grep failed "$T/badrec.txt")"
 expect_exit "--strict fails on bad images" 1 "failed" "$FC" extract "$T/bad" -m "$T/tiny.h5" -o "$T/bad.db" --strict "${X[@]}"
+if [ "$(id -u)" != 0 ]; then # root reads anything
+    cp -r "$T/img" "$T/perm" && chmod 000 "$T/perm/Trouser/00002.png"
+    expect_exit "unreadable file reported" 0 "Permission denied" "$FC" extract "$T/perm" -m "$T/tiny.h5" -o "$T/perm.db" "${X[@]}"
+    chmod 644 "$T/perm/Trouser/00002.png"
+fi
 mkdir -p "$T/allbad/x" && echo junk >"$T/allbad/x/a.png"
 expect_exit "nothing decodable" 1 "no image could be stored" "$FC" extract "$T/allbad" -m "$T/tiny.h5" -o "$T/allbad.db" "${X[@]}"
 
@@ -155,7 +170,7 @@ kills=0
 for i in $(seq 10); do
     "$FC" extract "$T/kimg" -o "$T/kill.db" "${K[@]}" >/dev/null 2>&1 &
     pid=$!
-    ms=$(( (RANDOM % 1000) + 20 )) # startup, mid-run, or after the end
+    ms=$(( (RANDOM % 400) + 20 )) # during startup, mid-run, or after the end
     sleep "$((ms / 1000)).$(printf '%03d' $((ms % 1000)))"
     kill -9 $pid 2>/dev/null && kills=$((kills + 1))
     wait $pid 2>/dev/null
