@@ -12,7 +12,7 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 OPT      ?= -O2
 CFLAGS   ?= $(OPT) -g
-CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-format-truncation -pthread -fno-strict-aliasing \
+CFLAGS   += $(CFLAGS_EXTRA) -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-format-truncation $(if $(findstring clang,$(CC)),-Wno-unknown-warning-option -Wno-string-concatenation -Wno-unknown-pragmas) -pthread -fno-strict-aliasing \
             $(PKG_CFLAGS) $(SAN)
 LDFLAGS  += -pthread $(SAN)
 LDLIBS   += $(PKG_LIBS) -ljpeg -lhdf5_hl -lm
@@ -79,6 +79,8 @@ test: check-deps featcache $(TESTS) $(FUZZERS) $(TOOLS)
 
 # Same suite under AddressSanitizer + UndefinedBehaviorSanitizer.
 asan:
+	LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp):print_suppressions=0 \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	$(MAKE) BUILD=build-asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" test
 
 bench: featcache $(BENCHES)
@@ -87,8 +89,32 @@ bench: featcache $(BENCHES)
 demo:
 	bash tests/demo.sh
 
+# Sharded extraction on a real one-node Slurm cluster (installs slurm-wlm + munge; root only,
+# skips otherwise). Called by .ci/run.
+test-slurm: featcache $(TOOLS)
+	FEATCACHE=$(abspath $(BIN)) BUILD=$(abspath $(BUILD)) bash tests/slurm/run.sh
+
+# libFuzzer: every tests/fuzz/fuzz_*.c target, built with clang, run FUZZ_SECONDS each on
+# a copy of its corpus; crashes land in build-fuzz/crash-<target>-* (make them regression
+# files under tests/fuzz/corpus/<target>/).
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+fuzz:
+	$(MAKE) BUILD=build-fuzz CC=clang OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer" \
+	    CFLAGS_EXTRA="-fsanitize=fuzzer-no-link" build-fuzz/libcommon.a $(APP_SRC:%.c=build-fuzz/%.o)
+	@set -e; for src in $(FUZZ_SRC); do \
+	    t=$$(basename $$src .c); name=$${t#fuzz_}; \
+	    clang $(FUZZ_FLAGS) -fsanitize=fuzzer $(PKG_CFLAGS) -o build-fuzz/$$t $$src \
+	        $(APP_SRC:%.c=build-fuzz/%.o) build-fuzz/libcommon.a $(LDLIBS); \
+	    mkdir -p build-fuzz/corpus-$$name; cp -r tests/fuzz/corpus/$$name/. build-fuzz/corpus-$$name/ 2>/dev/null || true; \
+	    echo "== $$t ($(FUZZ_SECONDS) s)"; \
+	    (cd build-fuzz && ./$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -artifact_prefix=crash-$$name- \
+	        corpus-$$name 2>&1 | grep -E '^#[0-9]+.*(DONE|pulse)|ERROR|SUMMARY' | tail -3); \
+	done
+
+# clang static analyzer over the whole build; fails on any finding.
 lint:
-	scan-build --status-bugs $(MAKE) BUILD=build-lint
+	scan-build --status-bugs -o build-lint/report $(MAKE) BUILD=build-lint CC=clang featcache $(TESTS:build/%=build-lint/%)
 
 clean:
 	rm -rf build build-asan build-lint build-fuzz featcache

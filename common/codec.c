@@ -162,18 +162,27 @@ static void u8_grid(double lo, double hi, double *scale, double *min) {
     }
 }
 
+/* Widen an f16 range end away from zero to 4 significant bits: the step grows by at
+ * most 1/8, and the parameter section then compresses to about a byte per channel. */
+static uint16_t f16_coarse(uint16_t h) {
+    uint16_t sign = h & 0x8000, mag = h & 0x7fff;
+    if (mag >= 0x7c00 || !(mag & 0x7f)) return h;
+    return (uint16_t)(sign | ((mag | 0x7f) + 1)); /* may carry into inf: f32 fallback */
+}
+
 /* Per-channel ranges over the stored values (all, or only the nonzeros when sparse),
- * written to the params section as f16 rounded outward (or f32 if out of f16 range). */
+ * written to the params section as f16 rounded outward (or f32 if out of f16 range).
+ * Ranges are anchored at zero ([0, hi] for nonnegative channels, as ReLU maps are), so
+ * zeros stay exact and the lo half of the section is all zeros. */
 static int u8_params(const float *x, size_t n, int C, int sparse, float *lo, float *hi,
                      uint8_t *params, unsigned *flags, fc_status *st) {
     for (int c = 0; c < C; c++) lo[c] = INFINITY, hi[c] = -INFINITY;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0, c = 0; i < n; i++, c = c + 1 == (size_t)C ? 0 : c + 1) {
         float v = x[i];
         if (!isfinite(v))
             return fc_fail(st, FC_ERR_ARG, "u8 codec cannot encode non-finite value %g at %zu",
                            (double)v, i);
         if (sparse && v == 0) continue;
-        int c = (int)(i % (size_t)C);
         if (v < lo[c]) lo[c] = v;
         if (v > hi[c]) hi[c] = v;
     }
@@ -181,9 +190,13 @@ static int u8_params(const float *x, size_t n, int C, int sparse, float *lo, flo
     int f16_ok = 1;
     for (int c = 0; c < C; c++) {
         if (lo[c] > hi[c]) lo[c] = hi[c] = 0; /* channel with no stored values */
+        if (lo[c] > 0) lo[c] = 0;
+        if (hi[c] < 0) hi[c] = 0;
         uint16_t a = fc_f32_to_f16(lo[c]), b = fc_f32_to_f16(hi[c]);
         if (fc_f16_to_f32(a) > lo[c]) a = f16_step_down(a);
         if (fc_f16_to_f32(b) < hi[c]) b = f16_step_up(b);
+        a = f16_coarse(a);
+        b = f16_coarse(b);
         if (!isfinite(fc_f16_to_f32(a)) || !isfinite(fc_f16_to_f32(b))) f16_ok = 0;
         h[c] = a;
         h[C + c] = b;
@@ -545,11 +558,11 @@ int fc_codec_decode(const uint8_t *blob, size_t len, float *out, size_t n, fc_st
     if (!grid) return fc_fail(st, FC_ERR_NOMEM, "out of memory");
     if (!(rc = load_u8_params(t, &pb, grid, grid + C, st)) &&
         !(rc = load_elems(t, &pb, 1, el, &bm, st))) {
-        for (size_t i = 0; i < n; i++) {
-            size_t c = i % C;
+        for (size_t i = 0, c = 0; i < n; i++, c = c + 1 == C ? 0 : c + 1)
             out[i] = (float)(el[i] * grid[c] + grid[C + c]);
-            if (bm && !(bm[i >> 3] >> (i & 7) & 1)) out[i] = 0;
-        }
+        if (bm) /* sparse: positions not in the bitmap are exact zeros */
+            for (size_t i = 0; i < n; i++)
+                if (!(bm[i >> 3] >> (i & 7) & 1)) out[i] = 0;
     }
     free(grid);
     return rc;

@@ -8,6 +8,7 @@
 
 #include <string.h>
 
+#include <cpuid.h>
 #include <immintrin.h>
 
 static inline uint32_t f32_bits(float f) {
@@ -83,11 +84,15 @@ __attribute__((target("avx,f16c"))) static void f16_to_f32_f16c(const uint16_t *
     for (; i < n; i++) y[i] = fc_f16_to_f32(x[i]);
 }
 
+/* F16C needs the CPU flag plus AVX state enabled by the OS (cpuid + xgetbv; clang's
+ * __builtin_cpu_supports does not know "f16c"). */
 static int have_f16c(void) {
     static int cached = -1;
     if (cached < 0) {
-        __builtin_cpu_init();
-        cached = __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx") ? 1 : 0;
+        unsigned a, b, c, d, lo = 0, hi = 0;
+        int ok = __get_cpuid(1, &a, &b, &c, &d) && (c >> 29 & 1) && (c >> 28 & 1) && (c >> 27 & 1);
+        if (ok) __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+        cached = ok && (lo & 6) == 6;
     }
     return cached;
 }

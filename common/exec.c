@@ -18,11 +18,14 @@
 #include "kernels.h"
 
 #define SCRATCH_TARGET ((size_t)1 << 20) /* im2col chunk, floats per thread (4 MiB) */
-#define MIN_CHUNK_ROWS 128
+#define MIN_CHUNK_ROWS 256
+#define C_TARGET ((size_t)96 << 10) /* GEMM output chunk, floats: stays in L2 for bias+act */
 #define NO_OFF SIZE_MAX
+#define WINO_TARGET ((size_t)3 << 20) /* Winograd V+M block, floats per thread (12 MiB) */
+#define WINO_MIN_CIN 8               /* below this the GEMMs are too thin to gain */
 
 typedef enum { K_GEMM1x1, K_IM2COL, K_DEPTHWISE, K_POOL, K_GLOBAL, K_PADCROP, K_BN, K_ACT,
-               K_ELTWISE, K_CONCAT, K_DENSE, K_COPY } step_kind;
+               K_ELTWISE, K_CONCAT, K_DENSE, K_COPY, K_WINO } step_kind;
 
 typedef struct {
     int node;
@@ -30,6 +33,8 @@ typedef struct {
     fc_geom geom;
     size_t chunk;       /* im2col rows per GEMM */
     float *scale, *shift; /* standalone BatchNormalization */
+    int wino_m;         /* Winograd output tile (2 or 4) */
+    float *u;           /* transformed weights (a*a, cin, cout) */
 } fc_step;
 
 struct fc_plan {
@@ -46,6 +51,9 @@ struct fc_plan {
     float *scratch;     /* threads * scratch_elems */
     size_t scratch_elems;
     float *bn_mem;
+    float *wino_mem;    /* all transformed Winograd weights */
+    float *zeros;       /* max channel count of zeros (Winograd padding) */
+    fc_plan_opts opts;
     const float **xs;   /* threads * max_inputs pointers for eltwise */
     int max_inputs;
     /* per forward */
@@ -84,9 +92,29 @@ static void run_conv(const fc_plan *p, const fc_step *s, const float *x, float *
             A = scratch;
         }
         float *C = y + r0 * g->oc;
-        fc_sgemm(0, 0, (int)(r1 - r0), g->oc, (int)K, 1.0f, A, (int)K, c->w, g->oc, 0.0f, C,
+        fc_k_fill_rows(C, r1 - r0, g->oc, g->oc, c->b);
+        fc_sgemm(0, 0, (int)(r1 - r0), g->oc, (int)K, 1.0f, A, (int)K, c->w, g->oc, 1.0f, C,
                  g->oc);
-        fc_k_bias_act(C, r1 - r0, g->oc, g->oc, c->b, &a);
+        fc_k_bias_act(C, r1 - r0, g->oc, g->oc, NULL, &a);
+    }
+}
+
+/* Winograd over tile blocks: input transform, (m+2)^2 GEMMs, output transform. */
+static void run_wino(const fc_plan *p, const fc_step *s, const float *x, float *y, int n,
+                     float *scratch) {
+    const fc_node *c = &p->g->nodes[s->node];
+    const fc_geom *g = &s->geom;
+    fc_actp act = fc_actp_from(c);
+    const int m = s->wino_m, a = m + 2, ci = g->ic, co = g->oc;
+    size_t tiles = (size_t)n * ((g->oh + m - 1) / m) * ((g->ow + m - 1) / m);
+    for (size_t t0 = 0; t0 < tiles; t0 += s->chunk) {
+        size_t t1 = t0 + s->chunk < tiles ? t0 + s->chunk : tiles, T = t1 - t0;
+        float *v = scratch, *mm = v + (size_t)a * a * T * ci, *tmp = mm + (size_t)a * a * T * co;
+        fc_wino_input(g, m, x, t0, t1, v, p->zeros, tmp);
+        for (int pos = 0; pos < a * a; pos++)
+            fc_sgemm(0, 0, (int)T, co, ci, 1.0f, v + (size_t)pos * T * ci, ci,
+                     s->u + (size_t)pos * ci * co, co, 0.0f, mm + (size_t)pos * T * co, co);
+        fc_wino_output(g, m, mm, t0, t1, y, c->b, &act, tmp);
     }
 }
 
@@ -101,13 +129,14 @@ static void run_step(const fc_plan *p, const fc_step *s, int b0, int n, int tid)
     switch (s->kind) {
     case K_GEMM1x1:
     case K_IM2COL: run_conv(p, s, x, y, n, p->scratch + (size_t)tid * p->scratch_elems); break;
+    case K_WINO: run_wino(p, s, x, y, n, p->scratch + (size_t)tid * p->scratch_elems); break;
     case K_DENSE:
-        fc_sgemm(0, 0, (int)rows, c->oc, in->oc, 1.0f, x, in->oc, c->w, c->oc, 0.0f, y, c->oc);
-        fc_k_bias_act(y, rows, c->oc, c->oc, c->b, &a);
+        fc_k_fill_rows(y, rows, c->oc, c->oc, c->b);
+        fc_sgemm(0, 0, (int)rows, c->oc, in->oc, 1.0f, x, in->oc, c->w, c->oc, 1.0f, y, c->oc);
+        fc_k_bias_act(y, rows, c->oc, c->oc, NULL, &a);
         break;
     case K_DEPTHWISE:
-        fc_k_depthwise(&s->geom, c->depth_multiplier, x, c->w, c->b, y, n);
-        fc_k_bias_act(y, rows, c->oc, c->oc, NULL, &a);
+        fc_k_depthwise(&s->geom, c->depth_multiplier, x, c->w, c->b, &a, y, n);
         break;
     case K_POOL: fc_k_pool(&s->geom, c->op == FC_OP_MAXPOOL, x, y, n); break;
     case K_GLOBAL:
@@ -221,6 +250,9 @@ static int step_kind_of(const fc_node *c, const fc_geom *gm) {
     }
 }
 
+static int build_wino(fc_plan *p, fc_status *st);
+static int build_bn(fc_plan *p, int bn, fc_status *st);
+
 /* Marks executed nodes, sets alias roots, builds the step list. */
 static int build_steps(fc_plan *p, fc_status *st) {
     const fc_graph *g = p->g;
@@ -244,10 +276,49 @@ static int build_steps(fc_plan *p, fc_status *st) {
         s->node = i;
         if (c->n_inputs) fc_geom_from(&s->geom, &g->nodes[c->inputs[0]], c);
         s->kind = step_kind_of(c, &s->geom);
+        const fc_geom *gm = &s->geom;
+        if (s->kind == K_IM2COL && p->opts.winograd >= 0 && gm->kh == 3 && gm->kw == 3 &&
+            gm->sh == 1 && gm->sw == 1 && gm->dh == 1 && gm->dw == 1 && gm->ic >= WINO_MIN_CIN) {
+            s->kind = K_WINO;
+            s->wino_m = p->opts.winograd == 2 ? 2 : 4;
+        }
         if (c->op == FC_OP_BATCHNORM) bn += c->oc;
         if (c->n_inputs > p->max_inputs) p->max_inputs = c->n_inputs;
     }
     free(need);
+    return build_wino(p, st) || build_bn(p, bn, st) ? -1 : 0;
+}
+
+/* Transforms the weights of every Winograd step into one allocation. */
+static int build_wino(fc_plan *p, fc_status *st) {
+    size_t total = 0;
+    int maxc = 1;
+    for (int i = 0; i < p->n_steps; i++) {
+        const fc_step *s = &p->steps[i];
+        int c = s->geom.ic > s->geom.oc ? s->geom.ic : s->geom.oc;
+        if (c > maxc) maxc = c;
+        if (s->kind == K_WINO)
+            total += (size_t)(s->wino_m + 2) * (s->wino_m + 2) * s->geom.ic * s->geom.oc;
+    }
+    p->zeros = fc_calloc((size_t)maxc, sizeof *p->zeros, st);
+    if (!p->zeros) return -1;
+    if (!total) return 0;
+    p->wino_mem = fc_aligned_alloc(total * sizeof(float), st);
+    if (!p->wino_mem) return -1;
+    float *u = p->wino_mem;
+    for (int i = 0; i < p->n_steps; i++) {
+        fc_step *s = &p->steps[i];
+        if (s->kind != K_WINO) continue;
+        s->u = u;
+        fc_wino_weights(s->wino_m, p->g->nodes[s->node].w, s->geom.ic, s->geom.oc, u);
+        u += (size_t)(s->wino_m + 2) * (s->wino_m + 2) * s->geom.ic * s->geom.oc;
+    }
+    return 0;
+}
+
+/* Per-channel scale and shift of every standalone BatchNormalization. */
+static int build_bn(fc_plan *p, int bn, fc_status *st) {
+    const fc_graph *g = p->g;
     if (bn) {
         p->bn_mem = fc_malloc((size_t)bn * 2 * sizeof(float), st);
         if (!p->bn_mem) return FC_ERR_NOMEM;
@@ -326,20 +397,38 @@ static int plan_scratch(fc_plan *p) {
     p->scratch_elems = 0;
     for (int i = 0; i < p->n_steps; i++) {
         fc_step *s = &p->steps[i];
-        if (s->kind != K_IM2COL && s->kind != K_GEMM1x1) continue;
         const fc_geom *gm = &s->geom;
+        if (s->kind == K_WINO) {
+            size_t a2 = (size_t)(s->wino_m + 2) * (s->wino_m + 2);
+            size_t tiles = (size_t)p->cap * ((gm->oh + s->wino_m - 1) / s->wino_m) *
+                           ((gm->ow + s->wino_m - 1) / s->wino_m);
+            size_t per_tile = a2 * (size_t)(gm->ic + gm->oc), T = WINO_TARGET / per_tile;
+            if (T < 16) T = 16;
+            if (T > tiles) T = tiles;
+            s->chunk = T;
+            size_t need = T * per_tile + a2 * (size_t)(gm->ic > gm->oc ? gm->ic : gm->oc);
+            if (need > p->scratch_elems) p->scratch_elems = need;
+            continue;
+        }
+        if (s->kind != K_IM2COL && s->kind != K_GEMM1x1) continue;
         size_t K = (size_t)gm->kh * gm->kw * gm->ic;
         size_t M = (size_t)p->cap * gm->oh * gm->ow;
-        size_t rows = SCRATCH_TARGET / K;
+        size_t rows = SCRATCH_TARGET / K, crows = C_TARGET / (size_t)gm->oc;
+        if (crows < rows) rows = crows;
         if (rows < MIN_CHUNK_ROWS) rows = MIN_CHUNK_ROWS;
         if (rows > M) rows = M;
-        s->chunk = s->kind == K_GEMM1x1 ? (rows < 512 ? 512 : rows) : rows;
+        s->chunk = rows;
         if (s->kind == K_IM2COL && rows * K > p->scratch_elems) p->scratch_elems = rows * K;
     }
     return 0;
 }
 
 fc_plan *fc_plan_create(const fc_graph *g, int batch, int threads, fc_status *st) {
+    return fc_plan_create_opts(g, batch, threads, NULL, st);
+}
+
+fc_plan *fc_plan_create_opts(const fc_graph *g, int batch, int threads,
+                             const fc_plan_opts *opts, fc_status *st) {
     if (!g->finalized) {
         fc_fail(st, FC_ERR_INTERNAL, "fc_plan_create: graph not finalized");
         return NULL;
@@ -353,6 +442,7 @@ fc_plan *fc_plan_create(const fc_graph *g, int batch, int threads, fc_status *st
     fc_plan *p = fc_calloc(1, sizeof *p, st);
     if (!p) return NULL;
     p->g = g;
+    if (opts) p->opts = *opts;
     p->batch = batch;
     p->threads = threads;
     p->cap = (batch + threads - 1) / threads;
@@ -407,6 +497,8 @@ void fc_plan_free(fc_plan *p) {
     free(p->arena);
     free(p->scratch);
     free(p->bn_mem);
+    free(p->wino_mem);
+    free(p->zeros);
     free(p->xs);
     free(p);
 }

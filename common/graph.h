@@ -118,6 +118,13 @@ int64_t fc_graph_total_macs(const fc_graph *g);
 /* A plan runs batches of up to `batch` images; all buffers are allocated here, once. */
 typedef struct fc_plan fc_plan;
 fc_plan *fc_plan_create(const fc_graph *g, int batch, int threads, fc_status *st);
+/* Executor options (fc_plan_create uses the defaults: all zero). */
+typedef struct {
+    int winograd; /* 3x3 stride-1 convolutions: 0 = automatic, -1 = never (im2col + GEMM),
+                     2 = F(2x2,3x3), 4 = F(4x4,3x3) wherever applicable */
+} fc_plan_opts;
+fc_plan *fc_plan_create_opts(const fc_graph *g, int batch, int threads,
+                             const fc_plan_opts *opts, fc_status *st);
 void fc_plan_free(fc_plan *p);
 /* in: (n, in_h, in_w, in_c) float32 NHWC, n <= batch; out: (n, fc_graph_out_elems). */
 int fc_plan_forward(fc_plan *p, const float *in, int n, float *out, fc_status *st);

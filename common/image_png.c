@@ -13,7 +13,10 @@
  *   palette          looked up in a 256-entry table that starts as PIL's default gray
  *                    ramp (i,i,i) and is overwritten by PLTE, so an index past the end
  *                    of PLTE gives (i,i,i) as in PIL
- * Gamma, sBIT, colour profiles are ignored, as PIL does. */
+ * Gamma, sBIT, colour profiles are ignored, as PIL does.
+ * Deliberately stricter than PIL: an IDAT stream that ends before the last row is an
+ * error ("Not enough image data"; PIL returns the image with the missing rows black),
+ * and so is a CRC error in a critical chunk (PIL does not check IDAT CRCs). */
 #include <png.h>
 #include <setjmp.h>
 #include <stdlib.h>
@@ -122,7 +125,7 @@ static int png_decode_rows(png_structp png, png_infop info, png_ctx *c, size_t m
     if (c->failed) return 1;
     if (ctype == PNG_COLOR_TYPE_PALETTE) png_palette_table(png, info, pal);
     if (depth < 8) png_set_packing(png);
-    int passes = png_set_interlace_handling(png);
+    png_set_interlace_handling(png);
     png_read_update_info(png, info);
     size_t rowbytes = png_get_rowbytes(png, info), rawbytes;
     /* Interlaced images need every row at once; others are converted row by row. */
@@ -138,7 +141,6 @@ static int png_decode_rows(png_structp png, png_infop info, png_ctx *c, size_t m
         return 1;
     }
     for (size_t y = 0; y < nrows; y++) c->rows[y] = c->raw + y * rowbytes;
-    (void)passes;
     if (interlaced) {
         png_read_image(png, c->rows);
         for (uint32_t y = 0; y < h; y++)
@@ -168,8 +170,11 @@ int fc_png_decode(const uint8_t *buf, size_t len, const char *what, size_t max_p
         rc = fc_fail(st, FC_ERR_NOMEM, "%s: out of memory creating PNG decoder", what);
         goto out;
     }
-    /* Same ceiling as ours: libpng refuses larger headers before we see them. */
+    /* libpng's own guards: absurd header sizes (ours, the pixel limit, comes right after
+     * the header), and the memory one ancillary chunk (zTXt, iCCP ...) may inflate to. */
     png_set_user_limits(png, FC_MAX_DIM * 16, FC_MAX_DIM * 16);
+    png_set_chunk_malloc_max(png, (png_alloc_size_t)8 << 20);
+    png_set_chunk_cache_max(png, 1000);
     if (png_decode_rows(png, info, &c, max_pixels, out) != 0) {
         rc = c.failed ? c.failed : fc_fail(st, FC_ERR_FORMAT, "%s: bad PNG", what);
         fc_image_free(out);

@@ -2,6 +2,8 @@
  * channels with restrict pointers so GCC vectorizes them. */
 #include "kernels.h"
 
+FC_O3
+
 #include <float.h>
 #include <math.h>
 #include <string.h>
@@ -23,7 +25,7 @@ void fc_geom_from(fc_geom *g, const fc_node *p, const fc_node *c) {
     g->pl = lead_pad(g->iw, g->ow, g->kw, g->sw, g->dw, c->pad);
 }
 
-void fc_k_im2col(const fc_geom *g, const float *x, size_t p0, size_t p1, float *cols) {
+FC_SIMD void fc_k_im2col(const fc_geom *g, const float *x, size_t p0, size_t p1, float *cols) {
     const size_t K = (size_t)g->kh * g->kw * g->ic, ipix = (size_t)g->ih * g->iw;
     const size_t opix = (size_t)g->oh * g->ow, run = (size_t)g->ic * sizeof(float);
     for (size_t p = p0; p < p1; p++) {
@@ -54,7 +56,7 @@ void fc_k_im2col(const fc_geom *g, const float *x, size_t p0, size_t p1, float *
     }
 }
 
-static void softmax_row(float *v, int c) {
+static inline __attribute__((always_inline)) void softmax_row(float *v, int c) {
     float m = -FLT_MAX, s = 0;
     for (int i = 0; i < c; i++) m = v[i] > m ? v[i] : m;
     for (int i = 0; i < c; i++) { v[i] = expf(v[i] - m); s += v[i]; }
@@ -62,7 +64,7 @@ static void softmax_row(float *v, int c) {
     for (int i = 0; i < c; i++) v[i] *= inv;
 }
 
-static void act_row(float *restrict v, int c, const fc_actp *a) {
+static inline __attribute__((always_inline)) void act_row(float *restrict v, int c, const fc_actp *a) {
     switch (a->act) {
     case FC_ACT_RELU:
         if (a->alpha == 0 && a->threshold == 0) {
@@ -96,7 +98,7 @@ static void act_row(float *restrict v, int c, const fc_actp *a) {
     }
 }
 
-void fc_k_bias_act(float *y, size_t rows, int c, int ldy, const float *bias,
+FC_SIMD void fc_k_bias_act(float *y, size_t rows, int c, int ldy, const float *bias,
                    const fc_actp *a) {
     if (!bias && a->act == FC_ACT_LINEAR) return;
     for (size_t r = 0; r < rows; r++) {
@@ -107,8 +109,18 @@ void fc_k_bias_act(float *y, size_t rows, int c, int ldy, const float *bias,
     }
 }
 
+FC_SIMD void fc_k_fill_rows(float *y, size_t rows, int c, int ldy, const float *v) {
+    for (size_t r = 0; r < rows; r++) {
+        float *restrict d = y + r * (size_t)ldy;
+        if (v)
+            for (int i = 0; i < c; i++) d[i] = v[i];
+        else
+            for (int i = 0; i < c; i++) d[i] = 0;
+    }
+}
+
 /* One output pixel of a depthwise conv with multiplier 1: acc (c) over the taps. */
-static void dw_pixel1(const fc_geom *g, const float *xi, const float *w, const float *bias,
+static inline __attribute__((always_inline)) void dw_pixel1(const fc_geom *g, const float *xi, const float *w, const float *bias,
                       float *restrict acc, int oy, int ox) {
     const int c = g->ic;
     if (bias) memcpy(acc, bias, (size_t)c * sizeof *acc);
@@ -126,7 +138,7 @@ static void dw_pixel1(const fc_geom *g, const float *xi, const float *w, const f
     }
 }
 
-static void dw_pixel_mult(const fc_geom *g, int mult, const float *xi, const float *w,
+static inline __attribute__((always_inline)) void dw_pixel_mult(const fc_geom *g, int mult, const float *xi, const float *w,
                           const float *bias, float *restrict acc, int oy, int ox) {
     const int c = g->ic, oc = c * mult;
     if (bias) memcpy(acc, bias, (size_t)oc * sizeof *acc);
@@ -145,8 +157,8 @@ static void dw_pixel_mult(const fc_geom *g, int mult, const float *xi, const flo
     }
 }
 
-void fc_k_depthwise(const fc_geom *g, int mult, const float *x, const float *w,
-                    const float *bias, float *y, int n) {
+FC_SIMD void fc_k_depthwise(const fc_geom *g, int mult, const float *x, const float *w,
+                    const float *bias, const fc_actp *a, float *y, int n) {
     const size_t ipix = (size_t)g->ih * g->iw, oc = (size_t)g->ic * mult;
     for (int b = 0; b < n; b++) {
         const float *xi = x + (size_t)b * ipix * g->ic;
@@ -156,11 +168,12 @@ void fc_k_depthwise(const fc_geom *g, int mult, const float *x, const float *w,
                 float *acc = yi + ((size_t)oy * g->ow + ox) * oc;
                 if (mult == 1) dw_pixel1(g, xi, w, bias, acc, oy, ox);
                 else dw_pixel_mult(g, mult, xi, w, bias, acc, oy, ox);
+                act_row(acc, (int)oc, a);
             }
     }
 }
 
-void fc_k_pool(const fc_geom *g, int is_max, const float *x, float *y, int n) {
+FC_SIMD void fc_k_pool(const fc_geom *g, int is_max, const float *x, float *y, int n) {
     const int c = g->ic;
     for (int b = 0; b < n; b++) {
         const float *xi = x + (size_t)b * g->ih * g->iw * c;
@@ -191,7 +204,7 @@ void fc_k_pool(const fc_geom *g, int is_max, const float *x, float *y, int n) {
     }
 }
 
-void fc_k_global_pool(size_t hw, int c, int is_max, const float *x, float *y, int n) {
+FC_SIMD void fc_k_global_pool(size_t hw, int c, int is_max, const float *x, float *y, int n) {
     for (int b = 0; b < n; b++) {
         float *restrict acc = y + (size_t)b * c;
         const float *xi = x + (size_t)b * hw * c;
@@ -232,7 +245,7 @@ void fc_k_pad_crop(const fc_geom *g, int sign, int t, int l, const float *x, flo
         }
 }
 
-void fc_k_scale_shift(float *y, const float *x, size_t rows, int c, const float *scale,
+FC_SIMD void fc_k_scale_shift(float *y, const float *x, size_t rows, int c, const float *scale,
                       const float *shift) {
     for (size_t r = 0; r < rows; r++) {
         float *restrict yr = y + r * c;
@@ -241,7 +254,7 @@ void fc_k_scale_shift(float *y, const float *x, size_t rows, int c, const float 
     }
 }
 
-void fc_k_eltwise(float *y, const float *const *xs, int nx, size_t e, int is_mul) {
+FC_SIMD void fc_k_eltwise(float *y, const float *const *xs, int nx, size_t e, int is_mul) {
     float *restrict yy = y;
     const float *restrict a = xs[0];
     if (nx == 1) {

@@ -8,6 +8,17 @@
 
 #include "graph.h"
 
+/* Hot loops are compiled twice, for AVX2+FMA (x86-64-v3) and for the baseline, and the
+ * loader picks one for the CPU at run time (never -march=native). Files defining them
+ * also ask GCC for -O3 so the channel loops are vectorized. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define FC_SIMD __attribute__((target_clones("arch=x86-64-v3", "default")))
+#define FC_O3 _Pragma("GCC optimize(\"O3\")")
+#else
+#define FC_SIMD
+#define FC_O3
+#endif
+
 /* One spatial op: input (ih, iw, ic) -> output (oh, ow, oc), kernel kh x kw, strides,
  * dilation and the leading ('same') padding pt/pl. */
 typedef struct {
@@ -36,10 +47,14 @@ void fc_k_im2col(const fc_geom *g, const float *x, size_t p0, size_t p1, float *
 void fc_k_bias_act(float *y, size_t rows, int c, int ldy, const float *bias,
                    const fc_actp *a);
 
+/* Sets each of `rows` rows of y (row stride ldy) to v (c values), or to zeros if v is
+ * NULL: the GEMM then accumulates onto it (beta = 1, which spares OpenBLAS a pass). */
+void fc_k_fill_rows(float *y, size_t rows, int c, int ldy, const float *v);
+
 /* Depthwise conv of n images: w (kh, kw, ic, mult), output channel = ci*mult + m;
- * bias may be NULL; no activation (call fc_k_bias_act with bias NULL). */
+ * bias may be NULL; activation a applied per pixel while it is in L1. */
 void fc_k_depthwise(const fc_geom *g, int mult, const float *x, const float *w,
-                    const float *bias, float *y, int n);
+                    const float *bias, const fc_actp *a, float *y, int n);
 
 /* Max/average pooling of n images; 'same' average excludes padded cells. */
 void fc_k_pool(const fc_geom *g, int is_max, const float *x, float *y, int n);
@@ -59,5 +74,17 @@ void fc_k_eltwise(float *y, const float *const *xs, int nx, size_t e, int is_mul
 
 /* Copies x (pix, xc) into channels [off, off+xc) of y (pix, yc). */
 void fc_k_concat_copy(float *y, int yc, int off, const float *x, int xc, size_t pix);
+
+/* Winograd F(m x m, 3 x 3), m = 2 or 4 (kernels_wino.c); a = m + 2.
+ * Weights w (3, 3, cin, cout) -> u (a*a, cin, cout). */
+void fc_wino_weights(int m, const float *w, int cin, int cout, float *u);
+/* Input tiles [t0, t1) of the images at x -> v (a*a, t1-t0, cin); zero holds cin zeros,
+ * tmp a*a*cin floats. Tiles run over (image, tile row, tile col), ceil(oh/m) x ceil(ow/m). */
+void fc_wino_input(const fc_geom *g, int m, const float *x, size_t t0, size_t t1, float *v,
+                   const float *zero, float *tmp);
+/* mm (a*a, t1-t0, cout) -> output pixels of those tiles in y, + bias, activation;
+ * tmp a*a*cout floats. */
+void fc_wino_output(const fc_geom *g, int m, const float *mm, size_t t0, size_t t1, float *y,
+                    const float *bias, const fc_actp *act, float *tmp);
 
 #endif

@@ -82,19 +82,43 @@ static int pragma_int(fc_store *s, const char *sql, int64_t *out, fc_status *st)
 
 /* ---- open ---- */
 
+/* 1 if the database has no schema at all and no application_id (an interrupted create). */
+static int never_created(fc_store *s) {
+    int64_t app = -1, tables = -1;
+    fc_status ign = {0};
+    if (pragma_int(s, "PRAGMA application_id", &app, &ign) ||
+        pragma_int(s, "SELECT count(*) FROM sqlite_master", &tables, &ign))
+        return 0;
+    return app == 0 && tables == 0;
+}
+
+/* The lock file is removed on close while still locked; a process that opened it just
+ * before then holds a lock on an unlinked file, so after locking, check that the path
+ * still names the locked file, else retry. */
 static int take_lock(fc_store *s, fc_status *st) {
     char lp[PATH_MAX];
     if (snprintf(lp, sizeof lp, "%s.lock", s->path) >= (int)sizeof lp)
         return fc_fail(st, FC_ERR_ARG, "%s: path too long", s->path);
-    s->lock_fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (s->lock_fd < 0) return fc_fail(st, FC_ERR_IO, "%s: %s", lp, strerror(errno));
-    if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
-        if (errno == EWOULDBLOCK)
-            return fc_fail(st, FC_ERR_BUSY,
-                           "%s: store is busy (another featcache process is writing it)", s->path);
-        return fc_fail(st, FC_ERR_IO, "%s: cannot lock: %s", lp, strerror(errno));
+    for (int attempt = 0; attempt < 100; attempt++) {
+        s->lock_fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (s->lock_fd < 0) return fc_fail(st, FC_ERR_IO, "%s: %s", lp, strerror(errno));
+        if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+            int e = errno;
+            close(s->lock_fd);
+            s->lock_fd = -1;
+            if (e == EWOULDBLOCK)
+                return fc_fail(st, FC_ERR_BUSY,
+                               "%s: store is busy (another featcache process is writing it)", s->path);
+            return fc_fail(st, FC_ERR_IO, "%s: cannot lock: %s", lp, strerror(e));
+        }
+        struct stat a, b;
+        if (fstat(s->lock_fd, &a) == 0 && stat(lp, &b) == 0 && a.st_ino == b.st_ino &&
+            a.st_dev == b.st_dev)
+            return FC_OK;
+        close(s->lock_fd);
+        s->lock_fd = -1;
     }
-    return FC_OK;
+    return fc_fail(st, FC_ERR_BUSY, "%s: store is busy (lock file keeps changing)", s->path);
 }
 
 /* Cheap checks SQLite would report vaguely: not an SQLite file, or cut short. */
@@ -189,6 +213,13 @@ int fc_store_open_page_size(const char *path, int flags, int page_size, fc_store
     if (page_size == 0) page_size = FC_STORE_PAGE_SIZE;
     if (page_size < 512 || page_size > 65536 || (page_size & (page_size - 1)))
         return fc_fail(st, FC_ERR_ARG, "%s: bad page size %d", path, page_size);
+    if (!exists) { /* create the file ourselves: errno says why it cannot be */
+        int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd < 0 && errno != EEXIST)
+            return fc_fail(st, FC_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
+        if (fd >= 0) close(fd);
+        if (stat(path, &sb) != 0) return fc_fail(st, FC_ERR_IO, "%s: %s", path, strerror(errno));
+    }
     fc_store *s = calloc(1, sizeof *s);
     if (!s || !(s->path = strdup(path))) {
         free(s);
@@ -196,7 +227,7 @@ int fc_store_open_page_size(const char *path, int flags, int page_size, fc_store
     }
     s->lock_fd = -1;
     s->readonly = mode == FC_STORE_READ;
-    int fresh = !exists || sb.st_size == 0;
+    int fresh = sb.st_size == 0;
     if ((flags & FC_STORE_EXCLUSIVE) && (rc = take_lock(s, st))) goto out;
     if (fresh && !create) {
         rc = fc_fail(st, FC_ERR_FORMAT, "%s: empty file, not a featcache store", path);
@@ -214,6 +245,10 @@ int fc_store_open_page_size(const char *path, int flags, int page_size, fc_store
     }
     sqlite3_busy_timeout(s->db, 10000);
     sqlite3_extended_result_codes(s->db, 0);
+    /* A writer killed while creating the store (after "PRAGMA journal_mode" wrote the
+     * header, before the schema committed) leaves an SQLite file with no tables and no
+     * application_id: with the writer lock held, finish creating it. */
+    if (!fresh && create && (flags & FC_STORE_EXCLUSIVE) && never_created(s)) fresh = 1;
     if (fresh && (rc = create_schema(s, page_size, st))) goto out;
     if ((flags & FC_STORE_IMMUTABLE) && s->readonly && (rc = open_immutable(s, st))) goto out;
     rc = check_ids(s, st);
@@ -245,7 +280,11 @@ void fc_store_close(fc_store *s) {
     if (!s) return;
     for (int i = 0; i < Q_N; i++) sqlite3_finalize(s->q[i]);
     if (s->db) sqlite3_close(s->db);
-    if (s->lock_fd >= 0) close(s->lock_fd); /* releases the flock */
+    if (s->lock_fd >= 0) { /* unlink while still holding the lock (see take_lock) */
+        char lp[PATH_MAX];
+        if (snprintf(lp, sizeof lp, "%s.lock", s->path) < (int)sizeof lp) unlink(lp);
+        close(s->lock_fd);
+    }
     free(s->dec);
     free(s->path);
     free(s);
@@ -557,7 +596,9 @@ static int64_t class_id(fc_store *s, const char *name, fc_status *st) {
     if (!q) return -1;
     sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
     int r = sqlite3_step(q);
-    if (r == SQLITE_ROW) return sqlite3_column_int64(q, 0);
+    int64_t id = r == SQLITE_ROW ? sqlite3_column_int64(q, 0) : -1;
+    sqlite3_reset(q); /* an unfinished statement would hold a read transaction open */
+    if (r == SQLITE_ROW) return id;
     if (r != SQLITE_DONE) return fc_store_sql_fail(s, st, "read classes"), -1;
     if (!(q = fc_store_stmt(s, Q_CLASS_ADD, st))) return -1;
     sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
@@ -617,11 +658,11 @@ static int put_feature(fc_store *s, const char *sha, const uint8_t *blob, size_t
     return r == SQLITE_DONE ? FC_OK : fc_store_sql_fail(s, st, "write features");
 }
 
-/* The first put into a store whose layout is still "auto" fixes it for good. */
-static int resolve_layout(fc_store *s, const float *x, fc_status *st) {
-    if (s->prov.codec.layout != FC_LAYOUT_AUTO) return FC_OK;
-    fc_layout l = fc_codec_choose_layout(&s->prov.codec, x, 1, s->feat_n, s->prov.feat_c);
-    int rc = set_prov_value(s, "layout", fc_layout_name(l), st);
+int fc_store_choose_layout(fc_store *s, const float *x, size_t count, fc_status *st) {
+    int rc = writable(s, st);
+    if (rc || s->prov.codec.layout != FC_LAYOUT_AUTO || count == 0) return rc;
+    fc_layout l = fc_codec_choose_layout(&s->prov.codec, x, count, s->feat_n, s->prov.feat_c);
+    rc = set_prov_value(s, "layout", fc_layout_name(l), st);
     if (!rc) s->prov.codec.layout = l;
     return rc;
 }
@@ -634,7 +675,7 @@ int fc_store_put(fc_store *s, const fc_image_rec *rec, const float *features, fc
         if (has < 0) return -has;
         return put_rows(s, rec, FC_IMG_FAILED, has, st);
     }
-    if ((rc = resolve_layout(s, features, st))) return rc;
+    if ((rc = fc_store_choose_layout(s, features, 1, st))) return rc;
     uint8_t *blob = NULL;
     size_t len = 0;
     char sum[65];
@@ -678,6 +719,7 @@ int fc_store_has(fc_store *s, const char *sha256, fc_status *st) {
     if (!q) return -(int)st->code;
     sqlite3_bind_text(q, 1, sha256, -1, SQLITE_STATIC);
     int r = sqlite3_step(q);
+    sqlite3_reset(q);
     if (r == SQLITE_ROW) return 1;
     if (r == SQLITE_DONE) return 0;
     return -fc_store_sql_fail(s, st, "read images");
@@ -725,4 +767,23 @@ int fc_store_add_run(fc_store *s, const char *kind, const char *config_json,
     }
     sqlite3_finalize(q);
     return r == SQLITE_DONE ? FC_OK : fc_store_sql_fail(s, st, "record run");
+}
+
+int fc_store_record_run(const char *path, const char *kind, const char *config_json,
+                        const char *history_json, const char *metrics_json, double seconds,
+                        int *recorded, fc_status *st) {
+    *recorded = 0;
+    if (access(path, W_OK) != 0 || !dir_writable(path)) {
+        if (access(path, R_OK) != 0) return fc_fail(st, FC_ERR_IO, "%s: %s", path, strerror(errno));
+        return FC_OK; /* read-only store: nothing to record into */
+    }
+    fc_store *s = NULL;
+    int rc = fc_store_open(path, FC_STORE_WRITE, &s, st);
+    if (!rc) {
+        rc = fc_store_add_run(s, kind, config_json, history_json, metrics_json, seconds, st);
+        if (rc && (sqlite3_errcode(s->db) & 0xff) == SQLITE_READONLY) rc = FC_OK; /* read-only mount */
+        else if (!rc) *recorded = 1;
+    }
+    fc_store_close(s);
+    return rc;
 }

@@ -147,6 +147,30 @@ int fc_store_foreach_path(fc_store *s, fc_store_path_visit fn, void *ctx, fc_sta
  * (--prune). Returns 1 if the path was stored, 0 if not, <0 on error. */
 int fc_store_remove_path(fc_store *s, const char *path, fc_status *st);
 
+/* While the store's layout is still "auto": pick the layout that makes these count maps
+ * (the first batch, feat_h*feat_w*feat_c floats each) smallest and fix it in the
+ * provenance. No-op once fixed. (Without it the first fc_store_put decides alone.) */
+int fc_store_choose_layout(fc_store *s, const float *x, size_t count, fc_status *st);
+
+/* Record a train/sweep run in the store at path (opens it for writing, not exclusively,
+ * so it works while another reader has it open). A read-only store (file, directory or
+ * mount) is not an error: *recorded = 0 and FC_OK. */
+int fc_store_record_run(const char *path, const char *kind, const char *config_json,
+                        const char *history_json, const char *metrics_json, double seconds,
+                        int *recorded, fc_status *st);
+
+/* Path records with the file size and mtime seen when extract last read the file, so a
+ * re-run can take the sha256 of unchanged files without reading them (extract's fast
+ * path). size/mtime_ns are -1 when unknown. put inserts or replaces the path's row (inside
+ * the caller's transaction); the sha256 must be a stored image. */
+typedef struct {
+    const char *path, *sha256;
+    int64_t size, mtime_ns;
+} fc_path_rec;
+int fc_store_put_path(fc_store *s, const fc_path_rec *r, fc_status *st);
+typedef int (*fc_store_path_rec_visit)(void *ctx, const fc_path_rec *r);
+int fc_store_foreach_path_rec(fc_store *s, fc_store_path_rec_visit fn, void *ctx, fc_status *st);
+
 /* The provenance as loaded at open (or set since); NULL for a store without one. */
 const fc_provenance *fc_store_provenance(const fc_store *s);
 /* Canonical text the fingerprint hashes (for tests/docs); returns bytes written. */

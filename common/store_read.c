@@ -140,6 +140,7 @@ int fc_store_path_lookup(fc_store *s, const char *path, char sha256[65], fc_stat
     int r = sqlite3_step(q);
     if (r == SQLITE_ROW) {
         snprintf(sha256, 65, "%s", col_text(q, 0));
+        sqlite3_reset(q); /* do not hold a read transaction open */
         return 1;
     }
     if (r == SQLITE_DONE) return 0;
@@ -153,6 +154,38 @@ int fc_store_foreach_path(fc_store *s, fc_store_path_visit fn, void *ctx, fc_sta
         return fc_store_sql_fail(s, st, "read paths");
     while ((r = sqlite3_step(q)) == SQLITE_ROW)
         if (fn(ctx, col_text(q, 0), col_text(q, 1))) break;
+    int rc = (r == SQLITE_ROW || r == SQLITE_DONE) ? FC_OK : fc_store_sql_fail(s, st, "read paths");
+    sqlite3_finalize(q);
+    return rc;
+}
+
+int fc_store_put_path(fc_store *s, const fc_path_rec *r, fc_status *st) {
+    if (s->readonly) return fc_fail(st, FC_ERR_ARG, "%s: store opened read-only", s->path);
+    sqlite3_stmt *q = NULL;
+    int rc = sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO paths(path, sha256, size, mtime_ns) "
+                                "VALUES (?1, ?2, ?3, ?4)", -1, &q, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(q, 1, r->path, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 2, r->sha256, -1, SQLITE_STATIC);
+        if (r->size >= 0) sqlite3_bind_int64(q, 3, r->size);
+        if (r->mtime_ns >= 0) sqlite3_bind_int64(q, 4, r->mtime_ns);
+        rc = sqlite3_step(q);
+    }
+    sqlite3_finalize(q);
+    return rc == SQLITE_DONE ? FC_OK : fc_store_sql_fail(s, st, "write path");
+}
+
+int fc_store_foreach_path_rec(fc_store *s, fc_store_path_rec_visit fn, void *ctx, fc_status *st) {
+    sqlite3_stmt *q = NULL;
+    int r;
+    if (sqlite3_prepare_v2(s->db, "SELECT path, sha256, coalesce(size, -1), coalesce(mtime_ns, -1) "
+                           "FROM paths ORDER BY path", -1, &q, NULL) != SQLITE_OK)
+        return fc_store_sql_fail(s, st, "read paths");
+    while ((r = sqlite3_step(q)) == SQLITE_ROW) {
+        fc_path_rec pr = {col_text(q, 0), col_text(q, 1), sqlite3_column_int64(q, 2),
+                          sqlite3_column_int64(q, 3)};
+        if (fn(ctx, &pr)) break;
+    }
     int rc = (r == SQLITE_ROW || r == SQLITE_DONE) ? FC_OK : fc_store_sql_fail(s, st, "read paths");
     sqlite3_finalize(q);
     return rc;

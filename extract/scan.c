@@ -68,7 +68,7 @@ static int list_dir(const char *dir, namelist *out, fc_status *st) {
     }
     if (!rc && errno) rc = fc_fail(st, FC_ERR_IO, "%s: cannot read folder: %s", dir, strerror(errno));
     closedir(d);
-    if (!rc) qsort(out->v, out->n, sizeof *out->v, cmp_str);
+    if (!rc && out->n > 1) qsort(out->v, out->n, sizeof *out->v, cmp_str);
     return rc;
 }
 
@@ -226,7 +226,7 @@ static int find_split_dirs(fc_scan *s, const char *dirs[3], fc_status *st) {
 }
 
 static int set_classes(fc_scan *s, namelist *all, fc_status *st) {
-    qsort(all->v, all->n, sizeof *all->v, cmp_str);
+    if (all->n > 1) qsort(all->v, all->n, sizeof *all->v, cmp_str);
     size_t n = 0;
     for (size_t i = 0; i < all->n; i++) {
         if (n > 0 && strcmp(all->v[n - 1], all->v[i]) == 0) {

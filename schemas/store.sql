@@ -35,9 +35,13 @@ CREATE TABLE images (
 ) WITHOUT ROWID;
 
 -- Every path an image was seen under (the same content may sit in several places).
+-- size and mtime_ns (file size and modification time in ns when extract last read it)
+-- let a re-run skip re-hashing unchanged files; NULL when unknown (merge/import).
 CREATE TABLE paths (
-    path   TEXT PRIMARY KEY,
-    sha256 TEXT NOT NULL
+    path     TEXT PRIMARY KEY,
+    sha256   TEXT NOT NULL,
+    size     INTEGER,
+    mtime_ns INTEGER
 ) WITHOUT ROWID;
 CREATE INDEX paths_by_sha256 ON paths(sha256);
 

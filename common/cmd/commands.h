@@ -18,8 +18,8 @@ FC_CMD(cmd_info);        /* common/cmd/cmd_store.c */
 FC_CMD(cmd_verify);      /* common/cmd/cmd_store.c */
 FC_CMD(cmd_runs);        /* common/cmd/cmd_store.c */
 FC_CMD(cmd_merge);       /* common/cmd/cmd_share.c */
-FC_CMD(cmd_diff);        /* common/cmd/cmd_share.c */
-FC_CMD(cmd_export);      /* common/cmd/cmd_share.c */
+FC_CMD(cmd_diff);        /* common/cmd/cmd_export.c */
+FC_CMD(cmd_export);      /* common/cmd/cmd_export.c */
 FC_CMD(cmd_import);      /* common/cmd/cmd_share.c */
 FC_CMD(cmd_fetch_model); /* common/cmd/cmd_fetch_model.c */
 FC_CMD(cmd_make_dataset);/* common/cmd/cmd_make_dataset.c */

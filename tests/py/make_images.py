@@ -8,17 +8,19 @@ Independent checker for common/image*.c (run by tests/unit/test_image.c with Deb
                      interlace is covered, plus a few saved by PIL) and JPEG variants
                      (saved by PIL: gray, 4:4:4, 4:2:2, 4:2:0, progressive, CMYK)
   NAME.rgb           Image.open(NAME).convert('RGB') as raw bytes (what Keras load_img sees)
-  NAME.MODE.WxH.rgb  that RGB image .resize((W, H), NEAREST|BILINEAR)
+  NAME.MODE.WxH.rgb  that RGB image .resize((W, H), filter) for every Keras interpolation
   NAME.PRE.f32       keras preprocess_input(PRE) of the RGB image, float32 little endian
   manifest.txt       one line per check:
                        decode NAME W H
-                       resize NAME nearest|bilinear W H REF
+                       resize NAME nearest|bilinear|bicubic|lanczos|box|hamming W H REF
                        pre NAME caffe|tf|torch|rescale|none REF
 
 EXTRA_IMAGE files (e.g. a YCCK JPEG from the fuzz corpus) are copied in and get decode
 references too.
 
-   make_images.py --bad DIR   writes the bad-image set (tests/bad/images) instead.
+   make_images.py --bad DIR      writes the bad-image set (tests/bad/images) instead;
+   make_images.py --corpus DIR   writes the valid fuzz seeds (tests/fuzz/corpus).
+Broken fuzz seeds are copies of small files from the bad-image set.
 """
 import io
 import os
@@ -143,6 +145,11 @@ def jpeg_variants():
     return out
 
 
+# Keras load_img(interpolation=...) names -> PIL filters
+RESIZE_FILTERS = (("nearest", Image.NEAREST), ("bilinear", Image.BILINEAR), ("bicubic", Image.BICUBIC),
+                  ("lanczos", Image.LANCZOS), ("box", Image.BOX), ("hamming", Image.HAMMING))
+
+
 # (source name, source w, h, list of target (w, h)) for resize checks
 def resize_cases():
     cases = [
@@ -203,6 +210,7 @@ def make_all(outdir, extras):
         b = io.BytesIO()
         im.save(b, "PNG")
         files[name] = b.getvalue()
+    files["png_bytes_named.jpg"] = files["rgb8.png"]  # format comes from the signature
     for path in extras:
         with open(path, "rb") as f:
             files[os.path.basename(path)] = f.read()
@@ -216,7 +224,7 @@ def make_all(outdir, extras):
     for name, w, h, targets in resize_cases():
         rgb = Image.open(os.path.join(outdir, name)).convert("RGB")
         for tw, th in targets:
-            for mode, filt in (("nearest", Image.NEAREST), ("bilinear", Image.BILINEAR)):
+            for mode, filt in RESIZE_FILTERS:
                 ref = "%s.%s.%dx%d.rgb" % (name, mode, tw, th)
                 write(os.path.join(outdir, ref), rgb.resize((tw, th), filt).tobytes())
                 lines.append("resize %s %s %d %d %s" % (name, mode, tw, th, ref))
@@ -258,6 +266,12 @@ def make_bad(outdir):
     wide = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 0x7FFFFFFF, 1, 8, 0, 0, 0, 0))
             + chunk(b"IEND", b""))
     sof = jpg.index(b"\xff\xc0")
+    # IDAT that inflates to only half the rows: PIL silently returns a partly black image;
+    # we refuse it as corrupt
+    pix = smooth(10, 10, 3, 255)
+    raw = b"".join(b"\0" + pack_row(r.reshape(-1), 8) for r in pix)
+    short_idat = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 10, 10, 8, 2, 0, 0, 0))
+                  + chunk(b"IDAT", zlib.compress(raw[: len(raw) // 2])) + chunk(b"IEND", b""))
     files = [
         ("truncated.png", good[: len(good) // 2], "truncated PNG data"),
         ("bad_crc.png", bytes(bad_crc), "CRC error"),
@@ -266,6 +280,7 @@ def make_bad(outdir):
         ("bomb_100000x100000.png", bomb, "over the limit"),
         ("huge_width.png", wide, "bad PNG: Invalid IHDR"),
         ("sig_only.png", good[:8], "truncated PNG data"),
+        ("short_idat.png", short_idat, "Not enough image data"),
         ("truncated.jpg", jpg[: len(jpg) * 2 // 3], "truncated JPEG data"),
         ("header_only.jpg", jpg[:sof + 19], "truncated JPEG data"),
         ("garbage_after_soi.jpg", b"\xff\xd8\xff" + bytes(RNG.randint(0, 255, 300).astype(np.uint8)), "bad JPEG"),
@@ -281,9 +296,42 @@ def make_bad(outdir):
            + "".join("%s\t%s\n" % (n, e) for n, _, e in files)).encode())
 
 
+def make_corpus(root):
+    """Small fuzz seeds: tests/fuzz/corpus/{png,jpeg} (valid variants; make_bad adds broken ones)."""
+    for sub in ("png", "jpeg"):
+        os.makedirs(os.path.join(root, sub), exist_ok=True)
+    pal = RNG.randint(0, 256, (16, 3)).astype(np.uint8).tobytes()
+    pngs = {
+        "rgb8.png": encode_png(smooth(23, 37, 3, 255), 2, 8),  # test_image.c uses its 37x23 size
+        "gray2.png": encode_png(smooth(7, 9, 1, 3), 0, 2),
+        "gray16.png": encode_png(smooth(7, 9, 1, 65535), 0, 16),
+        "ga16.png": encode_png(smooth(5, 6, 2, 65535), 4, 16),
+        "rgba16_interlaced.png": encode_png(smooth(9, 11, 4, 65535), 6, 16, True),
+        "pal4_trns_interlaced.png": encode_png(smooth(9, 10, 1, 15), 3, 4, True,
+                                               extra=chunk(b"PLTE", pal) + chunk(b"tRNS", b"\x00\x80")),
+        "tiny_1x1.png": encode_png(smooth(1, 1, 3, 255), 2, 8),
+    }
+    jpegs = {}
+    rgb = Image.fromarray(smooth(16, 19, 3, 255).astype(np.uint8), "RGB")
+    for name, im, kw in (("rgb420.jpg", rgb, dict(quality=70)),
+                         ("rgb444_progressive.jpg", rgb, dict(quality=70, subsampling=0, progressive=True)),
+                         ("gray.jpg", rgb.convert("L"), dict(quality=70)),
+                         ("cmyk.jpg", rgb.convert("CMYK").crop((0, 0, 9, 8)), dict(quality=70))):
+        b = io.BytesIO()
+        im.save(b, "JPEG", **kw)
+        jpegs[name] = b.getvalue()
+    for name, data in pngs.items():
+        write(os.path.join(root, "png", name), data)
+    for name, data in jpegs.items():
+        write(os.path.join(root, "jpeg", name), data)
+
+
 def main():
     if len(sys.argv) >= 3 and sys.argv[1] == "--bad":
         make_bad(sys.argv[2])
+        return
+    if len(sys.argv) >= 3 and sys.argv[1] == "--corpus":
+        make_corpus(sys.argv[2])
         return
     if len(sys.argv) < 2:
         sys.exit(__doc__)

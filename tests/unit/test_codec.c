@@ -178,7 +178,9 @@ static double check_decoded(fc_codec_kind k, const float *x, const float *y, siz
                 lo = fmin(lo, x[i]), hi = fmax(hi, x[i]);
                 e = fmax(e, fabs((double)y[i] - x[i]));
             }
-            double bound = 0.5 * ((hi - lo) + 2e-3 * (fabs(lo) + fabs(hi))) / 254 + 1e-30;
+            /* the stored range is anchored at 0 and widened by up to 1/8 (4 significant bits) */
+            lo = fmin(lo, 0), hi = fmax(hi, 0);
+            double bound = 0.5 * (hi - lo) * 1.126 / 254 + 1e-30;
             if (e > bound) {
                 bad++;
                 CHECK(0, "%s: channel %d error %g > bound %g (range %g..%g)", what, c, e, bound, lo, hi);

@@ -14,11 +14,15 @@ static int finalize(fc_graph *g, const char *layer, int h, int w, fc_status *st)
     return fc_graph_finalize(g, layer, h, w, st);
 }
 
+/* Fast vs naive with 1 and 2 threads, for im2col only, Winograd F(2x2) and F(4x4). */
 static void compare(fc_graph *g, int n, const char *what) {
-    for (int t = 1; t <= 2; t++) {
-        double e = gb_compare(g, n, t);
-        CHECK(e <= TOL, "%s (batch %d, %d threads): rel err %g", what, n, t, e);
-    }
+    static const int modes[] = {0, -1, 2, 4};
+    for (int t = 1; t <= 2; t++)
+        for (int m = 0; m < 4; m++) {
+            double e = gb_compare_opts(g, n, t, modes[m]);
+            CHECK(e <= TOL, "%s (batch %d, %d threads, winograd %d): rel err %g", what, n, t,
+                  modes[m], e);
+        }
 }
 
 /* Two VGG blocks on an odd, non-square input. */

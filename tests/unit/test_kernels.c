@@ -62,6 +62,35 @@ static void test_conv_1x1_and_big_k(void) {
     }
 }
 
+/* 3x3 stride-1 convolutions through Winograd F(2x2) and F(4x4) and forced im2col: odd
+ * sizes that leave partial tiles, 'same' and 'valid', thin and wide channel counts. */
+static void test_winograd(void) {
+    fc_status st = {0};
+    for (int it = 0; it < 24; it++) {
+        fc_graph *g = fc_graph_create(NULL);
+        fc_padding pad = it % 2 ? FC_PAD_SAME : FC_PAD_VALID;
+        int h = gb_randint(3, 17), w = gb_randint(3, 17), c = gb_randint(8, 40);
+        int f = gb_randint(1, 37), n = gb_randint(1, 3);
+        if (it == 0) { h = w = 3; }
+        if (it == 1) { h = 1; w = 2; pad = FC_PAD_SAME; }
+        if (it == 2) { c = 130; f = 70; h = 21; w = 13; }
+        gb_input(g, h, w, c);
+        gb_conv(g, "conv", 0, 3, 3, f, 1, 1, 1, 1, pad, it % 3 ? FC_ACT_RELU : FC_ACT_LINEAR,
+                it % 3 == 2 ? 6.0f : 0.0f);
+        gb_fill_weights(g);
+        int rc = fc_graph_finalize(g, NULL, 0, 0, &st);
+        CHECK(rc == 0, "finalize: %s", st.msg);
+        for (int m = -1; m <= 4 && rc == 0; m += m == -1 ? 3 : 2) {
+            for (int t = 1; t <= 2; t++) {
+                double e = gb_compare_opts(g, n, t, m);
+                CHECK(e <= TOL, "winograd %d: %dx%dx%d -> %d %s (batch %d, %d threads): %g", m,
+                      h, w, c, f, pad ? "same" : "valid", n, t, e);
+            }
+        }
+        fc_graph_free(g);
+    }
+}
+
 static void test_depthwise_random(void) {
     for (int it = 0; it < 40; it++) {
         fc_graph *g = fc_graph_create(NULL);
@@ -177,6 +206,7 @@ static void test_flatten_dense(void) {
 int main(void) {
     T_RUN(test_conv_random);
     T_RUN(test_conv_1x1_and_big_k);
+    T_RUN(test_winograd);
     T_RUN(test_depthwise_random);
     T_RUN(test_pool_random);
     T_RUN(test_global_pad_crop);

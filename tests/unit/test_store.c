@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../../common/dataset.h"
 #include "../../common/sha256.h"
 #include "../../common/store.h"
 #include "t.h"
@@ -198,6 +199,7 @@ static void sql(const char *path, const char *q) {
 static void test_bad_files(void) {
     open_fails(tmp("missing.db"), FC_STORE_READ, FC_ERR_IO, "No such file");
     open_fails(dir, FC_STORE_READ, FC_ERR_IO, "directory");
+    open_fails(tmp("no/such/dir/s.db"), FC_STORE_CREATE, FC_ERR_IO, "cannot create: No such file or directory");
     const char *txt = tmp("notes.txt");
     write_file(txt, "hello, this is not a database at all\n", 37);
     open_fails(txt, FC_STORE_READ, FC_ERR_FORMAT, "file is not a database");
@@ -276,6 +278,12 @@ static void test_busy(void) {
     /* the same process opening twice is refused too (flock per open file) */
     open_fails(path, FC_STORE_WRITE | FC_STORE_EXCLUSIVE, FC_ERR_BUSY, "busy");
     fc_store_close(s);
+    char lock[300];
+    snprintf(lock, sizeof lock, "%s.lock", path);
+    CHECK(access(lock, F_OK) != 0, "lock file removed on close");
+    s = NULL;
+    CHECK(fc_store_open(path, FC_STORE_WRITE | FC_STORE_EXCLUSIVE, &s, &st) == 0, "relock: %s", st.msg);
+    fc_store_close(s);
 }
 
 /* kill -9 in the middle of a batch loses that batch only */
@@ -342,6 +350,27 @@ static void test_read_only(void) {
     snprintf(shm, sizeof shm, "%s-shm", path);
     CHECK(access(shm, F_OK) != 0, "no -shm left behind");
     if (geteuid() != 0) open_fails(path, FC_STORE_WRITE, FC_ERR_IO, "");
+    /* as an unprivileged user (root ignores permission bits): the plain read-only open
+     * falls back to immutable, and a run is not recorded */
+    chmod(dir, 0755);
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0)) _exit(10);
+        fc_store *r = NULL;
+        fc_status cst = {0};
+        if (fc_store_open(path, FC_STORE_READ, &r, &cst)) { fprintf(stderr, "%s\n", cst.msg); _exit(11); }
+        visit_ctx cv = {0};
+        if (fc_store_foreach(r, FC_SPLIT_ANY, 1, visit, &cv, &cst) || cv.n != 6 || cv.bad) _exit(12);
+        fc_store_close(r);
+        int recorded = -1;
+        if (fc_store_record_run(path, "train", "{}", NULL, NULL, 1, &recorded, &cst) || recorded != 0) _exit(13);
+        if (fc_store_open(path, FC_STORE_WRITE, &r, &cst) == 0) _exit(14);
+        _exit(0);
+    }
+    int wst = -1;
+    waitpid(pid, &wst, 0);
+    CHECK(WIFEXITED(wst) && WEXITSTATUS(wst) == 0, "unprivileged read-only checks: status %d", WEXITSTATUS(wst));
+    chmod(dir, 0700);
     chmod(rodir, 0755);
     chmod(path, 0644);
 }
@@ -461,7 +490,12 @@ static void test_paths_and_blobs(void) {
     r.status = FC_IMG_FAILED;
     CHECK(fc_store_put(s, &r, NULL, &st) == 0 && fc_store_has(s, sha, &st) == 1, "kept");
     CHECK(fc_store_add_run(s, "train", "{\"lr\":2e-5}", "[]", "{\"val_acc\":0.9}", 1.5, &st) == 0, "%s", st.msg);
-    CHECK(fc_store_delete(s, sha, &st) == 0 && fc_store_has(s, sha, &st) == 0, "delete");
+    int recorded = 0;
+    CHECK(fc_store_record_run(path, "sweep", "{}", NULL, NULL, 2, &recorded, &st) == 0 && recorded == 1,
+          "record_run beside an exclusive writer: %s", st.msg);
+    CHECK(fc_store_record_run(tmp("nope.db"), "sweep", "{}", NULL, NULL, 2, &recorded, &st) == FC_ERR_IO,
+          "missing store");
+    CHECK(fc_store_delete(s, sha, &st) == 0 && fc_store_has(s, sha, &st) == 0, "delete: %s", st.msg);
     CHECK(fc_store_verify(s, NULL, NULL, 5, &st) == 0, "%s", st.msg);
     fc_store_close(s);
 }
@@ -485,6 +519,70 @@ static void test_rollback(void) {
     fc_store_close(s);
 }
 
+#pragma weak fc_h5feat_load
+
+static void test_dataset(void) {
+    const char *path = tmp("d.db");
+    make_store(path, 10); /* image 3 failed; cats = even, dogs = odd; split i % 3 */
+    fc_dataset ds;
+    fc_status st = {0};
+    CHECK(fc_dataset_load(path, FC_SPLIT_ANY, &ds, &st) == 0, "%s", st.msg);
+    CHECK(ds.n == 9 && ds.dim == NF && ds.h == 2 && ds.w == 3 && ds.c == 5 && ds.n_classes == 2, "n %zu", ds.n);
+    CHECK(strcmp(ds.fingerprint, ds.prov.fingerprint) == 0 && strlen(ds.fingerprint) == 64, "fingerprint");
+    /* order: split, class, path -> first is split 0, cats: images 0 and 6 */
+    float want[NF];
+    feat(0, want);
+    CHECK(ds.y[0] == 0 && fabsf(ds.x[0 * NF + 1] - want[1]) <= 1e-3f * fabsf(want[1]), "first row");
+    int dogs = 0;
+    for (size_t i = 0; i < ds.n; i++) dogs += ds.y[i] == 1;
+    CHECK(dogs == 4, "dogs %d (1, 5, 7, 9)", dogs);
+    fc_dataset_free(&ds);
+    CHECK(fc_dataset_load(path, FC_SPLIT_VAL, &ds, &st) == 0 && ds.n == 3, "val: %zu %s", ds.n, st.msg);
+    fc_dataset_free(&ds);
+    fc_dataset_free(&ds); /* idempotent */
+    fc_dataset_free(NULL);
+    CHECK(fc_dataset_load(tmp("none.db"), FC_SPLIT_ANY, &ds, &st) == FC_ERR_IO, "missing");
+    const char *h5 = tmp("x.h5");
+    static const char fake[] = "\211HDF\r\n\032\n and then some bytes";
+    write_file(h5, fake, sizeof fake - 1);
+    int rc = fc_dataset_load(h5, FC_SPLIT_ANY, &ds, &st);
+    if (!fc_h5feat_load)
+        CHECK(rc == FC_ERR_UNSUPPORTED && strstr(st.msg, "need featcache built with export support"), "%s", st.msg);
+    else
+        CHECK(rc != 0, "garbage HDF5 accepted");
+    /* an empty store (provenance never written) */
+    const char *e = tmp("e.db");
+    fc_store *s = NULL;
+    CHECK(fc_store_open(e, FC_STORE_CREATE, &s, &st) == 0, "%s", st.msg);
+    fc_store_close(s);
+    CHECK(fc_dataset_load(e, FC_SPLIT_ANY, &ds, &st) == FC_ERR_FORMAT && strstr(st.msg, "empty"), "%s", st.msg);
+}
+
+static void test_choose_layout(void) {
+    const char *path = tmp("l.db");
+    fc_store *s = NULL;
+    fc_status st = {0};
+    CHECK(fc_store_open(path, FC_STORE_CREATE, &s, &st) == 0, "%s", st.msg);
+    if (!s) return;
+    fc_provenance p = prov("block5_pool");
+    enum { D = 2 * 3 * 200 };
+    p.feat_c = 200;
+    CHECK(fc_store_set_provenance(s, &p, &st) == 0, "%s", st.msg);
+    static float batch[4 * D], dense[4 * D]; /* 1 in 50 nonzero: sparse wins */
+    for (int i = 0; i < 4 * D; i++) batch[i] = (i * 7919) % 50 ? 0.0f : 1.0f + (float)(i % 13);
+    CHECK(fc_store_choose_layout(s, batch, 4, &st) == 0, "%s", st.msg);
+    CHECK(fc_store_provenance(s)->codec.layout == FC_LAYOUT_SPARSE, "sparse chosen: %s",
+          fc_layout_name(fc_store_provenance(s)->codec.layout));
+    for (int i = 0; i < 4 * D; i++) dense[i] = (float)i;
+    CHECK(fc_store_choose_layout(s, dense, 4, &st) == 0 && fc_store_provenance(s)->codec.layout == FC_LAYOUT_SPARSE,
+          "fixed once chosen");
+    fc_store_close(s);
+    s = NULL;
+    CHECK(fc_store_open(path, FC_STORE_READ, &s, &st) == 0 && fc_store_provenance(s)->codec.layout == FC_LAYOUT_SPARSE,
+          "persisted");
+    fc_store_close(s);
+}
+
 int main(void) {
     snprintf(dir, sizeof dir, "/tmp/fc-store-XXXXXX");
     if (!mkdtemp(dir)) return 1;
@@ -498,6 +596,8 @@ int main(void) {
     T_RUN(test_verify);
     T_RUN(test_paths_and_blobs);
     T_RUN(test_rollback);
+    T_RUN(test_dataset);
+    T_RUN(test_choose_layout);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0) fprintf(stderr, "cleanup failed\n");

@@ -1,0 +1,226 @@
+/* cmd_export.c - `featcache export` (store -> HDF5, streamed) and `featcache diff`
+ * (images only in A, only in B, and with different labels; exit 0 same, 1 different,
+ * 2 trouble, like diff(1)). Both read their inputs through fc_source (share.h), so a
+ * .h5 export works wherever a store does. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "commands.h"
+#include "opts.h"
+#include "share.h"
+
+/* ---- export ---- */
+
+typedef struct {
+    char **sorted;   /* class names sorted, for bsearch */
+    int *label_of;   /* sorted index -> label */
+    int n;
+} class_index;
+
+static int cmp_pstr(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int class_index_make(char **names, int n, class_index *ci, fc_status *st) {
+    ci->n = n;
+    if (!(ci->sorted = fc_calloc((size_t)n, sizeof *ci->sorted, st)) ||
+        !(ci->label_of = fc_calloc((size_t)n, sizeof *ci->label_of, st)))
+        return st->code;
+    memcpy(ci->sorted, names, (size_t)n * sizeof *names);
+    qsort(ci->sorted, (size_t)n, sizeof *ci->sorted, cmp_pstr);
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < n; k++)
+            if (ci->sorted[i] == names[k]) ci->label_of[i] = k;
+    return 0;
+}
+
+static int class_label(const class_index *ci, const char *name) {
+    char *const *hit = bsearch(&name, ci->sorted, (size_t)ci->n, sizeof *ci->sorted, cmp_pstr);
+    return hit ? ci->label_of[hit - ci->sorted] : -1;
+}
+
+typedef struct {
+    fc_h5feat_writer *w;
+    class_index ci;
+    size_t skipped_failed;
+    fc_status *st;
+    int rc;
+} export_ctx;
+
+static int export_one(void *vctx, const fc_image_rec *rec, const float *x, const uint8_t *b,
+                      size_t len) {
+    export_ctx *c = vctx;
+    if (rec->status != FC_IMG_OK || !x) {
+        c->skipped_failed++;
+        return 0;
+    }
+    int label = class_label(&c->ci, rec->class_name ? rec->class_name : "");
+    if (label < 0) {
+        c->rc = fc_fail(c->st, FC_ERR_FORMAT, "image %s has class '%s', not in the class list",
+                        rec->sha256, rec->class_name ? rec->class_name : "");
+        return 1;
+    }
+    c->rc = fc_h5feat_append(c->w, rec->sha256, rec->path, label, rec->split, x, c->st);
+    return c->rc != 0;
+}
+
+static int run_export(const char *in, const char *out, const fc_h5feat_opts *o) {
+    fc_status st = {0};
+    fc_source src;
+    char **names = NULL;
+    int n = 0, rc;
+    export_ctx c = {.st = &st};
+    if ((rc = fc_source_open(in, &src, &st))) return fc_report("export", &st);
+    if ((rc = fc_source_classes(&src, &names, &n, &st)) ||
+        (rc = class_index_make(names, n, &c.ci, &st)) ||
+        (rc = fc_h5feat_writer_open(out, &src.prov, names, n, o, &c.w, &st)))
+        goto out;
+    rc = fc_source_foreach(&src, 1, export_one, &c, &st);
+    if (!rc) rc = c.rc;
+    size_t count = fc_h5feat_writer_count(c.w);
+    if (rc) goto out;
+    rc = fc_h5feat_writer_finish(c.w, &st);
+    c.w = NULL;
+    if (rc) goto out;
+    struct stat sb;
+    long long bytes = stat(out, &sb) == 0 ? (long long)sb.st_size : -1;
+    printf("exported %zu images (%dx%dx%d %s, %s) to %s: %lld bytes, %.0f bytes/image\n",
+           count, src.prov.feat_h, src.prov.feat_w, src.prov.feat_c,
+           o->float16 ? "float16" : "float32", o->zstd ? "zstd" : "shuffle+gzip", out, bytes,
+           count ? (double)bytes / (double)count : 0.0);
+    if (c.skipped_failed)
+        printf("skipped %zu failed images (no features)\n", c.skipped_failed);
+out:
+    fc_h5feat_writer_abort(c.w);
+    free(c.ci.sorted), free(c.ci.label_of);
+    fc_strlist_free(names, n);
+    fc_source_close(&src);
+    return rc ? fc_report("export", &st) : 0;
+}
+
+int cmd_export(int argc, char **argv) {
+    static const fc_opt opts[] = {
+        {"dtype", 0, "float32|float16", "element type of /features (default float32)"},
+        {"zstd", 0, NULL, "compress with the zstd filter (32015) instead of shuffle+gzip"},
+        {"level", 0, "N", "gzip (1-9, default 4) or zstd (1-22, default 3) level"},
+        {0},
+    };
+    static const fc_cmd_spec spec = {
+        "export", "STORE OUT.h5 [--dtype float16] [--zstd]",
+        "write a store as HDF5: /features (N,h,w,c), /labels, /paths, /sha256, /classes, "
+        "/split, provenance attributes",
+        opts, 2, 2};
+    fc_args a;
+    int rc = fc_args_parse(&spec, argc, argv, &a);
+    if (rc != FC_ARGS_OK) return rc;
+    fc_h5feat_opts o = {0};
+    long level = 0;
+    const char *dt = fc_arg_str(&a, "dtype", "float32");
+    o.zstd = fc_arg_flag(&a, "zstd");
+    if (strcmp(dt, "float16") == 0) o.float16 = 1;
+    else if (strcmp(dt, "float32") != 0)
+        rc = fc_usage_error("export", "--dtype must be float32 or float16");
+    if (rc == FC_ARGS_OK) rc = fc_arg_long(&a, "level", 0, 0, o.zstd ? 22 : 9, &level);
+    o.level = (int)level;
+    if (rc == FC_ARGS_OK) rc = run_export(a.pos[0], a.pos[1], &o);
+    fc_args_free(&a);
+    return rc;
+}
+
+/* ---- diff ---- */
+
+typedef struct {
+    size_t only_a, only_b, relabeled, same, n_a, n_b;
+} diff_counts;
+
+/* v sorted by (sha256, input); input 0 = A, 1 = B; only entries with features. */
+static void diff_walk(const fc_share_entry *v, size_t n, int quiet, diff_counts *d) {
+    for (size_t i = 0; i < n;) {
+        const fc_share_entry *a = &v[i];
+        if (i + 1 < n && strcmp(v[i + 1].sha256, a->sha256) == 0) {
+            const fc_share_entry *b = &v[i + 1];
+            if (strcmp(a->class_name, b->class_name) != 0) {
+                d->relabeled++;
+                if (!quiet)
+                    printf("label differs: %s [A: %s, B: %s] %s\n", a->path, a->class_name,
+                           b->class_name, a->sha256);
+            } else {
+                d->same++;
+            }
+            i += 2;
+            continue;
+        }
+        if (a->input == 0) d->only_a++;
+        else d->only_b++;
+        if (!quiet)
+            printf("only in %c: %s [%s] %s\n", a->input == 0 ? 'A' : 'B', a->path, a->class_name,
+                   a->sha256);
+        i++;
+    }
+}
+
+static size_t keep_ok(fc_share_entry *v, size_t n, size_t from) {
+    size_t k = from;
+    for (size_t i = from; i < n; i++) {
+        if (v[i].ok) v[k++] = v[i];
+        else free(v[i].class_name), free(v[i].path);
+    }
+    return k;
+}
+
+static int run_diff(const char *pa, const char *pb, int quiet) {
+    fc_status st = {0};
+    fc_source s[2];
+    fc_share_entry *v = NULL;
+    size_t n = 0, cap = 0, na;
+    int opened = 0, rc = 0;
+    diff_counts d = {0};
+    const char *paths[2] = {pa, pb};
+    for (; opened < 2; opened++)
+        if ((rc = fc_source_open(paths[opened], &s[opened], &st))) goto out;
+    if ((rc = fc_share_collect(&s[0], 0, &v, &n, &cap, &st))) goto out;
+    na = n = keep_ok(v, n, 0);
+    if ((rc = fc_share_collect(&s[1], 1, &v, &n, &cap, &st))) goto out;
+    n = keep_ok(v, n, na);
+    d.n_a = na, d.n_b = n - na;
+    fc_status pst = {0};
+    fc_provenance pb_ = s[1].prov;
+    pb_.codec = s[0].prov.codec; /* the codec changes bytes, not the images or labels */
+    int prov_differs = fc_provenance_compare(&pb_, &s[0].prov, pb, &pst) != 0;
+    if (prov_differs) printf("provenance differs: %s\n", pst.msg);
+    fc_share_sort(v, n);
+    diff_walk(v, n, quiet, &d);
+    printf("A: %s, %zu images; B: %s, %zu images\n", pa, d.n_a, pb, d.n_b);
+    printf("%zu only in A, %zu only in B, %zu with different labels, %zu identical\n", d.only_a,
+           d.only_b, d.relabeled, d.same);
+    rc = (prov_differs || d.only_a || d.only_b || d.relabeled) ? 1 : 0;
+out:
+    for (int i = 0; i < opened; i++) fc_source_close(&s[i]);
+    fc_share_free(v, n);
+    if (st.code != FC_OK) {
+        fc_report("diff", &st);
+        return 2;
+    }
+    return rc;
+}
+
+int cmd_diff(int argc, char **argv) {
+    static const fc_opt opts[] = {
+        {"quiet", 'q', NULL, "print only the summary"},
+        {0},
+    };
+    static const fc_cmd_spec spec = {
+        "diff", "A B [--quiet]",
+        "compare the images (by sha256) and labels of two stores or exports; exit 0 if "
+        "the same, 1 if different, 2 on trouble",
+        opts, 2, 2};
+    fc_args a;
+    int rc = fc_args_parse(&spec, argc, argv, &a);
+    if (rc != FC_ARGS_OK) return rc;
+    rc = run_diff(a.pos[0], a.pos[1], fc_arg_flag(&a, "quiet"));
+    fc_args_free(&a);
+    return rc;
+}

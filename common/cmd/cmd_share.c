@@ -1,0 +1,474 @@
+/* cmd_share.c - `featcache merge` and `featcache import`, and the read-only sources
+ * (store or exported .h5) that merge, import, export and diff read from.
+ *
+ * merge and import share one writer: plan which input supplies each sha256 (dedup,
+ * label conflicts), then copy the winners into "<OUT>.tmp.XXXXXX" next to OUT (blobs
+ * verbatim when the codec kind matches, decoded and re-encoded otherwise), close, fsync
+ * and rename. Inputs are opened read-only; a failure leaves no OUT and no temp file. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../codec.h"
+#include "../dataset.h"
+#include "commands.h"
+#include "opts.h"
+#include "share.h"
+
+#define BATCH 256          /* images per store transaction */
+#define MAX_CONFLICT_LINES 20
+
+/* ---- sources ---- */
+
+int fc_source_open(const char *path, fc_source *s, fc_status *st) {
+    memset(s, 0, sizeof *s);
+    s->path = path;
+    if (fc_is_hdf5(path)) {
+        int rc = fc_h5feat_open(path, &s->h5, st);
+        if (!rc) s->prov = *fc_h5feat_provenance(s->h5);
+        return rc;
+    }
+    int rc = fc_store_open(path, FC_STORE_READ, &s->store, st);
+    if (rc) return rc;
+    fc_status_clear(st);
+    rc = fc_store_get_provenance(s->store, &s->prov, st);
+    if (rc == 1 && st->code == FC_OK) return 0;
+    if (rc == 0) rc = fc_fail(st, FC_ERR_FORMAT, "%s: store has no provenance (empty store)", path);
+    fc_source_close(s);
+    return st->code ? (int)st->code : FC_ERR_FORMAT;
+}
+
+void fc_source_close(fc_source *s) {
+    fc_store_close(s->store);
+    fc_h5feat_close(s->h5);
+    s->store = NULL, s->h5 = NULL;
+}
+
+int fc_source_foreach(fc_source *s, int decode, fc_store_visit fn, void *ctx, fc_status *st) {
+    if (s->h5) return fc_h5feat_foreach(s->h5, FC_SPLIT_ANY, decode, fn, ctx, st);
+    return fc_store_foreach(s->store, FC_SPLIT_ANY, decode, fn, ctx, st);
+}
+
+int fc_source_classes(fc_source *s, char ***names, int *n, fc_status *st) {
+    if (s->store) return fc_store_classes(s->store, names, n, st);
+    int k;
+    char *const *c = fc_h5feat_classes(s->h5, &k);
+    char **v = fc_calloc((size_t)k, sizeof *v, st);
+    if (!v) return st->code;
+    for (int i = 0; i < k; i++)
+        if (!(v[i] = fc_strdup(c[i], st))) {
+            fc_strlist_free(v, i);
+            return st->code;
+        }
+    *names = v, *n = k;
+    return 0;
+}
+
+/* ---- entries ---- */
+
+typedef struct {
+    int input;
+    fc_share_entry **v;
+    size_t *n, *cap;
+    fc_status *st;
+    int rc;
+} collect_ctx;
+
+static int collect_one(void *vctx, const fc_image_rec *rec, const float *x, const uint8_t *b,
+                       size_t len) {
+    collect_ctx *c = vctx;
+    if (*c->n == *c->cap) {
+        size_t cap = *c->cap ? *c->cap * 2 : 1024;
+        fc_share_entry *nv = realloc(*c->v, cap * sizeof *nv);
+        if (!nv) return c->rc = fc_fail(c->st, FC_ERR_NOMEM, "out of memory listing images");
+        *c->v = nv, *c->cap = cap;
+    }
+    fc_share_entry *e = &(*c->v)[*c->n];
+    memcpy(e->sha256, rec->sha256, sizeof e->sha256);
+    e->input = c->input;
+    e->ok = rec->status == FC_IMG_OK;
+    e->class_name = strdup(rec->class_name ? rec->class_name : "");
+    e->path = strdup(rec->path ? rec->path : "");
+    if (!e->class_name || !e->path) {
+        free(e->class_name), free(e->path);
+        return c->rc = fc_fail(c->st, FC_ERR_NOMEM, "out of memory listing images");
+    }
+    (*c->n)++;
+    return 0;
+}
+
+int fc_share_collect(fc_source *s, int input, fc_share_entry **v, size_t *n, size_t *cap,
+                     fc_status *st) {
+    collect_ctx c = {input, v, n, cap, st, 0};
+    int rc = fc_source_foreach(s, 0, collect_one, &c, st);
+    return c.rc ? c.rc : rc;
+}
+
+static int cmp_entry(const void *a, const void *b) {
+    const fc_share_entry *x = a, *y = b;
+    int c = strcmp(x->sha256, y->sha256);
+    return c ? c : (x->input > y->input) - (x->input < y->input);
+}
+
+void fc_share_sort(fc_share_entry *v, size_t n) {
+    if (n) qsort(v, n, sizeof *v, cmp_entry);
+}
+
+void fc_share_free(fc_share_entry *v, size_t n) {
+    for (size_t i = 0; v && i < n; i++) free(v[i].class_name), free(v[i].path);
+    free(v);
+}
+
+/* ---- plan: which input supplies each image ---- */
+
+enum { PREFER_NONE, PREFER_FIRST, PREFER_LAST };
+
+typedef struct {
+    char sha256[65];
+    int input;
+} winner;
+
+typedef struct {
+    winner *w;
+    size_t n;
+    size_t total, dups, conflicts, failed;
+} plan;
+
+static int cmp_winner(const void *a, const void *b) {
+    return strcmp(((const winner *)a)->sha256, ((const winner *)b)->sha256);
+}
+
+/* Group [i, j) has one sha256. Returns the index of the chosen entry. */
+static size_t choose(const fc_share_entry *v, size_t i, size_t j, int prefer) {
+    size_t pick = (size_t)-1;
+    for (size_t k = i; k < j; k++) /* entries with features beat failed records */
+        if (v[k].ok && (pick == (size_t)-1 || prefer == PREFER_LAST)) pick = k;
+    if (pick != (size_t)-1) return pick;
+    return prefer == PREFER_LAST ? j - 1 : i;
+}
+
+static int make_plan(fc_share_entry *v, size_t n, int prefer, char *const *names, plan *p,
+                     fc_status *st) {
+    memset(p, 0, sizeof *p);
+    fc_share_sort(v, n);
+    if (!(p->w = fc_calloc(n ? n : 1, sizeof *p->w, st))) return st->code;
+    size_t shown = 0;
+    for (size_t i = 0, j; i < n; i = j) {
+        int conflict = 0;
+        for (j = i + 1; j < n && strcmp(v[j].sha256, v[i].sha256) == 0; j++)
+            conflict |= strcmp(v[j].class_name, v[i].class_name) != 0;
+        p->total += j - i;
+        p->dups += j - i - 1;
+        if (conflict) {
+            p->conflicts++;
+            if (prefer == PREFER_NONE && shown++ < MAX_CONFLICT_LINES) {
+                fprintf(stderr, "conflict: %s (%s):", v[i].path, v[i].sha256);
+                for (size_t k = i; k < j; k++)
+                    fprintf(stderr, " '%s' in %s%s", v[k].class_name, names[v[k].input],
+                            k + 1 < j ? "," : "\n");
+            }
+        }
+        size_t c = choose(v, i, j, prefer);
+        p->failed += !v[c].ok;
+        memcpy(p->w[p->n].sha256, v[c].sha256, 65);
+        p->w[p->n++].input = v[c].input;
+    }
+    if (p->conflicts && prefer == PREFER_NONE)
+        return fc_fail(st, FC_ERR_MISMATCH,
+                       "%zu image(s) have different labels in different inputs; nothing "
+                       "written (use --prefer first|last to pick one)", p->conflicts);
+    return 0;
+}
+
+/* ---- writing the output store ---- */
+
+typedef struct {
+    fc_store *out;
+    const plan *p;
+    int input, reencode;
+    size_t dim, in_batch, written;
+    float *buf; /* dim floats: a winner's decoded blob (stores are read with decode=0) */
+    fc_status *st;
+    int rc;
+} copy_ctx;
+
+static int copy_one(void *vctx, const fc_image_rec *rec, const float *x, const uint8_t *blob,
+                    size_t len) {
+    copy_ctx *c = vctx;
+    winner key;
+    memcpy(key.sha256, rec->sha256, 65);
+    const winner *w = bsearch(&key, c->p->w, c->p->n, sizeof key, cmp_winner);
+    if (!w || w->input != c->input) return 0;
+    if (rec->status == FC_IMG_OK && !x && blob) { /* decode winners only; also validates */
+        if ((c->rc = fc_codec_decode(blob, len, c->buf, c->dim, c->st))) {
+            fc_wrap(c->st, "image %s", rec->sha256);
+            return 1;
+        }
+        x = c->buf;
+    }
+    if (rec->status != FC_IMG_OK) {
+        c->rc = fc_store_put(c->out, rec, NULL, c->st);
+    } else if (!x) {
+        c->rc = fc_fail(c->st, FC_ERR_INTERNAL, "%s: features missing", rec->sha256);
+    } else if (!c->reencode && blob) {
+        char sum[65];
+        fc_checksum_floats(x, c->dim, sum);
+        c->rc = fc_store_put_blob(c->out, rec, blob, len, sum, c->st);
+    } else {
+        c->rc = fc_store_put(c->out, rec, x, c->st);
+    }
+    if (c->rc) return 1;
+    c->written++;
+    if (++c->in_batch == BATCH) {
+        c->in_batch = 0;
+        if ((c->rc = fc_store_commit(c->out, c->st)) || (c->rc = fc_store_begin(c->out, c->st)))
+            return 1;
+    }
+    return 0;
+}
+
+static void fill_maker(fc_provenance *p, int argc, char **argv) {
+    snprintf(p->version, sizeof p->version, "%s", FC_VERSION);
+    if (gethostname(p->host, sizeof p->host) != 0) p->host[0] = '\0';
+    p->host[sizeof p->host - 1] = '\0';
+    struct passwd *pw = getpwuid(getuid());
+    const char *u = pw ? pw->pw_name : getenv("USER");
+    snprintf(p->user, sizeof p->user, "%s", u ? u : "");
+    size_t k = (size_t)snprintf(p->command, sizeof p->command, "featcache");
+    for (int i = 0; i < argc && k < sizeof p->command; i++)
+        k += (size_t)snprintf(p->command + k, sizeof p->command - k, " %s", argv[i]);
+    p->created = p->updated = (int64_t)time(NULL);
+}
+
+static void remove_store_files(const char *path) {
+    char buf[4200];
+    unlink(path);
+    snprintf(buf, sizeof buf, "%s-wal", path), unlink(buf);
+    snprintf(buf, sizeof buf, "%s-shm", path), unlink(buf);
+    snprintf(buf, sizeof buf, "%s-journal", path), unlink(buf);
+    snprintf(buf, sizeof buf, "%s.lock", path), unlink(buf);
+}
+
+/* mkstemp makes 0600 files; a store to share gets the usual 0666 & ~umask. */
+static void chmod_umask(int fd) {
+    mode_t m = umask(0);
+    umask(m);
+    if (fchmod(fd, 0666 & ~m) != 0) { /* keep 0600: still a valid store */
+    }
+}
+
+static int sync_rename(const char *tmp, const char *out, fc_status *st) {
+    char wal[4200];
+    struct stat sb;
+    snprintf(wal, sizeof wal, "%s-wal", tmp);
+    if (stat(wal, &sb) == 0 && sb.st_size > 0)
+        return fc_fail(st, FC_ERR_INTERNAL, "%s: write-ahead log not checkpointed on close", tmp);
+    int fd = open(tmp, O_RDONLY);
+    if (fd < 0 || fsync(fd) != 0) {
+        int e = errno;
+        if (fd >= 0) close(fd);
+        return fc_fail(st, FC_ERR_IO, "%s: cannot sync: %s", tmp, strerror(e));
+    }
+    close(fd);
+    if (rename(tmp, out) != 0)
+        return fc_fail(st, FC_ERR_IO, "%s: cannot rename into place: %s", out, strerror(errno));
+    char *d = strdup(out);
+    if (d) {
+        int dfd = open(dirname(d), O_RDONLY | O_DIRECTORY);
+        if (dfd >= 0) fsync(dfd), close(dfd);
+        free(d);
+    }
+    return 0;
+}
+
+/* Copies the planned images of every source into a temp store, then renames it to out. */
+static int write_output(fc_source *src, int nsrc, const plan *p, const fc_provenance *prov,
+                        const char *out, size_t *written, fc_status *st) {
+    char *tmp = NULL;
+    fc_store *s = NULL;
+    int rc = 0, fd = -1;
+    if (asprintf(&tmp, "%s.tmp.XXXXXX", out) < 0) return fc_fail(st, FC_ERR_NOMEM, "out of memory");
+    if ((fd = mkstemp(tmp)) < 0) {
+        rc = fc_fail(st, FC_ERR_IO, "%s: cannot create a temp file next to it: %s", out,
+                     strerror(errno));
+        free(tmp);
+        return rc;
+    }
+    chmod_umask(fd);
+    close(fd);
+    copy_ctx c = {.p = p, .dim = (size_t)prov->feat_h * prov->feat_w * prov->feat_c, .st = st};
+    if (!(c.buf = fc_aligned_alloc(c.dim * sizeof(float), st))) {
+        rc = st->code;
+        goto out;
+    }
+    if ((rc = fc_store_open(tmp, FC_STORE_CREATE | FC_STORE_EXCLUSIVE, &s, st)) ||
+        (rc = fc_store_set_provenance(s, prov, st)) || (rc = fc_store_begin(s, st)))
+        goto out;
+    c.out = s;
+    for (int i = 0; i < nsrc && !rc; i++) {
+        c.input = i;
+        c.reencode = src[i].h5 || src[i].prov.codec.kind != prov->codec.kind;
+        rc = fc_source_foreach(&src[i], src[i].h5 != NULL, copy_one, &c, st);
+        if (!rc) rc = c.rc;
+    }
+    if (!rc) rc = fc_store_commit(s, st);
+    else fc_store_rollback(s);
+    if (!rc) rc = fc_store_touch(s, st);
+    fc_store_close(s), s = NULL;
+    if (!rc) rc = sync_rename(tmp, out, st);
+out:
+    fc_store_close(s);
+    free(c.buf);
+    if (rc) remove_store_files(tmp);
+    else { /* the temp name's lock file; OUT gets its own on first open */
+        char lk[4200];
+        snprintf(lk, sizeof lk, "%s.lock", tmp);
+        unlink(lk);
+    }
+    free(tmp);
+    *written = c.written;
+    return rc;
+}
+
+/* ---- the two commands ---- */
+
+typedef struct {
+    const char *cmd, *out;
+    int prefer, force, import;
+    const char *codec;
+    long level;
+    int argc;
+    char **argv;
+} share_job;
+
+static int check_out(const share_job *j, char **inputs, int n, fc_status *st) {
+    struct stat so, si;
+    if (stat(j->out, &so) != 0) return 0;
+    for (int i = 0; i < n; i++)
+        if (stat(inputs[i], &si) == 0 && si.st_dev == so.st_dev && si.st_ino == so.st_ino)
+            return fc_fail(st, FC_ERR_ARG, "output %s is also an input", j->out);
+    if (!j->force)
+        return fc_fail(st, FC_ERR_IO, "%s already exists (use --force to replace it)", j->out);
+    return 0;
+}
+
+/* Output provenance: the first input's, codec from --codec/--level, maker = this run
+ * (merge) or unchanged (import keeps who made the features). */
+static int out_provenance(const share_job *j, const fc_source *src, int n, fc_provenance *p,
+                          fc_status *st) {
+    *p = src[0].prov;
+    for (int i = 1; i < n; i++) {
+        fc_provenance t = src[i].prov;
+        t.codec = p->codec;
+        int rc = fc_provenance_compare(&t, p, src[i].path, st);
+        if (rc) return fc_wrap(st, "%s and %s were made with different backbones", src[0].path,
+                               src[i].path);
+        if (t.feat_h != p->feat_h || t.feat_w != p->feat_w || t.feat_c != p->feat_c)
+            return fc_fail(st, FC_ERR_MISMATCH, "%s: feature shape %dx%dx%d differs from %s",
+                           src[i].path, t.feat_h, t.feat_w, t.feat_c, src[0].path);
+    }
+    if (j->codec) {
+        fc_codec_kind k;
+        if (fc_codec_parse(j->codec, &k) != 0)
+            return fc_fail(st, FC_ERR_ARG, "unknown codec '%s' (f32, f16, bf16, u8)", j->codec);
+        if (k != p->codec.kind) p->codec.layout = FC_LAYOUT_AUTO;
+        p->codec.kind = k;
+    }
+    if (j->level) p->codec.level = (int)j->level;
+    if (!j->import) fill_maker(p, j->argc, j->argv);
+    return 0;
+}
+
+static int run_share(const share_job *j, char **inputs, int n) {
+    fc_status st = {0};
+    fc_source *src = calloc((size_t)n, sizeof *src);
+    fc_share_entry *v = NULL;
+    size_t nv = 0, cap = 0, written = 0;
+    plan p = {0};
+    fc_provenance prov;
+    int rc = 0, opened = 0;
+    if (!src) return fc_report(j->cmd, &st), 1;
+    if ((rc = check_out(j, inputs, n, &st))) goto out;
+    if (j->import) { /* only .h5: a text file is "not an HDF5 file", not "not a store" */
+        src[0].path = inputs[0];
+        if ((rc = fc_h5feat_open(inputs[0], &src[0].h5, &st))) goto out;
+        src[0].prov = *fc_h5feat_provenance(src[0].h5);
+        opened = 1;
+    }
+    for (; opened < n; opened++)
+        if ((rc = fc_source_open(inputs[opened], &src[opened], &st))) goto out;
+    if ((rc = out_provenance(j, src, n, &prov, &st))) goto out;
+    for (int i = 0; i < n && !rc; i++) rc = fc_share_collect(&src[i], i, &v, &nv, &cap, &st);
+    if (rc || (rc = make_plan(v, nv, j->prefer, inputs, &p, &st))) goto out;
+    if ((rc = write_output(src, n, &p, &prov, j->out, &written, &st))) goto out;
+    if (j->import && prov.codec.kind == FC_CODEC_U8)
+        fprintf(stderr, "featcache import: note: u8 re-quantizes the exported values (its "
+                        "ranges are rounded); use --codec f32 to keep them exactly\n");
+    if (j->import)
+        printf("imported %zu images (%dx%dx%d, codec %s) into %s\n", written, prov.feat_h,
+               prov.feat_w, prov.feat_c, fc_codec_name(prov.codec.kind), j->out);
+    else
+        printf("merged %d stores: %zu images read, %zu duplicates, %zu label conflicts%s, "
+               "%zu written (%zu failed records), codec %s -> %s\n",
+               n, p.total, p.dups, p.conflicts,
+               p.conflicts ? (j->prefer == PREFER_LAST ? " (kept last)" : " (kept first)") : "",
+               written, p.failed, fc_codec_name(prov.codec.kind), j->out);
+out:
+    for (int i = 0; i < opened; i++) fc_source_close(&src[i]);
+    free(src);
+    fc_share_free(v, nv);
+    free(p.w);
+    return rc ? fc_report(j->cmd, &st) : 0;
+}
+
+static const fc_opt share_opts[] = {
+    {"output", 'o', "OUT", "store to write (atomically: temp file + rename)"},
+    {"prefer", 0, "first|last", "resolve label conflicts by input order (default: fail)"},
+    {"codec", 0, "f32|f16|bf16|u8", "output codec (default: the first input's)"},
+    {"level", 0, "N", "zstd level of the output codec"},
+    {"force", 0, NULL, "replace OUT if it exists"},
+    {0},
+};
+
+static int share_main(const fc_cmd_spec *spec, int import, int argc, char **argv) {
+    fc_args a;
+    int rc = fc_args_parse(spec, argc, argv, &a);
+    if (rc != FC_ARGS_OK) return rc;
+    share_job j = {.cmd = spec->name, .import = import, .argc = argc, .argv = argv};
+    j.out = fc_arg_str(&a, "output", NULL);
+    j.codec = fc_arg_str(&a, "codec", NULL);
+    j.force = fc_arg_flag(&a, "force");
+    const char *pref = fc_arg_str(&a, "prefer", NULL);
+    if (!j.out) rc = fc_usage_error(spec->name, "-o OUT is required");
+    else if (pref && strcmp(pref, "first") == 0) j.prefer = PREFER_FIRST;
+    else if (pref && strcmp(pref, "last") == 0) j.prefer = PREFER_LAST;
+    else if (pref) rc = fc_usage_error(spec->name, "--prefer must be first or last");
+    if (rc == FC_ARGS_OK) rc = fc_arg_long(&a, "level", 0, -7, 22, &j.level);
+    if (rc == FC_ARGS_OK) rc = run_share(&j, a.pos, a.npos);
+    fc_args_free(&a);
+    return rc;
+}
+
+int cmd_merge(int argc, char **argv) {
+    static const fc_cmd_spec spec = {
+        "merge", "-o OUT STORE... [--prefer first|last] [--codec C]",
+        "combine stores (or .h5 exports) made with the same backbone; dedup by sha256",
+        share_opts, 1, -1};
+    return share_main(&spec, 0, argc, argv);
+}
+
+int cmd_import(int argc, char **argv) {
+    static const fc_cmd_spec spec = {
+        "import", "IN.h5 -o STORE [--codec C]",
+        "read an exported HDF5 file (validated) into a new store with its provenance",
+        share_opts, 1, 1};
+    return share_main(&spec, 1, argc, argv);
+}

@@ -1,0 +1,404 @@
+/* cmd_store.c - `featcache info`, `verify` and `runs`: look into a feature store. */
+#define _GNU_SOURCE
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../dataset.h"
+#include "../store.h"
+#include "commands.h"
+#include "opts.h"
+
+static void fmt_bytes(double b, char *out, size_t cap) {
+    const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int i = 0;
+    while (b >= 1024 && i < 4) b /= 1024, i++;
+    snprintf(out, cap, i ? "%.1f %s" : "%.0f %s", b, u[i]);
+}
+
+static void fmt_time(int64_t t, char *out, size_t cap) {
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (t <= 0 || !gmtime_r(&tt, &tm) || !strftime(out, cap, "%Y-%m-%d %H:%M:%S UTC", &tm))
+        snprintf(out, cap, "-");
+}
+
+static void print_provenance(const fc_provenance *p) {
+    char made[64], upd[64];
+    fmt_time(p->created, made, sizeof made);
+    fmt_time(p->updated, upd, sizeof upd);
+    printf("fingerprint  %s\n", p->fingerprint);
+    printf("model        %s%s%s (weights sha256 %.16s...)\n", p->arch[0] ? p->arch : "?",
+           p->model_path[0] ? " " : "", p->model_path, p->model_sha256);
+    printf("layer        %s -> features %dx%dx%d (%lld values)\n", p->layer, p->feat_h, p->feat_w,
+           p->feat_c, (long long)p->feat_h * p->feat_w * p->feat_c);
+    printf("input        %dx%d, resize %s, preprocess %s, numerics %s\n", p->in_h, p->in_w,
+           p->resize, p->preprocess, p->numerics);
+    printf("codec        %s, layout %s, zstd level %d\n", fc_codec_name(p->codec.kind),
+           fc_layout_name(p->codec.layout), p->codec.level);
+    printf("made         %s by %s@%s with featcache %s\n", made, p->user[0] ? p->user : "?",
+           p->host[0] ? p->host : "?", p->version[0] ? p->version : "?");
+    if (p->command[0]) printf("command      %s\n", p->command);
+    printf("updated      %s\n", upd);
+}
+
+/* counts[class][split] table; names in label order */
+static void print_counts(char **names, int nc, const int64_t *counts) {
+    int w = 5;
+    for (int c = 0; c < nc; c++)
+        if ((int)strlen(names[c]) > w) w = (int)strlen(names[c]);
+    if (w > 24) w = 24;
+    printf("  %-*s %10s %10s %10s %10s\n", w, "class", "train", "validation", "test", "total");
+    int64_t tot[4] = {0};
+    for (int c = 0; c < nc; c++) {
+        const int64_t *r = counts + 3 * c;
+        printf("  %-*.*s %10lld %10lld %10lld %10lld\n", w, w, names[c], (long long)r[0],
+               (long long)r[1], (long long)r[2], (long long)(r[0] + r[1] + r[2]));
+        for (int k = 0; k < 3; k++) tot[k] += r[k];
+    }
+    printf("  %-*s %10lld %10lld %10lld %10lld\n", w, "all", (long long)tot[0], (long long)tot[1],
+           (long long)tot[2], (long long)(tot[0] + tot[1] + tot[2]));
+}
+
+static int count_per_class(fc_store *s, char **names, int nc, int64_t *counts, fc_status *st) {
+    sqlite3 *db = fc_store_db(s);
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT c.name, i.split, count(*) FROM images i JOIN classes c ON "
+                           "c.id = i.class_id WHERE i.status = 0 GROUP BY 1, 2", -1, &q, NULL) != SQLITE_OK)
+        return fc_fail(st, FC_ERR_FORMAT, "%s: %s", fc_store_path(s), sqlite3_errmsg(db));
+    int r;
+    while ((r = sqlite3_step(q)) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(q, 0);
+        int split = sqlite3_column_int(q, 1);
+        for (int c = 0; c < nc && name; c++)
+            if (strcmp(names[c], name) == 0 && split >= 0 && split < 3)
+                counts[3 * c + split] = sqlite3_column_int64(q, 2);
+    }
+    sqlite3_finalize(q);
+    if (r != SQLITE_DONE) return fc_fail(st, FC_ERR_FORMAT, "%s: %s", fc_store_path(s), sqlite3_errmsg(db));
+    return FC_OK;
+}
+
+static void print_failed(fc_store *s, int64_t n_failed, int max) {
+    if (!n_failed) return;
+    printf("failed images (%lld%s):\n", (long long)n_failed, n_failed > max ? ", first ones" : "");
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(fc_store_db(s), "SELECT path, coalesce(error, '?') FROM images WHERE "
+                           "status <> 0 ORDER BY path LIMIT ?1", -1, &q, NULL) != SQLITE_OK)
+        return;
+    sqlite3_bind_int(q, 1, max);
+    while (sqlite3_step(q) == SQLITE_ROW)
+        printf("  %s: %s\n", sqlite3_column_text(q, 0), sqlite3_column_text(q, 1));
+    sqlite3_finalize(q);
+}
+
+static void print_sizes(const fc_provenance *p, const fc_store_stats *ss) {
+    char a[32], b[32];
+    fmt_bytes((double)ss->feature_bytes, a, sizeof a);
+    fmt_bytes((double)ss->file_bytes, b, sizeof b);
+    double raw = (double)p->feat_h * p->feat_w * p->feat_c * 4.0;
+    if (ss->images_ok > 0) {
+        double per = (double)ss->feature_bytes / (double)ss->images_ok;
+        double disk = (double)ss->file_bytes / (double)ss->images_ok;
+        printf("size         features %s = %.0f B/image = %.3f of raw float32 (%.1fx smaller)\n", a,
+               per, per / raw, raw / per);
+        printf("             file %s = %.0f B/image = %.3f of raw float32 (raw %.0f B/image)\n", b,
+               disk, disk / raw, raw);
+    } else {
+        printf("size         file %s, no features yet\n", b);
+    }
+}
+
+static int info_store(const char *path, int max_failed, fc_status *st) {
+    fc_store *s = NULL;
+    char **names = NULL;
+    int nc = 0, rc;
+    int64_t *counts = NULL, nruns = 0;
+    fc_store_stats ss;
+    if ((rc = fc_store_open(path, FC_STORE_READ, &s, st))) return rc;
+    const fc_provenance *p = fc_store_provenance(s);
+    if ((rc = fc_store_stats_get(s, &ss, st)) || (rc = fc_store_classes(s, &names, &nc, st))) goto out;
+    if (!(counts = fc_calloc((size_t)nc + 1, 3 * sizeof *counts, st))) {
+        rc = FC_ERR_NOMEM;
+        goto out;
+    }
+    if ((rc = count_per_class(s, names, nc, counts, st))) goto out;
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(fc_store_db(s), "SELECT count(*) FROM runs", -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW)
+        nruns = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    printf("store        %s (featcache store, format %d)\n", path, FC_STORE_FORMAT_VERSION);
+    if (p) print_provenance(p);
+    else printf("provenance   none (nothing extracted yet)\n");
+    printf("images       %lld with features, %lld failed, %d classes\n", (long long)ss.images_ok,
+           (long long)ss.images_failed, nc);
+    if (nc) print_counts(names, nc, counts);
+    if (p) print_sizes(p, &ss);
+    printf("runs         %lld recorded%s\n", (long long)nruns, nruns ? " (featcache runs STORE)" : "");
+    print_failed(s, ss.images_failed, max_failed);
+out:
+    free(counts);
+    fc_strlist_free(names, nc);
+    fc_store_close(s);
+    return rc;
+}
+
+/* ---- HDF5 exports (when featcache is built with export support: h5feat.c) ---- */
+
+#pragma weak fc_h5feat_load
+
+static int file_is_hdf5(const char *path) {
+    unsigned char sig[8];
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    size_t n = fread(sig, 1, 8, f);
+    fclose(f);
+    return n == 8 && memcmp(sig, "\211HDF\r\n\032\n", 8) == 0;
+}
+
+static int info_h5(const char *path, fc_status *st) {
+    if (!fc_h5feat_load)
+        return fc_fail(st, FC_ERR_UNSUPPORTED,
+                       "%s: HDF5 feature files need featcache built with export support", path);
+    fc_dataset ds[3];
+    memset(ds, 0, sizeof ds);
+    int rc = FC_OK;
+    for (int k = 0; k < 3 && !rc; k++) rc = fc_h5feat_load(path, k, &ds[k], st);
+    if (!rc) {
+        int nc = ds[0].n_classes;
+        int64_t *counts = calloc((size_t)nc + 1, 3 * sizeof *counts);
+        if (!counts) {
+            rc = fc_fail(st, FC_ERR_NOMEM, "out of memory");
+        } else {
+            for (int k = 0; k < 3; k++)
+                for (size_t i = 0; i < ds[k].n; i++)
+                    if (ds[k].y[i] >= 0 && ds[k].y[i] < nc) counts[3 * ds[k].y[i] + k]++;
+            printf("store        %s (HDF5 export)\n", path);
+            print_provenance(&ds[0].prov);
+            printf("images       %zu, %d classes\n", ds[0].n + ds[1].n + ds[2].n, nc);
+            print_counts(ds[0].class_names, nc, counts);
+            free(counts);
+        }
+    }
+    for (int k = 0; k < 3; k++) fc_dataset_free(&ds[k]);
+    return rc;
+}
+
+static const fc_opt info_opts[] = {
+    {"failed", 0, "N", "list at most N failed images (default 10)"},
+    {0},
+};
+static const fc_cmd_spec info_spec = {"info", "STORE", "show a store's provenance, counts and size",
+                                      info_opts, 1, 1};
+
+int cmd_info(int argc, char **argv) {
+    fc_args a;
+    long maxf;
+    int r = fc_args_parse(&info_spec, argc, argv, &a);
+    if (r != FC_ARGS_OK || (r = fc_arg_long(&a, "failed", 10, 0, 1000000, &maxf)) != FC_ARGS_OK) {
+        fc_args_free(&a);
+        return r;
+    }
+    fc_status st = {0};
+    const char *path = a.pos[0];
+    int rc = file_is_hdf5(path) ? info_h5(path, &st) : info_store(path, (int)maxf, &st);
+    fc_args_free(&a);
+    return rc ? fc_report("info", &st) : 0;
+}
+
+/* ---- verify ---- */
+
+static void print_problem(void *ctx, const char *msg) {
+    printf("  %s\n", msg);
+}
+
+static const fc_opt verify_opts[] = {
+    {"max", 0, "N", "list at most N problems (default 20)"},
+    {0},
+};
+static const fc_cmd_spec verify_spec = {
+    "verify", "STORE", "check SQLite integrity, decode every feature blob and check its checksum",
+    verify_opts, 1, 1};
+
+int cmd_verify(int argc, char **argv) {
+    fc_args a;
+    long maxr;
+    int r = fc_args_parse(&verify_spec, argc, argv, &a);
+    if (r != FC_ARGS_OK || (r = fc_arg_long(&a, "max", 20, 1, 1000000, &maxr)) != FC_ARGS_OK) {
+        fc_args_free(&a);
+        return r;
+    }
+    fc_status st = {0};
+    fc_store *s = NULL;
+    fc_store_stats ss;
+    const char *path = a.pos[0];
+    int rc = fc_store_open(path, FC_STORE_READ, &s, &st);
+    if (!rc) rc = fc_store_stats_get(s, &ss, &st);
+    if (!rc) {
+        fflush(stdout);
+        rc = fc_store_verify(s, print_problem, NULL, (int)maxr, &st);
+        if (!rc)
+            printf("%s: ok (%lld images with features decoded and checksummed, %lld failed images "
+                   "recorded, SQLite integrity ok)\n", path, (long long)ss.images_ok,
+                   (long long)ss.images_failed);
+    }
+    fc_store_close(s);
+    fc_args_free(&a);
+    return rc ? fc_report("verify", &st) : 0;
+}
+
+/* ---- runs ---- */
+
+static void scalar_text(json_t *v, char *out, size_t cap) {
+    if (json_is_string(v)) snprintf(out, cap, "%s", json_string_value(v));
+    else if (json_is_integer(v)) snprintf(out, cap, "%lld", (long long)json_integer_value(v));
+    else if (json_is_real(v)) snprintf(out, cap, "%g", json_real_value(v));
+    else if (json_is_boolean(v)) snprintf(out, cap, "%s", json_is_true(v) ? "true" : "false");
+    else if (json_is_array(v)) {
+        size_t i, used = 0;
+        json_t *e;
+        out[0] = '\0';
+        json_array_foreach(v, i, e) {
+            char one[64];
+            scalar_text(e, one, sizeof one);
+            used += (size_t)snprintf(out + used, used < cap ? cap - used : 0, "%s%s", i ? "," : "", one);
+            if (used >= cap) break;
+        }
+    } else snprintf(out, cap, "...");
+}
+
+static void config_summary(const char *text, char *out, size_t cap) {
+    json_t *j = text ? json_loads(text, 0, NULL) : NULL;
+    out[0] = '\0';
+    if (!json_is_object(j)) {
+        snprintf(out, cap, "%.*s", (int)(cap - 1), text ? text : "");
+    } else {
+        const char *k;
+        json_t *v;
+        size_t used = 0;
+        json_object_foreach(j, k, v) {
+            char val[128];
+            scalar_text(v, val, sizeof val);
+            used += (size_t)snprintf(out + used, used < cap ? cap - used : 0, "%s%s=%s", used ? " " : "", k, val);
+            if (used >= cap) break;
+        }
+    }
+    json_decref(j);
+}
+
+static double max_in(json_t *arr) {
+    double best = -1;
+    size_t i;
+    json_t *e;
+    json_array_foreach(arr, i, e) if (json_is_number(e) && json_number_value(e) > best) best = json_number_value(e);
+    return best;
+}
+
+/* Best validation accuracy from the metrics object, else from the history (an object of
+ * per-epoch arrays, or an array of per-epoch objects); -1 if absent. */
+static double best_val_acc(const char *metrics, const char *history) {
+    static const char *keys[] = {"best_val_acc", "best_val_accuracy", "val_acc", "val_accuracy"};
+    double best = -1;
+    json_t *m = metrics ? json_loads(metrics, 0, NULL) : NULL;
+    for (int k = 0; k < 4 && best < 0 && json_is_object(m); k++) {
+        json_t *v = json_object_get(m, keys[k]);
+        if (json_is_number(v)) best = json_number_value(v);
+        else if (json_is_array(v)) best = max_in(v);
+    }
+    json_decref(m);
+    json_t *h = best < 0 && history ? json_loads(history, 0, NULL) : NULL;
+    for (int k = 2; k < 4 && json_is_object(h); k++) {
+        json_t *v = json_object_get(h, keys[k]);
+        if (json_is_array(v) && max_in(v) > best) best = max_in(v);
+    }
+    size_t i;
+    json_t *e;
+    if (json_is_array(h))
+        json_array_foreach(h, i, e) for (int k = 2; k < 4; k++) {
+            json_t *v = json_object_get(e, keys[k]);
+            if (json_is_number(v) && json_number_value(v) > best) best = json_number_value(v);
+        }
+    json_decref(h);
+    return best;
+}
+
+static json_t *json_or_string(const char *text) {
+    if (!text) return json_null();
+    json_t *j = json_loads(text, JSON_DECODE_ANY, NULL);
+    return j ? j : json_string(text);
+}
+
+static int runs_list(fc_store *s, int as_json, fc_status *st) {
+    sqlite3 *db = fc_store_db(s);
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT id, kind, created, seconds, config, history, metrics, host, "
+                           "user FROM runs ORDER BY id", -1, &q, NULL) != SQLITE_OK)
+        return fc_fail(st, FC_ERR_FORMAT, "%s: %s", fc_store_path(s), sqlite3_errmsg(db));
+    json_t *all = as_json ? json_array() : NULL;
+    int r, n = 0;
+    while ((r = sqlite3_step(q)) == SQLITE_ROW) {
+        const char *kind = (const char *)sqlite3_column_text(q, 1);
+        const char *cfg = (const char *)sqlite3_column_text(q, 4);
+        const char *hist = (const char *)sqlite3_column_text(q, 5);
+        const char *met = (const char *)sqlite3_column_text(q, 6);
+        char when[64], summary[256];
+        fmt_time(sqlite3_column_int64(q, 2), when, sizeof when);
+        if (as_json) {
+            json_t *o = json_pack("{s:I, s:s, s:s, s:f}", "id", (json_int_t)sqlite3_column_int64(q, 0),
+                                  "kind", kind ? kind : "", "created", when, "seconds", sqlite3_column_double(q, 3));
+            json_object_set_new(o, "config", json_or_string(cfg));
+            json_object_set_new(o, "history", json_or_string(hist));
+            json_object_set_new(o, "metrics", json_or_string(met));
+            json_array_append_new(all, o);
+            continue;
+        }
+        if (!n++) printf("%4s  %-6s  %-23s  %8s  %-9s  %s\n", "id", "kind", "created", "seconds", "best val", "config");
+        double best = best_val_acc(met, hist);
+        char bv[16] = "-";
+        if (best >= 0) snprintf(bv, sizeof bv, "%.4f", best);
+        config_summary(cfg, summary, 120);
+        printf("%4lld  %-6s  %-23s  %8.1f  %-9s  %s\n", (long long)sqlite3_column_int64(q, 0),
+               kind ? kind : "?", when, sqlite3_column_double(q, 3), bv, summary);
+    }
+    sqlite3_finalize(q);
+    if (r != SQLITE_DONE) {
+        json_decref(all);
+        return fc_fail(st, FC_ERR_FORMAT, "%s: %s", fc_store_path(s), sqlite3_errmsg(db));
+    }
+    if (as_json) {
+        char *txt = json_dumps(all, JSON_INDENT(1));
+        printf("%s\n", txt ? txt : "[]");
+        free(txt);
+        json_decref(all);
+    } else if (!n) {
+        printf("no runs recorded in %s (featcache train/sweep record them)\n", fc_store_path(s));
+    }
+    return FC_OK;
+}
+
+static const fc_opt runs_opts[] = {
+    {"json", 0, NULL, "print the runs as a JSON array (config, history, metrics in full)"},
+    {0},
+};
+static const fc_cmd_spec runs_spec = {"runs", "STORE", "list the train/sweep runs recorded in a store",
+                                      runs_opts, 1, 1};
+
+int cmd_runs(int argc, char **argv) {
+    fc_args a;
+    int r = fc_args_parse(&runs_spec, argc, argv, &a);
+    if (r != FC_ARGS_OK) {
+        fc_args_free(&a);
+        return r;
+    }
+    fc_status st = {0};
+    fc_store *s = NULL;
+    int rc = fc_store_open(a.pos[0], FC_STORE_READ, &s, &st);
+    if (!rc) rc = runs_list(s, fc_arg_flag(&a, "json"), &st);
+    fc_store_close(s);
+    fc_args_free(&a);
+    return rc ? fc_report("runs", &st) : 0;
+}

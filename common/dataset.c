@@ -1,0 +1,123 @@
+/* dataset.c - load one split of decoded features into memory (train/sweep/evaluate/export).
+ * SQLite stores are read here; exported HDF5 files go to fc_h5feat_load (h5feat.c), which
+ * is linked only when featcache is built with export support. */
+#define _GNU_SOURCE
+#include "dataset.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#pragma weak fc_h5feat_load
+
+static int starts_with_hdf5_signature(const char *path) {
+    unsigned char sig[8];
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    size_t n = fread(sig, 1, 8, f);
+    fclose(f);
+    return n == 8 && memcmp(sig, "\211HDF\r\n\032\n", 8) == 0;
+}
+
+typedef struct {
+    fc_dataset *ds;
+    size_t cap;
+    fc_status *st;
+    int rc;
+} loader;
+
+static int cmp_name(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int take(void *ctx, const fc_image_rec *r, const float *x, const uint8_t *blob, size_t len) {
+    loader *L = ctx;
+    fc_dataset *ds = L->ds;
+    if (!x) return 0; /* failed image: no features */
+    if (ds->n >= L->cap) {
+        L->rc = fc_fail(L->st, FC_ERR_INTERNAL, "store changed while it was read");
+        return 1;
+    }
+    const char *name = r->class_name;
+    char **hit = bsearch(&name, ds->class_names, (size_t)ds->n_classes, sizeof *hit, cmp_name);
+    if (!hit) {
+        L->rc = fc_fail(L->st, FC_ERR_FORMAT, "image %s has unknown class '%s'", r->path, name);
+        return 1;
+    }
+    memcpy(ds->x + ds->n * ds->dim, x, ds->dim * sizeof(float));
+    ds->y[ds->n++] = (int32_t)(hit - ds->class_names);
+    return 0;
+}
+
+static int count_split(fc_store *s, int split, size_t *n, fc_status *st) {
+    fc_store_stats ss;
+    int rc = fc_store_stats_get(s, &ss, st);
+    if (rc) return rc;
+    *n = (size_t)(split == FC_SPLIT_ANY ? ss.images_ok : ss.per_split[split]);
+    return FC_OK;
+}
+
+static int load_store(const char *path, int split, fc_dataset *ds, fc_status *st) {
+    fc_store *s = NULL;
+    int rc = fc_store_open(path, FC_STORE_READ, &s, st), in_tx = 0;
+    if (rc) return rc;
+    sqlite3 *db = fc_store_db(s);
+    const fc_provenance *p = fc_store_provenance(s);
+    size_t n = 0, total;
+    if (!p) {
+        rc = fc_fail(st, FC_ERR_FORMAT, "%s: store is empty (no provenance, nothing extracted)", path);
+        goto out;
+    }
+    /* one read transaction: counts and rows come from the same snapshot */
+    in_tx = sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
+    ds->prov = *p;
+    memcpy(ds->fingerprint, p->fingerprint, sizeof ds->fingerprint);
+    ds->h = p->feat_h, ds->w = p->feat_w, ds->c = p->feat_c;
+    ds->dim = (size_t)p->feat_h * (size_t)p->feat_w * (size_t)p->feat_c;
+    if ((rc = fc_store_classes(s, &ds->class_names, &ds->n_classes, st))) goto out;
+    if ((rc = count_split(s, split, &n, st))) goto out;
+    if (fc_size_mul4(n ? n : 1, ds->dim, sizeof(float), 1, &total)) {
+        rc = fc_fail(st, FC_ERR_NOMEM, "%s: %zu images x %zu values do not fit in memory", path, n, ds->dim);
+        goto out;
+    }
+    ds->x = fc_aligned_alloc(total, st);
+    ds->y = fc_calloc(n ? n : 1, sizeof *ds->y, st);
+    if (!ds->x || !ds->y) {
+        rc = FC_ERR_NOMEM;
+        goto out;
+    }
+    loader L = {ds, n, st, FC_OK};
+    rc = fc_store_foreach(s, split, 1, take, &L, st);
+    if (!rc) rc = L.rc;
+    if (!rc && ds->n != n)
+        rc = fc_fail(st, FC_ERR_INTERNAL, "%s: read %zu images, expected %zu", path, ds->n, n);
+out:
+    if (in_tx) sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    fc_store_close(s);
+    return rc;
+}
+
+int fc_dataset_load(const char *path, int split, fc_dataset *ds, fc_status *st) {
+    memset(ds, 0, sizeof *ds);
+    if (split < FC_SPLIT_ANY || split > FC_SPLIT_TEST)
+        return fc_fail(st, FC_ERR_ARG, "bad split %d", split);
+    int rc;
+    if (starts_with_hdf5_signature(path)) {
+        if (!fc_h5feat_load)
+            return fc_fail(st, FC_ERR_UNSUPPORTED,
+                           "%s: HDF5 feature files need featcache built with export support", path);
+        return fc_h5feat_load(path, split, ds, st); /* cleans up after itself */
+    }
+    rc = load_store(path, split, ds, st);
+    if (rc) fc_dataset_free(ds);
+    return rc;
+}
+
+void fc_dataset_free(fc_dataset *ds) {
+    if (!ds) return;
+    free(ds->x);
+    free(ds->y);
+    fc_strlist_free(ds->class_names, ds->n_classes);
+    memset(ds, 0, sizeof *ds);
+}

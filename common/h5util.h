@@ -1,0 +1,45 @@
+/* h5util.h - small HDF5 helpers shared by the Keras loaders (and anyone reading Keras
+ * files): open with a clear error, read string attributes in both the fixed-length form
+ * (Keras 2.2.4 / h5py 2) and the variable-length form (h5py 3 / tf.keras), and read float
+ * datasets after checking their shape against what the caller expects.
+ * All functions report through fc_status and never print (HDF5's own error stack
+ * printing is turned off by fc_h5_open). */
+#ifndef FC_H5UTIL_H
+#define FC_H5UTIL_H
+
+#include <hdf5.h>
+
+#include "fc.h"
+
+/* Opens `path` read-only. Distinguishes a missing/unreadable file (FC_ERR_IO), a file that
+ * is not HDF5 (FC_ERR_FORMAT) and a damaged/truncated one (FC_ERR_FORMAT). */
+int fc_h5_open(const char *path, hid_t *fid, fc_status *st);
+
+/* Silences HDF5's automatic error printing (idempotent). */
+void fc_h5_quiet(void);
+
+int fc_h5_has_attr(hid_t loc, const char *attr);
+
+/* Scalar (or 1-element) string attribute -> malloc'd NUL-terminated string. Also accepts a
+ * uint8/int8 1-D array (some writers store JSON as bytes). */
+int fc_h5_attr_string(hid_t loc, const char *attr, char **out, fc_status *st);
+
+/* 1-D string array attribute -> malloc'd array of n malloc'd strings (free with
+ * fc_h5_strings_free). An empty attribute (Keras writes an empty array for layers without
+ * weights) gives n = 0. */
+int fc_h5_attr_strings(hid_t loc, const char *attr, char ***out, int *n, fc_status *st);
+void fc_h5_strings_free(char **s, int n);
+
+/* Dimensions of dataset `path` (relative to loc). rank <= 8. */
+int fc_h5_dims(hid_t loc, const char *path, int64_t dims[8], int *rank, fc_status *st);
+
+/* Reads dataset `path` as float32 into a malloc'd buffer after checking: rank == `rank`,
+ * every dims[i] equals expect[i] (expect[i] < 0 = any, reported back in dims), the count
+ * is below FC_MAX_TENSOR_ELEMS and a contiguous dataset lies inside the file. */
+int fc_h5_read_floats(hid_t loc, const char *path, int rank, const int64_t *expect,
+                      int64_t *dims, float **out, size_t *count, fc_status *st);
+
+/* "(3, 3, 64, 128)"; negative dims print as "?". */
+void fc_fmt_dims(char *buf, size_t cap, const int64_t *d, int rank);
+
+#endif

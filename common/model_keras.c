@@ -1,0 +1,212 @@
+/* model_keras.c - Keras HDF5 files: full models (root attribute model_config + the
+ * /model_weights groups) and weights-only files (root attribute layer_names + one group
+ * per layer), as written by Keras 2.2.4 (fixed-length strings) and tf.keras / h5py 3
+ * (variable-length strings). Weights are looked up by (group, layer, variable) from each
+ * group's weight_names attribute. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "arch.h"
+#include "h5util.h"
+#include "model.h"
+#include "model_internal.h"
+
+typedef struct {
+    char *group, *layer, *var, *path;
+} h5w;
+
+typedef struct {
+    hid_t root;
+    h5w *w;
+    int n, cap;
+    const char *file;
+} h5src;
+
+static void h5src_free(h5src *s) {
+    for (int i = 0; i < s->n; i++) free(s->w[i].group), free(s->w[i].layer), free(s->w[i].var), free(s->w[i].path);
+    free(s->w);
+}
+
+/* "block1_conv1/kernel:0" in group G -> layer "block1_conv1", var "kernel". */
+static int add_weight(h5src *s, const char *group, const char *wn, fc_status *st) {
+    if (s->n == s->cap) {
+        int cap = s->cap ? s->cap * 2 : 256;
+        h5w *p = realloc(s->w, (size_t)cap * sizeof *p);
+        if (!p) return fc_fail(st, FC_ERR_NOMEM, "out of memory");
+        s->w = p, s->cap = cap;
+    }
+    h5w *w = &s->w[s->n];
+    size_t gl = strlen(group), wl = strlen(wn);
+    w->group = strdup(group);
+    w->path = malloc(gl + wl + 2);
+    char *nm = strdup(wn);
+    if (!w->group || !w->path || !nm) {
+        free(w->group), free(w->path), free(nm);
+        return fc_fail(st, FC_ERR_NOMEM, "out of memory");
+    }
+    snprintf(w->path, gl + wl + 2, "%s/%s", group, wn);
+    char *colon = strrchr(nm, ':');
+    if (colon && colon > strrchr(nm, '/') ) *colon = 0;
+    char *slash = strrchr(nm, '/');
+    if (slash) {
+        *slash = 0;
+        char *prev = strrchr(nm, '/');
+        w->layer = strdup(prev ? prev + 1 : nm);
+        w->var = strdup(slash + 1);
+    } else {
+        w->layer = strdup(group);
+        w->var = strdup(nm);
+    }
+    free(nm);
+    if (!w->layer || !w->var) {
+        free(w->group), free(w->path), free(w->layer), free(w->var);
+        return fc_fail(st, FC_ERR_NOMEM, "out of memory");
+    }
+    s->n++;
+    return 0;
+}
+
+/* Reads layer_names and every group's weight_names under root. */
+static int h5src_init(h5src *s, hid_t root, const char *file, fc_status *st) {
+    memset(s, 0, sizeof *s);
+    s->root = root, s->file = file;
+    char **layers = NULL;
+    int nl = 0, rc = fc_h5_attr_strings(root, "layer_names", &layers, &nl, st);
+    if (rc) return fc_wrap(st, "%s", file);
+    for (int i = 0; i < nl && !rc; i++) {
+        if (!layers[i][0] || strchr(layers[i], '/') || H5Lexists(root, layers[i], H5P_DEFAULT) <= 0)
+            continue; /* Keras lists layers without weights; their group may be absent */
+        hid_t g = H5Gopen2(root, layers[i], H5P_DEFAULT);
+        if (g < 0) continue;
+        char **wn = NULL;
+        int nw = 0;
+        if (fc_h5_has_attr(g, "weight_names")) {
+            rc = fc_h5_attr_strings(g, "weight_names", &wn, &nw, st);
+            if (rc) fc_wrap(st, "%s: layer '%s'", file, layers[i]);
+        }
+        for (int k = 0; k < nw && !rc; k++) rc = add_weight(s, layers[i], wn[k], st);
+        fc_h5_strings_free(wn, nw);
+        H5Gclose(g);
+    }
+    fc_h5_strings_free(layers, nl);
+    return rc;
+}
+
+/* Does `part` equal `layer` up to a "_N" suffix added by TF1 name uniquification? */
+static int same_but_suffix(const char *part, const char *layer) {
+    size_t n = strlen(layer);
+    if (strncmp(part, layer, n) != 0 || part[n] != '_' || !part[n + 1]) return 0;
+    for (const char *p = part + n + 1; *p; p++)
+        if (*p < '0' || *p > '9') return 0;
+    return 1;
+}
+
+static int h5_find(const h5src *s, const char *group, const char *layer, const char *var) {
+    int loose = -1, nloose = 0;
+    for (int i = 0; i < s->n; i++) {
+        const h5w *w = &s->w[i];
+        if (strcmp(w->group, group) || strcmp(w->var, var)) continue;
+        if (!strcmp(w->layer, layer)) return i;
+        if (!strcmp(group, layer) || same_but_suffix(w->layer, layer)) loose = i, nloose++;
+    }
+    return nloose == 1 ? loose : -1;
+}
+
+static int h5_get(void *ctx, const char *group, const char *layer, const char *var, int rank,
+                  const int64_t *expect, int64_t *dims, float **out, size_t *count,
+                  fc_status *st) {
+    h5src *s = ctx;
+    int i = h5_find(s, group, layer, var);
+    if (i < 0) return 1;
+    return fc_h5_read_floats(s->root, s->w[i].path, rank, expect, dims, out, count, st);
+}
+
+static int h5_has_layer(void *ctx, const char *layer) {
+    h5src *s = ctx;
+    for (int i = 0; i < s->n; i++)
+        if (!strcmp(s->w[i].layer, layer)) return 1;
+    return 0;
+}
+
+/* Builds the graph from a weights table: config JSON (full model) or a built-in arch. */
+static int build(const char *path, hid_t root, const char *config, const char *arch,
+                 fc_graph **out, fc_status *st) {
+    h5src src;
+    fc_wsrc ws = {h5_get, NULL, h5_has_layer, path, NULL, 0};
+    fc_graph *g = NULL;
+    int rc = h5src_init(&src, root, path, st);
+    ws.ctx = &src;
+    if (rc || (rc = fc_wsrc_begin(&ws, st))) goto out;
+    if (!(g = fc_graph_create(st))) {
+        rc = st->code ? (int)st->code : FC_ERR_NOMEM;
+        goto out;
+    }
+    if (config) rc = fc_keras_config_build(config, strlen(config), &ws, path, g, st);
+    else rc = fc_arch_build(arch, g, &ws, st);
+    if (rc || (rc = fc_wsrc_finish(&ws, g, st))) goto out;
+    if (config) snprintf(g->arch, sizeof g->arch, "keras");
+    snprintf(g->source, sizeof g->source, "%s", path);
+    *out = g;
+    g = NULL;
+out:
+    fc_graph_free(g);
+    fc_wsrc_end(&ws);
+    h5src_free(&src);
+    return rc;
+}
+
+int fc_model_load_keras_h5(const char *path, fc_graph **out, fc_status *st) {
+    *out = NULL;
+    hid_t f, mw = H5I_INVALID_HID;
+    char *config = NULL;
+    int rc = fc_h5_open(path, &f, st);
+    if (rc) return rc;
+    if (!fc_h5_has_attr(f, "model_config")) {
+        H5Fclose(f);
+        return fc_model_load_keras_weights(NULL, path, out, st);
+    }
+    if ((rc = fc_h5_attr_string(f, "model_config", &config, st))) {
+        fc_wrap(st, "%s", path);
+        goto out;
+    }
+    if (H5Lexists(f, "model_weights", H5P_DEFAULT) <= 0 ||
+        (mw = H5Gopen2(f, "model_weights", H5P_DEFAULT)) < 0) {
+        rc = fc_fail(st, FC_ERR_FORMAT, "%s: full-model file without /model_weights (saved without weights?)", path);
+        goto out;
+    }
+    rc = build(path, mw, config, NULL, out, st);
+out:
+    free(config);
+    if (mw >= 0) H5Gclose(mw);
+    H5Fclose(f);
+    return rc;
+}
+
+int fc_model_load_keras_weights(const char *arch, const char *path, fc_graph **out,
+                                fc_status *st) {
+    *out = NULL;
+    hid_t f;
+    char **names = NULL;
+    int nn = 0, rc = fc_h5_open(path, &f, st);
+    if (rc) return rc;
+    if (!fc_h5_has_attr(f, "layer_names")) {
+        rc = fc_fail(st, FC_ERR_FORMAT, "%s: not a Keras model file (no model_config or layer_names attribute)", path);
+        goto out;
+    }
+    if (!arch) {
+        if ((rc = fc_h5_attr_strings(f, "layer_names", &names, &nn, st))) {
+            fc_wrap(st, "%s", path);
+            goto out;
+        }
+        arch = fc_arch_detect((const char *const *)names, nn);
+        if (!arch) {
+            rc = fc_fail(st, FC_ERR_UNSUPPORTED, "%s: weights-only file of an unknown architecture (known: %s); pass -m ARCH:%s", path, fc_arch_list(), path);
+            goto out;
+        }
+    }
+    rc = build(path, f, NULL, arch, out, st);
+out:
+    fc_h5_strings_free(names, nn);
+    H5Fclose(f);
+    return rc;
+}

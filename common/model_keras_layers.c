@@ -1,0 +1,415 @@
+/* model_keras_layers.c - one Keras layer config (JSON) -> fc_graph node(s), with its
+ * weights. Every number from the file is range-checked before use. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model_internal.h"
+
+void fc_node_release(fc_node *n) {
+    free(n->inputs), free(n->w), free(n->b);
+    free(n->gamma), free(n->beta), free(n->mean), free(n->var);
+    memset(n, 0, sizeof *n);
+}
+
+int fc_kb_add(fc_kbuild *b, fc_node *n, int *idx, fc_status *st) {
+    int c = fc_node_out_channels(b->g, n, b->chan);
+    int i = fc_graph_add(b->g, n, st);
+    memset(n, 0, sizeof *n); /* the graph owns (or freed) its buffers now */
+    if (i < 0) return st->code ? (int)st->code : FC_ERR_INTERNAL;
+    if (i >= b->chan_cap) {
+        int cap = b->chan_cap ? b->chan_cap * 2 : 64;
+        while (cap <= i) cap *= 2;
+        int *p = realloc(b->chan, (size_t)cap * sizeof *p);
+        if (!p) return fc_fail(st, FC_ERR_NOMEM, "out of memory");
+        b->chan = p, b->chan_cap = cap;
+    }
+    b->chan[i] = c;
+    *idx = i;
+    return 0;
+}
+
+#define LFAIL(code, ...) lfail(b, L, st, code, __VA_ARGS__)
+static int lfail(const fc_kbuild *b, const fc_klayer *L, fc_status *st, fc_code code,
+                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static int lfail(const fc_kbuild *b, const fc_klayer *L, fc_status *st, fc_code code,
+                 const char *fmt, ...) {
+    char m[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(m, sizeof m, fmt, ap);
+    va_end(ap);
+    return fc_fail(st, code, "%s: layer '%s' (%s): %s", b->what, L->name, L->cls, m);
+}
+
+/* An int or [a, b] (or [a] / Keras 3 tuples) -> two ints in [lo, FC_MAX_DIM]. */
+static int get_pair(const fc_kbuild *b, const fc_klayer *L, const char *key, int def, int lo,
+                    int out[2], fc_status *st) {
+    json_t *v = json_object_get(L->cfg, key);
+    if (!v || json_is_null(v)) {
+        out[0] = out[1] = def;
+        return 0;
+    }
+    if (json_is_integer(v)) {
+        out[0] = out[1] = (int)(json_integer_value(v) > FC_MAX_DIM ? -1 : json_integer_value(v));
+    } else if (json_is_array(v) && (json_array_size(v) == 2 || json_array_size(v) == 1) &&
+               json_is_integer(json_array_get(v, 0)) &&
+               json_is_integer(json_array_get(v, json_array_size(v) - 1))) {
+        json_int_t a = json_integer_value(json_array_get(v, 0));
+        json_int_t c = json_integer_value(json_array_get(v, json_array_size(v) - 1));
+        out[0] = a > FC_MAX_DIM || a < -1 ? -1 : (int)a;
+        out[1] = c > FC_MAX_DIM || c < -1 ? -1 : (int)c;
+    } else {
+        return LFAIL(FC_ERR_FORMAT, "'%s' must be an integer or a pair of integers", key);
+    }
+    if (out[0] < lo || out[1] < lo || out[0] > FC_MAX_DIM || out[1] > FC_MAX_DIM)
+        return LFAIL(FC_ERR_FORMAT, "'%s' is out of range", key);
+    return 0;
+}
+
+static int get_int(const fc_kbuild *b, const fc_klayer *L, const char *key, int def, int lo,
+                   int hi, int *out, fc_status *st) {
+    json_t *v = json_object_get(L->cfg, key);
+    if (!v || json_is_null(v)) {
+        if (def < lo) return LFAIL(FC_ERR_FORMAT, "missing '%s'", key);
+        *out = def;
+        return 0;
+    }
+    if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
+        return LFAIL(FC_ERR_FORMAT, "'%s' must be an integer in [%d, %d]", key, lo, hi);
+    *out = (int)json_integer_value(v);
+    return 0;
+}
+
+static int get_bool(const fc_klayer *L, const char *key, int def) {
+    json_t *v = json_object_get(L->cfg, key);
+    return json_is_boolean(v) ? json_is_true(v) : def;
+}
+
+static int get_num(const fc_kbuild *b, const fc_klayer *L, const char *key, double def,
+                   double *out, fc_status *st) {
+    json_t *v = json_object_get(L->cfg, key);
+    if (!v || json_is_null(v)) {
+        *out = def;
+        return 0;
+    }
+    if (!json_is_number(v)) return LFAIL(FC_ERR_FORMAT, "'%s' must be a number", key);
+    *out = json_number_value(v);
+    if (!(*out > -1e30 && *out < 1e30)) return LFAIL(FC_ERR_FORMAT, "'%s' is out of range", key);
+    return 0;
+}
+
+static int check_format(const fc_kbuild *b, const fc_klayer *L, fc_status *st) {
+    const char *df = json_string_value(json_object_get(L->cfg, "data_format"));
+    if (df && strcmp(df, "channels_last") != 0)
+        return LFAIL(FC_ERR_UNSUPPORTED, "data_format '%s' is not supported (channels_last only)", df);
+    return 0;
+}
+
+/* Activation given as a string, or Keras 3's serialized {"class_name", "config"}. */
+static int parse_act(const fc_kbuild *b, const fc_klayer *L, json_t *v, fc_node *n,
+                     fc_status *st) {
+    const char *s = json_string_value(v);
+    if (!s && json_is_object(v)) {
+        json_t *c = json_object_get(v, "config");
+        s = json_is_string(c) ? json_string_value(c)
+                              : json_string_value(json_object_get(v, "class_name"));
+    }
+    if (!v || json_is_null(v)) s = "linear";
+    if (!s) return LFAIL(FC_ERR_FORMAT, "bad 'activation'");
+    n->act_max = n->act_alpha = n->act_threshold = 0;
+    if (!strcmp(s, "linear")) n->act = FC_ACT_LINEAR;
+    else if (!strcmp(s, "relu")) n->act = FC_ACT_RELU;
+    else if (!strcmp(s, "relu6")) n->act = FC_ACT_RELU, n->act_max = 6;
+    else if (!strcmp(s, "sigmoid")) n->act = FC_ACT_SIGMOID;
+    else if (!strcmp(s, "tanh")) n->act = FC_ACT_TANH;
+    else if (!strcmp(s, "softmax")) n->act = FC_ACT_SOFTMAX;
+    else if (!strcmp(s, "swish") || !strcmp(s, "silu")) n->act = FC_ACT_SWISH;
+    else if (!strcmp(s, "hard_sigmoid")) n->act = FC_ACT_HARD_SIGMOID;
+    else return LFAIL(FC_ERR_UNSUPPORTED, "unsupported activation '%s'", s);
+    return 0;
+}
+
+static int parse_padding(const fc_kbuild *b, const fc_klayer *L, fc_node *n, fc_status *st) {
+    const char *p = json_string_value(json_object_get(L->cfg, "padding"));
+    if (!p || !strcmp(p, "valid")) n->pad = FC_PAD_VALID;
+    else if (!strcmp(p, "same")) n->pad = FC_PAD_SAME;
+    else return LFAIL(FC_ERR_UNSUPPORTED, "unsupported padding '%s'", p);
+    return 0;
+}
+
+static int node_init(const fc_kbuild *b, const fc_klayer *L, fc_op op, int need_inputs,
+                     fc_node *n, fc_status *st) {
+    memset(n, 0, sizeof *n);
+    if (need_inputs > 0 && L->n_inputs != need_inputs)
+        return LFAIL(FC_ERR_FORMAT, "expects %d input(s), has %d", need_inputs, L->n_inputs);
+    if (need_inputs < 0 && L->n_inputs < 1)
+        return LFAIL(FC_ERR_FORMAT, "has no inputs");
+    if (strlen(L->name) >= sizeof n->name - 16)
+        return LFAIL(FC_ERR_FORMAT, "layer name is too long");
+    n->op = op;
+    snprintf(n->name, sizeof n->name, "%s", L->name);
+    snprintf(n->class_name, sizeof n->class_name, "%s", L->cls);
+    n->trainable = L->trainable;
+    n->kh = n->kw = n->sh = n->sw = n->dh = n->dw = 1;
+    n->depth_multiplier = 1;
+    n->act = FC_ACT_LINEAR;
+    n->inputs = malloc((size_t)(L->n_inputs ? L->n_inputs : 1) * sizeof *n->inputs);
+    if (!n->inputs) return fc_fail(st, FC_ERR_NOMEM, "out of memory");
+    memcpy(n->inputs, L->inputs, (size_t)L->n_inputs * sizeof *n->inputs);
+    n->n_inputs = L->n_inputs;
+    return 0;
+}
+
+/* kernel_size, strides, dilation_rate, padding, data_format of a convolution. */
+static int conv_geom(const fc_kbuild *b, const fc_klayer *L, fc_node *n, fc_status *st) {
+    int k[2], s[2], d[2], rc;
+    if ((rc = check_format(b, L, st)) || (rc = get_pair(b, L, "kernel_size", -1, 1, k, st)) ||
+        (rc = get_pair(b, L, "strides", 1, 1, s, st)) ||
+        (rc = get_pair(b, L, "dilation_rate", 1, 1, d, st)) || (rc = parse_padding(b, L, n, st)))
+        return rc;
+    n->kh = k[0], n->kw = k[1], n->sh = s[0], n->sw = s[1], n->dh = d[0], n->dw = d[1];
+    return 0;
+}
+
+static int cin_of(const fc_kbuild *b, const fc_klayer *L) {
+    return L->n_inputs ? b->chan[L->inputs[0]] : -1;
+}
+
+static int h_conv(fc_kbuild *b, const fc_klayer *L, int *idx, fc_status *st) {
+    fc_node n;
+    int dw = !strcmp(L->cls, "DepthwiseConv2D"), rc;
+    if ((rc = node_init(b, L, dw ? FC_OP_DEPTHWISE : FC_OP_CONV2D, 1, &n, st)) ||
+        (rc = conv_geom(b, L, &n, st)) ||
+        (rc = parse_act(b, L, json_object_get(L->cfg, "activation"), &n, st)))
+        goto out;
+    if (dw) rc = get_int(b, L, "depth_multiplier", 1, 1, FC_MAX_DIM, &n.depth_multiplier, st);
+    else rc = get_int(b, L, "filters", -1, 1, FC_MAX_DIM, &n.filters, st);
+    if (rc) goto out;
+    int flags = get_bool(L, "use_bias", 1) ? FC_W_BIAS : 0;
+    if ((rc = fc_node_load_weights(&n, cin_of(b, L), flags, NULL, b->ws, L->group, L->name, st)))
+        goto out;
+    rc = fc_kb_add(b, &n, idx, st);
+out:
+    fc_node_release(&n);
+    return rc;
+}
+
+/* SeparableConv2D = hidden depthwise node "NAME/depthwise" + pointwise 1x1 node NAME. */
+static int h_separable(fc_kbuild *b, const fc_klayer *L, int *idx, fc_status *st) {
+    fc_node n;
+    int rc, dwi, filters;
+    if ((rc = node_init(b, L, FC_OP_DEPTHWISE, 1, &n, st)) || (rc = conv_geom(b, L, &n, st)) ||
+        (rc = get_int(b, L, "depth_multiplier", 1, 1, FC_MAX_DIM, &n.depth_multiplier, st)) ||
+        (rc = get_int(b, L, "filters", -1, 1, FC_MAX_DIM, &filters, st)))
+        goto out;
+    snprintf(n.name, sizeof n.name, "%s/depthwise", L->name);
+    n.hidden = 1;
+    if ((rc = fc_node_load_weights(&n, cin_of(b, L), 0, "depthwise_kernel", b->ws, L->group,
+                                   L->name, st)) ||
+        (rc = fc_kb_add(b, &n, &dwi, st)))
+        goto out;
+    fc_klayer P = *L;
+    P.inputs = &dwi, P.n_inputs = 1;
+    if ((rc = node_init(b, &P, FC_OP_CONV2D, 1, &n, st)) ||
+        (rc = parse_act(b, L, json_object_get(L->cfg, "activation"), &n, st)))
+        goto out;
+    n.filters = filters;
+    int flags = get_bool(L, "use_bias", 1) ? FC_W_BIAS : 0;
+    if ((rc = fc_node_load_weights(&n, b->chan[dwi], flags, "pointwise_kernel", b->ws, L->group,
+                                   L->name, st)))
+        goto out;
+    n.params += b->g->nodes[dwi].params;
+    rc = fc_kb_add(b, &n, idx, st);
+out:
+    fc_node_release(&n);
+    return rc;
+}
+
+static int h_dense(fc_kbuild *b, const fc_klayer *L, int *idx, fc_status *st) {
+    fc_node n;
+    int rc;
+    if ((rc = node_init(b, L, FC_OP_DENSE, 1, &n, st)) ||
+        (rc = get_int(b, L, "units", -1, 1, 1 << 24, &n.filters, st)) ||
+        (rc = parse_act(b, L, json_object_get(L->cfg, "activation"), &n, st)))
+        goto out;
+    int flags = get_bool(L, "use_bias", 1) ? FC_W_BIAS : 0;
+    if ((rc = fc_node_load_weights(&n, cin_of(b, L), flags, NULL, b->ws, L->group, L->name, st)))
+        goto out;
+    rc = fc_kb_add(b, &n, idx, st);
+out:
+    fc_node_release(&n);
+    return rc;
+}
+
+static int h_bn(fc_kbuild *b, const fc_klayer *L, int *idx, fc_status *st) {
+    fc_node n;
+    int rc;
+    double eps;
+    json_t *ax = json_object_get(L->cfg, "axis");
+    if (json_is_array(ax) && json_array_size(ax) == 1) ax = json_array_get(ax, 0);
+    if ((rc = node_init(b, L, FC_OP_BATCHNORM, 1, &n, st))) goto out;
+    if (ax && !(json_is_integer(ax) && (json_integer_value(ax) == -1 || json_integer_value(ax) == 3))) {
+        rc = LFAIL(FC_ERR_UNSUPPORTED, "only the channel axis (-1 or 3) is supported");
+        goto out;
+    }
+    if ((rc = get_num(b, L, "epsilon", 1e-3, &eps, st))) goto out;
+    if (!(eps >= 0)) {
+        rc = LFAIL(FC_ERR_FORMAT, "negative epsilon");
+        goto out;
+    }
+    n.eps = (float)eps;
+    int flags = (get_bool(L, "center", 1) ? FC_W_CENTER : 0) | (get_bool(L, "scale", 1) ? FC_W_SCALE : 0);
+    int cin = cin_of(b, L);
+    if ((rc = fc_node_load_weights(&n, cin, flags, NULL, b->ws, L->group, L->name, st))) goto out;
+    if (cin < 0) b->chan[L->inputs[0]] = n.bn_c; /* (harmless: BN keeps channels) */
+    rc = fc_kb_add(b, &n, idx, st);
+out:
+    fc_node_release(&n);
+    return rc;
+}
+
+/* Activation, ReLU, LeakyReLU, Softmax layers. */
+static int h_act(fc_kbuild *b, const fc_klayer *L, int *idx, fc_status *st) {
+    fc_node n;
+    int rc;
+    double mx = 0, slope = 0, thr = 0;
+    if ((rc = node_init(b, L, FC_OP_ACTIVATION, 1, &n, st))) goto out;
+    if (!strcmp(L->cls, "Activation")) {
+        rc = parse_act(b, L, json_object_get(L->cfg, "activation"), &n, st);
+        if (!rc && n.act == FC_ACT_LINEAR) n.op = FC_OP_IDENTITY;
+    } else if (!strcmp(L->cls, "Softmax")) {
+        json_t *ax = json_object_get(L->cfg, "axis");
+        if (ax && !(json_is_integer(ax) && json_integer_value(ax) == -1))
+            rc = LFAIL(FC_ERR_UNSUPPORTED, "softmax over an axis other than -1");
+        n.act = FC_ACT_SOFTMAX;
+    } else if (!strcmp(L->cls, "LeakyReLU")) {
+        json_t *a = json_object_get(L->cfg, "alpha");
+        rc = get_num(b, L, a ? "alpha" : "negative_slope", 0.3, &slope, st);
+        n.act = FC_ACT_RELU, n.act_alpha = (float)slope;
+    } else { /* ReLU */
+        if (!(rc = get_num(b, L, "max_value", 0, &mx, st)) &&
+            !(rc = get_num(b, L, "negative_slope", 0, &slope, st)))
+            rc = get_num(b, L, "threshold", 0, &thr, st);
+        if (!rc && json_is_number(json_object_get(L->cfg, "max_value")) && mx <= 0)
+            rc = LFAIL(FC_ERR_UNSUPPORTED, "max_value must be positive");
+        n.act = FC_ACT_RELU, n.act_max = (float)mx, n.act_alpha = (float)slope;
+        n.act_threshold = (float)thr;
+    }
+    if (!rc) rc = fc_kb_add(b, &n, idx, st);
+out:
+    fc_node_release(&n);
+    return rc;
+}
+
+static int h_pool(fc_kbuild *b, const fc_klayer *L, int *idx, fc_status *st) {
+    fc_node n;
+    int rc, k[2], s[2];
+    fc_op op = strncmp(L->cls, "Max", 3) ? FC_OP_AVGPOOL : FC_OP_MAXPOOL;
+    if ((rc = node_init(b, L, op, 1, &n, st)) || (rc = check_format(b, L, st)) ||
+        (rc = get_pair(b, L, "pool_size", 2, 1, k, st)) ||
+        (rc = get_pair(b, L, "strides", 0, 0, s, st)) || (rc = parse_padding(b, L, &n, st)))
+        goto out;
+    if (s[0] == 0 || s[1] == 0) s[0] = k[0], s[1] = k[1]; /* strides=None -> pool_size */
+    n.kh = k[0], n.kw = k[1], n.sh = s[0], n.sw = s[1];
+    rc = fc_kb_add(b, &n, idx, st);
+out:
+    fc_node_release(&n);
+    return rc;
+}
+
+static int h_global(fc_kbuild *b, const fc_klayer *L, int *idx, fc_status *st) {
+    fc_node n;
+    int rc;
+    fc_op op = strstr(L->cls, "Max") ? FC_OP_GMP : FC_OP_GAP;
+    if ((rc = node_init(b, L, op, 1, &n, st)) || (rc = check_format(b, L, st))) goto out;
+    if (get_bool(L, "keepdims", 0)) {
+        rc = LFAIL(FC_ERR_UNSUPPORTED, "keepdims=True is not supported");
+        goto out;
+    }
+    rc = fc_kb_add(b, &n, idx, st);
+out:
+    fc_node_release(&n);
+    return rc;
+}
+
+/* ZeroPadding2D "padding" / Cropping2D "cropping": int, (a, b) or ((t, b), (l, r)). */
+static int h_pad(fc_kbuild *b, const fc_klayer *L, int *idx, fc_status *st) {
+    fc_node n;
+    int crop = !strcmp(L->cls, "Cropping2D"), rc, v[4];
+    const char *key = crop ? "cropping" : "padding";
+    json_t *p = json_object_get(L->cfg, key);
+    if ((rc = node_init(b, L, crop ? FC_OP_CROP : FC_OP_ZEROPAD, 1, &n, st)) ||
+        (rc = check_format(b, L, st)))
+        goto out;
+    if (json_is_array(p) && json_array_size(p) == 2 && json_is_array(json_array_get(p, 0))) {
+        for (int i = 0; i < 2 && !rc; i++) {
+            json_t *q = json_array_get(p, (size_t)i);
+            if (!json_is_array(q) || json_array_size(q) != 2) rc = 1;
+            for (int j = 0; j < 2 && !rc; j++) {
+                json_t *e = json_array_get(q, (size_t)j);
+                if (!json_is_integer(e) || json_integer_value(e) < 0 || json_integer_value(e) > FC_MAX_DIM) rc = 1;
+                else v[i * 2 + j] = (int)json_integer_value(e);
+            }
+        }
+        if (rc) rc = LFAIL(FC_ERR_FORMAT, "bad '%s'", key);
+    } else {
+        int pr[2];
+        rc = get_pair(b, L, key, crop ? 0 : 1, 0, pr, st);
+        v[0] = v[1] = pr[0], v[2] = v[3] = pr[1];
+    }
+    if (rc) goto out;
+    n.pad_t = v[0], n.pad_b = v[1], n.pad_l = v[2], n.pad_r = v[3];
+    rc = fc_kb_add(b, &n, idx, st);
+out:
+    fc_node_release(&n);
+    return rc;
+}
+
+static int h_merge(fc_kbuild *b, const fc_klayer *L, int *idx, fc_status *st) {
+    fc_node n;
+    fc_op op = !strcmp(L->cls, "Add") ? FC_OP_ADD : !strcmp(L->cls, "Multiply") ? FC_OP_MUL : FC_OP_CONCAT;
+    int rc = node_init(b, L, op, -1, &n, st);
+    if (!rc && op == FC_OP_CONCAT) {
+        json_t *ax = json_object_get(L->cfg, "axis");
+        if (ax && !(json_is_integer(ax) && (json_integer_value(ax) == -1 || json_integer_value(ax) == 3)))
+            rc = LFAIL(FC_ERR_UNSUPPORTED, "concatenation on an axis other than channels (-1 or 3)");
+    }
+    if (!rc) rc = fc_kb_add(b, &n, idx, st);
+    fc_node_release(&n);
+    return rc;
+}
+
+static int h_simple(fc_kbuild *b, const fc_klayer *L, int *idx, fc_status *st) {
+    fc_node n;
+    fc_op op = !strcmp(L->cls, "Flatten") ? FC_OP_FLATTEN : FC_OP_IDENTITY;
+    int rc = node_init(b, L, op, 1, &n, st);
+    if (!rc && op == FC_OP_FLATTEN) rc = check_format(b, L, st);
+    if (!rc) rc = fc_kb_add(b, &n, idx, st);
+    fc_node_release(&n);
+    return rc;
+}
+
+typedef int (*layer_fn)(fc_kbuild *, const fc_klayer *, int *, fc_status *);
+static const struct { const char *cls; layer_fn fn; } handlers[] = {
+    {"Conv2D", h_conv}, {"Convolution2D", h_conv}, {"DepthwiseConv2D", h_conv},
+    {"SeparableConv2D", h_separable}, {"SeparableConvolution2D", h_separable},
+    {"Dense", h_dense}, {"BatchNormalization", h_bn},
+    {"Activation", h_act}, {"ReLU", h_act}, {"LeakyReLU", h_act}, {"Softmax", h_act},
+    {"MaxPooling2D", h_pool}, {"AveragePooling2D", h_pool}, {"MaxPool2D", h_pool},
+    {"AvgPool2D", h_pool}, {"GlobalAveragePooling2D", h_global},
+    {"GlobalMaxPooling2D", h_global}, {"GlobalAvgPool2D", h_global}, {"GlobalMaxPool2D", h_global},
+    {"ZeroPadding2D", h_pad}, {"Cropping2D", h_pad},
+    {"Add", h_merge}, {"Multiply", h_merge}, {"Concatenate", h_merge},
+    {"Flatten", h_simple}, {"Dropout", h_simple}, {"SpatialDropout2D", h_simple},
+    {"GaussianNoise", h_simple}, {"GaussianDropout", h_simple}, {"AlphaDropout", h_simple},
+    {"ActivityRegularization", h_simple},
+};
+
+int fc_kb_add_layer(fc_kbuild *b, const fc_klayer *L, int *idx, fc_status *st) {
+    for (size_t i = 0; i < sizeof handlers / sizeof handlers[0]; i++)
+        if (!strcmp(handlers[i].cls, L->cls)) return handlers[i].fn(b, L, idx, st);
+    return fc_fail(st, FC_ERR_UNSUPPORTED, "%s: layer '%s' has unsupported class '%s'", b->what,
+                   L->name, L->cls);
+}

@@ -1,0 +1,217 @@
+/* sink.c - extract's side of the store (see sink.h). */
+#define _GNU_SOURCE
+#include "sink.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int class_id(fc_sink *k, const char *name, fc_status *st) {
+    for (int i = 0; i < k->n_class_names; i++)
+        if (strcmp(k->class_names[i], name) == 0) return i;
+    char **v = realloc(k->class_names, (size_t)(k->n_class_names + 1) * sizeof *v);
+    if (!v) return -fc_fail(st, FC_ERR_NOMEM, "out of memory reading classes");
+    k->class_names = v;
+    if (!(v[k->n_class_names] = fc_strdup(name, st))) return -(int)st->code;
+    return k->n_class_names++;
+}
+
+typedef struct {
+    fc_sink *k;
+    fc_status *st;
+    int rc;
+} load_ctx;
+
+static int visit_image(void *ctx, const fc_image_rec *rec, const float *f, const uint8_t *b,
+                       size_t n) {
+    load_ctx *c = ctx;
+    fc_sink *k = c->k;
+    if (k->n_imgs == k->cap_imgs) {
+        size_t cap = k->cap_imgs ? 2 * k->cap_imgs : 1024;
+        fc_sink_image *v = realloc(k->imgs, cap * sizeof *v);
+        if (!v) return c->rc = fc_fail(c->st, FC_ERR_NOMEM, "out of memory listing stored images");
+        k->imgs = v;
+        k->cap_imgs = cap;
+    }
+    fc_sink_image *im = &k->imgs[k->n_imgs];
+    snprintf(im->sha256, sizeof im->sha256, "%s", rec->sha256);
+    im->status = rec->status;
+    int id = class_id(k, rec->class_name ? rec->class_name : "", c->st);
+    if (id < 0) return c->rc = -id;
+    im->class_id = id;
+    if ((c->rc = fc_strmap_put(&k->by_sha, im->sha256, (int64_t)k->n_imgs, c->st))) return 1;
+    k->n_imgs++;
+    return 0;
+}
+
+static int visit_path(void *ctx, const fc_path_rec *r) {
+    load_ctx *c = ctx;
+    fc_sink *k = c->k;
+    if (k->n_paths == k->cap_paths) {
+        size_t cap = k->cap_paths ? 2 * k->cap_paths : 1024;
+        fc_sink_path *v = realloc(k->paths, cap * sizeof *v);
+        if (!v) return c->rc = fc_fail(c->st, FC_ERR_NOMEM, "out of memory listing stored paths");
+        k->paths = v;
+        k->cap_paths = cap;
+    }
+    fc_sink_path *p = &k->paths[k->n_paths];
+    snprintf(p->sha256, sizeof p->sha256, "%s", r->sha256);
+    p->size = r->size;
+    p->mtime_ns = r->mtime_ns;
+    if ((c->rc = fc_strmap_put(&k->by_path, r->path, (int64_t)k->n_paths, c->st))) return 1;
+    k->n_paths++;
+    return 0;
+}
+
+static int check_provenance(fc_sink *k, fc_status *st) {
+    const fc_provenance *have = fc_store_provenance(k->store);
+    if (!have) return FC_OK; /* new store: written with the first batch */
+    /* the layout is the store's choice (made on its first batch), not the user's */
+    if (k->prov->codec.layout == FC_LAYOUT_AUTO) k->prov->codec.layout = have->codec.layout;
+    int rc = fc_provenance_compare(have, k->prov, fc_store_path(k->store), st);
+    if (rc) return rc;
+    k->have_prov = 1;
+    return FC_OK;
+}
+
+int fc_sink_open(fc_sink *k, fc_store *s, const fc_scan *scan, fc_provenance *prov,
+                 fc_status *st) {
+    memset(k, 0, sizeof *k);
+    k->store = s;
+    k->scan = scan;
+    k->prov = prov;
+    int rc = check_provenance(k, st);
+    if (rc) return rc;
+    load_ctx c = {k, st, 0};
+    rc = fc_store_foreach(s, FC_SPLIT_ANY, 0, visit_image, &c, st);
+    if (!rc) rc = c.rc;
+    if (!rc) rc = fc_store_foreach_path_rec(s, visit_path, &c, st);
+    if (!rc) rc = c.rc;
+    if (rc) fc_sink_free(k);
+    return rc;
+}
+
+void fc_sink_free(fc_sink *k) {
+    if (!k) return;
+    free(k->imgs);
+    free(k->paths);
+    for (int i = 0; i < k->n_class_names; i++) free(k->class_names[i]);
+    free(k->class_names);
+    fc_strmap_free(&k->by_sha);
+    fc_strmap_free(&k->by_path);
+    k->imgs = NULL;
+    k->paths = NULL;
+    k->class_names = NULL;
+}
+
+int fc_sink_path_sha(void *ctx, const fc_scan_entry *e, char sha256[65]) {
+    const fc_sink *k = ctx;
+    int64_t i;
+    if (!fc_strmap_get(&k->by_path, e->path, &i)) return 0;
+    const fc_sink_path *p = &k->paths[i];
+    if (p->size != e->size || p->mtime_ns != e->mtime_ns || !p->sha256[0]) return 0;
+    memcpy(sha256, p->sha256, 65);
+    return 1;
+}
+
+int fc_sink_is_stored(void *ctx, const char *sha256) {
+    const fc_sink *k = ctx;
+    int64_t i;
+    return fc_strmap_get(&k->by_sha, sha256, &i) && k->imgs[i].status == FC_IMG_OK;
+}
+
+/* A stored image found under another class folder (moved or copied): the store keeps one
+ * label per content and follows the folders, so say so. */
+static void note_relabel(fc_sink *k, const fc_item *it) {
+    int64_t i;
+    if (!fc_strmap_get(&k->by_sha, it->sha256, &i)) return;
+    const char *have = k->class_names[k->imgs[i].class_id];
+    const char *now = k->scan->classes[it->entry->cls];
+    if (strcmp(have, now) == 0) return;
+    k->relabeled++;
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s/%s: note: stored features reused, class '%s' -> '%s'",
+             k->scan->root, it->entry->path, have, now);
+    fc_progress_message(k->progress, msg);
+}
+
+static int write_item(fc_sink *k, const fc_pl_batch *b, const fc_item *it, fc_status *st) {
+    if (it->kind == FC_ITEM_UNREADABLE) return FC_OK; /* no content, nothing to key it by */
+    const fc_scan_entry *e = it->entry;
+    int rc = FC_OK;
+    if (it->kind != FC_ITEM_DUP) {
+        fc_image_rec rec = {0};
+        memcpy(rec.sha256, it->sha256, 65);
+        rec.path = e->path;
+        rec.class_name = k->scan->classes[e->cls];
+        rec.split = it->split;
+        rec.status = it->kind == FC_ITEM_FAILED ? FC_IMG_FAILED : FC_IMG_OK;
+        rec.error = it->kind == FC_ITEM_FAILED ? it->error : NULL;
+        rec.bytes = it->bytes;
+        rec.width = it->width;
+        rec.height = it->height;
+        /* SEEN: no features; the store then only moves path/class/split */
+        const float *f = it->kind == FC_ITEM_OK ? b->out + (size_t)it->row * b->out_elems : NULL;
+        if (it->kind == FC_ITEM_SEEN) note_relabel(k, it);
+        if ((rc = fc_store_put(k->store, &rec, f, st))) return rc;
+    }
+    fc_path_rec pr = {e->path, it->sha256, e->size, e->mtime_ns};
+    return fc_store_put_path(k->store, &pr, st);
+}
+
+/* New store: provenance goes in with the first batch, the codec layout chosen on its
+ * features (a batch without any leaves it to the store's first put). */
+static int first_batch(fc_sink *k, const fc_pl_batch *b, fc_status *st) {
+    fc_provenance *p = k->prov;
+    if (p->codec.layout == FC_LAYOUT_AUTO && b->n_rows > 0)
+        p->codec.layout = fc_codec_choose_layout(&p->codec, b->out, (size_t)b->n_rows, b->out_elems,
+                                                 p->feat_c);
+    int rc = fc_store_set_provenance(k->store, p, st);
+    if (!rc) k->have_prov = 1;
+    return rc;
+}
+
+int fc_sink_write(void *ctx, const fc_pl_batch *b, fc_status *st) {
+    fc_sink *k = ctx;
+    int rc = k->have_prov ? FC_OK : first_batch(k, b, st);
+    if (rc || (rc = fc_store_begin(k->store, st))) return rc;
+    for (int i = 0; i < b->n_items && !rc; i++) rc = write_item(k, b, &b->items[i], st);
+    if (!rc) rc = fc_store_commit(k->store, st);
+    if (rc) fc_store_rollback(k->store);
+    return rc;
+}
+
+int fc_sink_removed(const fc_sink *k, char (*shas)[65], size_t n, int shard_i, int shard_n,
+                    size_t **out, size_t *n_out, fc_status *st) {
+    *out = NULL;
+    *n_out = 0;
+    fc_strmap seen = {0};
+    int rc = FC_OK;
+    for (size_t i = 0; i < n && !rc; i++)
+        if (shas[i][0]) rc = fc_strmap_put(&seen, shas[i], 1, st);
+    size_t *v = rc ? NULL : fc_calloc(k->n_imgs, sizeof *v, st);
+    if (!rc && !v) rc = st->code;
+    for (size_t i = 0; !rc && i < k->n_imgs; i++) {
+        const char *sha = k->imgs[i].sha256;
+        if (shard_n > 1 && fc_shard_of(sha, shard_n) != shard_i) continue;
+        if (!fc_strmap_get(&seen, sha, NULL)) v[(*n_out)++] = i;
+    }
+    fc_strmap_free(&seen);
+    if (rc) {
+        free(v);
+        *n_out = 0;
+        return rc;
+    }
+    *out = v;
+    return FC_OK;
+}
+
+int fc_sink_prune(fc_sink *k, const size_t *idx, size_t n, fc_status *st) {
+    if (n == 0) return FC_OK;
+    int rc = fc_store_begin(k->store, st);
+    for (size_t i = 0; i < n && !rc; i++)
+        if (fc_store_delete(k->store, k->imgs[idx[i]].sha256, st) < 0) rc = st->code;
+    if (!rc) rc = fc_store_commit(k->store, st);
+    if (rc) fc_store_rollback(k->store);
+    return rc;
+}

@@ -1,0 +1,60 @@
+/* sink.h - extract's side of the store: what is already stored (by sha256, and by
+ * path+size+mtime for the fast path), writing one batch per transaction, and finding
+ * stored images that are no longer in IMAGE_DIR.
+ *
+ * Everything the reader thread looks up (fc_sink_path_sha, fc_sink_is_stored) is loaded
+ * by fc_sink_open and only read afterwards; only the writer thread touches the store. */
+#ifndef FC_SINK_H
+#define FC_SINK_H
+
+#include "../common/store.h"
+#include "pipeline.h"
+#include "strmap.h"
+
+typedef struct {
+    char sha256[65];
+    int64_t size, mtime_ns;
+} fc_sink_path;
+
+typedef struct {
+    char sha256[65];
+    int status;          /* FC_IMG_OK / FC_IMG_FAILED */
+    int class_id;        /* index into class_names */
+} fc_sink_image;
+
+typedef struct {
+    fc_store *store;
+    const fc_scan *scan;
+    fc_provenance *prov;     /* wanted provenance; codec.layout AUTO until the first batch */
+    int have_prov;           /* the store has its provenance */
+    fc_sink_image *imgs;     /* every stored image */
+    size_t n_imgs, cap_imgs;
+    char **class_names;      /* classes of stored images */
+    int n_class_names;
+    fc_strmap by_sha;        /* sha256 -> index in imgs */
+    fc_sink_path *paths;     /* stored path records */
+    size_t n_paths, cap_paths;
+    fc_strmap by_path;       /* path -> index in paths */
+    int64_t relabeled;       /* re-read files whose stored class differs (warned) */
+    fc_progress *progress;   /* for warnings */
+} fc_sink;
+
+/* Loads the stored images and path records. prov: what this run produces; if the store
+ * has a provenance it must match (FC_ERR_MISMATCH naming the fields, nothing written). */
+int fc_sink_open(fc_sink *k, fc_store *s, const fc_scan *scan, fc_provenance *prov,
+                 fc_status *st);
+void fc_sink_free(fc_sink *k);
+
+/* fc_pl_ops callbacks (ctx = fc_sink*). */
+int fc_sink_write(void *ctx, const fc_pl_batch *b, fc_status *st);
+int fc_sink_path_sha(void *ctx, const fc_scan_entry *e, char sha256[65]);
+int fc_sink_is_stored(void *ctx, const char *sha256);
+
+/* Stored images (ok or failed) in shard I/N whose sha256 is not among this run's
+ * (shas, one per scan entry). *out: malloc'd array of indices into k->imgs. */
+int fc_sink_removed(const fc_sink *k, char (*shas)[65], size_t n, int shard_i, int shard_n,
+                    size_t **out, size_t *n_out, fc_status *st);
+/* Deletes those images (one transaction). */
+int fc_sink_prune(fc_sink *k, const size_t *idx, size_t n, fc_status *st);
+
+#endif

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# models.sh - model loading end to end: golden Keras/TF.js models written by
+# tests/py/make_models.py (numpy reference outputs) run through fc_graph_finalize +
+# fc_plan_forward and the naive path (tests/tools/model_check), `featcache layers` output,
+# and every bad input as a clear error with exit 1.
+. "$(dirname "$0")/lib.sh"
+M="$T/models"
+if ! "$PY" "$ROOT/tests/py/make_models.py" "$M" >"$T/gen.log" 2>&1; then
+    fail "make_models.py"; sed 's/^/    /' "$T/gen.log" | tail -5; finish
+fi
+ok "make_models.py wrote $(wc -l <"$M/cases.txt") golden cases"
+
+# golden numerics (each case prints its own ok/FAIL line)
+"$BUILD/tests/tools/model_check" "$M" 2 2>&1 || true
+"$BUILD/tests/tools/model_check" "$M" 1 2>&1 | sed 's/^ok - /ok - 1 thread: /; s/^FAIL - /FAIL - 1 thread: /' || true
+
+# layers: listing, shapes, params, cut, size override, trainable flags
+check "layers tiny_vgg" "$FC" layers "$M/tiny_vgg.h5"
+grep -q 'block2_pool .* (3, 3, 8) ' "$T/.out" && ok "layers: block2_pool shape" || fail "layers: block2_pool shape"
+grep -q 'block1_conv1 .*Conv2D .*(32, 32, 4) .* 112 .* 110592 .*yes' "$T/.out" && ok "layers: conv params/MACs" || fail "layers: conv params/MACs"
+grep -q 'dense_2 .*Dense .*(3) ' "$T/.out" && ok "layers: dense shape" || fail "layers: dense shape"
+check "layers --layer --size" "$FC" layers "$M/tiny_vgg.h5" --layer block2_pool --size 40x36
+grep -q 'input: 40x36x3' "$T/.out" && grep -q 'block2_pool .*(4, 4, 8)' "$T/.out" && ! grep -q dense "$T/.out" \
+    && ok "layers: cut + size" || fail "layers: cut + size"
+check "layers nested" "$FC" layers "$M/nested.h5"
+grep -q 'b_conv2 .* no$' "$T/.out" && grep -q 'dense .* yes$' "$T/.out" && ok "layers: nested frozen base" || fail "layers: nested frozen base"
+check "layers tfjs" "$FC" layers "$M/tfjs_mnv2"
+grep -q 'block_1_depthwise .*DepthwiseConv2D .*(6, 6, 48)' "$T/.out" && ok "layers: tfjs depthwise" || fail "layers: tfjs depthwise"
+if [ -f "$M/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5" ]; then
+    check "layers weights-only vgg16 (detected)" "$FC" layers "$M/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5" --size 150
+    grep -q 'block5_pool .*(4, 4, 512)' "$T/.out" && grep -q '14714688 parameters' "$T/.out" && grep -q '(vgg16)' "$T/.out" \
+        && ok "layers: vgg16 at 150 -> 4x4x512, 14714688 params" || fail "layers: vgg16 at 150"
+    check "layers vgg16:PATH" "$FC" layers "vgg16:$M/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
+    expect_exit "wrong arch for weights" 1 "block3_conv4': weight 'kernel' is missing" "$FC" layers "vgg19:$M/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
+fi
+if [ -f "$M/inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5" ]; then
+    check "layers inception_v3 mixed7@150" "$FC" layers "$M/inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5" --size 150 --layer mixed7
+    grep -q 'mixed7 .*Concatenate .*(7, 7, 768)' "$T/.out" && grep -q '(inception_v3)' "$T/.out" \
+        && ok "layers: inception_v3 mixed7 at 150 -> 7x7x768" || fail "layers: inception_v3 mixed7 at 150"
+fi
+expect_exit "unknown arch prefix" 2 "unknown architecture" "$FC" layers "vgg17:$M/tiny_vgg.h5"
+
+# bad inputs: exit 1, message names the file and the problem
+B="$M/bad"
+expect_exit "missing file" 1 "cannot open" "$FC" layers "$M/no_such_model.h5"
+expect_exit "not HDF5" 1 "not an HDF5 file" "$FC" layers "$B/not_hdf5.h5"
+expect_exit "truncated HDF5" 1 "truncated" "$FC" layers "$B/truncated.h5"
+expect_exit "unknown layer class" 1 "layer 'block2_conv1' has unsupported class 'Lambda'" "$FC" layers "$B/unknown_class.h5"
+expect_exit "missing layer class" 1 "has no class_name" "$FC" layers "$B/missing_class.h5"
+expect_exit "inbound to a missing layer" 1 "inbound layer 'no_such_layer' does not exist" "$FC" layers "$B/missing_inbound.h5"
+expect_exit "cycle" 1 "cycle in the model graph" "$FC" layers "$B/cycle.h5"
+expect_exit "channels_first" 1 "channels_first" "$FC" layers "$B/channels_first.h5"
+expect_exit "wrong weight shape" 1 "has shape (3, 3, 3, 5), expected (3, 3, 3, 4)" "$FC" layers "$B/wrong_shape.h5"
+expect_exit "missing weight" 1 "weight 'bias' is missing" "$FC" layers "$B/missing_weight.h5"
+expect_exit "huge declared shape" 1 "huge shape" "$FC" layers "$B/huge_shape.h5"
+expect_exit "truncated TF.js shard" 1 "truncated" "$FC" layers "$B/tfjs_truncated"
+expect_exit "unknown --layer" 1 "no layer named 'nope'" "$FC" layers "$M/tiny_vgg.h5" --layer nope
+expect_exit "bad --size" 2 "bad --size" "$FC" layers "$M/tiny_vgg.h5" --size 0x5
+expect_exit "default model not fetched" 1 "featcache fetch-model mobilenet_v2" env XDG_CACHE_HOME="$T/empty-cache" "$FC" layers mobilenet_v2
+for f in "$B"/*.h5; do # never a crash, whatever the damage
+    "$FC" layers "$f" >/dev/null 2>&1; rc=$?
+    [ "$rc" -eq 1 ] || fail "$(basename "$f"): exit $rc"
+done
+finish

@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# share.sh - merge, diff, export, import on real stores made by tests/tools/mkstore
+# (synthetic features through store.h) and compared with tests/tools/storedump (one line
+# per image with the sha256 of its decoded float32 values) and, for exports, with an
+# independent h5py reader (tests/py/check_export.py) and h5dump.
+. "$(dirname "$0")/lib.sh"
+MK="$BUILD/tests/tools/mkstore"
+DUMP="$BUILD/tests/tools/storedump"
+cd "$T" || exit 1
+
+dump() { "$DUMP" "$1" | sort; }
+# same_content NAME A B: the two stores/exports hold the same images, labels, splits,
+# paths and decoded features (ok images only when one side is an export).
+same_content() {
+    local name=$1 a=$2 b=$3
+    dump "$a" | { [ "${4:-}" = ok ] && grep ' ok ' || cat; } >"$T/.a"
+    dump "$b" | { [ "${4:-}" = ok ] && grep ' ok ' || cat; } >"$T/.b"
+    if [ -s "$T/.a" ] && cmp -s "$T/.a" "$T/.b"; then ok "$name"
+    else fail "$name"; diff "$T/.a" "$T/.b" | head -5 | sed 's/^/    /'; fi
+}
+no_output() { # NAME FILE: FILE and any temp sibling must not exist
+    if [ -e "$2" ] || ls "$2".tmp.* >/dev/null 2>&1; then fail "$1: $2 or a temp file exists"; else ok "$1"; fi
+}
+fingerprint() { sha256sum "$@" | awk '{print $1}' | tr '\n' ' '; stat -c %Y "$@" | tr '\n' ' '; }
+
+# --- shards: overlapping ranges of one image set, one with another codec -----------
+"$MK" whole.db --count 60 --failed 2 >/dev/null
+"$MK" s0.db --count 25 >/dev/null
+"$MK" s1.db --first 20 --count 25 --codec f32 >/dev/null
+"$MK" s2.db --first 40 --count 20 --failed 2 >/dev/null
+before=$(fingerprint s0.db s1.db s2.db)
+expect_exit "merge shards" 0 "10 duplicates" "$FC" merge -o merged.db s0.db s1.db s2.db
+grep -q "60 written (2 failed records), codec f16" "$T/.out" && ok "merge counts" || fail "merge counts: $(cat "$T/.out")"
+same_content "merge of shards == whole store (decoded features byte-identical)" whole.db merged.db
+[ "$(fingerprint s0.db s1.db s2.db)" = "$before" ] && ok "inputs unchanged (bytes, mtime)" || fail "inputs modified"
+ls merged.db.tmp.* >/dev/null 2>&1 && fail "temp files left after merge" || ok "no temp files after merge"
+"$DUMP" --prov merged.db >p1.txt && "$DUMP" --prov whole.db >p2.txt
+cmp -s p1.txt p2.txt && ok "merged provenance = shards' provenance" || fail "merged provenance differs"
+prov_of() { "$PY" -c "import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute(\"SELECT value FROM provenance WHERE key = '\" + sys.argv[2] + \"'\").fetchone()[0])" "$@"; }
+[ "$(prov_of merged.db command)" = "featcache merge -o merged.db s0.db s1.db s2.db" ] && ok "merged provenance records the merge command" || fail "command: $(prov_of merged.db command)"
+expect_exit "merge --codec f32" 0 "codec f32" "$FC" merge -o merged32.db --codec f32 s2.db s0.db
+"$FC" merge -o merged16.db s0.db s2.db >/dev/null
+same_content "f16 -> f32 re-encode keeps decoded values" merged16.db merged32.db
+expect_exit "merge output exists" 1 "already exists" "$FC" merge -o merged.db s0.db
+cp s1.db forced.db
+expect_exit "merge --force replaces" 0 "merged 1 stores" "$FC" merge -o forced.db --force s0.db
+same_content "forced output = its input" s0.db forced.db
+expect_exit "merge output is an input" 2 "also an input" "$FC" merge -o s0.db --force s0.db s1.db
+expect_exit "merge without -o" 2 "-o OUT" "$FC" merge s0.db
+
+# --- refusals: nothing written -------------------------------------------------------
+"$MK" other.db --count 5 --layer block4_pool >/dev/null
+"$MK" wide.db --count 5 --shape 4,4,16 >/dev/null
+expect_exit "merge different fingerprint" 1 "layer" "$FC" merge -o bad1.db s0.db other.db
+grep -qi "block4_pool" "$T/.err" && ok "mismatch names both values" || fail "mismatch message: $(cat "$T/.err")"
+no_output "fingerprint mismatch writes nothing" bad1.db
+expect_exit "merge different feature shape" 1 "" "$FC" merge -o bad2.db s0.db wide.db
+no_output "shape mismatch writes nothing" bad2.db
+printf 'hello\n' >text.db
+expect_exit "merge a text file" 1 "not a featcache store" "$FC" merge -o bad3.db s0.db text.db
+no_output "text input writes nothing" bad3.db
+head -c 20000 whole.db >trunc.db
+expect_exit "merge a truncated store" 1 "trunc.db" "$FC" merge -o bad4.db s0.db trunc.db
+no_output "truncated input writes nothing" bad4.db
+expect_exit "merge a missing file" 1 "nope.db" "$FC" merge -o bad5.db s0.db nope.db
+no_output "missing input writes nothing" bad5.db
+cp s0.db badblob.db
+"$PY" -c "import sqlite3; c = sqlite3.connect('badblob.db'); c.execute('UPDATE features SET blob = substr(blob, 1, 12) WHERE rowid = 3'); c.commit()"
+expect_exit "merge a store with a corrupt blob" 1 "image " "$FC" merge -o bad12.db s1.db badblob.db
+no_output "corrupt blob writes nothing" bad12.db
+
+# --- label conflicts -----------------------------------------------------------------
+"$MK" relabel.db --first 10 --count 10 --shift 1 >/dev/null
+expect_exit "label conflict fails" 1 "different labels" "$FC" merge -o c.db s0.db relabel.db
+[ "$(grep -c '^conflict: ' "$T/.err")" = 10 ] && ok "conflicts listed (10)" || fail "conflict list: $(head -3 "$T/.err")"
+grep -q "conflict: c0/img10.png .* 'c0' in s0.db, 'c1' in relabel.db" "$T/.err" && ok "conflict names image, labels, inputs" || fail "conflict line: $(head -1 "$T/.err")"
+no_output "conflict writes nothing" c.db
+expect_exit "--prefer first" 0 "10 label conflicts (kept first)" "$FC" merge -o cf.db --prefer first s0.db relabel.db
+same_content "--prefer first keeps the first labels" s0.db cf.db
+expect_exit "--prefer last" 0 "kept last" "$FC" merge -o cl.db --prefer last s0.db relabel.db
+"$FC" merge -o cf2.db --prefer first relabel.db s0.db >/dev/null
+same_content "--prefer last A B == --prefer first B A" cf2.db cl.db
+dump cl.db | grep -q " c1 train ok [0-9a-f]* c1/img10.png" && ok "--prefer last takes the last label" || fail "--prefer last: $(dump cl.db | grep img10.png)"
+expect_exit "--prefer bogus" 2 "first or last" "$FC" merge -o x.db --prefer middle s0.db
+
+# --- diff ------------------------------------------------------------------------------
+expect_exit "diff same" 0 "0 only in A, 0 only in B, 0 with different labels, 58 identical" "$FC" diff whole.db merged.db
+expect_exit "diff different" 1 "15 only in A, 0 only in B, 10 with different labels, 0 identical" "$FC" diff s0.db relabel.db
+grep -q "^label differs: c0/img10.png \[A: c0, B: c1\]" "$T/.out" && ok "diff lists relabeled images" || fail "diff output: $(head -3 "$T/.out")"
+expect_exit "diff only in B" 1 "0 only in A, 33 only in B" "$FC" diff s0.db whole.db --quiet
+[ "$(wc -l <"$T/.out")" = 2 ] && ok "diff --quiet prints only the summary" || fail "diff --quiet printed $(wc -l <"$T/.out") lines"
+expect_exit "diff different backbone" 1 "provenance differs" "$FC" diff s0.db other.db
+expect_exit "diff missing file" 2 "nope.db" "$FC" diff s0.db nope.db
+
+# --- export: h5py and h5dump read it without featcache -------------------------------------
+"$DUMP" whole.db >whole.txt
+expect_exit "export" 0 "exported 58 images (4x4x8 float32, shuffle+gzip)" "$FC" export whole.db whole.h5
+grep -q "skipped 2 failed images" "$T/.out" && ok "export reports failed images" || fail "export summary: $(cat "$T/.out")"
+check "h5py reads export (shapes, dtypes, labels, attributes, features)" "$PY" "$ROOT/tests/py/check_export.py" whole.h5 whole.txt
+"$FC" export whole.db half.h5 --dtype float16 >/dev/null
+check "h5py reads float16 export (f16 store: exact)" "$PY" "$ROOT/tests/py/check_export.py" half.h5 whole.txt --dtype float16
+"$FC" export whole.db z.h5 --zstd --level 5 >/dev/null
+check "zstd export: raw chunks are zstd frames of the features" "$PY" "$ROOT/tests/py/check_export.py" z.h5 whole.txt --zstd
+check "h5dump reads the export" h5dump -d /labels -d /classes -a /fingerprint whole.h5
+grep -q '"c0", "c1"' "$T/.out" && ok "h5dump shows the classes" || fail "h5dump output lacks classes"
+"$PY" -c "import h5py; x = h5py.File('whole.h5')['features'][:]; assert x.shape == (58, 4, 4, 8) and str(x.dtype) == 'float32'" &&
+    ok "h5py.File(p)['features'][:] is (N,h,w,c) float32" || fail "plain h5py read"
+expect_exit "export from an .h5" 0 "exported 58 images" "$FC" export whole.h5 again.h5
+check "re-export of an export" "$PY" "$ROOT/tests/py/check_export.py" again.h5 whole.txt
+mkdir -p nowrite && expect_exit "export into a missing dir" 1 "no/such/dir" "$FC" export whole.db no/such/dir/x.h5
+expect_exit "export bad dtype" 2 "float32 or float16" "$FC" export whole.db x.h5 --dtype int8
+expect_exit "export a text file" 1 "not a featcache store" "$FC" export text.db x.h5
+no_output "failed export writes nothing" x.h5
+
+# --- import ----------------------------------------------------------------------------------
+expect_exit "import" 0 "imported 58 images (4x4x8, codec f16)" "$FC" import whole.h5 -o imported.db
+same_content "import(export(S)) == S" whole.db imported.db ok
+"$DUMP" --prov imported.db >p3.txt
+cmp -s p2.txt p3.txt && ok "import keeps the provenance" || fail "import provenance: $(diff p2.txt p3.txt | head -3)"
+[ "$(prov_of imported.db command)" = "mkstore whole.db" ] && [ "$(prov_of imported.db created)" = "$(prov_of whole.db created)" ] &&
+    ok "import keeps who made the features (command, created)" || fail "import maker: $(prov_of imported.db command)"
+expect_exit "import zstd export" 0 "imported 58" "$FC" import z.h5 -o importedz.db
+same_content "import of zstd export == S" whole.db importedz.db ok
+check "independent zstd writer (zstd CLI chunks)" "$PY" "$ROOT/tests/py/make_zstd_export.py" whole.h5 ext.h5
+expect_exit "import chunks compressed by the zstd CLI" 0 "imported 58" "$FC" import ext.h5 -o importedx.db
+same_content "import of CLI-zstd export == S" whole.db importedx.db ok
+expect_exit "import --codec f32" 0 "codec f32" "$FC" import half.h5 -o imported32.db --codec f32
+same_content "import of float16 export --codec f32 == S" whole.db imported32.db ok
+for c in bf16 f32; do
+    "$MK" "c$c.db" --codec "$c" --count 12 --shape 2,2,16 >/dev/null
+    "$FC" export "c$c.db" "c$c.h5" >/dev/null && "$FC" import "c$c.h5" -o "c$c-i.db" >/dev/null
+    same_content "import(export(S)) == S for codec $c" "c$c.db" "c$c-i.db"
+done
+# u8 re-quantizes (its ranges are stored as f16): import says so; --codec f32 keeps values
+"$MK" cu8.db --codec u8 --count 12 --shape 2,2,16 >/dev/null
+"$FC" export cu8.db cu8.h5 >/dev/null
+expect_exit "import of a u8 export warns about re-quantizing" 0 "--codec f32" "$FC" import cu8.h5 -o cu8-i.db
+"$FC" import cu8.h5 -o cu8-f.db --codec f32 >/dev/null
+same_content "import --codec f32 keeps u8-decoded values exactly" cu8.db cu8-f.db
+expect_exit "merge accepts an .h5 input" 0 "merged 2 stores" "$FC" merge -o mixed.db whole.h5 s2.db
+same_content "merge of export + store" whole.db mixed.db
+C="$ROOT/tests/fuzz/corpus/h5import"
+expect_exit "import a text file" 1 "not an HDF5 file" "$FC" import "$C/text.txt" -o bad6.db
+no_output "import of text writes nothing" bad6.db
+expect_exit "import a truncated file" 1 "truncated or corrupt" "$FC" import "$C/truncated.h5" -o bad7.db
+no_output "import of truncated file writes nothing" bad7.db
+expect_exit "import wrong shapes" 1 "attributes say 1x2x4" "$FC" import "$C/wrong_shape.h5" -o bad8.db
+no_output "import of wrong shapes writes nothing" bad8.db
+expect_exit "import bad labels" 1 "/labels[1] = 7" "$FC" import "$C/bad_label.h5" -o bad9.db
+expect_exit "import corrupt chunk" 1 "corrupt data" "$FC" import "$C/corrupt_chunk.h5" -o bad10.db
+no_output "import of corrupt data writes nothing" bad10.db
+expect_exit "import a store" 1 "not an HDF5 file" "$FC" import whole.db -o bad11.db
+expect_exit "import existing output" 1 "already exists" "$FC" import whole.h5 -o s0.db
+
+# --- train/evaluate/info from the .h5 == from the store -------------------------------------
+TA=(--epochs 3 --seed 7 --threads 1 --hidden 16 --batch 8 --quiet)
+check "train from the store" "$FC" train whole.db -o head1.h5 --history h1.csv "${TA[@]}"
+check "train from the .h5 export" "$FC" train whole.h5 -o head2.h5 --history h2.csv "${TA[@]}"
+grep -q "not recorded" "$T/.err" && ok "train from .h5 says the run is not recorded" || fail "no 'not recorded' notice: $(cat "$T/.err")"
+if [ "$(wc -l <h1.csv)" = 4 ] && cmp -s <(cut -d, -f1-5 h1.csv) <(cut -d, -f1-5 h2.csv); then ok "train(.h5) history == train(store) history (same seed)"
+else fail "train histories differ: $(paste -d'|' h1.csv h2.csv | head -3)"; fi
+"$FC" evaluate whole.db head1.h5 --split test --json >e1.json 2>/dev/null
+"$FC" evaluate whole.h5 head1.h5 --split test --json >e2.json 2>/dev/null
+[ -s e1.json ] && cmp -s e1.json e2.json && ok "evaluate(.h5) == evaluate(store)" || fail "evaluate: $(cat e1.json e2.json | head -c 300)"
+expect_exit "info reads the .h5" 0 "mkstore whole.db" "$FC" info whole.h5
+expect_exit "sweep reads the .h5" 0 "" "$FC" sweep whole.h5 --grid 'lr=1e-3,2e-3' -o sweep.csv --epochs 1 --threads 1 --quiet
+[ "$(wc -l <sweep.csv)" = 3 ] && ok "sweep from .h5 wrote 2 results" || fail "sweep.csv: $(cat sweep.csv)"
+
+# --- read-only inputs ------------------------------------------------------------------------
+mkdir ro && cp whole.db ro/ && chmod 444 ro/whole.db && chmod 555 ro
+before=$(fingerprint ro/whole.db)
+expect_exit "export from a read-only store" 0 "exported 58" "$FC" export ro/whole.db ro-export.h5
+expect_exit "merge from a read-only store" 0 "merged 2 stores" "$FC" merge -o ro-merged.db ro/whole.db s0.db
+same_content "merge from read-only == whole" whole.db ro-merged.db
+expect_exit "diff a read-only store" 0 "58 identical" "$FC" diff ro/whole.db whole.db
+[ "$(fingerprint ro/whole.db)" = "$before" ] && ok "read-only input unchanged" || fail "read-only input modified"
+[ -z "$(ls ro | grep -v '^whole.db$')" ] && ok "no side files next to a read-only store" || fail "side files: $(ls ro)"
+chmod 755 ro
+# A read-only bind mount stops root too; needs mount privileges (skipped without them).
+mkdir -p romnt && if mount --bind ro romnt 2>/dev/null && mount -o remount,ro,bind romnt 2>/dev/null; then
+    expect_exit "export from a read-only mount" 0 "exported 58" "$FC" export romnt/whole.db rom.h5
+    expect_exit "merge from a read-only mount" 0 "merged 1 stores" "$FC" merge -o rom.db romnt/whole.db
+    same_content "merge from read-only mount == whole" whole.db rom.db
+    for c in info verify; do expect_exit "$c on a read-only mount" 0 "" "$FC" $c romnt/whole.db; done
+    expect_exit "train on a read-only mount" 0 "not recorded" "$FC" train romnt/whole.db -o romh.h5 "${TA[@]}"
+    expect_exit "sweep on a read-only mount" 0 "not recorded" "$FC" sweep romnt/whole.db --grid 'lr=1e-3,2e-3' -o rom.csv --epochs 1 --threads 1 --quiet
+    expect_exit "evaluate on a read-only mount" 0 "accuracy" "$FC" evaluate romnt/whole.db romh.h5 --json
+    umount romnt
+else
+    umount romnt 2>/dev/null
+    echo "# skip: read-only bind mount not permitted here"
+fi
+finish

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# store.sh - `featcache info`, `verify` and `runs` on real stores (written by the
+# fc_mkstore test helper through the store API), damaged stores and foreign files.
+source "$(dirname "$0")/lib.sh"
+MK="$BUILD/tests/tools/fc_mkstore"
+sqlx() { "$PY" -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.executescript(sys.argv[2]); c.commit()' "$@"; }
+
+"$MK" "$T/s.db" 30 f16 2 3 || fail "fc_mkstore"
+
+# info: provenance, counts per class and split, failed images, sizes
+"$FC" info "$T/s.db" >"$T/info.txt" 2>"$T/info.err"; rc=$?
+[ $rc -eq 0 ] && ok "info exits 0" || fail "info exit $rc: $(cat "$T/info.err")"
+for frag in "fingerprint  " "block5_pool -> features 2x3x8" "preprocess caffe" "codec        f16, layout sparse, zstd level 3" \
+            "30 with features, 2 failed, 3 classes" "B/image" "of raw float32" "broken0030.png: not a PNG or JPEG file" \
+            "3 recorded"; do
+    grep -qF -- "$frag" "$T/info.txt" && ok "info shows '$frag'" || { fail "info lacks '$frag'"; sed 's/^/    /' "$T/info.txt"; }
+done
+# the class table: cats row = 4 train, 3 validation, 3 test, 10 total
+grep -Eq '^  cats +4 +3 +3 +10$' "$T/info.txt" && ok "info counts per class and split" || fail "info class table"
+# the fingerprint printed is the one stored
+fp=$("$PY" -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select value from provenance where key=\"fingerprint\"").fetchone()[0])' "$T/s.db")
+grep -qF "fingerprint  $fp" "$T/info.txt" && ok "info fingerprint matches the store" || fail "fingerprint"
+expect_exit "info --failed 1 lists one" 0 "broken0030" "$FC" info --failed 1 "$T/s.db"
+grep -q broken0031 "$T/.out" && fail "info --failed 1 listed two" || ok "info --failed 1 limits the list"
+
+# bad inputs: usage, missing, text, foreign SQLite, newer format, truncated, HDF5 that is no export
+expect_exit "info without a store" 2 "usage" "$FC" info
+expect_exit "info missing file" 1 "No such file" "$FC" info "$T/nope.db"
+echo "just some text" >"$T/notes.txt"
+expect_exit "info text file" 1 "not a featcache store" "$FC" info "$T/notes.txt"
+sqlx "$T/foreign.db" "create table t(x); insert into t values (1);"
+expect_exit "info foreign SQLite" 1 "not a featcache store (application_id 0x00000000" "$FC" info "$T/foreign.db"
+cp "$T/s.db" "$T/newer.db"; sqlx "$T/newer.db" "pragma user_version = 9;"
+expect_exit "info newer format" 1 "store format version 9 is newer than this featcache supports" "$FC" info "$T/newer.db"
+"$MK" "$T/big.db" 200 f32 0 0 4x4x16 || fail "fc_mkstore big"
+head -c $(( $(stat -c %s "$T/big.db") / 2 )) "$T/big.db" >"$T/trunc.db"
+expect_exit "info truncated store" 1 "truncated" "$FC" info "$T/trunc.db"
+expect_exit "verify truncated store" 1 "truncated" "$FC" verify "$T/trunc.db"
+"$PY" -c 'import h5py,sys; f=h5py.File(sys.argv[1],"w"); f["x"]=[1,2,3]' "$T/other.h5"
+expect_exit "info on an HDF5 file that is no export" 1 "other.h5" "$FC" info "$T/other.h5"
+
+# verify: clean, then a damaged blob, a wrong checksum, an orphan; --max; exit codes
+expect_exit "verify clean store" 0 "ok (30 images with features decoded and checksummed" "$FC" verify "$T/s.db"
+cp "$T/s.db" "$T/bad.db"
+sqlx "$T/bad.db" "update features set blob = zeroblob(40) where rowid = 3;
+                  update features set checksum = 'ab' || substr(checksum, 3) where rowid = 5;
+                  insert into features(sha256, blob, checksum, raw_len) values ('feed', x'46434201', 'x', 192);"
+expect_exit "verify damaged store exits 1" 1 "4 problems found" "$FC" verify "$T/bad.db"
+grep -q "features do not decode" "$T/.out" && ok "verify names the undecodable blob" || fail "verify: no decode problem listed"
+grep -q "checksum mismatch" "$T/.out" && ok "verify reports the checksum mismatch" || fail "verify: no checksum problem"
+grep -q "features without an image: feed" "$T/.out" && ok "verify reports orphan features" || fail "verify: no orphan"
+expect_exit "verify --max 1" 1 "problems found" "$FC" verify --max 1 "$T/bad.db"
+[ "$(grep -c '^  ' "$T/.out")" -eq 1 ] && ok "verify --max 1 lists one problem" || fail "verify --max 1 listed $(grep -c '^  ' "$T/.out")"
+expect_exit "verify text file" 1 "not a featcache store" "$FC" verify "$T/notes.txt"
+expect_exit "verify bad --max" 2 "--max" "$FC" verify --max zero "$T/s.db"
+
+# runs: table, JSON, empty
+expect_exit "runs lists 3 runs" 0 "0.8200" "$FC" runs "$T/s.db"
+[ "$(grep -cE '^ +[0-9]+  (train|sweep) ' "$T/.out")" -eq 3 ] && ok "runs: three rows" || fail "runs rows"
+grep -q "lr=4e-05" "$T/.out" && ok "runs shows the config" || fail "runs config"
+"$FC" runs --json "$T/s.db" >"$T/runs.json" && "$PY" -c 'import json,sys; r=json.load(open(sys.argv[1])); assert len(r)==3 and r[2]["config"]["lr"]==6e-05 and r[0]["kind"]=="train", r' "$T/runs.json" \
+    && ok "runs --json" || fail "runs --json"
+"$MK" "$T/noruns.db" 3 u8 0 0 || fail "fc_mkstore noruns"
+expect_exit "runs on a store without runs" 0 "no runs recorded" "$FC" runs "$T/noruns.db"
+expect_exit "runs foreign" 1 "not a featcache store" "$FC" runs "$T/foreign.db"
+
+# read-only: store in a read-only directory, read by an unprivileged user (root ignores
+# permissions), so no -wal/-shm can be created
+mkdir -p "$T/ro" && cp "$T/s.db" "$T/ro/s.db" && chmod 755 "$T" && chmod 444 "$T/ro/s.db" && chmod 555 "$T/ro"
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
+    AS=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+else
+    AS=()
+fi
+expect_exit "info on a read-only directory" 0 "30 with features" "${AS[@]}" "$FC" info "$T/ro/s.db"
+expect_exit "verify on a read-only directory" 0 "ok (30 images" "${AS[@]}" "$FC" verify "$T/ro/s.db"
+[ ! -e "$T/ro/s.db-shm" ] && ok "nothing written next to a read-only store" || fail "-shm created"
+chmod 755 "$T/ro"
+# a reader in a writable directory leaves no -wal/-shm behind
+"$FC" info "$T/s.db" >/dev/null 2>&1
+[ ! -e "$T/s.db-wal" ] && [ ! -e "$T/s.db-shm" ] && [ ! -e "$T/s.db.lock" ] && ok "no side files after info" || fail "side files left: $(ls "$T")"
+finish
