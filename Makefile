@@ -79,6 +79,8 @@ test: check-deps featcache $(TESTS) $(FUZZERS) $(TOOLS)
 
 # Same suite under AddressSanitizer + UndefinedBehaviorSanitizer.
 asan:
+	LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp):print_suppressions=0 \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	$(MAKE) BUILD=build-asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" test
 
 bench: featcache $(BENCHES)
@@ -86,6 +88,11 @@ bench: featcache $(BENCHES)
 
 demo:
 	bash tests/demo.sh
+
+# Sharded extraction on a real one-node Slurm cluster (installs slurm-wlm + munge; root only,
+# skips otherwise). Called by .ci/run.
+test-slurm: featcache $(TOOLS)
+	FEATCACHE=$(abspath $(BIN)) BUILD=$(abspath $(BUILD)) bash tests/slurm/run.sh
 
 # libFuzzer: every tests/fuzz/fuzz_*.c target, built with clang, run FUZZ_SECONDS each on
 # a copy of its corpus; crashes land in build-fuzz/crash-<target>-* (make them regression

@@ -4,8 +4,9 @@
  *
  *   bench_backbone [--threads N] [--batch N] [--iters N] [--graphs vgg16,mbv2,...]
  *
- * Graphs: vgg16 (conv base, 150x150 -> 4x4x512, built here), and when common/arch.c is
- * present, the architectures it knows (inception_v3 cut at mixed7, mobilenet_v2). */
+ * Graphs: vgg16 (conv base, 150x150 -> 4x4x512, built here), and when common/arch.h is
+ * present, inception_v3 cut at mixed7 at 150x150 and mobilenet_v2 to out_relu at 224x224
+ * (fc_arch_build_random). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,12 @@
 
 #include "../common/blas.h"
 #include "../common/graph.h"
+#if defined(__has_include)
+#if __has_include("../common/arch.h")
+#include "../common/arch.h"
+#define HAVE_ARCH 1
+#endif
+#endif
 
 static unsigned long long rng = 0x9E3779B97F4A7C15ULL;
 static float frand(void) {
@@ -174,7 +181,7 @@ static void bench_graph(const char *label, const fc_graph *g, int batch, int thr
 
 int main(int argc, char **argv) {
     int threads = fc_online_cpus(), batch = 20, iters = 5;
-    const char *graphs = "vgg16";
+    const char *graphs = "vgg16,inception_v3,mobilenet_v2";
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--threads")) threads = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--batch")) batch = atoi(argv[i + 1]);
@@ -200,5 +207,25 @@ int main(int argc, char **argv) {
         bench_graph("vgg16 (block5_pool)", g, batch, threads, iters, s2048);
         fc_graph_free(g);
     }
+#ifdef HAVE_ARCH
+    static const struct { const char *arch, *layer; int size; } specs[] = {
+        {"inception_v3", "mixed7", 150}, {"mobilenet_v2", "out_relu", 224}};
+    for (size_t i = 0; i < sizeof specs / sizeof *specs; i++) {
+        if (!strstr(graphs, specs[i].arch)) continue;
+        fc_status st = {0};
+        fc_graph *g = fc_graph_create(&st);
+        char label[96];
+        snprintf(label, sizeof label, "%s (%s)", specs[i].arch, specs[i].layer);
+        if (!g || fc_arch_build_random(specs[i].arch, g, 42, &st) ||
+            fc_graph_finalize(g, specs[i].layer, specs[i].size, specs[i].size, &st))
+            fprintf(stderr, "%s: %s\n", label, st.msg);
+        else
+            bench_graph(label, g, batch, threads, iters, s2048);
+        fc_graph_free(g);
+    }
+#else
+    if (strstr(graphs, "inception_v3") || strstr(graphs, "mobilenet_v2"))
+        printf("inception_v3 / mobilenet_v2: skipped (common/arch.h not in this build)\n");
+#endif
     return 0;
 }

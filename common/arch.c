@@ -197,7 +197,59 @@ static int res_block(ab *a, int x, int filters, int stride, int shortcut_conv, c
     return 0;
 }
 
+/* ResNet50 of Keras <= 2.2.4 (weights file of fchollet/deep-learning-models v0.2):
+ * conv1/bn_conv1, res{stage}{block}_branch2a..2c / _branch1, BN epsilon 1e-3. */
+static int res_block_k2(ab *a, int x, int filters, int stride, int shortcut_conv, int stage,
+                        char block, int *act_n, int *out, fc_status *st) {
+    char c[32], b[32], nm[64];
+    int sc = x, rc = 0;
+    snprintf(c, sizeof c, "res%d%c_branch", stage, block);
+    snprintf(b, sizeof b, "bn%d%c_branch", stage, block);
+#define CN(s) (snprintf(nm, sizeof nm, "%s%s", c, s), nm)
+#define BN(s) (snprintf(nm, sizeof nm, "%s%s", b, s), nm)
+#define AN() (snprintf(nm, sizeof nm, "activation_%d", ++*act_n), nm)
+    if ((rc = a_conv(a, x, CN("2a"), filters, 1, 1, stride, FC_PAD_VALID, FC_ACT_LINEAR, 1, &x, st)) ||
+        (rc = a_bn(a, x, BN("2a"), 1e-3f, 1, &x, st)) || (rc = a_relu(a, x, AN(), 0, &x, st)) ||
+        (rc = a_conv(a, x, CN("2b"), filters, 3, 3, 1, FC_PAD_SAME, FC_ACT_LINEAR, 1, &x, st)) ||
+        (rc = a_bn(a, x, BN("2b"), 1e-3f, 1, &x, st)) || (rc = a_relu(a, x, AN(), 0, &x, st)) ||
+        (rc = a_conv(a, x, CN("2c"), 4 * filters, 1, 1, 1, FC_PAD_VALID, FC_ACT_LINEAR, 1, &x, st)) ||
+        (rc = a_bn(a, x, BN("2c"), 1e-3f, 1, &x, st)))
+        return rc;
+    if (shortcut_conv &&
+        ((rc = a_conv(a, sc, CN("1"), 4 * filters, 1, 1, stride, FC_PAD_VALID, FC_ACT_LINEAR, 1, &sc, st)) ||
+         (rc = a_bn(a, sc, BN("1"), 1e-3f, 1, &sc, st))))
+        return rc;
+    int two[2] = {x, sc};
+    snprintf(nm, sizeof nm, "add_%d", stage * 10 + block - 'a'); /* Keras: add_N */
+    if ((rc = a_merge(a, FC_OP_ADD, nm, two, 2, &x, st))) return rc;
+    rc = a_relu(a, x, AN(), 0, out, st);
+#undef CN
+#undef BN
+#undef AN
+    return rc;
+}
+
+static int build_resnet50_k2(ab *a, fc_status *st) {
+    static const int filters[4] = {64, 128, 256, 512}, blocks[4] = {3, 4, 6, 3};
+    int x, rc = a_input(a, &x, st), act_n = 0;
+    if (rc || (rc = a_zeropad(a, x, "conv1_pad", 3, &x, st)) ||
+        (rc = a_conv(a, x, "conv1", 64, 7, 7, 2, FC_PAD_VALID, FC_ACT_LINEAR, 1, &x, st)) ||
+        (rc = a_bn(a, x, "bn_conv1", 1e-3f, 1, &x, st)) ||
+        (rc = a_relu(a, x, "activation_1", 0, &x, st)) || (rc = a_zeropad(a, x, "pool1_pad", 1, &x, st)) ||
+        (rc = a_pool(a, x, "max_pooling2d_1", FC_OP_MAXPOOL, 3, 2, FC_PAD_VALID, &x, st)))
+        return rc;
+    act_n = 1;
+    for (int s = 0; s < 4 && !rc; s++)
+        for (int b = 0; b < blocks[s] && !rc; b++)
+            rc = res_block_k2(a, x, filters[s], b == 0 && s > 0 ? 2 : 1, b == 0, s + 2, (char)('a' + b),
+                              &act_n, &x, st);
+    a->kb.g->output = x;
+    return rc;
+}
+
 static int build_resnet50(ab *a, fc_status *st) {
+    if (a->kb.ws->has_layer && a->kb.ws->has_layer(a->kb.ws->ctx, "res2a_branch2a"))
+        return build_resnet50_k2(a, st);
     static const int filters[4] = {64, 128, 256, 512}, blocks[4] = {3, 4, 6, 3};
     int x, rc = a_input(a, &x, st);
     if (rc || (rc = a_zeropad(a, x, "conv1_pad", 3, &x, st)) ||
@@ -346,7 +398,8 @@ static const struct {
     {"vgg19", "block5_conv4", NULL},
     {"vgg16", "block5_conv3", "block5_conv4"},
     {"mobilenet_v2", "block_16_project", NULL},
-    {"resnet50", "conv5_block3_out", NULL},
+    {"resnet50", "conv5_block3_3_conv", NULL},
+    {"resnet50", "res5c_branch2c", NULL}, /* Keras <= 2.2.4 naming */
     {"inception_v3", "mixed10", NULL},
 };
 
@@ -367,7 +420,18 @@ const char *fc_arch_detect(const char *const *names, int n) {
         }
         if (has && !hasnot) return archs[a].name;
     }
-    return NULL;
+    /* InceptionV3 layers are auto-named; a file listing only weighted layers still has
+     * exactly its 94 convolutions conv2d[_N] */
+    int convs = 0;
+    for (int i = 0; i < n; i++) {
+        const char *p = names[i];
+        if (strncmp(p, "conv2d", 6)) continue;
+        p += 6;
+        if (*p == '_') p += p[1] ? 1 : 0;
+        while (*p >= '0' && *p <= '9') p++;
+        convs += *p == 0;
+    }
+    return convs == 94 ? "inception_v3" : NULL;
 }
 
 int fc_arch_build(const char *arch, fc_graph *g, fc_wsrc *ws, fc_status *st) {

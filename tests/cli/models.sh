@@ -33,6 +33,11 @@ if [ -f "$M/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5" ]; then
     check "layers vgg16:PATH" "$FC" layers "vgg16:$M/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
     expect_exit "wrong arch for weights" 1 "block3_conv4': weight 'kernel' is missing" "$FC" layers "vgg19:$M/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
 fi
+if [ -f "$M/inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5" ]; then
+    check "layers inception_v3 mixed7@150" "$FC" layers "$M/inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5" --size 150 --layer mixed7
+    grep -q 'mixed7 .*Concatenate .*(7, 7, 768)' "$T/.out" && grep -q '(inception_v3)' "$T/.out" \
+        && ok "layers: inception_v3 mixed7 at 150 -> 7x7x768" || fail "layers: inception_v3 mixed7 at 150"
+fi
 expect_exit "unknown arch prefix" 2 "unknown architecture" "$FC" layers "vgg17:$M/tiny_vgg.h5"
 
 # bad inputs: exit 1, message names the file and the problem

@@ -415,6 +415,71 @@ def vgg16():
     return n
 
 
+def inception_v3():
+    """keras.applications.InceptionV3(include_top=False) with tf.keras auto names
+    (conv2d, conv2d_1, ..., batch_normalization, ...)."""
+    n = Net("inception_v3", (None, None, 3))
+    cnt = {}
+
+    def auto(prefix):
+        k = cnt.get(prefix, 0)
+        cnt[prefix] = k + 1
+        return prefix if k == 0 else "%s_%d" % (prefix, k)
+
+    def cbn(x, f, r, c, s=1, padding="same"):
+        cin = n.chan[x]
+        w = {"kernel": rnd((r, c, cin, f), 1.0 / np.sqrt(r * c * cin))}
+        n.add("Conv2D", auto("conv2d"), x, w, f, filters=f, kernel_size=[r, c], strides=[s, s],
+              padding=padding, data_format="channels_last", dilation_rate=[1, 1], activation="linear", use_bias=False)
+        n.bn(auto("batch_normalization"), scale=False)
+        return n.add("Activation", auto("activation"), activation="relu")
+
+    def pool(x, kind, k, s, padding):
+        cls = "MaxPooling2D" if kind == "max" else "AveragePooling2D"
+        return n.add(cls, auto("max_pooling2d" if kind == "max" else "average_pooling2d"), x,
+                     pool_size=[k, k], strides=[s, s], padding=padding)
+
+    def cat(xs, name=None):
+        return n.add("Concatenate", name or auto("concatenate"), xs, chan=sum(n.chan[x] for x in xs), axis=-1)
+
+    x = cbn("input_1", 32, 3, 3, 2, "valid")
+    x = cbn(x, 32, 3, 3, 1, "valid")
+    x = cbn(x, 64, 3, 3)
+    x = pool(x, "max", 3, 2, "valid")
+    x = cbn(x, 80, 1, 1, 1, "valid")
+    x = cbn(x, 192, 3, 3, 1, "valid")
+    x = pool(x, "max", 3, 2, "valid")
+    for i, pf in enumerate([32, 64, 64]):
+        b1 = cbn(x, 64, 1, 1)
+        b5 = cbn(cbn(x, 48, 1, 1), 64, 5, 5)
+        b3 = cbn(cbn(cbn(x, 64, 1, 1), 96, 3, 3), 96, 3, 3)
+        bp = cbn(pool(x, "avg", 3, 1, "same"), pf, 1, 1)
+        x = cat([b1, b5, b3, bp], "mixed%d" % i)
+    b3 = cbn(x, 384, 3, 3, 2, "valid")
+    bd = cbn(cbn(cbn(x, 64, 1, 1), 96, 3, 3), 96, 3, 3, 2, "valid")
+    x = cat([b3, bd, pool(x, "max", 3, 2, "valid")], "mixed3")
+    for i, c in enumerate([128, 160, 160, 192]):
+        b1 = cbn(x, 192, 1, 1)
+        b7 = cbn(cbn(cbn(x, c, 1, 1), c, 1, 7), 192, 7, 1)
+        bd = cbn(x, c, 1, 1)
+        for f, r, cc in [(c, 7, 1), (c, 1, 7), (c, 7, 1), (192, 1, 7)]:
+            bd = cbn(bd, f, r, cc)
+        bp = cbn(pool(x, "avg", 3, 1, "same"), 192, 1, 1)
+        x = cat([b1, b7, bd, bp], "mixed%d" % (4 + i))
+    b3 = cbn(cbn(x, 192, 1, 1), 320, 3, 3, 2, "valid")
+    b7 = cbn(cbn(cbn(cbn(x, 192, 1, 1), 192, 1, 7), 192, 7, 1), 192, 3, 3, 2, "valid")
+    x = cat([b3, b7, pool(x, "max", 3, 2, "valid")], "mixed8")
+    for i in range(2):
+        b1 = cbn(x, 320, 1, 1)
+        t = cbn(x, 384, 1, 1)
+        b3 = cat([cbn(t, 384, 1, 3), cbn(t, 384, 3, 1)], "mixed9_%d" % i)
+        t = cbn(cbn(x, 448, 1, 1), 384, 3, 3)
+        bd = cat([cbn(t, 384, 1, 3), cbn(t, 384, 3, 1)])
+        bp = cbn(pool(x, "avg", 3, 1, "same"), 192, 1, 1)
+        x = cat([b1, b3, bd, bp], "mixed%d" % (9 + i))
+    return n
+
+
 def nested():
     base = Net("tiny_base", (20, 20, 3))
     base.conv("b_conv1", 4, act="relu")
@@ -606,6 +671,11 @@ def main():
         with h5py.File(os.path.join(out, path), "w") as f:
             write_weight_groups(f, [("input_1", [])] + layer_groups(n), "tf")
         save_case(out, cases, path, n, 35, 33, None, True, 1)
+        n = inception_v3()
+        path = "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
+        with h5py.File(os.path.join(out, path), "w") as f:
+            write_weight_groups(f, [("input_1", [])] + layer_groups(n), "tf")
+        save_case(out, cases, path, n, 77, 75, None, True, 1)
 
     write_bad(out, os.path.join(out, "tiny_vgg.h5"))
     with open(os.path.join(out, "cases.txt"), "w") as f:

@@ -180,12 +180,34 @@ static void test_arches(void) {
     CHECK(!memcmp(h[0], h[1], 32) && memcmp(h[0], h[2], 32), "weights sha256 follows the weights");
 }
 
+static int has_old_resnet_names(void *ctx, const char *layer) {
+    return !strcmp(layer, "res2a_branch2a");
+}
+
+/* Keras <= 2.2.4 ResNet50 naming (res2a_branch2a, bn_conv1, ...), random weights. */
+static void test_resnet50_keras2(void) {
+    fc_status st = {0};
+    fc_graph *g = fc_graph_create(&st);
+    fc_wsrc ws = {NULL, NULL, has_old_resnet_names, "old resnet", NULL, 3};
+    CHECK(fc_arch_build("resnet50", g, &ws, &st) == 0, "%s", st.msg);
+    int64_t p = 0;
+    for (int i = 0; i < g->n_nodes; i++) p += g->nodes[i].params;
+    CHECK(p == 23587712, "params %lld", (long long)p);
+    CHECK(fc_graph_find(g, "res5c_branch2c") >= 0 && fc_graph_find(g, "bn_conv1") >= 0, "old names");
+    CHECK(fc_graph_finalize(g, NULL, 224, 224, &st) == 0, "%s", st.msg);
+    const fc_node *o = &g->nodes[g->output];
+    CHECK(o->oh == 7 && o->ow == 7 && o->oc == 2048, "out %dx%dx%d", o->oh, o->ow, o->oc);
+    fc_graph_free(g);
+}
+
 static void test_detect(void) {
     const char *vgg16[] = {"input_1", "block1_conv1", "block5_conv3", "block5_pool"};
     const char *vgg19[] = {"block5_conv3", "block5_conv4"};
     const char *mnv2[] = {"Conv1", "block_16_project", "out_relu"};
     const char *inc[] = {"conv2d_1", "mixed10"};
     const char *other[] = {"dense_1"};
+    const char *res_old[] = {"conv1", "res5c_branch2c"};
+    CHECK(!strcmp(fc_arch_detect(res_old, 2), "resnet50"), "old resnet");
     CHECK(!strcmp(fc_arch_detect(vgg16, 4), "vgg16"), "vgg16");
     CHECK(!strcmp(fc_arch_detect(vgg19, 2), "vgg19"), "vgg19");
     CHECK(!strcmp(fc_arch_detect(mnv2, 3), "mobilenet_v2"), "mnv2");
@@ -199,6 +221,7 @@ int main(void) {
     T_RUN(test_errors);
     T_RUN(test_load_errors);
     T_RUN(test_arches);
+    T_RUN(test_resnet50_keras2);
     T_RUN(test_detect);
     return t_done("test_model");
 }
