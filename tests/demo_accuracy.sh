@@ -45,7 +45,7 @@ one() {
         -v tt="$(awk -v a="$t1" -v b="$t2" 'BEGIN{print b-a}')" \
         'BEGIN { split(s, d, "x"); raw = d[1] * d[2] * d[3] * 4;
                  printf "| %s | %s | %s | %.0f | %s | %.1f | %.4f |\n", l, s, c, b / n,
-                        raw > 0 ? sprintf("%.1fx", raw / (b / n)) : "?", tt, a }'
+                        (raw > 0 ? sprintf("%.1fx", raw / (b / n)) : "?"), tt, a }'
 }
 
 {
