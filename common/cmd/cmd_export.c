@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../dataset.h"
 #include "commands.h"
 #include "opts.h"
 #include "share.h"
@@ -67,12 +68,26 @@ static int export_one(void *vctx, const fc_image_rec *rec, const float *x, const
     return c->rc != 0;
 }
 
-static int run_export(const char *in, const char *out, const fc_h5feat_opts *o) {
+/* An existing OUT is replaced only if it is an earlier export (or with --force), and
+ * never when it is the input itself. */
+static int check_export_out(const char *in, const char *out, int force, fc_status *st) {
+    struct stat si, so;
+    if (stat(out, &so) != 0) return 0;
+    if (stat(in, &si) == 0 && si.st_dev == so.st_dev && si.st_ino == so.st_ino)
+        return fc_fail(st, FC_ERR_ARG, "output %s is the input", out);
+    if (!force && !fc_is_hdf5(out))
+        return fc_fail(st, FC_ERR_IO, "%s exists and is not an HDF5 file (use --force to replace it)",
+                       out);
+    return 0;
+}
+
+static int run_export(const char *in, const char *out, const fc_h5feat_opts *o, int force) {
     fc_status st = {0};
     fc_source src;
     char **names = NULL;
     int n = 0, rc;
     export_ctx c = {.st = &st};
+    if ((rc = check_export_out(in, out, force, &st))) return fc_report("export", &st);
     if ((rc = fc_source_open(in, &src, &st))) return fc_report("export", &st);
     if ((rc = fc_source_classes(&src, &names, &n, &st)) ||
         (rc = class_index_make(names, n, &c.ci, &st)) ||
@@ -106,6 +121,7 @@ int cmd_export(int argc, char **argv) {
         {"dtype", 0, "float32|float16", "element type of /features (default float32)"},
         {"zstd", 0, NULL, "compress with the zstd filter (32015) instead of shuffle+gzip"},
         {"level", 0, "N", "gzip (1-9, default 4) or zstd (1-22, default 3) level"},
+        {"force", 0, NULL, "replace OUT even if it is not an earlier export"},
         {0},
     };
     static const fc_cmd_spec spec = {
@@ -128,7 +144,7 @@ int cmd_export(int argc, char **argv) {
         rc = fc_usage_error("export", "--dtype must be float32 or float16");
     if (rc == FC_ARGS_OK) rc = fc_arg_long(&a, "level", 0, 0, o.zstd ? 22 : 9, &level);
     o.level = (int)level;
-    if (rc == FC_ARGS_OK) rc = run_export(a.pos[0], a.pos[1], &o);
+    if (rc == FC_ARGS_OK) rc = run_export(a.pos[0], a.pos[1], &o, fc_arg_flag(&a, "force"));
     fc_args_free(&a);
     return rc;
 }

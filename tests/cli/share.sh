@@ -121,6 +121,11 @@ expect_exit "export from an .h5" 0 "exported 58 images" "$FC" export whole.h5 ag
 check "re-export of an export" "$PY" "$ROOT/tests/py/check_export.py" again.h5 whole.txt
 mkdir -p nowrite && expect_exit "export into a missing dir" 1 "no/such/dir" "$FC" export whole.db no/such/dir/x.h5
 expect_exit "export bad dtype" 2 "float32 or float16" "$FC" export whole.db x.h5 --dtype int8
+expect_exit "export onto its input" 2 "is the input" "$FC" export whole.db whole.db
+cp s2.db keep.db
+expect_exit "export onto a store" 1 "not an HDF5 file" "$FC" export whole.db keep.db
+same_content "refused export leaves the store" s2.db keep.db
+expect_exit "export replaces an earlier export" 0 "exported 58" "$FC" export whole.db whole.h5
 expect_exit "export a text file" 1 "not a featcache store" "$FC" export text.db x.h5
 no_output "failed export writes nothing" x.h5
 
