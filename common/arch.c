@@ -447,6 +447,7 @@ int fc_arch_build(const char *arch, fc_graph *g, fc_wsrc *ws, fc_status *st) {
     else rc = fc_fail(st, FC_ERR_ARG, "unknown architecture '%s' (known: %s)", arch, fc_arch_list());
     if (!rc) snprintf(g->arch, sizeof g->arch, "%s", arch);
     free(a.kb.chan);
+    free(a.kb.hw);
     return rc;
 }
 

@@ -654,6 +654,12 @@ def main():
     n = mobilenet_v2(24, 24, full=False)
     write_h5(os.path.join(out, "mnv2_mini.h5"), n, False, "k2")
     save_case(out, cases, "mnv2_mini.h5", n, 24, 24)
+    # --size at odd sizes: Keras would rebuild with correct_pad() for the new size
+    n2 = mobilenet_v2(25, 23, full=False)
+    w24 = {L["name"]: L["weights"] for L in n.layers}
+    for L in n2.layers:
+        L["weights"] = w24[L["name"]]
+    save_case(out, cases, "mnv2_mini.h5", n2, 25, 23, "out_relu", True)
     write_tfjs(os.path.join(out, "tfjs_mnv2"), n)  # weights now dequantized
     save_case(out, cases, "tfjs_mnv2", n, 24, 24)
 
