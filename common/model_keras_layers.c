@@ -49,6 +49,11 @@ static void node_out_hw(const fc_kbuild *b, const fc_node *n, int hw[2]) {
 int fc_kb_add(fc_kbuild *b, fc_node *n, int *idx, fc_status *st) {
     int c = fc_node_out_channels(b->g, n, b->chan), hw[2] = {-1, -1};
     node_out_hw(b, n, hw); /* inputs precede n, so their sizes are recorded */
+    if (n->op == FC_OP_FLATTEN && n->n_inputs == 1) { /* known when the input size is fixed */
+        int j = n->inputs[0];
+        int64_t f = (int64_t)b->hw[2 * j] * b->hw[2 * j + 1] * b->chan[j];
+        c = b->hw[2 * j] > 0 && b->hw[2 * j + 1] > 0 && b->chan[j] > 0 && f <= (1 << 30) ? (int)f : -1;
+    }
     int i = fc_graph_add(b->g, n, st);
     memset(n, 0, sizeof *n); /* the graph owns (or freed) its buffers now */
     if (i < 0) return st->code ? (int)st->code : FC_ERR_INTERNAL;

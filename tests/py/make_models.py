@@ -588,6 +588,13 @@ def write_bad(out, good_h5):
         return g
     variant("wrong_shape.h5", lambda layers, n: None, wrong_shape)
 
+    def wrong_dense(n):  # dense_1 after a 3x3x8 Flatten needs (72, 16)
+        g = layer_groups(n)
+        i = [k for k, (name, _) in enumerate(g) if name == "dense_1"][0]
+        g[i] = (g[i][0], [(g[i][1][0][0], rnd((73, 16), 0.1)), g[i][1][1]])
+        return g
+    variant("wrong_dense.h5", lambda layers, n: None, wrong_dense)
+
     def missing_weight(n):
         g = layer_groups(n)
         g[1] = (g[1][0], g[1][1][:1])  # block1_conv2 without its bias
