@@ -59,6 +59,7 @@ expect_exit "wrong weight shape" 1 "has shape (3, 3, 3, 5), expected (3, 3, 3, 4
 expect_exit "wrong Dense kernel after Flatten" 1 "has shape (73, 16), expected (72, 16)" "$FC" layers "$B/wrong_dense.h5"
 expect_exit "missing weight" 1 "weight 'bias' is missing" "$FC" layers "$B/missing_weight.h5"
 expect_exit "huge declared shape" 1 "huge shape" "$FC" layers "$B/huge_shape.h5"
+expect_exit "unwritten chunks" 1 "stores only" "$FC" layers "$B/unwritten_chunks.h5"
 expect_exit "truncated TF.js shard" 1 "truncated" "$FC" layers "$B/tfjs_truncated"
 expect_exit "unknown --layer" 1 "no layer named 'nope'" "$FC" layers "$M/tiny_vgg.h5" --layer nope
 expect_exit "bad --size" 2 "bad --size" "$FC" layers "$M/tiny_vgg.h5" --size 0x5

@@ -615,6 +615,18 @@ def write_bad(out, good_h5):
         g.attrs["weight_names"] = str_list("tf", ["block1_conv1/kernel:0", "block1_conv1/bias:0"])
         g.create_dataset("block1_conv1/kernel:0", shape=(4096, 4096, 3, 65536), dtype="f4", chunks=(1, 1, 3, 64))
         g.create_dataset("block1_conv1/bias:0", data=np.zeros(65536, F32))
+    # plausible declared size (95 MB) but the chunks were never written
+    n = tiny_vgg()
+    cfg = keras_config(n, False, "tf")
+    cfg["config"]["layers"][1]["config"].update(filters=65536, kernel_size=[11, 11])
+    with h5py.File(os.path.join(bad, "unwritten_chunks.h5"), "w") as f:
+        f.attrs["model_config"] = json.dumps(cfg)
+        mw = f.create_group("model_weights")
+        mw.attrs["layer_names"] = str_list("tf", ["block1_conv1"])
+        g = mw.create_group("block1_conv1")
+        g.attrs["weight_names"] = str_list("tf", ["block1_conv1/kernel:0", "block1_conv1/bias:0"])
+        g.create_dataset("block1_conv1/kernel:0", shape=(11, 11, 3, 65536), dtype="f4", chunks=(1, 1, 3, 64))
+        g.create_dataset("block1_conv1/bias:0", data=np.zeros(65536, F32))
     # TF.js with a truncated second shard
     tdir = os.path.join(bad, "tfjs_truncated")
     write_tfjs(tdir, mobilenet_v2(24, 24, full=False))
