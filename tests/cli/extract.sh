@@ -141,6 +141,11 @@ cat "$T/sh0.txt" "$T/sh1.txt" "$T/sh2.txt" | sort >"$T/shall.txt"
 awk '{print $1}' "$T/rec.txt" | sort >"$T/allsha.txt"
 cmp -s "$T/shall.txt" "$T/allsha.txt" && ok "shards are disjoint and cover every image" || fail "shards do not partition"
 [ -s "$T/sh0.txt" ] && [ -s "$T/sh1.txt" ] && [ -s "$T/sh2.txt" ] && ok "no shard empty" || fail "a shard is empty"
+if "$FC" merge --help >/dev/null 2>&1; then
+    check "merge the shard stores" "$FC" merge -o "$T/merged.db" "$T/sh0.db" "$T/sh1.db" "$T/sh2.db"
+    "$DUMP" "$T/merged.db" >"$T/merged.txt"
+    check "merged shards == numpy forward on every image" $PY "$FX" compare "$T/expect.txt" "$T/merged.txt" 2e-3
+fi
 
 # --- added and removed images ---
 cp "$T/f16.db" "$T/grow.db"
