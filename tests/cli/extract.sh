@@ -63,6 +63,8 @@ grep -q "784" "$T/.err" && ok "pixel limit message names the size" || fail "pixe
 # --- re-run skips everything and changes nothing ---
 expect_exit "re-run skips unchanged files unread" 0 "stored 0, skipped 24 (already stored; 24 unchanged, not re-read)" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/f32.db" --codec f32 "${X[@]}"
 "$DUMP" "$T/f32.db" | cmp -s - "$T/f32.txt" && ok "re-run leaves the store as it was" || fail "re-run changed the store"
+expect_exit "re-run without --codec keeps the store's codec" 0 "skipped 24" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/f32.db" "${X[@]}"
+grep -q "codec f32" "$T/.out" && ok "header shows the store's codec" || fail "codec: $(cat "$T/.out")"
 touch "$T/img/Trouser/"*.png # new mtimes, same bytes: re-hashed, still skipped
 n_tr=$(ls "$T/img/Trouser/"*.png | wc -l)
 expect_exit "re-run after touch re-reads those" 0 "skipped 24 (already stored; $((24 - n_tr)) unchanged" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/f32.db" --codec f32 "${X[@]}"
