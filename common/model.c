@@ -40,7 +40,11 @@ static int load_default(const char *name, fc_graph **out, fc_status *st) {
     struct stat sb;
     if (stat(json, &sb) != 0)
         return fc_fail(st, FC_ERR_IO, "model '%s' is not in the cache (%s/%s): run 'featcache fetch-model %s' first", name, dir, name, name);
-    return fc_model_load_tfjs(json, out, st);
+    rc = fc_model_load_tfjs(json, out, st);
+    /* nsfwjs trained these on x/255 inputs (its normalizationOffset is 255), so they get
+     * an arch name of their own: extract's default preprocessing for it is `rescale`. */
+    if (!rc) snprintf((*out)->arch, sizeof (*out)->arch, "nsfwjs_%s", name);
+    return rc;
 }
 
 int fc_model_load(const char *spec, fc_graph **out, fc_status *st) {

@@ -136,6 +136,7 @@ static int parse_options(const fc_args *a, options *o) {
 
 /* Keras preprocess_input mode of the known application families; NULL if unknown. */
 static const char *arch_preprocess(const char *arch) {
+    if (!strncmp(arch, "nsfwjs_", 7)) return "rescale"; /* the fetched defaults: x/255 */
     if (!strncmp(arch, "vgg", 3) || !strncmp(arch, "resnet", 6)) return "caffe";
     if (!strncmp(arch, "inception", 9) || !strncmp(arch, "mobilenet", 9) ||
         !strncmp(arch, "xception", 8))

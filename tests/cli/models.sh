@@ -56,6 +56,8 @@ expect_exit "huge declared shape" 1 "huge shape" "$FC" layers "$B/huge_shape.h5"
 expect_exit "truncated TF.js shard" 1 "truncated" "$FC" layers "$B/tfjs_truncated"
 expect_exit "unknown --layer" 1 "no layer named 'nope'" "$FC" layers "$M/tiny_vgg.h5" --layer nope
 expect_exit "bad --size" 2 "bad --size" "$FC" layers "$M/tiny_vgg.h5" --size 0x5
+printf 'PK\003\004rest-of-a-zip' >"$T/model.keras"
+expect_exit "Keras 3 zip archive" 1 "Keras 3 .keras (zip) archive" "$FC" layers "$T/model.keras"
 expect_exit "default model not fetched" 1 "featcache fetch-model mobilenet_v2" env XDG_CACHE_HOME="$T/empty-cache" "$FC" layers mobilenet_v2
 for f in "$B"/*.h5; do # never a crash, whatever the damage
     "$FC" layers "$f" >/dev/null 2>&1; rc=$?

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""make_models.py OUTDIR - golden model files for featcache's loader/engine tests.
+"""make_models.py OUTDIR [--small] - golden model files for featcache's loader/engine tests.
 
 Writes small Keras-layout HDF5 models (Keras 2.2.4 style: fixed-length string attributes;
 tf.keras / h5py 3 style: variable-length strings), weights-only application files with
@@ -12,7 +12,8 @@ unfolded, average pooling excluding padding) and lists them in OUTDIR/cases.txt:
 
 (raw little-endian float32, NHWC input, per-image flattened output). Needs only numpy
 and h5py (Debian's /usr/bin/python3). `tiny_vgg.h5` is a Sequential conv net for 32x32
-RGB input (block1_conv1 .. block2_pool, flatten, dense) that other tests may reuse.
+RGB input (block1_conv1 .. block2_pool, flatten, dense) that other tests may reuse;
+--small skips the full-size VGG16 / MobileNetV2 / InceptionV3 weights-only files (~155 MB).
 """
 import json
 import os
@@ -627,12 +628,13 @@ def save_case(out, cases, model, net, h, w, layer=None, override=False, n_img=2)
 
 
 def main():
-    if len(sys.argv) != 2:
-        sys.exit("usage: make_models.py OUTDIR")
-    out = sys.argv[1]
+    args = [a for a in sys.argv[1:] if a != "--small"]
+    if len(args) != 1:
+        sys.exit("usage: make_models.py OUTDIR [--small]")
+    out = args[0]
     os.makedirs(out, exist_ok=True)
     cases = []
-    full = os.environ.get("FC_TEST_FULL_ARCH", "1") != "0"
+    full = "--small" not in sys.argv[1:]
 
     n = tiny_vgg()
     write_h5(os.path.join(out, "tiny_vgg.h5"), n, True, "k2")
