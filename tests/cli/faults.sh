@@ -184,7 +184,8 @@ fi
 A=$(ls "$T"/img/*/*.png | head -1) B=$(ls "$T"/img/*/*.png | tail -1)
 mkdir -p "$T/swap"
 cp -r "$T/img/." "$T/swap/"
-SW=(-m "$T/tiny.h5" --size 128 --batch 1 --threads 1 --preprocess rescale --quiet) # same batch as the reference: same rounding
+SWV=(-m "$T/tiny.h5" --size 128 --batch 1 --threads 1 --preprocess rescale) # same batch as the reference: same rounding
+SW=("${SWV[@]}" --quiet)
 "$FC" extract "$T/img" -o "$T/ref1.db" "${SW[@]}" >/dev/null 2>&1 || fail "reference extract, batch 1"
 "$DUMP" "$T/ref1.db" | awk '{ $2 = $3 = $4 = ""; print }' | sort >"$T/ref_pairs.txt"
 swap_bad=0
@@ -204,6 +205,28 @@ for round in 1 2; do
     [ "$extra" = 0 ] || { swap_bad=$((swap_bad + 1)); echo "# swap round $round: $extra stored features match no image's bytes"; }
 done
 [ $swap_bad = 0 ] && ok "image replaced during extract: every stored sha256 matches its features" || fail "image swap: $swap_bad bad rounds"
+
+# --- an image changed in place between runs: stored under the sha256 of the bytes decoded ---
+# A corrupt image (recorded as failed) fixed with the same size and mtime must not be stored
+# under the corrupt bytes' sha256 (the path fast path would say "known"); an image edited in
+# place leaves the old record prunable and the store verifying.
+mkdir -p "$T/ed/c"
+cp "$T"/img/$(basename "$(dirname "$A")")/*.png "$T/ed/c/"
+E=$(ls "$T"/ed/c/*.png | head -1)
+cp -p "$E" "$T/good.png"
+$PY -c "import sys; b = bytearray(open(sys.argv[1], 'rb').read()); b[60] ^= 0xFF; open(sys.argv[1], 'wb').write(b)" "$E"
+touch -r "$T/good.png" "$E"
+"$FC" extract "$T/ed" -o "$T/ed.db" "${SW[@]}" >/dev/null 2>&1
+cp "$T/good.png" "$E" && touch -r "$T/good.png" "$E"
+expect_exit "fixed image, same size and mtime: re-run" 0 "stored 1" "$FC" extract "$T/ed" -o "$T/ed.db" "${SWV[@]}"
+good_sha=$(sha256sum "$E" | cut -d' ' -f1)
+"$DUMP" -r "$T/ed.db" | grep -q "^$good_sha c/$(basename "$E") .* ok$" && ok "fixed image stored under the sha256 of its bytes" \
+    || fail "fixed image: $("$DUMP" -r "$T/ed.db" | grep "$(basename "$E")")"
+"$DUMP" "$T/ed.db" | awk '{ $2 = $3 = $4 = ""; print }' | sort | comm -23 - "$T/ref_pairs.txt" | grep -q . \
+    && fail "fixed image: features do not match its bytes" || ok "fixed image: features match its bytes"
+cp "$B" "$E" # edited in place: new content, new mtime
+expect_exit "image edited in place: re-run" 0 "no longer in" "$FC" extract "$T/ed" -o "$T/ed.db" "${SWV[@]}"
+check "store verifies after an image was edited in place" "$FC" verify "$T/ed.db"
 
 # --- a store copied while extract writes it (WAL): verify on the copy passes or reports, never crashes ---
 rm -f "$T/w.db"*
