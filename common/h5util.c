@@ -12,6 +12,13 @@
 #define FC_H5_MAX_STR ((size_t)256 << 20)
 #define FC_H5_MAX_STRINGS 1000000
 
+/* No HDF5 atexit teardown: when a write fails (disk full, file size limit) H5Fclose fails
+ * and leaves the file id open, and HDF5 1.10's exit-time close of that id crashes
+ * (SIGSEGV in H5F__close_cb) after featcache already reported the error. Every file we
+ * write is closed explicitly (temp file + rename), so skipping the teardown loses nothing.
+ * Must run before any other HDF5 call, hence a constructor. */
+__attribute__((constructor)) static void fc_h5_no_atexit(void) { H5dont_atexit(); }
+
 void fc_h5_quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
 
 int fc_h5_open(const char *path, hid_t *fid, fc_status *st) {
