@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "kernels.h"
+#include "kernels_vec.h"
 
 FC_O3
 
@@ -43,21 +44,6 @@ FC_SIMD void fc_wino_weights(int m, const float *w, int cin, int cout, float *u)
 /* Transforms run on 8-channel blocks held in GCC vector registers (AVX2 ymm in the
  * x86-64-v3 clone, pairs of xmm in the baseline one): the whole 2-D transform of a
  * tile stays in registers; only the tail block (c % 8 channels) goes through memcpy. */
-#define VL 8
-#if defined(__GNUC__)
-#pragma GCC diagnostic ignored "-Wpsabi" /* v8 never crosses a call: all helpers inline */
-#endif
-typedef float v8 __attribute__((vector_size(32)));
-#define AI static inline __attribute__((always_inline))
-
-AI v8 ld(const float *p, int nl) {
-    v8 x = {0};
-    memcpy(&x, p, (size_t)nl * sizeof(float));
-    return x;
-}
-
-AI void st(float *p, v8 x, int nl) { memcpy(p, &x, (size_t)nl * sizeof(float)); }
-
 /* o = B^T d along one axis (a = m + 2 values). */
 AI void bt_1d(int m, const v8 *d, v8 *o) {
     if (m == 4) {
