@@ -89,6 +89,11 @@ bench: featcache $(BENCHES)
 demo:
 	bash tests/demo.sh
 
+# Sharded extraction on a real one-node Slurm cluster (installs slurm-wlm + munge; root only,
+# skips otherwise). Called by .ci/run.
+test-slurm: featcache $(TOOLS)
+	FEATCACHE=$(abspath $(BIN)) BUILD=$(abspath $(BUILD)) bash tests/slurm/run.sh
+
 # libFuzzer: every tests/fuzz/fuzz_*.c target, built with clang, run FUZZ_SECONDS each on
 # a copy of its corpus; crashes land in build-fuzz/crash-<target>-* (make them regression
 # files under tests/fuzz/corpus/<target>/).

@@ -4,8 +4,9 @@
  *
  *   bench_backbone [--threads N] [--batch N] [--iters N] [--graphs vgg16,mbv2,...]
  *
- * Graphs: vgg16 (conv base, 150x150 -> 4x4x512, built here), and when common/arch.c is
- * present, the architectures it knows (inception_v3 cut at mixed7, mobilenet_v2). */
+ * Graphs: vgg16 (conv base, 150x150 -> 4x4x512, built here), and when common/arch.h is
+ * present, inception_v3 cut at mixed7 at 150x150 and mobilenet_v2 to out_relu at 224x224
+ * (fc_arch_build_random). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,12 @@
 
 #include "../common/blas.h"
 #include "../common/graph.h"
+#if defined(__has_include)
+#if __has_include("../common/arch.h")
+#include "../common/arch.h"
+#define HAVE_ARCH 1
+#endif
+#endif
 
 static unsigned long long rng = 0x9E3779B97F4A7C15ULL;
 static float frand(void) {
@@ -122,7 +129,7 @@ static double cpu_now(void) {
 static double time_plan(const fc_graph *g, int batch, int threads, int iters, int wino,
                         const float *x, float *y, double *cpu_ips) {
     fc_status st = {0};
-    fc_plan_opts o = {wino};
+    fc_plan_opts o = {wino, 0};
     fc_plan *p = fc_plan_create_opts(g, batch, threads, &o, &st);
     if (!p) { fprintf(stderr, "plan: %s\n", st.msg); exit(1); }
     fc_plan_forward(p, x, batch, y, &st); /* warm-up */
@@ -148,8 +155,8 @@ static double max_rel_err(const float *a, const float *b, size_t n) {
     return mr > 0 ? md / mr : md;
 }
 
-static void bench_graph(const char *label, const fc_graph *g, int batch, int threads,
-                        int iters, double sgemm) {
+static void bench_graph(const char *key, const char *label, const fc_graph *g, int batch,
+                        int threads, int iters, double sgemm) {
     size_t ie = (size_t)batch * g->in_h * g->in_w * g->in_c, oe = (size_t)batch * fc_graph_out_elems(g);
     float *x = randv(ie, 1.0f), *y = malloc(oe * sizeof *y), *ref = malloc(oe * sizeof *ref);
     double macs = (double)fc_graph_total_macs(g), cpu_ips;
@@ -166,6 +173,7 @@ static void bench_graph(const char *label, const fc_graph *g, int batch, int thr
                "CPU-s)", names[i], ips, gf, 100.0 * gf / sgemm, cpu_ips);
         if (i) printf("  rel err vs im2col %.1e", max_rel_err(y, ref, oe));
         printf("\n");
+        if (modes[i] == 0) printf("result %s %.2f\n", key, ips); /* read by bench/run.sh */
     }
     free(x);
     free(y);
@@ -174,7 +182,7 @@ static void bench_graph(const char *label, const fc_graph *g, int batch, int thr
 
 int main(int argc, char **argv) {
     int threads = fc_online_cpus(), batch = 20, iters = 5;
-    const char *graphs = "vgg16";
+    const char *graphs = "vgg16,inception_v3,mobilenet_v2";
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--threads")) threads = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--batch")) batch = atoi(argv[i + 1]);
@@ -197,8 +205,28 @@ int main(int argc, char **argv) {
            s1t * threads);
     if (strstr(graphs, "vgg16")) {
         fc_graph *g = build_vgg16();
-        bench_graph("vgg16 (block5_pool)", g, batch, threads, iters, s2048);
+        bench_graph("vgg16", "vgg16 (block5_pool)", g, batch, threads, iters, s2048);
         fc_graph_free(g);
     }
+#ifdef HAVE_ARCH
+    static const struct { const char *arch, *layer; int size; } specs[] = {
+        {"inception_v3", "mixed7", 150}, {"mobilenet_v2", "out_relu", 224}};
+    for (size_t i = 0; i < sizeof specs / sizeof *specs; i++) {
+        if (!strstr(graphs, specs[i].arch)) continue;
+        fc_status st = {0};
+        fc_graph *g = fc_graph_create(&st);
+        char label[96];
+        snprintf(label, sizeof label, "%s (%s)", specs[i].arch, specs[i].layer);
+        if (!g || fc_arch_build_random(specs[i].arch, g, 42, &st) ||
+            fc_graph_finalize(g, specs[i].layer, specs[i].size, specs[i].size, &st))
+            fprintf(stderr, "%s: %s\n", label, st.msg);
+        else
+            bench_graph(specs[i].arch, label, g, batch, threads, iters, s2048);
+        fc_graph_free(g);
+    }
+#else
+    if (strstr(graphs, "inception_v3") || strstr(graphs, "mobilenet_v2"))
+        printf("inception_v3 / mobilenet_v2: skipped (common/arch.h not in this build)\n");
+#endif
     return 0;
 }

@@ -456,7 +456,7 @@ static int parse_header(const uint8_t *b, size_t len, parsed_blob *pb, fc_status
 }
 
 int fc_codec_peek(const uint8_t *blob, size_t len, fc_blob_info *info, fc_status *st) {
-    parsed_blob pb;
+    parsed_blob pb = {0};
     int rc = parse_header(blob, len, &pb, st);
     if (!rc && info) *info = pb.info;
     return rc;
@@ -535,7 +535,7 @@ static int load_elems(codec_tls *t, const parsed_blob *pb, int first, uint8_t *e
 }
 
 int fc_codec_decode(const uint8_t *blob, size_t len, float *out, size_t n, fc_status *st) {
-    parsed_blob pb;
+    parsed_blob pb = {0};
     int rc = parse_header(blob, len, &pb, st);
     if (rc) return rc;
     if (pb.info.n != n)
@@ -554,7 +554,7 @@ int fc_codec_decode(const uint8_t *blob, size_t len, float *out, size_t n, fc_st
             for (size_t i = 0; i < n; i++) out[i] = fc_bf16_to_f32(((const uint16_t *)el)[i]);
         return FC_OK;
     }
-    double *grid = malloc(C * 2 * sizeof(double));
+    double *grid = calloc(C * 2, sizeof(double));
     if (!grid) return fc_fail(st, FC_ERR_NOMEM, "out of memory");
     if (!(rc = load_u8_params(t, &pb, grid, grid + C, st)) &&
         !(rc = load_elems(t, &pb, 1, el, &bm, st))) {

@@ -18,9 +18,11 @@
 #include "kernels.h"
 
 #define SCRATCH_TARGET ((size_t)1 << 20) /* im2col chunk, floats per thread (4 MiB) */
-#define MIN_CHUNK_ROWS 128
+#define MIN_CHUNK_ROWS 256
+#define C_TARGET ((size_t)96 << 10) /* GEMM output chunk, floats: stays in L2 for bias+act */
 #define NO_OFF SIZE_MAX
-#define WINO_TARGET ((size_t)3 << 20) /* Winograd V+M block, floats per thread (12 MiB) */
+#define WINO_TARGET ((size_t)4 << 20) /* Winograd V+M block, floats per thread (16 MiB) */
+#define WINO_MIN_TILES 256
 #define WINO_MIN_CIN 8               /* below this the GEMMs are too thin to gain */
 
 typedef enum { K_GEMM1x1, K_IM2COL, K_DEPTHWISE, K_POOL, K_GLOBAL, K_PADCROP, K_BN, K_ACT,
@@ -91,9 +93,10 @@ static void run_conv(const fc_plan *p, const fc_step *s, const float *x, float *
             A = scratch;
         }
         float *C = y + r0 * g->oc;
-        fc_sgemm(0, 0, (int)(r1 - r0), g->oc, (int)K, 1.0f, A, (int)K, c->w, g->oc, 0.0f, C,
+        fc_k_fill_rows(C, r1 - r0, g->oc, g->oc, c->b);
+        fc_sgemm(0, 0, (int)(r1 - r0), g->oc, (int)K, 1.0f, A, (int)K, c->w, g->oc, 1.0f, C,
                  g->oc);
-        fc_k_bias_act(C, r1 - r0, g->oc, g->oc, c->b, &a);
+        fc_k_bias_act(C, r1 - r0, g->oc, g->oc, NULL, &a);
     }
 }
 
@@ -129,12 +132,12 @@ static void run_step(const fc_plan *p, const fc_step *s, int b0, int n, int tid)
     case K_IM2COL: run_conv(p, s, x, y, n, p->scratch + (size_t)tid * p->scratch_elems); break;
     case K_WINO: run_wino(p, s, x, y, n, p->scratch + (size_t)tid * p->scratch_elems); break;
     case K_DENSE:
-        fc_sgemm(0, 0, (int)rows, c->oc, in->oc, 1.0f, x, in->oc, c->w, c->oc, 0.0f, y, c->oc);
-        fc_k_bias_act(y, rows, c->oc, c->oc, c->b, &a);
+        fc_k_fill_rows(y, rows, c->oc, c->oc, c->b);
+        fc_sgemm(0, 0, (int)rows, c->oc, in->oc, 1.0f, x, in->oc, c->w, c->oc, 1.0f, y, c->oc);
+        fc_k_bias_act(y, rows, c->oc, c->oc, NULL, &a);
         break;
     case K_DEPTHWISE:
-        fc_k_depthwise(&s->geom, c->depth_multiplier, x, c->w, c->b, y, n);
-        fc_k_bias_act(y, rows, c->oc, c->oc, NULL, &a);
+        fc_k_depthwise(&s->geom, c->depth_multiplier, x, c->w, c->b, &a, y, n);
         break;
     case K_POOL: fc_k_pool(&s->geom, c->op == FC_OP_MAXPOOL, x, y, n); break;
     case K_GLOBAL:
@@ -400,8 +403,10 @@ static int plan_scratch(fc_plan *p) {
             size_t a2 = (size_t)(s->wino_m + 2) * (s->wino_m + 2);
             size_t tiles = (size_t)p->cap * ((gm->oh + s->wino_m - 1) / s->wino_m) *
                            ((gm->ow + s->wino_m - 1) / s->wino_m);
+            /* at least WINO_MIN_TILES per block: each GEMM re-packs U (cin x cout) */
             size_t per_tile = a2 * (size_t)(gm->ic + gm->oc), T = WINO_TARGET / per_tile;
-            if (T < 16) T = 16;
+            if (T < WINO_MIN_TILES) T = WINO_MIN_TILES;
+            if (p->opts.block > 0 && T > (size_t)p->opts.block) T = (size_t)p->opts.block;
             if (T > tiles) T = tiles;
             s->chunk = T;
             size_t need = T * per_tile + a2 * (size_t)(gm->ic > gm->oc ? gm->ic : gm->oc);
@@ -411,10 +416,12 @@ static int plan_scratch(fc_plan *p) {
         if (s->kind != K_IM2COL && s->kind != K_GEMM1x1) continue;
         size_t K = (size_t)gm->kh * gm->kw * gm->ic;
         size_t M = (size_t)p->cap * gm->oh * gm->ow;
-        size_t rows = SCRATCH_TARGET / K;
+        size_t rows = SCRATCH_TARGET / K, crows = C_TARGET / (size_t)gm->oc;
+        if (crows < rows) rows = crows;
         if (rows < MIN_CHUNK_ROWS) rows = MIN_CHUNK_ROWS;
+        if (p->opts.block > 0 && rows > (size_t)p->opts.block) rows = (size_t)p->opts.block;
         if (rows > M) rows = M;
-        s->chunk = s->kind == K_GEMM1x1 ? (rows < 512 ? 512 : rows) : rows;
+        s->chunk = rows;
         if (s->kind == K_IM2COL && rows * K > p->scratch_elems) p->scratch_elems = rows * K;
     }
     return 0;

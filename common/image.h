@@ -14,7 +14,15 @@ typedef struct {
     uint8_t *rgb;   /* h*w*3, row-major, malloc'd */
 } fc_image;
 
-typedef enum { FC_RESIZE_NEAREST, FC_RESIZE_BILINEAR } fc_resize;
+/* Keras load_img(interpolation=...) names; NEAREST is Keras' default. */
+typedef enum {
+    FC_RESIZE_NEAREST,
+    FC_RESIZE_BILINEAR,
+    FC_RESIZE_BICUBIC,
+    FC_RESIZE_LANCZOS,
+    FC_RESIZE_BOX,
+    FC_RESIZE_HAMMING
+} fc_resize;
 typedef enum { FC_PRE_CAFFE, FC_PRE_TF, FC_PRE_TORCH, FC_PRE_RESCALE, FC_PRE_NONE } fc_preprocess;
 
 /* Decode PNG or JPEG bytes (detected by signature) to RGB. `what` names the source in
@@ -29,14 +37,15 @@ int fc_read_file(const char *path, size_t max_bytes, uint8_t **buf, size_t *len,
 int fc_image_load(const char *path, size_t max_pixels, fc_image *out, fc_status *st);
 void fc_image_free(fc_image *img);
 
-/* Resize src to (h, w) exactly as PIL Image.resize((w, h), NEAREST|BILINEAR). */
+/* Resize src to (h, w) exactly as PIL Image.resize((w, h), <filter>). */
 int fc_image_resize(const fc_image *src, int h, int w, fc_resize mode, fc_image *dst,
                     fc_status *st);
 
 /* rgb: npix*3 bytes -> out: npix*3 floats, per keras preprocess_input(mode). */
 void fc_preprocess_apply(fc_preprocess mode, const uint8_t *rgb, size_t npix, float *out);
 
-/* Names <-> enums ("caffe", "tf", "torch", "rescale", "none"; "nearest", "bilinear").
+/* Names <-> enums ("caffe", "tf", "torch", "rescale", "none"; "nearest", "bilinear",
+ * "bicubic", "lanczos", "box", "hamming").
  * The parsers return 0, or -1 for an unknown (or NULL) name. */
 int fc_preprocess_parse(const char *s, fc_preprocess *out);
 const char *fc_preprocess_name(fc_preprocess p);

@@ -1,14 +1,16 @@
-/* image_resize.c - PIL 9.4 Image.resize((w, h), NEAREST | BILINEAR) on RGB, bit-exact.
+/* image_resize.c - PIL 9.4 Image.resize((w, h), filter) on RGB, bit-exact, for every
+ * filter Keras load_img(interpolation=...) offers: nearest, bilinear, bicubic, lanczos,
+ * box, hamming.
  *
  * NEAREST is Geometry.c ImagingScaleAffine with a = (in_w/out_w, 0, 0, 0, in_h/out_h, 0):
  * the source coordinate starts at a*0.5 and is *accumulated* (x += a) in double, then
  * truncated. Accumulation differs from computing (x+0.5)*a afresh at some odd sizes, so
  * we accumulate too.
  *
- * BILINEAR is Resample.c: a separable convolution with the triangle filter whose support
- * is stretched by the scale when downscaling (antialiasing). Coefficients are computed
+ * The others are Resample.c: a separable convolution with the filter (triangle for
+ * BILINEAR) whose support is stretched by the scale when downscaling (antialiasing). Coefficients are computed
  * in double, normalised to sum 1, then turned into 22-bit fixed point; each pass rounds
- * and clips to 8 bits. Horizontal pass first (only on the source rows the vertical pass
+ * and clips to 8 bits (bicubic and lanczos have negative lobes, so both ends clip). Horizontal pass first (only on the source rows the vertical pass
  * will read), then vertical; a pass whose size does not change is skipped.
  *
  * Every double expression keeps PIL's operation order. Baseline x86-64 has no FMA, and
@@ -45,10 +47,53 @@ static int resize_nearest(const fc_image *src, fc_image *dst, fc_status *st) {
     return FC_OK;
 }
 
+/* Resample.c's filters, written as PIL writes them (the float constants in hamming
+ * included) so that the double results are identical. */
+static double box_filter(double x) {
+    return x > -0.5 && x <= 0.5 ? 1.0 : 0.0;
+}
+
 static double tri_filter(double x) {
     if (x < 0.0) x = -x;
     return x < 1.0 ? 1.0 - x : 0.0;
 }
+
+static double hamming_filter(double x) {
+    if (x < 0.0) x = -x;
+    if (x == 0.0) return 1.0;
+    if (x >= 1.0) return 0.0;
+    x = x * M_PI;
+    return sin(x) / x * (0.54f + 0.46f * cos(x));
+}
+
+static double bicubic_filter(double x) {
+    const double a = -0.5;
+    if (x < 0.0) x = -x;
+    if (x < 1.0) return ((a + 2.0) * x - (a + 3.0)) * x * x + 1;
+    if (x < 2.0) return (((x - 5) * x + 8) * x - 4) * a;
+    return 0.0;
+}
+
+static double sinc_filter(double x) {
+    if (x == 0.0) return 1.0;
+    x = x * M_PI;
+    return sin(x) / x;
+}
+
+static double lanczos_filter(double x) {
+    return -3.0 <= x && x < 3.0 ? sinc_filter(x) * sinc_filter(x / 3) : 0.0;
+}
+
+typedef struct {
+    double (*fn)(double);
+    double support;
+} resample_filter;
+
+static const resample_filter FILTERS[] = {
+    [FC_RESIZE_BILINEAR] = {tri_filter, 1.0}, [FC_RESIZE_BICUBIC] = {bicubic_filter, 2.0},
+    [FC_RESIZE_LANCZOS] = {lanczos_filter, 3.0}, [FC_RESIZE_BOX] = {box_filter, 0.5},
+    [FC_RESIZE_HAMMING] = {hamming_filter, 1.0},
+};
 
 /* Resample.c precompute_coeffs + normalize_coeffs_8bpc for one axis.
  * bounds[2*i] = first input index, bounds[2*i+1] = count; k is out*ksize ints. */
@@ -58,9 +103,10 @@ typedef struct {
     int32_t *k;
 } coeffs;
 
-static int coeffs_make(int in_size, int out_size, coeffs *cf, fc_status *st) {
+static int coeffs_make(int in_size, int out_size, const resample_filter *f, coeffs *cf,
+                       fc_status *st) {
     double scale = (double)in_size / out_size, filterscale = scale < 1.0 ? 1.0 : scale;
-    double support = 1.0 * filterscale;
+    double support = f->support * filterscale;
     int ksize = (int)ceil(support) * 2 + 1;
     double *w = malloc((size_t)ksize * sizeof *w);
     cf->ksize = ksize;
@@ -77,7 +123,7 @@ static int coeffs_make(int in_size, int out_size, coeffs *cf, fc_status *st) {
         if (xmax > in_size) xmax = in_size;
         xmax -= xmin;
         for (int x = 0; x < xmax; x++) {
-            w[x] = tri_filter((x + xmin - center + 0.5) * ss);
+            w[x] = f->fn((x + xmin - center + 0.5) * ss);
             ww += w[x];
         }
         int32_t *k = cf->k + (size_t)xx * ksize;
@@ -146,18 +192,20 @@ static void pass_vertical(const uint8_t *in, int w, int y0, const coeffs *cf, ui
     }
 }
 
-static int resize_bilinear(const fc_image *src, fc_image *dst, fc_status *st) {
+/* PIL ImagingResample for the filter of `mode` (everything but NEAREST). */
+static int resize_convolve(const fc_image *src, fc_image *dst, fc_resize mode, fc_status *st) {
+    const resample_filter *f = &FILTERS[mode];
     coeffs ch = {0}, cv = {0};
     uint8_t *tmp = NULL;
     int32_t *acc = NULL;
-    int rc = coeffs_make(src->h, dst->h, &cv, st);
+    int rc = coeffs_make(src->h, dst->h, f, &cv, st);
     if (rc) goto out;
     int need_h = src->w != dst->w, need_v = src->h != dst->h;
     int y_first = cv.bounds[0], y_last = cv.bounds[2 * dst->h - 2] + cv.bounds[2 * dst->h - 1];
     const uint8_t *cur = src->rgb;
     int cur_y0 = 0;
     if (need_h) {
-        if ((rc = coeffs_make(src->w, dst->w, &ch, st))) goto out;
+        if ((rc = coeffs_make(src->w, dst->w, f, &ch, st))) goto out;
         int nrows = need_v ? y_last - y_first : src->h;
         int y0 = need_v ? y_first : 0;
         uint8_t *target = dst->rgb;
@@ -210,8 +258,8 @@ int fc_image_resize(const fc_image *src, int h, int w, fc_resize mode, fc_image 
         rc = FC_OK;
     } else if (mode == FC_RESIZE_NEAREST) {
         rc = resize_nearest(src, dst, st);
-    } else if (mode == FC_RESIZE_BILINEAR) {
-        rc = resize_bilinear(src, dst, st);
+    } else if (mode > FC_RESIZE_NEAREST && mode <= FC_RESIZE_HAMMING) {
+        rc = resize_convolve(src, dst, mode, st);
     } else {
         rc = fc_fail(st, FC_ERR_ARG, "resize: unknown mode %d", (int)mode);
     }

@@ -56,7 +56,7 @@ FC_SIMD void fc_k_im2col(const fc_geom *g, const float *x, size_t p0, size_t p1,
     }
 }
 
-static void softmax_row(float *v, int c) {
+static inline __attribute__((always_inline)) void softmax_row(float *v, int c) {
     float m = -FLT_MAX, s = 0;
     for (int i = 0; i < c; i++) m = v[i] > m ? v[i] : m;
     for (int i = 0; i < c; i++) { v[i] = expf(v[i] - m); s += v[i]; }
@@ -64,7 +64,7 @@ static void softmax_row(float *v, int c) {
     for (int i = 0; i < c; i++) v[i] *= inv;
 }
 
-static void act_row(float *restrict v, int c, const fc_actp *a) {
+static inline __attribute__((always_inline)) void act_row(float *restrict v, int c, const fc_actp *a) {
     switch (a->act) {
     case FC_ACT_RELU:
         if (a->alpha == 0 && a->threshold == 0) {
@@ -109,8 +109,18 @@ FC_SIMD void fc_k_bias_act(float *y, size_t rows, int c, int ldy, const float *b
     }
 }
 
+FC_SIMD void fc_k_fill_rows(float *y, size_t rows, int c, int ldy, const float *v) {
+    for (size_t r = 0; r < rows; r++) {
+        float *restrict d = y + r * (size_t)ldy;
+        if (v)
+            for (int i = 0; i < c; i++) d[i] = v[i];
+        else
+            for (int i = 0; i < c; i++) d[i] = 0;
+    }
+}
+
 /* One output pixel of a depthwise conv with multiplier 1: acc (c) over the taps. */
-static void dw_pixel1(const fc_geom *g, const float *xi, const float *w, const float *bias,
+static inline __attribute__((always_inline)) void dw_pixel1(const fc_geom *g, const float *xi, const float *w, const float *bias,
                       float *restrict acc, int oy, int ox) {
     const int c = g->ic;
     if (bias) memcpy(acc, bias, (size_t)c * sizeof *acc);
@@ -128,7 +138,7 @@ static void dw_pixel1(const fc_geom *g, const float *xi, const float *w, const f
     }
 }
 
-static void dw_pixel_mult(const fc_geom *g, int mult, const float *xi, const float *w,
+static inline __attribute__((always_inline)) void dw_pixel_mult(const fc_geom *g, int mult, const float *xi, const float *w,
                           const float *bias, float *restrict acc, int oy, int ox) {
     const int c = g->ic, oc = c * mult;
     if (bias) memcpy(acc, bias, (size_t)oc * sizeof *acc);
@@ -148,7 +158,7 @@ static void dw_pixel_mult(const fc_geom *g, int mult, const float *xi, const flo
 }
 
 FC_SIMD void fc_k_depthwise(const fc_geom *g, int mult, const float *x, const float *w,
-                    const float *bias, float *y, int n) {
+                    const float *bias, const fc_actp *a, float *y, int n) {
     const size_t ipix = (size_t)g->ih * g->iw, oc = (size_t)g->ic * mult;
     for (int b = 0; b < n; b++) {
         const float *xi = x + (size_t)b * ipix * g->ic;
@@ -158,6 +168,7 @@ FC_SIMD void fc_k_depthwise(const fc_geom *g, int mult, const float *x, const fl
                 float *acc = yi + ((size_t)oy * g->ow + ox) * oc;
                 if (mult == 1) dw_pixel1(g, xi, w, bias, acc, oy, ox);
                 else dw_pixel_mult(g, mult, xi, w, bias, acc, oy, ox);
+                act_row(acc, (int)oc, a);
             }
     }
 }

@@ -47,10 +47,14 @@ void fc_k_im2col(const fc_geom *g, const float *x, size_t p0, size_t p1, float *
 void fc_k_bias_act(float *y, size_t rows, int c, int ldy, const float *bias,
                    const fc_actp *a);
 
+/* Sets each of `rows` rows of y (row stride ldy) to v (c values), or to zeros if v is
+ * NULL: the GEMM then accumulates onto it (beta = 1, which spares OpenBLAS a pass). */
+void fc_k_fill_rows(float *y, size_t rows, int c, int ldy, const float *v);
+
 /* Depthwise conv of n images: w (kh, kw, ic, mult), output channel = ci*mult + m;
- * bias may be NULL; no activation (call fc_k_bias_act with bias NULL). */
+ * bias may be NULL; activation a applied per pixel while it is in L1. */
 void fc_k_depthwise(const fc_geom *g, int mult, const float *x, const float *w,
-                    const float *bias, float *y, int n);
+                    const float *bias, const fc_actp *a, float *y, int n);
 
 /* Max/average pooling of n images; 'same' average excludes padded cells. */
 void fc_k_pool(const fc_geom *g, int is_max, const float *x, float *y, int n);

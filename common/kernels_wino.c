@@ -47,7 +47,7 @@ FC_SIMD void fc_wino_weights(int m, const float *w, int cin, int cout, float *u)
 }
 
 /* dst (c) = sum_k coef[k] * src[k] (c) over the nonzero coefficients. */
-static inline void lincomb(float *restrict dst, const float *coef, const float *const *src,
+static inline __attribute__((always_inline)) void lincomb(float *restrict dst, const float *coef, const float *const *src,
                            int n, int c) {
     int first = 1;
     for (int k = 0; k < n; k++) {

@@ -67,7 +67,13 @@ static int load_by_name(const char *name, fc_graph **out, fc_status *st) {
         int rc = fc_model_cache_dir(dir, sizeof dir, st);
         if (rc) return rc;
         snprintf(json, sizeof json, "%s/%s/model.json", dir, name);
-        if (stat(json, &sb) == 0) return fc_model_load_tfjs(json, out, st);
+        if (stat(json, &sb) == 0) {
+            int rc2 = fc_model_load_tfjs(json, out, st);
+            /* nsfwjs trained these on x/255 inputs (its normalizationOffset is 255), so they
+             * get an arch name of their own: extract's default preprocessing is `rescale`. */
+            if (!rc2) snprintf((*out)->arch, sizeof (*out)->arch, "nsfwjs_%s", name);
+            return rc2;
+        }
         if (have_keras && stat(kpath, &sb) == 0) return fc_model_load_keras_weights(name, kpath, out, st);
         return fc_fail(st, FC_ERR_IO, "model '%s' is not in the cache (%s/%s): run 'featcache fetch-model %s' first", name, dir, name, name);
     }

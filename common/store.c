@@ -23,19 +23,19 @@
 static const char *const sql_text[Q_N] = {
     [Q_CLASS_GET] = "SELECT id FROM classes WHERE name = ?1",
     [Q_CLASS_ADD] = "INSERT INTO classes(name) VALUES (?1)",
-    [Q_IMG_UPSERT] = "INSERT INTO images(sha256, path, class_id, split, status, error, bytes, "
+    [Q_IMG_UPSERT] = ("INSERT INTO images(sha256, path, class_id, split, status, error, bytes, "
                      "width, height, added) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
                      "ON CONFLICT(sha256) DO UPDATE SET path = excluded.path, class_id = "
                      "excluded.class_id, split = excluded.split, status = excluded.status, "
                      "error = excluded.error, bytes = excluded.bytes, width = excluded.width, "
-                     "height = excluded.height",
+                     "height = excluded.height"),
     [Q_IMG_KEEP] = "UPDATE images SET path = ?2, class_id = ?3, split = ?4 WHERE sha256 = ?1",
-    [Q_FEAT_UPSERT] = "INSERT INTO features(sha256, blob, checksum, raw_len) VALUES (?1, ?2, ?3, "
+    [Q_FEAT_UPSERT] = ("INSERT INTO features(sha256, blob, checksum, raw_len) VALUES (?1, ?2, ?3, "
                       "?4) ON CONFLICT(sha256) DO UPDATE SET blob = excluded.blob, checksum = "
-                      "excluded.checksum, raw_len = excluded.raw_len",
+                      "excluded.checksum, raw_len = excluded.raw_len"),
     [Q_PATH_PUT] = "INSERT OR REPLACE INTO paths(path, sha256) VALUES (?1, ?2)",
-    [Q_HAS] = "SELECT 1 FROM images i JOIN features f ON f.sha256 = i.sha256 "
-              "WHERE i.sha256 = ?1 AND i.status = 0",
+    [Q_HAS] = ("SELECT 1 FROM images i JOIN features f ON f.sha256 = i.sha256 "
+              "WHERE i.sha256 = ?1 AND i.status = 0"),
     [Q_PATH_GET] = "SELECT sha256 FROM paths WHERE path = ?1",
 };
 
@@ -81,6 +81,16 @@ static int pragma_int(fc_store *s, const char *sql, int64_t *out, fc_status *st)
 }
 
 /* ---- open ---- */
+
+/* 1 if the database has no schema at all and no application_id (an interrupted create). */
+static int never_created(fc_store *s) {
+    int64_t app = -1, tables = -1;
+    fc_status ign = {0};
+    if (pragma_int(s, "PRAGMA application_id", &app, &ign) ||
+        pragma_int(s, "SELECT count(*) FROM sqlite_master", &tables, &ign))
+        return 0;
+    return app == 0 && tables == 0;
+}
 
 /* The lock file is removed on close while still locked; a process that opened it just
  * before then holds a lock on an unlinked file, so after locking, check that the path
@@ -203,6 +213,13 @@ int fc_store_open_page_size(const char *path, int flags, int page_size, fc_store
     if (page_size == 0) page_size = FC_STORE_PAGE_SIZE;
     if (page_size < 512 || page_size > 65536 || (page_size & (page_size - 1)))
         return fc_fail(st, FC_ERR_ARG, "%s: bad page size %d", path, page_size);
+    if (!exists) { /* create the file ourselves: errno says why it cannot be */
+        int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd < 0 && errno != EEXIST)
+            return fc_fail(st, FC_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
+        if (fd >= 0) close(fd);
+        if (stat(path, &sb) != 0) return fc_fail(st, FC_ERR_IO, "%s: %s", path, strerror(errno));
+    }
     fc_store *s = calloc(1, sizeof *s);
     if (!s || !(s->path = strdup(path))) {
         free(s);
@@ -210,7 +227,7 @@ int fc_store_open_page_size(const char *path, int flags, int page_size, fc_store
     }
     s->lock_fd = -1;
     s->readonly = mode == FC_STORE_READ;
-    int fresh = !exists || sb.st_size == 0;
+    int fresh = sb.st_size == 0;
     if ((flags & FC_STORE_EXCLUSIVE) && (rc = take_lock(s, st))) goto out;
     if (fresh && !create) {
         rc = fc_fail(st, FC_ERR_FORMAT, "%s: empty file, not a featcache store", path);
@@ -228,6 +245,10 @@ int fc_store_open_page_size(const char *path, int flags, int page_size, fc_store
     }
     sqlite3_busy_timeout(s->db, 10000);
     sqlite3_extended_result_codes(s->db, 0);
+    /* A writer killed while creating the store (after "PRAGMA journal_mode" wrote the
+     * header, before the schema committed) leaves an SQLite file with no tables and no
+     * application_id: with the writer lock held, finish creating it. */
+    if (!fresh && create && (flags & FC_STORE_EXCLUSIVE) && never_created(s)) fresh = 1;
     if (fresh && (rc = create_schema(s, page_size, st))) goto out;
     if ((flags & FC_STORE_IMMUTABLE) && s->readonly && (rc = open_immutable(s, st))) goto out;
     rc = check_ids(s, st);
@@ -637,11 +658,11 @@ static int put_feature(fc_store *s, const char *sha, const uint8_t *blob, size_t
     return r == SQLITE_DONE ? FC_OK : fc_store_sql_fail(s, st, "write features");
 }
 
-/* The first put into a store whose layout is still "auto" fixes it for good. */
-static int resolve_layout(fc_store *s, const float *x, fc_status *st) {
-    if (s->prov.codec.layout != FC_LAYOUT_AUTO) return FC_OK;
-    fc_layout l = fc_codec_choose_layout(&s->prov.codec, x, 1, s->feat_n, s->prov.feat_c);
-    int rc = set_prov_value(s, "layout", fc_layout_name(l), st);
+int fc_store_choose_layout(fc_store *s, const float *x, size_t count, fc_status *st) {
+    int rc = writable(s, st);
+    if (rc || s->prov.codec.layout != FC_LAYOUT_AUTO || count == 0) return rc;
+    fc_layout l = fc_codec_choose_layout(&s->prov.codec, x, count, s->feat_n, s->prov.feat_c);
+    rc = set_prov_value(s, "layout", fc_layout_name(l), st);
     if (!rc) s->prov.codec.layout = l;
     return rc;
 }
@@ -654,7 +675,7 @@ int fc_store_put(fc_store *s, const fc_image_rec *rec, const float *features, fc
         if (has < 0) return -has;
         return put_rows(s, rec, FC_IMG_FAILED, has, st);
     }
-    if ((rc = resolve_layout(s, features, st))) return rc;
+    if ((rc = fc_store_choose_layout(s, features, 1, st))) return rc;
     uint8_t *blob = NULL;
     size_t len = 0;
     char sum[65];
@@ -678,8 +699,7 @@ int fc_store_put_blob(fc_store *s, const fc_image_rec *rec, const uint8_t *blob,
     if (rc || (rc = check_rec(s, rec, st))) return rc;
     fc_blob_info bi;
     char sum[65];
-    if ((rc = fc_codec_peek(blob, len, &bi, st)) ||
-        (rc = fc_codec_decode(blob, len, s->dec, s->feat_n, st)))
+    if (fc_codec_peek(blob, len, &bi, st) || fc_codec_decode(blob, len, s->dec, s->feat_n, st))
         return fc_wrap(st, "%s: features of %s", s->path, rec->path);
     if (bi.kind != s->prov.codec.kind || bi.channels != s->prov.feat_c)
         return fc_fail(st, FC_ERR_MISMATCH, "%s: features of %s are %s with %d channels, store "
@@ -758,7 +778,7 @@ int fc_store_record_run(const char *path, const char *kind, const char *config_j
     }
     fc_store *s = NULL;
     int rc = fc_store_open(path, FC_STORE_WRITE, &s, st);
-    if (!rc) {
+    if (!rc && s) {
         rc = fc_store_add_run(s, kind, config_json, history_json, metrics_json, seconds, st);
         if (rc && (sqlite3_errcode(s->db) & 0xff) == SQLITE_READONLY) rc = FC_OK; /* read-only mount */
         else if (!rc) *recorded = 1;

@@ -147,6 +147,11 @@ int fc_store_foreach_path(fc_store *s, fc_store_path_visit fn, void *ctx, fc_sta
  * (--prune). Returns 1 if the path was stored, 0 if not, <0 on error. */
 int fc_store_remove_path(fc_store *s, const char *path, fc_status *st);
 
+/* While the store's layout is still "auto": pick the layout that makes these count maps
+ * (the first batch, feat_h*feat_w*feat_c floats each) smallest and fix it in the
+ * provenance. No-op once fixed. (Without it the first fc_store_put decides alone.) */
+int fc_store_choose_layout(fc_store *s, const float *x, size_t count, fc_status *st);
+
 /* Record a train/sweep run in the store at path (opens it for writing, not exclusively,
  * so it works while another reader has it open). A read-only store (file, directory or
  * mount) is not an error: *recorded = 0 and FC_OK. */

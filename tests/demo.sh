@@ -28,12 +28,13 @@ OUT=${DEMO_OUT:-demo-out}
 THREADS=${DEMO_THREADS:-$(nproc)}
 FC="$ROOT/featcache"
 
-# The seeds' head (001): Flatten -> Dense 256 relu -> Dropout 0.5 -> softmax, batch 20.
-# RMSprop at the seeds' 2e-5 learns Fashion-MNIST's 10 classes slowly from these
-# features; 1e-4 reaches its plateau within 30 epochs (see README's accuracy table).
-HEAD_OPTS=(--pool flatten --hidden 256 --dropout 0.5 --optimizer rmsprop --lr "${DEMO_LR:-1e-4}"
+# The seeds' head (001): Flatten -> Dense 256 relu -> Dropout 0.5 -> softmax, RMSprop 2e-5,
+# batch 20, 30 epochs. On the default set it is still improving at epoch 30 (val_loss
+# falling) and reaches ~0.82 test accuracy; lr 1e-4 gets there in ~8 epochs, then
+# overfits (the sweep shows both).
+HEAD_OPTS=(--pool flatten --hidden 256 --dropout 0.5 --optimizer rmsprop --lr "${DEMO_LR:-2e-5}"
            --batch 20 --seed 1)
-GRID='lr=3e-5,1e-4,3e-4 hidden=64,256 dropout=0.25,0.5'
+GRID='lr=2e-5,1e-4,3e-4 hidden=64,256 dropout=0.25,0.5'
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 die() { printf '\nmake demo: FAILED: %s\n' "$*" >&2; exit 1; }
@@ -87,13 +88,13 @@ step "4/10 image set: $N Fashion-MNIST images as class folders"
 per=$((N / 10)); ntrain=$((per * 2 / 3)); nval=$((per / 6)); ntest=$((per - ntrain - nval))
 IMAGES="$OUT/images"
 params="make-dataset --per-class $ntrain --val-per-class $nval --test-per-class $ntest"
-if [ -f "$IMAGES/.demo-params" ] && [ "$(cat "$IMAGES/.demo-params")" = "$params" ]; then
+if [ -f "$IMAGES.params" ] && [ -d "$IMAGES" ] && [ "$(cat "$IMAGES.params")" = "$params" ]; then
     echo "$IMAGES: already made ($params)"
 else
-    rm -rf "$IMAGES"
+    rm -rf "$IMAGES" "$IMAGES.params"
     fc make-dataset -o "$IMAGES" --per-class "$ntrain" --val-per-class "$nval" --test-per-class "$ntest" \
         || die "make-dataset failed"
-    echo "$params" >"$IMAGES/.demo-params"
+    echo "$params" >"$IMAGES.params"
 fi
 n_images=$(find "$IMAGES" -name '*.png' | wc -l)
 
@@ -149,16 +150,17 @@ run_timed t_extract2 "$FC" extract "$IMAGES" "${EXTRACT_OPTS[@]}" -o "$STORE"
 # validation images again (as seed 002's fine-tuning-style loop does), then the head.
 n_fit=$(find "$IMAGES/train" "$IMAGES/validation" -name '*.png' | wc -l)
 store_bytes=$(stat -c %s "$STORE")
-raw_per_image=$(sed -n 's/.*raw float32[^0-9]*\([0-9][0-9]*\).*/\1/p' "$OUT/info.txt" | head -1)
+raw_per_image=$(sed -n 's/.*(raw \([0-9][0-9]*\) B\/image).*/\1/p' "$OUT/info.txt" | head -1)
+[ -n "$raw_per_image" ] || die "info printed no raw float32 size (see $OUT/info.txt)"
 summary=$(awk -v n="$n_images" -v nfit="$n_fit" -v tb="$t_backbone_total" -v te2="$t_extract2" \
     -v tt="$t_train" -v ts="$t_sweep" -v ep="$EPOCHS" -v sep="$SWEEP_EPOCHS" -v nc="$n_configs" \
-    -v sb="$store_bytes" -v acc="$acc" -v img="$IMAGES" 'BEGIN {
+    -v sb="$store_bytes" -v acc="$acc" -v img="$IMAGES" -v raw="$raw_per_image" 'BEGIN {
     per = tb / n;                               # backbone seconds per image
     naive = per * nfit * ep + tt;               # backbone every epoch + the same head work
     naive_sweep = per * nfit * sep * nc + ts;
     printf "images                 %d (%s)\n", n, img
     printf "extract                %.1f s (%.1f ms/image, %.0f images/s); again: %.2f s (cached)\n", tb, per * 1000, n / tb, te2
-    printf "store                  %.2f MB, %.0f bytes/image\n", sb / 1e6, sb / n
+    printf "store                  %.2f MB, %.0f bytes/image: %.1fx smaller than raw float32 (%d bytes/image)\n", sb / 1e6, sb / n, raw * n / sb, raw
     printf "train (%d epochs)      %.1f s from the cache; %.0f s with the backbone every epoch: %.0fx faster\n", ep, tt, naive, naive / tt
     printf "sweep (%d x %d epochs) %.1f s from the cache; %.0f s with the backbone every epoch: %.0fx faster\n", nc, sep, ts, naive_sweep, naive_sweep / ts
     printf "  counting the one-time extraction: train %.1fx, train+sweep %.1fx\n", naive / (tb + tt), (naive + naive_sweep) / (tb + tt + ts)
@@ -166,5 +168,4 @@ summary=$(awk -v n="$n_images" -v nfit="$n_fit" -v tb="$t_backbone_total" -v te2
 }')
 step "summary"
 echo "$summary" | tee "$OUT/summary.txt"
-[ -n "$raw_per_image" ] && echo "(info: raw float32 is $raw_per_image bytes/image; see $OUT/info.txt for the ratio)"
 echo "files: $OUT/ (curves.png, sweep.png, sweep.csv, head.h5, best.h5, predict.csv, evaluate.json)"

@@ -16,7 +16,7 @@ EPOCHS=${DEMO_EPOCHS:-30}
 OUT=${DEMO_OUT:-demo-out}
 LAYERS=(${ACC_LAYERS:-out_relu block_13_expand_relu block_10_project_BN})
 THREADS=${DEMO_THREADS:-$(nproc)}
-HEAD_OPTS=(--pool flatten --hidden 256 --dropout 0.5 --optimizer rmsprop --lr "${DEMO_LR:-1e-4}"
+HEAD_OPTS=(--pool flatten --hidden 256 --dropout 0.5 --optimizer rmsprop --lr "${DEMO_LR:-2e-5}"
            --batch 20 --seed 1 --epochs "$EPOCHS" --threads "$THREADS")
 IMAGES="$OUT/images"
 
@@ -45,12 +45,12 @@ one() {
         -v tt="$(awk -v a="$t1" -v b="$t2" 'BEGIN{print b-a}')" \
         'BEGIN { split(s, d, "x"); raw = d[1] * d[2] * d[3] * 4;
                  printf "| %s | %s | %s | %.0f | %s | %.1f | %.4f |\n", l, s, c, b / n,
-                        raw > 0 ? sprintf("%.1fx", raw / (b / n)) : "?", tt, a }'
+                        (raw > 0 ? sprintf("%.1fx", raw / (b / n)) : "?"), tt, a }'
 }
 
 {
     echo "Test accuracy on the demo set ($n_images Fashion-MNIST images, $n_test test; $MODEL at ${SIZE}x${SIZE},"
-    echo "rescale; head: Flatten, Dense 256 relu, Dropout 0.5, softmax; RMSprop ${DEMO_LR:-1e-4}, $EPOCHS epochs, batch 20, seed 1)."
+    echo "rescale; head: Flatten, Dense 256 relu, Dropout 0.5, softmax; RMSprop ${DEMO_LR:-2e-5}, $EPOCHS epochs, batch 20, seed 1)."
     echo "bytes/image is the whole SQLite store file divided by the image count."
     echo
     echo "| cut layer | feature shape | codec | bytes/image | smaller than raw f32 | train s | test accuracy |"

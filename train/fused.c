@@ -6,6 +6,8 @@
 
 #include <immintrin.h>
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 /* Rows per cache block (the updated rows are re-read by the forward while in L1/L2). */
 #define FUSED_BLOCK 16
@@ -151,23 +153,31 @@ block_forward_avx2(const fc_fused_layer *f, int i0, int i1, float *restrict zp) 
     }
 }
 
-__attribute__((target("avx2,fma"))) static void fused_avx2(const fc_fused_layer *f, int r0, int r1,
+void fc_nz_build(fc_nz_rows *nz, const float *const *xt, int bt, int r0, int r1) {
+    int n = r1 - r0;
+    nz->r0 = r0, nz->r1 = r1;
+    memset(nz->cnt, 0, (size_t)n * sizeof *nz->cnt);
+    for (int b = 0; b < bt; b++) { /* stream each sample row once; branch-free appends */
+        const float *x = xt[b] + r0;
+        for (int i = 0; i < n; i++) {
+            int k = nz->cnt[i];
+            size_t at = (size_t)i * nz->cap + (size_t)k;
+            nz->b[at] = b, nz->x[at] = x[i];
+            nz->cnt[i] = k + (x[i] != 0.0f);
+        }
+    }
+}
+
+__attribute__((target("avx2,fma"))) static void fused_avx2(const fc_fused_layer *f, const fc_nz_rows *nz,
                                                             float *zp) {
-    int H8 = f->H & ~7;
-    int nzb[FUSED_MAX_B];
-    float nzx[FUSED_MAX_B];
+    int H8 = f->H & ~7, r0 = nz->r0, r1 = nz->r1;
     if (H8) {
         for (int i0 = r0; i0 < r1; i0 += FUSED_BLOCK) {
             int i1 = i0 + FUSED_BLOCK < r1 ? i0 + FUSED_BLOCK : r1;
             if (f->bt)
                 for (int i = i0; i < i1; i++) {
-                    int nnz = 0;
-                    for (int b = 0; b < f->bt; b++) {
-                        float x = f->xt[b][i];
-                        nzb[nnz] = b, nzx[nnz] = x;
-                        nnz += x != 0.0f;
-                    }
-                    row_update_avx2(f, i, nzb, nzx, nnz);
+                    size_t at = (size_t)(i - r0) * nz->cap;
+                    row_update_avx2(f, i, nz->b + at, nz->x + at, nz->cnt[i - r0]);
                 }
             block_forward_avx2(f, i0, i1, zp);
         }
@@ -175,7 +185,34 @@ __attribute__((target("avx2,fma"))) static void fused_avx2(const fc_fused_layer 
     if (H8 < f->H) fc_fused_rows_scalar(f, r0, r1, H8, zp);
 }
 
-void fc_fused_rows(const fc_fused_layer *f, int r0, int r1, float *zp) {
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) fused_avx2(f, r0, r1, zp);
-    else fc_fused_rows_scalar(f, r0, r1, 0, zp);
+void fc_fused_rows_nz(const fc_fused_layer *f, const fc_nz_rows *nz, float *zp) {
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) fused_avx2(f, nz, zp);
+    else fc_fused_rows_scalar(f, nz->r0, nz->r1, 0, zp);
+}
+
+int fc_nz_alloc(fc_nz_rows *nz, int rows, int cap) {
+    nz->cap = cap > 0 ? cap : 1;
+    nz->cnt = malloc((size_t)rows * sizeof *nz->cnt);
+    nz->b = malloc((size_t)rows * nz->cap * sizeof *nz->b);
+    nz->x = malloc((size_t)rows * nz->cap * sizeof *nz->x);
+    if (nz->cnt && nz->b && nz->x) return 0;
+    fc_nz_free(nz);
+    return -1;
+}
+
+void fc_nz_free(fc_nz_rows *nz) {
+    free(nz->cnt), free(nz->b), free(nz->x);
+    nz->cnt = NULL, nz->b = NULL, nz->x = NULL;
+}
+
+int fc_fused_rows(const fc_fused_layer *f, int r0, int r1, float *zp) {
+    fc_nz_rows nz;
+    if (fc_nz_alloc(&nz, FC_NZ_CHUNK, f->bt)) return -1;
+    for (int c0 = r0; c0 < r1; c0 += FC_NZ_CHUNK) {
+        int c1 = c0 + FC_NZ_CHUNK < r1 ? c0 + FC_NZ_CHUNK : r1;
+        fc_nz_build(&nz, f->xt, f->bt, c0, c1);
+        fc_fused_rows_nz(f, &nz, zp);
+    }
+    fc_nz_free(&nz);
+    return 0;
 }

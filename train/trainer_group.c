@@ -34,6 +34,7 @@ typedef struct {
     cstate *cs;
     int n;
     int D0;
+    fc_nz_rows *nz; /* per thread */
 } group;
 
 static float *falloc(size_t n, fc_status *st) {
@@ -166,12 +167,25 @@ static void cfg_step(cstate *c, int Bs, int threads, const int32_t *yb, const fl
 static void fused_phase(void *ctx, int tid, int nthreads) {
     group *g = ctx;
     int r0 = (int)((long)g->D0 * tid / nthreads), r1 = (int)((long)g->D0 * (tid + 1) / nthreads);
+    fc_nz_rows *nz = &g->nz[tid];
+    const fc_fused_layer *first = NULL;
     for (int i = 0; i < g->n; i++) {
         cstate *c = &g->cs[i];
         if (!c->active) continue;
+        if (!first) first = &c->fl;
         float *zp = c->zp + (size_t)tid * c->cfg->batch * c->H0;
         if (c->fl.bn) memset(zp, 0, (size_t)c->fl.bn * c->H0 * sizeof(float));
-        if (c->fl.bt || c->fl.bn) fc_fused_rows(&c->fl, r0, r1, zp);
+    }
+    if (!first) return;
+    /* every active config has the same batch (xt, bt): one nonzero list per chunk serves all */
+    for (int c0 = r0; c0 < r1; c0 += FC_NZ_CHUNK) {
+        int c1 = c0 + FC_NZ_CHUNK < r1 ? c0 + FC_NZ_CHUNK : r1;
+        fc_nz_build(nz, first->xt, first->bt, c0, c1);
+        for (int i = 0; i < g->n; i++) {
+            cstate *c = &g->cs[i];
+            if (!c->active || (!c->fl.bt && !c->fl.bn)) continue;
+            fc_fused_rows_nz(&c->fl, nz, c->zp + (size_t)tid * c->cfg->batch * c->H0);
+        }
     }
 }
 
@@ -346,6 +360,9 @@ int fc_train_group(const fc_dataset *tr, const fc_dataset *va, const fc_train_co
         if (!hist[i].ep) { rc = st->code; g.n++; goto out; }
         g.cs[i].hist = &hist[i];
     }
+    if (!(g.nz = fc_calloc((size_t)threads, sizeof *g.nz, st))) { rc = st->code; goto out; }
+    for (int t = 0; t < threads; t++)
+        if (fc_nz_alloc(&g.nz[t], FC_NZ_CHUNK, batch)) { rc = fc_fail(st, FC_ERR_NOMEM, "train: out of memory"); goto out; }
     if ((rc = fc_tpool_create(threads, &pool, st))) goto out;
     rc = run_epochs(&g, pool, tr, va, X, &lb, hooks, st);
 out:
@@ -357,6 +374,8 @@ out:
         cstate_free(&g.cs[i]);
     }
     free(g.cs);
+    for (int t = 0; g.nz && t < threads; t++) fc_nz_free(&g.nz[t]);
+    free(g.nz);
     loop_bufs_free(&lb);
     return rc;
 }

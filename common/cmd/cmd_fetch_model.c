@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../model.h"
 #include "commands.h"
 #include "fetch_model.h"
 #include "opts.h"
@@ -46,15 +47,11 @@ static const char *const mobilenet_cuts[] = {"out_relu", "block_16_project_BN", 
 static const char *const inception_cuts[] = {"mixed10", "mixed7", "mixed6", "mixed5", NULL};
 
 static int default_dir(const char *name, char *buf, size_t cap, fc_status *st) {
-    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-    int n;
-    if (xdg && xdg[0] == '/')
-        n = snprintf(buf, cap, "%s/featcache/models/%s", xdg, name);
-    else if (home && *home)
-        n = snprintf(buf, cap, "%s/.cache/featcache/models/%s", home, name);
-    else
-        return fc_fail(st, FC_ERR_IO, "neither XDG_CACHE_HOME nor HOME is set: pass -o DIR");
-    if (n < 0 || (size_t)n >= cap) return fc_fail(st, FC_ERR_ARG, "cache path too long");
+    char cache[PATH_MAX];
+    int rc = fc_model_cache_dir(cache, sizeof cache, st);
+    if (rc) return rc;
+    int n = snprintf(buf, cap, "%s/%s", cache, name);
+    if (n < 0 || (size_t)n >= cap) return fc_fail(st, FC_ERR_ARG, "%s/%s: cache path too long", cache, name);
     return 0;
 }
 

@@ -409,6 +409,9 @@ static int run_share(const share_job *j, char **inputs, int n) {
     for (int i = 0; i < n && !rc; i++) rc = fc_share_collect(&src[i], i, &v, &nv, &cap, &st);
     if (rc || (rc = make_plan(v, nv, j->prefer, inputs, &p, &st))) goto out;
     if ((rc = write_output(src, n, &p, &prov, j->out, &written, &st))) goto out;
+    if (j->import && prov.codec.kind == FC_CODEC_U8)
+        fprintf(stderr, "featcache import: note: u8 re-quantizes the exported values (its "
+                        "ranges are rounded); use --codec f32 to keep them exactly\n");
     if (j->import)
         printf("imported %zu images (%dx%dx%d, codec %s) into %s\n", written, prov.feat_h,
                prov.feat_w, prov.feat_c, fc_codec_name(prov.codec.kind), j->out);

@@ -79,6 +79,11 @@ assert data == open(f'{src}/blob', 'rb').read()
 assert open(f'{out}/LICENSE').read().startswith('MIT License')
 EOF
 then ok "model.json + shards: same topology, bytes and manifest"; else fail "unwrapped folder is wrong"; fi
+# The TF.js importer reads the unwrapped quantized folder: shapes, parameters, frozen flags.
+check "featcache layers on the unwrapped folder" "$FC" layers "$OUT"
+if grep -Eq '^ +1 +conv +Conv2D +\(4, 4, 2\) +56 .* no$' "$T/.out" && grep -Eq '^ +4 +dense +Dense +\(2\) +6 .* yes$' "$T/.out"; then
+    ok "layers: conv (4,4,2) 56 params frozen, dense (2) 6 params trainable"
+else fail "layers output unexpected"; sed 's/^/    /' "$T/.out"; fi
 
 # fetch-model accepts the folder as fetched once SOURCE.txt names the pinned package.
 pin=$(sed -n 's/^ *"\(sha512-[^"]*\)"$/\1/p' "$ROOT/common/cmd/fetch_model.h")

@@ -36,6 +36,8 @@ same_content "merge of shards == whole store (decoded features byte-identical)" 
 ls merged.db.tmp.* >/dev/null 2>&1 && fail "temp files left after merge" || ok "no temp files after merge"
 "$DUMP" --prov merged.db >p1.txt && "$DUMP" --prov whole.db >p2.txt
 cmp -s p1.txt p2.txt && ok "merged provenance = shards' provenance" || fail "merged provenance differs"
+prov_of() { "$PY" -c "import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute(\"SELECT value FROM provenance WHERE key = '\" + sys.argv[2] + \"'\").fetchone()[0])" "$@"; }
+[ "$(prov_of merged.db command)" = "featcache merge -o merged.db s0.db s1.db s2.db" ] && ok "merged provenance records the merge command" || fail "command: $(prov_of merged.db command)"
 expect_exit "merge --codec f32" 0 "codec f32" "$FC" merge -o merged32.db --codec f32 s2.db s0.db
 "$FC" merge -o merged16.db s0.db s2.db >/dev/null
 same_content "f16 -> f32 re-encode keeps decoded values" merged16.db merged32.db
@@ -115,15 +117,26 @@ expect_exit "import" 0 "imported 58 images (4x4x8, codec f16)" "$FC" import whol
 same_content "import(export(S)) == S" whole.db imported.db ok
 "$DUMP" --prov imported.db >p3.txt
 cmp -s p2.txt p3.txt && ok "import keeps the provenance" || fail "import provenance: $(diff p2.txt p3.txt | head -3)"
+[ "$(prov_of imported.db command)" = "mkstore whole.db" ] && [ "$(prov_of imported.db created)" = "$(prov_of whole.db created)" ] &&
+    ok "import keeps who made the features (command, created)" || fail "import maker: $(prov_of imported.db command)"
 expect_exit "import zstd export" 0 "imported 58" "$FC" import z.h5 -o importedz.db
 same_content "import of zstd export == S" whole.db importedz.db ok
+check "independent zstd writer (zstd CLI chunks)" "$PY" "$ROOT/tests/py/make_zstd_export.py" whole.h5 ext.h5
+expect_exit "import chunks compressed by the zstd CLI" 0 "imported 58" "$FC" import ext.h5 -o importedx.db
+same_content "import of CLI-zstd export == S" whole.db importedx.db ok
 expect_exit "import --codec f32" 0 "codec f32" "$FC" import half.h5 -o imported32.db --codec f32
 same_content "import of float16 export --codec f32 == S" whole.db imported32.db ok
-for c in u8 bf16 f32; do
+for c in bf16 f32; do
     "$MK" "c$c.db" --codec "$c" --count 12 --shape 2,2,16 >/dev/null
     "$FC" export "c$c.db" "c$c.h5" >/dev/null && "$FC" import "c$c.h5" -o "c$c-i.db" >/dev/null
     same_content "import(export(S)) == S for codec $c" "c$c.db" "c$c-i.db"
 done
+# u8 re-quantizes (its ranges are stored as f16): import says so; --codec f32 keeps values
+"$MK" cu8.db --codec u8 --count 12 --shape 2,2,16 >/dev/null
+"$FC" export cu8.db cu8.h5 >/dev/null
+expect_exit "import of a u8 export warns about re-quantizing" 0 "--codec f32" "$FC" import cu8.h5 -o cu8-i.db
+"$FC" import cu8.h5 -o cu8-f.db --codec f32 >/dev/null
+same_content "import --codec f32 keeps u8-decoded values exactly" cu8.db cu8-f.db
 expect_exit "merge accepts an .h5 input" 0 "merged 2 stores" "$FC" merge -o mixed.db whole.h5 s2.db
 same_content "merge of export + store" whole.db mixed.db
 C="$ROOT/tests/fuzz/corpus/h5import"
@@ -138,6 +151,20 @@ expect_exit "import corrupt chunk" 1 "corrupt data" "$FC" import "$C/corrupt_chu
 no_output "import of corrupt data writes nothing" bad10.db
 expect_exit "import a store" 1 "not an HDF5 file" "$FC" import whole.db -o bad11.db
 expect_exit "import existing output" 1 "already exists" "$FC" import whole.h5 -o s0.db
+
+# --- train/evaluate/info from the .h5 == from the store -------------------------------------
+TA=(--epochs 3 --seed 7 --threads 1 --hidden 16 --batch 8 --quiet)
+check "train from the store" "$FC" train whole.db -o head1.h5 --history h1.csv "${TA[@]}"
+check "train from the .h5 export" "$FC" train whole.h5 -o head2.h5 --history h2.csv "${TA[@]}"
+grep -q "not recorded" "$T/.err" && ok "train from .h5 says the run is not recorded" || fail "no 'not recorded' notice: $(cat "$T/.err")"
+if [ "$(wc -l <h1.csv)" = 4 ] && cmp -s <(cut -d, -f1-5 h1.csv) <(cut -d, -f1-5 h2.csv); then ok "train(.h5) history == train(store) history (same seed)"
+else fail "train histories differ: $(paste -d'|' h1.csv h2.csv | head -3)"; fi
+"$FC" evaluate whole.db head1.h5 --split test --json >e1.json 2>/dev/null
+"$FC" evaluate whole.h5 head1.h5 --split test --json >e2.json 2>/dev/null
+[ -s e1.json ] && cmp -s e1.json e2.json && ok "evaluate(.h5) == evaluate(store)" || fail "evaluate: $(cat e1.json e2.json | head -c 300)"
+expect_exit "info reads the .h5" 0 "mkstore whole.db" "$FC" info whole.h5
+expect_exit "sweep reads the .h5" 0 "" "$FC" sweep whole.h5 --grid 'lr=1e-3,2e-3' -o sweep.csv --epochs 1 --threads 1 --quiet
+[ "$(wc -l <sweep.csv)" = 3 ] && ok "sweep from .h5 wrote 2 results" || fail "sweep.csv: $(cat sweep.csv)"
 
 # --- read-only inputs ------------------------------------------------------------------------
 mkdir ro && cp whole.db ro/ && chmod 444 ro/whole.db && chmod 555 ro
@@ -154,6 +181,10 @@ mkdir -p romnt && if mount --bind ro romnt 2>/dev/null && mount -o remount,ro,bi
     expect_exit "export from a read-only mount" 0 "exported 58" "$FC" export romnt/whole.db rom.h5
     expect_exit "merge from a read-only mount" 0 "merged 1 stores" "$FC" merge -o rom.db romnt/whole.db
     same_content "merge from read-only mount == whole" whole.db rom.db
+    for c in info verify; do expect_exit "$c on a read-only mount" 0 "" "$FC" $c romnt/whole.db; done
+    expect_exit "train on a read-only mount" 0 "not recorded" "$FC" train romnt/whole.db -o romh.h5 "${TA[@]}"
+    expect_exit "sweep on a read-only mount" 0 "not recorded" "$FC" sweep romnt/whole.db --grid 'lr=1e-3,2e-3' -o rom.csv --epochs 1 --threads 1 --quiet
+    expect_exit "evaluate on a read-only mount" 0 "accuracy" "$FC" evaluate romnt/whole.db romh.h5 --json
     umount romnt
 else
     umount romnt 2>/dev/null

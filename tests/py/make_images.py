@@ -8,11 +8,11 @@ Independent checker for common/image*.c (run by tests/unit/test_image.c with Deb
                      interlace is covered, plus a few saved by PIL) and JPEG variants
                      (saved by PIL: gray, 4:4:4, 4:2:2, 4:2:0, progressive, CMYK)
   NAME.rgb           Image.open(NAME).convert('RGB') as raw bytes (what Keras load_img sees)
-  NAME.MODE.WxH.rgb  that RGB image .resize((W, H), NEAREST|BILINEAR)
+  NAME.MODE.WxH.rgb  that RGB image .resize((W, H), filter) for every Keras interpolation
   NAME.PRE.f32       keras preprocess_input(PRE) of the RGB image, float32 little endian
   manifest.txt       one line per check:
                        decode NAME W H
-                       resize NAME nearest|bilinear W H REF
+                       resize NAME nearest|bilinear|bicubic|lanczos|box|hamming W H REF
                        pre NAME caffe|tf|torch|rescale|none REF
 
 EXTRA_IMAGE files (e.g. a YCCK JPEG from the fuzz corpus) are copied in and get decode
@@ -145,6 +145,11 @@ def jpeg_variants():
     return out
 
 
+# Keras load_img(interpolation=...) names -> PIL filters
+RESIZE_FILTERS = (("nearest", Image.NEAREST), ("bilinear", Image.BILINEAR), ("bicubic", Image.BICUBIC),
+                  ("lanczos", Image.LANCZOS), ("box", Image.BOX), ("hamming", Image.HAMMING))
+
+
 # (source name, source w, h, list of target (w, h)) for resize checks
 def resize_cases():
     cases = [
@@ -219,7 +224,7 @@ def make_all(outdir, extras):
     for name, w, h, targets in resize_cases():
         rgb = Image.open(os.path.join(outdir, name)).convert("RGB")
         for tw, th in targets:
-            for mode, filt in (("nearest", Image.NEAREST), ("bilinear", Image.BILINEAR)):
+            for mode, filt in RESIZE_FILTERS:
                 ref = "%s.%s.%dx%d.rgb" % (name, mode, tw, th)
                 write(os.path.join(outdir, ref), rgb.resize((tw, th), filt).tobytes())
                 lines.append("resize %s %s %d %d %s" % (name, mode, tw, th, ref))

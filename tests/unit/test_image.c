@@ -228,7 +228,9 @@ static void test_preprocess_values(void) {
     fc_resize r;
     CHECK(fc_preprocess_parse("vgg", &p) != 0 && fc_preprocess_parse(NULL, &p) != 0, "bad name");
     CHECK(fc_resize_parse("bilinear", &r) == 0 && r == FC_RESIZE_BILINEAR, "bilinear");
-    CHECK(fc_resize_parse("bicubic", &r) != 0, "bicubic refused");
+    CHECK(fc_resize_parse("lanczos", &r) == 0 && r == FC_RESIZE_LANCZOS, "lanczos");
+    CHECK(fc_resize_parse("cubic", &r) != 0, "unknown filter refused");
+    CHECK(strcmp(fc_resize_name(FC_RESIZE_HAMMING), "hamming") == 0, "hamming name");
     CHECK(strcmp(fc_resize_name(FC_RESIZE_NEAREST), "nearest") == 0, "nearest name");
 }
 

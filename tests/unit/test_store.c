@@ -199,6 +199,7 @@ static void sql(const char *path, const char *q) {
 static void test_bad_files(void) {
     open_fails(tmp("missing.db"), FC_STORE_READ, FC_ERR_IO, "No such file");
     open_fails(dir, FC_STORE_READ, FC_ERR_IO, "directory");
+    open_fails(tmp("no/such/dir/s.db"), FC_STORE_CREATE, FC_ERR_IO, "cannot create: No such file or directory");
     const char *txt = tmp("notes.txt");
     write_file(txt, "hello, this is not a database at all\n", 37);
     open_fails(txt, FC_STORE_READ, FC_ERR_FORMAT, "file is not a database");
@@ -557,6 +558,31 @@ static void test_dataset(void) {
     CHECK(fc_dataset_load(e, FC_SPLIT_ANY, &ds, &st) == FC_ERR_FORMAT && strstr(st.msg, "empty"), "%s", st.msg);
 }
 
+static void test_choose_layout(void) {
+    const char *path = tmp("l.db");
+    fc_store *s = NULL;
+    fc_status st = {0};
+    CHECK(fc_store_open(path, FC_STORE_CREATE, &s, &st) == 0, "%s", st.msg);
+    if (!s) return;
+    fc_provenance p = prov("block5_pool");
+    enum { D = 2 * 3 * 200 };
+    p.feat_c = 200;
+    CHECK(fc_store_set_provenance(s, &p, &st) == 0, "%s", st.msg);
+    static float batch[4 * D], dense[4 * D]; /* 1 in 50 nonzero: sparse wins */
+    for (int i = 0; i < 4 * D; i++) batch[i] = (i * 7919) % 50 ? 0.0f : 1.0f + (float)(i % 13);
+    CHECK(fc_store_choose_layout(s, batch, 4, &st) == 0, "%s", st.msg);
+    CHECK(fc_store_provenance(s)->codec.layout == FC_LAYOUT_SPARSE, "sparse chosen: %s",
+          fc_layout_name(fc_store_provenance(s)->codec.layout));
+    for (int i = 0; i < 4 * D; i++) dense[i] = (float)i;
+    CHECK(fc_store_choose_layout(s, dense, 4, &st) == 0 && fc_store_provenance(s)->codec.layout == FC_LAYOUT_SPARSE,
+          "fixed once chosen");
+    fc_store_close(s);
+    s = NULL;
+    CHECK(fc_store_open(path, FC_STORE_READ, &s, &st) == 0 && fc_store_provenance(s)->codec.layout == FC_LAYOUT_SPARSE,
+          "persisted");
+    fc_store_close(s);
+}
+
 int main(void) {
     snprintf(dir, sizeof dir, "/tmp/fc-store-XXXXXX");
     if (!mkdtemp(dir)) return 1;
@@ -571,6 +597,7 @@ int main(void) {
     T_RUN(test_paths_and_blobs);
     T_RUN(test_rollback);
     T_RUN(test_dataset);
+    T_RUN(test_choose_layout);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0) fprintf(stderr, "cleanup failed\n");

@@ -1,0 +1,408 @@
+/* cmd_extract.c - `featcache extract IMAGE_DIR -m MODEL -o STORE`: run the backbone once
+ * per image into the feature store (DESIGN.md "Commands", issue 4).
+ *
+ * Order matters for the promise "refusals exit 1 before anything is written": options,
+ * the image folder and the model are checked first, then the store is opened (writer
+ * lock: "store is busy") and its provenance compared; only then does the pipeline run. */
+#define _GNU_SOURCE
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../common/cmd/commands.h"
+#include "../common/cmd/opts.h"
+#include "../common/model.h"
+#include "../common/progress.h"
+#include "../common/store.h"
+#include "pipeline.h"
+#include "scan.h"
+#include "sink.h"
+
+static const fc_opt opts[] = {
+    {"model", 'm', "MODEL", "backbone: Keras .h5, ARCH:weights.h5, TF.js folder, or mobilenet_v2|inception_v3"},
+    {"output", 'o', "STORE", "feature store to create or extend"},
+    {"layer", 'l', "NAME", "cut the backbone after this layer (default: the model's output)"},
+    {"size", 's', "N|HxW", "input size (default: the model's; required if it is variable)"},
+    {"preprocess", 0, "MODE", "caffe|tf|torch|rescale|none (default: vgg/resnet caffe, inception/mobilenet tf)"},
+    {"resize", 0, "MODE", "nearest|bilinear (default nearest, as Keras load_img)"},
+    {"codec", 0, "CODEC", "f32|f16|bf16|u8 (default f16)"},
+    {"level", 0, "N", "zstd level 1-19 (default 3)"},
+    {"batch", 'b', "N", "images per forward pass (default 20)"},
+    {"threads", 't', "N", "backbone threads (default: all online CPUs)"},
+    {"shard", 0, "I/N", "only the images whose sha256 falls in shard I of N (0 <= I < N)"},
+    {"val-frac", 0, "F", "validation fraction when IMAGE_DIR has no split folders (default 0.2)"},
+    {"test-frac", 0, "F", "test fraction when IMAGE_DIR has no split folders (default 0)"},
+    {"strict", 0, NULL, "exit 1 if any image could not be read or decoded"},
+    {"prune", 0, NULL, "delete stored images that are no longer in IMAGE_DIR"},
+    {"max-image-pixels", 0, "N", "refuse larger images (default 89478485, PIL's limit)"},
+    {"quiet", 'q', NULL, "no progress bar"},
+    {0},
+};
+static const fc_cmd_spec spec = {
+    "extract", "IMAGE_DIR -m MODEL -o STORE [options]",
+    "Run a frozen backbone once per image of a class-folder tree (as Keras flow_from_directory)\n"
+    "and keep the activation maps in a compressed, resumable feature store. Re-running skips\n"
+    "stored images; the split comes from train/ validation|val/ test/ folders, or else from\n"
+    "each image's content hash (--val-frac, --test-frac).",
+    opts, 1, 1};
+
+typedef struct {
+    const char *dir, *model, *store, *layer;
+    int h, w;                     /* --size, 0 = model's */
+    const char *preprocess;       /* NULL = from the architecture */
+    fc_resize resize;
+    fc_codec_params codec;
+    long batch, threads, max_pixels;
+    int shard_i, shard_n;
+    double val_frac, test_frac;
+    int strict, prune, quiet;
+} options;
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig) {
+    (void)sig;
+    stop_flag = 1; /* SA_RESETHAND: a second signal kills at once (the store stays valid) */
+}
+
+static int parse_size(const char *s, int *h, int *w) {
+    char *end;
+    long a = strtol(s, &end, 10), b = a;
+    if (end == s) return -1;
+    if (*end == 'x' || *end == 'X') {
+        const char *p = end + 1;
+        b = strtol(p, &end, 10);
+        if (end == p) return -1;
+    }
+    if (*end || a < 1 || b < 1 || a > 8192 || b > 8192) return -1;
+    *h = (int)a;
+    *w = (int)b;
+    return 0;
+}
+
+static int parse_options(const fc_args *a, options *o) {
+    const char *cmd = "extract";
+    memset(o, 0, sizeof *o);
+    o->dir = a->pos[0];
+    o->model = fc_arg_str(a, "model", NULL);
+    o->store = fc_arg_str(a, "output", NULL);
+    if (!o->model) return fc_usage_error(cmd, "-m MODEL is required");
+    if (!o->store) return fc_usage_error(cmd, "-o STORE is required");
+    o->layer = fc_arg_str(a, "layer", NULL);
+    const char *v = fc_arg_str(a, "size", NULL);
+    if (v && parse_size(v, &o->h, &o->w))
+        return fc_usage_error(cmd, "--size: '%s' is not N or HxW (1..8192)", v);
+    fc_preprocess pp;
+    o->preprocess = fc_arg_str(a, "preprocess", NULL);
+    if (o->preprocess && fc_preprocess_parse(o->preprocess, &pp))
+        return fc_usage_error(cmd, "--preprocess: '%s' is not caffe, tf, torch, rescale or none",
+                              o->preprocess);
+    v = fc_arg_str(a, "resize", "nearest");
+    if (fc_resize_parse(v, &o->resize))
+        return fc_usage_error(cmd, "--resize: '%s' is not nearest or bilinear", v);
+    v = fc_arg_str(a, "codec", "f16");
+    if (fc_codec_parse(v, &o->codec.kind))
+        return fc_usage_error(cmd, "--codec: '%s' is not f32, f16, bf16 or u8", v);
+    o->codec.layout = FC_LAYOUT_AUTO;
+    long level;
+    int r;
+    if ((r = fc_arg_long(a, "level", 3, 1, 19, &level)) != FC_ARGS_OK) return r;
+    o->codec.level = (int)level;
+    if ((r = fc_arg_long(a, "batch", 20, 1, 1024, &o->batch)) != FC_ARGS_OK ||
+        (r = fc_arg_long(a, "threads", fc_online_cpus(), 1, 256, &o->threads)) != FC_ARGS_OK ||
+        (r = fc_arg_long(a, "max-image-pixels", (long)FC_MAX_IMAGE_PIXELS_DEFAULT, 1, 1L << 40,
+                         &o->max_pixels)) != FC_ARGS_OK ||
+        (r = fc_arg_double(a, "val-frac", 0.2, 0, 1, &o->val_frac)) != FC_ARGS_OK ||
+        (r = fc_arg_double(a, "test-frac", 0.0, 0, 1, &o->test_frac)) != FC_ARGS_OK)
+        return r;
+    if (o->val_frac + o->test_frac > 1)
+        return fc_usage_error(cmd, "--val-frac + --test-frac must not exceed 1");
+    o->shard_n = 1;
+    v = fc_arg_str(a, "shard", NULL);
+    if (v && fc_shard_parse(v, &o->shard_i, &o->shard_n))
+        return fc_usage_error(cmd, "--shard: '%s' is not I/N with 0 <= I < N", v);
+    o->strict = fc_arg_flag(a, "strict");
+    o->prune = fc_arg_flag(a, "prune");
+    o->quiet = fc_arg_flag(a, "quiet");
+    return FC_ARGS_OK;
+}
+
+/* Keras preprocess_input mode of the known application families; NULL if unknown. */
+static const char *arch_preprocess(const char *arch) {
+    if (!strncmp(arch, "nsfwjs_", 7)) return "rescale"; /* the fetched defaults: x/255 */
+    if (!strncmp(arch, "vgg", 3) || !strncmp(arch, "resnet", 6)) return "caffe";
+    if (!strncmp(arch, "inception", 9) || !strncmp(arch, "mobilenet", 9) ||
+        !strncmp(arch, "xception", 8))
+        return "tf";
+    return NULL;
+}
+
+static void join_argv(int argc, char **argv, char *buf, size_t cap) {
+    size_t n = (size_t)snprintf(buf, cap, "featcache");
+    for (int i = 0; i < argc && n < cap; i++)
+        n += (size_t)snprintf(buf + n, cap - n, " %s", argv[i]);
+}
+
+static void fill_provenance(fc_provenance *p, const options *o, const fc_graph *g,
+                            const char *pre, int argc, char **argv) {
+    memset(p, 0, sizeof *p);
+    for (int i = 0; i < 32; i++) snprintf(p->model_sha256 + 2 * i, 3, "%02x", g->weights_sha256[i]);
+    snprintf(p->arch, sizeof p->arch, "%s", g->arch);
+    snprintf(p->model_path, sizeof p->model_path, "%s", o->model);
+    const fc_node *out = &g->nodes[g->output];
+    snprintf(p->layer, sizeof p->layer, "%s", o->layer ? o->layer : out->name);
+    p->in_h = g->in_h;
+    p->in_w = g->in_w;
+    snprintf(p->resize, sizeof p->resize, "%s", fc_resize_name(o->resize));
+    snprintf(p->preprocess, sizeof p->preprocess, "%s", pre);
+    snprintf(p->numerics, sizeof p->numerics, "%s", FC_NUMERICS_VERSION);
+    p->feat_h = out->oh;
+    p->feat_w = out->ow;
+    p->feat_c = out->oc;
+    p->codec = o->codec;
+    snprintf(p->version, sizeof p->version, "%s", FC_VERSION);
+    if (gethostname(p->host, sizeof p->host) != 0) p->host[0] = 0;
+    p->host[sizeof p->host - 1] = 0;
+    const char *user = getenv("USER");
+    struct passwd *pw = user ? NULL : getpwuid(getuid());
+    snprintf(p->user, sizeof p->user, "%s", user ? user : pw ? pw->pw_name : "");
+    join_argv(argc, argv, p->command, sizeof p->command);
+    p->created = p->updated = (int64_t)time(NULL);
+    fc_provenance_fingerprint(p);
+}
+
+typedef struct {
+    options o;
+    fc_scan scan;
+    fc_graph *g;
+    fc_plan *plan;
+    fc_store *store;
+    fc_sink sink;
+    int sink_open;
+    fc_provenance prov;
+    char pre_source[64];          /* "--preprocess" or "default for ARCH" */
+    fc_progress *progress;
+    char (*shas)[65];
+    fc_pl_stats stats;
+} job;
+
+static void job_free(job *j) {
+    if (j->sink_open) fc_sink_free(&j->sink);
+    fc_store_close(j->store);
+    fc_plan_free(j->plan);
+    fc_graph_free(j->g);
+    fc_scan_free(&j->scan);
+    fc_progress_free(j->progress);
+    free(j->shas);
+}
+
+static void print_skipped(const fc_scan *s) {
+    if (s->n_unsupported)
+        fprintf(stderr,
+                "extract: skipped %zu bmp/ppm/tif file(s): featcache decodes PNG and JPEG only "
+                "(e.g. %s)\n",
+                s->n_unsupported, s->unsupported_examples[0] ? s->unsupported_examples[0] : "?");
+    if (s->n_hidden || s->n_other || s->n_loose || s->n_linked_dirs || s->n_ignored_dirs)
+        fprintf(stderr,
+                "extract: ignored %zu hidden, %zu non-image, %zu outside class folders, "
+                "%zu symlinked folder(s) not followed, %zu non-split folder(s)\n",
+                s->n_hidden, s->n_other, s->n_loose, s->n_linked_dirs, s->n_ignored_dirs);
+}
+
+/* Scan IMAGE_DIR; exit 1 with a clear message when nothing is there. */
+static int scan_folder(job *j, fc_status *st) {
+    int rc = fc_scan_dir(j->o.dir, &j->scan, st);
+    if (rc) return rc;
+    print_skipped(&j->scan);
+    if (j->scan.n_files == 0)
+        return fc_fail(st, FC_ERR_FORMAT,
+                       "%s: no PNG or JPEG images in class sub-folders (%d class folder(s) found; "
+                       "expected IMAGE_DIR/CLASS/IMAGE.png as for Keras flow_from_directory)",
+                       j->o.dir, j->scan.n_classes);
+    return FC_OK;
+}
+
+/* Model, cut, input size and preprocessing. */
+static int setup_model(job *j, fc_status *st) {
+    options *o = &j->o;
+    int rc = fc_model_load(o->model, &j->g, st);
+    if (rc) return rc;
+    if (!o->h && (j->g->in_h <= 0 || j->g->in_w <= 0))
+        return fc_fail(st, FC_ERR_ARG,
+                       "%s: the model's input size is variable; pass --size N or --size HxW",
+                       o->model);
+    if ((rc = fc_graph_finalize(j->g, o->layer, o->h, o->w, st))) return rc;
+    if (o->layer == NULL && fc_graph_out_elems(j->g) == 0)
+        return fc_fail(st, FC_ERR_FORMAT, "%s: the model has an empty output", o->model);
+    if (j->g->in_c != 3)
+        return fc_fail(st, FC_ERR_UNSUPPORTED, "%s: the model takes %d channels; images are RGB (3)",
+                       o->model, j->g->in_c);
+    const char *pre = o->preprocess;
+    if (pre) {
+        snprintf(j->pre_source, sizeof j->pre_source, "--preprocess");
+    } else if ((pre = arch_preprocess(j->g->arch))) {
+        snprintf(j->pre_source, sizeof j->pre_source, "default for %s", j->g->arch);
+    } else {
+        return fc_fail(st, FC_ERR_ARG,
+                       "%s: architecture '%s' has no known preprocessing; pass --preprocess "
+                       "caffe|tf|torch|rescale|none (rescale = x/255 as ImageDataGenerator(rescale=1./255))",
+                       o->model, j->g->arch);
+    }
+    o->preprocess = pre;
+    j->plan = fc_plan_create(j->g, (int)o->batch, (int)o->threads, st);
+    return j->plan ? FC_OK : (int)st->code;
+}
+
+static void print_header(const job *j) {
+    const fc_provenance *p = &j->prov;
+    const fc_scan *s = &j->scan;
+    printf("extract: %zu images in %d classes from %s; split: ", s->n_files, s->n_classes, s->root);
+    if (s->split_dirs)
+        printf("train/validation/test folders\n");
+    else
+        printf("by content hash (validation %.3g, test %.3g)\n", j->o.val_frac, j->o.test_frac);
+    printf("backbone: %s (%s), layer %s, input %dx%d -> %dx%dx%d; preprocessing %s (%s); "
+           "resize %s; codec %s level %d\n",
+           p->arch, p->model_path, p->layer, p->in_h, p->in_w, p->feat_h, p->feat_w, p->feat_c,
+           p->preprocess, j->pre_source, p->resize, fc_codec_name(p->codec.kind), p->codec.level);
+    if (j->o.shard_n > 1) printf("shard %d of %d\n", j->o.shard_i, j->o.shard_n);
+    fflush(stdout);
+}
+
+/* fc_pl_ops adapters: ctx is the job. */
+static int op_forward(void *ctx, const float *in, int n, float *out, fc_status *st) {
+    return fc_plan_forward(((job *)ctx)->plan, in, n, out, st);
+}
+static int op_write(void *ctx, const fc_pl_batch *b, fc_status *st) {
+    return fc_sink_write(&((job *)ctx)->sink, b, st);
+}
+static int op_path_sha(void *ctx, const fc_scan_entry *e, char sha256[65]) {
+    return fc_sink_path_sha(&((job *)ctx)->sink, e, sha256);
+}
+static int op_is_stored(void *ctx, const char *sha256) {
+    return fc_sink_is_stored(&((job *)ctx)->sink, sha256);
+}
+
+static int run_pipeline(job *j, fc_status *st) {
+    const options *o = &j->o;
+    j->shas = calloc(j->scan.n_files, sizeof *j->shas);
+    if (!j->shas) return fc_fail(st, FC_ERR_NOMEM, "out of memory");
+    j->progress = fc_progress_create("extract", "img", (int64_t)j->scan.n_files, o->quiet);
+    j->sink.progress = j->progress;
+    fc_pl_config cfg = {
+        .scan = &j->scan, .batch = (int)o->batch, .in_h = j->g->in_h, .in_w = j->g->in_w,
+        .out_elems = fc_graph_out_elems(j->g), .max_pixels = (size_t)o->max_pixels,
+        .val_frac = o->val_frac, .test_frac = o->test_frac,
+        .shard_i = o->shard_i, .shard_n = o->shard_n, .progress = j->progress,
+        .stop = &stop_flag, .shas = j->shas,
+    };
+    fc_preprocess_parse(j->prov.preprocess, &cfg.preprocess);
+    cfg.resize = o->resize;
+    fc_pl_ops ops = {j, op_forward, op_write, op_path_sha, op_is_stored};
+    struct sigaction sa = {0}, old_int, old_term;
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESETHAND | SA_RESTART; /* reads in the reader thread are not cut short */
+    sigemptyset(&sa.sa_mask);
+    stop_flag = 0;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    int rc = fc_pl_run(&cfg, &ops, &j->stats, st);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    fc_progress_finish(j->progress);
+    return rc;
+}
+
+/* Stored images whose file is gone: reported, removed with --prune. */
+static int check_removed(job *j, fc_status *st) {
+    size_t *idx = NULL, n = 0;
+    int rc = fc_sink_removed(&j->sink, j->shas, j->scan.n_files, j->o.shard_i, j->o.shard_n, &idx,
+                             &n, st);
+    if (rc || n == 0) goto out;
+    if (!j->o.prune) {
+        printf("%zu stored image(s) are no longer in %s; --prune removes them\n", n, j->o.dir);
+    } else if (j->stats.unreadable > 0) {
+        printf("%zu stored image(s) are no longer in %s; not pruning because %lld file(s) could "
+               "not be read\n", n, j->o.dir, (long long)j->stats.unreadable);
+    } else if (!(rc = fc_sink_prune(&j->sink, idx, n, st))) {
+        printf("pruned %zu stored image(s) that are no longer in %s\n", n, j->o.dir);
+    }
+out:
+    free(idx);
+    return rc;
+}
+
+static void print_summary(job *j) {
+    const fc_pl_stats *s = &j->stats;
+    double rate = s->seconds > 0 ? (double)s->stored / s->seconds : 0;
+    printf("stored %lld, skipped %lld (already stored; %lld unchanged, not re-read), failed %lld",
+           (long long)s->stored, (long long)s->skipped, (long long)s->fast_path,
+           (long long)(s->failed + s->unreadable));
+    if (s->duplicates) printf(", duplicates %lld", (long long)s->duplicates);
+    if (s->other_shard) printf(", other shards %lld", (long long)s->other_shard);
+    printf(" in %.1f s (%.1f img/s, backbone %.1f s)", s->seconds, rate, s->forward_seconds);
+    fc_store_stats ss;
+    fc_status st = {0};
+    if (fc_store_stats_get(j->store, &ss, &st) == FC_OK && ss.images_ok > 0) {
+        double per = (double)ss.feature_bytes / (double)ss.images_ok;
+        double raw = 4.0 * (double)fc_graph_out_elems(j->g);
+        printf("; store %lld images, %.0f bytes/image (%.1fx smaller than float32)",
+               (long long)ss.images_ok, per, per > 0 ? raw / per : 0);
+    }
+    printf("\n");
+    fflush(stdout);
+}
+
+/* 0 ok, 1 runtime error; returns through st. */
+static int extract(job *j, int argc, char **argv, fc_status *st) {
+    int rc = scan_folder(j, st);
+    if (!rc) rc = setup_model(j, st);
+    if (rc) return rc;
+    fill_provenance(&j->prov, &j->o, j->g, j->o.preprocess, argc, argv);
+    if ((rc = fc_store_open(j->o.store, FC_STORE_CREATE | FC_STORE_EXCLUSIVE, &j->store, st)))
+        return rc;
+    if ((rc = fc_sink_open(&j->sink, j->store, &j->scan, &j->prov, st))) return rc;
+    j->sink_open = 1;
+    print_header(j);
+    rc = run_pipeline(j, st);
+    if (rc == FC_ERR_INTERRUPTED) {
+        print_summary(j);
+        return rc;
+    }
+    if (rc) return rc;
+    if ((rc = check_removed(j, st))) return rc;
+    print_summary(j);
+    const fc_pl_stats *s = &j->stats;
+    int64_t bad = s->failed + s->unreadable;
+    if (s->stored + s->skipped == 0)
+        return fc_fail(st, FC_ERR_FORMAT, "%s: no image could be stored (%lld failed)", j->o.dir,
+                       (long long)bad);
+    if (j->o.strict && bad > 0)
+        return fc_fail(st, FC_ERR_FORMAT, "%lld image(s) failed (--strict)", (long long)bad);
+    return FC_OK;
+}
+
+int cmd_extract(int argc, char **argv) {
+    fc_args a;
+    int r = fc_args_parse(&spec, argc, argv, &a);
+    if (r != FC_ARGS_OK) {
+        fc_args_free(&a);
+        return r == FC_ARGS_HELP ? 0 : 2;
+    }
+    job j = {0};
+    r = parse_options(&a, &j.o);
+    if (r != FC_ARGS_OK) {
+        fc_args_free(&a);
+        return 2;
+    }
+    fc_status st = {0};
+    int rc = extract(&j, argc - 1, argv + 1, &st);
+    int code = rc ? fc_report("extract", &st) : 0;
+    job_free(&j);
+    fc_args_free(&a);
+    return code;
+}

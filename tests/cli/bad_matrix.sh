@@ -1,0 +1,34 @@
+# bad_matrix.sh - the bad-input matrix (tests/bad/matrix.tsv): broken or hostile images,
+# models, stores, HDF5 files and command lines. Each row gives the expected exit code
+# and a fragment of the expected message; every command must exit that way (never by a
+# signal), and the good store used as a target must still pass `featcache verify`.
+. "$(dirname "$0")/lib.sh"
+BAD="$ROOT/tests/bad"
+G="$T/good"; mkdir -p "$G"
+
+# Fixtures: a tiny Keras model, a real image folder, a store, an export and a head.
+$PY "$ROOT/tests/py/make_models.py" "$G/models" >/dev/null || fail "fixture: make_models.py"
+cp "$G/models/tiny_vgg.h5" "$G/model.h5"
+"$FC" make-dataset -o "$G/imgs" -n 3 --val-per-class 2 --test-per-class 1 -c 0,1 -s 32 -q \
+    || fail "fixture: make-dataset"
+"$BUILD/tests/tools/mkstore_fmnist" "$G/store.db" --classes 0,1 --train 20 --val 10 --test 5 \
+    >/dev/null || fail "fixture: mkstore_fmnist"
+"$FC" train "$G/store.db" -o "$G/head.h5" --epochs 2 --hidden 8 -q >/dev/null 2>&1 || fail "fixture: train"
+"$FC" export "$G/store.db" "$G/export.h5" >/dev/null 2>&1 || fail "fixture: export"
+cp "$G/store.db" "$G/target.db"   # stores that bad commands try to write into
+sum_before=$(sha256sum "$G/target.db" | cut -d' ' -f1)
+
+rows=0
+while IFS=$'\t' read -r id code frag cmd; do
+    case "$id" in ''|'#'*) continue;; esac
+    rows=$((rows + 1))
+    # shellcheck disable=SC2034  # used inside $cmd
+    BADF="$BAD"
+    [ "$frag" = - ] && frag=""
+    expect_exit "$id" "$code" "$frag" env FC="$FC" BAD="$BAD" G="$G" T="$T" bash -c "$cmd"
+done < "$BAD/matrix.tsv"
+[ "$rows" -ge 40 ] && ok "matrix has $rows rows (>= 40)" || fail "matrix has only $rows rows"
+[ "$(sha256sum "$G/target.db" | cut -d' ' -f1)" = "$sum_before" ] && ok "target store unchanged" \
+    || fail "target store was modified by a failing command"
+check "target store verifies" "$FC" verify "$G/target.db"
+finish

@@ -1,0 +1,195 @@
+#!/usr/bin/env bash
+# extract.sh - `featcache extract` end to end on real Fashion-MNIST PNG/JPEG class folders
+# with a tiny Keras model: features equal an independent numpy forward pass, re-runs skip,
+# provenance mismatches are refused with nothing written, bad images are reported and
+# recorded, empty folders and busy stores are refused, shards partition, added/removed
+# images are handled, and kill -9 / SIGINT at random points never lose or corrupt work.
+source "$(dirname "$0")/lib.sh"
+FX="$ROOT/tests/py/extract_fixtures.py"
+DUMP="$BUILD/tests/tools/store_dump"
+X=(--preprocess rescale --quiet)
+
+$PY "$FX" images "$T/img" --classes 3 --per-class 8 || { fail "fixture images"; finish; }
+$PY "$FX" model "$T/tiny.h5" || { fail "fixture model"; finish; }
+$PY "$FX" images "$T/kimg" --classes 10 --per-class 12 --jpeg-every 4
+$PY "$FX" expect "$T/tiny.h5" "$T/img" "$T/expect.txt" --size 32 --preprocess rescale
+
+# --- usage errors (exit 2) ---
+expect_exit "missing -m" 2 "-m MODEL" "$FC" extract "$T/img" -o "$T/u.db"
+expect_exit "unknown arch needs --preprocess" 2 "--preprocess" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/u.db"
+expect_exit "bad --shard" 2 "--shard" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/u.db" --shard 2/2 "${X[@]}"
+expect_exit "bad --codec" 2 "--codec" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/u.db" --codec f8 "${X[@]}"
+[ -e "$T/u.db" ] && fail "usage errors created a store" || ok "usage errors write nothing"
+
+# --- empty folder / missing folder (exit 1, no store) ---
+mkdir -p "$T/empty/cats"
+expect_exit "empty folder" 1 "no PNG or JPEG images" "$FC" extract "$T/empty" -m "$T/tiny.h5" -o "$T/e.db" "${X[@]}"
+expect_exit "missing folder" 1 "$T/nope" "$FC" extract "$T/nope" -m "$T/tiny.h5" -o "$T/e.db" "${X[@]}"
+[ -e "$T/e.db" ] && fail "empty folder created a store" || ok "empty folder writes nothing"
+
+# --- first run: features equal numpy's forward pass ---
+expect_exit "extract f32" 0 "stored 24, skipped 0" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/f32.db" --codec f32 "${X[@]}"
+grep -q "preprocessing rescale (--preprocess)" "$T/.out" && ok "header names the preprocessing" || fail "header: $(cat "$T/.out")"
+"$DUMP" "$T/f32.db" >"$T/f32.txt" && ok "dump f32" || fail "dump f32"
+check "f32 features == numpy forward" $PY "$FX" compare "$T/expect.txt" "$T/f32.txt" 1e-4
+expect_exit "extract f16, batch 5, 1 thread" 0 "stored 24" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/f16.db" --batch 5 --threads 1 "${X[@]}"
+"$DUMP" "$T/f16.db" >"$T/f16.txt"
+check "f16 features ~ numpy forward" $PY "$FX" compare "$T/expect.txt" "$T/f16.txt" 2e-3
+
+# --- hash split: validation iff the first 64 bits of sha256 / 2^64 < 0.2 ---
+"$DUMP" -r "$T/f16.db" >"$T/rec.txt"
+bad=$(awk '{ u = 0; for (i = 1; i <= 16; i++) u = u * 16 + index("0123456789abcdef", substr($1, i, 1)) - 1;
+             want = (u / 2^64 < 0.2) ? "validation" : "train"; if ($4 != want) print $0 }' "$T/rec.txt")
+[ -z "$bad" ] && ok "hash split is the documented function of sha256" || fail "split: $bad"
+awk '{print $2, $3}' "$T/rec.txt" | while read -r p c; do [ "${p%%/*}" = "$c" ] || echo "$p $c"; done >"$T/badcls"
+[ -s "$T/badcls" ] && fail "class = folder: $(cat "$T/badcls")" || ok "class = sub-folder"
+
+# --- a moved file keeps its features and follows its folder; an identical copy is a duplicate ---
+cp -r "$T/img" "$T/mv" && cp "$T/f16.db" "$T/mv.db"
+mv "$T/mv/Trouser/00002.png" "$T/mv/Pullover/moved.png"
+expect_exit "moved file: features reused, relabeled" 0 "class 'Trouser' -> 'Pullover'" "$FC" extract "$T/mv" -m "$T/tiny.h5" -o "$T/mv.db" "${X[@]}"
+grep -q "stored 0, skipped 24" "$T/.out" && ok "moved file not recomputed" || fail "moved: $(cat "$T/.out")"
+"$DUMP" -r "$T/mv.db" | grep -q " Pullover/moved.png Pullover " && ok "store follows the move" || fail "not relabeled"
+cp "$T/mv/Pullover/moved.png" "$T/mv/Trouser/copy.png"
+expect_exit "identical copy is a duplicate" 0 "duplicates 1" "$FC" extract "$T/mv" -m "$T/tiny.h5" -o "$T/mv.db" "${X[@]}"
+"$DUMP" -r "$T/mv.db" | grep -q " Pullover/moved.png Pullover " && ok "first copy keeps the label" || fail "duplicate relabeled"
+HAVE_VERIFY=0; "$FC" verify --help >/dev/null 2>&1 && HAVE_VERIFY=1
+[ $HAVE_VERIFY = 1 ] && check "verify after move and copy" "$FC" verify "$T/mv.db"
+
+# --- --max-image-pixels refuses larger images (28x28 = 784 pixels) ---
+expect_exit "--max-image-pixels" 1 "no image could be stored" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/px.db" --max-image-pixels 700 "${X[@]}"
+grep -q "784" "$T/.err" && ok "pixel limit message names the size" || fail "pixels: $(head -3 "$T/.err")"
+
+# --- re-run skips everything and changes nothing ---
+expect_exit "re-run skips unchanged files unread" 0 "stored 0, skipped 24 (already stored; 24 unchanged, not re-read)" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/f32.db" --codec f32 "${X[@]}"
+"$DUMP" "$T/f32.db" | cmp -s - "$T/f32.txt" && ok "re-run leaves the store as it was" || fail "re-run changed the store"
+touch "$T/img/Trouser/"*.png # new mtimes, same bytes: re-hashed, still skipped
+n_tr=$(ls "$T/img/Trouser/"*.png | wc -l)
+expect_exit "re-run after touch re-reads those" 0 "skipped 24 (already stored; $((24 - n_tr)) unchanged" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/f32.db" --codec f32 "${X[@]}"
+expect_exit "and then takes the fast path again" 0 "24 unchanged, not re-read" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/f32.db" --codec f32 "${X[@]}"
+"$DUMP" "$T/f32.db" | cmp -s - "$T/f32.txt" && ok "touched files: store unchanged" || fail "touch changed the store"
+
+# --- provenance mismatch: refused, nothing written ---
+cp "$T/f32.db" "$T/before.db"
+expect_exit "other preprocessing refused" 1 "preprocess" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/f32.db" --codec f32 --preprocess tf --quiet
+expect_exit "other size refused" 1 "input size" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/f32.db" --codec f32 --size 40 "${X[@]}"
+expect_exit "other codec refused" 1 "codec" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/f32.db" --codec u8 "${X[@]}"
+expect_exit "other layer refused" 1 "layer" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/f32.db" --codec f32 --layer conv2 "${X[@]}"
+cmp -s "$T/f32.db" "$T/before.db" && ok "refusals leave the store file byte-identical" || fail "refusal modified the store"
+
+# --- foreign, truncated or non-SQLite STORE files are refused and left alone ---
+$PY -c "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('create table t(x)'); c.commit()" "$T/foreign.db"
+echo "just text" >"$T/text.db"
+head -c 3000 "$T/f32.db" >"$T/trunc.db"
+for f in foreign text trunc; do
+    cp "$T/$f.db" "$T/$f.orig"
+    expect_exit "$f store refused" 1 "$T/$f.db" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/$f.db" --codec f32 "${X[@]}"
+    cmp -s "$T/$f.db" "$T/$f.orig" && ok "$f store left unchanged" || fail "$f store modified"
+done
+
+# --- corrupt, non-image and unreadable files among good ones ---
+cp -r "$T/img" "$T/bad"
+head -c 300 "$T/img/Trouser/00002.png" >"$T/bad/Trouser/trunc.png"
+echo "not an image" >"$T/bad/Pullover/text.png"
+head -c 200 /dev/urandom >"$T/bad/Pullover/noise.jpg"
+ln -s "$T/does-not-exist.png" "$T/bad/Pullover/dangling.png"
+echo "notes" >"$T/bad/Pullover/readme.txt"
+touch "$T/bad/Pullover/.hidden.png" "$T/bad/Pullover/scan.bmp"
+expect_exit "bad images reported, run goes on" 0 "stored 24" "$FC" extract "$T/bad" -m "$T/tiny.h5" -o "$T/bad.db" "${X[@]}"
+for f in trunc.png text.png noise.jpg dangling.png; do
+    grep -q "$f" "$T/.err" && ok "stderr names $f" || fail "stderr lacks $f: $(cat "$T/.err")"
+done
+grep -q "failed 4" "$T/.out" && ok "summary counts 4 failures" || fail "summary: $(cat "$T/.out")"
+grep -q "skipped 1 bmp" "$T/.err" && ok "bmp reported as skipped" || fail "bmp: $(cat "$T/.err")"
+"$DUMP" -r "$T/bad.db" >"$T/badrec.txt"
+[ "$(grep -c ' failed' "$T/badrec.txt")" = 3 ] && ok "3 corrupt files recorded as failed" || fail "records: $(grep failed "$T/badrec.txt")"
+expect_exit "--strict fails on bad images" 1 "failed" "$FC" extract "$T/bad" -m "$T/tiny.h5" -o "$T/bad.db" --strict "${X[@]}"
+if [ "$(id -u)" != 0 ]; then # root reads anything
+    cp -r "$T/img" "$T/perm" && chmod 000 "$T/perm/Trouser/00002.png"
+    expect_exit "unreadable file reported" 0 "Permission denied" "$FC" extract "$T/perm" -m "$T/tiny.h5" -o "$T/perm.db" "${X[@]}"
+    chmod 644 "$T/perm/Trouser/00002.png"
+fi
+mkdir -p "$T/allbad/x" && echo junk >"$T/allbad/x/a.png"
+expect_exit "nothing decodable" 1 "no image could be stored" "$FC" extract "$T/allbad" -m "$T/tiny.h5" -o "$T/allbad.db" "${X[@]}"
+
+# --- busy store: a second writer is refused while the first holds the lock ---
+# The first writer (120 images at 128x128) is stopped once its header shows it holds the
+# lock; if it had already finished (no lock any more), try again with a new store.
+busy_ok=0
+for attempt in 1 2 3; do
+    rm -f "$T/busy.db"*
+    "$FC" extract "$T/kimg" -m "$T/tiny.h5" -o "$T/busy.db" --size 128 --batch 2 --threads 1 "${X[@]}" >"$T/busy1.out" 2>&1 &
+    pid=$!
+    for _ in $(seq 400); do grep -q "^backbone:" "$T/busy1.out" && break; sleep 0.02; done
+    kill -STOP $pid 2>/dev/null
+    if grep -q "^backbone:" "$T/busy1.out" && ! grep -q "^stored" "$T/busy1.out"; then
+        expect_exit "second writer: store is busy" 1 "store is busy" "$FC" extract "$T/kimg" -m "$T/tiny.h5" -o "$T/busy.db" --size 128 "${X[@]}"
+        busy_ok=1
+    fi
+    kill -CONT $pid 2>/dev/null
+    wait $pid || fail "first writer failed: $(cat "$T/busy1.out")"
+    [ $busy_ok = 1 ] && break
+done
+[ $busy_ok = 1 ] && ok "first writer completes after the refusal" || fail "could not catch the first writer holding the lock"
+
+# --- shards partition the images ---
+for i in 0 1 2; do
+    expect_exit "shard $i/3" 0 "" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/sh$i.db" --shard $i/3 "${X[@]}"
+    "$DUMP" -r "$T/sh$i.db" | awk '{print $1}' >"$T/sh$i.txt"
+done
+cat "$T/sh0.txt" "$T/sh1.txt" "$T/sh2.txt" | sort >"$T/shall.txt"
+awk '{print $1}' "$T/rec.txt" | sort >"$T/allsha.txt"
+cmp -s "$T/shall.txt" "$T/allsha.txt" && ok "shards are disjoint and cover every image" || fail "shards do not partition"
+[ -s "$T/sh0.txt" ] && [ -s "$T/sh1.txt" ] && [ -s "$T/sh2.txt" ] && ok "no shard empty" || fail "a shard is empty"
+
+# --- added and removed images ---
+cp "$T/f16.db" "$T/grow.db"
+$PY "$FX" images "$T/img" --classes 3 --per-class 1 --offset 20
+expect_exit "added images only" 0 "stored 3, skipped 24" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/grow.db" "${X[@]}"
+n_rm=$(( 1 + $(ls "$T/img/Pullover/"*.jpg | wc -l) ))
+rm "$T/img/Trouser/00002.png" "$T/img/Pullover/"*.jpg
+expect_exit "removed images reported" 0 "$n_rm stored image(s) are no longer in" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/grow.db" "${X[@]}"
+[ "$("$DUMP" -r "$T/grow.db" | wc -l)" = 27 ] && ok "not removed without --prune" || fail "removed without --prune"
+expect_exit "--prune" 0 "pruned $n_rm" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/grow.db" --prune "${X[@]}"
+[ "$("$DUMP" -r "$T/grow.db" | wc -l)" = $((27 - n_rm)) ] && ok "--prune removed them" || fail "prune count"
+
+# --- train/ validation/ test/ folders are the splits ---
+mkdir -p "$T/splits"
+$PY "$FX" images "$T/splits/train" --classes 2 --per-class 3
+$PY "$FX" images "$T/splits/validation" --classes 2 --per-class 2 --offset 10
+$PY "$FX" images "$T/splits/test" --classes 2 --per-class 1 --offset 30
+expect_exit "split folders" 0 "stored 12" "$FC" extract "$T/splits" -m "$T/tiny.h5" -o "$T/splits.db" "${X[@]}"
+"$DUMP" -r "$T/splits.db" | awk '{split($2, a, "/"); print a[1], $4}' | sort | uniq -c | awk '{print $1, $2, $3}' >"$T/splitcount"
+printf '2 test test\n6 train train\n4 validation validation\n' | cmp -s - "$T/splitcount" && ok "splits follow the folders" || fail "splits: $(cat "$T/splitcount")"
+
+# --- kill -9 at random points, then finish: same features as one clean run ---
+K=(-m "$T/tiny.h5" --size 128 --batch 2 --threads 1 "${X[@]}")
+"$FC" extract "$T/kimg" -o "$T/kref.db" "${K[@]}" >/dev/null 2>&1 && ok "reference run" || fail "reference run"
+"$DUMP" "$T/kref.db" >"$T/kref.txt"
+kills=0
+for i in $(seq 10); do
+    "$FC" extract "$T/kimg" -o "$T/kill.db" "${K[@]}" >/dev/null 2>&1 &
+    pid=$!
+    ms=$(( (RANDOM % 400) + 20 )) # during startup, mid-run, or after the end
+    sleep "$((ms / 1000)).$(printf '%03d' $((ms % 1000)))"
+    kill -9 $pid 2>/dev/null && kills=$((kills + 1))
+    wait $pid 2>/dev/null
+done
+echo "# $kills of 10 runs killed mid-way"
+expect_exit "finish after kill -9 loop" 0 "skipped" "$FC" extract "$T/kimg" -o "$T/kill.db" "${K[@]}"
+"$DUMP" "$T/kill.db" | cmp -s - "$T/kref.txt" && ok "after kills: features identical to the clean run" || fail "after kills: features differ"
+[ $HAVE_VERIFY = 1 ] && check "verify after kills" "$FC" verify "$T/kill.db"
+
+# --- SIGINT: commits what is done, exit 1, re-run resumes ---
+"$FC" extract "$T/kimg" -o "$T/int.db" -m "$T/tiny.h5" --size 128 --batch 2 --threads 1 --preprocess rescale >"$T/int.out" 2>&1 &
+pid=$!
+for _ in $(seq 200); do grep -q "^backbone:" "$T/int.out" && break; sleep 0.02; done
+kill -INT $pid 2>/dev/null
+wait $pid; rc=$?
+if [ $rc = 1 ] && grep -q "interrupted; re-run to resume" "$T/int.out"; then ok "SIGINT: exit 1, resumable"
+elif [ $rc = 0 ]; then ok "SIGINT arrived after the run finished"
+else fail "SIGINT: exit $rc: $(tail -3 "$T/int.out")"; fi
+expect_exit "resume after SIGINT" 0 "" "$FC" extract "$T/kimg" -o "$T/int.db" "${K[@]}"
+"$DUMP" "$T/int.db" | cmp -s - "$T/kref.txt" && ok "after SIGINT: features identical" || fail "after SIGINT: features differ"
+
+finish
