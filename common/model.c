@@ -68,10 +68,9 @@ static int load_by_name(const char *name, fc_graph **out, fc_status *st) {
         if (rc) return rc;
         snprintf(json, sizeof json, "%s/%s/model.json", dir, name);
         if (stat(json, &sb) == 0) {
-            /* nsfwjs trained these on x/255 inputs (its normalizationOffset is 255), so
-             * they get an arch name of their own: extract's default preprocessing for it
-             * is `rescale`. */
             int rc2 = fc_model_load_tfjs(json, out, st);
+            /* nsfwjs trained these on x/255 inputs (its normalizationOffset is 255), so they
+             * get an arch name of their own: extract's default preprocessing is `rescale`. */
             if (!rc2) snprintf((*out)->arch, sizeof (*out)->arch, "nsfwjs_%s", name);
             return rc2;
         }
