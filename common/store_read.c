@@ -72,7 +72,9 @@ int fc_store_classes(fc_store *s, char ***names, int *n, fc_status *st) {
     int cnt = 0, cap = 0, rc = FC_OK, r;
     *names = NULL;
     *n = 0;
-    if (sqlite3_prepare_v2(s->db, "SELECT name FROM classes ORDER BY name", -1, &q, NULL) != SQLITE_OK)
+    /* classes that still have an image with features (a pruned class disappears) */
+    if (sqlite3_prepare_v2(s->db, "SELECT name FROM classes c WHERE EXISTS (SELECT 1 FROM images i "
+                           "WHERE i.class_id = c.id AND i.status = 0) ORDER BY name", -1, &q, NULL) != SQLITE_OK)
         return fc_store_sql_fail(s, st, "read classes");
     while ((r = sqlite3_step(q)) == SQLITE_ROW) {
         if (cnt == cap) {

@@ -462,6 +462,17 @@ static void test_paths_and_blobs(void) {
     CHECK(fc_store_remove_path(s, "dogs/copy-of-1.png", &st) == 1, "remove last path");
     CHECK(fc_store_has(s, sha, &st) == 0, "gone with its last path");
     CHECK(fc_store_remove_path(s, "dogs/never.png", &st) == 0, "unknown path");
+    /* a class whose last image is pruned leaves the label list */
+    fc_image_rec b = rec(60, sha, p, "birds", 0);
+    memcpy(b.sha256, sha, 65);
+    CHECK(fc_store_put(s, &b, x, &st) == 0, "%s", st.msg);
+    char **names;
+    int nc = 0;
+    CHECK(fc_store_classes(s, &names, &nc, &st) == 0 && nc == 3 && strcmp(names[0], "birds") == 0, "3 classes");
+    fc_strlist_free(names, nc);
+    CHECK(fc_store_remove_path(s, b.path, &st) == 1, "prune birds");
+    CHECK(fc_store_classes(s, &names, &nc, &st) == 0 && nc == 2 && strcmp(names[0], "cats") == 0, "2 classes: %d", nc);
+    fc_strlist_free(names, nc);
     /* put_blob: an encoded blob with its checksum (merge/import) */
     fc_codec_params cp = fc_store_provenance(s)->codec;
     uint8_t *blob = NULL;
