@@ -130,7 +130,11 @@ static int read_one(pipe_t *p, slot *s, size_t idx, fc_status *st) {
     size_t len = 0;
     int rc = FC_OK, keep = 1;
     int how = hash_entry(p, e, abs, it, &buf, &len, 1);
-classify:
+    /* The fast path only stands in for reading when the features are stored: a known
+     * path without them (a failed image, perhaps fixed in place with the same size and
+     * time) is read and hashed, and its real sha256 decides. */
+    if (how == 1 && !p->ops->is_stored(p->ops->ctx, it->sha256))
+        how = hash_entry(p, e, abs, it, &buf, &len, 0);
     if (how < 0) {
         it->kind = FC_ITEM_UNREADABLE;
         goto out;
@@ -156,12 +160,6 @@ classify:
         keep = how == 0;
         if (how == 1) p->stats->fast_path++; /* the writer counts the others */
     } else {
-        if (how == 1) { /* fast path said "known path" but features are missing: read and
-                         * hash it (same size and time does not mean same bytes: a failed
-                         * image may have been fixed), then decide again on its real sha256 */
-            how = hash_entry(p, e, abs, it, &buf, &len, 0);
-            goto classify;
-        }
         fc_status dst = {0};
         if (decode_into(p, s, it, buf, len, abs, &dst)) {
             it->kind = FC_ITEM_FAILED;

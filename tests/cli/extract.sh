@@ -105,6 +105,8 @@ grep -q "failed 4" "$T/.out" && ok "summary counts 4 failures" || fail "summary:
 grep -q "skipped 1 bmp" "$T/.err" && ok "bmp reported as skipped" || fail "bmp: $(cat "$T/.err")"
 "$DUMP" -r "$T/bad.db" >"$T/badrec.txt"
 [ "$(grep -c ' failed' "$T/badrec.txt")" = 3 ] && ok "3 corrupt files recorded as failed" || fail "records: $(grep failed "$T/badrec.txt")"
+expect_exit "re-run retries failed images" 0 "stored 0, skipped 24" "$FC" extract "$T/bad" -m "$T/tiny.h5" -o "$T/bad.db" "${X[@]}"
+grep -q "failed 4 in" "$T/.out" && ok "still-broken images counted as failed again (not duplicates)" || fail "re-run: $(cat "$T/.out")"
 expect_exit "--strict fails on bad images" 1 "failed" "$FC" extract "$T/bad" -m "$T/tiny.h5" -o "$T/bad.db" --strict "${X[@]}"
 if [ "$(id -u)" != 0 ]; then # root reads anything
     cp -r "$T/img" "$T/perm" && chmod 000 "$T/perm/Trouser/00002.png"
