@@ -33,7 +33,7 @@ typedef struct {
 /* The current batch's nonzero inputs per row for rows [r0, r1) (feature maps after ReLU
  * are mostly exact zeros; skipping a zero term leaves every sum bit-identical). Built once
  * per step and chunk, shared by every config of a group. */
-#define FC_NZ_CHUNK 256
+#define FC_NZ_CHUNK 64
 typedef struct {
     int r0, r1, cap;  /* rows, entries per row (>= batch) */
     int *cnt;         /* (rows) nonzeros per row */
