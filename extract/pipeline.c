@@ -97,9 +97,9 @@ out:
 /* sha256 of e: from the path fast path, or by reading the file (bytes kept in *buf).
  * Returns 1 fast path, 0 read, -1 unreadable (it->error set). */
 static int hash_entry(pipe_t *p, const fc_scan_entry *e, const char *abs, fc_item *it,
-                      uint8_t **buf, size_t *len) {
+                      uint8_t **buf, size_t *len, int fast) {
     const fc_pl_ops *o = p->ops;
-    if (e->size >= 0 && o->path_sha && o->path_sha(o->ctx, e, it->sha256)) {
+    if (fast && e->size >= 0 && o->path_sha && o->path_sha(o->ctx, e, it->sha256)) {
         it->bytes = e->size;
         return 1;
     }
@@ -129,7 +129,8 @@ static int read_one(pipe_t *p, slot *s, size_t idx, fc_status *st) {
     uint8_t *buf = NULL;
     size_t len = 0;
     int rc = FC_OK, keep = 1;
-    int how = hash_entry(p, e, abs, it, &buf, &len);
+    int how = hash_entry(p, e, abs, it, &buf, &len, 1);
+classify:
     if (how < 0) {
         it->kind = FC_ITEM_UNREADABLE;
         goto out;
@@ -155,14 +156,11 @@ static int read_one(pipe_t *p, slot *s, size_t idx, fc_status *st) {
         keep = how == 0;
         if (how == 1) p->stats->fast_path++; /* the writer counts the others */
     } else {
-        if (how == 1) { /* fast path said "known path" but features are missing: read it */
-            fc_status rst = {0};
-            if (fc_read_file(abs, 0, &buf, &len, &rst)) {
-                it->kind = FC_ITEM_UNREADABLE;
-                item_error(it, &rst);
-                goto out;
-            }
-            p->stats->bytes_read += (int64_t)len;
+        if (how == 1) { /* fast path said "known path" but features are missing: read and
+                         * hash it (same size and time does not mean same bytes: a failed
+                         * image may have been fixed), then decide again on its real sha256 */
+            how = hash_entry(p, e, abs, it, &buf, &len, 0);
+            goto classify;
         }
         fc_status dst = {0};
         if (decode_into(p, s, it, buf, len, abs, &dst)) {

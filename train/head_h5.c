@@ -176,8 +176,9 @@ int fc_head_save(const fc_head *hd, const char *path, const fc_optim *opt, float
         goto out;
     }
     f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    if (f < 0) {
-        rc = fc_fail(st, FC_ERR_IO, "%s: cannot create file", tmp);
+    if (f < 0) { /* HDF5 may have created the file before failing (disk full) */
+        rc = fc_fail(st, FC_ERR_IO, "%s: cannot create file (disk full or unwritable?)", tmp);
+        remove(tmp);
         goto out;
     }
     int ok = put_str_attr(f, "keras_version", "2.2.4") == 0 && put_str_attr(f, "backend", "tensorflow") == 0 &&
