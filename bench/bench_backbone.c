@@ -129,7 +129,7 @@ static double cpu_now(void) {
 static double time_plan(const fc_graph *g, int batch, int threads, int iters, int wino,
                         const float *x, float *y, double *cpu_ips) {
     fc_status st = {0};
-    fc_plan_opts o = {wino};
+    fc_plan_opts o = {wino, 0};
     fc_plan *p = fc_plan_create_opts(g, batch, threads, &o, &st);
     if (!p) { fprintf(stderr, "plan: %s\n", st.msg); exit(1); }
     fc_plan_forward(p, x, batch, y, &st); /* warm-up */
@@ -155,8 +155,8 @@ static double max_rel_err(const float *a, const float *b, size_t n) {
     return mr > 0 ? md / mr : md;
 }
 
-static void bench_graph(const char *label, const fc_graph *g, int batch, int threads,
-                        int iters, double sgemm) {
+static void bench_graph(const char *key, const char *label, const fc_graph *g, int batch,
+                        int threads, int iters, double sgemm) {
     size_t ie = (size_t)batch * g->in_h * g->in_w * g->in_c, oe = (size_t)batch * fc_graph_out_elems(g);
     float *x = randv(ie, 1.0f), *y = malloc(oe * sizeof *y), *ref = malloc(oe * sizeof *ref);
     double macs = (double)fc_graph_total_macs(g), cpu_ips;
@@ -173,6 +173,7 @@ static void bench_graph(const char *label, const fc_graph *g, int batch, int thr
                "CPU-s)", names[i], ips, gf, 100.0 * gf / sgemm, cpu_ips);
         if (i) printf("  rel err vs im2col %.1e", max_rel_err(y, ref, oe));
         printf("\n");
+        if (modes[i] == 0) printf("result %s %.2f\n", key, ips); /* read by bench/run.sh */
     }
     free(x);
     free(y);
@@ -204,7 +205,7 @@ int main(int argc, char **argv) {
            s1t * threads);
     if (strstr(graphs, "vgg16")) {
         fc_graph *g = build_vgg16();
-        bench_graph("vgg16 (block5_pool)", g, batch, threads, iters, s2048);
+        bench_graph("vgg16", "vgg16 (block5_pool)", g, batch, threads, iters, s2048);
         fc_graph_free(g);
     }
 #ifdef HAVE_ARCH
@@ -220,7 +221,7 @@ int main(int argc, char **argv) {
             fc_graph_finalize(g, specs[i].layer, specs[i].size, specs[i].size, &st))
             fprintf(stderr, "%s: %s\n", label, st.msg);
         else
-            bench_graph(label, g, batch, threads, iters, s2048);
+            bench_graph(specs[i].arch, label, g, batch, threads, iters, s2048);
         fc_graph_free(g);
     }
 #else

@@ -21,7 +21,8 @@
 #define MIN_CHUNK_ROWS 256
 #define C_TARGET ((size_t)96 << 10) /* GEMM output chunk, floats: stays in L2 for bias+act */
 #define NO_OFF SIZE_MAX
-#define WINO_TARGET ((size_t)3 << 20) /* Winograd V+M block, floats per thread (12 MiB) */
+#define WINO_TARGET ((size_t)4 << 20) /* Winograd V+M block, floats per thread (16 MiB) */
+#define WINO_MIN_TILES 256
 #define WINO_MIN_CIN 8               /* below this the GEMMs are too thin to gain */
 
 typedef enum { K_GEMM1x1, K_IM2COL, K_DEPTHWISE, K_POOL, K_GLOBAL, K_PADCROP, K_BN, K_ACT,
@@ -402,8 +403,10 @@ static int plan_scratch(fc_plan *p) {
             size_t a2 = (size_t)(s->wino_m + 2) * (s->wino_m + 2);
             size_t tiles = (size_t)p->cap * ((gm->oh + s->wino_m - 1) / s->wino_m) *
                            ((gm->ow + s->wino_m - 1) / s->wino_m);
+            /* at least WINO_MIN_TILES per block: each GEMM re-packs U (cin x cout) */
             size_t per_tile = a2 * (size_t)(gm->ic + gm->oc), T = WINO_TARGET / per_tile;
-            if (T < 16) T = 16;
+            if (T < WINO_MIN_TILES) T = WINO_MIN_TILES;
+            if (p->opts.block > 0 && T > (size_t)p->opts.block) T = (size_t)p->opts.block;
             if (T > tiles) T = tiles;
             s->chunk = T;
             size_t need = T * per_tile + a2 * (size_t)(gm->ic > gm->oc ? gm->ic : gm->oc);
@@ -416,6 +419,7 @@ static int plan_scratch(fc_plan *p) {
         size_t rows = SCRATCH_TARGET / K, crows = C_TARGET / (size_t)gm->oc;
         if (crows < rows) rows = crows;
         if (rows < MIN_CHUNK_ROWS) rows = MIN_CHUNK_ROWS;
+        if (p->opts.block > 0 && rows > (size_t)p->opts.block) rows = (size_t)p->opts.block;
         if (rows > M) rows = M;
         s->chunk = rows;
         if (s->kind == K_IM2COL && rows * K > p->scratch_elems) p->scratch_elems = rows * K;

@@ -122,6 +122,8 @@ fc_plan *fc_plan_create(const fc_graph *g, int batch, int threads, fc_status *st
 typedef struct {
     int winograd; /* 3x3 stride-1 convolutions: 0 = automatic, -1 = never (im2col + GEMM),
                      2 = F(2x2,3x3), 4 = F(4x4,3x3) wherever applicable */
+    int block;    /* > 0: cap on GEMM rows / Winograd tiles per block (tests use it to
+                     exercise the blocked paths on small inputs); 0 = automatic */
 } fc_plan_opts;
 fc_plan *fc_plan_create_opts(const fc_graph *g, int batch, int threads,
                              const fc_plan_opts *opts, fc_status *st);

@@ -209,7 +209,14 @@ static int check_extent(hid_t d, size_t nbytes_mem, const char *path, fc_status 
     hid_t pl = H5Dget_create_plist(d);
     int contiguous = pl >= 0 && H5Pget_layout(pl) == H5D_CONTIGUOUS;
     if (pl >= 0) H5Pclose(pl);
-    if (!contiguous) return 0;
+    if (!contiguous) {
+        /* chunked (maybe compressed): refuse shapes far beyond what is stored, e.g. a
+         * forged huge dataset whose chunks were never written */
+        hsize_t stored = H5Dget_storage_size(d);
+        if (nbytes_mem > ((size_t)64 << 20) && (hsize_t)nbytes_mem / 1024 > stored)
+            return fc_fail(st, FC_ERR_FORMAT, "dataset '%s' declares %zu bytes but stores only %llu (damaged?)", path, nbytes_mem, (unsigned long long)stored);
+        return 0;
+    }
     haddr_t off = H5Dget_offset(d);
     hsize_t ss = H5Dget_storage_size(d);
     hid_t f = H5Iget_file_id(d);

@@ -18,7 +18,7 @@ int fc_store_foreach(fc_store *s, int split, int decode, fc_store_visit fn, void
                      fc_status *st) {
     static const char *sql =
         "SELECT i.sha256, i.path, c.name, i.split, i.status, i.error, i.bytes, i.width, "
-        "i.height, f.blob FROM images i JOIN classes c ON c.id = i.class_id LEFT JOIN features f "
+        "i.height, f.blob, f.checksum FROM images i JOIN classes c ON c.id = i.class_id LEFT JOIN features f "
         "ON f.sha256 = i.sha256 WHERE ?1 < 0 OR i.split = ?1 ORDER BY i.split, c.name, i.path";
     if (decode && !s->have_prov)
         return fc_fail(st, FC_ERR_FORMAT, "%s: store has no provenance", s->path);
@@ -46,6 +46,15 @@ int fc_store_foreach(fc_store *s, int split, int decode, fc_store_visit fn, void
         if (decode && blob) {
             if ((rc = fc_codec_decode(blob, len, s->dec, s->feat_n, st))) {
                 fc_wrap(st, "%s: features of %s", s->path, rec.path);
+                break;
+            }
+            /* zstd frames carry no checksum: a damaged blob can decode to wrong values,
+             * so every decode is checked against the stored sha256 */
+            char sum[65];
+            fc_checksum_floats(s->dec, s->feat_n, sum);
+            if (strcmp(sum, col_text(q, 10)) != 0) {
+                rc = fc_fail(st, FC_ERR_FORMAT, "%s: features of %s do not match their checksum "
+                             "(the store is damaged; `featcache verify` lists all)", s->path, rec.path);
                 break;
             }
             x = s->dec;

@@ -91,7 +91,7 @@ static int evaluate(const char *store, const char *head_path, int split, int jso
     int32_t *pred = NULL;
     fc_report_t r = {0};
     int rc;
-    if ((rc = fc_head_load(head_path, &hd, st)) || (rc = fc_run_have_store(st)) ||
+    if ((rc = fc_head_load(head_path, &hd, st)) ||
         (rc = fc_run_load_split(store, split, &ds, st)) || (rc = fc_head_check_data(hd, head_path, &ds, store, st)))
         goto out;
     if (ds.n == 0) {

@@ -83,6 +83,22 @@ row_update_avx2(const fc_fused_layer *f, int i, const int *nzb, const float *nzx
     const __m256 l2 = _mm256_set1_ps(f->l2x2);
     const int use_l2 = f->l2x2 != 0.0f;
     int j = 0;
+    if (nnz == 0 && !use_l2 && os.kind != FC_OPTIM_ADAM) {
+        /* g == +0 for the whole row (no sample of the batch has this input nonzero: common
+         * for dead channels of real feature maps). The full formulas then reduce exactly to
+         * ms = rho*ms (RMSprop), v = momentum*v; w += v (SGD), nothing (plain SGD). */
+        const __m256 c1 = _mm256_set1_ps(os.c1);
+        if (os.kind == FC_OPTIM_RMSPROP)
+            for (; j < H8; j += 8) _mm256_storeu_ps(S1 + j, _mm256_mul_ps(c1, _mm256_loadu_ps(S1 + j)));
+        else if (!os.plain_sgd)
+            for (; j < H8; j += 8) {
+                __m256 v = _mm256_mul_ps(c1, _mm256_loadu_ps(S1 + j));
+                _mm256_storeu_ps(S1 + j, v);
+                __m256 w = _mm256_loadu_ps(wr + j);
+                _mm256_storeu_ps(wr + j, _mm256_add_ps(w, os.nesterov ? _mm256_mul_ps(c1, v) : v));
+            }
+        return;
+    }
     for (; j + 32 <= H8; j += 32) {
         __m256 g0 = _mm256_setzero_ps(), g1 = g0, g2 = g0, g3 = g0;
         for (int k = 0; k < nnz; k++) {

@@ -5,6 +5,7 @@
 
 #include <cblas.h>
 
+#include "../blas.h"
 #include "../fc.h"
 #include "commands.h"
 
@@ -35,7 +36,9 @@ static const command commands[] = {
 
 static void print_version(void) {
     printf("featcache %s (numerics %s)\n", FC_VERSION, FC_NUMERICS_VERSION);
-    printf("BLAS: %s, core %s, %d threads max\n", openblas_get_config(), openblas_get_corename(),
+    /* fc_blas_corename() first applies the kernel choice the engine uses (blas.c) */
+    const char *core = fc_blas_corename();
+    printf("BLAS: %s, core %s, %d threads max\n", openblas_get_config(), core,
            openblas_get_num_threads());
     printf("CPU: %s\n", __builtin_cpu_supports("avx512f") ? "AVX-512"
                         : __builtin_cpu_supports("avx2") ? "AVX2"

@@ -48,6 +48,18 @@ same_content "forced output = its input" s0.db forced.db
 expect_exit "merge output is an input" 2 "also an input" "$FC" merge -o s0.db --force s0.db s1.db
 expect_exit "merge without -o" 2 "-o OUT" "$FC" merge s0.db
 
+# --- kill -9 during merge: OUT is absent or complete, never half written -------------------
+"$MK" big.db --count 3000 --shape 4,4,64 >/dev/null
+for delay in 0.05 0.2 0.5; do
+    rm -f killed.db
+    "$FC" merge -o killed.db big.db >/dev/null 2>&1 & pid=$!
+    sleep "$delay"; kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+    if [ ! -e killed.db ]; then ok "kill -9 after ${delay}s: no OUT"
+    elif [ "$("$DUMP" killed.db | wc -l)" = 3000 ]; then ok "kill -9 after ${delay}s: OUT complete"
+    else fail "kill -9 after ${delay}s left a partial OUT"; fi
+    rm -f killed.db.tmp.* # a killed process cannot remove its temp file
+done
+
 # --- refusals: nothing written -------------------------------------------------------
 "$MK" other.db --count 5 --layer block4_pool >/dev/null
 "$MK" wide.db --count 5 --shape 4,4,16 >/dev/null

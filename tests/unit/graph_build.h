@@ -144,12 +144,13 @@ static inline void gb_fill_weights(fc_graph *g) {
 
 /* Runs the plan (batch n, given threads) and the naive reference on the same random
  * input; returns max|diff|/max|ref| (or 1e9 on failure, printing why). */
-static inline double gb_compare_opts(const fc_graph *g, int n, int threads, int winograd) {
+static inline double gb_compare_opts(const fc_graph *g, int n, int threads, int winograd,
+                                     int block) {
     fc_status st = {0};
     size_t in_e = (size_t)n * g->in_h * g->in_w * g->in_c, out_e = (size_t)n * fc_graph_out_elems(g);
     float *x = gb_randv(in_e, 1.0f), *a = calloc(out_e, sizeof *a), *b = calloc(out_e, sizeof *b);
     double err = 1e9;
-    fc_plan_opts o = {winograd};
+    fc_plan_opts o = {winograd, block};
     fc_plan *p = fc_plan_create_opts(g, n, threads, &o, &st);
     if (!p) { fprintf(stderr, "plan: %s\n", st.msg); goto out; }
     if (fc_plan_forward(p, x, n, a, &st) || fc_graph_forward_naive(g, x, n, b, &st)) {
@@ -169,7 +170,7 @@ out:
 }
 
 static inline double gb_compare(const fc_graph *g, int n, int threads) {
-    return gb_compare_opts(g, n, threads, 0);
+    return gb_compare_opts(g, n, threads, 0, 0);
 }
 
 #endif

@@ -427,6 +427,9 @@ static void test_verify(void) {
     sql(path, "UPDATE features SET checksum = '0000000000000000000000000000000000000000000000000000000000000000' WHERE rowid = 2");
     CHECK(verify_path(path, &r, &st) == FC_ERR_FORMAT && r.n == 1 && strstr(r.first, "checksum mismatch"), "%s", r.first);
     CHECK(strstr(st.msg, "1 problem found") != NULL, "%s", st.msg);
+    fc_dataset ds;
+    CHECK(fc_dataset_load(path, FC_SPLIT_ANY, &ds, &st) == FC_ERR_FORMAT && strstr(st.msg, "do not match their checksum"),
+          "loading checks checksums: %s", st.msg);
     make_store(path, 6);
     sql(path, "DELETE FROM features WHERE rowid = 1; INSERT INTO features(sha256, blob, checksum, raw_len) VALUES ('abc', x'00', 'x', 4)");
     CHECK(verify_path(path, &r, &st) == FC_ERR_FORMAT && r.n == 3, "missing + orphan + bad blob: %d (%s)", r.n, r.first);
