@@ -145,7 +145,7 @@ cached_step t_sweep sweep "$OUT/sweep.csv" "$FC" sweep "$STORE" --grid "$GRID" -
     --threads "$THREADS" -o "$OUT/sweep.csv" --best "$OUT/best.h5" --plot "$OUT/sweep.png"
 n_configs=$(($(grep -c . "$OUT/sweep.csv") - 1))
 [ "$n_configs" -ge 12 ] || die "sweep recorded $n_configs configurations, expected 12"
-column -s, -t <"$OUT/sweep.csv" 2>/dev/null | head -14 || head -14 "$OUT/sweep.csv"
+echo "results: $OUT/sweep.csv, curves: $OUT/sweep.png, best head: $OUT/best.h5"
 
 step "9/10 evaluate on the test split, predict a few images"
 fc evaluate "$STORE" "$OUT/head.h5" --split test || die "evaluate failed"
