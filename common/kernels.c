@@ -1,6 +1,7 @@
 /* kernels.c - fast per-op loops for exec.c (see kernels.h). Inner loops run over
  * channels with restrict pointers so GCC vectorizes them. */
 #include "kernels.h"
+#include "kernels_vec.h"
 
 FC_O3
 
@@ -119,23 +120,41 @@ FC_SIMD void fc_k_fill_rows(float *y, size_t rows, int c, int ldy, const float *
     }
 }
 
+/* One channel block of a depthwise output pixel (multiplier 1), accumulated in a
+ * register over the in-bounds taps. */
+AI void dw_block1(const float *const *px, const float *const *wk, int taps, const float *bias,
+                  float *acc, int c0, int nl) {
+    v8 s = {0};
+    if (bias) s = ld(bias + c0, nl);
+    for (int t = 0; t < taps; t++) s += ld(px[t] + c0, nl) * ld(wk[t] + c0, nl);
+    st(acc + c0, s, nl);
+}
+
 /* One output pixel of a depthwise conv with multiplier 1: acc (c) over the taps. */
-static inline __attribute__((always_inline)) void dw_pixel1(const fc_geom *g, const float *xi, const float *w, const float *bias,
-                      float *restrict acc, int oy, int ox) {
+AI void dw_pixel1(const fc_geom *g, const float *xi, const float *w, const float *bias,
+                  float *restrict acc, int oy, int ox) {
     const int c = g->ic;
-    if (bias) memcpy(acc, bias, (size_t)c * sizeof *acc);
-    else memset(acc, 0, (size_t)c * sizeof *acc);
+    const float *px[64], *wk[64];
+    int taps = 0;
     for (int ky = 0; ky < g->kh; ky++) {
         int iy = oy * g->sh + ky * g->dh - g->pt;
         if (iy < 0 || iy >= g->ih) continue;
         for (int kx = 0; kx < g->kw; kx++) {
             int ix = ox * g->sw + kx * g->dw - g->pl;
             if (ix < 0 || ix >= g->iw) continue;
-            const float *restrict px = xi + ((size_t)iy * g->iw + ix) * c;
-            const float *restrict wk = w + ((size_t)ky * g->kw + kx) * c;
-            for (int i = 0; i < c; i++) acc[i] += px[i] * wk[i];
+            if (taps == 64) { /* huge kernels: fold what we have into acc first */
+                for (int c0 = 0; c0 < c; c0 += VL)
+                    dw_block1(px, wk, taps, bias, acc, c0, c - c0 < VL ? c - c0 : VL);
+                bias = acc;
+                taps = 0;
+            }
+            px[taps] = xi + ((size_t)iy * g->iw + ix) * c;
+            wk[taps++] = w + ((size_t)ky * g->kw + kx) * c;
         }
     }
+    int c0 = 0;
+    for (; c0 + VL <= c; c0 += VL) dw_block1(px, wk, taps, bias, acc, c0, VL);
+    if (c0 < c) dw_block1(px, wk, taps, bias, acc, c0, c - c0);
 }
 
 static inline __attribute__((always_inline)) void dw_pixel_mult(const fc_geom *g, int mult, const float *xi, const float *w,

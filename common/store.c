@@ -138,6 +138,14 @@ static int check_file_header(fc_store *s, int64_t size, fc_status *st) {
     if (psz == 1) psz = 65536;
     uint32_t pages = (uint32_t)h[28] << 24 | h[29] << 16 | h[30] << 8 | h[31];
     int valid = memcmp(h + 24, h + 92, 4) == 0 && pages > 0;
+    /* A checkpoint that failed part-way (disk full, file size limit) has already written
+     * page 1 with the new page count while later pages are still only in the WAL, which
+     * SQLite keeps reading from until a checkpoint completes: not truncated. */
+    char wal[PATH_MAX];
+    struct stat wb;
+    if (valid && snprintf(wal, sizeof wal, "%s-wal", s->path) < (int)sizeof wal &&
+        stat(wal, &wb) == 0 && wb.st_size > 0)
+        valid = 0;
     if (valid && (int64_t)pages * psz > size)
         return fc_fail(st, FC_ERR_FORMAT, "%s: store is truncated (%lld of %lld bytes present)",
                        s->path, (long long)size, (long long)pages * psz);

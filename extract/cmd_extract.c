@@ -29,8 +29,8 @@ static const fc_opt opts[] = {
     {"size", 's', "N|HxW", "input size (default: the model's; required if it is variable)"},
     {"preprocess", 0, "MODE", "caffe|tf|torch|rescale|none (default: vgg/resnet caffe, inception/mobilenet tf)"},
     {"resize", 0, "MODE", "nearest|bilinear (default nearest, as Keras load_img)"},
-    {"codec", 0, "CODEC", "f32|f16|bf16|u8 (default f16)"},
-    {"level", 0, "N", "zstd level 1-19 (default 3)"},
+    {"codec", 0, "CODEC", "f32|f16|bf16|u8 (default: the store's, f16 for a new store)"},
+    {"level", 0, "N", "zstd level 1-19 (default: the store's, 3 for a new store)"},
     {"batch", 'b', "N", "images per forward pass (default 20)"},
     {"threads", 't', "N", "backbone threads (default: all online CPUs)"},
     {"shard", 0, "I/N", "only the images whose sha256 falls in shard I of N (0 <= I < N)"},
@@ -60,6 +60,7 @@ typedef struct {
     int shard_i, shard_n;
     double val_frac, test_frac;
     int strict, prune, quiet;
+    int codec_given, level_given; /* else an existing store's codec/level are kept */
 } options;
 
 static volatile sig_atomic_t stop_flag;
@@ -112,6 +113,8 @@ static int parse_options(const fc_args *a, options *o) {
     int r;
     if ((r = fc_arg_long(a, "level", 3, 1, 19, &level)) != FC_ARGS_OK) return r;
     o->codec.level = (int)level;
+    o->codec_given = fc_arg_str(a, "codec", NULL) != NULL;
+    o->level_given = fc_arg_str(a, "level", NULL) != NULL;
     if ((r = fc_arg_long(a, "batch", 20, 1, 1024, &o->batch)) != FC_ARGS_OK ||
         (r = fc_arg_long(a, "threads", fc_online_cpus(), 1, 256, &o->threads)) != FC_ARGS_OK ||
         (r = fc_arg_long(a, "max-image-pixels", (long)FC_MAX_IMAGE_PIXELS_DEFAULT, 1, 1L << 40,
@@ -365,6 +368,11 @@ static int extract(job *j, int argc, char **argv, fc_status *st) {
     fill_provenance(&j->prov, &j->o, j->g, j->o.preprocess, argc, argv);
     if ((rc = fc_store_open(j->o.store, FC_STORE_CREATE | FC_STORE_EXCLUSIVE, &j->store, st)))
         return rc;
+    /* An existing store keeps its codec unless --codec asks for another (then refused:
+     * one codec per store); the zstd level only changes sizes, so it may differ. */
+    const fc_provenance *have = fc_store_provenance(j->store);
+    if (have && !j->o.codec_given) j->prov.codec.kind = have->codec.kind;
+    if (have && !j->o.level_given) j->prov.codec.level = have->codec.level;
     if ((rc = fc_sink_open(&j->sink, j->store, &j->scan, &j->prov, st))) return rc;
     j->sink_open = 1;
     print_header(j);

@@ -87,8 +87,8 @@ static int run_export(const char *in, const char *out, const fc_h5feat_opts *o, 
     char **names = NULL;
     int n = 0, rc;
     export_ctx c = {.st = &st};
-    if ((rc = check_export_out(in, out, force, &st))) return fc_report("export", &st);
-    if ((rc = fc_source_open(in, &src, &st))) return fc_report("export", &st);
+    if (check_export_out(in, out, force, &st)) return fc_report("export", &st);
+    if (fc_source_open(in, &src, &st)) return fc_report("export", &st);
     if ((rc = fc_source_classes(&src, &names, &n, &st)) ||
         (rc = class_index_make(names, n, &c.ci, &st)) ||
         (rc = fc_h5feat_writer_open(out, &src.prov, names, n, o, &c.w, &st)))

@@ -41,7 +41,7 @@ int fc_source_open(const char *path, fc_source *s, fc_status *st) {
     fc_status_clear(st);
     rc = fc_store_get_provenance(s->store, &s->prov, st);
     if (rc == 1 && st->code == FC_OK) return 0;
-    if (rc == 0) rc = fc_fail(st, FC_ERR_FORMAT, "%s: store has no provenance (empty store)", path);
+    if (rc == 0) fc_fail(st, FC_ERR_FORMAT, "%s: store has no provenance (empty store)", path);
     fc_source_close(s);
     return st->code ? (int)st->code : FC_ERR_FORMAT;
 }

@@ -1,9 +1,11 @@
 /* main.c - the featcache binary: dispatches `featcache CMD ...` through one table. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <cblas.h>
 
+#include "../blas.h"
 #include "../fc.h"
 #include "commands.h"
 
@@ -34,7 +36,9 @@ static const command commands[] = {
 
 static void print_version(void) {
     printf("featcache %s (numerics %s)\n", FC_VERSION, FC_NUMERICS_VERSION);
-    printf("BLAS: %s, core %s, %d threads max\n", openblas_get_config(), openblas_get_corename(),
+    /* fc_blas_corename() first applies the kernel choice the engine uses (blas.c) */
+    const char *core = fc_blas_corename();
+    printf("BLAS: %s, core %s, %d threads max\n", openblas_get_config(), core,
            openblas_get_num_threads());
     printf("CPU: %s\n", __builtin_cpu_supports("avx512f") ? "AVX-512"
                         : __builtin_cpu_supports("avx2") ? "AVX2"
@@ -49,6 +53,9 @@ static void print_help(FILE *fp) {
 }
 
 int main(int argc, char **argv) {
+    /* Past a file size limit (ulimit -f) write() must fail with EFBIG, which every writer
+     * reports and cleans up after, instead of SIGXFSZ killing the process mid-write. */
+    signal(SIGXFSZ, SIG_IGN);
     if (argc < 2) {
         print_help(stderr);
         return 2;

@@ -63,6 +63,8 @@ grep -q "784" "$T/.err" && ok "pixel limit message names the size" || fail "pixe
 # --- re-run skips everything and changes nothing ---
 expect_exit "re-run skips unchanged files unread" 0 "stored 0, skipped 24 (already stored; 24 unchanged, not re-read)" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/f32.db" --codec f32 "${X[@]}"
 "$DUMP" "$T/f32.db" | cmp -s - "$T/f32.txt" && ok "re-run leaves the store as it was" || fail "re-run changed the store"
+expect_exit "re-run without --codec keeps the store's codec" 0 "skipped 24" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/f32.db" "${X[@]}"
+grep -q "codec f32" "$T/.out" && ok "header shows the store's codec" || fail "codec: $(cat "$T/.out")"
 touch "$T/img/Trouser/"*.png # new mtimes, same bytes: re-hashed, still skipped
 n_tr=$(ls "$T/img/Trouser/"*.png | wc -l)
 expect_exit "re-run after touch re-reads those" 0 "skipped 24 (already stored; $((24 - n_tr)) unchanged" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/f32.db" --codec f32 "${X[@]}"
@@ -103,6 +105,8 @@ grep -q "failed 4" "$T/.out" && ok "summary counts 4 failures" || fail "summary:
 grep -q "skipped 1 bmp" "$T/.err" && ok "bmp reported as skipped" || fail "bmp: $(cat "$T/.err")"
 "$DUMP" -r "$T/bad.db" >"$T/badrec.txt"
 [ "$(grep -c ' failed' "$T/badrec.txt")" = 3 ] && ok "3 corrupt files recorded as failed" || fail "records: $(grep failed "$T/badrec.txt")"
+expect_exit "re-run retries failed images" 0 "stored 0, skipped 24" "$FC" extract "$T/bad" -m "$T/tiny.h5" -o "$T/bad.db" "${X[@]}"
+grep -q "failed 4 in" "$T/.out" && ok "still-broken images counted as failed again (not duplicates)" || fail "re-run: $(cat "$T/.out")"
 expect_exit "--strict fails on bad images" 1 "failed" "$FC" extract "$T/bad" -m "$T/tiny.h5" -o "$T/bad.db" --strict "${X[@]}"
 if [ "$(id -u)" != 0 ]; then # root reads anything
     cp -r "$T/img" "$T/perm" && chmod 000 "$T/perm/Trouser/00002.png"
@@ -141,6 +145,11 @@ cat "$T/sh0.txt" "$T/sh1.txt" "$T/sh2.txt" | sort >"$T/shall.txt"
 awk '{print $1}' "$T/rec.txt" | sort >"$T/allsha.txt"
 cmp -s "$T/shall.txt" "$T/allsha.txt" && ok "shards are disjoint and cover every image" || fail "shards do not partition"
 [ -s "$T/sh0.txt" ] && [ -s "$T/sh1.txt" ] && [ -s "$T/sh2.txt" ] && ok "no shard empty" || fail "a shard is empty"
+if "$FC" merge --help >/dev/null 2>&1; then
+    check "merge the shard stores" "$FC" merge -o "$T/merged.db" "$T/sh0.db" "$T/sh1.db" "$T/sh2.db"
+    "$DUMP" "$T/merged.db" >"$T/merged.txt"
+    check "merged shards == numpy forward on every image" $PY "$FX" compare "$T/expect.txt" "$T/merged.txt" 2e-3
+fi
 
 # --- added and removed images ---
 cp "$T/f16.db" "$T/grow.db"

@@ -82,6 +82,14 @@ expect_exit "head/store class mismatch" 1 "classes" "$FC" evaluate "$T/three.db"
 expect_exit "missing store" 1 "nope.db" "$FC" train "$T/nope.db" -o "$T/x.h5"
 printf 'not hdf5' >"$T/bad.h5"
 expect_exit "corrupt head" 1 "bad.h5" "$FC" evaluate "$S" "$T/bad.h5"
+C="$ROOT/tests/fuzz/corpus/head"
+expect_exit "head with a wrong kernel shape" 1 "have rank 2 shape (5, 3)" "$FC" evaluate "$S" "$C/wrong_kernel_shape.h5"
+expect_exit "head with bad model_config JSON" 1 "model_config is not JSON" "$FC" evaluate "$S" "$C/bad_json.h5"
+expect_exit "head without weight_names" 1 "weight_names" "$FC" evaluate "$S" "$C/no_weight_names.h5"
+expect_exit "truncated head" 1 "truncated.h5" "$FC" evaluate "$S" "$C/truncated.h5"
+expect_exit "head with an absurd input shape" 1 "huge_input.h5" "$FC" evaluate "$S" "$C/huge_input.h5"
+expect_exit "h5py variable-length strings are read (then the shape differs)" 1 "head input 2x2x6" \
+    "$FC" evaluate "$S" "$C/vlen_strings.h5"
 expect_exit "missing -o" 2 "-o HEAD.h5" "$FC" train "$S"
 expect_exit "bad dropout" 2 "dropout" "$FC" train "$S" -o "$T/x.h5" --dropout 1.5
 expect_exit "bad optimizer" 2 "optimizer" "$FC" train "$S" -o "$T/x.h5" --optimizer adagrad
