@@ -73,6 +73,7 @@ static int export_one(void *vctx, const fc_image_rec *rec, const float *x, const
 static int check_export_out(const char *in, const char *out, int force, fc_status *st) {
     struct stat si, so;
     if (stat(out, &so) != 0) return 0;
+    if (S_ISDIR(so.st_mode)) return fc_fail(st, FC_ERR_IO, "%s is a directory", out);
     if (stat(in, &si) == 0 && si.st_dev == so.st_dev && si.st_ino == so.st_ino)
         return fc_fail(st, FC_ERR_ARG, "output %s is the input", out);
     if (!force && !fc_is_hdf5(out))
