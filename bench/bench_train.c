@@ -5,13 +5,16 @@
  * 2000 train / 1000 val: the shapes of seed 001 (VGG16 conv base at 150x150, cats vs dogs).
  * Prints seconds, s/epoch, final metrics and peak RSS; --sweep also trains the 12-config
  * grid lr 3 x hidden {64,256} x dropout {0.25,0.5} in one group. --dump writes the
- * features (x_train.f32 ...) for the numpy/PyTorch peers in bench/train.sh. */
+ * features (x_train.f32 ...) for the numpy/PyTorch peers in bench/train.sh; --store PATH
+ * writes them as a feature store (f16) for `featcache train` runs. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 
+#include "../common/sha256.h"
+#include "../common/store.h"
 #include "../train/rng.h"
 #include "../train/trainer.h"
 
@@ -33,6 +36,44 @@ static void make_split(fc_dataset *ds, size_t n, uint64_t seed, const float *dir
     }
 }
 
+static int put_split(fc_store *s, const fc_dataset *ds, int split, fc_status *st) {
+    if (fc_store_begin(s, st)) return st->code;
+    for (size_t i = 0; i < ds->n; i++) {
+        char path[64];
+        fc_image_rec r = {0};
+        uint64_t key[2] = {i, (uint64_t)split};
+        fc_sha256_hex(key, sizeof key, r.sha256);
+        snprintf(path, sizeof path, "%s/%s/%05zu.png", fc_split_name(split), ds->y[i] ? "dogs" : "cats", i);
+        r.path = path, r.class_name = ds->y[i] ? "dogs" : "cats", r.split = split, r.status = FC_IMG_OK;
+        r.bytes = 1, r.width = r.height = 150;
+        if (fc_store_put(s, &r, ds->x + i * ds->dim, st)) return st->code;
+    }
+    return fc_store_commit(s, st);
+}
+
+static int write_store(const char *path, const fc_dataset *tr, const fc_dataset *va) {
+    fc_status st = {0};
+    fc_store *s = NULL;
+    fc_provenance p = {0};
+    fc_sha256_hex("bench_train synthetic", 21, p.model_sha256);
+    snprintf(p.arch, sizeof p.arch, "synthetic");
+    snprintf(p.layer, sizeof p.layer, "block5_pool");
+    p.in_h = p.in_w = 150;
+    snprintf(p.resize, sizeof p.resize, "nearest");
+    snprintf(p.preprocess, sizeof p.preprocess, "rescale");
+    snprintf(p.numerics, sizeof p.numerics, "%s", FC_NUMERICS_VERSION);
+    p.feat_h = p.feat_w = 4, p.feat_c = 512;
+    p.codec.kind = FC_CODEC_F16, p.codec.layout = FC_LAYOUT_SPARSE, p.codec.level = 3;
+    fc_provenance_fingerprint(&p);
+    int rc = fc_store_open(path, FC_STORE_CREATE | FC_STORE_EXCLUSIVE, &s, &st);
+    if (!rc) rc = fc_store_set_provenance(s, &p, &st);
+    if (!rc) rc = put_split(s, tr, FC_SPLIT_TRAIN, &st);
+    if (!rc) rc = put_split(s, va, FC_SPLIT_VAL, &st);
+    fc_store_close(s);
+    if (rc) fprintf(stderr, "bench_train: %s\n", st.msg);
+    return rc;
+}
+
 static int write_f32(const char *dir, const char *name, const void *p, size_t bytes) {
     char path[1024];
     snprintf(path, sizeof path, "%s/%s", dir, name);
@@ -45,12 +86,13 @@ static int write_f32(const char *dir, const char *name, const void *p, size_t by
 
 int main(int argc, char **argv) {
     int threads = 2, epochs = 30, sweep = 0;
-    const char *dump = NULL;
+    const char *dump = NULL, *store = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--epochs") && i + 1 < argc) epochs = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--sweep")) sweep = 1;
         else if (!strcmp(argv[i], "--dump") && i + 1 < argc) dump = argv[++i];
+        else if (!strcmp(argv[i], "--store") && i + 1 < argc) store = argv[++i];
     }
     float *dir = malloc(8192 * sizeof(float));
     uint64_t k = fc_rng_key(5, 9, 1, 0);
@@ -60,6 +102,11 @@ int main(int argc, char **argv) {
     make_split(&va, 1000, 2, dir);
     double mean = 0;
     for (size_t i = 0; i < 2000; i++) mean += tr.y[i];
+    if (store) {
+        if (write_store(store, &tr, &va)) return 1;
+        printf("wrote store %s\n", store);
+        return 0;
+    }
     if (dump) {
         if (write_f32(dump, "x_train.f32", tr.x, tr.n * tr.dim * 4) ||
             write_f32(dump, "y_train.i32", tr.y, tr.n * 4) ||

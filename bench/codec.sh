@@ -18,8 +18,8 @@ if ! "$FEATCACHE" make-dataset -o "$W/fmnist" -n 30 --val-per-class 0 --test-per
     echo "(real activations skipped: make-dataset failed: $(tail -1 "$W/log"))"
     exit 0
 fi
-if ! "$FEATCACHE" extract "$W/fmnist" -m "$model" --layer block_13_expand_relu --size 96 \
-        --codec f32 -o "$W/real.db" --quiet >"$W/log" 2>&1; then
+if ! "$FEATCACHE" extract "$W/fmnist/train" -m "$model" --layer block_13_expand_relu --size 96 \
+        --preprocess tf --codec f32 -o "$W/real.db" --quiet >"$W/log" 2>&1; then
     echo "(real activations skipped: extract -m $model failed: $(tail -1 "$W/log"))"
     echo "(fetch the model with: featcache fetch-model mobilenet_v2)"
     exit 0

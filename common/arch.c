@@ -42,6 +42,15 @@ static int a_add(ab *a, fc_node *n, int flags, int *idx, fc_status *st) {
     return rc;
 }
 
+/* Does the weight source hold the ImageNet classifier (include_top=True files)? */
+static const char *top_name(const ab *a) {
+    fc_wsrc *ws = a->kb.ws;
+    if (!ws->has_layer) return NULL;
+    if (ws->has_layer(ws->ctx, "predictions")) return "predictions";
+    if (ws->has_layer(ws->ctx, "fc1000")) return "fc1000"; /* Keras <= 2.2.4 ResNet50 */
+    return NULL;
+}
+
 static int a_input(ab *a, int *idx, fc_status *st) {
     fc_node n;
     int rc = a_node(a, &n, FC_OP_INPUT, "InputLayer", "input_1", NULL, 0, st);
@@ -96,6 +105,39 @@ static int a_merge(ab *a, fc_op op, const char *name, const int *in, int n_in, i
     return rc ? rc : a_add(a, &n, 0, idx, st);
 }
 
+static int a_dense(ab *a, int in, const char *name, int units, fc_act act, int *idx, fc_status *st) {
+    fc_node n;
+    int rc = a_node(a, &n, FC_OP_DENSE, "Dense", name, &in, 1, st);
+    n.filters = units, n.act = act;
+    if (rc) return rc;
+    rc = fc_node_load_weights(&n, a->kb.chan[in], FC_W_BIAS, NULL, a->kb.ws, name, name, st);
+    if (!rc) rc = fc_kb_add(&a->kb, &n, idx, st);
+    fc_node_release(&n);
+    return rc;
+}
+
+/* The include_top=True classifier: Flatten + fc1 + fc2 for VGG (fixed 224x224 input),
+ * global average pooling for the others; then 1000-way softmax. */
+static int a_top(ab *a, int x, const char *gap_name, fc_status *st) {
+    const char *pred = top_name(a);
+    fc_node n;
+    int rc;
+    if (!pred) return 0;
+    if (!gap_name) {
+        if ((rc = a_node(a, &n, FC_OP_FLATTEN, "Flatten", "flatten", &x, 1, st)) ||
+            (rc = a_add(a, &n, 0, &x, st)) ||
+            (rc = a_dense(a, x, "fc1", 4096, FC_ACT_RELU, &x, st)) ||
+            (rc = a_dense(a, x, "fc2", 4096, FC_ACT_RELU, &x, st)))
+            return rc;
+    } else if ((rc = a_node(a, &n, FC_OP_GAP, "GlobalAveragePooling2D", gap_name, &x, 1, st)) ||
+               (rc = a_add(a, &n, 0, &x, st))) {
+        return rc;
+    }
+    if ((rc = a_dense(a, x, pred, 1000, FC_ACT_SOFTMAX, &x, st))) return rc;
+    a->kb.g->output = x;
+    return 0;
+}
+
 static int a_zeropad(ab *a, int in, const char *name, int p, int *idx, fc_status *st) {
     fc_node n;
     int rc = a_node(a, &n, FC_OP_ZEROPAD, "ZeroPadding2D", name, &in, 1, st);
@@ -108,6 +150,7 @@ static int build_vgg(ab *a, int convs_345, fc_status *st) {
     static const int filters[5] = {64, 128, 256, 512, 512};
     int x, rc = a_input(a, &x, st);
     char nm[64];
+    if (top_name(a)) a->kb.g->in_h = a->kb.g->in_w = 224; /* fc1 needs 7x7x512 */
     for (int blk = 1; blk <= 5 && !rc; blk++) {
         int nconv = blk <= 2 ? 2 : convs_345;
         for (int i = 1; i <= nconv && !rc; i++) {
@@ -118,7 +161,7 @@ static int build_vgg(ab *a, int convs_345, fc_status *st) {
         if (!rc) rc = a_pool(a, x, nm, FC_OP_MAXPOOL, 2, 2, FC_PAD_VALID, &x, st);
     }
     a->kb.g->output = x;
-    return rc;
+    return rc ? rc : a_top(a, x, NULL, st);
 }
 
 /* ---- MobileNetV2 (alpha 1.0): keras.applications.mobilenet_v2 ---- */
@@ -167,7 +210,7 @@ static int build_mobilenet_v2(ab *a, fc_status *st) {
         (rc = a_relu(a, x, "out_relu", 6, &x, st)))
         return rc;
     a->kb.g->output = x;
-    return 0;
+    return a_top(a, x, "global_average_pooling2d", st);
 }
 
 /* ---- ResNet50 (tf.keras naming: conv1_conv, conv2_block1_1_conv, ...) ---- */
@@ -244,7 +287,7 @@ static int build_resnet50_k2(ab *a, fc_status *st) {
             rc = res_block_k2(a, x, filters[s], b == 0 && s > 0 ? 2 : 1, b == 0, s + 2, (char)('a' + b),
                               &act_n, &x, st);
     a->kb.g->output = x;
-    return rc;
+    return rc ? rc : a_top(a, x, "avg_pool", st);
 }
 
 static int build_resnet50(ab *a, fc_status *st) {
@@ -265,7 +308,7 @@ static int build_resnet50(ab *a, fc_status *st) {
             rc = res_block(a, x, filters[s], b == 1 && s > 0 ? 2 : 1, b == 1, p, &x, st);
         }
     a->kb.g->output = x;
-    return rc;
+    return rc ? rc : a_top(a, x, "avg_pool", st);
 }
 
 /* ---- InceptionV3: auto-named conv2d_N / batch_normalization_N / activation_N ---- */
@@ -386,7 +429,7 @@ static int build_inception_v3(ab *a, fc_status *st) {
         (rc = mixed_e(&I, x, 1, &x, st)))
         return rc;
     a->kb.g->output = x;
-    return 0;
+    return a_top(a, x, "avg_pool", st);
 }
 
 /* ---- registry, detection, entry points ---- */
@@ -447,6 +490,7 @@ int fc_arch_build(const char *arch, fc_graph *g, fc_wsrc *ws, fc_status *st) {
     else rc = fc_fail(st, FC_ERR_ARG, "unknown architecture '%s' (known: %s)", arch, fc_arch_list());
     if (!rc) snprintf(g->arch, sizeof g->arch, "%s", arch);
     free(a.kb.chan);
+    free(a.kb.hw);
     return rc;
 }
 

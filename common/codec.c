@@ -219,16 +219,19 @@ static size_t u8_params_size(int C, unsigned flags) {
     return (size_t)C * 2 * ((flags & FLAG_PARAMS_F32) ? 4 : 2);
 }
 
+/* q = round((x - min) / scale) clamped to 0..255, walking x once (channels innermost);
+ * grid holds 2*C doubles of scratch. */
 static void u8_quantize(const float *x, size_t n, int C, const float *lo, const float *hi,
-                        uint8_t *q) {
+                        uint8_t *q, double *grid) {
+    double *inv = grid, *mn = grid + C;
     for (int c = 0; c < C; c++) {
-        double scale, min;
-        u8_grid(lo[c], hi[c], &scale, &min);
-        double inv = scale > 0 ? 1 / scale : 0;
-        for (size_t i = (size_t)c; i < n; i += (size_t)C) {
-            double v = nearbyint(((double)x[i] - min) * inv);
-            q[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
-        }
+        double scale;
+        u8_grid(lo[c], hi[c], &scale, &mn[c]);
+        inv[c] = scale > 0 ? 1 / scale : 0;
+    }
+    for (size_t i = 0, c = 0; i < n; i++, c = c + 1 == (size_t)C ? 0 : c + 1) {
+        double v = ((double)x[i] - mn[c]) * inv[c] + 0.5;
+        q[i] = v < 1 ? 0 : v >= 255 ? 255 : (uint8_t)v;
     }
 }
 
@@ -245,27 +248,68 @@ static void unshuffle_bytes(const uint8_t *src, uint8_t *dst, size_t n, size_t w
         for (size_t i = 0; i < n; i++) dst[i * w + b] = src[b * n + i];
 }
 
-static int elem_nonzero(const uint8_t *e, size_t w) {
-    switch (w) {
-    case 4: { uint32_t v; memcpy(&v, e, 4); return v != 0; }
-    case 2: { uint16_t v; memcpy(&v, e, 2); return v != 0; }
-    default: return e[0] != 0;
+/* Sparse packing and scattering, one loop per element width (a generic per-byte loop
+ * was the hot spot). The bitmap is built and walked 64 positions at a time. */
+#define DEF_SPARSE(T, SUFFIX)                                                            \
+    static size_t pack_##SUFFIX(const T *e, const float *x, size_t n, uint8_t *bitmap, \
+                                T *vals) {                                               \
+        size_t nnz = 0;                                                                  \
+        for (size_t base = 0; base < n; base += 64) {                                    \
+            size_t m = n - base < 64 ? n - base : 64;                                    \
+            uint64_t word = 0;                                                           \
+            for (size_t j = 0; j < m; j++) {                                             \
+                int nz = x ? x[base + j] != 0 : e[base + j] != 0;                        \
+                word |= (uint64_t)nz << j;                                               \
+                vals[nnz] = e[base + j];                                                 \
+                nnz += (size_t)nz;                                                       \
+            }                                                                            \
+            memcpy(bitmap + base / 8, &word, (m + 7) / 8);                               \
+        }                                                                                \
+        return nnz;                                                                      \
+    }                                                                                    \
+    static void scatter_##SUFFIX(const uint8_t *bitmap, const T *vals, size_t n, T *e) { \
+        memset(e, 0, n * sizeof(T));                                                     \
+        size_t k = 0;                                                                    \
+        for (size_t base = 0; base < n; base += 64) {                                    \
+            size_t m = n - base < 64 ? n - base : 64;                                    \
+            uint64_t word = 0;                                                           \
+            memcpy(&word, bitmap + base / 8, (m + 7) / 8);                               \
+            while (word) {                                                               \
+                e[base + (size_t)__builtin_ctzll(word)] = vals[k++];                     \
+                word &= word - 1;                                                        \
+            }                                                                            \
+        }                                                                                \
     }
-}
+DEF_SPARSE(uint8_t, w1)
+DEF_SPARSE(uint16_t, w2)
+DEF_SPARSE(uint32_t, w4)
 
-/* bitmap of nonzero positions + packed nonzero elements; returns the count */
+/* bitmap of nonzero positions (by element bits, or by value for u8) + packed nonzero
+ * elements; returns the count. vals needs room for n elements. */
 static size_t sparse_pack(const uint8_t *elems, const float *x, int by_value, size_t n,
                           size_t w, uint8_t *bitmap, uint8_t *vals) {
-    size_t nnz = 0;
-    memset(bitmap, 0, (n + 7) / 8);
-    for (size_t i = 0; i < n; i++) {
-        int nz = by_value ? x[i] != 0 : elem_nonzero(elems + i * w, w);
-        if (!nz) continue;
-        bitmap[i >> 3] |= (uint8_t)(1u << (i & 7));
-        memcpy(vals + nnz * w, elems + i * w, w);
-        nnz++;
+    const float *bx = by_value ? x : NULL;
+    if (w == 4) return pack_w4((const uint32_t *)(const void *)elems, bx, n, bitmap, (uint32_t *)(void *)vals);
+    if (w == 2) return pack_w2((const uint16_t *)(const void *)elems, bx, n, bitmap, (uint16_t *)(void *)vals);
+    return pack_w1(elems, bx, n, bitmap, vals);
+}
+
+static void sparse_scatter(const uint8_t *bitmap, const uint8_t *vals, size_t n, size_t w,
+                           uint8_t *el) {
+    if (w == 4) scatter_w4(bitmap, (const uint32_t *)(const void *)vals, n, (uint32_t *)(void *)el);
+    else if (w == 2) scatter_w2(bitmap, (const uint16_t *)(const void *)vals, n, (uint16_t *)(void *)el);
+    else scatter_w1(bitmap, vals, n, el);
+}
+
+static size_t popcount_bytes(const uint8_t *b, size_t len) {
+    size_t c = 0, i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t v;
+        memcpy(&v, b + i, 8);
+        c += (size_t)__builtin_popcountll(v);
     }
-    return nnz;
+    for (; i < len; i++) c += (size_t)__builtin_popcount(b[i]);
+    return c;
 }
 
 /* ---- encode ---- */
@@ -339,11 +383,11 @@ int fc_codec_encode(const fc_codec_params *p, const float *x, size_t n, int chan
         for (size_t i = 0; i < n; i++) ((uint16_t *)el)[i] = fc_f32_to_bf16(x[i]);
         break;
     case FC_CODEC_U8: {
-        uint8_t *pb = scratch(t, SCR_PARAMS, C * 16, st);
+        uint8_t *pb = scratch(t, SCR_PARAMS, C * 32, st); /* params, lo/hi, grid */
         if (!pb) return FC_ERR_NOMEM;
-        float *lo = (float *)(pb + C * 8), *hi = lo + C;
+        float *lo = (float *)(void *)(pb + C * 8), *hi = lo + C;
         if ((rc = u8_params(x, n, channels, sparse, lo, hi, pb, &flags, st))) return rc;
-        u8_quantize(x, n, channels, lo, hi, el);
+        u8_quantize(x, n, channels, lo, hi, el, (double *)(void *)(pb + C * 16));
         s.src[s.n] = pb;
         s.len[s.n++] = u8_params_size(channels, flags);
         break;
@@ -456,7 +500,7 @@ static int parse_header(const uint8_t *b, size_t len, parsed_blob *pb, fc_status
 }
 
 int fc_codec_peek(const uint8_t *blob, size_t len, fc_blob_info *info, fc_status *st) {
-    parsed_blob pb;
+    parsed_blob pb = {0};
     int rc = parse_header(blob, len, &pb, st);
     if (!rc && info) *info = pb.info;
     return rc;
@@ -523,19 +567,17 @@ static int load_elems(codec_tls *t, const parsed_blob *pb, int first, uint8_t *e
     if ((rc = unzstd(t, pb->sec[first], pb->sec_len[first], bm, bmlen, "bitmap", st))) return rc;
     if ((n & 7) && (bm[bmlen - 1] >> (n & 7)))
         return fc_fail(st, FC_ERR_FORMAT, "feature blob: bitmap has bits past the end");
-    for (size_t i = 0; i < bmlen; i++) nnz += (size_t)__builtin_popcount(bm[i]);
+    nnz = popcount_bytes(bm, bmlen);
     if ((rc = unzstd(t, pb->sec[first + 1], pb->sec_len[first + 1], vals, nnz * w, "nonzero value",
                      st)))
         return rc;
-    memset(el, 0, nb);
-    for (size_t i = 0, k = 0; i < n; i++)
-        if (bm[i >> 3] >> (i & 7) & 1) memcpy(el + i * w, vals + w * k++, w);
+    sparse_scatter(bm, vals, n, w, el);
     *bitmap = bm;
     return FC_OK;
 }
 
 int fc_codec_decode(const uint8_t *blob, size_t len, float *out, size_t n, fc_status *st) {
-    parsed_blob pb;
+    parsed_blob pb = {0};
     int rc = parse_header(blob, len, &pb, st);
     if (rc) return rc;
     if (pb.info.n != n)
@@ -554,15 +596,24 @@ int fc_codec_decode(const uint8_t *blob, size_t len, float *out, size_t n, fc_st
             for (size_t i = 0; i < n; i++) out[i] = fc_bf16_to_f32(((const uint16_t *)el)[i]);
         return FC_OK;
     }
-    double *grid = malloc(C * 2 * sizeof(double));
+    double *grid = calloc(C * 2, sizeof(double));
     if (!grid) return fc_fail(st, FC_ERR_NOMEM, "out of memory");
     if (!(rc = load_u8_params(t, &pb, grid, grid + C, st)) &&
         !(rc = load_elems(t, &pb, 1, el, &bm, st))) {
-        for (size_t i = 0, c = 0; i < n; i++, c = c + 1 == C ? 0 : c + 1)
-            out[i] = (float)(el[i] * grid[c] + grid[C + c]);
-        if (bm) /* sparse: positions not in the bitmap are exact zeros */
-            for (size_t i = 0; i < n; i++)
-                if (!(bm[i >> 3] >> (i & 7) & 1)) out[i] = 0;
+        if (!bm) {
+            for (size_t i = 0, c = 0; i < n; i++, c = c + 1 == C ? 0 : c + 1)
+                out[i] = (float)(el[i] * grid[c] + grid[C + c]);
+        } else { /* sparse: positions not in the bitmap are exact zeros */
+            memset(out, 0, n * sizeof *out);
+            for (size_t base = 0; base < n; base += 64) {
+                uint64_t word = 0;
+                memcpy(&word, bm + base / 8, ((n - base < 64 ? n - base : 64) + 7) / 8);
+                for (; word; word &= word - 1) {
+                    size_t i = base + (size_t)__builtin_ctzll(word), c = i % C;
+                    out[i] = (float)(el[i] * grid[c] + grid[C + c]);
+                }
+            }
+        }
     }
     free(grid);
     return rc;

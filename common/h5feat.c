@@ -302,9 +302,9 @@ static int check_filters(hid_t d, fc_status *st) {
         if (id == FC_H5_FILTER_ZSTD) rc = fc_h5_zstd_register(st);
         else if (id < 0 || H5Zfilter_avail(id) <= 0)
             rc = fc_fail(st, FC_ERR_UNSUPPORTED,
-                         "/features uses HDF5 filter %d (%s) which is not available "
+                         "/features uses HDF5 filter %d%s%s%s which is not available "
                          "(set HDF5_PLUGIN_PATH to a directory with its plugin)",
-                         (int)id, name);
+                         (int)id, name[0] ? " (" : "", name, name[0] ? ")" : "");
     }
     H5Pclose(dcpl);
     return rc;

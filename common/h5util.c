@@ -12,6 +12,13 @@
 #define FC_H5_MAX_STR ((size_t)256 << 20)
 #define FC_H5_MAX_STRINGS 1000000
 
+/* No HDF5 atexit teardown: when a write fails (disk full, file size limit) H5Fclose fails
+ * and leaves the file id open, and HDF5 1.10's exit-time close of that id crashes
+ * (SIGSEGV in H5F__close_cb) after featcache already reported the error. Every file we
+ * write is closed explicitly (temp file + rename), so skipping the teardown loses nothing.
+ * Must run before any other HDF5 call, hence a constructor. */
+__attribute__((constructor)) static void fc_h5_no_atexit(void) { H5dont_atexit(); }
+
 void fc_h5_quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
 
 int fc_h5_open(const char *path, hid_t *fid, fc_status *st) {
@@ -202,7 +209,14 @@ static int check_extent(hid_t d, size_t nbytes_mem, const char *path, fc_status 
     hid_t pl = H5Dget_create_plist(d);
     int contiguous = pl >= 0 && H5Pget_layout(pl) == H5D_CONTIGUOUS;
     if (pl >= 0) H5Pclose(pl);
-    if (!contiguous) return 0;
+    if (!contiguous) {
+        /* chunked (maybe compressed): refuse shapes far beyond what is stored, e.g. a
+         * forged huge dataset whose chunks were never written */
+        hsize_t stored = H5Dget_storage_size(d);
+        if (nbytes_mem > ((size_t)64 << 20) && (hsize_t)nbytes_mem / 1024 > stored)
+            return fc_fail(st, FC_ERR_FORMAT, "dataset '%s' declares %zu bytes but stores only %llu (damaged?)", path, nbytes_mem, (unsigned long long)stored);
+        return 0;
+    }
     haddr_t off = H5Dget_offset(d);
     hsize_t ss = H5Dget_storage_size(d);
     hid_t f = H5Iget_file_id(d);

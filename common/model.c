@@ -1,7 +1,8 @@
 /* model.c - fc_model_load(): picks the loader for a MODEL spec (DESIGN.md "MODEL"):
  * ARCH:PATH (weights-only file with a built-in topology), a TF.js folder or model.json,
- * a Keras .h5 file (full model, or weights-only detected from its layer names), or the
- * bare name of a fetched default model (mobilenet_v2, inception_v3). */
+ * a Keras .h5 file (full model, or weights-only detected from its layer names), or a bare
+ * architecture name: mobilenet_v2 / inception_v3 = the fetched default model (else the
+ * Keras cache), vgg16 / vgg19 / resnet50 = the weights file in ~/.keras/models. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,21 +27,58 @@ static int is_default_name(const char *s) {
     return !strcmp(s, "mobilenet_v2") || !strcmp(s, "inception_v3");
 }
 
+/* The file keras.applications downloads for an include_top=False model. */
+static const char *keras_weights_file(const char *arch) {
+    static const struct { const char *arch, *file; } files[] = {
+        {"vgg16", "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"},
+        {"vgg19", "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"},
+        {"resnet50", "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"},
+        {"inception_v3", "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"},
+        {"mobilenet_v2", "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"},
+    };
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+        if (!strcmp(files[i].arch, arch)) return files[i].file;
+    return NULL;
+}
+
+/* $KERAS_HOME/models/FILE or ~/.keras/models/FILE, as Keras caches downloads. */
+static int keras_cache_path(const char *arch, char *buf, size_t cap) {
+    const char *file = keras_weights_file(arch), *kh = getenv("KERAS_HOME"), *home = getenv("HOME");
+    int n;
+    if (!file) return -1;
+    if (kh && kh[0]) n = snprintf(buf, cap, "%s/models/%s", kh, file);
+    else if (home && home[0]) n = snprintf(buf, cap, "%s/.keras/models/%s", home, file);
+    else return -1;
+    return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
 static int ends_with(const char *s, const char *suffix) {
     size_t n = strlen(s), m = strlen(suffix);
     return n >= m && !strcmp(s + n - m, suffix);
 }
 
-/* A fetched default: $CACHE/<name>/model.json (TF.js). */
-static int load_default(const char *name, fc_graph **out, fc_status *st) {
-    char dir[4096], json[4200];
-    int rc = fc_model_cache_dir(dir, sizeof dir, st);
-    if (rc) return rc;
-    snprintf(json, sizeof json, "%s/%s/model.json", dir, name);
+/* A bare name: the fetched default ($CACHE/<name>/model.json, TF.js) for mobilenet_v2 and
+ * inception_v3, else the keras.applications weights file in the Keras cache. */
+static int load_by_name(const char *name, fc_graph **out, fc_status *st) {
+    char dir[4096], json[4200], kpath[4096];
     struct stat sb;
-    if (stat(json, &sb) != 0)
+    int have_keras = keras_cache_path(name, kpath, sizeof kpath) == 0;
+    if (is_default_name(name)) {
+        int rc = fc_model_cache_dir(dir, sizeof dir, st);
+        if (rc) return rc;
+        snprintf(json, sizeof json, "%s/%s/model.json", dir, name);
+        if (stat(json, &sb) == 0) {
+            int rc2 = fc_model_load_tfjs(json, out, st);
+            /* nsfwjs trained these on x/255 inputs (its normalizationOffset is 255), so they
+             * get an arch name of their own: extract's default preprocessing is `rescale`. */
+            if (!rc2) snprintf((*out)->arch, sizeof (*out)->arch, "nsfwjs_%s", name);
+            return rc2;
+        }
+        if (have_keras && stat(kpath, &sb) == 0) return fc_model_load_keras_weights(name, kpath, out, st);
         return fc_fail(st, FC_ERR_IO, "model '%s' is not in the cache (%s/%s): run 'featcache fetch-model %s' first", name, dir, name, name);
-    return fc_model_load_tfjs(json, out, st);
+    }
+    if (have_keras && stat(kpath, &sb) == 0) return fc_model_load_keras_weights(name, kpath, out, st);
+    return fc_fail(st, FC_ERR_IO, "model '%s': no weights file %s (let Keras download it, or pass -m %s:PATH)", name, have_keras ? kpath : keras_weights_file(name), name);
 }
 
 int fc_model_load(const char *spec, fc_graph **out, fc_status *st) {
@@ -56,7 +94,7 @@ int fc_model_load(const char *spec, fc_graph **out, fc_status *st) {
         if (fc_arch_known(arch)) return fc_model_load_keras_weights(arch, colon + 1, out, st);
         return fc_fail(st, FC_ERR_ARG, "unknown architecture '%s' in model spec '%s' (known: %s)", arch, spec, fc_arch_list());
     }
-    if (!exists && is_default_name(spec)) return load_default(spec, out, st);
+    if (!exists && fc_arch_known(spec)) return load_by_name(spec, out, st);
     if (!exists)
         return fc_fail(st, FC_ERR_IO, "%s: cannot open model: %s", spec, strerror(errno));
     if (S_ISDIR(sb.st_mode) || ends_with(spec, ".json")) return fc_model_load_tfjs(spec, out, st);

@@ -6,7 +6,9 @@
  *                      (ARCH = vgg16, vgg19, resnet50, inception_v3, mobilenet_v2)
  *   PATH.h5            weights-only files are also detected from their layer names
  *   DIR or DIR/model.json  TF.js layers model (float32, uint8/uint16 quantized shards)
- *   mobilenet_v2 | inception_v3   the pretrained default in the fetch-model cache
+ *   mobilenet_v2 | inception_v3   the pretrained default in the fetch-model cache (else the
+ *                      keras.applications weights file in $KERAS_HOME/models or ~/.keras/models)
+ *   vgg16 | vgg19 | resnet50       the keras.applications weights file in ~/.keras/models
  * The graph is not finalized; call fc_graph_finalize() with the cut layer and size. */
 #ifndef FC_MODEL_H
 #define FC_MODEL_H

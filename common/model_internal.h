@@ -51,6 +51,7 @@ int fc_keras_config_build(const char *json, size_t len, fc_wsrc *ws, const char 
 /* Output channel count of node n given its inputs' channel counts (chan[], -1 unknown). */
 int fc_node_out_channels(const fc_graph *g, const fc_node *n, const int *chan);
 
+
 #endif
 
 /* ---- shared by model_keras_config.c (model structure) and model_keras_layers.c ---- */
@@ -61,6 +62,7 @@ typedef struct fc_kbuild {
     fc_wsrc *ws;
     const char *what;   /* file name for messages */
     int *chan;          /* output channels per node, -1 unknown */
+    int *hw;            /* output height, width per node (2 ints), -1 unknown */
     int chan_cap;
     int depth;          /* nesting depth of models */
     int input;          /* the graph's input node, -1 until created */
@@ -83,3 +85,8 @@ int fc_kb_add(fc_kbuild *b, fc_node *n, int *idx, fc_status *st);
 int fc_kb_add_layer(fc_kbuild *b, const fc_klayer *L, int *idx, fc_status *st);
 /* Frees what a node owns (for nodes never handed to the graph). */
 void fc_node_release(fc_node *n);
+/* Keras MobileNetV2-style blocks pad with correct_pad() for the input size the model was
+ * built at, then run a 3x3/2 'valid' convolution: exactly TF 'same' at that size, and what
+ * Keras would rebuild at any other --size. Rewrites such pad+conv pairs to 'same' (the pad
+ * node becomes an identity) when the pad matches correct_pad at the declared size. */
+void fc_kb_fold_correct_pad(fc_kbuild *b);

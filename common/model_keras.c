@@ -3,6 +3,7 @@
  * per layer), as written by Keras 2.2.4 (fixed-length strings) and tf.keras / h5py 3
  * (variable-length strings). Weights are looked up by (group, layer, variable) from each
  * group's weight_names attribute. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -155,11 +156,24 @@ out:
     return rc;
 }
 
+/* Keras 3 saves .keras zip archives; say so instead of "not an HDF5 file". */
+static int refuse_keras_zip(const char *path, fc_status *st) {
+    unsigned char m[4] = {0};
+    FILE *fp = fopen(path, "rb");
+    size_t n = fp ? fread(m, 1, 4, fp) : 0;
+    if (fp) fclose(fp);
+    if (n == 4 && m[0] == 'P' && m[1] == 'K' && m[2] == 3 && m[3] == 4)
+        return fc_fail(st, FC_ERR_UNSUPPORTED, "%s: a Keras 3 .keras (zip) archive; re-save it in HDF5 form (model.save('model.h5'))", path);
+    return 0;
+}
+
 int fc_model_load_keras_h5(const char *path, fc_graph **out, fc_status *st) {
     *out = NULL;
     hid_t f, mw = H5I_INVALID_HID;
     char *config = NULL;
-    int rc = fc_h5_open(path, &f, st);
+    int rc = refuse_keras_zip(path, st);
+    if (rc) return rc;
+    rc = fc_h5_open(path, &f, st);
     if (rc) return rc;
     if (!fc_h5_has_attr(f, "model_config")) {
         H5Fclose(f);

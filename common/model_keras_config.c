@@ -363,7 +363,7 @@ int fc_keras_config_build(const char *json, size_t len, fc_wsrc *ws, const char 
                           fc_graph *g, fc_status *st) {
     json_error_t je;
     json_t *root = json_loadb(json, len, 0, &je), *inner = NULL;
-    fc_kbuild b = {g, ws, what, NULL, 0, 0, -1};
+    fc_kbuild b = {g, ws, what, NULL, NULL, 0, 0, -1};
     int rc = 0, out = -1;
     if (!root) {
         rc = fc_fail(st, FC_ERR_FORMAT, "%s: model config is not valid JSON (line %d: %s)", what, je.line, je.text);
@@ -386,8 +386,10 @@ int fc_keras_config_build(const char *json, size_t len, fc_wsrc *ws, const char 
         goto out;
     }
     g->output = out;
+    fc_kb_fold_correct_pad(&b);
 out:
     free(b.chan);
+    free(b.hw);
     json_decref(inner);
     json_decref(root);
     return rc;

@@ -13,8 +13,47 @@ void fc_node_release(fc_node *n) {
     memset(n, 0, sizeof *n);
 }
 
+/* Spatial output size along one axis (-1 unknown), TF 'same'/'valid' rules. */
+static int out_dim(int in, int k, int s, int d, fc_padding pad) {
+    if (in <= 0) return -1;
+    if (pad == FC_PAD_SAME) return (in + s - 1) / s;
+    int ek = (k - 1) * d + 1;
+    return in >= ek ? (in - ek) / s + 1 : -1;
+}
+
+static void node_out_hw(const fc_kbuild *b, const fc_node *n, int hw[2]) {
+    int h = n->n_inputs ? b->hw[2 * n->inputs[0]] : -1, w = n->n_inputs ? b->hw[2 * n->inputs[0] + 1] : -1;
+    switch (n->op) {
+    case FC_OP_INPUT:
+        h = b->g->in_h > 0 ? b->g->in_h : -1, w = b->g->in_w > 0 ? b->g->in_w : -1;
+        break;
+    case FC_OP_CONV2D: case FC_OP_DEPTHWISE: case FC_OP_MAXPOOL: case FC_OP_AVGPOOL:
+        h = out_dim(h, n->kh, n->sh, n->dh, n->pad), w = out_dim(w, n->kw, n->sw, n->dw, n->pad);
+        break;
+    case FC_OP_ZEROPAD:
+        h = h < 0 ? -1 : h + n->pad_t + n->pad_b, w = w < 0 ? -1 : w + n->pad_l + n->pad_r;
+        break;
+    case FC_OP_CROP:
+        h = h < 0 || h <= n->pad_t + n->pad_b ? -1 : h - n->pad_t - n->pad_b;
+        w = w < 0 || w <= n->pad_l + n->pad_r ? -1 : w - n->pad_l - n->pad_r;
+        break;
+    case FC_OP_GAP: case FC_OP_GMP: case FC_OP_FLATTEN: case FC_OP_DENSE:
+        h = w = 1;
+        break;
+    default:
+        break;
+    }
+    hw[0] = h, hw[1] = w;
+}
+
 int fc_kb_add(fc_kbuild *b, fc_node *n, int *idx, fc_status *st) {
-    int c = fc_node_out_channels(b->g, n, b->chan);
+    int c = fc_node_out_channels(b->g, n, b->chan), hw[2] = {-1, -1};
+    node_out_hw(b, n, hw); /* inputs precede n, so their sizes are recorded */
+    if (n->op == FC_OP_FLATTEN && n->n_inputs == 1) { /* known when the input size is fixed */
+        int j = n->inputs[0];
+        int64_t f = (int64_t)b->hw[2 * j] * b->hw[2 * j + 1] * b->chan[j];
+        c = b->hw[2 * j] > 0 && b->hw[2 * j + 1] > 0 && b->chan[j] > 0 && f <= (1 << 30) ? (int)f : -1;
+    }
     int i = fc_graph_add(b->g, n, st);
     memset(n, 0, sizeof *n); /* the graph owns (or freed) its buffers now */
     if (i < 0) return st->code ? (int)st->code : FC_ERR_INTERNAL;
@@ -23,9 +62,13 @@ int fc_kb_add(fc_kbuild *b, fc_node *n, int *idx, fc_status *st) {
         while (cap <= i) cap *= 2;
         int *p = realloc(b->chan, (size_t)cap * sizeof *p);
         if (!p) return fc_fail(st, FC_ERR_NOMEM, "out of memory");
-        b->chan = p, b->chan_cap = cap;
+        b->chan = p;
+        int *q = realloc(b->hw, (size_t)cap * 2 * sizeof *q);
+        if (!q) return fc_fail(st, FC_ERR_NOMEM, "out of memory");
+        b->hw = q, b->chan_cap = cap;
     }
     b->chan[i] = c;
+    b->hw[2 * i] = hw[0], b->hw[2 * i + 1] = hw[1];
     *idx = i;
     return 0;
 }
@@ -412,4 +455,26 @@ int fc_kb_add_layer(fc_kbuild *b, const fc_klayer *L, int *idx, fc_status *st) {
         if (!strcmp(handlers[i].cls, L->cls)) return handlers[i].fn(b, L, idx, st);
     return fc_fail(st, FC_ERR_UNSUPPORTED, "%s: layer '%s' has unsupported class '%s'", b->what,
                    L->name, L->cls);
+}
+
+void fc_kb_fold_correct_pad(fc_kbuild *b) {
+    fc_graph *g = b->g;
+    int *uses = calloc((size_t)g->n_nodes + 1, sizeof *uses), *user = calloc((size_t)g->n_nodes + 1, sizeof *user);
+    if (!uses || !user) goto out; /* an optimisation of semantics at other sizes only */
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int k = 0; k < g->nodes[i].n_inputs; k++) uses[g->nodes[i].inputs[k]]++, user[g->nodes[i].inputs[k]] = i;
+    for (int i = 0; i < g->n_nodes; i++) {
+        fc_node *p = &g->nodes[i];
+        if (p->op != FC_OP_ZEROPAD || uses[i] != 1 || i == g->output || p->n_inputs != 1) continue;
+        fc_node *c = &g->nodes[user[i]];
+        int h = b->hw[2 * p->inputs[0]], w = b->hw[2 * p->inputs[0] + 1];
+        if ((c->op != FC_OP_CONV2D && c->op != FC_OP_DEPTHWISE) || c->kh != 3 || c->kw != 3 ||
+            c->sh != 2 || c->sw != 2 || c->dh != 1 || c->dw != 1 || c->pad != FC_PAD_VALID || h <= 0 || w <= 0)
+            continue;
+        if (p->pad_b != 1 || p->pad_r != 1 || p->pad_t != (h & 1) || p->pad_l != (w & 1)) continue;
+        p->op = FC_OP_IDENTITY; /* keeps its name and class for `layers` */
+        c->pad = FC_PAD_SAME;
+    }
+out:
+    free(uses), free(user);
 }

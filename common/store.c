@@ -23,19 +23,19 @@
 static const char *const sql_text[Q_N] = {
     [Q_CLASS_GET] = "SELECT id FROM classes WHERE name = ?1",
     [Q_CLASS_ADD] = "INSERT INTO classes(name) VALUES (?1)",
-    [Q_IMG_UPSERT] = "INSERT INTO images(sha256, path, class_id, split, status, error, bytes, "
+    [Q_IMG_UPSERT] = ("INSERT INTO images(sha256, path, class_id, split, status, error, bytes, "
                      "width, height, added) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
                      "ON CONFLICT(sha256) DO UPDATE SET path = excluded.path, class_id = "
                      "excluded.class_id, split = excluded.split, status = excluded.status, "
                      "error = excluded.error, bytes = excluded.bytes, width = excluded.width, "
-                     "height = excluded.height",
+                     "height = excluded.height"),
     [Q_IMG_KEEP] = "UPDATE images SET path = ?2, class_id = ?3, split = ?4 WHERE sha256 = ?1",
-    [Q_FEAT_UPSERT] = "INSERT INTO features(sha256, blob, checksum, raw_len) VALUES (?1, ?2, ?3, "
+    [Q_FEAT_UPSERT] = ("INSERT INTO features(sha256, blob, checksum, raw_len) VALUES (?1, ?2, ?3, "
                       "?4) ON CONFLICT(sha256) DO UPDATE SET blob = excluded.blob, checksum = "
-                      "excluded.checksum, raw_len = excluded.raw_len",
+                      "excluded.checksum, raw_len = excluded.raw_len"),
     [Q_PATH_PUT] = "INSERT OR REPLACE INTO paths(path, sha256) VALUES (?1, ?2)",
-    [Q_HAS] = "SELECT 1 FROM images i JOIN features f ON f.sha256 = i.sha256 "
-              "WHERE i.sha256 = ?1 AND i.status = 0",
+    [Q_HAS] = ("SELECT 1 FROM images i JOIN features f ON f.sha256 = i.sha256 "
+              "WHERE i.sha256 = ?1 AND i.status = 0"),
     [Q_PATH_GET] = "SELECT sha256 FROM paths WHERE path = ?1",
 };
 
@@ -138,6 +138,14 @@ static int check_file_header(fc_store *s, int64_t size, fc_status *st) {
     if (psz == 1) psz = 65536;
     uint32_t pages = (uint32_t)h[28] << 24 | h[29] << 16 | h[30] << 8 | h[31];
     int valid = memcmp(h + 24, h + 92, 4) == 0 && pages > 0;
+    /* A checkpoint that failed part-way (disk full, file size limit) has already written
+     * page 1 with the new page count while later pages are still only in the WAL, which
+     * SQLite keeps reading from until a checkpoint completes: not truncated. */
+    char wal[PATH_MAX];
+    struct stat wb;
+    if (valid && snprintf(wal, sizeof wal, "%s-wal", s->path) < (int)sizeof wal &&
+        stat(wal, &wb) == 0 && wb.st_size > 0)
+        valid = 0;
     if (valid && (int64_t)pages * psz > size)
         return fc_fail(st, FC_ERR_FORMAT, "%s: store is truncated (%lld of %lld bytes present)",
                        s->path, (long long)size, (long long)pages * psz);
@@ -699,8 +707,7 @@ int fc_store_put_blob(fc_store *s, const fc_image_rec *rec, const uint8_t *blob,
     if (rc || (rc = check_rec(s, rec, st))) return rc;
     fc_blob_info bi;
     char sum[65];
-    if ((rc = fc_codec_peek(blob, len, &bi, st)) ||
-        (rc = fc_codec_decode(blob, len, s->dec, s->feat_n, st)))
+    if (fc_codec_peek(blob, len, &bi, st) || fc_codec_decode(blob, len, s->dec, s->feat_n, st))
         return fc_wrap(st, "%s: features of %s", s->path, rec->path);
     if (bi.kind != s->prov.codec.kind || bi.channels != s->prov.feat_c)
         return fc_fail(st, FC_ERR_MISMATCH, "%s: features of %s are %s with %d channels, store "
@@ -779,7 +786,7 @@ int fc_store_record_run(const char *path, const char *kind, const char *config_j
     }
     fc_store *s = NULL;
     int rc = fc_store_open(path, FC_STORE_WRITE, &s, st);
-    if (!rc) {
+    if (!rc && s) {
         rc = fc_store_add_run(s, kind, config_json, history_json, metrics_json, seconds, st);
         if (rc && (sqlite3_errcode(s->db) & 0xff) == SQLITE_READONLY) rc = FC_OK; /* read-only mount */
         else if (!rc) *recorded = 1;

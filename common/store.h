@@ -92,8 +92,8 @@ typedef int (*fc_store_visit)(void *ctx, const fc_image_rec *rec, const float *f
 int fc_store_foreach(fc_store *s, int split, int decode, fc_store_visit fn, void *ctx,
                      fc_status *st);
 
-/* Classes in label order (sorted by name, as flow_from_directory); caller frees with
- * fc_strlist_free. */
+/* Classes in label order (sorted by name, as flow_from_directory); only classes with at
+ * least one image with features count. Caller frees with fc_strlist_free. */
 int fc_store_classes(fc_store *s, char ***names, int *n, fc_status *st);
 void fc_strlist_free(char **list, int n);
 

@@ -29,8 +29,8 @@ static const fc_opt opts[] = {
     {"size", 's', "N|HxW", "input size (default: the model's; required if it is variable)"},
     {"preprocess", 0, "MODE", "caffe|tf|torch|rescale|none (default: vgg/resnet caffe, inception/mobilenet tf)"},
     {"resize", 0, "MODE", "nearest|bilinear (default nearest, as Keras load_img)"},
-    {"codec", 0, "CODEC", "f32|f16|bf16|u8 (default f16)"},
-    {"level", 0, "N", "zstd level 1-19 (default 3)"},
+    {"codec", 0, "CODEC", "f32|f16|bf16|u8 (default: the store's, f16 for a new store)"},
+    {"level", 0, "N", "zstd level 1-19 (default: the store's, 3 for a new store)"},
     {"batch", 'b', "N", "images per forward pass (default 20)"},
     {"threads", 't', "N", "backbone threads (default: all online CPUs)"},
     {"shard", 0, "I/N", "only the images whose sha256 falls in shard I of N (0 <= I < N)"},
@@ -60,6 +60,7 @@ typedef struct {
     int shard_i, shard_n;
     double val_frac, test_frac;
     int strict, prune, quiet;
+    int codec_given, level_given; /* else an existing store's codec/level are kept */
 } options;
 
 static volatile sig_atomic_t stop_flag;
@@ -112,6 +113,8 @@ static int parse_options(const fc_args *a, options *o) {
     int r;
     if ((r = fc_arg_long(a, "level", 3, 1, 19, &level)) != FC_ARGS_OK) return r;
     o->codec.level = (int)level;
+    o->codec_given = fc_arg_str(a, "codec", NULL) != NULL;
+    o->level_given = fc_arg_str(a, "level", NULL) != NULL;
     if ((r = fc_arg_long(a, "batch", 20, 1, 1024, &o->batch)) != FC_ARGS_OK ||
         (r = fc_arg_long(a, "threads", fc_online_cpus(), 1, 256, &o->threads)) != FC_ARGS_OK ||
         (r = fc_arg_long(a, "max-image-pixels", (long)FC_MAX_IMAGE_PIXELS_DEFAULT, 1, 1L << 40,
@@ -133,6 +136,7 @@ static int parse_options(const fc_args *a, options *o) {
 
 /* Keras preprocess_input mode of the known application families; NULL if unknown. */
 static const char *arch_preprocess(const char *arch) {
+    if (!strncmp(arch, "nsfwjs_", 7)) return "rescale"; /* the fetched defaults: x/255 */
     if (!strncmp(arch, "vgg", 3) || !strncmp(arch, "resnet", 6)) return "caffe";
     if (!strncmp(arch, "inception", 9) || !strncmp(arch, "mobilenet", 9) ||
         !strncmp(arch, "xception", 8))
@@ -183,7 +187,7 @@ typedef struct {
     fc_sink sink;
     int sink_open;
     fc_provenance prov;
-    const char *pre_source;       /* "--preprocess" or "default for ARCH" */
+    char pre_source[64];          /* "--preprocess" or "default for ARCH" */
     fc_progress *progress;
     char (*shas)[65];
     fc_pl_stats stats;
@@ -240,13 +244,11 @@ static int setup_model(job *j, fc_status *st) {
     if (j->g->in_c != 3)
         return fc_fail(st, FC_ERR_UNSUPPORTED, "%s: the model takes %d channels; images are RGB (3)",
                        o->model, j->g->in_c);
-    static char src[64];
     const char *pre = o->preprocess;
     if (pre) {
-        j->pre_source = "--preprocess";
+        snprintf(j->pre_source, sizeof j->pre_source, "--preprocess");
     } else if ((pre = arch_preprocess(j->g->arch))) {
-        snprintf(src, sizeof src, "default for %s", j->g->arch);
-        j->pre_source = src;
+        snprintf(j->pre_source, sizeof j->pre_source, "default for %s", j->g->arch);
     } else {
         return fc_fail(st, FC_ERR_ARG,
                        "%s: architecture '%s' has no known preprocessing; pass --preprocess "
@@ -306,7 +308,7 @@ static int run_pipeline(job *j, fc_status *st) {
     fc_pl_ops ops = {j, op_forward, op_write, op_path_sha, op_is_stored};
     struct sigaction sa = {0}, old_int, old_term;
     sa.sa_handler = on_signal;
-    sa.sa_flags = SA_RESETHAND;
+    sa.sa_flags = SA_RESETHAND | SA_RESTART; /* reads in the reader thread are not cut short */
     sigemptyset(&sa.sa_mask);
     stop_flag = 0;
     sigaction(SIGINT, &sa, &old_int);
@@ -366,6 +368,11 @@ static int extract(job *j, int argc, char **argv, fc_status *st) {
     fill_provenance(&j->prov, &j->o, j->g, j->o.preprocess, argc, argv);
     if ((rc = fc_store_open(j->o.store, FC_STORE_CREATE | FC_STORE_EXCLUSIVE, &j->store, st)))
         return rc;
+    /* An existing store keeps its codec unless --codec asks for another (then refused:
+     * one codec per store); the zstd level only changes sizes, so it may differ. */
+    const fc_provenance *have = fc_store_provenance(j->store);
+    if (have && !j->o.codec_given) j->prov.codec.kind = have->codec.kind;
+    if (have && !j->o.level_given) j->prov.codec.level = have->codec.level;
     if ((rc = fc_sink_open(&j->sink, j->store, &j->scan, &j->prov, st))) return rc;
     j->sink_open = 1;
     print_header(j);

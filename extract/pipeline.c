@@ -97,9 +97,9 @@ out:
 /* sha256 of e: from the path fast path, or by reading the file (bytes kept in *buf).
  * Returns 1 fast path, 0 read, -1 unreadable (it->error set). */
 static int hash_entry(pipe_t *p, const fc_scan_entry *e, const char *abs, fc_item *it,
-                      uint8_t **buf, size_t *len) {
+                      uint8_t **buf, size_t *len, int fast) {
     const fc_pl_ops *o = p->ops;
-    if (e->size >= 0 && o->path_sha && o->path_sha(o->ctx, e, it->sha256)) {
+    if (fast && e->size >= 0 && o->path_sha && o->path_sha(o->ctx, e, it->sha256)) {
         it->bytes = e->size;
         return 1;
     }
@@ -129,7 +129,12 @@ static int read_one(pipe_t *p, slot *s, size_t idx, fc_status *st) {
     uint8_t *buf = NULL;
     size_t len = 0;
     int rc = FC_OK, keep = 1;
-    int how = hash_entry(p, e, abs, it, &buf, &len);
+    int how = hash_entry(p, e, abs, it, &buf, &len, 1);
+    /* The fast path only stands in for reading when the features are stored: a known
+     * path without them (a failed image, perhaps fixed in place with the same size and
+     * time) is read and hashed, and its real sha256 decides. */
+    if (how == 1 && !p->ops->is_stored(p->ops->ctx, it->sha256))
+        how = hash_entry(p, e, abs, it, &buf, &len, 0);
     if (how < 0) {
         it->kind = FC_ITEM_UNREADABLE;
         goto out;
@@ -155,15 +160,6 @@ static int read_one(pipe_t *p, slot *s, size_t idx, fc_status *st) {
         keep = how == 0;
         if (how == 1) p->stats->fast_path++; /* the writer counts the others */
     } else {
-        if (how == 1) { /* fast path said "known path" but features are missing: read it */
-            fc_status rst = {0};
-            if (fc_read_file(abs, 0, &buf, &len, &rst)) {
-                it->kind = FC_ITEM_UNREADABLE;
-                item_error(it, &rst);
-                goto out;
-            }
-            p->stats->bytes_read += (int64_t)len;
-        }
         fc_status dst = {0};
         if (decode_into(p, s, it, buf, len, abs, &dst)) {
             it->kind = FC_ITEM_FAILED;

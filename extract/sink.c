@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "sink.h"
 
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,26 +23,50 @@ typedef struct {
     int rc;
 } load_ctx;
 
-static int visit_image(void *ctx, const fc_image_rec *rec, const float *f, const uint8_t *b,
-                       size_t n) {
-    load_ctx *c = ctx;
-    fc_sink *k = c->k;
+static int add_image(fc_sink *k, const char *sha, int status, const char *class_name,
+                     fc_status *st) {
     if (k->n_imgs == k->cap_imgs) {
         size_t cap = k->cap_imgs ? 2 * k->cap_imgs : 1024;
         fc_sink_image *v = realloc(k->imgs, cap * sizeof *v);
-        if (!v) return c->rc = fc_fail(c->st, FC_ERR_NOMEM, "out of memory listing stored images");
+        if (!v) return fc_fail(st, FC_ERR_NOMEM, "out of memory listing stored images");
         k->imgs = v;
         k->cap_imgs = cap;
     }
     fc_sink_image *im = &k->imgs[k->n_imgs];
-    snprintf(im->sha256, sizeof im->sha256, "%s", rec->sha256);
-    im->status = rec->status;
-    int id = class_id(k, rec->class_name ? rec->class_name : "", c->st);
-    if (id < 0) return c->rc = -id;
+    snprintf(im->sha256, sizeof im->sha256, "%s", sha);
+    im->status = status;
+    int id = class_id(k, class_name, st);
+    if (id < 0) return -id;
     im->class_id = id;
-    if ((c->rc = fc_strmap_put(&k->by_sha, im->sha256, (int64_t)k->n_imgs, c->st))) return 1;
-    k->n_imgs++;
-    return 0;
+    int rc = fc_strmap_put(&k->by_sha, im->sha256, (int64_t)k->n_imgs, st);
+    if (!rc) k->n_imgs++;
+    return rc;
+}
+
+/* The stored images without their feature blobs (fc_store_foreach would read every blob:
+ * hundreds of MB on a large store, for a re-run that needs only the keys). An image
+ * counts as stored (FC_IMG_OK) only when its features row exists, as fc_store_has. */
+static int load_images(fc_sink *k, fc_status *st) {
+    static const char *sql =
+        "SELECT i.sha256, CASE WHEN i.status = 0 AND EXISTS (SELECT 1 FROM features f WHERE "
+        "f.sha256 = i.sha256) THEN 0 ELSE 1 END, c.name FROM images i "
+        "JOIN classes c ON c.id = i.class_id";
+    sqlite3 *db = fc_store_db(k->store);
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK)
+        return fc_fail(st, FC_ERR_FORMAT, "%s: cannot list images: %s", fc_store_path(k->store),
+                       sqlite3_errmsg(db));
+    int r, rc = FC_OK;
+    while (!rc && (r = sqlite3_step(q)) == SQLITE_ROW) {
+        const char *sha = (const char *)sqlite3_column_text(q, 0);
+        const char *cls = (const char *)sqlite3_column_text(q, 2);
+        rc = add_image(k, sha ? sha : "", sqlite3_column_int(q, 1), cls ? cls : "", st);
+    }
+    if (!rc && r != SQLITE_DONE)
+        rc = fc_fail(st, r == SQLITE_CORRUPT ? FC_ERR_FORMAT : FC_ERR_IO, "%s: listing images: %s",
+                     fc_store_path(k->store), sqlite3_errmsg(db));
+    sqlite3_finalize(q);
+    return rc;
 }
 
 static int visit_path(void *ctx, const fc_path_rec *r) {
@@ -83,8 +108,7 @@ int fc_sink_open(fc_sink *k, fc_store *s, const fc_scan *scan, fc_provenance *pr
     int rc = check_provenance(k, st);
     if (rc) return rc;
     load_ctx c = {k, st, 0};
-    rc = fc_store_foreach(s, FC_SPLIT_ANY, 0, visit_image, &c, st);
-    if (!rc) rc = c.rc;
+    rc = load_images(k, st);
     if (!rc) rc = fc_store_foreach_path_rec(s, visit_path, &c, st);
     if (!rc) rc = c.rc;
     if (rc) fc_sink_free(k);

@@ -28,12 +28,13 @@ OUT=${DEMO_OUT:-demo-out}
 THREADS=${DEMO_THREADS:-$(nproc)}
 FC="$ROOT/featcache"
 
-# The seeds' head (001): Flatten -> Dense 256 relu -> Dropout 0.5 -> softmax, batch 20.
-# RMSprop at the seeds' 2e-5 learns Fashion-MNIST's 10 classes slowly from these
-# features; 1e-4 reaches its plateau within 30 epochs (see README's accuracy table).
-HEAD_OPTS=(--pool flatten --hidden 256 --dropout 0.5 --optimizer rmsprop --lr "${DEMO_LR:-1e-4}"
+# The seeds' head (001): Flatten -> Dense 256 relu -> Dropout 0.5 -> softmax, RMSprop 2e-5,
+# batch 20, 30 epochs. On the default set it is still improving at epoch 30 (val_loss
+# falling) and reaches ~0.82 test accuracy; lr 1e-4 gets there in ~8 epochs, then
+# overfits (the sweep shows both).
+HEAD_OPTS=(--pool flatten --hidden 256 --dropout 0.5 --optimizer rmsprop --lr "${DEMO_LR:-2e-5}"
            --batch 20 --seed 1)
-GRID='lr=3e-5,1e-4,3e-4 hidden=64,256 dropout=0.25,0.5'
+GRID='lr=2e-5,1e-4,3e-4 hidden=64,256 dropout=0.25,0.5'
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 die() { printf '\nmake demo: FAILED: %s\n' "$*" >&2; exit 1; }
@@ -48,6 +49,22 @@ run_timed() {
     printf -v "$var" '%s' "$(elapsed "$t0" "$t1")"
 }
 show() { printf '$ featcache'; printf ' %q' "$@"; printf '\n'; }
+# cached_step VAR NAME OUTPUT CMD...: like run_timed, but when OUTPUT exists and the same
+# CMD already ran on a store with the same fingerprint and images ($STORE_KEY), reuses it
+# and its recorded time (DEMO_RERUN=1 forces the run).
+cached_step() {
+    local var=$1 name=$2 output=$3; shift 3
+    local key="$* $STORE_KEY" kf="$OUT/.$name.key" tf="$OUT/.$name.seconds"
+    if [ "${DEMO_RERUN:-0}" != 1 ] && [ -s "$output" ] && [ -f "$kf" ] && [ -f "$tf" ] && [ "$(cat "$kf")" = "$key" ]; then
+        printf -v "$var" '%s' "$(cat "$tf")"
+        echo "(already done on this store in ${!var} s: reusing $output; DEMO_RERUN=1 runs it again)"
+        return
+    fi
+    rm -f "$kf"
+    run_timed "$var" "$@"
+    echo "$key" >"$kf"
+    echo "${!var}" >"$tf"
+}
 fc() { show "$@"; "$FC" "$@"; }
 
 [[ $N =~ ^[0-9]+$ ]] && [ "$N" -ge 60 ] || die "DEMO_N must be a number >= 60 (got '$N')"
@@ -87,13 +104,13 @@ step "4/10 image set: $N Fashion-MNIST images as class folders"
 per=$((N / 10)); ntrain=$((per * 2 / 3)); nval=$((per / 6)); ntest=$((per - ntrain - nval))
 IMAGES="$OUT/images"
 params="make-dataset --per-class $ntrain --val-per-class $nval --test-per-class $ntest"
-if [ -f "$IMAGES/.demo-params" ] && [ "$(cat "$IMAGES/.demo-params")" = "$params" ]; then
+if [ -f "$IMAGES.params" ] && [ -d "$IMAGES" ] && [ "$(cat "$IMAGES.params")" = "$params" ]; then
     echo "$IMAGES: already made ($params)"
 else
-    rm -rf "$IMAGES"
+    rm -rf "$IMAGES" "$IMAGES.params"
     fc make-dataset -o "$IMAGES" --per-class "$ntrain" --val-per-class "$nval" --test-per-class "$ntest" \
         || die "make-dataset failed"
-    echo "$params" >"$IMAGES/.demo-params"
+    echo "$params" >"$IMAGES.params"
 fi
 n_images=$(find "$IMAGES" -name '*.png' | wc -l)
 
@@ -113,21 +130,22 @@ t_backbone_total=$(cat "$TIMES")
 
 step "6/10 info"
 fc info "$STORE" | tee "$OUT/info.txt" || die "info failed"
+STORE_KEY=$(grep -E '^(fingerprint|images) ' "$OUT/info.txt" | tr -s ' ' | tr '\n' ' ')
 
 step "7/10 train the seeds' head: ${HEAD_OPTS[*]} --epochs $EPOCHS"
 show train "$STORE" -o "$OUT/head.h5" "${HEAD_OPTS[@]}" --epochs "$EPOCHS" --history "$OUT/history.csv" --plot "$OUT/curves.png"
-run_timed t_train "$FC" train "$STORE" -o "$OUT/head.h5" "${HEAD_OPTS[@]}" --epochs "$EPOCHS" \
+cached_step t_train train "$OUT/head.h5" "$FC" train "$STORE" -o "$OUT/head.h5" "${HEAD_OPTS[@]}" --epochs "$EPOCHS" \
     --threads "$THREADS" --history "$OUT/history.csv" --plot "$OUT/curves.png"
 [ -s "$OUT/curves.png" ] || die "train wrote no $OUT/curves.png"
 echo "learning curves: $OUT/curves.png, history: $OUT/history.csv"
 
 step "8/10 sweep: 12 head configurations ($GRID), $SWEEP_EPOCHS epochs each"
 show sweep "$STORE" --grid "$GRID" --epochs "$SWEEP_EPOCHS" -o "$OUT/sweep.csv" --best "$OUT/best.h5" --plot "$OUT/sweep.png"
-run_timed t_sweep "$FC" sweep "$STORE" --grid "$GRID" --epochs "$SWEEP_EPOCHS" --batch 20 --seed 1 \
+cached_step t_sweep sweep "$OUT/sweep.csv" "$FC" sweep "$STORE" --grid "$GRID" --epochs "$SWEEP_EPOCHS" --batch 20 --seed 1 \
     --threads "$THREADS" -o "$OUT/sweep.csv" --best "$OUT/best.h5" --plot "$OUT/sweep.png"
 n_configs=$(($(grep -c . "$OUT/sweep.csv") - 1))
 [ "$n_configs" -ge 12 ] || die "sweep recorded $n_configs configurations, expected 12"
-column -s, -t <"$OUT/sweep.csv" 2>/dev/null | head -14 || head -14 "$OUT/sweep.csv"
+echo "results: $OUT/sweep.csv, curves: $OUT/sweep.png, best head: $OUT/best.h5"
 
 step "9/10 evaluate on the test split, predict a few images"
 fc evaluate "$STORE" "$OUT/head.h5" --split test || die "evaluate failed"
@@ -149,22 +167,22 @@ run_timed t_extract2 "$FC" extract "$IMAGES" "${EXTRACT_OPTS[@]}" -o "$STORE"
 # validation images again (as seed 002's fine-tuning-style loop does), then the head.
 n_fit=$(find "$IMAGES/train" "$IMAGES/validation" -name '*.png' | wc -l)
 store_bytes=$(stat -c %s "$STORE")
-raw_per_image=$(sed -n 's/.*raw float32[^0-9]*\([0-9][0-9]*\).*/\1/p' "$OUT/info.txt" | head -1)
+raw_per_image=$(sed -n 's/.*(raw \([0-9][0-9]*\) B\/image).*/\1/p' "$OUT/info.txt" | head -1)
+[ -n "$raw_per_image" ] || die "info printed no raw float32 size (see $OUT/info.txt)"
 summary=$(awk -v n="$n_images" -v nfit="$n_fit" -v tb="$t_backbone_total" -v te2="$t_extract2" \
     -v tt="$t_train" -v ts="$t_sweep" -v ep="$EPOCHS" -v sep="$SWEEP_EPOCHS" -v nc="$n_configs" \
-    -v sb="$store_bytes" -v acc="$acc" -v img="$IMAGES" 'BEGIN {
+    -v sb="$store_bytes" -v acc="$acc" -v img="$IMAGES" -v raw="$raw_per_image" 'BEGIN {
     per = tb / n;                               # backbone seconds per image
     naive = per * nfit * ep + tt;               # backbone every epoch + the same head work
     naive_sweep = per * nfit * sep * nc + ts;
     printf "images                 %d (%s)\n", n, img
     printf "extract                %.1f s (%.1f ms/image, %.0f images/s); again: %.2f s (cached)\n", tb, per * 1000, n / tb, te2
-    printf "store                  %.2f MB, %.0f bytes/image\n", sb / 1e6, sb / n
+    printf "store                  %.2f MB, %.0f bytes/image: %.1fx smaller than raw float32 (%d bytes/image)\n", sb / 1e6, sb / n, raw * n / sb, raw
     printf "train (%d epochs)      %.1f s from the cache; %.0f s with the backbone every epoch: %.0fx faster\n", ep, tt, naive, naive / tt
-    printf "sweep (%d x %d epochs) %.1f s from the cache; %.0f s with the backbone every epoch: %.0fx faster\n", nc, sep, ts, naive_sweep, naive_sweep / ts
+    printf "sweep (%d x %d epochs) %.1f s from the cache; %.0f s as %d runs with the backbone every epoch: %.0fx faster\n", nc, sep, ts, naive_sweep, nc, naive_sweep / ts
     printf "  counting the one-time extraction: train %.1fx, train+sweep %.1fx\n", naive / (tb + tt), (naive + naive_sweep) / (tb + tt + ts)
     printf "test accuracy          %.4f (head.h5, evaluate --split test)\n", acc
 }')
 step "summary"
 echo "$summary" | tee "$OUT/summary.txt"
-[ -n "$raw_per_image" ] && echo "(info: raw float32 is $raw_per_image bytes/image; see $OUT/info.txt for the ratio)"
 echo "files: $OUT/ (curves.png, sweep.png, sweep.csv, head.h5, best.h5, predict.csv, evaluate.json)"

@@ -91,13 +91,19 @@ static int evaluate(const char *store, const char *head_path, int split, int jso
     int32_t *pred = NULL;
     fc_report_t r = {0};
     int rc;
-    if ((rc = fc_head_load(head_path, &hd, st)) || (rc = fc_run_have_store(st)) ||
+    if ((rc = fc_head_load(head_path, &hd, st)) ||
         (rc = fc_run_load_split(store, split, &ds, st)) || (rc = fc_head_check_data(hd, head_path, &ds, store, st)))
         goto out;
     if (ds.n == 0) {
         rc = fc_fail(st, FC_ERR_FORMAT, "%s: the %s split is empty (try --split validation)", store, fc_run_split_name(split));
         goto out;
     }
+    for (size_t i = 0; i < ds.n; i++)
+        if (ds.y[i] < 0 || ds.y[i] >= hd->n_classes) {
+            rc = fc_fail(st, FC_ERR_FORMAT, "%s: label %d of image %zu out of range [0, %d)", store, ds.y[i], i,
+                         hd->n_classes);
+            goto out;
+        }
     int U = hd->dims[hd->n_layers];
     probs = fc_aligned_alloc(ds.n * (size_t)U * sizeof(float), st);
     pred = fc_calloc(ds.n, sizeof *pred, st);

@@ -17,8 +17,6 @@
 #include "head_h5.h"
 #include "run_common.h"
 
-/* The model loaders land in parallel; resolves to NULL until linked in. */
-#pragma weak fc_model_load
 
 static const fc_opt predict_opts[] = {
     {"model", 'm', "MODEL", "the backbone the head's features came from (see extract)"},
@@ -46,11 +44,6 @@ typedef struct {
     float *in, *feat, *probs;
     const char **paths;
 } predictor;
-
-static int have_backbone(fc_status *st) {
-    if (fc_model_load) return FC_OK;
-    return fc_fail(st, FC_ERR_UNSUPPORTED, "this featcache was built without the model loaders");
-}
 
 /* Provenance recorded in the head (what its features were extracted with). */
 static int head_provenance(const char *head_path, const fc_head *hd, fc_provenance *p, fc_status *st) {
@@ -84,9 +77,16 @@ static int open_backbone(const char *model, const char *head_path, predictor *P,
         return fc_fail(st, FC_ERR_FORMAT, "%s: unknown preprocess '%s' or resize '%s'", head_path, P->prov.preprocess,
                        P->prov.resize);
     if (fc_model_load(model, &P->g, st)) return st->code;
-    if (fc_graph_finalize(P->g, P->prov.layer, P->prov.in_h, P->prov.in_w, st)) return st->code;
     fc_provenance want = P->prov;
     for (int i = 0; i < 32; i++) snprintf(want.model_sha256 + 2 * i, 3, "%02x", P->g->weights_sha256[i]);
+    if (strcmp(want.model_sha256, P->prov.model_sha256) != 0)
+        return fc_fail(st, FC_ERR_MISMATCH, "%s: head was trained on features of other weights (sha256 %.16s...), "
+                       "%s has %.16s...", head_path, P->prov.model_sha256, model, want.model_sha256);
+    if (fc_graph_finalize(P->g, P->prov.layer, P->prov.in_h, P->prov.in_w, st)) {
+        fc_wrap(st, "%s: cannot cut at the head's layer", head_path);
+        st->code = FC_ERR_MISMATCH; /* the head, not the command line, named the layer */
+        return st->code;
+    }
     snprintf(want.numerics, sizeof want.numerics, "%s", FC_NUMERICS_VERSION);
     fc_provenance_fingerprint(&want);
     fc_provenance have = P->prov;
@@ -171,7 +171,7 @@ static int run_batches(predictor *P, char **paths, int n, int *failed, fc_status
 
 static int predict(const char *model, const char *head_path, char **paths, int n, predictor *P, int threads,
                    int *failed, fc_status *st) {
-    if (have_backbone(st) || fc_head_load(head_path, &P->hd, st) || head_provenance(head_path, P->hd, &P->prov, st) ||
+    if (fc_head_load(head_path, &P->hd, st) || head_provenance(head_path, P->hd, &P->prov, st) ||
         open_backbone(model, head_path, P, st))
         return st->code;
     if (!(P->plan = fc_plan_create(P->g, P->batch, threads, st))) return st->code;

@@ -93,6 +93,10 @@ out:
 static void score(sweep_run *r) {
     for (int i = 0; i < r->n; i++) {
         const fc_history *h = &r->hist[i];
+        if (h->n < 1) { /* no epoch recorded: nothing to score */
+            r->score_acc[i] = r->score_loss[i] = NAN;
+            continue;
+        }
         const fc_epoch_stat *e = &h->ep[r->cfg[i].patience > 0 ? h->best : h->n - 1];
         r->score_acc[i] = isnan(e->val_acc) ? e->acc : e->val_acc;
         r->score_loss[i] = isnan(e->val_loss) ? e->loss : e->val_loss;

@@ -83,6 +83,22 @@ row_update_avx2(const fc_fused_layer *f, int i, const int *nzb, const float *nzx
     const __m256 l2 = _mm256_set1_ps(f->l2x2);
     const int use_l2 = f->l2x2 != 0.0f;
     int j = 0;
+    if (nnz == 0 && !use_l2 && os.kind != FC_OPTIM_ADAM) {
+        /* g == +0 for the whole row (no sample of the batch has this input nonzero: common
+         * for dead channels of real feature maps). The full formulas then reduce exactly to
+         * ms = rho*ms (RMSprop), v = momentum*v; w += v (SGD), nothing (plain SGD). */
+        const __m256 c1 = _mm256_set1_ps(os.c1);
+        if (os.kind == FC_OPTIM_RMSPROP)
+            for (; j < H8; j += 8) _mm256_storeu_ps(S1 + j, _mm256_mul_ps(c1, _mm256_loadu_ps(S1 + j)));
+        else if (!os.plain_sgd)
+            for (; j < H8; j += 8) {
+                __m256 v = _mm256_mul_ps(c1, _mm256_loadu_ps(S1 + j));
+                _mm256_storeu_ps(S1 + j, v);
+                __m256 w = _mm256_loadu_ps(wr + j);
+                _mm256_storeu_ps(wr + j, _mm256_add_ps(w, os.nesterov ? _mm256_mul_ps(c1, v) : v));
+            }
+        return;
+    }
     for (; j + 32 <= H8; j += 32) {
         __m256 g0 = _mm256_setzero_ps(), g1 = g0, g2 = g0, g3 = g0;
         for (int k = 0; k < nnz; k++) {
@@ -115,18 +131,14 @@ row_update_avx2(const fc_fused_layer *f, int i, const int *nzb, const float *nzx
 /* zp[b][:] += sum over rows i in [i0, i1) with x[b][i] != 0 of x[b][i] * W[i][:], rows
  * in increasing order (the same order for every element, whatever H is). */
 __attribute__((target("avx2,fma"), always_inline)) static inline void
-block_forward_avx2(const fc_fused_layer *f, int i0, int i1, float *restrict zp) {
-    const int H = f->H, H8 = H & ~7;
+block_forward_avx2(const fc_fused_layer *f, const fc_nz_rows *nz, int blk, float *restrict zp) {
+    const int H = f->H, H8 = H & ~7, nblk = (nz->r1 - nz->r0 + FUSED_BLOCK - 1) / FUSED_BLOCK;
     const float *restrict W = f->w;
-    int nzi[FUSED_BLOCK];
-    float nzx[FUSED_BLOCK];
     for (int b = 0; b < f->bn; b++) {
-        const float *x = f->xn[b];
-        int nnz = 0;
-        for (int i = i0; i < i1; i++) { /* branch-free: zero/nonzero is unpredictable */
-            nzi[nnz] = i, nzx[nnz] = x[i];
-            nnz += x[i] != 0.0f;
-        }
+        const int *st = nz->fstart + (size_t)b * (nblk + 1);
+        const int nnz = st[blk + 1] - st[blk];
+        const int *nzi = nz->fi + (size_t)b * nz->rows + st[blk];
+        const float *nzx = nz->fx + (size_t)b * nz->rows + st[blk];
         if (!nnz) continue;
         float *z = zp + (size_t)b * H;
         int j = 0;
@@ -153,8 +165,8 @@ block_forward_avx2(const fc_fused_layer *f, int i0, int i1, float *restrict zp) 
     }
 }
 
-void fc_nz_build(fc_nz_rows *nz, const float *const *xt, int bt, int r0, int r1) {
-    int n = r1 - r0;
+void fc_nz_build(fc_nz_rows *nz, const float *const *xt, int bt, const float *const *xn, int bn, int r0, int r1) {
+    int n = r1 - r0, nblk = (n + FUSED_BLOCK - 1) / FUSED_BLOCK;
     nz->r0 = r0, nz->r1 = r1;
     memset(nz->cnt, 0, (size_t)n * sizeof *nz->cnt);
     for (int b = 0; b < bt; b++) { /* stream each sample row once; branch-free appends */
@@ -166,20 +178,34 @@ void fc_nz_build(fc_nz_rows *nz, const float *const *xt, int bt, int r0, int r1)
             nz->cnt[i] = k + (x[i] != 0.0f);
         }
     }
+    for (int b = 0; b < bn; b++) { /* the next batch: nonzeros of each sample, by row block */
+        const float *x = xn[b];
+        int *st = nz->fstart + (size_t)b * (nblk + 1), *fi = nz->fi + (size_t)b * nz->rows, k = 0;
+        float *fx = nz->fx + (size_t)b * nz->rows;
+        for (int blk = 0; blk < nblk; blk++) {
+            st[blk] = k;
+            int i1 = r0 + (blk + 1) * FUSED_BLOCK < r1 ? r0 + (blk + 1) * FUSED_BLOCK : r1;
+            for (int i = r0 + blk * FUSED_BLOCK; i < i1; i++) {
+                fi[k] = i, fx[k] = x[i];
+                k += x[i] != 0.0f;
+            }
+        }
+        st[nblk] = k;
+    }
 }
 
 __attribute__((target("avx2,fma"))) static void fused_avx2(const fc_fused_layer *f, const fc_nz_rows *nz,
                                                             float *zp) {
     int H8 = f->H & ~7, r0 = nz->r0, r1 = nz->r1;
     if (H8) {
-        for (int i0 = r0; i0 < r1; i0 += FUSED_BLOCK) {
+        for (int i0 = r0, blk = 0; i0 < r1; i0 += FUSED_BLOCK, blk++) {
             int i1 = i0 + FUSED_BLOCK < r1 ? i0 + FUSED_BLOCK : r1;
             if (f->bt)
                 for (int i = i0; i < i1; i++) {
                     size_t at = (size_t)(i - r0) * nz->cap;
                     row_update_avx2(f, i, nz->b + at, nz->x + at, nz->cnt[i - r0]);
                 }
-            block_forward_avx2(f, i0, i1, zp);
+            if (f->bn) block_forward_avx2(f, nz, blk, zp);
         }
     }
     if (H8 < f->H) fc_fused_rows_scalar(f, r0, r1, H8, zp);
@@ -191,26 +217,32 @@ void fc_fused_rows_nz(const fc_fused_layer *f, const fc_nz_rows *nz, float *zp) 
 }
 
 int fc_nz_alloc(fc_nz_rows *nz, int rows, int cap) {
+    memset(nz, 0, sizeof *nz);
     nz->cap = cap > 0 ? cap : 1;
+    nz->rows = rows;
+    size_t nblk = (size_t)(rows + FUSED_BLOCK - 1) / FUSED_BLOCK;
     nz->cnt = malloc((size_t)rows * sizeof *nz->cnt);
     nz->b = malloc((size_t)rows * nz->cap * sizeof *nz->b);
     nz->x = malloc((size_t)rows * nz->cap * sizeof *nz->x);
-    if (nz->cnt && nz->b && nz->x) return 0;
+    nz->fstart = malloc((size_t)nz->cap * (nblk + 1) * sizeof *nz->fstart);
+    nz->fi = malloc((size_t)nz->cap * rows * sizeof *nz->fi);
+    nz->fx = malloc((size_t)nz->cap * rows * sizeof *nz->fx);
+    if (nz->cnt && nz->b && nz->x && nz->fstart && nz->fi && nz->fx) return 0;
     fc_nz_free(nz);
     return -1;
 }
 
 void fc_nz_free(fc_nz_rows *nz) {
-    free(nz->cnt), free(nz->b), free(nz->x);
-    nz->cnt = NULL, nz->b = NULL, nz->x = NULL;
+    free(nz->cnt), free(nz->b), free(nz->x), free(nz->fstart), free(nz->fi), free(nz->fx);
+    nz->cnt = NULL, nz->b = NULL, nz->x = NULL, nz->fstart = NULL, nz->fi = NULL, nz->fx = NULL;
 }
 
 int fc_fused_rows(const fc_fused_layer *f, int r0, int r1, float *zp) {
     fc_nz_rows nz;
-    if (fc_nz_alloc(&nz, FC_NZ_CHUNK, f->bt)) return -1;
+    if (fc_nz_alloc(&nz, FC_NZ_CHUNK, f->bt > f->bn ? f->bt : f->bn)) return -1;
     for (int c0 = r0; c0 < r1; c0 += FC_NZ_CHUNK) {
         int c1 = c0 + FC_NZ_CHUNK < r1 ? c0 + FC_NZ_CHUNK : r1;
-        fc_nz_build(&nz, f->xt, f->bt, c0, c1);
+        fc_nz_build(&nz, f->xt, f->bt, f->xn, f->bn, c0, c1);
         fc_fused_rows_nz(f, &nz, zp);
     }
     fc_nz_free(&nz);

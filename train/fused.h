@@ -33,19 +33,23 @@ typedef struct {
 /* The current batch's nonzero inputs per row for rows [r0, r1) (feature maps after ReLU
  * are mostly exact zeros; skipping a zero term leaves every sum bit-identical). Built once
  * per step and chunk, shared by every config of a group. */
-#define FC_NZ_CHUNK 256
+#define FC_NZ_CHUNK 64
 typedef struct {
-    int r0, r1, cap;  /* rows, entries per row (>= batch) */
-    int *cnt;         /* (rows) nonzeros per row */
+    int r0, r1, cap;  /* rows of this chunk, entries per row (>= batch) */
+    int rows;         /* capacity in rows (FC_NZ_CHUNK) */
+    int *cnt;         /* (rows) nonzeros per row, current batch */
     int *b;           /* (rows, cap) batch row of each nonzero */
     float *x;         /* (rows, cap) its value */
+    int *fstart;      /* (cap, blocks + 1) next batch: start of each row block's nonzeros */
+    int *fi;          /* (cap, rows) next batch: row index of each nonzero, by sample */
+    float *fx;        /* (cap, rows) its value */
 } fc_nz_rows;
 int fc_nz_alloc(fc_nz_rows *nz, int rows, int cap);
 void fc_nz_free(fc_nz_rows *nz);
-void fc_nz_build(fc_nz_rows *nz, const float *const *xt, int bt, int r0, int r1);
+void fc_nz_build(fc_nz_rows *nz, const float *const *xt, int bt, const float *const *xn, int bn, int r0, int r1);
 
 /* Process rows [nz->r0, nz->r1) of f; zp is this thread's (bn, H) accumulator (not zeroed
- * here). nz must have been built from f->xt for those rows. */
+ * here). nz must have been built from f->xt and f->xn for those rows. */
 void fc_fused_rows_nz(const fc_fused_layer *f, const fc_nz_rows *nz, float *zp);
 /* Same over rows [r0, r1), building the lists itself (allocates; -1 if out of memory). */
 int fc_fused_rows(const fc_fused_layer *f, int r0, int r1, float *zp);

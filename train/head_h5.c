@@ -176,8 +176,9 @@ int fc_head_save(const fc_head *hd, const char *path, const fc_optim *opt, float
         goto out;
     }
     f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    if (f < 0) {
-        rc = fc_fail(st, FC_ERR_IO, "%s: cannot create file", tmp);
+    if (f < 0) { /* HDF5 may have created the file before failing (disk full) */
+        rc = fc_fail(st, FC_ERR_IO, "%s: cannot create file (disk full or unwritable?)", tmp);
+        remove(tmp);
         goto out;
     }
     int ok = put_str_attr(f, "keras_version", "2.2.4") == 0 && put_str_attr(f, "backend", "tensorflow") == 0 &&
@@ -222,6 +223,7 @@ static char *get_str_attr(hid_t loc, const char *name, const char *path, fc_stat
     if (H5Tis_variable_str(t) > 0) {
         hid_t mt = H5Tcopy(H5T_C_S1);
         H5Tset_size(mt, H5T_VARIABLE);
+        H5Tset_cset(mt, H5Tget_cset(t)); /* h5py writes str as UTF-8 */
         char *v = NULL;
         if (H5Aread(a, mt, &v) >= 0 && v) out = fc_strdup(v, st);
         if (v) H5free_memory(v);
@@ -369,6 +371,7 @@ static int get_weight_names(hid_t g, char *k, char *b, size_t cap, const char *p
     if (H5Tis_variable_str(t) > 0) {
         hid_t mt = H5Tcopy(H5T_C_S1);
         H5Tset_size(mt, H5T_VARIABLE);
+        H5Tset_cset(mt, H5Tget_cset(t)); /* h5py writes str as UTF-8 */
         char *v[2] = {NULL, NULL};
         if (H5Aread(a, mt, v) >= 0 && v[0] && v[1]) {
             for (int i = 0; i < 2; i++) snprintf(out[i], cap, "%s", v[i]);
@@ -463,7 +466,10 @@ int fc_head_load(const char *path, fc_head **out, fc_status *st) {
     if (!(model = get_str_attr(f, "model_config", path, st))) { rc = st->code; goto out; }
     if ((rc = parse_model(model, &pm, path, st))) goto out;
     int units = pm.units[pm.n_dense - 1];
-    if ((rc = fc_head_create(&pm.arch, pm.h, pm.w, pm.c, units == 1 ? 2 : units, &hd, st))) goto out;
+    if ((rc = fc_head_create(&pm.arch, pm.h, pm.w, pm.c, units == 1 ? 2 : units, &hd, st))) {
+        fc_wrap(st, "%s", path);
+        goto out;
+    }
     hd->l2 = pm.l2;
     if ((rc = load_dense_weights(f, hd, &pm, path, st))) goto out;
     if ((rc = load_classes(f, hd, path, st))) goto out;

@@ -38,7 +38,7 @@ static double softmax_rows(const float *logits, const int32_t *y, const float *s
     double total = 0;
     for (int i = 0; i < B; i++) {
         const float *z = logits + (size_t)i * U;
-        double m = z[0], s = 0, w = sw ? sw[i] : 1.0;
+        double m, s = 0, w = sw ? sw[i] : 1.0;
         int best = 0;
         for (int k = 1; k < U; k++)
             if (z[k] > z[best]) best = k;

@@ -9,21 +9,9 @@
 #include "../common/cmd/opts.h"
 #include "train_opts.h"
 
-/* The store module lands in parallel (common/store.c, dataset.c); until it is linked in,
- * these resolve to NULL and the commands say so instead of failing to link. */
-#pragma weak fc_dataset_load
-#pragma weak fc_dataset_free
-
-int fc_run_have_store(fc_status *st) {
-    if (fc_dataset_load && fc_dataset_free)
-        return FC_OK;
-    return fc_fail(st, FC_ERR_UNSUPPORTED, "this featcache was built without the feature store module");
-}
-
 int fc_run_load(const char *path, fc_dataset *tr, fc_dataset *va, fc_status *st) {
     memset(va, 0, sizeof *va);
     memset(tr, 0, sizeof *tr);
-    if (fc_run_have_store(st)) return st->code;
     if (fc_dataset_load(path, FC_SPLIT_TRAIN, tr, st)) return st->code;
     if (fc_dataset_load(path, FC_SPLIT_VAL, va, st)) {
         fc_dataset_free(tr);
@@ -51,7 +39,6 @@ int fc_run_stamp_head(fc_head *hd, const fc_dataset *ds, fc_status *st) {
 
 int fc_run_load_split(const char *path, int split, fc_dataset *ds, fc_status *st) {
     memset(ds, 0, sizeof *ds);
-    if (fc_run_have_store(st)) return st->code;
     return fc_dataset_load(path, split, ds, st);
 }
 
@@ -67,7 +54,6 @@ const char *fc_run_split_name(int split) {
 }
 
 void fc_run_free_data(fc_dataset *tr, fc_dataset *va) {
-    if (!fc_dataset_free) return;
     fc_dataset_free(tr);
     fc_dataset_free(va);
 }

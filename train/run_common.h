@@ -7,8 +7,6 @@
 #include "head.h"
 #include "trainer.h"
 
-/* FC_OK when the store module is linked in. */
-int fc_run_have_store(fc_status *st);
 /* Loads the train and validation splits of a store or HDF5 export. */
 int fc_run_load(const char *path, fc_dataset *tr, fc_dataset *va, fc_status *st);
 /* One split (FC_SPLIT_*) of a store or export. */

@@ -169,18 +169,21 @@ static void fused_phase(void *ctx, int tid, int nthreads) {
     int r0 = (int)((long)g->D0 * tid / nthreads), r1 = (int)((long)g->D0 * (tid + 1) / nthreads);
     fc_nz_rows *nz = &g->nz[tid];
     const fc_fused_layer *first = NULL;
+    int bn = 0;
     for (int i = 0; i < g->n; i++) {
         cstate *c = &g->cs[i];
         if (!c->active) continue;
         if (!first) first = &c->fl;
+        bn = c->fl.bn > bn ? c->fl.bn : bn;
         float *zp = c->zp + (size_t)tid * c->cfg->batch * c->H0;
         if (c->fl.bn) memset(zp, 0, (size_t)c->fl.bn * c->H0 * sizeof(float));
     }
     if (!first) return;
-    /* every active config has the same batch (xt, bt): one nonzero list per chunk serves all */
+    /* every active config has the same batches (xt, bt; xn): one set of nonzero lists per
+     * chunk serves all (a config whose training ends uses bn = 0) */
     for (int c0 = r0; c0 < r1; c0 += FC_NZ_CHUNK) {
         int c1 = c0 + FC_NZ_CHUNK < r1 ? c0 + FC_NZ_CHUNK : r1;
-        fc_nz_build(nz, first->xt, first->bt, c0, c1);
+        fc_nz_build(nz, first->xt, first->bt, first->xn, bn, c0, c1);
         for (int i = 0; i < g->n; i++) {
             cstate *c = &g->cs[i];
             if (!c->active || (!c->fl.bt && !c->fl.bn)) continue;

@@ -73,7 +73,7 @@ static int run_export(const char *in, const char *out, const fc_h5feat_opts *o) 
     char **names = NULL;
     int n = 0, rc;
     export_ctx c = {.st = &st};
-    if ((rc = fc_source_open(in, &src, &st))) return fc_report("export", &st);
+    if (fc_source_open(in, &src, &st)) return fc_report("export", &st);
     if ((rc = fc_source_classes(&src, &names, &n, &st)) ||
         (rc = class_index_make(names, n, &c.ci, &st)) ||
         (rc = fc_h5feat_writer_open(out, &src.prov, names, n, o, &c.w, &st)))
@@ -115,7 +115,10 @@ int cmd_export(int argc, char **argv) {
         opts, 2, 2};
     fc_args a;
     int rc = fc_args_parse(&spec, argc, argv, &a);
-    if (rc != FC_ARGS_OK) return rc;
+    if (rc != FC_ARGS_OK) {
+        fc_args_free(&a); /* the parser may have allocated before failing */
+        return rc;
+    }
     fc_h5feat_opts o = {0};
     long level = 0;
     const char *dt = fc_arg_str(&a, "dtype", "float32");
@@ -219,7 +222,10 @@ int cmd_diff(int argc, char **argv) {
         opts, 2, 2};
     fc_args a;
     int rc = fc_args_parse(&spec, argc, argv, &a);
-    if (rc != FC_ARGS_OK) return rc;
+    if (rc != FC_ARGS_OK) {
+        fc_args_free(&a); /* the parser may have allocated before failing */
+        return rc;
+    }
     rc = run_diff(a.pos[0], a.pos[1], fc_arg_flag(&a, "quiet"));
     fc_args_free(&a);
     return rc;

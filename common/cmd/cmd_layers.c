@@ -82,7 +82,7 @@ int cmd_layers(int argc, char **argv) {
         rc = fc_usage_error("layers", "bad --size '%s' (expected N or HxW)", size);
         goto out;
     }
-    if ((rc = fc_model_load(spec, &g, &st))) {
+    if (fc_model_load(spec, &g, &st)) {
         rc = fc_report("layers", &st);
         goto out;
     }

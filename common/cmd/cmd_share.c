@@ -41,7 +41,7 @@ int fc_source_open(const char *path, fc_source *s, fc_status *st) {
     fc_status_clear(st);
     rc = fc_store_get_provenance(s->store, &s->prov, st);
     if (rc == 1 && st->code == FC_OK) return 0;
-    if (rc == 0) rc = fc_fail(st, FC_ERR_FORMAT, "%s: store has no provenance (empty store)", path);
+    if (rc == 0) fc_fail(st, FC_ERR_FORMAT, "%s: store has no provenance (empty store)", path);
     fc_source_close(s);
     return st->code ? (int)st->code : FC_ERR_FORMAT;
 }
@@ -441,7 +441,10 @@ static const fc_opt share_opts[] = {
 static int share_main(const fc_cmd_spec *spec, int import, int argc, char **argv) {
     fc_args a;
     int rc = fc_args_parse(spec, argc, argv, &a);
-    if (rc != FC_ARGS_OK) return rc;
+    if (rc != FC_ARGS_OK) {
+        fc_args_free(&a); /* the parser may have allocated before failing */
+        return rc;
+    }
     share_job j = {.cmd = spec->name, .import = import, .argc = argc, .argv = argv};
     j.out = fc_arg_str(&a, "output", NULL);
     j.codec = fc_arg_str(&a, "codec", NULL);

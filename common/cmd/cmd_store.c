@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "../dataset.h"
@@ -179,8 +180,17 @@ static int info_h5(const char *path, fc_status *st) {
                     if (ds[k].y[i] >= 0 && ds[k].y[i] < nc) counts[3 * ds[k].y[i] + k]++;
             printf("store        %s (HDF5 export)\n", path);
             print_provenance(&ds[0].prov);
-            printf("images       %zu, %d classes\n", ds[0].n + ds[1].n + ds[2].n, nc);
+            size_t total = ds[0].n + ds[1].n + ds[2].n;
+            printf("images       %zu, %d classes\n", total, nc);
             print_counts(ds[0].class_names, nc, counts);
+            struct stat sb;
+            double raw = (double)ds[0].dim * 4;
+            if (total && stat(path, &sb) == 0) {
+                char b[32];
+                fmt_bytes((double)sb.st_size, b, sizeof b);
+                printf("size         file %s = %.0f B/image = %.3f of raw float32 (raw %.0f B/image)\n", b,
+                       (double)sb.st_size / (double)total, (double)sb.st_size / (double)total / raw, raw);
+            }
             free(counts);
         }
     }

@@ -1,4 +1,5 @@
 /* main.c - the featcache binary: dispatches `featcache CMD ...` through one table. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -52,6 +53,9 @@ static void print_help(FILE *fp) {
 }
 
 int main(int argc, char **argv) {
+    /* Past a file size limit (ulimit -f) write() must fail with EFBIG, which every writer
+     * reports and cleans up after, instead of SIGXFSZ killing the process mid-write. */
+    signal(SIGXFSZ, SIG_IGN);
     if (argc < 2) {
         print_help(stderr);
         return 2;

@@ -49,7 +49,17 @@ void fc_args_print_help(const fc_cmd_spec *spec, void *fpv) {
     fprintf(fp, "  %-30s %s\n", "-h, --help", "show this help");
 }
 
+static int parse_inner(const fc_cmd_spec *spec, int argc, char **argv, fc_args *a);
+
+/* On help or a usage error the positional buffer is freed here, so commands may return
+ * at once (fc_args_free afterwards is harmless). */
 int fc_args_parse(const fc_cmd_spec *spec, int argc, char **argv, fc_args *a) {
+    int rc = parse_inner(spec, argc, argv, a);
+    if (rc != FC_ARGS_OK) fc_args_free(a);
+    return rc;
+}
+
+static int parse_inner(const fc_cmd_spec *spec, int argc, char **argv, fc_args *a) {
     memset(a, 0, sizeof *a);
     a->spec = spec;
     a->pos = calloc((size_t)(argc > 0 ? argc : 1), sizeof *a->pos);

@@ -7,7 +7,7 @@ BAD="$ROOT/tests/bad"
 G="$T/good"; mkdir -p "$G"
 
 # Fixtures: a tiny Keras model, a real image folder, a store, an export and a head.
-$PY "$ROOT/tests/py/make_models.py" "$G/models" >/dev/null || fail "fixture: make_models.py"
+$PY "$ROOT/tests/py/make_models.py" "$G/models" --small >/dev/null || fail "fixture: make_models.py"
 cp "$G/models/tiny_vgg.h5" "$G/model.h5"
 "$FC" make-dataset -o "$G/imgs" -n 3 --val-per-class 2 --test-per-class 1 -c 0,1 -s 32 -q \
     || fail "fixture: make-dataset"

@@ -63,6 +63,8 @@ grep -q "784" "$T/.err" && ok "pixel limit message names the size" || fail "pixe
 # --- re-run skips everything and changes nothing ---
 expect_exit "re-run skips unchanged files unread" 0 "stored 0, skipped 24 (already stored; 24 unchanged, not re-read)" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/f32.db" --codec f32 "${X[@]}"
 "$DUMP" "$T/f32.db" | cmp -s - "$T/f32.txt" && ok "re-run leaves the store as it was" || fail "re-run changed the store"
+expect_exit "re-run without --codec keeps the store's codec" 0 "skipped 24" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/f32.db" "${X[@]}"
+grep -q "codec f32" "$T/.out" && ok "header shows the store's codec" || fail "codec: $(cat "$T/.out")"
 touch "$T/img/Trouser/"*.png # new mtimes, same bytes: re-hashed, still skipped
 n_tr=$(ls "$T/img/Trouser/"*.png | wc -l)
 expect_exit "re-run after touch re-reads those" 0 "skipped 24 (already stored; $((24 - n_tr)) unchanged" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/f32.db" --codec f32 "${X[@]}"
@@ -76,6 +78,16 @@ expect_exit "other size refused" 1 "input size" "$FC" extract "$T/img" -m "$T/ti
 expect_exit "other codec refused" 1 "codec" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/f32.db" --codec u8 "${X[@]}"
 expect_exit "other layer refused" 1 "layer" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/f32.db" --codec f32 --layer conv2 "${X[@]}"
 cmp -s "$T/f32.db" "$T/before.db" && ok "refusals leave the store file byte-identical" || fail "refusal modified the store"
+
+# --- foreign, truncated or non-SQLite STORE files are refused and left alone ---
+$PY -c "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('create table t(x)'); c.commit()" "$T/foreign.db"
+echo "just text" >"$T/text.db"
+head -c 3000 "$T/f32.db" >"$T/trunc.db"
+for f in foreign text trunc; do
+    cp "$T/$f.db" "$T/$f.orig"
+    expect_exit "$f store refused" 1 "$T/$f.db" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/$f.db" --codec f32 "${X[@]}"
+    cmp -s "$T/$f.db" "$T/$f.orig" && ok "$f store left unchanged" || fail "$f store modified"
+done
 
 # --- corrupt, non-image and unreadable files among good ones ---
 cp -r "$T/img" "$T/bad"
@@ -93,7 +105,14 @@ grep -q "failed 4" "$T/.out" && ok "summary counts 4 failures" || fail "summary:
 grep -q "skipped 1 bmp" "$T/.err" && ok "bmp reported as skipped" || fail "bmp: $(cat "$T/.err")"
 "$DUMP" -r "$T/bad.db" >"$T/badrec.txt"
 [ "$(grep -c ' failed' "$T/badrec.txt")" = 3 ] && ok "3 corrupt files recorded as failed" || fail "records: $(grep failed "$T/badrec.txt")"
+expect_exit "re-run retries failed images" 0 "stored 0, skipped 24" "$FC" extract "$T/bad" -m "$T/tiny.h5" -o "$T/bad.db" "${X[@]}"
+grep -q "failed 4 in" "$T/.out" && ok "still-broken images counted as failed again (not duplicates)" || fail "re-run: $(cat "$T/.out")"
 expect_exit "--strict fails on bad images" 1 "failed" "$FC" extract "$T/bad" -m "$T/tiny.h5" -o "$T/bad.db" --strict "${X[@]}"
+if [ "$(id -u)" != 0 ]; then # root reads anything
+    cp -r "$T/img" "$T/perm" && chmod 000 "$T/perm/Trouser/00002.png"
+    expect_exit "unreadable file reported" 0 "Permission denied" "$FC" extract "$T/perm" -m "$T/tiny.h5" -o "$T/perm.db" "${X[@]}"
+    chmod 644 "$T/perm/Trouser/00002.png"
+fi
 mkdir -p "$T/allbad/x" && echo junk >"$T/allbad/x/a.png"
 expect_exit "nothing decodable" 1 "no image could be stored" "$FC" extract "$T/allbad" -m "$T/tiny.h5" -o "$T/allbad.db" "${X[@]}"
 
@@ -126,6 +145,11 @@ cat "$T/sh0.txt" "$T/sh1.txt" "$T/sh2.txt" | sort >"$T/shall.txt"
 awk '{print $1}' "$T/rec.txt" | sort >"$T/allsha.txt"
 cmp -s "$T/shall.txt" "$T/allsha.txt" && ok "shards are disjoint and cover every image" || fail "shards do not partition"
 [ -s "$T/sh0.txt" ] && [ -s "$T/sh1.txt" ] && [ -s "$T/sh2.txt" ] && ok "no shard empty" || fail "a shard is empty"
+if "$FC" merge --help >/dev/null 2>&1; then
+    check "merge the shard stores" "$FC" merge -o "$T/merged.db" "$T/sh0.db" "$T/sh1.db" "$T/sh2.db"
+    "$DUMP" "$T/merged.db" >"$T/merged.txt"
+    check "merged shards == numpy forward on every image" $PY "$FX" compare "$T/expect.txt" "$T/merged.txt" 2e-3
+fi
 
 # --- added and removed images ---
 cp "$T/f16.db" "$T/grow.db"
@@ -155,7 +179,7 @@ kills=0
 for i in $(seq 10); do
     "$FC" extract "$T/kimg" -o "$T/kill.db" "${K[@]}" >/dev/null 2>&1 &
     pid=$!
-    ms=$(( (RANDOM % 1000) + 20 )) # startup, mid-run, or after the end
+    ms=$(( (RANDOM % 400) + 20 )) # during startup, mid-run, or after the end
     sleep "$((ms / 1000)).$(printf '%03d' $((ms % 1000)))"
     kill -9 $pid 2>/dev/null && kills=$((kills + 1))
     wait $pid 2>/dev/null

@@ -31,6 +31,11 @@ if [ -f "$M/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5" ]; then
     grep -q 'block5_pool .*(4, 4, 512)' "$T/.out" && grep -q '14714688 parameters' "$T/.out" && grep -q '(vgg16)' "$T/.out" \
         && ok "layers: vgg16 at 150 -> 4x4x512, 14714688 params" || fail "layers: vgg16 at 150"
     check "layers vgg16:PATH" "$FC" layers "vgg16:$M/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
+    mkdir -p "$T/home/.keras/models"
+    ln -s "$M/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5" "$T/home/.keras/models/"
+    check "layers vgg16 (bare name, ~/.keras/models)" env HOME="$T/home" KERAS_HOME= "$FC" layers vgg16 --size 150
+    grep -q 'block5_pool .*(4, 4, 512)' "$T/.out" && ok "bare vgg16 -> Keras cache file" || fail "bare vgg16 -> Keras cache file"
+    expect_exit "bare vgg19 without file" 1 "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5" env HOME="$T/home" KERAS_HOME= "$FC" layers vgg19
     expect_exit "wrong arch for weights" 1 "block3_conv4': weight 'kernel' is missing" "$FC" layers "vgg19:$M/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
 fi
 if [ -f "$M/inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5" ]; then
@@ -51,12 +56,16 @@ expect_exit "inbound to a missing layer" 1 "inbound layer 'no_such_layer' does n
 expect_exit "cycle" 1 "cycle in the model graph" "$FC" layers "$B/cycle.h5"
 expect_exit "channels_first" 1 "channels_first" "$FC" layers "$B/channels_first.h5"
 expect_exit "wrong weight shape" 1 "has shape (3, 3, 3, 5), expected (3, 3, 3, 4)" "$FC" layers "$B/wrong_shape.h5"
+expect_exit "wrong Dense kernel after Flatten" 1 "has shape (73, 16), expected (72, 16)" "$FC" layers "$B/wrong_dense.h5"
 expect_exit "missing weight" 1 "weight 'bias' is missing" "$FC" layers "$B/missing_weight.h5"
 expect_exit "huge declared shape" 1 "huge shape" "$FC" layers "$B/huge_shape.h5"
+expect_exit "unwritten chunks" 1 "stores only" "$FC" layers "$B/unwritten_chunks.h5"
 expect_exit "truncated TF.js shard" 1 "truncated" "$FC" layers "$B/tfjs_truncated"
 expect_exit "unknown --layer" 1 "no layer named 'nope'" "$FC" layers "$M/tiny_vgg.h5" --layer nope
 expect_exit "bad --size" 2 "bad --size" "$FC" layers "$M/tiny_vgg.h5" --size 0x5
-expect_exit "default model not fetched" 1 "featcache fetch-model mobilenet_v2" env XDG_CACHE_HOME="$T/empty-cache" "$FC" layers mobilenet_v2
+printf 'PK\003\004rest-of-a-zip' >"$T/model.keras"
+expect_exit "Keras 3 zip archive" 1 "Keras 3 .keras (zip) archive" "$FC" layers "$T/model.keras"
+expect_exit "default model not fetched" 1 "featcache fetch-model mobilenet_v2" env XDG_CACHE_HOME="$T/empty-cache" HOME="$T/home" KERAS_HOME= "$FC" layers mobilenet_v2
 for f in "$B"/*.h5; do # never a crash, whatever the damage
     "$FC" layers "$f" >/dev/null 2>&1; rc=$?
     [ "$rc" -eq 1 ] || fail "$(basename "$f"): exit $rc"

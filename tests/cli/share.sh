@@ -48,6 +48,18 @@ same_content "forced output = its input" s0.db forced.db
 expect_exit "merge output is an input" 2 "also an input" "$FC" merge -o s0.db --force s0.db s1.db
 expect_exit "merge without -o" 2 "-o OUT" "$FC" merge s0.db
 
+# --- kill -9 during merge: OUT is absent or complete, never half written -------------------
+"$MK" big.db --count 3000 --shape 4,4,64 >/dev/null
+for delay in 0.05 0.2 0.5; do
+    rm -f killed.db
+    "$FC" merge -o killed.db big.db >/dev/null 2>&1 & pid=$!
+    sleep "$delay"; kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+    if [ ! -e killed.db ]; then ok "kill -9 after ${delay}s: no OUT"
+    elif [ "$("$DUMP" killed.db | wc -l)" = 3000 ]; then ok "kill -9 after ${delay}s: OUT complete"
+    else fail "kill -9 after ${delay}s left a partial OUT"; fi
+    rm -f killed.db.tmp.* # a killed process cannot remove its temp file
+done
+
 # --- refusals: nothing written -------------------------------------------------------
 "$MK" other.db --count 5 --layer block4_pool >/dev/null
 "$MK" wide.db --count 5 --shape 4,4,16 >/dev/null
@@ -124,6 +136,10 @@ same_content "import of zstd export == S" whole.db importedz.db ok
 check "independent zstd writer (zstd CLI chunks)" "$PY" "$ROOT/tests/py/make_zstd_export.py" whole.h5 ext.h5
 expect_exit "import chunks compressed by the zstd CLI" 0 "imported 58" "$FC" import ext.h5 -o importedx.db
 same_content "import of CLI-zstd export == S" whole.db importedx.db ok
+"$PY" "$ROOT/tests/py/make_zstd_export.py" whole.h5 unk.h5 32999
+expect_exit "import with an unavailable filter" 1 "HDF5 filter 32999" "$FC" import unk.h5 -o bad13.db
+grep -q "HDF5_PLUGIN_PATH" "$T/.err" && ok "unavailable filter error names HDF5_PLUGIN_PATH" || fail "filter message: $(cat "$T/.err")"
+no_output "unavailable filter writes nothing" bad13.db
 expect_exit "import --codec f32" 0 "codec f32" "$FC" import half.h5 -o imported32.db --codec f32
 same_content "import of float16 export --codec f32 == S" whole.db imported32.db ok
 for c in bf16 f32; do

@@ -39,6 +39,14 @@ expect_exit "verify truncated store" 1 "truncated" "$FC" verify "$T/trunc.db"
 "$PY" -c 'import h5py,sys; f=h5py.File(sys.argv[1],"w"); f["x"]=[1,2,3]' "$T/other.h5"
 expect_exit "info on an HDF5 file that is no export" 1 "other.h5" "$FC" info "$T/other.h5"
 
+# info on an HDF5 export (when this featcache has export)
+if "$FC" --help 2>&1 | grep -q '^  export '; then
+    "$FC" export "$T/s.db" "$T/s.h5" >/dev/null 2>&1 || fail "export"
+    expect_exit "info on an HDF5 export" 0 "HDF5 export" "$FC" info "$T/s.h5"
+    grep -qF "fingerprint  $fp" "$T/.out" && grep -Eq '^  cats +4 +3 +3 +10$' "$T/.out" && grep -q "B/image" "$T/.out" \
+        && ok "info on the export: fingerprint, counts, size" || { fail "info on the export"; sed 's/^/    /' "$T/.out"; }
+fi
+
 # verify: clean, then a damaged blob, a wrong checksum, an orphan; --max; exit codes
 expect_exit "verify clean store" 0 "ok (30 images with features decoded and checksummed" "$FC" verify "$T/s.db"
 cp "$T/s.db" "$T/bad.db"

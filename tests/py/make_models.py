@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""make_models.py OUTDIR - golden model files for featcache's loader/engine tests.
+"""make_models.py OUTDIR [--small] - golden model files for featcache's loader/engine tests.
 
 Writes small Keras-layout HDF5 models (Keras 2.2.4 style: fixed-length string attributes;
 tf.keras / h5py 3 style: variable-length strings), weights-only application files with
@@ -12,7 +12,8 @@ unfolded, average pooling excluding padding) and lists them in OUTDIR/cases.txt:
 
 (raw little-endian float32, NHWC input, per-image flattened output). Needs only numpy
 and h5py (Debian's /usr/bin/python3). `tiny_vgg.h5` is a Sequential conv net for 32x32
-RGB input (block1_conv1 .. block2_pool, flatten, dense) that other tests may reuse.
+RGB input (block1_conv1 .. block2_pool, flatten, dense) that other tests may reuse;
+--small skips the full-size VGG16 / MobileNetV2 / InceptionV3 weights-only files (~155 MB).
 """
 import json
 import os
@@ -587,6 +588,13 @@ def write_bad(out, good_h5):
         return g
     variant("wrong_shape.h5", lambda layers, n: None, wrong_shape)
 
+    def wrong_dense(n):  # dense_1 after a 3x3x8 Flatten needs (72, 16)
+        g = layer_groups(n)
+        i = [k for k, (name, _) in enumerate(g) if name == "dense_1"][0]
+        g[i] = (g[i][0], [(g[i][1][0][0], rnd((73, 16), 0.1)), g[i][1][1]])
+        return g
+    variant("wrong_dense.h5", lambda layers, n: None, wrong_dense)
+
     def missing_weight(n):
         g = layer_groups(n)
         g[1] = (g[1][0], g[1][1][:1])  # block1_conv2 without its bias
@@ -606,6 +614,18 @@ def write_bad(out, good_h5):
         g = mw.create_group("block1_conv1")
         g.attrs["weight_names"] = str_list("tf", ["block1_conv1/kernel:0", "block1_conv1/bias:0"])
         g.create_dataset("block1_conv1/kernel:0", shape=(4096, 4096, 3, 65536), dtype="f4", chunks=(1, 1, 3, 64))
+        g.create_dataset("block1_conv1/bias:0", data=np.zeros(65536, F32))
+    # plausible declared size (95 MB) but the chunks were never written
+    n = tiny_vgg()
+    cfg = keras_config(n, False, "tf")
+    cfg["config"]["layers"][1]["config"].update(filters=65536, kernel_size=[11, 11])
+    with h5py.File(os.path.join(bad, "unwritten_chunks.h5"), "w") as f:
+        f.attrs["model_config"] = json.dumps(cfg)
+        mw = f.create_group("model_weights")
+        mw.attrs["layer_names"] = str_list("tf", ["block1_conv1"])
+        g = mw.create_group("block1_conv1")
+        g.attrs["weight_names"] = str_list("tf", ["block1_conv1/kernel:0", "block1_conv1/bias:0"])
+        g.create_dataset("block1_conv1/kernel:0", shape=(11, 11, 3, 65536), dtype="f4", chunks=(1, 1, 3, 64))
         g.create_dataset("block1_conv1/bias:0", data=np.zeros(65536, F32))
     # TF.js with a truncated second shard
     tdir = os.path.join(bad, "tfjs_truncated")
@@ -627,12 +647,13 @@ def save_case(out, cases, model, net, h, w, layer=None, override=False, n_img=2)
 
 
 def main():
-    if len(sys.argv) != 2:
-        sys.exit("usage: make_models.py OUTDIR")
-    out = sys.argv[1]
+    args = [a for a in sys.argv[1:] if a != "--small"]
+    if len(args) != 1:
+        sys.exit("usage: make_models.py OUTDIR [--small]")
+    out = args[0]
     os.makedirs(out, exist_ok=True)
     cases = []
-    full = os.environ.get("FC_TEST_FULL_ARCH", "1") != "0"
+    full = "--small" not in sys.argv[1:]
 
     n = tiny_vgg()
     write_h5(os.path.join(out, "tiny_vgg.h5"), n, True, "k2")
@@ -652,6 +673,12 @@ def main():
     n = mobilenet_v2(24, 24, full=False)
     write_h5(os.path.join(out, "mnv2_mini.h5"), n, False, "k2")
     save_case(out, cases, "mnv2_mini.h5", n, 24, 24)
+    # --size at odd sizes: Keras would rebuild with correct_pad() for the new size
+    n2 = mobilenet_v2(25, 23, full=False)
+    w24 = {L["name"]: L["weights"] for L in n.layers}
+    for L in n2.layers:
+        L["weights"] = w24[L["name"]]
+    save_case(out, cases, "mnv2_mini.h5", n2, 25, 23, "out_relu", True)
     write_tfjs(os.path.join(out, "tfjs_mnv2"), n)  # weights now dequantized
     save_case(out, cases, "tfjs_mnv2", n, 24, 24)
 

@@ -3,6 +3,11 @@
 
   ref_train.py steps DIR      numpy forward, Keras loss and 2 optimizer steps vs the
                               dumps of tests/tools/train_ref_dump (rtol 1e-5)
+  ref_train.py predict HEAD.h5 EXPECT.txt PRED.csv
+                              EXPECT.txt: "sha256 features..." per image (numpy backbone,
+                              tests/py/extract_fixtures.py expect); PRED.csv from
+                              `featcache predict --top K`: every row's probability must
+                              equal h5py+numpy's for that image and class (1e-4)
   ref_train.py head HEAD.h5 FEATURES.f32 PROBS.f32
                               read HEAD.h5 with h5py (model_config + model_weights, as
                               Keras would) and compare a numpy forward with featcache's
@@ -163,6 +168,44 @@ def h5str(v):
     return v.decode("utf8") if isinstance(v, bytes) else str(v)
 
 
+def head_forward(path, x):
+    """h5py reads HEAD.h5 as Keras would; x: (n, h*w*c) raw features -> probabilities."""
+    f = h5py.File(path, "r")
+    layers = json.loads(h5str(f.attrs["model_config"]))["config"]["layers"]
+    hh, ww, cc = layers[0]["config"]["batch_input_shape"][1:]
+    kinds = {"Flatten": "flatten", "GlobalAveragePooling2D": "gap", "GlobalMaxPooling2D": "gmp"}
+    a = pool(x, kinds[layers[0]["class_name"]], x.shape[0], hh, ww, cc)
+    for ly in layers[1:]:
+        if ly["class_name"] == "Dense":
+            g = f["model_weights"][ly["config"]["name"]]
+            wn = [h5str(s) for s in g.attrs["weight_names"]]
+            a = act(a @ np.array(g[wn[0]], np.float64) + np.array(g[wn[1]], np.float64), ly["config"]["activation"])
+    return a, json.loads(h5str(f.attrs["class_names"]))
+
+
+def predict(path, expect, csv_path):
+    import csv
+    import hashlib
+    feats = {}
+    for line in open(expect):
+        parts = line.split()
+        if parts:
+            feats[parts[0]] = np.array([float(v) for v in parts[1:]])
+    rows = list(csv.reader(open(csv_path)))
+    report(rows[0] == ["path", "class", "probability"], "predict CSV header")
+    worst, seen = 0.0, 0
+    for p, cls, prob in rows[1:]:
+        sha = hashlib.sha256(open(p, "rb").read()).hexdigest()
+        if sha not in feats:
+            continue
+        probs, classes = head_forward(path, feats[sha][None, :])
+        pr = probs[0]
+        full = [1 - pr[0], pr[0]] if pr.size == 1 else list(pr)
+        worst = max(worst, abs(full[classes.index(cls)] - float(prob)))
+        seen += 1
+    report(seen > 0 and worst < 1e-4, f"predict rows == h5py+numpy backbone+head ({seen} rows, max err {worst:.2e})")
+
+
 def head(path, feats, probs_path):
     f = h5py.File(path, "r")
     report(h5str(f.attrs["keras_version"]) == "2.2.4" and h5str(f.attrs["backend"]) == "tensorflow",
@@ -196,6 +239,8 @@ def head(path, feats, probs_path):
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "steps":
         steps(sys.argv[2])
+    elif len(sys.argv) == 5 and sys.argv[1] == "predict":
+        predict(sys.argv[2], sys.argv[3], sys.argv[4])
     elif len(sys.argv) == 5 and sys.argv[1] == "head":
         head(sys.argv[2], sys.argv[3], sys.argv[4])
     else:

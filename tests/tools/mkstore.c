@@ -75,7 +75,10 @@ int main(int argc, char **argv) {
                                      opts, 1, 1};
     fc_args a;
     int rc = fc_args_parse(&spec, argc, argv, &a);
-    if (rc != FC_ARGS_OK) return rc;
+    if (rc != FC_ARGS_OK) {
+        fc_args_free(&a); /* the parser may have allocated before failing */
+        return rc;
+    }
     long first, count, K, shift, failed;
     int h = 4, w = 4, c = 8;
     if (fc_arg_long(&a, "first", 0, 0, 1L << 30, &first) != FC_ARGS_OK ||
@@ -83,13 +86,13 @@ int main(int argc, char **argv) {
         fc_arg_long(&a, "classes", 2, 1, 1000, &K) != FC_ARGS_OK ||
         fc_arg_long(&a, "shift", 0, 0, 1000, &shift) != FC_ARGS_OK ||
         fc_arg_long(&a, "failed", 0, 0, 1L << 24, &failed) != FC_ARGS_OK)
-        return 2;
+        goto usage;
     const char *shape = fc_arg_str(&a, "shape", NULL);
-    if (shape && sscanf(shape, "%d,%d,%d", &h, &w, &c) != 3) return 2;
+    if (shape && sscanf(shape, "%d,%d,%d", &h, &w, &c) != 3) goto usage;
     fc_provenance p = {0};
     fc_status st = {0};
     const char *codec = fc_arg_str(&a, "codec", "f16");
-    if (fc_codec_parse(codec, &p.codec.kind) != 0) return 2;
+    if (fc_codec_parse(codec, &p.codec.kind) != 0) goto usage;
     p.codec.layout = FC_LAYOUT_AUTO, p.codec.level = 3;
     fc_sha256_hex("synthetic-weights", 17, p.model_sha256);
     snprintf(p.arch, sizeof p.arch, "synthetic");
@@ -114,4 +117,8 @@ int main(int argc, char **argv) {
     fc_store_close(s);
     fc_args_free(&a);
     return rc;
+usage:
+    fprintf(stderr, "mkstore: bad option value (see --help)\n");
+    fc_args_free(&a);
+    return 2;
 }

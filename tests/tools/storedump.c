@@ -35,7 +35,10 @@ int main(int argc, char **argv) {
     static const fc_cmd_spec spec = {"storedump", "STORE|FILE.h5", "dump images", opts, 1, 1};
     fc_args a;
     int rc = fc_args_parse(&spec, argc, argv, &a);
-    if (rc != FC_ARGS_OK) return rc;
+    if (rc != FC_ARGS_OK) {
+        fc_args_free(&a); /* the parser may have allocated before failing */
+        return rc;
+    }
     fc_status st = {0};
     fc_source s;
     if (fc_source_open(a.pos[0], &s, &st)) {

@@ -200,6 +200,25 @@ static void test_resnet50_keras2(void) {
     fc_graph_free(g);
 }
 
+static int has_top(void *ctx, const char *layer) { return !strcmp(layer, "predictions"); }
+
+/* include_top=True weights files get the ImageNet classifier (keras.applications counts). */
+static void test_include_top(void) {
+    const char *arch[3] = {"mobilenet_v2", "resnet50", "inception_v3"};
+    const int64_t want[3] = {3538984, 25636712, 23851784};
+    for (int i = 0; i < 3; i++) {
+        fc_status st = {0};
+        fc_graph *g = fc_graph_create(&st);
+        fc_wsrc ws = {NULL, NULL, has_top, "top", NULL, 5};
+        CHECK(fc_arch_build(arch[i], g, &ws, &st) == 0, "%s: %s", arch[i], st.msg);
+        int64_t p = 0;
+        for (int k = 0; k < g->n_nodes; k++) p += g->nodes[k].params;
+        CHECK(p == want[i], "%s with top: %lld params, keras %lld", arch[i], (long long)p, (long long)want[i]);
+        CHECK(fc_graph_finalize(g, NULL, 224, 224, &st) == 0 && fc_graph_out_elems(g) == 1000, "%s top: %s", arch[i], st.msg);
+        fc_graph_free(g);
+    }
+}
+
 static void test_detect(void) {
     const char *vgg16[] = {"input_1", "block1_conv1", "block5_conv3", "block5_pool"};
     const char *vgg19[] = {"block5_conv3", "block5_conv4"};
@@ -222,6 +241,7 @@ int main(void) {
     T_RUN(test_load_errors);
     T_RUN(test_arches);
     T_RUN(test_resnet50_keras2);
+    T_RUN(test_include_top);
     T_RUN(test_detect);
     return t_done("test_model");
 }

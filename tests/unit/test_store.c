@@ -427,6 +427,9 @@ static void test_verify(void) {
     sql(path, "UPDATE features SET checksum = '0000000000000000000000000000000000000000000000000000000000000000' WHERE rowid = 2");
     CHECK(verify_path(path, &r, &st) == FC_ERR_FORMAT && r.n == 1 && strstr(r.first, "checksum mismatch"), "%s", r.first);
     CHECK(strstr(st.msg, "1 problem found") != NULL, "%s", st.msg);
+    fc_dataset ds;
+    CHECK(fc_dataset_load(path, FC_SPLIT_ANY, &ds, &st) == FC_ERR_FORMAT && strstr(st.msg, "do not match their checksum"),
+          "loading checks checksums: %s", st.msg);
     make_store(path, 6);
     sql(path, "DELETE FROM features WHERE rowid = 1; INSERT INTO features(sha256, blob, checksum, raw_len) VALUES ('abc', x'00', 'x', 4)");
     CHECK(verify_path(path, &r, &st) == FC_ERR_FORMAT && r.n == 3, "missing + orphan + bad blob: %d (%s)", r.n, r.first);
@@ -459,6 +462,17 @@ static void test_paths_and_blobs(void) {
     CHECK(fc_store_remove_path(s, "dogs/copy-of-1.png", &st) == 1, "remove last path");
     CHECK(fc_store_has(s, sha, &st) == 0, "gone with its last path");
     CHECK(fc_store_remove_path(s, "dogs/never.png", &st) == 0, "unknown path");
+    /* a class whose last image is pruned leaves the label list */
+    fc_image_rec b = rec(60, sha, p, "birds", 0);
+    memcpy(b.sha256, sha, 65);
+    CHECK(fc_store_put(s, &b, x, &st) == 0, "%s", st.msg);
+    char **names;
+    int nc = 0;
+    CHECK(fc_store_classes(s, &names, &nc, &st) == 0 && nc == 3 && strcmp(names[0], "birds") == 0, "3 classes");
+    fc_strlist_free(names, nc);
+    CHECK(fc_store_remove_path(s, b.path, &st) == 1, "prune birds");
+    CHECK(fc_store_classes(s, &names, &nc, &st) == 0 && nc == 2 && strcmp(names[0], "cats") == 0, "2 classes: %d", nc);
+    fc_strlist_free(names, nc);
     /* put_blob: an encoded blob with its checksum (merge/import) */
     fc_codec_params cp = fc_store_provenance(s)->codec;
     uint8_t *blob = NULL;

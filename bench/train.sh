@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# train.sh - dense-head training speed (issue 5): the seed-001 head (Flatten 4x4x512 ->
+# Dense 256 relu -> Dropout 0.5 -> Dense 1 sigmoid, RMSprop 2e-5, batch 20) on 2000 train /
+# 1000 validation synthetic ReLU-like features, against a numpy script (and PyTorch when
+# /usr/bin/python3 has it) run in the same session; a 12-config sweep vs one config; peak
+# RSS of `featcache train` on a store vs decoded features + head state.
+# EPOCHS (default 30) for featcache; PEER_EPOCHS (default 10) for the peers, whose time
+# is scaled per epoch (they are slow; say PEER_EPOCHS=30 for a full run). THREADS default 2.
+set -u
+: "${BUILD:?}" "${FEATCACHE:?}"
+EPOCHS=${EPOCHS:-30} PEER_EPOCHS=${PEER_EPOCHS:-10} THREADS=${THREADS:-2}
+PY=/usr/bin/python3
+HERE=$(cd "$(dirname "$0")" && pwd)
+T=$(mktemp -d "${TMPDIR:-/tmp}/fc-bench-train.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+B="$BUILD/bench/bench_train"
+"$B" --dump "$T" >/dev/null || { echo "bench_train --dump failed"; exit 1; }
+"$B" --store "$T/s.db" >/dev/null || { echo "bench_train --store failed"; exit 1; }
+secs() { sed -n 's/.*threads: \([0-9.]*\) s.*/\1/p' | head -1; }
+
+echo "featcache (library, fused first-layer pass), $THREADS threads, $EPOCHS epochs:"
+"$B" --epochs "$EPOCHS" --threads "$THREADS" | tee "$T/one.txt" | sed 's/^/  /'
+"$B" --epochs "$EPOCHS" --threads "$THREADS" --sweep | tee "$T/sweep.txt" | sed -n '1,2p;$p' | sed 's/^/  /'
+one=$(secs <"$T/one.txt"); sweep=$(secs <"$T/sweep.txt")
+
+echo "featcache train on a store (f16, decoded once), peak RSS:"
+$PY - "$FEATCACHE" "$T/s.db" "$T/h.h5" "$EPOCHS" "$THREADS" <<'PY' | tee "$T/rss.txt" | sed 's/^/  /'
+import resource, subprocess, sys, time
+fc, store, out, epochs, threads = sys.argv[1:]
+t0 = time.perf_counter()
+subprocess.run([fc, "train", store, "-o", out, "--epochs", epochs, "--threads", threads, "-q"], check=True)
+dt = time.perf_counter() - t0
+rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+feat = 3000 * 8192 * 4 / 2**20
+state = (8192 * 256 + 256 + 257) * 4 * 2 / 2**20  # weights + RMSprop state
+print(f"featcache train {dt:.2f} s (load + {epochs} epochs + save); peak RSS {rss:.1f} MiB = "
+      f"{rss / (feat + state):.2f}x decoded features + head state ({feat:.1f} + {state:.1f} MiB; goal <= 1.5x)")
+PY
+
+run_peer() { # name, then command
+    local name=$1; shift
+    local out; out=$("$@" 2>&1) || { echo "  $name: failed: $(echo "$out" | tail -1)"; return 1; }
+    echo "$out" | sed -n 's/^SECONDS //p'
+}
+echo "peers ($PEER_EPOCHS epochs, scaled to $EPOCHS):"
+np1=$(run_peer numpy env OPENBLAS_NUM_THREADS=$THREADS $PY "$HERE/train_peer.py" numpy "$T" --epochs "$PEER_EPOCHS")
+[ -n "$np1" ] && echo "  numpy (preallocated out= buffers), 1 config: $np1 s"
+th1=""
+if $PY -c 'import torch' 2>/dev/null; then
+    TC=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4
+    PRE=""; [ -e "$TC" ] && PRE="LD_PRELOAD=$TC"
+    th1=$(run_peer torch env $PRE OPENBLAS_NUM_THREADS=1 $PY "$HERE/train_peer.py" torch "$T" --epochs "$PEER_EPOCHS")
+    [ -n "$th1" ] && echo "  PyTorch (tcmalloc, OPENBLAS_NUM_THREADS=1, 2 threads), 1 config: $th1 s"
+else
+    echo "  PyTorch: not installed for /usr/bin/python3 (PEERS.md reference: 16.6 s for 30 epochs on Zen 5)"
+fi
+$PY - "$one" "$sweep" "$np1" "$th1" "$EPOCHS" "$PEER_EPOCHS" <<'PY'
+import sys
+one, sweep, np1, th1 = (float(v) if v else None for v in sys.argv[1:5])
+e, pe = float(sys.argv[5]), float(sys.argv[6])
+print("summary (per 30 epochs):")
+print(f"  featcache 1 config {one * 30 / e:.2f} s ({one / e:.4f} s/epoch)")
+if np1: print(f"  numpy    1 config {np1 * 30 / pe:.2f} s -> featcache is {np1 / pe / (one / e):.1f}x faster")
+if th1: print(f"  PyTorch  1 config {th1 * 30 / pe:.2f} s -> featcache is {th1 / pe / (one / e):.1f}x faster (goal >= 5x)")
+else: print(f"  PyTorch (PEERS.md, Zen 5): 16.6 s -> {16.6 / (one * 30 / e):.1f}x (different machine: indicative only)")
+print(f"  12-config sweep {sweep * 30 / e:.2f} s = {sweep / one:.2f}x one config (goal <= 3x; the grid holds "
+      f"7.5x the first-layer weights of one config, so ~7.5x is the cost of running them one by one)")
+PY

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# predict.sh - `featcache predict` end to end: a tiny Keras backbone, a store extracted with
+# it, a head trained on the store; predictions equal an independent h5py+numpy forward of
+# backbone and head; --top; refusals (foreign head, bad images, usage).
+. "$(dirname "$0")/lib.sh"
+FX="$ROOT/tests/py/extract_fixtures.py"
+$PY "$FX" images "$T/img" --classes 3 --per-class 10 --jpeg-every 4 || { fail "fixture images"; finish; }
+$PY "$FX" model "$T/tiny.h5" || { fail "fixture model"; finish; }
+$PY "$FX" expect "$T/tiny.h5" "$T/img" "$T/expect.txt" --size 32 --preprocess rescale
+check "extract" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/s.db" --size 32 --preprocess rescale --quiet
+check "train a 3-class head" "$FC" train "$T/s.db" -o "$T/h.h5" --hidden 16 --optimizer adam --lr 1e-3 --epochs 3 -q
+imgs=("$T"/img/*/*)
+check "predict" "$FC" predict -m "$T/tiny.h5" --head "$T/h.h5" "${imgs[@]}"
+cp "$T/.out" "$T/p1.csv"
+[ "$(wc -l <"$T/p1.csv")" -eq $((${#imgs[@]} + 1)) ] && ok "one row per image" || fail "rows: $(wc -l <"$T/p1.csv")"
+check "predict --top 3" "$FC" predict -m "$T/tiny.h5" --head "$T/h.h5" --top 3 --batch 7 "${imgs[@]}"
+cp "$T/.out" "$T/p3.csv"
+[ "$(wc -l <"$T/p3.csv")" -eq $((3 * ${#imgs[@]} + 1)) ] && ok "--top 3: three rows per image" || fail "top rows"
+"$PY" - "$T/p3.csv" <<'PY' && ok "--top rows sorted, probabilities sum to 1" || fail "--top probabilities"
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1])))[1:]
+for i in range(0, len(rows), 3):
+    p = [float(r[2]) for r in rows[i:i + 3]]
+    assert p == sorted(p, reverse=True) and abs(sum(p) - 1) < 1e-4 and len({r[0] for r in rows[i:i + 3]}) == 1
+PY
+"$PY" "$ROOT/tests/py/ref_train.py" predict "$T/h.h5" "$T/expect.txt" "$T/p3.csv" 2>&1 || true
+
+# --- refusals
+"$BUILD/tests/tools/mkstore_fmnist" "$T/other.db" --classes 0,1,2 --train 20 --val 5 --test 5
+"$FC" train "$T/other.db" -o "$T/other.h5" --epochs 1 -q
+expect_exit "head from another backbone" 1 "other.h5" "$FC" predict -m "$T/tiny.h5" --head "$T/other.h5" "${imgs[0]}"
+printf 'not a png' >"$T/broken.png"
+expect_exit "unreadable image: reported, others still predicted" 1 "broken.png" \
+    "$FC" predict -m "$T/tiny.h5" --head "$T/h.h5" "${imgs[0]}" "$T/broken.png" "${imgs[1]}"
+[ "$(grep -c . "$T/.out")" -eq 3 ] && ok "good images still predicted" || fail "rows with a bad image: $(cat "$T/.out")"
+expect_exit "missing --head" 2 "--head" "$FC" predict -m "$T/tiny.h5" "${imgs[0]}"
+expect_exit "bad --top" 2 "top" "$FC" predict -m "$T/tiny.h5" --head "$T/h.h5" --top 0 "${imgs[0]}"
+expect_exit "head is not HDF5" 1 "broken.png" "$FC" predict -m "$T/tiny.h5" --head "$T/broken.png" "${imgs[0]}"
+finish

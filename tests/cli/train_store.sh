@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# train_store.sh - train/sweep/evaluate on synthetic Fashion-MNIST stores (no backbone):
+# learning, determinism, sweep == lone train, runs recorded, HEAD.h5, bad inputs.
+. "$(dirname "$0")/lib.sh"
+MK="$BUILD/tests/tools/mkstore_fmnist"
+S="$T/bin.db"
+check "make a 2-class store" "$MK" "$S" --classes 0,1 --train 50 --val 25 --test 40
+check "make a 3-class store" "$MK" "$T/three.db" --classes 0,1,7 --train 30 --val 15 --test 20
+check "make a store from another layer" "$MK" "$T/other.db" --classes 0,1 --train 10 --val 5 --test 5 --layer other
+check "make a one-class store" "$MK" "$T/one.db" --classes 0,1 --train 10 --val 5 --test 5 --one-class
+check "make a store without train images" "$MK" "$T/empty.db" --classes 0,1 --train 0 --val 5 --test 5
+runs() { "$PY" -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*) from runs').fetchone()[0])" "$1"; }
+
+# --- train: learns, files, determinism
+check "train seed-001 style head" "$FC" train "$S" -o "$T/h.h5" --epochs 6 --lr 1e-3 --seed 3 --threads 2 \
+    --history "$T/h.csv" --plot "$T/h.png"
+[ "$(wc -l <"$T/h.csv")" -eq 7 ] && ok "history has one row per epoch" || fail "history rows: $(wc -l <"$T/h.csv")"
+head -1 "$T/h.csv" | grep -q '^epoch,loss,acc,val_loss,val_acc,seconds$' && ok "history header" || fail "history header"
+grep -q "^Epoch 6/6 - .* - loss: .* - acc: .* - val_loss: .* - val_acc: " "$T/.out" && ok "Keras-style epoch lines" \
+    || fail "epoch lines missing"
+"$PY" -c "from PIL import Image; import sys; im=Image.open(sys.argv[1]); sys.exit(0 if im.format=='PNG' and im.size==(1100,460) else 1)" \
+    "$T/h.png" && ok "learning curves PNG" || fail "learning curves PNG"
+check "evaluate --json" "$FC" evaluate "$S" "$T/h.h5" --json
+cp "$T/.out" "$T/eval.json"
+"$PY" - "$T/eval.json" <<'PY' && ok "evaluate --json fields; accuracy beats the majority baseline widely" || fail "evaluate json/accuracy: $(cat "$T/eval.json")"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert set(j) == {"split", "n", "loss", "accuracy", "classes", "per_class", "confusion"}, j.keys()
+assert j["split"] == "test" and j["n"] == 80 and j["classes"] == ["T-shirt_top", "Trouser"]
+assert len(j["per_class"]) == 2 and set(j["per_class"][0]) == {"precision", "recall", "f1", "support"}
+assert sum(map(sum, j["confusion"])) == 80 and j["per_class"][1]["support"] == 40
+assert j["accuracy"] > 0.5 + 0.3, j["accuracy"]
+PY
+check "evaluate report" "$FC" evaluate "$S" "$T/h.h5" --split validation
+grep -q "confusion matrix" "$T/.out" && grep -q "precision  recall  f1-score  support" "$T/.out" && ok "evaluate text report" \
+    || fail "evaluate text report"
+check "train again, same seed" "$FC" train "$S" -o "$T/h2.h5" --epochs 6 --lr 1e-3 --seed 3 --threads 2 --history "$T/h2.csv" -q
+cmp -s <(cut -d, -f1-5 "$T/h.csv") <(cut -d, -f1-5 "$T/h2.csv") && ok "same seed and threads: identical history" \
+    || fail "histories differ"
+check "train, 1 thread" "$FC" train "$S" -o "$T/h3.h5" --epochs 6 --lr 1e-3 --seed 3 --threads 1 --history "$T/h3.csv" -q
+"$PY" - "$T/h.csv" "$T/h3.csv" <<'PY' && ok "1 vs 2 threads agree to float32 rounding" || fail "threads disagree"
+import sys
+a = [l.split(",")[1:5] for l in open(sys.argv[1]).read().split()[1:]]
+b = [l.split(",")[1:5] for l in open(sys.argv[2]).read().split()[1:]]
+assert max(abs(float(x) - float(y)) for r, s in zip(a, b) for x, y in zip(r, s)) < 1e-4
+PY
+check "train 3 classes (softmax), 2 hidden layers, gap, adam, patience" "$FC" train "$T/three.db" -o "$T/t.h5" \
+    --hidden 32,16 --pool gap --optimizer adam --epochs 8 --patience 3 --class-weight balanced --l2 1e-4 -q
+check "evaluate the 3-class head" "$FC" evaluate "$T/three.db" "$T/t.h5" --json
+grep -q '"classes":\["Sneaker","T-shirt_top","Trouser"\]' "$T/.out" && ok "3-class evaluate" || fail "3-class evaluate"
+check "train gmp, linear classifier, sgd nesterov" "$FC" train "$S" -o "$T/l.h5" --pool gmp --hidden 0 \
+    --optimizer sgd --momentum 0.9 --nesterov --epochs 3 -q
+
+# --- runs are recorded
+n0=$(runs "$S")
+[ "$n0" -eq 4 ] && ok "4 train runs recorded" || fail "runs after 4 trains: $n0"
+
+# --- sweep
+check "sweep 2x2x2" "$FC" sweep "$S" --grid 'lr=1e-4,1e-3 hidden=16,64 dropout=0,0.5' --epochs 4 --seed 3 \
+    --threads 2 -o "$T/r.csv" --best "$T/best.h5" --plot "$T/sweep.png"
+[ "$(wc -l <"$T/r.csv")" -eq 9 ] && ok "one CSV row per config" || fail "results rows"
+grep -q "^rank  config  val_acc" "$T/.out" && ok "leaderboard on stdout" || fail "no leaderboard"
+[ "$(runs "$S")" -eq $((n0 + 8)) ] && ok "each sweep config recorded" || fail "sweep runs: $(runs "$S")"
+check "lone train of sweep config 4" "$FC" train "$S" -o "$T/c4.h5" --epochs 4 --seed 3 --threads 2 --lr 1e-4 \
+    --hidden 64 --dropout 0.5 --history "$T/c4.csv" -q
+[ "$(grep '^4,' "$T/r.csv" | cut -d, -f22-25)" = "$(tail -1 "$T/c4.csv" | cut -d, -f2-5)" ] \
+    && ok "sweep row == lone train run of its config" || fail "sweep row differs from lone run"
+check "evaluate the sweep's best head" "$FC" evaluate "$S" "$T/best.h5"
+
+# --- an HDF5 export trains too (not a store: nothing to record); runs lists the store's runs
+check "export the store" "$FC" export "$S" "$T/exp.h5"
+expect_exit "train on an HDF5 export" 0 "run not recorded" "$FC" train "$T/exp.h5" -o "$T/e.h5" --epochs 2 -q
+check "evaluate an export" "$FC" evaluate "$T/exp.h5" "$T/e.h5" --json
+check "runs lists the recorded runs" "$FC" runs "$S"
+grep -q "sweep" "$T/.out" && grep -q "train" "$T/.out" && ok "runs shows train and sweep runs" || fail "runs: $(head -3 "$T/.out")"
+
+# --- bad inputs
+expect_exit "empty train split" 1 "train split is empty" "$FC" train "$T/empty.db" -o "$T/x.h5"
+expect_exit "one class only" 1 "only one class" "$FC" train "$T/one.db" -o "$T/x.h5"
+expect_exit "head/store fingerprint mismatch" 1 "fingerprint" "$FC" evaluate "$T/other.db" "$T/h.h5"
+expect_exit "head/store class mismatch" 1 "classes" "$FC" evaluate "$T/three.db" "$T/h.h5"
+expect_exit "missing store" 1 "nope.db" "$FC" train "$T/nope.db" -o "$T/x.h5"
+printf 'not hdf5' >"$T/bad.h5"
+expect_exit "corrupt head" 1 "bad.h5" "$FC" evaluate "$S" "$T/bad.h5"
+C="$ROOT/tests/fuzz/corpus/head"
+expect_exit "head with a wrong kernel shape" 1 "have rank 2 shape (5, 3)" "$FC" evaluate "$S" "$C/wrong_kernel_shape.h5"
+expect_exit "head with bad model_config JSON" 1 "model_config is not JSON" "$FC" evaluate "$S" "$C/bad_json.h5"
+expect_exit "head without weight_names" 1 "weight_names" "$FC" evaluate "$S" "$C/no_weight_names.h5"
+expect_exit "truncated head" 1 "truncated.h5" "$FC" evaluate "$S" "$C/truncated.h5"
+expect_exit "head with an absurd input shape" 1 "huge_input.h5" "$FC" evaluate "$S" "$C/huge_input.h5"
+expect_exit "h5py variable-length strings are read (then the shape differs)" 1 "head input 2x2x6" \
+    "$FC" evaluate "$S" "$C/vlen_strings.h5"
+expect_exit "missing -o" 2 "-o HEAD.h5" "$FC" train "$S"
+expect_exit "bad dropout" 2 "dropout" "$FC" train "$S" -o "$T/x.h5" --dropout 1.5
+expect_exit "bad optimizer" 2 "optimizer" "$FC" train "$S" -o "$T/x.h5" --optimizer adagrad
+expect_exit "bad epochs" 2 "epochs" "$FC" train "$S" -o "$T/x.h5" --epochs 0
+expect_exit "bad hidden" 2 "hidden" "$FC" train "$S" -o "$T/x.h5" --hidden 64,x
+expect_exit "bad lr" 2 "lr" "$FC" train "$S" -o "$T/x.h5" --lr abc
+expect_exit "bad split" 2 "split" "$FC" evaluate "$S" "$T/h.h5" --split dev
+expect_exit "grid without =" 2 "no '='" "$FC" sweep "$S" --grid 'lr 1e-4' -o "$T/x.csv"
+expect_exit "grid unknown key" 2 "not a training option" "$FC" sweep "$S" --grid 'foo=1,2' -o "$T/x.csv"
+expect_exit "grid empty value" 2 "empty value" "$FC" sweep "$S" --grid 'lr=1e-4,,1e-3' -o "$T/x.csv"
+expect_exit "grid bad value" 2 "dropout" "$FC" sweep "$S" --grid 'dropout=0.2,2' -o "$T/x.csv"
+expect_exit "grid axis twice" 2 "twice" "$FC" sweep "$S" --grid 'lr=1e-4 lr=1e-3' -o "$T/x.csv"
+expect_exit "sweep without grid" 2 "--grid" "$FC" sweep "$S" -o "$T/x.csv"
+[ ! -e "$T/x.h5" ] && ok "no head written by failed runs" || fail "a failed run wrote a head"
+finish
