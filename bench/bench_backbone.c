@@ -157,7 +157,8 @@ static double max_rel_err(const float *a, const float *b, size_t n) {
 
 static void bench_graph(const char *key, const char *label, const fc_graph *g, int batch,
                         int threads, int iters, double sgemm) {
-    size_t ie = (size_t)batch * g->in_h * g->in_w * g->in_c, oe = (size_t)batch * fc_graph_out_elems(g);
+    size_t ie = (size_t)batch * g->in_h * g->in_w * g->in_c;
+    size_t oe = (size_t)batch * fc_graph_out_elems(g);
     float *x = randv(ie, 1.0f), *y = malloc(oe * sizeof *y), *ref = malloc(oe * sizeof *ref);
     double macs = (double)fc_graph_total_macs(g), cpu_ips;
     const fc_node *o = &g->nodes[g->output];

@@ -262,7 +262,8 @@ static int build_steps(fc_plan *p, fc_status *st) {
     if (!need) return FC_ERR_NOMEM;
     for (int i = 0; i < nn; i++) {
         const fc_node *c = &g->nodes[i];
-        p->root[i] = (c->op == FC_OP_IDENTITY || c->op == FC_OP_FLATTEN) ? p->root[c->inputs[0]] : i;
+        int alias = c->op == FC_OP_IDENTITY || c->op == FC_OP_FLATTEN;
+        p->root[i] = alias ? p->root[c->inputs[0]] : i;
         p->elems[i] = (size_t)c->oh * c->ow * c->oc;
     }
     need[p->root[out]] = 1;

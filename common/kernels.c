@@ -57,7 +57,7 @@ FC_SIMD void fc_k_im2col(const fc_geom *g, const float *x, size_t p0, size_t p1,
     }
 }
 
-static inline __attribute__((always_inline)) void softmax_row(float *v, int c) {
+AI void softmax_row(float *v, int c) {
     float m = -FLT_MAX, s = 0;
     for (int i = 0; i < c; i++) m = v[i] > m ? v[i] : m;
     for (int i = 0; i < c; i++) { v[i] = expf(v[i] - m); s += v[i]; }
@@ -65,7 +65,7 @@ static inline __attribute__((always_inline)) void softmax_row(float *v, int c) {
     for (int i = 0; i < c; i++) v[i] *= inv;
 }
 
-static inline __attribute__((always_inline)) void act_row(float *restrict v, int c, const fc_actp *a) {
+AI void act_row(float *restrict v, int c, const fc_actp *a) {
     switch (a->act) {
     case FC_ACT_RELU:
         if (a->alpha == 0 && a->threshold == 0) {
@@ -157,8 +157,8 @@ AI void dw_pixel1(const fc_geom *g, const float *xi, const float *w, const float
     if (c0 < c) dw_block1(px, wk, taps, bias, acc, c0, c - c0);
 }
 
-static inline __attribute__((always_inline)) void dw_pixel_mult(const fc_geom *g, int mult, const float *xi, const float *w,
-                          const float *bias, float *restrict acc, int oy, int ox) {
+AI void dw_pixel_mult(const fc_geom *g, int mult, const float *xi, const float *w,
+                      const float *bias, float *restrict acc, int oy, int ox) {
     const int c = g->ic, oc = c * mult;
     if (bias) memcpy(acc, bias, (size_t)oc * sizeof *acc);
     else memset(acc, 0, (size_t)oc * sizeof *acc);

@@ -113,7 +113,10 @@ done
 echo "# train: $killed of 6 runs killed mid-way (span ${span} ms)"
 [ $bad = 0 ] && ok "train killed at random points: store verifies, head absent or usable" || fail "train kill: $bad problems"
 runs=$("$FC" runs "$T/fm.db" 2>/dev/null | grep -c '^ *[0-9]')
-[ "$runs" = "$done_runs" ] && ok "runs table holds exactly the $done_runs finished runs" || fail "runs table has $runs rows, $done_runs runs finished"
+# every finished run is recorded; a run killed after its commit (writing the head, exiting) may be too
+[ "$runs" -ge "$done_runs" ] && [ "$runs" -le $((done_runs + killed)) ] \
+    && ok "runs table holds the $done_runs finished runs ($runs rows, $killed killed)" \
+    || fail "runs table has $runs rows, $done_runs runs finished, $killed killed"
 ls "$T" | grep -q 'h\.h5\.tmp' && fail "killed train left a temp head" || ok "no temp head left behind (or removed)"
 rm -f "$T"/h.h5.tmp*
 

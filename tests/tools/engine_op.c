@@ -66,7 +66,8 @@ int main(int argc, char **argv) {
     nd.act_max = strcmp(act, "relu6") ? 0.0f : 6.0f;
     if (nd.op == FC_OP_CONV2D || nd.op == FC_OP_DEPTHWISE) {
         int oc = nd.op == FC_OP_CONV2D ? nd.filters : c * nd.depth_multiplier;
-        nd.w_len = (size_t)nd.kh * nd.kw * c * (nd.op == FC_OP_CONV2D ? nd.filters : nd.depth_multiplier);
+        int per_in = nd.op == FC_OP_CONV2D ? nd.filters : nd.depth_multiplier;
+        nd.w_len = (size_t)nd.kh * nd.kw * c * per_in;
         nd.w = read_f32(arg(argc, argv, "kernel", ""), nd.w_len);
         if (!nd.w) { free(nd.inputs); goto out; }
         if (arg(argc, argv, "bias", NULL)) {

@@ -147,7 +147,8 @@ static inline void gb_fill_weights(fc_graph *g) {
 static inline double gb_compare_opts(const fc_graph *g, int n, int threads, int winograd,
                                      int block) {
     fc_status st = {0};
-    size_t in_e = (size_t)n * g->in_h * g->in_w * g->in_c, out_e = (size_t)n * fc_graph_out_elems(g);
+    size_t in_e = (size_t)n * g->in_h * g->in_w * g->in_c;
+    size_t out_e = (size_t)n * fc_graph_out_elems(g);
     float *x = gb_randv(in_e, 1.0f), *a = calloc(out_e, sizeof *a), *b = calloc(out_e, sizeof *b);
     double err = 1e9;
     fc_plan_opts o = {winograd, block};

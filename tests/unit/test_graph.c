@@ -321,7 +321,7 @@ static void test_errors(void) {
         g->nodes[1].inputs[0] = bad[k];
         int rc = fc_graph_finalize(g, NULL, 0, 0, &st);
         CHECK(rc == FC_ERR_FORMAT && strstr(st.msg, "block1_conv1") &&
-                  (k < 2 ? strstr(st.msg, "cycle") != NULL : strstr(st.msg, "out of range") != NULL),
+                  strstr(st.msg, k < 2 ? "cycle" : "out of range") != NULL,
               "bad input %d: rc %d %s", bad[k], rc, st.msg);
         fc_graph_free(g);
     }

@@ -102,8 +102,10 @@ static void test_depthwise_random(void) {
         gb_input(g, h, w, c);
         int i = gb_dw(g, "dw", 0, k, mult, s, pad, it % 3 ? FC_ACT_RELU : FC_ACT_LINEAR,
                       it % 3 == 1 ? 6.0f : 0.0f);
-        if (it % 4 == 1) { g->nodes[i].dh = g->nodes[i].dw = 2; g->nodes[i].sh = g->nodes[i].sw = 1; }
-        if (it % 4 == 1 && pad == FC_PAD_VALID && (h < 2 * k - 1 || w < 2 * k - 1)) g->nodes[i].pad = FC_PAD_SAME;
+        fc_node *d = &g->nodes[i];
+        if (it % 4 == 1) { d->dh = d->dw = 2; d->sh = d->sw = 1; }
+        if (it % 4 == 1 && pad == FC_PAD_VALID && (h < 2 * k - 1 || w < 2 * k - 1))
+            d->pad = FC_PAD_SAME;
         char what[160];
         snprintf(what, sizeof what, "depthwise %dx%dx%d k%d s%d m%d %s", h, w, c, k, s, mult,
                  pad ? "same" : "valid");
