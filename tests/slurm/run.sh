@@ -3,7 +3,7 @@
 #
 # Installs Debian's slurm-wlm and munge (apt, needs root), starts a private one-node
 # cluster on localhost (munged on its own socket, slurmctld + slurmd with a generated
-# slurm.conf and unused ports, state in a temp dir), submits examples/slurm/extract.sbatch
+# slurm.conf and unused ports, state in a temp dir), submits extract/slurm/extract.sbatch
 # (a job array of `extract --shard I/N` + a dependent merge), waits for it with a bounded
 # timeout, and checks the merged store against a single-machine extract of the same
 # folder: same images, labels, splits and byte-identical decoded features. Stops the
@@ -154,7 +154,7 @@ start_slurm
 make_inputs
 
 echo "test-slurm: submitting $SHARDS-task array + dependent merge"
-FEATCACHE=$FEATCACHE bash "$ROOT/examples/slurm/extract.sbatch" "$W/images" "$MODEL" "$W/out/merged.db" "$SHARDS" \
+FEATCACHE=$FEATCACHE bash "$ROOT/extract/slurm/extract.sbatch" "$W/images" "$MODEL" "$W/out/merged.db" "$SHARDS" \
     >"$W/log/submit.log" 2>&1 || die "submission failed: $(cat "$W/log/submit.log")"
 array=$(awk '$1 == "array" {print $2}' "$W/log/submit.log")
 merge=$(awk '$1 == "merge" {print $2}' "$W/log/submit.log")
