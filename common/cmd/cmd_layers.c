@@ -72,7 +72,10 @@ static void print_table(const fc_graph *g) {
 int cmd_layers(int argc, char **argv) {
     fc_args a;
     int rc = fc_args_parse(&layers_spec, argc, argv, &a);
-    if (rc != FC_ARGS_OK) return rc;
+    if (rc != FC_ARGS_OK) {
+        fc_args_free(&a);
+        return rc;
+    }
     fc_status st = {0};
     fc_graph *g = NULL;
     const char *spec = a.pos[0], *size = fc_arg_str(&a, "size", NULL);

@@ -62,6 +62,9 @@ expect_exit "huge declared shape" 1 "huge shape" "$FC" layers "$B/huge_shape.h5"
 expect_exit "unwritten chunks" 1 "stores only" "$FC" layers "$B/unwritten_chunks.h5"
 expect_exit "truncated TF.js shard" 1 "truncated" "$FC" layers "$B/tfjs_truncated"
 expect_exit "unknown --layer" 1 "no layer named 'nope'" "$FC" layers "$M/tiny_vgg.h5" --layer nope
+expect_exit "layers without MODEL" 2 "" "$FC" layers
+expect_exit "layers unknown option" 2 "" "$FC" layers --bogus "$M/tiny_vgg.h5"
+check "layers --help" "$FC" layers --help
 expect_exit "bad --size" 2 "bad --size" "$FC" layers "$M/tiny_vgg.h5" --size 0x5
 printf 'PK\003\004rest-of-a-zip' >"$T/model.keras"
 expect_exit "Keras 3 zip archive" 1 "Keras 3 .keras (zip) archive" "$FC" layers "$T/model.keras"
