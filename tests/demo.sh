@@ -97,7 +97,7 @@ done
 [ ${#absent[@]} -eq 0 ] || die "this build lacks the command(s): ${absent[*]}"
 
 mkdir -p "$OUT"
-step "3/10 backbone: $MODEL (npm nsfwjs@4.4.0, cached under ~/.cache/featcache/models)"
+step "3/10 backbone: $MODEL (npm nsfwjs@4.4.0, kept in the model cache)"
 fc fetch-model "$MODEL" || die "fetch-model failed (npm registry unreachable? see the message above)"
 
 step "4/10 image set: $N Fashion-MNIST images as class folders"

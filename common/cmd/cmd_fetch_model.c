@@ -76,20 +76,24 @@ static void rm_tree(const char *dir) {
     if (dir && dir[0]) nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-/* Last `cap-1` bytes of a log file, for error messages (newlines -> "; "). */
-static void log_tail(const char *path, char *buf, size_t cap) {
+/* The first four lines of a subprocess log for an error message, without stack frames
+ * ("    at ..."), joined with "; ". npm, tar and node all put the cause first. */
+static void log_excerpt(const char *path, char *buf, size_t cap) {
     buf[0] = '\0';
     FILE *f = fopen(path, "rb");
     if (!f) return;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f), want = (long)cap - 1;
-    fseek(f, n > want ? n - want : 0, SEEK_SET);
-    size_t got = fread(buf, 1, cap - 1, f);
+    char line[512];
+    size_t used = 0;
+    int kept = 0;
+    while (kept < 4 && fgets(line, sizeof line, f) && used + 3 < cap) {
+        line[strcspn(line, "\r\n")] = '\0';
+        if (!line[0] || strstr(line, "    at ")) continue;
+        int n = snprintf(buf + used, cap - used, "%s%s", used ? "; " : "", line);
+        if (n < 0 || (size_t)n >= cap - used) break;
+        used += (size_t)n;
+        kept++;
+    }
     fclose(f);
-    buf[got] = '\0';
-    while (got > 0 && (buf[got - 1] == '\n' || buf[got - 1] == ' ')) buf[--got] = '\0';
-    for (char *p = buf; *p; p++)
-        if (*p == '\n') *p = ' ';
 }
 
 /* Runs argv (PATH lookup) in cwd with stdin from /dev/null and stdout+stderr to log.
@@ -125,7 +129,7 @@ static int run(char *const argv[], const char *cwd, const char *log, const char 
         return fc_fail(st, FC_ERR_IO, "cannot run %s: %s (%s)", argv[0], strerror(exec_errno), hint);
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return 0;
     char tail[600];
-    log_tail(log, tail, sizeof tail);
+    log_excerpt(log, tail, sizeof tail);
     if (WIFSIGNALED(status))
         return fc_fail(st, FC_ERR_INTERRUPTED, "%s killed by signal %d", argv[0], WTERMSIG(status));
     return fc_fail(st, FC_ERR_IO, "%s %s failed (exit %d): %s", argv[0], argv[1], WEXITSTATUS(status), tail);

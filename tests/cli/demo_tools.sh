@@ -126,6 +126,21 @@ expect_exit "foreign tarball: integrity mismatch" 1 "integrity mismatch" \
     "$FC" fetch-model mobilenet_v2 -o "$T/fresh" --tarball "$T/fake.tgz"
 [ ! -e "$T/fresh" ] && ! ls "$T" | grep -q partial && ok "nothing left behind" || fail "left files: $(ls "$T")"
 expect_exit "npm missing" 1 "cannot run npm" env PATH=/nonexistent "$FC" fetch-model mobilenet_v2 -o "$T/fresh"
+# Stand-in npm programs: offline (npm's own reason is shown, stack frames dropped) and one
+# that "downloads" a foreign tarball (the pinned sha512 refuses it).
+mkdir -p "$T/offline" "$T/foreign"
+printf '%s\n' '#!/bin/sh' 'echo "npm error code ECONNREFUSED"' \
+    'echo "npm error     at ClientRequest.<anonymous> (index.js:130:14)"' \
+    'echo "npm error FetchError: request to https://registry.npmjs.org/nsfwjs failed"' 'exit 1' >"$T/offline/npm"
+printf '%s\n' '#!/bin/sh' '[ "$1 $2" = "pack nsfwjs@4.4.0" ] || { echo "unexpected arguments: $*"; exit 3; }' \
+    'head -c 3000 /dev/urandom >nsfwjs-4.4.0.tgz' >"$T/foreign/npm"
+chmod +x "$T/offline/npm" "$T/foreign/npm"
+expect_exit "offline: npm's reason, no stack" 1 "npm pack failed (exit 1): npm error code ECONNREFUSED; npm error FetchError" \
+    env PATH="$T/offline:$PATH" "$FC" fetch-model mobilenet_v2 -o "$T/fresh"
+grep -q "ClientRequest" "$T/.err" && fail "offline message keeps a stack frame" || ok "offline message without stack frames"
+expect_exit "npm pack of a foreign tarball: integrity mismatch" 1 "integrity mismatch" \
+    env PATH="$T/foreign:$PATH" "$FC" fetch-model mobilenet_v2 -o "$T/fresh"
+[ ! -e "$T/fresh" ] && ok "nothing installed after a refused download" || fail "$T/fresh was created"
 
 # The unwrap script on bad UMD input: exit 1 with a message naming the file.
 bad_umd() { # NAME FRAGMENT FILE CONTENT
