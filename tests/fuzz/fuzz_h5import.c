@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "fuzz_tmpfile.h"
 #include "../../common/h5feat.h"
 
 static int visit(void *ctx, const fc_image_rec *rec, const float *x, const uint8_t *b,
@@ -18,15 +19,7 @@ static int visit(void *ctx, const fc_image_rec *rec, const float *x, const uint8
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char path[] = "/tmp/fc-fuzz-h5.XXXXXX";
-    int fd = mkstemp(path);
-    if (fd < 0) return 0;
-    size_t off = 0;
-    while (off < size) {
-        ssize_t k = write(fd, data + off, size - off);
-        if (k <= 0) break;
-        off += (size_t)k;
-    }
-    close(fd);
+    if (fuzz_write_temp(path, data, size)) return 0;
     fc_status st = {0};
     fc_h5feat *f = NULL;
     if (fc_h5feat_open(path, &f, &st) == 0) {

@@ -8,20 +8,13 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "fuzz_tmpfile.h"
 #include "../../common/graph.h"
 #include "../../common/model.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char path[] = "/tmp/fc-fuzz-model.XXXXXX";
-    int fd = mkstemp(path);
-    if (fd < 0) return 0;
-    size_t off = 0;
-    while (off < size) {
-        ssize_t k = write(fd, data + off, size - off);
-        if (k <= 0) break;
-        off += (size_t)k;
-    }
-    close(fd);
+    if (fuzz_write_temp(path, data, size)) return 0;
     fc_status st = {0};
     fc_graph *g = NULL;
     if (fc_model_load_keras_h5(path, &g, &st) == 0)

@@ -7,19 +7,12 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "fuzz_tmpfile.h"
 #include "../../train/head_h5.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char path[] = "/tmp/fc-fuzz-head.XXXXXX";
-    int fd = mkstemp(path);
-    if (fd < 0) return 0;
-    size_t off = 0;
-    while (off < size) {
-        ssize_t k = write(fd, data + off, size - off);
-        if (k <= 0) break;
-        off += (size_t)k;
-    }
-    close(fd);
+    if (fuzz_write_temp(path, data, size)) return 0;
     fc_status st = {0};
     fc_head *hd = NULL;
     if (fc_head_load(path, &hd, &st) == 0) {

@@ -1,0 +1,24 @@
+/* fuzz_tmpfile.h - for fuzz targets whose parser reads a file (HDF5 opens paths, not
+ * memory): write the input bytes to a fresh temp file made from `path` (a mkstemp
+ * template, modified in place). Returns 0 on success, -1 if the file could not be made. */
+#ifndef FC_FUZZ_TMPFILE_H
+#define FC_FUZZ_TMPFILE_H
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static inline int fuzz_write_temp(char *path, const uint8_t *data, size_t size) {
+    int fd = mkstemp(path);
+    if (fd < 0) return -1;
+    size_t off = 0;
+    while (off < size) {
+        ssize_t k = write(fd, data + off, size - off);
+        if (k <= 0) break;
+        off += (size_t)k;
+    }
+    close(fd);
+    return 0;
+}
+
+#endif
