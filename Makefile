@@ -35,8 +35,10 @@ FUZZERS  := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/tests/%)
 TOOLS    := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%)
 BENCHES  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.SECONDARY:
-.PHONY: all test asan bench demo fuzz lint clean check-deps test-slurm
+# Keep objects made through pattern chains (never a blanket .SECONDARY: that would make
+# build-asan/featcache an intermediate file that make skips when ./featcache is newer).
+.PRECIOUS: $(BUILD)/%.o
+.PHONY: all featcache test asan bench demo fuzz lint clean check-deps test-slurm
 all: featcache
 
 featcache: $(BIN)
