@@ -11,15 +11,6 @@
 
 #pragma weak fc_h5feat_load
 
-static int starts_with_hdf5_signature(const char *path) {
-    unsigned char sig[8];
-    FILE *f = fopen(path, "rb");
-    if (!f) return 0;
-    size_t n = fread(sig, 1, 8, f);
-    fclose(f);
-    return n == 8 && memcmp(sig, "\211HDF\r\n\032\n", 8) == 0;
-}
-
 typedef struct {
     fc_dataset *ds;
     size_t cap;
@@ -103,7 +94,7 @@ int fc_dataset_load(const char *path, int split, fc_dataset *ds, fc_status *st) 
     if (split < FC_SPLIT_ANY || split > FC_SPLIT_TEST)
         return fc_fail(st, FC_ERR_ARG, "bad split %d", split);
     int rc;
-    if (starts_with_hdf5_signature(path)) {
+    if (fc_is_hdf5(path)) {
         if (!fc_h5feat_load)
             return fc_fail(st, FC_ERR_UNSUPPORTED,
                            "%s: HDF5 feature files need featcache built with export support", path);

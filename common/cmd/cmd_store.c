@@ -152,15 +152,6 @@ out:
 
 #pragma weak fc_h5feat_load
 
-static int file_is_hdf5(const char *path) {
-    unsigned char sig[8];
-    FILE *f = fopen(path, "rb");
-    if (!f) return 0;
-    size_t n = fread(sig, 1, 8, f);
-    fclose(f);
-    return n == 8 && memcmp(sig, "\211HDF\r\n\032\n", 8) == 0;
-}
-
 static int info_h5(const char *path, fc_status *st) {
     if (!fc_h5feat_load)
         return fc_fail(st, FC_ERR_UNSUPPORTED,
@@ -215,7 +206,7 @@ int cmd_info(int argc, char **argv) {
     }
     fc_status st = {0};
     const char *path = a.pos[0];
-    int rc = file_is_hdf5(path) ? info_h5(path, &st) : info_store(path, (int)maxf, &st);
+    int rc = fc_is_hdf5(path) ? info_h5(path, &st) : info_store(path, (int)maxf, &st);
     fc_args_free(&a);
     return rc ? fc_report("info", &st) : 0;
 }
