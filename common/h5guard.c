@@ -42,6 +42,12 @@ static int g_npassed;
 
 void fc_h5_preflight_enable(int on) { g_on = on; }
 
+void fc_h5_preflight_forget(void) {
+    pthread_mutex_lock(&g_lock);
+    g_npassed = 0;
+    pthread_mutex_unlock(&g_lock);
+}
+
 /* ---- the generic metadata walk ---- */
 
 #if H5_VERSION_GE(1, 12, 0)
