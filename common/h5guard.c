@@ -223,24 +223,40 @@ static double timeout_seconds(void) {
     return s && end != s && !*end && isfinite(t) && t > 0 ? t : FC_H5_PREFLIGHT_TIMEOUT_DEFAULT;
 }
 
-/* Reads the child's report until EOF or the deadline; 1 = timed out. */
-static int collect(int rfd, report *r, size_t *got, double timeout) {
-    double deadline = fc_now() + timeout;
+/* Reads the child's report until EOF; 0 = EOF, 1 = deadline passed, 2 = read error. */
+static int collect(int rfd, report *r, size_t *got, double deadline) {
     char spill[256];
     for (;;) {
         double left = deadline - fc_now();
         if (left <= 0) return 1;
         struct pollfd p = {rfd, POLLIN, 0};
         int n = poll(&p, 1, left > 60 ? 60000 : (int)(left * 1000) + 1);
-        if (n < 0 && errno != EINTR) return 1;
+        if (n < 0 && errno != EINTR) return 2;
         if (n <= 0) continue;
         char *dst = *got < sizeof *r ? (char *)r + *got : spill;
         size_t cap = *got < sizeof *r ? sizeof *r - *got : sizeof spill;
         ssize_t k = read(rfd, dst, cap);
         if (k < 0 && errno == EINTR) continue;
-        if (k <= 0) return 0;
+        if (k < 0) return 2;
+        if (k == 0) return 0;
         if (dst != spill) *got += (size_t)k;
     }
+}
+
+/* Reaps the child, killing it if it is still running at the deadline (EOF on the pipe
+ * normally means it is exiting, but nothing below trusts that). Returns its status. */
+static int reap(pid_t pid, int kill_now, double deadline, int ok_if_lost) {
+    int status = 0;
+    pid_t w = 0;
+    if (kill_now) kill(pid, SIGKILL);
+    while (!kill_now && (w = waitpid(pid, &status, WNOHANG)) == 0 && fc_now() < deadline)
+        poll(NULL, 0, 1);
+    if (w == 0) {
+        if (!kill_now) kill(pid, SIGKILL);
+        while ((w = waitpid(pid, &status, 0)) < 0 && errno == EINTR) {}
+    }
+    if (w < 0) status = ok_if_lost ? 0 : 0xff00; /* reaped elsewhere: exit status 255 */
+    return status;
 }
 
 static int find_passed(const struct stat *sb, fc_h5_probe probe, int add) {
@@ -299,13 +315,11 @@ int fc_h5_preflight(const char *path, fc_h5_probe probe, fc_status *st) {
     report r;
     memset(&r, 0, sizeof r);
     size_t got = 0;
-    int timed_out = collect(fds[0], &r, &got, timeout);
+    double deadline = fc_now() + timeout;
+    int how = collect(fds[0], &r, &got, deadline);
     close(fds[0]);
-    if (timed_out) kill(pid, SIGKILL);
-    int status = 0;
-    pid_t w;
-    while ((w = waitpid(pid, &status, 0)) < 0 && errno == EINTR) {}
-    if (w < 0) status = got == sizeof r ? 0 : 0xff00; /* reaped elsewhere: exit status 255 */
+    int status = reap(pid, how != 0, deadline, got == sizeof r);
+    int timed_out = how == 1 || (how == 0 && fc_now() >= deadline);
     int rc = judge(path, status, timed_out, timeout, &r, got, st);
     if (rc == 0) find_passed(&sb, probe, 1);
     return rc;
