@@ -82,6 +82,7 @@ int fc_store_commit(fc_store *s, fc_status *st);
 int fc_store_rollback(fc_store *s);
 /* 1 if sha256 has stored features (status ok), 0 if not, <0 on error. */
 int fc_store_has(fc_store *s, const char *sha256, fc_status *st);
+/* Removes the image, its features and its paths (absent: nothing to do). 0 or an error. */
 int fc_store_delete(fc_store *s, const char *sha256, fc_status *st);
 
 /* Iterate images (ordered by split, class, path). Callback gets the record and the

@@ -68,6 +68,19 @@ static void set_state(pipe_t *p, slot *s, int state) {
 
 /* ---- reader ---- */
 
+int fc_pl_unreadable_sha(const char *path, char sha256[65], fc_status *st) {
+    static const char tag[] = "featcache unreadable file"; /* and its NUL */
+    fc_sha256_ctx c = {0};
+    unsigned char d[32];
+    int rc = fc_sha256_begin(&c, st);
+    if (!rc) rc = fc_sha256_update(&c, tag, sizeof tag, st);
+    if (!rc) rc = fc_sha256_update(&c, path, strlen(path), st);
+    if (!rc) rc = fc_sha256_end(&c, d, st);
+    fc_sha256_abort(&c);
+    if (!rc) fc_sha256_to_hex(d, sha256);
+    return rc;
+}
+
 static void item_error(fc_item *it, const fc_status *st) {
     snprintf(it->error, sizeof it->error, "%s", st->msg);
 }
@@ -135,9 +148,10 @@ static int read_one(pipe_t *p, slot *s, size_t idx, fc_status *st) {
      * time) is read and hashed, and its real sha256 decides. */
     if (how == 1 && !p->ops->is_stored(p->ops->ctx, it->sha256))
         how = hash_entry(p, e, abs, it, &buf, &len, 0);
-    if (how < 0) {
+    if (how < 0) { /* recorded as failed under a key made from its path */
         it->kind = FC_ITEM_UNREADABLE;
-        goto out;
+        it->bytes = e->size > 0 ? e->size : 0;
+        if ((rc = fc_pl_unreadable_sha(e->path, it->sha256, st))) goto out;
     }
     if (c->shas) memcpy(c->shas[idx], it->sha256, 65);
     it->split = e->split != FC_SPLIT_ANY ? e->split
@@ -145,6 +159,8 @@ static int read_one(pipe_t *p, slot *s, size_t idx, fc_status *st) {
     if (c->shard_n > 1 && fc_shard_of(it->sha256, c->shard_n) != c->shard_i) {
         p->stats->other_shard++;
         keep = 0;
+    } else if (how < 0) {
+        /* counted by the writer */
     } else if (fc_strmap_get(&p->run_shas, it->sha256, NULL)) {
         /* same bytes as a file earlier in this run: the first one's label wins; the path
          * is recorded (a fast-path hit needs nothing) */

@@ -104,7 +104,7 @@ done
 grep -q "failed 4" "$T/.out" && ok "summary counts 4 failures" || fail "summary: $(cat "$T/.out")"
 grep -q "skipped 1 bmp" "$T/.err" && ok "bmp reported as skipped" || fail "bmp: $(cat "$T/.err")"
 "$DUMP" --records "$T/bad.db" >"$T/badrec.txt"
-[ "$(grep -c ' failed' "$T/badrec.txt")" = 3 ] && ok "3 corrupt files recorded as failed" || fail "records: $(grep failed "$T/badrec.txt")"
+[ "$(grep -c ' failed' "$T/badrec.txt")" = 4 ] && ok "3 corrupt files and the dangling link recorded as failed" || fail "records: $(grep failed "$T/badrec.txt")"
 expect_exit "re-run retries failed images" 0 "stored 0, skipped 24" "$FC" extract "$T/bad" -m "$T/tiny.h5" -o "$T/bad.db" "${X[@]}"
 grep -q "failed 4 in" "$T/.out" && ok "still-broken images counted as failed again (not duplicates)" || fail "re-run: $(cat "$T/.out")"
 expect_exit "--strict fails on bad images" 1 "failed" "$FC" extract "$T/bad" -m "$T/tiny.h5" -o "$T/bad.db" --strict "${X[@]}"
