@@ -91,6 +91,7 @@ typedef struct {
     double forward_seconds;  /* in ops.forward */
     double reader_seconds;   /* reading, hashing, decoding (not waiting for a slot) */
     double writer_seconds;   /* in ops.write */
+    double reader_cpu_seconds, writer_cpu_seconds; /* CPU time of those threads */
 } fc_pl_stats;
 
 int fc_pl_run(const fc_pl_config *cfg, const fc_pl_ops *ops, fc_pl_stats *stats, fc_status *st);
