@@ -176,27 +176,26 @@ static int drop_unreadable(fc_sink *k, const fc_item *it, fc_status *st) {
 
 static int write_item(fc_sink *k, const fc_pl_batch *b, const fc_item *it, fc_status *st) {
     const fc_scan_entry *e = it->entry;
+    fc_path_rec pr = {e->path, it->sha256, e->size, e->mtime_ns};
     int rc = drop_unreadable(k, it, st);
     if (rc) return rc;
-    if (it->kind != FC_ITEM_DUP) {
-        int failed = it->kind == FC_ITEM_FAILED || it->kind == FC_ITEM_UNREADABLE;
-        fc_image_rec rec = {0};
-        memcpy(rec.sha256, it->sha256, 65);
-        rec.path = e->path;
-        rec.class_name = k->scan->classes[e->cls];
-        rec.split = it->split;
-        rec.status = failed ? FC_IMG_FAILED : FC_IMG_OK;
-        rec.error = failed ? it->error : NULL;
-        rec.bytes = it->bytes;
-        rec.width = it->width;
-        rec.height = it->height;
-        /* SEEN: no features; the store then only moves path/class/split */
-        const float *f = it->kind == FC_ITEM_OK ? b->out + (size_t)it->row * b->out_elems : NULL;
-        if (it->kind == FC_ITEM_SEEN) note_relabel(k, it);
-        if ((rc = fc_store_put(k->store, &rec, f, st))) return rc;
-    }
-    fc_path_rec pr = {e->path, it->sha256, e->size, e->mtime_ns};
-    return fc_store_put_path(k->store, &pr, st);
+    if (it->kind == FC_ITEM_DUP) return fc_store_put_path(k->store, &pr, st);
+    int failed = it->kind == FC_ITEM_FAILED || it->kind == FC_ITEM_UNREADABLE;
+    fc_image_rec rec = {0};
+    memcpy(rec.sha256, it->sha256, 65);
+    rec.path = e->path;
+    rec.class_name = k->scan->classes[e->cls];
+    rec.split = it->split;
+    rec.status = failed ? FC_IMG_FAILED : FC_IMG_OK;
+    rec.error = failed ? it->error : NULL;
+    rec.bytes = it->bytes;
+    rec.width = it->width;
+    rec.height = it->height;
+    rec.file = &pr; /* its paths row gets size and mtime */
+    /* SEEN: no features; the store then only moves path/class/split */
+    const float *f = it->kind == FC_ITEM_OK ? b->out + (size_t)it->row * b->out_elems : NULL;
+    if (it->kind == FC_ITEM_SEEN) note_relabel(k, it);
+    return fc_store_put(k->store, &rec, f, st);
 }
 
 /* New store: provenance goes in with the first batch, the codec layout chosen on its
