@@ -13,10 +13,13 @@ mkdir -p "$out/new"
 n=1; while [ -e "$out/log.$n" ]; do n=$((n + 1)); done
 log=$out/log.$n
 bin=$(pwd)/build-fuzz/fuzz_$name
-"$bin" -timeout=10 -rss_limit_mb=2048 -max_total_time="$secs" -print_final_stats=1 \
+# CPU seconds (user+sys) are recorded beside wall time: the machine is shared, so
+# exec/s per wall second understates what the target does per CPU second.
+/usr/bin/time -f '%U %S %e' -o "$out/time.$n" "$bin" -timeout=10 -rss_limit_mb=2048 -max_total_time="$secs" -print_final_stats=1 \
     -artifact_prefix="$out/" "$@" "$out/new" "tests/fuzz/corpus/$name" >"$log" 2>&1
 rc=$?
 echo "== fuzz_$name run $n: exit $rc, log $log"
+tail -1 "$out/time.$n" | awk '{ printf "cpu %.0f s of %.0f s wall\n", $1 + $2, $3 }'
 grep -E 'INITED' "$log" | head -1
 grep -E '^#[0-9]+[[:space:]]' "$log" | tail -1
 grep -E 'ERROR|SUMMARY|Test unit written|stat::' "$log"
