@@ -9,8 +9,7 @@
 # (kill -9 / SIGINT / busy store during extract itself: tests/cli/extract.sh.)
 source "$(dirname "$0")/lib.sh"
 FX="$ROOT/tests/py/extract_fixtures.py"
-DUMP="$BUILD/tests/tools/store_dump"
-SDUMP="$BUILD/tests/tools/storedump"
+DUMP="$BUILD/tests/tools/storedump"
 MK="$BUILD/tests/tools/mkstore"
 MKF="$BUILD/tests/tools/mkstore_fmnist"
 MNTS=()
@@ -21,14 +20,14 @@ X=(-m "$T/tiny.h5" --size 128 --batch 4 --threads 1 --preprocess rescale --quiet
 $PY "$FX" model "$T/tiny.h5" || { fail "fixture model"; finish; }
 $PY "$FX" images "$T/img" --classes 4 --per-class 10 --jpeg-every 4 || { fail "fixture images"; finish; }
 "$FC" extract "$T/img" -o "$T/ref.db" "${X[@]}" >/dev/null 2>&1 && ok "reference extract" || fail "reference extract"
-"$DUMP" "$T/ref.db" >"$T/ref.txt"
+"$DUMP" --values "$T/ref.db" >"$T/ref.txt"
 "$MK" "$T/a.db" --first 0 --count 900 --shape 4,4,32 >/dev/null || fail "fixture a.db"
 "$MK" "$T/b.db" --first 600 --count 900 --shape 4,4,32 >/dev/null || fail "fixture b.db"
 "$MKF" "$T/fm.db" --classes 0,1,2 --train 100 --val 20 --test 10 >/dev/null || fail "fixture fm.db"
 
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 sleep_ms() { sleep "$(($1 / 1000)).$(printf '%03d' $(($1 % 1000)))"; }
-content() { "$SDUMP" "$1" 2>&1 | sort; } # decoded features, records: comparable across stores/.h5
+content() { "$DUMP" "$1" 2>&1 | sort; } # decoded features, records: comparable across stores/.h5
 sums() { sha256sum "$@" | cut -d' ' -f1 | tr '\n' ' '; }
 
 # timed NAME CMD...: runs CMD, leaves its wall time in ms in $ELAPSED (only to pick kill points).
@@ -217,7 +216,7 @@ reason "ulimit -f: export names the OS reason" "File too large: over the file si
 [ $rc = 1 ] && grep -q "x.db" "$T/.err" && ok "ulimit -f: extract exits 1 naming the store" || fail "ulimit -f: extract exit $rc: $(cat "$T/.err")"
 check "ulimit -f: the partial store verifies" "$FC" verify "$T/lim/x.db"
 expect_exit "ulimit -f: re-run without the limit resumes" 0 "" "$FC" extract "$T/img" -o "$T/lim/x.db" "${X[@]}"
-"$DUMP" "$T/lim/x.db" | cmp -s - "$T/ref.txt" && ok "ulimit -f: resumed store == reference" || fail "ulimit -f: resumed store differs"
+"$DUMP" --values "$T/lim/x.db" | cmp -s - "$T/ref.txt" && ok "ulimit -f: resumed store == reference" || fail "ulimit -f: resumed store differs"
 
 # --- disk full (tmpfs; needs mount privileges) and read-only output folders ---
 if mkdir -p "$T/full" && mount -t tmpfs -o size=300k tmpfs "$T/full" 2>/dev/null; then
@@ -226,7 +225,7 @@ if mkdir -p "$T/full" && mount -t tmpfs -o size=300k tmpfs "$T/full" 2>/dev/null
     check "disk full: the partial store verifies" "$FC" verify "$T/full/x.db"
     mount -o remount,size=4m "$T/full"
     expect_exit "disk full: re-run with space resumes" 0 "" "$FC" extract "$T/img" -o "$T/full/x.db" "${X[@]}"
-    "$DUMP" "$T/full/x.db" | cmp -s - "$T/ref.txt" && ok "disk full: resumed store == reference" || fail "disk full: resumed store differs"
+    "$DUMP" --values "$T/full/x.db" | cmp -s - "$T/ref.txt" && ok "disk full: resumed store == reference" || fail "disk full: resumed store differs"
     cp "$T/fm.db" "$T/full/fm.db"
     rm -f "$T/full/x.db"*
     mount -o remount,size=1m "$T/full"
@@ -270,7 +269,7 @@ cp -r "$T/img/." "$T/swap/"
 SWV=(-m "$T/tiny.h5" --size 128 --batch 1 --threads 1 --preprocess rescale) # same batch as the reference: same rounding
 SW=("${SWV[@]}" --quiet)
 "$FC" extract "$T/img" -o "$T/ref1.db" "${SW[@]}" >/dev/null 2>&1 || fail "reference extract, batch 1"
-"$DUMP" "$T/ref1.db" | awk '{ $2 = $3 = $4 = ""; print }' | sort >"$T/ref_pairs.txt"
+"$DUMP" --values "$T/ref1.db" | awk '{ $2 = $3 = $4 = ""; print }' | sort >"$T/ref_pairs.txt"
 swap_bad=0
 for round in 1 2; do
     rm -f "$T/sw.db"*
@@ -283,7 +282,7 @@ for round in 1 2; do
     kill $sw 2>/dev/null; wait $sw 2>/dev/null
     rm -f "$T/swap/x.tmp"
     [ $rc = 0 ] || { swap_bad=$((swap_bad + 1)); echo "# swap round $round: extract exit $rc"; continue; }
-    "$DUMP" "$T/sw.db" | awk '{ $2 = $3 = $4 = ""; print }' | sort >"$T/sw_pairs.txt"
+    "$DUMP" --values "$T/sw.db" | awk '{ $2 = $3 = $4 = ""; print }' | sort >"$T/sw_pairs.txt"
     extra=$(comm -23 "$T/sw_pairs.txt" "$T/ref_pairs.txt" | wc -l)
     [ "$extra" = 0 ] || { swap_bad=$((swap_bad + 1)); echo "# swap round $round: $extra stored features match no image's bytes"; }
 done
@@ -303,9 +302,9 @@ touch -r "$T/good.png" "$E"
 cp "$T/good.png" "$E" && touch -r "$T/good.png" "$E"
 expect_exit "fixed image, same size and mtime: re-run" 0 "stored 1" "$FC" extract "$T/ed" -o "$T/ed.db" "${SWV[@]}"
 good_sha=$(sha256sum "$E" | cut -d' ' -f1)
-"$DUMP" -r "$T/ed.db" | grep -q "^$good_sha c/$(basename "$E") .* ok$" && ok "fixed image stored under the sha256 of its bytes" \
-    || fail "fixed image: $("$DUMP" -r "$T/ed.db" | grep "$(basename "$E")")"
-"$DUMP" "$T/ed.db" | awk '{ $2 = $3 = $4 = ""; print }' | sort | comm -23 - "$T/ref_pairs.txt" | grep -q . \
+"$DUMP" --records "$T/ed.db" | grep -q "^$good_sha c/$(basename "$E") .* ok$" && ok "fixed image stored under the sha256 of its bytes" \
+    || fail "fixed image: $("$DUMP" --records "$T/ed.db" | grep "$(basename "$E")")"
+"$DUMP" --values "$T/ed.db" | awk '{ $2 = $3 = $4 = ""; print }' | sort | comm -23 - "$T/ref_pairs.txt" | grep -q . \
     && fail "fixed image: features do not match its bytes" || ok "fixed image: features match its bytes"
 cp "$B" "$E" # edited in place: new content, new mtime
 expect_exit "image edited in place: re-run" 0 "no longer in" "$FC" extract "$T/ed" -o "$T/ed.db" "${SWV[@]}"
