@@ -11,6 +11,8 @@ H="$ROOT/tests/fuzz/hangs"
 LOOP="$H/h5import/hdf5_1.10.8_global_heap_loop.h5"
 OVER="$H/h5import/hdf5_1.10.8_global_heap_overread.h5"
 LEAK="$H/h5model/hdf5_1.10.8_h5dopen_leak.h5"
+HUGE="$H/h5model/hdf5_1.10.8_h5c_protect_huge_malloc.h5"
+LAYOUT="$H/h5import/hdf5_1.10.8_layout_read_leak.h5"
 export FC_HDF5_PREFLIGHT_TIMEOUT=2
 TO="timeout 300"
 
@@ -62,6 +64,15 @@ hostile "overread: predict head" "$HOSTILE" "$OVER" "$FC" predict -m "$T/tiny.h5
 hostile "h5dopen leak: layers" "cannot open 'model_weights/gate/gate'" "$LEAK" "$FC" layers "$LEAK"
 hostile "h5dopen leak: extract -m" "damaged or truncated HDF5 file" "$LEAK" "$FC" extract "$T/img" -m "$LEAK" -o "$T/x.db" -q
 hostile "h5dopen leak: import" "missing provenance attribute" "$LEAK" "$FC" import "$LEAK" -o "$T/i.db"
+
+# --- an object-header size of ~2^64: glibc malloc fails (a clean HDF5 error), ASan aborts
+# the child (allocation-size-too-big); either way only the child ever asks
+hostile "huge malloc: layers" "damaged" "$HUGE" "$FC" layers "$HUGE"
+hostile "huge malloc: extract -m" "damaged" "$HUGE" "$FC" extract "$T/img" -m "$HUGE" -o "$T/x.db" -q
+
+# --- a damaged layout message on which H5Dopen2 fails and leaks: reported from the child
+hostile "layout leak: import" "/sha256 is not a one-dimensional dataset" "$LAYOUT" "$FC" import "$LAYOUT" -o "$T/i.db"
+hostile "layout leak: train" "/sha256 is not a one-dimensional dataset" "$LAYOUT" "$FC" train "$LAYOUT" -o "$T/h.h5" -q
 
 # --- the good files still work through the pre-flight, and the store is untouched
 check "good export imports" "$FC" import "$T/good.h5" -o "$T/back.db"
