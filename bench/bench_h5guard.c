@@ -2,10 +2,12 @@
  * (fc_h5feat_open), loading it whole (fc_h5feat_load, what import/train read) and loading
  * a Keras model (fc_model_load), each with the forked pre-flight and without.
  *   bench_h5guard open|load|model FILE on|off [REPS]
- * Prints the median wall time (bench/h5guard.sh runs each pair and the difference). */
+ * Prints the median wall and CPU time (this process + the child); bench/h5guard.sh runs
+ * each pair and prints the differences. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "../common/dataset.h"
 #include "../common/graph.h"
@@ -39,23 +41,34 @@ static int cmp_d(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-/* Median seconds of reps runs of fn(path), pre-flight on or off. -1 on failure. */
-static double median(job fn, const char *path, int guard, int reps) {
-    double t[64];
+/* CPU seconds of this process and its reaped children (the pre-flight child). */
+static double cpu_now(void) {
+    struct rusage a, b;
+    getrusage(RUSAGE_SELF, &a);
+    getrusage(RUSAGE_CHILDREN, &b);
+    return (double)(a.ru_utime.tv_sec + a.ru_stime.tv_sec + b.ru_utime.tv_sec + b.ru_stime.tv_sec) +
+           (double)(a.ru_utime.tv_usec + a.ru_stime.tv_usec + b.ru_utime.tv_usec + b.ru_stime.tv_usec) * 1e-6;
+}
+
+/* Median wall and CPU seconds of reps runs of fn(path), pre-flight on or off. */
+static int median(job fn, const char *path, int guard, int reps, double *wall, double *cpu) {
+    double t[64], c[64];
     fc_h5_preflight_enable(guard);
     for (int r = 0; r < reps; r++) {
         fc_status st = {0};
         fc_h5_preflight_forget(); /* every run pays the check, as every command does */
-        double t0 = fc_now();
+        double t0 = fc_now(), c0 = cpu_now();
         if (fn(path, &st)) {
             fprintf(stderr, "%s\n", st.msg);
             return -1;
         }
-        t[r] = fc_now() - t0;
+        t[r] = fc_now() - t0, c[r] = cpu_now() - c0;
     }
     fc_h5_preflight_enable(1);
     qsort(t, (size_t)reps, sizeof *t, cmp_d);
-    return t[reps / 2];
+    qsort(c, (size_t)reps, sizeof *c, cmp_d);
+    *wall = t[reps / 2], *cpu = c[reps / 2];
+    return 0;
 }
 
 /* One measurement per process, as each featcache command pays it once at startup (the
@@ -76,9 +89,11 @@ int main(int argc, char **argv) {
     }
     if (reps < 1 || reps > 64) reps = 7;
     int on = strcmp(argv[3], "on") == 0;
-    median(jobs[k].fn, argv[2], on, 1); /* warm the page cache */
-    double t = median(jobs[k].fn, argv[2], on, reps);
-    if (t < 0) return 1;
-    printf("%-30s pre-flight %-3s %9.2f ms (median of %d)\n", jobs[k].label, argv[3], t * 1e3, reps);
+    double t, c;
+    if (median(jobs[k].fn, argv[2], on, 1, &t, &c) || /* warms the page cache */
+        median(jobs[k].fn, argv[2], on, reps, &t, &c))
+        return 1;
+    printf("%-30s pre-flight %-3s %9.2f ms wall %9.2f ms cpu (median of %d)\n", jobs[k].label,
+           argv[3], t * 1e3, c * 1e3, reps);
     return 0;
 }

@@ -27,6 +27,7 @@ for job in open load model; do
     off=$("$B" $job "$f" off 7) && on=$("$B" $job "$f" on 7) || { echo "$job: failed"; continue; }
     echo "$off"; echo "$on"
     awk -v a="$off" -v b="$on" 'BEGIN { n = split(a, x, " "); split(b, y, " ");
-        for (i = 1; i <= n; i++) if (x[i] == "ms") { t0 = x[i - 1]; t1 = y[i - 1] }
-        printf "  -> pre-flight adds %.2f ms (%+.1f%%)\n", t1 - t0, (t0 > 0 ? (t1 - t0) / t0 * 100 : 0) }'
+        for (i = 1; i <= n; i++) if (x[i] == "wall") { w0 = x[i - 2]; w1 = y[i - 2]; c0 = x[i + 1]; c1 = y[i + 1] }
+        printf "  -> pre-flight adds %.2f ms wall (%+.1f%%), %.2f ms cpu (%+.1f%%)\n", w1 - w0,
+               (w0 > 0 ? (w1 - w0) / w0 * 100 : 0), c1 - c0, (c0 > 0 ? (c1 - c0) / c0 * 100 : 0) }'
 done
