@@ -432,7 +432,7 @@ out:
 static int open_checked(const char *path, fc_h5feat **out, fc_status *st) {
     *out = NULL;
     fc_h5feat *f = fc_calloc(1, sizeof *f, st);
-    if (!f) return st->code;
+    if (!f) return FC_ERR_NOMEM;
     f->file = f->feat = -1;
     hsize_t n = 0;
     int rc = 0;
@@ -472,7 +472,7 @@ out:
 static int open_probe(const char *path, fc_status *st) {
     fc_h5feat *f = NULL;
     int rc = open_checked(path, &f, st);
-    if (rc == 0) {
+    if (rc == 0 && f) {
         fc_h5_quiet q = fc_h5_quiet_begin();
         (void)H5Dget_storage_size(f->feat);
         fc_h5_quiet_end(q);
@@ -483,8 +483,8 @@ static int open_probe(const char *path, fc_status *st) {
 
 int fc_h5feat_open(const char *path, fc_h5feat **out, fc_status *st) {
     *out = NULL;
-    if (fc_is_hdf5(path) && fc_h5_preflight(path, open_probe, st)) return st->code;
-    return open_checked(path, out, st);
+    int rc = fc_is_hdf5(path) ? fc_h5_preflight(path, open_probe, st) : 0;
+    return rc ? rc : open_checked(path, out, st);
 }
 
 void fc_h5feat_close(fc_h5feat *f) {
