@@ -240,9 +240,11 @@ int main(int argc, char **argv) {
     printf("fastest epoch %.4f s (the least disturbed by other load)\n", best);
     for (int i = 0; i < n; i++) {
         fc_epoch_stat *e = &hist[i].ep[hist[i].n - 1];
-        printf("  cfg %2d lr %g hidden %d dropout %.2f: loss %.4f acc %.4f val_loss %.4f val_acc %.4f\n",
+        char hex[65]; /* fingerprint of the trained first layer: equal bits across builds */
+        fc_sha256_hex(heads[i]->w[0], (size_t)heads[i]->dims[0] * heads[i]->dims[1] * sizeof(float), hex);
+        printf("  cfg %2d lr %g hidden %d dropout %.2f: loss %.4f acc %.4f val_loss %.4f val_acc %.4f w0 %.12s\n",
                i, cfg[i].opt.lr, cfg[i].arch.hidden[0], cfg[i].arch.dropout, e->loss, e->acc,
-               e->val_loss, e->val_acc);
+               e->val_loss, e->val_acc, hex);
     }
     printf("peak RSS %.1f MB (decoded features %.1f MB)\n", ru.ru_maxrss / 1024.0, feat_mb);
     for (int i = 0; i < n; i++) fc_head_free(heads[i]), fc_history_free(&hist[i]);

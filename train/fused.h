@@ -36,7 +36,7 @@ typedef struct {
  * (feature maps after ReLU are mostly exact zeros; skipping a zero term leaves every sum
  * bit-identical). Bitmasks built with vector compares once per step and chunk, shared by
  * every config of a group. */
-#define FC_NZ_CHUNK 64
+#define FC_NZ_CHUNK 256
 #define FC_NZ_BLOCK 32 /* rows per forward mask word */
 typedef struct {
     int r0, r1;       /* rows of this chunk */
