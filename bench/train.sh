@@ -50,30 +50,34 @@ run_peer() { # name, then command
     local name=$1; shift
     local out; out=$("$@" 2>&1) || { echo "  $name: failed: $(echo "$out" | tail -1)"; return 1; }
     echo "$out" | sed -n 's/^SECONDS //p'
+    echo "$out" | sed -n 's/^CPU //p' >"$T/$name.cpu"
 }
 echo "peers ($PEER_EPOCHS epochs, scaled to $EPOCHS):"
 np1=$(run_peer numpy env OPENBLAS_NUM_THREADS=$THREADS $PY "$HERE/train_peer.py" numpy "$T" --epochs "$PEER_EPOCHS")
-[ -n "$np1" ] && echo "  numpy (preallocated out= buffers), 1 config: $np1 s"
+[ -n "$np1" ] && echo "  numpy (preallocated out= buffers), 1 config: $np1 s (cpu $(cat "$T/numpy.cpu") s)"
 th1=""
 if $PY -c 'import torch' 2>/dev/null; then
     TC=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4
     PRE=""; [ -e "$TC" ] && PRE="LD_PRELOAD=$TC"
     th1=$(run_peer torch env $PRE OPENBLAS_NUM_THREADS=1 $PY "$HERE/train_peer.py" torch "$T" --epochs "$PEER_EPOCHS")
-    [ -n "$th1" ] && echo "  PyTorch (tcmalloc, OPENBLAS_NUM_THREADS=1, 2 threads), 1 config: $th1 s"
+    [ -n "$th1" ] && echo "  PyTorch (tcmalloc, OPENBLAS_NUM_THREADS=1, 2 threads), 1 config: $th1 s (cpu $(cat "$T/torch.cpu") s)"
 else
     echo "  PyTorch: not installed for /usr/bin/python3 (PEERS.md reference: 16.6 s for 30 epochs on Zen 5)"
 fi
 $PY - "$one" "$sweep" "$np1" "$th1" "$EPOCHS" "$PEER_EPOCHS" "$one_fast" "$sweep_fast" "$one_cpu" "$sweep_cpu" \
-    "$floor1" "$floorn" <<'PY'
+    "$floor1" "$floorn" "$(cat "$T/torch.cpu" 2>/dev/null)" <<'PY'
 import sys
 one, sweep, np1, th1 = (float(v) if v else None for v in sys.argv[1:5])
 e, pe = float(sys.argv[5]), float(sys.argv[6])
-f1, fn, c1, cn, fl1, fln = (float(v) if v else None for v in sys.argv[7:13])
+f1, fn, c1, cn, fl1, fln, thc = (float(v) if v else None for v in sys.argv[7:14])
 print("summary (per 30 epochs):")
 print(f"  featcache 1 config {one * 30 / e:.2f} s ({one / e:.4f} s/epoch)")
 if np1: print(f"  numpy    1 config {np1 * 30 / pe:.2f} s -> featcache is {np1 / pe / (one / e):.1f}x faster")
 if th1: print(f"  PyTorch  1 config {th1 * 30 / pe:.2f} s -> featcache is {th1 / pe / (one / e):.1f}x faster (goal >= 5x)")
 else: print(f"  PyTorch (PEERS.md, Zen 5): 16.6 s -> {16.6 / (one * 30 / e):.1f}x (different machine: indicative only)")
+if thc and c1:
+    print(f"  CPU time (robust to other load; counts spin-waiting): PyTorch {thc * 30 / pe:.2f} s vs featcache "
+          f"{c1 * 30 / e:.2f} s -> {thc / pe / (c1 / e):.1f}x")
 print(f"  12-config sweep {sweep * 30 / e:.2f} s = {sweep / one:.2f}x one config (goal <= 3x; the grid holds "
       f"7.5x the first-layer weights of one config, so ~7.5x is the cost of running them one by one)")
 if f1 and fn:
