@@ -6,6 +6,7 @@
  * than interleave batches. flock dies with the process, so kill -9 never leaves it held. */
 #define _GNU_SOURCE
 #include "store_internal.h"
+#include "outtmp.h"
 #include "sha256.h"
 
 #include <errno.h>
@@ -41,6 +42,7 @@ static const char *const sql_text[Q_N] = {
 };
 
 int fc_store_sql_fail(fc_store *s, fc_status *st, const char *what) {
+    int e0 = errno; /* SQLite leaves the failed write's errno (EFBIG, ENOSPC) here */
     int ec = s->db ? sqlite3_errcode(s->db) & 0xff : SQLITE_CANTOPEN;
     const char *m = s->db ? sqlite3_errmsg(s->db) : "cannot open";
     fc_code code = FC_ERR_IO;
@@ -51,6 +53,15 @@ int fc_store_sql_fail(fc_store *s, fc_status *st, const char *what) {
         return fc_fail(st, code, "%s: not a featcache store (%s)", s->path, m);
     if (ec == SQLITE_CORRUPT)
         return fc_fail(st, code, "%s: store is corrupt (%s: %s)", s->path, what, m);
+    /* disk full, a file size limit, EIO ...: name the OS reason */
+    char why[160];
+    int io = ec == SQLITE_IOERR || ec == SQLITE_FULL || ec == SQLITE_CANTOPEN;
+    int os = io && s->db ? sqlite3_system_errno(s->db) : 0;
+    const char *r = io ? fc_write_reason(os ? os : e0, os == 0, why, sizeof why) : NULL;
+    if (r && s->readonly && (os ? os : e0) == EFBIG) /* a read-only store writes nothing */
+        return fc_fail(st, code, "%s: %s: %s (%s: SQLite's temporary files for the query)",
+                       s->path, what, m, r);
+    if (r) return fc_fail(st, code, "%s: %s: %s (%s)", s->path, what, m, r);
     return fc_fail(st, code, "%s: %s: %s", s->path, what, m);
 }
 
