@@ -73,7 +73,9 @@ int fc_kb_add(fc_kbuild *b, fc_node *n, int *idx, fc_status *st) {
     return 0;
 }
 
-#define LFAIL(code, ...) lfail(b, L, st, code, __VA_ARGS__)
+/* Evaluates to `code` itself (what lfail returns) so that the static analyzer, which does
+ * not follow variadic calls, sees that LFAIL is nonzero. */
+#define LFAIL(code, ...) (lfail(b, L, st, code, __VA_ARGS__), (int)(code))
 static int lfail(const fc_kbuild *b, const fc_klayer *L, fc_status *st, fc_code code,
                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 static int lfail(const fc_kbuild *b, const fc_klayer *L, fc_status *st, fc_code code,
@@ -400,7 +402,7 @@ static int h_pad(fc_kbuild *b, const fc_klayer *L, int *idx, fc_status *st) {
     } else {
         int pr[2];
         rc = get_pair(b, L, key, crop ? 0 : 1, 0, pr, st);
-        v[0] = v[1] = pr[0], v[2] = v[3] = pr[1];
+        if (!rc) v[0] = v[1] = pr[0], v[2] = v[3] = pr[1];
     }
     if (rc) goto out;
     n.pad_t = v[0], n.pad_b = v[1], n.pad_l = v[2], n.pad_r = v[3];

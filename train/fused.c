@@ -200,7 +200,7 @@ __attribute__((target("avx2,fma"))) static void fused_avx2(const fc_fused_layer 
     if (H8) {
         for (int i0 = r0, blk = 0; i0 < r1; i0 += FUSED_BLOCK, blk++) {
             int i1 = i0 + FUSED_BLOCK < r1 ? i0 + FUSED_BLOCK : r1;
-            if (f->bt)
+            if (f->bt > 0)
                 for (int i = i0; i < i1; i++) {
                     size_t at = (size_t)(i - r0) * nz->cap;
                     row_update_avx2(f, i, nz->b + at, nz->x + at, nz->cnt[i - r0]);
@@ -212,7 +212,10 @@ __attribute__((target("avx2,fma"))) static void fused_avx2(const fc_fused_layer 
 }
 
 void fc_fused_rows_nz(const fc_fused_layer *f, const fc_nz_rows *nz, float *zp) {
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) fused_avx2(f, nz, zp);
+    /* the vector path needs the state arrays of its optimizer (the scalar one takes NULL) */
+    int state_ok = f->bt <= 0 || (f->os.kind == FC_OPTIM_SGD && f->os.plain_sgd) ||
+                   (f->s1 && (f->os.kind != FC_OPTIM_ADAM || f->s2));
+    if (state_ok && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) fused_avx2(f, nz, zp);
     else fc_fused_rows_scalar(f, nz->r0, nz->r1, 0, zp);
 }
 
