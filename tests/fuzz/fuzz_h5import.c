@@ -28,5 +28,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         fc_h5feat_close(f);
     }
     unlink(path);
+    fuzz_h5_all_closed();
     return 0;
 }

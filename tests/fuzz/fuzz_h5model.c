@@ -22,5 +22,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     else if (!st.msg[0])
         abort();
     unlink(path);
+    fuzz_h5_all_closed();
     return 0;
 }

@@ -24,5 +24,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         fc_head_free(hd);
     }
     unlink(path);
+    fuzz_h5_all_closed();
     return 0;
 }
