@@ -160,8 +160,9 @@ static int build_vgg(ab *a, int convs_345, fc_status *st) {
         snprintf(nm, sizeof nm, "block%d_pool", blk);
         if (!rc) rc = a_pool(a, x, nm, FC_OP_MAXPOOL, 2, 2, FC_PAD_VALID, &x, st);
     }
+    if (rc) return rc; /* x may be unset when a_input failed */
     a->kb.g->output = x;
-    return rc ? rc : a_top(a, x, NULL, st);
+    return a_top(a, x, NULL, st);
 }
 
 /* ---- MobileNetV2 (alpha 1.0): keras.applications.mobilenet_v2 ---- */

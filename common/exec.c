@@ -122,8 +122,9 @@ static void run_wino(const fc_plan *p, const fc_step *s, const float *x, float *
 static void run_step(const fc_plan *p, const fc_step *s, int b0, int n, int tid) {
     const fc_graph *g = p->g;
     const fc_node *c = &g->nodes[s->node];
-    const fc_node *in = c->n_inputs ? &g->nodes[c->inputs[0]] : NULL;
-    const float *x = in ? node_buf(p, c->inputs[0], tid, b0) : NULL;
+    if (c->n_inputs < 1) return; /* input nodes have no step (plan_steps skips them) */
+    const fc_node *in = &g->nodes[c->inputs[0]];
+    const float *x = node_buf(p, c->inputs[0], tid, b0);
     float *y = node_buf(p, s->node, tid, b0);
     size_t rows = (size_t)n * c->oh * c->ow;
     fc_actp a = fc_actp_from(c);

@@ -324,11 +324,16 @@ static int infer_node(fc_graph *g, int i, fc_status *st) {
     n->params = 0;
     if (n->dh <= 0) n->dh = 1;
     if (n->dw <= 0) n->dw = 1;
-    if (in) { n->oh = in->oh; n->ow = in->ow; n->oc = in->oc; n->rank = in->rank; }
-    switch (n->op) {
-    case FC_OP_INPUT:
+    if (n->op == FC_OP_INPUT) {
         n->oh = g->in_h; n->ow = g->in_w; n->oc = g->in_c; n->rank = 3;
         return 0;
+    }
+    if (!in) /* check_structure guarantees an input; keep the guard next to the use */
+        return fc_fail(st, FC_ERR_FORMAT, "layer '%s' (%s): has no input", n->name,
+                       n->class_name);
+    n->oh = in->oh; n->ow = in->ow; n->oc = in->oc; n->rank = in->rank;
+    switch (n->op) {
+    case FC_OP_INPUT: return 0; /* handled above */
     case FC_OP_CONV2D:
     case FC_OP_DEPTHWISE:
         if (in->rank != 3) break;

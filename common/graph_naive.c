@@ -146,8 +146,9 @@ static void naive_dense(const fc_node *p, const fc_node *c, const float *x, floa
 
 static void naive_node(const fc_graph *g, int i, float **buf, int n) {
     const fc_node *c = &g->nodes[i];
-    const fc_node *p = c->n_inputs ? &g->nodes[c->inputs[0]] : NULL;
-    const float *x = c->n_inputs ? buf[c->inputs[0]] : NULL;
+    if (c->n_inputs < 1) return; /* the input node: its buffer is the caller's images */
+    const fc_node *p = &g->nodes[c->inputs[0]];
+    const float *x = buf[c->inputs[0]];
     float *y = buf[i];
     size_t e = (size_t)n * c->oh * c->ow * c->oc;
     switch (c->op) {

@@ -288,7 +288,7 @@ static int append_rows(hid_t d, int rank, hsize_t n_old, hsize_t n_new, hid_t me
     hsize_t dims[4], start[4] = {n_old, 0, 0, 0}, count[4];
     hid_t fsp = H5Dget_space(d), msp = -1;
     int ok = fsp >= 0 && H5Sget_simple_extent_dims(fsp, dims, NULL) == rank;
-    if (fsp >= 0) H5Sclose(fsp), fsp = -1;
+    if (fsp >= 0) H5Sclose(fsp);
     if (!ok) return -1;
     dims[0] = n_new;
     if (H5Dset_extent(d, dims) < 0 || (fsp = H5Dget_space(d)) < 0) return -1;

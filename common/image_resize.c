@@ -210,7 +210,9 @@ static int resize_convolve(const fc_image *src, fc_image *dst, fc_resize mode, f
         int y0 = need_v ? y_first : 0;
         uint8_t *target = dst->rgb;
         if (need_v) {
-            tmp = malloc((size_t)nrows * dst->w * 3 + 1);
+            /* calloc: the analyzer cannot see that pass_vertical reads only rows that
+             * pass_horizontal wrote (the coefficient windows stay in [y_first, y_last)) */
+            tmp = calloc((size_t)nrows * dst->w * 3 + 1, 1);
             if (!tmp) {
                 rc = fc_fail(st, FC_ERR_NOMEM, "out of memory resizing image");
                 goto out;

@@ -24,6 +24,7 @@ static const double G4[6 * 3] = {1.0 / 4, 0, 0,
                                  0, 0, 1};
 
 FC_SIMD void fc_wino_weights(int m, const float *w, int cin, int cout, float *u) {
+    m = m == 4 ? 4 : 2; /* the transforms below know only these (and the arrays fit them) */
     const int a = m + 2;
     const double *G = m == 4 ? G4 : G2;
     const size_t mat = (size_t)cin * cout;
@@ -94,6 +95,7 @@ AI void in_block(int m, const float *const *d, int c0, int nl, float *v, size_t 
  * zero: cin zeros (padding); tmp is unused. */
 FC_SIMD void fc_wino_input(const fc_geom *g, int m, const float *x, size_t t0, size_t t1,
                            float *v, const float *zero, float *tmp) {
+    m = m == 4 ? 4 : 2;
     const int a = m + 2, c = g->ic;
     const int th = (g->oh + m - 1) / m, tw = (g->ow + m - 1) / m;
     const size_t T = t1 - t0, per_img = (size_t)th * tw;
@@ -139,6 +141,7 @@ AI void out_block(int m, const float *mt, size_t pos_stride, float *const *y, co
  * bias and activation. tmp: a*a*cout floats of scratch (sink for pixels past the edge). */
 FC_SIMD void fc_wino_output(const fc_geom *g, int m, const float *mm, size_t t0, size_t t1,
                             float *y, const float *bias, const fc_actp *act, float *tmp) {
+    m = m == 4 ? 4 : 2;
     const int c = g->oc;
     const int th = (g->oh + m - 1) / m, tw = (g->ow + m - 1) / m;
     const size_t T = t1 - t0, per_img = (size_t)th * tw;

@@ -89,7 +89,7 @@ static int add_entry(fc_kbuild *b, json_t *e, const int *in, int n_in, const cha
     if (is_model_class(cls)) {
         if (n_in > 1)
             return fc_fail(st, FC_ERR_UNSUPPORTED, "%s: nested model '%s' has %d inputs (one supported)", b->what, name, n_in);
-        return build_model(b, e, n_in ? in[0] : -1, group ? group : name, tr, idx, st);
+        return build_model(b, e, n_in > 0 ? in[0] : -1, group ? group : name, tr, idx, st);
     }
     fc_klayer L = {json_object_get(e, "config"), name, cls, group ? group : name, tr, in, n_in};
     return fc_kb_add_layer(b, &L, idx, st);
@@ -248,8 +248,13 @@ out:
 static int resolve_refs(fc_kbuild *b, json_t *layers, int n, name_ix *sorted, int **off_out,
                         int **refs_out, fc_status *st) {
     const char *tmp[MAX_REFS];
-    int *off = calloc((size_t)n + 1, sizeof *off), *refs = NULL, cap = 0, rc = 0;
-    if (!off) return fc_fail(st, FC_ERR_NOMEM, "out of memory");
+    /* refs is never NULL, even for a graph without edges */
+    int cap = 16, rc = 0;
+    int *off = calloc((size_t)n + 1, sizeof *off), *refs = calloc((size_t)cap, sizeof *refs);
+    if (!off || !refs) {
+        free(off), free(refs);
+        return fc_fail(st, FC_ERR_NOMEM, "out of memory");
+    }
     for (int i = 0; i < n && !rc; i++) {
         json_t *e = json_array_get(layers, (size_t)i);
         int m;

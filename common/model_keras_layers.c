@@ -73,7 +73,9 @@ int fc_kb_add(fc_kbuild *b, fc_node *n, int *idx, fc_status *st) {
     return 0;
 }
 
-#define LFAIL(code, ...) lfail(b, L, st, code, __VA_ARGS__)
+/* Evaluates to `code` itself (what lfail returns) so that the static analyzer, which does
+ * not follow variadic calls, sees that LFAIL is nonzero. */
+#define LFAIL(code, ...) (lfail(b, L, st, code, __VA_ARGS__), (int)(code))
 static int lfail(const fc_kbuild *b, const fc_klayer *L, fc_status *st, fc_code code,
                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 static int lfail(const fc_kbuild *b, const fc_klayer *L, fc_status *st, fc_code code,

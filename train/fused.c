@@ -79,7 +79,7 @@ row_update_avx2(const fc_fused_layer *f, const fc_nz_rows *nz, int i, const floa
     const __m256 l2 = _mm256_set1_ps(f->l2x2);
     const int use_l2 = f->l2x2 != 0.0f;
     int nnz = 0;
-    for (int wi = 0; wi < nz->words; wi++)
+    for (int wi = 0; wi * 32 < nz->bt; wi++) /* words of this batch only (later ones are stale) */
         for (uint32_t m = nz->tmask[(size_t)wi * nz->rows + (i - nz->r0)]; m; m &= m - 1) {
             int b = wi * 32 + __builtin_ctz(m);
             dp[nnz] = f->dz + (size_t)b * H, xv[nnz++] = f->xt[b][i];
@@ -242,7 +242,7 @@ __attribute__((target("avx2,fma"))) static void fused_avx2(const fc_fused_layer 
     if (H8) {
         for (int i0 = r0, blk = 0; i0 < r1; i0 += FC_NZ_BLOCK, blk++) {
             int i1 = i0 + FC_NZ_BLOCK < r1 ? i0 + FC_NZ_BLOCK : r1;
-            if (f->bt)
+            if (f->bt > 0)
                 for (int i = i0; i < i1; i++) row_update_avx2(f, nz, i, dp, xv);
             if (f->bn) block_forward_avx2(f, nz, blk, zp);
         }
@@ -251,7 +251,10 @@ __attribute__((target("avx2,fma"))) static void fused_avx2(const fc_fused_layer 
 }
 
 void fc_fused_rows_nz(const fc_fused_layer *f, const fc_nz_rows *nz, float *zp) {
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) fused_avx2(f, nz, zp);
+    /* the vector path needs the state arrays of its optimizer (the scalar one takes NULL) */
+    int state_ok = f->bt <= 0 || (f->os.kind == FC_OPTIM_SGD && f->os.plain_sgd) ||
+                   (f->s1 && (f->os.kind != FC_OPTIM_ADAM || f->s2));
+    if (state_ok && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) fused_avx2(f, nz, zp);
     else fc_fused_rows_scalar(f, nz->r0, nz->r1, 0, zp);
 }
 
@@ -261,8 +264,8 @@ int fc_nz_alloc(fc_nz_rows *nz, int rows, int cap) {
     nz->rows = rows;
     nz->words = (nz->cap + 31) / 32;
     size_t nblk = (size_t)(rows + FC_NZ_BLOCK - 1) / FC_NZ_BLOCK;
-    nz->tmask = malloc((size_t)nz->words * rows * sizeof *nz->tmask);
-    nz->fmask = malloc((size_t)nz->cap * nblk * sizeof *nz->fmask);
+    nz->tmask = calloc((size_t)nz->words * rows, sizeof *nz->tmask); /* zeroed: small, once */
+    nz->fmask = calloc((size_t)nz->cap * nblk, sizeof *nz->fmask);
     if (nz->tmask && nz->fmask) return 0;
     fc_nz_free(nz);
     return -1;

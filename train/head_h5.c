@@ -191,7 +191,6 @@ int fc_head_save(const fc_head *hd, const char *path, const fc_optim *opt, float
              (!config_json || put_str_attr(f, "featcache_config", config_json) == 0) &&
              write_weights(f, hd, names, n_names) == 0;
     if (H5Fclose(f) < 0) ok = 0;
-    f = -1;
     if (!ok) {
         rc = fc_fail(st, FC_ERR_IO, "%s: cannot write HDF5 (disk full or unwritable?)", tmp);
         remove(tmp);

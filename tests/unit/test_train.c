@@ -96,6 +96,40 @@ static void test_fused_vs_scalar(void) {
         }
 }
 
+/* --- one nonzero mask shared across steps (as the trainer does): a last batch smaller than
+ * the one before it by 32 or more samples must not use the earlier batch's mask words --- */
+static void test_fused_short_last_batch(void) {
+    const int D = 40, H = 16, B = 64, bt = 6;
+    uint64_t s = 7;
+    float *x = malloc((size_t)B * D * sizeof(float)), *dz = malloc((size_t)B * H * sizeof(float));
+    float *w[2], *s1[2], *zp = calloc((size_t)B * H, sizeof(float));
+    for (int i = 0; i < B * D; i++) x[i] = urand(&s) < 0.3f ? 0.0f : urand(&s);
+    for (int i = 0; i < B * H; i++) dz[i] = urand(&s) - 0.5f;
+    for (int v = 0; v < 2; v++) {
+        w[v] = malloc((size_t)D * H * sizeof(float)), s1[v] = calloc((size_t)D * H, sizeof(float));
+        for (int i = 0; i < D * H; i++) w[v][i] = (float)((i * 37) % 101) / 101.0f - 0.5f;
+    }
+    const float *rows[64];
+    for (int b = 0; b < B; b++) rows[b] = x + (size_t)b * D;
+    fc_optim o;
+    fc_optim_defaults(FC_OPTIM_RMSPROP, &o);
+    fc_nz_rows nz;
+    CHECK(fc_nz_alloc(&nz, FC_NZ_CHUNK, B) == 0, "alloc");
+    fc_nz_build(&nz, rows, B, rows, 0, 0, D); /* a full batch first: fills every mask word */
+    fc_nz_build(&nz, rows, bt, rows, 0, 0, D);
+    for (int v = 0; v < 2; v++) {
+        fc_fused_layer f = {rows, bt, dz, rows, 0, w[v], s1[v], NULL, H, {0}, 0.0f};
+        fc_optim_step_init(&o, 1, &f.os);
+        if (v == 0) fc_fused_rows_nz(&f, &nz, zp);
+        else fc_fused_rows_scalar(&f, 0, D, 0, zp);
+    }
+    CHECK(memcmp(w[0], w[1], (size_t)D * H * sizeof(float)) == 0, "short last batch: weights");
+    CHECK(memcmp(s1[0], s1[1], (size_t)D * H * sizeof(float)) == 0, "short last batch: state");
+    fc_nz_free(&nz);
+    free(x), free(dz), free(zp);
+    for (int v = 0; v < 2; v++) free(w[v]), free(s1[v]);
+}
+
 /* --- sparse first-layer forward: AVX2 == scalar bit for bit, any row split, vs double --- */
 static void test_sparse_forward(void) {
     const int Ds[3] = {70, 64, 9}, Hs[3] = {37, 128, 8};
@@ -370,6 +404,7 @@ static void test_pooling(void) {
 
 int main(void) {
     T_RUN(test_fused_vs_scalar);
+    T_RUN(test_fused_short_last_batch);
     T_RUN(test_sparse_forward);
     T_RUN(test_gradients);
     T_RUN(test_loss_values);
