@@ -23,6 +23,9 @@ expect_exit() {
     local name=$1 code=$2 frag=$3; shift 3
     "$@" >"$T/.out" 2>"$T/.err"; local rc=$?
     if [ "$rc" -ne "$code" ]; then fail "$name: exit $rc, expected $code"; sed 's/^/    /' "$T/.err" | tail -5; return; fi
+    # under make asan a sanitizer report can come with the expected exit code: never a pass
+    if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$T/.err"; then
+        fail "$name: sanitizer report"; grep -E 'Sanitizer|runtime error:' "$T/.err" | head -3 | sed 's/^/    /'; return; fi
     if [ -n "$frag" ] && ! grep -qiF -- "$frag" "$T/.err" "$T/.out"; then
         fail "$name: output lacks '$frag'"; sed 's/^/    /' "$T/.err" | tail -5; return; fi
     ok "$name"
