@@ -205,6 +205,9 @@ int main(int argc, char **argv) {
     printf("extract end-to-end   %8.2f img/s  (%lld stored in %.2f s; reader busy %.2f s, "
            "forward %.2f s, writer busy %.2f s)\n", e2e, (long long)first.stored, t_first,
            first.reader_seconds, first.forward_seconds, first.writer_seconds);
+    printf("reader CPU %.3f s (%.2f ms/image), writer CPU %.3f s (%.2f ms/image)\n",
+           first.reader_cpu_seconds, 1e3 * first.reader_cpu_seconds / (double)n_files,
+           first.writer_cpu_seconds, 1e3 * first.writer_cpu_seconds / (double)n_files);
     printf("ratio end-to-end / backbone  %.3f  (goal >= 0.90)\n", e2e / bb);
     printf("re-run of the finished extract: %.3f s, %lld skipped (%lld not re-read); "
            "speed-up %.0fx (goal >= 50x)\n", t_again, (long long)again.skipped,

@@ -1,12 +1,15 @@
 /* bench_train.c - seed-001 head training speed on synthetic 4x4x512 features.
  *
- *   bench_train [--threads N] [--epochs N] [--sweep] [--dump DIR]
+ *   bench_train [--threads N] [--epochs N] [--sweep] [--membw] [--dump DIR]
  * Features are ReLU-like (about 70% exact zeros), labels a noisy linear function of them,
  * 2000 train / 1000 val: the shapes of seed 001 (VGG16 conv base at 150x150, cats vs dogs).
  * Prints seconds, s/epoch, final metrics and peak RSS; --sweep also trains the 12-config
  * grid lr 3 x hidden {64,256} x dropout {0.25,0.5} in one group. --dump writes the
  * features (x_train.f32 ...) for the numpy/PyTorch peers in bench/train.sh; --store PATH
- * writes them as a feature store (f16) for `featcache train` runs. */
+ * writes them as a feature store (f16) for `featcache train` runs. --membw measures the
+ * read-modify-write bandwidth the first layer's update needs (every step reads and writes
+ * each first-layer weight and its RMSprop state: 16 B per weight) over arrays the size of
+ * one config's and of the sweep's state, and prints the resulting floor per epoch. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +19,10 @@
 #include "../common/sha256.h"
 #include "../common/store.h"
 #include "../train/rng.h"
+#include "../train/tpool.h"
 #include "../train/trainer.h"
+
+#include <immintrin.h>
 
 static void make_split(fc_dataset *ds, size_t n, uint64_t seed, const float *dir) {
     memset(ds, 0, sizeof *ds);
@@ -34,6 +40,72 @@ static void make_split(fc_dataset *ds, size_t n, uint64_t seed, const float *dir
         }
         ds->y[i] = dot + (fc_rng_uniform(key ^ 77, i) - 0.5) * 4.0 > 0;
     }
+}
+
+/* ---- read-modify-write bandwidth: w, s -> w', s' like an RMSprop step without the math ---- */
+typedef struct {
+    float *w, *s;
+    size_t n;
+} rmw_job;
+
+__attribute__((target("avx2"))) static void rmw_avx2(float *w, float *s, size_t n) {
+    const __m256 a = _mm256_set1_ps(0.9f), c = _mm256_set1_ps(1e-6f);
+    size_t k = 0;
+    for (; k + 8 <= n; k += 8) {
+        __m256 sv = _mm256_mul_ps(a, _mm256_load_ps(s + k)), wv = _mm256_load_ps(w + k);
+        _mm256_store_ps(s + k, sv);
+        _mm256_store_ps(w + k, _mm256_sub_ps(wv, _mm256_mul_ps(c, sv)));
+    }
+    for (; k < n; k++) s[k] *= 0.9f, w[k] -= 1e-6f * s[k];
+}
+
+static void rmw_phase(void *ctx, int tid, int nt) {
+    rmw_job *j = ctx;
+    size_t k0 = (j->n * tid / nt) & ~(size_t)7, k1 = tid + 1 == nt ? j->n : (j->n * (tid + 1) / nt) & ~(size_t)7;
+    if (__builtin_cpu_supports("avx2")) rmw_avx2(j->w + k0, j->s + k0, k1 - k0);
+    else
+        for (size_t k = k0; k < k1; k++) j->s[k] *= 0.9f, j->w[k] -= 1e-6f * j->s[k];
+}
+
+/* Best GB/s (16 B per element: read w, s; write w, s) of `reps` passes over n elements. */
+static double rmw_gbps(fc_tpool *pool, size_t n, int reps) {
+    rmw_job j = {aligned_alloc(64, n * 4), aligned_alloc(64, n * 4), n};
+    if (!j.w || !j.s) return free(j.w), free(j.s), 0;
+    for (size_t k = 0; k < n; k++) j.w[k] = 0.01f, j.s[k] = 1.0f;
+    double best = 1e30;
+    for (int r = 0; r < reps; r++) {
+        double t0 = fc_now();
+        fc_tpool_run(pool, rmw_phase, &j);
+        double dt = fc_now() - t0;
+        best = dt < best ? dt : best;
+    }
+    free(j.w), free(j.s);
+    return 16.0 * (double)n / best / 1e9;
+}
+
+/* First-layer weights of a config list (each step reads and writes them and their state). */
+static double first_layer_weights(const fc_train_config *cfg, int n, size_t d0) {
+    double s = 0;
+    for (int i = 0; i < n; i++) s += (double)d0 * cfg[i].arch.hidden[0];
+    return s;
+}
+
+static void membw_report(int threads, const fc_train_config *cfg, int n, int steps) {
+    fc_status st = {0};
+    fc_tpool *pool = NULL;
+    if (fc_tpool_create(threads, &pool, &st)) return;
+    fc_train_config one;
+    fc_train_config_defaults(&one);
+    double w1 = first_layer_weights(&one, 1, 8192), wn = first_layer_weights(cfg, n, 8192);
+    double bw1 = rmw_gbps(pool, (size_t)w1, 20), bwn = rmw_gbps(pool, (size_t)wn, 6);
+    printf("memory (read-modify-write, %d threads): %.1f GB/s over one config's state (%.0f MB), "
+           "%.1f GB/s over %d configs' state (%.0f MB)\n",
+           threads, bw1, w1 * 8 / 1e6, bwn, n, wn * 8 / 1e6);
+    printf("traffic floor per epoch (%d steps x 16 B/weight): one config %.4f s, %d configs %.4f s "
+           "(%.2fx one config)\n",
+           steps, steps * w1 * 16 / (bw1 * 1e9), n, steps * wn * 16 / (bwn * 1e9),
+           (wn / bwn) / (w1 / bw1));
+    fc_tpool_free(pool);
 }
 
 static int put_split(fc_store *s, const fc_dataset *ds, int split, fc_status *st) {
@@ -85,14 +157,23 @@ static int write_f32(const char *dir, const char *name, const void *p, size_t by
 }
 
 int main(int argc, char **argv) {
-    int threads = 2, epochs = 30, sweep = 0;
+    int threads = 2, epochs = 30, sweep = 0, membw = 0;
     const char *dump = NULL, *store = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--epochs") && i + 1 < argc) epochs = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--sweep")) sweep = 1;
+        else if (!strcmp(argv[i], "--membw")) membw = 1;
         else if (!strcmp(argv[i], "--dump") && i + 1 < argc) dump = argv[++i];
         else if (!strcmp(argv[i], "--store") && i + 1 < argc) store = argv[++i];
+    }
+    if (membw) { /* the 12-config grid: 3 lr x hidden {64, 256} x 2 dropout; 2000 rows, batch 20 */
+        fc_train_config grid[12];
+        int m = 0;
+        for (int a = 0; a < 3; a++)
+            for (int b = 0; b < 4; b++) fc_train_config_defaults(&grid[m]), grid[m++].arch.hidden[0] = b < 2 ? 64 : 256;
+        membw_report(threads, grid, m, (2000 + grid[0].batch - 1) / grid[0].batch);
+        return 0;
     }
     float *dir = malloc(8192 * sizeof(float));
     uint64_t k = fc_rng_key(5, 9, 1, 0);
@@ -159,9 +240,11 @@ int main(int argc, char **argv) {
     printf("fastest epoch %.4f s (the least disturbed by other load)\n", best);
     for (int i = 0; i < n; i++) {
         fc_epoch_stat *e = &hist[i].ep[hist[i].n - 1];
-        printf("  cfg %2d lr %g hidden %d dropout %.2f: loss %.4f acc %.4f val_loss %.4f val_acc %.4f\n",
+        char hex[65]; /* fingerprint of the trained first layer: equal bits across builds */
+        fc_sha256_hex(heads[i]->w[0], (size_t)heads[i]->dims[0] * heads[i]->dims[1] * sizeof(float), hex);
+        printf("  cfg %2d lr %g hidden %d dropout %.2f: loss %.4f acc %.4f val_loss %.4f val_acc %.4f w0 %.12s\n",
                i, cfg[i].opt.lr, cfg[i].arch.hidden[0], cfg[i].arch.dropout, e->loss, e->acc,
-               e->val_loss, e->val_acc);
+               e->val_loss, e->val_acc, hex);
     }
     printf("peak RSS %.1f MB (decoded features %.1f MB)\n", ru.ru_maxrss / 1024.0, feat_mb);
     for (int i = 0; i < n; i++) fc_head_free(heads[i]), fc_history_free(&hist[i]);

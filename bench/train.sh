@@ -17,11 +17,20 @@ B="$BUILD/bench/bench_train"
 "$B" --dump "$T" >/dev/null || { echo "bench_train --dump failed"; exit 1; }
 "$B" --store "$T/s.db" >/dev/null || { echo "bench_train --store failed"; exit 1; }
 secs() { sed -n 's/.*threads: \([0-9.]*\) s.*/\1/p' | head -1; }
+fastest() { sed -n 's/^fastest epoch \([0-9.]*\) s.*/\1/p' | head -1; }
+cpu() { sed -n 's/.*, cpu \([0-9.]*\) s.*/\1/p' | head -1; }
+
+echo "memory-traffic floor (every step reads and writes each first-layer weight and its RMSprop state):"
+"$B" --membw --threads "$THREADS" | tee "$T/membw.txt" | sed 's/^/  /'
+floor1=$(sed -n 's/.*one config \([0-9.]*\) s,.*/\1/p' "$T/membw.txt")
+floorn=$(sed -n 's/.*, 12 configs \([0-9.]*\) s .*/\1/p' "$T/membw.txt")
 
 echo "featcache (library, fused first-layer pass), $THREADS threads, $EPOCHS epochs:"
 "$B" --epochs "$EPOCHS" --threads "$THREADS" | tee "$T/one.txt" | sed 's/^/  /'
 "$B" --epochs "$EPOCHS" --threads "$THREADS" --sweep | tee "$T/sweep.txt" | sed -n '1,2p;$p' | sed 's/^/  /'
 one=$(secs <"$T/one.txt"); sweep=$(secs <"$T/sweep.txt")
+one_fast=$(fastest <"$T/one.txt"); sweep_fast=$(fastest <"$T/sweep.txt")
+one_cpu=$(cpu <"$T/one.txt"); sweep_cpu=$(cpu <"$T/sweep.txt")
 
 echo "featcache train on a store (f16, decoded once), peak RSS:"
 $PY - "$FEATCACHE" "$T/s.db" "$T/h.h5" "$EPOCHS" "$THREADS" <<'PY' | tee "$T/rss.txt" | sed 's/^/  /'
@@ -41,28 +50,42 @@ run_peer() { # name, then command
     local name=$1; shift
     local out; out=$("$@" 2>&1) || { echo "  $name: failed: $(echo "$out" | tail -1)"; return 1; }
     echo "$out" | sed -n 's/^SECONDS //p'
+    echo "$out" | sed -n 's/^CPU //p' >"$T/$name.cpu"
 }
 echo "peers ($PEER_EPOCHS epochs, scaled to $EPOCHS):"
 np1=$(run_peer numpy env OPENBLAS_NUM_THREADS=$THREADS $PY "$HERE/train_peer.py" numpy "$T" --epochs "$PEER_EPOCHS")
-[ -n "$np1" ] && echo "  numpy (preallocated out= buffers), 1 config: $np1 s"
+[ -n "$np1" ] && echo "  numpy (preallocated out= buffers), 1 config: $np1 s (cpu $(cat "$T/numpy.cpu") s)"
 th1=""
 if $PY -c 'import torch' 2>/dev/null; then
     TC=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4
     PRE=""; [ -e "$TC" ] && PRE="LD_PRELOAD=$TC"
     th1=$(run_peer torch env $PRE OPENBLAS_NUM_THREADS=1 $PY "$HERE/train_peer.py" torch "$T" --epochs "$PEER_EPOCHS")
-    [ -n "$th1" ] && echo "  PyTorch (tcmalloc, OPENBLAS_NUM_THREADS=1, 2 threads), 1 config: $th1 s"
+    [ -n "$th1" ] && echo "  PyTorch (tcmalloc, OPENBLAS_NUM_THREADS=1, 2 threads), 1 config: $th1 s (cpu $(cat "$T/torch.cpu") s)"
 else
     echo "  PyTorch: not installed for /usr/bin/python3 (PEERS.md reference: 16.6 s for 30 epochs on Zen 5)"
 fi
-$PY - "$one" "$sweep" "$np1" "$th1" "$EPOCHS" "$PEER_EPOCHS" <<'PY'
+$PY - "$one" "$sweep" "$np1" "$th1" "$EPOCHS" "$PEER_EPOCHS" "$one_fast" "$sweep_fast" "$one_cpu" "$sweep_cpu" \
+    "$floor1" "$floorn" "$(cat "$T/torch.cpu" 2>/dev/null)" <<'PY'
 import sys
 one, sweep, np1, th1 = (float(v) if v else None for v in sys.argv[1:5])
 e, pe = float(sys.argv[5]), float(sys.argv[6])
+f1, fn, c1, cn, fl1, fln, thc = (float(v) if v else None for v in sys.argv[7:14])
 print("summary (per 30 epochs):")
 print(f"  featcache 1 config {one * 30 / e:.2f} s ({one / e:.4f} s/epoch)")
 if np1: print(f"  numpy    1 config {np1 * 30 / pe:.2f} s -> featcache is {np1 / pe / (one / e):.1f}x faster")
 if th1: print(f"  PyTorch  1 config {th1 * 30 / pe:.2f} s -> featcache is {th1 / pe / (one / e):.1f}x faster (goal >= 5x)")
 else: print(f"  PyTorch (PEERS.md, Zen 5): 16.6 s -> {16.6 / (one * 30 / e):.1f}x (different machine: indicative only)")
+if thc and c1:
+    print(f"  CPU time (robust to other load; counts spin-waiting): PyTorch {thc * 30 / pe:.2f} s vs featcache "
+          f"{c1 * 30 / e:.2f} s -> {thc / pe / (c1 / e):.1f}x")
 print(f"  12-config sweep {sweep * 30 / e:.2f} s = {sweep / one:.2f}x one config (goal <= 3x; the grid holds "
       f"7.5x the first-layer weights of one config, so ~7.5x is the cost of running them one by one)")
+if f1 and fn:
+    print(f"  fastest epoch (least disturbed by other load): one config {f1:.4f} s, sweep {fn:.4f} s = {fn / f1:.2f}x; "
+          f"CPU time {c1:.2f} s vs {cn:.2f} s = {cn / c1:.2f}x")
+if fl1 and fln:
+    print(f"  memory-traffic floor per epoch: one config {fl1:.4f} s ({f1 / fl1 if f1 else 0:.1f}x above it), "
+          f"sweep {fln:.4f} s ({fn / fln if fn else 0:.1f}x above it); floor ratio sweep/one = {fln / fl1:.2f}x, "
+          f"sweep floor / measured one config = {fln / f1 if f1 else 0:.2f}x (the best ratio any implementation "
+          f"could show against this one-config time)")
 PY

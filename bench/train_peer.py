@@ -7,7 +7,9 @@ the way a user would without featcache. Same data as bench_train (--dump DIR).
 Flatten 8192 -> Dense(256, relu) -> Dropout(0.5) -> Dense(1, sigmoid), RMSprop(2e-5),
 batch 20, validation every epoch. numpy uses preallocated out= buffers. --configs 12 runs
 the grid lr {1e-5,2e-5,5e-5} x hidden {64,256} x dropout {0.25,0.5} one after another.
-Prints "SECONDS <s>" and the final val_acc of each config."""
+Prints "SECONDS <s>", "CPU <s>" (process CPU time, all threads: robust to other load on
+a shared machine, though it also counts any spin-waiting) and the final val_acc of each
+config."""
 import sys
 import time
 
@@ -118,9 +120,10 @@ def main():
     if kind == "torch":
         import torch
         torch.set_num_threads(2)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     accs = [run(*data, lr, h, r, epochs) for lr, h, r in grid(nconf)]
     print(f"SECONDS {time.perf_counter() - t0:.3f}")
+    print(f"CPU {time.process_time() - c0:.3f}")
     print("val_acc " + " ".join(f"{a:.4f}" for a in accs))
 
 

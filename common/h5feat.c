@@ -16,6 +16,7 @@
 #include <zstd.h>
 
 #include "dataset.h"
+#include "h5guard.h"
 
 #define MAX_ROWS ((hsize_t)1 << 31)
 #define MAX_CLASSES 100000
@@ -427,7 +428,8 @@ out:
     return rc;
 }
 
-int fc_h5feat_open(const char *path, fc_h5feat **out, fc_status *st) {
+/* The reader proper; fc_h5feat_open runs it in a pre-flight child first. */
+static int open_checked(const char *path, fc_h5feat **out, fc_status *st) {
     *out = NULL;
     fc_h5feat *f = fc_calloc(1, sizeof *f, st);
     if (!f) return st->code;
@@ -463,6 +465,26 @@ out:
     }
     *out = f;
     return 0;
+}
+
+/* The pre-flight probe: everything open reads, plus the /features chunk index (which
+ * H5Dget_storage_size walks) that the later row reads rely on. */
+static int open_probe(const char *path, fc_status *st) {
+    fc_h5feat *f = NULL;
+    int rc = open_checked(path, &f, st);
+    if (rc == 0) {
+        fc_h5_quiet q = fc_h5_quiet_begin();
+        (void)H5Dget_storage_size(f->feat);
+        fc_h5_quiet_end(q);
+    }
+    fc_h5feat_close(f);
+    return rc;
+}
+
+int fc_h5feat_open(const char *path, fc_h5feat **out, fc_status *st) {
+    *out = NULL;
+    if (fc_is_hdf5(path) && fc_h5_preflight(path, open_probe, st)) return st->code;
+    return open_checked(path, out, st);
 }
 
 void fc_h5feat_close(fc_h5feat *f) {

@@ -29,7 +29,8 @@ typedef struct {
 /* ---- writer ---- */
 typedef struct fc_h5feat_writer fc_h5feat_writer;
 
-/* Creates "<path>.tmp.XXXXXX" next to path. classes: label order (n_classes >= 1). */
+/* Creates "<path>.tmp.<host>.<pid>.XXXXXX" next to path (after removing those a killed
+ * run left, outtmp.h). classes: label order (n_classes >= 1). */
 int fc_h5feat_writer_open(const char *path, const fc_provenance *prov, char *const *classes,
                           int n_classes, const fc_h5feat_opts *opts, fc_h5feat_writer **out,
                           fc_status *st);

@@ -3,8 +3,9 @@
  *
  * Every dataset is extendible along N and chunked; the writer buffers one block of rows
  * (a few chunks of /features, at most ~4 MiB) and appends it with a hyperslab write, so
- * memory does not grow with the store. Output goes to "<path>.tmp.XXXXXX" in the target
- * directory; finish closes it, fsyncs it and renames it over the target. */
+ * memory does not grow with the store. Output goes to "<path>.tmp.<host>.<pid>.XXXXXX"
+ * (outtmp.h) in the target directory; finish closes it, fsyncs it and renames it over the
+ * target. */
 #define _GNU_SOURCE
 #include "h5feat_int.h"
 
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "codec.h"
+#include "outtmp.h"
 
 #define STR_CHUNK 1024            /* rows per chunk of the string/label datasets */
 #define CHUNK_TARGET (64 << 10)   /* bytes per /features chunk (>= one image) */
@@ -240,16 +242,9 @@ int fc_h5feat_writer_open(const char *path, const fc_provenance *prov, char *con
         goto out;
     }
     if (!(w->path = fc_strdup(path, st))) goto fail;
-    if (asprintf(&w->tmp, "%s.tmp.XXXXXX", path) < 0) {
-        w->tmp = NULL;
-        rc = fc_fail(st, FC_ERR_NOMEM, "out of memory");
-        goto out;
-    }
-    int fd = mkstemp(w->tmp);
+    int fd = fc_outtmp_create(path, &w->tmp, st); /* also drops a killed run's leftovers */
     if (fd < 0) {
-        rc = fc_fail(st, FC_ERR_IO, "%s: cannot create temp file %s: %s", path, w->tmp,
-                     strerror(errno));
-        free(w->tmp), w->tmp = NULL;
+        rc = st->code;
         goto out;
     }
     mode_t um = umask(0); /* mkstemp makes 0600; an export is for sharing */
@@ -257,11 +252,16 @@ int fc_h5feat_writer_open(const char *path, const fc_provenance *prov, char *con
     if (fchmod(fd, 0666 & ~um) != 0) { /* keep 0600 */
     }
     close(fd);
+    errno = 0;
     w->file = H5Fcreate(w->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    int err = errno;
     w->str_t = fc_h5_vlen_str();
     w->feat_t = w->float16 ? half_type() : H5Tcopy(H5T_IEEE_F32LE);
     if (w->file < 0 || w->str_t < 0 || w->feat_t < 0) {
-        rc = fc_fail(st, FC_ERR_IO, "%s: cannot create HDF5 file %s", path, w->tmp);
+        char why[160];
+        const char *r = w->file < 0 ? fc_write_reason(err, 1, why, sizeof why) : NULL;
+        rc = fc_fail(st, FC_ERR_IO, "%s: cannot create HDF5 file %s%s%s%s", path, w->tmp,
+                     r ? " (" : "", r ? r : "", r ? ")" : "");
         goto out;
     }
     if ((rc = write_provenance(w->file, prov, st)) ||
@@ -311,20 +311,24 @@ static int flush_block(fc_h5feat_writer *w, fc_status *st) {
         feat = w->hbuf, ft = w->feat_t;
     }
     fc_h5_quiet q = fc_h5_quiet_begin();
+    errno = 0; /* HDF5's sec2 driver leaves a failed write's errno (EFBIG, ENOSPC) */
     int bad = append_rows(w->feat, 4, a, b, ft, feat) ||
               append_rows(w->labels, 1, a, b, H5T_NATIVE_INT32, w->lbuf) ||
               append_rows(w->paths, 1, a, b, w->str_t, w->pbuf) ||
               append_rows(w->sha, 1, a, b, w->str_t, w->sbuf) ||
               append_rows(w->split, 1, a, b, w->str_t, w->spbuf);
+    int err = errno;
     fc_h5_quiet_end(q);
     for (size_t i = 0; i < w->nbuf; i++) {
         free(w->pbuf[i]), free(w->sbuf[i]);
         w->pbuf[i] = w->sbuf[i] = NULL;
     }
     w->nbuf = 0;
+    char why[160];
     if (bad)
-        return fc_fail(st, FC_ERR_IO, "%s: cannot write rows %llu..%llu (disk full?)", w->path,
-                       (unsigned long long)a, (unsigned long long)b - 1);
+        return fc_fail(st, FC_ERR_IO, "%s: cannot write rows %llu..%llu (%s)", w->path,
+                       (unsigned long long)a, (unsigned long long)b - 1,
+                       fc_write_reason(err, 1, why, sizeof why) ? why : "disk full?");
     w->n = b;
     return 0;
 }
@@ -391,13 +395,18 @@ int fc_h5feat_writer_finish(fc_h5feat_writer *w, fc_status *st) {
     int rc = flush_block(w, st);
     if (rc) goto out;
     fc_h5_quiet q = fc_h5_quiet_begin();
+    errno = 0;
     int bad = attr_int(w->file, "n_images", (int64_t)w->n, st);
     close_handles(w);
     if (H5Fclose(w->file) < 0) bad = 1;
+    int err = errno;
     w->file = -1;
     fc_h5_quiet_end(q);
+    char why[160];
+    const char *r = fc_write_reason(err, 1, why, sizeof why);
     if (bad) {
-        rc = fc_fail(st, FC_ERR_IO, "%s: cannot finish HDF5 file %s", w->path, w->tmp);
+        rc = fc_fail(st, FC_ERR_IO, "%s: cannot finish HDF5 file %s%s%s%s", w->path, w->tmp,
+                     r ? " (" : "", r ? r : "", r ? ")" : "");
         goto out;
     }
     if ((rc = sync_and_rename(w->tmp, w->path, st))) goto out;

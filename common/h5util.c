@@ -2,6 +2,7 @@
  * float dataset reads. */
 #define _GNU_SOURCE
 #include "h5util.h"
+#include "h5guard.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -28,6 +29,8 @@ int fc_h5_open(const char *path, hid_t *fid, fc_status *st) {
     if (stat(path, &sb) != 0)
         return fc_fail(st, FC_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     if (!S_ISREG(sb.st_mode)) return fc_fail(st, FC_ERR_IO, "%s: not a regular file", path);
+    /* the whole metadata of an untrusted file, in a child first (libhdf5 can hang) */
+    if (fc_h5_preflight(path, fc_h5_walk, st)) return st->code;
     htri_t is = H5Fis_hdf5(path);
     if (is < 0) return fc_fail(st, FC_ERR_IO, "%s: cannot read file", path);
     if (is == 0) return fc_fail(st, FC_ERR_FORMAT, "%s: not an HDF5 file", path);

@@ -106,23 +106,23 @@ static int jpeg_decode_body(struct jpeg_decompress_struct *d, jpeg_ctx *c, const
         c->code = fc_fail(c->st, FC_ERR_INTERNAL, "%s: unexpected JPEG output geometry", c->what);
         return 1;
     }
-    c->row = malloc((size_t)w * (size_t)nc);
-    if (!c->row) {
-        c->code = fc_fail(c->st, FC_ERR_NOMEM, "%s: out of memory decoding JPEG", c->what);
-        return 1;
+    if (nc != 3) { /* gray and CMYK rows are converted from a row buffer */
+        c->row = malloc((size_t)w * (size_t)nc);
+        if (!c->row) {
+            c->code = fc_fail(c->st, FC_ERR_NOMEM, "%s: out of memory decoding JPEG", c->what);
+            return 1;
+        }
     }
     while (d->output_scanline < d->output_height) {
         uint8_t *o = out->rgb + (size_t)d->output_scanline * w * 3;
-        JSAMPROW rp = c->row;
+        JSAMPROW rp = nc == 3 ? o : c->row; /* RGB: straight into the image */
         if (jpeg_read_scanlines(d, &rp, 1) != 1) {
             c->code = fc_fail(c->st, FC_ERR_FORMAT, "%s: truncated JPEG data", c->what);
             return 1;
         }
         if (nc == 1)
             for (uint32_t x = 0; x < w; x++) o[3 * x] = o[3 * x + 1] = o[3 * x + 2] = c->row[x];
-        else if (nc == 3)
-            memcpy(o, c->row, (size_t)w * 3);
-        else
+        else if (nc == 4)
             jpeg_cmyk_row(c->row, w, o);
     }
     /* Like PIL, the pixels are all we need: no jpeg_finish_decompress (trailing

@@ -146,6 +146,8 @@ static int png_decode_rows(png_structp png, png_infop info, png_ctx *c, size_t m
         for (uint32_t y = 0; y < h; y++)
             png_row_to_rgb(c->rows[y], w, ctype, depth, (const uint8_t(*)[3])pal,
                            out->rgb + (size_t)y * w * 3);
+    } else if (ctype == PNG_COLOR_TYPE_RGB && depth == 8) { /* rows are already RGB */
+        for (uint32_t y = 0; y < h; y++) png_read_row(png, out->rgb + (size_t)y * w * 3, NULL);
     } else {
         for (uint32_t y = 0; y < h; y++) {
             png_read_row(png, c->rows[0], NULL);

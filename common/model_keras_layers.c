@@ -220,172 +220,133 @@ static int cin_of(const fc_kbuild *b, const fc_klayer *L) {
     return L->n_inputs ? b->chan[L->inputs[0]] : -1;
 }
 
-static int h_conv(fc_kbuild *b, const fc_klayer *L, int *idx, fc_status *st) {
-    fc_node n;
-    int dw = !strcmp(L->cls, "DepthwiseConv2D"), rc;
-    if ((rc = node_init(b, L, dw ? FC_OP_DEPTHWISE : FC_OP_CONV2D, 1, &n, st)) ||
-        (rc = conv_geom(b, L, &n, st)) ||
-        (rc = parse_act(b, L, json_object_get(L->cfg, "activation"), &n, st)))
-        goto out;
-    if (dw) rc = get_int(b, L, "depth_multiplier", 1, 1, FC_MAX_DIM, &n.depth_multiplier, st);
-    else rc = get_int(b, L, "filters", -1, 1, FC_MAX_DIM, &n.filters, st);
-    if (rc) goto out;
-    int flags = get_bool(L, "use_bias", 1) ? FC_W_BIAS : 0;
-    if ((rc = fc_node_load_weights(&n, cin_of(b, L), flags, NULL, b->ws, L->group, L->name, st)))
-        goto out;
-    rc = fc_kb_add(b, &n, idx, st);
-out:
-    fc_node_release(&n);
-    return rc;
+/* Weights of L into n; `kvar` names the kernel variable (NULL: "kernel"). */
+static int load_weights(fc_kbuild *b, const fc_klayer *L, fc_node *n, int cin, int flags,
+                        const char *kvar, fc_status *st) {
+    return fc_node_load_weights(n, cin, flags, kvar, b->ws, L->group, L->name, st);
 }
 
-/* SeparableConv2D = hidden depthwise node "NAME/depthwise" + pointwise 1x1 node NAME. */
-static int h_separable(fc_kbuild *b, const fc_klayer *L, int *idx, fc_status *st) {
-    fc_node n;
+static int bias_flag(const fc_klayer *L) {
+    return get_bool(L, "use_bias", 1) ? FC_W_BIAS : 0;
+}
+
+/* Each layer class below fills the fields of one node that fc_kb_add_layer has set up
+ * (node_init: op, name, inputs) and adds to the graph afterwards. */
+
+/* Conv2D, DepthwiseConv2D. */
+static int c_conv(fc_kbuild *b, const fc_klayer *L, fc_node *n, fc_status *st) {
+    int rc;
+    if ((rc = conv_geom(b, L, n, st)) ||
+        (rc = parse_act(b, L, json_object_get(L->cfg, "activation"), n, st)))
+        return rc;
+    if (n->op == FC_OP_DEPTHWISE)
+        rc = get_int(b, L, "depth_multiplier", 1, 1, FC_MAX_DIM, &n->depth_multiplier, st);
+    else
+        rc = get_int(b, L, "filters", -1, 1, FC_MAX_DIM, &n->filters, st);
+    return rc ? rc : load_weights(b, L, n, cin_of(b, L), bias_flag(L), NULL, st);
+}
+
+/* SeparableConv2D = hidden depthwise node "NAME/depthwise" (n as set up, added here) +
+ * pointwise 1x1 node NAME (n on return). */
+static int c_separable(fc_kbuild *b, const fc_klayer *L, fc_node *n, fc_status *st) {
     int rc, dwi, filters;
-    if ((rc = node_init(b, L, FC_OP_DEPTHWISE, 1, &n, st)) || (rc = conv_geom(b, L, &n, st)) ||
-        (rc = get_int(b, L, "depth_multiplier", 1, 1, FC_MAX_DIM, &n.depth_multiplier, st)) ||
+    if ((rc = conv_geom(b, L, n, st)) ||
+        (rc = get_int(b, L, "depth_multiplier", 1, 1, FC_MAX_DIM, &n->depth_multiplier, st)) ||
         (rc = get_int(b, L, "filters", -1, 1, FC_MAX_DIM, &filters, st)))
-        goto out;
-    snprintf(n.name, sizeof n.name, "%s/depthwise", L->name);
-    n.hidden = 1;
-    if ((rc = fc_node_load_weights(&n, cin_of(b, L), 0, "depthwise_kernel", b->ws, L->group,
-                                   L->name, st)) ||
-        (rc = fc_kb_add(b, &n, &dwi, st)))
-        goto out;
+        return rc;
+    snprintf(n->name, sizeof n->name, "%s/depthwise", L->name);
+    n->hidden = 1;
+    if ((rc = load_weights(b, L, n, cin_of(b, L), 0, "depthwise_kernel", st)) ||
+        (rc = fc_kb_add(b, n, &dwi, st)))
+        return rc;
     fc_klayer P = *L;
     P.inputs = &dwi, P.n_inputs = 1;
-    if ((rc = node_init(b, &P, FC_OP_CONV2D, 1, &n, st)) ||
-        (rc = parse_act(b, L, json_object_get(L->cfg, "activation"), &n, st)))
-        goto out;
-    n.filters = filters;
-    int flags = get_bool(L, "use_bias", 1) ? FC_W_BIAS : 0;
-    if ((rc = fc_node_load_weights(&n, b->chan[dwi], flags, "pointwise_kernel", b->ws, L->group,
-                                   L->name, st)))
-        goto out;
-    n.params += b->g->nodes[dwi].params;
-    rc = fc_kb_add(b, &n, idx, st);
-out:
-    fc_node_release(&n);
-    return rc;
+    if ((rc = node_init(b, &P, FC_OP_CONV2D, 1, n, st)) ||
+        (rc = parse_act(b, L, json_object_get(L->cfg, "activation"), n, st)))
+        return rc;
+    n->filters = filters;
+    if ((rc = load_weights(b, L, n, b->chan[dwi], bias_flag(L), "pointwise_kernel", st)))
+        return rc;
+    n->params += b->g->nodes[dwi].params;
+    return 0;
 }
 
-static int h_dense(fc_kbuild *b, const fc_klayer *L, int *idx, fc_status *st) {
-    fc_node n;
+static int c_dense(fc_kbuild *b, const fc_klayer *L, fc_node *n, fc_status *st) {
     int rc;
-    if ((rc = node_init(b, L, FC_OP_DENSE, 1, &n, st)) ||
-        (rc = get_int(b, L, "units", -1, 1, 1 << 24, &n.filters, st)) ||
-        (rc = parse_act(b, L, json_object_get(L->cfg, "activation"), &n, st)))
-        goto out;
-    int flags = get_bool(L, "use_bias", 1) ? FC_W_BIAS : 0;
-    if ((rc = fc_node_load_weights(&n, cin_of(b, L), flags, NULL, b->ws, L->group, L->name, st)))
-        goto out;
-    rc = fc_kb_add(b, &n, idx, st);
-out:
-    fc_node_release(&n);
-    return rc;
+    if ((rc = get_int(b, L, "units", -1, 1, 1 << 24, &n->filters, st)) ||
+        (rc = parse_act(b, L, json_object_get(L->cfg, "activation"), n, st)))
+        return rc;
+    return load_weights(b, L, n, cin_of(b, L), bias_flag(L), NULL, st);
 }
 
-static int h_bn(fc_kbuild *b, const fc_klayer *L, int *idx, fc_status *st) {
-    fc_node n;
+static int c_bn(fc_kbuild *b, const fc_klayer *L, fc_node *n, fc_status *st) {
     int rc;
     double eps;
     json_t *ax = json_object_get(L->cfg, "axis");
     if (json_is_array(ax) && json_array_size(ax) == 1) ax = json_array_get(ax, 0);
-    if ((rc = node_init(b, L, FC_OP_BATCHNORM, 1, &n, st))) goto out;
-    if (ax && !(json_is_integer(ax) && (json_integer_value(ax) == -1 || json_integer_value(ax) == 3))) {
-        rc = LFAIL(FC_ERR_UNSUPPORTED, "only the channel axis (-1 or 3) is supported");
-        goto out;
-    }
-    if ((rc = get_num(b, L, "epsilon", 1e-3, &eps, st))) goto out;
-    if (!(eps >= 0)) {
-        rc = LFAIL(FC_ERR_FORMAT, "negative epsilon");
-        goto out;
-    }
-    n.eps = (float)eps;
+    if (ax && !(json_is_integer(ax) && (json_integer_value(ax) == -1 || json_integer_value(ax) == 3)))
+        return LFAIL(FC_ERR_UNSUPPORTED, "only the channel axis (-1 or 3) is supported");
+    if ((rc = get_num(b, L, "epsilon", 1e-3, &eps, st))) return rc;
+    if (!(eps >= 0)) return LFAIL(FC_ERR_FORMAT, "negative epsilon");
+    n->eps = (float)eps;
     int flags = (get_bool(L, "center", 1) ? FC_W_CENTER : 0) | (get_bool(L, "scale", 1) ? FC_W_SCALE : 0);
     int cin = cin_of(b, L);
-    if ((rc = fc_node_load_weights(&n, cin, flags, NULL, b->ws, L->group, L->name, st))) goto out;
-    if (cin < 0) b->chan[L->inputs[0]] = n.bn_c; /* (harmless: BN keeps channels) */
-    rc = fc_kb_add(b, &n, idx, st);
-out:
-    fc_node_release(&n);
-    return rc;
+    if ((rc = load_weights(b, L, n, cin, flags, NULL, st))) return rc;
+    if (cin < 0) b->chan[L->inputs[0]] = n->bn_c; /* (harmless: BN keeps channels) */
+    return 0;
 }
 
 /* Activation, ReLU, LeakyReLU, Softmax layers. */
-static int h_act(fc_kbuild *b, const fc_klayer *L, int *idx, fc_status *st) {
-    fc_node n;
-    int rc;
+static int c_act(fc_kbuild *b, const fc_klayer *L, fc_node *n, fc_status *st) {
+    int rc = 0;
     double mx = 0, slope = 0, thr = 0;
-    if ((rc = node_init(b, L, FC_OP_ACTIVATION, 1, &n, st))) goto out;
     if (!strcmp(L->cls, "Activation")) {
-        rc = parse_act(b, L, json_object_get(L->cfg, "activation"), &n, st);
-        if (!rc && n.act == FC_ACT_LINEAR) n.op = FC_OP_IDENTITY;
+        rc = parse_act(b, L, json_object_get(L->cfg, "activation"), n, st);
+        if (!rc && n->act == FC_ACT_LINEAR) n->op = FC_OP_IDENTITY;
     } else if (!strcmp(L->cls, "Softmax")) {
         json_t *ax = json_object_get(L->cfg, "axis");
         if (ax && !(json_is_integer(ax) && json_integer_value(ax) == -1))
             rc = LFAIL(FC_ERR_UNSUPPORTED, "softmax over an axis other than -1");
-        n.act = FC_ACT_SOFTMAX;
+        n->act = FC_ACT_SOFTMAX;
     } else if (!strcmp(L->cls, "LeakyReLU")) {
         json_t *a = json_object_get(L->cfg, "alpha");
         rc = get_num(b, L, a ? "alpha" : "negative_slope", 0.3, &slope, st);
-        n.act = FC_ACT_RELU, n.act_alpha = (float)slope;
+        n->act = FC_ACT_RELU, n->act_alpha = (float)slope;
     } else { /* ReLU */
         if (!(rc = get_num(b, L, "max_value", 0, &mx, st)) &&
             !(rc = get_num(b, L, "negative_slope", 0, &slope, st)))
             rc = get_num(b, L, "threshold", 0, &thr, st);
         if (!rc && json_is_number(json_object_get(L->cfg, "max_value")) && mx <= 0)
             rc = LFAIL(FC_ERR_UNSUPPORTED, "max_value must be positive");
-        n.act = FC_ACT_RELU, n.act_max = (float)mx, n.act_alpha = (float)slope;
-        n.act_threshold = (float)thr;
+        n->act = FC_ACT_RELU, n->act_max = (float)mx, n->act_alpha = (float)slope;
+        n->act_threshold = (float)thr;
     }
-    if (!rc) rc = fc_kb_add(b, &n, idx, st);
-out:
-    fc_node_release(&n);
     return rc;
 }
 
-static int h_pool(fc_kbuild *b, const fc_klayer *L, int *idx, fc_status *st) {
-    fc_node n;
+static int c_pool(fc_kbuild *b, const fc_klayer *L, fc_node *n, fc_status *st) {
     int rc, k[2], s[2];
-    fc_op op = strncmp(L->cls, "Max", 3) ? FC_OP_AVGPOOL : FC_OP_MAXPOOL;
-    if ((rc = node_init(b, L, op, 1, &n, st)) || (rc = check_format(b, L, st)) ||
-        (rc = get_pair(b, L, "pool_size", 2, 1, k, st)) ||
-        (rc = get_pair(b, L, "strides", 0, 0, s, st)) || (rc = parse_padding(b, L, &n, st)))
-        goto out;
+    if ((rc = check_format(b, L, st)) || (rc = get_pair(b, L, "pool_size", 2, 1, k, st)) ||
+        (rc = get_pair(b, L, "strides", 0, 0, s, st)) || (rc = parse_padding(b, L, n, st)))
+        return rc;
     if (s[0] == 0 || s[1] == 0) s[0] = k[0], s[1] = k[1]; /* strides=None -> pool_size */
-    n.kh = k[0], n.kw = k[1], n.sh = s[0], n.sw = s[1];
-    rc = fc_kb_add(b, &n, idx, st);
-out:
-    fc_node_release(&n);
-    return rc;
+    n->kh = k[0], n->kw = k[1], n->sh = s[0], n->sw = s[1];
+    return 0;
 }
 
-static int h_global(fc_kbuild *b, const fc_klayer *L, int *idx, fc_status *st) {
-    fc_node n;
-    int rc;
-    fc_op op = strstr(L->cls, "Max") ? FC_OP_GMP : FC_OP_GAP;
-    if ((rc = node_init(b, L, op, 1, &n, st)) || (rc = check_format(b, L, st))) goto out;
-    if (get_bool(L, "keepdims", 0)) {
+static int c_global(fc_kbuild *b, const fc_klayer *L, fc_node *n, fc_status *st) {
+    int rc = check_format(b, L, st);
+    if (!rc && get_bool(L, "keepdims", 0))
         rc = LFAIL(FC_ERR_UNSUPPORTED, "keepdims=True is not supported");
-        goto out;
-    }
-    rc = fc_kb_add(b, &n, idx, st);
-out:
-    fc_node_release(&n);
     return rc;
 }
 
 /* ZeroPadding2D "padding" / Cropping2D "cropping": int, (a, b) or ((t, b), (l, r)). */
-static int h_pad(fc_kbuild *b, const fc_klayer *L, int *idx, fc_status *st) {
-    fc_node n;
-    int crop = !strcmp(L->cls, "Cropping2D"), rc, v[4];
+static int c_pad(fc_kbuild *b, const fc_klayer *L, fc_node *n, fc_status *st) {
+    int crop = n->op == FC_OP_CROP, rc, v[4];
     const char *key = crop ? "cropping" : "padding";
     json_t *p = json_object_get(L->cfg, key);
-    if ((rc = node_init(b, L, crop ? FC_OP_CROP : FC_OP_ZEROPAD, 1, &n, st)) ||
-        (rc = check_format(b, L, st)))
-        goto out;
+    if ((rc = check_format(b, L, st))) return rc;
     if (json_is_array(p) && json_array_size(p) == 2 && json_is_array(json_array_get(p, 0))) {
         for (int i = 0; i < 2 && !rc; i++) {
             json_t *q = json_array_get(p, (size_t)i);
@@ -396,63 +357,66 @@ static int h_pad(fc_kbuild *b, const fc_klayer *L, int *idx, fc_status *st) {
                 else v[i * 2 + j] = (int)json_integer_value(e);
             }
         }
-        if (rc) rc = LFAIL(FC_ERR_FORMAT, "bad '%s'", key);
+        if (rc) return LFAIL(FC_ERR_FORMAT, "bad '%s'", key);
     } else {
         int pr[2];
-        rc = get_pair(b, L, key, crop ? 0 : 1, 0, pr, st);
+        if ((rc = get_pair(b, L, key, crop ? 0 : 1, 0, pr, st))) return rc;
         v[0] = v[1] = pr[0], v[2] = v[3] = pr[1];
     }
-    if (rc) goto out;
-    n.pad_t = v[0], n.pad_b = v[1], n.pad_l = v[2], n.pad_r = v[3];
-    rc = fc_kb_add(b, &n, idx, st);
-out:
-    fc_node_release(&n);
-    return rc;
+    n->pad_t = v[0], n->pad_b = v[1], n->pad_l = v[2], n->pad_r = v[3];
+    return 0;
 }
 
-static int h_merge(fc_kbuild *b, const fc_klayer *L, int *idx, fc_status *st) {
-    fc_node n;
-    fc_op op = !strcmp(L->cls, "Add") ? FC_OP_ADD : !strcmp(L->cls, "Multiply") ? FC_OP_MUL : FC_OP_CONCAT;
-    int rc = node_init(b, L, op, -1, &n, st);
-    if (!rc && op == FC_OP_CONCAT) {
-        json_t *ax = json_object_get(L->cfg, "axis");
-        if (ax && !(json_is_integer(ax) && (json_integer_value(ax) == -1 || json_integer_value(ax) == 3)))
-            rc = LFAIL(FC_ERR_UNSUPPORTED, "concatenation on an axis other than channels (-1 or 3)");
-    }
-    if (!rc) rc = fc_kb_add(b, &n, idx, st);
-    fc_node_release(&n);
-    return rc;
+static int c_concat(fc_kbuild *b, const fc_klayer *L, fc_node *n, fc_status *st) {
+    json_t *ax = json_object_get(L->cfg, "axis");
+    if (ax && !(json_is_integer(ax) && (json_integer_value(ax) == -1 || json_integer_value(ax) == 3)))
+        return LFAIL(FC_ERR_UNSUPPORTED, "concatenation on an axis other than channels (-1 or 3)");
+    return 0;
 }
 
-static int h_simple(fc_kbuild *b, const fc_klayer *L, int *idx, fc_status *st) {
-    fc_node n;
-    fc_op op = !strcmp(L->cls, "Flatten") ? FC_OP_FLATTEN : FC_OP_IDENTITY;
-    int rc = node_init(b, L, op, 1, &n, st);
-    if (!rc && op == FC_OP_FLATTEN) rc = check_format(b, L, st);
-    if (!rc) rc = fc_kb_add(b, &n, idx, st);
-    fc_node_release(&n);
-    return rc;
+static int c_format(fc_kbuild *b, const fc_klayer *L, fc_node *n, fc_status *st) {
+    return check_format(b, L, st);
 }
 
-typedef int (*layer_fn)(fc_kbuild *, const fc_klayer *, int *, fc_status *);
-static const struct { const char *cls; layer_fn fn; } handlers[] = {
-    {"Conv2D", h_conv}, {"Convolution2D", h_conv}, {"DepthwiseConv2D", h_conv},
-    {"SeparableConv2D", h_separable}, {"SeparableConvolution2D", h_separable},
-    {"Dense", h_dense}, {"BatchNormalization", h_bn},
-    {"Activation", h_act}, {"ReLU", h_act}, {"LeakyReLU", h_act}, {"Softmax", h_act},
-    {"MaxPooling2D", h_pool}, {"AveragePooling2D", h_pool}, {"MaxPool2D", h_pool},
-    {"AvgPool2D", h_pool}, {"GlobalAveragePooling2D", h_global},
-    {"GlobalMaxPooling2D", h_global}, {"GlobalAvgPool2D", h_global}, {"GlobalMaxPool2D", h_global},
-    {"ZeroPadding2D", h_pad}, {"Cropping2D", h_pad},
-    {"Add", h_merge}, {"Multiply", h_merge}, {"Concatenate", h_merge},
-    {"Flatten", h_simple}, {"Dropout", h_simple}, {"SpatialDropout2D", h_simple},
-    {"GaussianNoise", h_simple}, {"GaussianDropout", h_simple}, {"AlphaDropout", h_simple},
-    {"ActivityRegularization", h_simple},
+/* Keras class -> node op, number of inputs (-1: one or more) and the function that reads
+ * its config and weights (NULL: nothing to read). */
+typedef int (*layer_fn)(fc_kbuild *, const fc_klayer *, fc_node *, fc_status *);
+static const struct {
+    const char *cls;
+    fc_op op;
+    int n_inputs;
+    layer_fn fn;
+} layers[] = {
+    {"Conv2D", FC_OP_CONV2D, 1, c_conv}, {"Convolution2D", FC_OP_CONV2D, 1, c_conv},
+    {"DepthwiseConv2D", FC_OP_DEPTHWISE, 1, c_conv},
+    {"SeparableConv2D", FC_OP_DEPTHWISE, 1, c_separable},
+    {"SeparableConvolution2D", FC_OP_DEPTHWISE, 1, c_separable},
+    {"Dense", FC_OP_DENSE, 1, c_dense}, {"BatchNormalization", FC_OP_BATCHNORM, 1, c_bn},
+    {"Activation", FC_OP_ACTIVATION, 1, c_act}, {"ReLU", FC_OP_ACTIVATION, 1, c_act},
+    {"LeakyReLU", FC_OP_ACTIVATION, 1, c_act}, {"Softmax", FC_OP_ACTIVATION, 1, c_act},
+    {"MaxPooling2D", FC_OP_MAXPOOL, 1, c_pool}, {"MaxPool2D", FC_OP_MAXPOOL, 1, c_pool},
+    {"AveragePooling2D", FC_OP_AVGPOOL, 1, c_pool}, {"AvgPool2D", FC_OP_AVGPOOL, 1, c_pool},
+    {"GlobalAveragePooling2D", FC_OP_GAP, 1, c_global}, {"GlobalAvgPool2D", FC_OP_GAP, 1, c_global},
+    {"GlobalMaxPooling2D", FC_OP_GMP, 1, c_global}, {"GlobalMaxPool2D", FC_OP_GMP, 1, c_global},
+    {"ZeroPadding2D", FC_OP_ZEROPAD, 1, c_pad}, {"Cropping2D", FC_OP_CROP, 1, c_pad},
+    {"Add", FC_OP_ADD, -1, NULL}, {"Multiply", FC_OP_MUL, -1, NULL},
+    {"Concatenate", FC_OP_CONCAT, -1, c_concat},
+    {"Flatten", FC_OP_FLATTEN, 1, c_format}, {"Dropout", FC_OP_IDENTITY, 1, NULL},
+    {"SpatialDropout2D", FC_OP_IDENTITY, 1, NULL}, {"GaussianNoise", FC_OP_IDENTITY, 1, NULL},
+    {"GaussianDropout", FC_OP_IDENTITY, 1, NULL}, {"AlphaDropout", FC_OP_IDENTITY, 1, NULL},
+    {"ActivityRegularization", FC_OP_IDENTITY, 1, NULL},
 };
 
 int fc_kb_add_layer(fc_kbuild *b, const fc_klayer *L, int *idx, fc_status *st) {
-    for (size_t i = 0; i < sizeof handlers / sizeof handlers[0]; i++)
-        if (!strcmp(handlers[i].cls, L->cls)) return handlers[i].fn(b, L, idx, st);
+    for (size_t i = 0; i < sizeof layers / sizeof layers[0]; i++) {
+        if (strcmp(layers[i].cls, L->cls)) continue;
+        fc_node n;
+        int rc = node_init(b, L, layers[i].op, layers[i].n_inputs, &n, st);
+        if (!rc && layers[i].fn) rc = layers[i].fn(b, L, &n, st);
+        if (!rc) rc = fc_kb_add(b, &n, idx, st);
+        fc_node_release(&n);
+        return rc;
+    }
     return fc_fail(st, FC_ERR_UNSUPPORTED, "%s: layer '%s' has unsupported class '%s'", b->what,
                    L->name, L->cls);
 }

@@ -6,6 +6,7 @@
  * than interleave batches. flock dies with the process, so kill -9 never leaves it held. */
 #define _GNU_SOURCE
 #include "store_internal.h"
+#include "outtmp.h"
 #include "sha256.h"
 
 #include <errno.h>
@@ -33,13 +34,15 @@ static const char *const sql_text[Q_N] = {
     [Q_FEAT_UPSERT] = ("INSERT INTO features(sha256, blob, checksum, raw_len) VALUES (?1, ?2, ?3, "
                       "?4) ON CONFLICT(sha256) DO UPDATE SET blob = excluded.blob, checksum = "
                       "excluded.checksum, raw_len = excluded.raw_len"),
-    [Q_PATH_PUT] = "INSERT OR REPLACE INTO paths(path, sha256) VALUES (?1, ?2)",
+    [Q_PATH_PUT] = ("INSERT OR REPLACE INTO paths(path, sha256, size, mtime_ns) "
+                   "VALUES (?1, ?2, ?3, ?4)"),
     [Q_HAS] = ("SELECT 1 FROM images i JOIN features f ON f.sha256 = i.sha256 "
               "WHERE i.sha256 = ?1 AND i.status = 0"),
     [Q_PATH_GET] = "SELECT sha256 FROM paths WHERE path = ?1",
 };
 
 int fc_store_sql_fail(fc_store *s, fc_status *st, const char *what) {
+    int e0 = errno; /* SQLite leaves the failed write's errno (EFBIG, ENOSPC) here */
     int ec = s->db ? sqlite3_errcode(s->db) & 0xff : SQLITE_CANTOPEN;
     const char *m = s->db ? sqlite3_errmsg(s->db) : "cannot open";
     fc_code code = FC_ERR_IO;
@@ -50,6 +53,15 @@ int fc_store_sql_fail(fc_store *s, fc_status *st, const char *what) {
         return fc_fail(st, code, "%s: not a featcache store (%s)", s->path, m);
     if (ec == SQLITE_CORRUPT)
         return fc_fail(st, code, "%s: store is corrupt (%s: %s)", s->path, what, m);
+    /* disk full, a file size limit, EIO ...: name the OS reason */
+    char why[160];
+    int io = ec == SQLITE_IOERR || ec == SQLITE_FULL || ec == SQLITE_CANTOPEN;
+    int os = io && s->db ? sqlite3_system_errno(s->db) : 0;
+    const char *r = io ? fc_write_reason(os ? os : e0, os == 0, why, sizeof why) : NULL;
+    if (r && s->readonly && (os ? os : e0) == EFBIG) /* a read-only store writes nothing */
+        return fc_fail(st, code, "%s: %s: %s (%s: SQLite's temporary files for the query)",
+                       s->path, what, m, r);
+    if (r) return fc_fail(st, code, "%s: %s: %s (%s)", s->path, what, m, r);
     return fc_fail(st, code, "%s: %s: %s", s->path, what, m);
 }
 
@@ -646,11 +658,9 @@ static int put_rows(fc_store *s, const fc_image_rec *r, int status, int keep_fea
         sqlite3_bind_int64(q, 10, (int64_t)time(NULL));
     }
     if (sqlite3_step(q) != SQLITE_DONE) return fc_store_sql_fail(s, st, "write image");
-    if (!(q = fc_store_stmt(s, Q_PATH_PUT, st))) return st->code;
-    sqlite3_bind_text(q, 1, r->path, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 2, r->sha256, -1, SQLITE_STATIC);
-    if (sqlite3_step(q) != SQLITE_DONE) return fc_store_sql_fail(s, st, "write path");
-    return FC_OK;
+    fc_path_rec pr = {r->path, r->sha256, -1, -1};
+    if (r->file) pr.size = r->file->size, pr.mtime_ns = r->file->mtime_ns;
+    return fc_store_put_path(s, &pr, st);
 }
 
 static int put_feature(fc_store *s, const char *sha, const uint8_t *blob, size_t len,
@@ -732,22 +742,23 @@ int fc_store_has(fc_store *s, const char *sha256, fc_status *st) {
     return -fc_store_sql_fail(s, st, "read images");
 }
 
-static int exec_sha(fc_store *s, const char *sql, const char *sha, fc_status *st) {
+int fc_store_exec1(fc_store *s, const char *sql, const char *arg, const char *what,
+                   fc_status *st) {
     sqlite3_stmt *q = NULL;
     int r = sqlite3_prepare_v2(s->db, sql, -1, &q, NULL);
     if (r == SQLITE_OK) {
-        sqlite3_bind_text(q, 1, sha, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 1, arg, -1, SQLITE_STATIC);
         r = sqlite3_step(q);
     }
     sqlite3_finalize(q);
-    return r == SQLITE_DONE ? FC_OK : fc_store_sql_fail(s, st, "delete");
+    return r == SQLITE_DONE || r == SQLITE_ROW ? FC_OK : fc_store_sql_fail(s, st, what);
 }
 
 int fc_store_delete(fc_store *s, const char *sha256, fc_status *st) {
     if (s->readonly) return fc_fail(st, FC_ERR_ARG, "%s: store opened read-only", s->path);
-    int rc = exec_sha(s, "DELETE FROM features WHERE sha256 = ?1", sha256, st);
-    if (!rc) rc = exec_sha(s, "DELETE FROM images WHERE sha256 = ?1", sha256, st);
-    if (!rc) rc = exec_sha(s, "DELETE FROM paths WHERE sha256 = ?1", sha256, st);
+    int rc = fc_store_exec1(s, "DELETE FROM features WHERE sha256 = ?1", sha256, "delete", st);
+    if (!rc) rc = fc_store_exec1(s, "DELETE FROM images WHERE sha256 = ?1", sha256, "delete", st);
+    if (!rc) rc = fc_store_exec1(s, "DELETE FROM paths WHERE sha256 = ?1", sha256, "delete", st);
     return rc;
 }
 

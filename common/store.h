@@ -68,6 +68,9 @@ typedef struct {
     const char *error;       /* for FAILED */
     int64_t bytes;
     int width, height;       /* original size, 0 if failed */
+    /* Optional (extract): the file's size and mtime_ns for its paths row, as
+     * fc_store_put_path would write them; NULL leaves them unknown. */
+    const struct fc_path_rec *file;
 } fc_image_rec;
 
 /* Writes: begin, put*, commit (one transaction per batch). put with features == NULL
@@ -82,6 +85,7 @@ int fc_store_commit(fc_store *s, fc_status *st);
 int fc_store_rollback(fc_store *s);
 /* 1 if sha256 has stored features (status ok), 0 if not, <0 on error. */
 int fc_store_has(fc_store *s, const char *sha256, fc_status *st);
+/* Removes the image, its features and its paths (absent: nothing to do). 0 or an error. */
 int fc_store_delete(fc_store *s, const char *sha256, fc_status *st);
 
 /* Iterate images (ordered by split, class, path). Callback gets the record and the
@@ -163,9 +167,9 @@ int fc_store_record_run(const char *path, const char *kind, const char *config_j
  * re-run can take the sha256 of unchanged files without reading them (extract's fast
  * path). size/mtime_ns are -1 when unknown. put inserts or replaces the path's row (inside
  * the caller's transaction); the sha256 must be a stored image. */
-typedef struct {
+typedef struct fc_path_rec {
     const char *path, *sha256;
-    int64_t size, mtime_ns;
+    int64_t size, mtime_ns;  /* < 0: unknown */
 } fc_path_rec;
 int fc_store_put_path(fc_store *s, const fc_path_rec *r, fc_status *st);
 typedef int (*fc_store_path_rec_visit)(void *ctx, const fc_path_rec *r);

@@ -29,6 +29,9 @@ struct fc_store {
 int fc_store_sql_fail(fc_store *s, fc_status *st, const char *what);
 /* Prepared statement `which` (reset, bindings cleared), or NULL with st set. */
 sqlite3_stmt *fc_store_stmt(fc_store *s, int which, fc_status *st);
+/* Runs one statement with ?1 = arg (text) to completion; errors say `what`. */
+int fc_store_exec1(fc_store *s, const char *sql, const char *arg, const char *what,
+                   fc_status *st);
 /* Allocates s->dec for the provenance's feature size. */
 int fc_store_alloc_decode(fc_store *s, fc_status *st);
 

@@ -172,17 +172,14 @@ int fc_store_foreach_path(fc_store *s, fc_store_path_visit fn, void *ctx, fc_sta
 
 int fc_store_put_path(fc_store *s, const fc_path_rec *r, fc_status *st) {
     if (s->readonly) return fc_fail(st, FC_ERR_ARG, "%s: store opened read-only", s->path);
-    sqlite3_stmt *q = NULL;
-    int rc = sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO paths(path, sha256, size, mtime_ns) "
-                                "VALUES (?1, ?2, ?3, ?4)", -1, &q, NULL);
-    if (rc == SQLITE_OK) {
-        sqlite3_bind_text(q, 1, r->path, -1, SQLITE_STATIC);
-        sqlite3_bind_text(q, 2, r->sha256, -1, SQLITE_STATIC);
-        if (r->size >= 0) sqlite3_bind_int64(q, 3, r->size);
-        if (r->mtime_ns >= 0) sqlite3_bind_int64(q, 4, r->mtime_ns);
-        rc = sqlite3_step(q);
-    }
-    sqlite3_finalize(q);
+    sqlite3_stmt *q = fc_store_stmt(s, Q_PATH_PUT, st);
+    if (!q) return st->code;
+    sqlite3_bind_text(q, 1, r->path, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, r->sha256, -1, SQLITE_STATIC);
+    if (r->size >= 0) sqlite3_bind_int64(q, 3, r->size);
+    if (r->mtime_ns >= 0) sqlite3_bind_int64(q, 4, r->mtime_ns);
+    int rc = sqlite3_step(q);
+    sqlite3_reset(q);
     return rc == SQLITE_DONE ? FC_OK : fc_store_sql_fail(s, st, "write path");
 }
 
@@ -202,32 +199,27 @@ int fc_store_foreach_path_rec(fc_store *s, fc_store_path_rec_visit fn, void *ctx
     return rc;
 }
 
-static int exec2(fc_store *s, const char *sql, const char *a, fc_status *st) {
-    sqlite3_stmt *q = NULL;
-    int r = sqlite3_prepare_v2(s->db, sql, -1, &q, NULL);
-    if (r == SQLITE_OK) {
-        sqlite3_bind_text(q, 1, a, -1, SQLITE_STATIC);
-        r = sqlite3_step(q);
-    }
-    sqlite3_finalize(q);
-    return r == SQLITE_DONE || r == SQLITE_ROW ? FC_OK : fc_store_sql_fail(s, st, "remove path");
-}
-
 int fc_store_remove_path(fc_store *s, const char *path, fc_status *st) {
     if (s->readonly) return -fc_fail(st, FC_ERR_ARG, "%s: store opened read-only", s->path);
     char sha[65];
     int found = fc_store_path_lookup(s, path, sha, st), rc;
     if (found <= 0) return found;
-    if ((rc = exec2(s, "DELETE FROM paths WHERE path = ?1", path, st))) return -rc;
+    static const char *const fix_path =
+        "UPDATE images SET path = (SELECT min(path) FROM paths p WHERE p.sha256 = images.sha256) "
+        "WHERE sha256 = ?1 AND path NOT IN (SELECT path FROM paths) "
+        "AND EXISTS (SELECT 1 FROM paths p WHERE p.sha256 = images.sha256)";
+    static const char *const drop_features =
+        "DELETE FROM features WHERE sha256 = ?1 AND NOT EXISTS (SELECT 1 FROM paths p WHERE "
+        "p.sha256 = ?1)";
+    static const char *const drop_image =
+        "DELETE FROM images WHERE sha256 = ?1 AND NOT EXISTS (SELECT 1 FROM paths p WHERE "
+        "p.sha256 = ?1)";
+    const char *what = "remove path";
+    if ((rc = fc_store_exec1(s, "DELETE FROM paths WHERE path = ?1", path, what, st))) return -rc;
     /* the image keeps living under its other paths; with none left it goes */
-    if ((rc = exec2(s, "UPDATE images SET path = (SELECT min(path) FROM paths p WHERE "
-                    "p.sha256 = images.sha256) WHERE sha256 = ?1 AND path NOT IN (SELECT path FROM paths) "
-                    "AND EXISTS (SELECT 1 FROM paths p "
-                    "WHERE p.sha256 = images.sha256)", sha, st)) ||
-        (rc = exec2(s, "DELETE FROM features WHERE sha256 = ?1 AND NOT EXISTS (SELECT 1 FROM "
-                    "paths p WHERE p.sha256 = ?1)", sha, st)) ||
-        (rc = exec2(s, "DELETE FROM images WHERE sha256 = ?1 AND NOT EXISTS (SELECT 1 FROM paths "
-                    "p WHERE p.sha256 = ?1)", sha, st)))
+    if ((rc = fc_store_exec1(s, fix_path, sha, what, st)) ||
+        (rc = fc_store_exec1(s, drop_features, sha, what, st)) ||
+        (rc = fc_store_exec1(s, drop_image, sha, what, st)))
         return -rc;
     return 1;
 }

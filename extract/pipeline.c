@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../common/sha256.h"
 #include "../common/store.h"
@@ -38,6 +39,13 @@ typedef struct {
     int64_t done;     /* writer: items handled, for progress */
 } pipe_t;
 
+/* CPU time of the calling thread (reader/writer figures that other load on the machine
+ * inflates less than wall time). */
+static double thread_cpu(void) {
+    struct timespec t;
+    return clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t) ? 0 : (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
 static int stopping(const pipe_t *p) { return p->cfg->stop && *p->cfg->stop; }
 static int aborted(pipe_t *p) { return __atomic_load_n(&p->abort, __ATOMIC_ACQUIRE); }
 
@@ -67,6 +75,19 @@ static void set_state(pipe_t *p, slot *s, int state) {
 }
 
 /* ---- reader ---- */
+
+int fc_pl_unreadable_sha(const char *path, char sha256[65], fc_status *st) {
+    static const char tag[] = "featcache unreadable file"; /* and its NUL */
+    fc_sha256_ctx c = {0};
+    unsigned char d[32];
+    int rc = fc_sha256_begin(&c, st);
+    if (!rc) rc = fc_sha256_update(&c, tag, sizeof tag, st);
+    if (!rc) rc = fc_sha256_update(&c, path, strlen(path), st);
+    if (!rc) rc = fc_sha256_end(&c, d, st);
+    fc_sha256_abort(&c);
+    if (!rc) fc_sha256_to_hex(d, sha256);
+    return rc;
+}
 
 static void item_error(fc_item *it, const fc_status *st) {
     snprintf(it->error, sizeof it->error, "%s", st->msg);
@@ -135,9 +156,10 @@ static int read_one(pipe_t *p, slot *s, size_t idx, fc_status *st) {
      * time) is read and hashed, and its real sha256 decides. */
     if (how == 1 && !p->ops->is_stored(p->ops->ctx, it->sha256))
         how = hash_entry(p, e, abs, it, &buf, &len, 0);
-    if (how < 0) {
+    if (how < 0) { /* recorded as failed under a key made from its path */
         it->kind = FC_ITEM_UNREADABLE;
-        goto out;
+        it->bytes = e->size > 0 ? e->size : 0;
+        if ((rc = fc_pl_unreadable_sha(e->path, it->sha256, st))) goto out;
     }
     if (c->shas) memcpy(c->shas[idx], it->sha256, 65);
     it->split = e->split != FC_SPLIT_ANY ? e->split
@@ -145,6 +167,8 @@ static int read_one(pipe_t *p, slot *s, size_t idx, fc_status *st) {
     if (c->shard_n > 1 && fc_shard_of(it->sha256, c->shard_n) != c->shard_i) {
         p->stats->other_shard++;
         keep = 0;
+    } else if (how < 0) {
+        /* counted by the writer */
     } else if (fc_strmap_get(&p->run_shas, it->sha256, NULL)) {
         /* same bytes as a file earlier in this run: the first one's label wins; the path
          * is recorded (a fast-path hit needs nothing) */
@@ -181,7 +205,7 @@ out:
 static void *reader_main(void *arg) {
     pipe_t *p = arg;
     const fc_pl_config *c = p->cfg;
-    double t0 = fc_now(), waited = 0, tw;
+    double t0 = fc_now(), c0 = thread_cpu(), waited = 0, tw;
     fc_status st = {0};
     int k = 0;
     slot *s = wait_slot(p, k, S_FREE);
@@ -205,6 +229,7 @@ static void *reader_main(void *arg) {
         set_state(p, s, S_FILLED);
     }
     p->stats->reader_seconds = fc_now() - t0 - waited; /* busy, not waiting for slots */
+    p->stats->reader_cpu_seconds = thread_cpu() - c0;
     return NULL;
 }
 
@@ -229,7 +254,7 @@ static void count_items(pipe_t *p, const slot *s) {
 static void *writer_main(void *arg) {
     pipe_t *p = arg;
     fc_status st = {0};
-    double busy = 0;
+    double busy = 0, c0 = thread_cpu();
     for (int k = 0;; k = (k + 1) % FC_PL_SLOTS) {
         slot *s = wait_slot(p, k, S_COMPUTED);
         if (!s) break;
@@ -252,6 +277,7 @@ static void *writer_main(void *arg) {
         if (last) break;
     }
     p->stats->writer_seconds = busy;
+    p->stats->writer_cpu_seconds = thread_cpu() - c0;
     return NULL;
 }
 

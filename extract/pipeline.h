@@ -26,7 +26,7 @@
 typedef enum {
     FC_ITEM_OK,         /* decoded; features at row `row` of the batch output */
     FC_ITEM_FAILED,     /* bytes read and hashed, but not a decodable image: error set */
-    FC_ITEM_UNREADABLE, /* could not be read (no sha256): error set */
+    FC_ITEM_UNREADABLE, /* could not be read: error set, sha256 = fc_pl_unreadable_sha */
     FC_ITEM_SEEN,       /* already stored: path, class, split, size, mtime are refreshed */
     FC_ITEM_DUP         /* same bytes as an earlier file of this run: path recorded only */
 } fc_item_kind;
@@ -91,8 +91,15 @@ typedef struct {
     double forward_seconds;  /* in ops.forward */
     double reader_seconds;   /* reading, hashing, decoding (not waiting for a slot) */
     double writer_seconds;   /* in ops.write */
+    double reader_cpu_seconds, writer_cpu_seconds; /* CPU time of those threads */
 } fc_pl_stats;
 
 int fc_pl_run(const fc_pl_config *cfg, const fc_pl_ops *ops, fc_pl_stats *stats, fc_status *st);
+
+/* A file that cannot be read has no content hash; the store keys its failed record by
+ * sha256("featcache unreadable file\0" PATH) instead (PATH relative to IMAGE_DIR), so it
+ * is counted and listed like a corrupt image, and a later run that reads the file
+ * replaces it. */
+int fc_pl_unreadable_sha(const char *path, char sha256[65], fc_status *st);
 
 #endif

@@ -54,16 +54,20 @@ static char *join(const char *a, const char *b, fc_status *st) {
     return s;
 }
 
-/* Sorted entry names of dir, without "." and "..". */
-static int list_dir(const char *dir, namelist *out, fc_status *st) {
+/* Sorted entry names of dir; hidden ones (leading '.', like "." and "..") are left out,
+ * and counted in s->n_hidden except for "." and "..". */
+static int list_dir(fc_scan *s, const char *dir, namelist *out, fc_status *st) {
     DIR *d = opendir(dir);
     if (!d) return fc_fail(st, FC_ERR_IO, "%s: cannot open folder: %s", dir, strerror(errno));
     int rc = FC_OK;
     struct dirent *e;
     errno = 0;
     while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-        if ((rc = names_push(out, e->d_name, st))) break;
+        if (e->d_name[0] == '.') {
+            s->n_hidden += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+        } else if ((rc = names_push(out, e->d_name, st))) {
+            break;
+        }
         errno = 0;
     }
     if (!rc && errno) rc = fc_fail(st, FC_ERR_IO, "%s: cannot read folder: %s", dir, strerror(errno));
@@ -155,12 +159,8 @@ static int walk_class(fc_scan *s, const char *rel_dir, int cls, int split, int d
                        rel_dir, MAX_DEPTH);
     namelist names = {0};
     char *abs = join(s->root, rel_dir, st);
-    int rc = abs ? list_dir(abs, &names, st) : (int)st->code;
+    int rc = abs ? list_dir(s, abs, &names, st) : (int)st->code;
     for (size_t i = 0; !rc && i < names.n; i++) {
-        if (names.v[i][0] == '.') {
-            s->n_hidden++;
-            continue;
-        }
         char *rel = join(rel_dir, names.v[i], st);
         if (!rel) {
             rc = st->code;
@@ -178,12 +178,8 @@ static int walk_class(fc_scan *s, const char *rel_dir, int cls, int split, int d
 static int list_classes(fc_scan *s, const char *rel_dir, namelist *classes, fc_status *st) {
     namelist names = {0};
     char *abs = join(s->root, rel_dir, st);
-    int rc = abs ? list_dir(abs, &names, st) : (int)st->code;
+    int rc = abs ? list_dir(s, abs, &names, st) : (int)st->code;
     for (size_t i = 0; !rc && i < names.n; i++) {
-        if (names.v[i][0] == '.') {
-            s->n_hidden++;
-            continue;
-        }
         char *p = join(abs, names.v[i], st);
         if (!p) {
             rc = st->code;
@@ -269,13 +265,9 @@ static int scan_splits(fc_scan *s, const char *dirs[3], fc_status *st) {
 
 static int count_ignored_dirs(fc_scan *s, const char *dirs[3], fc_status *st) {
     namelist top = {0};
-    int rc = list_dir(s->root, &top, st);
+    int rc = list_dir(s, s->root, &top, st);
     for (size_t i = 0; !rc && i < top.n; i++) {
         const char *n = top.v[i];
-        if (n[0] == '.') {
-            s->n_hidden++;
-            continue;
-        }
         int is_split = 0;
         for (int k = 0; k < 3; k++) is_split |= dirs[k] && strcmp(dirs[k], n) == 0;
         if (is_split) continue;

@@ -123,6 +123,7 @@ void fc_sink_free(fc_sink *k) {
     free(k->class_names);
     fc_strmap_free(&k->by_sha);
     fc_strmap_free(&k->by_path);
+    fc_strmap_free(&k->dropped);
     k->imgs = NULL;
     k->paths = NULL;
     k->class_names = NULL;
@@ -159,28 +160,42 @@ static void note_relabel(fc_sink *k, const fc_item *it) {
     fc_progress_message(k->progress, msg);
 }
 
+/* A path an earlier run recorded as unreadable (keyed by fc_pl_unreadable_sha) that this
+ * run could read: that record goes, the file's content takes its place. */
+static int drop_unreadable(fc_sink *k, const fc_item *it, fc_status *st) {
+    int64_t i;
+    char key[65];
+    if (it->kind == FC_ITEM_UNREADABLE || !fc_strmap_get(&k->by_path, it->entry->path, &i))
+        return FC_OK;
+    int rc = fc_pl_unreadable_sha(it->entry->path, key, st);
+    if (rc || strcmp(k->paths[i].sha256, key) != 0 || fc_strmap_get(&k->dropped, key, NULL))
+        return rc;
+    if ((rc = fc_store_delete(k->store, key, st))) return rc;
+    return fc_strmap_put(&k->dropped, key, 1, st);
+}
+
 static int write_item(fc_sink *k, const fc_pl_batch *b, const fc_item *it, fc_status *st) {
-    if (it->kind == FC_ITEM_UNREADABLE) return FC_OK; /* no content, nothing to key it by */
     const fc_scan_entry *e = it->entry;
-    int rc = FC_OK;
-    if (it->kind != FC_ITEM_DUP) {
-        fc_image_rec rec = {0};
-        memcpy(rec.sha256, it->sha256, 65);
-        rec.path = e->path;
-        rec.class_name = k->scan->classes[e->cls];
-        rec.split = it->split;
-        rec.status = it->kind == FC_ITEM_FAILED ? FC_IMG_FAILED : FC_IMG_OK;
-        rec.error = it->kind == FC_ITEM_FAILED ? it->error : NULL;
-        rec.bytes = it->bytes;
-        rec.width = it->width;
-        rec.height = it->height;
-        /* SEEN: no features; the store then only moves path/class/split */
-        const float *f = it->kind == FC_ITEM_OK ? b->out + (size_t)it->row * b->out_elems : NULL;
-        if (it->kind == FC_ITEM_SEEN) note_relabel(k, it);
-        if ((rc = fc_store_put(k->store, &rec, f, st))) return rc;
-    }
     fc_path_rec pr = {e->path, it->sha256, e->size, e->mtime_ns};
-    return fc_store_put_path(k->store, &pr, st);
+    int rc = drop_unreadable(k, it, st);
+    if (rc) return rc;
+    if (it->kind == FC_ITEM_DUP) return fc_store_put_path(k->store, &pr, st);
+    int failed = it->kind == FC_ITEM_FAILED || it->kind == FC_ITEM_UNREADABLE;
+    fc_image_rec rec = {0};
+    memcpy(rec.sha256, it->sha256, 65);
+    rec.path = e->path;
+    rec.class_name = k->scan->classes[e->cls];
+    rec.split = it->split;
+    rec.status = failed ? FC_IMG_FAILED : FC_IMG_OK;
+    rec.error = failed ? it->error : NULL;
+    rec.bytes = it->bytes;
+    rec.width = it->width;
+    rec.height = it->height;
+    rec.file = &pr; /* its paths row gets size and mtime */
+    /* SEEN: no features; the store then only moves path/class/split */
+    const float *f = it->kind == FC_ITEM_OK ? b->out + (size_t)it->row * b->out_elems : NULL;
+    if (it->kind == FC_ITEM_SEEN) note_relabel(k, it);
+    return fc_store_put(k->store, &rec, f, st);
 }
 
 /* New store: provenance goes in with the first batch, the codec layout chosen on its
@@ -218,6 +233,7 @@ int fc_sink_removed(const fc_sink *k, char (*shas)[65], size_t n, int shard_i, i
     for (size_t i = 0; !rc && i < k->n_imgs; i++) {
         const char *sha = k->imgs[i].sha256;
         if (shard_n > 1 && fc_shard_of(sha, shard_n) != shard_i) continue;
+        if (fc_strmap_get(&k->dropped, sha, NULL)) continue; /* gone already */
         if (!fc_strmap_get(&seen, sha, NULL)) v[(*n_out)++] = i;
     }
     fc_strmap_free(&seen);
@@ -234,7 +250,7 @@ int fc_sink_prune(fc_sink *k, const size_t *idx, size_t n, fc_status *st) {
     if (n == 0) return FC_OK;
     int rc = fc_store_begin(k->store, st);
     for (size_t i = 0; i < n && !rc; i++)
-        if (fc_store_delete(k->store, k->imgs[idx[i]].sha256, st) < 0) rc = st->code;
+        rc = fc_store_delete(k->store, k->imgs[idx[i]].sha256, st);
     if (!rc) rc = fc_store_commit(k->store, st);
     if (rc) fc_store_rollback(k->store);
     return rc;

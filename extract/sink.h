@@ -35,6 +35,7 @@ typedef struct {
     fc_sink_path *paths;     /* stored path records */
     size_t n_paths, cap_paths;
     fc_strmap by_path;       /* path -> index in paths */
+    fc_strmap dropped;       /* writer: records of unreadable files that now read, deleted */
     int64_t relabeled;       /* re-read files whose stored class differs (warned) */
     fc_progress *progress;   /* for warnings */
 } fc_sink;

@@ -9,9 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Rows per cache block (the updated rows are re-read by the forward while in L1/L2). */
-#define FUSED_BLOCK 16
-
 static float dummy_state;
 
 void fc_fused_rows_scalar(const fc_fused_layer *f, int r0, int r1, int j0, float *zp) {
@@ -72,16 +69,21 @@ update8(const fc_optim_step *s, __m256 w, __m256 g, float *p1, float *p2) {
 
 /* Gradient + update of one row i of W: g = sum over the batch rows b with x[b][i] != 0
  * (feature maps after ReLU are mostly exact zeros; skipping a zero term leaves every
- * sum bit-identical) of x[b][i] * dz[b][:]. nzb/nzx: those b and their x values. */
+ * sum bit-identical), in increasing b, of x[b][i] * dz[b][:]. dp/xv: scratch (>= bt). */
 __attribute__((target("avx2,fma"), always_inline)) static inline void
-row_update_avx2(const fc_fused_layer *f, int i, const int *nzb, const float *nzx, int nnz) {
+row_update_avx2(const fc_fused_layer *f, const fc_nz_rows *nz, int i, const float **dp, float *xv) {
     const int H = f->H, H8 = H & ~7;
-    const float *restrict dz = f->dz;
     float *restrict wr = f->w + (size_t)i * H;
     float *S1 = f->s1 ? f->s1 + (size_t)i * H : NULL, *S2 = f->s2 ? f->s2 + (size_t)i * H : NULL;
     const fc_optim_step os = f->os;
     const __m256 l2 = _mm256_set1_ps(f->l2x2);
     const int use_l2 = f->l2x2 != 0.0f;
+    int nnz = 0;
+    for (int wi = 0; wi < nz->words; wi++)
+        for (uint32_t m = nz->tmask[(size_t)wi * nz->rows + (i - nz->r0)]; m; m &= m - 1) {
+            int b = wi * 32 + __builtin_ctz(m);
+            dp[nnz] = f->dz + (size_t)b * H, xv[nnz++] = f->xt[b][i];
+        }
     int j = 0;
     if (nnz == 0 && !use_l2 && os.kind != FC_OPTIM_ADAM) {
         /* g == +0 for the whole row (no sample of the batch has this input nonzero: common
@@ -102,8 +104,8 @@ row_update_avx2(const fc_fused_layer *f, int i, const int *nzb, const float *nzx
     for (; j + 32 <= H8; j += 32) {
         __m256 g0 = _mm256_setzero_ps(), g1 = g0, g2 = g0, g3 = g0;
         for (int k = 0; k < nnz; k++) {
-            const float *d = dz + (size_t)nzb[k] * H + j;
-            __m256 x = _mm256_set1_ps(nzx[k]);
+            const float *d = dp[k] + j;
+            __m256 x = _mm256_set1_ps(xv[k]);
             g0 = _mm256_fmadd_ps(x, _mm256_loadu_ps(d), g0);
             g1 = _mm256_fmadd_ps(x, _mm256_loadu_ps(d + 8), g1);
             g2 = _mm256_fmadd_ps(x, _mm256_loadu_ps(d + 16), g2);
@@ -120,25 +122,28 @@ row_update_avx2(const fc_fused_layer *f, int i, const int *nzb, const float *nzx
     }
     for (; j < H8; j += 8) {
         __m256 g = _mm256_setzero_ps();
-        for (int k = 0; k < nnz; k++)
-            g = _mm256_fmadd_ps(_mm256_set1_ps(nzx[k]), _mm256_loadu_ps(dz + (size_t)nzb[k] * H + j), g);
+        for (int k = 0; k < nnz; k++) g = _mm256_fmadd_ps(_mm256_set1_ps(xv[k]), _mm256_loadu_ps(dp[k] + j), g);
         __m256 w = _mm256_loadu_ps(wr + j);
         if (use_l2) g = _mm256_add_ps(g, _mm256_mul_ps(l2, w));
         _mm256_storeu_ps(wr + j, update8(&os, w, g, S1 ? S1 + j : NULL, S2 ? S2 + j : NULL));
     }
 }
 
-/* zp[b][:] += sum over rows i in [i0, i1) with x[b][i] != 0 of x[b][i] * W[i][:], rows
- * in increasing order (the same order for every element, whatever H is). */
+/* zp[b][:] += sum over rows i of block blk (FC_NZ_BLOCK rows from nz->r0 + blk*FC_NZ_BLOCK)
+ * with x[b][i] != 0 of x[b][i] * W[i][:], rows in increasing order (the same order for
+ * every element, whatever H is). */
 __attribute__((target("avx2,fma"), always_inline)) static inline void
 block_forward_avx2(const fc_fused_layer *f, const fc_nz_rows *nz, int blk, float *restrict zp) {
-    const int H = f->H, H8 = H & ~7, nblk = (nz->r1 - nz->r0 + FUSED_BLOCK - 1) / FUSED_BLOCK;
-    const float *restrict W = f->w;
+    const int H = f->H, H8 = H & ~7, nblk = (nz->rows + FC_NZ_BLOCK - 1) / FC_NZ_BLOCK;
+    const int i0 = nz->r0 + blk * FC_NZ_BLOCK;
+    const float *wp[FC_NZ_BLOCK];
+    float xv[FC_NZ_BLOCK];
     for (int b = 0; b < f->bn; b++) {
-        const int *st = nz->fstart + (size_t)b * (nblk + 1);
-        const int nnz = st[blk + 1] - st[blk];
-        const int *nzi = nz->fi + (size_t)b * nz->rows + st[blk];
-        const float *nzx = nz->fx + (size_t)b * nz->rows + st[blk];
+        int nnz = 0;
+        for (uint32_t m = nz->fmask[(size_t)b * nblk + blk]; m; m &= m - 1) {
+            int i = i0 + __builtin_ctz(m);
+            wp[nnz] = f->w + (size_t)i * H, xv[nnz++] = f->xn[b][i];
+        }
         if (!nnz) continue;
         float *z = zp + (size_t)b * H;
         int j = 0;
@@ -146,65 +151,99 @@ block_forward_avx2(const fc_fused_layer *f, const fc_nz_rows *nz, int blk, float
             __m256 a0 = _mm256_loadu_ps(z + j), a1 = _mm256_loadu_ps(z + j + 8),
                    a2 = _mm256_loadu_ps(z + j + 16), a3 = _mm256_loadu_ps(z + j + 24);
             for (int k = 0; k < nnz; k++) {
-                const float *w = W + (size_t)nzi[k] * H + j;
-                __m256 xv = _mm256_set1_ps(nzx[k]);
-                a0 = _mm256_fmadd_ps(xv, _mm256_loadu_ps(w), a0);
-                a1 = _mm256_fmadd_ps(xv, _mm256_loadu_ps(w + 8), a1);
-                a2 = _mm256_fmadd_ps(xv, _mm256_loadu_ps(w + 16), a2);
-                a3 = _mm256_fmadd_ps(xv, _mm256_loadu_ps(w + 24), a3);
+                const float *w = wp[k] + j;
+                __m256 x = _mm256_set1_ps(xv[k]);
+                a0 = _mm256_fmadd_ps(x, _mm256_loadu_ps(w), a0);
+                a1 = _mm256_fmadd_ps(x, _mm256_loadu_ps(w + 8), a1);
+                a2 = _mm256_fmadd_ps(x, _mm256_loadu_ps(w + 16), a2);
+                a3 = _mm256_fmadd_ps(x, _mm256_loadu_ps(w + 24), a3);
             }
             _mm256_storeu_ps(z + j, a0), _mm256_storeu_ps(z + j + 8, a1);
             _mm256_storeu_ps(z + j + 16, a2), _mm256_storeu_ps(z + j + 24, a3);
         }
         for (; j < H8; j += 8) {
             __m256 a = _mm256_loadu_ps(z + j);
-            for (int k = 0; k < nnz; k++)
-                a = _mm256_fmadd_ps(_mm256_set1_ps(nzx[k]), _mm256_loadu_ps(W + (size_t)nzi[k] * H + j), a);
+            for (int k = 0; k < nnz; k++) a = _mm256_fmadd_ps(_mm256_set1_ps(xv[k]), _mm256_loadu_ps(wp[k] + j), a);
             _mm256_storeu_ps(z + j, a);
         }
     }
 }
 
-void fc_nz_build(fc_nz_rows *nz, const float *const *xt, int bt, const float *const *xn, int bn, int r0, int r1) {
-    int n = r1 - r0, nblk = (n + FUSED_BLOCK - 1) / FUSED_BLOCK;
-    nz->r0 = r0, nz->r1 = r1;
-    memset(nz->cnt, 0, (size_t)n * sizeof *nz->cnt);
-    for (int b = 0; b < bt; b++) { /* stream each sample row once; branch-free appends */
-        const float *x = xt[b] + r0;
-        for (int i = 0; i < n; i++) {
-            int k = nz->cnt[i];
-            size_t at = (size_t)i * nz->cap + (size_t)k;
-            nz->b[at] = b, nz->x[at] = x[i];
-            nz->cnt[i] = k + (x[i] != 0.0f);
-        }
-    }
-    for (int b = 0; b < bn; b++) { /* the next batch: nonzeros of each sample, by row block */
-        const float *x = xn[b];
-        int *st = nz->fstart + (size_t)b * (nblk + 1), *fi = nz->fi + (size_t)b * nz->rows, k = 0;
-        float *fx = nz->fx + (size_t)b * nz->rows;
-        for (int blk = 0; blk < nblk; blk++) {
-            st[blk] = k;
-            int i1 = r0 + (blk + 1) * FUSED_BLOCK < r1 ? r0 + (blk + 1) * FUSED_BLOCK : r1;
-            for (int i = r0 + blk * FUSED_BLOCK; i < i1; i++) {
-                fi[k] = i, fx[k] = x[i];
-                k += x[i] != 0.0f;
+/* Current batch: per row, a bitmask of the samples with a nonzero input (8 rows per
+ * compare). Next batch: per sample, a bitmask of its nonzero rows per 32-row block. */
+__attribute__((target("avx2,fma"))) static void nz_build_avx2(fc_nz_rows *nz, const float *const *xt, int bt,
+                                                               const float *const *xn, int bn) {
+    const int r0 = nz->r0, n = nz->r1 - nz->r0, nblk = (nz->rows + FC_NZ_BLOCK - 1) / FC_NZ_BLOCK;
+    const __m256 zero = _mm256_setzero_ps();
+    for (int wi = 0; wi * 32 < bt; wi++) {
+        const int b0 = wi * 32, b1 = bt < b0 + 32 ? bt : b0 + 32;
+        uint32_t *tm = nz->tmask + (size_t)wi * nz->rows;
+        int i = 0;
+        for (; i + 8 <= n; i += 8) {
+            __m256i acc = _mm256_setzero_si256();
+            for (int b = b0; b < b1; b++) {
+                __m256 ne = _mm256_cmp_ps(_mm256_loadu_ps(xt[b] + r0 + i), zero, _CMP_NEQ_UQ);
+                acc = _mm256_or_si256(acc, _mm256_and_si256(_mm256_castps_si256(ne),
+                                                            _mm256_set1_epi32((int)(1u << (b - b0)))));
             }
+            _mm256_storeu_si256((__m256i *)(tm + i), acc);
         }
-        st[nblk] = k;
+        for (; i < n; i++) {
+            uint32_t m = 0;
+            for (int b = b0; b < b1; b++) m |= (uint32_t)(xt[b][r0 + i] != 0.0f) << (b - b0);
+            tm[i] = m;
+        }
     }
+    for (int b = 0; b < bn; b++) {
+        const float *x = xn[b] + r0;
+        uint32_t *fm = nz->fmask + (size_t)b * nblk;
+        for (int blk = 0; blk * FC_NZ_BLOCK < n; blk++) {
+            const int i0 = blk * FC_NZ_BLOCK, i1 = n < i0 + FC_NZ_BLOCK ? n : i0 + FC_NZ_BLOCK;
+            uint32_t m = 0;
+            if (i1 - i0 == 32)
+                for (int q = 0; q < 4; q++)
+                    m |= (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(x + i0 + 8 * q), zero, _CMP_NEQ_UQ))
+                         << (8 * q);
+            else
+                for (int i = i0; i < i1; i++) m |= (uint32_t)(x[i] != 0.0f) << (i - i0);
+            fm[blk] = m;
+        }
+    }
+}
+
+static void nz_build_scalar(fc_nz_rows *nz, const float *const *xt, int bt, const float *const *xn, int bn) {
+    const int r0 = nz->r0, n = nz->r1 - nz->r0, nblk = (nz->rows + FC_NZ_BLOCK - 1) / FC_NZ_BLOCK;
+    for (int wi = 0; wi * 32 < bt; wi++)
+        for (int i = 0; i < n; i++) {
+            uint32_t m = 0;
+            for (int b = wi * 32; b < bt && b < wi * 32 + 32; b++) m |= (uint32_t)(xt[b][r0 + i] != 0.0f) << (b % 32);
+            nz->tmask[(size_t)wi * nz->rows + i] = m;
+        }
+    for (int b = 0; b < bn; b++)
+        for (int blk = 0; blk * FC_NZ_BLOCK < n; blk++) {
+            uint32_t m = 0;
+            for (int k = 0; k < FC_NZ_BLOCK && blk * FC_NZ_BLOCK + k < n; k++)
+                m |= (uint32_t)(xn[b][r0 + blk * FC_NZ_BLOCK + k] != 0.0f) << k;
+            nz->fmask[(size_t)b * nblk + blk] = m;
+        }
+}
+
+void fc_nz_build(fc_nz_rows *nz, const float *const *xt, int bt, const float *const *xn, int bn, int r0, int r1) {
+    nz->r0 = r0, nz->r1 = r1, nz->bt = bt, nz->bn = bn;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) nz_build_avx2(nz, xt, bt, xn, bn);
+    else nz_build_scalar(nz, xt, bt, xn, bn);
 }
 
 __attribute__((target("avx2,fma"))) static void fused_avx2(const fc_fused_layer *f, const fc_nz_rows *nz,
                                                             float *zp) {
     int H8 = f->H & ~7, r0 = nz->r0, r1 = nz->r1;
+    const float *dp[FUSED_MAX_B];
+    float xv[FUSED_MAX_B];
     if (H8) {
-        for (int i0 = r0, blk = 0; i0 < r1; i0 += FUSED_BLOCK, blk++) {
-            int i1 = i0 + FUSED_BLOCK < r1 ? i0 + FUSED_BLOCK : r1;
+        for (int i0 = r0, blk = 0; i0 < r1; i0 += FC_NZ_BLOCK, blk++) {
+            int i1 = i0 + FC_NZ_BLOCK < r1 ? i0 + FC_NZ_BLOCK : r1;
             if (f->bt)
-                for (int i = i0; i < i1; i++) {
-                    size_t at = (size_t)(i - r0) * nz->cap;
-                    row_update_avx2(f, i, nz->b + at, nz->x + at, nz->cnt[i - r0]);
-                }
+                for (int i = i0; i < i1; i++) row_update_avx2(f, nz, i, dp, xv);
             if (f->bn) block_forward_avx2(f, nz, blk, zp);
         }
     }
@@ -220,21 +259,18 @@ int fc_nz_alloc(fc_nz_rows *nz, int rows, int cap) {
     memset(nz, 0, sizeof *nz);
     nz->cap = cap > 0 ? cap : 1;
     nz->rows = rows;
-    size_t nblk = (size_t)(rows + FUSED_BLOCK - 1) / FUSED_BLOCK;
-    nz->cnt = malloc((size_t)rows * sizeof *nz->cnt);
-    nz->b = malloc((size_t)rows * nz->cap * sizeof *nz->b);
-    nz->x = malloc((size_t)rows * nz->cap * sizeof *nz->x);
-    nz->fstart = malloc((size_t)nz->cap * (nblk + 1) * sizeof *nz->fstart);
-    nz->fi = malloc((size_t)nz->cap * rows * sizeof *nz->fi);
-    nz->fx = malloc((size_t)nz->cap * rows * sizeof *nz->fx);
-    if (nz->cnt && nz->b && nz->x && nz->fstart && nz->fi && nz->fx) return 0;
+    nz->words = (nz->cap + 31) / 32;
+    size_t nblk = (size_t)(rows + FC_NZ_BLOCK - 1) / FC_NZ_BLOCK;
+    nz->tmask = malloc((size_t)nz->words * rows * sizeof *nz->tmask);
+    nz->fmask = malloc((size_t)nz->cap * nblk * sizeof *nz->fmask);
+    if (nz->tmask && nz->fmask) return 0;
     fc_nz_free(nz);
     return -1;
 }
 
 void fc_nz_free(fc_nz_rows *nz) {
-    free(nz->cnt), free(nz->b), free(nz->x), free(nz->fstart), free(nz->fi), free(nz->fx);
-    nz->cnt = NULL, nz->b = NULL, nz->x = NULL, nz->fstart = NULL, nz->fi = NULL, nz->fx = NULL;
+    free(nz->tmask), free(nz->fmask);
+    nz->tmask = NULL, nz->fmask = NULL;
 }
 
 int fc_fused_rows(const fc_fused_layer *f, int r0, int r1, float *zp) {

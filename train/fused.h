@@ -13,6 +13,8 @@
 #ifndef FC_TRAIN_FUSED_H
 #define FC_TRAIN_FUSED_H
 
+#include <stdint.h>
+
 #include "optim.h"
 
 typedef struct {
@@ -30,19 +32,19 @@ typedef struct {
 /* Largest batch the fused kernel takes (the trainer checks). */
 #define FUSED_MAX_B 4096
 
-/* The current batch's nonzero inputs per row for rows [r0, r1) (feature maps after ReLU
- * are mostly exact zeros; skipping a zero term leaves every sum bit-identical). Built once
- * per step and chunk, shared by every config of a group. */
-#define FC_NZ_CHUNK 64
+/* Which inputs of the current and next batch are nonzero, for rows [r0, r1) of a chunk
+ * (feature maps after ReLU are mostly exact zeros; skipping a zero term leaves every sum
+ * bit-identical). Bitmasks built with vector compares once per step and chunk, shared by
+ * every config of a group. */
+#define FC_NZ_CHUNK 256
+#define FC_NZ_BLOCK 32 /* rows per forward mask word */
 typedef struct {
-    int r0, r1, cap;  /* rows of this chunk, entries per row (>= batch) */
-    int rows;         /* capacity in rows (FC_NZ_CHUNK) */
-    int *cnt;         /* (rows) nonzeros per row, current batch */
-    int *b;           /* (rows, cap) batch row of each nonzero */
-    float *x;         /* (rows, cap) its value */
-    int *fstart;      /* (cap, blocks + 1) next batch: start of each row block's nonzeros */
-    int *fi;          /* (cap, rows) next batch: row index of each nonzero, by sample */
-    float *fx;        /* (cap, rows) its value */
+    int r0, r1;       /* rows of this chunk */
+    int rows, cap;    /* capacity in rows (FC_NZ_CHUNK) and batch rows */
+    int words;        /* (cap + 31) / 32 */
+    int bt, bn;       /* batch sizes it was built for */
+    uint32_t *tmask;  /* (words, rows): bit b%32 of word b/32 = xt[b][i] != 0 */
+    uint32_t *fmask;  /* (cap, rows / FC_NZ_BLOCK): bit k = xn[b][r0 + blk*32 + k] != 0 */
 } fc_nz_rows;
 int fc_nz_alloc(fc_nz_rows *nz, int rows, int cap);
 void fc_nz_free(fc_nz_rows *nz);

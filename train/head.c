@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "rng.h"
+#include "sparse.h"
 
 int fc_pool_parse(const char *s, fc_pool *out) {
     if (!strcmp(s, "flatten")) *out = FC_POOL_FLATTEN;
@@ -236,32 +237,63 @@ void fc_dropout_mask(float *mask, int B, int C, float rate, uint64_t key) {
     for (size_t i = 0; i < n; i++) mask[i] = fc_rng_uniform(key, i) >= rate ? scale : 0.0f;
 }
 
+enum { LOGITS_CHUNK = 256 };
+
+/* Layers after the first for B <= LOGITS_CHUNK rows: z0 (B, dims[1]) pre-activations (the
+ * activation is applied in place) -> logits (B, U). scratch: 2 * LOGITS_CHUNK * maxd. */
+static void logits_rest(const fc_head *hd, float *z0, int B, float *logits, float *scratch, int maxd) {
+    int L = hd->n_layers, U = hd->dims[L];
+    if (L == 1) {
+        memcpy(logits, z0, (size_t)B * U * sizeof(float));
+        return;
+    }
+    fc_act_forward(z0, z0, (size_t)B * hd->dims[1], hd->arch.act);
+    const float *in = z0;
+    float *cur = scratch, *other = scratch + (size_t)LOGITS_CHUNK * maxd;
+    for (int l = 1; l < L; l++) {
+        float *out = l + 1 == L ? logits : cur;
+        fc_dense_forward(out, in, hd->w[l], hd->b[l], B, hd->dims[l], hd->dims[l + 1]);
+        if (l + 1 < L) fc_act_forward(out, out, (size_t)B * hd->dims[l + 1], hd->arch.act);
+        in = out;
+        float *t = cur; cur = other; other = t;
+    }
+}
+
+static int max_inner_dim(const fc_head *hd) {
+    int maxd = 1;
+    for (int l = 2; l < hd->n_layers; l++) maxd = hd->dims[l] > maxd ? hd->dims[l] : maxd;
+    return maxd;
+}
+
+int fc_head_logits_from_z0(const fc_head *hd, float *z0, size_t n, float *logits, fc_status *st) {
+    int maxd = max_inner_dim(hd), U = hd->dims[hd->n_layers], H = hd->dims[1];
+    float *scratch = fc_aligned_alloc((size_t)2 * LOGITS_CHUNK * maxd * sizeof(float), st);
+    if (!scratch) return st->code;
+    for (size_t i0 = 0; i0 < n; i0 += LOGITS_CHUNK) {
+        int B = (int)(n - i0 < LOGITS_CHUNK ? n - i0 : LOGITS_CHUNK);
+        logits_rest(hd, z0 + i0 * (size_t)H, B, logits + i0 * (size_t)U, scratch, maxd);
+    }
+    free(scratch);
+    return FC_OK;
+}
+
 int fc_head_logits(const fc_head *hd, const float *x, size_t n, float *logits, fc_status *st) {
-    enum { CHUNK = 256 };
-    int maxd = 0, U = hd->dims[hd->n_layers];
+    int maxd = max_inner_dim(hd), U = hd->dims[hd->n_layers], H = hd->dims[1];
     size_t per = (size_t)hd->in_h * hd->in_w * hd->in_c, d0 = (size_t)hd->dims[0];
-    for (int l = 1; l < hd->n_layers; l++) maxd = hd->dims[l] > maxd ? hd->dims[l] : maxd;
     int pooled = hd->arch.pool != FC_POOL_FLATTEN;
-    float *buf = fc_aligned_alloc(((size_t)2 * CHUNK * (maxd ? maxd : 1) + (pooled ? CHUNK * d0 : 0)) *
-                                      sizeof(float), st);
+    size_t nscr = (size_t)2 * LOGITS_CHUNK * maxd, nz0 = (size_t)LOGITS_CHUNK * H;
+    float *buf = fc_aligned_alloc((nscr + nz0 + (pooled ? LOGITS_CHUNK * d0 : 0)) * sizeof(float), st);
     if (!buf) return st->code;
-    float *pool_buf = buf + (size_t)2 * CHUNK * (maxd ? maxd : 1);
-    for (size_t i0 = 0; i0 < n; i0 += CHUNK) {
-        int B = (int)(n - i0 < CHUNK ? n - i0 : CHUNK);
+    float *z0 = buf + nscr, *pool_buf = z0 + nz0;
+    for (size_t i0 = 0; i0 < n; i0 += LOGITS_CHUNK) {
+        int B = (int)(n - i0 < LOGITS_CHUNK ? n - i0 : LOGITS_CHUNK);
         const float *in = x + i0 * per;
         if (pooled) {
             fc_pool_forward(hd->arch.pool, in, (size_t)B, hd->in_h, hd->in_w, hd->in_c, pool_buf);
             in = pool_buf;
         }
-        float *cur = buf, *other = buf + (size_t)CHUNK * (maxd ? maxd : 1);
-        for (int l = 0; l < hd->n_layers; l++) {
-            float *out = l + 1 == hd->n_layers ? logits + i0 * (size_t)U : cur;
-            fc_dense_forward(out, in, hd->w[l], hd->b[l], B, hd->dims[l], hd->dims[l + 1]);
-            if (l + 1 < hd->n_layers)
-                fc_act_forward(out, out, (size_t)B * hd->dims[l + 1], hd->arch.act);
-            in = out;
-            float *t = cur; cur = other; other = t;
-        }
+        fc_sparse_dense_forward(z0, in, (size_t)B, hd->w[0], hd->b[0], hd->dims[0], H);
+        logits_rest(hd, z0, B, logits + i0 * (size_t)U, buf, maxd);
     }
     free(buf);
     return FC_OK;

@@ -103,6 +103,11 @@ int fc_argmax_class(const float *p, int U);
 /* Inference on stored features: x (n, in_h, in_w, in_c) -> logits (n, U), pooled and
  * run in chunks with scratch allocated once per call. */
 int fc_head_logits(const fc_head *hd, const float *x, size_t n, float *logits, fc_status *st);
+/* The first Dense layer runs on the nonzero inputs only (sparse.h), so any split of the
+ * rows gives the same bits. fc_head_logits_from_z0 finishes from precomputed first-layer
+ * pre-activations z0 (n, dims[1]; overwritten by the activation) with the same bits as
+ * fc_head_logits (the trainer computes z0 on its threads). */
+int fc_head_logits_from_z0(const fc_head *hd, float *z0, size_t n, float *logits, fc_status *st);
 /* Same, then probabilities (sigmoid/softmax). */
 int fc_head_predict(const fc_head *hd, const float *x, size_t n, float *probs, fc_status *st);
 

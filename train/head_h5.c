@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/h5guard.h"
+
 /* Shortest decimal that reads back as the same float, as a double (so JSON shows 2e-05,
  * not 1.9999999494757503e-05). */
 static double nice(float f) {
@@ -460,6 +462,7 @@ int fc_head_load(const char *path, fc_head **out, fc_status *st) {
     if (!probe) return fc_fail(st, FC_ERR_IO, "%s: cannot open head", path);
     fclose(probe);
     if (H5Fis_hdf5(path) <= 0) return fc_fail(st, FC_ERR_FORMAT, "%s: not an HDF5 file", path);
+    if (fc_h5_preflight(path, NULL, st)) return st->code; /* libhdf5 can hang: child first */
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0) return fc_fail(st, FC_ERR_FORMAT, "%s: cannot open as HDF5 (corrupt or truncated?)", path);
     parsed_model pm;

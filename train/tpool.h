@@ -1,6 +1,7 @@
-/* tpool.h - a fixed team of threads that run one function per "round" (barrier based).
- * The calling thread is member 0; members block (no spinning) between rounds, so they do
- * not fight OpenBLAS's own threads for the cores. */
+/* tpool.h - a fixed team of threads that run one function per "round".
+ * The calling thread is member 0. Between rounds members spin for at most ~50 us (a
+ * training step's serial part is shorter than a futex wake-up) and then block, so an idle
+ * team does not fight OpenBLAS's own threads or other processes for the cores. */
 #ifndef FC_TRAIN_TPOOL_H
 #define FC_TRAIN_TPOOL_H
 

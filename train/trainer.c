@@ -83,6 +83,14 @@ double fc_head_l2_penalty(const fc_head *hd, float l2) {
     return (double)l2 * s;
 }
 
+void fc_head_val_metrics(const fc_head *hd, const float *logits, size_t n, const int32_t *y, float l2,
+                         double *loss, double *acc) {
+    long correct = 0;
+    double sum = fc_loss_forward_backward(logits, y, NULL, (int)n, hd->dims[hd->n_layers], NULL, &correct);
+    *loss = n ? sum / (double)n + fc_head_l2_penalty(hd, l2) : NAN;
+    *acc = n ? (double)correct / (double)n : NAN;
+}
+
 int fc_head_evaluate(const fc_head *hd, const float *x, size_t n, const int32_t *y, float l2,
                      double *loss, double *acc, float *probs, fc_status *st) {
     int U = hd->dims[hd->n_layers];
@@ -92,10 +100,7 @@ int fc_head_evaluate(const fc_head *hd, const float *x, size_t n, const int32_t 
         free(logits);
         return st->code;
     }
-    long correct = 0;
-    double sum = fc_loss_forward_backward(logits, y, NULL, (int)n, U, NULL, &correct);
-    *loss = n ? sum / (double)n + fc_head_l2_penalty(hd, l2) : NAN;
-    *acc = n ? (double)correct / (double)n : NAN;
+    fc_head_val_metrics(hd, logits, n, y, l2, loss, acc);
     if (probs) fc_probs(probs, logits, (int)n, U);
     free(logits);
     return FC_OK;

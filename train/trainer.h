@@ -69,4 +69,8 @@ double fc_head_l2_penalty(const fc_head *hd, float l2);
 int fc_head_evaluate(const fc_head *hd, const float *x, size_t n, const int32_t *y, float l2,
                      double *loss, double *acc, float *probs, fc_status *st);
 
+/* Loss and accuracy from logits (n, U), as fc_head_evaluate computes them. */
+void fc_head_val_metrics(const fc_head *hd, const float *logits, size_t n, const int32_t *y, float l2,
+                         double *loss, double *acc);
+
 #endif

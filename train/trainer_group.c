@@ -6,6 +6,7 @@
 
 #include "fused.h"
 #include "rng.h"
+#include "sparse.h"
 #include "tpool.h"
 #include "trainer.h"
 
@@ -23,6 +24,7 @@ typedef struct {
     float *z0, *dz0;                 /* (batch, H0) */
     float *dzA, *dzB, *da;           /* (batch, maxd) scratch */
     float *zp;                       /* (threads, batch, H0) first-layer partial sums */
+    float *vz, *vlogits;             /* validation: (VAL_CHUNK, H0) first layer, (n_val, U) */
     fc_fused_layer fl;
     long t;
     int active, wait;
@@ -30,11 +32,16 @@ typedef struct {
     long correct, seen;
 } cstate;
 
+/* Validation rows per parallel first-layer pass (a multiple of the logits chunk). */
+#define VAL_CHUNK 1024
+
 typedef struct {
     cstate *cs;
     int n;
     int D0;
-    fc_nz_rows *nz; /* per thread */
+    fc_nz_rows *nz;  /* per thread */
+    const float *vx; /* validation inputs (pooled like the train inputs) */
+    size_t v0, v1;   /* validation rows of the current pass */
 } group;
 
 static float *falloc(size_t n, fc_status *st) {
@@ -49,11 +56,12 @@ static void cstate_free(cstate *c) {
         free(c->y[l]), free(c->mask[l]), free(c->gw[l]), free(c->gb[l]);
     }
     free(c->z0), free(c->dz0), free(c->dzA), free(c->dzB), free(c->da), free(c->zp);
+    free(c->vz), free(c->vlogits);
     fc_head_free(c->best);
 }
 
-static int cstate_init(cstate *c, const fc_train_config *cfg, const fc_dataset *tr, int threads,
-                       fc_status *st) {
+static int cstate_init(cstate *c, const fc_train_config *cfg, const fc_dataset *tr, size_t n_val,
+                       int threads, fc_status *st) {
     memset(c, 0, sizeof *c);
     c->cfg = cfg;
     if (fc_head_create(&cfg->arch, tr->h, tr->w, tr->c, tr->n_classes, &c->hd, st)) return st->code;
@@ -78,6 +86,9 @@ static int cstate_init(cstate *c, const fc_train_config *cfg, const fc_dataset *
     if (!(c->z0 = falloc(B * c->H0, st)) || !(c->dz0 = falloc(B * c->H0, st)) ||
         !(c->dzA = falloc(B * c->maxd, st)) || !(c->dzB = falloc(B * c->maxd, st)) ||
         !(c->da = falloc(B * c->maxd, st)) || !(c->zp = falloc((size_t)threads * B * c->H0, st)))
+        return st->code;
+    if (n_val && (!(c->vz = falloc((n_val < VAL_CHUNK ? n_val : VAL_CHUNK) * c->H0, st)) ||
+                  !(c->vlogits = falloc(n_val * c->U, st))))
         return st->code;
     if (cfg->patience > 0) {
         if (fc_head_create(&cfg->arch, tr->h, tr->w, tr->c, tr->n_classes, &c->best, st))
@@ -192,7 +203,35 @@ static void fused_phase(void *ctx, int tid, int nthreads) {
     }
 }
 
-/* After an epoch: validation, history, early stopping. Returns nonzero on error. */
+/* Validation first layer of rows [v0, v1) for every active config, rows split by thread
+ * (each output row depends on its own input row only: same bits for any thread count). */
+static void val_phase(void *ctx, int tid, int nthreads) {
+    group *g = ctx;
+    size_t m = g->v1 - g->v0, a = g->v0 + m * tid / nthreads, b = g->v0 + m * (tid + 1) / nthreads;
+    for (int i = 0; i < g->n && b > a; i++) {
+        cstate *c = &g->cs[i];
+        if (!c->active) continue;
+        fc_sparse_dense_forward(c->vz + (a - g->v0) * c->H0, g->vx + a * (size_t)g->D0, b - a, c->hd->w[0],
+                                c->hd->b[0], g->D0, c->H0);
+    }
+}
+
+/* Validation logits of every active config into its vlogits (the same bits as
+ * fc_head_logits on the validation split). */
+static int validate(group *g, fc_tpool *pool, size_t n_val, fc_status *st) {
+    for (size_t v0 = 0; v0 < n_val; v0 += VAL_CHUNK) {
+        g->v0 = v0, g->v1 = n_val - v0 < VAL_CHUNK ? n_val : v0 + VAL_CHUNK;
+        fc_tpool_run(pool, val_phase, g);
+        for (int i = 0; i < g->n; i++) {
+            cstate *c = &g->cs[i];
+            if (c->active && fc_head_logits_from_z0(c->hd, c->vz, g->v1 - v0, c->vlogits + v0 * c->U, st))
+                return st->code;
+        }
+    }
+    return FC_OK;
+}
+
+/* After an epoch (validate() done): history, early stopping. Returns nonzero on error. */
 static int end_epoch(cstate *c, const fc_dataset *va, int epoch, double secs,
                      const fc_train_hooks *hooks, int idx, fc_status *st) {
     fc_epoch_stat e = {0};
@@ -200,10 +239,9 @@ static int end_epoch(cstate *c, const fc_dataset *va, int epoch, double secs,
     e.acc = (float)((double)c->correct / (double)c->seen);
     e.seconds = secs;
     e.val_loss = e.val_acc = NAN;
-    if (va && va->n) {
+    if (va && va->n) { /* logits from validate() */
         double vl, vacc;
-        if (fc_head_evaluate(c->hd, va->x, va->n, va->y, c->cfg->l2, &vl, &vacc, NULL, st))
-            return st->code;
+        fc_head_val_metrics(c->hd, c->vlogits, va->n, va->y, c->cfg->l2, &vl, &vacc);
         e.val_loss = (float)vl, e.val_acc = (float)vacc;
     }
     c->hist->ep[c->hist->n++] = e;
@@ -238,12 +276,12 @@ typedef struct {
     const float **cur, **nxt; /* batch row pointers */
     int32_t *yb;
     float *swb, *cw;
-    float *pooled;            /* pooled train features (NULL for flatten) */
+    float *pooled, *vpooled;  /* pooled train / validation features (NULL for flatten) */
 } loop_bufs;
 
 static void loop_bufs_free(loop_bufs *b) {
     free(b->perm), free(b->perm_next), free(b->cur), free(b->nxt);
-    free(b->yb), free(b->swb), free(b->cw), free(b->pooled);
+    free(b->yb), free(b->swb), free(b->cw), free(b->pooled), free(b->vpooled);
 }
 
 static int check_group(const fc_dataset *tr, const fc_dataset *va, const fc_train_config *cfg,
@@ -313,6 +351,7 @@ static int run_epochs(group *g, fc_tpool *pool, const fc_dataset *tr, const fc_d
         }
         size_t *tp = lb->perm; lb->perm = lb->perm_next; lb->perm_next = tp;
         double secs = fc_now() - t0;
+        if (va && va->n && validate(g, pool, va->n, st)) return st->code;
         for (int i = 0; i < g->n; i++)
             if (g->cs[i].active && end_epoch(&g->cs[i], va, e, secs, hooks, i, st)) return st->code;
     }
@@ -354,8 +393,15 @@ int fc_train_group(const fc_dataset *tr, const fc_dataset *va, const fc_train_co
         fc_pool_forward(cfg[0].arch.pool, tr->x, tr->n, tr->h, tr->w, tr->c, lb.pooled);
         X = lb.pooled;
     }
+    size_t n_val = va ? va->n : 0;
+    g.vx = n_val ? va->x : NULL;
+    if (n_val && cfg[0].arch.pool != FC_POOL_FLATTEN) {
+        if (!(lb.vpooled = fc_aligned_alloc(n_val * D0 * sizeof(float), st))) { rc = st->code; goto out; }
+        fc_pool_forward(cfg[0].arch.pool, va->x, n_val, va->h, va->w, va->c, lb.vpooled);
+        g.vx = lb.vpooled;
+    }
     for (int i = 0; i < n; i++, g.n++) {
-        if ((rc = cstate_init(&g.cs[i], &cfg[i], tr, threads, st))) {
+        if ((rc = cstate_init(&g.cs[i], &cfg[i], tr, n_val, threads, st))) {
             g.n++;
             goto out;
         }

@@ -2,9 +2,10 @@
  * (store or exported .h5) that merge, import, export and diff read from.
  *
  * merge and import share one writer: plan which input supplies each sha256 (dedup,
- * label conflicts), then copy the winners into "<OUT>.tmp.XXXXXX" next to OUT (blobs
- * verbatim when the codec kind matches, decoded and re-encoded otherwise), close, fsync
- * and rename. Inputs are opened read-only; a failure leaves no OUT and no temp file. */
+ * label conflicts), then copy the winners into "<OUT>.tmp.<host>.<pid>.XXXXXX" next to OUT
+ * (blobs verbatim when the codec kind matches, decoded and re-encoded otherwise), close,
+ * fsync and rename. Inputs are opened read-only; a failure leaves no OUT and no temp file,
+ * and the temp files of a killed run are removed by the next run (common/outtmp.c). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +20,7 @@
 
 #include "../codec.h"
 #include "../dataset.h"
+#include "../outtmp.h"
 #include "commands.h"
 #include "opts.h"
 #include "share.h"
@@ -295,13 +297,7 @@ static int write_output(fc_source *src, int nsrc, const plan *p, const fc_proven
     char *tmp = NULL;
     fc_store *s = NULL;
     int rc = 0, fd = -1;
-    if (asprintf(&tmp, "%s.tmp.XXXXXX", out) < 0) return fc_fail(st, FC_ERR_NOMEM, "out of memory");
-    if ((fd = mkstemp(tmp)) < 0) {
-        rc = fc_fail(st, FC_ERR_IO, "%s: cannot create a temp file next to it: %s", out,
-                     strerror(errno));
-        free(tmp);
-        return rc;
-    }
+    if ((fd = fc_outtmp_create(out, &tmp, st)) < 0) return st->code; /* also drops stale ones */
     chmod_umask(fd);
     close(fd);
     copy_ctx c = {.p = p, .dim = (size_t)prov->feat_h * prov->feat_w * prov->feat_c, .st = st};
@@ -396,6 +392,7 @@ static int run_share(const share_job *j, char **inputs, int n) {
     fc_provenance prov;
     int rc = 0, opened = 0;
     if (!src) return fc_report(j->cmd, &st), 1;
+    fc_outtmp_clean(j->out); /* a killed run's temp files, even if this run is refused */
     if ((rc = check_out(j, inputs, n, &st))) goto out;
     if (j->import) { /* only .h5: a text file is "not an HDF5 file", not "not a store" */
         src[0].path = inputs[0];

@@ -6,7 +6,7 @@
 # images are handled, and kill -9 / SIGINT at random points never lose or corrupt work.
 source "$(dirname "$0")/lib.sh"
 FX="$ROOT/tests/py/extract_fixtures.py"
-DUMP="$BUILD/tests/tools/store_dump"
+DUMP="$BUILD/tests/tools/storedump"
 X=(--preprocess rescale --quiet)
 
 $PY "$FX" images "$T/img" --classes 3 --per-class 8 || { fail "fixture images"; finish; }
@@ -30,14 +30,14 @@ expect_exit "missing folder" 1 "$T/nope" "$FC" extract "$T/nope" -m "$T/tiny.h5"
 # --- first run: features equal numpy's forward pass ---
 expect_exit "extract f32" 0 "stored 24, skipped 0" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/f32.db" --codec f32 "${X[@]}"
 grep -q "preprocessing rescale (--preprocess)" "$T/.out" && ok "header names the preprocessing" || fail "header: $(cat "$T/.out")"
-"$DUMP" "$T/f32.db" >"$T/f32.txt" && ok "dump f32" || fail "dump f32"
+"$DUMP" --values "$T/f32.db" >"$T/f32.txt" && ok "dump f32" || fail "dump f32"
 check "f32 features == numpy forward" $PY "$FX" compare "$T/expect.txt" "$T/f32.txt" 1e-4
 expect_exit "extract f16, batch 5, 1 thread" 0 "stored 24" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/f16.db" --batch 5 --threads 1 "${X[@]}"
-"$DUMP" "$T/f16.db" >"$T/f16.txt"
+"$DUMP" --values "$T/f16.db" >"$T/f16.txt"
 check "f16 features ~ numpy forward" $PY "$FX" compare "$T/expect.txt" "$T/f16.txt" 2e-3
 
 # --- hash split: validation iff the first 64 bits of sha256 / 2^64 < 0.2 ---
-"$DUMP" -r "$T/f16.db" >"$T/rec.txt"
+"$DUMP" --records "$T/f16.db" >"$T/rec.txt"
 bad=$(awk '{ u = 0; for (i = 1; i <= 16; i++) u = u * 16 + index("0123456789abcdef", substr($1, i, 1)) - 1;
              want = (u / 2^64 < 0.2) ? "validation" : "train"; if ($4 != want) print $0 }' "$T/rec.txt")
 [ -z "$bad" ] && ok "hash split is the documented function of sha256" || fail "split: $bad"
@@ -49,10 +49,10 @@ cp -r "$T/img" "$T/mv" && cp "$T/f16.db" "$T/mv.db"
 mv "$T/mv/Trouser/00002.png" "$T/mv/Pullover/moved.png"
 expect_exit "moved file: features reused, relabeled" 0 "class 'Trouser' -> 'Pullover'" "$FC" extract "$T/mv" -m "$T/tiny.h5" -o "$T/mv.db" "${X[@]}"
 grep -q "stored 0, skipped 24" "$T/.out" && ok "moved file not recomputed" || fail "moved: $(cat "$T/.out")"
-"$DUMP" -r "$T/mv.db" | grep -q " Pullover/moved.png Pullover " && ok "store follows the move" || fail "not relabeled"
+"$DUMP" --records "$T/mv.db" | grep -q " Pullover/moved.png Pullover " && ok "store follows the move" || fail "not relabeled"
 cp "$T/mv/Pullover/moved.png" "$T/mv/Trouser/copy.png"
 expect_exit "identical copy is a duplicate" 0 "duplicates 1" "$FC" extract "$T/mv" -m "$T/tiny.h5" -o "$T/mv.db" "${X[@]}"
-"$DUMP" -r "$T/mv.db" | grep -q " Pullover/moved.png Pullover " && ok "first copy keeps the label" || fail "duplicate relabeled"
+"$DUMP" --records "$T/mv.db" | grep -q " Pullover/moved.png Pullover " && ok "first copy keeps the label" || fail "duplicate relabeled"
 HAVE_VERIFY=0; "$FC" verify --help >/dev/null 2>&1 && HAVE_VERIFY=1
 [ $HAVE_VERIFY = 1 ] && check "verify after move and copy" "$FC" verify "$T/mv.db"
 
@@ -62,14 +62,14 @@ grep -q "784" "$T/.err" && ok "pixel limit message names the size" || fail "pixe
 
 # --- re-run skips everything and changes nothing ---
 expect_exit "re-run skips unchanged files unread" 0 "stored 0, skipped 24 (already stored; 24 unchanged, not re-read)" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/f32.db" --codec f32 "${X[@]}"
-"$DUMP" "$T/f32.db" | cmp -s - "$T/f32.txt" && ok "re-run leaves the store as it was" || fail "re-run changed the store"
+"$DUMP" --values "$T/f32.db" | cmp -s - "$T/f32.txt" && ok "re-run leaves the store as it was" || fail "re-run changed the store"
 expect_exit "re-run without --codec keeps the store's codec" 0 "skipped 24" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/f32.db" "${X[@]}"
 grep -q "codec f32" "$T/.out" && ok "header shows the store's codec" || fail "codec: $(cat "$T/.out")"
 touch "$T/img/Trouser/"*.png # new mtimes, same bytes: re-hashed, still skipped
 n_tr=$(ls "$T/img/Trouser/"*.png | wc -l)
 expect_exit "re-run after touch re-reads those" 0 "skipped 24 (already stored; $((24 - n_tr)) unchanged" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/f32.db" --codec f32 "${X[@]}"
 expect_exit "and then takes the fast path again" 0 "24 unchanged, not re-read" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/f32.db" --codec f32 "${X[@]}"
-"$DUMP" "$T/f32.db" | cmp -s - "$T/f32.txt" && ok "touched files: store unchanged" || fail "touch changed the store"
+"$DUMP" --values "$T/f32.db" | cmp -s - "$T/f32.txt" && ok "touched files: store unchanged" || fail "touch changed the store"
 
 # --- provenance mismatch: refused, nothing written ---
 cp "$T/f32.db" "$T/before.db"
@@ -103,8 +103,8 @@ for f in trunc.png text.png noise.jpg dangling.png; do
 done
 grep -q "failed 4" "$T/.out" && ok "summary counts 4 failures" || fail "summary: $(cat "$T/.out")"
 grep -q "skipped 1 bmp" "$T/.err" && ok "bmp reported as skipped" || fail "bmp: $(cat "$T/.err")"
-"$DUMP" -r "$T/bad.db" >"$T/badrec.txt"
-[ "$(grep -c ' failed' "$T/badrec.txt")" = 3 ] && ok "3 corrupt files recorded as failed" || fail "records: $(grep failed "$T/badrec.txt")"
+"$DUMP" --records "$T/bad.db" >"$T/badrec.txt"
+[ "$(grep -c ' failed' "$T/badrec.txt")" = 4 ] && ok "3 corrupt files and the dangling link recorded as failed" || fail "records: $(grep failed "$T/badrec.txt")"
 expect_exit "re-run retries failed images" 0 "stored 0, skipped 24" "$FC" extract "$T/bad" -m "$T/tiny.h5" -o "$T/bad.db" "${X[@]}"
 grep -q "failed 4 in" "$T/.out" && ok "still-broken images counted as failed again (not duplicates)" || fail "re-run: $(cat "$T/.out")"
 expect_exit "--strict fails on bad images" 1 "failed" "$FC" extract "$T/bad" -m "$T/tiny.h5" -o "$T/bad.db" --strict "${X[@]}"
@@ -139,7 +139,7 @@ done
 # --- shards partition the images ---
 for i in 0 1 2; do
     expect_exit "shard $i/3" 0 "" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/sh$i.db" --shard $i/3 "${X[@]}"
-    "$DUMP" -r "$T/sh$i.db" | awk '{print $1}' >"$T/sh$i.txt"
+    "$DUMP" --records "$T/sh$i.db" | awk '{print $1}' >"$T/sh$i.txt"
 done
 cat "$T/sh0.txt" "$T/sh1.txt" "$T/sh2.txt" | sort >"$T/shall.txt"
 awk '{print $1}' "$T/rec.txt" | sort >"$T/allsha.txt"
@@ -147,7 +147,7 @@ cmp -s "$T/shall.txt" "$T/allsha.txt" && ok "shards are disjoint and cover every
 [ -s "$T/sh0.txt" ] && [ -s "$T/sh1.txt" ] && [ -s "$T/sh2.txt" ] && ok "no shard empty" || fail "a shard is empty"
 if "$FC" merge --help >/dev/null 2>&1; then
     check "merge the shard stores" "$FC" merge -o "$T/merged.db" "$T/sh0.db" "$T/sh1.db" "$T/sh2.db"
-    "$DUMP" "$T/merged.db" >"$T/merged.txt"
+    "$DUMP" --values "$T/merged.db" >"$T/merged.txt"
     check "merged shards == numpy forward on every image" $PY "$FX" compare "$T/expect.txt" "$T/merged.txt" 2e-3
 fi
 
@@ -158,9 +158,9 @@ expect_exit "added images only" 0 "stored 3, skipped 24" "$FC" extract "$T/img" 
 n_rm=$(( 1 + $(ls "$T/img/Pullover/"*.jpg | wc -l) ))
 rm "$T/img/Trouser/00002.png" "$T/img/Pullover/"*.jpg
 expect_exit "removed images reported" 0 "$n_rm stored image(s) are no longer in" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/grow.db" "${X[@]}"
-[ "$("$DUMP" -r "$T/grow.db" | wc -l)" = 27 ] && ok "not removed without --prune" || fail "removed without --prune"
+[ "$("$DUMP" --records "$T/grow.db" | wc -l)" = 27 ] && ok "not removed without --prune" || fail "removed without --prune"
 expect_exit "--prune" 0 "pruned $n_rm" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/grow.db" --prune "${X[@]}"
-[ "$("$DUMP" -r "$T/grow.db" | wc -l)" = $((27 - n_rm)) ] && ok "--prune removed them" || fail "prune count"
+[ "$("$DUMP" --records "$T/grow.db" | wc -l)" = $((27 - n_rm)) ] && ok "--prune removed them" || fail "prune count"
 
 # --- train/ validation/ test/ folders are the splits ---
 mkdir -p "$T/splits"
@@ -168,13 +168,13 @@ $PY "$FX" images "$T/splits/train" --classes 2 --per-class 3
 $PY "$FX" images "$T/splits/validation" --classes 2 --per-class 2 --offset 10
 $PY "$FX" images "$T/splits/test" --classes 2 --per-class 1 --offset 30
 expect_exit "split folders" 0 "stored 12" "$FC" extract "$T/splits" -m "$T/tiny.h5" -o "$T/splits.db" "${X[@]}"
-"$DUMP" -r "$T/splits.db" | awk '{split($2, a, "/"); print a[1], $4}' | sort | uniq -c | awk '{print $1, $2, $3}' >"$T/splitcount"
+"$DUMP" --records "$T/splits.db" | awk '{split($2, a, "/"); print a[1], $4}' | sort | uniq -c | awk '{print $1, $2, $3}' >"$T/splitcount"
 printf '2 test test\n6 train train\n4 validation validation\n' | cmp -s - "$T/splitcount" && ok "splits follow the folders" || fail "splits: $(cat "$T/splitcount")"
 
 # --- kill -9 at random points, then finish: same features as one clean run ---
 K=(-m "$T/tiny.h5" --size 128 --batch 2 --threads 1 "${X[@]}")
 "$FC" extract "$T/kimg" -o "$T/kref.db" "${K[@]}" >/dev/null 2>&1 && ok "reference run" || fail "reference run"
-"$DUMP" "$T/kref.db" >"$T/kref.txt"
+"$DUMP" --values "$T/kref.db" >"$T/kref.txt"
 kills=0
 for i in $(seq 10); do
     "$FC" extract "$T/kimg" -o "$T/kill.db" "${K[@]}" >/dev/null 2>&1 &
@@ -186,7 +186,7 @@ for i in $(seq 10); do
 done
 echo "# $kills of 10 runs killed mid-way"
 expect_exit "finish after kill -9 loop" 0 "skipped" "$FC" extract "$T/kimg" -o "$T/kill.db" "${K[@]}"
-"$DUMP" "$T/kill.db" | cmp -s - "$T/kref.txt" && ok "after kills: features identical to the clean run" || fail "after kills: features differ"
+"$DUMP" --values "$T/kill.db" | cmp -s - "$T/kref.txt" && ok "after kills: features identical to the clean run" || fail "after kills: features differ"
 [ $HAVE_VERIFY = 1 ] && check "verify after kills" "$FC" verify "$T/kill.db"
 
 # --- SIGINT: commits what is done, exit 1, re-run resumes ---
@@ -199,6 +199,6 @@ if [ $rc = 1 ] && grep -q "interrupted; re-run to resume" "$T/int.out"; then ok 
 elif [ $rc = 0 ]; then ok "SIGINT arrived after the run finished"
 else fail "SIGINT: exit $rc: $(tail -3 "$T/int.out")"; fi
 expect_exit "resume after SIGINT" 0 "" "$FC" extract "$T/kimg" -o "$T/int.db" "${K[@]}"
-"$DUMP" "$T/int.db" | cmp -s - "$T/kref.txt" && ok "after SIGINT: features identical" || fail "after SIGINT: features differ"
+"$DUMP" --values "$T/int.db" | cmp -s - "$T/kref.txt" && ok "after SIGINT: features identical" || fail "after SIGINT: features differ"
 
 finish

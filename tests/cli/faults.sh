@@ -4,12 +4,12 @@
 # limit (ulimit -f) during extract, merge, import, export and train; read-only output
 # folders; two trainers on one store; an image replaced while extract reads it; a store
 # copied while extract writes it (WAL). After every fault: a clear error and exit 1 (never
-# a signal), inputs unchanged, outputs absent or complete, and every store still verifies.
+# a signal), inputs unchanged, outputs absent or complete, and every store still verifies;
+# the OUT.tmp.* files a kill leaves are removed by the next merge/import/export of OUT.
 # (kill -9 / SIGINT / busy store during extract itself: tests/cli/extract.sh.)
 source "$(dirname "$0")/lib.sh"
 FX="$ROOT/tests/py/extract_fixtures.py"
-DUMP="$BUILD/tests/tools/store_dump"
-SDUMP="$BUILD/tests/tools/storedump"
+DUMP="$BUILD/tests/tools/storedump"
 MK="$BUILD/tests/tools/mkstore"
 MKF="$BUILD/tests/tools/mkstore_fmnist"
 MNTS=()
@@ -20,14 +20,14 @@ X=(-m "$T/tiny.h5" --size 128 --batch 4 --threads 1 --preprocess rescale --quiet
 $PY "$FX" model "$T/tiny.h5" || { fail "fixture model"; finish; }
 $PY "$FX" images "$T/img" --classes 4 --per-class 10 --jpeg-every 4 || { fail "fixture images"; finish; }
 "$FC" extract "$T/img" -o "$T/ref.db" "${X[@]}" >/dev/null 2>&1 && ok "reference extract" || fail "reference extract"
-"$DUMP" "$T/ref.db" >"$T/ref.txt"
+"$DUMP" --values "$T/ref.db" >"$T/ref.txt"
 "$MK" "$T/a.db" --first 0 --count 900 --shape 4,4,32 >/dev/null || fail "fixture a.db"
 "$MK" "$T/b.db" --first 600 --count 900 --shape 4,4,32 >/dev/null || fail "fixture b.db"
 "$MKF" "$T/fm.db" --classes 0,1,2 --train 100 --val 20 --test 10 >/dev/null || fail "fixture fm.db"
 
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 sleep_ms() { sleep "$(($1 / 1000)).$(printf '%03d' $(($1 % 1000)))"; }
-content() { "$SDUMP" "$1" 2>&1 | sort; } # decoded features, records: comparable across stores/.h5
+content() { "$DUMP" "$1" 2>&1 | sort; } # decoded features, records: comparable across stores/.h5
 sums() { sha256sum "$@" | cut -d' ' -f1 | tr '\n' ' '; }
 
 # timed NAME CMD...: runs CMD, leaves its wall time in ms in $ELAPSED (only to pick kill points).
@@ -72,8 +72,50 @@ echo "# merge: $killed of 6 runs killed mid-way (span ${span} ms)"
 expect_exit "merge after the kills" 0 "merged 2 stores" "$FC" merge --force -o "$T/m1.db" "$T/a.db" "$T/b.db"
 [ "$(content "$T/m1.db")" = "$(cat "$T/ab_ref.txt")" ] && ok "merge after kills == reference" || fail "merge after kills differs"
 left=$(ls "$T" | grep -c '\.tmp\.' || true)
-echo "# $left temp files left by killed merges (not cleaned up by later runs)"
-rm -f "$T"/*.tmp.*
+echo "# $left temp files left by killed merges"
+for i in 2 3 4 5 6; do # the next run of each killed merge removes what the kill left
+    ls "$T" | grep -q "^m$i\.db\.tmp\." || continue
+    "$FC" merge --force -o "$T/m$i.db" "$T/a.db" "$T/b.db" >/dev/null 2>&1 || fail "merge m$i after the kills"
+done
+ls "$T" | grep -q '\.tmp\.' && fail "merge reruns left temp files: $(ls "$T" | grep '\.tmp\.' | tr '\n' ' ')" \
+    || ok "merge reruns leave no OUT.tmp.* behind ($left left by the kills)"
+
+# --- a kill -9 that surely leaves OUT.tmp.*: the next run removes exactly the dead owner's ---
+# kill_in_write OUT CMD...: SIGKILLs CMD as soon as OUT's temp file exists; 0 if one remains.
+kill_in_write() {
+    local out=$1; shift
+    local b; b=$(basename "$out")
+    "$@" >/dev/null 2>&1 &
+    local pid=$! k=0
+    while [ $k -lt 2000 ] && ! ls "$(dirname "$out")" | grep -q "^$b\.tmp\."; do sleep 0.005; k=$((k + 1)); done
+    kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
+    ls "$(dirname "$out")" | grep -q "^$b\.tmp\."
+}
+caught=0
+for try in 1 2 3 4 5 6 7 8 9 10; do
+    rm -f "$T"/k.db*
+    kill_in_write "$T/k.db" "$FC" merge -o "$T/k.db" "$T/a.db" "$T/b.db" && { caught=1; break; }
+done
+if [ $caught = 1 ]; then
+    stale=$(ls "$T" | grep '^k\.db\.tmp\.' | tr '\n' ' ')
+    tag=$(ls "$T" | grep '^k\.db\.tmp\.' | head -1); tag=${tag#k.db.tmp.}; host=${tag%%.*}
+    sleep 60 & live=$!                    # a running owner: its temp file stays
+    bash -c 'exit 0' & dead=$!; wait $dead # an owner that is gone
+    : >"$T/k.db.tmp.$host.$live.AbC123"
+    : >"$T/k.db.tmp.$host.$dead.XyZ789-journal"
+    : >"$T/k.db.tmp.otherhost.$dead.XyZ789" # another machine's (shared folder): stays
+    : >"$T/k.db.tmp.notours"                # not our pattern: stays
+    expect_exit "merge after a kill -9 mid-write" 0 "merged 2 stores" "$FC" merge -o "$T/k.db" "$T/a.db" "$T/b.db"
+    got=$(ls "$T" | grep '^k\.db\.tmp\.' | sort | tr '\n' ' ')
+    want=$(printf '%s\n' "k.db.tmp.$host.$live.AbC123" "k.db.tmp.notours" "k.db.tmp.otherhost.$dead.XyZ789" | sort | tr '\n' ' ')
+    [ "$got" = "$want" ] && ok "rerun removed the killed merge's temp files ($stale) and the dead owner's, kept the rest" \
+        || fail "temp files after the rerun: '$got', expected '$want'"
+    kill $live 2>/dev/null; wait $live 2>/dev/null
+    "$FC" verify "$T/k.db" >/dev/null 2>&1 && ok "merge after a kill -9 mid-write verifies" || fail "k.db fails verify"
+else
+    fail "could not kill a merge while its temp file existed (10 tries)"
+fi
+rm -f "$T"/*.tmp.* "$T"/k.db*
 
 # --- kill -9 during import ---
 "$FC" export "$T/ab_ref.db" "$T/ab.h5" >/dev/null 2>&1 || fail "fixture export"
@@ -93,7 +135,32 @@ done
 echo "# import: $killed of 5 runs killed mid-way (span ${span} ms)"
 [ $bad = 0 ] && ok "import killed at random points: output absent or complete and verified" || fail "import kill: $bad bad outputs"
 [ "$(sums "$T/ab.h5")" = "$h5_sum" ] && ok "import kill: input unchanged" || fail "import kill: input modified"
-rm -f "$T"/*.tmp.*
+left=$(ls "$T" | grep -c '\.tmp\.' || true)
+for i in 1 2 3 4 5; do # the next import of each killed one removes what the kill left
+    ls "$T" | grep -q "^i$i\.db\.tmp\." || continue
+    "$FC" import --force "$T/ab.h5" -o "$T/i$i.db" >/dev/null 2>&1 || fail "import i$i after the kills"
+done
+ls "$T" | grep -q '\.tmp\.' && fail "import reruns left temp files: $(ls "$T" | grep '\.tmp\.' | tr '\n' ' ')" \
+    || ok "import reruns leave no OUT.tmp.* behind ($left left by the kills)"
+caught=0
+for try in 1 2 3 4 5 6 7 8 9 10; do
+    rm -f "$T"/ki.db*
+    kill_in_write "$T/ki.db" "$FC" import "$T/ab.h5" -o "$T/ki.db" && { caught=1; break; }
+done
+[ $caught = 1 ] || fail "could not kill an import while its temp file existed (10 tries)"
+expect_exit "import after a kill -9 mid-write" 0 "" "$FC" import "$T/ab.h5" -o "$T/ki.db"
+ls "$T" | grep -q '^ki\.db\.tmp\.' && fail "import rerun left: $(ls "$T" | grep '^ki\.db\.tmp\.')" \
+    || ok "import after a kill -9 mid-write leaves no OUT.tmp.*"
+caught=0
+for try in 1 2 3 4 5 6 7 8 9 10; do
+    rm -f "$T"/ke.h5*
+    kill_in_write "$T/ke.h5" "$FC" export "$T/ab_ref.db" "$T/ke.h5" && { caught=1; break; }
+done
+[ $caught = 1 ] || fail "could not kill an export while its temp file existed (10 tries)"
+expect_exit "export after a kill -9 mid-write" 0 "" "$FC" export "$T/ab_ref.db" "$T/ke.h5"
+ls "$T" | grep -q '^ke\.h5\.tmp\.' && fail "export rerun left: $(ls "$T" | grep '^ke\.h5\.tmp\.')" \
+    || ok "export after a kill -9 mid-write leaves no OUT.tmp.*"
+rm -f "$T"/*.tmp.* "$T"/ki.db* "$T"/ke.h5*
 
 # --- kill -9 during train: the store (runs table) stays valid; HEAD absent or complete ---
 TR=(--epochs 80 --hidden 32 --threads 1 -q)
@@ -136,15 +203,20 @@ check "store verifies after two trainers" "$FC" verify "$T/fm.db"
 # --- file size limit (ulimit -f): EFBIG is an error, not SIGXFSZ; nothing half-written ---
 mkdir -p "$T/lim"
 limited() { (ulimit -f 256; exec "$@"); } # 256 KiB: the fixture stores/exports are larger
+# the message names the file and the OS reason (EFBIG: the file size limit)
+reason() { grep -qF -- "$2" "$T/.err" && ok "$1" || { fail "$1: no '$2' in: $(cat "$T/.err")"; }; }
 expect_exit "ulimit -f: merge" 1 "m.db.tmp" limited "$FC" merge -o "$T/lim/m.db" "$T/ab_ref.db"
+reason "ulimit -f: merge names the OS reason" "File too large: over the file size limit, ulimit -f"
 expect_exit "ulimit -f: import" 1 "i.db.tmp" limited "$FC" import "$T/ab.h5" -o "$T/lim/i.db"
-expect_exit "ulimit -f: export" 1 "disk full" limited "$FC" export "$T/ab_ref.db" "$T/lim/e.h5"
+reason "ulimit -f: import names the OS reason" "File too large: over the file size limit, ulimit -f"
+expect_exit "ulimit -f: export" 1 "e.h5" limited "$FC" export "$T/ab_ref.db" "$T/lim/e.h5"
+reason "ulimit -f: export names the OS reason" "File too large: over the file size limit, ulimit -f"
 [ -z "$(ls -A "$T/lim")" ] && ok "ulimit -f: merge/import/export leave no files" || fail "ulimit -f left: $(ls -A "$T/lim")"
 (ulimit -f 200; exec "$FC" extract "$T/img" -o "$T/lim/x.db" "${X[@]}") >"$T/.out" 2>"$T/.err"; rc=$?
 [ $rc = 1 ] && grep -q "x.db" "$T/.err" && ok "ulimit -f: extract exits 1 naming the store" || fail "ulimit -f: extract exit $rc: $(cat "$T/.err")"
 check "ulimit -f: the partial store verifies" "$FC" verify "$T/lim/x.db"
 expect_exit "ulimit -f: re-run without the limit resumes" 0 "" "$FC" extract "$T/img" -o "$T/lim/x.db" "${X[@]}"
-"$DUMP" "$T/lim/x.db" | cmp -s - "$T/ref.txt" && ok "ulimit -f: resumed store == reference" || fail "ulimit -f: resumed store differs"
+"$DUMP" --values "$T/lim/x.db" | cmp -s - "$T/ref.txt" && ok "ulimit -f: resumed store == reference" || fail "ulimit -f: resumed store differs"
 
 # --- disk full (tmpfs; needs mount privileges) and read-only output folders ---
 if mkdir -p "$T/full" && mount -t tmpfs -o size=300k tmpfs "$T/full" 2>/dev/null; then
@@ -153,15 +225,18 @@ if mkdir -p "$T/full" && mount -t tmpfs -o size=300k tmpfs "$T/full" 2>/dev/null
     check "disk full: the partial store verifies" "$FC" verify "$T/full/x.db"
     mount -o remount,size=4m "$T/full"
     expect_exit "disk full: re-run with space resumes" 0 "" "$FC" extract "$T/img" -o "$T/full/x.db" "${X[@]}"
-    "$DUMP" "$T/full/x.db" | cmp -s - "$T/ref.txt" && ok "disk full: resumed store == reference" || fail "disk full: resumed store differs"
+    "$DUMP" --values "$T/full/x.db" | cmp -s - "$T/ref.txt" && ok "disk full: resumed store == reference" || fail "disk full: resumed store differs"
     cp "$T/fm.db" "$T/full/fm.db"
     rm -f "$T/full/x.db"*
     mount -o remount,size=1m "$T/full"
     head -c 2M /dev/zero >"$T/full/fill" 2>/dev/null # fill what is left
     fm_sum=$(sums "$T/full/fm.db")
     expect_exit "disk full: merge" 1 "disk is full" "$FC" merge -o "$T/full/m.db" "$T/ab_ref.db"
+    reason "disk full: merge names the file and the OS reason" "m.db.tmp" && reason "disk full: merge: ENOSPC" "No space left on device"
     expect_exit "disk full: import" 1 "disk is full" "$FC" import "$T/ab.h5" -o "$T/full/i.db"
+    reason "disk full: import names the file and the OS reason" "i.db.tmp" && reason "disk full: import: ENOSPC" "No space left on device"
     expect_exit "disk full: export" 1 "e.h5" "$FC" export "$T/ab_ref.db" "$T/full/e.h5"
+    reason "disk full: export names the OS reason" "No space left on device"
     expect_exit "disk full: train head" 1 "h.h5" "$FC" train "$T/fm.db" -o "$T/full/h.h5" --epochs 1 -q
     ls "$T/full" | grep -qv '^fill$\|^fm\.db' && fail "disk full left: $(ls "$T/full")" || ok "disk full: nothing half-written left"
     "$FC" train "$T/full/fm.db" -o "$T/h3.h5" --epochs 1 -q >"$T/.out" 2>"$T/.err"; rc=$?
@@ -194,7 +269,7 @@ cp -r "$T/img/." "$T/swap/"
 SWV=(-m "$T/tiny.h5" --size 128 --batch 1 --threads 1 --preprocess rescale) # same batch as the reference: same rounding
 SW=("${SWV[@]}" --quiet)
 "$FC" extract "$T/img" -o "$T/ref1.db" "${SW[@]}" >/dev/null 2>&1 || fail "reference extract, batch 1"
-"$DUMP" "$T/ref1.db" | awk '{ $2 = $3 = $4 = ""; print }' | sort >"$T/ref_pairs.txt"
+"$DUMP" --values "$T/ref1.db" | awk '{ $2 = $3 = $4 = ""; print }' | sort >"$T/ref_pairs.txt"
 swap_bad=0
 for round in 1 2; do
     rm -f "$T/sw.db"*
@@ -207,7 +282,7 @@ for round in 1 2; do
     kill $sw 2>/dev/null; wait $sw 2>/dev/null
     rm -f "$T/swap/x.tmp"
     [ $rc = 0 ] || { swap_bad=$((swap_bad + 1)); echo "# swap round $round: extract exit $rc"; continue; }
-    "$DUMP" "$T/sw.db" | awk '{ $2 = $3 = $4 = ""; print }' | sort >"$T/sw_pairs.txt"
+    "$DUMP" --values "$T/sw.db" | awk '{ $2 = $3 = $4 = ""; print }' | sort >"$T/sw_pairs.txt"
     extra=$(comm -23 "$T/sw_pairs.txt" "$T/ref_pairs.txt" | wc -l)
     [ "$extra" = 0 ] || { swap_bad=$((swap_bad + 1)); echo "# swap round $round: $extra stored features match no image's bytes"; }
 done
@@ -227,9 +302,9 @@ touch -r "$T/good.png" "$E"
 cp "$T/good.png" "$E" && touch -r "$T/good.png" "$E"
 expect_exit "fixed image, same size and mtime: re-run" 0 "stored 1" "$FC" extract "$T/ed" -o "$T/ed.db" "${SWV[@]}"
 good_sha=$(sha256sum "$E" | cut -d' ' -f1)
-"$DUMP" -r "$T/ed.db" | grep -q "^$good_sha c/$(basename "$E") .* ok$" && ok "fixed image stored under the sha256 of its bytes" \
-    || fail "fixed image: $("$DUMP" -r "$T/ed.db" | grep "$(basename "$E")")"
-"$DUMP" "$T/ed.db" | awk '{ $2 = $3 = $4 = ""; print }' | sort | comm -23 - "$T/ref_pairs.txt" | grep -q . \
+"$DUMP" --records "$T/ed.db" | grep -q "^$good_sha c/$(basename "$E") .* ok$" && ok "fixed image stored under the sha256 of its bytes" \
+    || fail "fixed image: $("$DUMP" --records "$T/ed.db" | grep "$(basename "$E")")"
+"$DUMP" --values "$T/ed.db" | awk '{ $2 = $3 = $4 = ""; print }' | sort | comm -23 - "$T/ref_pairs.txt" | grep -q . \
     && fail "fixed image: features do not match its bytes" || ok "fixed image: features match its bytes"
 cp "$B" "$E" # edited in place: new content, new mtime
 expect_exit "image edited in place: re-run" 0 "no longer in" "$FC" extract "$T/ed" -o "$T/ed.db" "${SWV[@]}"

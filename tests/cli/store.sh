@@ -1,27 +1,27 @@
 #!/usr/bin/env bash
 # store.sh - `featcache info`, `verify` and `runs` on real stores (written by the
-# fc_mkstore test helper through the store API), damaged stores and foreign files.
+# mkstore test helper through the store API), damaged stores and foreign files.
 source "$(dirname "$0")/lib.sh"
-MK="$BUILD/tests/tools/fc_mkstore"
+MK="$BUILD/tests/tools/mkstore"
 sqlx() { "$PY" -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.executescript(sys.argv[2]); c.commit()' "$@"; }
 
-"$MK" "$T/s.db" 30 f16 2 3 || fail "fc_mkstore"
+"$MK" "$T/s.db" --count 32 --failed 2 --classes 3 --shape 2,3,8 --runs 3 || fail "mkstore"
 
 # info: provenance, counts per class and split, failed images, sizes
 "$FC" info "$T/s.db" >"$T/info.txt" 2>"$T/info.err"; rc=$?
 [ $rc -eq 0 ] && ok "info exits 0" || fail "info exit $rc: $(cat "$T/info.err")"
-for frag in "fingerprint  " "block5_pool -> features 2x3x8" "preprocess caffe" "codec        f16, layout sparse, zstd level 3" \
-            "30 with features, 2 failed, 3 classes" "B/image" "of raw float32" "broken0030.png: not a PNG or JPEG file" \
+for frag in "fingerprint  " "block5_pool -> features 2x3x8" "preprocess rescale" "codec        f16, layout sparse, zstd level 3" \
+            "30 with features, 2 failed, 3 classes" "B/image" "of raw float32" "c0/img30.png: synthetic failure" \
             "3 recorded"; do
     grep -qF -- "$frag" "$T/info.txt" && ok "info shows '$frag'" || { fail "info lacks '$frag'"; sed 's/^/    /' "$T/info.txt"; }
 done
-# the class table: cats row = 4 train, 3 validation, 3 test, 10 total
-grep -Eq '^  cats +4 +3 +3 +10$' "$T/info.txt" && ok "info counts per class and split" || fail "info class table"
+# the class table: c0 = images 0,3,..,27; split by i mod 10 -> 7 train, 2 validation, 1 test
+grep -Eq '^  c0 +7 +2 +1 +10$' "$T/info.txt" && ok "info counts per class and split" || fail "info class table"
 # the fingerprint printed is the one stored
 fp=$("$PY" -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select value from provenance where key=\"fingerprint\"").fetchone()[0])' "$T/s.db")
 grep -qF "fingerprint  $fp" "$T/info.txt" && ok "info fingerprint matches the store" || fail "fingerprint"
-expect_exit "info --failed 1 lists one" 0 "broken0030" "$FC" info --failed 1 "$T/s.db"
-grep -q broken0031 "$T/.out" && fail "info --failed 1 listed two" || ok "info --failed 1 limits the list"
+expect_exit "info --failed 1 lists one" 0 "img30.png" "$FC" info --failed 1 "$T/s.db"
+grep -q img31.png "$T/.out" && fail "info --failed 1 listed two" || ok "info --failed 1 limits the list"
 
 # bad inputs: usage, missing, text, foreign SQLite, newer format, truncated, HDF5 that is no export
 expect_exit "info without a store" 2 "usage" "$FC" info
@@ -32,7 +32,7 @@ sqlx "$T/foreign.db" "create table t(x); insert into t values (1);"
 expect_exit "info foreign SQLite" 1 "not a featcache store (application_id 0x00000000" "$FC" info "$T/foreign.db"
 cp "$T/s.db" "$T/newer.db"; sqlx "$T/newer.db" "pragma user_version = 9;"
 expect_exit "info newer format" 1 "store format version 9 is newer than this featcache supports" "$FC" info "$T/newer.db"
-"$MK" "$T/big.db" 200 f32 0 0 4x4x16 || fail "fc_mkstore big"
+"$MK" "$T/big.db" --count 200 --codec f32 --shape 4,4,16 || fail "mkstore big"
 head -c $(( $(stat -c %s "$T/big.db") / 2 )) "$T/big.db" >"$T/trunc.db"
 expect_exit "info truncated store" 1 "truncated" "$FC" info "$T/trunc.db"
 expect_exit "verify truncated store" 1 "truncated" "$FC" verify "$T/trunc.db"
@@ -43,7 +43,7 @@ expect_exit "info on an HDF5 file that is no export" 1 "other.h5" "$FC" info "$T
 if "$FC" --help 2>&1 | grep -q '^  export '; then
     "$FC" export "$T/s.db" "$T/s.h5" >/dev/null 2>&1 || fail "export"
     expect_exit "info on an HDF5 export" 0 "HDF5 export" "$FC" info "$T/s.h5"
-    grep -qF "fingerprint  $fp" "$T/.out" && grep -Eq '^  cats +4 +3 +3 +10$' "$T/.out" && grep -q "B/image" "$T/.out" \
+    grep -qF "fingerprint  $fp" "$T/.out" && grep -Eq '^  c0 +7 +2 +1 +10$' "$T/.out" && grep -q "B/image" "$T/.out" \
         && ok "info on the export: fingerprint, counts, size" || { fail "info on the export"; sed 's/^/    /' "$T/.out"; }
 fi
 
@@ -68,7 +68,7 @@ expect_exit "runs lists 3 runs" 0 "0.8200" "$FC" runs "$T/s.db"
 grep -q "lr=4e-05" "$T/.out" && ok "runs shows the config" || fail "runs config"
 "$FC" runs --json "$T/s.db" >"$T/runs.json" && "$PY" -c 'import json,sys; r=json.load(open(sys.argv[1])); assert len(r)==3 and r[2]["config"]["lr"]==6e-05 and r[0]["kind"]=="train", r' "$T/runs.json" \
     && ok "runs --json" || fail "runs --json"
-"$MK" "$T/noruns.db" 3 u8 0 0 || fail "fc_mkstore noruns"
+"$MK" "$T/noruns.db" --count 3 --codec u8 || fail "mkstore noruns"
 expect_exit "runs on a store without runs" 0 "no runs recorded" "$FC" runs "$T/noruns.db"
 expect_exit "runs foreign" 1 "not a featcache store" "$FC" runs "$T/foreign.db"
 

@@ -12,7 +12,7 @@
       Features of every image with numpy only (PIL load_img semantics: convert('RGB'),
       resize NEAREST), one line per image: "sha256 v1 v2 ...".
   compare EXPECT.txt DUMP.txt TOL
-      DUMP.txt from tests/tools/store_dump: every stored ok image must be in EXPECT with
+      DUMP.txt from `tests/tools/storedump --values`: every stored ok image must be in EXPECT with
       max |a-b| <= TOL * max(1, max|b|) and vice versa (same set of sha256).
 numpy/h5py/PIL serve here as an independent checker; the product never uses python.
 """
@@ -177,7 +177,7 @@ def load(path, skip):
 
 def cmd_compare(args):
     exp = load(args[0], 0)
-    got = load(args[1], 3)  # store_dump: sha path class split v...
+    got = load(args[1], 3)  # storedump --values: sha path class split v...
     tol = float(args[2])
     if set(exp) != set(got):
         print("sha256 sets differ: %d expected only, %d stored only" %

@@ -2,14 +2,15 @@
  * so sharing tests (merge, diff, export, import) need no backbone.
  *
  *   mkstore OUT [--first I] [--count N] [--shape h,w,c] [--classes K] [--shift S]
- *               [--codec f16] [--layer NAME] [--failed M]
+ *               [--codec f16] [--layer NAME] [--failed M] [--runs R]
  *
  * Image i has sha256 = sha256("image-<i>"), class "c<(i+S) mod K>", split by i mod 10
  * (0-6 train, 7-8 validation, 9 test), path "<class>/img<i>.png" and ReLU-like features
  * (about 70% zeros) that depend only on i: the same image gets the same features in
  * every store, so stores made from overlapping ranges merge like shards of one extract.
  * --layer changes the fingerprint; --shift relabels (label conflicts); --failed records
- * the last M images of the range as failed. */
+ * the last M images of the range as failed; --runs records R train/sweep runs (run k:
+ * lr = 2e-5 * (k+1), final val_acc 0.(80+k)). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,19 @@ static int fill(fc_store *s, long first, long count, long failed, int K, int shi
     return rc;
 }
 
+static int add_runs(fc_store *s, long nruns, fc_status *st) {
+    int rc = 0;
+    for (long k = 0; k < nruns && !rc; k++) {
+        char cfg[256], hist[256];
+        snprintf(cfg, sizeof cfg, "{\"pool\":\"flatten\",\"hidden\":[256],\"dropout\":0.5,"
+                 "\"optimizer\":\"rmsprop\",\"lr\":%g,\"epochs\":3}", 2e-5 * (double)(k + 1));
+        snprintf(hist, sizeof hist, "{\"loss\":[0.9,0.5,0.4],\"val_acc\":[0.5,0.%ld,0.7]}", 80 + k);
+        rc = fc_store_add_run(s, k % 2 ? "sweep" : "train", cfg, hist, "{\"val_loss\":0.41}",
+                              1.5 + (double)k, st);
+    }
+    return rc;
+}
+
 int main(int argc, char **argv) {
     static const fc_opt opts[] = {
         {"first", 0, "I", "first image index (default 0)"},
@@ -69,6 +83,7 @@ int main(int argc, char **argv) {
         {"codec", 0, "C", "f32|f16|bf16|u8 (default f16)"},
         {"layer", 0, "NAME", "cut layer recorded in the provenance (default block5_pool)"},
         {"failed", 0, "M", "record the last M images as failed"},
+        {"runs", 0, "R", "record R train/sweep runs"},
         {0},
     };
     static const fc_cmd_spec spec = {"mkstore", "OUT [options]", "synthetic feature store",
@@ -79,13 +94,14 @@ int main(int argc, char **argv) {
         fc_args_free(&a); /* the parser may have allocated before failing */
         return rc;
     }
-    long first, count, K, shift, failed;
+    long first, count, K, shift, failed, runs;
     int h = 4, w = 4, c = 8;
     if (fc_arg_long(&a, "first", 0, 0, 1L << 30, &first) != FC_ARGS_OK ||
         fc_arg_long(&a, "count", 40, 0, 1L << 24, &count) != FC_ARGS_OK ||
         fc_arg_long(&a, "classes", 2, 1, 1000, &K) != FC_ARGS_OK ||
         fc_arg_long(&a, "shift", 0, 0, 1000, &shift) != FC_ARGS_OK ||
-        fc_arg_long(&a, "failed", 0, 0, 1L << 24, &failed) != FC_ARGS_OK)
+        fc_arg_long(&a, "failed", 0, 0, 1L << 24, &failed) != FC_ARGS_OK ||
+        fc_arg_long(&a, "runs", 0, 0, 19, &runs) != FC_ARGS_OK)
         goto usage;
     const char *shape = fc_arg_str(&a, "shape", NULL);
     if (shape && sscanf(shape, "%d,%d,%d", &h, &w, &c) != 3) goto usage;
@@ -108,7 +124,8 @@ int main(int argc, char **argv) {
     fc_store *s = NULL;
     if (fc_store_open(a.pos[0], FC_STORE_CREATE | FC_STORE_EXCLUSIVE, &s, &st) ||
         fc_store_set_provenance(s, &p, &st) ||
-        fill(s, first, count, failed, (int)K, (int)shift, (size_t)h * w * c, &st)) {
+        fill(s, first, count, failed, (int)K, (int)shift, (size_t)h * w * c, &st) ||
+        add_runs(s, runs, &st)) {
         fprintf(stderr, "mkstore: %s\n", st.msg);
         rc = 1;
     } else {

@@ -5,6 +5,7 @@
 
 #include "../../train/fused.h"
 #include "../../train/rng.h"
+#include "../../train/sparse.h"
 #include "../../train/trainer.h"
 #include "t.h"
 
@@ -93,6 +94,38 @@ static void test_fused_vs_scalar(void) {
             free(x), free(dz);
             for (int v = 0; v < 2; v++) free(w[v]), free(s1[v]), free(s2[v]), free(zp[v]);
         }
+}
+
+/* --- sparse first-layer forward: AVX2 == scalar bit for bit, any row split, vs double --- */
+static void test_sparse_forward(void) {
+    const int Ds[3] = {70, 64, 9}, Hs[3] = {37, 128, 8};
+    for (int t = 0; t < 3; t++) {
+        int D = Ds[t], H = Hs[t], n = 150;
+        uint64_t s = 11 + (uint64_t)t;
+        float *x = malloc((size_t)n * D * sizeof(float)), *w = malloc((size_t)D * H * sizeof(float));
+        float *b = malloc((size_t)H * sizeof(float)), *o1 = malloc((size_t)n * H * sizeof(float));
+        float *o2 = malloc((size_t)n * H * sizeof(float)), *o3 = malloc((size_t)n * H * sizeof(float));
+        for (int i = 0; i < n * D; i++) x[i] = urand(&s) < 0.7f ? 0.0f : urand(&s) * 3.0f;
+        for (int i = 0; i < D; i++) x[5 * D + i] = 0.0f; /* an all-zero sample */
+        for (int i = 0; i < D * H; i++) w[i] = urand(&s) - 0.5f;
+        for (int j = 0; j < H; j++) b[j] = urand(&s) - 0.5f;
+        fc_sparse_dense_forward(o1, x, (size_t)n, w, b, D, H);
+        fc_sparse_dense_forward_scalar(o2, x, (size_t)n, w, b, D, H);
+        fc_sparse_dense_forward(o3, x, 61, w, b, D, H); /* another split of the rows */
+        fc_sparse_dense_forward(o3 + 61 * H, x + 61 * D, (size_t)n - 61, w, b, D, H);
+        CHECK(memcmp(o1, o2, (size_t)n * H * sizeof(float)) == 0, "sparse AVX2 == scalar (D %d H %d)", D, H);
+        CHECK(memcmp(o1, o3, (size_t)n * H * sizeof(float)) == 0, "sparse: row split changes nothing (D %d H %d)", D, H);
+        double maxerr = 0;
+        for (int r = 0; r < n; r++)
+            for (int j = 0; j < H; j++) {
+                double ref = b[j];
+                for (int i = 0; i < D; i++) ref += (double)x[r * D + i] * w[(size_t)i * H + j];
+                maxerr = fmax(maxerr, fabs(ref - o1[r * H + j]));
+            }
+        CHECK(maxerr < 1e-4, "sparse forward vs double: %g (D %d H %d)", maxerr, D, H);
+        CHECK(memcmp(o1 + 5 * H, b, (size_t)H * sizeof(float)) == 0, "all-zero sample gives the bias");
+        free(x), free(w), free(b), free(o1), free(o2), free(o3);
+    }
 }
 
 /* --- finite-difference gradient check of the layer passes + loss --- */
@@ -242,6 +275,10 @@ static void test_train_learns_and_is_deterministic(void) {
     double base = fmax((double)maj, (double)(va.n - maj)) / (double)va.n;
     CHECK(r1.ep[r1.n - 1].val_acc > base + 0.15, "val_acc %g vs majority %g", r1.ep[r1.n - 1].val_acc, base);
     CHECK(r1.ep[r1.n - 1].loss < r1.ep[0].loss, "training loss decreases");
+    double vl, vacc; /* the trainer's threaded validation == evaluate on the final head */
+    CHECK(fc_head_evaluate(h1, va.x, va.n, va.y, c.l2, &vl, &vacc, NULL, &st) == 0, "%s", st.msg);
+    CHECK((float)vl == r1.ep[r1.n - 1].val_loss && (float)vacc == r1.ep[r1.n - 1].val_acc,
+          "last val_loss %.9g == evaluate %.9g", r1.ep[r1.n - 1].val_loss, vl);
     /* threads 1 vs 2 agree to rounding */
     fc_head *h3;
     fc_history r3;
@@ -333,6 +370,7 @@ static void test_pooling(void) {
 
 int main(void) {
     T_RUN(test_fused_vs_scalar);
+    T_RUN(test_sparse_forward);
     T_RUN(test_gradients);
     T_RUN(test_loss_values);
     T_RUN(test_optim_formulas);

@@ -1,0 +1,113 @@
+/* outtmp.c - "<OUT>.tmp.<host>.<pid>.XXXXXX" temp files and their stale-file cleaning
+ * (see outtmp.h). */
+#define _GNU_SOURCE
+#include "outtmp.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define HOST_MAX 32
+
+/* This machine's name as it appears in temp names: [A-Za-z0-9-], at most HOST_MAX. */
+static void host_tag(char out[HOST_MAX + 1]) {
+    char h[256] = "";
+    if (gethostname(h, sizeof h - 1) != 0 || !h[0]) snprintf(h, sizeof h, "localhost");
+    size_t i = 0;
+    for (; h[i] && i < HOST_MAX; i++) {
+        char c = h[i];
+        int keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+        out[i] = keep ? c : '-';
+    }
+    out[i] = '\0';
+}
+
+/* The pid of a temp name "<host>.<pid>.XXXXXX[suffix]" (the part after "<OUT>.tmp."),
+ * or 0 when the name is not exactly that pattern with our host. */
+static pid_t parse_tmp(const char *s, const char *host) {
+    static const char *const suffixes[] = {"", "-journal", "-wal", "-shm", ".lock"};
+    size_t hl = strlen(host);
+    if (strncmp(s, host, hl) != 0 || s[hl] != '.') return 0;
+    s += hl + 1;
+    long long pid = 0;
+    const char *p = s;
+    for (; *p >= '0' && *p <= '9' && p - s < 10; p++) pid = pid * 10 + (*p - '0');
+    if (p == s || *p != '.' || pid <= 0 || pid > 0x7fffffff) return 0;
+    p++;
+    for (int i = 0; i < 6; i++, p++) /* mkstemp's XXXXXX */
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')))
+            return 0;
+    for (size_t i = 0; i < sizeof suffixes / sizeof *suffixes; i++)
+        if (strcmp(p, suffixes[i]) == 0) return (pid_t)pid;
+    return 0;
+}
+
+/* The owner is gone: no such process here, or our own pid (we have not made our temp
+ * file yet, so one with our pid is a dead predecessor's). */
+static int owner_gone(pid_t pid) {
+    if (pid == getpid()) return 1;
+    return kill(pid, 0) != 0 && errno == ESRCH;
+}
+
+/* Splits out into its folder (malloc'd) and the base name inside out. */
+static char *split_dir(const char *out, const char **base) {
+    const char *slash = strrchr(out, '/');
+    *base = slash ? slash + 1 : out;
+    if (!slash) return strdup(".");
+    if (slash == out) return strdup("/");
+    return strndup(out, (size_t)(slash - out));
+}
+
+int fc_outtmp_clean(const char *out) {
+    const char *base;
+    char *dir = split_dir(out, &base), host[HOST_MAX + 1];
+    char prefix[4200];
+    int removed = 0;
+    host_tag(host);
+    int n = snprintf(prefix, sizeof prefix, "%s.tmp.", base);
+    DIR *d = dir && n > 0 && (size_t)n < sizeof prefix ? opendir(dir) : NULL;
+    for (struct dirent *e; d && (e = readdir(d));) {
+        if (strncmp(e->d_name, prefix, (size_t)n) != 0) continue;
+        pid_t pid = parse_tmp(e->d_name + n, host);
+        struct stat sb;
+        if (pid <= 0 || fstatat(dirfd(d), e->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0 ||
+            !S_ISREG(sb.st_mode) || !owner_gone(pid))
+            continue;
+        if (unlinkat(dirfd(d), e->d_name, 0) == 0) removed++;
+    }
+    if (d) closedir(d);
+    free(dir);
+    return removed;
+}
+
+int fc_outtmp_create(const char *out, char **tmp, fc_status *st) {
+    char host[HOST_MAX + 1];
+    *tmp = NULL;
+    fc_outtmp_clean(out);
+    host_tag(host);
+    char *name = NULL;
+    if (asprintf(&name, "%s.tmp.%s.%ld.XXXXXX", out, host, (long)getpid()) < 0)
+        return fc_fail(st, FC_ERR_NOMEM, "out of memory"), -1;
+    int fd = mkostemp(name, O_CLOEXEC);
+    if (fd < 0) {
+        fc_fail(st, FC_ERR_IO, "%s: cannot create a temp file next to it: %s", out, strerror(errno));
+        free(name);
+        return -1;
+    }
+    *tmp = name;
+    return fd;
+}
+
+const char *fc_write_reason(int err, int only_write, char *buf, size_t cap) {
+    int write_err = err == EFBIG || err == ENOSPC || err == EDQUOT || err == EIO;
+    if (err <= 0 || (only_write && !write_err)) return NULL;
+    const char *hint = err == EFBIG ? ": over the file size limit, ulimit -f" : "";
+    snprintf(buf, cap, "%s%s", strerror(err), hint);
+    return buf;
+}
