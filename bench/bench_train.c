@@ -238,6 +238,8 @@ int main(int argc, char **argv) {
     double best = 1e9;
     for (int e = 0; e < hist[0].n; e++) best = hist[0].ep[e].seconds < best ? hist[0].ep[e].seconds : best;
     printf("fastest epoch %.4f s (the least disturbed by other load)\n", best);
+    if (getenv("BENCH_EPOCHS_VERBOSE"))
+        for (int e = 0; e < hist[0].n; e++) printf("  epoch %d %.4f s\n", e + 1, hist[0].ep[e].seconds);
     for (int i = 0; i < n; i++) {
         fc_epoch_stat *e = &hist[i].ep[hist[i].n - 1];
         char hex[65]; /* fingerprint of the trained first layer: equal bits across builds */
