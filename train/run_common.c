@@ -17,7 +17,11 @@ int fc_run_load(const char *path, fc_dataset *tr, fc_dataset *va, fc_status *st)
         fc_dataset_free(tr);
         return st->code;
     }
-    return fc_train_check_data(tr, va, path, st);
+    if (fc_train_check_data(tr, va, path, st)) { /* the caller frees nothing on failure */
+        fc_run_free_data(tr, va);
+        return st->code;
+    }
+    return FC_OK;
 }
 
 int fc_run_stamp_head(fc_head *hd, const fc_dataset *ds, fc_status *st) {
