@@ -67,6 +67,27 @@ update8(const fc_optim_step *s, __m256 w, __m256 g, float *p1, float *p2) {
     }
 }
 
+/* a[0..3] (32 columns from j) += sum over k < n, in increasing k, of x[k] * row[k][j..j+32):
+ * the gradient (rows of dz) and the next-batch forward (rows of W) share it. */
+__attribute__((target("avx2,fma"), always_inline)) static inline void
+acc_rows32(__m256 a[4], const float *const *row, const float *x, int n, int j) {
+    for (int k = 0; k < n; k++) {
+        const float *r = row[k] + j;
+        __m256 xk = _mm256_set1_ps(x[k]);
+        a[0] = _mm256_fmadd_ps(xk, _mm256_loadu_ps(r), a[0]);
+        a[1] = _mm256_fmadd_ps(xk, _mm256_loadu_ps(r + 8), a[1]);
+        a[2] = _mm256_fmadd_ps(xk, _mm256_loadu_ps(r + 16), a[2]);
+        a[3] = _mm256_fmadd_ps(xk, _mm256_loadu_ps(r + 24), a[3]);
+    }
+}
+
+/* The same for 8 columns. */
+__attribute__((target("avx2,fma"), always_inline)) static inline __m256
+acc_rows8(__m256 a, const float *const *row, const float *x, int n, int j) {
+    for (int k = 0; k < n; k++) a = _mm256_fmadd_ps(_mm256_set1_ps(x[k]), _mm256_loadu_ps(row[k] + j), a);
+    return a;
+}
+
 /* Gradient + update of one row i of W: g = sum over the batch rows b with x[b][i] != 0
  * (feature maps after ReLU are mostly exact zeros; skipping a zero term leaves every
  * sum bit-identical), in increasing b, of x[b][i] * dz[b][:]. dp/xv: scratch (>= bt). */
@@ -102,16 +123,8 @@ row_update_avx2(const fc_fused_layer *f, const fc_nz_rows *nz, int i, const floa
         return;
     }
     for (; j + 32 <= H8; j += 32) {
-        __m256 g0 = _mm256_setzero_ps(), g1 = g0, g2 = g0, g3 = g0;
-        for (int k = 0; k < nnz; k++) {
-            const float *d = dp[k] + j;
-            __m256 x = _mm256_set1_ps(xv[k]);
-            g0 = _mm256_fmadd_ps(x, _mm256_loadu_ps(d), g0);
-            g1 = _mm256_fmadd_ps(x, _mm256_loadu_ps(d + 8), g1);
-            g2 = _mm256_fmadd_ps(x, _mm256_loadu_ps(d + 16), g2);
-            g3 = _mm256_fmadd_ps(x, _mm256_loadu_ps(d + 24), g3);
-        }
-        __m256 gg[4] = {g0, g1, g2, g3};
+        __m256 gg[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+        acc_rows32(gg, dp, xv, nnz, j);
 #pragma GCC unroll 4
         for (int q = 0; q < 4; q++) {
             int jj = j + 8 * q;
@@ -121,8 +134,7 @@ row_update_avx2(const fc_fused_layer *f, const fc_nz_rows *nz, int i, const floa
         }
     }
     for (; j < H8; j += 8) {
-        __m256 g = _mm256_setzero_ps();
-        for (int k = 0; k < nnz; k++) g = _mm256_fmadd_ps(_mm256_set1_ps(xv[k]), _mm256_loadu_ps(dp[k] + j), g);
+        __m256 g = acc_rows8(_mm256_setzero_ps(), dp, xv, nnz, j);
         __m256 w = _mm256_loadu_ps(wr + j);
         if (use_l2) g = _mm256_add_ps(g, _mm256_mul_ps(l2, w));
         _mm256_storeu_ps(wr + j, update8(&os, w, g, S1 ? S1 + j : NULL, S2 ? S2 + j : NULL));
@@ -148,23 +160,14 @@ block_forward_avx2(const fc_fused_layer *f, const fc_nz_rows *nz, int blk, float
         float *z = zp + (size_t)b * H;
         int j = 0;
         for (; j + 32 <= H8; j += 32) {
-            __m256 a0 = _mm256_loadu_ps(z + j), a1 = _mm256_loadu_ps(z + j + 8),
-                   a2 = _mm256_loadu_ps(z + j + 16), a3 = _mm256_loadu_ps(z + j + 24);
-            for (int k = 0; k < nnz; k++) {
-                const float *w = wp[k] + j;
-                __m256 x = _mm256_set1_ps(xv[k]);
-                a0 = _mm256_fmadd_ps(x, _mm256_loadu_ps(w), a0);
-                a1 = _mm256_fmadd_ps(x, _mm256_loadu_ps(w + 8), a1);
-                a2 = _mm256_fmadd_ps(x, _mm256_loadu_ps(w + 16), a2);
-                a3 = _mm256_fmadd_ps(x, _mm256_loadu_ps(w + 24), a3);
-            }
-            _mm256_storeu_ps(z + j, a0), _mm256_storeu_ps(z + j + 8, a1);
-            _mm256_storeu_ps(z + j + 16, a2), _mm256_storeu_ps(z + j + 24, a3);
+            __m256 a[4] = {_mm256_loadu_ps(z + j), _mm256_loadu_ps(z + j + 8), _mm256_loadu_ps(z + j + 16),
+                           _mm256_loadu_ps(z + j + 24)};
+            acc_rows32(a, wp, xv, nnz, j);
+            _mm256_storeu_ps(z + j, a[0]), _mm256_storeu_ps(z + j + 8, a[1]);
+            _mm256_storeu_ps(z + j + 16, a[2]), _mm256_storeu_ps(z + j + 24, a[3]);
         }
         for (; j < H8; j += 8) {
-            __m256 a = _mm256_loadu_ps(z + j);
-            for (int k = 0; k < nnz; k++) a = _mm256_fmadd_ps(_mm256_set1_ps(xv[k]), _mm256_loadu_ps(wp[k] + j), a);
-            _mm256_storeu_ps(z + j, a);
+            _mm256_storeu_ps(z + j, acc_rows8(_mm256_loadu_ps(z + j), wp, xv, nnz, j));
         }
     }
 }
