@@ -601,32 +601,21 @@ def write_bad(out, good_h5):
         return g
     variant("missing_weight.h5", lambda layers, n: None, missing_weight)
 
-    # a huge declared kernel: config and dataset agree on (4096, 4096, 3, 65536); no data
-    def huge_cfg(layers, n):
-        layers[1]["config"].update(filters=65536, kernel_size=[4096, 4096])
-    n = tiny_vgg()
-    cfg = keras_config(n, False, "tf")
-    huge_cfg(cfg["config"]["layers"], n)
-    with h5py.File(os.path.join(bad, "huge_shape.h5"), "w") as f:
-        f.attrs["model_config"] = json.dumps(cfg)
-        mw = f.create_group("model_weights")
-        mw.attrs["layer_names"] = str_list("tf", ["block1_conv1"])
-        g = mw.create_group("block1_conv1")
-        g.attrs["weight_names"] = str_list("tf", ["block1_conv1/kernel:0", "block1_conv1/bias:0"])
-        g.create_dataset("block1_conv1/kernel:0", shape=(4096, 4096, 3, 65536), dtype="f4", chunks=(1, 1, 3, 64))
-        g.create_dataset("block1_conv1/bias:0", data=np.zeros(65536, F32))
-    # plausible declared size (95 MB) but the chunks were never written
-    n = tiny_vgg()
-    cfg = keras_config(n, False, "tf")
-    cfg["config"]["layers"][1]["config"].update(filters=65536, kernel_size=[11, 11])
-    with h5py.File(os.path.join(bad, "unwritten_chunks.h5"), "w") as f:
-        f.attrs["model_config"] = json.dumps(cfg)
-        mw = f.create_group("model_weights")
-        mw.attrs["layer_names"] = str_list("tf", ["block1_conv1"])
-        g = mw.create_group("block1_conv1")
-        g.attrs["weight_names"] = str_list("tf", ["block1_conv1/kernel:0", "block1_conv1/bias:0"])
-        g.create_dataset("block1_conv1/kernel:0", shape=(11, 11, 3, 65536), dtype="f4", chunks=(1, 1, 3, 64))
-        g.create_dataset("block1_conv1/bias:0", data=np.zeros(65536, F32))
+    def declared_only(name, ksize):  # block1_conv1 of (ksize, ksize, 3, 65536), chunks never written
+        n = tiny_vgg()
+        cfg = keras_config(n, False, "tf")
+        cfg["config"]["layers"][1]["config"].update(filters=65536, kernel_size=[ksize, ksize])
+        with h5py.File(os.path.join(bad, name), "w") as f:
+            f.attrs["model_config"] = json.dumps(cfg)
+            mw = f.create_group("model_weights")
+            mw.attrs["layer_names"] = str_list("tf", ["block1_conv1"])
+            g = mw.create_group("block1_conv1")
+            g.attrs["weight_names"] = str_list("tf", ["block1_conv1/kernel:0", "block1_conv1/bias:0"])
+            g.create_dataset("block1_conv1/kernel:0", shape=(ksize, ksize, 3, 65536), dtype="f4",
+                             chunks=(1, 1, 3, 64))
+            g.create_dataset("block1_conv1/bias:0", data=np.zeros(65536, F32))
+    declared_only("huge_shape.h5", 4096)  # config and dataset agree on a huge kernel; no data
+    declared_only("unwritten_chunks.h5", 11)  # a plausible size (95 MB), chunks never written
     # TF.js with a truncated second shard
     tdir = os.path.join(bad, "tfjs_truncated")
     write_tfjs(tdir, mobilenet_v2(24, 24, full=False))
