@@ -27,7 +27,8 @@
 static void make_split(fc_dataset *ds, size_t n, uint64_t seed, const float *dir) {
     memset(ds, 0, sizeof *ds);
     ds->n = n, ds->h = 4, ds->w = 4, ds->c = 512, ds->dim = 8192, ds->n_classes = 2;
-    ds->x = aligned_alloc(64, n * ds->dim * sizeof(float));
+    fc_status st = {0};
+    ds->x = fc_aligned_alloc(n * ds->dim * sizeof(float), &st); /* as the store loader allocates them */
     ds->y = malloc(n * sizeof(int32_t));
     uint64_t key = fc_rng_key(seed, 9, 0, 0);
     for (size_t i = 0; i < n; i++) {
@@ -69,7 +70,8 @@ static void rmw_phase(void *ctx, int tid, int nt) {
 
 /* Best GB/s (16 B per element: read w, s; write w, s) of `reps` passes over n elements. */
 static double rmw_gbps(fc_tpool *pool, size_t n, int reps) {
-    rmw_job j = {aligned_alloc(64, n * 4), aligned_alloc(64, n * 4), n};
+    fc_status st = {0};
+    rmw_job j = {fc_aligned_alloc(n * 4, &st), fc_aligned_alloc(n * 4, &st), n}; /* as the trainer's state */
     if (!j.w || !j.s) return free(j.w), free(j.s), 0;
     for (size_t k = 0; k < n; k++) j.w[k] = 0.01f, j.s[k] = 1.0f;
     double best = 1e30;

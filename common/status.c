@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -83,12 +84,26 @@ void *fc_calloc(size_t n, size_t size, fc_status *st) {
     return p;
 }
 
+/* Arrays of 4 MiB and more (a head's first-layer kernel and optimizer state, decoded
+ * features, a backbone's activation arena) are walked over and over: they get 2 MiB
+ * alignment and ask for transparent huge pages, so the walks do not miss the TLB every
+ * 4 KiB (bench/train.sh: a seed-001 training step ~5-10% faster on Zen 3). The kernel may
+ * decline (THP "never", no free huge page); the memory is ordinary then. */
+#define FC_HUGE_MIN ((size_t)4 << 20)
+#define FC_HUGE_PAGE ((size_t)2 << 20)
+
 void *fc_aligned_alloc(size_t n, fc_status *st) {
     void *p = NULL;
-    if (posix_memalign(&p, 64, n ? n : 64) != 0) {
+    size_t size = n ? n : 64, align = 64;
+    if (size >= FC_HUGE_MIN && size <= SIZE_MAX - FC_HUGE_PAGE)
+        align = FC_HUGE_PAGE, size = (size + FC_HUGE_PAGE - 1) & ~(FC_HUGE_PAGE - 1);
+    if (posix_memalign(&p, align, size) != 0) {
         fc_fail(st, FC_ERR_NOMEM, "out of memory allocating %zu bytes", n);
         return NULL;
     }
+#ifdef MADV_HUGEPAGE
+    if (align == FC_HUGE_PAGE) (void)madvise(p, size, MADV_HUGEPAGE);
+#endif
     return p;
 }
 
