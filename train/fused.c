@@ -34,10 +34,10 @@ void fc_fused_rows_scalar(const fc_fused_layer *f, int r0, int r1, int j0, float
 
 /* 8 lanes of fc_optim_apply1 (same operation order, no FMA). */
 __attribute__((target("avx2,fma"), always_inline)) static inline __m256
-update8(const fc_optim_step *s, __m256 w, __m256 g, float *p1, float *p2) {
+update8(const fc_optim_step *s, int kind, __m256 w, __m256 g, float *p1, float *p2) {
     const __m256 lr = _mm256_set1_ps(s->lr), c1 = _mm256_set1_ps(s->c1),
                  c2 = _mm256_set1_ps(s->c2), eps = _mm256_set1_ps(s->eps);
-    switch (s->kind) {
+    switch (kind) {
     case FC_OPTIM_RMSPROP: {
         __m256 ms = _mm256_add_ps(_mm256_mul_ps(c1, _mm256_loadu_ps(p1)),
                                   _mm256_mul_ps(c2, _mm256_mul_ps(g, g)));
@@ -92,13 +92,13 @@ acc_rows8(__m256 a, const float *const *row, const float *x, int n, int j) {
  * (feature maps after ReLU are mostly exact zeros; skipping a zero term leaves every
  * sum bit-identical), in increasing b, of x[b][i] * dz[b][:]. dp/xv: scratch (>= bt). */
 __attribute__((target("avx2,fma"), always_inline)) static inline void
-row_update_avx2(const fc_fused_layer *f, const fc_nz_rows *nz, int i, const float **dp, float *xv) {
+row_update_avx2(const fc_fused_layer *f, const fc_nz_rows *nz, int i, const float **dp, float *xv, const int kind,
+                const int use_l2) {
     const int H = f->H, H8 = H & ~7;
     float *restrict wr = f->w + (size_t)i * H;
     float *S1 = f->s1 ? f->s1 + (size_t)i * H : NULL, *S2 = f->s2 ? f->s2 + (size_t)i * H : NULL;
     const fc_optim_step os = f->os;
     const __m256 l2 = _mm256_set1_ps(f->l2x2);
-    const int use_l2 = f->l2x2 != 0.0f;
     int nnz = 0;
     for (int wi = 0; wi * 32 < nz->bt; wi++) /* words of this batch only (later ones are stale) */
         for (uint32_t m = nz->tmask[(size_t)wi * nz->rows + (i - nz->r0)]; m; m &= m - 1) {
@@ -106,12 +106,12 @@ row_update_avx2(const fc_fused_layer *f, const fc_nz_rows *nz, int i, const floa
             dp[nnz] = f->dz + (size_t)b * H, xv[nnz++] = f->xt[b][i];
         }
     int j = 0;
-    if (nnz == 0 && !use_l2 && os.kind != FC_OPTIM_ADAM) {
+    if (nnz == 0 && !use_l2 && kind != FC_OPTIM_ADAM) {
         /* g == +0 for the whole row (no sample of the batch has this input nonzero: common
          * for dead channels of real feature maps). The full formulas then reduce exactly to
          * ms = rho*ms (RMSprop), v = momentum*v; w += v (SGD), nothing (plain SGD). */
         const __m256 c1 = _mm256_set1_ps(os.c1);
-        if (os.kind == FC_OPTIM_RMSPROP)
+        if (kind == FC_OPTIM_RMSPROP)
             for (; j < H8; j += 8) _mm256_storeu_ps(S1 + j, _mm256_mul_ps(c1, _mm256_loadu_ps(S1 + j)));
         else if (!os.plain_sgd)
             for (; j < H8; j += 8) {
@@ -130,14 +130,14 @@ row_update_avx2(const fc_fused_layer *f, const fc_nz_rows *nz, int i, const floa
             int jj = j + 8 * q;
             __m256 w = _mm256_loadu_ps(wr + jj);
             if (use_l2) gg[q] = _mm256_add_ps(gg[q], _mm256_mul_ps(l2, w));
-            _mm256_storeu_ps(wr + jj, update8(&os, w, gg[q], S1 ? S1 + jj : NULL, S2 ? S2 + jj : NULL));
+            _mm256_storeu_ps(wr + jj, update8(&os, kind, w, gg[q], S1 ? S1 + jj : NULL, S2 ? S2 + jj : NULL));
         }
     }
     for (; j < H8; j += 8) {
         __m256 g = acc_rows8(_mm256_setzero_ps(), dp, xv, nnz, j);
         __m256 w = _mm256_loadu_ps(wr + j);
         if (use_l2) g = _mm256_add_ps(g, _mm256_mul_ps(l2, w));
-        _mm256_storeu_ps(wr + j, update8(&os, w, g, S1 ? S1 + j : NULL, S2 ? S2 + j : NULL));
+        _mm256_storeu_ps(wr + j, update8(&os, kind, w, g, S1 ? S1 + j : NULL, S2 ? S2 + j : NULL));
     }
 }
 
@@ -245,8 +245,15 @@ __attribute__((target("avx2,fma"))) static void fused_avx2(const fc_fused_layer 
     if (H8) {
         for (int i0 = r0, blk = 0; i0 < r1; i0 += FC_NZ_BLOCK, blk++) {
             int i1 = i0 + FC_NZ_BLOCK < r1 ? i0 + FC_NZ_BLOCK : r1;
-            if (f->bt > 0)
-                for (int i = i0; i < i1; i++) row_update_avx2(f, nz, i, dp, xv);
+            if (f->bt > 0) { /* the common cases compiled with their optimizer and L2 fixed */
+                const int l2 = f->l2x2 != 0.0f;
+                if (f->os.kind == FC_OPTIM_RMSPROP && !l2)
+                    for (int i = i0; i < i1; i++) row_update_avx2(f, nz, i, dp, xv, FC_OPTIM_RMSPROP, 0);
+                else if (f->os.kind == FC_OPTIM_ADAM && !l2)
+                    for (int i = i0; i < i1; i++) row_update_avx2(f, nz, i, dp, xv, FC_OPTIM_ADAM, 0);
+                else
+                    for (int i = i0; i < i1; i++) row_update_avx2(f, nz, i, dp, xv, f->os.kind, l2);
+            }
             if (f->bn) block_forward_avx2(f, nz, blk, zp);
         }
     }

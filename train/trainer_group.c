@@ -350,8 +350,8 @@ static int run_epochs(group *g, fc_tpool *pool, const fc_dataset *tr, const fc_d
             fc_tpool_run(pool, fused_phase, g);
         }
         size_t *tp = lb->perm; lb->perm = lb->perm_next; lb->perm_next = tp;
-        double secs = fc_now() - t0;
         if (va && va->n && validate(g, pool, va->n, st)) return st->code;
+        double secs = fc_now() - t0; /* like Keras's epoch time: training and validation */
         for (int i = 0; i < g->n; i++)
             if (g->cs[i].active && end_epoch(&g->cs[i], va, e, secs, hooks, i, st)) return st->code;
     }
