@@ -88,6 +88,11 @@ acc_rows8(__m256 a, const float *const *row, const float *x, int n, int j) {
     return a;
 }
 
+/* Lanes [0, r) of an 8-lane mask (the last H % 8 columns). */
+__attribute__((target("avx2,fma"), always_inline)) static inline __m256i tail_mask(int r) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(r), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
 /* Gradient + update of one row i of W: g = sum over the batch rows b with x[b][i] != 0
  * (feature maps after ReLU are mostly exact zeros; skipping a zero term leaves every
  * sum bit-identical), in increasing b, of x[b][i] * dz[b][:]. dp/xv: scratch (>= bt). */
@@ -111,15 +116,19 @@ row_update_avx2(const fc_fused_layer *f, const fc_nz_rows *nz, int i, const floa
          * for dead channels of real feature maps). The full formulas then reduce exactly to
          * ms = rho*ms (RMSprop), v = momentum*v; w += v (SGD), nothing (plain SGD). */
         const __m256 c1 = _mm256_set1_ps(os.c1);
-        if (kind == FC_OPTIM_RMSPROP)
+        const __m256i mk = tail_mask(H - H8);
+        if (kind == FC_OPTIM_RMSPROP) {
             for (; j < H8; j += 8) _mm256_storeu_ps(S1 + j, _mm256_mul_ps(c1, _mm256_loadu_ps(S1 + j)));
-        else if (!os.plain_sgd)
-            for (; j < H8; j += 8) {
-                __m256 v = _mm256_mul_ps(c1, _mm256_loadu_ps(S1 + j));
-                _mm256_storeu_ps(S1 + j, v);
-                __m256 w = _mm256_loadu_ps(wr + j);
-                _mm256_storeu_ps(wr + j, _mm256_add_ps(w, os.nesterov ? _mm256_mul_ps(c1, v) : v));
+            if (H8 < H) _mm256_maskstore_ps(S1 + H8, mk, _mm256_mul_ps(c1, _mm256_maskload_ps(S1 + H8, mk)));
+        } else if (!os.plain_sgd) {
+            for (; j < H; j += 8) {
+                const __m256i m = j < H8 ? _mm256_set1_epi32(-1) : mk;
+                __m256 v = _mm256_mul_ps(c1, _mm256_maskload_ps(S1 + j, m));
+                _mm256_maskstore_ps(S1 + j, m, v);
+                __m256 w = _mm256_maskload_ps(wr + j, m);
+                _mm256_maskstore_ps(wr + j, m, _mm256_add_ps(w, os.nesterov ? _mm256_mul_ps(c1, v) : v));
             }
+        }
         return;
     }
     for (; j + 32 <= H8; j += 32) {
@@ -138,6 +147,19 @@ row_update_avx2(const fc_fused_layer *f, const fc_nz_rows *nz, int i, const floa
         __m256 w = _mm256_loadu_ps(wr + j);
         if (use_l2) g = _mm256_add_ps(g, _mm256_mul_ps(l2, w));
         _mm256_storeu_ps(wr + j, update8(&os, kind, w, g, S1 ? S1 + j : NULL, S2 ? S2 + j : NULL));
+    }
+    if (H8 < H) { /* the last H % 8 columns: masked loads, the state through padded copies */
+        const __m256i mk = tail_mask(H - H8);
+        __m256 g = _mm256_setzero_ps();
+        for (int k = 0; k < nnz; k++) g = _mm256_fmadd_ps(_mm256_set1_ps(xv[k]), _mm256_maskload_ps(dp[k] + H8, mk), g);
+        __m256 w = _mm256_maskload_ps(wr + H8, mk);
+        if (use_l2) g = _mm256_add_ps(g, _mm256_mul_ps(l2, w));
+        float t1[8], t2[8];
+        if (S1) _mm256_storeu_ps(t1, _mm256_maskload_ps(S1 + H8, mk));
+        if (S2) _mm256_storeu_ps(t2, _mm256_maskload_ps(S2 + H8, mk));
+        _mm256_maskstore_ps(wr + H8, mk, update8(&os, kind, w, g, S1 ? t1 : NULL, S2 ? t2 : NULL));
+        if (S1) _mm256_maskstore_ps(S1 + H8, mk, _mm256_loadu_ps(t1));
+        if (S2) _mm256_maskstore_ps(S2 + H8, mk, _mm256_loadu_ps(t2));
     }
 }
 
@@ -168,6 +190,12 @@ block_forward_avx2(const fc_fused_layer *f, const fc_nz_rows *nz, int blk, float
         }
         for (; j < H8; j += 8) {
             _mm256_storeu_ps(z + j, acc_rows8(_mm256_loadu_ps(z + j), wp, xv, nnz, j));
+        }
+        if (H8 < H) {
+            const __m256i mk = tail_mask(H - H8);
+            __m256 a = _mm256_maskload_ps(z + H8, mk);
+            for (int k = 0; k < nnz; k++) a = _mm256_fmadd_ps(_mm256_set1_ps(xv[k]), _mm256_maskload_ps(wp[k] + H8, mk), a);
+            _mm256_maskstore_ps(z + H8, mk, a);
         }
     }
 }
@@ -239,25 +267,21 @@ void fc_nz_build(fc_nz_rows *nz, const float *const *xt, int bt, const float *co
 
 __attribute__((target("avx2,fma"))) static void fused_avx2(const fc_fused_layer *f, const fc_nz_rows *nz,
                                                             float *zp) {
-    int H8 = f->H & ~7, r0 = nz->r0, r1 = nz->r1;
+    const int r0 = nz->r0, r1 = nz->r1, l2 = f->l2x2 != 0.0f;
     const float *dp[FUSED_MAX_B];
     float xv[FUSED_MAX_B];
-    if (H8) {
-        for (int i0 = r0, blk = 0; i0 < r1; i0 += FC_NZ_BLOCK, blk++) {
-            int i1 = i0 + FC_NZ_BLOCK < r1 ? i0 + FC_NZ_BLOCK : r1;
-            if (f->bt > 0) { /* the common cases compiled with their optimizer and L2 fixed */
-                const int l2 = f->l2x2 != 0.0f;
-                if (f->os.kind == FC_OPTIM_RMSPROP && !l2)
-                    for (int i = i0; i < i1; i++) row_update_avx2(f, nz, i, dp, xv, FC_OPTIM_RMSPROP, 0);
-                else if (f->os.kind == FC_OPTIM_ADAM && !l2)
-                    for (int i = i0; i < i1; i++) row_update_avx2(f, nz, i, dp, xv, FC_OPTIM_ADAM, 0);
-                else
-                    for (int i = i0; i < i1; i++) row_update_avx2(f, nz, i, dp, xv, f->os.kind, l2);
-            }
-            if (f->bn) block_forward_avx2(f, nz, blk, zp);
+    for (int i0 = r0, blk = 0; i0 < r1; i0 += FC_NZ_BLOCK, blk++) {
+        int i1 = i0 + FC_NZ_BLOCK < r1 ? i0 + FC_NZ_BLOCK : r1;
+        if (f->bt > 0) { /* the common cases compiled with their optimizer and L2 fixed */
+            if (f->os.kind == FC_OPTIM_RMSPROP && !l2)
+                for (int i = i0; i < i1; i++) row_update_avx2(f, nz, i, dp, xv, FC_OPTIM_RMSPROP, 0);
+            else if (f->os.kind == FC_OPTIM_ADAM && !l2)
+                for (int i = i0; i < i1; i++) row_update_avx2(f, nz, i, dp, xv, FC_OPTIM_ADAM, 0);
+            else
+                for (int i = i0; i < i1; i++) row_update_avx2(f, nz, i, dp, xv, f->os.kind, l2);
         }
+        if (f->bn) block_forward_avx2(f, nz, blk, zp);
     }
-    if (H8 < f->H) fc_fused_rows_scalar(f, r0, r1, H8, zp);
 }
 
 void fc_fused_rows_nz(const fc_fused_layer *f, const fc_nz_rows *nz, float *zp) {

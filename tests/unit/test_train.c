@@ -47,8 +47,8 @@ static void free_ds(fc_dataset *ds) { free(ds->x), free(ds->y); }
 
 /* --- fused kernel: AVX2 path == scalar path, bit for bit --- */
 static void test_fused_vs_scalar(void) {
-    const int D = 45, Hs[3] = {37, 64, 8}, B = 7;
-    for (int hi = 0; hi < 3; hi++)
+    const int D = 45, Hs[5] = {37, 64, 8, 3, 1}, B = 7; /* 3, 1: all columns in the masked tail */
+    for (int hi = 0; hi < 5; hi++)
         for (int kind = 0; kind < 4; kind++) {
             int H = Hs[hi];
             uint64_t s = 42 + (uint64_t)kind * 7 + (uint64_t)hi;
@@ -74,13 +74,14 @@ static void test_fused_vs_scalar(void) {
             fc_optim_defaults(kind == 0 ? FC_OPTIM_RMSPROP : kind == 1 ? FC_OPTIM_ADAM : FC_OPTIM_SGD, &o);
             if (kind == 3) o.momentum = 0.9f, o.nesterov = 1;
             for (int v = 0; v < 2; v++) {
-                fc_fused_layer f = {rows, B, dz, rows, B, w[v], s1[v], s2[v], H, {0}, hi == 1 ? 0.02f : 0.0f};
+                fc_fused_layer f = {rows, B, dz, rows, B, w[v], s1[v], s2[v], H, {0}, hi == 1 || hi == 3 ? 0.02f : 0.0f};
                 fc_optim_step_init(&o, 3, &f.os);
                 if (v == 0) fc_fused_rows(&f, 0, D, zp[v]);
                 else fc_fused_rows_scalar(&f, 0, D, 0, zp[v]);
             }
             CHECK(memcmp(w[0], w[1], (size_t)D * H * sizeof(float)) == 0, "weights H=%d kind %d", H, kind);
             CHECK(memcmp(s1[0], s1[1], (size_t)D * H * sizeof(float)) == 0, "state H=%d kind %d", H, kind);
+            CHECK(memcmp(s2[0], s2[1], (size_t)D * H * sizeof(float)) == 0, "state 2 H=%d kind %d", H, kind);
             CHECK(memcmp(zp[0], zp[1], (size_t)B * H * sizeof(float)) == 0, "forward H=%d kind %d", H, kind);
             /* forward part against a plain double-precision product of the new weights */
             double maxerr = 0;
