@@ -64,12 +64,19 @@ if $PY -c 'import torch' 2>/dev/null; then
 else
     echo "  PyTorch: not installed for /usr/bin/python3 (PEERS.md reference: 16.6 s for 30 epochs on Zen 5)"
 fi
+# the same 12-config grid run by the peer one config after another (what a user's script
+# does), PEER_SWEEP_EPOCHS (default 3) per config, scaled
+PSE=${PEER_SWEEP_EPOCHS:-3} pname=numpy pcmd=(env OPENBLAS_NUM_THREADS=$THREADS)
+[ -n "$th1" ] && pname=torch pcmd=(env $PRE OPENBLAS_NUM_THREADS=1)
+pn=$(run_peer "${pname}12" "${pcmd[@]}" $PY "$HERE/train_peer.py" "$pname" "$T" --epochs "$PSE" --configs 12)
+[ -n "$pn" ] && echo "  $pname, the 12 configs one after another ($PSE epochs each): $pn s"
 $PY - "$one" "$sweep" "$np1" "$th1" "$EPOCHS" "$PEER_EPOCHS" "$one_fast" "$sweep_fast" "$one_cpu" "$sweep_cpu" \
-    "$floor1" "$floorn" "$(cat "$T/torch.cpu" 2>/dev/null)" <<'PY'
+    "$floor1" "$floorn" "$(cat "$T/torch.cpu" 2>/dev/null)" "$pn" "$PSE" "$pname" <<'PY'
 import sys
 one, sweep, np1, th1 = (float(v) if v else None for v in sys.argv[1:5])
 e, pe = float(sys.argv[5]), float(sys.argv[6])
-f1, fn, c1, cn, fl1, fln, thc = (float(v) if v else None for v in sys.argv[7:14])
+f1, fn, c1, cn, fl1, fln, thc, pn, pse = (float(v) if v else None for v in sys.argv[7:16])
+pname = sys.argv[16]
 print("summary (per 30 epochs):")
 print(f"  featcache 1 config {one * 30 / e:.2f} s ({one / e:.4f} s/epoch)")
 if np1: print(f"  numpy    1 config {np1 * 30 / pe:.2f} s -> featcache is {np1 / pe / (one / e):.1f}x faster")
@@ -80,6 +87,10 @@ if thc and c1:
           f"{c1 * 30 / e:.2f} s -> {thc / pe / (c1 / e):.1f}x")
 print(f"  12-config sweep {sweep * 30 / e:.2f} s = {sweep / one:.2f}x one config (goal <= 3x; the grid holds "
       f"7.5x the first-layer weights of one config, so ~7.5x is the cost of running them one by one)")
+p1 = th1 if pname == "torch" else np1
+if pn and p1:
+    print(f"  {'PyTorch' if pname == 'torch' else 'numpy'} sweep, one config after another: {pn * 30 / pse:.2f} s = {pn / pse / (p1 / pe):.2f}x its own one "
+          f"config -> featcache's sweep is {pn / pse / (sweep / e):.1f}x faster")
 if f1 and fn:
     print(f"  fastest epoch (least disturbed by other load): one config {f1:.4f} s, sweep {fn:.4f} s = {fn / f1:.2f}x; "
           f"CPU time {c1:.2f} s vs {cn:.2f} s = {cn / c1:.2f}x")
