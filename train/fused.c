@@ -98,7 +98,7 @@ __attribute__((target("avx2,fma"), always_inline)) static inline __m256i tail_ma
  * sum bit-identical), in increasing b, of x[b][i] * dz[b][:]. dp/xv: scratch (>= bt). */
 __attribute__((target("avx2,fma"), always_inline)) static inline void
 row_update_avx2(const fc_fused_layer *f, const fc_nz_rows *nz, int i, const float **dp, float *xv, const int kind,
-                const int use_l2) {
+                const int use_l2, const int pd) {
     const int H = f->H, H8 = H & ~7;
     float *restrict wr = f->w + (size_t)i * H;
     float *S1 = f->s1 ? f->s1 + (size_t)i * H : NULL, *S2 = f->s2 ? f->s2 + (size_t)i * H : NULL;
@@ -110,6 +110,15 @@ row_update_avx2(const fc_fused_layer *f, const fc_nz_rows *nz, int i, const floa
             int b = wi * 32 + __builtin_ctz(m);
             dp[nnz] = f->dz + (size_t)b * H, xv[nnz++] = f->xt[b][i];
         }
+    if (i + pd < nz->r1) { /* row i + pd of W and of the state, ~4 KiB ahead (see fused_avx2) */
+        const char *pw = (const char *)(wr + (size_t)pd * H), *p1 = S1 ? (const char *)(S1 + (size_t)pd * H) : NULL,
+                   *p2 = S2 ? (const char *)(S2 + (size_t)pd * H) : NULL;
+        for (int o = 0; o < H * (int)sizeof(float); o += 64) {
+            _mm_prefetch(pw + o, _MM_HINT_T0);
+            if (p1) _mm_prefetch(p1 + o, _MM_HINT_T0);
+            if (p2) _mm_prefetch(p2 + o, _MM_HINT_T0);
+        }
+    }
     int j = 0;
     if (nnz == 0 && !use_l2 && kind != FC_OPTIM_ADAM) {
         /* g == +0 for the whole row (no sample of the batch has this input nonzero: common
@@ -268,17 +277,21 @@ void fc_nz_build(fc_nz_rows *nz, const float *const *xt, int bt, const float *co
 __attribute__((target("avx2,fma"))) static void fused_avx2(const fc_fused_layer *f, const fc_nz_rows *nz,
                                                             float *zp) {
     const int r0 = nz->r0, r1 = nz->r1, l2 = f->l2x2 != 0.0f;
+    /* Each row prefetches the row ~4 KiB further on in W and its state: the walk over them
+     * is the step's main memory traffic, and the hardware prefetchers stop at every 4 KiB
+     * page (seed-001 epochs 7-11% faster, alternating epochs within one run). */
+    const int pd = f->H * (int)sizeof(float) >= 4096 ? 1 : 4096 / (f->H * (int)sizeof(float));
     const float *dp[FUSED_MAX_B];
     float xv[FUSED_MAX_B];
     for (int i0 = r0, blk = 0; i0 < r1; i0 += FC_NZ_BLOCK, blk++) {
         int i1 = i0 + FC_NZ_BLOCK < r1 ? i0 + FC_NZ_BLOCK : r1;
         if (f->bt > 0) { /* the common cases compiled with their optimizer and L2 fixed */
             if (f->os.kind == FC_OPTIM_RMSPROP && !l2)
-                for (int i = i0; i < i1; i++) row_update_avx2(f, nz, i, dp, xv, FC_OPTIM_RMSPROP, 0);
+                for (int i = i0; i < i1; i++) row_update_avx2(f, nz, i, dp, xv, FC_OPTIM_RMSPROP, 0, pd);
             else if (f->os.kind == FC_OPTIM_ADAM && !l2)
-                for (int i = i0; i < i1; i++) row_update_avx2(f, nz, i, dp, xv, FC_OPTIM_ADAM, 0);
+                for (int i = i0; i < i1; i++) row_update_avx2(f, nz, i, dp, xv, FC_OPTIM_ADAM, 0, pd);
             else
-                for (int i = i0; i < i1; i++) row_update_avx2(f, nz, i, dp, xv, f->os.kind, l2);
+                for (int i = i0; i < i1; i++) row_update_avx2(f, nz, i, dp, xv, f->os.kind, l2, pd);
         }
         if (f->bn) block_forward_avx2(f, nz, blk, zp);
     }
