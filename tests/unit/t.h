@@ -34,6 +34,16 @@ static int t_pass, t_fail;
         if (t_fail != before_) fprintf(stderr, "  in %s\n", #fn); \
     } while (0)
 
+/* Removes a test's temporary folder and everything in it; nonzero (and a line on stderr)
+ * if it could not. */
+static inline int t_rmtree(const char *dir) {
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) == 0) return 0;
+    fprintf(stderr, "cannot remove %s\n", dir);
+    return 1;
+}
+
 static inline int t_done(const char *name) {
     printf("%s: %d passed, %d failed\n", name, t_pass, t_fail);
     return t_fail ? 1 : 0;

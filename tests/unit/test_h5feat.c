@@ -350,8 +350,6 @@ int main(void) {
     T_RUN(test_atomic);
     T_RUN(test_validation);
     T_RUN(test_foreign_files);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0) return 1;
+    if (t_rmtree(dir)) return 1;
     return t_done("test_h5feat");
 }

@@ -162,8 +162,6 @@ int main(void) {
     T_RUN(test_verdicts);
     T_RUN(test_cache_and_passes);
     T_RUN(test_walk);
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", dir);
+    t_rmtree(dir);
     return t_done("test_h5guard");
 }

@@ -146,8 +146,6 @@ int main(void) {
     }
     T_RUN(test_good);
     T_RUN(test_bad);
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+    t_rmtree(tmpdir);
     return t_done("test_idx");
 }

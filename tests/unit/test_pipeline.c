@@ -230,8 +230,6 @@ int main(void) {
     T_RUN(test_items);
     T_RUN(test_shards);
     T_RUN(test_stop_and_errors);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-    if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", root);
+    t_rmtree(root);
     return t_done("test_pipeline");
 }

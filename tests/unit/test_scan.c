@@ -33,11 +33,7 @@ static void mkd(const char *rel) {
     }
 }
 
-static void rm_tree(void) {
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-    if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", root);
-}
+static void rm_tree(void) { t_rmtree(root); }
 
 static void fresh_root(void) {
     if (root[0]) rm_tree();

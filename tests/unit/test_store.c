@@ -612,8 +612,6 @@ int main(void) {
     T_RUN(test_rollback);
     T_RUN(test_dataset);
     T_RUN(test_choose_layout);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) fprintf(stderr, "cleanup failed\n");
+    t_rmtree(dir);
     return t_done("test_store");
 }

@@ -146,8 +146,6 @@ int main(void) {
     T_RUN(test_bad_files);
     T_RUN(test_plots);
     T_RUN(test_metrics);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd)) fprintf(stderr, "cleanup failed\n");
+    t_rmtree(dir);
     return t_done("test_train_h5");
 }
