@@ -90,7 +90,8 @@ print(f"  12-config sweep {sweep * 30 / e:.2f} s = {sweep / one:.2f}x one config
 p1 = th1 if pname == "torch" else np1
 if pn and p1:
     print(f"  {'PyTorch' if pname == 'torch' else 'numpy'} sweep, one config after another: {pn * 30 / pse:.2f} s = {pn / pse / (p1 / pe):.2f}x its own one "
-          f"config -> featcache's sweep is {pn / pse / (sweep / e):.1f}x faster")
+          f"config -> featcache's sweep is {pn / pse / (sweep / e):.1f}x faster, and costs "
+          f"{(sweep / e) / (p1 / pe):.2f}x the peer's one config")
 if f1 and fn:
     print(f"  fastest epoch (least disturbed by other load): one config {f1:.4f} s, sweep {fn:.4f} s = {fn / f1:.2f}x; "
           f"CPU time {c1:.2f} s vs {cn:.2f} s = {cn / c1:.2f}x")
