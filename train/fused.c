@@ -93,6 +93,13 @@ __attribute__((target("avx2,fma"), always_inline)) static inline __m256i tail_ma
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(r), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
+/* acc_rows8 over the lanes of mask mk only (the others are not read). */
+__attribute__((target("avx2,fma"), always_inline)) static inline __m256
+acc_rows8_masked(__m256 a, const float *const *row, const float *x, int n, int j, __m256i mk) {
+    for (int k = 0; k < n; k++) a = _mm256_fmadd_ps(_mm256_set1_ps(x[k]), _mm256_maskload_ps(row[k] + j, mk), a);
+    return a;
+}
+
 /* Gradient + update of one row i of W: g = sum over the batch rows b with x[b][i] != 0
  * (feature maps after ReLU are mostly exact zeros; skipping a zero term leaves every
  * sum bit-identical), in increasing b, of x[b][i] * dz[b][:]. dp/xv: scratch (>= bt). */
@@ -159,8 +166,7 @@ row_update_avx2(const fc_fused_layer *f, const fc_nz_rows *nz, int i, const floa
     }
     if (H8 < H) { /* the last H % 8 columns: masked loads, the state through padded copies */
         const __m256i mk = tail_mask(H - H8);
-        __m256 g = _mm256_setzero_ps();
-        for (int k = 0; k < nnz; k++) g = _mm256_fmadd_ps(_mm256_set1_ps(xv[k]), _mm256_maskload_ps(dp[k] + H8, mk), g);
+        __m256 g = acc_rows8_masked(_mm256_setzero_ps(), dp, xv, nnz, H8, mk);
         __m256 w = _mm256_maskload_ps(wr + H8, mk);
         if (use_l2) g = _mm256_add_ps(g, _mm256_mul_ps(l2, w));
         float t1[8], t2[8];
@@ -202,9 +208,7 @@ block_forward_avx2(const fc_fused_layer *f, const fc_nz_rows *nz, int blk, float
         }
         if (H8 < H) {
             const __m256i mk = tail_mask(H - H8);
-            __m256 a = _mm256_maskload_ps(z + H8, mk);
-            for (int k = 0; k < nnz; k++) a = _mm256_fmadd_ps(_mm256_set1_ps(xv[k]), _mm256_maskload_ps(wp[k] + H8, mk), a);
-            _mm256_maskstore_ps(z + H8, mk, a);
+            _mm256_maskstore_ps(z + H8, mk, acc_rows8_masked(_mm256_maskload_ps(z + H8, mk), wp, xv, nnz, H8, mk));
         }
     }
 }
