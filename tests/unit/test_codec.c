@@ -331,6 +331,80 @@ static void test_bitmap_past_end(void) {
     free(blob);
 }
 
+/* Blobs written before the channel-major bitmap (position-major sparse, flags without
+ * bit 2), with what that version decoded them to: stores made then must decode to the
+ * same bits. The map: 3x2 positions x 5 channels, ReLU zeros, channel 4 negative. */
+static const struct {
+    const char *codec;
+    size_t len;
+    const char *hex;
+    float want[30];
+} legacy[] = {
+{"f32", 116, "46434201000200021e000000050000000d0000004f00000028b52ffd20042100007edfbe2d28b52ffd205c350200840300d7233c295c8f3f52b80e40c3f5283e53b8be3f666626400000403fd7a390bf14aec7be7b14ee3f3433b33e5c8fc23e86eb71bf85eb51be0400807040f84f826070ea09",
+     {0x0p+0, 0x1.47aep-7, 0x1.1eb852p+0, 0x1.1d70a4p+1, 0x1.51eb86p-3, 0x1.7d70a6p+0, 0x1.4cccccp+1, 0x0p+0, 0x1.8p-1, -0x1.2147aep+0, 0x1.47aep-7, 0x1.1eb852p+0, 0x1.1d70a4p+1, 0x0p+0, -0x1.8f5c28p-2, 0x1.4cccccp+1, 0x0p+0, 0x1.8p-1, 0x1.dc28f6p+0, 0x1.666668p-2, 0x1.1eb852p+0, 0x1.1d70a4p+1, 0x0p+0, 0x1.851eb8p-2, -0x1.e3d70cp-1, 0x0p+0, 0x1.8p-1, 0x1.dc28f6p+0, 0x0p+0, -0x1.a3d70ap-3}},
+    {"f16", 89, "46434201010200021e000000050000000d0000003400000028b52ffd20042100007edfbe2d28b52ffd202e5d010004021f217b3c76404831f63d3341003a85bc3db6713f9a3514368fbb003a713f8fb203002048cc80cd3097",
+     {0x0p+0, 0x1.47cp-7, 0x1.1ecp+0, 0x1.1d8p+1, 0x1.52p-3, 0x1.7d8p+0, 0x1.4ccp+1, 0x0p+0, 0x1.8p-1, -0x1.214p+0, 0x1.47cp-7, 0x1.1ecp+0, 0x1.1d8p+1, 0x0p+0, -0x1.8f4p-2, 0x1.4ccp+1, 0x0p+0, 0x1.8p-1, 0x1.dc4p+0, 0x1.668p-2, 0x1.1ecp+0, 0x1.1d8p+1, 0x0p+0, 0x1.85p-2, -0x1.e3cp-1, 0x0p+0, 0x1.8p-1, 0x1.dc4p+0, 0x0p+0, -0x1.a3cp-3}},
+    {"bf16", 92, "46434201020200021e000000050000000d0000003700000028b52ffd20042100007edfbe2d28b52ffd202e710100243c8f3f0f40293ebf3f2640403f91bf243c8f3f0f40c8be2640403fee3fb33e8f3f0f40c33e72bf403fee3f52be",
+     {0x0p+0, 0x1.48p-7, 0x1.1ep+0, 0x1.1ep+1, 0x1.52p-3, 0x1.7ep+0, 0x1.4cp+1, 0x0p+0, 0x1.8p-1, -0x1.22p+0, 0x1.48p-7, 0x1.1ep+0, 0x1.1ep+1, 0x0p+0, -0x1.9p-2, 0x1.4cp+1, 0x0p+0, 0x1.8p-1, 0x1.dcp+0, 0x1.66p-2, 0x1.1ep+0, 0x1.1ep+1, 0x0p+0, 0x1.86p-2, -0x1.e4p-1, 0x0p+0, 0x1.8p-1, 0x1.dcp+0, 0x0p+0, -0x1.a4p-3}},
+    {"u8", 102, "46434201030200031e000000050000001d0000000d0000002000000028b52ffd2014a10000000000000000000000bd8041804180408040003628b52ffd20042100007edfbe2d28b52ffd2017b90000017ffddd8af155120168fd86f155d3fa68cf2b2f46d3a3",
+     {0x0p+0, 0x1.616162p-7, 0x1.1ededep+0, 0x1.1dbdbep+1, 0x1.54a952p-3, 0x1.7cfcfcp+0, 0x1.4cacacp+1, 0x0p+0, 0x1.8p-1, -0x1.21e3c8p+0, 0x1.616162p-7, 0x1.1f1f2p+0, 0x1.1dbdbep+1, 0x0p+0, -0x1.8f9f3ep-2, 0x1.4cacacp+1, 0x0p+0, 0x1.8p-1, 0x1.dc9c9cp+0, 0x1.6850a2p-2, 0x1.1f1f2p+0, 0x1.1dbdbep+1, 0x0p+0, 0x1.848484p-2, -0x1.e4c994p-1, 0x0p+0, 0x1.828282p-1, 0x1.dc9c9cp+0, 0x0p+0, -0x1.a3468ep-3}},
+};
+static const float legacy_x[30] = {0x0p+0, 0x1.47aep-7, 0x1.1eb852p+0, 0x1.1d70a4p+1, 0x1.51eb86p-3, 0x1.7d70a6p+0, 0x1.4cccccp+1, 0x0p+0, 0x1.8p-1, -0x1.2147aep+0, 0x1.47aep-7, 0x1.1eb852p+0, 0x1.1d70a4p+1, 0x0p+0, -0x1.8f5c28p-2, 0x1.4cccccp+1, 0x0p+0, 0x1.8p-1, 0x1.dc28f6p+0, 0x1.666668p-2, 0x1.1eb852p+0, 0x1.1d70a4p+1, 0x0p+0, 0x1.851eb8p-2, -0x1.e3d70cp-1, 0x0p+0, 0x1.8p-1, 0x1.dc28f6p+0, 0x0p+0, -0x1.a3d70ap-3};
+
+static size_t unhex(const char *h, uint8_t *out) {
+    size_t n = 0;
+    for (; h[0] && h[1]; h += 2) {
+        unsigned v;
+        sscanf(h, "%2x", &v);
+        out[n++] = (uint8_t)v;
+    }
+    return n;
+}
+
+static void test_position_major_blobs(void) {
+    fc_status st = {0};
+    for (size_t k = 0; k < sizeof legacy / sizeof legacy[0]; k++) {
+        uint8_t old[256], *blob = NULL;
+        size_t len = unhex(legacy[k].hex, old), nlen = 0;
+        float y[30];
+        CHECK(len == legacy[k].len && (old[6] & 2) == 0, "%s: fixture", legacy[k].codec);
+        CHECK(fc_codec_decode(old, len, y, 30, &st) == 0, "%s: %s", legacy[k].codec, st.msg);
+        for (int i = 0; i < 30; i++)
+            CHECK(same_float(y[i], legacy[k].want[i]), "%s: old blob value %d is %a, want %a", legacy[k].codec, i,
+                  y[i], legacy[k].want[i]);
+        /* today's encoder orders the same map channel by channel: same decoded bits */
+        fc_codec_params p = {FC_CODEC_F32, FC_LAYOUT_SPARSE, 3};
+        CHECK(fc_codec_parse(legacy[k].codec, &p.kind) == 0, "%s", legacy[k].codec);
+        CHECK(fc_codec_encode(&p, legacy_x, 30, 5, &blob, &nlen, &st) == 0, "%s", st.msg);
+        CHECK(nlen >= 8 && (blob[6] & 2), "%s: channel-major flag not set", legacy[k].codec);
+        CHECK(fc_codec_decode(blob, nlen, y, 30, &st) == 0, "%s: %s", legacy[k].codec, st.msg);
+        for (int i = 0; i < 30; i++)
+            CHECK(same_float(y[i], legacy[k].want[i]), "%s: new blob value %d is %a, want %a", legacy[k].codec, i,
+                  y[i], legacy[k].want[i]);
+        free(blob);
+    }
+    /* one channel, or one position: the two orders coincide and the flag stays clear */
+    static const int shapes[][2] = {{30, 1}, {30, 30}};
+    for (int s = 0; s < 2; s++) {
+        fc_codec_params p = {FC_CODEC_F16, FC_LAYOUT_SPARSE, 3};
+        uint8_t *blob = NULL;
+        size_t len = 0;
+        CHECK(fc_codec_encode(&p, legacy_x, 30, shapes[s][1], &blob, &len, &st) == 0, "%s", st.msg);
+        CHECK(len >= 8 && !(blob[6] & 2), "%d channels: flag set", shapes[s][1]);
+        free(blob);
+    }
+    /* the flag is refused on the layouts it does not apply to */
+    fc_codec_params p = {FC_CODEC_F16, FC_LAYOUT_PLAIN, 3};
+    uint8_t *blob = NULL;
+    size_t len = 0;
+    float y[30];
+    CHECK(fc_codec_encode(&p, legacy_x, 30, 5, &blob, &len, &st) == 0, "%s", st.msg);
+    blob[6] |= 2;
+    CHECK(fc_codec_decode(blob, len, y, 30, &st) == FC_ERR_FORMAT && strstr(st.msg, "flags"), "plain + flag 2: %s",
+          st.msg);
+    free(blob);
+}
+
 static void test_choose_layout(void) {
     enum { H = 6, W = 6, C = 64, N = H * W * C, M = 4 };
     float *x = malloc(sizeof(float) * N * M);
@@ -406,6 +480,7 @@ int main(void) {
     T_RUN(test_bad_args);
     T_RUN(test_corrupt);
     T_RUN(test_bitmap_past_end);
+    T_RUN(test_position_major_blobs);
     T_RUN(test_choose_layout);
     T_RUN(test_threads);
     T_RUN(test_checksum);
