@@ -12,8 +12,8 @@
  *   sparse: bitmap of nonzero positions (ceil(n/8) bytes, LSB first), nonzero elements;
  *   position-major (bit k = element k), or channel-major if flags&2 (bit k = channel
  *   k / (n/channels) at position k % (n/channels): a channel's zeros and nonzeros
- *   together, which compresses the bitmap 15-18% better on real ReLU maps; written
- *   whenever 1 < channels < n).
+ *   together: the compressed bitmap of real MobileNetV2 maps is 14-16% smaller at 61-70%
+ *   zeros; written whenever 1 < channels < n).
  * Every size is derived from the header and checked against the frame content size
  * before decompressing, so decode never trusts a length from the blob. */
 #include "codec.h"

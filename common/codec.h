@@ -1,6 +1,6 @@
 /* codec.h - feature encoding: f32 | f16 | bf16 (round to nearest even) | u8 (per-channel
  * affine, parameters in the blob), after a layout step plain | shuffle (byte-shuffled) |
- * sparse (bitmap of nonzero positions + nonzero values), then zstd.
+ * sparse (bitmap of nonzero positions, channel by channel, + nonzero values), then zstd.
  *
  * Blob = small header (magic, version, codec, layout, element count, channel count) +
  * zstd frame(s). Decoding checks every length against the header and the expected count. */
