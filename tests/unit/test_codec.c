@@ -243,7 +243,10 @@ static void test_special_values(void) {
     size_t len;
     fc_status st = {0};
     CHECK(fc_codec_encode(&p, x, 12, 3, &blob, &len, &st) == FC_ERR_ARG, "u8 nan");
-    CHECK(strstr(st.msg, "non-finite") != NULL, "%s", st.msg);
+    CHECK(strstr(st.msg, "non-finite") != NULL && strstr(st.msg, " at 2") != NULL, "%s", st.msg);
+    p.layout = FC_LAYOUT_SPARSE; /* the first bad value is named whatever the layout */
+    CHECK(fc_codec_encode(&p, x, 12, 3, &blob, &len, &st) == FC_ERR_ARG && strstr(st.msg, " at 2") != NULL, "%s",
+          st.msg);
     float big[6] = {1e30f, -2e30f, 0, 3e38f, -3e38f, 5};
     for (int l = 0; l < 3; l++) roundtrip_one(FC_CODEC_U8, layouts[l], big, 1, 1, 6, "huge");
     roundtrip_one(FC_CODEC_U8, FC_LAYOUT_PLAIN, big, 3, 2, 1, "huge-1ch");
