@@ -132,10 +132,7 @@ int cmd_export(int argc, char **argv) {
         opts, 2, 2};
     fc_args a;
     int rc = fc_args_parse(&spec, argc, argv, &a);
-    if (rc != FC_ARGS_OK) {
-        fc_args_free(&a); /* the parser may have allocated before failing */
-        return rc;
-    }
+    if (rc != FC_ARGS_OK) return rc;
     fc_h5feat_opts o = {0};
     long level = 0;
     const char *dt = fc_arg_str(&a, "dtype", "float32");
@@ -239,10 +236,7 @@ int cmd_diff(int argc, char **argv) {
         opts, 2, 2};
     fc_args a;
     int rc = fc_args_parse(&spec, argc, argv, &a);
-    if (rc != FC_ARGS_OK) {
-        fc_args_free(&a); /* the parser may have allocated before failing */
-        return rc;
-    }
+    if (rc != FC_ARGS_OK) return rc;
     rc = run_diff(a.pos[0], a.pos[1], fc_arg_flag(&a, "quiet"));
     fc_args_free(&a);
     return rc;

@@ -438,10 +438,7 @@ static const fc_opt share_opts[] = {
 static int share_main(const fc_cmd_spec *spec, int import, int argc, char **argv) {
     fc_args a;
     int rc = fc_args_parse(spec, argc, argv, &a);
-    if (rc != FC_ARGS_OK) {
-        fc_args_free(&a); /* the parser may have allocated before failing */
-        return rc;
-    }
+    if (rc != FC_ARGS_OK) return rc;
     share_job j = {.cmd = spec->name, .import = import, .argc = argc, .argv = argv};
     j.out = fc_arg_str(&a, "output", NULL);
     j.codec = fc_arg_str(&a, "codec", NULL);

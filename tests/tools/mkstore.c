@@ -90,10 +90,7 @@ int main(int argc, char **argv) {
                                      opts, 1, 1};
     fc_args a;
     int rc = fc_args_parse(&spec, argc, argv, &a);
-    if (rc != FC_ARGS_OK) {
-        fc_args_free(&a); /* the parser may have allocated before failing */
-        return rc;
-    }
+    if (rc != FC_ARGS_OK) return rc;
     long first, count, K, shift, failed, runs;
     int h = 4, w = 4, c = 8;
     if (fc_arg_long(&a, "first", 0, 0, 1L << 30, &first) != FC_ARGS_OK ||

@@ -90,10 +90,7 @@ int main(int argc, char **argv) {
     static const fc_cmd_spec spec = {"storedump", "STORE|FILE.h5", "dump images", opts, 1, 1};
     fc_args a;
     int rc = fc_args_parse(&spec, argc, argv, &a);
-    if (rc != FC_ARGS_OK) {
-        fc_args_free(&a); /* the parser may have allocated before failing */
-        return rc;
-    }
+    if (rc != FC_ARGS_OK) return rc;
     dump d = {0};
     d.mode = fc_arg_flag(&a, "values") ? MODE_VALUES
              : fc_arg_flag(&a, "records") ? MODE_RECORDS : MODE_SUM;
