@@ -51,6 +51,7 @@ run_peer() { # name, then command
     local out; out=$("$@" 2>&1) || { echo "  $name: failed: $(echo "$out" | tail -1)"; return 1; }
     echo "$out" | sed -n 's/^SECONDS //p'
     echo "$out" | sed -n 's/^CPU //p' >"$T/$name.cpu"
+    echo "$out" | sed -n 's/^FASTEST //p' >"$T/$name.fastest"
 }
 echo "peers ($PEER_EPOCHS epochs, scaled to $EPOCHS):"
 np1=$(run_peer numpy env OPENBLAS_NUM_THREADS=$THREADS $PY "$HERE/train_peer.py" numpy "$T" --epochs "$PEER_EPOCHS")
@@ -71,17 +72,23 @@ PSE=${PEER_SWEEP_EPOCHS:-3} pname=numpy pcmd=(env OPENBLAS_NUM_THREADS=$THREADS)
 pn=$(run_peer "${pname}12" "${pcmd[@]}" $PY "$HERE/train_peer.py" "$pname" "$T" --epochs "$PSE" --configs 12)
 [ -n "$pn" ] && echo "  $pname, the 12 configs one after another ($PSE epochs each): $pn s"
 $PY - "$one" "$sweep" "$np1" "$th1" "$EPOCHS" "$PEER_EPOCHS" "$one_fast" "$sweep_fast" "$one_cpu" "$sweep_cpu" \
-    "$floor1" "$floorn" "$(cat "$T/torch.cpu" 2>/dev/null)" "$pn" "$PSE" "$pname" <<'PY'
+    "$floor1" "$floorn" "$(cat "$T/torch.cpu" 2>/dev/null)" "$pn" "$PSE" "$pname" \
+    "$(cat "$T/torch.fastest" 2>/dev/null)" "$(cat "$T/numpy.fastest" 2>/dev/null)" <<'PY'
 import sys
 one, sweep, np1, th1 = (float(v) if v else None for v in sys.argv[1:5])
 e, pe = float(sys.argv[5]), float(sys.argv[6])
 f1, fn, c1, cn, fl1, fln, thc, pn, pse = (float(v) if v else None for v in sys.argv[7:16])
 pname = sys.argv[16]
+thf, npf = (float(v) if v else None for v in sys.argv[17:19])
 print("summary (per 30 epochs):")
 print(f"  featcache 1 config {one * 30 / e:.2f} s ({one / e:.4f} s/epoch)")
 if np1: print(f"  numpy    1 config {np1 * 30 / pe:.2f} s -> featcache is {np1 / pe / (one / e):.1f}x faster")
 if th1: print(f"  PyTorch  1 config {th1 * 30 / pe:.2f} s -> featcache is {th1 / pe / (one / e):.1f}x faster (goal >= 5x)")
 else: print(f"  PyTorch (PEERS.md, Zen 5): 16.6 s -> {16.6 / (one * 30 / e):.1f}x (different machine: indicative only)")
+if f1 and (thf or npf):
+    peer, pf = ("PyTorch", thf) if thf else ("numpy", npf)
+    print(f"  fastest epoch of each (training + validation; the least disturbed by other load on a shared "
+          f"machine): {peer} {pf:.4f} s vs featcache {f1:.4f} s -> {pf / f1:.1f}x")
 if thc and c1:
     print(f"  CPU time (robust to other load; counts spin-waiting): PyTorch {thc * 30 / pe:.2f} s vs featcache "
           f"{c1 * 30 / e:.2f} s -> {thc / pe / (c1 / e):.1f}x")
