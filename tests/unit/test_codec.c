@@ -357,8 +357,8 @@ static const float legacy_x[30] = {0x0p+0, 0x1.47aep-7, 0x1.1eb852p+0, 0x1.1d70a
 static size_t unhex(const char *h, uint8_t *out) {
     size_t n = 0;
     for (; h[0] && h[1]; h += 2) {
-        unsigned v;
-        sscanf(h, "%2x", &v);
+        unsigned v = 0;
+        if (sscanf(h, "%2x", &v) != 1) break;
         out[n++] = (uint8_t)v;
     }
     return n;
@@ -367,7 +367,7 @@ static size_t unhex(const char *h, uint8_t *out) {
 static void test_position_major_blobs(void) {
     fc_status st = {0};
     for (size_t k = 0; k < sizeof legacy / sizeof legacy[0]; k++) {
-        uint8_t old[256], *blob = NULL;
+        uint8_t old[256] = {0}, *blob = NULL;
         size_t len = unhex(legacy[k].hex, old), nlen = 0;
         float y[30];
         CHECK(len == legacy[k].len && (old[6] & 2) == 0, "%s: fixture", legacy[k].codec);
