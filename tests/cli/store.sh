@@ -72,6 +72,31 @@ grep -q "lr=4e-05" "$T/.out" && ok "runs shows the config" || fail "runs config"
 expect_exit "runs on a store without runs" 0 "no runs recorded" "$FC" runs "$T/noruns.db"
 expect_exit "runs foreign" 1 "not a featcache store" "$FC" runs "$T/foreign.db"
 
+# a store written before sparse bitmaps went channel-major (tests/bad/stores/_ok.db: f16,
+# sparse, position-major blobs): its features decode to the bits that version checksummed,
+# and moved through an export into a new store (channel-major blobs) they keep every bit
+OLD="$ROOT/tests/bad/stores/_ok.db"
+$PY - "$OLD" <<'PY' && ok "the old store's blobs are sparse and position-major" || fail "old store fixture: blobs not as expected"
+import sqlite3, sys
+rows = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True).execute("select blob from features").fetchall()
+assert rows and all(b[:3] == b"FCB" and b[5] == 2 and b[6] & 2 == 0 for (b,) in rows), rows[:1]
+PY
+expect_exit "verify a store with position-major blobs" 0 "ok (12 images with features decoded and checksummed" "$FC" verify "$OLD"
+if "$FC" --help 2>&1 | grep -q '^  import '; then
+    "$FC" export "$OLD" "$T/old.h5" >/dev/null 2>&1 && "$FC" import "$T/old.h5" -o "$T/new.db" >/dev/null 2>&1 \
+        && "$FC" export "$T/new.db" "$T/new.h5" >/dev/null 2>&1 || fail "export / import / export of the old store"
+    expect_exit "verify the re-encoded store" 0 "ok (12 images" "$FC" verify "$T/new.db"
+    $PY - "$T/old.h5" "$T/new.h5" "$T/new.db" <<'PY' && ok "old and re-encoded store: the same features, bit for bit; new blobs channel-major" \
+        || fail "old vs re-encoded features differ"
+import h5py, numpy as np, sqlite3, sys
+a, b = (h5py.File(p, "r") for p in sys.argv[1:3])
+oa, ob = np.argsort(a["sha256"][:]), np.argsort(b["sha256"][:])
+assert np.array_equal(a["features"][:][oa].view(np.uint32), b["features"][:][ob].view(np.uint32))
+rows = sqlite3.connect(sys.argv[3]).execute("select blob from features").fetchall()
+assert rows and all(bl[5] == 2 and bl[6] & 2 for (bl,) in rows)
+PY
+fi
+
 # read-only: store in a read-only directory, read by an unprivileged user (root ignores
 # permissions), so no -wal/-shm can be created
 mkdir -p "$T/ro" && cp "$T/s.db" "$T/ro/s.db" && chmod 755 "$T" && chmod 444 "$T/ro/s.db" && chmod 555 "$T/ro"
