@@ -613,9 +613,10 @@ static int load_u8_params(codec_tls *t, const parsed_blob *pb, double *scale, do
     return FC_OK;
 }
 
-/* Decode the element sections into el (n*w bytes); for sparse also returns the bitmap. */
+/* Decode the element sections into el (n*w bytes); for sparse also returns the bitmap, and
+ * with `packed` the nonzero elements in bitmap order instead of scattering them into el. */
 static int load_elems(codec_tls *t, const parsed_blob *pb, int first, uint8_t *el,
-                      uint8_t **bitmap, fc_status *st) {
+                      uint8_t **bitmap, uint8_t **packed, fc_status *st) {
     size_t n = pb->info.n, w = elem_width(pb->info.kind), nb = n * w;
     int rc;
     if (pb->info.layout == FC_LAYOUT_PLAIN)
@@ -637,8 +638,9 @@ static int load_elems(codec_tls *t, const parsed_blob *pb, int first, uint8_t *e
     if ((rc = unzstd(t, pb->sec[first + 1], pb->sec_len[first + 1], vals, nnz * w, "nonzero value",
                      st)))
         return rc;
-    sparse_scatter(bm, vals, n, (size_t)pb->info.channels, (pb->flags & FLAG_CHANNEL_MAJOR) != 0, w, el);
     *bitmap = bm;
+    if (packed) *packed = vals; /* the caller walks the bitmap itself */
+    else sparse_scatter(bm, vals, n, (size_t)pb->info.channels, (pb->flags & FLAG_CHANNEL_MAJOR) != 0, w, el);
     return FC_OK;
 }
 
@@ -653,10 +655,10 @@ int fc_codec_decode(const uint8_t *blob, size_t len, float *out, size_t n, fc_st
     if (!t) return FC_ERR_NOMEM;
     size_t w = elem_width(pb.info.kind), C = (size_t)pb.info.channels;
     uint8_t *el = (pb.info.kind == FC_CODEC_F32) ? (uint8_t *)out : scratch(t, SCR_ELEMS, n * w, st);
-    uint8_t *bm = NULL;
+    uint8_t *bm = NULL, *q = NULL; /* q: u8 sparse, the packed nonzero values in bitmap order */
     if (!el) return FC_ERR_NOMEM;
     if (pb.info.kind != FC_CODEC_U8) {
-        if ((rc = load_elems(t, &pb, 0, el, &bm, st))) return rc;
+        if ((rc = load_elems(t, &pb, 0, el, &bm, NULL, st))) return rc;
         if (pb.info.kind == FC_CODEC_F16) fc_f16_to_f32_array((const uint16_t *)el, out, n);
         if (pb.info.kind == FC_CODEC_BF16)
             for (size_t i = 0; i < n; i++) out[i] = fc_bf16_to_f32(((const uint16_t *)el)[i]);
@@ -665,21 +667,21 @@ int fc_codec_decode(const uint8_t *blob, size_t len, float *out, size_t n, fc_st
     double *grid = calloc(C * 2, sizeof(double));
     if (!grid) return fc_fail(st, FC_ERR_NOMEM, "out of memory");
     if (!(rc = load_u8_params(t, &pb, grid, grid + C, st)) &&
-        !(rc = load_elems(t, &pb, 1, el, &bm, st))) {
+        !(rc = load_elems(t, &pb, 1, el, &bm, &q, st))) {
         if (!bm) {
             for (size_t i = 0, c = 0; i < n; i++, c = c + 1 == C ? 0 : c + 1)
                 out[i] = (float)(el[i] * grid[c] + grid[C + c]);
-        } else { /* sparse: positions not in the bitmap are exact zeros */
+        } else { /* sparse: one walk of the bitmap dequantizes each packed value into place;
+                  * positions not in the bitmap are exact zeros */
             memset(out, 0, n * sizeof *out);
+            size_t k = 0;
             if (pb.flags & FLAG_CHANNEL_MAJOR) {
                 const size_t hw = n / C, bl = (n + 7) / 8;
                 for (size_t c = 0, bit = 0; c < C; c++)
                     for (size_t p0 = 0; p0 < hw; p0 += 56) {
                         size_t m = hw - p0 < 56 ? hw - p0 : 56;
-                        for (uint64_t word = cm_bits(bm, bl, bit, m); word; word &= word - 1) {
-                            size_t i = (p0 + (size_t)__builtin_ctzll(word)) * C + c;
-                            out[i] = (float)(el[i] * grid[c] + grid[C + c]);
-                        }
+                        for (uint64_t word = cm_bits(bm, bl, bit, m); word; word &= word - 1)
+                            out[(p0 + (size_t)__builtin_ctzll(word)) * C + c] = (float)(q[k++] * grid[c] + grid[C + c]);
                         bit += m;
                     }
             } else {
@@ -688,7 +690,7 @@ int fc_codec_decode(const uint8_t *blob, size_t len, float *out, size_t n, fc_st
                     memcpy(&word, bm + base / 8, ((n - base < 64 ? n - base : 64) + 7) / 8);
                     for (; word; word &= word - 1) {
                         size_t i = base + (size_t)__builtin_ctzll(word), c = i % C;
-                        out[i] = (float)(el[i] * grid[c] + grid[C + c]);
+                        out[i] = (float)(q[k++] * grid[c] + grid[C + c]);
                     }
                 }
             }
