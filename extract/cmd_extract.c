@@ -144,12 +144,6 @@ static const char *arch_preprocess(const char *arch) {
     return NULL;
 }
 
-static void join_argv(int argc, char **argv, char *buf, size_t cap) {
-    size_t n = (size_t)snprintf(buf, cap, "featcache");
-    for (int i = 0; i < argc && n < cap; i++)
-        n += (size_t)snprintf(buf + n, cap - n, " %s", argv[i]);
-}
-
 static void fill_provenance(fc_provenance *p, const options *o, const fc_graph *g,
                             const char *pre, int argc, char **argv) {
     memset(p, 0, sizeof *p);
@@ -173,7 +167,7 @@ static void fill_provenance(fc_provenance *p, const options *o, const fc_graph *
     const char *user = getenv("USER");
     struct passwd *pw = user ? NULL : getpwuid(getuid());
     snprintf(p->user, sizeof p->user, "%s", user ? user : pw ? pw->pw_name : "");
-    join_argv(argc, argv, p->command, sizeof p->command);
+    fc_command_line(p->command, sizeof p->command, argc, argv);
     p->created = p->updated = (int64_t)time(NULL);
     fc_provenance_fingerprint(p);
 }
@@ -352,9 +346,10 @@ static void print_summary(job *j) {
     fc_status st = {0};
     if (fc_store_stats_get(j->store, &ss, &st) == FC_OK && ss.images_ok > 0) {
         double per = (double)ss.feature_bytes / (double)ss.images_ok;
+        double file = (double)ss.file_bytes / (double)ss.images_ok;
         double raw = 4.0 * (double)fc_graph_out_elems(j->g);
-        printf("; store %lld images, %.0f bytes/image (%.1fx smaller than float32)",
-               (long long)ss.images_ok, per, per > 0 ? raw / per : 0);
+        printf("; store %lld images, features %.0f B/image (%.1fx smaller than float32), file %.0f B/image",
+               (long long)ss.images_ok, per, per > 0 ? raw / per : 0, file);
     }
     printf("\n");
     fflush(stdout);
@@ -408,7 +403,7 @@ int cmd_extract(int argc, char **argv) {
         return 2;
     }
     fc_status st = {0};
-    int rc = extract(&j, argc - 1, argv + 1, &st);
+    int rc = extract(&j, argc, argv, &st);
     int code = rc ? fc_report("extract", &st) : 0;
     job_free(&j);
     fc_args_free(&a);

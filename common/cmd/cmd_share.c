@@ -244,9 +244,7 @@ static void fill_maker(fc_provenance *p, int argc, char **argv) {
     struct passwd *pw = getpwuid(getuid());
     const char *u = pw ? pw->pw_name : getenv("USER");
     snprintf(p->user, sizeof p->user, "%s", u ? u : "");
-    size_t k = (size_t)snprintf(p->command, sizeof p->command, "featcache");
-    for (int i = 0; i < argc && k < sizeof p->command; i++)
-        k += (size_t)snprintf(p->command + k, sizeof p->command - k, " %s", argv[i]);
+    fc_command_line(p->command, sizeof p->command, argc, argv);
     p->created = p->updated = (int64_t)time(NULL);
 }
 

@@ -1,6 +1,7 @@
 /* opts.c - option parsing, help text and error reporting for all commands. */
 #include "opts.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -164,6 +165,36 @@ int fc_arg_double(const fc_args *a, const char *name, double def, double min, do
         return fc_usage_error(a->spec->name, "--%s: '%s' is not a number in [%g, %g]", name, v, min, max);
     *out = x;
     return FC_ARGS_OK;
+}
+
+/* Appends the bytes of s to buf at *n while they fit (cap - 1 at most, NUL kept). */
+static void put(char *buf, size_t cap, size_t *n, const char *s, size_t len) {
+    for (size_t i = 0; i < len && *n + 1 < cap; i++) buf[(*n)++] = s[i];
+    buf[*n] = '\0';
+}
+
+void fc_command_line(char *buf, size_t cap, int argc, char **argv) {
+    size_t n = 0;
+    if (!cap) return;
+    buf[0] = '\0';
+    put(buf, cap, &n, "featcache", 9);
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        int plain = a[0] != '\0';
+        for (const char *c = a; *c && plain; c++)
+            plain = isalnum((unsigned char)*c) || strchr("-_./=:,@+%", *c);
+        put(buf, cap, &n, " ", 1);
+        if (plain) {
+            put(buf, cap, &n, a, strlen(a));
+            continue;
+        }
+        put(buf, cap, &n, "'", 1); /* '...', a quote inside as '\'' */
+        for (const char *c = a; *c; c++) {
+            if (*c == '\'') put(buf, cap, &n, "'\\''", 4);
+            else put(buf, cap, &n, c, 1);
+        }
+        put(buf, cap, &n, "'", 1);
+    }
 }
 
 int fc_report(const char *cmd, const fc_status *st) {

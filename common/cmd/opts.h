@@ -49,6 +49,10 @@ int fc_arg_long(const fc_args *a, const char *name, long def, long min, long max
 int fc_arg_double(const fc_args *a, const char *name, double def, double min, double max,
                   double *out);
 
+/* "featcache ARGV..." into buf (argv[0] is the command name), each argument quoted for a
+ * POSIX shell when it needs it, so the line can be pasted back; cut at cap - 1 bytes. */
+void fc_command_line(char *buf, size_t cap, int argc, char **argv);
+
 /* Print "featcache CMD: error: MSG" on stderr and return the exit code for st:
  * 2 for FC_ERR_ARG, 1 otherwise. */
 int fc_report(const char *cmd, const fc_status *st);

@@ -30,6 +30,13 @@ expect_exit "missing folder" 1 "$T/nope" "$FC" extract "$T/nope" -m "$T/tiny.h5"
 # --- first run: features equal numpy's forward pass ---
 expect_exit "extract f32" 0 "stored 24, skipped 0" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/f32.db" --codec f32 "${X[@]}"
 grep -q "preprocessing rescale (--preprocess)" "$T/.out" && ok "header names the preprocessing" || fail "header: $(cat "$T/.out")"
+grep -q "features [0-9]* B/image (.*smaller than float32), file [0-9]* B/image" "$T/.out" && ok "summary: feature and file bytes per image" || fail "summary: $(tail -1 "$T/.out")"
+# the recorded command can be pasted back into a shell: subcommand kept, spaces quoted
+mkdir -p "$T/sp ace" && cp -r "$T/img/." "$T/sp ace/"
+"$FC" extract "$T/sp ace" -m "$T/tiny.h5" -o "$T/sp.db" "${X[@]}" >/dev/null
+"$FC" info "$T/sp.db" >"$T/.out"
+grep -qF "command      featcache extract '$T/sp ace' -m $T/tiny.h5 -o $T/sp.db --preprocess rescale --quiet" "$T/.out" \
+    && ok "info shows the extract command as typed" || fail "command: $(grep command "$T/.out")"
 "$DUMP" --values "$T/f32.db" >"$T/f32.txt" && ok "dump f32" || fail "dump f32"
 check "f32 features == numpy forward" $PY "$FX" compare "$T/expect.txt" "$T/f32.txt" 1e-4
 expect_exit "extract f16, batch 5, 1 thread" 0 "stored 24" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/f16.db" --batch 5 --threads 1 "${X[@]}"
