@@ -1,5 +1,6 @@
 /* cmd_store.c - `featcache info`, `verify` and `runs`: look into a feature store. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <jansson.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -272,25 +273,6 @@ static void scalar_text(json_t *v, char *out, size_t cap) {
     } else snprintf(out, cap, "...");
 }
 
-static void config_summary(const char *text, char *out, size_t cap) {
-    json_t *j = text ? json_loads(text, 0, NULL) : NULL;
-    out[0] = '\0';
-    if (!json_is_object(j)) {
-        snprintf(out, cap, "%.*s", (int)(cap - 1), text ? text : "");
-    } else {
-        const char *k;
-        json_t *v;
-        size_t used = 0;
-        json_object_foreach(j, k, v) {
-            char val[128];
-            scalar_text(v, val, sizeof val);
-            used += (size_t)snprintf(out + used, used < cap ? cap - used : 0, "%s%s=%s", used ? " " : "", k, val);
-            if (used >= cap) break;
-        }
-    }
-    json_decref(j);
-}
-
 static double max_in(json_t *arr) {
     double best = -1;
     size_t i;
@@ -333,39 +315,220 @@ static json_t *json_or_string(const char *text) {
     return j ? j : json_string(text);
 }
 
-static int runs_list(fc_store *s, int as_json, fc_status *st) {
+/* Config keys in the order a reader looks for them; others follow alphabetically. */
+static const char *const key_order[] = {"pool", "hidden", "activation", "dropout", "optimizer", "lr",
+                                        "momentum", "nesterov", "rho", "beta_1", "beta_2", "l2",
+                                        "batch", "epochs", "patience", "class_weight", "seed"};
+#define N_KEY_ORDER (sizeof key_order / sizeof key_order[0])
+
+static int key_rank(const char *k) {
+    for (size_t i = 0; i < N_KEY_ORDER; i++)
+        if (!strcmp(k, key_order[i])) return (int)i;
+    return (int)N_KEY_ORDER;
+}
+
+static int key_cmp(const void *a, const void *b) {
+    const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+    int rx = key_rank(x), ry = key_rank(y);
+    return rx != ry ? rx - ry : strcmp(x, y);
+}
+
+/* The keys of every config object of the runs, each once, in key_order. */
+static int union_keys(json_t *const *cfg, int n, const char ***keys) {
+    int nk = 0, cap = 0;
+    *keys = NULL;
+    for (int r = 0; r < n; r++) {
+        const char *k;
+        json_t *v;
+        if (!json_is_object(cfg[r])) continue;
+        json_object_foreach(cfg[r], k, v) {
+            int seen = 0;
+            for (int i = 0; i < nk && !seen; i++) seen = !strcmp((*keys)[i], k);
+            if (seen) continue;
+            if (nk == cap) {
+                const char **g = realloc(*keys, (size_t)(cap = cap ? 2 * cap : 32) * sizeof *g);
+                if (!g) return nk;
+                *keys = g;
+            }
+            (*keys)[nk++] = k;
+        }
+    }
+    if (nk) qsort(*keys, (size_t)nk, sizeof **keys, key_cmp);
+    return nk;
+}
+
+/* "k=v k=v" of cfg's keys among keys[] whose flag in pick[] equals want. */
+static void config_text(json_t *cfg, const char **keys, const char *pick, int nk, char want, char *out,
+                        size_t cap) {
+    size_t used = 0;
+    out[0] = '\0';
+    for (int i = 0; i < nk && used < cap; i++) {
+        json_t *v = json_object_get(cfg, keys[i]);
+        if (pick[i] != want || !v) continue;
+        char val[128];
+        scalar_text(v, val, sizeof val);
+        used += (size_t)snprintf(out + used, cap - used, "%s%s=%s", used ? " " : "", keys[i], val);
+    }
+}
+
+typedef struct {
+    long long id;
+    char kind[16], when[64];
+    double seconds, best;
+    json_t *cfg;
+} run_row;
+
+/* The table: settings every run shares on one line above it, then per run the settings
+ * that differ between runs (all of them when there is one run). */
+static void print_runs_table(run_row *rows, int n) {
+    json_t **cfg = malloc((size_t)n * sizeof *cfg);
+    const char **keys = NULL;
+    int nk = 0;
+    if (cfg) {
+        for (int r = 0; r < n; r++) cfg[r] = rows[r].cfg;
+        nk = union_keys(cfg, n, &keys);
+    }
+    char *pick = calloc((size_t)nk + 1, 1); /* 's': same in every run, 'd': differs */
+    for (int i = 0; pick && i < nk; i++) {
+        char first[128] = "", v[128];
+        pick[i] = n > 1 ? 's' : 'd';
+        for (int r = 0; r < n && pick[i] == 's'; r++) {
+            json_t *x = json_is_object(rows[r].cfg) ? json_object_get(rows[r].cfg, keys[i]) : NULL;
+            if (!x) {
+                pick[i] = 'd';
+                break;
+            }
+            scalar_text(x, v, sizeof v);
+            if (!r) snprintf(first, sizeof first, "%s", v);
+            else if (strcmp(first, v)) pick[i] = 'd';
+        }
+    }
+    char text[1024];
+    if (n > 1 && pick && json_is_object(rows[0].cfg)) {
+        config_text(rows[0].cfg, keys, pick, nk, 's', text, sizeof text);
+        if (text[0]) printf("settings all %d runs share: %s\n", n, text);
+    }
+    printf("%4s  %-6s  %-23s  %8s  %-9s  %s\n", "id", "kind", "created", "seconds", "best val", "config");
+    for (int r = 0; r < n; r++) {
+        char bv[16] = "-";
+        if (rows[r].best >= 0) snprintf(bv, sizeof bv, "%.4f", rows[r].best);
+        if (pick && json_is_object(rows[r].cfg)) config_text(rows[r].cfg, keys, pick, nk, 'd', text, sizeof text);
+        else snprintf(text, sizeof text, "%s", json_is_string(rows[r].cfg) ? json_string_value(rows[r].cfg) : "?");
+        printf("%4lld  %-6s  %-23s  %8.1f  %-9s  %s\n", rows[r].id, rows[r].kind, rows[r].when, rows[r].seconds, bv,
+               text);
+    }
+    free(pick), free(keys), free(cfg);
+}
+
+/* One run in full: its settings, results and per-epoch history (Keras's history columns). */
+static void print_run_detail(const run_row *row, json_t *metrics, json_t *hist) {
+    printf("run          %lld (%s), %s, %.1f s\n", row->id, row->kind, row->when, row->seconds);
+    json_t *one[1] = {row->cfg};
+    const char **keys = NULL;
+    int nk = union_keys(one, 1, &keys);
+    char *pick = malloc((size_t)nk + 1), text[2048];
+    if (pick) {
+        memset(pick, 'd', (size_t)nk);
+        config_text(row->cfg, keys, pick, nk, 'd', text, sizeof text);
+        printf("config       %s\n", text);
+    }
+    free(pick), free(keys);
+    if (json_is_object(metrics)) {
+        const char *k;
+        json_t *v;
+        size_t used = 0;
+        text[0] = '\0';
+        json_object_foreach(metrics, k, v) {
+            char val[128];
+            scalar_text(v, val, sizeof val);
+            used += (size_t)snprintf(text + used, used < sizeof text ? sizeof text - used : 0, "%s%s=%s",
+                                     used ? " " : "", k, val);
+            if (used >= sizeof text) break;
+        }
+        printf("result       %s\n", text);
+    }
+    /* history: an object of equal-length arrays (featcache), or an array of epoch objects */
+    static const char *cols[] = {"loss", "acc", "val_loss", "val_acc", "seconds"};
+    size_t ne = 0;
+    if (json_is_object(hist)) {
+        for (int c = 0; c < 5; c++)
+            if (json_array_size(json_object_get(hist, cols[c])) > ne) ne = json_array_size(json_object_get(hist, cols[c]));
+    } else if (json_is_array(hist)) ne = json_array_size(hist);
+    if (!ne) return;
+    if (!strcmp(row->kind, "sweep"))
+        printf("(a sweep trains its configs together: an epoch's seconds are the whole group's, the "
+               "run's time above its share)\n");
+    printf("\n%5s  %10s  %8s  %10s  %8s  %8s\n", "epoch", "loss", "acc", "val_loss", "val_acc", "seconds");
+    for (size_t e = 0; e < ne; e++) {
+        printf("%5zu", e + 1);
+        for (int c = 0; c < 5; c++) {
+            json_t *v = json_is_object(hist) ? json_array_get(json_object_get(hist, cols[c]), e)
+                                             : json_object_get(json_array_get(hist, e), cols[c]);
+            int w = c == 0 || c == 2 ? 10 : 8;
+            if (json_is_number(v)) printf(c == 4 ? "  %*.3f" : "  %*.4f", w, json_number_value(v));
+            else printf("  %*s", w, "-");
+        }
+        printf("\n");
+    }
+}
+
+/* All runs (only_id < 0) as a table or JSON, or run only_id in full. */
+static int runs_list(fc_store *s, int as_json, long long only_id, fc_status *st) {
     sqlite3 *db = fc_store_db(s);
     sqlite3_stmt *q = NULL;
     if (sqlite3_prepare_v2(db, "SELECT id, kind, created, seconds, config, history, metrics, host, "
-                           "user FROM runs ORDER BY id", -1, &q, NULL) != SQLITE_OK)
+                           "user FROM runs WHERE ?1 < 0 OR id = ?1 ORDER BY id", -1, &q, NULL) != SQLITE_OK)
         return fc_fail(st, FC_ERR_FORMAT, "%s: %s", fc_store_path(s), sqlite3_errmsg(db));
+    sqlite3_bind_int64(q, 1, only_id);
     json_t *all = as_json ? json_array() : NULL;
-    int r, n = 0;
+    run_row *rows = NULL;
+    int r, n = 0, cap = 0, oom = 0;
     while ((r = sqlite3_step(q)) == SQLITE_ROW) {
         const char *kind = (const char *)sqlite3_column_text(q, 1);
         const char *cfg = (const char *)sqlite3_column_text(q, 4);
         const char *hist = (const char *)sqlite3_column_text(q, 5);
         const char *met = (const char *)sqlite3_column_text(q, 6);
-        char when[64], summary[256];
-        fmt_time(sqlite3_column_int64(q, 2), when, sizeof when);
+        run_row row = {.id = sqlite3_column_int64(q, 0), .seconds = sqlite3_column_double(q, 3)};
+        snprintf(row.kind, sizeof row.kind, "%s", kind ? kind : "?");
+        fmt_time(sqlite3_column_int64(q, 2), row.when, sizeof row.when);
         if (as_json) {
-            json_t *o = json_pack("{s:I, s:s, s:s, s:f}", "id", (json_int_t)sqlite3_column_int64(q, 0),
-                                  "kind", kind ? kind : "", "created", when, "seconds", sqlite3_column_double(q, 3));
+            json_t *o = json_pack("{s:I, s:s, s:s, s:f}", "id", (json_int_t)row.id, "kind", row.kind, "created",
+                                  row.when, "seconds", row.seconds);
             json_object_set_new(o, "config", json_or_string(cfg));
             json_object_set_new(o, "history", json_or_string(hist));
             json_object_set_new(o, "metrics", json_or_string(met));
             json_array_append_new(all, o);
+            n++;
             continue;
         }
-        if (!n++) printf("%4s  %-6s  %-23s  %8s  %-9s  %s\n", "id", "kind", "created", "seconds", "best val", "config");
-        double best = best_val_acc(met, hist);
-        char bv[16] = "-";
-        if (best >= 0) snprintf(bv, sizeof bv, "%.4f", best);
-        config_summary(cfg, summary, 120);
-        printf("%4lld  %-6s  %-23s  %8.1f  %-9s  %s\n", (long long)sqlite3_column_int64(q, 0),
-               kind ? kind : "?", when, sqlite3_column_double(q, 3), bv, summary);
+        row.cfg = json_or_string(cfg);
+        row.best = best_val_acc(met, hist);
+        if (only_id >= 0) {
+            json_t *mj = json_or_string(met), *hj = json_or_string(hist);
+            print_run_detail(&row, mj, hj);
+            json_decref(mj), json_decref(hj), json_decref(row.cfg);
+            n++;
+            continue;
+        }
+        if (n == cap) {
+            run_row *g = realloc(rows, (size_t)(cap = cap ? 2 * cap : 64) * sizeof *g);
+            if (!g) {
+                json_decref(row.cfg);
+                oom = 1;
+                break;
+            }
+            rows = g;
+        }
+        rows[n++] = row;
     }
     sqlite3_finalize(q);
+    if (!oom && r == SQLITE_DONE && !as_json && only_id < 0 && n) print_runs_table(rows, n);
+    for (int i = 0; rows && i < n; i++) json_decref(rows[i].cfg);
+    free(rows);
+    if (oom) {
+        json_decref(all);
+        return fc_fail(st, FC_ERR_NOMEM, "out of memory listing the runs of %s", fc_store_path(s));
+    }
     if (r != SQLITE_DONE) {
         json_decref(all);
         return fc_fail(st, FC_ERR_FORMAT, "%s: %s", fc_store_path(s), sqlite3_errmsg(db));
@@ -375,9 +538,11 @@ static int runs_list(fc_store *s, int as_json, fc_status *st) {
         printf("%s\n", txt ? txt : "[]");
         free(txt);
         json_decref(all);
-    } else if (!n) {
-        printf("no runs recorded in %s (featcache train/sweep record them)\n", fc_store_path(s));
     }
+    if (!n && only_id >= 0)
+        return fc_fail(st, FC_ERR_MISMATCH, "%s has no run %lld (featcache runs STORE lists them)", fc_store_path(s),
+                       only_id);
+    if (!n && !as_json) printf("no runs recorded in %s (featcache train/sweep record them)\n", fc_store_path(s));
     return FC_OK;
 }
 
@@ -385,8 +550,10 @@ static const fc_opt runs_opts[] = {
     {"json", 0, NULL, "print the runs as a JSON array (config, history, metrics in full)"},
     {0},
 };
-static const fc_cmd_spec runs_spec = {"runs", "STORE", "list the train/sweep runs recorded in a store",
-                                      runs_opts, 1, 1};
+static const fc_cmd_spec runs_spec = {"runs", "STORE [ID]",
+                                      "list the train/sweep runs recorded in a store; with ID, one run's "
+                                      "settings, results and per-epoch history",
+                                      runs_opts, 1, 2};
 
 int cmd_runs(int argc, char **argv) {
     fc_args a;
@@ -397,8 +564,20 @@ int cmd_runs(int argc, char **argv) {
     }
     fc_status st = {0};
     fc_store *s = NULL;
+    long long id = -1;
+    if (a.npos > 1) {
+        char *end;
+        errno = 0;
+        id = strtoll(a.pos[1], &end, 10);
+        if (errno || end == a.pos[1] || *end || id < 0) {
+            int u = fc_usage_error("runs", "ID: '%s' is not a run number (the id column of featcache runs STORE)",
+                                   a.pos[1]);
+            fc_args_free(&a);
+            return u;
+        }
+    }
     int rc = fc_store_open(a.pos[0], FC_STORE_READ, &s, &st);
-    if (!rc) rc = runs_list(s, fc_arg_flag(&a, "json"), &st);
+    if (!rc) rc = runs_list(s, fc_arg_flag(&a, "json"), id, &st);
     fc_store_close(s);
     fc_args_free(&a);
     return rc ? fc_report("runs", &st) : 0;

@@ -73,6 +73,27 @@ expect_exit "train on an HDF5 export" 0 "run not recorded" "$FC" train "$T/exp.h
 check "evaluate an export" "$FC" evaluate "$T/exp.h5" "$T/e.h5" --json
 check "runs lists the recorded runs" "$FC" runs "$S"
 grep -q "sweep" "$T/.out" && grep -q "train" "$T/.out" && ok "runs shows train and sweep runs" || fail "runs: $(head -3 "$T/.out")"
+grep -Eq "^ +[0-9]+ +sweep .* hidden=16 dropout=0 .*lr=0.0001 .*epochs=4" "$T/.out" \
+    && ok "runs: a sweep row shows the settings that differ between runs" || fail "runs rows: $(grep sweep "$T/.out" | head -2)"
+grep -q "^settings all [0-9]* runs share: .*activation=relu .*batch=20" "$T/.out" \
+    && ok "runs: shared settings once above the table" || fail "runs header: $(head -1 "$T/.out")"
+"$FC" runs "$S" --json >"$T/runs.json"
+id=$($PY -c "import json,sys; print([r['id'] for r in json.load(open(sys.argv[1])) if r['kind'] == 'sweep'][0])" "$T/runs.json")
+check "runs STORE ID" "$FC" runs "$S" "$id"
+$PY - "$T/runs.json" "$id" "$T/.out" <<'PY' && ok "runs ID: config, result and every epoch as recorded" || fail "runs ID: $(cat "$T/.out")"
+import json, sys
+run = [r for r in json.load(open(sys.argv[1])) if r["id"] == int(sys.argv[2])][0]
+out = open(sys.argv[3]).read().splitlines()
+assert any(l.startswith("config ") and "hidden=16" in l for l in out)
+assert any(l.startswith("result ") and "epochs_run=4" in l for l in out)
+rows = [l.split() for l in out if l.split() and l.split()[0].isdigit()]
+h = run["history"]
+assert len(rows) == len(h["val_acc"]) == 4, rows
+for r, e in zip(rows, range(4)):
+    assert int(r[0]) == e + 1 and abs(float(r[4]) - h["val_acc"][e]) < 6e-5 and abs(float(r[1]) - h["loss"][e]) < 6e-5, r
+PY
+expect_exit "runs: no such ID" 1 "has no run 999" "$FC" runs "$S" 999
+expect_exit "runs: ID not a number" 2 "not a run number" "$FC" runs "$S" 1x
 
 # --- bad inputs
 expect_exit "empty train split" 1 "train split is empty" "$FC" train "$T/empty.db" -o "$T/x.h5"
