@@ -17,6 +17,7 @@ typedef struct {
     const float *y;            /* n values, stride in floats */
     int stride, n;
     double r, g, b;
+    int dash;                  /* 0 solid, 1 dashed, 2 dotted, 3 dash-dot (after 10 colours) */
     const char *label;
 } series;
 
@@ -24,6 +25,13 @@ static const double palette[10][3] = {
     {0.12, 0.47, 0.71}, {0.84, 0.15, 0.16}, {0.17, 0.63, 0.17}, {1.00, 0.50, 0.05}, {0.58, 0.40, 0.74},
     {0.55, 0.34, 0.29}, {0.89, 0.47, 0.76}, {0.50, 0.50, 0.50}, {0.74, 0.74, 0.13}, {0.09, 0.75, 0.81},
 };
+
+/* Line style k (0..3) on cr: matplotlib's '-', '--', ':', '-.' at our line width. */
+static void set_dash(cairo_t *cr, int k) {
+    static const double pat[4][4] = {{0}, {6, 3}, {1.5, 3}, {6, 3, 1.5, 3}};
+    static const int len[4] = {0, 2, 2, 4};
+    cairo_set_dash(cr, pat[k & 3], len[k & 3], 0);
+}
 
 static double nice_step(double range, int target) {
     double raw = range / target, p = pow(10, floor(log10(raw))), m = raw / p;
@@ -88,6 +96,7 @@ static void draw_axes(cairo_t *cr, const frame *f, const char *title, const char
 static void draw_series(cairo_t *cr, const frame *f, const series *s) {
     cairo_set_source_rgb(cr, s->r, s->g, s->b);
     cairo_set_line_width(cr, 1.8);
+    set_dash(cr, s->dash);
     int pen = 0;
     for (int i = 0; i < s->n; i++) {
         double v = s->y[(size_t)i * s->stride];
@@ -97,6 +106,7 @@ static void draw_series(cairo_t *cr, const frame *f, const series *s) {
         pen = 1;
     }
     cairo_stroke(cr);
+    set_dash(cr, 0);
     if (s->n == 1 && isfinite(s->y[0])) {
         cairo_arc(cr, px(f, 1), py(f, s->y[0]), 3, 0, 2 * M_PI);
         cairo_fill(cr);
@@ -123,7 +133,9 @@ static void draw_legend(cairo_t *cr, double x, double y, const series *s, int ns
         double ly = y + 13 + 18.0 * k;
         cairo_set_source_rgb(cr, s[k].r, s[k].g, s[k].b);
         cairo_set_line_width(cr, 2);
+        set_dash(cr, s[k].dash);
         cairo_move_to(cr, x + 6, ly), cairo_line_to(cr, x + 32, ly), cairo_stroke(cr);
+        set_dash(cr, 0);
         cairo_set_source_rgb(cr, 0, 0, 0);
         text_at(cr, x + 38, ly, s[k].label, 11, 0, 0.5);
     }
@@ -162,8 +174,8 @@ int fc_plot_history(const fc_history *h, const char *title, const char *path, fc
     const char *names[2] = {"Accuracy", "Loss"};
     for (int p = 0; p < 2; p++) {
         series s[2] = {
-            {p ? &h->ep[0].loss : &h->ep[0].acc, stride, h->n, 0, 0, 1, p ? "training loss" : "training accuracy"},
-            {p ? &h->ep[0].val_loss : &h->ep[0].val_acc, stride, h->n, 1, 0, 0,
+            {p ? &h->ep[0].loss : &h->ep[0].acc, stride, h->n, 0, 0, 1, 0, p ? "training loss" : "training accuracy"},
+            {p ? &h->ep[0].val_loss : &h->ep[0].val_acc, stride, h->n, 1, 0, 0, 0,
              p ? "validation loss" : "validation accuracy"},
         };
         frame f = {80 + 540.0 * p, 70, 440, 320, 1, h->n > 1 ? h->n : 2, 0, 1};
@@ -179,24 +191,46 @@ int fc_plot_history(const fc_history *h, const char *title, const char *path, fc
     return finish_png(sf, cr, path, st);
 }
 
+/* Best validation accuracy of a history (-inf if none is finite). */
+static double best_val_acc(const fc_history *h) {
+    double b = -INFINITY;
+    for (int e = 0; e < h->n; e++)
+        if (isfinite(h->ep[e].val_acc) && h->ep[e].val_acc > b) b = h->ep[e].val_acc;
+    return b;
+}
+
 int fc_plot_sweep(const fc_history *h, char *const *labels, int n, const char *path, fc_status *st) {
     if (n < 1) return fc_fail(st, FC_ERR_ARG, "%s: nothing to plot", path);
+    enum { MAXS = 40 }; /* 10 colours x 4 line styles, each curve told apart */
+    /* more configs than that: the MAXS best by validation accuracy, in config order */
+    int pick[MAXS], ns = 0;
+    for (int k = 0; k < n; k++) {
+        int better = 0; /* configs ranked before k: higher best, or equal and earlier */
+        double bk = best_val_acc(&h[k]);
+        for (int i = 0; i < n && better < MAXS; i++) {
+            double bi = best_val_acc(&h[i]);
+            better += bi > bk || (bi == bk && i < k);
+        }
+        if (better < MAXS) pick[ns++] = k;
+    }
     int maxe = 1;
-    for (int k = 0; k < n; k++) maxe = h[k].n > maxe ? h[k].n : maxe;
+    for (int q = 0; q < ns; q++) maxe = h[pick[q]].n > maxe ? h[pick[q]].n : maxe;
     cairo_surface_t *sf;
-    int height = 520 > 120 + 18 * n ? 520 : 120 + 18 * n;
+    int height = 520 > 120 + 18 * ns ? 520 : 120 + 18 * ns;
     cairo_t *cr = start(&sf, 1200, height);
-    series s[64];
-    int ns = n < 64 ? n : 64;
+    series s[MAXS] = {0};
     const int stride = (int)(sizeof(fc_epoch_stat) / sizeof(float));
-    for (int k = 0; k < ns; k++) {
-        const double *c = palette[k % 10];
-        s[k] = (series){&h[k].ep[0].val_acc, stride, h[k].n, c[0], c[1], c[2], labels[k]};
+    for (int q = 0; q < ns; q++) {
+        const double *c = palette[q % 10];
+        s[q] = (series){&h[pick[q]].ep[0].val_acc, stride, h[pick[q]].n, c[0], c[1], c[2], q / 10, labels[pick[q]]};
     }
     frame f = {80, 60, 640, height - 140, 1, maxe > 1 ? maxe : 2, 0, 1};
     y_range(s, ns, &f);
-    draw_axes(cr, &f, "Validation accuracy", "Epoch", "Validation accuracy");
-    for (int k = 0; k < ns; k++) draw_series(cr, &f, &s[k]);
+    char title[96];
+    if (ns < n) snprintf(title, sizeof title, "Validation accuracy (the %d best of %d configs)", ns, n);
+    else snprintf(title, sizeof title, "Validation accuracy");
+    draw_axes(cr, &f, title, "Epoch", "Validation accuracy");
+    for (int q = 0; q < ns; q++) draw_series(cr, &f, &s[q]);
     draw_legend(cr, f.x0 + f.w + 20, f.y0, s, ns);
     return finish_png(sf, cr, path, st);
 }

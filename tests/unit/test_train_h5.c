@@ -121,6 +121,32 @@ static void test_plots(void) {
     char *labels[3] = {"a", "b", "c"};
     snprintf(path, sizeof path, "%s/sweep.png", dir);
     CHECK(fc_plot_sweep(hs, labels, 3, path, &st) == 0, "%s", st.msg);
+    { /* 45 configs: the 40 best drawn (10 colours x 4 line styles), the 11th dashed */
+        static fc_epoch_stat e45[45][2];
+        fc_history h45[45];
+        char *l45[45], names[45][8];
+        for (int k = 0; k < 45; k++) {
+            for (int e = 0; e < 2; e++) e45[k][e] = (fc_epoch_stat){1, 0.5f, 1, 0.3f + 0.01f * (float)((k * 7) % 45), 0.1};
+            h45[k] = (fc_history){.ep = e45[k], .n = 2};
+            snprintf(names[k], sizeof names[k], "c%d", k);
+            l45[k] = names[k];
+        }
+        snprintf(path, sizeof path, "%s/sweep45.png", dir);
+        CHECK(fc_plot_sweep(h45, l45, 45, path, &st) == 0, "%s", st.msg);
+        cairo_surface_t *q = cairo_image_surface_create_from_png(path);
+        CHECK(cairo_surface_status(q) == CAIRO_STATUS_SUCCESS && cairo_image_surface_get_height(q) == 120 + 18 * 40,
+              "45 configs: 40 legend rows (height %d)", cairo_image_surface_get_height(q));
+        /* legend line samples (x 746..772) of entry 0 (solid) and entry 10 (same colour, dashed) */
+        unsigned char *qd = cairo_image_surface_get_data(q);
+        int qs = cairo_image_surface_get_stride(q), on[2] = {0, 0};
+        for (int k = 0; qd && k < 2; k++)
+            for (int x = 746; x <= 772; x++) {
+                unsigned char *p = qd + (60 + 13 + 18 * 10 * k) * qs + x * 4;
+                on[k] += p[0] > 150 && p[2] < 80; /* palette[0] blue: B 181, R 31 */
+            }
+        CHECK(on[0] >= 24 && on[1] > 6 && on[1] < on[0] * 3 / 4, "solid vs dashed legend sample: %d vs %d px", on[0], on[1]);
+        cairo_surface_destroy(q);
+    }
     snprintf(path, sizeof path, "%s/nodir/x.png", dir);
     CHECK(fc_plot_history(&h, "t", path, &st) == FC_ERR_IO && strstr(st.msg, path), "unwritable: %s", st.msg);
 }
