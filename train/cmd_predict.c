@@ -4,16 +4,21 @@
  * The backbone is cut and sized as recorded in the head (featcache_backbone: layer, input
  * size, resize rule, preprocessing), and the head is refused unless the fingerprint of that
  * configuration with the given MODEL's weights equals the one the head was trained on. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../common/cmd/commands.h"
 #include "../common/cmd/opts.h"
 #include "../common/image.h"
 #include "../common/model.h"
 #include "../common/store.h"
+#include "../extract/scan.h"
 #include "head_h5.h"
 #include "run_common.h"
 
@@ -28,8 +33,9 @@ static const fc_opt predict_opts[] = {
 };
 
 static const fc_cmd_spec predict_spec = {
-    "predict", "-m MODEL --head HEAD.h5 IMAGE...",
-    "run backbone + head on images; CSV path,class,probability on stdout",
+    "predict", "-m MODEL --head HEAD.h5 IMAGE|FOLDER...",
+    "run backbone + head on images (a folder: its PNG/JPEG files, recursively, in sorted order); "
+    "CSV path,class,probability on stdout",
     predict_opts, 1, -1,
 };
 
@@ -98,6 +104,83 @@ static int open_backbone(const char *model, const char *head_path, predictor *P,
     if (o->oh != P->hd->in_h || o->ow != P->hd->in_w || o->oc != P->hd->in_c)
         return fc_fail(st, FC_ERR_MISMATCH, "%s: layer %s gives %dx%dx%d maps, the head takes %dx%dx%d", model,
                        P->prov.layer, o->oh, o->ow, o->oc, P->hd->in_h, P->hd->in_w, P->hd->in_c);
+    return FC_OK;
+}
+
+/* ---- the images to predict: files as given, folders walked ---- */
+
+typedef struct {
+    char **v;
+    int n, cap;
+} pathlist;
+
+static void paths_free(pathlist *l) {
+    for (int i = 0; i < l->n; i++) free(l->v[i]);
+    free(l->v);
+    l->v = NULL, l->n = l->cap = 0;
+}
+
+static int paths_push(pathlist *l, const char *p, fc_status *st) {
+    if (l->n == l->cap) {
+        int cap = l->cap ? 2 * l->cap : 64;
+        char **g = realloc(l->v, (size_t)cap * sizeof *g);
+        if (!g) return fc_fail(st, FC_ERR_NOMEM, "out of memory listing images");
+        l->v = g, l->cap = cap;
+    }
+    if (!(l->v[l->n] = strdup(p))) return fc_fail(st, FC_ERR_NOMEM, "out of memory listing images");
+    l->n++;
+    return FC_OK;
+}
+
+static int by_name(const struct dirent **a, const struct dirent **b) { return strcmp((*a)->d_name, (*b)->d_name); }
+
+/* The PNG/JPEG files under dir (sorted names; hidden entries skipped; symlinked folders
+ * inside not entered, as extract). */
+static int walk_folder(const char *dir, int depth, pathlist *out, fc_status *st) {
+    if (depth > 64) return fc_fail(st, FC_ERR_FORMAT, "%s: folders nested more than 64 deep", dir);
+    struct dirent **ents = NULL;
+    int n = scandir(dir, &ents, NULL, by_name), rc = FC_OK;
+    if (n < 0) return fc_fail(st, FC_ERR_IO, "%s: cannot list folder: %s", dir, strerror(errno));
+    for (int i = 0; i < n; i++) {
+        const char *name = ents[i]->d_name;
+        if (!rc && name[0] != '.') {
+            size_t len = strlen(dir) + strlen(name) + 2;
+            char *p = malloc(len);
+            struct stat sb, lb;
+            if (!p) rc = fc_fail(st, FC_ERR_NOMEM, "out of memory listing %s", dir);
+            else {
+                snprintf(p, len, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", name);
+                if (stat(p, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+                    if (lstat(p, &lb) == 0 && !S_ISLNK(lb.st_mode)) rc = walk_folder(p, depth + 1, out, st);
+                } else if (fc_scan_is_image_name(name)) rc = paths_push(out, p, st);
+                free(p);
+            }
+        }
+        free(ents[i]);
+    }
+    free(ents);
+    return rc;
+}
+
+/* Arguments to image paths: a folder adds its images (an empty one is an error). */
+static int expand_args(char **args, int n, pathlist *out, int *bad_dirs, fc_status *st) {
+    for (int i = 0; i < n; i++) {
+        struct stat sb;
+        if (stat(args[i], &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+            if (paths_push(out, args[i], st)) return st->code;
+            continue;
+        }
+        int before = out->n;
+        fc_status wst = {0};
+        if (walk_folder(args[i], 0, out, &wst)) {
+            if (wst.code == FC_ERR_NOMEM) return fc_fail(st, wst.code, "%s", wst.msg);
+            fprintf(stderr, "featcache predict: %s\n", wst.msg);
+            (*bad_dirs)++;
+        } else if (out->n == before) {
+            fprintf(stderr, "featcache predict: %s: no PNG or JPEG images in this folder\n", args[i]);
+            (*bad_dirs)++;
+        }
+    }
     return FC_OK;
 }
 
@@ -197,12 +280,15 @@ int cmd_predict(int argc, char **argv) {
              (rc = fc_arg_long(&a, "batch", 16, 1, 1024, &batch)) == FC_ARGS_OK &&
              (rc = fc_run_threads(&a, &threads)) == FC_ARGS_OK) {
         fc_status st = {0};
-        int failed = 0;
+        int failed = 0, bad_dirs = 0;
+        pathlist paths = {0};
         P.top = (int)top, P.batch = (int)batch;
-        if (predict(model, head, a.pos, a.npos, &P, threads, &failed, &st)) rc = fc_report("predict", &st);
-        else rc = failed ? 1 : 0;
-        if (!rc && failed) rc = 1;
-        if (failed) fprintf(stderr, "featcache predict: %d of %d images could not be read\n", failed, a.npos);
+        if (expand_args(a.pos, a.npos, &paths, &bad_dirs, &st)) rc = fc_report("predict", &st);
+        else if (!paths.n) rc = 1; /* every argument an empty or unreadable folder: said above */
+        else if (predict(model, head, paths.v, paths.n, &P, threads, &failed, &st)) rc = fc_report("predict", &st);
+        else rc = failed || bad_dirs ? 1 : 0;
+        if (failed) fprintf(stderr, "featcache predict: %d of %d images could not be read\n", failed, paths.n);
+        paths_free(&paths);
     }
     if (P.plan) fc_plan_free(P.plan);
     if (P.g) fc_graph_free(P.g);

@@ -9,6 +9,7 @@ $PY "$FX" model "$T/tiny.h5" || { fail "fixture model"; finish; }
 $PY "$FX" expect "$T/tiny.h5" "$T/img" "$T/expect.txt" --size 32 --preprocess rescale
 check "extract" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/s.db" --size 32 --preprocess rescale --quiet
 check "train a 3-class head" "$FC" train "$T/s.db" -o "$T/h.h5" --hidden 16 --optimizer adam --lr 1e-3 --epochs 3 -q
+export LC_ALL=C # glob order = byte order, the order predict walks a folder in
 imgs=("$T"/img/*/*)
 check "predict" "$FC" predict -m "$T/tiny.h5" --head "$T/h.h5" "${imgs[@]}"
 cp "$T/.out" "$T/p1.csv"
@@ -24,6 +25,18 @@ for i in range(0, len(rows), 3):
     assert p == sorted(p, reverse=True) and abs(sum(p) - 1) < 1e-4 and len({r[0] for r in rows[i:i + 3]}) == 1
 PY
 "$PY" "$ROOT/tests/py/ref_train.py" predict "$T/h.h5" "$T/expect.txt" "$T/p3.csv" 2>&1 || true
+
+# --- a folder: its images recursively, in sorted order (hidden files and other files skipped)
+cp "${imgs[0]}" "$T/img/.hidden.png"; echo note >"$T/img/readme.txt"
+check "predict a folder" "$FC" predict -m "$T/tiny.h5" --head "$T/h.h5" "$T/img"
+cmp -s "$T/.out" "$T/p1.csv" && ok "folder: the same rows as its images listed in sorted order" \
+    || fail "folder rows differ: $(diff "$T/.out" "$T/p1.csv" | head -3)"
+rm "$T/img/.hidden.png" "$T/img/readme.txt"
+mkdir -p "$T/none/sub"
+expect_exit "empty folder" 1 "none: no PNG or JPEG images" "$FC" predict -m "$T/tiny.h5" --head "$T/h.h5" "$T/none"
+expect_exit "empty folder among images: the images still predicted" 1 "no PNG or JPEG" \
+    "$FC" predict -m "$T/tiny.h5" --head "$T/h.h5" "$T/none" "${imgs[0]}"
+[ "$(grep -c . "$T/.out")" -eq 2 ] && ok "image next to an empty folder predicted" || fail "rows: $(cat "$T/.out")"
 
 # --- refusals
 "$BUILD/tests/tools/mkstore_fmnist" "$T/other.db" --classes 0,1,2 --train 20 --val 5 --test 5
