@@ -60,6 +60,10 @@ static void print_json(const char *split, const fc_report_t *r, double loss, cha
     }
     json_t *o = json_pack("{s:s, s:I, s:f, s:f, s:o, s:o, s:o}", "split", split, "n", (json_int_t)r->n, "loss", loss,
                           "accuracy", r->accuracy, "classes", cls, "per_class", pc, "confusion", conf);
+    json_object_set_new(o, "macro_avg", json_pack("{s:f, s:f, s:f}", "precision", r->macro[0], "recall", r->macro[1],
+                                                  "f1", r->macro[2]));
+    json_object_set_new(o, "weighted_avg", json_pack("{s:f, s:f, s:f}", "precision", r->weighted[0], "recall",
+                                                     r->weighted[1], "f1", r->weighted[2]));
     char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(8));
     if (s) printf("%s\n", s);
     free(s);
@@ -74,6 +78,8 @@ static void print_report(const char *store, const char *split, const fc_report_t
     for (int c = 0; c < r->k; c++)
         printf("%*s  %9.4f  %6.4f  %8.4f  %7ld\n", w, names ? names[c] : "?", r->precision[c], r->recall[c],
                r->f1[c], r->support[c]);
+    printf("\n%*s  %9.4f  %6.4f  %8.4f  %7zu\n", w, "macro avg", r->macro[0], r->macro[1], r->macro[2], r->n);
+    printf("%*s  %9.4f  %6.4f  %8.4f  %7zu\n", w, "weighted avg", r->weighted[0], r->weighted[1], r->weighted[2], r->n);
     printf("\nconfusion matrix (rows: true class, columns: predicted):\n%*s", w, "");
     for (int j = 0; j < r->k; j++) printf(" %8.8s", names ? names[j] : "?");
     printf("\n");

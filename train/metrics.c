@@ -29,6 +29,13 @@ int fc_report_compute(const int32_t *y, const int32_t *pred, size_t n, int k, fc
         double s = r->precision[c] + r->recall[c];
         r->f1[c] = s > 0 ? 2 * r->precision[c] * r->recall[c] / s : 0.0;
     }
+    for (int m = 0; m < 3; m++) {
+        const double *v = m == 0 ? r->precision : m == 1 ? r->recall : r->f1;
+        double sum = 0, wsum = 0;
+        for (int c = 0; c < k; c++) sum += v[c], wsum += v[c] * (double)r->support[c];
+        r->macro[m] = k ? sum / k : 0.0;
+        r->weighted[m] = n ? wsum / (double)n : 0.0;
+    }
     return FC_OK;
 }
 

@@ -14,6 +14,8 @@ typedef struct {
     double *precision, *recall, *f1; /* k each */
     long *support;                   /* k: true count per class */
     long *confusion;                 /* k*k, [true][predicted] */
+    double macro[3], weighted[3];    /* precision, recall, F1: mean over the k classes, and
+                                      * weighted by support (sklearn's two average rows) */
 } fc_report_t;
 
 /* pred/y: n class indices in [0, k). */

@@ -25,14 +25,28 @@ cp "$T/.out" "$T/eval.json"
 "$PY" - "$T/eval.json" <<'PY' && ok "evaluate --json fields; accuracy beats the majority baseline widely" || fail "evaluate json/accuracy: $(cat "$T/eval.json")"
 import json, sys
 j = json.load(open(sys.argv[1]))
-assert set(j) == {"split", "n", "loss", "accuracy", "classes", "per_class", "confusion"}, j.keys()
+assert set(j) == {"split", "n", "loss", "accuracy", "classes", "per_class", "confusion", "macro_avg",
+                  "weighted_avg"}, j.keys()
 assert j["split"] == "test" and j["n"] == 80 and j["classes"] == ["T-shirt_top", "Trouser"]
 assert len(j["per_class"]) == 2 and set(j["per_class"][0]) == {"precision", "recall", "f1", "support"}
 assert sum(map(sum, j["confusion"])) == 80 and j["per_class"][1]["support"] == 40
 assert j["accuracy"] > 0.5 + 0.3, j["accuracy"]
+# every metric from the confusion matrix, as sklearn's classification_report (zero_division=0)
+import numpy as np
+C = np.array(j["confusion"], dtype=float)
+tp, pred, sup = np.diag(C), C.sum(0), C.sum(1)
+P = np.where(pred > 0, tp / np.maximum(pred, 1), 0); R = np.where(sup > 0, tp / np.maximum(sup, 1), 0)
+F = np.where(P + R > 0, 2 * P * R / np.maximum(P + R, 1e-300), 0)
+for c, m in enumerate(j["per_class"]):
+    assert abs(m["precision"] - P[c]) < 1e-7 and abs(m["recall"] - R[c]) < 1e-7 and abs(m["f1"] - F[c]) < 1e-7, m
+for name, w in (("macro_avg", np.ones_like(sup)), ("weighted_avg", sup)):
+    for key, v in (("precision", P), ("recall", R), ("f1", F)):
+        assert abs(j[name][key] - (v * w).sum() / w.sum()) < 1e-7, (name, key, j[name])
+assert abs(j["accuracy"] - tp.sum() / C.sum()) < 1e-7
 PY
 check "evaluate report" "$FC" evaluate "$S" "$T/h.h5" --split validation
-grep -q "confusion matrix" "$T/.out" && grep -q "precision  recall  f1-score  support" "$T/.out" && ok "evaluate text report" \
+grep -q "confusion matrix" "$T/.out" && grep -q "precision  recall  f1-score  support" "$T/.out" \
+    && grep -Eq "^ +macro avg +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9]+$" "$T/.out" && grep -q "^weighted avg " "$T/.out" && ok "evaluate text report" \
     || fail "evaluate text report"
 check "train again, same seed" "$FC" train "$S" -o "$T/h2.h5" --epochs 6 --lr 1e-3 --seed 3 --threads 2 --history "$T/h2.csv" -q
 cmp -s <(cut -d, -f1-5 "$T/h.csv") <(cut -d, -f1-5 "$T/h2.csv") && ok "same seed and threads: identical history" \

@@ -162,7 +162,21 @@ static void test_metrics(void) {
     CHECK_NEAR(r.precision[1], 2.0 / 3, 1e-12);
     CHECK_NEAR(r.f1[2], 2 * 1.0 * 0.5 / 1.5, 1e-12);
     CHECK(r.confusion[2 * 3 + 0] == 1 && r.support[2] == 2, "confusion");
+    /* precision (1/2, 2/3, 1), recall (1/2, 1, 1/2), F1 (1/2, 4/5, 2/3), supports 2, 2, 2 */
+    CHECK_NEAR(r.macro[0], (0.5 + 2.0 / 3 + 1) / 3, 1e-12);
+    CHECK_NEAR(r.macro[1], (0.5 + 1 + 0.5) / 3, 1e-12);
+    CHECK_NEAR(r.macro[2], (0.5 + 0.8 + 2.0 / 3) / 3, 1e-12);
+    CHECK_NEAR(r.weighted[2], (0.5 + 0.8 + 2.0 / 3) / 3, 1e-12);
     fc_report_free(&r);
+    { /* unequal supports: y = 0 0 0 1, pred = 0 0 1 1 -> precision (1, 1/2), recall (2/3, 1) */
+        int32_t y2[4] = {0, 0, 0, 1}, p2[4] = {0, 0, 1, 1};
+        CHECK(fc_report_compute(y2, p2, 4, 2, &r, &st) == 0, "report 2");
+        CHECK_NEAR(r.macro[0], 0.75, 1e-12);
+        CHECK_NEAR(r.weighted[0], (3 * 1.0 + 1 * 0.5) / 4, 1e-12);
+        CHECK_NEAR(r.weighted[1], (3 * (2.0 / 3) + 1 * 1.0) / 4, 1e-12);
+        CHECK_NEAR(r.weighted[2], (3 * 0.8 + 1 * (2.0 / 3)) / 4, 1e-12);
+        fc_report_free(&r);
+    }
 }
 
 int main(void) {
