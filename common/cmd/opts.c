@@ -32,9 +32,25 @@ int fc_usage_error(const char *cmd, const char *fmt, ...) {
     return FC_ARGS_USAGE;
 }
 
+/* text from column `indent` (the cursor is there), words wrapped before column 88. */
+static void put_wrapped(FILE *fp, const char *text, int indent) {
+    int col = indent;
+    for (const char *w = text; *w;) {
+        while (*w == ' ') w++;
+        int len = (int)strcspn(w, " ");
+        if (!len) break;
+        if (col > indent && col + 1 + len > 88) fprintf(fp, "\n%*s", indent, ""), col = indent;
+        else if (col > indent) fputc(' ', fp), col++;
+        fprintf(fp, "%.*s", len, w);
+        col += len, w += len;
+    }
+    fputc('\n', fp);
+}
+
 void fc_args_print_help(const fc_cmd_spec *spec, void *fpv) {
     FILE *fp = fpv;
-    fprintf(fp, "usage: featcache %s %s\n\n%s\n", spec->name, spec->synopsis, spec->summary);
+    fprintf(fp, "usage: featcache %s %s\n\n", spec->name, spec->synopsis);
+    put_wrapped(fp, spec->summary, 0);
     if (spec->opts && spec->opts[0].name) fprintf(fp, "\noptions:\n");
     for (int i = 0; spec->opts && spec->opts[i].name; i++) {
         const fc_opt *o = &spec->opts[i];
@@ -45,7 +61,9 @@ void fc_args_print_help(const fc_cmd_spec *spec, void *fpv) {
         else
             snprintf(lhs, sizeof lhs, "    --%s%s%s", o->name, o->arg ? " " : "",
                      o->arg ? o->arg : "");
-        fprintf(fp, "  %-30s %s\n", lhs, o->help ? o->help : "");
+        if (strlen(lhs) > 30) fprintf(fp, "  %s\n%33s", lhs, ""); /* long: help on the next line */
+        else fprintf(fp, "  %-30s ", lhs);
+        put_wrapped(fp, o->help ? o->help : "", 33);
     }
     fprintf(fp, "  %-30s %s\n", "-h, --help", "show this help");
 }

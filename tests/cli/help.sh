@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# help.sh - every command's --help: exit 0 on stdout, each option listed, the text wrapped
+# to 88 columns (the usage line aside), long option names with their help on the next line.
+source "$(dirname "$0")/lib.sh"
+cmds=$("$FC" --help 2>&1 | awk '/^commands:/ {on = 1; next} on && /^  [a-z]/ {print $1}')
+[ "$(echo "$cmds" | wc -w)" -ge 15 ] && ok "featcache --help lists the commands" || fail "commands: $cmds"
+for c in $cmds; do
+    if ! "$FC" "$c" --help >"$T/h.txt" 2>"$T/h.err" || [ -s "$T/h.err" ]; then fail "$c --help: exit or stderr"; continue; fi
+    long=$(grep -v '^usage:' "$T/h.txt" | awk 'length($0) > 88')
+    head -1 "$T/h.txt" | grep -q "^usage: featcache $c " && [ -z "$long" ] && grep -q -- "-h, --help" "$T/h.txt" \
+        && ok "$c --help: usage, wrapped text" || fail "$c --help: $(head -1 "$T/h.txt") / $long"
+done
+"$FC" train --help >"$T/h.txt"
+grep -q '^      --activation relu|tanh|sigmoid|linear$' "$T/h.txt" && grep -q '^ \{33\}hidden activation' "$T/h.txt" \
+    && ok "a long option's help on its own line, aligned" || fail "long option: $(grep -A1 activation "$T/h.txt")"
+finish
