@@ -136,6 +136,9 @@ int cmd_evaluate(int argc, char **argv) {
     const char *sp = fc_arg_str(&a, "split", "test");
     int split = fc_run_split_parse(sp);
     if (split < 0) rc = fc_usage_error("evaluate", "--split '%s': use train, validation or test", sp);
+    else if (fc_is_head_file(a.pos[0]) && !fc_is_head_file(a.pos[1]))
+        rc = fc_usage_error("evaluate", "%s is a head and %s is not: the order is evaluate STORE HEAD.h5", a.pos[0],
+                            a.pos[1]);
     else if ((rc = fc_run_threads(&a, &threads)) == FC_ARGS_OK) {
         fc_status st = {0};
         rc = evaluate(a.pos[0], a.pos[1], split, fc_arg_flag(&a, "json"), &st) ? fc_report("evaluate", &st) : 0;

@@ -490,3 +490,98 @@ out:
     else *out = hd;
     return rc;
 }
+
+/* "k=v k=v" of a JSON object's scalar members (arrays joined with ','). */
+static void kv_line(const char *json, char *out, size_t cap) {
+    json_t *j = json ? json_loads(json, 0, NULL) : NULL;
+    size_t used = 0;
+    const char *k;
+    json_t *v;
+    out[0] = '\0';
+    json_object_foreach(j, k, v) {
+        char val[256] = "";
+        if (json_is_array(v)) {
+            size_t i, u = 0;
+            json_t *e;
+            json_array_foreach(v, i, e) u += (size_t)snprintf(val + u, u < sizeof val ? sizeof val - u : 0, "%s%lld",
+                                                            i ? "," : "", (long long)json_integer_value(e));
+        } else if (json_is_string(v)) snprintf(val, sizeof val, "%s", json_string_value(v));
+        else if (json_is_integer(v)) snprintf(val, sizeof val, "%lld", (long long)json_integer_value(v));
+        else if (json_is_real(v)) snprintf(val, sizeof val, "%g", json_real_value(v));
+        else if (json_is_boolean(v)) snprintf(val, sizeof val, "%s", json_is_true(v) ? "true" : "false");
+        else continue;
+        used += (size_t)snprintf(out + used, used < cap ? cap - used : 0, "%s%s=%s", used ? " " : "", k, val);
+        if (used >= cap) break;
+    }
+    json_decref(j);
+}
+
+int fc_is_head_file(const char *path) {
+    fc_status st = {0};
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    if (H5Fis_hdf5(path) <= 0 || fc_h5_preflight(path, NULL, &st)) return 0;
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) return 0;
+    int yes = H5Aexists(f, "model_config") > 0;
+    H5Fclose(f);
+    return yes;
+}
+
+int fc_head_describe(const char *path, int *handled, fc_status *st) {
+    *handled = 0;
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    if (H5Fis_hdf5(path) <= 0) return FC_OK;
+    if (fc_h5_preflight(path, NULL, st)) return st->code;
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) return FC_OK; /* the caller's own reader says what is wrong with it */
+    int is_model = H5Aexists(f, "model_config") > 0;
+    char *cfg = NULL, *kv = NULL;
+    if (is_model && H5Aexists(f, "featcache_config") > 0) cfg = get_str_attr(f, "featcache_config", path, st);
+    if (is_model && H5Aexists(f, "keras_version") > 0) kv = get_str_attr(f, "keras_version", path, st);
+    H5Fclose(f);
+    if (!is_model) return FC_OK;
+    *handled = 1;
+    fc_head *hd = NULL;
+    if (fc_head_load(path, &hd, st)) {
+        free(cfg), free(kv);
+        return st->code;
+    }
+    char line[2048];
+    printf("head         %s (Keras %s full model: keras.models.load_model reads it)\n", path, kv ? kv : "?");
+    static const char *pools[] = {"Flatten", "GlobalAveragePooling2D", "GlobalMaxPooling2D"};
+    int n = snprintf(line, sizeof line, "input %dx%dx%d -> %s (%d)", hd->in_h, hd->in_w, hd->in_c,
+                     pools[hd->arch.pool], hd->dims[0]);
+    for (int l = 0; l < hd->n_layers && n < (int)sizeof line; l++) {
+        int last = l + 1 == hd->n_layers;
+        n += snprintf(line + n, sizeof line - (size_t)n, " -> Dense %d %s", hd->dims[l + 1],
+                      last ? (hd->dims[l + 1] == 1 ? "sigmoid" : "softmax") : fc_hact_name(hd->arch.act));
+        if (!last && hd->arch.dropout > 0 && n < (int)sizeof line)
+            n += snprintf(line + n, sizeof line - (size_t)n, " -> Dropout %g", hd->arch.dropout);
+    }
+    printf("layers       %s\n", line);
+    printf("parameters   %zu\n", fc_head_n_params(hd));
+    n = snprintf(line, sizeof line, "%d:", hd->n_classes);
+    for (int c = 0; c < hd->n_classes && n < (int)sizeof line; c++)
+        n += snprintf(line + n, sizeof line - (size_t)n, " %s", hd->class_names ? hd->class_names[c] : "?");
+    printf("classes      %s\n", line);
+    if (cfg) {
+        kv_line(cfg, line, sizeof line);
+        printf("trained with %s\n", line);
+    }
+    printf("features     fingerprint %s\n", hd->fingerprint[0] ? hd->fingerprint : "- (not trained by featcache)");
+    json_t *bb = hd->backbone_json ? json_loads(hd->backbone_json, 0, NULL) : NULL;
+    if (json_is_object(bb)) {
+#define BS(k) (json_string_value(json_object_get(bb, k)) ? json_string_value(json_object_get(bb, k)) : "?")
+#define BI(k) ((int)json_integer_value(json_object_get(bb, k)))
+        printf("backbone     %s (%s) cut at %s, input %dx%d, resize %s, preprocess %s; weights sha256 %.16s...\n",
+               BS("arch"), BS("model_path"), BS("layer"), BI("in_h"), BI("in_w"), BS("resize"), BS("preprocess"),
+               BS("model_sha256"));
+#undef BS
+#undef BI
+    }
+    json_decref(bb);
+    printf("use          featcache evaluate STORE %s; featcache predict -m MODEL --head %s IMAGE...\n", path, path);
+    fc_head_free(hd);
+    free(cfg), free(kv);
+    return FC_OK;
+}

@@ -25,5 +25,11 @@ int fc_head_save(const fc_head *hd, const char *path, const fc_optim *opt, float
 /* Reads a HEAD.h5 written by fc_head_save (or the same layout from Keras): every shape,
  * string and JSON field is checked. */
 int fc_head_load(const char *path, fc_head **out, fc_status *st);
+/* `featcache info HEAD.h5`: for an HDF5 file with a Keras model_config (*handled = 1),
+ * prints its layers, parameters, classes, training settings and the features it was
+ * trained on; any other file is left alone (*handled = 0, FC_OK). */
+int fc_head_describe(const char *path, int *handled, fc_status *st);
+/* 1 if path is an HDF5 file with a Keras model_config (a head), else 0. */
+int fc_is_head_file(const char *path);
 
 #endif

@@ -13,6 +13,7 @@
 #include "../store.h"
 #include "commands.h"
 #include "opts.h"
+#include "../../train/head_h5.h"
 
 static void fmt_bytes(double b, char *out, size_t cap) {
     const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
@@ -194,7 +195,10 @@ static const fc_opt info_opts[] = {
     {"failed", 0, "N", "list at most N failed images (default 10)"},
     {0},
 };
-static const fc_cmd_spec info_spec = {"info", "STORE", "show a store's provenance, counts and size",
+static const fc_cmd_spec info_spec = {"info", "STORE|EXPORT.h5|HEAD.h5",
+                                      "show a store's or HDF5 export's provenance, counts and size; for a head "
+                                      "(HEAD.h5), its layers, classes, training settings and the features it "
+                                      "takes",
                                       info_opts, 1, 1};
 
 int cmd_info(int argc, char **argv) {
@@ -207,7 +211,9 @@ int cmd_info(int argc, char **argv) {
     }
     fc_status st = {0};
     const char *path = a.pos[0];
-    int rc = fc_is_hdf5(path) ? info_h5(path, &st) : info_store(path, (int)maxf, &st);
+    int rc, head = 0;
+    if (!fc_is_hdf5(path)) rc = info_store(path, (int)maxf, &st);
+    else if (!(rc = fc_head_describe(path, &head, &st)) && !head) rc = info_h5(path, &st);
     fc_args_free(&a);
     return rc ? fc_report("info", &st) : 0;
 }

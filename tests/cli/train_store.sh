@@ -44,6 +44,29 @@ for name, w in (("macro_avg", np.ones_like(sup)), ("weighted_avg", sup)):
         assert abs(j[name][key] - (v * w).sum() / w.sum()) < 1e-7, (name, key, j[name])
 assert abs(j["accuracy"] - tp.sum() / C.sum()) < 1e-7
 PY
+# --- info on a head: layers, parameters, classes, settings, the features it takes
+check "info HEAD.h5" "$FC" info "$T/h.h5"
+cp "$T/.out" "$T/hinfo.txt"
+"$FC" info "$S" >"$T/sinfo.txt"
+$PY - "$T/h.h5" "$T/hinfo.txt" "$T/sinfo.txt" <<'PY' && ok "info HEAD.h5: layers, parameter count (h5py), classes, settings, store fingerprint" \
+    || fail "info HEAD.h5: $(cat "$T/hinfo.txt")"
+import h5py, sys
+f = h5py.File(sys.argv[1], "r")
+n = 0
+def count(name, obj):
+    global n
+    if isinstance(obj, h5py.Dataset): n += obj.size
+f["model_weights"].visititems(count)
+out = open(sys.argv[2]).read()
+fp = [l.split()[1] for l in open(sys.argv[3]) if l.startswith("fingerprint")][0]
+assert f"parameters   {n}\n" in out, n
+assert "layers       input 14x14x2 -> Flatten (392) -> Dense 256 relu -> Dropout 0.5 -> Dense 1 sigmoid" in out
+assert "classes      2: T-shirt_top Trouser" in out and "lr=0.001" in out and "seed=3" in out
+assert f"features     fingerprint {fp}" in out
+PY
+head -c 3000 "$T/h.h5" >"$T/trunc_head.h5"
+expect_exit "info on a truncated head" 1 "trunc_head.h5" "$FC" info "$T/trunc_head.h5"
+expect_exit "evaluate HEAD STORE (swapped)" 2 "the order is evaluate STORE HEAD.h5" "$FC" evaluate "$T/h.h5" "$S"
 check "evaluate report" "$FC" evaluate "$S" "$T/h.h5" --split validation
 grep -q "confusion matrix" "$T/.out" && grep -q "precision  recall  f1-score  support" "$T/.out" \
     && grep -Eq "^ +macro avg +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9]+$" "$T/.out" && grep -q "^weighted avg " "$T/.out" && ok "evaluate text report" \
