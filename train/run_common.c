@@ -65,10 +65,12 @@ void fc_run_free_data(fc_dataset *tr, fc_dataset *va) {
 char *fc_run_metrics_text(const fc_history *h) {
     if (h->n == 0) return strdup("{}");
     const fc_epoch_stat *b = &h->ep[h->best], *l = &h->ep[h->n - 1];
-    json_t *j = json_pack("{s:i, s:f, s:f, s:f, s:f, s:f, s:f, s:i, s:b}", "best_epoch", h->best + 1, "best_val_loss",
-                          (double)b->val_loss, "best_val_acc", (double)b->val_acc, "final_loss", (double)l->loss,
-                          "final_acc", (double)l->acc, "final_val_loss", (double)l->val_loss, "final_val_acc",
-                          (double)l->val_acc, "epochs_run", h->n, "stopped_early", h->stopped_early);
+    /* without a validation split the val_ numbers are NaN: null in JSON */
+    json_t *j = json_pack("{s:i, s:o, s:o, s:o, s:o, s:o, s:o, s:i, s:b}", "best_epoch", h->best + 1, "best_val_loss",
+                          fc_json_num(b->val_loss), "best_val_acc", fc_json_num(b->val_acc), "final_loss",
+                          fc_json_num(l->loss), "final_acc", fc_json_num(l->acc), "final_val_loss",
+                          fc_json_num(l->val_loss), "final_val_acc", fc_json_num(l->val_acc), "epochs_run", h->n,
+                          "stopped_early", h->stopped_early);
     char *s = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(7)) : NULL;
     json_decref(j);
     return s;

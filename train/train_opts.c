@@ -130,15 +130,15 @@ void fc_train_config_label(const fc_train_config *c, char *buf, size_t cap) {
              nicef(c->opt.lr), hid, nicef(c->arch.dropout));
 }
 
-static json_t *num_or_null(float v) { return isfinite(v) ? json_real(nicef(v)) : json_null(); }
+json_t *fc_json_num(float v) { return isfinite(v) ? json_real(nicef(v)) : json_null(); }
 
 json_t *fc_history_json(const fc_history *h) {
     json_t *loss = json_array(), *acc = json_array(), *vl = json_array(), *va = json_array(), *sec = json_array();
     for (int e = 0; e < h->n; e++) {
-        json_array_append_new(loss, num_or_null(h->ep[e].loss));
-        json_array_append_new(acc, num_or_null(h->ep[e].acc));
-        json_array_append_new(vl, num_or_null(h->ep[e].val_loss));
-        json_array_append_new(va, num_or_null(h->ep[e].val_acc));
+        json_array_append_new(loss, fc_json_num(h->ep[e].loss));
+        json_array_append_new(acc, fc_json_num(h->ep[e].acc));
+        json_array_append_new(vl, fc_json_num(h->ep[e].val_loss));
+        json_array_append_new(va, fc_json_num(h->ep[e].val_acc));
         json_array_append_new(sec, json_real(round(h->ep[e].seconds * 1e4) / 1e4));
     }
     return json_pack("{s:o, s:o, s:o, s:o, s:o}", "loss", loss, "acc", acc, "val_loss", vl, "val_acc", va,

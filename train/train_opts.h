@@ -46,6 +46,8 @@ char *fc_train_config_text(const fc_train_config *c);
 void fc_train_config_label(const fc_train_config *c, char *buf, size_t cap);
 
 json_t *fc_history_json(const fc_history *h);
+/* v as a JSON number (float32's shortest digits), or null when not finite (no validation split). */
+json_t *fc_json_num(float v);
 /* --history CSV: epoch,loss,acc,val_loss,val_acc,seconds */
 int fc_history_write_csv(const fc_history *h, const char *path, fc_status *st);
 

@@ -276,7 +276,8 @@ static void scalar_text(json_t *v, char *out, size_t cap) {
             used += (size_t)snprintf(out + used, used < cap ? cap - used : 0, "%s%s", i ? "," : "", one);
             if (used >= cap) break;
         }
-    } else snprintf(out, cap, "...");
+    } else if (json_is_null(v)) snprintf(out, cap, "-");
+    else snprintf(out, cap, "...");
 }
 
 static double max_in(json_t *arr) {

@@ -132,6 +132,18 @@ PY
 expect_exit "runs: no such ID" 1 "has no run 999" "$FC" runs "$S" 999
 expect_exit "runs: ID not a number" 2 "not a run number" "$FC" runs "$S" 1x
 
+# --- no validation split: trains on the training loss, the run is still recorded (val metrics null)
+check "make a store without validation images" "$MK" "$T/noval.db" --classes 0,1 --train 30 --val 0 --test 5
+check "train without a validation split" "$FC" train "$T/noval.db" -o "$T/nv.h5" --epochs 2 -q
+grep -q "not recorded" "$T/.err" && fail "no-validation run not recorded: $(cat "$T/.err")" || ok "no-validation run recorded"
+"$FC" runs "$T/noval.db" --json >"$T/nv.json"
+$PY - "$T/nv.json" <<'PY' && ok "no-validation run: val metrics null, training metrics kept" || fail "no-validation run: $(cat "$T/nv.json")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert len(r) == 1 and r[0]["metrics"]["best_val_acc"] is None and r[0]["metrics"]["final_acc"] > 0, r
+assert r[0]["history"]["val_loss"] == [None, None] and len(r[0]["history"]["loss"]) == 2
+PY
+
 # --- bad inputs
 expect_exit "empty train split" 1 "train split is empty" "$FC" train "$T/empty.db" -o "$T/x.h5"
 expect_exit "one class only" 1 "only one class" "$FC" train "$T/one.db" -o "$T/x.h5"
