@@ -542,8 +542,9 @@ int fc_head_describe(const char *path, int *handled, fc_status *st) {
     if (!is_model) return FC_OK;
     *handled = 1;
     fc_head *hd = NULL;
-    if (fc_head_load(path, &hd, st)) {
+    if (fc_head_load(path, &hd, st) || !hd) {
         free(cfg), free(kv);
+        if (!hd && st->code == FC_OK) fc_fail(st, FC_ERR_FORMAT, "%s: cannot read the head", path);
         return st->code;
     }
     char line[2048];

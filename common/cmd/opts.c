@@ -32,13 +32,21 @@ int fc_usage_error(const char *cmd, const char *fmt, ...) {
     return FC_ARGS_USAGE;
 }
 
-/* text from column `indent` (the cursor is there), words wrapped before column 88. */
+/* text from column `indent` (the cursor is there), words reflowed and wrapped before
+ * column 88: a single newline in text is a space, a blank line starts a paragraph. */
 static void put_wrapped(FILE *fp, const char *text, int indent) {
     int col = indent;
     for (const char *w = text; *w;) {
-        while (*w == ' ') w++;
-        int len = (int)strcspn(w, " ");
-        if (!len) break;
+        if (w[0] == '\n' && w[1] == '\n') {
+            fprintf(fp, "\n\n%*s", indent, ""), col = indent;
+            while (*w == '\n') w++;
+            continue;
+        }
+        if (*w == ' ' || *w == '\n') {
+            w++;
+            continue;
+        }
+        int len = (int)strcspn(w, " \n");
         if (col > indent && col + 1 + len > 88) fprintf(fp, "\n%*s", indent, ""), col = indent;
         else if (col > indent) fputc(' ', fp), col++;
         fprintf(fp, "%.*s", len, w);

@@ -7,6 +7,8 @@ cmds=$("$FC" --help 2>&1 | awk '/^commands:/ {on = 1; next} on && /^  [a-z]/ {pr
 for c in $cmds; do
     if ! "$FC" "$c" --help >"$T/h.txt" 2>"$T/h.err" || [ -s "$T/h.err" ]; then fail "$c --help: exit or stderr"; continue; fi
     long=$(grep -v '^usage:' "$T/h.txt" | awk 'length($0) > 88')
+    # no stray one-word line in the summary (a manual line break re-wrapped)
+    long+=$(sed -n '3,/^options:/p' "$T/h.txt" | awk 'NF == 1 && $1 != "options:"')
     head -1 "$T/h.txt" | grep -q "^usage: featcache $c " && [ -z "$long" ] && grep -q -- "-h, --help" "$T/h.txt" \
         && ok "$c --help: usage, wrapped text" || fail "$c --help: $(head -1 "$T/h.txt") / $long"
 done
