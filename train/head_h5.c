@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/cmd/opts.h"
 #include "../common/h5guard.h"
 
 /* Shortest decimal that reads back as the same float, as a double (so JSON shows 2e-05,
@@ -491,31 +492,6 @@ out:
     return rc;
 }
 
-/* "k=v k=v" of a JSON object's scalar members (arrays joined with ','). */
-static void kv_line(const char *json, char *out, size_t cap) {
-    json_t *j = json ? json_loads(json, 0, NULL) : NULL;
-    size_t used = 0;
-    const char *k;
-    json_t *v;
-    out[0] = '\0';
-    json_object_foreach(j, k, v) {
-        char val[256] = "";
-        if (json_is_array(v)) {
-            size_t i, u = 0;
-            json_t *e;
-            json_array_foreach(v, i, e) u += (size_t)snprintf(val + u, u < sizeof val ? sizeof val - u : 0, "%s%lld",
-                                                            i ? "," : "", (long long)json_integer_value(e));
-        } else if (json_is_string(v)) snprintf(val, sizeof val, "%s", json_string_value(v));
-        else if (json_is_integer(v)) snprintf(val, sizeof val, "%lld", (long long)json_integer_value(v));
-        else if (json_is_real(v)) snprintf(val, sizeof val, "%g", json_real_value(v));
-        else if (json_is_boolean(v)) snprintf(val, sizeof val, "%s", json_is_true(v) ? "true" : "false");
-        else continue;
-        used += (size_t)snprintf(out + used, used < cap ? cap - used : 0, "%s%s=%s", used ? " " : "", k, val);
-        if (used >= cap) break;
-    }
-    json_decref(j);
-}
-
 int fc_is_head_file(const char *path) {
     fc_status st = {0};
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
@@ -566,7 +542,7 @@ int fc_head_describe(const char *path, int *handled, fc_status *st) {
         n += snprintf(line + n, sizeof line - (size_t)n, " %s", hd->class_names ? hd->class_names[c] : "?");
     printf("classes      %s\n", line);
     if (cfg) {
-        kv_line(cfg, line, sizeof line);
+        fc_config_text(cfg, line, sizeof line);
         printf("trained with %s\n", line);
     }
     printf("features     fingerprint %s\n", hd->fingerprint[0] ? hd->fingerprint : "- (not trained by featcache)");

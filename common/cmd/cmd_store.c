@@ -378,6 +378,21 @@ static void config_text(json_t *cfg, const char **keys, const char *pick, int nk
     }
 }
 
+void fc_config_text(const char *json, char *out, size_t cap) {
+    json_t *j = json ? json_loads(json, 0, NULL) : NULL;
+    json_t *one[1] = {j};
+    const char **keys = NULL;
+    int nk = json_is_object(j) ? union_keys(one, 1, &keys) : 0;
+    char *pick = calloc((size_t)nk + 1, 1);
+    out[0] = '\0';
+    if (pick) {
+        memset(pick, 'd', (size_t)nk);
+        config_text(j, keys, pick, nk, 'd', out, cap);
+    }
+    free(pick), free(keys);
+    json_decref(j);
+}
+
 typedef struct {
     long long id;
     char kind[16], when[64];
@@ -430,16 +445,13 @@ static void print_runs_table(run_row *rows, int n) {
 /* One run in full: its settings, results and per-epoch history (Keras's history columns). */
 static void print_run_detail(const run_row *row, json_t *metrics, json_t *hist) {
     printf("run          %lld (%s), %s, %.1f s\n", row->id, row->kind, row->when, row->seconds);
-    json_t *one[1] = {row->cfg};
-    const char **keys = NULL;
-    int nk = union_keys(one, 1, &keys);
-    char *pick = malloc((size_t)nk + 1), text[2048];
-    if (pick) {
-        memset(pick, 'd', (size_t)nk);
-        config_text(row->cfg, keys, pick, nk, 'd', text, sizeof text);
+    char text[2048];
+    if (json_is_object(row->cfg)) {
+        char *cfg = json_dumps(row->cfg, JSON_COMPACT);
+        fc_config_text(cfg, text, sizeof text);
+        free(cfg);
         printf("config       %s\n", text);
     }
-    free(pick), free(keys);
     if (json_is_object(metrics)) {
         const char *k;
         json_t *v;
