@@ -519,6 +519,9 @@ int fc_head_describe(const char *path, int *handled, fc_status *st) {
     *handled = 1;
     fc_head *hd = NULL;
     if (fc_head_load(path, &hd, st) || !hd) {
+        if (st->code == FC_ERR_FORMAT || st->code == FC_ERR_UNSUPPORTED)
+            fc_wrap(st, "%s is a Keras model but not a dense head (for a backbone: featcache layers %s)", path,
+                    path);
         free(cfg), free(kv);
         if (!hd && st->code == FC_OK) fc_fail(st, FC_ERR_FORMAT, "%s: cannot read the head", path);
         return st->code;

@@ -48,5 +48,9 @@ expect_exit "unreadable image: reported, others still predicted" 1 "broken.png" 
 [ "$(grep -c . "$T/.out")" -eq 3 ] && ok "good images still predicted" || fail "rows with a bad image: $(cat "$T/.out")"
 expect_exit "missing --head" 2 "--head" "$FC" predict -m "$T/tiny.h5" "${imgs[0]}"
 expect_exit "bad --top" 2 "top" "$FC" predict -m "$T/tiny.h5" --head "$T/h.h5" --top 0 "${imgs[0]}"
+expect_exit "info on a backbone model points to layers" 1 "not a dense head (for a backbone: featcache layers" \
+    "$FC" info "$T/tiny.h5"
+check "info on the head" "$FC" info "$T/h.h5"
+grep -q "^classes      3: " "$T/.out" && ok "info HEAD.h5: 3 classes" || fail "info head: $(cat "$T/.out")"
 expect_exit "head is not HDF5" 1 "broken.png" "$FC" predict -m "$T/tiny.h5" --head "$T/broken.png" "${imgs[0]}"
 finish
