@@ -111,3 +111,35 @@ const char *fc_write_reason(int err, int only_write, char *buf, size_t cap) {
     snprintf(buf, cap, "%s%s", strerror(err), hint);
     return buf;
 }
+
+/* 1 if the first bytes of path are the signature of kind (text: no NUL in 4 KiB). */
+static int holds_kind(const char *path, fc_out_kind kind) {
+    static const unsigned char h5[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+    static const unsigned char png[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    unsigned char buf[4096];
+    FILE *f = fopen(path, "rb");
+    if (!f) return 1; /* unreadable: writing it will say why */
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    if (n == 0) return 1; /* empty: nothing to lose */
+    switch (kind) {
+    case FC_OUT_HDF5: return n >= 8 && !memcmp(buf, h5, 8);
+    case FC_OUT_PNG: return n >= 8 && !memcmp(buf, png, 8);
+    default: return memchr(buf, 0, n) == NULL;
+    }
+}
+
+int fc_output_check(const char *out, const char *opt, fc_out_kind kind, const char *const *inputs, int n,
+                    int force, fc_status *st) {
+    static const char *what[] = {"an HDF5 file", "a PNG image", "a text file"};
+    struct stat so, si;
+    if (stat(out, &so) != 0) return FC_OK;
+    if (S_ISDIR(so.st_mode)) return fc_fail(st, FC_ERR_IO, "%s %s is a directory", opt, out);
+    for (int i = 0; i < n; i++)
+        if (inputs[i] && stat(inputs[i], &si) == 0 && si.st_dev == so.st_dev && si.st_ino == so.st_ino)
+            return fc_fail(st, FC_ERR_ARG, "%s %s is the input %s: it would be overwritten", opt, out, inputs[i]);
+    if (force <= 0 && S_ISREG(so.st_mode) && !holds_kind(out, kind))
+        return fc_fail(st, FC_ERR_IO, "%s %s exists and is not %s: not replaced (%s)", opt, out, what[kind],
+                       force < 0 ? "remove it or choose another name" : "use --force to replace it");
+    return FC_OK;
+}

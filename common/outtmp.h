@@ -26,4 +26,16 @@ int fc_outtmp_clean(const char *out);
  * (for callers that read a possibly stale errno after a library call failed). */
 const char *fc_write_reason(int err, int only_write, char *buf, size_t cap);
 
+/* What an output file holds, for fc_output_check. */
+typedef enum { FC_OUT_HDF5, FC_OUT_PNG, FC_OUT_TEXT } fc_out_kind;
+
+/* Before a command writes `out`: refused when it is one of the n inputs (FC_ERR_ARG: a
+ * head written over its store would destroy the features), a directory, or an existing
+ * file of another kind than the command writes (FC_ERR_IO; HDF5 and PNG by signature, text
+ * = no NUL byte in its first 4 KiB, so neither a store nor an image is replaced), unless
+ * force > 0 (force < 0: the command has no --force). A missing file is fine. opt names
+ * the option or argument for the message ("-o", "--plot", "OUT"). */
+int fc_output_check(const char *out, const char *opt, fc_out_kind kind, const char *const *inputs, int n,
+                    int force, fc_status *st);
+
 #endif

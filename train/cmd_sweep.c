@@ -11,6 +11,7 @@
 
 #include "../common/cmd/commands.h"
 #include "../common/cmd/opts.h"
+#include "../common/outtmp.h"
 #include "grid.h"
 #include "head_h5.h"
 #include "plot.h"
@@ -231,6 +232,12 @@ int cmd_sweep(int argc, char **argv) {
     fc_status st = {0};
     fc_dataset tr, va;
     const char *store = a.pos[0];
+    static const char *const outs[] = {"output", "best", "plot"};
+    static const int kinds[] = {FC_OUT_TEXT, FC_OUT_HDF5, FC_OUT_PNG};
+    if (fc_run_check_outputs(&a, store, outs, kinds, 3, &st)) {
+        rc = fc_report("sweep", &st);
+        goto done;
+    }
     if (fc_run_load(store, &tr, &va, &st)) {
         rc = fc_report("sweep", &st);
         goto done;

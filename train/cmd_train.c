@@ -5,6 +5,7 @@
 
 #include "../common/cmd/commands.h"
 #include "../common/cmd/opts.h"
+#include "../common/outtmp.h"
 #include "head_h5.h"
 #include "plot.h"
 #include "run_common.h"
@@ -87,6 +88,12 @@ int cmd_train(int argc, char **argv) {
     log_ctx lc = {c.epochs, fc_arg_flag(&a, "quiet")};
     fc_train_hooks hooks = {log_epoch, &lc};
     const char *store = a.pos[0];
+    static const char *const outs[] = {"output", "history", "plot"};
+    static const int kinds[] = {FC_OUT_HDF5, FC_OUT_TEXT, FC_OUT_PNG};
+    if (fc_run_check_outputs(&a, store, outs, kinds, 3, &st)) {
+        rc = fc_report("train", &st);
+        goto done;
+    }
     if (fc_run_load(store, &tr, &va, &st)) {
         rc = fc_report("train", &st);
         goto done;

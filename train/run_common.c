@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include "../common/cmd/opts.h"
+#include "../common/outtmp.h"
+#include "head_h5.h"
 #include "train_opts.h"
 
 int fc_run_load(const char *path, fc_dataset *tr, fc_dataset *va, fc_status *st) {
@@ -123,4 +125,34 @@ int fc_run_threads(const void *args, int *threads) {
     *threads = (int)t;
     if (rc == FC_ARGS_OK) fc_blas_set_threads(*threads);
     return rc;
+}
+
+/* "-o" for output, else "--NAME". */
+static void opt_label(const char *name, char *out, size_t cap) {
+    if (!strcmp(name, "output")) snprintf(out, cap, "-o");
+    else snprintf(out, cap, "--%s", name);
+}
+
+int fc_run_check_outputs(const void *args, const char *store, const char *const *opts, const int *kinds, int n,
+                         fc_status *st) {
+    const char *const in[1] = {store};
+    for (int i = 0; i < n; i++) {
+        const char *path = fc_arg_str(args, opts[i], NULL);
+        if (!path) continue;
+        char opt[40], prev[40];
+        opt_label(opts[i], opt, sizeof opt);
+        if (fc_output_check(path, opt, (fc_out_kind)kinds[i], in, 1, -1, st)) return st->code;
+        /* an HDF5 export is HDF5 too: a head replaces only an earlier head */
+        if (kinds[i] == FC_OUT_HDF5 && fc_is_hdf5(path) && !fc_is_head_file(path))
+            return fc_fail(st, FC_ERR_IO, "%s %s is an HDF5 file but not a head (a feature export?): not replaced "
+                           "(remove it or choose another name)", opt, path);
+        for (int k = 0; k < i; k++) {
+            const char *other = fc_arg_str(args, opts[k], NULL);
+            if (other && !strcmp(other, path)) {
+                opt_label(opts[k], prev, sizeof prev);
+                return fc_fail(st, FC_ERR_ARG, "%s and %s name the same file %s", prev, opt, path);
+            }
+        }
+    }
+    return FC_OK;
 }

@@ -25,6 +25,11 @@ int fc_run_record(const char *path, const char *kind, const char *config_json, c
                   double seconds, fc_status *st);
 /* JSON text of the summary metrics of a history: best epoch, its val loss/acc, final loss/acc. */
 char *fc_run_metrics_text(const fc_history *h);
+/* Before training: every output option given (n long names in opts, their file kinds
+ * in kinds) may be written without destroying the input store or a file of another
+ * kind (fc_output_check); two outputs may not name one file. */
+int fc_run_check_outputs(const void *args, const char *store, const char *const *opts, const int *kinds, int n,
+                         fc_status *st);
 /* Parse --threads (default: online CPUs); also caps the BLAS threads. */
 int fc_run_threads(const void *args, int *threads);
 

@@ -11,6 +11,7 @@
 #include "../dataset.h"
 #include "commands.h"
 #include "opts.h"
+#include "../outtmp.h"
 #include "share.h"
 
 /* ---- export ---- */
@@ -68,27 +69,13 @@ static int export_one(void *vctx, const fc_image_rec *rec, const float *x, const
     return c->rc != 0;
 }
 
-/* An existing OUT is replaced only if it is an earlier export (or with --force), and
- * never when it is the input itself. */
-static int check_export_out(const char *in, const char *out, int force, fc_status *st) {
-    struct stat si, so;
-    if (stat(out, &so) != 0) return 0;
-    if (S_ISDIR(so.st_mode)) return fc_fail(st, FC_ERR_IO, "%s is a directory", out);
-    if (stat(in, &si) == 0 && si.st_dev == so.st_dev && si.st_ino == so.st_ino)
-        return fc_fail(st, FC_ERR_ARG, "output %s is the input", out);
-    if (!force && !fc_is_hdf5(out))
-        return fc_fail(st, FC_ERR_IO, "%s exists and is not an HDF5 file (use --force to replace it)",
-                       out);
-    return 0;
-}
-
 static int run_export(const char *in, const char *out, const fc_h5feat_opts *o, int force) {
     fc_status st = {0};
     fc_source src;
     char **names = NULL;
     int n = 0, rc;
     export_ctx c = {.st = &st};
-    if (check_export_out(in, out, force, &st)) return fc_report("export", &st);
+    if (fc_output_check(out, "output", FC_OUT_HDF5, &in, 1, force, &st)) return fc_report("export", &st);
     if (fc_source_open(in, &src, &st)) return fc_report("export", &st);
     if ((rc = fc_source_classes(&src, &names, &n, &st)) ||
         (rc = class_index_make(names, n, &c.ci, &st)) ||

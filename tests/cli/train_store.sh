@@ -144,6 +144,22 @@ assert len(r) == 1 and r[0]["metrics"]["best_val_acc"] is None and r[0]["metrics
 assert r[0]["history"]["val_loss"] == [None, None] and len(r[0]["history"]["loss"]) == 2
 PY
 
+# --- outputs never destroy the store or a file of another kind (checked before training)
+cp "$S" "$T/keep.db"; sum0=$(sha256sum <"$T/keep.db")
+expect_exit "train -o onto its own store" 2 "is the input" "$FC" train "$T/keep.db" -o "$T/keep.db" --epochs 1 -q
+expect_exit "train --plot onto its own store" 2 "is the input" "$FC" train "$T/keep.db" -o "$T/k.h5" --plot "$T/keep.db" -q
+expect_exit "sweep -o onto its own store" 2 "is the input" "$FC" sweep "$T/keep.db" --grid 'lr=1e-4,2e-4' -o "$T/keep.db" -q
+[ "$(sha256sum <"$T/keep.db")" = "$sum0" ] && ok "the store is untouched" || fail "the store changed"
+echo "my notes" >"$T/notes.txt"
+expect_exit "train -o onto a text file" 1 "not an HDF5 file: not replaced" "$FC" train "$S" -o "$T/notes.txt" --epochs 1 -q
+expect_exit "sweep --best onto a text file" 1 "not an HDF5 file" "$FC" sweep "$S" --grid 'lr=1e-4' -o "$T/s1.csv" --best "$T/notes.txt" -q
+expect_exit "train --history onto a PNG" 1 "not a text file" "$FC" train "$S" -o "$T/k.h5" --history "$T/h.png" -q
+expect_exit "train -o onto an HDF5 export" 1 "not a head" "$FC" train "$S" -o "$T/exp.h5" --epochs 1 -q
+expect_exit "-o and --history the same file" 2 "name the same file" "$FC" train "$S" -o "$T/k.h5" --history "$T/k.h5" -q
+[ "$(cat "$T/notes.txt")" = "my notes" ] && [ ! -e "$T/s1.csv" ] && [ ! -e "$T/k.h5" ] && ok "refused outputs: nothing written" \
+    || fail "a refused run wrote something"
+check "train -o over an earlier head" "$FC" train "$S" -o "$T/h3.h5" --epochs 1 -q
+
 # --- bad inputs
 expect_exit "empty train split" 1 "train split is empty" "$FC" train "$T/empty.db" -o "$T/x.h5"
 expect_exit "one class only" 1 "only one class" "$FC" train "$T/one.db" -o "$T/x.h5"
