@@ -80,6 +80,9 @@ static int train_all(const fc_dataset *tr, const fc_dataset *va, sweep_run *r, i
                 idx[m] = j, gc[m++] = r->cfg[j], done[j] = 1;
                 maxe = r->cfg[j].epochs > maxe ? r->cfg[j].epochs : maxe;
             }
+        if (!quiet && groups > 1)
+            fprintf(stderr, "sweep: group %d/%d: %d config(s) sharing pool, batch and seed, trained together\n", g + 1,
+                    groups, m);
         sweep_log lg = {quiet, g++, groups, maxe, idx};
         fc_train_hooks hooks = {log_epoch, &lg};
         if ((rc = fc_train_group(tr, va, gc, m, threads, &hooks, gh, ghist, st))) break;
