@@ -322,6 +322,12 @@ static int check_removed(job *j, fc_status *st) {
     if (rc || n == 0) goto out;
     if (!j->o.prune) {
         printf("%zu stored image(s) are no longer in %s; --prune removes them\n", n, j->o.dir);
+    } else if (j->stats.skipped == 0) {
+        /* nothing of IMAGE_DIR was stored before: most likely another folder than the one
+         * the store was made from; pruning would delete every feature it held */
+        printf("%zu stored image(s) are not in %s, and none of its images was stored before: not pruning "
+               "(another folder? to keep this folder's images alone, extract it into a new store)\n",
+               n, j->o.dir);
     } else if (j->stats.unreadable > 0) {
         printf("%zu stored image(s) are no longer in %s; not pruning because %lld file(s) could "
                "not be read\n", n, j->o.dir, (long long)j->stats.unreadable);

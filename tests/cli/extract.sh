@@ -168,6 +168,12 @@ expect_exit "removed images reported" 0 "$n_rm stored image(s) are no longer in"
 [ "$("$DUMP" --records "$T/grow.db" | wc -l)" = 27 ] && ok "not removed without --prune" || fail "removed without --prune"
 expect_exit "--prune" 0 "pruned $n_rm" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/grow.db" --prune "${X[@]}"
 [ "$("$DUMP" --records "$T/grow.db" | wc -l)" = $((27 - n_rm)) ] && ok "--prune removed them" || fail "prune count"
+# a folder with none of the store's images (a wrong IMAGE_DIR): its images are added, nothing pruned
+$PY "$FX" images "$T/other" --classes 3 --per-class 2 --offset 100
+expect_exit "--prune with another folder: refused" 0 "none of its images was stored before: not pruning" \
+    "$FC" extract "$T/other" -m "$T/tiny.h5" -o "$T/grow.db" --prune "${X[@]}"
+[ "$("$DUMP" --records "$T/grow.db" | wc -l)" = $((27 - n_rm + 6)) ] && ok "another folder: nothing pruned" \
+    || fail "another folder: $("$DUMP" --records "$T/grow.db" | wc -l) records"
 
 # --- train/ validation/ test/ folders are the splits ---
 mkdir -p "$T/splits"
