@@ -114,6 +114,7 @@ void fc_head_free(fc_head *hd) {
         for (int i = 0; i < hd->n_classes; i++) free(hd->class_names[i]);
     free(hd->class_names);
     free(hd->backbone_json);
+    free(hd->config_json);
     free(hd);
 }
 

@@ -484,6 +484,10 @@ int fc_head_load(const char *path, fc_head **out, fc_status *st) {
         rc = st->code;
         goto out;
     }
+    if (H5Aexists(f, "featcache_config") > 0 && !(hd->config_json = get_str_attr(f, "featcache_config", path, st))) {
+        rc = st->code;
+        goto out;
+    }
 out:
     H5Fclose(f);
     free(model), free(fp);
@@ -504,30 +508,18 @@ int fc_is_head_file(const char *path) {
 }
 
 int fc_head_describe(const char *path, int *handled, fc_status *st) {
-    *handled = 0;
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    if (H5Fis_hdf5(path) <= 0) return FC_OK;
-    if (fc_h5_preflight(path, NULL, st)) return st->code;
-    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (f < 0) return FC_OK; /* the caller's own reader says what is wrong with it */
-    int is_model = H5Aexists(f, "model_config") > 0;
-    char *cfg = NULL, *kv = NULL;
-    if (is_model && H5Aexists(f, "featcache_config") > 0) cfg = get_str_attr(f, "featcache_config", path, st);
-    if (is_model && H5Aexists(f, "keras_version") > 0) kv = get_str_attr(f, "keras_version", path, st);
-    H5Fclose(f);
-    if (!is_model) return FC_OK;
-    *handled = 1;
+    *handled = fc_is_head_file(path);
+    if (!*handled) return FC_OK; /* the caller's own reader says what the file is */
     fc_head *hd = NULL;
     if (fc_head_load(path, &hd, st) || !hd) {
         if (st->code == FC_ERR_FORMAT || st->code == FC_ERR_UNSUPPORTED)
             fc_wrap(st, "%s is a Keras model but not a dense head (for a backbone: featcache layers %s)", path,
                     path);
-        free(cfg), free(kv);
         if (!hd && st->code == FC_OK) fc_fail(st, FC_ERR_FORMAT, "%s: cannot read the head", path);
         return st->code;
     }
     char line[2048];
-    printf("head         %s (Keras %s full model: keras.models.load_model reads it)\n", path, kv ? kv : "?");
+    printf("head         %s (Keras full model: keras.models.load_model reads it)\n", path);
     static const char *pools[] = {"Flatten", "GlobalAveragePooling2D", "GlobalMaxPooling2D"};
     int n = snprintf(line, sizeof line, "input %dx%dx%d -> %s (%d)", hd->in_h, hd->in_w, hd->in_c,
                      pools[hd->arch.pool], hd->dims[0]);
@@ -544,8 +536,8 @@ int fc_head_describe(const char *path, int *handled, fc_status *st) {
     for (int c = 0; c < hd->n_classes && n < (int)sizeof line; c++)
         n += snprintf(line + n, sizeof line - (size_t)n, " %s", hd->class_names ? hd->class_names[c] : "?");
     printf("classes      %s\n", line);
-    if (cfg) {
-        fc_config_text(cfg, line, sizeof line);
+    if (hd->config_json) {
+        fc_config_text(hd->config_json, line, sizeof line);
         printf("trained with %s\n", line);
     }
     printf("features     fingerprint %s\n", hd->fingerprint[0] ? hd->fingerprint : "- (not trained by featcache)");
@@ -562,6 +554,5 @@ int fc_head_describe(const char *path, int *handled, fc_status *st) {
     json_decref(bb);
     printf("use          featcache evaluate STORE %s; featcache predict -m MODEL --head %s IMAGE...\n", path, path);
     fc_head_free(hd);
-    free(cfg), free(kv);
     return FC_OK;
 }
