@@ -552,12 +552,12 @@ static int runs_list(fc_store *s, int as_json, long long only_id, fc_status *st)
         json_decref(all);
         return fc_fail(st, FC_ERR_FORMAT, "%s: %s", fc_store_path(s), sqlite3_errmsg(db));
     }
-    if (as_json) {
+    if (as_json && !(n == 0 && only_id >= 0)) { /* a missing ID is an error, not an empty list */
         char *txt = json_dumps(all, JSON_INDENT(1));
         printf("%s\n", txt ? txt : "[]");
         free(txt);
-        json_decref(all);
     }
+    json_decref(all);
     if (!n && only_id >= 0)
         return fc_fail(st, FC_ERR_MISMATCH, "%s has no run %lld (featcache runs STORE lists them)", fc_store_path(s),
                        only_id);

@@ -130,6 +130,8 @@ for r, e in zip(rows, range(4)):
     assert int(r[0]) == e + 1 and abs(float(r[4]) - h["val_acc"][e]) < 6e-5 and abs(float(r[1]) - h["loss"][e]) < 6e-5, r
 PY
 expect_exit "runs: no such ID" 1 "has no run 999" "$FC" runs "$S" 999
+expect_exit "runs --json: no such ID" 1 "has no run 999" "$FC" runs "$S" 999 --json
+[ -s "$T/.out" ] && fail "runs --json with a missing ID printed: $(cat "$T/.out")" || ok "runs --json: nothing on stdout for a missing ID"
 expect_exit "runs: ID not a number" 2 "not a run number" "$FC" runs "$S" 1x
 
 # --- no validation split: trains on the training loss, the run is still recorded (val metrics null)
