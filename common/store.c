@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -131,6 +132,29 @@ static int take_lock(fc_store *s, fc_status *st) {
         s->lock_fd = -1;
     }
     return fc_fail(st, FC_ERR_BUSY, "%s: store is busy (lock file keeps changing)", s->path);
+}
+
+int fc_store_writer_active(const char *path) {
+    char lp[PATH_MAX], line[256];
+    struct stat sb;
+    if (snprintf(lp, sizeof lp, "%s.lock", path) >= (int)sizeof lp || stat(lp, &sb) != 0) return 0;
+    FILE *f = fopen("/proc/locks", "r");
+    if (!f) return 0;
+    int held = 0;
+    while (!held && fgets(line, sizeof line, f)) {
+        /* "1: FLOCK  ADVISORY  WRITE 17420 fe:00:10954183 0 EOF"; waiters have "->" */
+        char kind[16], mode[16];
+        unsigned maj, min;
+        unsigned long long ino;
+        int pid;
+        if (strstr(line, "->")) continue;
+        if (sscanf(line, "%*s %15s %*s %15s %d %x:%x:%llu", kind, mode, &pid, &maj, &min, &ino) == 6 &&
+            !strcmp(kind, "FLOCK") && pid != (int)getpid() && ino == (unsigned long long)sb.st_ino &&
+            maj == major(sb.st_dev) && min == minor(sb.st_dev))
+            held = 1;
+    }
+    fclose(f);
+    return held;
 }
 
 /* Cheap checks SQLite would report vaguely: not an SQLite file, or cut short. */

@@ -46,6 +46,9 @@ enum {
 int fc_store_open(const char *path, int flags, fc_store **out, fc_status *st);
 void fc_store_close(fc_store *s);
 int fc_store_readonly(const fc_store *s);
+/* 1 if another process holds the writer lock of the store at path (an extract is adding
+ * to it now), from /proc/locks: takes no lock itself, so it never makes a writer fail. */
+int fc_store_writer_active(const char *path);
 const char *fc_store_path(const fc_store *s);
 
 /* 1 = provenance present (filled), 0 = new empty store. */

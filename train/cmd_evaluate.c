@@ -100,6 +100,7 @@ static int evaluate(const char *store, const char *head_path, int split, int jso
     if ((rc = fc_head_load(head_path, &hd, st)) ||
         (rc = fc_run_load_split(store, split, &ds, st)) || (rc = fc_head_check_data(hd, head_path, &ds, store, st)))
         goto out;
+    fc_run_note_writer("evaluate", store, ds.n);
     if (ds.n == 0) {
         rc = fc_fail(st, FC_ERR_FORMAT, "%s: the %s split is empty (try --split validation)", store, fc_run_split_name(split));
         goto out;

@@ -245,6 +245,7 @@ int cmd_sweep(int argc, char **argv) {
         rc = fc_report("sweep", &st);
         goto done;
     }
+    fc_run_note_writer("sweep", store, tr.n + va.n);
     if (!fc_arg_flag(&a, "quiet"))
         fprintf(stderr, "sweep: %d configs, %zu train / %zu validation images\n", r.n, tr.n, va.n);
     rc = train_all(&tr, &va, &r, threads, fc_arg_flag(&a, "quiet"), &st) || outputs(store, &a, &r, &tr, &st)

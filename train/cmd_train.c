@@ -98,6 +98,7 @@ int cmd_train(int argc, char **argv) {
         rc = fc_report("train", &st);
         goto done;
     }
+    fc_run_note_writer("train", store, tr.n + va.n);
     double t0 = fc_now();
     if (fc_train_group(&tr, &va, &c, 1, threads, &hooks, &hd, &h, &st) ||
         finish(store, out, &a, &c, hd, &h, &tr, fc_now() - t0, &st))

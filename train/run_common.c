@@ -8,6 +8,7 @@
 
 #include "../common/cmd/opts.h"
 #include "../common/outtmp.h"
+#include "../common/store.h"
 #include "head_h5.h"
 #include "train_opts.h"
 
@@ -155,4 +156,10 @@ int fc_run_check_outputs(const void *args, const char *store, const char *const 
         }
     }
     return FC_OK;
+}
+
+void fc_run_note_writer(const char *cmd, const char *store, size_t n) {
+    if (fc_store_writer_active(store))
+        fprintf(stderr, "featcache %s: note: another process is extracting into %s right now; using the %zu "
+                "images stored so far\n", cmd, store, n);
 }

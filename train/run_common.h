@@ -30,6 +30,9 @@ char *fc_run_metrics_text(const fc_history *h);
  * kind (fc_output_check); two outputs may not name one file. */
 int fc_run_check_outputs(const void *args, const char *store, const char *const *opts, const int *kinds, int n,
                          fc_status *st);
+/* Says on stderr when another process is adding images to the store right now (an
+ * extract holds its writer lock): the command uses the n images stored so far. */
+void fc_run_note_writer(const char *cmd, const char *store, size_t n);
 /* Parse --threads (default: online CPUs); also caps the BLAS threads. */
 int fc_run_threads(const void *args, int *threads);
 

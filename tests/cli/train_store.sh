@@ -162,6 +162,13 @@ expect_exit "-o and --history the same file" 2 "name the same file" "$FC" train 
     || fail "a refused run wrote something"
 check "train -o over an earlier head" "$FC" train "$S" -o "$T/h3.h5" --epochs 1 -q
 
+# --- a store an extract is adding to right now (its writer lock held): train says so
+expect_exit "train while the store's writer lock is held" 0 "another process is extracting into" \
+    flock "$S.lock" "$FC" train "$S" -o "$T/busy.h5" --epochs 1 -q
+check "train without a writer" "$FC" train "$S" -o "$T/busy.h5" --epochs 1 -q
+grep -q "extracting into" "$T/.err" && fail "note without a writer: $(cat "$T/.err")" || ok "no note without a writer"
+rm -f "$S.lock"
+
 # --- bad inputs
 expect_exit "empty train split" 1 "train split is empty" "$FC" train "$T/empty.db" -o "$T/x.h5"
 expect_exit "one class only" 1 "only one class" "$FC" train "$T/one.db" -o "$T/x.h5"
