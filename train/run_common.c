@@ -79,17 +79,8 @@ char *fc_run_metrics_text(const fc_history *h) {
     return s;
 }
 
-static int hdf5_signature(const char *path) {
-    unsigned char sig[8];
-    FILE *f = fopen(path, "rb");
-    if (!f) return 0;
-    size_t n = fread(sig, 1, 8, f);
-    fclose(f);
-    return n == 8 && memcmp(sig, "\211HDF\r\n\032\n", 8) == 0;
-}
-
 int fc_run_recordable(const char *path, const char *kind) {
-    if (hdf5_signature(path)) {
+    if (fc_is_hdf5(path)) {
         fprintf(stderr, "featcache %s: input is an HDF5 export: run not recorded\n", kind);
         return 0;
     }

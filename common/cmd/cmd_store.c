@@ -378,8 +378,8 @@ static void config_text(json_t *cfg, const char **keys, const char *pick, int nk
     }
 }
 
-void fc_config_text(const char *json, char *out, size_t cap) {
-    json_t *j = json ? json_loads(json, 0, NULL) : NULL;
+/* Every key of one config object, in key order. */
+static void config_all(json_t *j, char *out, size_t cap) {
     json_t *one[1] = {j};
     const char **keys = NULL;
     int nk = json_is_object(j) ? union_keys(one, 1, &keys) : 0;
@@ -390,6 +390,11 @@ void fc_config_text(const char *json, char *out, size_t cap) {
         config_text(j, keys, pick, nk, 'd', out, cap);
     }
     free(pick), free(keys);
+}
+
+void fc_config_text(const char *json, char *out, size_t cap) {
+    json_t *j = json ? json_loads(json, 0, NULL) : NULL;
+    config_all(j, out, cap);
     json_decref(j);
 }
 
@@ -447,9 +452,7 @@ static void print_run_detail(const run_row *row, json_t *metrics, json_t *hist) 
     printf("run          %lld (%s), %s, %.1f s\n", row->id, row->kind, row->when, row->seconds);
     char text[2048];
     if (json_is_object(row->cfg)) {
-        char *cfg = json_dumps(row->cfg, JSON_COMPACT);
-        fc_config_text(cfg, text, sizeof text);
-        free(cfg);
+        config_all(row->cfg, text, sizeof text);
         printf("config       %s\n", text);
     }
     if (json_is_object(metrics)) {
