@@ -15,6 +15,11 @@ void fc_fused_rows_scalar(const fc_fused_layer *f, int r0, int r1, int j0, float
     const int H = f->H;
     for (int i = r0; i < r1; i++) {
         float *wr = f->w + (size_t)i * H;
+        if (f->bt && f->last) { /* the scalings a vector pass skipped (see fused.h), then eager */
+            for (uint32_t k = f->last[i] + 1; k < f->step; k++)
+                for (int j = j0; j < H; j++) f->s1[(size_t)i * H + j] = f->os.c1 * f->s1[(size_t)i * H + j];
+            f->last[i] = f->step;
+        }
         for (int j = j0; j < H; j++) {
             float w = wr[j];
             if (f->bt) {
@@ -100,6 +105,38 @@ acc_rows8_masked(__m256 a, const float *const *row, const float *x, int n, int j
     return a;
 }
 
+/* The n scalings of one row's RMSprop state by rho a lazy pass skipped (see fused.h), one
+ * multiplication at a time like the eager steps. 64 columns at a time: 8 independent
+ * chains keep both multipliers busy (4 chains wait on the multiply's latency). */
+__attribute__((target("avx2,fma"), always_inline)) static inline void catch_up_avx2(float *s, int H, float rho,
+                                                                                     uint32_t n) {
+    if (!n) return;
+    const __m256 c = _mm256_set1_ps(rho);
+    const int H8 = H & ~7;
+    int j = 0;
+    for (; j + 64 <= H8; j += 64) {
+        __m256 a[8];
+#pragma GCC unroll 8
+        for (int q = 0; q < 8; q++) a[q] = _mm256_loadu_ps(s + j + 8 * q);
+        for (uint32_t k = 0; k < n; k++) {
+#pragma GCC unroll 8
+            for (int q = 0; q < 8; q++) a[q] = _mm256_mul_ps(c, a[q]);
+        }
+#pragma GCC unroll 8
+        for (int q = 0; q < 8; q++) _mm256_storeu_ps(s + j + 8 * q, a[q]);
+    }
+    for (; j < H8; j += 8) {
+        __m256 a = _mm256_loadu_ps(s + j);
+        for (uint32_t k = 0; k < n; k++) a = _mm256_mul_ps(c, a);
+        _mm256_storeu_ps(s + j, a);
+    }
+    for (; j < H; j++) {
+        float v = s[j];
+        for (uint32_t k = 0; k < n; k++) v = rho * v;
+        s[j] = v;
+    }
+}
+
 /* Gradient + update of one row i of W: g = sum over the batch rows b with x[b][i] != 0
  * (feature maps after ReLU are mostly exact zeros; skipping a zero term leaves every
  * sum bit-identical), in increasing b, of x[b][i] * dz[b][:]. dp/xv: scratch (>= bt). */
@@ -117,7 +154,13 @@ row_update_avx2(const fc_fused_layer *f, const fc_nz_rows *nz, int i, const floa
             int b = wi * 32 + __builtin_ctz(m);
             dp[nnz] = f->dz + (size_t)b * H, xv[nnz++] = f->xt[b][i];
         }
-    if (i + pd < nz->r1) { /* row i + pd of W and of the state, ~4 KiB ahead (see fused_avx2) */
+    int ahead = i + pd < nz->r1;
+    if (ahead && kind == FC_OPTIM_RMSPROP && f->last) { /* lazy: only a row the step will touch */
+        uint32_t any = 0;
+        for (int wi = 0; wi * 32 < nz->bt; wi++) any |= nz->tmask[(size_t)wi * nz->rows + (i + pd - nz->r0)];
+        ahead = any != 0;
+    }
+    if (ahead) { /* row i + pd of W and of the state, ~4 KiB ahead (see fused_avx2) */
         const char *pw = (const char *)(wr + (size_t)pd * H), *p1 = S1 ? (const char *)(S1 + (size_t)pd * H) : NULL,
                    *p2 = S2 ? (const char *)(S2 + (size_t)pd * H) : NULL;
         for (int o = 0; o < H * (int)sizeof(float); o += 64) {
@@ -127,6 +170,11 @@ row_update_avx2(const fc_fused_layer *f, const fc_nz_rows *nz, int i, const floa
         }
     }
     int j = 0;
+    if (kind == FC_OPTIM_RMSPROP && f->last) {
+        if (nnz == 0) return; /* W stays; the state's scaling waits for the row's next touch */
+        catch_up_avx2(S1, H, f->os.c1, f->step - 1 - f->last[i]);
+        f->last[i] = f->step;
+    }
     if (nnz == 0 && !use_l2 && kind != FC_OPTIM_ADAM) {
         /* g == +0 for the whole row (no sample of the batch has this input nonzero: common
          * for dead channels of real feature maps). The full formulas then reduce exactly to

@@ -27,6 +27,16 @@ typedef struct {
     int H;
     fc_optim_step os;
     float l2x2;
+    /* RMSprop without L2 only (else NULL): a row of W whose inputs are all zero in a batch
+     * has g == +0, so W stays and the step only scales the row's state by rho. Such rows
+     * are left alone, and last[i] (one per row, zeroed at the start) says up to which step
+     * row i's state is current; the next step that touches the row first applies the
+     * skipped scalings one by one (the same multiplications in the same order: every bit as
+     * if done eagerly) and sets last[i] = step. Real feature maps leave many rows of a batch
+     * all-zero (batch 20: InceptionV3 mixed7 46%, MobileNetV2 out_relu 66%), whose state is
+     * then neither read nor written. Nothing else reads the first layer's state. */
+    uint32_t *last;
+    uint32_t step; /* the number of the update this pass applies (1, 2, ...) when last != NULL */
 } fc_fused_layer;
 
 /* Largest batch the fused kernel takes (the trainer checks). */

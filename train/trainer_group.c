@@ -26,6 +26,7 @@ typedef struct {
     float *zp;                       /* (threads, batch, H0) first-layer partial sums */
     float *vz, *vlogits;             /* validation: (VAL_CHUNK, H0) first layer, (n_val, U) */
     fc_fused_layer fl;
+    uint32_t *last; /* fl.last: RMSprop without L2 (see fused.h) */
     long t;
     int active, wait;
     double best_val, loss_sum;
@@ -58,6 +59,7 @@ static void cstate_free(cstate *c) {
     free(c->z0), free(c->dz0), free(c->dzA), free(c->dzB), free(c->da), free(c->zp);
     free(c->vz), free(c->vlogits);
     fc_head_free(c->best);
+    free(c->last);
 }
 
 static int cstate_init(cstate *c, const fc_train_config *cfg, const fc_dataset *tr, size_t n_val,
@@ -97,6 +99,10 @@ static int cstate_init(cstate *c, const fc_train_config *cfg, const fc_dataset *
     }
     c->fl.w = hd->w[0], c->fl.s1 = c->s1[0], c->fl.s2 = c->s2[0], c->fl.H = c->H0;
     c->fl.l2x2 = 2.0f * cfg->l2;
+    if (cfg->opt.kind == FC_OPTIM_RMSPROP && cfg->l2 == 0.0f) {
+        if (!(c->last = fc_calloc((size_t)hd->dims[0], sizeof *c->last, st))) return st->code;
+        c->fl.last = c->last;
+    }
     c->active = 1;
     c->best_val = INFINITY;
     return FC_OK;
@@ -167,6 +173,7 @@ static void cfg_step(cstate *c, int Bs, int threads, const int32_t *yb, const fl
         for (int j = 0; j < H0; j++) c->gb[0][j] += c->dz0[(size_t)b * H0 + j];
     c->t++;
     fc_optim_step_init(&cfg->opt, c->t, &c->fl.os);
+    c->fl.step = (uint32_t)c->t;
     for (int l = 0; l < c->L; l++) {
         if (l > 0)
             fc_optim_update(&c->fl.os, hd->w[l], c->gw[l], c->s1[l], c->s2[l],

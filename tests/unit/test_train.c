@@ -74,7 +74,7 @@ static void test_fused_vs_scalar(void) {
             fc_optim_defaults(kind == 0 ? FC_OPTIM_RMSPROP : kind == 1 ? FC_OPTIM_ADAM : FC_OPTIM_SGD, &o);
             if (kind == 3) o.momentum = 0.9f, o.nesterov = 1;
             for (int v = 0; v < 2; v++) {
-                fc_fused_layer f = {rows, B, dz, rows, B, w[v], s1[v], s2[v], H, {0}, hi == 1 || hi == 3 ? 0.02f : 0.0f};
+                fc_fused_layer f = {rows, B, dz, rows, B, w[v], s1[v], s2[v], H, {0}, hi == 1 || hi == 3 ? 0.02f : 0.0f, NULL, 0};
                 fc_optim_step_init(&o, 3, &f.os);
                 if (v == 0) fc_fused_rows(&f, 0, D, zp[v]);
                 else fc_fused_rows_scalar(&f, 0, D, 0, zp[v]);
@@ -119,7 +119,7 @@ static void test_fused_short_last_batch(void) {
     fc_nz_build(&nz, rows, B, rows, 0, 0, D); /* a full batch first: fills every mask word */
     fc_nz_build(&nz, rows, bt, rows, 0, 0, D);
     for (int v = 0; v < 2; v++) {
-        fc_fused_layer f = {rows, bt, dz, rows, 0, w[v], s1[v], NULL, H, {0}, 0.0f};
+        fc_fused_layer f = {rows, bt, dz, rows, 0, w[v], s1[v], NULL, H, {0}, 0.0f, NULL, 0};
         fc_optim_step_init(&o, 1, &f.os);
         if (v == 0) fc_fused_rows_nz(&f, &nz, zp);
         else fc_fused_rows_scalar(&f, 0, D, 0, zp);
@@ -129,6 +129,62 @@ static void test_fused_short_last_batch(void) {
     fc_nz_free(&nz);
     free(x), free(dz), free(zp);
     for (int v = 0; v < 2; v++) free(w[v]), free(s1[v]);
+}
+
+/* --- lazy RMSprop state (fused.h: rows all-zero in a batch are skipped, their scalings
+ * applied when next touched): over steps where rows are all-zero for 1 or 5 batches in a
+ * row, then a batch touching every row, the weights, the forward and finally the state
+ * equal the eager pass bit for bit (vector and scalar paths) --- */
+static void test_fused_lazy(void) {
+    const int D = 41, Hs[3] = {37, 64, 136}, B = 5, steps = 9;
+    for (int hi = 0; hi < 3; hi++) {
+        const int H = Hs[hi];
+        uint64_t s = 99 + (uint64_t)hi;
+        float *x = malloc((size_t)steps * B * D * sizeof(float)), *dz = malloc((size_t)B * H * sizeof(float));
+        for (int t = 0; t < steps; t++)
+            for (int b = 0; b < B; b++)
+                for (int i = 0; i < D; i++) {
+                    /* row i all-zero at step t: every 2nd step (i % 3 == 0), steps 2-6 (i % 3 == 1),
+                     * never (i % 3 == 2); the last step touches every row */
+                    int off = t + 1 < steps && ((i % 3 == 0 && t % 2) || (i % 3 == 1 && t >= 2 && t <= 6));
+                    float u = urand(&s);
+                    x[((size_t)t * B + b) * D + i] = off ? 0.0f : (u < 0.4f && b ? 0.0f : u + 0.1f);
+                }
+        float *w[3], *s1[3], *zp[3];
+        uint32_t *last[3] = {NULL, calloc((size_t)D, sizeof(uint32_t)), calloc((size_t)D, sizeof(uint32_t))};
+        for (int v = 0; v < 3; v++) {
+            w[v] = malloc((size_t)D * H * sizeof(float)), s1[v] = calloc((size_t)D * H, sizeof(float));
+            zp[v] = calloc((size_t)B * H, sizeof(float));
+            for (int i = 0; i < D * H; i++) w[v][i] = (float)((i * 37) % 101) / 101.0f - 0.5f;
+        }
+        fc_optim o;
+        fc_optim_defaults(FC_OPTIM_RMSPROP, &o);
+        for (int t = 0; t < steps; t++) {
+            const float *rows[5], *next[5];
+            for (int b = 0; b < B; b++) {
+                rows[b] = x + ((size_t)t * B + b) * D;
+                next[b] = x + ((size_t)((t + 1) % steps) * B + b) * D;
+            }
+            for (int i = 0; i < B * H; i++) dz[i] = urand(&s) - 0.5f;
+            for (int v = 0; v < 3; v++) {
+                fc_fused_layer f = {rows, B, dz, next, B, w[v], s1[v], NULL, H, {0}, 0.0f, last[v], (uint32_t)(t + 1)};
+                fc_optim_step_init(&o, t + 1, &f.os);
+                memset(zp[v], 0, (size_t)B * H * sizeof(float));
+                if (v < 2) CHECK(fc_fused_rows(&f, 0, D, zp[v]) == 0, "fused alloc");
+                else fc_fused_rows_scalar(&f, 0, D, 0, zp[v]);
+            }
+            for (int v = 1; v < 3; v++) {
+                CHECK(memcmp(w[0], w[v], (size_t)D * H * sizeof(float)) == 0, "lazy H=%d step %d path %d: weights", H, t, v);
+                CHECK(memcmp(zp[0], zp[v], (size_t)B * H * sizeof(float)) == 0, "lazy H=%d step %d path %d: forward", H, t, v);
+            }
+        }
+        for (int v = 1; v < 3; v++) {
+            CHECK(memcmp(s1[0], s1[v], (size_t)D * H * sizeof(float)) == 0, "lazy H=%d path %d: state", H, v);
+            for (int i = 0; i < D; i++) CHECK(last[v][i] == (uint32_t)steps, "lazy H=%d row %d: last %u", H, i, last[v][i]);
+        }
+        free(x), free(dz);
+        for (int v = 0; v < 3; v++) free(w[v]), free(s1[v]), free(zp[v]), free(last[v]);
+    }
 }
 
 /* --- sparse first-layer forward: AVX2 == scalar bit for bit, any row split, vs double --- */
@@ -406,6 +462,7 @@ static void test_pooling(void) {
 int main(void) {
     T_RUN(test_fused_vs_scalar);
     T_RUN(test_fused_short_last_batch);
+    T_RUN(test_fused_lazy);
     T_RUN(test_sparse_forward);
     T_RUN(test_gradients);
     T_RUN(test_loss_values);
