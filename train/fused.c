@@ -142,7 +142,7 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void catch_up_a
  * sum bit-identical), in increasing b, of x[b][i] * dz[b][:]. dp/xv: scratch (>= bt). */
 __attribute__((target("avx2,fma"), always_inline)) static inline void
 row_update_avx2(const fc_fused_layer *f, const fc_nz_rows *nz, int i, const float **dp, float *xv, const int kind,
-                const int use_l2, const int pd) {
+                const int use_l2, const int pd, const uint32_t *fwd) {
     const int H = f->H, H8 = H & ~7;
     float *restrict wr = f->w + (size_t)i * H;
     float *S1 = f->s1 ? f->s1 + (size_t)i * H : NULL, *S2 = f->s2 ? f->s2 + (size_t)i * H : NULL;
@@ -155,10 +155,16 @@ row_update_avx2(const fc_fused_layer *f, const fc_nz_rows *nz, int i, const floa
             dp[nnz] = f->dz + (size_t)b * H, xv[nnz++] = f->xt[b][i];
         }
     int ahead = i + pd < nz->r1;
-    if (ahead && kind == FC_OPTIM_RMSPROP && f->last) { /* lazy: only a row the step will touch */
+    if (ahead && kind == FC_OPTIM_RMSPROP && f->last) { /* lazy: only what the step will read */
         uint32_t any = 0;
         for (int wi = 0; wi * 32 < nz->bt; wi++) any |= nz->tmask[(size_t)wi * nz->rows + (i + pd - nz->r0)];
-        ahead = any != 0;
+        if (!any) {
+            ahead = 0;
+            const int r = i + pd - nz->r0;
+            if (fwd && (fwd[r / FC_NZ_BLOCK] >> (r % FC_NZ_BLOCK) & 1u)) /* the forward's row of W */
+                for (int o = 0; o < H * (int)sizeof(float); o += 64)
+                    _mm_prefetch((const char *)(wr + (size_t)pd * H) + o, _MM_HINT_T0);
+        }
     }
     if (ahead) { /* row i + pd of W and of the state, ~4 KiB ahead (see fused_avx2) */
         const char *pw = (const char *)(wr + (size_t)pd * H), *p1 = S1 ? (const char *)(S1 + (size_t)pd * H) : NULL,
@@ -335,15 +341,25 @@ __attribute__((target("avx2,fma"))) static void fused_avx2(const fc_fused_layer 
     const int pd = f->H * (int)sizeof(float) >= 4096 ? 1 : 4096 / (f->H * (int)sizeof(float));
     const float *dp[FUSED_MAX_B];
     float xv[FUSED_MAX_B];
+    /* lazy RMSprop: per 32-row block, the rows the next batch's forward reads (a row it reads
+     * that the update leaves alone is prefetched too, W only) */
+    uint32_t fu[FC_NZ_CHUNK / FC_NZ_BLOCK] = {0};
+    const uint32_t *fwd = NULL;
+    if (f->last && f->bt > 0 && f->bn > 0 && nz->rows <= FC_NZ_CHUNK) {
+        const int nblk = (nz->rows + FC_NZ_BLOCK - 1) / FC_NZ_BLOCK;
+        for (int b = 0; b < f->bn; b++)
+            for (int k = 0; k < nblk; k++) fu[k] |= nz->fmask[(size_t)b * nblk + k];
+        fwd = fu;
+    }
     for (int i0 = r0, blk = 0; i0 < r1; i0 += FC_NZ_BLOCK, blk++) {
         int i1 = i0 + FC_NZ_BLOCK < r1 ? i0 + FC_NZ_BLOCK : r1;
         if (f->bt > 0) { /* the common cases compiled with their optimizer and L2 fixed */
             if (f->os.kind == FC_OPTIM_RMSPROP && !l2)
-                for (int i = i0; i < i1; i++) row_update_avx2(f, nz, i, dp, xv, FC_OPTIM_RMSPROP, 0, pd);
+                for (int i = i0; i < i1; i++) row_update_avx2(f, nz, i, dp, xv, FC_OPTIM_RMSPROP, 0, pd, fwd);
             else if (f->os.kind == FC_OPTIM_ADAM && !l2)
-                for (int i = i0; i < i1; i++) row_update_avx2(f, nz, i, dp, xv, FC_OPTIM_ADAM, 0, pd);
+                for (int i = i0; i < i1; i++) row_update_avx2(f, nz, i, dp, xv, FC_OPTIM_ADAM, 0, pd, NULL);
             else
-                for (int i = i0; i < i1; i++) row_update_avx2(f, nz, i, dp, xv, f->os.kind, l2, pd);
+                for (int i = i0; i < i1; i++) row_update_avx2(f, nz, i, dp, xv, f->os.kind, l2, pd, NULL);
         }
         if (f->bn) block_forward_avx2(f, nz, blk, zp);
     }
