@@ -24,6 +24,9 @@ static const fc_opt sweep_opts[] = {
     {"best", 0, "HEAD.h5", "save the best config's head"},
     {"plot", 0, "SWEEP.png", "validation accuracy curves of every config (PNG)"},
     FC_TRAIN_OPT_ENTRIES,
+    {"max-memory", 0, "SIZE", "memory for the configs trained at once (weights, optimizer state), e.g. 4G or "
+                              "500M; more configs than fit are trained in rounds (default: 85% of the memory "
+                              "available when training starts)"},
     {"threads", 0, "N", "threads (default: all online CPUs)"},
     {"quiet", 'q', NULL, "no progress lines"},
     {0},
@@ -46,71 +49,156 @@ typedef struct {
 } sweep_run;
 
 typedef struct {
-    int quiet, group, groups, epochs;
-    int *idx; /* group member -> config index */
+    int quiet, group, groups, round, rounds, epochs;
 } sweep_log;
 
 static void log_epoch(void *ctx, int cfg, int epoch, const fc_epoch_stat *s) {
     sweep_log *l = ctx;
     if (l->quiet || cfg != 0) return;
-    fprintf(stderr, "sweep: group %d/%d: epoch %d/%d (%.2fs)\n", l->group + 1, l->groups, epoch + 1, l->epochs,
-            s->seconds);
+    if (l->rounds > 1)
+        fprintf(stderr, "sweep: group %d/%d, round %d/%d: epoch %d/%d (%.2fs)\n", l->group + 1, l->groups,
+                l->round + 1, l->rounds, epoch + 1, l->epochs, s->seconds);
+    else
+        fprintf(stderr, "sweep: group %d/%d: epoch %d/%d (%.2fs)\n", l->group + 1, l->groups, epoch + 1, l->epochs,
+                s->seconds);
 }
 
+/* "1.50 GiB" style (the units --max-memory takes), for messages. */
+static void fmt_bytes(double b, char *out, size_t n) {
+    if (b >= 1024.0 * 1024 * 1024) snprintf(out, n, "%.2f GiB", b / (1024.0 * 1024 * 1024));
+    else if (b >= 1024.0 * 1024) snprintf(out, n, "%.1f MiB", b / (1024.0 * 1024));
+    else snprintf(out, n, "%.0f KiB", b / 1024.0);
+}
+
+/* SIZE for --max-memory: a number of bytes with an optional K, M, G or T suffix (powers of
+ * 1024, "B"/"iB" allowed after it). -1 if malformed. */
+static double parse_size(const char *s) {
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || !(v > 0) || !isfinite(v)) return -1;
+    static const char units[] = "KMGT";
+    const char *u = *end ? strchr(units, *end & ~0x20) : NULL;
+    if (*end && !u) return -1;
+    if (u) {
+        for (const char *p = units; p <= u; p++) v *= 1024.0;
+        end++;
+        if (*end == 'i') end++;
+        if (*end == 'B' || *end == 'b') end++;
+    } else if (*end == 'B' || *end == 'b') end++;
+    return *end ? -1 : v;
+}
+
+/* Score of config i (its saved head's val metrics, or train metrics without validation). */
+static void score_one(sweep_run *r, int i) {
+    const fc_history *h = &r->hist[i];
+    if (h->n < 1) { /* no epoch recorded: nothing to score */
+        r->score_acc[i] = r->score_loss[i] = NAN;
+        return;
+    }
+    const fc_epoch_stat *e = &h->ep[r->cfg[i].patience > 0 ? h->best : h->n - 1];
+    r->score_acc[i] = isnan(e->val_acc) ? e->acc : e->val_acc;
+    r->score_loss[i] = isnan(e->val_loss) ? e->loss : e->val_loss;
+}
+
+/* A strict total order (NaN scores rank last, ties by config number), so the best config is
+ * the same whatever order configs finish in. */
+static int better(const sweep_run *r, int a, int b) {
+    double aa = isnan(r->score_acc[a]) ? -INFINITY : r->score_acc[a], ab = isnan(r->score_acc[b]) ? -INFINITY : r->score_acc[b];
+    double la = isnan(r->score_loss[a]) ? INFINITY : r->score_loss[a], lb = isnan(r->score_loss[b]) ? INFINITY : r->score_loss[b];
+    if (aa != ab) return aa > ab;
+    if (la != lb) return la < lb;
+    return a < b;
+}
+
+/* Trains every config: groups of configs sharing pool, batch and seed together, in rounds
+ * that fit max_mem bytes (<= 0: 85% of MemAvailable now). A finished round's heads are
+ * freed except the best so far when keep_best (only --best needs a head). */
 static int train_all(const fc_dataset *tr, const fc_dataset *va, sweep_run *r, int threads, int quiet,
-                     fc_status *st) {
+                     double max_mem, int keep_best, fc_status *st) {
     int *done = calloc((size_t)r->n, sizeof *done), *idx = calloc((size_t)r->n, sizeof *idx);
     fc_train_config *gc = calloc((size_t)r->n, sizeof *gc);
     fc_head **gh = calloc((size_t)r->n, sizeof *gh);
     fc_history *ghist = calloc((size_t)r->n, sizeof *ghist);
-    int rc = FC_OK, groups = 0;
-    if (!done || !idx || !gc || !gh || !ghist) { rc = fc_fail(st, FC_ERR_NOMEM, "sweep: out of memory"); goto out; }
+    double *need = calloc((size_t)r->n, sizeof *need);
+    int rc = FC_OK, groups = 0, best = -1;
+    if (!done || !idx || !gc || !gh || !ghist || !need) { rc = fc_fail(st, FC_ERR_NOMEM, "sweep: out of memory"); goto out; }
     for (int i = 0; i < r->n; i++) /* compatibility is equality of (pool, batch, seed) */
         if (!done[i]) {
             groups++;
             for (int j = i; j < r->n; j++) done[j] |= fc_train_compatible(&r->cfg[i], &r->cfg[j]);
         }
     memset(done, 0, (size_t)r->n * sizeof *done);
+    const int auto_mem = !(max_mem > 0);
+    double head_b = 0;
+    for (int i = 0; i < r->n; i++) fc_train_config_bytes(&r->cfg[i], tr, va ? va->n : 0, threads, &need[i], &head_b);
     double t0 = fc_now();
     for (int i = 0, g = 0; i < r->n && rc == FC_OK; i++) {
         if (done[i]) continue;
-        int m = 0, maxe = 0;
+        int m = 0;
         for (int j = i; j < r->n; j++)
-            if (!done[j] && fc_train_compatible(&r->cfg[i], &r->cfg[j])) {
-                idx[m] = j, gc[m++] = r->cfg[j], done[j] = 1;
-                maxe = r->cfg[j].epochs > maxe ? r->cfg[j].epochs : maxe;
-            }
+            if (!done[j] && fc_train_compatible(&r->cfg[i], &r->cfg[j])) idx[m++] = j, done[j] = 1;
+        /* rounds: consecutive members while their memory fits (at least one per round) */
+        double budget = max_mem;
+        if (auto_mem) {
+            double avail = fc_mem_available();
+            budget = avail > 0 ? 0.85 * avail : INFINITY;
+        }
+        int rounds = 0;
+        for (int k = 0; k < m;) {
+            double sum = 0;
+            int k0 = k;
+            while (k < m && (k == k0 || sum + need[idx[k]] <= budget)) sum += need[idx[k++]];
+            rounds++;
+        }
+        char bb[32], nb[32];
+        fmt_bytes(budget, bb, sizeof bb);
         if (!quiet && groups > 1)
             fprintf(stderr, "sweep: group %d/%d: %d config(s) sharing pool, batch and seed, trained together\n", g + 1,
                     groups, m);
-        sweep_log lg = {quiet, g++, groups, maxe, idx};
-        fc_train_hooks hooks = {log_epoch, &lg};
-        if ((rc = fc_train_group(tr, va, gc, m, threads, &hooks, gh, ghist, st))) break;
-        for (int k = 0; k < m; k++) r->heads[idx[k]] = gh[k], r->hist[idx[k]] = ghist[k];
+        if (!quiet && rounds > 1) {
+            double total = 0;
+            for (int k = 0; k < m; k++) total += need[idx[k]];
+            fmt_bytes(total, nb, sizeof nb);
+            fprintf(stderr, "sweep: %s%d configs need %s for weights and optimizer state, %s %s: %d rounds\n",
+                    groups > 1 ? "this group's " : "", m, nb, auto_mem ? "memory available (85%):" : "--max-memory",
+                    bb, rounds);
+        }
+        sweep_log lg = {quiet, g++, groups, 0, rounds, r->cfg[i].epochs};
+        for (int k = 0; k < m && rc == FC_OK; lg.round++) {
+            int k0 = k, n = 0, maxe = 0;
+            double sum = 0;
+            while (k < m && (k == k0 || sum + need[idx[k]] <= budget)) {
+                sum += need[idx[k]];
+                gc[n++] = r->cfg[idx[k]];
+                maxe = r->cfg[idx[k]].epochs > maxe ? r->cfg[idx[k]].epochs : maxe;
+                k++;
+            }
+            if (n == 1 && sum > budget) {
+                fmt_bytes(sum, nb, sizeof nb);
+                fprintf(stderr, "featcache sweep: warning: config %d alone needs %s for its weights and optimizer "
+                                "state, more than the %s %s; it may run out of memory\n",
+                        idx[k0] + 1, nb, bb, auto_mem ? "available (85%)" : "of --max-memory");
+            }
+            lg.epochs = maxe;
+            fc_train_hooks hooks = {log_epoch, &lg};
+            if ((rc = fc_train_group(tr, va, gc, n, threads, &hooks, gh, ghist, st))) break;
+            for (int q = 0; q < n; q++) {
+                int c = idx[k0 + q];
+                r->heads[c] = gh[q], r->hist[c] = ghist[q];
+                score_one(r, c);
+                if (keep_best && (best < 0 || better(r, c, best))) {
+                    if (best >= 0) fc_head_free(r->heads[best]), r->heads[best] = NULL;
+                    best = c;
+                } else {
+                    fc_head_free(r->heads[c]), r->heads[c] = NULL;
+                }
+            }
+        }
     }
     r->seconds = fc_now() - t0;
 out:
-    free(done), free(idx), free(gc), free(gh), free(ghist);
+    free(done), free(idx), free(gc), free(gh), free(ghist), free(need);
     return rc;
-}
-
-static void score(sweep_run *r) {
-    for (int i = 0; i < r->n; i++) {
-        const fc_history *h = &r->hist[i];
-        if (h->n < 1) { /* no epoch recorded: nothing to score */
-            r->score_acc[i] = r->score_loss[i] = NAN;
-            continue;
-        }
-        const fc_epoch_stat *e = &h->ep[r->cfg[i].patience > 0 ? h->best : h->n - 1];
-        r->score_acc[i] = isnan(e->val_acc) ? e->acc : e->val_acc;
-        r->score_loss[i] = isnan(e->val_loss) ? e->loss : e->val_loss;
-    }
-}
-
-static int better(const sweep_run *r, int a, int b) {
-    if (r->score_acc[a] != r->score_acc[b]) return r->score_acc[a] > r->score_acc[b];
-    if (r->score_loss[a] != r->score_loss[b]) return r->score_loss[a] < r->score_loss[b];
-    return a < b;
 }
 
 static int write_csv(const sweep_run *r, const char *path, fc_status *st) {
@@ -154,7 +242,6 @@ static int outputs(const char *store, const fc_args *a, sweep_run *r, const fc_d
     int *order = calloc((size_t)r->n, sizeof *order);
     if (!order) return fc_fail(st, FC_ERR_NOMEM, "sweep: out of memory");
     int quiet = fc_arg_flag(a, "quiet");
-    score(r);
     if (!quiet) leaderboard(r, order);
     else for (int i = 0; i < r->n; i++) order[i] = i;
     int best = 0;
@@ -232,6 +319,12 @@ int cmd_sweep(int argc, char **argv) {
     fc_grid g = {0};
     int threads;
     if ((rc = build(&a, &r, &g)) != FC_ARGS_OK || (rc = fc_run_threads(&a, &threads)) != FC_ARGS_OK) goto done;
+    double max_mem = 0;
+    const char *mm = fc_arg_str(&a, "max-memory", NULL);
+    if (mm && (max_mem = parse_size(mm)) < 0) {
+        rc = fc_usage_error("sweep", "--max-memory: '%s' is not a size (a number of bytes, or with K, M, G or T: 4G, 500M)", mm);
+        goto done;
+    }
     fc_status st = {0};
     fc_dataset tr, va;
     const char *store = a.pos[0];
@@ -248,7 +341,8 @@ int cmd_sweep(int argc, char **argv) {
     fc_run_note_writer("sweep", store, tr.n + va.n);
     if (!fc_arg_flag(&a, "quiet"))
         fprintf(stderr, "sweep: %d configs, %zu train / %zu validation images\n", r.n, tr.n, va.n);
-    rc = train_all(&tr, &va, &r, threads, fc_arg_flag(&a, "quiet"), &st) || outputs(store, &a, &r, &tr, &st)
+    rc = train_all(&tr, &va, &r, threads, fc_arg_flag(&a, "quiet"), max_mem, fc_arg_str(&a, "best", NULL) != NULL,
+                   &st) || outputs(store, &a, &r, &tr, &st)
              ? fc_report("sweep", &st)
              : 0;
     fc_run_free_data(&tr, &va);

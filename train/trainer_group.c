@@ -1,6 +1,7 @@
 /* trainer_group.c - fc_train_group: the step loop over a group of configs (see trainer.c
  * for the plan of a step and fused.h for the first-layer pass). */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -106,6 +107,41 @@ static int cstate_init(cstate *c, const fc_train_config *cfg, const fc_dataset *
     c->active = 1;
     c->best_val = INFINITY;
     return FC_OK;
+}
+
+void fc_train_config_bytes(const fc_train_config *c, const fc_dataset *tr, size_t n_val, int threads,
+                           double *train_bytes, double *head_bytes) {
+    /* mirrors cstate_init's allocations */
+    double dims[FC_HEAD_MAX_LAYERS + 1];
+    int L = c->arch.n_hidden + 1;
+    dims[0] = (double)fc_head_in_dim(c->arch.pool, tr->h, tr->w, tr->c);
+    for (int l = 0; l < c->arch.n_hidden; l++) dims[l + 1] = c->arch.hidden[l];
+    dims[L] = fc_head_out_units(tr->n_classes);
+    double params = 0, grads = 0, acts = 0, maxd = 0, B = c->batch;
+    for (int l = 0; l < L; l++) {
+        params += dims[l] * dims[l + 1] + dims[l + 1];
+        if (l > 0) grads += dims[l] * dims[l + 1];
+        acts += dims[l + 1] * (c->arch.dropout > 0 && l + 1 < L ? 3 : 1) + dims[l + 1];
+        maxd = dims[l + 1] > maxd ? dims[l + 1] : maxd;
+    }
+    double copies = 1 + fc_optim_n_state(&c->opt) + (c->patience > 0);
+    double vrows = (double)(n_val < VAL_CHUNK ? n_val : VAL_CHUNK);
+    double floats = params * copies + grads + B * acts + B * (2 * dims[1] + 3 * maxd) + threads * B * dims[1] +
+                    (n_val ? vrows * dims[1] + (double)n_val * dims[L] : 0);
+    double lazy = c->opt.kind == FC_OPTIM_RMSPROP && c->l2 == 0.0f ? dims[0] * sizeof(uint32_t) : 0;
+    *train_bytes = floats * sizeof(float) + lazy;
+    *head_bytes = params * sizeof(float);
+}
+
+double fc_mem_available(void) {
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (!f) return -1;
+    char line[256];
+    double kb = -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "MemAvailable: %lf kB", &kb) == 1) break;
+    fclose(f);
+    return kb < 0 ? -1 : kb * 1024.0;
 }
 
 /* a[l] separate from y[l] only with dropout; free it then (cstate_free frees y/mask). */

@@ -108,6 +108,23 @@ check "evaluate the sweep's best head" "$FC" evaluate "$S" "$T/best.h5"
 check "export the store" "$FC" export "$S" "$T/exp.h5"
 expect_exit "train on an HDF5 export" 0 "run not recorded" "$FC" train "$T/exp.h5" -o "$T/e.h5" --epochs 2 -q
 check "evaluate an export" "$FC" evaluate "$T/exp.h5" "$T/e.h5" --json
+
+# --- sweep in rounds that fit --max-memory: the same results as all configs at once
+G='lr=1e-4,1e-3 hidden=16,64 dropout=0,0.5'
+check "sweep at once" "$FC" sweep "$T/exp.h5" --grid "$G" --epochs 2 --seed 3 --threads 2 -o "$T/once.csv" \
+    --best "$T/once.h5" -q
+expect_exit "sweep in rounds" 0 "rounds" "$FC" sweep "$T/exp.h5" --grid "$G" --epochs 2 --seed 3 --threads 2 \
+    -o "$T/rounds.csv" --best "$T/rounds.h5" --max-memory 400K
+grep -Eq "^sweep: 8 configs need [0-9.]+ MiB .* --max-memory 400 KiB: [2-8] rounds" "$T/.err" \
+    && ok "sweep says how many rounds" || fail "rounds line: $(grep rounds "$T/.err")"
+grep -q "round 2/" "$T/.err" && ok "progress names the round" || fail "progress: $(grep epoch "$T/.err" | head -2)"
+cmp -s "$T/once.csv" "$T/rounds.csv" && ok "rounds: results identical" || fail "rounds changed the results"
+"$FC" evaluate "$T/exp.h5" "$T/once.h5" --json >"$T/once.json" && "$FC" evaluate "$T/exp.h5" "$T/rounds.h5" --json >"$T/rounds.json" \
+    && cmp -s "$T/once.json" "$T/rounds.json" && ok "rounds: the same best head" || fail "best heads differ"
+expect_exit "a config larger than --max-memory still trains, with a warning" 0 "alone needs" "$FC" sweep "$T/exp.h5" \
+    --grid 'lr=1e-4,1e-3' --epochs 1 --threads 1 -o "$T/tiny.csv" --max-memory 1K -q
+expect_exit "--max-memory not a size" 2 "not a size" "$FC" sweep "$T/exp.h5" --grid 'lr=1e-4' -o "$T/x.csv" --max-memory 4X
+expect_exit "--max-memory zero" 2 "not a size" "$FC" sweep "$T/exp.h5" --grid 'lr=1e-4' -o "$T/x.csv" --max-memory 0
 check "runs lists the recorded runs" "$FC" runs "$S"
 grep -q "sweep" "$T/.out" && grep -q "train" "$T/.out" && ok "runs shows train and sweep runs" || fail "runs: $(head -3 "$T/.out")"
 grep -Eq "^ +[0-9]+ +sweep .* hidden=16 dropout=0 .*lr=0.0001 .*epochs=4" "$T/.out" \
