@@ -1,6 +1,6 @@
 /* bench_train.c - seed-001 head training speed on synthetic 4x4x512 features.
  *
- *   bench_train [--threads N] [--epochs N] [--sweep] [--membw] [--dump DIR]
+ *   bench_train [--threads N] [--epochs N] [--sweep] [--membw] [--dump DIR] [--big]
  * Features are ReLU-like (about 70% exact zeros), labels a noisy linear function of them,
  * 2000 train / 1000 val: the shapes of seed 001 (VGG16 conv base at 150x150, cats vs dogs).
  * Prints seconds, s/epoch, final metrics and peak RSS; --sweep also trains the 12-config
@@ -9,7 +9,9 @@
  * writes them as a feature store (f16) for `featcache train` runs. --membw measures the
  * read-modify-write bandwidth the first layer's update needs (every step reads and writes
  * each first-layer weight and its RMSprop state: 16 B per weight) over arrays the size of
- * one config's and of the sweep's state, and prints the resulting floor per epoch. */
+ * one config's and of the sweep's state, and prints the resulting floor per epoch. --big
+ * does the same with seeds 000/003's head on InceptionV3 mixed7-shaped features (7x7x768,
+ * Dense 1024, Dropout 0.2, RMSprop 1e-4; see make_split). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,22 +26,33 @@
 
 #include <immintrin.h>
 
-static void make_split(fc_dataset *ds, size_t n, uint64_t seed, const float *dir) {
+/* big = 0: seed 001's 4x4x512 (VGG16 block5_pool at 150), each value zero with
+ * probability 0.7. big = 1: seeds 000/003's 7x7x768 (InceptionV3 mixed7 at 150) with the
+ * sparsity of real mixed7 maps (nsfwjs InceptionV3, `make demo`'s Fashion-MNIST images:
+ * 86% zeros, 12% of the values never nonzero, 54% of the rows of W touched by a batch of
+ * 20): value k is nonzero with probability 0 (12% of k) or 0.6 v^3, v uniform. */
+static void make_split(fc_dataset *ds, size_t n, uint64_t seed, const float *dir, int big) {
     memset(ds, 0, sizeof *ds);
-    ds->n = n, ds->h = 4, ds->w = 4, ds->c = 512, ds->dim = 8192, ds->n_classes = 2;
+    ds->n = n, ds->h = big ? 7 : 4, ds->w = big ? 7 : 4, ds->c = big ? 768 : 512, ds->n_classes = 2;
+    ds->dim = (size_t)ds->h * ds->w * ds->c;
     fc_status st = {0};
     ds->x = fc_aligned_alloc(n * ds->dim * sizeof(float), &st); /* as the store loader allocates them */
     ds->y = malloc(n * sizeof(int32_t));
-    uint64_t key = fc_rng_key(seed, 9, 0, 0);
+    uint64_t key = fc_rng_key(seed, 9, 0, 0), pkey = fc_rng_key(3, 9, 2, 0);
     for (size_t i = 0; i < n; i++) {
         double dot = 0;
         for (size_t k = 0; k < ds->dim; k++) {
-            float u = fc_rng_uniform(key, i * ds->dim + k);
-            float v = u < 0.7f ? 0.0f : (u - 0.7f) * 10.0f;
+            float u = fc_rng_uniform(key, i * ds->dim + k), v;
+            if (big) {
+                float q = fc_rng_uniform(pkey, k), pk = q < 0.12f ? 0.0f : 0.6f * powf((q - 0.12f) / 0.88f, 3.0f);
+                v = u < pk ? 2.0f * fc_rng_uniform(key ^ 55, i * ds->dim + k) : 0.0f;
+            } else {
+                v = u < 0.7f ? 0.0f : (u - 0.7f) * 10.0f;
+            }
             ds->x[i * ds->dim + k] = v;
             dot += v * dir[k];
         }
-        ds->y[i] = dot + (fc_rng_uniform(key ^ 77, i) - 0.5) * 4.0 > 0;
+        ds->y[i] = dot + (fc_rng_uniform(key ^ 77, i) - 0.5) * (big ? 1.0 : 4.0) > 0;
     }
 }
 
@@ -159,13 +172,14 @@ static int write_f32(const char *dir, const char *name, const void *p, size_t by
 }
 
 int main(int argc, char **argv) {
-    int threads = 2, epochs = 30, sweep = 0, membw = 0;
+    int threads = 2, epochs = 30, sweep = 0, membw = 0, big = 0;
     const char *dump = NULL, *store = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--epochs") && i + 1 < argc) epochs = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--sweep")) sweep = 1;
         else if (!strcmp(argv[i], "--membw")) membw = 1;
+        else if (!strcmp(argv[i], "--big")) big = 1;
         else if (!strcmp(argv[i], "--dump") && i + 1 < argc) dump = argv[++i];
         else if (!strcmp(argv[i], "--store") && i + 1 < argc) store = argv[++i];
     }
@@ -177,12 +191,13 @@ int main(int argc, char **argv) {
         membw_report(threads, grid, m, (2000 + grid[0].batch - 1) / grid[0].batch);
         return 0;
     }
-    float *dir = malloc(8192 * sizeof(float));
+    const int dim = big ? 7 * 7 * 768 : 8192;
+    float *dir = malloc((size_t)dim * sizeof(float));
     uint64_t k = fc_rng_key(5, 9, 1, 0);
-    for (int i = 0; i < 8192; i++) dir[i] = fc_rng_uniform(k, (uint64_t)i) - 0.5f;
+    for (int i = 0; i < dim; i++) dir[i] = fc_rng_uniform(k, (uint64_t)i) - 0.5f;
     fc_dataset tr, va;
-    make_split(&tr, 2000, 1, dir);
-    make_split(&va, 1000, 2, dir);
+    make_split(&tr, 2000, 1, dir, big);
+    make_split(&va, 1000, 2, dir, big);
     double mean = 0;
     for (size_t i = 0; i < 2000; i++) mean += tr.y[i];
     if (store) {
@@ -205,6 +220,8 @@ int main(int argc, char **argv) {
     int n = 1;
     fc_train_config_defaults(&cfg[0]);
     cfg[0].epochs = epochs;
+    if (big) /* seeds 000/003: Flatten -> Dense(1024, relu) -> Dropout(0.2) -> Dense(1, sigmoid), RMSprop 1e-4 */
+        cfg[0].arch.hidden[0] = 1024, cfg[0].arch.dropout = 0.2f, cfg[0].opt.lr = 1e-4f;
     if (sweep) {
         const float lrs[3] = {1e-5f, 2e-5f, 5e-5f};
         const int hid[2] = {64, 256};

@@ -108,3 +108,29 @@ if fl1 and fln:
           f"sweep floor / measured one config = {fln / f1 if f1 else 0:.2f}x (the best ratio any implementation "
           f"could show against this one-config time)")
 PY
+
+# Seeds 000/003's head: InceptionV3 cut at mixed7 at 150x150 flattens to 37632 values,
+# Dense(1024): 38.5M first-layer weights (154 MB, plus as much RMSprop state), far past
+# the caches: the step streams memory. Synthetic maps with the sparsity of real mixed7
+# maps (bench_train.c make_split). BIG_EPOCHS (default 3) for featcache, BIG_PEER_EPOCHS
+# (default 1) for PyTorch (~20 s per epoch on these VMs).
+BE=${BIG_EPOCHS:-3} BPE=${BIG_PEER_EPOCHS:-1}
+echo
+echo "seeds 000/003 head (Flatten 7x7x768 -> Dense 1024 relu -> Dropout 0.2 -> Dense 1 sigmoid, RMSprop 1e-4, batch 20; 2000 train / 1000 validation), $THREADS threads:"
+"$B" --big --epochs "$BE" --threads "$THREADS" | tee "$T/big.txt" | sed 's/^/  /'
+big=$(secs <"$T/big.txt"); big_fast=$(fastest <"$T/big.txt")
+bt=""
+if [ -n "$th1" ] && mkdir -p "$T/big" && "$B" --big --dump "$T/big" >/dev/null; then
+    bt=$(run_peer torchbig env $PRE OPENBLAS_NUM_THREADS=1 $PY "$HERE/train_peer.py" torch "$T/big" --big --epochs "$BPE")
+    rm -rf "$T/big"
+fi
+if [ -n "$bt" ]; then
+    $PY - "$big" "$BE" "$bt" "$BPE" "$big_fast" "$(cat "$T/torchbig.fastest")" <<'PY'
+import sys
+ours, e, peer, pe, f, pf = (float(v) for v in sys.argv[1:])
+print(f"  PyTorch {peer / pe:.2f} s/epoch vs featcache {ours / e:.2f} s/epoch -> featcache is {peer / pe / (ours / e):.1f}x "
+      f"faster (fastest epoch vs fastest epoch {pf / f:.1f}x)")
+PY
+else
+    echo "  PyTorch: not run (not installed, or the 1-config run above failed)"
+fi
