@@ -15,7 +15,7 @@ void fc_fused_rows_scalar(const fc_fused_layer *f, int r0, int r1, int j0, float
     const int H = f->H;
     for (int i = r0; i < r1; i++) {
         float *wr = f->w + (size_t)i * H;
-        if (f->bt && f->last) { /* the scalings a vector pass skipped (see fused.h), then eager */
+        if (f->bt && f->last && f->s1) { /* the scalings a vector pass skipped (see fused.h), then eager */
             for (uint32_t k = f->last[i] + 1; k < f->step; k++)
                 for (int j = j0; j < H; j++) f->s1[(size_t)i * H + j] = f->os.c1 * f->s1[(size_t)i * H + j];
             f->last[i] = f->step;
@@ -142,7 +142,7 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void catch_up_a
  * sum bit-identical), in increasing b, of x[b][i] * dz[b][:]. dp/xv: scratch (>= bt). */
 __attribute__((target("avx2,fma"), always_inline)) static inline void
 row_update_avx2(const fc_fused_layer *f, const fc_nz_rows *nz, int i, const float **dp, float *xv, const int kind,
-                const int use_l2, const int pd, const uint32_t *fwd) {
+                const int use_l2, const int pd) {
     const int H = f->H, H8 = H & ~7;
     float *restrict wr = f->w + (size_t)i * H;
     float *S1 = f->s1 ? f->s1 + (size_t)i * H : NULL, *S2 = f->s2 ? f->s2 + (size_t)i * H : NULL;
@@ -154,19 +154,7 @@ row_update_avx2(const fc_fused_layer *f, const fc_nz_rows *nz, int i, const floa
             int b = wi * 32 + __builtin_ctz(m);
             dp[nnz] = f->dz + (size_t)b * H, xv[nnz++] = f->xt[b][i];
         }
-    int ahead = i + pd < nz->r1;
-    if (ahead && kind == FC_OPTIM_RMSPROP && f->last) { /* lazy: only what the step will read */
-        uint32_t any = 0;
-        for (int wi = 0; wi * 32 < nz->bt; wi++) any |= nz->tmask[(size_t)wi * nz->rows + (i + pd - nz->r0)];
-        if (!any) {
-            ahead = 0;
-            const int r = i + pd - nz->r0;
-            if (fwd && (fwd[r / FC_NZ_BLOCK] >> (r % FC_NZ_BLOCK) & 1u)) /* the forward's row of W */
-                for (int o = 0; o < H * (int)sizeof(float); o += 64)
-                    _mm_prefetch((const char *)(wr + (size_t)pd * H) + o, _MM_HINT_T0);
-        }
-    }
-    if (ahead) { /* row i + pd of W and of the state, ~4 KiB ahead (see fused_avx2) */
+    if (pd > 0 && i + pd < nz->r1) { /* row i + pd of W and of the state, ~4 KiB ahead (see fused_avx2) */
         const char *pw = (const char *)(wr + (size_t)pd * H), *p1 = S1 ? (const char *)(S1 + (size_t)pd * H) : NULL,
                    *p2 = S2 ? (const char *)(S2 + (size_t)pd * H) : NULL;
         for (int o = 0; o < H * (int)sizeof(float); o += 64) {
@@ -176,11 +164,6 @@ row_update_avx2(const fc_fused_layer *f, const fc_nz_rows *nz, int i, const floa
         }
     }
     int j = 0;
-    if (kind == FC_OPTIM_RMSPROP && f->last) {
-        if (nnz == 0) return; /* W stays; the state's scaling waits for the row's next touch */
-        catch_up_avx2(S1, H, f->os.c1, f->step - 1 - f->last[i]);
-        f->last[i] = f->step;
-    }
     if (nnz == 0 && !use_l2 && kind != FC_OPTIM_ADAM) {
         /* g == +0 for the whole row (no sample of the batch has this input nonzero: common
          * for dead channels of real feature maps). The full formulas then reduce exactly to
@@ -332,6 +315,43 @@ void fc_nz_build(fc_nz_rows *nz, const float *const *xt, int bt, const float *co
     else nz_build_scalar(nz, xt, bt, xn, bn);
 }
 
+/* Lazy RMSprop (fused.h) reads only some rows: those its update touches (W and state) and
+ * the rows of W the next batch's forward reads. Before row i, prefetch such rows ahead
+ * until pd of them are in flight (pf: the next row to look at; ahead: rows prefetched
+ * past i; fwd: per 32-row block of the chunk, the rows the forward reads, or NULL). */
+typedef struct {
+    int pf, ahead;
+    const uint32_t *fwd;
+} lazy_pf;
+
+__attribute__((target("avx2,fma"), always_inline)) static inline int lazy_touched(const fc_nz_rows *nz, int r) {
+    uint32_t any = 0;
+    for (int wi = 0; wi * 32 < nz->bt; wi++) any |= nz->tmask[(size_t)wi * nz->rows + (r - nz->r0)];
+    return any != 0;
+}
+
+__attribute__((target("avx2,fma"), always_inline)) static inline int lazy_fwd(const fc_nz_rows *nz, const uint32_t *fwd,
+                                                                              int r) {
+    return fwd && (fwd[(r - nz->r0) / FC_NZ_BLOCK] >> ((r - nz->r0) % FC_NZ_BLOCK) & 1u);
+}
+
+__attribute__((target("avx2,fma"), always_inline)) static inline void
+lazy_prefetch(const fc_fused_layer *f, const float *s1, const fc_nz_rows *nz, lazy_pf *p, int i, int pd) {
+    const size_t rb = (size_t)f->H * sizeof(float);
+    if (i >= p->pf) p->pf = i + 1, p->ahead = 0;
+    else if (lazy_touched(nz, i) || lazy_fwd(nz, p->fwd, i)) p->ahead--;
+    for (; p->ahead < pd && p->pf < nz->r1; p->pf++) {
+        const int r = p->pf, t = lazy_touched(nz, r);
+        if (!t && !lazy_fwd(nz, p->fwd, r)) continue;
+        const char *pw = (const char *)(f->w + (size_t)r * f->H), *p1 = (const char *)(s1 + (size_t)r * f->H);
+        for (size_t o = 0; o < rb; o += 64) {
+            _mm_prefetch(pw + o, _MM_HINT_T0);
+            if (t) _mm_prefetch(p1 + o, _MM_HINT_T0);
+        }
+        p->ahead++;
+    }
+}
+
 __attribute__((target("avx2,fma"))) static void fused_avx2(const fc_fused_layer *f, const fc_nz_rows *nz,
                                                             float *zp) {
     const int r0 = nz->r0, r1 = nz->r1, l2 = f->l2x2 != 0.0f;
@@ -343,23 +363,34 @@ __attribute__((target("avx2,fma"))) static void fused_avx2(const fc_fused_layer 
     float xv[FUSED_MAX_B];
     /* lazy RMSprop: per 32-row block, the rows the next batch's forward reads (a row it reads
      * that the update leaves alone is prefetched too, W only) */
+    float *const s1 = f->s1;
+    const int lazy = f->os.kind == FC_OPTIM_RMSPROP && !l2 && f->last && s1;
     uint32_t fu[FC_NZ_CHUNK / FC_NZ_BLOCK] = {0};
     const uint32_t *fwd = NULL;
-    if (f->last && f->bt > 0 && f->bn > 0 && nz->rows <= FC_NZ_CHUNK) {
+    if (lazy && f->bt > 0 && f->bn > 0 && nz->rows <= FC_NZ_CHUNK) {
         const int nblk = (nz->rows + FC_NZ_BLOCK - 1) / FC_NZ_BLOCK;
         for (int b = 0; b < f->bn; b++)
             for (int k = 0; k < nblk; k++) fu[k] |= nz->fmask[(size_t)b * nblk + k];
         fwd = fu;
     }
+    lazy_pf lp = {r0, 0, fwd};
     for (int i0 = r0, blk = 0; i0 < r1; i0 += FC_NZ_BLOCK, blk++) {
         int i1 = i0 + FC_NZ_BLOCK < r1 ? i0 + FC_NZ_BLOCK : r1;
         if (f->bt > 0) { /* the common cases compiled with their optimizer and L2 fixed */
-            if (f->os.kind == FC_OPTIM_RMSPROP && !l2)
-                for (int i = i0; i < i1; i++) row_update_avx2(f, nz, i, dp, xv, FC_OPTIM_RMSPROP, 0, pd, fwd);
+            if (lazy)
+                for (int i = i0; i < i1; i++) {
+                    lazy_prefetch(f, s1, nz, &lp, i, pd);
+                    if (!lazy_touched(nz, i)) continue; /* W stays; the state's scaling waits */
+                    catch_up_avx2(s1 + (size_t)i * f->H, f->H, f->os.c1, f->step - 1 - f->last[i]);
+                    f->last[i] = f->step;
+                    row_update_avx2(f, nz, i, dp, xv, FC_OPTIM_RMSPROP, 0, 0);
+                }
+            else if (f->os.kind == FC_OPTIM_RMSPROP && !l2)
+                for (int i = i0; i < i1; i++) row_update_avx2(f, nz, i, dp, xv, FC_OPTIM_RMSPROP, 0, pd);
             else if (f->os.kind == FC_OPTIM_ADAM && !l2)
-                for (int i = i0; i < i1; i++) row_update_avx2(f, nz, i, dp, xv, FC_OPTIM_ADAM, 0, pd, NULL);
+                for (int i = i0; i < i1; i++) row_update_avx2(f, nz, i, dp, xv, FC_OPTIM_ADAM, 0, pd);
             else
-                for (int i = i0; i < i1; i++) row_update_avx2(f, nz, i, dp, xv, f->os.kind, l2, pd, NULL);
+                for (int i = i0; i < i1; i++) row_update_avx2(f, nz, i, dp, xv, f->os.kind, l2, pd);
         }
         if (f->bn) block_forward_avx2(f, nz, blk, zp);
     }
