@@ -4,6 +4,7 @@
  * same batches, so they are trained together (trainer.h): one pass over each batch's
  * input rows serves every config's first layer. Each config's history is bit-identical
  * to a lone `train` run of it with the same thread count. */
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,20 +72,19 @@ static void fmt_bytes(double b, char *out, size_t n) {
 }
 
 /* SIZE for --max-memory: a number of bytes with an optional K, M, G or T suffix (powers of
- * 1024, "B"/"iB" allowed after it). -1 if malformed. */
+ * 1024; "B" or "iB" may follow it). -1 if malformed. */
 static double parse_size(const char *s) {
     char *end;
     double v = strtod(s, &end);
     if (end == s || !(v > 0) || !isfinite(v)) return -1;
     static const char units[] = "KMGT";
-    const char *u = *end ? strchr(units, *end & ~0x20) : NULL;
-    if (*end && !u) return -1;
+    const char *u = *end && isalpha((unsigned char)*end) ? strchr(units, toupper((unsigned char)*end)) : NULL;
     if (u) {
         for (const char *p = units; p <= u; p++) v *= 1024.0;
         end++;
         if (*end == 'i') end++;
-        if (*end == 'B' || *end == 'b') end++;
-    } else if (*end == 'B' || *end == 'b') end++;
+    }
+    if (*end == 'B' || *end == 'b') end++;
     return *end ? -1 : v;
 }
 
@@ -102,12 +102,22 @@ static void score_one(sweep_run *r, int i) {
 
 /* A strict total order (NaN scores rank last, ties by config number), so the best config is
  * the same whatever order configs finish in. */
+static double or_else(double v, double nan_value) { return isnan(v) ? nan_value : v; }
+
 static int better(const sweep_run *r, int a, int b) {
-    double aa = isnan(r->score_acc[a]) ? -INFINITY : r->score_acc[a], ab = isnan(r->score_acc[b]) ? -INFINITY : r->score_acc[b];
-    double la = isnan(r->score_loss[a]) ? INFINITY : r->score_loss[a], lb = isnan(r->score_loss[b]) ? INFINITY : r->score_loss[b];
+    double aa = or_else(r->score_acc[a], -INFINITY), ab = or_else(r->score_acc[b], -INFINITY);
+    double la = or_else(r->score_loss[a], INFINITY), lb = or_else(r->score_loss[b], INFINITY);
     if (aa != ab) return aa > ab;
     if (la != lb) return la < lb;
     return a < b;
+}
+
+/* The end of the round that starts at member k of a group (idx: its configs): members
+ * while their memory fits the budget, at least one. */
+static int round_end(const double *need, const int *idx, int k, int m, double budget) {
+    double sum = need[idx[k++]];
+    while (k < m && sum + need[idx[k]] <= budget) sum += need[idx[k++]];
+    return k;
 }
 
 /* Trains every config: groups of configs sharing pool, batch and seed together, in rounds
@@ -129,8 +139,7 @@ static int train_all(const fc_dataset *tr, const fc_dataset *va, sweep_run *r, i
         }
     memset(done, 0, (size_t)r->n * sizeof *done);
     const int auto_mem = !(max_mem > 0);
-    double head_b = 0;
-    for (int i = 0; i < r->n; i++) fc_train_config_bytes(&r->cfg[i], tr, va ? va->n : 0, threads, &need[i], &head_b);
+    for (int i = 0; i < r->n; i++) need[i] = fc_train_config_bytes(&r->cfg[i], tr, va ? va->n : 0, threads);
     double t0 = fc_now();
     for (int i = 0, g = 0; i < r->n && rc == FC_OK; i++) {
         if (done[i]) continue;
@@ -144,12 +153,7 @@ static int train_all(const fc_dataset *tr, const fc_dataset *va, sweep_run *r, i
             budget = avail > 0 ? 0.85 * avail : INFINITY;
         }
         int rounds = 0;
-        for (int k = 0; k < m;) {
-            double sum = 0;
-            int k0 = k;
-            while (k < m && (k == k0 || sum + need[idx[k]] <= budget)) sum += need[idx[k++]];
-            rounds++;
-        }
+        for (int k = 0; k < m; k = round_end(need, idx, k, m, budget)) rounds++;
         char bb[32], nb[32];
         fmt_bytes(budget, bb, sizeof bb);
         if (!quiet && groups > 1)
@@ -165,16 +169,14 @@ static int train_all(const fc_dataset *tr, const fc_dataset *va, sweep_run *r, i
         }
         sweep_log lg = {quiet, g++, groups, 0, rounds, r->cfg[i].epochs};
         for (int k = 0; k < m && rc == FC_OK; lg.round++) {
-            int k0 = k, n = 0, maxe = 0;
-            double sum = 0;
-            while (k < m && (k == k0 || sum + need[idx[k]] <= budget)) {
-                sum += need[idx[k]];
-                gc[n++] = r->cfg[idx[k]];
-                maxe = r->cfg[idx[k]].epochs > maxe ? r->cfg[idx[k]].epochs : maxe;
-                k++;
+            const int k0 = k, n = (k = round_end(need, idx, k, m, budget)) - k0;
+            int maxe = 0;
+            for (int q = 0; q < n; q++) {
+                gc[q] = r->cfg[idx[k0 + q]];
+                maxe = gc[q].epochs > maxe ? gc[q].epochs : maxe;
             }
-            if (n == 1 && sum > budget) {
-                fmt_bytes(sum, nb, sizeof nb);
+            if (n == 1 && need[idx[k0]] > budget) {
+                fmt_bytes(need[idx[k0]], nb, sizeof nb);
                 fprintf(stderr, "featcache sweep: warning: config %d alone needs %s for its weights and optimizer "
                                 "state, more than the %s %s; it may run out of memory\n",
                         idx[k0] + 1, nb, bb, auto_mem ? "available (85%)" : "of --max-memory");

@@ -61,11 +61,10 @@ int fc_train_group(const fc_dataset *tr, const fc_dataset *va, const fc_train_co
                    int n, int threads, const fc_train_hooks *hooks, fc_head **heads,
                    fc_history *hist, fc_status *st);
 
-/* Memory of one config in fc_train_group (weights, optimizer state, the best-weights copy
- * with patience, gradients, batch and validation buffers) and of its head afterwards, in
- * bytes, for a train split shaped like tr, n_val validation rows and `threads` threads. */
-void fc_train_config_bytes(const fc_train_config *c, const fc_dataset *tr, size_t n_val, int threads,
-                           double *train_bytes, double *head_bytes);
+/* Bytes fc_train_group allocates for one config (weights, optimizer state, the best-weights
+ * copy with patience, gradients, batch and validation buffers) for a train split shaped
+ * like tr, n_val validation rows and `threads` threads. */
+double fc_train_config_bytes(const fc_train_config *c, const fc_dataset *tr, size_t n_val, int threads);
 
 /* The kernel's MemAvailable in bytes (/proc/meminfo), or -1 if unknown. */
 double fc_mem_available(void);

@@ -109,8 +109,7 @@ static int cstate_init(cstate *c, const fc_train_config *cfg, const fc_dataset *
     return FC_OK;
 }
 
-void fc_train_config_bytes(const fc_train_config *c, const fc_dataset *tr, size_t n_val, int threads,
-                           double *train_bytes, double *head_bytes) {
+double fc_train_config_bytes(const fc_train_config *c, const fc_dataset *tr, size_t n_val, int threads) {
     /* mirrors cstate_init's allocations */
     double dims[FC_HEAD_MAX_LAYERS + 1];
     int L = c->arch.n_hidden + 1;
@@ -129,8 +128,7 @@ void fc_train_config_bytes(const fc_train_config *c, const fc_dataset *tr, size_
     double floats = params * copies + grads + B * acts + B * (2 * dims[1] + 3 * maxd) + threads * B * dims[1] +
                     (n_val ? vrows * dims[1] + (double)n_val * dims[L] : 0);
     double lazy = c->opt.kind == FC_OPTIM_RMSPROP && c->l2 == 0.0f ? dims[0] * sizeof(uint32_t) : 0;
-    *train_bytes = floats * sizeof(float) + lazy;
-    *head_bytes = params * sizeof(float);
+    return floats * sizeof(float) + lazy;
 }
 
 double fc_mem_available(void) {

@@ -125,6 +125,8 @@ expect_exit "a config larger than --max-memory still trains, with a warning" 0 "
     --grid 'lr=1e-4,1e-3' --epochs 1 --threads 1 -o "$T/tiny.csv" --max-memory 1K -q
 expect_exit "--max-memory not a size" 2 "not a size" "$FC" sweep "$T/exp.h5" --grid 'lr=1e-4' -o "$T/x.csv" --max-memory 4X
 expect_exit "--max-memory zero" 2 "not a size" "$FC" sweep "$T/exp.h5" --grid 'lr=1e-4' -o "$T/x.csv" --max-memory 0
+expect_exit "--max-memory with a trailing space" 2 "not a size" "$FC" sweep "$T/exp.h5" --grid 'lr=1e-4' -o "$T/x.csv" \
+    --max-memory '4 '
 check "runs lists the recorded runs" "$FC" runs "$S"
 grep -q "sweep" "$T/.out" && grep -q "train" "$T/.out" && ok "runs shows train and sweep runs" || fail "runs: $(head -3 "$T/.out")"
 grep -Eq "^ +[0-9]+ +sweep .* hidden=16 dropout=0 .*lr=0.0001 .*epochs=4" "$T/.out" \
