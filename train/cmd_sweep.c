@@ -149,7 +149,7 @@ static int train_all(const fc_dataset *tr, const fc_dataset *va, sweep_run *r, i
         /* rounds: consecutive members while their memory fits (at least one per round) */
         double budget = max_mem;
         if (auto_mem) {
-            double avail = fc_mem_available();
+            double avail = fc_mem_available(0);
             budget = avail > 0 ? 0.85 * avail : INFINITY;
         }
         int rounds = 0;
@@ -341,6 +341,11 @@ int cmd_sweep(int argc, char **argv) {
         goto done;
     }
     fc_run_note_writer("sweep", store, tr.n + va.n);
+    if (fc_run_check_memory(r.cfg, r.n, &tr, va.n, threads, &st)) {
+        rc = fc_report("sweep", &st);
+        fc_run_free_data(&tr, &va);
+        goto done;
+    }
     if (!fc_arg_flag(&a, "quiet"))
         fprintf(stderr, "sweep: %d configs, %zu train / %zu validation images\n", r.n, tr.n, va.n);
     rc = train_all(&tr, &va, &r, threads, fc_arg_flag(&a, "quiet"), max_mem, fc_arg_str(&a, "best", NULL) != NULL,

@@ -100,7 +100,8 @@ int cmd_train(int argc, char **argv) {
     }
     fc_run_note_writer("train", store, tr.n + va.n);
     double t0 = fc_now();
-    if (fc_train_group(&tr, &va, &c, 1, threads, &hooks, &hd, &h, &st) ||
+    if (fc_run_check_memory(&c, 1, &tr, va.n, threads, &st) ||
+        fc_train_group(&tr, &va, &c, 1, threads, &hooks, &hd, &h, &st) ||
         finish(store, out, &a, &c, hd, &h, &tr, fc_now() - t0, &st))
         rc = fc_report("train", &st);
     else

@@ -154,3 +154,22 @@ void fc_run_note_writer(const char *cmd, const char *store, size_t n) {
         fprintf(stderr, "featcache %s: note: another process is extracting into %s right now; using the %zu "
                 "images stored so far\n", cmd, store, n);
 }
+
+int fc_run_check_memory(const fc_train_config *c, int n, const fc_dataset *tr, size_t n_val,
+                        int threads, fc_status *st) {
+    double avail = fc_mem_available(1);
+    if (avail < 0) return FC_OK;
+    for (int i = 0; i < n; i++) {
+        double need = fc_train_config_bytes(&c[i], tr, n_val, threads);
+        if (need <= avail) continue;
+        char which[32] = "the head";
+        if (n > 1) snprintf(which, sizeof which, "config %d", i + 1);
+        return fc_fail(st, FC_ERR_NOMEM,
+                       "%s needs %.2f GiB for its weights, optimizer state and buffers (its input: %zu values per "
+                       "image), and this machine has %.2f GiB of memory and swap available: use smaller or fewer "
+                       "hidden layers, or --pool gap or gmp to shrink the input",
+                       which, need / 1073741824.0, fc_head_in_dim(c[i].arch.pool, tr->h, tr->w, tr->c),
+                       avail / 1073741824.0);
+    }
+    return FC_OK;
+}

@@ -33,6 +33,12 @@ int fc_run_check_outputs(const void *args, const char *store, const char *const 
 /* Says on stderr when another process is adding images to the store right now (an
  * extract holds its writer lock): the command uses the n images stored so far. */
 void fc_run_note_writer(const char *cmd, const char *store, size_t n);
+/* Before training: refuses (FC_ERR_NOMEM, naming the config, 1-based, when n > 1) a
+ * config whose weights, optimizer state and buffers (fc_train_config_bytes) exceed the
+ * memory and swap the machine has available, instead of letting the kernel kill the run
+ * part way. Unknown availability (no /proc/meminfo): no check. */
+int fc_run_check_memory(const fc_train_config *c, int n, const fc_dataset *tr, size_t n_val,
+                        int threads, fc_status *st);
 /* Parse --threads (default: online CPUs); also caps the BLAS threads. */
 int fc_run_threads(const void *args, int *threads);
 

@@ -109,6 +109,21 @@ check "export the store" "$FC" export "$S" "$T/exp.h5"
 expect_exit "train on an HDF5 export" 0 "run not recorded" "$FC" train "$T/exp.h5" -o "$T/e.h5" --epochs 2 -q
 check "evaluate an export" "$FC" evaluate "$T/exp.h5" "$T/e.h5" --json
 
+# --- a head larger than the machine's memory and swap is refused before training (not killed part way)
+avail_kb=$(awk '/^MemAvailable:/ {m = $2} /^SwapFree:/ {s = $2} END {print m + s}' /proc/meminfo)
+if [ "$avail_kb" -lt 100000000 ]; then # 4 x 65536 hidden units: ~150 GiB of weights and state
+    sha_before=$(sha256sum "$S" | cut -d' ' -f1); r0=$(runs "$S")
+    expect_exit "train: a head larger than memory and swap" 1 "memory and swap available" "$FC" train "$S" \
+        -o "$T/huge.h5" --hidden 65536,65536,65536,65536 --epochs 1
+    grep -q "GiB for its weights" "$T/.err" && ok "says how much it needs" || fail "message: $(cat "$T/.err")"
+    [ ! -e "$T/huge.h5" ] && [ "$(runs "$S")" = "$r0" ] && [ "$(sha256sum "$S" | cut -d' ' -f1)" = "$sha_before" ] \
+        && ok "refused head: nothing written, store unchanged" || fail "refused head left traces"
+    expect_exit "sweep: names the config too large" 1 "config 2 needs" "$FC" sweep "$S" \
+        --grid 'hidden=16,65536:65536:65536:65536' -o "$T/huge.csv" --epochs 1
+else
+    ok "skipped: this machine has more than 95 GiB of memory and swap available"
+fi
+
 # --- sweep in rounds that fit --max-memory: the same results as all configs at once
 G='lr=1e-4,1e-3 hidden=16,64 dropout=0,0.5'
 check "sweep at once" "$FC" sweep "$T/exp.h5" --grid "$G" --epochs 2 --seed 3 --threads 2 -o "$T/once.csv" \
