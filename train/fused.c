@@ -336,10 +336,10 @@ __attribute__((target("avx2,fma"), always_inline)) static inline int lazy_fwd(co
 }
 
 __attribute__((target("avx2,fma"), always_inline)) static inline void
-lazy_prefetch(const fc_fused_layer *f, const float *s1, const fc_nz_rows *nz, lazy_pf *p, int i, int pd) {
+lazy_prefetch(const fc_fused_layer *f, const float *s1, const fc_nz_rows *nz, lazy_pf *p, int i, int ti, int pd) {
     const size_t rb = (size_t)f->H * sizeof(float);
     if (i >= p->pf) p->pf = i + 1, p->ahead = 0;
-    else if (lazy_touched(nz, i) || lazy_fwd(nz, p->fwd, i)) p->ahead--;
+    else if (ti || lazy_fwd(nz, p->fwd, i)) p->ahead--; /* ti: row i is touched */
     for (; p->ahead < pd && p->pf < nz->r1; p->pf++) {
         const int r = p->pf, t = lazy_touched(nz, r);
         if (!t && !lazy_fwd(nz, p->fwd, r)) continue;
@@ -379,8 +379,9 @@ __attribute__((target("avx2,fma"))) static void fused_avx2(const fc_fused_layer 
         if (f->bt > 0) { /* the common cases compiled with their optimizer and L2 fixed */
             if (lazy)
                 for (int i = i0; i < i1; i++) {
-                    lazy_prefetch(f, s1, nz, &lp, i, pd);
-                    if (!lazy_touched(nz, i)) continue; /* W stays; the state's scaling waits */
+                    const int ti = lazy_touched(nz, i);
+                    lazy_prefetch(f, s1, nz, &lp, i, ti, pd);
+                    if (!ti) continue; /* W stays; the state's scaling waits */
                     catch_up_avx2(s1 + (size_t)i * f->H, f->H, f->os.c1, f->step - 1 - f->last[i]);
                     f->last[i] = f->step;
                     row_update_avx2(f, nz, i, dp, xv, FC_OPTIM_RMSPROP, 0, 0);
