@@ -3,6 +3,7 @@
  * is linked only when featcache is built with export support. */
 #define _GNU_SOURCE
 #include "dataset.h"
+#include "store_views.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -16,6 +17,8 @@ typedef struct {
     size_t cap;
     fc_status *st;
     int rc;
+    fc_store *s;      /* for the views */
+    const char *path;
 } loader;
 
 static int cmp_name(const void *a, const void *b) {
@@ -37,6 +40,12 @@ static int take(void *ctx, const fc_image_rec *r, const float *x, const uint8_t 
         return 1;
     }
     memcpy(ds->x + ds->n * ds->dim, x, ds->dim * sizeof(float));
+    if (ds->n_views &&
+        fc_views_load(L->s, r->sha256, ds->n_views, ds->views + ds->n * (size_t)ds->n_views * ds->dim, L->st)) {
+        L->rc = fc_wrap(L->st, "%s: augmented views of %s (re-run extract on its folder to complete them)",
+                        L->path, r->path);
+        return 1;
+    }
     ds->y[ds->n++] = (int32_t)(hit - ds->class_names);
     return 0;
 }
@@ -49,7 +58,7 @@ static int count_split(fc_store *s, int split, size_t *n, fc_status *st) {
     return FC_OK;
 }
 
-static int load_store(const char *path, int split, fc_dataset *ds, fc_status *st) {
+static int load_store(const char *path, int split, int views, fc_dataset *ds, fc_status *st) {
     fc_store *s = NULL;
     int rc = fc_store_open(path, FC_STORE_READ, &s, st), in_tx = 0;
     if (rc) return rc;
@@ -78,7 +87,27 @@ static int load_store(const char *path, int split, fc_dataset *ds, fc_status *st
         rc = FC_ERR_NOMEM;
         goto out;
     }
-    loader L = {ds, n, st, FC_OK};
+    if (views) {
+        fc_views_config vc;
+        if ((rc = fc_views_get_config(s, &vc, st))) goto out;
+        if (!vc.views) {
+            rc = fc_fail(st, FC_ERR_FORMAT, "%s: the store has no augmented views (extract ... --augment K makes them)",
+                         path);
+            goto out;
+        }
+        if (fc_size_mul4(n ? n : 1, (size_t)vc.views, ds->dim, sizeof(float), &total)) {
+            rc = fc_fail(st, FC_ERR_NOMEM, "%s: %zu images x %d views do not fit in memory", path, n, vc.views);
+            goto out;
+        }
+        if (!(ds->views = fc_aligned_alloc(total, st))) {
+            rc = FC_ERR_NOMEM;
+            goto out;
+        }
+        ds->n_views = vc.views;
+        snprintf(ds->aug_spec, sizeof ds->aug_spec, "%s", vc.spec);
+        ds->aug_seed = vc.seed;
+    }
+    loader L = {ds, n, st, FC_OK, s, path};
     rc = fc_store_foreach(s, split, 1, take, &L, st);
     if (!rc) rc = L.rc;
     if (!rc && ds->n != n)
@@ -89,25 +118,37 @@ out:
     return rc;
 }
 
-int fc_dataset_load(const char *path, int split, fc_dataset *ds, fc_status *st) {
+static int load_any(const char *path, int split, int views, fc_dataset *ds, fc_status *st) {
     memset(ds, 0, sizeof *ds);
     if (split < FC_SPLIT_ANY || split > FC_SPLIT_TEST)
         return fc_fail(st, FC_ERR_ARG, "bad split %d", split);
     int rc;
     if (fc_is_hdf5(path)) {
+        if (views)
+            return fc_fail(st, FC_ERR_FORMAT, "%s: an HDF5 export holds no augmented views; train --augment needs "
+                           "the store", path);
         if (!fc_h5feat_load)
             return fc_fail(st, FC_ERR_UNSUPPORTED,
                            "%s: HDF5 feature files need featcache built with export support", path);
         return fc_h5feat_load(path, split, ds, st); /* cleans up after itself */
     }
-    rc = load_store(path, split, ds, st);
+    rc = load_store(path, split, views, ds, st);
     if (rc) fc_dataset_free(ds);
     return rc;
+}
+
+int fc_dataset_load(const char *path, int split, fc_dataset *ds, fc_status *st) {
+    return load_any(path, split, 0, ds, st);
+}
+
+int fc_dataset_load_views(const char *path, int split, fc_dataset *ds, fc_status *st) {
+    return load_any(path, split, 1, ds, st);
 }
 
 void fc_dataset_free(fc_dataset *ds) {
     if (!ds) return;
     free(ds->x);
+    free(ds->views);
     free(ds->y);
     fc_strlist_free(ds->class_names, ds->n_classes);
     memset(ds, 0, sizeof *ds);

@@ -15,10 +15,19 @@ typedef struct {
     char **class_names;    /* label order */
     char fingerprint[65];
     fc_provenance prov;
+    /* fc_dataset_load_views only: K augmented views per image (store_views.h),
+     * views[(i * n_views + v) * dim], and the augmentation they were made with */
+    float *views;
+    int n_views;
+    char aug_spec[512];
+    uint64_t aug_seed;
 } fc_dataset;
 
 /* path: a .sqlite/.db store or an .h5 export (detected by content). split: FC_SPLIT_*. */
 int fc_dataset_load(const char *path, int split, fc_dataset *ds, fc_status *st);
+/* The same, plus every image's augmented views (extract --augment K); a store without
+ * them, an HDF5 export or an image with missing views is an error naming the store. */
+int fc_dataset_load_views(const char *path, int split, fc_dataset *ds, fc_status *st);
 void fc_dataset_free(fc_dataset *ds);
 
 /* HDF5 branch (h5feat.c): read one split of an exported file. */

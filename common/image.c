@@ -155,11 +155,10 @@ void fc_image_free(fc_image *img) {
  *   torch: x /= 255.; x[..., c] -= mean[c]; x[..., c] /= std[c]
  *   rescale: ImageDataGenerator(rescale=1./255): x *= float32(1./255)
  * preprocess_one() is the value of output channel c for input byte v. */
-static float preprocess_one(fc_preprocess mode, int c, uint8_t v) {
+static float preprocess_one(fc_preprocess mode, int c, float x) {
     static const float caffe_mean_bgr[3] = {103.939f, 116.779f, 123.68f};
     static const float torch_mean[3] = {0.485f, 0.456f, 0.406f};
     static const float torch_std[3] = {0.229f, 0.224f, 0.225f};
-    float x = (float)v;
     switch (mode) {
     case FC_PRE_CAFFE: /* v is the B, G, R byte for c = 0, 1, 2 */
         x -= caffe_mean_bgr[c];
@@ -190,13 +189,25 @@ void fc_preprocess_apply(fc_preprocess mode, const uint8_t *rgb, size_t npix, fl
     int src[3] = {0, 1, 2};
     if (mode == FC_PRE_CAFFE) src[0] = 2, src[2] = 0; /* RGB -> BGR */
     for (int c = 0; c < 3; c++)
-        for (int v = 0; v < 256; v++) lut[c][v] = preprocess_one(mode, c, (uint8_t)v);
+        for (int v = 0; v < 256; v++) lut[c][v] = preprocess_one(mode, c, (float)v);
     for (size_t i = 0; i < npix; i++) {
         const uint8_t *p = rgb + 3 * i;
         float *o = out + 3 * i;
         o[0] = lut[0][p[src[0]]];
         o[1] = lut[1][p[src[1]]];
         o[2] = lut[2][p[src[2]]];
+    }
+}
+
+void fc_preprocess_apply_float(fc_preprocess mode, const float *rgb, size_t npix, float *out) {
+    int src[3] = {0, 1, 2};
+    if (mode == FC_PRE_CAFFE) src[0] = 2, src[2] = 0; /* RGB -> BGR */
+    for (size_t i = 0; i < npix; i++) {
+        const float *p = rgb + 3 * i;
+        float *o = out + 3 * i, v0 = p[src[0]], v1 = p[src[1]], v2 = p[src[2]];
+        o[0] = preprocess_one(mode, 0, v0);
+        o[1] = preprocess_one(mode, 1, v1);
+        o[2] = preprocess_one(mode, 2, v2);
     }
 }
 

@@ -43,6 +43,9 @@ int fc_image_resize(const fc_image *src, int h, int w, fc_resize mode, fc_image 
 
 /* rgb: npix*3 bytes -> out: npix*3 floats, per keras preprocess_input(mode). */
 void fc_preprocess_apply(fc_preprocess mode, const uint8_t *rgb, size_t npix, float *out);
+/* The same on float pixels (0..255, e.g. after an augmentation's interpolation); equal to
+ * fc_preprocess_apply on whole values. out may equal rgb. */
+void fc_preprocess_apply_float(fc_preprocess mode, const float *rgb, size_t npix, float *out);
 
 /* Names <-> enums ("caffe", "tf", "torch", "rescale", "none"; "nearest", "bilinear",
  * "bicubic", "lanczos", "box", "hamming").

@@ -6,6 +6,7 @@
  * than interleave batches. flock dies with the process, so kill -9 never leaves it held. */
 #define _GNU_SOURCE
 #include "store_internal.h"
+#include "store_views.h"
 #include "outtmp.h"
 #include "sha256.h"
 
@@ -783,6 +784,7 @@ int fc_store_delete(fc_store *s, const char *sha256, fc_status *st) {
     int rc = fc_store_exec1(s, "DELETE FROM features WHERE sha256 = ?1", sha256, "delete", st);
     if (!rc) rc = fc_store_exec1(s, "DELETE FROM images WHERE sha256 = ?1", sha256, "delete", st);
     if (!rc) rc = fc_store_exec1(s, "DELETE FROM paths WHERE sha256 = ?1", sha256, "delete", st);
+    if (!rc) rc = fc_views_delete(s, sha256, st);
     return rc;
 }
 

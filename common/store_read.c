@@ -2,6 +2,7 @@
  * paths, statistics, and the full verification behind `featcache verify`. */
 #define _GNU_SOURCE
 #include "store_internal.h"
+#include "store_views.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -220,6 +221,10 @@ int fc_store_remove_path(fc_store *s, const char *path, fc_status *st) {
     if ((rc = fc_store_exec1(s, fix_path, sha, what, st)) ||
         (rc = fc_store_exec1(s, drop_features, sha, what, st)) ||
         (rc = fc_store_exec1(s, drop_image, sha, what, st)))
+        return -rc;
+    if (fc_views_exist(s) &&
+        (rc = fc_store_exec1(s, "DELETE FROM views WHERE sha256 = ?1 AND NOT EXISTS (SELECT 1 FROM paths p WHERE "
+                                "p.sha256 = ?1)", sha, what, st)))
         return -rc;
     return 1;
 }

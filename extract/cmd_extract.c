@@ -5,6 +5,7 @@
  * the image folder and the model are checked first, then the store is opened (writer
  * lock: "store is busy") and its provenance compared; only then does the pipeline run. */
 #define _GNU_SOURCE
+#include <limits.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include "../common/model.h"
 #include "../common/progress.h"
 #include "../common/store.h"
+#include "augment_pass.h"
 #include "pipeline.h"
 #include "scan.h"
 #include "sink.h"
@@ -38,6 +40,10 @@ static const fc_opt opts[] = {
     {"test-frac", 0, "F", "test fraction when IMAGE_DIR has no split folders (default 0)"},
     {"strict", 0, NULL, "exit 1 if any image could not be read or decoded"},
     {"prune", 0, NULL, "delete stored images that are no longer in IMAGE_DIR"},
+    {"augment", 0, "K", "also K augmented views of every training image (Keras ImageDataGenerator), for train --augment"},
+    {"augment-spec", 0, "KEYWORDS", "the ImageDataGenerator keywords, e.g. 'rotation_range=40, width_shift_range=0.2, "
+                                    "horizontal_flip=True' (default: seed 000's set)"},
+    {"augment-seed", 0, "N", "seed the views' random transforms are drawn from (default 1)"},
     {"max-image-pixels", 0, "N", "refuse larger images (default 89478485, PIL's limit)"},
     {"quiet", 'q', NULL, "no progress bar"},
     {0},
@@ -61,7 +67,16 @@ typedef struct {
     double val_frac, test_frac;
     int strict, prune, quiet;
     int codec_given, level_given; /* else an existing store's codec/level are kept */
+    long augment;                 /* --augment K (0: none asked) */
+    const char *augment_spec;     /* --augment-spec, NULL: the store's, else the default */
+    long augment_seed;
+    int augment_seed_given;
 } options;
+
+/* seed 000's ImageDataGenerator (InceptionV3 at mixed7, cats vs dogs) */
+static const char default_augment_spec[] =
+    "rotation_range=40, width_shift_range=0.2, height_shift_range=0.2, shear_range=0.2, zoom_range=0.2, "
+    "horizontal_flip=True";
 
 static volatile sig_atomic_t stop_flag;
 
@@ -128,6 +143,19 @@ static int parse_options(const fc_args *a, options *o) {
     v = fc_arg_str(a, "shard", NULL);
     if (v && fc_shard_parse(v, &o->shard_i, &o->shard_n))
         return fc_usage_error(cmd, "--shard: '%s' is not I/N with 0 <= I < N", v);
+    if ((r = fc_arg_long(a, "augment", 0, 1, 1000, &o->augment)) != FC_ARGS_OK ||
+        (r = fc_arg_long(a, "augment-seed", 1, 0, LONG_MAX, &o->augment_seed)) != FC_ARGS_OK)
+        return r;
+    o->augment_seed_given = fc_arg_str(a, "augment-seed", NULL) != NULL;
+    o->augment_spec = fc_arg_str(a, "augment-spec", NULL);
+    if ((o->augment_spec || o->augment_seed_given) && !o->augment)
+        return fc_usage_error(cmd, "--augment-spec and --augment-seed need --augment K");
+    if (o->augment_spec) {
+        fc_aug_spec sp;
+        fc_status e = {0};
+        if (fc_aug_parse(o->augment_spec, &sp, &e))
+            return fc_usage_error(cmd, "--augment-spec: %s", e.msg);
+    }
     o->strict = fc_arg_flag(a, "strict");
     o->prune = fc_arg_flag(a, "prune");
     o->quiet = fc_arg_flag(a, "quiet");
@@ -185,6 +213,8 @@ typedef struct {
     fc_progress *progress;
     char (*shas)[65];
     fc_pl_stats stats;
+    fc_views_config aug;          /* views to keep complete (aug.views 0: none) */
+    fc_aug_spec aug_spec;
 } job;
 
 static void job_free(job *j) {
@@ -361,6 +391,59 @@ static void print_summary(job *j) {
     fflush(stdout);
 }
 
+/* The augmentation this run keeps complete: --augment K (checked against what the store
+ * holds: another spec or seed is refused before anything is written), or the store's. */
+static int setup_augment(job *j, fc_status *st) {
+    const options *o = &j->o;
+    fc_views_config have;
+    int rc = fc_views_get_config(j->store, &have, st);
+    if (rc) return rc;
+    if (!o->augment && !have.views) return FC_OK;
+    const char *text = o->augment_spec ? o->augment_spec : have.views ? have.spec : default_augment_spec;
+    if ((rc = fc_aug_parse(text, &j->aug_spec, st))) return fc_wrap(st, "%s: augmentation", j->o.store);
+    fc_views_config want = {0};
+    fc_aug_format(&j->aug_spec, want.spec, sizeof want.spec);
+    want.seed = o->augment_seed_given || !have.views ? (uint64_t)o->augment_seed : have.seed;
+    want.views = (int)(o->augment > have.views ? o->augment : have.views);
+    if (have.views && (strcmp(have.spec, want.spec) != 0 || have.seed != want.seed))
+        return fc_fail(st, FC_ERR_MISMATCH,
+                       "%s: the store's augmented views were made with '%s' (seed %llu); this run asks for "
+                       "'%s' (seed %llu): one augmentation per store (extract into a new store to try another)",
+                       o->store, have.spec, (unsigned long long)have.seed, want.spec,
+                       (unsigned long long)want.seed);
+    j->aug = want;
+    return FC_OK;
+}
+
+static int run_augment(job *j, fc_status *st) {
+    const options *o = &j->o;
+    fc_augpass a = {
+        .store = j->store, .plan = j->plan, .scan = &j->scan, .shas = j->shas, .batch = (int)o->batch,
+        .in_h = j->g->in_h, .in_w = j->g->in_w, .out_elems = fc_graph_out_elems(j->g),
+        .max_pixels = (size_t)o->max_pixels, .resize = o->resize, .spec = j->aug_spec, .cfg = j->aug,
+        .quiet = o->quiet, .stop = &stop_flag,
+    };
+    fc_preprocess_parse(j->prov.preprocess, &a.preprocess);
+    fc_augpass_stats s;
+    struct sigaction sa = {0}, old_int, old_term;
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESETHAND | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    int rc = fc_augment_pass(&a, &s, st);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    printf("augment: %d views of each of %zu training images (%s; seed %llu): stored %lld in %.1f s "
+           "(backbone %.1f s)", j->aug.views, s.images, j->aug.spec, (unsigned long long)j->aug.seed,
+           (long long)s.views, s.seconds, s.forward_seconds);
+    if (s.changed) printf(", %lld file(s) changed since stored: skipped", (long long)s.changed);
+    if (s.failed) printf(", %lld unreadable: skipped", (long long)s.failed);
+    printf("\n");
+    fflush(stdout);
+    return rc;
+}
+
 /* 0 ok, 1 runtime error; returns through st. */
 static int extract(job *j, int argc, char **argv, fc_status *st) {
     int rc = scan_folder(j, st);
@@ -376,6 +459,7 @@ static int extract(job *j, int argc, char **argv, fc_status *st) {
     if (have && !j->o.level_given) j->prov.codec.level = have->codec.level;
     if ((rc = fc_sink_open(&j->sink, j->store, &j->scan, &j->prov, st))) return rc;
     j->sink_open = 1;
+    if ((rc = setup_augment(j, st))) return rc;
     print_header(j);
     rc = run_pipeline(j, st);
     if (rc == FC_ERR_INTERRUPTED) {
@@ -390,6 +474,7 @@ static int extract(job *j, int argc, char **argv, fc_status *st) {
     if (s->stored + s->skipped == 0)
         return fc_fail(st, FC_ERR_FORMAT, "%s: no image could be stored (%lld failed)", j->o.dir,
                        (long long)bad);
+    if (j->aug.views && (rc = run_augment(j, st))) return rc;
     if (j->o.strict && bad > 0)
         return fc_fail(st, FC_ERR_FORMAT, "%lld image(s) failed (--strict)", (long long)bad);
     return FC_OK;

@@ -39,6 +39,7 @@ for t in tests/cli/*.sh; do
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; echo "FAIL - $name exited $rc" >>"$log"; fi
     pass=$((pass + p)); fail=$((fail + f))
     printf '%-28s %4d passed, %d failed\n' "cli/$name" "$p" "$f"
+    grep '^# SKIP' "$log" | sed 's/^/    /' # a suite that could not run says so
     if [ "$f" -ne 0 ]; then failed_suites+=("cli/$name"); grep -v '^ok - ' "$log" | sed 's/^/    /' | tail -30; fi
 done
 rm -f "$log"

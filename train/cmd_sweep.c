@@ -28,6 +28,7 @@ static const fc_opt sweep_opts[] = {
     {"max-memory", 0, "SIZE", "memory for the configs trained at once (weights, optimizer state), e.g. 4G or "
                               "500M; more configs than fit are trained in rounds (default: 85% of the memory "
                               "available when training starts)"},
+    {"augment", 0, NULL, "each epoch, each training image as one of its augmented views (extract --augment K)"},
     {"threads", 0, "N", "threads (default: all online CPUs)"},
     {"quiet", 'q', NULL, "no progress lines"},
     {0},
@@ -307,6 +308,7 @@ static int build(const fc_args *a, sweep_run *r, fc_grid *g) {
     for (int i = 0; i < r->n; i++) {
         char label[512];
         if (fc_grid_config(g, i, base, &r->cfg[i], err, sizeof err)) return fc_usage_error("sweep", "--%s", err);
+        r->cfg[i].augment = fc_arg_flag(a, "augment");
         fc_grid_label(g, i, label, sizeof label);
         if (!(r->labels[i] = strdup(label))) return 1;
     }
@@ -336,7 +338,7 @@ int cmd_sweep(int argc, char **argv) {
         rc = fc_report("sweep", &st);
         goto done;
     }
-    if (fc_run_load(store, &tr, &va, &st)) {
+    if (fc_run_load(store, fc_arg_flag(&a, "augment"), &tr, &va, &st)) {
         rc = fc_report("sweep", &st);
         goto done;
     }

@@ -10,7 +10,7 @@
 
 #include <stdint.h>
 
-enum { FC_RNG_INIT = 1, FC_RNG_DROPOUT = 2, FC_RNG_SHUFFLE = 3 };
+enum { FC_RNG_INIT = 1, FC_RNG_DROPOUT = 2, FC_RNG_SHUFFLE = 3, FC_RNG_VIEW = 4 };
 
 static inline uint64_t fc_mix64(uint64_t z) {
     z += 0x9e3779b97f4a7c15ULL;

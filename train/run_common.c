@@ -12,10 +12,10 @@
 #include "head_h5.h"
 #include "train_opts.h"
 
-int fc_run_load(const char *path, fc_dataset *tr, fc_dataset *va, fc_status *st) {
+int fc_run_load(const char *path, int augment, fc_dataset *tr, fc_dataset *va, fc_status *st) {
     memset(va, 0, sizeof *va);
     memset(tr, 0, sizeof *tr);
-    if (fc_dataset_load(path, FC_SPLIT_TRAIN, tr, st)) return st->code;
+    if ((augment ? fc_dataset_load_views : fc_dataset_load)(path, FC_SPLIT_TRAIN, tr, st)) return st->code;
     if (fc_dataset_load(path, FC_SPLIT_VAL, va, st)) {
         fc_dataset_free(tr);
         return st->code;

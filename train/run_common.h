@@ -7,8 +7,9 @@
 #include "head.h"
 #include "trainer.h"
 
-/* Loads the train and validation splits of a store or HDF5 export. */
-int fc_run_load(const char *path, fc_dataset *tr, fc_dataset *va, fc_status *st);
+/* Loads the train and validation splits of a store or HDF5 export; augment: with the
+ * training images' augmented views (a store made with extract --augment). */
+int fc_run_load(const char *path, int augment, fc_dataset *tr, fc_dataset *va, fc_status *st);
 /* One split (FC_SPLIT_*) of a store or export. */
 int fc_run_load_split(const char *path, int split, fc_dataset *ds, fc_status *st);
 /* train | validation (val) | test -> FC_SPLIT_*, -2 if unknown; and back. */

@@ -106,12 +106,14 @@ static double nicef(float f) {
 json_t *fc_train_config_json(const fc_train_config *c) {
     json_t *hidden = json_array();
     for (int i = 0; i < c->arch.n_hidden; i++) json_array_append_new(hidden, json_integer(c->arch.hidden[i]));
-    return json_pack("{s:s, s:o, s:s, s:f, s:s, s:f, s:f, s:b, s:f, s:i, s:i, s:I, s:i, s:f, s:s}", "pool",
+    json_t *j = json_pack("{s:s, s:o, s:s, s:f, s:s, s:f, s:f, s:b, s:f, s:i, s:i, s:I, s:i, s:f, s:s}", "pool",
                      fc_pool_name(c->arch.pool), "hidden", hidden, "activation", fc_hact_name(c->arch.act), "dropout",
                      nicef(c->arch.dropout), "optimizer", fc_optim_name(c->opt.kind), "lr", nicef(c->opt.lr),
                      "momentum", nicef(c->opt.momentum), "nesterov", c->opt.nesterov, "rho", nicef(c->opt.rho),
                      "epochs", c->epochs, "batch", c->batch, "seed", (json_int_t)c->seed, "patience", c->patience,
                      "l2", nicef(c->l2), "class_weight", c->class_weight ? "balanced" : "none");
+    if (j && c->augment) json_object_set_new(j, "augment", json_true()); /* absent: false (older runs) */
+    return j;
 }
 
 char *fc_train_config_text(const fc_train_config *c) {

@@ -37,7 +37,7 @@ void fc_history_free(fc_history *h) {
 }
 
 int fc_train_compatible(const fc_train_config *a, const fc_train_config *b) {
-    return a->arch.pool == b->arch.pool && a->batch == b->batch && a->seed == b->seed;
+    return a->arch.pool == b->arch.pool && a->batch == b->batch && a->seed == b->seed && a->augment == b->augment;
 }
 
 int fc_train_check_data(const fc_dataset *tr, const fc_dataset *va, const char *what,

@@ -22,6 +22,9 @@ typedef struct {
     uint64_t seed;
     float l2;
     int class_weight;      /* 0 = none, 1 = balanced (n / (K * count_c)) */
+    int augment;           /* 1: each epoch, each training image is one of its augmented
+                            * views (the train dataset's views, fc_dataset_load_views),
+                            * drawn from (seed, epoch, image) */
 } fc_train_config;
 
 /* Seed-001 defaults: flatten, 256 relu, dropout 0.5, RMSprop 2e-5, 30 epochs, batch 20. */

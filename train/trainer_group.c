@@ -319,11 +319,12 @@ typedef struct {
     int32_t *yb;
     float *swb, *cw;
     float *pooled, *vpooled;  /* pooled train / validation features (NULL for flatten) */
+    float *vwpooled;          /* pooled augmented views (augment with gap/gmp) */
 } loop_bufs;
 
 static void loop_bufs_free(loop_bufs *b) {
     free(b->perm), free(b->perm_next), free(b->cur), free(b->nxt);
-    free(b->yb), free(b->swb), free(b->cw), free(b->pooled), free(b->vpooled);
+    free(b->yb), free(b->swb), free(b->cw), free(b->pooled), free(b->vpooled), free(b->vwpooled);
 }
 
 static int check_group(const fc_dataset *tr, const fc_dataset *va, const fc_train_config *cfg,
@@ -343,22 +344,40 @@ static int check_group(const fc_dataset *tr, const fc_dataset *va, const fc_trai
     return FC_OK;
 }
 
-static void set_rows(const float *X, size_t D0, const size_t *perm, size_t start, int Bs,
-                     const float **rows) {
-    for (int b = 0; b < Bs; b++) rows[b] = X + perm[start + b] * D0;
+/* Training rows of a batch: image perm[start + b], or with views (augment) its view
+ * drawn from (seed, epoch, image), like ImageDataGenerator's fresh transform of each
+ * image every epoch. */
+typedef struct {
+    const float *X, *V; /* features; views (NULL: none), K per image */
+    size_t D0;
+    int K;
+    uint64_t seed;
+} row_src;
+
+static void set_rows(const row_src *r, int epoch, const size_t *perm, size_t start, int Bs, const float **rows) {
+    if (!r->V) {
+        for (int b = 0; b < Bs; b++) rows[b] = r->X + perm[start + b] * r->D0;
+        return;
+    }
+    uint64_t key = fc_rng_key(r->seed, FC_RNG_VIEW, (uint64_t)epoch, 0);
+    for (int b = 0; b < Bs; b++) {
+        size_t i = perm[start + b];
+        uint64_t v = fc_mix64(key + (uint64_t)i * 0x9e3779b97f4a7c15ULL) % (uint64_t)r->K;
+        rows[b] = r->V + (i * (size_t)r->K + v) * r->D0;
+    }
 }
 
 static int run_epochs(group *g, fc_tpool *pool, const fc_dataset *tr, const fc_dataset *va,
-                      const float *X, loop_bufs *lb, const fc_train_hooks *hooks, fc_status *st) {
+                      const row_src *src, loop_bufs *lb, const fc_train_hooks *hooks, fc_status *st) {
     const fc_train_config *c0 = g->cs[0].cfg;
     const int batch = c0->batch, T = fc_tpool_size(pool);
-    const size_t n = tr->n, D0 = (size_t)g->D0;
+    const size_t n = tr->n;
     const int nb = (int)((n + batch - 1) / batch);
     int max_epochs = 0;
     for (int i = 0; i < g->n; i++) max_epochs = g->cs[i].cfg->epochs > max_epochs ? g->cs[i].cfg->epochs : max_epochs;
     shuffle(lb->perm, n, c0->seed, 0);
     int B0 = (int)(n < (size_t)batch ? n : (size_t)batch);
-    set_rows(X, D0, lb->perm, 0, B0, lb->nxt);
+    set_rows(src, 0, lb->perm, 0, B0, lb->nxt);
     for (int i = 0; i < g->n; i++) g->cs[i].fl.bt = 0, g->cs[i].fl.xn = lb->nxt, g->cs[i].fl.bn = B0;
     fc_tpool_run(pool, fused_phase, g); /* first batch's first-layer forward */
     for (int e = 0; e < max_epochs; e++) {
@@ -376,10 +395,10 @@ static int run_epochs(group *g, fc_tpool *pool, const fc_dataset *tr, const fc_d
             if (s + 1 < nb) {
                 size_t ns = start + (size_t)batch;
                 Bn = (int)(n - ns < (size_t)batch ? n - ns : (size_t)batch);
-                set_rows(X, D0, lb->perm, ns, Bn, lb->nxt);
+                set_rows(src, e, lb->perm, ns, Bn, lb->nxt);
             } else if (e + 1 < max_epochs) {
                 Bn = B0;
-                set_rows(X, D0, lb->perm_next, 0, Bn, lb->nxt);
+                set_rows(src, e + 1, lb->perm_next, 0, Bn, lb->nxt);
             }
             for (int i = 0; i < g->n; i++) {
                 cstate *c = &g->cs[i];
@@ -429,11 +448,24 @@ int fc_train_group(const fc_dataset *tr, const fc_dataset *va, const fc_train_co
         goto out;
     }
     class_weights(tr, lb.cw);
-    const float *X = tr->x;
+    row_src src = {tr->x, NULL, D0, 0, cfg[0].seed};
+    if (cfg[0].augment) {
+        if (!tr->views || tr->n_views < 1) {
+            rc = fc_fail(st, FC_ERR_FORMAT, "train --augment: the training data has no augmented views");
+            goto out;
+        }
+        src.V = tr->views, src.K = tr->n_views;
+    }
     if (cfg[0].arch.pool != FC_POOL_FLATTEN) {
         if (!(lb.pooled = fc_aligned_alloc(tr->n * D0 * sizeof(float), st))) { rc = st->code; goto out; }
         fc_pool_forward(cfg[0].arch.pool, tr->x, tr->n, tr->h, tr->w, tr->c, lb.pooled);
-        X = lb.pooled;
+        src.X = lb.pooled;
+        if (src.V) {
+            size_t nv = tr->n * (size_t)src.K;
+            if (!(lb.vwpooled = fc_aligned_alloc(nv * D0 * sizeof(float), st))) { rc = st->code; goto out; }
+            fc_pool_forward(cfg[0].arch.pool, tr->views, nv, tr->h, tr->w, tr->c, lb.vwpooled);
+            src.V = lb.vwpooled;
+        }
     }
     size_t n_val = va ? va->n : 0;
     g.vx = n_val ? va->x : NULL;
@@ -455,7 +487,7 @@ int fc_train_group(const fc_dataset *tr, const fc_dataset *va, const fc_train_co
     for (int t = 0; t < threads; t++)
         if (fc_nz_alloc(&g.nz[t], FC_NZ_CHUNK, batch)) { rc = fc_fail(st, FC_ERR_NOMEM, "train: out of memory"); goto out; }
     if ((rc = fc_tpool_create(threads, &pool, st))) goto out;
-    rc = run_epochs(&g, pool, tr, va, X, &lb, hooks, st);
+    rc = run_epochs(&g, pool, tr, va, &src, &lb, hooks, st);
 out:
     fc_tpool_free(pool);
     for (int i = 0; i < g.n; i++) {

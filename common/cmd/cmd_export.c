@@ -13,6 +13,7 @@
 #include "opts.h"
 #include "../outtmp.h"
 #include "share.h"
+#include "../store_views.h"
 
 /* ---- export ---- */
 
@@ -83,6 +84,9 @@ static int run_export(const char *in, const char *out, const fc_h5feat_opts *o, 
         goto out;
     rc = fc_source_foreach(&src, 1, export_one, &c, &st);
     if (!rc) rc = c.rc;
+    if (!rc && src.store && fc_views_exist(src.store))
+        fprintf(stderr, "featcache export: note: %s also has augmented views (extract --augment); the export holds "
+                        "the images' own features only\n", in);
     size_t count = fc_h5feat_writer_count(c.w);
     if (rc) goto out;
     rc = fc_h5feat_writer_finish(c.w, &st);

@@ -24,6 +24,7 @@
 #include "commands.h"
 #include "opts.h"
 #include "share.h"
+#include "../store_views.h"
 
 #define BATCH 256          /* images per store transaction */
 #define MAX_CONFLICT_LINES 20
@@ -404,6 +405,10 @@ static int run_share(const share_job *j, char **inputs, int n) {
     for (int i = 0; i < n && !rc; i++) rc = fc_share_collect(&src[i], i, &v, &nv, &cap, &st);
     if (rc || (rc = make_plan(v, nv, j->prefer, inputs, &p, &st))) goto out;
     if ((rc = write_output(src, n, &p, &prov, j->out, &written, &st))) goto out;
+    for (int i = 0; i < n; i++)
+        if (src[i].store && fc_views_exist(src[i].store))
+            fprintf(stderr, "featcache merge: note: %s has augmented views (extract --augment); %s holds the images' "
+                            "own features only: extract --augment K into it makes views again\n", inputs[i], j->out);
     if (j->import && prov.codec.kind == FC_CODEC_U8)
         fprintf(stderr, "featcache import: note: u8 re-quantizes the exported values (its "
                         "ranges are rounded); use --codec f32 to keep them exactly\n");

@@ -11,6 +11,7 @@
 
 #include "../dataset.h"
 #include "../store.h"
+#include "../store_views.h"
 #include "commands.h"
 #include "opts.h"
 #include "../../train/head_h5.h"
@@ -115,6 +116,23 @@ static void print_sizes(const fc_provenance *p, const fc_store_stats *ss) {
     }
 }
 
+/* extract --augment: K views per training image, how many are stored, their size. */
+static int print_views(fc_store *s, const fc_provenance *p, int64_t n_train, fc_status *st) {
+    fc_views_config vc;
+    int64_t n = 0, bytes = 0;
+    int rc = fc_views_get_config(s, &vc, st);
+    if (rc || !vc.views || (rc = fc_views_stats(s, &n, &bytes, st))) return rc;
+    printf("augmented    %d views per training image (%s; seed %llu): %lld stored of %lld", vc.views, vc.spec,
+           (unsigned long long)vc.seed, (long long)n, (long long)(n_train * vc.views));
+    if (n && p) {
+        char b[32];
+        fmt_bytes((double)bytes, b, sizeof b);
+        printf(", %s, %.0f B/view", b, (double)bytes / (double)n);
+    }
+    printf("%s\n", n < n_train * vc.views ? " (extract on the folder again completes them)" : "");
+    return FC_OK;
+}
+
 static int info_store(const char *path, int max_failed, fc_status *st) {
     fc_store *s = NULL;
     char **names = NULL;
@@ -141,6 +159,7 @@ static int info_store(const char *path, int max_failed, fc_status *st) {
            (long long)ss.images_failed, nc);
     if (nc) print_counts(names, nc, counts);
     if (p) print_sizes(p, &ss);
+    if ((rc = print_views(s, p, ss.per_split[FC_SPLIT_TRAIN], st))) goto out;
     printf("runs         %lld recorded%s\n", (long long)nruns, nruns ? " (featcache runs STORE)" : "");
     print_failed(s, ss.images_failed, max_failed);
 out:
@@ -249,10 +268,16 @@ int cmd_verify(int argc, char **argv) {
     if (!rc) {
         fflush(stdout);
         rc = fc_store_verify(s, print_problem, NULL, (int)maxr, &st);
-        if (!rc)
+        int64_t nv = 0, bad = 0, vbytes = 0;
+        if (!rc && !(rc = fc_views_verify(s, print_problem, NULL, &bad, &st)) && bad)
+            rc = fc_fail(&st, FC_ERR_FORMAT, "%s: %lld augmented view(s) damaged", path, (long long)bad);
+        if (!rc) rc = fc_views_stats(s, &nv, &vbytes, &st);
+        if (!rc) {
             printf("%s: ok (%lld images with features decoded and checksummed, %lld failed images "
-                   "recorded, SQLite integrity ok)\n", path, (long long)ss.images_ok,
-                   (long long)ss.images_failed);
+                   "recorded, ", path, (long long)ss.images_ok, (long long)ss.images_failed);
+            if (nv) printf("%lld augmented views decoded and checksummed, ", (long long)nv);
+            printf("SQLite integrity ok)\n");
+        }
     }
     fc_store_close(s);
     fc_args_free(&a);

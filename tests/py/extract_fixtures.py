@@ -166,6 +166,78 @@ def cmd_expect(args):
         f.write("\n".join(sorted(set(lines))) + "\n")
 
 
+def keras_affine(x, theta, tx, ty, shear, zx, zy, flip_h, flip_v):
+    """keras_preprocessing apply_affine_transform(row_axis=0, col_axis=1, channel_axis=2,
+    fill_mode='nearest', order=1), then flip_axis: written from the Keras formulas, with
+    scipy.ndimage.affine_transform's order-1 'nearest' sampling done in numpy (float64)."""
+    h, w = x.shape[:2]
+    m = None
+    def mul(a, b):
+        return b if a is None else a.dot(b)
+    if theta != 0:
+        t = np.deg2rad(theta)
+        m = mul(m, np.array([[np.cos(t), -np.sin(t), 0], [np.sin(t), np.cos(t), 0], [0, 0, 1]]))
+    if tx != 0 or ty != 0:
+        m = mul(m, np.array([[1, 0, tx], [0, 1, ty], [0, 0, 1]]))
+    if shear != 0:
+        s = np.deg2rad(shear)
+        m = mul(m, np.array([[1, -np.sin(s), 0], [0, np.cos(s), 0], [0, 0, 1]]))
+    if zx != 1 or zy != 1:
+        m = mul(m, np.array([[zx, 0, 0], [0, zy, 0], [0, 0, 1]]))
+    y = x.astype(np.float64)
+    if m is not None:
+        ox, oy = float(h) / 2 + 0.5, float(w) / 2 + 0.5
+        m = np.array([[1, 0, ox], [0, 1, oy], [0, 0, 1]]).dot(m).dot(np.array([[1, 0, -ox], [0, 1, -oy], [0, 0, 1]]))
+        ii, jj = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
+        r = np.clip(m[0, 0] * ii + m[0, 1] * jj + m[0, 2], 0, h - 1)
+        c = np.clip(m[1, 0] * ii + m[1, 1] * jj + m[1, 2], 0, w - 1)
+        r0, c0 = np.floor(r).astype(int), np.floor(c).astype(int)
+        r1, c1 = np.minimum(r0 + 1, h - 1), np.minimum(c0 + 1, w - 1)
+        fr, fc = (r - r0)[..., None], (c - c0)[..., None]
+        y = ((1 - fr) * (1 - fc) * y[r0, c0] + (1 - fr) * fc * y[r0, c1] + fr * (1 - fc) * y[r1, c0] +
+             fr * fc * y[r1, c1])
+        y = y.astype(np.float32).astype(np.float64)  # Keras keeps the image float32
+    if flip_h:
+        y = y[:, ::-1]
+    if flip_v:
+        y = y[::-1]
+    return y
+
+
+def cmd_expect_views(args):
+    """Checks storedump --views output: each view's features equal the tiny model's forward
+    pass (numpy) of the image loaded as load_img does, transformed as Keras does with the
+    view's parameters, and preprocessed. Prints the worst normalized error."""
+    model, root, dump = args[:3]
+    opt = dict(zip(args[3::2], args[4::2]))
+    size = int(opt.get("--size", 32))
+    mode = opt.get("--preprocess", "rescale")
+    tol = float(opt.get("--tol", 1e-4))
+    with h5py.File(model, "r") as f:
+        w = {n: [f["model_weights/%s/%s/%s" % (n, n, s)][()].astype(np.float64)
+                 for s in ("kernel:0", "bias:0")] for n in ("conv1", "conv2")}
+    worst, n, moved = 0.0, 0, 0
+    for line in open(dump):
+        head, vals = line.split(" : ")
+        parts = head.split()
+        path = os.path.join(root, parts[2])
+        theta, tx, ty, shear, zx, zy = (float(v) for v in parts[3:9])
+        fh, fv = int(parts[9]), int(parts[10])
+        im = Image.open(path).convert("RGB").resize((size, size), Image.NEAREST)
+        x0 = np.asarray(im, np.float64)
+        x = keras_affine(x0, theta, tx, ty, shear, zx, zy, fh, fv)
+        moved += not np.array_equal(x, x0)
+        y = maxpool(conv2d(maxpool(conv2d(preprocess(x, mode), *w["conv1"], "same")), *w["conv2"], "valid"))
+        got = np.array([float(v) for v in vals.split()])
+        if got.shape != y.ravel().shape:
+            print("%s view %s: %d values, expected %d" % (parts[2], parts[1], got.size, y.size))
+            return 1
+        worst = max(worst, np.abs(got - y.ravel()).max() / max(1.0, np.abs(y).max()))
+        n += 1
+    print("%d views (%d transformed), max normalized error %.3g (tol %g)" % (n, moved, worst, tol))
+    return 0 if n and moved and worst <= tol else 1
+
+
 def load(path, skip):
     d = {}
     for line in open(path):
@@ -197,5 +269,5 @@ def cmd_compare(args):
 
 if __name__ == "__main__":
     cmds = {"images": cmd_images, "model": cmd_model, "expect": cmd_expect,
-            "compare": cmd_compare}
+            "compare": cmd_compare, "expect-views": cmd_expect_views}
     sys.exit(cmds[sys.argv[1]](sys.argv[2:]) or 0)

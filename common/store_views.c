@@ -1,0 +1,243 @@
+/* store_views.c - augmented views of training images (extract --augment K).
+ *
+ * Two tables, created by the first `extract --augment` on a store (a store without them
+ * reads as "no views"; featcache builds that predate them ignore them):
+ *   augmentation: one row: the Keras ImageDataGenerator keywords (canonical text), the
+ *                 seed the view parameters are drawn from, and K, the views per image;
+ *   views:        (sha256, view) -> encoded features of the view (the store's codec) and
+ *                 the sha256 of their decoded values, like the features table. */
+#define _GNU_SOURCE
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_internal.h"
+#include "store_views.h"
+
+static const char views_ddl[] =
+    "CREATE TABLE IF NOT EXISTS augmentation (\n"
+    "    id    INTEGER PRIMARY KEY CHECK (id = 1),\n"
+    "    spec  TEXT NOT NULL,\n"
+    "    seed  INTEGER NOT NULL,\n"
+    "    views INTEGER NOT NULL CHECK (views > 0)\n"
+    ");\n"
+    "CREATE TABLE IF NOT EXISTS views (\n"
+    "    sha256   TEXT NOT NULL,\n"
+    "    view     INTEGER NOT NULL CHECK (view >= 0),\n"
+    "    blob     BLOB NOT NULL,\n"
+    "    checksum TEXT NOT NULL,\n"
+    "    raw_len  INTEGER NOT NULL,\n"
+    "    UNIQUE (sha256, view)\n"
+    ");\n";
+
+int fc_views_exist(fc_store *s) {
+    sqlite3 *db = fc_store_db(s);
+    sqlite3_stmt *q = NULL;
+    int have = 0;
+    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
+                               "('augmentation', 'views')", -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW)
+        have = sqlite3_column_int(q, 0) == 2;
+    sqlite3_finalize(q);
+    return have;
+}
+
+int fc_views_get_config(fc_store *s, fc_views_config *c, fc_status *st) {
+    memset(c, 0, sizeof *c);
+    if (!fc_views_exist(s)) return FC_OK;
+    sqlite3 *db = fc_store_db(s);
+    sqlite3_stmt *q = NULL;
+    int rc = FC_OK;
+    if (sqlite3_prepare_v2(db, "SELECT spec, seed, views FROM augmentation WHERE id = 1", -1, &q, NULL) !=
+        SQLITE_OK)
+        return fc_store_sql_fail(s, st, "read augmentation");
+    int r = sqlite3_step(q);
+    if (r == SQLITE_ROW) {
+        const char *spec = (const char *)sqlite3_column_text(q, 0);
+        snprintf(c->spec, sizeof c->spec, "%s", spec ? spec : "");
+        c->seed = (uint64_t)sqlite3_column_int64(q, 1);
+        c->views = sqlite3_column_int(q, 2);
+        if (c->views < 1 || !spec)
+            rc = fc_fail(st, FC_ERR_FORMAT, "%s: augmentation record is damaged (views %d)", fc_store_path(s),
+                         c->views);
+    } else if (r != SQLITE_DONE) {
+        rc = fc_store_sql_fail(s, st, "read augmentation");
+    }
+    sqlite3_finalize(q);
+    return rc;
+}
+
+int fc_views_set_config(fc_store *s, const fc_views_config *c, fc_status *st) {
+    if (fc_store_readonly(s)) return fc_fail(st, FC_ERR_ARG, "%s: store opened read-only", fc_store_path(s));
+    sqlite3 *db = fc_store_db(s);
+    if (sqlite3_exec(db, views_ddl, NULL, NULL, NULL) != SQLITE_OK)
+        return fc_store_sql_fail(s, st, "create views tables");
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(db, "INSERT INTO augmentation (id, spec, seed, views) VALUES (1, ?1, ?2, ?3) "
+                               "ON CONFLICT(id) DO UPDATE SET spec = ?1, seed = ?2, views = ?3",
+                           -1, &q, NULL) != SQLITE_OK)
+        return fc_store_sql_fail(s, st, "write augmentation");
+    sqlite3_bind_text(q, 1, c->spec, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, (int64_t)c->seed);
+    sqlite3_bind_int(q, 3, c->views);
+    int r = sqlite3_step(q);
+    sqlite3_finalize(q);
+    return r == SQLITE_DONE ? FC_OK : fc_store_sql_fail(s, st, "write augmentation");
+}
+
+int fc_views_count(fc_store *s, const char *sha256, int below, fc_status *st) {
+    if (!fc_views_exist(s)) return 0;
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(fc_store_db(s), "SELECT count(*) FROM views WHERE sha256 = ?1 AND view < ?2", -1, &q,
+                           NULL) != SQLITE_OK)
+        return -fc_store_sql_fail(s, st, "read views");
+    sqlite3_bind_text(q, 1, sha256, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 2, below);
+    int n = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int(q, 0) : -1;
+    sqlite3_finalize(q);
+    return n >= 0 ? n : -fc_store_sql_fail(s, st, "read views");
+}
+
+int fc_views_has(fc_store *s, const char *sha256, int view, fc_status *st) {
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(fc_store_db(s), "SELECT 1 FROM views WHERE sha256 = ?1 AND view = ?2", -1, &q, NULL) !=
+        SQLITE_OK)
+        return -fc_store_sql_fail(s, st, "read views");
+    sqlite3_bind_text(q, 1, sha256, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 2, view);
+    int r = sqlite3_step(q);
+    sqlite3_finalize(q);
+    if (r == SQLITE_ROW) return 1;
+    if (r == SQLITE_DONE) return 0;
+    return -fc_store_sql_fail(s, st, "read views");
+}
+
+int fc_views_put(fc_store *s, const char *sha256, int view, const float *features, fc_status *st) {
+    const fc_provenance *p = fc_store_provenance(s);
+    if (!p) return fc_fail(st, FC_ERR_ARG, "%s: store has no provenance yet", fc_store_path(s));
+    size_t n = (size_t)p->feat_h * p->feat_w * p->feat_c;
+    uint8_t *blob = NULL;
+    size_t len = 0;
+    char sum[65];
+    float *dec = malloc(n * sizeof *dec);
+    if (!dec) return fc_fail(st, FC_ERR_NOMEM, "out of memory");
+    int rc = fc_codec_encode(&p->codec, features, n, p->feat_c, &blob, &len, st);
+    if (!rc) rc = fc_codec_decode(blob, len, dec, n, st); /* checksum of what a reader gets */
+    if (rc) {
+        fc_wrap(st, "%s: view %d of %s", fc_store_path(s), view, sha256);
+        goto out;
+    }
+    fc_checksum_floats(dec, n, sum);
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(fc_store_db(s), "INSERT OR REPLACE INTO views (sha256, view, blob, checksum, raw_len) "
+                                           "VALUES (?1, ?2, ?3, ?4, ?5)", -1, &q, NULL) != SQLITE_OK) {
+        rc = fc_store_sql_fail(s, st, "write views");
+        goto out;
+    }
+    sqlite3_bind_text(q, 1, sha256, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 2, view);
+    sqlite3_bind_blob64(q, 3, blob, len, SQLITE_STATIC);
+    sqlite3_bind_text(q, 4, sum, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 5, (int64_t)(n * sizeof(float)));
+    int r = sqlite3_step(q);
+    sqlite3_finalize(q);
+    if (r != SQLITE_DONE) rc = fc_store_sql_fail(s, st, "write views");
+out:
+    free(blob);
+    free(dec);
+    return rc;
+}
+
+int fc_views_delete(fc_store *s, const char *sha256, fc_status *st) {
+    if (!fc_views_exist(s)) return FC_OK;
+    return fc_store_exec1(s, "DELETE FROM views WHERE sha256 = ?1", sha256, "delete views", st);
+}
+
+int fc_views_stats(fc_store *s, int64_t *n_views, int64_t *bytes, fc_status *st) {
+    *n_views = 0, *bytes = 0;
+    if (!fc_views_exist(s)) return FC_OK;
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(fc_store_db(s), "SELECT count(*), coalesce(sum(length(blob)), 0) FROM views", -1, &q,
+                           NULL) != SQLITE_OK)
+        return fc_store_sql_fail(s, st, "read views");
+    int rc = FC_OK;
+    if (sqlite3_step(q) == SQLITE_ROW) *n_views = sqlite3_column_int64(q, 0), *bytes = sqlite3_column_int64(q, 1);
+    else rc = fc_store_sql_fail(s, st, "read views");
+    sqlite3_finalize(q);
+    return rc;
+}
+
+int fc_views_load(fc_store *s, const char *sha256, int k, float *out, fc_status *st) {
+    const fc_provenance *p = fc_store_provenance(s);
+    size_t n = (size_t)p->feat_h * p->feat_w * p->feat_c;
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(fc_store_db(s), "SELECT view, blob FROM views WHERE sha256 = ?1 AND view < ?2 "
+                                           "ORDER BY view", -1, &q, NULL) != SQLITE_OK)
+        return fc_store_sql_fail(s, st, "read views");
+    sqlite3_bind_text(q, 1, sha256, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 2, k);
+    int got = 0, rc = FC_OK, r;
+    while ((r = sqlite3_step(q)) == SQLITE_ROW) {
+        int v = sqlite3_column_int(q, 0);
+        const uint8_t *blob = sqlite3_column_blob(q, 1);
+        size_t len = (size_t)sqlite3_column_bytes(q, 1);
+        if (v != got) break; /* a gap: reported below */
+        if ((rc = fc_codec_decode(blob, len, out + (size_t)v * n, n, st))) {
+            fc_wrap(st, "%s: view %d of %s", fc_store_path(s), v, sha256);
+            break;
+        }
+        got++;
+    }
+    if (!rc && r != SQLITE_ROW && r != SQLITE_DONE) rc = fc_store_sql_fail(s, st, "read views");
+    sqlite3_finalize(q);
+    if (!rc && got < k) rc = fc_fail(st, FC_ERR_FORMAT, "missing view %d", got);
+    return rc;
+}
+
+int fc_views_verify(fc_store *s, void (*report)(void *ctx, const char *msg), void *ctx, int64_t *bad,
+                    fc_status *st) {
+    *bad = 0;
+    if (!fc_views_exist(s)) return FC_OK;
+    const fc_provenance *p = fc_store_provenance(s);
+    if (!p) return FC_OK;
+    size_t n = (size_t)p->feat_h * p->feat_w * p->feat_c;
+    float *dec = malloc(n * sizeof *dec);
+    if (!dec) return fc_fail(st, FC_ERR_NOMEM, "out of memory");
+    sqlite3_stmt *q = NULL;
+    int rc = FC_OK, r;
+    if (sqlite3_prepare_v2(fc_store_db(s), "SELECT v.sha256, v.view, v.blob, v.checksum, i.path FROM views v "
+                                           "LEFT JOIN images i ON i.sha256 = v.sha256 ORDER BY v.rowid",
+                           -1, &q, NULL) != SQLITE_OK) {
+        free(dec);
+        return fc_store_sql_fail(s, st, "read views");
+    }
+    while ((r = sqlite3_step(q)) == SQLITE_ROW) {
+        const char *sha = (const char *)sqlite3_column_text(q, 0);
+        int v = sqlite3_column_int(q, 1);
+        const uint8_t *blob = sqlite3_column_blob(q, 2);
+        size_t len = (size_t)sqlite3_column_bytes(q, 2);
+        const char *sum = (const char *)sqlite3_column_text(q, 3);
+        const char *path = (const char *)sqlite3_column_text(q, 4);
+        char msg[768], got[65];
+        fc_status e = {0};
+        msg[0] = 0;
+        if (!path) {
+            snprintf(msg, sizeof msg, "view %d of %.64s: no such image in the store", v, sha ? sha : "?");
+        } else if (fc_codec_decode(blob, len, dec, n, &e)) {
+            snprintf(msg, sizeof msg, "view %d of %s: %s", v, path, e.msg);
+        } else {
+            fc_checksum_floats(dec, n, got);
+            if (!sum || strcmp(sum, got) != 0)
+                snprintf(msg, sizeof msg, "view %d of %s: decoded values do not match their checksum", v, path);
+        }
+        if (msg[0]) {
+            (*bad)++;
+            if (report) report(ctx, msg);
+        }
+    }
+    if (r != SQLITE_DONE) rc = fc_store_sql_fail(s, st, "read views");
+    sqlite3_finalize(q);
+    free(dec);
+    return rc;
+}

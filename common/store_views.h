@@ -1,0 +1,40 @@
+/* store_views.h - augmented views of training images in a store (extract --augment K):
+ * K randomly transformed copies of each training image (Keras ImageDataGenerator
+ * semantics, common/augment.h), each run through the backbone once and kept next to the
+ * image's own features. train --augment draws one view per image per epoch. */
+#ifndef FC_STORE_VIEWS_H
+#define FC_STORE_VIEWS_H
+
+#include "store.h"
+
+typedef struct {
+    char spec[512];  /* canonical ImageDataGenerator keywords (fc_aug_format) */
+    uint64_t seed;   /* view parameters are drawn from (seed, image sha256, view) */
+    int views;       /* K; 0: the store has no augmentation */
+} fc_views_config;
+
+/* 1 if the store has the views tables. */
+int fc_views_exist(fc_store *s);
+/* The store's augmentation (views = 0 when none). */
+int fc_views_get_config(fc_store *s, fc_views_config *c, fc_status *st);
+/* Creates the tables if needed and records c (inside the caller's transaction or not). */
+int fc_views_set_config(fc_store *s, const fc_views_config *c, fc_status *st);
+/* Views of sha256 with index < below; < 0 (negated code) on error. */
+int fc_views_count(fc_store *s, const char *sha256, int below, fc_status *st);
+/* 1 if view `view` of sha256 is stored, 0 if not, < 0 on error (tables must exist). */
+int fc_views_has(fc_store *s, const char *sha256, int view, fc_status *st);
+/* Encodes with the store's codec and writes (replacing) one view. */
+int fc_views_put(fc_store *s, const char *sha256, int view, const float *features, fc_status *st);
+/* Removes every view of sha256 (no tables: nothing to do). */
+int fc_views_delete(fc_store *s, const char *sha256, fc_status *st);
+/* Number of stored views and their blob bytes. */
+int fc_views_stats(fc_store *s, int64_t *n_views, int64_t *bytes, fc_status *st);
+/* Decodes views 0..k-1 of sha256 into out (k * feature size); FC_ERR_FORMAT "missing
+ * view N" if one is not stored. */
+int fc_views_load(fc_store *s, const char *sha256, int k, float *out, fc_status *st);
+/* verify: every view decodes, matches its checksum and belongs to a stored image;
+ * report(ctx, msg) per problem, *bad counts them. */
+int fc_views_verify(fc_store *s, void (*report)(void *ctx, const char *msg), void *ctx, int64_t *bad,
+                    fc_status *st);
+
+#endif

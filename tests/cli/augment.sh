@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# augment.sh - `extract --augment K` and `train/sweep --augment` (seeds 000/001's
+# ImageDataGenerator workflow from the cache): every stored view equals an independent
+# numpy forward pass of the image transformed with Keras's formulas; views are resumable,
+# verified, pruned with their image; a store of another augmentation is refused with
+# nothing written; training draws one view per image per epoch, deterministically, and a
+# sweep row equals its lone run; stores without views, exports and incomplete views are
+# refused with exit 1.
+source "$(dirname "$0")/lib.sh"
+FX="$ROOT/tests/py/extract_fixtures.py"
+DUMP="$BUILD/tests/tools/storedump"
+X=(--preprocess rescale --quiet)
+sql() { "$PY" -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); r=c.execute(sys.argv[2]).fetchall(); c.commit(); print(r[0][0] if r and r[0] else '')" "$@"; }
+
+$PY "$FX" images "$T/img" --classes 3 --per-class 10 --jpeg-every 3 || { fail "fixture images"; finish; }
+$PY "$FX" model "$T/tiny.h5" || { fail "fixture model"; finish; }
+
+# --- usage errors (exit 2), nothing written
+expect_exit "--augment-spec without --augment" 2 "need --augment" \
+    "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/u.db" --augment-spec 'rotation_range=10' "${X[@]}"
+expect_exit "unknown ImageDataGenerator keyword" 2 "brightness" \
+    "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/u.db" --augment 2 --augment-spec 'brightness_range=0.2' "${X[@]}"
+expect_exit "unsupported fill_mode" 2 "fill_mode" \
+    "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/u.db" --augment 2 --augment-spec "rotation_range=10, fill_mode='reflect'" "${X[@]}"
+expect_exit "--augment 0" 2 "--augment" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/u.db" --augment 0 "${X[@]}"
+[ -e "$T/u.db" ] && fail "usage errors created a store" || ok "usage errors write nothing"
+
+# --- views equal Keras's transform + the backbone (numpy), f32 so the check is exact
+SPEC="rotation_range=40, width_shift_range=0.2, height_shift_range=0.2, shear_range=0.2, zoom_range=0.2, horizontal_flip=True"
+expect_exit "extract --augment 3" 0 "augment: 3 views of each of" \
+    "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/a.db" --codec f32 --augment 3 --augment-spec "$SPEC" "${X[@]}"
+ntrain=$(sql "$T/a.db" "select count(*) from images where split = 0 and status = 0")
+[ "$(sql "$T/a.db" "select count(*) from views")" = $((3 * ntrain)) ] && ok "3 views per training image ($ntrain)" \
+    || fail "views: $(sql "$T/a.db" "select count(*) from views") for $ntrain train images"
+[ "$(sql "$T/a.db" "select count(*) from views v join images i on i.sha256 = v.sha256 where i.split != 0")" = 0 ] \
+    && ok "no views of validation/test images" || fail "views of non-train images"
+"$DUMP" --views "$T/a.db" >"$T/views.txt" && ok "dump views" || fail "dump views"
+check "every view = numpy(Keras transform) forward, 1e-4" \
+    $PY "$FX" expect-views "$T/tiny.h5" "$T/img" "$T/views.txt" --size 32 --preprocess rescale
+sed 's/^/    /' "$T/.out"
+$PY "$FX" expect-views "$T/tiny.h5" "$T/img" "$T/views.txt" --size 32 --preprocess tf >/dev/null \
+    && fail "the view check accepts wrong preprocessing" || ok "the view check rejects wrong preprocessing (it can fail)"
+awk '{ print $4, $5, $6, $7, $8, $9, $10, $11 }' "$T/views.txt" | sort -u | wc -l | grep -qx "$((3 * ntrain))" \
+    && ok "every view has its own transform" || fail "repeated transforms"
+check "info shows the augmentation" "$FC" info "$T/a.db"
+grep -q "^augmented    3 views per training image (rotation_range=40, .*seed 1): $((3 * ntrain)) stored of $((3 * ntrain))" "$T/.out" \
+    && ok "info: views line" || fail "info: $(grep augmented "$T/.out")"
+check "verify checks the views" "$FC" verify "$T/a.db"
+grep -q "$((3 * ntrain)) augmented views decoded and checksummed" "$T/.out" && ok "verify counts the views" \
+    || fail "verify: $(cat "$T/.out")"
+
+# --- the same run again: nothing recomputed; another augmentation refused, nothing written
+sha_before=$(sha256sum <"$T/a.db")
+expect_exit "re-run stores no view" 0 "stored 0 in" \
+    "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/a.db" --augment 3 --augment-spec "$SPEC" "${X[@]}"
+expect_exit "another spec refused" 1 "one augmentation per store" \
+    "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/a.db" --augment 3 --augment-spec 'rotation_range=10' "${X[@]}"
+expect_exit "another seed refused" 1 "seed 1" \
+    "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/a.db" --augment 3 --augment-seed 7 "${X[@]}"
+"$DUMP" --views "$T/a.db" | cmp -s - "$T/views.txt" && ok "refusals changed no view" || fail "views changed"
+# a plain extract keeps the views complete (here: nothing to do); --augment 5 adds views 3 and 4 only
+expect_exit "plain re-run keeps the augmentation" 0 "augment: 3 views" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/a.db" "${X[@]}"
+expect_exit "--augment 5 adds two views each" 0 "stored $((2 * ntrain)) in" \
+    "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/a.db" --augment 5 "${X[@]}"
+"$DUMP" --views "$T/a.db" >"$T/views5.txt"
+grep -E '^[0-9a-f]{64} [012] ' "$T/views5.txt" | cmp -s - "$T/views.txt" && ok "views 0-2 unchanged by --augment 5" \
+    || fail "views 0-2 changed"
+
+# --- resume: views lost (a killed run) are refused by train, then completed by extract
+cp "$T/a.db" "$T/b.db"
+sql "$T/b.db" "delete from views where view = 4 and rowid % 2 = 0" >/dev/null
+expect_exit "train --augment on incomplete views" 1 "re-run extract" "$FC" train "$T/b.db" -o "$T/x.h5" --augment --epochs 1
+check "info says views are missing" "$FC" info "$T/b.db"
+grep -q "extract on the folder again completes them" "$T/.out" && ok "info: incomplete views" || fail "info: $(grep augmented "$T/.out")"
+expect_exit "extract completes them" 0 "augment: 5 views" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/b.db" "${X[@]}"
+"$DUMP" --views "$T/b.db" >"$T/views5b.txt"
+# the same transforms; values to float32 rounding (a view's batch-mates differ, and with them the GEMM's blocking)
+$PY - "$T/views5.txt" "$T/views5b.txt" <<'PY' && ok "completed views equal the first ones (1e-6)" || fail "completed views differ"
+import sys
+a, b = (open(p).read().splitlines() for p in sys.argv[1:3])
+assert len(a) == len(b) and len(a) > 0
+for x, y in zip(a, b):
+    hx, vx = x.split(" : "); hy, vy = y.split(" : ")
+    assert hx == hy, (hx, hy)
+    vx, vy = [float(v) for v in vx.split()], [float(v) for v in vy.split()]
+    m = max(1.0, max(abs(v) for v in vx))
+    assert max(abs(p - q) for p, q in zip(vx, vy)) <= 1e-6 * m
+PY
+
+# --- a damaged view is found by verify (exit 1), naming the image
+cp "$T/a.db" "$T/c.db"
+sql "$T/c.db" "update views set checksum = 'x' || substr(checksum, 2) where rowid = 2" >/dev/null
+expect_exit "verify finds a damaged view" 1 "do not match their checksum" "$FC" verify "$T/c.db"
+
+# --- train --augment: one view per image per epoch, deterministic; sweep row == lone run
+check "train --augment" "$FC" train "$T/a.db" -o "$T/h1.h5" --augment --epochs 4 --lr 1e-3 --history "$T/h1.csv" --threads 2
+check "train --augment again" "$FC" train "$T/a.db" -o "$T/h2.h5" --augment --epochs 4 --lr 1e-3 --history "$T/h2.csv" --threads 2
+check "train without --augment" "$FC" train "$T/a.db" -o "$T/h0.h5" --epochs 4 --lr 1e-3 --history "$T/h0.csv" --threads 2
+cut -d, -f1-5 "$T/h1.csv" | cmp -s - <(cut -d, -f1-5 "$T/h2.csv") && ok "same seed, same augmented history" \
+    || fail "augmented training is not deterministic"
+cut -d, -f2-3 "$T/h1.csv" | cmp -s - <(cut -d, -f2-3 "$T/h0.csv") && fail "--augment changed nothing" \
+    || ok "--augment trains on the views (history differs)"
+check "train --augment --pool gap" "$FC" train "$T/a.db" -o "$T/hg.h5" --augment --pool gap --epochs 2 --lr 1e-3
+check "sweep --augment" "$FC" sweep "$T/a.db" --grid 'lr=1e-3,1e-4' -o "$T/sw.csv" --augment --epochs 4 --threads 2 --quiet
+$PY - "$T/sw.csv" "$T/h1.csv" <<'PY' && ok "sweep --augment row equals its lone run" || fail "sweep row differs from train"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+h = list(csv.DictReader(open(sys.argv[2])))
+r = [r for r in rows if float(r["lr"]) == 1e-3][0]
+assert abs(float(r["final_loss"]) - float(h[-1]["loss"])) < 1e-6, (r["final_loss"], h[-1]["loss"])
+assert abs(float(r["final_acc"]) - float(h[-1]["acc"])) < 1e-9
+PY
+check "info HEAD.h5 shows augment" "$FC" info "$T/h1.h5"
+grep -q "augment=true" "$T/.out" && ok "head records augment=true" || fail "head settings: $(grep trained "$T/.out")"
+"$FC" runs "$T/a.db" >"$T/runs.txt"
+grep -q "augment=true" "$T/runs.txt" && ok "runs list augment=true" || fail "runs: $(cat "$T/runs.txt")"
+
+# --- refusals: no views, an HDF5 export (exit 1)
+"$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/plain.db" "${X[@]}" >/dev/null
+expect_exit "train --augment without views" 1 "no augmented views" "$FC" train "$T/plain.db" -o "$T/x.h5" --augment
+expect_exit "export notes the views stay behind" 0 "augmented views" "$FC" export "$T/a.db" "$T/a.h5"
+expect_exit "train --augment on an export" 1 "HDF5 export holds no augmented views" "$FC" train "$T/a.h5" -o "$T/x.h5" --augment
+expect_exit "merge notes the views stay behind" 0 "augmented views" "$FC" merge -o "$T/m.db" "$T/a.db"
+[ "$(sql "$T/m.db" "select count(*) from sqlite_master where name = 'views'")" = 0 ] && ok "merged store has no views" \
+    || fail "merged store views"
+
+# --- prune removes an image's views with it
+rm -rf "$T/img2" && cp -r "$T/img" "$T/img2"
+"$FC" extract "$T/img2" -m "$T/tiny.h5" -o "$T/p.db" --augment 2 "${X[@]}" >/dev/null
+victim=$(sql "$T/p.db" "select path from images where split = 0 limit 1")
+vsha=$(sql "$T/p.db" "select sha256 from images where split = 0 limit 1")
+rm "$T/img2/$victim"
+expect_exit "extract --prune" 0 "pruned 1" "$FC" extract "$T/img2" -m "$T/tiny.h5" -o "$T/p.db" --prune "${X[@]}"
+[ "$(sql "$T/p.db" "select count(*) from views where sha256 = '$vsha'")" = 0 ] && ok "pruned image's views are gone" \
+    || fail "views of the pruned image remain"
+check "verify after prune" "$FC" verify "$T/p.db"
+finish
