@@ -268,14 +268,22 @@ int fc_aug_parse(const char *text, fc_aug_spec *spec, fc_status *st) {
     return FC_OK;
 }
 
-/* %.17g; a shift range that is a float but prints as an int (3.0) gets ".0", so that it
- * reads back as a float (the other keys mean the same either way). */
+/* The shortest %g that reads back to the same double (0.2, not 0.20000000000000001); a
+ * shift range that is a float but prints as an int (3.0) gets ".0", so that it reads back
+ * as a float (the other keys mean the same either way). */
 static void fmt_num(char *out, size_t n, double v, int is_shift, int as_int) {
     if (as_int && fabs(v) < 1e15) { /* whole numbers (parse caps int shifts at 1e9) */
         snprintf(out, n, "%.0f", v);
         return;
     }
-    snprintf(out, n, "%.17g", v);
+    if (v == floor(v) && fabs(v) < 1e15) {
+        snprintf(out, n, "%.0f", v);
+    } else {
+        for (int p = 1; p <= 17; p++) {
+            snprintf(out, n, "%.*g", p, v);
+            if (strtod(out, NULL) == v) break;
+        }
+    }
     if (is_shift && !strpbrk(out, ".eEn")) {
         size_t l = strlen(out);
         if (l + 3 <= n) memcpy(out + l, ".0", 3);
