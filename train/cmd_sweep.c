@@ -28,7 +28,6 @@ static const fc_opt sweep_opts[] = {
     {"max-memory", 0, "SIZE", "memory for the configs trained at once (weights, optimizer state), e.g. 4G or "
                               "500M; more configs than fit are trained in rounds (default: 85% of the memory "
                               "available when training starts)"},
-    {"augment", 0, NULL, "each epoch, each training image as one of its augmented views (extract --augment K)"},
     {"threads", 0, "N", "threads (default: all online CPUs)"},
     {"quiet", 'q', NULL, "no progress lines"},
     {0},
@@ -209,7 +208,7 @@ static int write_csv(const sweep_run *r, const char *path, fc_status *st) {
     if (!f) return fc_fail(st, FC_ERR_IO, "%s: cannot create results file", path);
     fprintf(f, "config,label,pool,hidden,activation,dropout,optimizer,lr,momentum,nesterov,rho,epochs,batch,seed,"
                "patience,l2,class_weight,epochs_run,best_epoch,best_val_loss,best_val_acc,final_loss,final_acc,"
-               "final_val_loss,final_val_acc,stopped_early\n");
+               "final_val_loss,final_val_acc,stopped_early,augment\n");
     for (int i = 0; i < r->n; i++) {
         const fc_train_config *c = &r->cfg[i];
         const fc_history *h = &r->hist[i];
@@ -217,11 +216,12 @@ static int write_csv(const sweep_run *r, const char *path, fc_status *st) {
         char hid[96] = "0";
         size_t o = 0;
         for (int k = 0; k < c->arch.n_hidden; k++) o += (size_t)snprintf(hid + o, sizeof hid - o, "%s%d", k ? ":" : "", c->arch.hidden[k]);
-        fprintf(f, "%d,\"%s\",%s,%s,%s,%g,%s,%g,%g,%d,%g,%d,%d,%llu,%d,%g,%s,%d,%d,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%d\n",
+        fprintf(f, "%d,\"%s\",%s,%s,%s,%g,%s,%g,%g,%d,%g,%d,%d,%llu,%d,%g,%s,%d,%d,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%d,%d\n",
                 i + 1, r->labels[i], fc_pool_name(c->arch.pool), hid, fc_hact_name(c->arch.act), c->arch.dropout,
                 fc_optim_name(c->opt.kind), c->opt.lr, c->opt.momentum, c->opt.nesterov, c->opt.rho, c->epochs,
                 c->batch, (unsigned long long)c->seed, c->patience, c->l2, c->class_weight ? "balanced" : "none", h->n,
-                h->best + 1, b->val_loss, b->val_acc, l->loss, l->acc, l->val_loss, l->val_acc, h->stopped_early);
+                h->best + 1, b->val_loss, b->val_acc, l->loss, l->acc, l->val_loss, l->val_acc, h->stopped_early,
+                c->augment);
     }
     if (fclose(f) != 0) return fc_fail(st, FC_ERR_IO, "%s: write failed", path);
     return FC_OK;
@@ -292,7 +292,7 @@ static int build(const fc_args *a, sweep_run *r, fc_grid *g) {
     if (fc_grid_parse(text, g, err, sizeof err)) return fc_usage_error("sweep", "--grid: %s", err);
     const char *base[32] = {0};
     for (int k = 0; k < fc_train_n_keys; k++)
-        base[k] = !strcmp(fc_train_keys[k], "nesterov") ? (fc_arg_flag(a, "nesterov") ? "1" : NULL)
+        base[k] = fc_train_key_is_flag(fc_train_keys[k]) ? (fc_arg_flag(a, fc_train_keys[k]) ? "1" : NULL)
                                                          : fc_arg_str(a, fc_train_keys[k], NULL);
     r->n = g->n_configs;
     r->cfg = calloc((size_t)r->n, sizeof *r->cfg);
@@ -308,7 +308,6 @@ static int build(const fc_args *a, sweep_run *r, fc_grid *g) {
     for (int i = 0; i < r->n; i++) {
         char label[512];
         if (fc_grid_config(g, i, base, &r->cfg[i], err, sizeof err)) return fc_usage_error("sweep", "--%s", err);
-        r->cfg[i].augment = fc_arg_flag(a, "augment");
         fc_grid_label(g, i, label, sizeof label);
         if (!(r->labels[i] = strdup(label))) return 1;
     }
@@ -338,7 +337,9 @@ int cmd_sweep(int argc, char **argv) {
         rc = fc_report("sweep", &st);
         goto done;
     }
-    if (fc_run_load(store, fc_arg_flag(&a, "augment"), &tr, &va, &st)) {
+    int any_augment = 0;
+    for (int i = 0; i < r.n; i++) any_augment |= r.cfg[i].augment;
+    if (fc_run_load(store, any_augment, &tr, &va, &st)) {
         rc = fc_report("sweep", &st);
         goto done;
     }

@@ -16,7 +16,6 @@ static const fc_opt train_opts[] = {
     FC_TRAIN_OPT_ENTRIES,
     {"history", 0, "H.csv", "write the per-epoch history as CSV"},
     {"plot", 0, "CURVES.png", "draw accuracy and loss curves (PNG)"},
-    {"augment", 0, NULL, "each epoch, each training image as one of its augmented views (extract --augment K)"},
     {"threads", 0, "N", "threads (default: all online CPUs)"},
     {"quiet", 'q', NULL, "no per-epoch lines"},
     {0},
@@ -82,7 +81,6 @@ int cmd_train(int argc, char **argv) {
     }
     if ((rc = fc_train_config_from_args(&a, &c)) != FC_ARGS_OK || (rc = fc_run_threads(&a, &threads)) != FC_ARGS_OK)
         goto done;
-    c.augment = fc_arg_flag(&a, "augment");
     fc_status st = {0};
     fc_dataset tr, va;
     fc_head *hd = NULL;

@@ -11,7 +11,7 @@
 
 const char *const fc_train_keys[] = {"optimizer", "pool", "hidden", "activation", "dropout", "lr",
                                      "momentum", "nesterov", "rho", "epochs", "batch", "seed",
-                                     "patience", "l2", "class-weight"};
+                                     "patience", "l2", "class-weight", "augment"};
 const int fc_train_n_keys = (int)(sizeof fc_train_keys / sizeof fc_train_keys[0]);
 
 static int num(const char *s, double lo, double hi, int integer, double *out) {
@@ -77,17 +77,23 @@ int fc_train_config_set(fc_train_config *c, const char *key, const char *val, ch
         if (!strcmp(val, "none")) c->class_weight = 0;
         else if (!strcmp(val, "balanced")) c->class_weight = 1;
         else return BAD("class-weight '%s': use none or balanced", val);
+    } else if (!strcmp(key, "augment")) {
+        if (!strcmp(val, "1") || !strcmp(val, "true")) c->augment = 1;
+        else if (!strcmp(val, "0") || !strcmp(val, "false")) c->augment = 0;
+        else return BAD("augment '%s': use 1/0 or true/false", val);
     } else {
         return BAD("unknown training option '%s'", key);
     }
     return 0;
 }
 
+int fc_train_key_is_flag(const char *key) { return !strcmp(key, "nesterov") || !strcmp(key, "augment"); }
+
 int fc_train_config_from_args(const fc_args *a, fc_train_config *c) {
     char err[256];
     for (int i = 0; i < fc_train_n_keys; i++) {
         const char *k = fc_train_keys[i];
-        const char *v = !strcmp(k, "nesterov") ? (fc_arg_flag(a, k) ? "1" : NULL) : fc_arg_str(a, k, NULL);
+        const char *v = fc_train_key_is_flag(k) ? (fc_arg_flag(a, k) ? "1" : NULL) : fc_arg_str(a, k, NULL);
         if (v && fc_train_config_set(c, k, v, ',', err, sizeof err))
             return fc_usage_error(a->spec->name, "--%s", err);
     }

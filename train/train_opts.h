@@ -25,12 +25,16 @@
     {"seed", 0, "N", "seed for init, shuffling and dropout (default 1)"},                       \
     {"patience", 0, "N", "early stopping on val_loss, best weights restored (default off)"},    \
     {"l2", 0, "L", "L2 kernel regularization (default 0)"},                                     \
-    {"class-weight", 0, "none|balanced", "class weights (default none)"}
+    {"class-weight", 0, "none|balanced", "class weights (default none)"},                       \
+    {"augment", 0, NULL, "each epoch, each training image as one of its augmented views (extract --augment K)"}
 
 /* Keys in the order they must be applied (optimizer first: it resets lr defaults). */
 extern const char *const fc_train_keys[];
 extern const int fc_train_n_keys;
 
+/* 1 for the keys given as bare flags on the command line (--nesterov, --augment); in a
+ * grid they take 1/0 or true/false. */
+int fc_train_key_is_flag(const char *key);
 /* Set one option; on a bad value returns -1 with a message in err. `list_sep` is the
  * separator inside a hidden list (',' on the command line, ':' inside a grid). */
 int fc_train_config_set(fc_train_config *c, const char *key, const char *val, char list_sep,

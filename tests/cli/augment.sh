@@ -130,6 +130,18 @@ r = [r for r in rows if float(r["lr"]) == 1e-3][0]
 assert abs(float(r["final_loss"]) - float(h[-1]["loss"])) < 1e-6, (r["final_loss"], h[-1]["loss"])
 assert abs(float(r["final_acc"]) - float(h[-1]["acc"])) < 1e-9
 PY
+# augment as a grid axis: with and without views side by side, each row its lone run
+check "sweep --grid 'augment=0,1'" "$FC" sweep "$T/a.db" --grid 'augment=0,1' -o "$T/sw2.csv" --epochs 4 --lr 1e-3 --threads 2 --quiet
+$PY - "$T/sw2.csv" "$T/h0.csv" "$T/h1.csv" <<'PY' && ok "grid augment=0,1: rows equal train without / with --augment" || fail "augment axis rows differ"
+import csv, sys
+rows = {int(r["augment"]): r for r in csv.DictReader(open(sys.argv[1]))}
+assert set(rows) == {0, 1}, rows.keys()
+for k, path in ((0, sys.argv[2]), (1, sys.argv[3])):
+    h = list(csv.DictReader(open(path)))
+    assert abs(float(rows[k]["final_loss"]) - float(h[-1]["loss"])) < 1e-6, (k, rows[k]["final_loss"], h[-1]["loss"])
+    assert abs(float(rows[k]["final_val_loss"]) - float(h[-1]["val_loss"])) < 1e-6
+PY
+expect_exit "bad augment value in a grid" 2 "augment 'maybe'" "$FC" sweep "$T/a.db" --grid 'augment=0,maybe' -o "$T/x.csv"
 check "info HEAD.h5 shows augment" "$FC" info "$T/h1.h5"
 grep -q "augment=true" "$T/.out" && ok "head records augment=true" || fail "head settings: $(grep trained "$T/.out")"
 "$FC" runs "$T/a.db" >"$T/runs.txt"
