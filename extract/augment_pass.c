@@ -46,8 +46,10 @@ static int plan_work(const fc_augpass *a, work **out, size_t *n_out, size_t *n_i
         if (sqlite3_column_int(q, 0) != FC_SPLIT_TRAIN || sqlite3_column_int(q, 1) != FC_IMG_OK) continue;
         if ((rc = fc_strmap_put(&seen, sha, (int64_t)i, st))) break;
         (*n_images)++;
-        for (int v = 0; v < a->cfg.views; v++) {
-            int has = have_tables ? fc_views_has(s, sha, v, st) : 0;
+        int stored = have_tables ? fc_views_count(s, sha, a->cfg.views, st) : 0;
+        if (stored < 0) { rc = -stored; break; }
+        for (int v = 0; v < a->cfg.views && stored < a->cfg.views; v++) { /* all there: one query */
+            int has = stored ? fc_views_has(s, sha, v, st) : 0;
             if (has < 0) { rc = -has; break; }
             if (has) continue;
             if (n == cap) {
