@@ -53,6 +53,9 @@ grep -q "$((3 * ntrain)) augmented views decoded and checksummed" "$T/.out" && o
 sha_before=$(sha256sum <"$T/a.db")
 expect_exit "re-run stores no view" 0 "stored 0 in" \
     "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/a.db" --augment 3 --augment-spec "$SPEC" "${X[@]}"
+expect_exit "the same spec written otherwise is the same augmentation" 0 "stored 0 in" \
+    "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/a.db" --augment 3 \
+    --augment-spec "horizontal_flip=True zoom_range=[0.8, 1.2] shear_range=0.2 height_shift_range=0.2 width_shift_range=0.2 rotation_range=40.0" "${X[@]}"
 expect_exit "another spec refused" 1 "one augmentation per store" \
     "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/a.db" --augment 3 --augment-spec 'rotation_range=10' "${X[@]}"
 expect_exit "another seed refused" 1 "seed 1" \
