@@ -15,7 +15,6 @@ import subprocess
 import sys
 
 import numpy as np
-from scipy import ndimage
 
 TOL = 1e-4
 
@@ -49,6 +48,7 @@ def keras_matrix(h, w, theta=0, tx=0, ty=0, shear=0, zx=1, zy=1):
 
 def keras_apply(x, theta, tx, ty, shear, zx, zy, flip_h, flip_v):
     """apply_transform for channels_last: affine per channel, then flips."""
+    from scipy import ndimage  # here: keras_matrix alone serves tests/py/extract_fixtures.py without scipy
     m = keras_matrix(x.shape[0], x.shape[1], theta, tx, ty, shear, zx, zy)
     if m is not None:
         chans = [ndimage.affine_transform(x[:, :, k], m[:2, :2], m[:2, 2], order=1,

@@ -26,6 +26,9 @@ import h5py
 import numpy as np
 from PIL import Image
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from augment_ref import keras_matrix  # noqa: E402  (Keras apply_affine_transform matrix)
+
 SRC = "/usr/share/datasets/fashion-mnist"
 NAMES = ["T-shirt_top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
          "Sneaker", "Bag", "Ankle_boot"]
@@ -168,26 +171,13 @@ def cmd_expect(args):
 
 def keras_affine(x, theta, tx, ty, shear, zx, zy, flip_h, flip_v):
     """keras_preprocessing apply_affine_transform(row_axis=0, col_axis=1, channel_axis=2,
-    fill_mode='nearest', order=1), then flip_axis: written from the Keras formulas, with
-    scipy.ndimage.affine_transform's order-1 'nearest' sampling done in numpy (float64)."""
+    fill_mode='nearest', order=1), then flip_axis: Keras's matrix (augment_ref.keras_matrix),
+    scipy.ndimage.affine_transform's order-1 'nearest' sampling done here in numpy (float64,
+    coordinates clamped: older scipy's rule, within one rounding of the newer one)."""
     h, w = x.shape[:2]
-    m = None
-    def mul(a, b):
-        return b if a is None else a.dot(b)
-    if theta != 0:
-        t = np.deg2rad(theta)
-        m = mul(m, np.array([[np.cos(t), -np.sin(t), 0], [np.sin(t), np.cos(t), 0], [0, 0, 1]]))
-    if tx != 0 or ty != 0:
-        m = mul(m, np.array([[1, 0, tx], [0, 1, ty], [0, 0, 1]]))
-    if shear != 0:
-        s = np.deg2rad(shear)
-        m = mul(m, np.array([[1, -np.sin(s), 0], [0, np.cos(s), 0], [0, 0, 1]]))
-    if zx != 1 or zy != 1:
-        m = mul(m, np.array([[zx, 0, 0], [0, zy, 0], [0, 0, 1]]))
+    m = keras_matrix(h, w, theta, tx, ty, shear, zx, zy)  # tests/py/augment_ref.py
     y = x.astype(np.float64)
     if m is not None:
-        ox, oy = float(h) / 2 + 0.5, float(w) / 2 + 0.5
-        m = np.array([[1, 0, ox], [0, 1, oy], [0, 0, 1]]).dot(m).dot(np.array([[1, 0, -ox], [0, 1, -oy], [0, 0, 1]]))
         ii, jj = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
         r = np.clip(m[0, 0] * ii + m[0, 1] * jj + m[0, 2], 0, h - 1)
         c = np.clip(m[1, 0] * ii + m[1, 1] * jj + m[1, 2], 0, w - 1)
