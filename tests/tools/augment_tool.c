@@ -11,31 +11,12 @@
 
 #include "../../common/augment.h"
 
-static const char *arg(int argc, char **argv, const char *key, const char *def) {
-    size_t kl = strlen(key);
-    for (int i = 1; i < argc; i++)
-        if (strncmp(argv[i], key, kl) == 0 && argv[i][kl] == '=') return argv[i] + kl + 1;
-    return def;
-}
+#define TOOL_NAME "augment_tool"
+#include "tool_io.h"
 
 static double darg(int argc, char **argv, const char *key, double def) {
     const char *v = arg(argc, argv, key, NULL);
     return v ? strtod(v, NULL) : def;
-}
-
-static float *read_f32(const char *path, size_t want) {
-    FILE *f = fopen(path, "rb");
-    if (!f) { fprintf(stderr, "augment_tool: cannot open %s\n", path); return NULL; }
-    float *v = malloc((want ? want : 1) * sizeof *v);
-    size_t got = v ? fread(v, sizeof *v, want, f) : 0;
-    int extra = fgetc(f) != EOF;
-    fclose(f);
-    if (got != want || extra) {
-        fprintf(stderr, "augment_tool: %s: expected %zu floats\n", path, want);
-        free(v);
-        return NULL;
-    }
-    return v;
 }
 
 int main(int argc, char **argv) {
