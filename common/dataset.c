@@ -99,6 +99,17 @@ static int load_store(const char *path, int split, int views, fc_dataset *ds, fc
             rc = fc_fail(st, FC_ERR_NOMEM, "%s: %zu images x %d views do not fit in memory", path, n, vc.views);
             goto out;
         }
+        double avail = fc_mem_available(1);
+        if (avail >= 0 && (double)total > avail) {
+            char need_s[32], avail_s[32];
+            fc_fmt_bytes((double)total, need_s, sizeof need_s);
+            fc_fmt_bytes(avail, avail_s, sizeof avail_s);
+            rc = fc_fail(st, FC_ERR_NOMEM,
+                         "%s: the augmented views (%zu training images x %d) need %s in memory, and the machine has "
+                         "%s available (memory + swap): train without --augment, or extract fewer views "
+                         "(--augment K) into a new store", path, n, vc.views, need_s, avail_s);
+            goto out;
+        }
         if (!(ds->views = fc_aligned_alloc(total, st))) {
             rc = FC_ERR_NOMEM;
             goto out;

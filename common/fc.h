@@ -93,5 +93,10 @@ static inline char *fc_analyzer_str(fc_status *st, char *p) {
 int fc_online_cpus(void);
 /* Monotonic seconds. */
 double fc_now(void);
+/* The kernel's MemAvailable in bytes (/proc/meminfo), plus SwapFree when with_swap; -1 if
+ * unknown. FC_TEST_MEM_AVAILABLE (bytes) overrides it, for tests of the refusals. */
+double fc_mem_available(int with_swap);
+/* b bytes as "812 B", "3.5 KiB", "400 KiB", "1.2 GiB" (powers of 1024, one decimal unless .0). */
+void fc_fmt_bytes(double b, char *out, size_t cap);
 
 #endif

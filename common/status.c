@@ -123,3 +123,26 @@ double fc_now(void) {
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
+
+double fc_mem_available(int with_swap) {
+    const char *fake = getenv("FC_TEST_MEM_AVAILABLE"); /* tests: pretend a small machine */
+    if (fake && *fake) return strtod(fake, NULL);
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (!f) return -1;
+    char line[256];
+    double kb = -1, swap = 0, v;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "MemAvailable: %lf kB", &v) == 1) kb = v;
+        else if (sscanf(line, "SwapFree: %lf kB", &v) == 1) swap = v;
+    fclose(f);
+    return kb < 0 ? -1 : (kb + (with_swap ? swap : 0)) * 1024.0;
+}
+
+void fc_fmt_bytes(double b, char *out, size_t cap) {
+    static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int i = 0;
+    while (b >= 1024 && i < 4) b /= 1024, i++;
+    int n = snprintf(out, cap, i ? "%.1f %s" : "%.0f %s", b, unit[i]);
+    char *dot = i && n > 0 && (size_t)n < cap ? strstr(out, ".0 ") : NULL;
+    if (dot) memmove(dot, dot + 2, strlen(dot + 2) + 1); /* "400.0 KiB" -> "400 KiB" */
+}

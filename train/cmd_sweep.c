@@ -65,12 +65,6 @@ static void log_epoch(void *ctx, int cfg, int epoch, const fc_epoch_stat *s) {
 }
 
 /* "1.50 GiB" style (the units --max-memory takes), for messages. */
-static void fmt_bytes(double b, char *out, size_t n) {
-    if (b >= 1024.0 * 1024 * 1024) snprintf(out, n, "%.2f GiB", b / (1024.0 * 1024 * 1024));
-    else if (b >= 1024.0 * 1024) snprintf(out, n, "%.1f MiB", b / (1024.0 * 1024));
-    else snprintf(out, n, "%.0f KiB", b / 1024.0);
-}
-
 /* SIZE for --max-memory: a number of bytes with an optional K, M, G or T suffix (powers of
  * 1024; "B" or "iB" may follow it). -1 if malformed. */
 static double parse_size(const char *s) {
@@ -155,14 +149,14 @@ static int train_all(const fc_dataset *tr, const fc_dataset *va, sweep_run *r, i
         int rounds = 0;
         for (int k = 0; k < m; k = round_end(need, idx, k, m, budget)) rounds++;
         char bb[32], nb[32];
-        fmt_bytes(budget, bb, sizeof bb);
+        fc_fmt_bytes(budget, bb, sizeof bb);
         if (!quiet && groups > 1)
             fprintf(stderr, "sweep: group %d/%d: %d config(s) sharing pool, batch and seed, trained together\n", g + 1,
                     groups, m);
         if (!quiet && rounds > 1) {
             double total = 0;
             for (int k = 0; k < m; k++) total += need[idx[k]];
-            fmt_bytes(total, nb, sizeof nb);
+            fc_fmt_bytes(total, nb, sizeof nb);
             fprintf(stderr, "sweep: %s%d configs need %s for weights and optimizer state, %s %s: %d rounds\n",
                     groups > 1 ? "this group's " : "", m, nb, auto_mem ? "memory available (85%):" : "--max-memory",
                     bb, rounds);
@@ -176,7 +170,7 @@ static int train_all(const fc_dataset *tr, const fc_dataset *va, sweep_run *r, i
                 maxe = gc[q].epochs > maxe ? gc[q].epochs : maxe;
             }
             if (n == 1 && need[idx[k0]] > budget) {
-                fmt_bytes(need[idx[k0]], nb, sizeof nb);
+                fc_fmt_bytes(need[idx[k0]], nb, sizeof nb);
                 fprintf(stderr, "featcache sweep: warning: config %d alone needs %s for its weights and optimizer "
                                 "state, more than the %s %s; it may run out of memory\n",
                         idx[k0] + 1, nb, bb, auto_mem ? "available (85%)" : "of --max-memory");

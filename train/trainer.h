@@ -69,9 +69,6 @@ int fc_train_group(const fc_dataset *tr, const fc_dataset *va, const fc_train_co
  * like tr, n_val validation rows and `threads` threads. */
 double fc_train_config_bytes(const fc_train_config *c, const fc_dataset *tr, size_t n_val, int threads);
 
-/* The kernel's MemAvailable in bytes (/proc/meminfo), plus SwapFree when with_swap; -1 if
- * unknown. */
-double fc_mem_available(int with_swap);
 
 /* l2 * sum of squared kernel weights (Keras kernel_regularizer=l2(l2) on every Dense). */
 double fc_head_l2_penalty(const fc_head *hd, float l2);

@@ -131,18 +131,6 @@ double fc_train_config_bytes(const fc_train_config *c, const fc_dataset *tr, siz
     return floats * sizeof(float) + lazy;
 }
 
-double fc_mem_available(int with_swap) {
-    FILE *f = fopen("/proc/meminfo", "r");
-    if (!f) return -1;
-    char line[256];
-    double kb = -1, swap = 0, v;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "MemAvailable: %lf kB", &v) == 1) kb = v;
-        else if (sscanf(line, "SwapFree: %lf kB", &v) == 1) swap = v;
-    fclose(f);
-    return kb < 0 ? -1 : (kb + (with_swap ? swap : 0)) * 1024.0;
-}
-
 /* a[l] separate from y[l] only with dropout; free it then (cstate_free frees y/mask). */
 static void cstate_free_a(cstate *c) {
     for (int l = 0; l + 1 < c->L; l++)

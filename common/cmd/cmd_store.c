@@ -16,13 +16,6 @@
 #include "opts.h"
 #include "../../train/head_h5.h"
 
-static void fmt_bytes(double b, char *out, size_t cap) {
-    const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    int i = 0;
-    while (b >= 1024 && i < 4) b /= 1024, i++;
-    snprintf(out, cap, i ? "%.1f %s" : "%.0f %s", b, u[i]);
-}
-
 static void fmt_time(int64_t t, char *out, size_t cap) {
     time_t tt = (time_t)t;
     struct tm tm;
@@ -101,8 +94,8 @@ static void print_failed(fc_store *s, int64_t n_failed, int max) {
 
 static void print_sizes(const fc_provenance *p, const fc_store_stats *ss) {
     char a[32], b[32];
-    fmt_bytes((double)ss->feature_bytes, a, sizeof a);
-    fmt_bytes((double)ss->file_bytes, b, sizeof b);
+    fc_fmt_bytes((double)ss->feature_bytes, a, sizeof a);
+    fc_fmt_bytes((double)ss->file_bytes, b, sizeof b);
     double raw = (double)p->feat_h * p->feat_w * p->feat_c * 4.0;
     if (ss->images_ok > 0) {
         double per = (double)ss->feature_bytes / (double)ss->images_ok;
@@ -126,7 +119,7 @@ static int print_views(fc_store *s, const fc_provenance *p, int64_t n_train, fc_
            (unsigned long long)vc.seed, (long long)n, (long long)(n_train * vc.views));
     if (n && p) {
         char b[32];
-        fmt_bytes((double)bytes, b, sizeof b);
+        fc_fmt_bytes((double)bytes, b, sizeof b);
         printf(", %s, %.0f B/view", b, (double)bytes / (double)n);
     }
     printf("%s\n", n < n_train * vc.views ? " (extract on the folder again completes them)" : "");
@@ -199,7 +192,7 @@ static int info_h5(const char *path, fc_status *st) {
             double raw = (double)ds[0].dim * 4;
             if (total && stat(path, &sb) == 0) {
                 char b[32];
-                fmt_bytes((double)sb.st_size, b, sizeof b);
+                fc_fmt_bytes((double)sb.st_size, b, sizeof b);
                 printf("size         file %s = %.0f B/image = %.3f of raw float32 (raw %.0f B/image)\n", b,
                        (double)sb.st_size / (double)total, (double)sb.st_size / (double)total / raw, raw);
             }

@@ -149,6 +149,15 @@ grep -q "augment=true" "$T/.out" && ok "head records augment=true" || fail "head
 "$FC" runs "$T/a.db" >"$T/runs.txt"
 grep -q "augment=true" "$T/runs.txt" && ok "runs list augment=true" || fail "runs: $(cat "$T/runs.txt")"
 
+# --- views that do not fit in memory are refused before training (FC_TEST_MEM_AVAILABLE: a small machine)
+runs_before=$(sql "$T/a.db" "select count(*) from runs")
+expect_exit "views larger than the memory: refused" 1 "available (memory + swap)" \
+    env FC_TEST_MEM_AVAILABLE=100000 "$FC" train "$T/a.db" -o "$T/big.h5" --augment
+[ ! -e "$T/big.h5" ] && [ "$(sql "$T/a.db" "select count(*) from runs")" = "$runs_before" ] \
+    && ok "refused: no head written, no run recorded" || fail "refusal wrote something"
+check "the same store trains without --augment on that machine" env FC_TEST_MEM_AVAILABLE=100000000 \
+    "$FC" train "$T/a.db" -o "$T/small.h5" --epochs 1 -q
+
 # --- refusals: no views, an HDF5 export (exit 1)
 "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/plain.db" "${X[@]}" >/dev/null
 expect_exit "train --augment without views" 1 "no augmented views" "$FC" train "$T/plain.db" -o "$T/x.h5" --augment
