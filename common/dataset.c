@@ -3,6 +3,7 @@
  * is linked only when featcache is built with export support. */
 #define _GNU_SOURCE
 #include "dataset.h"
+#include "codec.h"
 #include "store_views.h"
 
 #include <sqlite3.h>
@@ -19,6 +20,7 @@ typedef struct {
     int rc;
     fc_store *s;      /* for the views */
     const char *path;
+    float *scratch;   /* one image's views as float32 (half-resident views) */
 } loader;
 
 static int cmp_name(const void *a, const void *b) {
@@ -40,11 +42,15 @@ static int take(void *ctx, const fc_image_rec *r, const float *x, const uint8_t 
         return 1;
     }
     memcpy(ds->x + ds->n * ds->dim, x, ds->dim * sizeof(float));
-    if (ds->n_views &&
-        fc_views_load(L->s, r->sha256, ds->n_views, ds->views + ds->n * (size_t)ds->n_views * ds->dim, L->st)) {
-        L->rc = fc_wrap(L->st, "%s: augmented views of %s (re-run extract on its folder to complete them)",
-                        L->path, r->path);
-        return 1;
+    if (ds->n_views) {
+        size_t kd = (size_t)ds->n_views * ds->dim;
+        float *dst = ds->views16 ? L->scratch : ds->views + ds->n * kd;
+        if (fc_views_load(L->s, r->sha256, ds->n_views, dst, L->st)) {
+            L->rc = fc_wrap(L->st, "%s: augmented views of %s (re-run extract on its folder to complete them)",
+                            L->path, r->path);
+            return 1;
+        }
+        if (ds->views16) fc_f32_to_f16_array(dst, ds->views16 + ds->n * kd, kd); /* exact: f16 values */
     }
     ds->y[ds->n++] = (int32_t)(hit - ds->class_names);
     return 0;
@@ -61,6 +67,7 @@ static int count_split(fc_store *s, int split, size_t *n, fc_status *st) {
 static int load_store(const char *path, int split, int views, fc_dataset *ds, fc_status *st) {
     fc_store *s = NULL;
     int rc = fc_store_open(path, FC_STORE_READ, &s, st), in_tx = 0;
+    float *scratch = NULL;
     if (rc) return rc;
     sqlite3 *db = fc_store_db(s);
     const fc_provenance *p = fc_store_provenance(s);
@@ -95,7 +102,9 @@ static int load_store(const char *path, int split, int views, fc_dataset *ds, fc
                          path);
             goto out;
         }
-        if (fc_size_mul4(n ? n : 1, (size_t)vc.views, ds->dim, sizeof(float), &total)) {
+        /* FC_TEST_VIEWS_FLOAT: tests compare the two residencies */
+        const int half = p->codec.kind == FC_CODEC_F16 && !getenv("FC_TEST_VIEWS_FLOAT");
+        if (fc_size_mul4(n ? n : 1, (size_t)vc.views, ds->dim, half ? sizeof(uint16_t) : sizeof(float), &total)) {
             rc = fc_fail(st, FC_ERR_NOMEM, "%s: %zu images x %d views do not fit in memory", path, n, vc.views);
             goto out;
         }
@@ -110,7 +119,9 @@ static int load_store(const char *path, int split, int views, fc_dataset *ds, fc
                          "(--augment K) into a new store", path, n, vc.views, need_s, avail_s);
             goto out;
         }
-        if (!(ds->views = fc_aligned_alloc(total, st))) {
+        if (half ? !(ds->views16 = fc_aligned_alloc(total, st)) ||
+                       !(scratch = fc_aligned_alloc((size_t)vc.views * ds->dim * sizeof(float), st))
+                 : !(ds->views = fc_aligned_alloc(total, st))) {
             rc = FC_ERR_NOMEM;
             goto out;
         }
@@ -118,13 +129,14 @@ static int load_store(const char *path, int split, int views, fc_dataset *ds, fc
         snprintf(ds->aug_spec, sizeof ds->aug_spec, "%s", vc.spec);
         ds->aug_seed = vc.seed;
     }
-    loader L = {ds, n, st, FC_OK, s, path};
+    loader L = {ds, n, st, FC_OK, s, path, scratch};
     rc = fc_store_foreach(s, split, 1, take, &L, st);
     if (!rc) rc = L.rc;
     if (!rc && ds->n != n)
         rc = fc_fail(st, FC_ERR_INTERNAL, "%s: read %zu images, expected %zu", path, ds->n, n);
 out:
     if (in_tx) sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    free(scratch);
     fc_store_close(s);
     return rc;
 }
@@ -160,6 +172,7 @@ void fc_dataset_free(fc_dataset *ds) {
     if (!ds) return;
     free(ds->x);
     free(ds->views);
+    free(ds->views16);
     free(ds->y);
     fc_strlist_free(ds->class_names, ds->n_classes);
     memset(ds, 0, sizeof *ds);

@@ -15,9 +15,11 @@ typedef struct {
     char **class_names;    /* label order */
     char fingerprint[65];
     fc_provenance prov;
-    /* fc_dataset_load_views only: K augmented views per image (store_views.h),
-     * views[(i * n_views + v) * dim], and the augmentation they were made with */
+    /* fc_dataset_load_views only: K augmented views per image (store_views.h), view v of
+     * image i at (i * n_views + v) * dim: in views16 as IEEE half when the store's codec is
+     * f16 (its values are halves: kept exactly, in half the memory), else in views */
     float *views;
+    uint16_t *views16;
     int n_views;
     char aug_spec[512];
     uint64_t aug_seed;

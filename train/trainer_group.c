@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/codec.h"
 #include "fused.h"
 #include "rng.h"
 #include "sparse.h"
@@ -308,11 +309,13 @@ typedef struct {
     float *swb, *cw;
     float *pooled, *vpooled;  /* pooled train / validation features (NULL for flatten) */
     float *vwpooled;          /* pooled augmented views (augment with gap/gmp) */
+    float *scr_cur, *scr_nxt; /* half-resident views widened for the batch in cur / nxt */
 } loop_bufs;
 
 static void loop_bufs_free(loop_bufs *b) {
     free(b->perm), free(b->perm_next), free(b->cur), free(b->nxt);
     free(b->yb), free(b->swb), free(b->cw), free(b->pooled), free(b->vpooled), free(b->vwpooled);
+    free(b->scr_cur), free(b->scr_nxt);
 }
 
 static int check_group(const fc_dataset *tr, const fc_dataset *va, const fc_train_config *cfg,
@@ -336,14 +339,17 @@ static int check_group(const fc_dataset *tr, const fc_dataset *va, const fc_trai
  * drawn from (seed, epoch, image), like ImageDataGenerator's fresh transform of each
  * image every epoch. */
 typedef struct {
-    const float *X, *V; /* features; views (NULL: none), K per image */
+    const float *X, *V;  /* features; views (NULL: none), K per image */
+    const uint16_t *V16; /* or the views as halves (f16 stores), widened per batch into scr */
     size_t D0;
     int K;
     uint64_t seed;
 } row_src;
 
-static void set_rows(const row_src *r, int epoch, const size_t *perm, size_t start, int Bs, const float **rows) {
-    if (!r->V) {
+/* scr: batch * D0 floats that stay valid while `rows` is in use (half-resident views) */
+static void set_rows(const row_src *r, int epoch, const size_t *perm, size_t start, int Bs, const float **rows,
+                     float *scr) {
+    if (!r->V && !r->V16) {
         for (int b = 0; b < Bs; b++) rows[b] = r->X + perm[start + b] * r->D0;
         return;
     }
@@ -351,7 +357,13 @@ static void set_rows(const row_src *r, int epoch, const size_t *perm, size_t sta
     for (int b = 0; b < Bs; b++) {
         size_t i = perm[start + b];
         uint64_t v = fc_mix64(key + (uint64_t)i * 0x9e3779b97f4a7c15ULL) % (uint64_t)r->K;
-        rows[b] = r->V + (i * (size_t)r->K + v) * r->D0;
+        size_t at = (i * (size_t)r->K + v) * r->D0;
+        if (r->V16) {
+            fc_f16_to_f32_array(r->V16 + at, scr + (size_t)b * r->D0, r->D0);
+            rows[b] = scr + (size_t)b * r->D0;
+        } else {
+            rows[b] = r->V + at;
+        }
     }
 }
 
@@ -365,7 +377,7 @@ static int run_epochs(group *g, fc_tpool *pool, const fc_dataset *tr, const fc_d
     for (int i = 0; i < g->n; i++) max_epochs = g->cs[i].cfg->epochs > max_epochs ? g->cs[i].cfg->epochs : max_epochs;
     shuffle(lb->perm, n, c0->seed, 0);
     int B0 = (int)(n < (size_t)batch ? n : (size_t)batch);
-    set_rows(src, 0, lb->perm, 0, B0, lb->nxt);
+    set_rows(src, 0, lb->perm, 0, B0, lb->nxt, lb->scr_nxt);
     for (int i = 0; i < g->n; i++) g->cs[i].fl.bt = 0, g->cs[i].fl.xn = lb->nxt, g->cs[i].fl.bn = B0;
     fc_tpool_run(pool, fused_phase, g); /* first batch's first-layer forward */
     for (int e = 0; e < max_epochs; e++) {
@@ -375,6 +387,7 @@ static int run_epochs(group *g, fc_tpool *pool, const fc_dataset *tr, const fc_d
             size_t start = (size_t)s * batch;
             int Bs = (int)(n - start < (size_t)batch ? n - start : (size_t)batch);
             const float **tmp = lb->cur; lb->cur = lb->nxt; lb->nxt = tmp;
+            float *ts = lb->scr_cur; lb->scr_cur = lb->scr_nxt; lb->scr_nxt = ts;
             for (int b = 0; b < Bs; b++) {
                 lb->yb[b] = tr->y[lb->perm[start + b]];
                 lb->swb[b] = lb->cw[lb->yb[b]];
@@ -383,10 +396,10 @@ static int run_epochs(group *g, fc_tpool *pool, const fc_dataset *tr, const fc_d
             if (s + 1 < nb) {
                 size_t ns = start + (size_t)batch;
                 Bn = (int)(n - ns < (size_t)batch ? n - ns : (size_t)batch);
-                set_rows(src, e, lb->perm, ns, Bn, lb->nxt);
+                set_rows(src, e, lb->perm, ns, Bn, lb->nxt, lb->scr_nxt);
             } else if (e + 1 < max_epochs) {
                 Bn = B0;
-                set_rows(src, e + 1, lb->perm_next, 0, Bn, lb->nxt);
+                set_rows(src, e + 1, lb->perm_next, 0, Bn, lb->nxt, lb->scr_nxt);
             }
             for (int i = 0; i < g->n; i++) {
                 cstate *c = &g->cs[i];
@@ -436,24 +449,41 @@ int fc_train_group(const fc_dataset *tr, const fc_dataset *va, const fc_train_co
         goto out;
     }
     class_weights(tr, lb.cw);
-    row_src src = {tr->x, NULL, D0, 0, cfg[0].seed};
+    row_src src = {tr->x, NULL, NULL, D0, 0, cfg[0].seed};
     if (cfg[0].augment) {
-        if (!tr->views || tr->n_views < 1) {
+        if ((!tr->views && !tr->views16) || tr->n_views < 1) {
             rc = fc_fail(st, FC_ERR_FORMAT, "train --augment: the training data has no augmented views");
             goto out;
         }
-        src.V = tr->views, src.K = tr->n_views;
+        src.V = tr->views, src.V16 = tr->views16, src.K = tr->n_views;
     }
     if (cfg[0].arch.pool != FC_POOL_FLATTEN) {
         if (!(lb.pooled = fc_aligned_alloc(tr->n * D0 * sizeof(float), st))) { rc = st->code; goto out; }
         fc_pool_forward(cfg[0].arch.pool, tr->x, tr->n, tr->h, tr->w, tr->c, lb.pooled);
         src.X = lb.pooled;
-        if (src.V) {
-            size_t nv = tr->n * (size_t)src.K;
-            if (!(lb.vwpooled = fc_aligned_alloc(nv * D0 * sizeof(float), st))) { rc = st->code; goto out; }
-            fc_pool_forward(cfg[0].arch.pool, tr->views, nv, tr->h, tr->w, tr->c, lb.vwpooled);
-            src.V = lb.vwpooled;
+        if (src.V || src.V16) { /* pool every view once (small: K x n x channels) */
+            size_t nv = tr->n * (size_t)src.K, dim = tr->dim;
+            float *one = src.V16 ? fc_aligned_alloc(dim * sizeof(float), st) : NULL;
+            if (!(lb.vwpooled = fc_aligned_alloc(nv * D0 * sizeof(float), st)) || (src.V16 && !one)) {
+                free(one);
+                rc = st->code;
+                goto out;
+            }
+            if (src.V16)
+                for (size_t v = 0; v < nv; v++) {
+                    fc_f16_to_f32_array(src.V16 + v * dim, one, dim);
+                    fc_pool_forward(cfg[0].arch.pool, one, 1, tr->h, tr->w, tr->c, lb.vwpooled + v * D0);
+                }
+            else
+                fc_pool_forward(cfg[0].arch.pool, tr->views, nv, tr->h, tr->w, tr->c, lb.vwpooled);
+            free(one);
+            src.V = lb.vwpooled, src.V16 = NULL;
         }
+    }
+    if (src.V16 && (!(lb.scr_cur = fc_aligned_alloc((size_t)batch * D0 * sizeof(float), st)) ||
+                    !(lb.scr_nxt = fc_aligned_alloc((size_t)batch * D0 * sizeof(float), st)))) {
+        rc = st->code;
+        goto out;
     }
     size_t n_val = va ? va->n : 0;
     g.vx = n_val ? va->x : NULL;

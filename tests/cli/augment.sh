@@ -132,6 +132,16 @@ r = [r for r in rows if float(r["lr"]) == 1e-3][0]
 assert abs(float(r["final_loss"]) - float(h[-1]["loss"])) < 1e-6, (r["final_loss"], h[-1]["loss"])
 assert abs(float(r["final_acc"]) - float(h[-1]["acc"])) < 1e-9
 PY
+# f16 stores keep the views as halves in memory (exact): the same history as float32 residency
+"$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/h16.db" --augment 4 "${X[@]}" >/dev/null
+for pool in flatten gap; do
+    "$FC" train "$T/h16.db" -o "$T/a16.h5" --augment --pool $pool --epochs 3 --lr 1e-3 --history "$T/a16.csv" -q --threads 2
+    FC_TEST_VIEWS_FLOAT=1 "$FC" train "$T/h16.db" -o "$T/b16.h5" --augment --pool $pool --epochs 3 --lr 1e-3 \
+        --history "$T/b16.csv" -q --threads 2
+    cut -d, -f1-5 "$T/a16.csv" | cmp -s - <(cut -d, -f1-5 "$T/b16.csv") && [ -s "$T/a16.csv" ] \
+        && ok "f16 views as halves in memory: the same history as float32 ($pool)" || fail "half-resident views differ ($pool)"
+done
+
 # augment as a grid axis: with and without views side by side, each row its lone run
 check "sweep --grid 'augment=0,1'" "$FC" sweep "$T/a.db" --grid 'augment=0,1' -o "$T/sw2.csv" --epochs 4 --lr 1e-3 --threads 2 --quiet
 $PY - "$T/sw2.csv" "$T/h0.csv" "$T/h1.csv" <<'PY' && ok "grid augment=0,1: rows equal train without / with --augment" || fail "augment axis rows differ"
