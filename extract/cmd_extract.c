@@ -85,6 +85,22 @@ static void on_signal(int sig) {
     stop_flag = 1; /* SA_RESETHAND: a second signal kills at once (the store stays valid) */
 }
 
+/* SIGINT/SIGTERM set stop_flag (the work in flight finishes and is written); old[0..1]
+ * keep the previous handlers for restore_signals. */
+static void catch_stop(struct sigaction old[2]) {
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESETHAND | SA_RESTART; /* reads in the reader thread are not cut short */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old[0]);
+    sigaction(SIGTERM, &sa, &old[1]);
+}
+
+static void restore_signals(const struct sigaction old[2]) {
+    sigaction(SIGINT, &old[0], NULL);
+    sigaction(SIGTERM, &old[1], NULL);
+}
+
 static int parse_size(const char *s, int *h, int *w) {
     char *end;
     long a = strtol(s, &end, 10), b = a;
@@ -330,16 +346,11 @@ static int run_pipeline(job *j, fc_status *st) {
     fc_preprocess_parse(j->prov.preprocess, &cfg.preprocess);
     cfg.resize = o->resize;
     fc_pl_ops ops = {j, op_forward, op_write, op_path_sha, op_is_stored};
-    struct sigaction sa = {0}, old_int, old_term;
-    sa.sa_handler = on_signal;
-    sa.sa_flags = SA_RESETHAND | SA_RESTART; /* reads in the reader thread are not cut short */
-    sigemptyset(&sa.sa_mask);
+    struct sigaction old[2];
     stop_flag = 0;
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
+    catch_stop(old);
     int rc = fc_pl_run(&cfg, &ops, &j->stats, st);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
+    restore_signals(old);
     fc_progress_finish(j->progress);
     return rc;
 }
@@ -438,15 +449,10 @@ static int run_augment(job *j, fc_status *st) {
     };
     fc_preprocess_parse(j->prov.preprocess, &a.preprocess);
     fc_augpass_stats s;
-    struct sigaction sa = {0}, old_int, old_term;
-    sa.sa_handler = on_signal;
-    sa.sa_flags = SA_RESETHAND | SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
+    struct sigaction old[2];
+    catch_stop(old);
     int rc = fc_augment_pass(&a, &s, st);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
+    restore_signals(old);
     printf("augment: %d views of each of %zu training images (%s; seed %llu): stored %lld in %.1f s "
            "(backbone %.1f s)", j->aug.views, s.images, j->aug.spec, (unsigned long long)j->aug.seed,
            (long long)s.views, s.seconds, s.forward_seconds);
