@@ -109,6 +109,17 @@ static int write_batch(const fc_augpass *a, const work *const *rows, int n, cons
     return rc;
 }
 
+/* Backbone on nb prepared views, then one transaction. */
+static int flush(const fc_augpass *a, const float *in, float *out, const work *const *rows, int nb,
+                 fc_augpass_stats *stats, fc_status *st) {
+    double f0 = fc_now();
+    int rc = fc_plan_forward(a->plan, in, nb, out, st);
+    stats->forward_seconds += fc_now() - f0;
+    if (!rc) rc = write_batch(a, rows, nb, out, st);
+    if (!rc) stats->views += nb;
+    return rc;
+}
+
 int fc_augment_pass(const fc_augpass *a, fc_augpass_stats *stats, fc_status *st) {
     memset(stats, 0, sizeof *stats);
     double t0 = fc_now();
@@ -148,13 +159,11 @@ int fc_augment_pass(const fc_augpass *a, fc_augpass_stats *stats, fc_status *st)
             fc_image_free(&img);
             img_of = wk->entry;
             int r = load_image(a, wk, &img, st);
-            if (r == 1 || r) {
-                if (r != 1) fc_progress_message(pg, st->msg);
-                else stats->changed++;
-                /* skip this image's remaining views */
-                while (i + 1 < n && w[i + 1].entry == wk->entry) i++;
+            if (r) { /* changed since it was stored (1), or unreadable now: skip its views */
+                if (r == 1) stats->changed++;
+                else stats->failed++, fc_progress_message(pg, st->msg);
                 memset(st, 0, sizeof *st);
-                if (r != 1) stats->failed++;
+                while (i + 1 < n && w[i + 1].entry == wk->entry) i++;
                 continue;
             }
             for (size_t p = 0; p < in_elems; p++) fpx[p] = (float)img.rgb[p];
@@ -164,23 +173,13 @@ int fc_augment_pass(const fc_augpass *a, fc_augpass_stats *stats, fc_status *st)
         fc_aug_apply(&prm, fpx, a->in_h, a->in_w, 3, aug);
         fc_preprocess_apply_float(a->preprocess, aug, pix, in + (size_t)nb * in_elems);
         rows[nb++] = wk;
-        if (nb == a->batch || i + 1 == n) {
-            double f0 = fc_now();
-            rc = fc_plan_forward(a->plan, in, nb, out, st);
-            stats->forward_seconds += fc_now() - f0;
-            if (!rc) rc = write_batch(a, rows, nb, out, st);
-            if (!rc) stats->views += nb;
+        if (nb == a->batch) {
+            rc = flush(a, in, out, rows, nb, stats, st);
             nb = 0;
             fc_progress_update(pg, (int64_t)(i + 1));
         }
     }
-    if (!rc && nb) { /* the last rows when the final work items were skipped */
-        double f0 = fc_now();
-        rc = fc_plan_forward(a->plan, in, nb, out, st);
-        stats->forward_seconds += fc_now() - f0;
-        if (!rc) rc = write_batch(a, rows, nb, out, st);
-        if (!rc) stats->views += nb;
-    }
+    if (!rc && nb) rc = flush(a, in, out, rows, nb, stats, st);
     fc_progress_finish(pg);
     fc_progress_free(pg);
     fc_image_free(&img);
