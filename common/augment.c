@@ -290,6 +290,14 @@ static void fmt_num(char *out, size_t n, double v, int is_shift, int as_int) {
     }
 }
 
+int fc_aug_spec_equal(const fc_aug_spec *a, const fc_aug_spec *b) {
+    return a->rotation_range == b->rotation_range && a->width_shift_range == b->width_shift_range &&
+           a->height_shift_range == b->height_shift_range && a->shear_range == b->shear_range &&
+           a->zoom_lo == b->zoom_lo && a->zoom_hi == b->zoom_hi && a->horizontal_flip == b->horizontal_flip &&
+           a->vertical_flip == b->vertical_flip && a->width_shift_int == b->width_shift_int &&
+           a->height_shift_int == b->height_shift_int;
+}
+
 int fc_aug_format(const fc_aug_spec *spec, char *buf, size_t n) {
     char r[40], ws[40], hs[40], sh[40], zl[40], zh[40];
     fmt_num(r, sizeof r, spec->rotation_range, 0, 0);

@@ -42,6 +42,8 @@ int fc_aug_parse(const char *text, fc_aug_spec *spec, fc_status *st);
 /* Canonical text of a spec (same keys, fixed order, %.17g numbers, flips as True), which
  * fc_aug_parse reads back to an equal spec. Returns chars written like snprintf. */
 int fc_aug_format(const fc_aug_spec *spec, char *buf, size_t n);
+/* 1 if a and b draw the same transforms (compared by value: their texts may differ). */
+int fc_aug_spec_equal(const fc_aug_spec *a, const fc_aug_spec *b);
 
 /* Draws one view's parameters in Keras random_transform order (theta, tx, ty, shear,
  * zx/zy, flip_h, flip_v), each draw a pure function of (key, draw index) via a

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "augment.h"
 #include "store_internal.h"
 #include "store_views.h"
 
@@ -240,4 +241,64 @@ int fc_views_verify(fc_store *s, void (*report)(void *ctx, const char *msg), voi
     sqlite3_finalize(q);
     free(dec);
     return rc;
+}
+
+int fc_views_copy(fc_store *src, fc_store *dst, int64_t *copied, fc_status *st) {
+    *copied = 0;
+    if (!fc_views_exist(src)) return FC_OK;
+    const fc_provenance *p = fc_store_provenance(src);
+    if (!p) return FC_OK;
+    size_t n = (size_t)p->feat_h * p->feat_w * p->feat_c;
+    float *x = malloc(n * sizeof *x);
+    if (!x) return fc_fail(st, FC_ERR_NOMEM, "out of memory");
+    sqlite3_stmt *q = NULL;
+    int rc = FC_OK, r;
+    if (sqlite3_prepare_v2(fc_store_db(src), "SELECT sha256, view, blob FROM views ORDER BY rowid", -1, &q, NULL) !=
+        SQLITE_OK) {
+        free(x);
+        return fc_store_sql_fail(src, st, "read views");
+    }
+    while (!rc && (r = sqlite3_step(q)) == SQLITE_ROW) {
+        const char *sha = (const char *)sqlite3_column_text(q, 0);
+        int v = sqlite3_column_int(q, 1);
+        const uint8_t *blob = sqlite3_column_blob(q, 2);
+        size_t len = (size_t)sqlite3_column_bytes(q, 2);
+        int has = sha ? fc_store_has(dst, sha, st) : 0;
+        if (has < 0) { rc = -has; break; }
+        if (has == 0) continue; /* not an image of the output (e.g. failed there) */
+        if ((has = fc_views_has(dst, sha, v, st)) < 0) { rc = -has; break; }
+        if (has) continue; /* an earlier input gave it */
+        if ((rc = fc_codec_decode(blob, len, x, n, st))) {
+            fc_wrap(st, "%s: view %d of %s", fc_store_path(src), v, sha);
+            break;
+        }
+        if (!(rc = fc_views_put(dst, sha, v, x, st))) (*copied)++;
+    }
+    if (!rc && r != SQLITE_DONE) rc = fc_store_sql_fail(src, st, "read views");
+    sqlite3_finalize(q);
+    free(x);
+    return rc;
+}
+
+int fc_views_common_config(fc_store *const *stores, int n, fc_views_config *out, fc_status *st) {
+    memset(out, 0, sizeof *out);
+    fc_aug_spec first;
+    for (int i = 0; i < n; i++) {
+        fc_views_config c;
+        fc_aug_spec sp;
+        if (!stores[i]) continue;
+        int rc = fc_views_get_config(stores[i], &c, st);
+        if (rc) return -rc;
+        if (!c.views) continue;
+        if (fc_aug_parse(c.spec, &sp, st)) return -fc_wrap(st, "%s: augmentation", fc_store_path(stores[i]));
+        if (!out->views) {
+            *out = c, first = sp;
+        } else if (!fc_aug_spec_equal(&first, &sp) || out->seed != c.seed) {
+            memset(out, 0, sizeof *out);
+            return 1;
+        } else if (c.views > out->views) {
+            out->views = c.views;
+        }
+    }
+    return 0;
 }

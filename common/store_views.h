@@ -32,6 +32,14 @@ int fc_views_stats(fc_store *s, int64_t *n_views, int64_t *bytes, fc_status *st)
 /* Decodes views 0..k-1 of sha256 into out (k * feature size); FC_ERR_FORMAT "missing
  * view N" if one is not stored. */
 int fc_views_load(fc_store *s, const char *sha256, int k, float *out, fc_status *st);
+/* merge: copies src's views of the images dst holds (with features) that dst lacks,
+ * decoded and encoded with dst's codec; *copied counts them. The caller has checked that
+ * both augmentations are the same and recorded it in dst (fc_views_set_config). */
+int fc_views_copy(fc_store *src, fc_store *dst, int64_t *copied, fc_status *st);
+/* The augmentation of a set of stores (NULL entries skipped), for merge: out->views = 0 if
+ * none has views, else the largest K; returns 0, 1 (out cleared) if two of them differ in
+ * spec (by value) or seed, or -code on error. */
+int fc_views_common_config(fc_store *const *stores, int n, fc_views_config *out, fc_status *st);
 /* verify: every view decodes, matches its checksum and belongs to a stored image;
  * report(ctx, msg) per problem, *bad counts them. */
 int fc_views_verify(fc_store *s, void (*report)(void *ctx, const char *msg), void *ctx, int64_t *bad,

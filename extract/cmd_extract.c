@@ -402,15 +402,6 @@ static void print_summary(job *j) {
     fflush(stdout);
 }
 
-/* Two specs draw the same views (compared by value: the text may be formatted differently). */
-static int same_spec(const fc_aug_spec *a, const fc_aug_spec *b) {
-    return a->rotation_range == b->rotation_range && a->width_shift_range == b->width_shift_range &&
-           a->height_shift_range == b->height_shift_range && a->shear_range == b->shear_range &&
-           a->zoom_lo == b->zoom_lo && a->zoom_hi == b->zoom_hi && a->horizontal_flip == b->horizontal_flip &&
-           a->vertical_flip == b->vertical_flip && a->width_shift_int == b->width_shift_int &&
-           a->height_shift_int == b->height_shift_int;
-}
-
 /* The augmentation this run keeps complete: --augment K (checked against what the store
  * holds: another spec or seed is refused before anything is written), or the store's. */
 static int setup_augment(job *j, fc_status *st) {
@@ -427,7 +418,7 @@ static int setup_augment(job *j, fc_status *st) {
     want.views = (int)(o->augment > have.views ? o->augment : have.views);
     fc_aug_spec hs;
     fc_status ign = {0};
-    int same = have.views && fc_aug_parse(have.spec, &hs, &ign) == FC_OK && same_spec(&hs, &j->aug_spec);
+    int same = have.views && fc_aug_parse(have.spec, &hs, &ign) == FC_OK && fc_aug_spec_equal(&hs, &j->aug_spec);
     if (same) snprintf(want.spec, sizeof want.spec, "%s", have.spec); /* the stored text stays as it is */
     if (have.views && (!same || have.seed != want.seed))
         return fc_fail(st, FC_ERR_MISMATCH,

@@ -291,8 +291,11 @@ static int sync_rename(const char *tmp, const char *out, fc_status *st) {
 }
 
 /* Copies the planned images of every source into a temp store, then renames it to out. */
+/* views: the inputs' common augmentation (NULL or views == 0: none); its views are copied
+ * for the images written, *n_views counts them. */
 static int write_output(fc_source *src, int nsrc, const plan *p, const fc_provenance *prov,
-                        const char *out, size_t *written, fc_status *st) {
+                        const fc_views_config *views, const char *out, size_t *written, int64_t *n_views,
+                        fc_status *st) {
     char *tmp = NULL;
     fc_store *s = NULL;
     int rc = 0, fd = -1;
@@ -313,6 +316,15 @@ static int write_output(fc_source *src, int nsrc, const plan *p, const fc_proven
         c.reencode = src[i].h5 || src[i].prov.codec.kind != prov->codec.kind;
         rc = fc_source_foreach(&src[i], src[i].h5 != NULL, copy_one, &c, st);
         if (!rc) rc = c.rc;
+    }
+    *n_views = 0;
+    if (!rc && views && views->views) { /* any input's copy of a view will do: it depends only on
+                                           (backbone, spec, seed, image, view), equal across inputs */
+        rc = fc_views_set_config(s, views, st);
+        for (int i = 0; i < nsrc && !rc; i++) {
+            int64_t k = 0;
+            if (src[i].store && !(rc = fc_views_copy(src[i].store, s, &k, st))) *n_views += k;
+        }
     }
     if (!rc) rc = fc_store_commit(s, st);
     else fc_store_rollback(s);
@@ -404,11 +416,28 @@ static int run_share(const share_job *j, char **inputs, int n) {
     if ((rc = out_provenance(j, src, n, &prov, &st))) goto out;
     for (int i = 0; i < n && !rc; i++) rc = fc_share_collect(&src[i], i, &v, &nv, &cap, &st);
     if (rc || (rc = make_plan(v, nv, j->prefer, inputs, &p, &st))) goto out;
-    if ((rc = write_output(src, n, &p, &prov, j->out, &written, &st))) goto out;
-    for (int i = 0; i < n; i++)
-        if (src[i].store && fc_views_exist(src[i].store))
-            fprintf(stderr, "featcache merge: note: %s has augmented views (extract --augment); %s holds the images' "
-                            "own features only: extract --augment K into it makes views again\n", inputs[i], j->out);
+    fc_views_config views;
+    int64_t n_views = 0;
+    int vr = 0;
+    {
+        fc_store **stores = calloc((size_t)n, sizeof *stores);
+        if (!stores) {
+            rc = fc_fail(&st, FC_ERR_NOMEM, "out of memory");
+            goto out;
+        }
+        for (int i = 0; i < n; i++) stores[i] = src[i].store;
+        vr = fc_views_common_config(stores, n, &views, &st);
+        free(stores);
+        if (vr < 0) {
+            rc = -vr;
+            goto out;
+        }
+    }
+    if ((rc = write_output(src, n, &p, &prov, &views, j->out, &written, &n_views, &st))) goto out;
+    if (vr == 1)
+        fprintf(stderr, "featcache merge: note: the inputs' augmented views were made with different "
+                        "augmentations (featcache info shows them); %s holds the images' own features only\n",
+                j->out);
     if (j->import && prov.codec.kind == FC_CODEC_U8)
         fprintf(stderr, "featcache import: note: u8 re-quantizes the exported values (its "
                         "ranges are rounded); use --codec f32 to keep them exactly\n");
@@ -421,6 +450,9 @@ static int run_share(const share_job *j, char **inputs, int n) {
                n, p.total, p.dups, p.conflicts,
                p.conflicts ? (j->prefer == PREFER_LAST ? " (kept last)" : " (kept first)") : "",
                written, p.failed, fc_codec_name(prov.codec.kind), j->out);
+    if (!j->import && n_views)
+        printf("merged %lld augmented views (%d per training image, %s; seed %llu)\n", (long long)n_views,
+               views.views, views.spec, (unsigned long long)views.seed);
 out:
     for (int i = 0; i < opened; i++) fc_source_close(&src[i]);
     free(src);

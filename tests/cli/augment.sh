@@ -173,9 +173,30 @@ check "the same store trains without --augment on that machine" env FC_TEST_MEM_
 expect_exit "train --augment without views" 1 "no augmented views" "$FC" train "$T/plain.db" -o "$T/x.h5" --augment
 expect_exit "export notes the views stay behind" 0 "augmented views" "$FC" export "$T/a.db" "$T/a.h5"
 expect_exit "train --augment on an export" 1 "HDF5 export holds no augmented views" "$FC" train "$T/a.h5" -o "$T/x.h5" --augment
-expect_exit "merge notes the views stay behind" 0 "augmented views" "$FC" merge -o "$T/m.db" "$T/a.db"
-[ "$(sql "$T/m.db" "select count(*) from sqlite_master where name = 'views'")" = 0 ] && ok "merged store has no views" \
-    || fail "merged store views"
+# --- merge carries the views: shards made on two "machines" merge to the views of one run
+for i in 0 1; do
+    "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/sh$i.db" --codec f32 --shard $i/2 --augment 5 --augment-spec "$SPEC" "${X[@]}" >/dev/null
+done
+expect_exit "merge two shards with views" 0 "merged $((5 * ntrain)) augmented views (5 per training image" \
+    "$FC" merge -o "$T/m.db" "$T/sh0.db" "$T/sh1.db"
+"$DUMP" --views "$T/m.db" >"$T/mviews.txt"
+$PY - "$T/mviews.txt" "$T/views5.txt" <<'PY' && ok "merged shard views = the views of one run (1e-6)" || fail "merged views differ"
+import sys
+a, b = (open(p).read().splitlines() for p in sys.argv[1:3])
+assert len(a) == len(b) and a, (len(a), len(b))
+for x, y in zip(a, b):
+    hx, vx = x.split(" : "); hy, vy = y.split(" : ")
+    assert hx == hy, (hx, hy)
+    vx, vy = [float(v) for v in vx.split()], [float(v) for v in vy.split()]
+    assert max(abs(p - q) for p, q in zip(vx, vy)) <= 1e-5 * max(1.0, max(abs(v) for v in vx))
+PY
+check "verify the merged store" "$FC" verify "$T/m.db"
+check "train --augment on the merged store" "$FC" train "$T/m.db" -o "$T/mh.h5" --augment --epochs 1 -q
+"$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/other.db" --codec f32 --augment 2 --augment-spec 'horizontal_flip=True' "${X[@]}" >/dev/null
+expect_exit "merge of different augmentations: images only, said" 0 "different augmentations" \
+    "$FC" merge -o "$T/m2.db" "$T/a.db" "$T/other.db" --prefer first
+[ "$(sql "$T/m2.db" "select count(*) from sqlite_master where name = 'views'")" = 0 ] \
+    && ok "no views merged from different augmentations" || fail "views merged from different augmentations"
 
 # --- a file rewritten behind extract's back (same size and mtime: the stored hash is trusted for
 # the images) is hashed again for its views: skipped and said, not augmented from other bytes
