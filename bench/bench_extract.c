@@ -19,6 +19,7 @@
 #include "../common/arch.h"
 #include "../common/graph.h"
 #include "../common/store.h"
+#include "../extract/augment_pass.h"
 #include "../extract/pipeline.h"
 #include "../extract/scan.h"
 #include "../extract/sink.h"
@@ -135,9 +136,42 @@ static fc_pl_stats run_extract(bench_ctx *bc, const char *dir, fc_store *store,
     return ps;
 }
 
+/* extract --augment K on the stored training images: views per second against the
+ * backbone alone, and what seeds 000/001's loop (the frozen base inside fit, a fresh
+ * transform of every image every epoch) would cost in backbone time for 30 epochs. */
+static void bench_augment(bench_ctx *bc, const char *dir, fc_store *store, const fc_graph *g, int batch, int k,
+                          double bb) {
+    fc_status st = {0};
+    fc_scan scan;
+    if (fc_scan_dir(dir, &scan, &st)) die(dir, &st);
+    char(*shas)[65] = calloc(scan.n_files ? scan.n_files : 1, sizeof *shas);
+    if (!shas) die("out of memory", NULL);
+    for (size_t i = 0; i < scan.n_files; i++)
+        if (fc_store_path_lookup(store, scan.files[i].path, shas[i], &st) < 0) die("paths", &st);
+    fc_augpass a = {.store = store, .plan = bc->plan, .scan = &scan, .shas = shas, .batch = batch,
+                    .in_h = g->in_h, .in_w = g->in_w, .out_elems = fc_graph_out_elems(g),
+                    .resize = FC_RESIZE_NEAREST, .preprocess = FC_PRE_CAFFE, .quiet = 1};
+    if (fc_aug_parse("rotation_range=40, width_shift_range=0.2, height_shift_range=0.2, shear_range=0.2, "
+                     "zoom_range=0.2, horizontal_flip=True", &a.spec, &st))
+        die("spec", &st);
+    fc_aug_format(&a.spec, a.cfg.spec, sizeof a.cfg.spec);
+    a.cfg.seed = 1, a.cfg.views = k;
+    fc_augpass_stats s;
+    if (fc_augment_pass(&a, &s, &st)) die("augment", &st);
+    double rate = (double)s.views / s.seconds;
+    printf("extract --augment %d (seed 000's transforms): %lld views of %zu training images in %.2f s = %.2f views/s "
+           "(backbone %.2f s); ratio to backbone-only %.3f\n", k, (long long)s.views, s.images, s.seconds, rate,
+           s.forward_seconds, rate / bb);
+    printf("  augmented training, 30 epochs: the seeds' loop runs the backbone 30x per training image (%.1f s of "
+           "backbone here), featcache %dx once (%.1f s): %.1fx less\n", 30.0 * (double)s.images / bb, k, s.seconds,
+           30.0 * (double)s.images / bb / s.seconds);
+    free(shas);
+    fc_scan_free(&scan);
+}
+
 int main(int argc, char **argv) {
     const char *arch = "vgg16", *layer = "block5_pool", *dir = NULL, *codec = "f16";
-    int size = 150, n_images = 120, batch = 20, threads = fc_online_cpus();
+    int size = 150, n_images = 120, batch = 20, threads = fc_online_cpus(), augment = 0;
     for (int i = 1; i + 1 < argc; i += 2) {
         const char *k = argv[i], *v = argv[i + 1];
         if (!strcmp(k, "--arch")) arch = v;
@@ -148,6 +182,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(k, "--threads")) threads = atoi(v);
         else if (!strcmp(k, "--codec")) codec = v;
         else if (!strcmp(k, "--dir")) dir = v;
+        else if (!strcmp(k, "--augment")) augment = atoi(v);
         else { fprintf(stderr, "bench_extract: unknown option %s\n", k); return 2; }
     }
     fc_status st = {0};
@@ -215,6 +250,7 @@ int main(int argc, char **argv) {
     printf("store: %.0f bytes/image, %.1fx smaller than float32\n",
            (double)ss.feature_bytes / (double)ss.images_ok,
            4.0 * (double)fc_graph_out_elems(g) * (double)ss.images_ok / (double)ss.feature_bytes);
+    if (augment > 0) bench_augment(&bc, dir, store, g, batch, augment, bb);
     fc_store_close(store);
     fc_plan_free(bc.plan);
     fc_graph_free(g);

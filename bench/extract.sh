@@ -7,7 +7,7 @@
 set -u
 : "${BUILD:?}" "${FEATCACHE:?}"
 "$BUILD/bench/bench_extract" --arch vgg16 --layer block5_pool --size 150 \
-    --images "${FC_BENCH_EXTRACT_VGG:-100}" || exit 1
+    --images "${FC_BENCH_EXTRACT_VGG:-100}" --augment "${FC_BENCH_AUGMENT:-2}" || exit 1
 echo
 "$BUILD/bench/bench_extract" --arch mobilenet_v2 --layer out_relu --size 96 \
     --images "${FC_BENCH_EXTRACT_MBV2:-400}"
