@@ -13,6 +13,9 @@
 #   DEMO_MODEL=mobilenet_v2   DEMO_LAYER=out_relu   DEMO_SIZE=96   DEMO_CODEC=f16
 #   DEMO_EPOCHS=30        DEMO_SWEEP_EPOCHS=10   DEMO_THREADS=(all CPUs)
 #   DEMO_OUT=demo-out
+#   DEMO_AUGMENT=K        also seeds 000/001's augmentation: K views per training image
+#                         (extract --augment K), the same head trained with --augment
+#   DEMO_AUGMENT_SPEC='rotation_range=40, ...'  its ImageDataGenerator keywords
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -159,6 +162,23 @@ done
 fc predict -m "$MODEL" --head "$OUT/head.h5" "${few[@]}" | tee "$OUT/predict.csv" || die "predict failed"
 [ "$(grep -c '\.png,' "$OUT/predict.csv")" -eq ${#few[@]} ] || die "predict printed no row per image"
 
+store_bytes=$(stat -c %s "$STORE") # the images' features (views, if any, come next)
+AUG=${DEMO_AUGMENT:-0}
+[[ $AUG =~ ^[0-9]+$ ]] || die "DEMO_AUGMENT must be a number of views (got '$AUG')"
+if [ "$AUG" -gt 0 ]; then
+    step "9b/10 augmentation (seeds 000/001): $AUG views of every training image once, then the head with --augment"
+    AUG_OPTS=(--augment "$AUG")
+    [ -n "${DEMO_AUGMENT_SPEC:-}" ] && AUG_OPTS+=(--augment-spec "$DEMO_AUGMENT_SPEC")
+    show extract "$IMAGES" "${EXTRACT_OPTS[@]}" -o "$STORE" "${AUG_OPTS[@]}"
+    run_timed t_aug "$FC" extract "$IMAGES" "${EXTRACT_OPTS[@]}" -o "$STORE" "${AUG_OPTS[@]}"
+    show train "$STORE" -o "$OUT/head_aug.h5" "${HEAD_OPTS[@]}" --epochs "$EPOCHS" --augment --history "$OUT/history_aug.csv"
+    run_timed t_train_aug "$FC" train "$STORE" -o "$OUT/head_aug.h5" "${HEAD_OPTS[@]}" --epochs "$EPOCHS" --augment \
+        --threads "$THREADS" --history "$OUT/history_aug.csv" -q
+    "$FC" evaluate "$STORE" "$OUT/head_aug.h5" --split test --json >"$OUT/evaluate_aug.json" || die "evaluate failed"
+    acc_aug=$(sed -n 's/.*"accuracy": *\([0-9.eE+-]*\).*/\1/p' "$OUT/evaluate_aug.json" | head -1)
+    n_train=$(find "$IMAGES/train" -name '*.png' | wc -l)
+fi
+
 step "10/10 extract again: everything is cached"
 show extract "$IMAGES" "${EXTRACT_OPTS[@]}" -o "$STORE"
 run_timed t_extract2 "$FC" extract "$IMAGES" "${EXTRACT_OPTS[@]}" -o "$STORE"
@@ -166,7 +186,6 @@ run_timed t_extract2 "$FC" extract "$IMAGES" "${EXTRACT_OPTS[@]}" -o "$STORE"
 # Summary. Without the cache every epoch runs the backbone over the training and
 # validation images again (as seed 002's fine-tuning-style loop does), then the head.
 n_fit=$(find "$IMAGES/train" "$IMAGES/validation" -name '*.png' | wc -l)
-store_bytes=$(stat -c %s "$STORE")
 raw_per_image=$(sed -n 's/.*(raw \([0-9][0-9]*\) B\/image).*/\1/p' "$OUT/info.txt" | head -1)
 [ -n "$raw_per_image" ] || die "info printed no raw float32 size (see $OUT/info.txt)"
 summary=$(awk -v n="$n_images" -v nfit="$n_fit" -v tb="$t_backbone_total" -v te2="$t_extract2" \
@@ -183,6 +202,14 @@ summary=$(awk -v n="$n_images" -v nfit="$n_fit" -v tb="$t_backbone_total" -v te2
     printf "  counting the one-time extraction: train %.1fx, train+sweep %.1fx\n", naive / (tb + tt), (naive + naive_sweep) / (tb + tt + ts)
     printf "test accuracy          %.4f (head.h5, evaluate --split test)\n", acc
 }')
+if [ "$AUG" -gt 0 ]; then
+    summary+=$'\n'$(awk -v k="$AUG" -v ta="$t_aug" -v tt="$t_train_aug" -v ep="$EPOCHS" -v ntr="$n_train" \
+        -v per="$(awk -v tb="$t_backbone_total" -v n="$n_images" 'BEGIN { print tb / n }')" -v acc="$acc_aug" 'BEGIN {
+        loop = per * ntr * ep + tt;   # the seeds loop: the backbone on a fresh transform of every image every epoch
+        printf "augmented (%d views)   views %.1f s once + train %.1f s; %.0f s with the backbone on every augmented image every epoch: %.0fx faster\n", k, ta, tt, loop, loop / (ta + tt)
+        printf "  test accuracy        %.4f (head_aug.h5: the same head and seed, trained on the views)\n", acc
+    }')
+fi
 step "summary"
 echo "$summary" | tee "$OUT/summary.txt"
 echo "files: $OUT/ (curves.png, sweep.png, sweep.csv, head.h5, best.h5, predict.csv, evaluate.json)"
