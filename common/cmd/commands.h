@@ -9,6 +9,7 @@
 #define FC_CMD(name) int name(int argc, char **argv) __attribute__((weak))
 
 FC_CMD(cmd_extract);     /* extract/cmd_extract.c */
+FC_CMD(cmd_augment_preview); /* extract/cmd_augment_preview.c */
 FC_CMD(cmd_layers);      /* common/cmd/cmd_layers.c */
 FC_CMD(cmd_train);       /* train/cmd_train.c */
 FC_CMD(cmd_sweep);       /* train/cmd_sweep.c */

@@ -17,6 +17,7 @@ typedef struct {
 
 static const command commands[] = {
     {"extract", cmd_extract, "run a backbone once per image into a feature store"},
+    {"augment-preview", cmd_augment_preview, "draw the augmented views extract --augment makes of some images"},
     {"layers", cmd_layers, "list a model's layers, output shapes, parameters and MACs"},
     {"train", cmd_train, "train a dense head from a feature store"},
     {"sweep", cmd_sweep, "train a grid of head configurations at once"},

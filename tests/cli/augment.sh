@@ -8,6 +8,7 @@
 # refused with exit 1.
 source "$(dirname "$0")/lib.sh"
 FX="$ROOT/tests/py/extract_fixtures.py"
+export FX_DIR="$ROOT/tests/py"
 DUMP="$BUILD/tests/tools/storedump"
 X=(--preprocess rescale --quiet)
 sql() { "$PY" -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); r=c.execute(sys.argv[2]).fetchall(); c.commit(); print(r[0][0] if r and r[0] else '')" "$@"; }
@@ -113,6 +114,52 @@ done
 cp "$T/a.db" "$T/c.db"
 sql "$T/c.db" "update views set checksum = 'x' || substr(checksum, 2) where rowid = 2" >/dev/null
 expect_exit "verify finds a damaged view" 1 "do not match their checksum" "$FC" verify "$T/c.db"
+
+# --- augment-preview: the pictures of the views the store holds (same transforms, Keras's pixels)
+pv=$(sql "$T/a.db" "select path from images where split = 0 order by path limit 1")
+psha=$(sql "$T/a.db" "select sha256 from images where path = '$pv'")
+check "augment-preview --store" "$FC" augment-preview "$T/img/$pv" -o "$T/grid.png" --store "$T/a.db" -k 5 --tiles "$T/tiles"
+cp "$T/.out" "$T/preview.txt"
+grep "^$psha " "$T/views5.txt" >"$T/pviews.txt"
+$PY - "$T/preview.txt" "$T/pviews.txt" "$T/img/$pv" "$T/tiles/$(basename "$pv")" "$T/grid.png" <<'PY' \
+    && ok "augment-preview: the store's transforms, tiles = Keras's transform (+-1), grid PNG" || fail "augment-preview differs"
+import sys, os
+import numpy as np
+from PIL import Image
+sys.path.insert(0, os.environ["FX_DIR"])
+from extract_fixtures import keras_affine
+pre, dump, img, tiles, grid = sys.argv[1:6]
+got = [l for l in open(pre) if " view " in l]
+want = [l.split(" : ")[0].split() for l in open(dump)]
+assert len(got) == 5 and len(want) == 5, (len(got), len(want))
+x0 = np.asarray(Image.open(img).convert("RGB").resize((32, 32), Image.NEAREST), np.float64)
+for g, w in zip(got, want):
+    v = int(g.split(" view ")[1].split(":")[0])
+    kv = dict(t.split("=") for t in g.split(": ", 1)[1].split())
+    params = [float(kv[k]) for k in ("theta", "tx", "ty", "shear", "zx", "zy")]
+    assert int(w[1]) == v
+    for a, b in zip(params, map(float, w[3:9])):
+        assert abs(a - b) <= 1e-5 * max(1.0, abs(b)), (v, params, w[3:9])
+    assert (int(kv["flip_h"]), int(kv["flip_v"])) == (int(w[9]), int(w[10]))
+    ref = np.clip(np.rint(keras_affine(x0, *map(float, w[3:9]), int(w[9]), int(w[10]))), 0, 255)
+    tile = np.asarray(Image.open("%s.view%d.png" % (tiles, v)).convert("RGB"), np.float64)
+    assert tile.shape == (32, 32, 3) and np.abs(tile - ref).max() <= 1, (v, np.abs(tile - ref).max())
+orig = np.asarray(Image.open(tiles + ".original.png").convert("RGB"), np.float64)
+assert np.array_equal(orig, x0)
+g = Image.open(grid)
+assert g.format == "PNG" and g.size[0] >= 6 + 6 * 102 and g.size[1] == 24 + 118 + 6, g.size
+PY
+expect_exit "augment-preview: --store with --size" 2 "--store takes" \
+    "$FC" augment-preview "$T/img/$pv" -o "$T/g.png" --store "$T/a.db" --size 64
+expect_exit "augment-preview: bad spec" 2 "augment-spec" "$FC" augment-preview "$T/img/$pv" -o "$T/g.png" --augment-spec 'rescale=2'
+expect_exit "augment-preview: -o required" 2 "-o GRID.png" "$FC" augment-preview "$T/img/$pv"
+expect_exit "augment-preview: too many views" 2 "--views" "$FC" augment-preview "$T/img/$pv" -o "$T/g.png" -k 65
+expect_exit "augment-preview: missing image" 1 "nope.png" "$FC" augment-preview "$T/nope.png" -o "$T/g.png"
+"$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/plainp.db" "${X[@]}" >/dev/null
+expect_exit "augment-preview: store without views" 1 "no augmented views" \
+    "$FC" augment-preview "$T/img/$pv" -o "$T/g.png" --store "$T/plainp.db"
+expect_exit "augment-preview: will not write over a store" 1 "" "$FC" augment-preview "$T/img/$pv" -o "$T/a.db"
+check "augment-preview without a store" "$FC" augment-preview "$T/img/$pv" -o "$T/g2.png" --size 48x40 -k 3
 
 # --- train --augment: one view per image per epoch, deterministic; sweep row == lone run
 check "train --augment" "$FC" train "$T/a.db" -o "$T/h1.h5" --augment --epochs 4 --lr 1e-3 --history "$T/h1.csv" --threads 2
