@@ -148,8 +148,8 @@ static int load_any(const char *path, int split, int views, fc_dataset *ds, fc_s
     int rc;
     if (fc_is_hdf5(path)) {
         if (views)
-            return fc_fail(st, FC_ERR_FORMAT, "%s: an HDF5 export holds no augmented views; train --augment needs "
-                           "the store", path);
+            return fc_fail(st, FC_ERR_FORMAT, "%s: train --augment reads augmented views from a store, not from an "
+                           "HDF5 export (featcache import brings an export's /views into a store)", path);
         if (!fc_h5feat_load)
             return fc_fail(st, FC_ERR_UNSUPPORTED,
                            "%s: HDF5 feature files need featcache built with export support", path);

@@ -9,6 +9,7 @@
  * Row metadata (strings, labels) is loaded at open; features are read on demand. */
 #define _GNU_SOURCE
 #include "h5feat_int.h"
+#include "augment.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,14 @@ struct fc_h5feat {
     char **paths, **sha;
     int32_t *labels;
     int8_t *split;
+    /* augmented views (optional): /views, /view_of, /view_index, augment_* attributes */
+    hid_t views;
+    size_t n_views;
+    int64_t *view_of;
+    int32_t *view_index;
+    char aug_spec[512];
+    uint64_t aug_seed;
+    int aug_k;
 };
 
 /* ---- zstd filter 32015: a chunk is one zstd frame (content size set); cd[0] = level ---- */
@@ -291,9 +300,9 @@ out:
     return rc ? (st->code ? (int)st->code : FC_ERR_FORMAT) : 0;
 }
 
-static int check_filters(hid_t d, fc_status *st) {
+static int check_filters(hid_t d, const char *dname, fc_status *st) {
     hid_t dcpl = H5Dget_create_plist(d);
-    if (dcpl < 0) return fc_fail(st, FC_ERR_FORMAT, "/features: no creation properties");
+    if (dcpl < 0) return fc_fail(st, FC_ERR_FORMAT, "/%s: no creation properties", dname);
     int nf = H5Pget_nfilters(dcpl), rc = 0;
     for (int i = 0; i < nf && !rc; i++) {
         unsigned flags, cd[8];
@@ -303,9 +312,9 @@ static int check_filters(hid_t d, fc_status *st) {
         if (id == FC_H5_FILTER_ZSTD) rc = fc_h5_zstd_register(st);
         else if (id < 0 || H5Zfilter_avail(id) <= 0)
             rc = fc_fail(st, FC_ERR_UNSUPPORTED,
-                         "/features uses HDF5 filter %d%s%s%s which is not available "
+                         "/%s uses HDF5 filter %d%s%s%s which is not available "
                          "(set HDF5_PLUGIN_PATH to a directory with its plugin)",
-                         (int)id, name[0] ? " (" : "", name, name[0] ? ")" : "");
+                         dname, (int)id, name[0] ? " (" : "", name, name[0] ? ")" : "");
     }
     H5Pclose(dcpl);
     return rc;
@@ -339,7 +348,7 @@ static int open_features(fc_h5feat *f, hsize_t *n, fc_status *st) {
         fc_fail(st, FC_ERR_FORMAT, "/features rows are too large");
     } else {
         *n = d[0];
-        rc = check_filters(f->feat, st);
+        rc = check_filters(f->feat, "features", st);
     }
     if (sp >= 0) H5Sclose(sp);
     if (t >= 0) H5Tclose(t);
@@ -428,12 +437,79 @@ out:
     return rc;
 }
 
+/* /views and its index, when present: same row shape and a float type like /features,
+ * every /view_of a row of /features, every /view_index below augment_views, a spec that
+ * parses. */
+static int open_views(fc_h5feat *f, fc_status *st) {
+    if (H5Lexists(f->file, "views", H5P_DEFAULT) <= 0) return 0;
+    hid_t t = -1, sp = -1, d = -1;
+    hsize_t dims[4], got = 0;
+    int64_t seed = 0, k = 0;
+    int rc = FC_ERR_FORMAT;
+    fc_aug_spec spec;
+    if ((f->views = H5Dopen2(f->file, "views", H5P_DEFAULT)) < 0 || (t = H5Dget_type(f->views)) < 0 ||
+        (sp = H5Dget_space(f->views)) < 0) {
+        fc_fail(st, FC_ERR_FORMAT, "cannot open /views");
+    } else if (H5Tget_class(t) != H5T_FLOAT || H5Tget_size(t) > 8) {
+        fc_fail(st, FC_ERR_FORMAT, "/views is not a float dataset");
+    } else if (H5Sget_simple_extent_ndims(sp) != 4 || H5Sget_simple_extent_dims(sp, dims, NULL) != 4 ||
+               dims[1] != (hsize_t)f->prov.feat_h || dims[2] != (hsize_t)f->prov.feat_w ||
+               dims[3] != (hsize_t)f->prov.feat_c) {
+        fc_fail(st, FC_ERR_FORMAT, "/views must be (M,%d,%d,%d) like /features", f->prov.feat_h, f->prov.feat_w,
+                f->prov.feat_c);
+    } else if (dims[0] > MAX_ROWS) {
+        fc_fail(st, FC_ERR_FORMAT, "/views claims %llu rows", (unsigned long long)dims[0]);
+    } else if (!(rc = check_filters(f->views, "views", st)) &&
+               !(rc = read_attr_str(f->file, "augment_spec", f->aug_spec, sizeof f->aug_spec, st)) &&
+               !(rc = read_attr_int(f->file, "augment_seed", &seed, st)) &&
+               !(rc = read_attr_int(f->file, "augment_views", &k, st))) {
+        rc = FC_ERR_FORMAT;
+        if (k < 1 || k > 1000) fc_fail(st, FC_ERR_FORMAT, "augment_views = %lld is not in 1..1000", (long long)k);
+        else if (fc_aug_parse(f->aug_spec, &spec, st)) fc_wrap(st, "augment_spec");
+        else rc = 0;
+    }
+    if (sp >= 0) H5Sclose(sp);
+    if (t >= 0) H5Tclose(t);
+    if (rc) return rc;
+    f->aug_seed = (uint64_t)seed, f->aug_k = (int)k;
+    size_t m = (size_t)dims[0];
+    if (!(f->view_of = fc_malloc((m ? m : 1) * sizeof *f->view_of, st)) ||
+        !(f->view_index = fc_malloc((m ? m : 1) * sizeof *f->view_index, st)))
+        return st->code;
+    rc = FC_ERR_FORMAT;
+    if ((d = open_1d(f->file, "view_of", H5T_INTEGER, m, &got, st)) >= 0) {
+        if (H5Dread(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, f->view_of) < 0)
+            fc_fail(st, FC_ERR_FORMAT, "cannot read /view_of");
+        else rc = 0;
+        H5Dclose(d);
+    }
+    if (!rc) {
+        rc = FC_ERR_FORMAT;
+        if ((d = open_1d(f->file, "view_index", H5T_INTEGER, m, &got, st)) >= 0) {
+            if (H5Dread(d, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, f->view_index) < 0)
+                fc_fail(st, FC_ERR_FORMAT, "cannot read /view_index");
+            else rc = 0;
+            H5Dclose(d);
+        }
+    }
+    for (size_t i = 0; !rc && i < m; i++) {
+        if (f->view_of[i] < 0 || (uint64_t)f->view_of[i] >= f->n)
+            rc = fc_fail(st, FC_ERR_FORMAT, "/view_of[%zu] = %lld, but /features has %zu rows", i,
+                         (long long)f->view_of[i], f->n);
+        else if (f->view_index[i] < 0 || f->view_index[i] >= f->aug_k)
+            rc = fc_fail(st, FC_ERR_FORMAT, "/view_index[%zu] = %d, but augment_views is %d", i, f->view_index[i],
+                         f->aug_k);
+    }
+    if (!rc) f->n_views = m;
+    return rc;
+}
+
 /* The reader proper; fc_h5feat_open runs it in a pre-flight child first. */
 static int open_checked(const char *path, fc_h5feat **out, fc_status *st) {
     *out = NULL;
     fc_h5feat *f = fc_calloc(1, sizeof *f, st);
     if (!f) return FC_ERR_NOMEM;
-    f->file = f->feat = -1;
+    f->file = f->feat = f->views = -1;
     hsize_t n = 0;
     int rc = 0;
     fc_h5_quiet q = fc_h5_quiet_begin();
@@ -454,7 +530,7 @@ static int open_checked(const char *path, fc_h5feat **out, fc_status *st) {
     if ((rc = read_provenance(f->file, &f->prov, st)) || (rc = open_features(f, &n, st)))
         goto out;
     f->n = (size_t)n; /* before load_rows, so close frees partial rows */
-    rc = load_rows(f, n, st);
+    if (!(rc = load_rows(f, n, st))) rc = open_views(f, st);
 out:
     fc_h5_quiet_end(q);
     if (rc) {
@@ -475,6 +551,7 @@ static int open_probe(const char *path, fc_status *st) {
     if (rc == 0 && f) {
         fc_h5_quiet q = fc_h5_quiet_begin();
         (void)H5Dget_storage_size(f->feat);
+        if (f->views >= 0) (void)H5Dget_storage_size(f->views);
         fc_h5_quiet_end(q);
     }
     fc_h5feat_close(f);
@@ -491,12 +568,14 @@ void fc_h5feat_close(fc_h5feat *f) {
     if (!f) return;
     fc_h5_quiet q = fc_h5_quiet_begin();
     if (f->feat >= 0) H5Dclose(f->feat);
+    if (f->views >= 0) H5Dclose(f->views);
     if (f->file >= 0) H5Fclose(f->file);
     fc_h5_quiet_end(q);
     for (size_t i = 0; f->paths && i < f->n; i++) free(f->paths[i]);
     for (size_t i = 0; f->sha && i < f->n; i++) free(f->sha[i]);
     fc_strlist_free(f->classes, f->n_classes);
-    free(f->paths), free(f->sha), free(f->labels), free(f->split), free(f->path), free(f);
+    free(f->paths), free(f->sha), free(f->labels), free(f->split), free(f->path);
+    free(f->view_of), free(f->view_index), free(f);
 }
 
 size_t fc_h5feat_count(const fc_h5feat *f) { return f->n; }
@@ -535,6 +614,29 @@ int fc_h5feat_read(fc_h5feat *f, size_t i0, size_t count, float *out, fc_status 
     if (!ok)
         return fc_fail(st, FC_ERR_FORMAT, "%s: cannot read /features rows %zu..%zu (corrupt data)",
                        f->path, i0, i0 + count - 1);
+    return 0;
+}
+
+size_t fc_h5feat_views(const fc_h5feat *f, char *spec, size_t cap, uint64_t *seed, int *k) {
+    if (spec && cap) snprintf(spec, cap, "%s", f->aug_spec);
+    if (seed) *seed = f->aug_seed;
+    if (k) *k = f->aug_k;
+    return f->n_views;
+}
+
+int fc_h5feat_read_view(fc_h5feat *f, size_t i, int64_t *row, int32_t *view, float *x, fc_status *st) {
+    if (i >= f->n_views) return fc_fail(st, FC_ERR_INTERNAL, "%s: view %zu out of range", f->path, i);
+    hsize_t start[4] = {i, 0, 0, 0};
+    hsize_t cnt[4] = {1, (hsize_t)f->prov.feat_h, (hsize_t)f->prov.feat_w, (hsize_t)f->prov.feat_c};
+    fc_h5_quiet q = fc_h5_quiet_begin();
+    hid_t fsp = H5Dget_space(f->views), msp = H5Screate_simple(4, cnt, NULL);
+    int ok = fsp >= 0 && msp >= 0 && H5Sselect_hyperslab(fsp, H5S_SELECT_SET, start, NULL, cnt, NULL) >= 0 &&
+             H5Dread(f->views, H5T_NATIVE_FLOAT, msp, fsp, H5P_DEFAULT, x) >= 0;
+    if (msp >= 0) H5Sclose(msp);
+    if (fsp >= 0) H5Sclose(fsp);
+    fc_h5_quiet_end(q);
+    if (!ok) return fc_fail(st, FC_ERR_FORMAT, "%s: cannot read /views row %zu (corrupt data)", f->path, i);
+    *row = f->view_of[i], *view = f->view_index[i];
     return 0;
 }
 

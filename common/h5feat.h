@@ -42,6 +42,13 @@ int fc_h5feat_writer_finish(fc_h5feat_writer *w, fc_status *st);
 /* Discards the temp file and frees w; NULL is fine. */
 void fc_h5feat_writer_abort(fc_h5feat_writer *w);
 size_t fc_h5feat_writer_count(const fc_h5feat_writer *w);
+/* Augmented views (extract --augment), after the last fc_h5feat_append: /views (M,h,w,c)
+ * with /features' type and filters, /view_of (M,) int64 (the image's row of /features),
+ * /view_index (M,) int32, root attributes augment_spec, augment_seed, augment_views.
+ * next(ctx, i, ...) fills view i (0 <= i < m). */
+typedef int (*fc_h5feat_view_fn)(void *ctx, size_t i, int64_t *row, int32_t *view, float *x, fc_status *st);
+int fc_h5feat_write_views(fc_h5feat_writer *w, const char *spec, uint64_t seed, int k, size_t m,
+                          fc_h5feat_view_fn next, void *ctx, fc_status *st);
 
 /* ---- reader ---- */
 typedef struct fc_h5feat fc_h5feat;
@@ -56,6 +63,11 @@ char *const *fc_h5feat_classes(const fc_h5feat *f, int *n);
 void fc_h5feat_row(const fc_h5feat *f, size_t i, fc_image_rec *rec, int *label);
 /* Reads rows [i0, i0+count) into out (count*h*w*c floats). */
 int fc_h5feat_read(fc_h5feat *f, size_t i0, size_t count, float *out, fc_status *st);
+/* The file's augmented views: 0 if it has none; else their count, and spec (cap bytes),
+ * seed and K (checked on open: rows of /features, views below K, shapes, types). */
+size_t fc_h5feat_views(const fc_h5feat *f, char *spec, size_t cap, uint64_t *seed, int *k);
+/* View i: the image's row, the view index and its h*w*c floats. */
+int fc_h5feat_read_view(fc_h5feat *f, size_t i, int64_t *row, int32_t *view, float *x, fc_status *st);
 /* Same contract as fc_store_foreach (blob is always NULL; features NULL if !decode). */
 int fc_h5feat_foreach(fc_h5feat *f, int split, int decode, fc_store_visit fn, void *ctx,
                       fc_status *st);

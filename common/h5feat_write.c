@@ -29,7 +29,7 @@ struct fc_h5feat_writer {
     char *path, *tmp;
     hid_t file, feat, labels, paths, sha, split; /* datasets */
     hid_t str_t, feat_t;                         /* file types */
-    int h, w, c, n_classes, float16;
+    int h, w, c, n_classes, float16, zstd, level; /* level: 0 = the filter's default */
     size_t dim, n;                               /* floats per image, rows written */
     size_t block, nbuf;                          /* rows per block, rows buffered */
     float *xbuf;                                 /* block*dim (float32 input) */
@@ -235,7 +235,7 @@ int fc_h5feat_writer_open(const char *path, const fc_provenance *prov, char *con
     w->file = w->feat = w->labels = w->paths = w->sha = w->split = w->str_t = w->feat_t = -1;
     w->h = prov->feat_h, w->w = prov->feat_w, w->c = prov->feat_c;
     w->dim = (size_t)w->h * (size_t)w->w * (size_t)w->c;
-    w->float16 = o->float16, w->n_classes = n_classes;
+    w->float16 = o->float16, w->n_classes = n_classes, w->zstd = o->zstd, w->level = o->level;
     fc_h5_quiet q = fc_h5_quiet_begin();
     if (w->dim > FC_MAX_TENSOR_ELEMS) {
         rc = fc_fail(st, FC_ERR_ARG, "%s: feature map too large", path);
@@ -424,4 +424,61 @@ void fc_h5feat_writer_abort(fc_h5feat_writer *w) {
     fc_h5_quiet_end(q);
     if (w->tmp) unlink(w->tmp);
     free_writer(w);
+}
+
+int fc_h5feat_write_views(fc_h5feat_writer *w, const char *spec, uint64_t seed, int k, size_t m,
+                          fc_h5feat_view_fn next, void *ctx, fc_status *st) {
+    int rc = flush_block(w, st); /* the images first: /view_of refers to their rows */
+    if (rc || m == 0) return rc;
+    fc_h5feat_opts o = {.float16 = w->float16, .zstd = w->zstd, .level = w->level};
+    size_t row = w->dim * (w->float16 ? 2 : 4);
+    hsize_t crows = row >= CHUNK_TARGET ? 1 : CHUNK_TARGET / row;
+    hsize_t vd[4] = {0, (hsize_t)w->h, (hsize_t)w->w, (hsize_t)w->c};
+    hsize_t vc[4] = {crows, (hsize_t)w->h, (hsize_t)w->w, (hsize_t)w->c};
+    hsize_t sd[1] = {0}, sc[1] = {STR_CHUNK};
+    int64_t *of = fc_malloc(w->block * sizeof *of, st);
+    int32_t *ix = fc_malloc(w->block * sizeof *ix, st);
+    if (!of || !ix) {
+        free(of), free(ix);
+        return st->code;
+    }
+    fc_h5_quiet q = fc_h5_quiet_begin();
+    hid_t dv = make_dset(w->file, "views", w->feat_t, 4, vd, vc, &o, 1);
+    hid_t dof = make_dset(w->file, "view_of", H5T_STD_I64LE, 1, sd, sc, &o, 0);
+    hid_t dix = make_dset(w->file, "view_index", H5T_STD_I32LE, 1, sd, sc, &o, 0);
+    fc_h5_quiet_end(q);
+    if (dv < 0 || dof < 0 || dix < 0) rc = fc_fail(st, FC_ERR_IO, "%s: cannot create /views", w->path);
+    if (!rc && ((rc = attr_str(w->file, "augment_spec", spec, st)) ||
+                (rc = attr_int(w->file, "augment_seed", (int64_t)seed, st)) ||
+                (rc = attr_int(w->file, "augment_views", k, st))))
+        fc_wrap(st, "%s", w->path);
+    for (size_t i0 = 0; i0 < m && !rc; i0 += w->block) {
+        size_t nb = m - i0 < w->block ? m - i0 : w->block;
+        for (size_t j = 0; j < nb && !rc; j++)
+            rc = next(ctx, i0 + j, &of[j], &ix[j], w->xbuf + j * w->dim, st);
+        if (rc) break;
+        const void *feat = w->xbuf;
+        hid_t ft = H5T_NATIVE_FLOAT;
+        if (w->float16) {
+            fc_f32_to_f16_array(w->xbuf, w->hbuf, nb * w->dim);
+            feat = w->hbuf, ft = w->feat_t;
+        }
+        q = fc_h5_quiet_begin();
+        errno = 0;
+        int bad = append_rows(dv, 4, i0, i0 + nb, ft, feat) || append_rows(dof, 1, i0, i0 + nb, H5T_NATIVE_INT64, of) ||
+                  append_rows(dix, 1, i0, i0 + nb, H5T_NATIVE_INT32, ix);
+        int err = errno;
+        fc_h5_quiet_end(q);
+        char why[160];
+        if (bad)
+            rc = fc_fail(st, FC_ERR_IO, "%s: cannot write views %zu..%zu (%s)", w->path, i0, i0 + nb - 1,
+                         fc_write_reason(err, 1, why, sizeof why) ? why : "disk full?");
+    }
+    q = fc_h5_quiet_begin();
+    if (dv >= 0) H5Dclose(dv);
+    if (dof >= 0) H5Dclose(dof);
+    if (dix >= 0) H5Dclose(dix);
+    fc_h5_quiet_end(q);
+    free(of), free(ix);
+    return rc;
 }

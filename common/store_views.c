@@ -302,3 +302,61 @@ int fc_views_common_config(fc_store *const *stores, int n, fc_views_config *out,
     }
     return 0;
 }
+
+int fc_views_list(fc_store *s, fc_view_ref **out, size_t *n, fc_status *st) {
+    *out = NULL, *n = 0;
+    if (!fc_views_exist(s)) return FC_OK;
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(fc_store_db(s), "SELECT sha256, view FROM views ORDER BY rowid", -1, &q, NULL) !=
+        SQLITE_OK)
+        return fc_store_sql_fail(s, st, "read views");
+    fc_view_ref *v = NULL;
+    size_t cap = 0;
+    int rc = FC_OK, r;
+    while ((r = sqlite3_step(q)) == SQLITE_ROW) {
+        const char *sha = (const char *)sqlite3_column_text(q, 0);
+        if (!sha || strlen(sha) != 64) continue;
+        if (*n == cap) {
+            size_t nc = cap ? 2 * cap : 1024;
+            fc_view_ref *nv = realloc(v, nc * sizeof *nv);
+            if (!nv) {
+                rc = fc_fail(st, FC_ERR_NOMEM, "out of memory");
+                break;
+            }
+            v = nv, cap = nc;
+        }
+        memcpy(v[*n].sha256, sha, 65);
+        v[(*n)++].view = sqlite3_column_int(q, 1);
+    }
+    if (!rc && r != SQLITE_DONE) rc = fc_store_sql_fail(s, st, "read views");
+    sqlite3_finalize(q);
+    if (rc) {
+        free(v);
+        *n = 0;
+        return rc;
+    }
+    *out = v;
+    return FC_OK;
+}
+
+int fc_views_load_one(fc_store *s, const char *sha256, int view, float *out, fc_status *st) {
+    const fc_provenance *p = fc_store_provenance(s);
+    size_t n = (size_t)p->feat_h * p->feat_w * p->feat_c;
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(fc_store_db(s), "SELECT blob FROM views WHERE sha256 = ?1 AND view = ?2", -1, &q, NULL) !=
+        SQLITE_OK)
+        return fc_store_sql_fail(s, st, "read views");
+    sqlite3_bind_text(q, 1, sha256, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 2, view);
+    int rc, r = sqlite3_step(q);
+    if (r == SQLITE_ROW) {
+        rc = fc_codec_decode(sqlite3_column_blob(q, 0), (size_t)sqlite3_column_bytes(q, 0), out, n, st);
+        if (rc) fc_wrap(st, "%s: view %d of %s", fc_store_path(s), view, sha256);
+    } else {
+        rc = r == SQLITE_DONE ? fc_fail(st, FC_ERR_FORMAT, "%s: view %d of %s is not stored", fc_store_path(s), view,
+                                        sha256)
+                              : fc_store_sql_fail(s, st, "read views");
+    }
+    sqlite3_finalize(q);
+    return rc;
+}

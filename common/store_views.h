@@ -40,6 +40,14 @@ int fc_views_copy(fc_store *src, fc_store *dst, int64_t *copied, fc_status *st);
  * none has views, else the largest K; returns 0, 1 (out cleared) if two of them differ in
  * spec (by value) or seed, or -code on error. */
 int fc_views_common_config(fc_store *const *stores, int n, fc_views_config *out, fc_status *st);
+/* Every stored view as (sha256, view), in storage order (malloc'd; n may be 0). */
+typedef struct {
+    char sha256[65];
+    int view;
+} fc_view_ref;
+int fc_views_list(fc_store *s, fc_view_ref **out, size_t *n, fc_status *st);
+/* Decodes one view into out (feature size floats). */
+int fc_views_load_one(fc_store *s, const char *sha256, int view, float *out, fc_status *st);
 /* verify: every view decodes, matches its checksum and belongs to a stored image;
  * report(ctx, msg) per problem, *bad counts them. */
 int fc_views_verify(fc_store *s, void (*report)(void *ctx, const char *msg), void *ctx, int64_t *bad,

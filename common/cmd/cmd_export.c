@@ -51,7 +51,51 @@ typedef struct {
     size_t skipped_failed;
     fc_status *st;
     int rc;
+    fc_view_ref *rows; /* sha256 of every exported row, in row order (view = the row) */
+    size_t n_rows, cap_rows;
 } export_ctx;
+
+static int cmp_ref(const void *a, const void *b) {
+    return strcmp(((const fc_view_ref *)a)->sha256, ((const fc_view_ref *)b)->sha256);
+}
+
+typedef struct {
+    fc_store *store;
+    const fc_view_ref *views;  /* views of exported images, in storage order */
+    const int64_t *row_of;     /* their images' rows */
+} views_ctx;
+
+static int next_view(void *vctx, size_t i, int64_t *row, int32_t *view, float *x, fc_status *st) {
+    views_ctx *v = vctx;
+    *row = v->row_of[i], *view = v->views[i].view;
+    return fc_views_load_one(v->store, v->views[i].sha256, v->views[i].view, x, st);
+}
+
+/* The store's views of the exported images into the export (/views, schemas/hdf5_layout.md). */
+static int export_views(export_ctx *c, fc_store *store, fc_status *st, size_t *written) {
+    fc_views_config vc;
+    fc_view_ref *all = NULL;
+    int64_t *row_of = NULL;
+    size_t n = 0, m = 0;
+    *written = 0;
+    int rc = fc_views_get_config(store, &vc, st);
+    if (rc || !vc.views || (rc = fc_views_list(store, &all, &n, st)) || n == 0) goto out;
+    qsort(c->rows, c->n_rows, sizeof *c->rows, cmp_ref);
+    if (!(row_of = fc_malloc(n * sizeof *row_of, st))) {
+        rc = st->code;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) { /* keep the views of exported images, in storage order */
+        const fc_view_ref *hit = bsearch(&all[i], c->rows, c->n_rows, sizeof *c->rows, cmp_ref);
+        if (hit) all[m] = all[i], row_of[m++] = hit->view;
+    }
+    views_ctx v = {store, all, row_of};
+    rc = fc_h5feat_write_views(c->w, vc.spec, vc.seed, vc.views, m, next_view, &v, st);
+    if (!rc) *written = m;
+out:
+    free(all), free(row_of);
+    return rc;
+}
 
 static int export_one(void *vctx, const fc_image_rec *rec, const float *x, const uint8_t *b,
                       size_t len) {
@@ -66,6 +110,18 @@ static int export_one(void *vctx, const fc_image_rec *rec, const float *x, const
                         rec->sha256, rec->class_name ? rec->class_name : "");
         return 1;
     }
+    if (c->n_rows == c->cap_rows) {
+        size_t nc = c->cap_rows ? 2 * c->cap_rows : 1024;
+        fc_view_ref *nr = realloc(c->rows, nc * sizeof *nr);
+        if (!nr) {
+            c->rc = fc_fail(c->st, FC_ERR_NOMEM, "out of memory");
+            return 1;
+        }
+        c->rows = nr, c->cap_rows = nc;
+    }
+    memcpy(c->rows[c->n_rows].sha256, rec->sha256, 65);
+    c->rows[c->n_rows].view = (int)c->n_rows; /* the row this image gets */
+    c->n_rows++;
     c->rc = fc_h5feat_append(c->w, rec->sha256, rec->path, label, rec->split, x, c->st);
     return c->rc != 0;
 }
@@ -84,10 +140,8 @@ static int run_export(const char *in, const char *out, const fc_h5feat_opts *o, 
         goto out;
     rc = fc_source_foreach(&src, 1, export_one, &c, &st);
     if (!rc) rc = c.rc;
-    if (!rc && src.store && fc_views_exist(src.store))
-        fprintf(stderr, "featcache export: note: %s also has augmented views (extract --augment); the export holds "
-                        "the images' own features only\n", in);
-    size_t count = fc_h5feat_writer_count(c.w);
+    size_t count = fc_h5feat_writer_count(c.w), n_views = 0;
+    if (!rc && src.store) rc = export_views(&c, src.store, &st, &n_views);
     if (rc) goto out;
     rc = fc_h5feat_writer_finish(c.w, &st);
     c.w = NULL;
@@ -98,9 +152,11 @@ static int run_export(const char *in, const char *out, const fc_h5feat_opts *o, 
            count, src.prov.feat_h, src.prov.feat_w, src.prov.feat_c,
            o->float16 ? "float16" : "float32", o->zstd ? "zstd" : "shuffle+gzip", out, bytes,
            count ? (double)bytes / (double)count : 0.0);
+    if (n_views) printf("with %zu augmented views (/views, /view_of, /view_index)\n", n_views);
     if (c.skipped_failed)
         printf("skipped %zu failed images (no features)\n", c.skipped_failed);
 out:
+    free(c.rows);
     fc_h5feat_writer_abort(c.w);
     free(c.ci.sorted), free(c.ci.label_of);
     fc_strlist_free(names, n);

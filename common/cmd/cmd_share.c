@@ -318,7 +318,20 @@ static int write_output(fc_source *src, int nsrc, const plan *p, const fc_proven
         if (!rc) rc = c.rc;
     }
     *n_views = 0;
-    if (!rc && views && views->views) { /* any input's copy of a view will do: it depends only on
+    if (!rc && nsrc == 1 && src[0].h5 && views && views->views) { /* import: the export's /views */
+        size_t m = fc_h5feat_views(src[0].h5, NULL, 0, NULL, NULL);
+        rc = fc_views_set_config(s, views, st);
+        for (size_t i = 0; i < m && !rc; i++) {
+            int64_t row;
+            int32_t view;
+            fc_image_rec rec;
+            if ((rc = fc_h5feat_read_view(src[0].h5, i, &row, &view, c.buf, st))) break;
+            fc_h5feat_row(src[0].h5, (size_t)row, &rec, NULL);
+            int has = fc_store_has(s, rec.sha256, st);
+            if (has < 0) rc = -has;
+            else if (has && !(rc = fc_views_put(s, rec.sha256, view, c.buf, st))) (*n_views)++;
+        }
+    } else if (!rc && views && views->views) { /* any input's copy of a view will do: it depends only on
                                            (backbone, spec, seed, image, view), equal across inputs */
         rc = fc_views_set_config(s, views, st);
         for (int i = 0; i < nsrc && !rc; i++) {
@@ -432,6 +445,11 @@ static int run_share(const share_job *j, char **inputs, int n) {
             rc = -vr;
             goto out;
         }
+        if (j->import && src[0].h5) { /* an export's views (hdf5_layout.md) */
+            memset(&views, 0, sizeof views);
+            if (fc_h5feat_views(src[0].h5, views.spec, sizeof views.spec, &views.seed, &views.views) == 0)
+                views.views = 0;
+        }
     }
     if ((rc = write_output(src, n, &p, &prov, &views, j->out, &written, &n_views, &st))) goto out;
     if (vr == 1)
@@ -450,9 +468,9 @@ static int run_share(const share_job *j, char **inputs, int n) {
                n, p.total, p.dups, p.conflicts,
                p.conflicts ? (j->prefer == PREFER_LAST ? " (kept last)" : " (kept first)") : "",
                written, p.failed, fc_codec_name(prov.codec.kind), j->out);
-    if (!j->import && n_views)
-        printf("merged %lld augmented views (%d per training image, %s; seed %llu)\n", (long long)n_views,
-               views.views, views.spec, (unsigned long long)views.seed);
+    if (n_views)
+        printf("%s %lld augmented views (%d per training image, %s; seed %llu)\n", j->import ? "imported" : "merged",
+               (long long)n_views, views.views, views.spec, (unsigned long long)views.seed);
 out:
     for (int i = 0; i < opened; i++) fc_source_close(&src[i]);
     free(src);

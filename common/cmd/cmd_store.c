@@ -12,6 +12,7 @@
 #include "../dataset.h"
 #include "../store.h"
 #include "../store_views.h"
+#include "../h5feat.h"
 #include "commands.h"
 #include "opts.h"
 #include "../../train/head_h5.h"
@@ -198,6 +199,16 @@ static int info_h5(const char *path, fc_status *st) {
             }
             free(counts);
         }
+    }
+    fc_h5feat *f = NULL;
+    if (!rc && !(rc = fc_h5feat_open(path, &f, st))) { /* its augmented views, if any */
+        char spec[512];
+        uint64_t seed = 0;
+        int k = 0;
+        size_t m = fc_h5feat_views(f, spec, sizeof spec, &seed, &k);
+        if (m) printf("augmented    %zu views, %d per training image (%s; seed %llu): /views\n", m, k, spec,
+                      (unsigned long long)seed);
+        fc_h5feat_close(f);
     }
     for (int k = 0; k < 3; k++) fc_dataset_free(&ds[k]);
     return rc;

@@ -218,8 +218,50 @@ check "the same store trains without --augment on that machine" env FC_TEST_MEM_
 # --- refusals: no views, an HDF5 export (exit 1)
 "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/plain.db" "${X[@]}" >/dev/null
 expect_exit "train --augment without views" 1 "no augmented views" "$FC" train "$T/plain.db" -o "$T/x.h5" --augment
-expect_exit "export notes the views stay behind" 0 "augmented views" "$FC" export "$T/a.db" "$T/a.h5"
-expect_exit "train --augment on an export" 1 "HDF5 export holds no augmented views" "$FC" train "$T/a.h5" -o "$T/x.h5" --augment
+# --- export writes the views (/views, /view_of, /view_index, augment_* attributes); import reads them back
+expect_exit "export with views" 0 "with $((5 * ntrain)) augmented views" "$FC" export "$T/a.db" "$T/a.h5"
+$PY - "$T/a.h5" "$T/views5.txt" <<'PY' && ok "h5py reads the views: each equals the store's, row and index as stored" || fail "exported views"
+import sys, h5py, numpy as np
+f = h5py.File(sys.argv[1], "r")
+want = {}
+for line in open(sys.argv[2]):
+    head, vals = line.split(" : ")
+    h = head.split()
+    want[(h[0], int(h[1]))] = np.array(vals.split(), np.float32)
+sha = f["sha256"].asstr()[:]
+v, of, ix = f["views"][:], f["view_of"][:], f["view_index"][:]
+assert v.shape == (len(want),) + f["features"].shape[1:] and v.dtype == np.float32, v.shape
+assert f.attrs["augment_views"] == 5 and f.attrs["augment_seed"] == 1 and "rotation_range=40" in f.attrs["augment_spec"]
+split = f["split"].asstr()[:]
+for i in range(len(v)):
+    assert split[of[i]] == "train"
+    assert np.array_equal(v[i].ravel(), want[(sha[of[i]], int(ix[i]))]), i
+PY
+check "import with views" "$FC" import "$T/a.h5" -o "$T/imp.db"
+grep -q "imported $((5 * ntrain)) augmented views" "$T/.out" && ok "import says how many views" || fail "import: $(cat "$T/.out")"
+"$DUMP" --views "$T/imp.db" | cmp -s - "$T/views5.txt" && ok "imported views are the store's, bit for bit" || fail "imported views differ"
+check "verify the imported store" "$FC" verify "$T/imp.db"
+check "train --augment on the imported store" "$FC" train "$T/imp.db" -o "$T/ih.h5" --augment --epochs 1 -q
+check "info on the export shows its views" "$FC" info "$T/a.h5"
+grep -q "^augmented    $((5 * ntrain)) views, 5 per training image" "$T/.out" && ok "info: export views" || fail "info: $(tail -2 "$T/.out")"
+check "export --dtype float16 --zstd with views" "$FC" export "$T/a.db" "$T/a16.h5" --dtype float16 --zstd
+$PY -c "import h5py,sys; f=h5py.File(sys.argv[1],'r'); assert f['views'].dtype=='float16' and f['views'].shape[0]==int(sys.argv[2])" \
+    "$T/a16.h5" $((5 * ntrain)) && ok "float16 views" || fail "float16 views"
+# damaged view tables are refused by name (exit 1), nothing written
+$PY - "$T/a.h5" "$T/bad_of.h5" "$T/bad_shape.h5" <<'PY' || fail "make damaged exports"
+import sys, shutil, h5py, numpy as np
+shutil.copy(sys.argv[1], sys.argv[2])
+with h5py.File(sys.argv[2], "r+") as f:
+    f["view_of"][0] = 10**6
+shutil.copy(sys.argv[1], sys.argv[3])
+with h5py.File(sys.argv[3], "r+") as f:
+    del f["views"]
+    f.create_dataset("views", data=np.zeros((3, 2, 2, 2), np.float32))
+PY
+expect_exit "import: /view_of out of range" 1 "/view_of[0] = 1000000" "$FC" import "$T/bad_of.h5" -o "$T/bo.db"
+expect_exit "import: /views of the wrong shape" 1 "/views must be" "$FC" import "$T/bad_shape.h5" -o "$T/bs.db"
+[ ! -e "$T/bo.db" ] && [ ! -e "$T/bs.db" ] && ok "refused imports wrote nothing" || fail "a refused import wrote a store"
+expect_exit "train --augment on an export" 1 "reads augmented views from a store" "$FC" train "$T/a.h5" -o "$T/x.h5" --augment
 # --- merge carries the views: shards made on two "machines" merge to the views of one run
 for i in 0 1; do
     "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/sh$i.db" --codec f32 --shard $i/2 --augment 5 --augment-spec "$SPEC" "${X[@]}" >/dev/null
