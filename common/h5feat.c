@@ -437,13 +437,24 @@ out:
     return rc;
 }
 
+/* A 1-D integer dataset of n rows into out (memtype: its native element type). */
+static int read_ints(hid_t file, const char *name, hsize_t n, hid_t memtype, void *out, fc_status *st) {
+    hsize_t got = 0;
+    hid_t d = open_1d(file, name, H5T_INTEGER, n, &got, st);
+    if (d < 0) return FC_ERR_FORMAT;
+    int rc = H5Dread(d, memtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0
+                 ? fc_fail(st, FC_ERR_FORMAT, "cannot read /%s", name) : 0;
+    H5Dclose(d);
+    return rc;
+}
+
 /* /views and its index, when present: same row shape and a float type like /features,
  * every /view_of a row of /features, every /view_index below augment_views, a spec that
  * parses. */
 static int open_views(fc_h5feat *f, fc_status *st) {
     if (H5Lexists(f->file, "views", H5P_DEFAULT) <= 0) return 0;
-    hid_t t = -1, sp = -1, d = -1;
-    hsize_t dims[4], got = 0;
+    hid_t t = -1, sp = -1;
+    hsize_t dims[4];
     int64_t seed = 0, k = 0;
     int rc = FC_ERR_FORMAT;
     fc_aug_spec spec;
@@ -476,22 +487,8 @@ static int open_views(fc_h5feat *f, fc_status *st) {
     if (!(f->view_of = fc_malloc((m ? m : 1) * sizeof *f->view_of, st)) ||
         !(f->view_index = fc_malloc((m ? m : 1) * sizeof *f->view_index, st)))
         return st->code;
-    rc = FC_ERR_FORMAT;
-    if ((d = open_1d(f->file, "view_of", H5T_INTEGER, m, &got, st)) >= 0) {
-        if (H5Dread(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, f->view_of) < 0)
-            fc_fail(st, FC_ERR_FORMAT, "cannot read /view_of");
-        else rc = 0;
-        H5Dclose(d);
-    }
-    if (!rc) {
-        rc = FC_ERR_FORMAT;
-        if ((d = open_1d(f->file, "view_index", H5T_INTEGER, m, &got, st)) >= 0) {
-            if (H5Dread(d, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, f->view_index) < 0)
-                fc_fail(st, FC_ERR_FORMAT, "cannot read /view_index");
-            else rc = 0;
-            H5Dclose(d);
-        }
-    }
+    rc = read_ints(f->file, "view_of", m, H5T_NATIVE_INT64, f->view_of, st);
+    if (!rc) rc = read_ints(f->file, "view_index", m, H5T_NATIVE_INT32, f->view_index, st);
     for (size_t i = 0; !rc && i < m; i++) {
         if (f->view_of[i] < 0 || (uint64_t)f->view_of[i] >= f->n)
             rc = fc_fail(st, FC_ERR_FORMAT, "/view_of[%zu] = %lld, but /features has %zu rows", i,

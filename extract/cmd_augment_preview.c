@@ -58,20 +58,6 @@ typedef struct {
     uint64_t seed;
 } preview_cfg;
 
-static int parse_size(const char *s, int *h, int *w) {
-    char *end;
-    long a = strtol(s, &end, 10), b = a;
-    if (end == s) return -1;
-    if (*end == 'x' || *end == 'X') {
-        const char *p = end + 1;
-        b = strtol(p, &end, 10);
-        if (end == p) return -1;
-    }
-    if (*end || a < 1 || b < 1 || a > 2048 || b > 2048) return -1;
-    *h = (int)a, *w = (int)b;
-    return 0;
-}
-
 /* Options, or the store's settings (--store excludes --size/--resize/--augment-*). */
 static int configure(const fc_args *a, preview_cfg *c, fc_status *st) {
     const char *cmd = "augment-preview", *store = fc_arg_str(a, "store", NULL);
@@ -86,7 +72,7 @@ static int configure(const fc_args *a, preview_cfg *c, fc_status *st) {
     if (store && (size || rs || text || fc_arg_str(a, "augment-seed", NULL)))
         return fc_usage_error(cmd, "--store takes the size, resize rule, spec and seed from the store: drop "
                                    "--size, --resize, --augment-spec and --augment-seed");
-    if (size && parse_size(size, &c->h, &c->w)) return fc_usage_error(cmd, "--size: '%s' is not N or HxW (1..2048)", size);
+    if (size && fc_parse_hw(size, 2048, &c->h, &c->w)) return fc_usage_error(cmd, "--size: '%s' is not N or HxW (1..2048)", size);
     if (rs && fc_resize_parse(rs, &c->resize)) return fc_usage_error(cmd, "--resize: '%s' is not nearest or bilinear", rs);
     if (text && fc_aug_parse(text, &c->aug, st)) return fc_usage_error(cmd, "--augment-spec: %s", st->msg);
     if (!store) {

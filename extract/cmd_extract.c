@@ -101,21 +101,6 @@ static void restore_signals(const struct sigaction old[2]) {
     sigaction(SIGTERM, &old[1], NULL);
 }
 
-static int parse_size(const char *s, int *h, int *w) {
-    char *end;
-    long a = strtol(s, &end, 10), b = a;
-    if (end == s) return -1;
-    if (*end == 'x' || *end == 'X') {
-        const char *p = end + 1;
-        b = strtol(p, &end, 10);
-        if (end == p) return -1;
-    }
-    if (*end || a < 1 || b < 1 || a > 8192 || b > 8192) return -1;
-    *h = (int)a;
-    *w = (int)b;
-    return 0;
-}
-
 static int parse_options(const fc_args *a, options *o) {
     const char *cmd = "extract";
     memset(o, 0, sizeof *o);
@@ -126,7 +111,7 @@ static int parse_options(const fc_args *a, options *o) {
     if (!o->store) return fc_usage_error(cmd, "-o STORE is required");
     o->layer = fc_arg_str(a, "layer", NULL);
     const char *v = fc_arg_str(a, "size", NULL);
-    if (v && parse_size(v, &o->h, &o->w))
+    if (v && fc_parse_hw(v, 8192, &o->h, &o->w))
         return fc_usage_error(cmd, "--size: '%s' is not N or HxW (1..8192)", v);
     fc_preprocess pp;
     o->preprocess = fc_arg_str(a, "preprocess", NULL);

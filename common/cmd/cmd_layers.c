@@ -25,21 +25,6 @@ static const fc_cmd_spec layers_spec = {
     layer_opts, 1, 1,
 };
 
-/* "150" or "240x320" (height x width). */
-static int parse_size(const char *s, int *h, int *w) {
-    char *end;
-    long a = strtol(s, &end, 10), b = a;
-    if (end == s) return -1;
-    if (*end == 'x' || *end == 'X') {
-        const char *t = end + 1;
-        b = strtol(t, &end, 10);
-        if (end == t) return -1;
-    }
-    if (*end || a < 1 || b < 1 || a > FC_MAX_DIM || b > FC_MAX_DIM) return -1;
-    *h = (int)a, *w = (int)b;
-    return 0;
-}
-
 static void fmt_shape(char *buf, size_t cap, const fc_node *n) {
     if (n->rank == 2 || (n->oh == 1 && n->ow == 1 && (n->op == FC_OP_DENSE || n->op == FC_OP_FLATTEN ||
                                                          n->op == FC_OP_GAP || n->op == FC_OP_GMP)))
@@ -81,7 +66,7 @@ int cmd_layers(int argc, char **argv) {
     const char *spec = a.pos[0], *size = fc_arg_str(&a, "size", NULL);
     const char *layer = fc_arg_str(&a, "layer", NULL);
     int h = 0, w = 0;
-    if (size && parse_size(size, &h, &w)) {
+    if (size && fc_parse_hw(size, FC_MAX_DIM, &h, &w)) {
         rc = fc_usage_error("layers", "bad --size '%s' (expected N or HxW)", size);
         goto out;
     }

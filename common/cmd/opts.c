@@ -227,3 +227,17 @@ int fc_report(const char *cmd, const fc_status *st) {
     fprintf(stderr, "featcache %s: error: %s\n", cmd, st && st->msg[0] ? st->msg : "unknown error");
     return st && st->code == FC_ERR_ARG ? 2 : 1;
 }
+
+int fc_parse_hw(const char *s, int max, int *h, int *w) {
+    char *end;
+    long a = strtol(s, &end, 10), b = a;
+    if (end == s) return -1;
+    if (*end == 'x' || *end == 'X') {
+        const char *t = end + 1;
+        b = strtol(t, &end, 10);
+        if (end == t) return -1;
+    }
+    if (*end || a < 1 || b < 1 || a > max || b > max) return -1;
+    *h = (int)a, *w = (int)b;
+    return 0;
+}

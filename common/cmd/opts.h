@@ -45,6 +45,8 @@ const char *fc_arg_str(const fc_args *a, const char *name, const char *def);
 int fc_arg_flag(const fc_args *a, const char *name);
 /* Parse a numeric option; on a bad value print a usage error and return FC_ARGS_USAGE,
  * else store (def when unset) and return FC_ARGS_OK. */
+/* "150" or "240x320" (height x width), each side 1..max; 0, or -1 if malformed. */
+int fc_parse_hw(const char *s, int max, int *h, int *w);
 int fc_arg_long(const fc_args *a, const char *name, long def, long min, long max, long *out);
 int fc_arg_double(const fc_args *a, const char *name, double def, double min, double max,
                   double *out);
