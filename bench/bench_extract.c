@@ -151,8 +151,7 @@ static void bench_augment(bench_ctx *bc, const char *dir, fc_store *store, const
     fc_augpass a = {.store = store, .plan = bc->plan, .scan = &scan, .shas = shas, .batch = batch,
                     .in_h = g->in_h, .in_w = g->in_w, .out_elems = fc_graph_out_elems(g),
                     .resize = FC_RESIZE_NEAREST, .preprocess = FC_PRE_CAFFE, .quiet = 1};
-    if (fc_aug_parse("rotation_range=40, width_shift_range=0.2, height_shift_range=0.2, shear_range=0.2, "
-                     "zoom_range=0.2, horizontal_flip=True", &a.spec, &st))
+    if (fc_aug_parse(FC_AUG_DEFAULT_SPEC, &a.spec, &st))
         die("spec", &st);
     fc_aug_format(&a.spec, a.cfg.spec, sizeof a.cfg.spec);
     a.cfg.seed = 1, a.cfg.views = k;

@@ -25,6 +25,12 @@ typedef struct {
     int width_shift_int, height_shift_int;
 } fc_aug_spec;
 
+/* Seed 000's ImageDataGenerator (InceptionV3 at mixed7, cats vs dogs): the default of
+ * extract --augment and augment-preview. */
+#define FC_AUG_DEFAULT_SPEC                                                                                      \
+    "rotation_range=40, width_shift_range=0.2, height_shift_range=0.2, shear_range=0.2, zoom_range=0.2, "     \
+    "horizontal_flip=True"
+
 typedef struct { double theta, tx, ty, shear, zx, zy; int flip_h, flip_v; } fc_aug_params; /* theta, shear in degrees; tx (rows), ty (cols) in pixels */
 
 /* Parses Keras keyword syntax, as copied from an ImageDataGenerator(...) call:

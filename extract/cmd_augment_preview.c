@@ -7,7 +7,6 @@
  * rule, spec and seed come from the store, so the pictures are the views it holds. */
 #define _GNU_SOURCE
 #include <cairo.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -25,6 +24,7 @@
 #include "../common/sha256.h"
 #include "../common/store.h"
 #include "../common/store_views.h"
+#include "../train/plot.h"
 
 #define MAX_IMAGES 16
 #define MAX_VIEWS 64
@@ -45,10 +45,6 @@ static const fc_cmd_spec spec = {
     "Draw the augmented views extract --augment makes of some images (Keras ImageDataGenerator\n"
     "semantics), to check an augmentation before extracting it; the transforms are printed.",
     opts, 1, MAX_IMAGES};
-
-static const char default_spec[] =
-    "rotation_range=40, width_shift_range=0.2, height_shift_range=0.2, shear_range=0.2, zoom_range=0.2, "
-    "horizontal_flip=True";
 
 typedef struct {
     int h, w, k;
@@ -76,7 +72,7 @@ static int configure(const fc_args *a, preview_cfg *c, fc_status *st) {
     if (rs && fc_resize_parse(rs, &c->resize)) return fc_usage_error(cmd, "--resize: '%s' is not nearest or bilinear", rs);
     if (text && fc_aug_parse(text, &c->aug, st)) return fc_usage_error(cmd, "--augment-spec: %s", st->msg);
     if (!store) {
-        if (!text && fc_aug_parse(default_spec, &c->aug, st)) return 1;
+        if (!text && fc_aug_parse(FC_AUG_DEFAULT_SPEC, &c->aug, st)) return 1;
         fc_aug_format(&c->aug, c->spec_text, sizeof c->spec_text);
         return FC_ARGS_OK;
     }
@@ -221,15 +217,7 @@ static int write_grid(const char *out, char **paths, int rows, const uint8_t *ti
             cairo_move_to(cr, gap + t * (tw + gap), 24 + r * (cap + th + gap) + cap - 4);
             cairo_show_text(cr, lab);
         }
-    cairo_destroy(cr);
-    cairo_status_t cs = cairo_surface_write_to_png(sf, out);
-    cairo_surface_destroy(sf);
-    cairo_debug_reset_static_data(); /* as plot.c: one picture per command, leak checkers quiet */
-    void (*fc_fini)(void) = (void (*)(void))dlsym(RTLD_DEFAULT, "FcFini");
-    if (fc_fini) fc_fini();
-    if (cs != CAIRO_STATUS_SUCCESS)
-        return fc_fail(st, FC_ERR_IO, "%s: cannot write PNG (%s)", out, cairo_status_to_string(cs));
-    return FC_OK;
+    return fc_plot_finish_png(sf, cr, out, st);
 }
 
 int cmd_augment_preview(int argc, char **argv) {

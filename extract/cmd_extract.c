@@ -73,11 +73,6 @@ typedef struct {
     int augment_seed_given;
 } options;
 
-/* seed 000's ImageDataGenerator (InceptionV3 at mixed7, cats vs dogs) */
-static const char default_augment_spec[] =
-    "rotation_range=40, width_shift_range=0.2, height_shift_range=0.2, shear_range=0.2, zoom_range=0.2, "
-    "horizontal_flip=True";
-
 static volatile sig_atomic_t stop_flag;
 
 static void on_signal(int sig) {
@@ -395,7 +390,7 @@ static int setup_augment(job *j, fc_status *st) {
     int rc = fc_views_get_config(j->store, &have, st);
     if (rc) return rc;
     if (!o->augment && !have.views) return FC_OK;
-    const char *text = o->augment_spec ? o->augment_spec : have.views ? have.spec : default_augment_spec;
+    const char *text = o->augment_spec ? o->augment_spec : have.views ? have.spec : FC_AUG_DEFAULT_SPEC;
     if (fc_aug_parse(text, &j->aug_spec, st)) return fc_wrap(st, "%s: augmentation", j->o.store);
     fc_views_config want = {0};
     fc_aug_format(&j->aug_spec, want.spec, sizeof want.spec);

@@ -141,7 +141,7 @@ static void draw_legend(cairo_t *cr, double x, double y, const series *s, int ns
     }
 }
 
-static int finish_png(cairo_surface_t *sf, cairo_t *cr, const char *path, fc_status *st) {
+int fc_plot_finish_png(cairo_surface_t *sf, cairo_t *cr, const char *path, fc_status *st) {
     cairo_destroy(cr);
     cairo_status_t cs = cairo_surface_write_to_png(sf, path);
     cairo_surface_destroy(sf);
@@ -188,7 +188,7 @@ int fc_plot_history(const fc_history *h, const char *title, const char *path, fc
     }
     cairo_set_source_rgb(cr, 0, 0, 0);
     text_at(cr, 550, 14, title ? title : "", 13, 0.5, 0);
-    return finish_png(sf, cr, path, st);
+    return fc_plot_finish_png(sf, cr, path, st);
 }
 
 /* Best validation accuracy of a history (-inf if none is finite). */
@@ -232,5 +232,5 @@ int fc_plot_sweep(const fc_history *h, char *const *labels, int n, const char *p
     draw_axes(cr, &f, title, "Epoch", "Validation accuracy");
     for (int q = 0; q < ns; q++) draw_series(cr, &f, &s[q]);
     draw_legend(cr, f.x0 + f.w + 20, f.y0, s, ns);
-    return finish_png(sf, cr, path, st);
+    return fc_plot_finish_png(sf, cr, path, st);
 }
