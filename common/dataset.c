@@ -12,6 +12,7 @@
 #include <string.h>
 
 #pragma weak fc_h5feat_load
+#pragma weak fc_h5feat_load_views
 
 typedef struct {
     fc_dataset *ds;
@@ -147,13 +148,11 @@ static int load_any(const char *path, int split, int views, fc_dataset *ds, fc_s
         return fc_fail(st, FC_ERR_ARG, "bad split %d", split);
     int rc;
     if (fc_is_hdf5(path)) {
-        if (views)
-            return fc_fail(st, FC_ERR_FORMAT, "%s: train --augment reads augmented views from a store, not from an "
-                           "HDF5 export (featcache import brings an export's /views into a store)", path);
-        if (!fc_h5feat_load)
+        if (!fc_h5feat_load || !fc_h5feat_load_views)
             return fc_fail(st, FC_ERR_UNSUPPORTED,
                            "%s: HDF5 feature files need featcache built with export support", path);
-        return fc_h5feat_load(path, split, ds, st); /* cleans up after itself */
+        /* both clean up after themselves */
+        return views ? fc_h5feat_load_views(path, split, ds, st) : fc_h5feat_load(path, split, ds, st);
     }
     rc = load_store(path, split, views, ds, st);
     if (rc) fc_dataset_free(ds);

@@ -27,13 +27,14 @@ typedef struct {
 
 /* path: a .sqlite/.db store or an .h5 export (detected by content). split: FC_SPLIT_*. */
 int fc_dataset_load(const char *path, int split, fc_dataset *ds, fc_status *st);
-/* The same, plus every image's augmented views (extract --augment K); a store without
- * them, an HDF5 export or an image with missing views is an error naming the store. */
+/* The same, plus every image's augmented views (extract --augment K; an export's /views);
+ * a store or export without them, or an image with missing views, is an error naming it. */
 int fc_dataset_load_views(const char *path, int split, fc_dataset *ds, fc_status *st);
 void fc_dataset_free(fc_dataset *ds);
 
-/* HDF5 branch (h5feat.c): read one split of an exported file. */
+/* HDF5 branch (h5feat.c): read one split of an exported file (with its augmented views). */
 int fc_h5feat_load(const char *path, int split, fc_dataset *ds, fc_status *st);
+int fc_h5feat_load_views(const char *path, int split, fc_dataset *ds, fc_status *st);
 /* 1 if the file starts with the HDF5 signature. */
 int fc_is_hdf5(const char *path);
 

@@ -692,7 +692,60 @@ static int load_split(fc_h5feat *f, int split, fc_dataset *ds, fc_status *st) {
     return 0;
 }
 
+/* The split's augmented views into ds->views (K per image, in ds's row order); every
+ * image of the split must have all K. */
+static int load_views(fc_h5feat *f, int split, fc_dataset *ds, fc_status *st) {
+    if (!f->n_views) return fc_fail(st, FC_ERR_FORMAT, "no augmented views (/views) in this export");
+    const size_t K = (size_t)f->aug_k, dim = f->dim, none = (size_t)-1;
+    size_t total, k = 0;
+    if (fc_size_mul4(ds->n ? ds->n : 1, K, dim, sizeof(float), &total))
+        return fc_fail(st, FC_ERR_NOMEM, "%zu images x %zu views do not fit in memory", ds->n, K);
+    double avail = fc_mem_available(1);
+    if (avail >= 0 && (double)total > avail) {
+        char need_s[32], avail_s[32];
+        fc_fmt_bytes((double)total, need_s, sizeof need_s);
+        fc_fmt_bytes(avail, avail_s, sizeof avail_s);
+        return fc_fail(st, FC_ERR_NOMEM, "the augmented views (%zu training images x %zu) need %s in memory, and the "
+                       "machine has %s available (memory + swap)", ds->n, K, need_s, avail_s);
+    }
+    size_t *at = fc_malloc((f->n ? f->n : 1) * sizeof *at, st); /* row -> index in ds, or none */
+    unsigned char *have = fc_calloc(ds->n * K > 0 ? ds->n * K : 1, 1, st);
+    int rc = !at || !have ? st->code : FC_OK;
+    if (!rc && !(ds->views = fc_aligned_alloc(total, st))) rc = st->code;
+    for (size_t r = 0; !rc && r < f->n; r++) at[r] = split == FC_SPLIT_ANY || f->split[r] == split ? k++ : none;
+    for (size_t i = 0; !rc && i < f->n_views; i++) {
+        size_t r = (size_t)f->view_of[i], v = (size_t)f->view_index[i];
+        if (at[r] == none) continue;
+        int64_t row;
+        int32_t view;
+        if ((rc = fc_h5feat_read_view(f, i, &row, &view, ds->views + (at[r] * K + v) * dim, st))) break;
+        have[at[r] * K + v] = 1;
+    }
+    for (size_t r = 0; !rc && r < f->n; r++)
+        for (size_t v = 0; at[r] != none && v < K && !rc; v++)
+            if (!have[at[r] * K + v])
+                rc = fc_fail(st, FC_ERR_FORMAT, "%s has no view %zu: the export's augmented views are incomplete",
+                             f->paths[r], v);
+    if (!rc) {
+        ds->n_views = (int)K;
+        snprintf(ds->aug_spec, sizeof ds->aug_spec, "%s", f->aug_spec);
+        ds->aug_seed = f->aug_seed;
+    }
+    free(at), free(have);
+    return rc;
+}
+
+static int load_common(const char *path, int split, int views, fc_dataset *ds, fc_status *st);
+
 int fc_h5feat_load(const char *path, int split, fc_dataset *ds, fc_status *st) {
+    return load_common(path, split, 0, ds, st);
+}
+
+int fc_h5feat_load_views(const char *path, int split, fc_dataset *ds, fc_status *st) {
+    return load_common(path, split, 1, ds, st);
+}
+
+static int load_common(const char *path, int split, int views, fc_dataset *ds, fc_status *st) {
     memset(ds, 0, sizeof *ds);
     fc_h5feat *f = NULL;
     int rc = fc_h5feat_open(path, &f, st);
@@ -712,10 +765,11 @@ int fc_h5feat_load(const char *path, int split, fc_dataset *ds, fc_status *st) {
             goto out;
         }
     rc = load_split(f, split, ds, st);
+    if (!rc && views && (rc = load_views(f, split, ds, st))) fc_wrap(st, "%s", path);
 out:
     fc_h5feat_close(f);
     if (rc) { /* what fc_dataset_free does, without linking dataset.c into every user */
-        free(ds->x), free(ds->y);
+        free(ds->x), free(ds->y), free(ds->views);
         fc_strlist_free(ds->class_names, ds->n_classes);
         memset(ds, 0, sizeof *ds);
     }

@@ -261,7 +261,16 @@ PY
 expect_exit "import: /view_of out of range" 1 "/view_of[0] = 1000000" "$FC" import "$T/bad_of.h5" -o "$T/bo.db"
 expect_exit "import: /views of the wrong shape" 1 "/views must be" "$FC" import "$T/bad_shape.h5" -o "$T/bs.db"
 [ ! -e "$T/bo.db" ] && [ ! -e "$T/bs.db" ] && ok "refused imports wrote nothing" || fail "a refused import wrote a store"
-expect_exit "train --augment on an export" 1 "reads augmented views from a store" "$FC" train "$T/a.h5" -o "$T/x.h5" --augment
+# training straight from the export: the same views, the same history as from the store
+check "train --augment from the export" "$FC" train "$T/a.h5" -o "$T/xh.h5" --augment --epochs 4 --lr 1e-3 --history "$T/hx.csv" -q --threads 2
+cut -d, -f1-5 "$T/hx.csv" | cmp -s - <(cut -d, -f1-5 "$T/h1.csv") && ok "export --augment history == store --augment history" \
+    || fail "training from the export differs"
+$PY -c "import sys, shutil, h5py; shutil.copy(sys.argv[1], sys.argv[2]); f = h5py.File(sys.argv[2], 'r+'); \
+i = [k for k in range(len(f['view_index'])) if f['view_index'][k] == 1][0]; f['view_index'][i] = 0" "$T/a.h5" "$T/gap.h5"
+expect_exit "train --augment on an export missing a view" 1 "has no view 1" "$FC" train "$T/gap.h5" -o "$T/x.h5" --augment
+"$FC" export "$T/plain.db" "$T/plain.h5" >/dev/null
+expect_exit "train --augment on an export without views" 1 "no augmented views (/views)" \
+    "$FC" train "$T/plain.h5" -o "$T/x.h5" --augment
 # --- merge carries the views: shards made on two "machines" merge to the views of one run
 for i in 0 1; do
     "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/sh$i.db" --codec f32 --shard $i/2 --augment 5 --augment-spec "$SPEC" "${X[@]}" >/dev/null
