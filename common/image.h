@@ -36,6 +36,8 @@ int fc_image_decode(const uint8_t *buf, size_t len, const char *what, size_t max
 int fc_read_file(const char *path, size_t max_bytes, uint8_t **buf, size_t *len, fc_status *st);
 int fc_image_load(const char *path, size_t max_pixels, fc_image *out, fc_status *st);
 void fc_image_free(fc_image *img);
+/* Writes h rows of w pixels (channels 1: grey, 3: RGB; rows packed) as a PNG file. */
+int fc_png_write(const char *path, const uint8_t *px, int w, int h, int channels, fc_status *st);
 
 /* Resize src to (h, w) exactly as PIL Image.resize((w, h), <filter>). */
 int fc_image_resize(const fc_image *src, int h, int w, fc_resize mode, fc_image *dst,

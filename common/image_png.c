@@ -187,3 +187,18 @@ out:
     free(c.rows);
     return rc;
 }
+
+int fc_png_write(const char *path, const uint8_t *px, int w, int h, int channels, fc_status *st) {
+    png_image img;
+    memset(&img, 0, sizeof img);
+    img.version = PNG_IMAGE_VERSION;
+    img.width = (png_uint_32)w;
+    img.height = (png_uint_32)h;
+    img.format = channels == 3 ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY;
+    if (!png_image_write_to_file(&img, path, 0, px, w * channels, NULL)) {
+        int rc = fc_fail(st, FC_ERR_IO, "%s: cannot write PNG: %s", path, img.message);
+        png_image_free(&img);
+        return rc;
+    }
+    return FC_OK;
+}

@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
-#include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,22 +93,6 @@ static int configure(const fc_args *a, preview_cfg *c, fc_status *st) {
     }
     fc_store_close(s);
     return rc ? 1 : FC_ARGS_OK;
-}
-
-/* A tile of h x w pixels (RGB bytes) as its own PNG. */
-static int write_tile(const char *path, const uint8_t *rgb, int h, int w, fc_status *st) {
-    png_image img;
-    memset(&img, 0, sizeof img);
-    img.version = PNG_IMAGE_VERSION;
-    img.width = (png_uint_32)w;
-    img.height = (png_uint_32)h;
-    img.format = PNG_FORMAT_RGB;
-    if (!png_image_write_to_file(&img, path, 0, rgb, w * 3, NULL)) {
-        int rc = fc_fail(st, FC_ERR_IO, "%s: cannot write PNG: %s", path, img.message);
-        png_image_free(&img);
-        return rc;
-    }
-    return FC_OK;
 }
 
 static int make_dir(const char *d, fc_status *st) {
@@ -254,7 +237,7 @@ int cmd_augment_preview(int argc, char **argv) {
             char p[4200];
             if (t == 0) snprintf(p, sizeof p, "%s/%s.original.png", tiles_dir, base_name(a.pos[i]));
             else snprintf(p, sizeof p, "%s/%s.view%d.png", tiles_dir, base_name(a.pos[i]), t - 1);
-            rc = write_tile(p, row + (size_t)t * n, c.h, c.w, &st);
+            rc = fc_png_write(p, row + (size_t)t * n, c.w, c.h, 3, &st);
         }
     }
     if (!rc) rc = write_grid(out, a.pos, a.npos, tiles, &c, &st);

@@ -8,13 +8,13 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
-#include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "../idx.h"
+#include "../image.h"
 #include "commands.h"
 #include "opts.h"
 
@@ -150,18 +150,7 @@ static int write_png(const char *path, const uint8_t *src, int rows, int cols, i
             tmp[(size_t)y * side + x] = src[(size_t)sy * cols + sx];
         }
     }
-    png_image img;
-    memset(&img, 0, sizeof img);
-    img.version = PNG_IMAGE_VERSION;
-    img.width = (png_uint_32)side;
-    img.height = (png_uint_32)side;
-    img.format = PNG_FORMAT_GRAY;
-    if (!png_image_write_to_file(&img, path, 0, tmp, side, NULL)) {
-        int rc = fc_fail(st, FC_ERR_IO, "%s: cannot write PNG: %s", path, img.message);
-        png_image_free(&img);
-        return rc;
-    }
-    return 0;
+    return fc_png_write(path, tmp, side, side, 1, st);
 }
 
 typedef struct {
