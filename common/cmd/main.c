@@ -49,7 +49,7 @@ static void print_version(void) {
 static void print_help(FILE *fp) {
     fprintf(fp, "usage: featcache [--version] [--help] COMMAND [ARGS]\n\ncommands:\n");
     for (size_t i = 0; i < N_COMMANDS; i++)
-        if (commands[i].fn) fprintf(fp, "  %-13s %s\n", commands[i].name, commands[i].summary);
+        if (commands[i].fn) fprintf(fp, "  %-16s %s\n", commands[i].name, commands[i].summary);
     fprintf(fp, "\n'featcache COMMAND --help' shows a command's options.\n");
 }
 
