@@ -11,7 +11,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -370,27 +369,6 @@ static void free_writer(fc_h5feat_writer *w) {
     free(w->spbuf), free(w->path), free(w->tmp), free(w);
 }
 
-/* fsync the file and its directory so the rename survives a crash. */
-static int sync_and_rename(const char *tmp, const char *path, fc_status *st) {
-    int fd = open(tmp, O_RDONLY);
-    if (fd < 0 || fsync(fd) != 0) {
-        int e = errno;
-        if (fd >= 0) close(fd);
-        return fc_fail(st, FC_ERR_IO, "%s: cannot sync %s: %s", path, tmp, strerror(e));
-    }
-    close(fd);
-    if (rename(tmp, path) != 0)
-        return fc_fail(st, FC_ERR_IO, "%s: cannot rename %s into place: %s", path, tmp,
-                       strerror(errno));
-    char *dcopy = strdup(path);
-    if (dcopy) {
-        int dfd = open(dirname(dcopy), O_RDONLY | O_DIRECTORY);
-        if (dfd >= 0) fsync(dfd), close(dfd);
-        free(dcopy);
-    }
-    return 0;
-}
-
 int fc_h5feat_writer_finish(fc_h5feat_writer *w, fc_status *st) {
     int rc = flush_block(w, st);
     if (rc) goto out;
@@ -409,7 +387,7 @@ int fc_h5feat_writer_finish(fc_h5feat_writer *w, fc_status *st) {
                      r ? " (" : "", r ? r : "", r ? ")" : "");
         goto out;
     }
-    if ((rc = sync_and_rename(w->tmp, w->path, st))) goto out;
+    if ((rc = fc_outtmp_commit(w->tmp, w->path, st))) goto out;
     free(w->tmp), w->tmp = NULL;
 out:
     fc_h5feat_writer_abort(w);

@@ -4,6 +4,7 @@
 #include "outtmp.h"
 
 #include <dirent.h>
+#include <libgen.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -142,4 +143,24 @@ int fc_output_check(const char *out, const char *opt, fc_out_kind kind, const ch
         return fc_fail(st, FC_ERR_IO, "%s %s exists and is not %s: not replaced (%s)", opt, out, what[kind],
                        force < 0 ? "remove it or choose another name" : "use --force to replace it");
     return FC_OK;
+}
+
+int fc_outtmp_commit(const char *tmp, const char *path, fc_status *st) {
+    int fd = open(tmp, O_RDONLY);
+    if (fd < 0 || fsync(fd) != 0) {
+        int e = errno;
+        if (fd >= 0) close(fd);
+        return fc_fail(st, FC_ERR_IO, "%s: cannot sync %s: %s", path, tmp, strerror(e));
+    }
+    close(fd);
+    if (rename(tmp, path) != 0)
+        return fc_fail(st, FC_ERR_IO, "%s: cannot rename %s into place: %s", path, tmp,
+                       strerror(errno));
+    char *dcopy = strdup(path);
+    if (dcopy) {
+        int dfd = open(dirname(dcopy), O_RDONLY | O_DIRECTORY);
+        if (dfd >= 0) fsync(dfd), close(dfd);
+        free(dcopy);
+    }
+    return 0;
 }

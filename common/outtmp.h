@@ -17,6 +17,10 @@
  * filled ("OUT: cannot create a temp file next to it: REASON"). */
 int fc_outtmp_create(const char *out, char **tmp, fc_status *st);
 
+/* Makes a finished temp file the output: fsyncs tmp, renames it over path and fsyncs the
+ * folder, so the new file survives a crash and a reader sees the old or the new one whole. */
+int fc_outtmp_commit(const char *tmp, const char *path, fc_status *st);
+
 /* The cleaning alone; returns the number of files removed. */
 int fc_outtmp_clean(const char *out);
 

@@ -28,6 +28,7 @@ static const fc_opt sweep_opts[] = {
     {"max-memory", 0, "SIZE", "memory for the configs trained at once (weights, optimizer state), e.g. 4G or "
                               "500M; more configs than fit are trained in rounds (default: 85% of the memory "
                               "available when training starts)"},
+    FC_RUN_CKPT_OPT_ENTRIES,
     {"threads", 0, "N", "threads (default: all online CPUs)"},
     {"quiet", 'q', NULL, "no progress lines"},
     {0},
@@ -118,14 +119,28 @@ static int round_end(const double *need, const int *idx, int k, int m, double bu
  * that fit max_mem bytes (<= 0: 85% of MemAvailable now). A finished round's heads are
  * freed except the best so far when keep_best (only --best needs a head). */
 static int train_all(const fc_dataset *tr, const fc_dataset *va, sweep_run *r, int threads, int quiet,
-                     double max_mem, int keep_best, fc_status *st) {
+                     double max_mem, int keep_best, fc_ckpt *ck, fc_status *st) {
     int *done = calloc((size_t)r->n, sizeof *done), *idx = calloc((size_t)r->n, sizeof *idx);
     fc_train_config *gc = calloc((size_t)r->n, sizeof *gc);
     fc_head **gh = calloc((size_t)r->n, sizeof *gh);
     fc_history *ghist = calloc((size_t)r->n, sizeof *ghist);
     double *need = calloc((size_t)r->n, sizeof *need);
+    unsigned char *fin = calloc((size_t)r->n, 1); /* configs finished (this run or a resumed one) */
     int rc = FC_OK, groups = 0, best = -1;
-    if (!done || !idx || !gc || !gh || !ghist || !need) { rc = fc_fail(st, FC_ERR_NOMEM, "sweep: out of memory"); goto out; }
+    if (!done || !idx || !gc || !gh || !ghist || !need || !fin) {
+        rc = fc_fail(st, FC_ERR_NOMEM, "sweep: out of memory");
+        goto out;
+    }
+    ck->cfg = r->cfg, ck->n_cfg = r->n, ck->threads = threads, ck->tr = tr, ck->va = va, ck->quiet = quiet;
+    ck->done = fin, ck->hist = r->hist, ck->best = &best, ck->heads = r->heads;
+    int resumed = fc_ckpt_open(ck, fin, r->hist, &best, r->heads, st);
+    if (resumed < 0) { rc = st->code; goto out; }
+    int n_fin = 0;
+    for (int i = 0; i < r->n; i++)
+        if (fin[i]) score_one(r, i), n_fin++;
+    if (resumed && !quiet)
+        fprintf(stderr, "sweep: resuming from %s: %d of %d configs finished%s\n", ck->path, n_fin, r->n,
+                ck->rf ? ", the configs in progress continue after their last checkpointed epoch" : "");
     for (int i = 0; i < r->n; i++) /* compatibility is equality of (pool, batch, seed) */
         if (!done[i]) {
             groups++;
@@ -139,7 +154,14 @@ static int train_all(const fc_dataset *tr, const fc_dataset *va, sweep_run *r, i
         if (done[i]) continue;
         int m = 0;
         for (int j = i; j < r->n; j++)
-            if (!done[j] && fc_train_compatible(&r->cfg[i], &r->cfg[j])) idx[m++] = j, done[j] = 1;
+            if (!done[j] && fc_train_compatible(&r->cfg[i], &r->cfg[j])) {
+                done[j] = 1;
+                if (!fin[j]) idx[m++] = j;
+            }
+        if (!m) { /* every config of this group finished before a resume */
+            g++;
+            continue;
+        }
         /* rounds: consecutive members while their memory fits (at least one per round) */
         double budget = max_mem;
         if (auto_mem) {
@@ -176,7 +198,7 @@ static int train_all(const fc_dataset *tr, const fc_dataset *va, sweep_run *r, i
                         idx[k0] + 1, nb, bb, auto_mem ? "available (85%)" : "of --max-memory");
             }
             lg.epochs = maxe;
-            fc_train_hooks hooks = {log_epoch, &lg};
+            fc_train_hooks hooks = {log_epoch, &lg, ck, idx + k0};
             if ((rc = fc_train_group(tr, va, gc, n, threads, &hooks, gh, ghist, st))) break;
             for (int q = 0; q < n; q++) {
                 int c = idx[k0 + q];
@@ -188,12 +210,17 @@ static int train_all(const fc_dataset *tr, const fc_dataset *va, sweep_run *r, i
                 } else {
                     fc_head_free(r->heads[c]), r->heads[c] = NULL;
                 }
+                fin[c] = 1;
+            }
+            if (k < m && fc_ckpt_due(ck)) { /* between rounds: the finished configs' results */
+                fc_ckw w;
+                if (!fc_ckpt_begin(ck, &w, NULL, 0, 0)) fc_ckpt_commit(&w);
             }
         }
     }
-    r->seconds = fc_now() - t0;
+    r->seconds = fc_now() - t0 + ck->elapsed;
 out:
-    free(done), free(idx), free(gc), free(gh), free(ghist), free(need);
+    free(done), free(idx), free(gc), free(gh), free(ghist), free(need), free(fin);
     return rc;
 }
 
@@ -314,8 +341,11 @@ int cmd_sweep(int argc, char **argv) {
     if (rc != FC_ARGS_OK) return rc;
     sweep_run r = {0};
     fc_grid g = {0};
+    fc_ckpt ck = {0};
     int threads;
-    if ((rc = build(&a, &r, &g)) != FC_ARGS_OK || (rc = fc_run_threads(&a, &threads)) != FC_ARGS_OK) goto done;
+    if ((rc = build(&a, &r, &g)) != FC_ARGS_OK || (rc = fc_run_threads(&a, &threads)) != FC_ARGS_OK ||
+        (rc = fc_run_ckpt_args(&a, "sweep", fc_arg_str(&a, "output", NULL), &ck)) != FC_ARGS_OK)
+        goto done;
     double max_mem = 0;
     const char *mm = fc_arg_str(&a, "max-memory", NULL);
     if (mm && (max_mem = parse_size(mm)) < 0) {
@@ -346,11 +376,13 @@ int cmd_sweep(int argc, char **argv) {
     if (!fc_arg_flag(&a, "quiet"))
         fprintf(stderr, "sweep: %d configs, %zu train / %zu validation images\n", r.n, tr.n, va.n);
     rc = train_all(&tr, &va, &r, threads, fc_arg_flag(&a, "quiet"), max_mem, fc_arg_str(&a, "best", NULL) != NULL,
-                   &st) || outputs(store, &a, &r, &tr, &st)
+                   &ck, &st) || outputs(store, &a, &r, &tr, &st)
              ? fc_report("sweep", &st)
              : 0;
+    if (!rc) fc_ckpt_remove(&ck);
     fc_run_free_data(&tr, &va);
 done:
+    fc_run_ckpt_free(&ck);
     run_free(&r);
     fc_grid_free(&g);
     fc_args_free(&a);

@@ -16,6 +16,7 @@ static const fc_opt train_opts[] = {
     FC_TRAIN_OPT_ENTRIES,
     {"history", 0, "H.csv", "write the per-epoch history as CSV"},
     {"plot", 0, "CURVES.png", "draw accuracy and loss curves (PNG)"},
+    FC_RUN_CKPT_OPT_ENTRIES,
     {"threads", 0, "N", "threads (default: all online CPUs)"},
     {"quiet", 'q', NULL, "no per-epoch lines"},
     {0},
@@ -74,19 +75,21 @@ int cmd_train(int argc, char **argv) {
     fc_train_config c;
     fc_train_config_defaults(&c);
     int threads;
+    fc_ckpt ck = {0};
     const char *out = fc_arg_str(&a, "output", NULL);
     if (!out) {
         rc = fc_usage_error("train", "-o HEAD.h5 is required");
         goto done;
     }
-    if ((rc = fc_train_config_from_args(&a, &c)) != FC_ARGS_OK || (rc = fc_run_threads(&a, &threads)) != FC_ARGS_OK)
+    if ((rc = fc_train_config_from_args(&a, &c)) != FC_ARGS_OK || (rc = fc_run_threads(&a, &threads)) != FC_ARGS_OK ||
+        (rc = fc_run_ckpt_args(&a, "train", out, &ck)) != FC_ARGS_OK)
         goto done;
     fc_status st = {0};
     fc_dataset tr, va;
     fc_head *hd = NULL;
     fc_history h = {0};
     log_ctx lc = {c.epochs, fc_arg_flag(&a, "quiet")};
-    fc_train_hooks hooks = {log_epoch, &lc};
+    fc_train_hooks hooks = {log_epoch, &lc, &ck, NULL};
     const char *store = a.pos[0];
     static const char *const outs[] = {"output", "history", "plot"};
     static const int kinds[] = {FC_OUT_HDF5, FC_OUT_TEXT, FC_OUT_PNG};
@@ -99,17 +102,31 @@ int cmd_train(int argc, char **argv) {
         goto done;
     }
     fc_run_note_writer("train", store, tr.n + va.n);
-    double t0 = fc_now();
-    if (fc_run_check_memory(&c, 1, &tr, va.n, threads, &st) ||
-        fc_train_group(&tr, &va, &c, 1, threads, &hooks, &hd, &h, &st) ||
-        finish(store, out, &a, &c, hd, &h, &tr, fc_now() - t0, &st))
-        rc = fc_report("train", &st);
-    else
-        rc = 0;
+    ck.cfg = &c, ck.n_cfg = 1, ck.threads = threads, ck.tr = &tr, ck.va = &va, ck.quiet = lc.quiet;
+    unsigned char done1 = 0;
+    fc_history h0 = {0};
+    fc_head *h0best = NULL;
+    int best = -1, resumed = 0;
+    rc = -1;
+    if (!fc_run_check_memory(&c, 1, &tr, va.n, threads, &st) &&
+        (resumed = fc_ckpt_open(&ck, &done1, &h0, &best, &h0best, &st)) >= 0) {
+        if (resumed && !lc.quiet)
+            printf("resuming from %s: %u of %d epochs done\n", ck.path, ck.r_epochs, c.epochs);
+        double t0 = fc_now();
+        if (!fc_train_group(&tr, &va, &c, 1, threads, &hooks, &hd, &h, &st) &&
+            !finish(store, out, &a, &c, hd, &h, &tr, fc_now() - t0 + ck.elapsed, &st)) {
+            rc = 0;
+            fc_ckpt_remove(&ck);
+        }
+    }
+    if (rc) rc = fc_report("train", &st);
+    fc_history_free(&h0);
+    fc_head_free(h0best);
     fc_head_free(hd);
     fc_history_free(&h);
     fc_run_free_data(&tr, &va);
 done:
+    fc_run_ckpt_free(&ck);
     fc_args_free(&a);
     return rc;
 }

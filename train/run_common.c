@@ -3,6 +3,7 @@
 
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -172,4 +173,35 @@ int fc_run_check_memory(const fc_train_config *c, int n, const fc_dataset *tr, s
                        avail / 1073741824.0);
     }
     return FC_OK;
+}
+
+int fc_run_ckpt_args(const void *args, const char *cmd, const char *out, fc_ckpt *ck) {
+    ck->cmd = cmd;
+    ck->every = FC_CKPT_EVERY_DEFAULT;
+    const char *ev = fc_arg_str(args, "checkpoint-every", NULL);
+    if (ev && !strcmp(ev, "off")) ev = NULL, ck->every = -1;
+    else if (ev) {
+        char *end;
+        double v = strtod(ev, &end);
+        if (end == ev || *end || !(v >= 0) || v > 1e9)
+            return fc_usage_error(cmd, "--checkpoint-every: '%s' is not a number of seconds >= 0 or 'off'", ev);
+        ck->every = v;
+    }
+    size_t n = strlen(out) + sizeof ".ckpt";
+    char *path = malloc(n);
+    if (!path) {
+        fprintf(stderr, "featcache %s: out of memory\n", cmd);
+        return 1;
+    }
+    snprintf(path, n, "%s.ckpt", out);
+    if (fc_arg_flag(args, "no-resume") && fc_ckpt_is_file(path)) (void)unlink(path);
+    if (ck->every < 0) free(path), path = NULL;
+    ck->path = path;
+    return FC_ARGS_OK;
+}
+
+void fc_run_ckpt_free(fc_ckpt *ck) {
+    fc_ckpt_close(ck);
+    free((char *)ck->path);
+    ck->path = NULL;
 }

@@ -4,6 +4,7 @@
 #define FC_TRAIN_RUN_COMMON_H
 
 #include "../common/dataset.h"
+#include "ckpt.h"
 #include "head.h"
 #include "trainer.h"
 
@@ -40,6 +41,19 @@ void fc_run_note_writer(const char *cmd, const char *store, size_t n);
  * part way. Unknown availability (no /proc/meminfo): no check. */
 int fc_run_check_memory(const fc_train_config *c, int n, const fc_dataset *tr, size_t n_val,
                         int threads, fc_status *st);
+/* Option entries for checkpoints (train, sweep; see ckpt.h). */
+#define FC_RUN_CKPT_OPT_ENTRIES                                                                              \
+    {"checkpoint-every", 0, "SECONDS|off", "save the training state to OUT.ckpt at the end of an epoch at most " \
+                                           "every SECONDS (default 60; 0: every epoch); the same command run "  \
+                                           "again after a kill resumes from it"},                            \
+    {"no-resume", 0, NULL, "start from epoch 1 even if OUT.ckpt exists (it is replaced)"}
+
+/* Reads --checkpoint-every and --no-resume into ck (cmd, path = "<out>.ckpt" malloc'd or NULL
+ * when off, every); --no-resume removes an existing checkpoint of out. 2 on a bad value. */
+int fc_run_ckpt_args(const void *args, const char *cmd, const char *out, fc_ckpt *ck);
+/* Frees what fc_run_ckpt_args and fc_ckpt_open allocated. */
+void fc_run_ckpt_free(fc_ckpt *ck);
+
 /* Parse --threads (default: online CPUs); also caps the BLAS threads. */
 int fc_run_threads(const void *args, int *threads);
 

@@ -43,9 +43,13 @@ typedef struct {
 } fc_history;
 void fc_history_free(fc_history *h);
 
+typedef struct fc_ckpt fc_ckpt; /* ckpt.h */
+
 typedef struct {
     void (*on_epoch)(void *ctx, int cfg, int epoch, const fc_epoch_stat *s);
     void *ctx;
+    fc_ckpt *ckpt;    /* checkpoints and resume (ckpt.h), or NULL */
+    const int *unit;  /* the configs' numbers in the run (ckpt), NULL: 0..n-1 */
 } fc_train_hooks;
 
 /* 1 if configs a and b can share a pass (same pool, batch and seed). */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../common/codec.h"
+#include "ckpt.h"
 #include "fused.h"
 #include "rng.h"
 #include "sparse.h"
@@ -45,6 +46,9 @@ typedef struct {
     fc_nz_rows *nz;  /* per thread */
     const float *vx; /* validation inputs (pooled like the train inputs) */
     size_t v0, v1;   /* validation rows of the current pass */
+    fc_ckpt *ck;     /* checkpoints, or NULL */
+    const int *unit; /* the configs' numbers in the run (checkpoints), or NULL */
+    int e0;          /* first epoch to train (> 0: resumed from a checkpoint) */
 } group;
 
 static float *falloc(size_t n, fc_status *st) {
@@ -367,6 +371,68 @@ static void set_rows(const row_src *r, int epoch, const size_t *perm, size_t sta
     }
 }
 
+/* ---- checkpoints (ckpt.h): the state of every config at an epoch boundary ---- */
+
+static void put_state(fc_ckw *w, const cstate *c) {
+    int64_t t = c->t;
+    int32_t aw[2] = {c->active, c->wait};
+    fc_ckw_put(w, &t, sizeof t);
+    fc_ckw_put(w, aw, sizeof aw);
+    fc_ckw_put(w, &c->best_val, sizeof c->best_val);
+    fc_ckw_hist(w, c->hist);
+    const fc_head *hd = c->hd;
+    for (int l = 0; l < c->L; l++) {
+        size_t nw = (size_t)hd->dims[l] * hd->dims[l + 1], nb = (size_t)hd->dims[l + 1];
+        fc_ckw_arr(w, hd->w[l], nw, sizeof(float));
+        fc_ckw_arr(w, hd->b[l], nb, sizeof(float));
+        fc_ckw_arr(w, c->s1[l], nw, sizeof(float));
+        fc_ckw_arr(w, c->s2[l], nw, sizeof(float));
+        fc_ckw_arr(w, c->sb1[l], nb, sizeof(float));
+        fc_ckw_arr(w, c->sb2[l], nb, sizeof(float));
+        if (c->best) {
+            fc_ckw_arr(w, c->best->w[l], nw, sizeof(float));
+            fc_ckw_arr(w, c->best->b[l], nb, sizeof(float));
+        }
+    }
+    fc_ckw_arr(w, c->last, (size_t)hd->dims[0], sizeof(uint32_t));
+}
+
+static int get_state(fc_ckpt *ck, cstate *c, fc_status *st) {
+    int64_t t;
+    int32_t aw[2];
+    if (fc_ckr_get(ck, &t, sizeof t, st) || fc_ckr_get(ck, aw, sizeof aw, st) ||
+        fc_ckr_get(ck, &c->best_val, sizeof c->best_val, st) || fc_ckr_hist(ck, c->hist, c->cfg->epochs, st))
+        return st->code;
+    if (t < 0 || c->hist->n < 1)
+        return fc_fail(st, FC_ERR_FORMAT, "%s: checkpoint state does not fit this run (remove it or run with --no-resume)",
+                       ck->path);
+    c->t = (long)t, c->active = aw[0] != 0, c->wait = aw[1];
+    const fc_head *hd = c->hd;
+    for (int l = 0; l < c->L; l++) {
+        size_t nw = (size_t)hd->dims[l] * hd->dims[l + 1], nb = (size_t)hd->dims[l + 1];
+        if (fc_ckr_arr(ck, hd->w[l], nw, sizeof(float), st) || fc_ckr_arr(ck, hd->b[l], nb, sizeof(float), st) ||
+            fc_ckr_arr(ck, c->s1[l], nw, sizeof(float), st) || fc_ckr_arr(ck, c->s2[l], nw, sizeof(float), st) ||
+            fc_ckr_arr(ck, c->sb1[l], nb, sizeof(float), st) || fc_ckr_arr(ck, c->sb2[l], nb, sizeof(float), st))
+            return st->code;
+        if (c->best && (fc_ckr_arr(ck, c->best->w[l], nw, sizeof(float), st) ||
+                        fc_ckr_arr(ck, c->best->b[l], nb, sizeof(float), st)))
+            return st->code;
+    }
+    return fc_ckr_arr(ck, c->last, (size_t)hd->dims[0], sizeof(uint32_t), st);
+}
+
+/* After epoch e (every config's end_epoch done): a checkpoint when one is due and some
+ * config trains on. */
+static void checkpoint(group *g, int e, int max_epochs) {
+    int any = 0;
+    for (int i = 0; i < g->n; i++) any |= g->cs[i].active;
+    if (!any || e + 1 >= max_epochs || !fc_ckpt_due(g->ck)) return;
+    fc_ckw w;
+    if (fc_ckpt_begin(g->ck, &w, g->unit, g->n, (unsigned)(e + 1))) return;
+    for (int i = 0; i < g->n; i++) put_state(&w, &g->cs[i]);
+    fc_ckpt_commit(&w);
+}
+
 static int run_epochs(group *g, fc_tpool *pool, const fc_dataset *tr, const fc_dataset *va,
                       const row_src *src, loop_bufs *lb, const fc_train_hooks *hooks, fc_status *st) {
     const fc_train_config *c0 = g->cs[0].cfg;
@@ -375,12 +441,13 @@ static int run_epochs(group *g, fc_tpool *pool, const fc_dataset *tr, const fc_d
     const int nb = (int)((n + batch - 1) / batch);
     int max_epochs = 0;
     for (int i = 0; i < g->n; i++) max_epochs = g->cs[i].cfg->epochs > max_epochs ? g->cs[i].cfg->epochs : max_epochs;
-    shuffle(lb->perm, n, c0->seed, 0);
+    const int e0 = g->e0;
+    shuffle(lb->perm, n, c0->seed, e0);
     int B0 = (int)(n < (size_t)batch ? n : (size_t)batch);
-    set_rows(src, 0, lb->perm, 0, B0, lb->nxt, lb->scr_nxt);
+    set_rows(src, e0, lb->perm, 0, B0, lb->nxt, lb->scr_nxt);
     for (int i = 0; i < g->n; i++) g->cs[i].fl.bt = 0, g->cs[i].fl.xn = lb->nxt, g->cs[i].fl.bn = B0;
     fc_tpool_run(pool, fused_phase, g); /* first batch's first-layer forward */
-    for (int e = 0; e < max_epochs; e++) {
+    for (int e = e0; e < max_epochs; e++) {
         double t0 = fc_now();
         if (e + 1 < max_epochs) shuffle(lb->perm_next, n, c0->seed, e + 1);
         for (int s = 0; s < nb; s++) {
@@ -416,6 +483,7 @@ static int run_epochs(group *g, fc_tpool *pool, const fc_dataset *tr, const fc_d
         double secs = fc_now() - t0; /* like Keras's epoch time: training and validation */
         for (int i = 0; i < g->n; i++)
             if (g->cs[i].active && end_epoch(&g->cs[i], va, e, secs, hooks, i, st)) return st->code;
+        if (g->ck) checkpoint(g, e, max_epochs);
     }
     return FC_OK;
 }
@@ -504,6 +572,13 @@ int fc_train_group(const fc_dataset *tr, const fc_dataset *va, const fc_train_co
     if (!(g.nz = fc_calloc((size_t)threads, sizeof *g.nz, st))) { rc = st->code; goto out; }
     for (int t = 0; t < threads; t++)
         if (fc_nz_alloc(&g.nz[t], FC_NZ_CHUNK, batch)) { rc = fc_fail(st, FC_ERR_NOMEM, "train: out of memory"); goto out; }
+    g.ck = hooks ? hooks->ckpt : NULL, g.unit = hooks ? hooks->unit : NULL;
+    if (g.ck && fc_ckpt_resumes(g.ck, g.unit, n)) { /* continue after the checkpoint's epochs */
+        for (int i = 0; i < n && rc == FC_OK; i++) rc = get_state(g.ck, &g.cs[i], st);
+        fc_ckpt_close(g.ck);
+        if (rc) goto out;
+        g.e0 = (int)g.ck->r_epochs;
+    }
     if ((rc = fc_tpool_create(threads, &pool, st))) goto out;
     rc = run_epochs(&g, pool, tr, va, &src, &lb, hooks, st);
 out:
