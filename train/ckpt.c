@@ -362,7 +362,7 @@ int fc_ckpt_resumes(const fc_ckpt *ck, const int *unit, int n) {
 }
 
 void fc_ckpt_remove(const fc_ckpt *ck) {
-    if (ck && ck->path) (void)unlink(ck->path);
+    if (ck && ck->path && fc_ckpt_is_file(ck->path)) (void)unlink(ck->path); /* never someone else's file */
 }
 
 void fc_ckpt_close(fc_ckpt *ck) {

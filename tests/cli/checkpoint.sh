@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# checkpoint.sh - train and sweep checkpoints (train/ckpt.h): a run killed after a
+# checkpoint, re-run with the same command, resumes and ends with the history and weights
+# of an uninterrupted run bit for bit; unusable checkpoints are reported and not used.
+. "$(dirname "$0")/lib.sh"
+MK="$BUILD/tests/tools/mkstore_fmnist"
+S="$T/s.db"
+check "make a 2-class store" "$MK" "$S" --classes 0,1 --train 120 --val 40 --test 20
+check "make a 3-class store" "$MK" "$T/three.db" --classes 0,1,7 --train 40 --val 20 --test 10
+
+# same_weights A.h5 B.h5: every dataset under model_weights equal, bit for bit
+same_weights() {
+    "$PY" - "$1" "$2" <<'PY'
+import sys, h5py, numpy as np
+def walk(g, out, p=""):
+    for k in g:
+        if isinstance(g[k], h5py.Dataset): out[p + k] = g[k][()]
+        else: walk(g[k], out, p + k + "/")
+a, b = {}, {}
+walk(h5py.File(sys.argv[1], "r")["model_weights"], a)
+walk(h5py.File(sys.argv[2], "r")["model_weights"], b)
+sys.exit(0 if a and a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a) else 1)
+PY
+}
+# same_history A.csv B.csv: epoch, loss, acc, val_loss, val_acc equal (seconds differ)
+same_history() { cmp -s <(cut -d, -f1-5 "$1") <(cut -d, -f1-5 "$2"); }
+
+TR=(--epochs 6 --lr 1e-3 --seed 5 --threads 2)
+check "uninterrupted train" "$FC" train "$S" -o "$T/ref.h5" "${TR[@]}" --history "$T/ref.csv" -q
+for k in 1 3 5; do
+    rm -f "$T/k.h5" "$T/k.csv"
+    FC_TEST_CKPT_KILL=$k "$FC" train "$S" -o "$T/k.h5" "${TR[@]}" --checkpoint-every 0 -q >/dev/null 2>&1
+    rc=$?
+    [ "$rc" -eq 137 ] && [ -f "$T/k.h5.ckpt" ] && [ ! -e "$T/k.h5" ] && ok "killed after checkpoint $k: no head, a checkpoint" \
+        || fail "kill after checkpoint $k: exit $rc, files: $(ls "$T" | tr '\n' ' ')"
+    expect_exit "re-run resumes after epoch $k" 0 "resuming from $T/k.h5.ckpt: $k of 6 epochs done" \
+        "$FC" train "$S" -o "$T/k.h5" "${TR[@]}" --checkpoint-every 0 --history "$T/k.csv"
+    grep -q "^Epoch $((k + 1))/6 " "$T/.out" && ! grep -q "^Epoch $k/6 " "$T/.out" && ok "epochs $((k + 1))-6 trained, not before" \
+        || fail "epoch lines after resume: $(grep -c ^Epoch "$T/.out")"
+    same_history "$T/ref.csv" "$T/k.csv" && ok "resumed history (all 6 epochs) == uninterrupted" \
+        || fail "history differs after resume at $k: $(diff <(cut -d, -f1-5 "$T/ref.csv") <(cut -d, -f1-5 "$T/k.csv") | head -3)"
+    same_weights "$T/ref.h5" "$T/k.h5" && ok "resumed head == uninterrupted head, bit for bit" || fail "weights differ (kill at $k)"
+    [ ! -e "$T/k.h5.ckpt" ] && ok "checkpoint removed after success" || fail "checkpoint left after success"
+done
+ls "$T" | grep -q '\.ckpt\.tmp\.' && fail "temp files left: $(ls "$T")" || ok "no checkpoint temp files left"
+
+# a real kill -9 at an arbitrary point after the first checkpoint (no hook)
+check "uninterrupted 40-epoch train" "$FC" train "$S" -o "$T/ref40.h5" --epochs 40 --lr 1e-3 --seed 5 --threads 2 --history "$T/ref40.csv" -q
+"$FC" train "$S" -o "$T/r.h5" --epochs 40 --lr 1e-3 --seed 5 --threads 2 --checkpoint-every 0 -q >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 500); do [ -f "$T/r.h5.ckpt" ] && break; sleep 0.01; done
+kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+if [ -e "$T/r.h5" ]; then
+    ok "kill -9: the run had already finished (machine too fast to interrupt; resume not exercised)"
+else
+    expect_exit "re-run after kill -9 resumes" 0 "resuming from" "$FC" train "$S" -o "$T/r.h5" --epochs 40 --lr 1e-3 \
+        --seed 5 --threads 2 --checkpoint-every 0 --history "$T/r.csv"
+    same_history "$T/ref40.csv" "$T/r.csv" && same_weights "$T/ref40.h5" "$T/r.h5" \
+        && ok "after kill -9: history and head == uninterrupted" || fail "after kill -9: differs"
+fi
+
+# early stopping: the best weights and the patience counter survive the resume
+PT=(--epochs 30 --lr 3e-2 --patience 2 --seed 2 --threads 2)
+check "uninterrupted train with --patience" "$FC" train "$S" -o "$T/pref.h5" "${PT[@]}" --history "$T/pref.csv" -q
+n=$(($(wc -l <"$T/pref.csv") - 1))
+[ "$n" -lt 30 ] && ok "it stops early ($n epochs)" || fail "patience run did not stop early ($n epochs)"
+k=$((n - 1))
+FC_TEST_CKPT_KILL=$k "$FC" train "$S" -o "$T/p.h5" "${PT[@]}" --checkpoint-every 0 -q >/dev/null 2>&1
+expect_exit "--patience run resumes" 0 "resuming" "$FC" train "$S" -o "$T/p.h5" "${PT[@]}" --checkpoint-every 0 --history "$T/p.csv"
+same_history "$T/pref.csv" "$T/p.csv" && same_weights "$T/pref.h5" "$T/p.h5" \
+    && ok "--patience: same epochs, same restored best weights" || fail "--patience resume differs"
+
+# the 3-class softmax head with Adam and L2 (every optimizer state array)
+AT=(--epochs 5 --optimizer adam --lr 1e-3 --l2 1e-4 --hidden 32,16 --dropout 0.25 --threads 2)
+check "uninterrupted Adam/L2 train" "$FC" train "$T/three.db" -o "$T/aref.h5" "${AT[@]}" --history "$T/aref.csv" -q
+FC_TEST_CKPT_KILL=2 "$FC" train "$T/three.db" -o "$T/ad.h5" "${AT[@]}" --checkpoint-every 0 -q >/dev/null 2>&1
+check "Adam/L2 run resumes" "$FC" train "$T/three.db" -o "$T/ad.h5" "${AT[@]}" --checkpoint-every 0 --history "$T/ad.csv" -q
+same_history "$T/aref.csv" "$T/ad.csv" && same_weights "$T/aref.h5" "$T/ad.h5" \
+    && ok "Adam + L2 + two hidden layers: resumed == uninterrupted" || fail "Adam resume differs"
+
+# --- checkpoints that must not be used
+mkckpt() { rm -f "$T/c.h5"; FC_TEST_CKPT_KILL=2 "$FC" train "$S" -o "$T/c.h5" "${TR[@]}" --checkpoint-every 0 -q >/dev/null 2>&1; }
+mkckpt
+expect_exit "other options: not resumed" 0 "written by another run" \
+    "$FC" train "$S" -o "$T/c.h5" --epochs 6 --lr 2e-3 --seed 5 --threads 2 --checkpoint-every 0
+grep -q "^Epoch 1/6" "$T/.out" && ok "... starts from epoch 1" || fail "did not start from epoch 1"
+mkckpt
+expect_exit "other --threads: not resumed" 0 "written by another run" \
+    "$FC" train "$S" -o "$T/c.h5" --epochs 6 --lr 1e-3 --seed 5 --threads 1 --checkpoint-every 0
+check "make a store with other features" "$MK" "$T/s2.db" --classes 0,1 --train 121 --val 40 --test 20
+mkckpt
+expect_exit "other store contents: not resumed" 0 "written by another run" \
+    "$FC" train "$T/s2.db" -o "$T/c.h5" "${TR[@]}" --checkpoint-every 0
+mkckpt
+"$PY" - "$T/c.h5.ckpt" <<'PY'
+import sys
+p = sys.argv[1]; b = bytearray(open(p, "rb").read()); b[len(b) // 2] ^= 0x40; open(p, "wb").write(b)
+PY
+expect_exit "damaged checkpoint: not resumed" 0 "damaged or truncated" "$FC" train "$S" -o "$T/c.h5" "${TR[@]}" --history "$T/c.csv"
+same_history "$T/ref.csv" "$T/c.csv" && ok "... trained from scratch == uninterrupted" || fail "damaged: history differs"
+mkckpt
+truncate -s 100 "$T/c.h5.ckpt"
+expect_exit "truncated checkpoint: not resumed" 0 "damaged or truncated" "$FC" train "$S" -o "$T/c.h5" "${TR[@]}"
+mkckpt
+expect_exit "--no-resume: from epoch 1" 0 "Epoch 1/6" "$FC" train "$S" -o "$T/c.h5" "${TR[@]}" --no-resume
+grep -q "resuming" "$T/.out" "$T/.err" && fail "--no-resume resumed" || ok "--no-resume does not resume"
+[ ! -e "$T/c.h5.ckpt" ] && ok "--no-resume removed the old checkpoint" || fail "old checkpoint left"
+echo "my notes" >"$T/n.h5.ckpt"
+expect_exit "a foreign file named like the checkpoint is left alone" 0 "not a featcache checkpoint" \
+    "$FC" train "$S" -o "$T/n.h5" "${TR[@]}" --checkpoint-every 0
+[ "$(cat "$T/n.h5.ckpt")" = "my notes" ] && ok "... its contents unchanged" || fail "foreign .ckpt file replaced"
+mkdir -p "$T/ro" && chmod a-w "$T/ro"
+if [ ! -w "$T/ro" ]; then
+    expect_exit "unwritable checkpoint folder: a warning, the run goes on" 1 "" \
+        "$FC" train "$S" -o "$T/ro/h.h5" "${TR[@]}" --checkpoint-every 0
+    grep -q "no checkpoints" "$T/.err" && ok "... says checkpoints are off" || fail "no warning: $(cat "$T/.err")"
+else
+    ok "# SKIP unwritable folder (running as a user who can write anywhere)"
+fi
+chmod u+w "$T/ro"
+expect_exit "--checkpoint-every bad value" 2 "--checkpoint-every" "$FC" train "$S" -o "$T/c.h5" --checkpoint-every soon
+expect_exit "--checkpoint-every negative" 2 "--checkpoint-every" "$FC" train "$S" -o "$T/c.h5" --checkpoint-every -5
+rm -f "$T/c.h5.ckpt"
+FC_TEST_CKPT_KILL=1 "$FC" train "$S" -o "$T/c.h5" "${TR[@]}" --checkpoint-every off -q >/dev/null 2>&1
+[ $? -eq 0 ] && [ ! -e "$T/c.h5.ckpt" ] && ok "--checkpoint-every off writes none" || fail "--checkpoint-every off wrote one"
+check "default interval: a short run writes no checkpoint" "$FC" train "$S" -o "$T/d.h5" "${TR[@]}" -q
+[ ! -e "$T/d.h5.ckpt" ] && ok "... and leaves none" || fail "default run left a checkpoint"
+
+# --- sweep: rounds (--max-memory), killed in a round, between rounds, in the last round
+G='lr=1e-3,3e-4 hidden=32,64'
+SW=(--epochs 4 --seed 5 --threads 2 --max-memory 300K --checkpoint-every 0)
+check "uninterrupted sweep" "$FC" sweep "$S" --grid "$G" -o "$T/sref.csv" --best "$T/sref.h5" "${SW[@]}" -q
+for k in 1 4 7 14; do
+    rm -f "$T/sk.csv" "$T/sk.h5"
+    FC_TEST_CKPT_KILL=$k "$FC" sweep "$S" --grid "$G" -o "$T/sk.csv" --best "$T/sk.h5" "${SW[@]}" -q >/dev/null 2>&1
+    rc=$?
+    [ "$rc" -eq 137 ] && ok "sweep killed after checkpoint $k" || fail "sweep kill $k: exit $rc"
+    expect_exit "sweep re-run resumes ($k)" 0 "resuming from" "$FC" sweep "$S" --grid "$G" -o "$T/sk.csv" --best "$T/sk.h5" "${SW[@]}"
+    cmp -s "$T/sref.csv" "$T/sk.csv" && ok "resumed sweep CSV == uninterrupted" || fail "sweep CSV differs (kill $k)"
+    same_weights "$T/sref.h5" "$T/sk.h5" && ok "resumed sweep --best head == uninterrupted" || fail "best head differs (kill $k)"
+    [ ! -e "$T/sk.csv.ckpt" ] && ok "sweep checkpoint removed" || fail "sweep checkpoint left"
+done
+grep -q "configs finished" "$T/.err" && ok "the resume says how many configs were finished" || fail "no finished count"
+finish
