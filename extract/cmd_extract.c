@@ -27,9 +27,11 @@
 static const fc_opt opts[] = {
     {"model", 'm', "MODEL", "backbone: Keras .h5, ARCH:weights.h5, TF.js folder, or mobilenet_v2|inception_v3"},
     {"output", 'o', "STORE", "feature store to create or extend"},
-    {"layer", 'l', "NAME", "cut the backbone after this layer (default: the model's output)"},
+    {"layer", 'l', "NAME", "cut the backbone after this layer (default: the model's output; for the fetched "
+                           "nsfwjs classifiers their conv base: out_relu, mixed10)"},
     {"size", 's', "N|HxW", "input size (default: the model's; required if it is variable)"},
-    {"preprocess", 0, "MODE", "caffe|tf|torch|rescale|none (default: vgg/resnet caffe, inception/mobilenet tf)"},
+    {"preprocess", 0, "MODE", "caffe|tf|torch|rescale|none (default: vgg/resnet caffe, inception/mobilenet tf, "
+                              "the fetched nsfwjs models rescale)"},
     {"resize", 0, "MODE", "nearest|bilinear (default nearest, as Keras load_img)"},
     {"codec", 0, "CODEC", "f32|f16|bf16|u8 (default: the store's, f16 for a new store)"},
     {"level", 0, "N", "zstd level 1-19 (default: the store's, 3 for a new store)"},
@@ -249,11 +251,24 @@ static int scan_folder(job *j, fc_status *st) {
     return FC_OK;
 }
 
+/* The default cut of the fetched nsfwjs models: they are whole classifiers (their output
+ * is nsfwjs's 5 classes, useless as features), so their conv base, the output of
+ * keras.applications' model with include_top=False. NULL for other models. */
+static const char *arch_default_layer(const char *arch) {
+    if (!strcmp(arch, "nsfwjs_mobilenet_v2")) return "out_relu";
+    if (!strcmp(arch, "nsfwjs_inception_v3")) return "mixed10";
+    return NULL;
+}
+
 /* Model, cut, input size and preprocessing. */
 static int setup_model(job *j, fc_status *st) {
     options *o = &j->o;
     int rc = fc_model_load(o->model, &j->g, st);
     if (rc) return rc;
+    if (!o->layer && (o->layer = arch_default_layer(j->g->arch)) && !o->quiet)
+        fprintf(stderr, "extract: layer %s by default: %s's conv base (include_top=False); its own output is "
+                        "nsfwjs's 5-class classifier (--layer NAME to cut elsewhere)\n",
+                o->layer, j->g->arch);
     if (!o->h && (j->g->in_h <= 0 || j->g->in_w <= 0))
         return fc_fail(st, FC_ERR_ARG,
                        "%s: the model's input size is variable; pass --size N or --size HxW",
