@@ -69,6 +69,25 @@ expect_exit "bad --size" 2 "bad --size" "$FC" layers "$M/tiny_vgg.h5" --size 0x5
 printf 'PK\003\004rest-of-a-zip' >"$T/model.keras"
 expect_exit "Keras 3 zip archive" 1 "Keras 3 .keras (zip) archive" "$FC" layers "$T/model.keras"
 expect_exit "default model not fetched" 1 "featcache fetch-model mobilenet_v2" env XDG_CACHE_HOME="$T/empty-cache" HOME="$T/home" KERAS_HOME= "$FC" layers mobilenet_v2
+# The fetched defaults are whole nsfwjs classifiers: without --layer, extract cuts them at
+# their conv base (out_relu for mobilenet_v2), not at their classifier output.
+mkdir -p "$T/xdg/featcache/models" && cp -r "$M/tfjs_mnv2" "$T/xdg/featcache/models/mobilenet_v2"
+"$PY" - "$T/nsimg" <<'PY'
+import os, sys
+from PIL import Image
+for c in ("a", "b"):
+    os.makedirs(os.path.join(sys.argv[1], c))
+    for i in range(3):
+        Image.new("RGB", (30, 30), (40 * i, 90 if c == "a" else 200, 7 * i)).save(os.path.join(sys.argv[1], c, "%d.png" % i))
+PY
+expect_exit "extract -m mobilenet_v2 (fetched default) without --layer: its conv base" 0 "layer out_relu by default" \
+    env XDG_CACHE_HOME="$T/xdg" "$FC" extract "$T/nsimg" -m mobilenet_v2 -o "$T/ns.db"
+grep -q "layer out_relu, input 24x24 -> 6x6x32" "$T/.out" && ok "... stores out_relu maps (6x6x32)" || fail "default cut: $(grep backbone "$T/.out")"
+expect_exit "extract -m mobilenet_v2 --layer dense_1: the classifier output when asked" 0 "layer dense_1, input 24x24 -> 1x1x2" \
+    env XDG_CACHE_HOME="$T/xdg" "$FC" extract "$T/nsimg" -m mobilenet_v2 -o "$T/ns2.db" --layer dense_1
+grep -q "by default" "$T/.err" && fail "default-layer note with --layer" || ok "no default-layer note with --layer"
+expect_exit "a model file without --layer: its output" 0 "layer dense_1" "$FC" extract "$T/nsimg" -m "$M/tfjs_mnv2" -o "$T/ns3.db" --preprocess rescale
+
 for f in "$B"/*.h5; do # never a crash, whatever the damage
     "$FC" layers "$f" >/dev/null 2>&1; rc=$?
     [ "$rc" -eq 1 ] || fail "$(basename "$f"): exit $rc"
