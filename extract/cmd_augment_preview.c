@@ -36,11 +36,12 @@ static const fc_opt opts[] = {
     {"augment-spec", 0, "KEYWORDS", "the ImageDataGenerator keywords (default: seed 000's set, as extract)"},
     {"augment-seed", 0, "N", "seed of the views' transforms (default 1, as extract)"},
     {"store", 0, "STORE", "take size, resize rule, spec and seed from a store made with extract --augment"},
-    {"tiles", 0, "DIR", "also write every tile at its own size: DIR/NAME.original.png, DIR/NAME.viewV.png"},
+    {"tiles", 0, "DIR", "also write every tile at its own size: DIR/FILE.original.png, DIR/FILE.viewV.png (FILE: "
+                           "the image's file name, e.g. 00023.png.view0.png)"},
     {0},
 };
 static const fc_cmd_spec spec = {
-    "augment-preview", "IMAGE... -o GRID.png [options]",
+    "augment-preview", "IMAGE... (at most 16) -o GRID.png [options]",
     "Draw the augmented views extract --augment makes of some images (Keras ImageDataGenerator\n"
     "semantics), to check an augmentation before extracting it; the transforms are printed.",
     opts, 1, MAX_IMAGES};

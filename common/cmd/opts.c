@@ -136,7 +136,8 @@ static int parse_inner(const fc_cmd_spec *spec, int argc, char **argv, fc_args *
         return fc_usage_error(spec->name, "missing argument(s): usage: featcache %s %s", spec->name,
                               spec->synopsis);
     if (spec->max_pos >= 0 && a->npos > spec->max_pos)
-        return fc_usage_error(spec->name, "unexpected argument '%s'", a->pos[spec->max_pos]);
+        return fc_usage_error(spec->name, "unexpected argument '%s' (%s takes at most %d)", a->pos[spec->max_pos],
+                              spec->name, spec->max_pos);
     return FC_ARGS_OK;
 }
 
