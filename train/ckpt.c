@@ -55,6 +55,7 @@ int fc_ckpt_key(fc_ckpt *ck, fc_status *st) {
         else rc = fc_sha256_update(&h, t, strlen(t) + 1, st);
         free(t);
     }
+    if (!rc && ck->extra) rc = fc_sha256_update(&h, ck->extra, strlen(ck->extra) + 1, st);
     if (!rc) rc = hash_split(&h, ck->tr, st);
     if (!rc) rc = hash_split(&h, ck->va, st);
     if (rc) {

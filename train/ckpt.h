@@ -36,6 +36,7 @@ struct fc_ckpt {
     int n_cfg;              /* ... (n_cfg of them) */
     int threads;
     const fc_dataset *tr, *va;
+    const char *extra;      /* more of the run's identity (sweep: whether a best head is kept), or NULL */
     int quiet;
     /* the run's finished configs (sweep), written into every checkpoint: done[i] set when
      * hist[i] is final; *best (-1: none) indexes heads[] for the best head kept so far */

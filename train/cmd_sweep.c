@@ -133,14 +133,13 @@ static int train_all(const fc_dataset *tr, const fc_dataset *va, sweep_run *r, i
     }
     ck->cfg = r->cfg, ck->n_cfg = r->n, ck->threads = threads, ck->tr = tr, ck->va = va, ck->quiet = quiet;
     ck->done = fin, ck->hist = r->hist, ck->best = &best, ck->heads = r->heads;
+    ck->extra = keep_best ? "sweep, best head kept" : "sweep";
     int resumed = fc_ckpt_open(ck, fin, r->hist, &best, r->heads, st);
     if (resumed < 0) { rc = st->code; goto out; }
     int n_fin = 0;
     for (int i = 0; i < r->n; i++)
         if (fin[i]) score_one(r, i), n_fin++;
-    if (resumed && !quiet)
-        fprintf(stderr, "sweep: resuming from %s: %d of %d configs finished%s\n", ck->path, n_fin, r->n,
-                ck->rf ? ", the configs in progress continue after their last checkpointed epoch" : "");
+    if (resumed && !quiet) fprintf(stderr, "sweep: resuming from %s: %d of %d configs finished\n", ck->path, n_fin, r->n);
     for (int i = 0; i < r->n; i++) /* compatibility is equality of (pool, batch, seed) */
         if (!done[i]) {
             groups++;
@@ -199,6 +198,8 @@ static int train_all(const fc_dataset *tr, const fc_dataset *va, sweep_run *r, i
             }
             lg.epochs = maxe;
             fc_train_hooks hooks = {log_epoch, &lg, ck, idx + k0};
+            if (!quiet && fc_ckpt_resumes(ck, idx + k0, n))
+                fprintf(stderr, "sweep: %d config(s) in progress continue after epoch %u\n", n, ck->r_epochs);
             if ((rc = fc_train_group(tr, va, gc, n, threads, &hooks, gh, ghist, st))) break;
             for (int q = 0; q < n; q++) {
                 int c = idx[k0 + q];
@@ -212,7 +213,9 @@ static int train_all(const fc_dataset *tr, const fc_dataset *va, sweep_run *r, i
                 }
                 fin[c] = 1;
             }
-            if (k < m && fc_ckpt_due(ck)) { /* between rounds: the finished configs' results */
+            int left = 0;
+            for (int c = 0; c < r->n; c++) left += !fin[c];
+            if (left && fc_ckpt_due(ck)) { /* between units: the finished configs' results */
                 fc_ckw w;
                 if (!fc_ckpt_begin(ck, &w, NULL, 0, 0)) fc_ckpt_commit(&w);
             }

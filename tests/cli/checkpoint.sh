@@ -141,4 +141,21 @@ for k in 1 4 7 14; do
     [ ! -e "$T/sk.csv.ckpt" ] && ok "sweep checkpoint removed" || fail "sweep checkpoint left"
 done
 grep -q "configs finished" "$T/.err" && ok "the resume says how many configs were finished" || fail "no finished count"
+# two groups (batch is a grid axis: configs of different batch sizes see different batches)
+G2='batch=10,20 lr=1e-3,3e-4'
+check "uninterrupted two-group sweep" "$FC" sweep "$S" --grid "$G2" -o "$T/gref.csv" --best "$T/gref.h5" "${SW[@]}" -q
+for k in 3 8; do
+    rm -f "$T/g.csv" "$T/g.h5"
+    FC_TEST_CKPT_KILL=$k "$FC" sweep "$S" --grid "$G2" -o "$T/g.csv" --best "$T/g.h5" "${SW[@]}" -q >/dev/null 2>&1
+    check "two-group sweep resumes ($k)" "$FC" sweep "$S" --grid "$G2" -o "$T/g.csv" --best "$T/g.h5" "${SW[@]}"
+    cmp -s "$T/gref.csv" "$T/g.csv" && same_weights "$T/gref.h5" "$T/g.h5" && ok "two groups: resumed == uninterrupted" \
+        || fail "two-group sweep differs (kill $k)"
+done
+# a checkpoint of a sweep without --best is not one of a sweep with --best (no head kept)
+rm -f "$T/sb.csv"
+FC_TEST_CKPT_KILL=6 "$FC" sweep "$S" --grid "$G" -o "$T/sb.csv" "${SW[@]}" -q >/dev/null 2>&1
+expect_exit "sweep with --best after a killed sweep without it: not resumed" 0 "written by another run" \
+    "$FC" sweep "$S" --grid "$G" -o "$T/sb.csv" --best "$T/sb.h5" "${SW[@]}"
+cmp -s "$T/sref.csv" "$T/sb.csv" && same_weights "$T/sref.h5" "$T/sb.h5" && ok "... and its results are right" \
+    || fail "sweep --best after foreign checkpoint differs"
 finish
