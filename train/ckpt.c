@@ -2,7 +2,8 @@
  *
  * Layout: "FCCKPT01", key[32], u32 configs, f64 elapsed seconds, u32 finished configs,
  * each { u32 config, history }, i32 best (>= 0: its head's kernels and biases follow),
- * u32 unit configs, each u32 config, u32 epochs done, the unit's state (trainer_group.c),
+ * u32 unit configs, each u32 config, u32 epochs done, u32 steps of the next epoch done, f64
+ * seconds of those steps, the unit's state (trainer_group.c),
  * and the SHA-256 of everything before it. Arrays are a u64 count and the elements. */
 #include "ckpt.h"
 
@@ -17,6 +18,28 @@
 #include "train_opts.h"
 
 static const char MAGIC[8] = {'F', 'C', 'C', 'K', 'P', 'T', '0', '1'};
+
+volatile sig_atomic_t fc_ckpt_stop;
+
+static void on_stop(int sig) {
+    (void)sig;
+    fc_ckpt_stop = 1; /* SA_RESETHAND: a second signal kills at once */
+}
+
+void fc_ckpt_catch_signals(struct sigaction old[2]) {
+    struct sigaction sa = {0};
+    sa.sa_handler = on_stop;
+    sa.sa_flags = SA_RESETHAND | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    fc_ckpt_stop = 0;
+    sigaction(SIGINT, &sa, &old[0]);
+    sigaction(SIGTERM, &sa, &old[1]);
+}
+
+void fc_ckpt_restore_signals(const struct sigaction old[2]) {
+    sigaction(SIGINT, &old[0], NULL);
+    sigaction(SIGTERM, &old[1], NULL);
+}
 
 static void warn(const fc_ckpt *ck, const char *fmt, const char *what) {
     fprintf(stderr, "featcache %s: warning: ", ck->cmd);
@@ -100,7 +123,8 @@ static void put_head(fc_ckw *w, const fc_head *hd) {
     }
 }
 
-int fc_ckpt_begin(fc_ckpt *ck, fc_ckw *w, const int *unit, int n, unsigned epochs) {
+int fc_ckpt_begin(fc_ckpt *ck, fc_ckw *w, const int *unit, int n, unsigned epochs, unsigned steps,
+                  double epoch_secs) {
     memset(w, 0, sizeof *w);
     w->ck = ck;
     w->t0 = fc_now();
@@ -140,13 +164,14 @@ int fc_ckpt_begin(fc_ckpt *ck, fc_ckw *w, const int *unit, int n, unsigned epoch
     int32_t best = ck->best && *ck->best >= 0 && ck->heads[*ck->best] ? *ck->best : -1;
     fc_ckw_put(w, &best, sizeof best);
     if (best >= 0) put_head(w, ck->heads[best]);
-    uint32_t nu = (uint32_t)n, ep = epochs;
+    uint32_t nu = (uint32_t)n, ep[2] = {epochs, steps};
     fc_ckw_put(w, &nu, sizeof nu);
     for (int i = 0; i < n; i++) {
         uint32_t u = (uint32_t)(unit ? unit[i] : i);
         fc_ckw_put(w, &u, sizeof u);
     }
-    fc_ckw_put(w, &ep, sizeof ep);
+    fc_ckw_put(w, ep, sizeof ep);
+    fc_ckw_put(w, &epoch_secs, sizeof epoch_secs);
     return 0;
 }
 
@@ -187,6 +212,21 @@ int fc_ckpt_due(const fc_ckpt *ck) {
 void fc_ckpt_test_kill(const fc_ckpt *ck) {
     const char *e = getenv("FC_TEST_CKPT_KILL");
     if (e && atoi(e) == ck->writes) raise(SIGKILL);
+}
+
+void fc_ckpt_test_stop(int epoch, int step) {
+    static int e = -1, s = -1, sig = 0;
+    if (e < 0) {
+        const char *v = getenv("FC_TEST_CKPT_STOP");
+        char name[8] = "";
+        e = 0, s = 0;
+        if (v && sscanf(v, "%d:%d:%7s", &e, &s, name) < 2) e = s = 0;
+        sig = !strcmp(name, "INT") ? SIGINT : !strcmp(name, "TERM") ? SIGTERM : 0;
+    }
+    if (e == epoch + 1 && s == step + 1) {
+        if (sig) raise(sig); /* through the installed handler, as a real signal */
+        else fc_ckpt_stop = 1;
+    }
 }
 
 /* ---- reading ---- */
@@ -302,7 +342,8 @@ int fc_ckpt_open(fc_ckpt *ck, unsigned char *done, fc_history *hist, int *best, 
         return 0;
     }
     ck->rf = f;
-    uint32_t ncfg, ndone, nu, ep;
+    uint32_t ncfg, ndone, nu, ep[2] = {0, 0};
+    double esecs = 0;
     int32_t b;
     fc_status rs = {0};
     int ok = !fc_ckr_get(ck, &ncfg, sizeof ncfg, &rs) && ncfg == (uint32_t)ck->n_cfg &&
@@ -330,7 +371,7 @@ int fc_ckpt_open(fc_ckpt *ck, unsigned char *done, fc_history *hist, int *best, 
         ok = !fc_ckr_get(ck, &u, sizeof u, &rs) && u < ncfg && !done[u];
         ck->r_unit[k] = (int)u;
     }
-    ok = ok && !fc_ckr_get(ck, &ep, sizeof ep, &rs);
+    ok = ok && !fc_ckr_get(ck, ep, sizeof ep, &rs) && !fc_ckr_get(ck, &esecs, sizeof esecs, &rs);
     if (!ok) {
         unwind(ck, done, hist, best, heads);
         fc_ckpt_close(ck);
@@ -339,8 +380,8 @@ int fc_ckpt_open(fc_ckpt *ck, unsigned char *done, fc_history *hist, int *best, 
              rs.msg[0] ? rs.msg : "its contents do not fit this run");
         return 0;
     }
-    ck->r_n_unit = (int)nu, ck->r_epochs = ep;
-    if (!nu || !ep) { /* nothing in progress: the unit's state is not needed */
+    ck->r_n_unit = (int)nu, ck->r_epochs = ep[0], ck->r_steps = ep[1], ck->r_epoch_secs = esecs;
+    if (!nu || (!ep[0] && !ep[1])) { /* nothing in progress: the unit's state is not needed */
         fclose(ck->rf);
         ck->rf = NULL;
     }

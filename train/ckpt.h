@@ -19,6 +19,7 @@
 #ifndef FC_TRAIN_CKPT_H
 #define FC_TRAIN_CKPT_H
 
+#include <signal.h>
 #include <stdio.h>
 
 #include "../common/sha256.h"
@@ -51,7 +52,9 @@ struct fc_ckpt {
     double elapsed;         /* training seconds of the runs before this one (resumed) */
     FILE *rf;               /* resuming: the checkpoint, positioned at its unit's state */
     int *r_unit, r_n_unit;  /* the configs of the unit in progress in the checkpoint */
-    unsigned r_epochs;      /* epochs that unit had done (0: none; its state follows) */
+    unsigned r_epochs;      /* epochs that unit had done ... */
+    unsigned r_steps;       /* ... and steps of the next one (a run stopped by a signal) */
+    double r_epoch_secs;    /* seconds of that partial epoch */
 };
 
 /* The key (lazily; needs cfg, n_cfg, threads, tr, va). */
@@ -83,7 +86,8 @@ typedef struct {
     int err;
     double t0;
 } fc_ckw;
-int fc_ckpt_begin(fc_ckpt *ck, fc_ckw *w, const int *unit, int n, unsigned epochs);
+int fc_ckpt_begin(fc_ckpt *ck, fc_ckw *w, const int *unit, int n, unsigned epochs, unsigned steps,
+                  double epoch_secs);
 void fc_ckw_put(fc_ckw *w, const void *p, size_t n);
 void fc_ckw_arr(fc_ckw *w, const void *p, size_t count, size_t elem); /* count, then data */
 void fc_ckw_hist(fc_ckw *w, const fc_history *h);
@@ -103,8 +107,20 @@ void fc_ckpt_remove(const fc_ckpt *ck);
 /* Closes ck->rf and frees what fc_ckpt_open allocated. */
 void fc_ckpt_close(fc_ckpt *ck);
 
+/* SIGINT / SIGTERM while checkpoints are on: the run stops at the next step, saves a
+ * checkpoint there (mid-epoch: the running loss sums and the step are saved too) and
+ * fails with FC_ERR_INTERRUPTED; a second signal kills at once (the previous checkpoint
+ * stays). fc_ckpt_catch_signals installs the handlers (old: the previous ones, restored by
+ * fc_ckpt_restore_signals). */
+extern volatile sig_atomic_t fc_ckpt_stop;
+void fc_ckpt_catch_signals(struct sigaction old[2]);
+void fc_ckpt_restore_signals(const struct sigaction old[2]);
+
 /* Test hook: FC_TEST_CKPT_KILL=N kills the process (SIGKILL) right after its N-th
  * checkpoint is committed, as a crash at that point would. */
 void fc_ckpt_test_kill(const fc_ckpt *ck);
+/* Test hook: FC_TEST_CKPT_STOP=E:S acts as a SIGINT arriving during step S of epoch E
+ * (both 1-based); E:S:INT or E:S:TERM raises that signal there. Called after each step. */
+void fc_ckpt_test_stop(int epoch, int step);
 
 #endif

@@ -111,13 +111,17 @@ int cmd_train(int argc, char **argv) {
     if (!fc_run_check_memory(&c, 1, &tr, va.n, threads, &st) &&
         (resumed = fc_ckpt_open(&ck, &done1, &h0, &best, &h0best, &st)) >= 0) {
         if (resumed && !lc.quiet)
-            printf("resuming from %s: %u of %d epochs done\n", ck.path, ck.r_epochs, c.epochs);
+            printf("resuming from %s: %u of %d epochs done%s\n", ck.path, ck.r_epochs, c.epochs,
+                   ck.r_steps ? " and part of the next" : "");
         double t0 = fc_now();
+        struct sigaction old[2];
+        if (ck.path) fc_ckpt_catch_signals(old);
         if (!fc_train_group(&tr, &va, &c, 1, threads, &hooks, &hd, &h, &st) &&
             !finish(store, out, &a, &c, hd, &h, &tr, fc_now() - t0 + ck.elapsed, &st)) {
             rc = 0;
             fc_ckpt_remove(&ck);
         }
+        if (ck.path) fc_ckpt_restore_signals(old);
     }
     if (rc) rc = fc_report("train", &st);
     fc_history_free(&h0);

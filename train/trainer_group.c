@@ -48,7 +48,8 @@ typedef struct {
     size_t v0, v1;   /* validation rows of the current pass */
     fc_ckpt *ck;     /* checkpoints, or NULL */
     const int *unit; /* the configs' numbers in the run (checkpoints), or NULL */
-    int e0;          /* first epoch to train (> 0: resumed from a checkpoint) */
+    int e0, s0;      /* first epoch and step to train (resumed from a checkpoint) */
+    double epoch_secs0; /* seconds epoch e0 had taken before its step s0 */
 } group;
 
 static float *falloc(size_t n, fc_status *st) {
@@ -379,6 +380,9 @@ static void put_state(fc_ckw *w, const cstate *c) {
     fc_ckw_put(w, &t, sizeof t);
     fc_ckw_put(w, aw, sizeof aw);
     fc_ckw_put(w, &c->best_val, sizeof c->best_val);
+    int64_t cs[2] = {c->correct, c->seen};
+    fc_ckw_put(w, &c->loss_sum, sizeof c->loss_sum);
+    fc_ckw_put(w, cs, sizeof cs);
     fc_ckw_hist(w, c->hist);
     const fc_head *hd = c->hd;
     for (int l = 0; l < c->L; l++) {
@@ -398,12 +402,14 @@ static void put_state(fc_ckw *w, const cstate *c) {
 }
 
 static int get_state(fc_ckpt *ck, cstate *c, fc_status *st) {
-    int64_t t;
+    int64_t t, cs[2];
     int32_t aw[2];
     if (fc_ckr_get(ck, &t, sizeof t, st) || fc_ckr_get(ck, aw, sizeof aw, st) ||
-        fc_ckr_get(ck, &c->best_val, sizeof c->best_val, st) || fc_ckr_hist(ck, c->hist, c->cfg->epochs, st))
+        fc_ckr_get(ck, &c->best_val, sizeof c->best_val, st) || fc_ckr_get(ck, &c->loss_sum, sizeof c->loss_sum, st) ||
+        fc_ckr_get(ck, cs, sizeof cs, st) || fc_ckr_hist(ck, c->hist, c->cfg->epochs, st))
         return st->code;
-    if (t < 0 || c->hist->n < 1)
+    c->correct = (long)cs[0], c->seen = (long)cs[1];
+    if (t < 0 || (c->hist->n < 1 && !ck->r_steps))
         return fc_fail(st, FC_ERR_FORMAT, "%s: checkpoint state does not fit this run (remove it or run with --no-resume)",
                        ck->path);
     c->t = (long)t, c->active = aw[0] != 0, c->wait = aw[1];
@@ -421,16 +427,23 @@ static int get_state(fc_ckpt *ck, cstate *c, fc_status *st) {
     return fc_ckr_arr(ck, c->last, (size_t)hd->dims[0], sizeof(uint32_t), st);
 }
 
-/* After epoch e (every config's end_epoch done): a checkpoint when one is due and some
- * config trains on. */
-static void checkpoint(group *g, int e, int max_epochs) {
-    int any = 0;
-    for (int i = 0; i < g->n; i++) any |= g->cs[i].active;
-    if (!any || e + 1 >= max_epochs || !fc_ckpt_due(g->ck)) return;
+/* A checkpoint after `steps` steps of epoch e (0: at the end of epoch e - 1, every
+ * config's end_epoch done); secs: time spent in epoch e so far. */
+static void save_group(group *g, int e, int steps, double secs) {
     fc_ckw w;
-    if (fc_ckpt_begin(g->ck, &w, g->unit, g->n, (unsigned)(e + 1))) return;
+    if (fc_ckpt_begin(g->ck, &w, g->unit, g->n, (unsigned)e, (unsigned)steps, secs)) return;
     for (int i = 0; i < g->n; i++) put_state(&w, &g->cs[i]);
     fc_ckpt_commit(&w);
+}
+
+/* After epoch e: a checkpoint when one is due (or a stop was asked) and a config trains
+ * on. Returns 1 when the run must stop here (fc_ckpt_stop). */
+static int checkpoint(group *g, int e, int max_epochs) {
+    int any = 0;
+    for (int i = 0; i < g->n; i++) any |= g->cs[i].active;
+    if (!any || e + 1 >= max_epochs) return 0;
+    if (fc_ckpt_stop || fc_ckpt_due(g->ck)) save_group(g, e + 1, 0, 0.0);
+    return fc_ckpt_stop != 0;
 }
 
 static int run_epochs(group *g, fc_tpool *pool, const fc_dataset *tr, const fc_dataset *va,
@@ -441,16 +454,17 @@ static int run_epochs(group *g, fc_tpool *pool, const fc_dataset *tr, const fc_d
     const int nb = (int)((n + batch - 1) / batch);
     int max_epochs = 0;
     for (int i = 0; i < g->n; i++) max_epochs = g->cs[i].cfg->epochs > max_epochs ? g->cs[i].cfg->epochs : max_epochs;
-    const int e0 = g->e0;
+    const int e0 = g->e0, s0 = g->s0; /* > 0: resumed from a checkpoint */
     shuffle(lb->perm, n, c0->seed, e0);
-    int B0 = (int)(n < (size_t)batch ? n : (size_t)batch);
-    set_rows(src, e0, lb->perm, 0, B0, lb->nxt, lb->scr_nxt);
-    for (int i = 0; i < g->n; i++) g->cs[i].fl.bt = 0, g->cs[i].fl.xn = lb->nxt, g->cs[i].fl.bn = B0;
-    fc_tpool_run(pool, fused_phase, g); /* first batch's first-layer forward */
+    const size_t first = (size_t)s0 * batch;
+    int B0 = (int)(n < (size_t)batch ? n : (size_t)batch), Bf = (int)(n - first < (size_t)batch ? n - first : (size_t)batch);
+    set_rows(src, e0, lb->perm, first, Bf, lb->nxt, lb->scr_nxt);
+    for (int i = 0; i < g->n; i++) g->cs[i].fl.bt = 0, g->cs[i].fl.xn = lb->nxt, g->cs[i].fl.bn = Bf;
+    fc_tpool_run(pool, fused_phase, g); /* the first batch's first-layer forward */
     for (int e = e0; e < max_epochs; e++) {
-        double t0 = fc_now();
+        double t0 = fc_now() - (e == e0 ? g->epoch_secs0 : 0.0);
         if (e + 1 < max_epochs) shuffle(lb->perm_next, n, c0->seed, e + 1);
-        for (int s = 0; s < nb; s++) {
+        for (int s = e == e0 ? s0 : 0; s < nb; s++) {
             size_t start = (size_t)s * batch;
             int Bs = (int)(n - start < (size_t)batch ? n - start : (size_t)batch);
             const float **tmp = lb->cur; lb->cur = lb->nxt; lb->nxt = tmp;
@@ -477,13 +491,21 @@ static int run_epochs(group *g, fc_tpool *pool, const fc_dataset *tr, const fc_d
                 c->fl.bn = (s + 1 < nb || e + 1 < c->cfg->epochs) ? Bn : 0;
             }
             fc_tpool_run(pool, fused_phase, g);
+            fc_ckpt_test_stop(e, s);
+            if (fc_ckpt_stop && g->ck && s + 1 < nb) { /* SIGINT/SIGTERM: save this step's state, stop */
+                save_group(g, e, s + 1, fc_now() - t0);
+                return fc_fail(st, FC_ERR_INTERRUPTED, "interrupted in epoch %d, after step %d of %d: %s", e + 1, s + 1,
+                               nb, g->ck->disabled ? "no checkpoint could be written" : "state saved; run the same command to resume");
+            }
         }
         size_t *tp = lb->perm; lb->perm = lb->perm_next; lb->perm_next = tp;
         if (va && va->n && validate(g, pool, va->n, st)) return st->code;
         double secs = fc_now() - t0; /* like Keras's epoch time: training and validation */
         for (int i = 0; i < g->n; i++)
             if (g->cs[i].active && end_epoch(&g->cs[i], va, e, secs, hooks, i, st)) return st->code;
-        if (g->ck) checkpoint(g, e, max_epochs);
+        if (g->ck && checkpoint(g, e, max_epochs))
+            return fc_fail(st, FC_ERR_INTERRUPTED, "interrupted after epoch %d: %s", e + 1,
+                           g->ck->disabled ? "no checkpoint could be written" : "state saved; run the same command to resume");
     }
     return FC_OK;
 }
@@ -572,12 +594,12 @@ int fc_train_group(const fc_dataset *tr, const fc_dataset *va, const fc_train_co
     if (!(g.nz = fc_calloc((size_t)threads, sizeof *g.nz, st))) { rc = st->code; goto out; }
     for (int t = 0; t < threads; t++)
         if (fc_nz_alloc(&g.nz[t], FC_NZ_CHUNK, batch)) { rc = fc_fail(st, FC_ERR_NOMEM, "train: out of memory"); goto out; }
-    g.ck = hooks ? hooks->ckpt : NULL, g.unit = hooks ? hooks->unit : NULL;
+    g.ck = hooks && hooks->ckpt && hooks->ckpt->path ? hooks->ckpt : NULL, g.unit = hooks ? hooks->unit : NULL;
     if (g.ck && fc_ckpt_resumes(g.ck, g.unit, n)) { /* continue after the checkpoint's epochs */
         for (int i = 0; i < n && rc == FC_OK; i++) rc = get_state(g.ck, &g.cs[i], st);
         fc_ckpt_close(g.ck);
         if (rc) goto out;
-        g.e0 = (int)g.ck->r_epochs;
+        g.e0 = (int)g.ck->r_epochs, g.s0 = (int)g.ck->r_steps, g.epoch_secs0 = g.ck->r_epoch_secs;
     }
     if ((rc = fc_tpool_create(threads, &pool, st))) goto out;
     rc = run_epochs(&g, pool, tr, va, &src, &lb, hooks, st);

@@ -59,6 +59,35 @@ else
         && ok "after kill -9: history and head == uninterrupted" || fail "after kill -9: differs"
 fi
 
+# SIGINT / SIGTERM: the run stops at the next step, saves it (mid-epoch) and says so
+# (the hook FC_TEST_CKPT_STOP=E:S acts as a signal during step S of epoch E; 240 images,
+# batch 20: 12 steps per epoch)
+for at in 3:5 1:1 4:12; do
+    rm -f "$T/i.h5" "$T/i.csv"
+    e=${at%:*} s=${at#*:}
+    if [ "$s" -eq 12 ]; then msg="interrupted after epoch $e"; else msg="interrupted in epoch $e, after step $s of 12"; fi
+    expect_exit "signal in epoch $e step $s: stops, exit 1" 1 "$msg" env FC_TEST_CKPT_STOP=$at "$FC" train "$S" -o "$T/i.h5" "${TR[@]}" -q
+    grep -q "state saved; run the same command to resume" "$T/.err" && [ -f "$T/i.h5.ckpt" ] && [ ! -e "$T/i.h5" ] \
+        && ok "... a checkpoint, no head" || fail "stop at $at: $(cat "$T/.err")"
+    check "... the same command resumes" "$FC" train "$S" -o "$T/i.h5" "${TR[@]}" --history "$T/i.csv"
+    same_history "$T/ref.csv" "$T/i.csv" && same_weights "$T/ref.h5" "$T/i.h5" \
+        && ok "... history and head == uninterrupted (stopped at $at)" || fail "stop at $at: differs"
+done
+grep -q "and part of the next" "$T/.out" || grep -q "resuming" "$T/.out" && ok "the resume line" || fail "no resume line"
+# real SIGTERM (what Slurm sends at the time limit) and SIGINT (Ctrl-C), raised in a step
+for sig in TERM INT; do
+    rm -f "$T/t.h5" "$T/t.csv"
+    expect_exit "SIG$sig in epoch 2 step 7: exit 1, state saved" 1 "interrupted in epoch 2, after step 7 of 12" \
+        env FC_TEST_CKPT_STOP=2:7:$sig "$FC" train "$S" -o "$T/t.h5" "${TR[@]}" -q
+    check "SIG$sig: the same command resumes" "$FC" train "$S" -o "$T/t.h5" "${TR[@]}" --history "$T/t.csv" -q
+    same_history "$T/ref.csv" "$T/t.csv" && same_weights "$T/ref.h5" "$T/t.h5" \
+        && ok "SIG$sig: resumed == uninterrupted" || fail "SIG$sig: resumed run differs"
+done
+expect_exit "SIGINT with --checkpoint-every off: killed by it as before" 130 "" \
+    env FC_TEST_CKPT_STOP=2:7:INT "$FC" train "$S" -o "$T/t2.h5" "${TR[@]}" -q --checkpoint-every off
+expect_exit "--checkpoint-every off: a stop request is not taken (nothing to save it in)" 0 "" \
+    env FC_TEST_CKPT_STOP=2:3 "$FC" train "$S" -o "$T/o.h5" "${TR[@]}" --checkpoint-every off -q
+
 # early stopping: the best weights and the patience counter survive the resume
 PT=(--epochs 30 --lr 3e-2 --patience 2 --seed 2 --threads 2)
 check "uninterrupted train with --patience" "$FC" train "$S" -o "$T/pref.h5" "${PT[@]}" --history "$T/pref.csv" -q
@@ -150,6 +179,13 @@ for k in 3 8; do
     check "two-group sweep resumes ($k)" "$FC" sweep "$S" --grid "$G2" -o "$T/g.csv" --best "$T/g.h5" "${SW[@]}"
     cmp -s "$T/gref.csv" "$T/g.csv" && same_weights "$T/gref.h5" "$T/g.h5" && ok "two groups: resumed == uninterrupted" \
         || fail "two-group sweep differs (kill $k)"
+done
+# a sweep stopped by a signal: in a round, and at a round's end (between units)
+for at in 2:4 4:12; do
+    rm -f "$T/ss.csv" "$T/ss.h5"
+    expect_exit "sweep stopped at $at" 1 "state saved" env FC_TEST_CKPT_STOP=$at "$FC" sweep "$S" --grid "$G" -o "$T/ss.csv" --best "$T/ss.h5" "${SW[@]}" -q
+    check "... resumes" "$FC" sweep "$S" --grid "$G" -o "$T/ss.csv" --best "$T/ss.h5" "${SW[@]}" -q
+    cmp -s "$T/sref.csv" "$T/ss.csv" && same_weights "$T/sref.h5" "$T/ss.h5" && ok "... == uninterrupted" || fail "sweep stop $at differs"
 done
 # a checkpoint of a sweep without --best is not one of a sweep with --best (no head kept)
 rm -f "$T/sb.csv"
