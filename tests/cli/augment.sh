@@ -169,6 +169,17 @@ cut -d, -f1-5 "$T/h1.csv" | cmp -s - <(cut -d, -f1-5 "$T/h2.csv") && ok "same se
     || fail "augmented training is not deterministic"
 cut -d, -f2-3 "$T/h1.csv" | cmp -s - <(cut -d, -f2-3 "$T/h0.csv") && fail "--augment changed nothing" \
     || ok "--augment trains on the views (history differs)"
+# a killed --augment run resumes with the views of each epoch it had not trained (mid-epoch too)
+FC_TEST_CKPT_KILL=2 "$FC" train "$T/a.db" -o "$T/hk.h5" --augment --epochs 4 --lr 1e-3 --threads 2 --checkpoint-every 0 -q >/dev/null 2>&1
+check "train --augment resumes after a kill" "$FC" train "$T/a.db" -o "$T/hk.h5" --augment --epochs 4 --lr 1e-3 --threads 2 \
+    --checkpoint-every 0 --history "$T/hk.csv"
+grep -q "resuming from" "$T/.out" && cut -d, -f1-5 "$T/h1.csv" | cmp -s - <(cut -d, -f1-5 "$T/hk.csv") \
+    && ok "resumed --augment history == uninterrupted" || fail "resumed --augment history differs"
+env FC_TEST_CKPT_STOP=3:1 "$FC" train "$T/a.db" -o "$T/hs.h5" --augment --epochs 4 --lr 1e-3 --threads 2 -q >/dev/null 2>&1
+check "train --augment resumes after a stop in epoch 3" "$FC" train "$T/a.db" -o "$T/hs.h5" --augment --epochs 4 --lr 1e-3 \
+    --threads 2 --history "$T/hs.csv"
+grep -q "and part of the next" "$T/.out" && cut -d, -f1-5 "$T/h1.csv" | cmp -s - <(cut -d, -f1-5 "$T/hs.csv") \
+    && ok "resumed mid-epoch --augment history == uninterrupted" || fail "mid-epoch --augment resume differs"
 check "train --augment --pool gap" "$FC" train "$T/a.db" -o "$T/hg.h5" --augment --pool gap --epochs 2 --lr 1e-3
 check "sweep --augment" "$FC" sweep "$T/a.db" --grid 'lr=1e-3,1e-4' -o "$T/sw.csv" --augment --epochs 4 --threads 2 --quiet
 $PY - "$T/sw.csv" "$T/h1.csv" <<'PY' && ok "sweep --augment row equals its lone run" || fail "sweep row differs from train"
