@@ -108,31 +108,45 @@ static int never_created(fc_store *s) {
 
 /* The lock file is removed on close while still locked; a process that opened it just
  * before then holds a lock on an unlinked file, so after locking, check that the path
- * still names the locked file, else retry. */
-static int take_lock(fc_store *s, fc_status *st) {
+ * still names the locked file, else retry. Returns the locked fd or -1 with st filled. */
+static int lock_path(const char *path, fc_status *st) {
     char lp[PATH_MAX];
-    if (snprintf(lp, sizeof lp, "%s.lock", s->path) >= (int)sizeof lp)
-        return fc_fail(st, FC_ERR_ARG, "%s: path too long", s->path);
+    if (snprintf(lp, sizeof lp, "%s.lock", path) >= (int)sizeof lp)
+        return fc_fail(st, FC_ERR_ARG, "%s: path too long", path), -1;
     for (int attempt = 0; attempt < 100; attempt++) {
-        s->lock_fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-        if (s->lock_fd < 0) return fc_fail(st, FC_ERR_IO, "%s: %s", lp, strerror(errno));
-        if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        int fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0) return fc_fail(st, FC_ERR_IO, "%s: %s", lp, strerror(errno)), -1;
+        if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
             int e = errno;
-            close(s->lock_fd);
-            s->lock_fd = -1;
+            close(fd);
             if (e == EWOULDBLOCK)
                 return fc_fail(st, FC_ERR_BUSY,
-                               "%s: store is busy (another featcache process is writing it)", s->path);
-            return fc_fail(st, FC_ERR_IO, "%s: cannot lock: %s", lp, strerror(e));
+                               "%s: store is busy (another featcache process is writing it)", path), -1;
+            return fc_fail(st, FC_ERR_IO, "%s: cannot lock: %s", lp, strerror(e)), -1;
         }
         struct stat a, b;
-        if (fstat(s->lock_fd, &a) == 0 && stat(lp, &b) == 0 && a.st_ino == b.st_ino &&
-            a.st_dev == b.st_dev)
-            return FC_OK;
-        close(s->lock_fd);
-        s->lock_fd = -1;
+        if (fstat(fd, &a) == 0 && stat(lp, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+            return fd;
+        close(fd);
     }
-    return fc_fail(st, FC_ERR_BUSY, "%s: store is busy (lock file keeps changing)", s->path);
+    return fc_fail(st, FC_ERR_BUSY, "%s: store is busy (lock file keeps changing)", path), -1;
+}
+
+static int take_lock(fc_store *s, fc_status *st) {
+    s->lock_fd = lock_path(s->path, st);
+    return s->lock_fd >= 0 ? FC_OK : st->code;
+}
+
+int fc_store_lock(const char *path, int *fd, fc_status *st) {
+    *fd = lock_path(path, st);
+    return *fd >= 0 ? FC_OK : st->code;
+}
+
+void fc_store_unlock(const char *path, int fd) {
+    if (fd < 0) return;
+    char lp[PATH_MAX]; /* unlink while still holding the lock (see lock_path) */
+    if (snprintf(lp, sizeof lp, "%s.lock", path) < (int)sizeof lp) unlink(lp);
+    close(fd);
 }
 
 int fc_store_writer_active(const char *path) {
@@ -325,11 +339,7 @@ void fc_store_close(fc_store *s) {
     if (!s) return;
     for (int i = 0; i < Q_N; i++) sqlite3_finalize(s->q[i]);
     if (s->db) sqlite3_close(s->db);
-    if (s->lock_fd >= 0) { /* unlink while still holding the lock (see take_lock) */
-        char lp[PATH_MAX];
-        if (snprintf(lp, sizeof lp, "%s.lock", s->path) < (int)sizeof lp) unlink(lp);
-        close(s->lock_fd);
-    }
+    fc_store_unlock(s->path, s->lock_fd);
     free(s->dec);
     free(s->path);
     free(s);

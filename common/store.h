@@ -46,6 +46,11 @@ enum {
 int fc_store_open(const char *path, int flags, fc_store **out, fc_status *st);
 void fc_store_close(fc_store *s);
 int fc_store_readonly(const fc_store *s);
+/* The writer lock of the store at path alone (PATH.lock, as FC_STORE_EXCLUSIVE takes it),
+ * for commands that replace the whole file (merge/import -o OUT): FC_ERR_BUSY "store is
+ * busy" while another process holds it. fc_store_unlock releases it (fd < 0: nothing). */
+int fc_store_lock(const char *path, int *fd, fc_status *st);
+void fc_store_unlock(const char *path, int fd);
 /* 1 if another process holds the writer lock of the store at path (an extract is adding
  * to it now), from /proc/locks: takes no lock itself, so it never makes a writer fail. */
 int fc_store_writer_active(const char *path);

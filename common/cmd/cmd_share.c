@@ -279,6 +279,16 @@ static int sync_rename(const char *tmp, const char *out, fc_status *st) {
         return fc_fail(st, FC_ERR_IO, "%s: cannot sync: %s", tmp, strerror(e));
     }
     close(fd);
+    /* The old OUT's -wal/-shm/-journal (a killed extract leaves them) would be applied to
+     * the new file by the next open as if they were its own: it would read as malformed.
+     * The caller holds OUT's writer lock, so no writer owns them. */
+    static const char *const side[] = {"-wal", "-shm", "-journal"};
+    for (size_t i = 0; i < sizeof side / sizeof *side; i++) {
+        snprintf(wal, sizeof wal, "%s%s", out, side[i]);
+        if (unlink(wal) != 0 && errno != ENOENT)
+            return fc_fail(st, FC_ERR_IO, "%s: cannot remove the old store's %s: %s", out, wal,
+                           strerror(errno));
+    }
     if (rename(tmp, out) != 0)
         return fc_fail(st, FC_ERR_IO, "%s: cannot rename into place: %s", out, strerror(errno));
     char *d = strdup(out);
@@ -414,10 +424,17 @@ static int run_share(const share_job *j, char **inputs, int n) {
     size_t nv = 0, cap = 0, written = 0;
     plan p = {0};
     fc_provenance prov;
-    int rc = 0, opened = 0;
+    int rc = 0, opened = 0, lock_fd = -1;
     if (!src) return fc_report(j->cmd, &st), 1;
     fc_outtmp_clean(j->out); /* a killed run's temp files, even if this run is refused */
     if ((rc = check_out(j, inputs, n, &st))) goto out;
+    /* one writer per store: an extract (or another merge) writing OUT now keeps it */
+    if ((rc = fc_store_lock(j->out, &lock_fd, &st))) {
+        if (rc == FC_ERR_BUSY)
+            fc_fail(&st, FC_ERR_BUSY, "%s: store is busy (another featcache process is writing "
+                    "it): not replaced", j->out);
+        goto out;
+    }
     if (j->import) { /* only .h5: a text file is "not an HDF5 file", not "not a store" */
         src[0].path = inputs[0];
         if ((rc = fc_h5feat_open(inputs[0], &src[0].h5, &st))) goto out;
@@ -473,6 +490,7 @@ static int run_share(const share_job *j, char **inputs, int n) {
                (long long)n_views, views.views, views.spec, (unsigned long long)views.seed);
 out:
     for (int i = 0; i < opened; i++) fc_source_close(&src[i]);
+    fc_store_unlock(j->out, lock_fd);
     free(src);
     fc_share_free(v, nv);
     free(p.w);

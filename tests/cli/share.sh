@@ -45,6 +45,34 @@ expect_exit "merge output exists" 1 "already exists" "$FC" merge -o merged.db s0
 cp s1.db forced.db
 expect_exit "merge --force replaces" 0 "merged 1 stores" "$FC" merge -o forced.db --force s0.db
 same_content "forced output = its input" s0.db forced.db
+# a store whose writer was killed (kill -9 leaves OUT-wal and OUT-shm) replaced with --force:
+# the old WAL must not be applied to the new file, for merge and import alike
+stale_wal() { # STORE: leave a -wal with committed frames and a -shm, as a killed writer does
+    "$PY" -c "import sqlite3, os, sys; c = sqlite3.connect(sys.argv[1]); c.execute('PRAGMA wal_autocheckpoint = 0')
+c.execute('DELETE FROM features WHERE rowid % 2 = 0'); c.commit()
+for i in range(20): c.execute(\"INSERT INTO runs(kind, config, created) VALUES ('train', hex(randomblob(2000)), 0)\"); c.commit()
+os._exit(0)" "$1"
+}
+for how in merge import; do
+    cp s1.db walout.db && stale_wal walout.db
+    [ -s walout.db-wal ] && ok "$how: stale WAL made" || fail "$how: no stale WAL"
+    if [ $how = merge ]; then args=(merge -o walout.db --force s0.db); else "$FC" export s0.db s0.h5 >/dev/null; args=(import s0.h5 -o walout.db --force); fi
+    expect_exit "$how --force over a store with a stale WAL" 0 "" "$FC" "${args[@]}"
+    expect_exit "$how --force: the new store reads (info)" 0 "25 with features" "$FC" info walout.db
+    same_content "$how --force over a stale WAL: OUT = its input" s0.db walout.db ok
+    [ "$("$PY" -c "import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT count(*) FROM runs').fetchone()[0])" walout.db)" = 0 ] &&
+        ok "$how --force: nothing of the old store's WAL in OUT" || fail "$how --force: the old WAL's runs are in OUT"
+    expect_exit "$how --force: verify the new store" 0 "ok" "$FC" verify walout.db
+done
+# another process holds OUT's writer lock (an extract writing it now): refused, OUT untouched
+cp s1.db locked.db
+before=$(fingerprint locked.db)
+exec 9>locked.db.lock && flock -x 9
+expect_exit "merge --force onto a store being written: refused" 1 "locked.db: store is busy" "$FC" merge -o locked.db --force s0.db
+expect_exit "import --force onto a store being written: refused" 1 "locked.db: store is busy" "$FC" import s0.h5 -o locked.db --force
+exec 9>&-
+[ "$(fingerprint locked.db)" = "$before" ] && ok "a store being written is not replaced" || fail "locked store modified"
+expect_exit "merge --force once the writer is gone" 0 "merged 1 stores" "$FC" merge -o locked.db --force s0.db
 expect_exit "merge output is an input" 2 "also an input" "$FC" merge -o s0.db --force s0.db s1.db
 expect_exit "merge without -o" 2 "-o OUT" "$FC" merge s0.db
 
