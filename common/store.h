@@ -79,6 +79,9 @@ typedef struct {
     /* Optional (extract): the file's size and mtime_ns for its paths row, as
      * fc_store_put_path would write them; NULL leaves them unknown. */
     const struct fc_path_rec *file;
+    /* Read side (fc_store_foreach): the stored sha256 of the decoded values ("" when the
+     * row has none); NULL where the source carries no checksum (HDF5 exports). */
+    const char *checksum;
 } fc_image_rec;
 
 /* Writes: begin, put*, commit (one transaction per batch). put with features == NULL

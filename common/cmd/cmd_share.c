@@ -197,6 +197,7 @@ typedef struct {
     fc_store *out;
     const plan *p;
     int input, reencode;
+    const char *src_path; /* the input being copied, for messages */
     size_t dim, in_batch, written;
     float *buf; /* dim floats: a winner's decoded blob (stores are read with decode=0) */
     fc_status *st;
@@ -217,13 +218,21 @@ static int copy_one(void *vctx, const fc_image_rec *rec, const float *x, const u
         }
         x = c->buf;
     }
+    char sum[65];
+    if (x) fc_checksum_floats(x, c->dim, sum);
+    /* a damaged blob can decode to wrong values: copying it under a fresh checksum of
+     * those values would make the damage undetectable in OUT */
+    if (x && rec->checksum && strcmp(sum, rec->checksum) != 0) {
+        c->rc = fc_fail(c->st, FC_ERR_FORMAT, "%s: features of %s (%s) do not match their stored "
+                        "checksum: the input is damaged (`featcache verify %s` lists all); nothing written",
+                        c->src_path, rec->path, rec->sha256, c->src_path);
+        return 1;
+    }
     if (rec->status != FC_IMG_OK) {
         c->rc = fc_store_put(c->out, rec, NULL, c->st);
     } else if (!x) {
         c->rc = fc_fail(c->st, FC_ERR_INTERNAL, "%s: features missing", rec->sha256);
     } else if (!c->reencode && blob) {
-        char sum[65];
-        fc_checksum_floats(x, c->dim, sum);
         c->rc = fc_store_put_blob(c->out, rec, blob, len, sum, c->st);
     } else {
         c->rc = fc_store_put(c->out, rec, x, c->st);
@@ -322,7 +331,7 @@ static int write_output(fc_source *src, int nsrc, const plan *p, const fc_proven
         goto out;
     c.out = s;
     for (int i = 0; i < nsrc && !rc; i++) {
-        c.input = i;
+        c.input = i, c.src_path = src[i].path;
         c.reencode = src[i].h5 || src[i].prov.codec.kind != prov->codec.kind;
         rc = fc_source_foreach(&src[i], src[i].h5 != NULL, copy_one, &c, st);
         if (!rc) rc = c.rc;

@@ -108,6 +108,20 @@ cp s0.db badblob.db
 "$PY" -c "import sqlite3; c = sqlite3.connect('badblob.db'); c.execute('UPDATE features SET blob = substr(blob, 1, 12) WHERE rowid = 3'); c.commit()"
 expect_exit "merge a store with a corrupt blob" 1 "image " "$FC" merge -o bad12.db s1.db badblob.db
 no_output "corrupt blob writes nothing" bad12.db
+# a blob that decodes fine but to other values (another image's blob), and an emptied
+# checksum: merge must refuse, not copy them under a fresh checksum that hides the damage
+cp s0.db swapped.db
+"$PY" -c "import sqlite3; c = sqlite3.connect('swapped.db'); c.execute('UPDATE features SET blob = (SELECT blob FROM features WHERE rowid = 5) WHERE rowid = 4'); c.commit()"
+img4=$("$PY" -c "import sqlite3; print(sqlite3.connect('swapped.db').execute('SELECT i.path FROM features f JOIN images i USING (sha256) WHERE f.rowid = 4').fetchone()[0])")
+expect_exit "verify sees the swapped blob" 1 "checksum mismatch" "$FC" verify swapped.db
+for codec in "" "--codec f32"; do
+    expect_exit "merge $codec refuses a blob that does not match its checksum" 1 "swapped.db: features of $img4" "$FC" merge -o bad14.db $codec swapped.db
+    no_output "merge $codec of a damaged blob writes nothing" bad14.db
+done
+cp s0.db nosum.db
+"$PY" -c "import sqlite3; c = sqlite3.connect('nosum.db'); c.execute(\"UPDATE features SET checksum = '' WHERE rowid = 4\"); c.commit()"
+expect_exit "merge refuses an emptied checksum" 1 "nosum.db: features of $img4" "$FC" merge -o bad15.db s1.db nosum.db
+no_output "merge of an emptied checksum writes nothing" bad15.db
 
 # --- label conflicts -----------------------------------------------------------------
 "$MK" relabel.db --first 10 --count 10 --shift 1 >/dev/null
