@@ -133,6 +133,12 @@ static int run_export(const char *in, const char *out, const fc_h5feat_opts *o, 
     int n = 0, rc;
     export_ctx c = {.st = &st};
     if (fc_output_check(out, "output", FC_OUT_HDF5, &in, 1, force, &st)) return fc_report("export", &st);
+    /* HDF5 is not enough: a trained head or a Keras model is HDF5 too */
+    if (!force && fc_is_hdf5(out) && !fc_h5feat_is_export(out)) {
+        fc_fail(&st, FC_ERR_IO, "output %s is an HDF5 file but not a featcache export (a trained "
+                "head? a model?): not replaced (use --force to replace it)", out);
+        return fc_report("export", &st);
+    }
     if (fc_source_open(in, &src, &st)) return fc_report("export", &st);
     if ((rc = fc_source_classes(&src, &names, &n, &st)) ||
         (rc = class_index_make(names, n, &c.ci, &st)) ||

@@ -218,6 +218,14 @@ expect_exit "import existing output" 1 "already exists" "$FC" import whole.h5 -o
 # --- train/evaluate/info from the .h5 == from the store -------------------------------------
 TA=(--epochs 3 --seed 7 --threads 1 --hidden 16 --batch 8 --quiet)
 check "train from the store" "$FC" train whole.db -o head1.h5 --history h1.csv "${TA[@]}"
+# export replaces only an earlier export without --force: not a trained head, not other HDF5
+before=$(sha256sum head1.h5)
+expect_exit "export onto a trained head: refused" 1 "head1.h5 is an HDF5 file but not a featcache export" "$FC" export whole.db head1.h5
+[ "$(sha256sum head1.h5)" = "$before" ] && ok "a refused export leaves the head" || fail "export replaced the head"
+"$PY" -c "import h5py; h5py.File('plain.h5', 'w')['x'] = [1, 2, 3]"
+expect_exit "export onto another HDF5 file: refused" 1 "not a featcache export" "$FC" export whole.db plain.h5
+cp head1.h5 headcopy.h5
+expect_exit "export --force replaces a head" 0 "exported 58" "$FC" export whole.db headcopy.h5 --force
 check "train from the .h5 export" "$FC" train whole.h5 -o head2.h5 --history h2.csv "${TA[@]}"
 grep -q "not recorded" "$T/.err" && ok "train from .h5 says the run is not recorded" || fail "no 'not recorded' notice: $(cat "$T/.err")"
 if [ "$(wc -l <h1.csv)" = 4 ] && cmp -s <(cut -d, -f1-5 h1.csv) <(cut -d, -f1-5 h2.csv); then ok "train(.h5) history == train(store) history (same seed)"
