@@ -286,6 +286,7 @@ int fc_store_open_page_size(const char *path, int flags, int page_size, fc_store
     }
     s->lock_fd = -1;
     s->readonly = mode == FC_STORE_READ;
+    s->any_fingerprint = (flags & FC_STORE_ANY_FINGERPRINT) != 0;
     int fresh = sb.st_size == 0;
     if ((flags & FC_STORE_EXCLUSIVE) && (rc = take_lock(s, st))) goto out;
     if (fresh && !create) {
@@ -517,6 +518,14 @@ int fc_store_get_provenance(fc_store *s, fc_provenance *p, fc_status *st) {
             goto out;
         }
     if ((rc = validate_prov(s, p, st))) goto out;
+    fc_provenance chk = *p; /* the fingerprint must be the one of the fields stored with it */
+    fc_provenance_fingerprint(&chk);
+    if (!s->any_fingerprint && strcmp(chk.fingerprint, p->fingerprint) != 0) {
+        rc = fc_fail(st, FC_ERR_FORMAT, "%s: provenance fingerprint %s does not match its fields "
+                     "(they give %s): the provenance was edited or damaged (`featcache verify` "
+                     "lists the store's problems)", s->path, p->fingerprint, chk.fingerprint);
+        goto out;
+    }
     s->prov = *p;
     s->have_prov = 1;
     rc = fc_store_alloc_decode(s, st);

@@ -147,6 +147,11 @@ extern const char fc_store_schema_sql[];
  * A plain FC_STORE_READ falls back to this by itself when the -shm cannot be created. */
 #define FC_STORE_IMMUTABLE 8
 
+/* Every open recomputes the provenance fingerprint from its fields and refuses a store
+ * whose stored fingerprint differs (FC_ERR_FORMAT). With this flag the store opens anyway,
+ * for `verify`, which reports it among the other problems. */
+#define FC_STORE_ANY_FINGERPRINT 16
+
 /* Create/open like fc_store_open; page_size (512..65536, power of 2) applies only when the
  * store is created (0 = FC_STORE_PAGE_SIZE). For benchmarks. */
 int fc_store_open_page_size(const char *path, int flags, int page_size, fc_store **out,

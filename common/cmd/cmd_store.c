@@ -267,7 +267,7 @@ int cmd_verify(int argc, char **argv) {
     fc_store *s = NULL;
     fc_store_stats ss;
     const char *path = a.pos[0];
-    int rc = fc_store_open(path, FC_STORE_READ, &s, &st);
+    int rc = fc_store_open(path, FC_STORE_READ | FC_STORE_ANY_FINGERPRINT, &s, &st);
     if (!rc) rc = fc_store_stats_get(s, &ss, &st);
     if (!rc) {
         fflush(stdout);

@@ -62,6 +62,17 @@ expect_exit "verify --max 1" 1 "problems found" "$FC" verify --max 1 "$T/bad.db"
 expect_exit "verify text file" 1 "not a featcache store" "$FC" verify "$T/notes.txt"
 expect_exit "verify bad --max" 2 "--max" "$FC" verify --max zero "$T/s.db"
 
+# the fingerprint is checked on every open: an edited one is refused by every command
+# (naming the store), and verify still opens the store and reports it among its problems
+cp "$T/s.db" "$T/fp.db"; sqlx "$T/fp.db" "update provenance set value = '0000' where key = 'fingerprint';"
+for c in info export train runs; do
+    args=("$T/fp.db"); [ $c = export ] && args+=("$T/fp.h5"); [ $c = train ] && args+=(-o "$T/fp-head.h5" --epochs 1 --quiet)
+    expect_exit "$c refuses a store whose fingerprint does not match its provenance" 1 "fp.db: provenance fingerprint 0000 does not match" "$FC" $c "${args[@]}"
+done
+expect_exit "merge refuses an input whose fingerprint does not match" 1 "fp.db: provenance fingerprint" "$FC" merge -o "$T/fpm.db" "$T/fp.db"
+expect_exit "verify reports the fingerprint" 1 "1 problem found" "$FC" verify "$T/fp.db"
+grep -q "provenance fingerprint 0000 does not match its fields" "$T/.out" && ok "verify lists the fingerprint problem" || fail "verify: $(cat "$T/.out")"
+
 # runs: table, JSON, empty
 expect_exit "runs lists 3 runs" 0 "0.8200" "$FC" runs "$T/s.db"
 [ "$(grep -cE '^ +[0-9]+  (train|sweep) ' "$T/.out")" -eq 3 ] && ok "runs: three rows" || fail "runs rows"
