@@ -140,8 +140,13 @@ static int run_export(const char *in, const char *out, const fc_h5feat_opts *o, 
         return fc_report("export", &st);
     }
     if (fc_source_open(in, &src, &st)) return fc_report("export", &st);
-    if ((rc = fc_source_classes(&src, &names, &n, &st)) ||
-        (rc = class_index_make(names, n, &c.ci, &st)) ||
+    if ((rc = fc_source_classes(&src, &names, &n, &st))) goto out;
+    if (n == 0) { /* a data condition of the input, not a usage error */
+        rc = fc_fail(&st, FC_ERR_FORMAT, "%s: no images with features to export (every image "
+                     "failed: `featcache info %s` lists why); %s not written", in, in, out);
+        goto out;
+    }
+    if ((rc = class_index_make(names, n, &c.ci, &st)) ||
         (rc = fc_h5feat_writer_open(out, &src.prov, names, n, o, &c.w, &st)))
         goto out;
     rc = fc_source_foreach(&src, 1, export_one, &c, &st);

@@ -169,6 +169,8 @@ expect_exit "export onto a store" 1 "not an HDF5 file" "$FC" export whole.db kee
 same_content "refused export leaves the store" s2.db keep.db
 expect_exit "export replaces an earlier export" 0 "exported 58" "$FC" export whole.db whole.h5
 expect_exit "export a text file" 1 "not a featcache store" "$FC" export text.db x.h5
+"$MK" allfailed.db --count 3 --failed 3 >/dev/null
+expect_exit "export a store where every image failed: data error, exit 1" 1 "allfailed.db: no images with features to export" "$FC" export allfailed.db x.h5
 no_output "failed export writes nothing" x.h5
 
 # --- import ----------------------------------------------------------------------------------
