@@ -32,7 +32,7 @@ static const fc_opt opts[] = {
     {"preprocess", 0, "MODE", "caffe|tf|torch|rescale|none (default: vgg/resnet caffe, inception/mobilenet tf)"},
     {"resize", 0, "MODE", "nearest|bilinear (default nearest, as Keras load_img)"},
     {"codec", 0, "CODEC", "f32|f16|bf16|u8 (default: the store's, f16 for a new store)"},
-    {"level", 0, "N", "zstd level 1-19 (default: the store's, 3 for a new store)"},
+    {"level", 0, "N", "zstd level 1-19 of a new store (default 3; an existing store keeps its own)"},
     {"batch", 'b', "N", "images per forward pass (default 20)"},
     {"threads", 't', "N", "backbone threads (default: all online CPUs)"},
     {"shard", 0, "I/N", "only the images whose sha256 falls in shard I of N (0 <= I < N)"},
@@ -443,10 +443,16 @@ static int extract(job *j, int argc, char **argv, fc_status *st) {
     if ((rc = fc_store_open(j->o.store, FC_STORE_CREATE | FC_STORE_EXCLUSIVE, &j->store, st)))
         return rc;
     /* An existing store keeps its codec unless --codec asks for another (then refused:
-     * one codec per store); the zstd level only changes sizes, so it may differ. */
+     * one codec per store) and always keeps its zstd level: the store encodes with the
+     * level in its provenance, so the banner prints that one and a differing --level is
+     * named as not applied. */
     const fc_provenance *have = fc_store_provenance(j->store);
     if (have && !j->o.codec_given) j->prov.codec.kind = have->codec.kind;
-    if (have && !j->o.level_given) j->prov.codec.level = have->codec.level;
+    if (have && j->o.level_given && have->codec.level != j->prov.codec.level)
+        fprintf(stderr, "extract: note: %s keeps its zstd level %d (set when it was created); "
+                "--level %d applies only to a new store\n",
+                j->o.store, have->codec.level, j->prov.codec.level);
+    if (have) j->prov.codec.level = have->codec.level;
     if ((rc = fc_sink_open(&j->sink, j->store, &j->scan, &j->prov, st))) return rc;
     j->sink_open = 1;
     if ((rc = setup_augment(j, st))) return rc;

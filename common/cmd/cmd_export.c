@@ -198,7 +198,7 @@ int cmd_export(int argc, char **argv) {
     if (strcmp(dt, "float16") == 0) o.float16 = 1;
     else if (strcmp(dt, "float32") != 0)
         rc = fc_usage_error("export", "--dtype must be float32 or float16");
-    if (rc == FC_ARGS_OK) rc = fc_arg_long(&a, "level", 0, 0, o.zstd ? 22 : 9, &level);
+    if (rc == FC_ARGS_OK) rc = fc_arg_long(&a, "level", 0, 1, o.zstd ? 22 : 9, &level);
     o.level = (int)level;
     if (rc == FC_ARGS_OK) rc = run_export(a.pos[0], a.pos[1], &o, fc_arg_flag(&a, "force"));
     fc_args_free(&a);

@@ -510,7 +510,7 @@ static const fc_opt share_opts[] = {
     {"output", 'o', "OUT", "store to write (atomically: temp file + rename)"},
     {"prefer", 0, "first|last", "resolve label conflicts by input order (default: fail)"},
     {"codec", 0, "f32|f16|bf16|u8", "output codec (default: the first input's)"},
-    {"level", 0, "N", "zstd level of the output codec"},
+    {"level", 0, "N", "zstd level 1-19 of the output codec (default: the first input's)"},
     {"force", 0, NULL, "replace OUT if it exists"},
     {0},
 };
@@ -528,7 +528,7 @@ static int share_main(const fc_cmd_spec *spec, int import, int argc, char **argv
     else if (pref && strcmp(pref, "first") == 0) j.prefer = PREFER_FIRST;
     else if (pref && strcmp(pref, "last") == 0) j.prefer = PREFER_LAST;
     else if (pref) rc = fc_usage_error(spec->name, "--prefer must be first or last");
-    if (rc == FC_ARGS_OK) rc = fc_arg_long(&a, "level", 0, -7, 22, &j.level);
+    if (rc == FC_ARGS_OK) rc = fc_arg_long(&a, "level", 0, 1, 19, &j.level);
     if (rc == FC_ARGS_OK) rc = run_share(&j, a.pos, a.npos);
     fc_args_free(&a);
     return rc;

@@ -72,6 +72,10 @@ expect_exit "re-run skips unchanged files unread" 0 "stored 0, skipped 24 (alrea
 "$DUMP" --values "$T/f32.db" | cmp -s - "$T/f32.txt" && ok "re-run leaves the store as it was" || fail "re-run changed the store"
 expect_exit "re-run without --codec keeps the store's codec" 0 "skipped 24" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/f32.db" "${X[@]}"
 grep -q "codec f32" "$T/.out" && ok "header shows the store's codec" || fail "codec: $(cat "$T/.out")"
+# an existing store keeps its zstd level: the banner prints the level used, --level is named as not applied
+expect_exit "re-run with another --level: the store keeps its level" 0 "f32.db keeps its zstd level 3" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/f32.db" --level 19 "${X[@]}"
+grep -q "codec f32 level 3$" "$T/.out" && ok "header prints the level actually used" || fail "level in header: $(grep codec "$T/.out")"
+expect_exit "--level above 19 is a usage error" 2 "--level" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/f32.db" --level 20 "${X[@]}"
 touch "$T/img/Trouser/"*.png # new mtimes, same bytes: re-hashed, still skipped
 n_tr=$(ls "$T/img/Trouser/"*.png | wc -l)
 expect_exit "re-run after touch re-reads those" 0 "skipped 24 (already stored; $((24 - n_tr)) unchanged" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/f32.db" --codec f32 "${X[@]}"

@@ -75,6 +75,12 @@ exec 9>&-
 expect_exit "merge --force once the writer is gone" 0 "merged 1 stores" "$FC" merge -o locked.db --force s0.db
 expect_exit "merge output is an input" 2 "also an input" "$FC" merge -o s0.db --force s0.db s1.db
 expect_exit "merge without -o" 2 "-o OUT" "$FC" merge s0.db
+# each command accepts exactly the --level range its help states
+"$FC" merge --help 2>&1 | grep -q "zstd level 1-19" && ok "merge --help states 1-19" || fail "merge --help level"
+for l in 0 20 -3; do expect_exit "merge --level $l refused" 2 "--level" "$FC" merge -o lv.db --level $l s0.db; done
+expect_exit "merge --level 19" 0 "merged 1 stores" "$FC" merge -o lv.db --level 19 s0.db
+expect_exit "export --level 0 refused (gzip 1-9)" 2 "--level" "$FC" export s0.db lv.h5 --level 0
+expect_exit "export --zstd --level 0 refused (1-22)" 2 "--level" "$FC" export s0.db lv.h5 --zstd --level 0
 
 # --- kill -9 during merge: OUT is absent or complete, never half written -------------------
 "$MK" big.db --count 3000 --shape 4,4,64 >/dev/null
