@@ -219,9 +219,11 @@ static void diff_walk(const fc_share_entry *v, size_t n, int quiet, diff_counts 
             const fc_share_entry *b = &v[i + 1];
             if (strcmp(a->class_name, b->class_name) != 0) {
                 d->relabeled++;
+                char pa[8192], ca[1024], cb[1024];
                 if (!quiet)
-                    printf("label differs: %s [A: %s, B: %s] %s\n", a->path, a->class_name,
-                           b->class_name, a->sha256);
+                    printf("label differs: %s [A: %s, B: %s] %s\n", fc_printable(a->path, pa, sizeof pa),
+                           fc_printable(a->class_name, ca, sizeof ca), fc_printable(b->class_name, cb, sizeof cb),
+                           a->sha256);
             } else {
                 d->same++;
             }
@@ -230,9 +232,10 @@ static void diff_walk(const fc_share_entry *v, size_t n, int quiet, diff_counts 
         }
         if (a->input == 0) d->only_a++;
         else d->only_b++;
+        char pa[8192], ca[1024];
         if (!quiet)
-            printf("only in %c: %s [%s] %s\n", a->input == 0 ? 'A' : 'B', a->path, a->class_name,
-                   a->sha256);
+            printf("only in %c: %s [%s] %s\n", a->input == 0 ? 'A' : 'B', fc_printable(a->path, pa, sizeof pa),
+                   fc_printable(a->class_name, ca, sizeof ca), a->sha256);
         i++;
     }
 }

@@ -173,10 +173,11 @@ static int make_plan(fc_share_entry *v, size_t n, int prefer, char *const *names
         if (conflict) {
             p->conflicts++;
             if (prefer == PREFER_NONE && shown++ < MAX_CONFLICT_LINES) {
-                fprintf(stderr, "conflict: %s (%s):", v[i].path, v[i].sha256);
+                char pa[8192], cl[1024];
+                fprintf(stderr, "conflict: %s (%s):", fc_printable(v[i].path, pa, sizeof pa), v[i].sha256);
                 for (size_t k = i; k < j; k++)
-                    fprintf(stderr, " '%s' in %s%s", v[k].class_name, names[v[k].input],
-                            k + 1 < j ? "," : "\n");
+                    fprintf(stderr, " '%s' in %s%s", fc_printable(v[k].class_name, cl, sizeof cl),
+                            names[v[k].input], k + 1 < j ? "," : "\n");
             }
         }
         size_t c = choose(v, i, j, prefer);

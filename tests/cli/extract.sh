@@ -119,6 +119,16 @@ grep -q "skipped 1 bmp" "$T/.err" && ok "bmp reported as skipped" || fail "bmp: 
 expect_exit "re-run retries failed images" 0 "stored 0, skipped 24" "$FC" extract "$T/bad" -m "$T/tiny.h5" -o "$T/bad.db" "${X[@]}"
 grep -q "failed 4 in" "$T/.out" && ok "still-broken images counted as failed again (not duplicates)" || fail "re-run: $(cat "$T/.out")"
 expect_exit "--strict fails on bad images" 1 "failed" "$FC" extract "$T/bad" -m "$T/tiny.h5" -o "$T/bad.db" --strict "${X[@]}"
+# a file name with control bytes is printed escaped (\x1b, \n), by extract and by info
+cp -r "$T/img" "$T/evil"
+echo "not an image" >"$T/evil/Pullover/$(printf 'evil\033[31mRED\nfake line.png')"
+expect_exit "extract with a control-character file name" 0 "stored 24" "$FC" extract "$T/evil" -m "$T/tiny.h5" -o "$T/evil.db" "${X[@]}"
+cp "$T/.err" "$T/evil.err"
+"$FC" info "$T/evil.db" >"$T/evil.info" 2>&1
+for f in evil.err evil.info; do
+    grep -qF 'evil\x1b[31mRED\nfake line.png' "$T/$f" && ok "$f: the name is printed escaped" || fail "$f lacks the escaped name: $(cat -v "$T/$f")"
+    if grep -q "$(printf '\033')" "$T/$f" || grep -q '^fake line' "$T/$f"; then fail "$f: raw control bytes printed"; else ok "$f: no raw ESC, no faked line"; fi
+done
 if [ "$(id -u)" != 0 ]; then # root reads anything
     cp -r "$T/img" "$T/perm" && chmod 000 "$T/perm/Trouser/00002.png"
     expect_exit "unreadable file reported" 0 "Permission denied" "$FC" extract "$T/perm" -m "$T/tiny.h5" -o "$T/perm.db" "${X[@]}"
