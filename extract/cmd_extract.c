@@ -367,6 +367,7 @@ static void print_summary(job *j) {
            (long long)s->stored, (long long)s->skipped, (long long)s->fast_path,
            (long long)(s->failed + s->unreadable));
     if (s->duplicates) printf(", duplicates %lld", (long long)s->duplicates);
+    if (s->cross_dups) printf(" (%lld under another class or split: see the warnings)", (long long)s->cross_dups);
     if (s->other_shard) printf(", other shards %lld", (long long)s->other_shard);
     printf(" in %.1f s (%.1f img/s, backbone %.1f s)", s->seconds, rate, s->forward_seconds);
     fc_store_stats ss;

@@ -119,6 +119,21 @@ grep -q "skipped 1 bmp" "$T/.err" && ok "bmp reported as skipped" || fail "bmp: 
 expect_exit "re-run retries failed images" 0 "stored 0, skipped 24" "$FC" extract "$T/bad" -m "$T/tiny.h5" -o "$T/bad.db" "${X[@]}"
 grep -q "failed 4 in" "$T/.out" && ok "still-broken images counted as failed again (not duplicates)" || fail "re-run: $(cat "$T/.out")"
 expect_exit "--strict fails on bad images" 1 "failed" "$FC" extract "$T/bad" -m "$T/tiny.h5" -o "$T/bad.db" --strict "${X[@]}"
+# the same bytes under two splits (train/test leakage) or two classes: a warning naming both
+mkdir -p "$T/leak/train" "$T/leak/test/Trouser" && cp -r "$T/img/Pullover" "$T/img/Trouser" "$T/leak/train/"
+a=$(ls "$T/leak/train/Pullover" | head -1)
+cp "$T/leak/train/Pullover/$a" "$T/leak/test/Trouser/b.png"
+expect_exit "extract with an image in train and test" 0 "duplicates 1 (1 under another class or split" "$FC" extract "$T/leak" -m "$T/tiny.h5" -o "$T/leak.db" "${X[@]}"
+grep -qF "warning: test/Trouser/b.png (class Trouser, test) has the same content as train/Pullover/$a (class Pullover, train)" "$T/.err" &&
+    grep -q "train/test leakage" "$T/.err" && ok "leakage warning names both paths, classes and splits" || fail "leakage warning: $(cat "$T/.err")"
+cp "$T/leak/train/Pullover/$a" "$T/leak/train/Trouser/again.png"
+expect_exit "extract with one image in two classes" 0 "duplicates 2 (2 under another class" "$FC" extract "$T/leak" -m "$T/tiny.h5" -o "$T/leak.db" "${X[@]}"
+grep -qF "warning: train/Trouser/again.png (class Trouser, train) has the same content as train/Pullover/$a (class Pullover, train)" "$T/.err" &&
+    ok "two-label warning names both" || fail "two-label warning: $(cat "$T/.err")"
+cp "$T/leak/train/Pullover/$a" "$T/leak/train/Pullover/same.png"
+expect_exit "a copy in the same class and split: no warning" 0 "duplicates 3 (2 under" "$FC" extract "$T/leak" -m "$T/tiny.h5" -o "$T/leak.db" "${X[@]}"
+grep -q "same.png" "$T/.err" && fail "warned about a same-class copy" || ok "no warning for a copy in the same class and split"
+
 # a file name with control bytes is printed escaped (\x1b, \n), by extract and by info
 cp -r "$T/img" "$T/evil"
 echo "not an image" >"$T/evil/Pullover/$(printf 'evil\033[31mRED\nfake line.png')"
