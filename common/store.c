@@ -609,6 +609,13 @@ static int set_prov_value(fc_store *s, const char *key, const char *val, fc_stat
     return rc == SQLITE_DONE ? FC_OK : fc_store_sql_fail(s, st, "update provenance");
 }
 
+int fc_store_checkpoint(fc_store *s, fc_status *st) {
+    if (s->readonly) return fc_fail(st, FC_ERR_ARG, "%s: store opened read-only", s->path);
+    int r = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    if (r == SQLITE_OK || r == SQLITE_BUSY || r == SQLITE_LOCKED) return FC_OK;
+    return fc_store_sql_fail(s, st, "checkpoint");
+}
+
 int fc_store_touch(fc_store *s, fc_status *st) {
     if (!s->have_prov) return FC_OK;
     char v[32];

@@ -61,6 +61,10 @@ int fc_store_get_provenance(fc_store *s, fc_provenance *p, fc_status *st);
 /* New store: writes p. Existing store: fc_provenance_compare() and refuse on mismatch. */
 int fc_store_set_provenance(fc_store *s, const fc_provenance *p, fc_status *st);
 int fc_store_touch(fc_store *s, fc_status *st); /* updates provenance.updated */
+/* Writes the WAL's pages into the store file and empties the WAL (a writer, between
+ * transactions), so the file's size is the store's as the next reader sees it. FC_OK
+ * also when readers keep the checkpoint from completing (then the WAL stays). */
+int fc_store_checkpoint(fc_store *s, fc_status *st);
 
 typedef enum { FC_IMG_OK = 0, FC_IMG_FAILED = 1 } fc_img_status;
 enum { FC_SPLIT_TRAIN = 0, FC_SPLIT_VAL = 1, FC_SPLIT_TEST = 2, FC_SPLIT_ANY = -1 };

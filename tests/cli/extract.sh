@@ -31,6 +31,10 @@ expect_exit "missing folder" 1 "$T/nope" "$FC" extract "$T/nope" -m "$T/tiny.h5"
 expect_exit "extract f32" 0 "stored 24, skipped 0" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/f32.db" --codec f32 "${X[@]}"
 grep -q "preprocessing rescale (--preprocess)" "$T/.out" && ok "header names the preprocessing" || fail "header: $(cat "$T/.out")"
 grep -q "features [0-9]* B/image (.*smaller than float32), file [0-9]* B/image" "$T/.out" && ok "summary: feature and file bytes per image" || fail "summary: $(tail -1 "$T/.out")"
+# the summary's file bytes per image are the ones info reports right after (no WAL counted)
+fx=$(grep -o "file [0-9]* B/image" "$T/.out" | grep -o "[0-9]*")
+fi_=$("$FC" info "$T/f32.db" | grep -o "file .* = [0-9]* B/image" | grep -o "= [0-9]*" | grep -o "[0-9]*")
+[ -n "$fx" ] && [ "$fx" = "$fi_" ] && ok "summary file B/image = info's ($fx)" || fail "summary file B/image $fx, info $fi_"
 # the recorded command can be pasted back into a shell: subcommand kept, spaces quoted
 mkdir -p "$T/sp ace" && cp -r "$T/img/." "$T/sp ace/"
 "$FC" extract "$T/sp ace" -m "$T/tiny.h5" -o "$T/sp.db" "${X[@]}" >/dev/null
