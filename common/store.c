@@ -313,9 +313,18 @@ int fc_store_open_page_size(const char *path, int flags, int page_size, fc_store
     if ((flags & FC_STORE_IMMUTABLE) && s->readonly && (rc = open_immutable(s, st))) goto out;
     rc = check_ids(s, st);
     if (rc && s->readonly && !(flags & FC_STORE_IMMUTABLE) && st->code == FC_ERR_IO) {
-        /* read-only directory or mount: no -shm can be made; read the file as immutable */
+        /* read-only directory or mount: no -shm can be made; read the file as immutable.
+         * Immutable ignores a WAL: with one that holds committed batches that would hide
+         * images, so refuse rather than read a store short of what was committed. */
+        char wal[PATH_MAX];
+        struct stat wb;
         fc_status st2 = {0};
-        if (open_immutable(s, &st2) == FC_OK) rc = check_ids(s, st);
+        if (snprintf(wal, sizeof wal, "%s-wal", path) < (int)sizeof wal && stat(wal, &wb) == 0 && wb.st_size > 32)
+            rc = fc_fail(st, FC_ERR_IO, "%s: its write-ahead log %s (%lld bytes) holds committed changes that "
+                         "cannot be read without write access to the folder (SQLite needs %s-shm): not read "
+                         "short of them (any featcache command run by a user who may write the folder folds it in)",
+                         path, wal, (long long)wb.st_size, path);
+        else if (open_immutable(s, &st2) == FC_OK) rc = check_ids(s, st);
     }
     if (rc) goto out;
     if ((rc = exec(s, s->readonly ? "PRAGMA query_only = 1" : "PRAGMA synchronous = NORMAL", st)))

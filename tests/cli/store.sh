@@ -119,6 +119,14 @@ fi
 expect_exit "info on a read-only directory" 0 "30 with features" "${AS[@]}" "$FC" info "$T/ro/s.db"
 expect_exit "verify on a read-only directory" 0 "ok (30 images" "${AS[@]}" "$FC" verify "$T/ro/s.db"
 [ ! -e "$T/ro/s.db-shm" ] && ok "nothing written next to a read-only store" || fail "-shm created"
+# a read-only directory whose store still has committed batches in its WAL (a killed
+# writer): immutable reads would hide them, so the store is refused, naming the log
+if [ ${#AS[@]} -gt 0 ]; then
+    chmod 755 "$T/ro" && rm -f "$T/ro/s.db" && "$MK" "$T/ro/s.db" --count 5 >/dev/null
+    "$PY" -c "import sqlite3, os, sys; c = sqlite3.connect(sys.argv[1]); c.execute('PRAGMA wal_autocheckpoint = 0'); c.execute(\"INSERT INTO runs(kind, config, created) VALUES ('train', '{}', 0)\"); c.commit(); os._exit(0)" "$T/ro/s.db"
+    rm -f "$T/ro/s.db-shm"; chmod 444 "$T/ro/s.db"; chmod 555 "$T/ro"
+    expect_exit "a read-only store with a pending WAL is refused, not read short" 1 "s.db-wal" "${AS[@]}" "$FC" info "$T/ro/s.db"
+fi
 chmod 755 "$T/ro"
 # a reader in a writable directory leaves no -wal/-shm behind
 "$FC" info "$T/s.db" >/dev/null 2>&1
