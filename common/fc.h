@@ -7,6 +7,7 @@
 #define FC_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #define FC_VERSION "0.1.0"
@@ -98,5 +99,11 @@ double fc_now(void);
 double fc_mem_available(int with_swap);
 /* b bytes as "812 B", "3.5 KiB", "400 KiB", "1.2 GiB" (powers of 1024, one decimal unless .0). */
 void fc_fmt_bytes(double b, char *out, size_t cap);
+/* s made safe for a terminal, into out[cap] (always terminated, cut to fit): bytes below
+ * 0x20 and 0x7f are written as \n, \r, \t or \xNN, so a file name cannot move the cursor,
+ * recolour or fake a line of output; UTF-8 and other bytes are kept. Returns out. */
+const char *fc_printable(const char *s, char *out, size_t cap);
+/* Prints s with fc_printable to f, whatever its length. */
+void fc_fputs_printable(const char *s, FILE *f);
 
 #endif

@@ -561,6 +561,19 @@ int fc_h5feat_open(const char *path, fc_h5feat **out, fc_status *st) {
     return rc ? rc : open_checked(path, out, st);
 }
 
+int fc_h5feat_is_export(const char *path) {
+    fc_status st = {0};
+    char fmt[64] = "";
+    if (!fc_is_hdf5(path) || fc_h5_preflight(path, NULL, &st)) return 0;
+    fc_h5_quiet q = fc_h5_quiet_begin();
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    int yes = f >= 0 && read_attr_str(f, "featcache_format", fmt, sizeof fmt, &st) == 0 &&
+              strcmp(fmt, FC_H5FEAT_FORMAT) == 0;
+    if (f >= 0) H5Fclose(f);
+    fc_h5_quiet_end(q);
+    return yes;
+}
+
 void fc_h5feat_close(fc_h5feat *f) {
     if (!f) return;
     fc_h5_quiet q = fc_h5_quiet_begin();

@@ -54,6 +54,10 @@ int fc_h5feat_write_views(fc_h5feat_writer *w, const char *spec, uint64_t seed, 
 typedef struct fc_h5feat fc_h5feat;
 
 int fc_h5feat_open(const char *path, fc_h5feat **out, fc_status *st);
+/* 1 if path is a featcache feature export (root attribute featcache_format ==
+ * FC_H5FEAT_FORMAT; read after the pre-flight), 0 if not or unreadable. For `export`,
+ * which replaces only its own earlier files without --force. */
+int fc_h5feat_is_export(const char *path);
 void fc_h5feat_close(fc_h5feat *f);
 size_t fc_h5feat_count(const fc_h5feat *f);
 const fc_provenance *fc_h5feat_provenance(const fc_h5feat *f);

@@ -216,7 +216,7 @@ static int check_prov(const char *path, const fc_provenance *p, int n_classes, f
         p->feat_w > FC_MAX_DIM || p->feat_c > FC_MAX_DIM)
         return fc_fail(st, FC_ERR_ARG, "%s: bad feature shape %dx%dx%d", path, p->feat_h,
                        p->feat_w, p->feat_c);
-    if (n_classes < 1) return fc_fail(st, FC_ERR_ARG, "%s: no classes to export", path);
+    if (n_classes < 1) return fc_fail(st, FC_ERR_FORMAT, "%s: no classes to export", path);
     return 0;
 }
 

@@ -160,13 +160,16 @@ void fc_progress_free(fc_progress *p) {
 }
 
 void fc_progress_message(fc_progress *p, const char *msg) {
+    /* messages name files: a name's control bytes are shown escaped, never obeyed */
     if (!p) {
-        fprintf(stderr, "%s\n", msg);
+        fc_fputs_printable(msg, stderr);
+        fputc('\n', stderr);
         return;
     }
     pthread_mutex_lock(&p->mu);
     if (p->tty && p->printed) fputs("\r\033[K", p->fp);
-    fprintf(p->fp, "%s\n", msg);
+    fc_fputs_printable(msg, p->fp);
+    fputc('\n', p->fp);
     fflush(p->fp);
     if (p->tty && p->printed) p->last_print = -1e300; /* redraw on the next update */
     p->printed = 0;

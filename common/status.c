@@ -146,3 +146,37 @@ void fc_fmt_bytes(double b, char *out, size_t cap) {
     char *dot = i && n > 0 && (size_t)n < cap ? strstr(out, ".0 ") : NULL;
     if (dot) memmove(dot, dot + 2, strlen(dot + 2) + 1); /* "400.0 KiB" -> "400 KiB" */
 }
+
+/* The escape of one byte c (< 0x20 or 0x7f) into e[5]. */
+static void escape_byte(unsigned char c, char e[5]) {
+    if (c == '\n') snprintf(e, 5, "\\n");
+    else if (c == '\r') snprintf(e, 5, "\\r");
+    else if (c == '\t') snprintf(e, 5, "\\t");
+    else snprintf(e, 5, "\\x%02x", c);
+}
+
+const char *fc_printable(const char *s, char *out, size_t cap) {
+    size_t o = 0;
+    if (!cap) return out;
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+        char e[5] = {(char)*p, 0};
+        if (*p < 0x20 || *p == 0x7f) escape_byte(*p, e);
+        size_t n = strlen(e);
+        if (o + n >= cap) break;
+        memcpy(out + o, e, n), o += n;
+    }
+    out[o] = '\0';
+    return out;
+}
+
+void fc_fputs_printable(const char *s, FILE *f) {
+    char e[5];
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+        if (*p >= 0x20 && *p != 0x7f) {
+            fputc(*p, f);
+            continue;
+        }
+        escape_byte(*p, e);
+        fputs(e, f);
+    }
+}

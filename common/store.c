@@ -108,31 +108,45 @@ static int never_created(fc_store *s) {
 
 /* The lock file is removed on close while still locked; a process that opened it just
  * before then holds a lock on an unlinked file, so after locking, check that the path
- * still names the locked file, else retry. */
-static int take_lock(fc_store *s, fc_status *st) {
+ * still names the locked file, else retry. Returns the locked fd or -1 with st filled. */
+static int lock_path(const char *path, fc_status *st) {
     char lp[PATH_MAX];
-    if (snprintf(lp, sizeof lp, "%s.lock", s->path) >= (int)sizeof lp)
-        return fc_fail(st, FC_ERR_ARG, "%s: path too long", s->path);
+    if (snprintf(lp, sizeof lp, "%s.lock", path) >= (int)sizeof lp)
+        return fc_fail(st, FC_ERR_ARG, "%s: path too long", path), -1;
     for (int attempt = 0; attempt < 100; attempt++) {
-        s->lock_fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-        if (s->lock_fd < 0) return fc_fail(st, FC_ERR_IO, "%s: %s", lp, strerror(errno));
-        if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        int fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0) return fc_fail(st, FC_ERR_IO, "%s: %s", lp, strerror(errno)), -1;
+        if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
             int e = errno;
-            close(s->lock_fd);
-            s->lock_fd = -1;
+            close(fd);
             if (e == EWOULDBLOCK)
                 return fc_fail(st, FC_ERR_BUSY,
-                               "%s: store is busy (another featcache process is writing it)", s->path);
-            return fc_fail(st, FC_ERR_IO, "%s: cannot lock: %s", lp, strerror(e));
+                               "%s: store is busy (another featcache process is writing it)", path), -1;
+            return fc_fail(st, FC_ERR_IO, "%s: cannot lock: %s", lp, strerror(e)), -1;
         }
         struct stat a, b;
-        if (fstat(s->lock_fd, &a) == 0 && stat(lp, &b) == 0 && a.st_ino == b.st_ino &&
-            a.st_dev == b.st_dev)
-            return FC_OK;
-        close(s->lock_fd);
-        s->lock_fd = -1;
+        if (fstat(fd, &a) == 0 && stat(lp, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+            return fd;
+        close(fd);
     }
-    return fc_fail(st, FC_ERR_BUSY, "%s: store is busy (lock file keeps changing)", s->path);
+    return fc_fail(st, FC_ERR_BUSY, "%s: store is busy (lock file keeps changing)", path), -1;
+}
+
+static int take_lock(fc_store *s, fc_status *st) {
+    s->lock_fd = lock_path(s->path, st);
+    return s->lock_fd >= 0 ? FC_OK : st->code;
+}
+
+int fc_store_lock(const char *path, int *fd, fc_status *st) {
+    *fd = lock_path(path, st);
+    return *fd >= 0 ? FC_OK : st->code;
+}
+
+void fc_store_unlock(const char *path, int fd) {
+    if (fd < 0) return;
+    char lp[PATH_MAX]; /* unlink while still holding the lock (see lock_path) */
+    if (snprintf(lp, sizeof lp, "%s.lock", path) < (int)sizeof lp) unlink(lp);
+    close(fd);
 }
 
 int fc_store_writer_active(const char *path) {
@@ -272,6 +286,7 @@ int fc_store_open_page_size(const char *path, int flags, int page_size, fc_store
     }
     s->lock_fd = -1;
     s->readonly = mode == FC_STORE_READ;
+    s->any_fingerprint = (flags & FC_STORE_ANY_FINGERPRINT) != 0;
     int fresh = sb.st_size == 0;
     if ((flags & FC_STORE_EXCLUSIVE) && (rc = take_lock(s, st))) goto out;
     if (fresh && !create) {
@@ -298,9 +313,18 @@ int fc_store_open_page_size(const char *path, int flags, int page_size, fc_store
     if ((flags & FC_STORE_IMMUTABLE) && s->readonly && (rc = open_immutable(s, st))) goto out;
     rc = check_ids(s, st);
     if (rc && s->readonly && !(flags & FC_STORE_IMMUTABLE) && st->code == FC_ERR_IO) {
-        /* read-only directory or mount: no -shm can be made; read the file as immutable */
+        /* read-only directory or mount: no -shm can be made; read the file as immutable.
+         * Immutable ignores a WAL: with one that holds committed batches that would hide
+         * images, so refuse rather than read a store short of what was committed. */
+        char wal[PATH_MAX];
+        struct stat wb;
         fc_status st2 = {0};
-        if (open_immutable(s, &st2) == FC_OK) rc = check_ids(s, st);
+        if (snprintf(wal, sizeof wal, "%s-wal", path) < (int)sizeof wal && stat(wal, &wb) == 0 && wb.st_size > 32)
+            rc = fc_fail(st, FC_ERR_IO, "%s: its write-ahead log %s (%lld bytes) holds committed changes that "
+                         "cannot be read without write access to the folder (SQLite needs %s-shm): not read "
+                         "short of them (any featcache command run by a user who may write the folder folds it in)",
+                         path, wal, (long long)wb.st_size, path);
+        else if (open_immutable(s, &st2) == FC_OK) rc = check_ids(s, st);
     }
     if (rc) goto out;
     if ((rc = exec(s, s->readonly ? "PRAGMA query_only = 1" : "PRAGMA synchronous = NORMAL", st)))
@@ -325,11 +349,7 @@ void fc_store_close(fc_store *s) {
     if (!s) return;
     for (int i = 0; i < Q_N; i++) sqlite3_finalize(s->q[i]);
     if (s->db) sqlite3_close(s->db);
-    if (s->lock_fd >= 0) { /* unlink while still holding the lock (see take_lock) */
-        char lp[PATH_MAX];
-        if (snprintf(lp, sizeof lp, "%s.lock", s->path) < (int)sizeof lp) unlink(lp);
-        close(s->lock_fd);
-    }
+    fc_store_unlock(s->path, s->lock_fd);
     free(s->dec);
     free(s->path);
     free(s);
@@ -507,6 +527,14 @@ int fc_store_get_provenance(fc_store *s, fc_provenance *p, fc_status *st) {
             goto out;
         }
     if ((rc = validate_prov(s, p, st))) goto out;
+    fc_provenance chk = *p; /* the fingerprint must be the one of the fields stored with it */
+    fc_provenance_fingerprint(&chk);
+    if (!s->any_fingerprint && strcmp(chk.fingerprint, p->fingerprint) != 0) {
+        rc = fc_fail(st, FC_ERR_FORMAT, "%s: provenance fingerprint %s does not match its fields "
+                     "(they give %s): the provenance was edited or damaged (`featcache verify` "
+                     "lists the store's problems)", s->path, p->fingerprint, chk.fingerprint);
+        goto out;
+    }
     s->prov = *p;
     s->have_prov = 1;
     rc = fc_store_alloc_decode(s, st);
@@ -588,6 +616,13 @@ static int set_prov_value(fc_store *s, const char *key, const char *val, fc_stat
     }
     sqlite3_finalize(q);
     return rc == SQLITE_DONE ? FC_OK : fc_store_sql_fail(s, st, "update provenance");
+}
+
+int fc_store_checkpoint(fc_store *s, fc_status *st) {
+    if (s->readonly) return fc_fail(st, FC_ERR_ARG, "%s: store opened read-only", s->path);
+    int r = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    if (r == SQLITE_OK || r == SQLITE_BUSY || r == SQLITE_LOCKED) return FC_OK;
+    return fc_store_sql_fail(s, st, "checkpoint");
 }
 
 int fc_store_touch(fc_store *s, fc_status *st) {

@@ -46,6 +46,11 @@ enum {
 int fc_store_open(const char *path, int flags, fc_store **out, fc_status *st);
 void fc_store_close(fc_store *s);
 int fc_store_readonly(const fc_store *s);
+/* The writer lock of the store at path alone (PATH.lock, as FC_STORE_EXCLUSIVE takes it),
+ * for commands that replace the whole file (merge/import -o OUT): FC_ERR_BUSY "store is
+ * busy" while another process holds it. fc_store_unlock releases it (fd < 0: nothing). */
+int fc_store_lock(const char *path, int *fd, fc_status *st);
+void fc_store_unlock(const char *path, int fd);
 /* 1 if another process holds the writer lock of the store at path (an extract is adding
  * to it now), from /proc/locks: takes no lock itself, so it never makes a writer fail. */
 int fc_store_writer_active(const char *path);
@@ -56,6 +61,10 @@ int fc_store_get_provenance(fc_store *s, fc_provenance *p, fc_status *st);
 /* New store: writes p. Existing store: fc_provenance_compare() and refuse on mismatch. */
 int fc_store_set_provenance(fc_store *s, const fc_provenance *p, fc_status *st);
 int fc_store_touch(fc_store *s, fc_status *st); /* updates provenance.updated */
+/* Writes the WAL's pages into the store file and empties the WAL (a writer, between
+ * transactions), so the file's size is the store's as the next reader sees it. FC_OK
+ * also when readers keep the checkpoint from completing (then the WAL stays). */
+int fc_store_checkpoint(fc_store *s, fc_status *st);
 
 typedef enum { FC_IMG_OK = 0, FC_IMG_FAILED = 1 } fc_img_status;
 enum { FC_SPLIT_TRAIN = 0, FC_SPLIT_VAL = 1, FC_SPLIT_TEST = 2, FC_SPLIT_ANY = -1 };
@@ -74,6 +83,9 @@ typedef struct {
     /* Optional (extract): the file's size and mtime_ns for its paths row, as
      * fc_store_put_path would write them; NULL leaves them unknown. */
     const struct fc_path_rec *file;
+    /* Read side (fc_store_foreach): the stored sha256 of the decoded values ("" when the
+     * row has none); NULL where the source carries no checksum (HDF5 exports). */
+    const char *checksum;
 } fc_image_rec;
 
 /* Writes: begin, put*, commit (one transaction per batch). put with features == NULL
@@ -138,6 +150,11 @@ extern const char fc_store_schema_sql[];
 /* With FC_STORE_READ: open as SQLite "immutable" (no locks, no -shm; for read-only media).
  * A plain FC_STORE_READ falls back to this by itself when the -shm cannot be created. */
 #define FC_STORE_IMMUTABLE 8
+
+/* Every open recomputes the provenance fingerprint from its fields and refuses a store
+ * whose stored fingerprint differs (FC_ERR_FORMAT). With this flag the store opens anyway,
+ * for `verify`, which reports it among the other problems. */
+#define FC_STORE_ANY_FINGERPRINT 16
 
 /* Create/open like fc_store_open; page_size (512..65536, power of 2) applies only when the
  * store is created (0 = FC_STORE_PAGE_SIZE). For benchmarks. */

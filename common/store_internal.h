@@ -18,6 +18,7 @@ struct fc_store {
     int readonly;
     int lock_fd;              /* flock'ed PATH.lock for FC_STORE_EXCLUSIVE, else -1 */
     int have_prov;
+    int any_fingerprint;      /* FC_STORE_ANY_FINGERPRINT: open even when it does not match */
     fc_provenance prov;
     size_t feat_n;            /* feat_h*feat_w*feat_c */
     float *dec;               /* decode buffer, feat_n floats */

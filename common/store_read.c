@@ -44,6 +44,7 @@ int fc_store_foreach(fc_store *s, int split, int decode, fc_store_visit fn, void
             break;
         }
         if (rec.status != FC_IMG_OK) blob = NULL, len = 0;
+        if (blob) rec.checksum = col_text(q, 10);
         if (decode && blob) {
             if ((rc = fc_codec_decode(blob, len, s->dec, s->feat_n, st))) {
                 fc_wrap(st, "%s: features of %s", s->path, rec.path);

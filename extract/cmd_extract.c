@@ -34,7 +34,7 @@ static const fc_opt opts[] = {
                               "the fetched nsfwjs models rescale)"},
     {"resize", 0, "MODE", "nearest|bilinear (default nearest, as Keras load_img)"},
     {"codec", 0, "CODEC", "f32|f16|bf16|u8 (default: the store's, f16 for a new store)"},
-    {"level", 0, "N", "zstd level 1-19 (default: the store's, 3 for a new store)"},
+    {"level", 0, "N", "zstd level 1-19 of a new store (default 3; an existing store keeps its own)"},
     {"batch", 'b', "N", "images per forward pass (default 20)"},
     {"threads", 't', "N", "backbone threads (default: all online CPUs)"},
     {"shard", 0, "I/N", "only the images whose sha256 falls in shard I of N (0 <= I < N)"},
@@ -382,10 +382,15 @@ static void print_summary(job *j) {
            (long long)s->stored, (long long)s->skipped, (long long)s->fast_path,
            (long long)(s->failed + s->unreadable));
     if (s->duplicates) printf(", duplicates %lld", (long long)s->duplicates);
+    if (s->cross_dups) printf(" (%lld under another class or split: see the warnings)", (long long)s->cross_dups);
     if (s->other_shard) printf(", other shards %lld", (long long)s->other_shard);
     printf(" in %.1f s (%.1f img/s, backbone %.1f s)", s->seconds, rate, s->forward_seconds);
     fc_store_stats ss;
     fc_status st = {0};
+    /* measure the file as `info` (and anyone after this run) sees it: without the WAL's
+     * copies of pages that a checkpoint writes into it */
+    fc_store_checkpoint(j->store, &st);
+    fc_status_clear(&st);
     if (fc_store_stats_get(j->store, &ss, &st) == FC_OK && ss.images_ok > 0) {
         double per = (double)ss.feature_bytes / (double)ss.images_ok;
         double file = (double)ss.file_bytes / (double)ss.images_ok;
@@ -458,10 +463,16 @@ static int extract(job *j, int argc, char **argv, fc_status *st) {
     if ((rc = fc_store_open(j->o.store, FC_STORE_CREATE | FC_STORE_EXCLUSIVE, &j->store, st)))
         return rc;
     /* An existing store keeps its codec unless --codec asks for another (then refused:
-     * one codec per store); the zstd level only changes sizes, so it may differ. */
+     * one codec per store) and always keeps its zstd level: the store encodes with the
+     * level in its provenance, so the banner prints that one and a differing --level is
+     * named as not applied. */
     const fc_provenance *have = fc_store_provenance(j->store);
     if (have && !j->o.codec_given) j->prov.codec.kind = have->codec.kind;
-    if (have && !j->o.level_given) j->prov.codec.level = have->codec.level;
+    if (have && j->o.level_given && have->codec.level != j->prov.codec.level)
+        fprintf(stderr, "extract: note: %s keeps its zstd level %d (set when it was created); "
+                "--level %d applies only to a new store\n",
+                j->o.store, have->codec.level, j->prov.codec.level);
+    if (have) j->prov.codec.level = have->codec.level;
     if ((rc = fc_sink_open(&j->sink, j->store, &j->scan, &j->prov, st))) return rc;
     j->sink_open = 1;
     if ((rc = setup_augment(j, st))) return rc;

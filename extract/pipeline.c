@@ -138,6 +138,26 @@ static int hash_entry(pipe_t *p, const fc_scan_entry *e, const char *abs, fc_ite
     return 0;
 }
 
+#define MAX_CROSS_DUP_LINES 20
+
+/* File idx has the same bytes as file first, seen earlier in this run: the first one's
+ * label and split win. Under another class or split that is a labelling error or
+ * train/test leakage, so say so, naming both (split: it's, from the hash when the folder
+ * gives none; the two have one sha256, so one hash split). */
+static void check_cross_dup(pipe_t *p, size_t first, size_t idx, int split) {
+    const fc_scan *sc = p->cfg->scan;
+    const fc_scan_entry *a = &sc->files[first], *b = &sc->files[idx];
+    int sa = a->split != FC_SPLIT_ANY ? a->split : split;
+    if (a->cls == b->cls && sa == split) return;
+    if (p->stats->cross_dups++ >= MAX_CROSS_DUP_LINES) return;
+    char msg[9000];
+    snprintf(msg, sizeof msg, "warning: %s (class %s, %s) has the same content as %s (class %s, %s): "
+             "stored once, as the first%s", b->path, sc->classes[b->cls], fc_split_name(split), a->path,
+             sc->classes[a->cls], fc_split_name(sa),
+             sa != split ? " (an image in two splits: train/test leakage)" : " (one image, two labels)");
+    fc_progress_message(p->cfg->progress, msg);
+}
+
 /* Handles one scanned file: appends an item to s (or nothing, when it needs no record). */
 static int read_one(pipe_t *p, slot *s, size_t idx, fc_status *st) {
     const fc_pl_config *c = p->cfg;
@@ -150,6 +170,7 @@ static int read_one(pipe_t *p, slot *s, size_t idx, fc_status *st) {
     uint8_t *buf = NULL;
     size_t len = 0;
     int rc = FC_OK, keep = 1;
+    int64_t first = 0;
     int how = hash_entry(p, e, abs, it, &buf, &len, 1);
     /* The fast path only stands in for reading when the features are stored: a known
      * path without them (a failed image, perhaps fixed in place with the same size and
@@ -169,9 +190,10 @@ static int read_one(pipe_t *p, slot *s, size_t idx, fc_status *st) {
         keep = 0;
     } else if (how < 0) {
         /* counted by the writer */
-    } else if (fc_strmap_get(&p->run_shas, it->sha256, NULL)) {
+    } else if (fc_strmap_get(&p->run_shas, it->sha256, &first)) {
         /* same bytes as a file earlier in this run: the first one's label wins; the path
          * is recorded (a fast-path hit needs nothing) */
+        check_cross_dup(p, (size_t)first, idx, it->split);
         it->kind = FC_ITEM_DUP;
         keep = how == 0;
         p->stats->duplicates++;

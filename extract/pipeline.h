@@ -84,6 +84,7 @@ typedef struct {
     int64_t failed;       /* corrupt or not an image (recorded as failed) */
     int64_t unreadable;   /* could not be read at all */
     int64_t duplicates;   /* identical bytes seen earlier in this run */
+    int64_t cross_dups;   /* of those: under another class or split than the first copy */
     int64_t other_shard;  /* belongs to another --shard */
     int64_t fast_path;    /* sha256 taken from path+size+mtime, file not read */
     int64_t bytes_read;

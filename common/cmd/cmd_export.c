@@ -133,9 +133,20 @@ static int run_export(const char *in, const char *out, const fc_h5feat_opts *o, 
     int n = 0, rc;
     export_ctx c = {.st = &st};
     if (fc_output_check(out, "output", FC_OUT_HDF5, &in, 1, force, &st)) return fc_report("export", &st);
+    /* HDF5 is not enough: a trained head or a Keras model is HDF5 too */
+    if (!force && fc_is_hdf5(out) && !fc_h5feat_is_export(out)) {
+        fc_fail(&st, FC_ERR_IO, "output %s is an HDF5 file but not a featcache export (a trained "
+                "head? a model?): not replaced (use --force to replace it)", out);
+        return fc_report("export", &st);
+    }
     if (fc_source_open(in, &src, &st)) return fc_report("export", &st);
-    if ((rc = fc_source_classes(&src, &names, &n, &st)) ||
-        (rc = class_index_make(names, n, &c.ci, &st)) ||
+    if ((rc = fc_source_classes(&src, &names, &n, &st))) goto out;
+    if (n == 0) { /* a data condition of the input, not a usage error */
+        rc = fc_fail(&st, FC_ERR_FORMAT, "%s: no images with features to export (every image "
+                     "failed: `featcache info %s` lists why); %s not written", in, in, out);
+        goto out;
+    }
+    if ((rc = class_index_make(names, n, &c.ci, &st)) ||
         (rc = fc_h5feat_writer_open(out, &src.prov, names, n, o, &c.w, &st)))
         goto out;
     rc = fc_source_foreach(&src, 1, export_one, &c, &st);
@@ -187,7 +198,7 @@ int cmd_export(int argc, char **argv) {
     if (strcmp(dt, "float16") == 0) o.float16 = 1;
     else if (strcmp(dt, "float32") != 0)
         rc = fc_usage_error("export", "--dtype must be float32 or float16");
-    if (rc == FC_ARGS_OK) rc = fc_arg_long(&a, "level", 0, 0, o.zstd ? 22 : 9, &level);
+    if (rc == FC_ARGS_OK) rc = fc_arg_long(&a, "level", 0, 1, o.zstd ? 22 : 9, &level);
     o.level = (int)level;
     if (rc == FC_ARGS_OK) rc = run_export(a.pos[0], a.pos[1], &o, fc_arg_flag(&a, "force"));
     fc_args_free(&a);
@@ -208,9 +219,11 @@ static void diff_walk(const fc_share_entry *v, size_t n, int quiet, diff_counts 
             const fc_share_entry *b = &v[i + 1];
             if (strcmp(a->class_name, b->class_name) != 0) {
                 d->relabeled++;
+                char pa[8192], ca[1024], cb[1024];
                 if (!quiet)
-                    printf("label differs: %s [A: %s, B: %s] %s\n", a->path, a->class_name,
-                           b->class_name, a->sha256);
+                    printf("label differs: %s [A: %s, B: %s] %s\n", fc_printable(a->path, pa, sizeof pa),
+                           fc_printable(a->class_name, ca, sizeof ca), fc_printable(b->class_name, cb, sizeof cb),
+                           a->sha256);
             } else {
                 d->same++;
             }
@@ -219,9 +232,10 @@ static void diff_walk(const fc_share_entry *v, size_t n, int quiet, diff_counts 
         }
         if (a->input == 0) d->only_a++;
         else d->only_b++;
+        char pa[8192], ca[1024];
         if (!quiet)
-            printf("only in %c: %s [%s] %s\n", a->input == 0 ? 'A' : 'B', a->path, a->class_name,
-                   a->sha256);
+            printf("only in %c: %s [%s] %s\n", a->input == 0 ? 'A' : 'B', fc_printable(a->path, pa, sizeof pa),
+                   fc_printable(a->class_name, ca, sizeof ca), a->sha256);
         i++;
     }
 }

@@ -173,10 +173,11 @@ static int make_plan(fc_share_entry *v, size_t n, int prefer, char *const *names
         if (conflict) {
             p->conflicts++;
             if (prefer == PREFER_NONE && shown++ < MAX_CONFLICT_LINES) {
-                fprintf(stderr, "conflict: %s (%s):", v[i].path, v[i].sha256);
+                char pa[8192], cl[1024];
+                fprintf(stderr, "conflict: %s (%s):", fc_printable(v[i].path, pa, sizeof pa), v[i].sha256);
                 for (size_t k = i; k < j; k++)
-                    fprintf(stderr, " '%s' in %s%s", v[k].class_name, names[v[k].input],
-                            k + 1 < j ? "," : "\n");
+                    fprintf(stderr, " '%s' in %s%s", fc_printable(v[k].class_name, cl, sizeof cl),
+                            names[v[k].input], k + 1 < j ? "," : "\n");
             }
         }
         size_t c = choose(v, i, j, prefer);
@@ -197,6 +198,7 @@ typedef struct {
     fc_store *out;
     const plan *p;
     int input, reencode;
+    const char *src_path; /* the input being copied, for messages */
     size_t dim, in_batch, written;
     float *buf; /* dim floats: a winner's decoded blob (stores are read with decode=0) */
     fc_status *st;
@@ -217,13 +219,21 @@ static int copy_one(void *vctx, const fc_image_rec *rec, const float *x, const u
         }
         x = c->buf;
     }
+    char sum[65];
+    if (x) fc_checksum_floats(x, c->dim, sum);
+    /* a damaged blob can decode to wrong values: copying it under a fresh checksum of
+     * those values would make the damage undetectable in OUT */
+    if (x && rec->checksum && strcmp(sum, rec->checksum) != 0) {
+        c->rc = fc_fail(c->st, FC_ERR_FORMAT, "%s: features of %s (%s) do not match their stored "
+                        "checksum: the input is damaged (`featcache verify %s` lists all); nothing written",
+                        c->src_path, rec->path, rec->sha256, c->src_path);
+        return 1;
+    }
     if (rec->status != FC_IMG_OK) {
         c->rc = fc_store_put(c->out, rec, NULL, c->st);
     } else if (!x) {
         c->rc = fc_fail(c->st, FC_ERR_INTERNAL, "%s: features missing", rec->sha256);
     } else if (!c->reencode && blob) {
-        char sum[65];
-        fc_checksum_floats(x, c->dim, sum);
         c->rc = fc_store_put_blob(c->out, rec, blob, len, sum, c->st);
     } else {
         c->rc = fc_store_put(c->out, rec, x, c->st);
@@ -279,6 +289,16 @@ static int sync_rename(const char *tmp, const char *out, fc_status *st) {
         return fc_fail(st, FC_ERR_IO, "%s: cannot sync: %s", tmp, strerror(e));
     }
     close(fd);
+    /* The old OUT's -wal/-shm/-journal (a killed extract leaves them) would be applied to
+     * the new file by the next open as if they were its own: it would read as malformed.
+     * The caller holds OUT's writer lock, so no writer owns them. */
+    static const char *const side[] = {"-wal", "-shm", "-journal"};
+    for (size_t i = 0; i < sizeof side / sizeof *side; i++) {
+        snprintf(wal, sizeof wal, "%s%s", out, side[i]);
+        if (unlink(wal) != 0 && errno != ENOENT)
+            return fc_fail(st, FC_ERR_IO, "%s: cannot remove the old store's %s: %s", out, wal,
+                           strerror(errno));
+    }
     if (rename(tmp, out) != 0)
         return fc_fail(st, FC_ERR_IO, "%s: cannot rename into place: %s", out, strerror(errno));
     char *d = strdup(out);
@@ -312,7 +332,7 @@ static int write_output(fc_source *src, int nsrc, const plan *p, const fc_proven
         goto out;
     c.out = s;
     for (int i = 0; i < nsrc && !rc; i++) {
-        c.input = i;
+        c.input = i, c.src_path = src[i].path;
         c.reencode = src[i].h5 || src[i].prov.codec.kind != prov->codec.kind;
         rc = fc_source_foreach(&src[i], src[i].h5 != NULL, copy_one, &c, st);
         if (!rc) rc = c.rc;
@@ -414,10 +434,17 @@ static int run_share(const share_job *j, char **inputs, int n) {
     size_t nv = 0, cap = 0, written = 0;
     plan p = {0};
     fc_provenance prov;
-    int rc = 0, opened = 0;
+    int rc = 0, opened = 0, lock_fd = -1;
     if (!src) return fc_report(j->cmd, &st), 1;
     fc_outtmp_clean(j->out); /* a killed run's temp files, even if this run is refused */
     if ((rc = check_out(j, inputs, n, &st))) goto out;
+    /* one writer per store: an extract (or another merge) writing OUT now keeps it */
+    if ((rc = fc_store_lock(j->out, &lock_fd, &st))) {
+        if (rc == FC_ERR_BUSY)
+            fc_fail(&st, FC_ERR_BUSY, "%s: store is busy (another featcache process is writing "
+                    "it): not replaced", j->out);
+        goto out;
+    }
     if (j->import) { /* only .h5: a text file is "not an HDF5 file", not "not a store" */
         src[0].path = inputs[0];
         if ((rc = fc_h5feat_open(inputs[0], &src[0].h5, &st))) goto out;
@@ -473,6 +500,7 @@ static int run_share(const share_job *j, char **inputs, int n) {
                (long long)n_views, views.views, views.spec, (unsigned long long)views.seed);
 out:
     for (int i = 0; i < opened; i++) fc_source_close(&src[i]);
+    fc_store_unlock(j->out, lock_fd);
     free(src);
     fc_share_free(v, nv);
     free(p.w);
@@ -483,7 +511,7 @@ static const fc_opt share_opts[] = {
     {"output", 'o', "OUT", "store to write (atomically: temp file + rename)"},
     {"prefer", 0, "first|last", "resolve label conflicts by input order (default: fail)"},
     {"codec", 0, "f32|f16|bf16|u8", "output codec (default: the first input's)"},
-    {"level", 0, "N", "zstd level of the output codec"},
+    {"level", 0, "N", "zstd level 1-19 of the output codec (default: the first input's)"},
     {"force", 0, NULL, "replace OUT if it exists"},
     {0},
 };
@@ -501,7 +529,7 @@ static int share_main(const fc_cmd_spec *spec, int import, int argc, char **argv
     else if (pref && strcmp(pref, "first") == 0) j.prefer = PREFER_FIRST;
     else if (pref && strcmp(pref, "last") == 0) j.prefer = PREFER_LAST;
     else if (pref) rc = fc_usage_error(spec->name, "--prefer must be first or last");
-    if (rc == FC_ARGS_OK) rc = fc_arg_long(&a, "level", 0, -7, 22, &j.level);
+    if (rc == FC_ARGS_OK) rc = fc_arg_long(&a, "level", 0, 1, 19, &j.level);
     if (rc == FC_ARGS_OK) rc = run_share(&j, a.pos, a.npos);
     fc_args_free(&a);
     return rc;

@@ -53,7 +53,8 @@ static void print_counts(char **names, int nc, const int64_t *counts) {
     int64_t tot[4] = {0};
     for (int c = 0; c < nc; c++) {
         const int64_t *r = counts + 3 * c;
-        printf("  %-*.*s %10lld %10lld %10lld %10lld\n", w, w, names[c], (long long)r[0],
+        char name[128];
+        printf("  %-*.*s %10lld %10lld %10lld %10lld\n", w, w, fc_printable(names[c], name, sizeof name), (long long)r[0],
                (long long)r[1], (long long)r[2], (long long)(r[0] + r[1] + r[2]));
         for (int k = 0; k < 3; k++) tot[k] += r[k];
     }
@@ -89,7 +90,13 @@ static void print_failed(fc_store *s, int64_t n_failed, int max) {
         return;
     sqlite3_bind_int(q, 1, max);
     while (sqlite3_step(q) == SQLITE_ROW)
-        printf("  %s: %s\n", sqlite3_column_text(q, 0), sqlite3_column_text(q, 1));
+    {
+        fputs("  ", stdout); /* paths and errors from the folder: control bytes escaped */
+        fc_fputs_printable((const char *)sqlite3_column_text(q, 0), stdout);
+        fputs(": ", stdout);
+        fc_fputs_printable((const char *)sqlite3_column_text(q, 1), stdout);
+        fputc('\n', stdout);
+    }
     sqlite3_finalize(q);
 }
 
@@ -267,7 +274,7 @@ int cmd_verify(int argc, char **argv) {
     fc_store *s = NULL;
     fc_store_stats ss;
     const char *path = a.pos[0];
-    int rc = fc_store_open(path, FC_STORE_READ, &s, &st);
+    int rc = fc_store_open(path, FC_STORE_READ | FC_STORE_ANY_FINGERPRINT, &s, &st);
     if (!rc) rc = fc_store_stats_get(s, &ss, &st);
     if (!rc) {
         fflush(stdout);

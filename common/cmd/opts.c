@@ -225,7 +225,9 @@ void fc_command_line(char *buf, size_t cap, int argc, char **argv) {
 }
 
 int fc_report(const char *cmd, const fc_status *st) {
-    fprintf(stderr, "featcache %s: error: %s\n", cmd, st && st->msg[0] ? st->msg : "unknown error");
+    fprintf(stderr, "featcache %s: error: ", cmd); /* the message may quote a file name */
+    fc_fputs_printable(st && st->msg[0] ? st->msg : "unknown error", stderr);
+    fputc('\n', stderr);
     return st && st->code == FC_ERR_ARG ? 2 : 1;
 }
 

@@ -31,6 +31,10 @@ expect_exit "missing folder" 1 "$T/nope" "$FC" extract "$T/nope" -m "$T/tiny.h5"
 expect_exit "extract f32" 0 "stored 24, skipped 0" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/f32.db" --codec f32 "${X[@]}"
 grep -q "preprocessing rescale (--preprocess)" "$T/.out" && ok "header names the preprocessing" || fail "header: $(cat "$T/.out")"
 grep -q "features [0-9]* B/image (.*smaller than float32), file [0-9]* B/image" "$T/.out" && ok "summary: feature and file bytes per image" || fail "summary: $(tail -1 "$T/.out")"
+# the summary's file bytes per image are the ones info reports right after (no WAL counted)
+fx=$(grep -o "file [0-9]* B/image" "$T/.out" | grep -o "[0-9]*")
+fi_=$("$FC" info "$T/f32.db" | grep -o "file .* = [0-9]* B/image" | grep -o "= [0-9]*" | grep -o "[0-9]*")
+[ -n "$fx" ] && [ "$fx" = "$fi_" ] && ok "summary file B/image = info's ($fx)" || fail "summary file B/image $fx, info $fi_"
 # the recorded command can be pasted back into a shell: subcommand kept, spaces quoted
 mkdir -p "$T/sp ace" && cp -r "$T/img/." "$T/sp ace/"
 "$FC" extract "$T/sp ace" -m "$T/tiny.h5" -o "$T/sp.db" "${X[@]}" >/dev/null
@@ -72,6 +76,10 @@ expect_exit "re-run skips unchanged files unread" 0 "stored 0, skipped 24 (alrea
 "$DUMP" --values "$T/f32.db" | cmp -s - "$T/f32.txt" && ok "re-run leaves the store as it was" || fail "re-run changed the store"
 expect_exit "re-run without --codec keeps the store's codec" 0 "skipped 24" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/f32.db" "${X[@]}"
 grep -q "codec f32" "$T/.out" && ok "header shows the store's codec" || fail "codec: $(cat "$T/.out")"
+# an existing store keeps its zstd level: the banner prints the level used, --level is named as not applied
+expect_exit "re-run with another --level: the store keeps its level" 0 "f32.db keeps its zstd level 3" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/f32.db" --level 19 "${X[@]}"
+grep -q "codec f32 level 3$" "$T/.out" && ok "header prints the level actually used" || fail "level in header: $(grep codec "$T/.out")"
+expect_exit "--level above 19 is a usage error" 2 "--level" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/f32.db" --level 20 "${X[@]}"
 touch "$T/img/Trouser/"*.png # new mtimes, same bytes: re-hashed, still skipped
 n_tr=$(ls "$T/img/Trouser/"*.png | wc -l)
 expect_exit "re-run after touch re-reads those" 0 "skipped 24 (already stored; $((24 - n_tr)) unchanged" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/f32.db" --codec f32 "${X[@]}"
@@ -115,6 +123,31 @@ grep -q "skipped 1 bmp" "$T/.err" && ok "bmp reported as skipped" || fail "bmp: 
 expect_exit "re-run retries failed images" 0 "stored 0, skipped 24" "$FC" extract "$T/bad" -m "$T/tiny.h5" -o "$T/bad.db" "${X[@]}"
 grep -q "failed 4 in" "$T/.out" && ok "still-broken images counted as failed again (not duplicates)" || fail "re-run: $(cat "$T/.out")"
 expect_exit "--strict fails on bad images" 1 "failed" "$FC" extract "$T/bad" -m "$T/tiny.h5" -o "$T/bad.db" --strict "${X[@]}"
+# the same bytes under two splits (train/test leakage) or two classes: a warning naming both
+mkdir -p "$T/leak/train" "$T/leak/test/Trouser" && cp -r "$T/img/Pullover" "$T/img/Trouser" "$T/leak/train/"
+a=$(ls "$T/leak/train/Pullover" | head -1)
+cp "$T/leak/train/Pullover/$a" "$T/leak/test/Trouser/b.png"
+expect_exit "extract with an image in train and test" 0 "duplicates 1 (1 under another class or split" "$FC" extract "$T/leak" -m "$T/tiny.h5" -o "$T/leak.db" "${X[@]}"
+grep -qF "warning: test/Trouser/b.png (class Trouser, test) has the same content as train/Pullover/$a (class Pullover, train)" "$T/.err" &&
+    grep -q "train/test leakage" "$T/.err" && ok "leakage warning names both paths, classes and splits" || fail "leakage warning: $(cat "$T/.err")"
+cp "$T/leak/train/Pullover/$a" "$T/leak/train/Trouser/again.png"
+expect_exit "extract with one image in two classes" 0 "duplicates 2 (2 under another class" "$FC" extract "$T/leak" -m "$T/tiny.h5" -o "$T/leak.db" "${X[@]}"
+grep -qF "warning: train/Trouser/again.png (class Trouser, train) has the same content as train/Pullover/$a (class Pullover, train)" "$T/.err" &&
+    ok "two-label warning names both" || fail "two-label warning: $(cat "$T/.err")"
+cp "$T/leak/train/Pullover/$a" "$T/leak/train/Pullover/same.png"
+expect_exit "a copy in the same class and split: no warning" 0 "duplicates 3 (2 under" "$FC" extract "$T/leak" -m "$T/tiny.h5" -o "$T/leak.db" "${X[@]}"
+grep -q "same.png" "$T/.err" && fail "warned about a same-class copy" || ok "no warning for a copy in the same class and split"
+
+# a file name with control bytes is printed escaped (\x1b, \n), by extract and by info
+cp -r "$T/img" "$T/evil"
+echo "not an image" >"$T/evil/Pullover/$(printf 'evil\033[31mRED\nfake line.png')"
+expect_exit "extract with a control-character file name" 0 "stored 24" "$FC" extract "$T/evil" -m "$T/tiny.h5" -o "$T/evil.db" "${X[@]}"
+cp "$T/.err" "$T/evil.err"
+"$FC" info "$T/evil.db" >"$T/evil.info" 2>&1
+for f in evil.err evil.info; do
+    grep -qF 'evil\x1b[31mRED\nfake line.png' "$T/$f" && ok "$f: the name is printed escaped" || fail "$f lacks the escaped name: $(cat -v "$T/$f")"
+    if grep -q "$(printf '\033')" "$T/$f" || grep -q '^fake line' "$T/$f"; then fail "$f: raw control bytes printed"; else ok "$f: no raw ESC, no faked line"; fi
+done
 if [ "$(id -u)" != 0 ]; then # root reads anything
     cp -r "$T/img" "$T/perm" && chmod 000 "$T/perm/Trouser/00002.png"
     expect_exit "unreadable file reported" 0 "Permission denied" "$FC" extract "$T/perm" -m "$T/tiny.h5" -o "$T/perm.db" "${X[@]}"

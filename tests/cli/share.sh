@@ -45,8 +45,42 @@ expect_exit "merge output exists" 1 "already exists" "$FC" merge -o merged.db s0
 cp s1.db forced.db
 expect_exit "merge --force replaces" 0 "merged 1 stores" "$FC" merge -o forced.db --force s0.db
 same_content "forced output = its input" s0.db forced.db
+# a store whose writer was killed (kill -9 leaves OUT-wal and OUT-shm) replaced with --force:
+# the old WAL must not be applied to the new file, for merge and import alike
+stale_wal() { # STORE: leave a -wal with committed frames and a -shm, as a killed writer does
+    "$PY" -c "import sqlite3, os, sys; c = sqlite3.connect(sys.argv[1]); c.execute('PRAGMA wal_autocheckpoint = 0')
+c.execute('DELETE FROM features WHERE rowid % 2 = 0'); c.commit()
+for i in range(20): c.execute(\"INSERT INTO runs(kind, config, created) VALUES ('train', hex(randomblob(2000)), 0)\"); c.commit()
+os._exit(0)" "$1"
+}
+for how in merge import; do
+    cp s1.db walout.db && stale_wal walout.db
+    [ -s walout.db-wal ] && ok "$how: stale WAL made" || fail "$how: no stale WAL"
+    if [ $how = merge ]; then args=(merge -o walout.db --force s0.db); else "$FC" export s0.db s0.h5 >/dev/null; args=(import s0.h5 -o walout.db --force); fi
+    expect_exit "$how --force over a store with a stale WAL" 0 "" "$FC" "${args[@]}"
+    expect_exit "$how --force: the new store reads (info)" 0 "25 with features" "$FC" info walout.db
+    same_content "$how --force over a stale WAL: OUT = its input" s0.db walout.db ok
+    [ "$("$PY" -c "import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT count(*) FROM runs').fetchone()[0])" walout.db)" = 0 ] &&
+        ok "$how --force: nothing of the old store's WAL in OUT" || fail "$how --force: the old WAL's runs are in OUT"
+    expect_exit "$how --force: verify the new store" 0 "ok" "$FC" verify walout.db
+done
+# another process holds OUT's writer lock (an extract writing it now): refused, OUT untouched
+cp s1.db locked.db
+before=$(fingerprint locked.db)
+exec 9>locked.db.lock && flock -x 9
+expect_exit "merge --force onto a store being written: refused" 1 "locked.db: store is busy" "$FC" merge -o locked.db --force s0.db
+expect_exit "import --force onto a store being written: refused" 1 "locked.db: store is busy" "$FC" import s0.h5 -o locked.db --force
+exec 9>&-
+[ "$(fingerprint locked.db)" = "$before" ] && ok "a store being written is not replaced" || fail "locked store modified"
+expect_exit "merge --force once the writer is gone" 0 "merged 1 stores" "$FC" merge -o locked.db --force s0.db
 expect_exit "merge output is an input" 2 "also an input" "$FC" merge -o s0.db --force s0.db s1.db
 expect_exit "merge without -o" 2 "-o OUT" "$FC" merge s0.db
+# each command accepts exactly the --level range its help states
+"$FC" merge --help 2>&1 | grep -q "zstd level 1-19" && ok "merge --help states 1-19" || fail "merge --help level"
+for l in 0 20 -3; do expect_exit "merge --level $l refused" 2 "--level" "$FC" merge -o lv.db --level $l s0.db; done
+expect_exit "merge --level 19" 0 "merged 1 stores" "$FC" merge -o lv.db --level 19 s0.db
+expect_exit "export --level 0 refused (gzip 1-9)" 2 "--level" "$FC" export s0.db lv.h5 --level 0
+expect_exit "export --zstd --level 0 refused (1-22)" 2 "--level" "$FC" export s0.db lv.h5 --zstd --level 0
 
 # --- kill -9 during merge: OUT is absent or complete, never half written -------------------
 "$MK" big.db --count 3000 --shape 4,4,64 >/dev/null
@@ -80,6 +114,20 @@ cp s0.db badblob.db
 "$PY" -c "import sqlite3; c = sqlite3.connect('badblob.db'); c.execute('UPDATE features SET blob = substr(blob, 1, 12) WHERE rowid = 3'); c.commit()"
 expect_exit "merge a store with a corrupt blob" 1 "image " "$FC" merge -o bad12.db s1.db badblob.db
 no_output "corrupt blob writes nothing" bad12.db
+# a blob that decodes fine but to other values (another image's blob), and an emptied
+# checksum: merge must refuse, not copy them under a fresh checksum that hides the damage
+cp s0.db swapped.db
+"$PY" -c "import sqlite3; c = sqlite3.connect('swapped.db'); c.execute('UPDATE features SET blob = (SELECT blob FROM features WHERE rowid = 5) WHERE rowid = 4'); c.commit()"
+img4=$("$PY" -c "import sqlite3; print(sqlite3.connect('swapped.db').execute('SELECT i.path FROM features f JOIN images i USING (sha256) WHERE f.rowid = 4').fetchone()[0])")
+expect_exit "verify sees the swapped blob" 1 "checksum mismatch" "$FC" verify swapped.db
+for codec in "" "--codec f32"; do
+    expect_exit "merge $codec refuses a blob that does not match its checksum" 1 "swapped.db: features of $img4" "$FC" merge -o bad14.db $codec swapped.db
+    no_output "merge $codec of a damaged blob writes nothing" bad14.db
+done
+cp s0.db nosum.db
+"$PY" -c "import sqlite3; c = sqlite3.connect('nosum.db'); c.execute(\"UPDATE features SET checksum = '' WHERE rowid = 4\"); c.commit()"
+expect_exit "merge refuses an emptied checksum" 1 "nosum.db: features of $img4" "$FC" merge -o bad15.db s1.db nosum.db
+no_output "merge of an emptied checksum writes nothing" bad15.db
 
 # --- label conflicts -----------------------------------------------------------------
 "$MK" relabel.db --first 10 --count 10 --shift 1 >/dev/null
@@ -127,6 +175,8 @@ expect_exit "export onto a store" 1 "not an HDF5 file" "$FC" export whole.db kee
 same_content "refused export leaves the store" s2.db keep.db
 expect_exit "export replaces an earlier export" 0 "exported 58" "$FC" export whole.db whole.h5
 expect_exit "export a text file" 1 "not a featcache store" "$FC" export text.db x.h5
+"$MK" allfailed.db --count 3 --failed 3 >/dev/null
+expect_exit "export a store where every image failed: data error, exit 1" 1 "allfailed.db: no images with features to export" "$FC" export allfailed.db x.h5
 no_output "failed export writes nothing" x.h5
 
 # --- import ----------------------------------------------------------------------------------
@@ -176,6 +226,14 @@ expect_exit "import existing output" 1 "already exists" "$FC" import whole.h5 -o
 # --- train/evaluate/info from the .h5 == from the store -------------------------------------
 TA=(--epochs 3 --seed 7 --threads 1 --hidden 16 --batch 8 --quiet)
 check "train from the store" "$FC" train whole.db -o head1.h5 --history h1.csv "${TA[@]}"
+# export replaces only an earlier export without --force: not a trained head, not other HDF5
+before=$(sha256sum head1.h5)
+expect_exit "export onto a trained head: refused" 1 "head1.h5 is an HDF5 file but not a featcache export" "$FC" export whole.db head1.h5
+[ "$(sha256sum head1.h5)" = "$before" ] && ok "a refused export leaves the head" || fail "export replaced the head"
+"$PY" -c "import h5py; h5py.File('plain.h5', 'w')['x'] = [1, 2, 3]"
+expect_exit "export onto another HDF5 file: refused" 1 "not a featcache export" "$FC" export whole.db plain.h5
+cp head1.h5 headcopy.h5
+expect_exit "export --force replaces a head" 0 "exported 58" "$FC" export whole.db headcopy.h5 --force
 check "train from the .h5 export" "$FC" train whole.h5 -o head2.h5 --history h2.csv "${TA[@]}"
 grep -q "not recorded" "$T/.err" && ok "train from .h5 says the run is not recorded" || fail "no 'not recorded' notice: $(cat "$T/.err")"
 if [ "$(wc -l <h1.csv)" = 4 ] && cmp -s <(cut -d, -f1-5 h1.csv) <(cut -d, -f1-5 h2.csv); then ok "train(.h5) history == train(store) history (same seed)"

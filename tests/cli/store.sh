@@ -62,6 +62,17 @@ expect_exit "verify --max 1" 1 "problems found" "$FC" verify --max 1 "$T/bad.db"
 expect_exit "verify text file" 1 "not a featcache store" "$FC" verify "$T/notes.txt"
 expect_exit "verify bad --max" 2 "--max" "$FC" verify --max zero "$T/s.db"
 
+# the fingerprint is checked on every open: an edited one is refused by every command
+# (naming the store), and verify still opens the store and reports it among its problems
+cp "$T/s.db" "$T/fp.db"; sqlx "$T/fp.db" "update provenance set value = '0000' where key = 'fingerprint';"
+for c in info export train runs; do
+    args=("$T/fp.db"); [ $c = export ] && args+=("$T/fp.h5"); [ $c = train ] && args+=(-o "$T/fp-head.h5" --epochs 1 --quiet)
+    expect_exit "$c refuses a store whose fingerprint does not match its provenance" 1 "fp.db: provenance fingerprint 0000 does not match" "$FC" $c "${args[@]}"
+done
+expect_exit "merge refuses an input whose fingerprint does not match" 1 "fp.db: provenance fingerprint" "$FC" merge -o "$T/fpm.db" "$T/fp.db"
+expect_exit "verify reports the fingerprint" 1 "1 problem found" "$FC" verify "$T/fp.db"
+grep -q "provenance fingerprint 0000 does not match its fields" "$T/.out" && ok "verify lists the fingerprint problem" || fail "verify: $(cat "$T/.out")"
+
 # runs: table, JSON, empty
 expect_exit "runs lists 3 runs" 0 "0.8200" "$FC" runs "$T/s.db"
 [ "$(grep -cE '^ +[0-9]+  (train|sweep) ' "$T/.out")" -eq 3 ] && ok "runs: three rows" || fail "runs rows"
@@ -108,6 +119,14 @@ fi
 expect_exit "info on a read-only directory" 0 "30 with features" "${AS[@]}" "$FC" info "$T/ro/s.db"
 expect_exit "verify on a read-only directory" 0 "ok (30 images" "${AS[@]}" "$FC" verify "$T/ro/s.db"
 [ ! -e "$T/ro/s.db-shm" ] && ok "nothing written next to a read-only store" || fail "-shm created"
+# a read-only directory whose store still has committed batches in its WAL (a killed
+# writer): immutable reads would hide them, so the store is refused, naming the log
+if [ ${#AS[@]} -gt 0 ]; then
+    chmod 755 "$T/ro" && rm -f "$T/ro/s.db" && "$MK" "$T/ro/s.db" --count 5 >/dev/null
+    "$PY" -c "import sqlite3, os, sys; c = sqlite3.connect(sys.argv[1]); c.execute('PRAGMA wal_autocheckpoint = 0'); c.execute(\"INSERT INTO runs(kind, config, created) VALUES ('train', '{}', 0)\"); c.commit(); os._exit(0)" "$T/ro/s.db"
+    rm -f "$T/ro/s.db-shm"; chmod 444 "$T/ro/s.db"; chmod 555 "$T/ro"
+    expect_exit "a read-only store with a pending WAL is refused, not read short" 1 "s.db-wal" "${AS[@]}" "$FC" info "$T/ro/s.db"
+fi
 chmod 755 "$T/ro"
 # a reader in a writable directory leaves no -wal/-shm behind
 "$FC" info "$T/s.db" >/dev/null 2>&1
