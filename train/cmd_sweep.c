@@ -225,8 +225,9 @@ out:
 }
 
 static int write_csv(const sweep_run *r, const char *path, fc_status *st) {
-    FILE *f = fopen(path, "w");
-    if (!f) return fc_fail(st, FC_ERR_IO, "%s: cannot create results file", path);
+    char *tmp;
+    FILE *f = fc_outtmp_fopen(path, &tmp, st);
+    if (!f) return st->code;
     fprintf(f, "config,label,pool,hidden,activation,dropout,optimizer,lr,momentum,nesterov,rho,epochs,batch,seed,"
                "patience,l2,class_weight,epochs_run,best_epoch,best_val_loss,best_val_acc,final_loss,final_acc,"
                "final_val_loss,final_val_acc,stopped_early,augment\n");
@@ -244,8 +245,7 @@ static int write_csv(const sweep_run *r, const char *path, fc_status *st) {
                 h->best + 1, b->val_loss, b->val_acc, l->loss, l->acc, l->val_loss, l->val_acc, h->stopped_early,
                 c->augment);
     }
-    if (fclose(f) != 0) return fc_fail(st, FC_ERR_IO, "%s: write failed", path);
-    return FC_OK;
+    return fc_outtmp_fclose(f, tmp, path, st);
 }
 
 static void leaderboard(const sweep_run *r, int *order) {

@@ -203,6 +203,19 @@ check "train without a writer" "$FC" train "$S" -o "$T/busy.h5" --epochs 1 -q
 grep -q "extracting into" "$T/.err" && fail "note without a writer: $(cat "$T/.err")" || ok "no note without a writer"
 rm -f "$S.lock"
 
+# --- temp files are fresh (mkstemp), never a fixed name: a planted "<OUT>.tmp" symlink is not followed
+cp "$S" "$T/victim.db"; vsum=$(sha256sum <"$T/victim.db")
+ln -s victim.db "$T/tt.h5.tmp"; ln -s victim.db "$T/tb.h5.tmp"; ln -s victim.db "$T/tr.csv.tmp"
+check "train with a planted OUT.tmp symlink" "$FC" train "$S" -o "$T/tt.h5" --epochs 1 -q --history "$T/tr.csv" \
+    --plot "$T/tp.png"
+check "sweep --best with a planted OUT.tmp symlink" "$FC" sweep "$S" --grid 'lr=1e-4' --epochs 1 -o "$T/tr.csv" \
+    --best "$T/tb.h5" -q
+[ "$(sha256sum <"$T/victim.db")" = "$vsum" ] && [ -L "$T/tt.h5.tmp" ] && [ -L "$T/tb.h5.tmp" ] && \
+    [ ! -L "$T/tt.h5" ] && [ ! -L "$T/tb.h5" ] && [ ! -L "$T/tr.csv" ] && ok "planted symlinks: the victim is untouched" \
+    || fail "a planted OUT.tmp symlink was followed"
+check "the head next to a planted symlink is a head" "$FC" evaluate "$S" "$T/tt.h5"
+ls "$T" | grep -q '\.tmp\.' && fail "temp files left: $(ls "$T" | grep '\.tmp\.')" || ok "no temp files left"
+
 # --- bad inputs
 expect_exit "empty train split" 1 "train split is empty" "$FC" train "$T/empty.db" -o "$T/x.h5"
 expect_exit "one class only" 1 "only one class" "$FC" train "$T/one.db" -o "$T/x.h5"
