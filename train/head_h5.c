@@ -509,16 +509,23 @@ out:
     return rc;
 }
 
-int fc_is_head_file(const char *path) {
+/* 1 if path is HDF5 with a model_config, and (ours) with one of the attributes only
+ * fc_head_save writes. */
+static int is_head(const char *path, int ours) {
     fc_status st = {0};
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     if (H5Fis_hdf5(path) <= 0 || fc_h5_preflight(path, NULL, &st)) return 0;
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0) return 0;
-    int yes = H5Aexists(f, "model_config") > 0;
+    int yes = H5Aexists(f, "model_config") > 0 &&
+              (!ours || H5Aexists(f, "featcache_fingerprint") > 0 || H5Aexists(f, "featcache_backbone") > 0);
     H5Fclose(f);
     return yes;
 }
+
+int fc_is_head_file(const char *path) { return is_head(path, 0); }
+
+int fc_is_featcache_head(const char *path) { return is_head(path, 1); }
 
 int fc_head_describe(const char *path, int *handled, fc_status *st) {
     *handled = fc_is_head_file(path);

@@ -135,10 +135,11 @@ int fc_run_check_outputs(const void *args, const char *store, const char *const 
         char opt[40], prev[40];
         opt_label(opts[i], opt, sizeof opt);
         if (fc_output_check(path, opt, (fc_out_kind)kinds[i], in, 1, -1, st)) return st->code;
-        /* an HDF5 export is HDF5 too: a head replaces only an earlier head */
-        if (kinds[i] == FC_OUT_HDF5 && fc_is_hdf5(path) && !fc_is_head_file(path))
-            return fc_fail(st, FC_ERR_IO, "%s %s is an HDF5 file but not a head (a feature export?): not replaced "
-                           "(remove it or choose another name)", opt, path);
+        /* an HDF5 export or a Keras model (a backbone) is HDF5 too: a head replaces only an
+         * earlier featcache head */
+        if (kinds[i] == FC_OUT_HDF5 && fc_is_hdf5(path) && !fc_is_featcache_head(path))
+            return fc_fail(st, FC_ERR_IO, "%s %s exists and is not a head written by featcache (a Keras model, a "
+                           "feature export?): not replaced (remove it or choose another name)", opt, path);
         for (int k = 0; k < i; k++) {
             const char *other = fc_arg_str(args, opts[k], NULL);
             if (other && !strcmp(other, path)) {

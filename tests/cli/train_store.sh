@@ -192,6 +192,14 @@ expect_exit "sweep --best onto a text file" 1 "not an HDF5 file" "$FC" sweep "$S
 expect_exit "train --history onto a PNG" 1 "not a text file" "$FC" train "$S" -o "$T/k.h5" --history "$T/h.png" -q
 expect_exit "train -o onto an HDF5 export" 1 "not a head" "$FC" train "$S" -o "$T/exp.h5" --epochs 1 -q
 expect_exit "-o and --history the same file" 2 "name the same file" "$FC" train "$S" -o "$T/k.h5" --history "$T/k.h5" -q
+cp "$T/h.h5" "$T/kmodel.h5"
+$PY -c "import h5py,sys; f=h5py.File(sys.argv[1],'r+'); [f.attrs.__delitem__(k) for k in list(f.attrs) if k.startswith('featcache_')]" \
+    "$T/kmodel.h5"; ksum=$(sha256sum <"$T/kmodel.h5")
+expect_exit "train -o onto a Keras model (not a featcache head)" 1 "is not a head written by featcache" \
+    "$FC" train "$S" -o "$T/kmodel.h5" --epochs 1 -q
+expect_exit "sweep --best onto a Keras model" 1 "not replaced" "$FC" sweep "$S" --grid 'lr=1e-4' -o "$T/s1.csv" \
+    --best "$T/kmodel.h5" -q
+[ "$(sha256sum <"$T/kmodel.h5")" = "$ksum" ] && ok "the Keras model is untouched" || fail "the Keras model was replaced"
 [ "$(cat "$T/notes.txt")" = "my notes" ] && [ ! -e "$T/s1.csv" ] && [ ! -e "$T/k.h5" ] && ok "refused outputs: nothing written" \
     || fail "a refused run wrote something"
 check "train -o over an earlier head" "$FC" train "$S" -o "$T/h3.h5" --epochs 1 -q
