@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../common/cmd/opts.h"
@@ -85,7 +86,9 @@ int fc_run_recordable(const char *path, const char *kind) {
         fprintf(stderr, "featcache %s: input is an HDF5 export: run not recorded\n", kind);
         return 0;
     }
-    if (access(path, W_OK) != 0) {
+    /* no write bit at all (chmod a-w) is read-only for root too, whom access() lets write */
+    struct stat sb;
+    if (access(path, W_OK) != 0 || (stat(path, &sb) == 0 && !(sb.st_mode & (S_IWUSR | S_IWGRP | S_IWOTH)))) {
         fprintf(stderr, "featcache %s: store is read-only: run not recorded\n", kind);
         return 0;
     }

@@ -19,8 +19,9 @@ const char *fc_run_split_name(int split);
 void fc_run_free_data(fc_dataset *tr, fc_dataset *va);
 /* Copies fingerprint, class names and backbone provenance (JSON) into the head. */
 int fc_run_stamp_head(fc_head *hd, const fc_dataset *ds, fc_status *st);
-/* 1 if runs can be recorded in path; else prints one notice on stderr ("store is
- * read-only: run not recorded") and returns 0. */
+/* 1 if runs can be recorded in path; else (not writable for us, or no write permission
+ * bit at all: a chmod a-w store stays unchanged even for root) prints one notice on
+ * stderr ("store is read-only: run not recorded") and returns 0. */
 int fc_run_recordable(const char *path, const char *kind);
 /* Records a run in the store's runs table (a store opened read-only: notice, FC_OK). */
 int fc_run_record(const char *path, const char *kind, const char *config_json, const fc_history *h,

@@ -224,6 +224,13 @@ check "sweep --best with a planted OUT.tmp symlink" "$FC" sweep "$S" --grid 'lr=
 check "the head next to a planted symlink is a head" "$FC" evaluate "$S" "$T/tt.h5"
 ls "$T" | grep -q '\.tmp\.' && fail "temp files left: $(ls "$T" | grep '\.tmp\.')" || ok "no temp files left"
 
+# --- a store without write permission bits is read-only, for root too: no run recorded, unchanged
+cp "$S" "$T/ro.db"; chmod a-w "$T/ro.db"; rsum=$(sha256sum <"$T/ro.db")
+expect_exit "train on a chmod a-w store" 0 "store is read-only: run not recorded" "$FC" train "$T/ro.db" -o "$T/ro.h5" --epochs 1 -q
+expect_exit "sweep on a chmod a-w store" 0 "store is read-only: run not recorded" "$FC" sweep "$T/ro.db" --grid 'lr=1e-4' \
+    --epochs 1 -o "$T/ro.csv" -q
+[ "$(sha256sum <"$T/ro.db")" = "$rsum" ] && ok "a chmod a-w store is unchanged" || fail "a chmod a-w store changed"
+
 # --- bad inputs
 expect_exit "empty train split" 1 "train split is empty" "$FC" train "$T/empty.db" -o "$T/x.h5"
 expect_exit "one class only" 1 "only one class" "$FC" train "$T/one.db" -o "$T/x.h5"
