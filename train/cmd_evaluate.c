@@ -1,5 +1,6 @@
 /* cmd_evaluate.c - `featcache evaluate STORE HEAD.h5 [--split test] [--json]`. */
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,32 +49,43 @@ int fc_head_check_data(const fc_head *hd, const char *head_path, const fc_datase
     return FC_OK;
 }
 
-static void print_json(const char *split, const fc_report_t *r, double loss, char **names) {
+/* A JSON number, or null for NaN/inf (a diverged head's loss): JSON has no NaN. */
+static json_t *num(double v) { return isfinite(v) ? json_real(v) : json_null(); }
+
+static json_t *triple(const double v[3]) {
+    return json_pack("{s:o, s:o, s:o}", "precision", num(v[0]), "recall", num(v[1]), "f1", num(v[2]));
+}
+
+static int print_json(const char *split, const fc_report_t *r, double loss, char **names, fc_status *st) {
     json_t *pc = json_array(), *conf = json_array(), *cls = json_array();
     for (int c = 0; c < r->k; c++) {
         json_array_append_new(cls, json_string(names ? names[c] : ""));
-        json_array_append_new(pc, json_pack("{s:f, s:f, s:f, s:I}", "precision", r->precision[c], "recall",
-                                            r->recall[c], "f1", r->f1[c], "support", (json_int_t)r->support[c]));
+        json_array_append_new(pc, json_pack("{s:o, s:o, s:o, s:I}", "precision", num(r->precision[c]), "recall",
+                                            num(r->recall[c]), "f1", num(r->f1[c]), "support",
+                                            (json_int_t)r->support[c]));
         json_t *row = json_array();
         for (int j = 0; j < r->k; j++) json_array_append_new(row, json_integer(r->confusion[(size_t)c * r->k + j]));
         json_array_append_new(conf, row);
     }
-    json_t *o = json_pack("{s:s, s:I, s:f, s:f, s:o, s:o, s:o}", "split", split, "n", (json_int_t)r->n, "loss", loss,
-                          "accuracy", r->accuracy, "classes", cls, "per_class", pc, "confusion", conf);
-    json_object_set_new(o, "macro_avg", json_pack("{s:f, s:f, s:f}", "precision", r->macro[0], "recall", r->macro[1],
-                                                  "f1", r->macro[2]));
-    json_object_set_new(o, "weighted_avg", json_pack("{s:f, s:f, s:f}", "precision", r->weighted[0], "recall",
-                                                     r->weighted[1], "f1", r->weighted[2]));
-    char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(8));
-    if (s) printf("%s\n", s);
-    free(s);
+    json_t *o = json_pack("{s:s, s:I, s:o, s:o, s:o, s:o, s:o}", "split", split, "n", (json_int_t)r->n, "loss",
+                          num(loss), "accuracy", num(r->accuracy), "classes", cls, "per_class", pc, "confusion", conf);
+    if (o) {
+        json_object_set_new(o, "macro_avg", triple(r->macro));
+        json_object_set_new(o, "weighted_avg", triple(r->weighted));
+    }
+    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(8)) : NULL;
     json_decref(o);
+    if (!s) return fc_fail(st, FC_ERR_NOMEM, "cannot build the JSON report");
+    printf("%s\n", s);
+    free(s);
+    return FC_OK;
 }
 
 static void print_report(const char *store, const char *split, const fc_report_t *r, double loss, char **names) {
     int w = 12;
     for (int c = 0; names && c < r->k; c++) w = (int)strlen(names[c]) > w ? (int)strlen(names[c]) : w;
-    printf("%s, split %s: %zu images\nloss: %.4f - accuracy: %.4f\n\n", store, split, r->n, loss, r->accuracy);
+    printf("%s, split %s: %zu images\nloss: %.4f - accuracy: %.4f\n\n", store, split, r->n,
+           isnan(loss) ? NAN : loss, r->accuracy); /* "nan", not "-nan" */
     printf("%*s  precision  recall  f1-score  support\n", w, "");
     for (int c = 0; c < r->k; c++)
         printf("%*s  %9.4f  %6.4f  %8.4f  %7ld\n", w, names ? names[c] : "?", r->precision[c], r->recall[c],
@@ -119,7 +131,7 @@ static int evaluate(const char *store, const char *head_path, int split, int jso
     if ((rc = fc_head_evaluate(hd, ds.x, ds.n, ds.y, hd->l2, &loss, &acc, probs, st))) goto out;
     for (size_t i = 0; i < ds.n; i++) pred[i] = fc_argmax_class(probs + i * U, U);
     if ((rc = fc_report_compute(ds.y, pred, ds.n, hd->n_classes, &r, st))) goto out;
-    if (json) print_json(fc_run_split_name(split), &r, loss, hd->class_names);
+    if (json) rc = print_json(fc_run_split_name(split), &r, loss, hd->class_names, st);
     else print_report(store, fc_run_split_name(split), &r, loss, hd->class_names);
 out:
     fc_report_free(&r);

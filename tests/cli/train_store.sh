@@ -231,6 +231,16 @@ expect_exit "sweep on a chmod a-w store" 0 "store is read-only: run not recorded
     --epochs 1 -o "$T/ro.csv" -q
 [ "$(sha256sum <"$T/ro.db")" = "$rsum" ] && ok "a chmod a-w store is unchanged" || fail "a chmod a-w store changed"
 
+# --- a diverged head (NaN loss): epoch lines keep val_loss/val_acc as "nan", evaluate --json is valid JSON
+expect_exit "train a head that diverges" 0 "val_loss: nan - val_acc:" "$FC" train "$S" -o "$T/nan.h5" --optimizer sgd \
+    --lr 10 --momentum 0.99 --hidden 1024,1024 --activation linear --dropout 0 --epochs 6 --seed 3
+grep -q -- "-nan" "$T/.out" && fail "epoch lines print -nan: $(head -2 "$T/.out")" || ok "NaN printed as nan (Keras)"
+check "evaluate --json on a diverged head" "$FC" evaluate "$S" "$T/nan.h5" --json
+$PY -c "import json,sys; j=json.load(open(sys.argv[1])); assert j['loss'] is None and j['n'] == 80, j" "$T/.out" 2>/dev/null \
+    && ok "evaluate --json: NaN loss is null" || fail "evaluate --json on a diverged head: '$(cat "$T/.out")'"
+check "evaluate (text) on a diverged head" "$FC" evaluate "$S" "$T/nan.h5"
+grep -q "^loss: nan - accuracy" "$T/.out" && ok "evaluate report: loss nan" || fail "evaluate report: $(sed -n 2p "$T/.out")"
+
 # --- bad inputs
 expect_exit "empty train split" 1 "train split is empty" "$FC" train "$T/empty.db" -o "$T/x.h5"
 expect_exit "one class only" 1 "only one class" "$FC" train "$T/one.db" -o "$T/x.h5"
