@@ -46,8 +46,10 @@ typedef struct {
     fc_head **heads;
     fc_history *hist;
     char **labels;
-    double *score_acc, *score_loss; /* the saved head's val metrics (best epoch with patience) */
+    double *score_acc, *score_loss; /* the saved head's val metrics (best epoch with patience);
+                                     * without a validation split its training acc and loss */
     double seconds;
+    int has_val; /* the store has a validation split */
 } sweep_run;
 
 typedef struct {
@@ -91,8 +93,8 @@ static void score_one(sweep_run *r, int i) {
         return;
     }
     const fc_epoch_stat *e = &h->ep[r->cfg[i].patience > 0 ? h->best : h->n - 1];
-    r->score_acc[i] = isnan(e->val_acc) ? e->acc : e->val_acc;
-    r->score_loss[i] = isnan(e->val_loss) ? e->loss : e->val_loss;
+    r->score_acc[i] = r->has_val ? e->val_acc : e->acc;
+    r->score_loss[i] = r->has_val ? e->val_loss : e->loss;
 }
 
 /* A strict total order (NaN scores rank last, ties by config number), so the best config is
@@ -242,7 +244,8 @@ static int write_csv(const sweep_run *r, const char *path, fc_status *st) {
                 i + 1, r->labels[i], fc_pool_name(c->arch.pool), hid, fc_hact_name(c->arch.act), c->arch.dropout,
                 fc_optim_name(c->opt.kind), c->opt.lr, c->opt.momentum, c->opt.nesterov, c->opt.rho, c->epochs,
                 c->batch, (unsigned long long)c->seed, c->patience, c->l2, c->class_weight ? "balanced" : "none", h->n,
-                h->best + 1, b->val_loss, b->val_acc, l->loss, l->acc, l->val_loss, l->val_acc, h->stopped_early,
+                h->best + 1, fc_csv_num(b->val_loss), fc_csv_num(b->val_acc), fc_csv_num(l->loss), fc_csv_num(l->acc),
+                fc_csv_num(l->val_loss), fc_csv_num(l->val_acc), h->stopped_early,
                 c->augment);
     }
     return fc_outtmp_fclose(f, tmp, path, st);
@@ -254,11 +257,14 @@ static void leaderboard(const sweep_run *r, int *order) {
         for (int j = i; j > 0 && better(r, order[j], order[j - 1]); j--) {
             int t = order[j]; order[j] = order[j - 1]; order[j - 1] = t;
         }
-    printf("rank  config  val_acc  val_loss  epochs  %s\n", "options");
+    /* without a validation split the ranking is by training metrics, and says so */
+    const char *acc = r->has_val ? "val_acc" : "acc (train)", *loss = r->has_val ? "val_loss" : "loss (train)";
+    int wa = (int)strlen(acc), wl = (int)strlen(loss);
+    printf("rank  config  %s  %s  epochs  %s\n", acc, loss, "options");
     for (int k = 0; k < r->n; k++) {
         int i = order[k];
-        printf("%4d  %6d  %7.4f  %8.4f  %6d  %s\n", k + 1, i + 1, r->score_acc[i], r->score_loss[i], r->hist[i].n,
-               r->labels[i]);
+        printf("%4d  %6d  %*.4f  %*.4f  %6d  %s\n", k + 1, i + 1, wa, fc_csv_num(r->score_acc[i]), wl,
+               fc_csv_num(r->score_loss[i]), r->hist[i].n, r->labels[i]);
     }
 }
 
@@ -373,6 +379,10 @@ int cmd_sweep(int argc, char **argv) {
         fc_run_free_data(&tr, &va);
         goto done;
     }
+    r.has_val = va.n > 0;
+    if (!r.has_val)
+        fprintf(stderr, "featcache sweep: note: %s has no validation split: configs are ranked by their training "
+                "acc and loss (the CSV's val columns are nan)\n", store);
     if (!fc_arg_flag(&a, "quiet"))
         fprintf(stderr, "sweep: %d configs, %zu train / %zu validation images\n", r.n, tr.n, va.n);
     rc = train_all(&tr, &va, &r, threads, fc_arg_flag(&a, "quiet"), max_mem, fc_arg_str(&a, "best", NULL) != NULL,

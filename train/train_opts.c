@@ -161,7 +161,8 @@ int fc_history_write_csv(const fc_history *h, const char *path, fc_status *st) {
     fprintf(f, "epoch,loss,acc,val_loss,val_acc,seconds\n");
     for (int e = 0; e < h->n; e++) {
         const fc_epoch_stat *s = &h->ep[e];
-        fprintf(f, "%d,%.9g,%.9g,%.9g,%.9g,%.4f\n", e + 1, s->loss, s->acc, s->val_loss, s->val_acc, s->seconds);
+        fprintf(f, "%d,%.9g,%.9g,%.9g,%.9g,%.4f\n", e + 1, fc_csv_num(s->loss), fc_csv_num(s->acc),
+                fc_csv_num(s->val_loss), fc_csv_num(s->val_acc), s->seconds);
     }
     return fc_outtmp_fclose(f, tmp, path, st);
 }

@@ -4,6 +4,7 @@
 #ifndef FC_TRAIN_OPTS_H
 #define FC_TRAIN_OPTS_H
 
+#include <math.h>
 #include <jansson.h>
 
 #include "../common/cmd/opts.h"
@@ -53,6 +54,8 @@ json_t *fc_history_json(const fc_history *h);
 /* v as a JSON number (float32's shortest digits), or null when not finite (no validation split). */
 json_t *fc_json_num(float v);
 /* --history CSV: epoch,loss,acc,val_loss,val_acc,seconds */
+/* v for a CSV or table cell: any NaN as "nan" (printf shows a negative one as "-nan"). */
+static inline double fc_csv_num(double v) { return v != v ? NAN : v; }
 int fc_history_write_csv(const fc_history *h, const char *path, fc_status *st);
 
 #endif

@@ -180,6 +180,22 @@ assert len(r) == 1 and r[0]["metrics"]["best_val_acc"] is None and r[0]["metrics
 assert r[0]["history"]["val_loss"] == [None, None] and len(r[0]["history"]["loss"]) == 2
 PY
 
+expect_exit "sweep without a validation split" 0 "has no validation split" "$FC" sweep "$T/noval.db" \
+    --grid 'lr=1e-4,1e-3' --epochs 2 -o "$T/nv.csv"
+[ "$(grep -c "no validation split" "$T/.err" "$T/.out" | awk -F: '{s+=$2} END {print s}')" -eq 1 ] \
+    && ok "sweep says once that there is no validation split" || fail "no-validation note: $(cat "$T/.err")"
+head -1 "$T/.out" | grep -q "acc (train)  loss (train)" && ! grep -q "val_acc" "$T/.out" \
+    && ok "sweep leaderboard without validation: columns acc/loss (train)" || fail "leaderboard: $(head -1 "$T/.out")"
+$PY - "$T/nv.csv" <<'PY' && ok "sweep CSV without validation: val columns nan, train metrics kept" || fail "nv.csv: $(cat "$T/nv.csv")"
+import csv, math, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+assert len(rows) == 2
+for r in rows:
+    for k in ("best_val_loss", "best_val_acc", "final_val_loss", "final_val_acc"):
+        assert r[k] == "nan", (k, r[k])
+    assert float(r["final_acc"]) > 0
+PY
+
 # --- outputs never destroy the store or a file of another kind (checked before training)
 cp "$S" "$T/keep.db"; sum0=$(sha256sum <"$T/keep.db")
 expect_exit "train -o onto its own store" 2 "is the input" "$FC" train "$T/keep.db" -o "$T/keep.db" --epochs 1 -q
