@@ -28,7 +28,8 @@ static const fc_cmd_spec eval_spec = {
     eval_opts, 2, 2,
 };
 
-/* The head must have been trained on features of this very backbone configuration. */
+/* The head must have been trained on features of this very backbone configuration (its
+ * featcache_fingerprint equal to the store's), and match its shape and classes. */
 int fc_head_check_data(const fc_head *hd, const char *head_path, const fc_dataset *ds, const char *store,
                        fc_status *st) {
     if (hd->fingerprint[0] && strcmp(hd->fingerprint, ds->fingerprint) != 0)
@@ -46,6 +47,11 @@ int fc_head_check_data(const fc_head *hd, const char *head_path, const fc_datase
         if (strcmp(hd->class_names[i], ds->class_names[i]))
             return fc_fail(st, FC_ERR_MISMATCH, "%s: class %d is '%s' in the head but '%s' in %s", head_path, i,
                            hd->class_names[i], ds->class_names[i], store);
+    /* a head not trained by featcache (plain Keras) cannot be checked against the store's
+     * features: its accuracy there would mean nothing */
+    if (!hd->fingerprint[0])
+        return fc_fail(st, FC_ERR_MISMATCH, "%s: head has no store fingerprint (featcache_fingerprint attribute): "
+                       "not trained by featcache, so it cannot be matched to the features of %s", head_path, store);
     return FC_OK;
 }
 

@@ -261,6 +261,10 @@ grep -q "^loss: nan - accuracy" "$T/.out" && ok "evaluate report: loss nan" || f
 expect_exit "empty train split" 1 "train split is empty" "$FC" train "$T/empty.db" -o "$T/x.h5"
 expect_exit "one class only" 1 "only one class" "$FC" train "$T/one.db" -o "$T/x.h5"
 expect_exit "head/store fingerprint mismatch" 1 "fingerprint" "$FC" evaluate "$T/other.db" "$T/h.h5"
+cp "$T/h.h5" "$T/nofp.h5"
+$PY -c "import h5py,sys; del h5py.File(sys.argv[1],'r+').attrs['featcache_fingerprint']" "$T/nofp.h5"
+expect_exit "evaluate a head without a store fingerprint" 1 "nofp.h5: head has no store fingerprint" \
+    "$FC" evaluate "$S" "$T/nofp.h5"
 expect_exit "head/store class mismatch" 1 "classes" "$FC" evaluate "$T/three.db" "$T/h.h5"
 expect_exit "missing store" 1 "nope.db" "$FC" train "$T/nope.db" -o "$T/x.h5"
 printf 'not hdf5' >"$T/bad.h5"
