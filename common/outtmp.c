@@ -97,8 +97,10 @@ int fc_outtmp_create(const char *out, char **tmp, fc_status *st) {
         return fc_fail(st, FC_ERR_NOMEM, "out of memory"), -1;
     int fd = mkostemp(name, O_CLOEXEC);
     if (fd < 0) {
-        fc_fail(st, FC_ERR_IO, "%s: cannot create a temp file next to it: %s", out, strerror(errno));
+        int e = errno;
+        fc_fail(st, FC_ERR_IO, "%s: cannot create a temp file next to it: %s", out, strerror(e));
         free(name);
+        errno = e;
         return -1;
     }
     *tmp = name;

@@ -16,7 +16,7 @@
 
 /* Removes stale temp files of `out` (see above), then creates a fresh one with mkstemp
  * (mode 0600). Returns the open fd (>= 0) and the malloc'd name in *tmp, or -1 with st
- * filled ("OUT: cannot create a temp file next to it: REASON"). */
+ * filled ("OUT: cannot create a temp file next to it: REASON") and errno kept. */
 int fc_outtmp_create(const char *out, char **tmp, fc_status *st);
 
 /* Makes a finished temp file the output: fsyncs tmp, renames it over path and fsyncs the

@@ -1,6 +1,7 @@
 /* run_common.c - shared by cmd_train.c and cmd_sweep.c. */
 #include "run_common.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -150,6 +151,22 @@ int fc_run_check_outputs(const void *args, const char *store, const char *const 
                 return fc_fail(st, FC_ERR_ARG, "%s and %s name the same file %s", prev, opt, path);
             }
         }
+    }
+    /* every output's folder must take a new file now, not after the training: a probe
+     * temp file (outtmp.h), removed at once */
+    for (int i = 0; i < n; i++) {
+        const char *path = fc_arg_str(args, opts[i], NULL);
+        char opt[40], *tmp = NULL;
+        if (!path) continue;
+        int fd = fc_outtmp_create(path, &tmp, st);
+        if (fd < 0) {
+            int e = errno;
+            opt_label(opts[i], opt, sizeof opt);
+            return fc_fail(st, FC_ERR_IO, "%s %s: cannot write into its folder: %s", opt, path, strerror(e));
+        }
+        close(fd);
+        unlink(tmp);
+        free(tmp);
     }
     return FC_OK;
 }

@@ -30,7 +30,8 @@ int fc_run_record(const char *path, const char *kind, const char *config_json, c
 char *fc_run_metrics_text(const fc_history *h);
 /* Before training: every output option given (n long names in opts, their file kinds
  * in kinds) may be written without destroying the input store or a file of another
- * kind (fc_output_check); two outputs may not name one file. */
+ * kind (fc_output_check); two outputs may not name one file; and each one's folder
+ * exists and takes a new file (else FC_ERR_IO naming the option, path and OS reason). */
 int fc_run_check_outputs(const void *args, const char *store, const char *const *opts, const int *kinds, int n,
                          fc_status *st);
 /* Says on stderr when another process is adding images to the store right now (an

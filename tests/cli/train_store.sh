@@ -257,6 +257,26 @@ $PY -c "import json,sys; j=json.load(open(sys.argv[1])); assert j['loss'] is Non
 check "evaluate (text) on a diverged head" "$FC" evaluate "$S" "$T/nan.h5"
 grep -q "^loss: nan - accuracy" "$T/.out" && ok "evaluate report: loss nan" || fail "evaluate report: $(sed -n 2p "$T/.out")"
 
+# --- output folders are checked before training (exit 1, naming the path and the OS reason)
+expect_exit "train -o into a missing folder fails before training" 1 "-o $T/nodir/x.h5: cannot write into its folder: No such file" \
+    "$FC" train "$S" -o "$T/nodir/x.h5" --epochs 300
+grep -q "^Epoch" "$T/.out" && fail "train -o into a missing folder trained first" || ok "no epoch trained for a missing -o folder"
+n0=$(runs "$S")
+expect_exit "train --history into a missing folder" 1 "--history $T/nodir/h.csv: cannot write into its folder" \
+    "$FC" train "$S" -o "$T/z.h5" --history "$T/nodir/h.csv" --epochs 1 -q
+expect_exit "train --plot into a missing folder" 1 "--plot $T/nodir/p.png" "$FC" train "$S" -o "$T/z.h5" \
+    --plot "$T/nodir/p.png" --epochs 1 -q
+expect_exit "sweep --best into a missing folder" 1 "--best $T/nodir/b.h5: cannot write into its folder" \
+    "$FC" sweep "$S" --grid 'lr=1e-4' --epochs 1 -o "$T/R.csv" --best "$T/nodir/b.h5" -q
+expect_exit "sweep --plot into a missing folder" 1 "--plot $T/nodir/s.png" \
+    "$FC" sweep "$S" --grid 'lr=1e-4' --epochs 1 -o "$T/R.csv" --plot "$T/nodir/s.png" -q
+[ ! -e "$T/z.h5" ] && [ ! -e "$T/R.csv" ] && [ "$(runs "$S")" -eq "$n0" ] \
+    && ok "missing output folders: nothing written, no run recorded" || fail "a failed output left files or runs"
+(ulimit -f 50; exec "$FC" train "$S" -o "$T/big.h5" --epochs 1 -q) >"$T/.out" 2>"$T/.err"; rc=$?
+[ $rc = 1 ] && grep -q "big.h5: .*File too large" "$T/.err" && ok "a failed head write gives the OS reason" \
+    || fail "head write failure: exit $rc: $(cat "$T/.err")"
+ls "$T" | grep -q '^big\.h5' && fail "a failed head write left $(ls "$T" | grep '^big')" || ok "a failed head write leaves nothing"
+
 # --- bad inputs
 expect_exit "empty train split" 1 "train split is empty" "$FC" train "$T/empty.db" -o "$T/x.h5"
 expect_exit "one class only" 1 "only one class" "$FC" train "$T/one.db" -o "$T/x.h5"
