@@ -7,6 +7,7 @@
 
 #include "../common/cmd/commands.h"
 #include "../common/cmd/opts.h"
+#include "../common/store.h"
 #include "head_h5.h"
 #include "metrics.h"
 #include "run_common.h"
@@ -108,6 +109,30 @@ static void print_report(const char *store, const char *split, const fc_report_t
     }
 }
 
+/* For the hint on an empty split: the first of test, validation, train other than `empty`
+ * that holds images in path (a store: its counts; an export: loaded), or -1. */
+static int nonempty_split(const char *path, int empty) {
+    static const int order[3] = {FC_SPLIT_TEST, FC_SPLIT_VAL, FC_SPLIT_TRAIN};
+    fc_status st = {0};
+    fc_store_stats ss = {0};
+    fc_store *s = NULL;
+    int is_store = !fc_is_hdf5(path) && fc_store_open(path, FC_STORE_READ, &s, &st) == FC_OK;
+    if (is_store && fc_store_stats_get(s, &ss, &st)) is_store = 0;
+    fc_store_close(s);
+    for (int i = 0; i < 3; i++) {
+        if (order[i] == empty) continue;
+        if (is_store) {
+            if (ss.per_split[order[i]] > 0) return order[i];
+            continue;
+        }
+        fc_dataset ds, none = {0};
+        size_t n = fc_run_load_split(path, order[i], &ds, &st) ? 0 : ds.n;
+        fc_run_free_data(&ds, &none);
+        if (n > 0) return order[i];
+    }
+    return -1;
+}
+
 static int evaluate(const char *store, const char *head_path, int split, int json, fc_status *st) {
     fc_head *hd = NULL;
     fc_dataset ds = {0}, none = {0};
@@ -120,7 +145,13 @@ static int evaluate(const char *store, const char *head_path, int split, int jso
         goto out;
     fc_run_note_writer("evaluate", store, ds.n);
     if (ds.n == 0) {
-        rc = fc_fail(st, FC_ERR_FORMAT, "%s: the %s split is empty (try --split validation)", store, fc_run_split_name(split));
+        int other = nonempty_split(store, split);
+        if (other >= 0)
+            rc = fc_fail(st, FC_ERR_FORMAT, "%s: the %s split is empty (try --split %s)", store,
+                         fc_run_split_name(split), fc_run_split_name(other));
+        else
+            rc = fc_fail(st, FC_ERR_FORMAT, "%s: the %s split is empty, and so are the others", store,
+                         fc_run_split_name(split));
         goto out;
     }
     for (size_t i = 0; i < ds.n; i++)

@@ -374,7 +374,7 @@ int cmd_sweep(int argc, char **argv) {
         goto done;
     }
     fc_run_note_writer("sweep", store, tr.n + va.n);
-    if (fc_run_check_memory(r.cfg, r.n, &tr, va.n, threads, &st)) {
+    if (fc_run_check_val(r.cfg, r.n, store, &va, &st) || fc_run_check_memory(r.cfg, r.n, &tr, va.n, threads, &st)) {
         rc = fc_report("sweep", &st);
         fc_run_free_data(&tr, &va);
         goto done;

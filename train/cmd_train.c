@@ -112,6 +112,11 @@ int cmd_train(int argc, char **argv) {
         rc = fc_report("train", &st);
         goto done;
     }
+    if (fc_run_check_val(&c, 1, store, &va, &st)) {
+        rc = fc_report("train", &st);
+        fc_run_free_data(&tr, &va);
+        goto done;
+    }
     fc_run_note_writer("train", store, tr.n + va.n);
     lc.has_val = va.n > 0;
     ck.cfg = &c, ck.n_cfg = 1, ck.threads = threads, ck.tr = &tr, ck.va = &va, ck.quiet = lc.quiet;

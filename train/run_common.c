@@ -30,6 +30,14 @@ int fc_run_load(const char *path, int augment, fc_dataset *tr, fc_dataset *va, f
     return FC_OK;
 }
 
+int fc_run_check_val(const fc_train_config *c, int n, const char *path, const fc_dataset *va, fc_status *st) {
+    for (int i = 0; i < n && va->n == 0; i++)
+        if (c[i].patience > 0) /* a property of the data, not of the command line: exit 1 */
+            return fc_fail(st, FC_ERR_FORMAT, "%s has no validation split, and --patience (early stopping on "
+                           "val_loss) needs one", path);
+    return FC_OK;
+}
+
 int fc_run_stamp_head(fc_head *hd, const fc_dataset *ds, fc_status *st) {
     const fc_provenance *p = &ds->prov;
     snprintf(hd->fingerprint, sizeof hd->fingerprint, "%s", ds->fingerprint);

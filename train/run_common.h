@@ -11,6 +11,9 @@
 /* Loads the train and validation splits of a store or HDF5 export; augment: with the
  * training images' augmented views (a store made with extract --augment). */
 int fc_run_load(const char *path, int augment, fc_dataset *tr, fc_dataset *va, fc_status *st);
+/* After fc_run_load: a config with --patience (any of n) on a store without a validation
+ * split is refused as a data condition (FC_ERR_FORMAT: exit 1, naming the store). */
+int fc_run_check_val(const fc_train_config *c, int n, const char *path, const fc_dataset *va, fc_status *st);
 /* One split (FC_SPLIT_*) of a store or export. */
 int fc_run_load_split(const char *path, int split, fc_dataset *ds, fc_status *st);
 /* train | validation (val) | test -> FC_SPLIT_*, -2 if unknown; and back. */

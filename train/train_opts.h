@@ -24,7 +24,7 @@
     {"epochs", 0, "N", "epochs (default 30)"},                                                  \
     {"batch", 0, "N", "batch size (default 20)"},                                               \
     {"seed", 0, "N", "seed for init, shuffling and dropout (default 1)"},                       \
-    {"patience", 0, "N", "early stopping on val_loss, best weights restored (default off)"},    \
+    {"patience", 0, "N", "early stopping on val_loss, best weights restored (default off; needs a validation split)"}, \
     {"l2", 0, "L", "L2 kernel regularization (default 0)"},                                     \
     {"class-weight", 0, "none|balanced", "class weights (default none)"},                       \
     {"augment", 0, NULL, "each epoch, each training image as one of its augmented views (extract --augment K)"}

@@ -180,6 +180,16 @@ assert len(r) == 1 and r[0]["metrics"]["best_val_acc"] is None and r[0]["metrics
 assert r[0]["history"]["val_loss"] == [None, None] and len(r[0]["history"]["loss"]) == 2
 PY
 
+expect_exit "--patience without a validation split is a data error" 1 "$T/noval.db has no validation split" \
+    "$FC" train "$T/noval.db" -o "$T/nvp.h5" --patience 1 --epochs 2 -q
+expect_exit "sweep with a patience axis without a validation split" 1 "noval.db has no validation split" \
+    "$FC" sweep "$T/noval.db" --grid 'patience=0,2' --epochs 2 -o "$T/nvp.csv" -q
+expect_exit "evaluate an empty split suggests a split that has images" 1 "validation split is empty (try --split test)" \
+    "$FC" evaluate "$T/noval.db" "$T/nv.h5" --split validation
+"$FC" export "$T/noval.db" "$T/noval.h5" >/dev/null 2>&1
+expect_exit "evaluate an export's empty split suggests one with images" 1 "(try --split test)" \
+    "$FC" evaluate "$T/noval.h5" "$T/nv.h5" --split validation
+
 expect_exit "sweep without a validation split" 0 "has no validation split" "$FC" sweep "$T/noval.db" \
     --grid 'lr=1e-4,1e-3' --epochs 2 -o "$T/nv.csv"
 [ "$(grep -c "no validation split" "$T/.err" "$T/.out" | awk -F: '{s+=$2} END {print s}')" -eq 1 ] \
