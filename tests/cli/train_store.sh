@@ -320,5 +320,11 @@ expect_exit "grid empty value" 2 "empty value" "$FC" sweep "$S" --grid 'lr=1e-4,
 expect_exit "grid bad value" 2 "dropout" "$FC" sweep "$S" --grid 'dropout=0.2,2' -o "$T/x.csv"
 expect_exit "grid axis twice" 2 "twice" "$FC" sweep "$S" --grid 'lr=1e-4 lr=1e-3' -o "$T/x.csv"
 expect_exit "sweep without grid" 2 "--grid" "$FC" sweep "$S" -o "$T/x.csv"
+expect_exit "an option given twice (--grid)" 2 "option --grid given twice" "$FC" sweep "$S" --grid 'lr=1e-4,1e-3' \
+    --grid 'hidden=64,128' -o "$T/x.csv"
+expect_exit "an option given twice (-o)" 2 "option --output given twice" "$FC" train "$S" -o "$T/x.h5" -o "$T/y.h5"
+(cd "$T" && exec "$FC" extract "$T" -m "$T/h.h5" -o --help) >"$T/.out" 2>"$T/.err"; rc=$?
+[ $rc = 2 ] && grep -qF -- "-o needs a value" "$T/.err" && [ ! -e "$T/--help" ] \
+    && ok "'-o --help' is a usage error, no store named --help" || fail "-o --help: exit $rc, $(cat "$T/.err"; ls "$T" | head -3)"
 [ ! -e "$T/x.h5" ] && ok "no head written by failed runs" || fail "a failed run wrote a head"
 finish
