@@ -20,7 +20,9 @@
 #include "train_opts.h"
 
 static const fc_opt sweep_opts[] = {
-    {"grid", 0, "'KEY=V1,V2 ...'", "axes: any training option, e.g. 'lr=1e-5,2e-5 hidden=64,256 dropout=0.25,0.5'"},
+    {"grid", 0, "'KEY=V1,V2 ...'", "axes: any training option, e.g. 'lr=1e-5,2e-5 hidden=64,256 dropout=0.25,0.5'; "
+                                   "',' separates an axis's values, so several hidden layers are joined by ':' "
+                                   "(hidden=256:128,64: a 256-128 head and a 64 head; hidden=0: none)"},
     {"output", 'o', "RESULTS.csv", "one row per config: options, best and final metrics"},
     {"best", 0, "HEAD.h5", "save the best config's head"},
     {"plot", 0, "SWEEP.png", "validation accuracy curves of every config (PNG)"},
@@ -30,7 +32,8 @@ static const fc_opt sweep_opts[] = {
                               "available when training starts)"},
     FC_RUN_CKPT_OPT_ENTRIES,
     {"threads", 0, "N", "threads (default: all online CPUs)"},
-    {"quiet", 'q', NULL, "no progress lines"},
+    {"quiet", 'q', NULL, "print nothing on success: no progress lines, leaderboard, 'best:' line or summary "
+                         "(notes, warnings and errors still go to stderr)"},
     {0},
 };
 

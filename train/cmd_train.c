@@ -18,7 +18,8 @@ static const fc_opt train_opts[] = {
     {"plot", 0, "CURVES.png", "draw accuracy and loss curves (PNG)"},
     FC_RUN_CKPT_OPT_ENTRIES,
     {"threads", 0, "N", "threads (default: all online CPUs)"},
-    {"quiet", 'q', NULL, "no per-epoch lines"},
+    {"quiet", 'q', NULL, "print nothing on success: no per-epoch lines, 'resuming' line or final 'saved' "
+                         "summary (notes, warnings and errors still go to stderr)"},
     {0},
 };
 

@@ -287,6 +287,21 @@ expect_exit "sweep --plot into a missing folder" 1 "--plot $T/nodir/s.png" \
     || fail "head write failure: exit $rc: $(cat "$T/.err")"
 ls "$T" | grep -q '^big\.h5' && fail "a failed head write left $(ls "$T" | grep '^big')" || ok "a failed head write leaves nothing"
 
+# --- documented behaviour: grid syntax for several hidden layers, -q, runs' best val, hidden=0
+"$FC" sweep --help >"$T/sh.txt"; "$FC" train --help >"$T/th.txt"; "$FC" runs --help >"$T/rh.txt"
+grep -q "hidden=256:128" "$T/sh.txt" && ok "sweep --help: several hidden layers in a grid (hidden=256:128)" \
+    || fail "sweep --help lacks the ':' syntax"
+grep -q "print nothing on success" "$T/th.txt" && grep -q "print nothing on success" "$T/sh.txt" \
+    && ok "train/sweep --help: what -q hides" || fail "-q help: $(grep -A1 quiet "$T/th.txt")"
+tr -s ' \n' ' ' <"$T/rh.txt" | grep -q "the epoch with the lowest val_loss" && ok "runs --help: what best val is" \
+    || fail "runs --help: best val"
+check "sweep a grid with a two-layer hidden axis" "$FC" sweep "$T/three.db" --grid 'hidden=8:4,0' --epochs 1 \
+    -o "$T/hg.csv" -q
+check "train --hidden 0" "$FC" train "$T/three.db" -o "$T/h0.h5" --hidden 0 --epochs 1 -q
+"$FC" runs "$T/three.db" >"$T/.out"
+grep -q "hidden=8:4\|hidden=8,4" "$T/.out" && grep -q "hidden=0 " "$T/.out" && ! grep -q "hidden= " "$T/.out" \
+    && ok "runs: hidden=0 for no hidden layer" || fail "runs hidden: $(cat "$T/.out")"
+
 # --- bad inputs
 expect_exit "empty train split" 1 "train split is empty" "$FC" train "$T/empty.db" -o "$T/x.h5"
 expect_exit "one class only" 1 "only one class" "$FC" train "$T/one.db" -o "$T/x.h5"
