@@ -246,10 +246,7 @@ int fc_h5feat_writer_open(const char *path, const fc_provenance *prov, char *con
         rc = st->code;
         goto out;
     }
-    mode_t um = umask(0); /* mkstemp makes 0600; an export is for sharing */
-    umask(um);
-    if (fchmod(fd, 0666 & ~um) != 0) { /* keep 0600 */
-    }
+    fc_outtmp_share(fd); /* an export is for sharing */
     close(fd);
     errno = 0;
     w->file = H5Fcreate(w->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);

@@ -97,12 +97,57 @@ int fc_outtmp_create(const char *out, char **tmp, fc_status *st) {
         return fc_fail(st, FC_ERR_NOMEM, "out of memory"), -1;
     int fd = mkostemp(name, O_CLOEXEC);
     if (fd < 0) {
-        fc_fail(st, FC_ERR_IO, "%s: cannot create a temp file next to it: %s", out, strerror(errno));
+        int e = errno;
+        fc_fail(st, FC_ERR_IO, "%s: cannot create a temp file next to it: %s", out, strerror(e));
         free(name);
+        errno = e;
         return -1;
     }
     *tmp = name;
     return fd;
+}
+
+void fc_outtmp_share(int fd) {
+    mode_t um = umask(0);
+    umask(um);
+    if (fchmod(fd, 0666 & ~um) != 0) { /* keep 0600: private is safe */
+    }
+}
+
+FILE *fc_outtmp_fopen(const char *out, char **tmp, fc_status *st) {
+    int fd = fc_outtmp_create(out, tmp, st);
+    if (fd < 0) return NULL;
+    fc_outtmp_share(fd);
+    FILE *f = fdopen(fd, "w");
+    if (!f) {
+        fc_fail(st, FC_ERR_NOMEM, "%s: cannot open %s: %s", out, *tmp, strerror(errno));
+        close(fd);
+        fc_outtmp_abort(*tmp);
+        *tmp = NULL;
+    }
+    return f;
+}
+
+int fc_outtmp_fclose(FILE *f, char *tmp, const char *out, fc_status *st) {
+    int bad = ferror(f), e = bad ? errno : 0;
+    if (fflush(f) != 0 && !e) bad = 1, e = errno;
+    if (fclose(f) != 0 && !e) bad = 1, e = errno;
+    int rc = FC_OK;
+    if (bad) {
+        char why[160];
+        const char *r = fc_write_reason(e, 0, why, sizeof why);
+        rc = fc_fail(st, FC_ERR_IO, "%s: cannot write: %s", out, r ? r : "write error");
+    } else {
+        rc = fc_outtmp_commit(tmp, out, st);
+    }
+    if (rc) fc_outtmp_abort(tmp);
+    else free(tmp);
+    return rc;
+}
+
+void fc_outtmp_abort(char *tmp) {
+    if (tmp) unlink(tmp);
+    free(tmp);
 }
 
 const char *fc_write_reason(int err, int only_write, char *buf, size_t cap) {

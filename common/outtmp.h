@@ -10,16 +10,33 @@
 #ifndef FC_OUTTMP_H
 #define FC_OUTTMP_H
 
+#include <stdio.h>
+
 #include "fc.h"
 
 /* Removes stale temp files of `out` (see above), then creates a fresh one with mkstemp
  * (mode 0600). Returns the open fd (>= 0) and the malloc'd name in *tmp, or -1 with st
- * filled ("OUT: cannot create a temp file next to it: REASON"). */
+ * filled ("OUT: cannot create a temp file next to it: REASON") and errno kept. */
 int fc_outtmp_create(const char *out, char **tmp, fc_status *st);
 
 /* Makes a finished temp file the output: fsyncs tmp, renames it over path and fsyncs the
  * folder, so the new file survives a crash and a reader sees the old or the new one whole. */
 int fc_outtmp_commit(const char *tmp, const char *path, fc_status *st);
+
+/* Gives a temp file the mode a plain create of the output would have (0666 & ~umask):
+ * mkstemp makes 0600, and heads, exports and CSVs are for sharing. */
+void fc_outtmp_share(int fd);
+
+/* fc_outtmp_create + fc_outtmp_share as a stdio stream for writing; NULL with st filled. */
+FILE *fc_outtmp_fopen(const char *out, char **tmp, fc_status *st);
+
+/* Closes a stream from fc_outtmp_fopen and commits it onto out; on a write, close or
+ * commit failure removes tmp and fails with the OS reason ("OUT: cannot write: REASON").
+ * Frees tmp either way. */
+int fc_outtmp_fclose(FILE *f, char *tmp, const char *out, fc_status *st);
+
+/* Removes an unfinished temp file and frees its name (NULL: nothing). */
+void fc_outtmp_abort(char *tmp);
 
 /* The cleaning alone; returns the number of files removed. */
 int fc_outtmp_clean(const char *out);

@@ -1,11 +1,13 @@
 /* cmd_evaluate.c - `featcache evaluate STORE HEAD.h5 [--split test] [--json]`. */
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../common/cmd/commands.h"
 #include "../common/cmd/opts.h"
+#include "../common/store.h"
 #include "head_h5.h"
 #include "metrics.h"
 #include "run_common.h"
@@ -27,7 +29,8 @@ static const fc_cmd_spec eval_spec = {
     eval_opts, 2, 2,
 };
 
-/* The head must have been trained on features of this very backbone configuration. */
+/* The head must have been trained on features of this very backbone configuration (its
+ * featcache_fingerprint equal to the store's), and match its shape and classes. */
 int fc_head_check_data(const fc_head *hd, const char *head_path, const fc_dataset *ds, const char *store,
                        fc_status *st) {
     if (hd->fingerprint[0] && strcmp(hd->fingerprint, ds->fingerprint) != 0)
@@ -45,35 +48,51 @@ int fc_head_check_data(const fc_head *hd, const char *head_path, const fc_datase
         if (strcmp(hd->class_names[i], ds->class_names[i]))
             return fc_fail(st, FC_ERR_MISMATCH, "%s: class %d is '%s' in the head but '%s' in %s", head_path, i,
                            hd->class_names[i], ds->class_names[i], store);
+    /* a head not trained by featcache (plain Keras) cannot be checked against the store's
+     * features: its accuracy there would mean nothing */
+    if (!hd->fingerprint[0])
+        return fc_fail(st, FC_ERR_MISMATCH, "%s: head has no store fingerprint (featcache_fingerprint attribute): "
+                       "not trained by featcache, so it cannot be matched to the features of %s", head_path, store);
     return FC_OK;
 }
 
-static void print_json(const char *split, const fc_report_t *r, double loss, char **names) {
+/* A JSON number, or null for NaN/inf (a diverged head's loss): JSON has no NaN. */
+static json_t *num(double v) { return isfinite(v) ? json_real(v) : json_null(); }
+
+static json_t *triple(const double v[3]) {
+    return json_pack("{s:o, s:o, s:o}", "precision", num(v[0]), "recall", num(v[1]), "f1", num(v[2]));
+}
+
+static int print_json(const char *split, const fc_report_t *r, double loss, char **names, fc_status *st) {
     json_t *pc = json_array(), *conf = json_array(), *cls = json_array();
     for (int c = 0; c < r->k; c++) {
         json_array_append_new(cls, json_string(names ? names[c] : ""));
-        json_array_append_new(pc, json_pack("{s:f, s:f, s:f, s:I}", "precision", r->precision[c], "recall",
-                                            r->recall[c], "f1", r->f1[c], "support", (json_int_t)r->support[c]));
+        json_array_append_new(pc, json_pack("{s:o, s:o, s:o, s:I}", "precision", num(r->precision[c]), "recall",
+                                            num(r->recall[c]), "f1", num(r->f1[c]), "support",
+                                            (json_int_t)r->support[c]));
         json_t *row = json_array();
         for (int j = 0; j < r->k; j++) json_array_append_new(row, json_integer(r->confusion[(size_t)c * r->k + j]));
         json_array_append_new(conf, row);
     }
-    json_t *o = json_pack("{s:s, s:I, s:f, s:f, s:o, s:o, s:o}", "split", split, "n", (json_int_t)r->n, "loss", loss,
-                          "accuracy", r->accuracy, "classes", cls, "per_class", pc, "confusion", conf);
-    json_object_set_new(o, "macro_avg", json_pack("{s:f, s:f, s:f}", "precision", r->macro[0], "recall", r->macro[1],
-                                                  "f1", r->macro[2]));
-    json_object_set_new(o, "weighted_avg", json_pack("{s:f, s:f, s:f}", "precision", r->weighted[0], "recall",
-                                                     r->weighted[1], "f1", r->weighted[2]));
-    char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(8));
-    if (s) printf("%s\n", s);
-    free(s);
+    json_t *o = json_pack("{s:s, s:I, s:o, s:o, s:o, s:o, s:o}", "split", split, "n", (json_int_t)r->n, "loss",
+                          num(loss), "accuracy", num(r->accuracy), "classes", cls, "per_class", pc, "confusion", conf);
+    if (o) {
+        json_object_set_new(o, "macro_avg", triple(r->macro));
+        json_object_set_new(o, "weighted_avg", triple(r->weighted));
+    }
+    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(8)) : NULL;
     json_decref(o);
+    if (!s) return fc_fail(st, FC_ERR_NOMEM, "cannot build the JSON report");
+    printf("%s\n", s);
+    free(s);
+    return FC_OK;
 }
 
 static void print_report(const char *store, const char *split, const fc_report_t *r, double loss, char **names) {
     int w = 12;
     for (int c = 0; names && c < r->k; c++) w = (int)strlen(names[c]) > w ? (int)strlen(names[c]) : w;
-    printf("%s, split %s: %zu images\nloss: %.4f - accuracy: %.4f\n\n", store, split, r->n, loss, r->accuracy);
+    printf("%s, split %s: %zu images\nloss: %.4f - accuracy: %.4f\n\n", store, split, r->n,
+           isnan(loss) ? NAN : loss, r->accuracy); /* "nan", not "-nan" */
     printf("%*s  precision  recall  f1-score  support\n", w, "");
     for (int c = 0; c < r->k; c++)
         printf("%*s  %9.4f  %6.4f  %8.4f  %7ld\n", w, names ? names[c] : "?", r->precision[c], r->recall[c],
@@ -90,6 +109,30 @@ static void print_report(const char *store, const char *split, const fc_report_t
     }
 }
 
+/* For the hint on an empty split: the first of test, validation, train other than `empty`
+ * that holds images in path (a store: its counts; an export: loaded), or -1. */
+static int nonempty_split(const char *path, int empty) {
+    static const int order[3] = {FC_SPLIT_TEST, FC_SPLIT_VAL, FC_SPLIT_TRAIN};
+    fc_status st = {0};
+    fc_store_stats ss = {0};
+    fc_store *s = NULL;
+    int is_store = !fc_is_hdf5(path) && fc_store_open(path, FC_STORE_READ, &s, &st) == FC_OK;
+    if (is_store && fc_store_stats_get(s, &ss, &st)) is_store = 0;
+    fc_store_close(s);
+    for (int i = 0; i < 3; i++) {
+        if (order[i] == empty) continue;
+        if (is_store) {
+            if (ss.per_split[order[i]] > 0) return order[i];
+            continue;
+        }
+        fc_dataset ds, none = {0};
+        size_t n = fc_run_load_split(path, order[i], &ds, &st) ? 0 : ds.n;
+        fc_run_free_data(&ds, &none);
+        if (n > 0) return order[i];
+    }
+    return -1;
+}
+
 static int evaluate(const char *store, const char *head_path, int split, int json, fc_status *st) {
     fc_head *hd = NULL;
     fc_dataset ds = {0}, none = {0};
@@ -102,7 +145,13 @@ static int evaluate(const char *store, const char *head_path, int split, int jso
         goto out;
     fc_run_note_writer("evaluate", store, ds.n);
     if (ds.n == 0) {
-        rc = fc_fail(st, FC_ERR_FORMAT, "%s: the %s split is empty (try --split validation)", store, fc_run_split_name(split));
+        int other = nonempty_split(store, split);
+        if (other >= 0)
+            rc = fc_fail(st, FC_ERR_FORMAT, "%s: the %s split is empty (try --split %s)", store,
+                         fc_run_split_name(split), fc_run_split_name(other));
+        else
+            rc = fc_fail(st, FC_ERR_FORMAT, "%s: the %s split is empty, and so are the others", store,
+                         fc_run_split_name(split));
         goto out;
     }
     for (size_t i = 0; i < ds.n; i++)
@@ -119,7 +168,7 @@ static int evaluate(const char *store, const char *head_path, int split, int jso
     if ((rc = fc_head_evaluate(hd, ds.x, ds.n, ds.y, hd->l2, &loss, &acc, probs, st))) goto out;
     for (size_t i = 0; i < ds.n; i++) pred[i] = fc_argmax_class(probs + i * U, U);
     if ((rc = fc_report_compute(ds.y, pred, ds.n, hd->n_classes, &r, st))) goto out;
-    if (json) print_json(fc_run_split_name(split), &r, loss, hd->class_names);
+    if (json) rc = print_json(fc_run_split_name(split), &r, loss, hd->class_names, st);
     else print_report(store, fc_run_split_name(split), &r, loss, hd->class_names);
 out:
     fc_report_free(&r);

@@ -62,7 +62,10 @@ static int head_provenance(const char *head_path, const fc_head *hd, fc_provenan
     const char *num = json_string_value(json_object_get(j, "numerics"));
     json_int_t h = json_integer_value(json_object_get(j, "in_h")), w = json_integer_value(json_object_get(j, "in_w"));
     int rc = FC_OK;
-    if (!layer || !sha || !rs || !pre || !num || h < 1 || w < 1 || h > FC_MAX_DIM || w > FC_MAX_DIM || !hd->fingerprint[0])
+    if (!hd->fingerprint[0])
+        rc = fc_fail(st, FC_ERR_FORMAT, "%s: head has no store fingerprint (featcache_fingerprint attribute); was it "
+                     "trained by featcache?", head_path);
+    else if (!layer || !sha || !rs || !pre || !num || h < 1 || w < 1 || h > FC_MAX_DIM || w > FC_MAX_DIM)
         rc = fc_fail(st, FC_ERR_FORMAT, "%s: no backbone provenance (featcache_backbone); was it trained by featcache?",
                      head_path);
     else {

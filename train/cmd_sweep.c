@@ -20,7 +20,9 @@
 #include "train_opts.h"
 
 static const fc_opt sweep_opts[] = {
-    {"grid", 0, "'KEY=V1,V2 ...'", "axes: any training option, e.g. 'lr=1e-5,2e-5 hidden=64,256 dropout=0.25,0.5'"},
+    {"grid", 0, "'KEY=V1,V2 ...'", "axes: any training option, e.g. 'lr=1e-5,2e-5 hidden=64,256 dropout=0.25,0.5'; "
+                                   "',' separates an axis's values, so several hidden layers are joined by ':' "
+                                   "(hidden=256:128,64: a 256-128 head and a 64 head; hidden=0: none)"},
     {"output", 'o', "RESULTS.csv", "one row per config: options, best and final metrics"},
     {"best", 0, "HEAD.h5", "save the best config's head"},
     {"plot", 0, "SWEEP.png", "validation accuracy curves of every config (PNG)"},
@@ -30,7 +32,8 @@ static const fc_opt sweep_opts[] = {
                               "available when training starts)"},
     FC_RUN_CKPT_OPT_ENTRIES,
     {"threads", 0, "N", "threads (default: all online CPUs)"},
-    {"quiet", 'q', NULL, "no progress lines"},
+    {"quiet", 'q', NULL, "print nothing on success: no progress lines, leaderboard, 'best:' line or summary "
+                         "(notes, warnings and errors still go to stderr)"},
     {0},
 };
 
@@ -46,8 +49,10 @@ typedef struct {
     fc_head **heads;
     fc_history *hist;
     char **labels;
-    double *score_acc, *score_loss; /* the saved head's val metrics (best epoch with patience) */
+    double *score_acc, *score_loss; /* the saved head's val metrics (best epoch with patience);
+                                     * without a validation split its training acc and loss */
     double seconds;
+    int has_val; /* the store has a validation split */
 } sweep_run;
 
 typedef struct {
@@ -91,8 +96,8 @@ static void score_one(sweep_run *r, int i) {
         return;
     }
     const fc_epoch_stat *e = &h->ep[r->cfg[i].patience > 0 ? h->best : h->n - 1];
-    r->score_acc[i] = isnan(e->val_acc) ? e->acc : e->val_acc;
-    r->score_loss[i] = isnan(e->val_loss) ? e->loss : e->val_loss;
+    r->score_acc[i] = r->has_val ? e->val_acc : e->acc;
+    r->score_loss[i] = r->has_val ? e->val_loss : e->loss;
 }
 
 /* A strict total order (NaN scores rank last, ties by config number), so the best config is
@@ -233,8 +238,9 @@ out:
 }
 
 static int write_csv(const sweep_run *r, const char *path, fc_status *st) {
-    FILE *f = fopen(path, "w");
-    if (!f) return fc_fail(st, FC_ERR_IO, "%s: cannot create results file", path);
+    char *tmp;
+    FILE *f = fc_outtmp_fopen(path, &tmp, st);
+    if (!f) return st->code;
     fprintf(f, "config,label,pool,hidden,activation,dropout,optimizer,lr,momentum,nesterov,rho,epochs,batch,seed,"
                "patience,l2,class_weight,epochs_run,best_epoch,best_val_loss,best_val_acc,final_loss,final_acc,"
                "final_val_loss,final_val_acc,stopped_early,augment\n");
@@ -249,11 +255,11 @@ static int write_csv(const sweep_run *r, const char *path, fc_status *st) {
                 i + 1, r->labels[i], fc_pool_name(c->arch.pool), hid, fc_hact_name(c->arch.act), c->arch.dropout,
                 fc_optim_name(c->opt.kind), c->opt.lr, c->opt.momentum, c->opt.nesterov, c->opt.rho, c->epochs,
                 c->batch, (unsigned long long)c->seed, c->patience, c->l2, c->class_weight ? "balanced" : "none", h->n,
-                h->best + 1, b->val_loss, b->val_acc, l->loss, l->acc, l->val_loss, l->val_acc, h->stopped_early,
+                h->best + 1, fc_csv_num(b->val_loss), fc_csv_num(b->val_acc), fc_csv_num(l->loss), fc_csv_num(l->acc),
+                fc_csv_num(l->val_loss), fc_csv_num(l->val_acc), h->stopped_early,
                 c->augment);
     }
-    if (fclose(f) != 0) return fc_fail(st, FC_ERR_IO, "%s: write failed", path);
-    return FC_OK;
+    return fc_outtmp_fclose(f, tmp, path, st);
 }
 
 static void leaderboard(const sweep_run *r, int *order) {
@@ -262,11 +268,14 @@ static void leaderboard(const sweep_run *r, int *order) {
         for (int j = i; j > 0 && better(r, order[j], order[j - 1]); j--) {
             int t = order[j]; order[j] = order[j - 1]; order[j - 1] = t;
         }
-    printf("rank  config  val_acc  val_loss  epochs  %s\n", "options");
+    /* without a validation split the ranking is by training metrics, and says so */
+    const char *acc = r->has_val ? "val_acc" : "acc (train)", *loss = r->has_val ? "val_loss" : "loss (train)";
+    int wa = (int)strlen(acc), wl = (int)strlen(loss);
+    printf("rank  config  %s  %s  epochs  %s\n", acc, loss, "options");
     for (int k = 0; k < r->n; k++) {
         int i = order[k];
-        printf("%4d  %6d  %7.4f  %8.4f  %6d  %s\n", k + 1, i + 1, r->score_acc[i], r->score_loss[i], r->hist[i].n,
-               r->labels[i]);
+        printf("%4d  %6d  %*.4f  %*.4f  %6d  %s\n", k + 1, i + 1, wa, fc_csv_num(r->score_acc[i]), wl,
+               fc_csv_num(r->score_loss[i]), r->hist[i].n, r->labels[i]);
     }
 }
 
@@ -376,11 +385,15 @@ int cmd_sweep(int argc, char **argv) {
         goto done;
     }
     fc_run_note_writer("sweep", store, tr.n + va.n);
-    if (fc_run_check_memory(r.cfg, r.n, &tr, va.n, threads, &st)) {
+    if (fc_run_check_val(r.cfg, r.n, store, &va, &st) || fc_run_check_memory(r.cfg, r.n, &tr, va.n, threads, &st)) {
         rc = fc_report("sweep", &st);
         fc_run_free_data(&tr, &va);
         goto done;
     }
+    r.has_val = va.n > 0;
+    if (!r.has_val)
+        fprintf(stderr, "featcache sweep: note: %s has no validation split: configs are ranked by their training "
+                "acc and loss (the CSV's val columns are nan)\n", store);
     if (!fc_arg_flag(&a, "quiet"))
         fprintf(stderr, "sweep: %d configs, %zu train / %zu validation images\n", r.n, tr.n, va.n);
     struct sigaction old[2];

@@ -18,7 +18,8 @@ static const fc_opt train_opts[] = {
     {"plot", 0, "CURVES.png", "draw accuracy and loss curves (PNG)"},
     FC_RUN_CKPT_OPT_ENTRIES,
     {"threads", 0, "N", "threads (default: all online CPUs)"},
-    {"quiet", 'q', NULL, "no per-epoch lines"},
+    {"quiet", 'q', NULL, "print nothing on success: no per-epoch lines, 'resuming' line or final 'saved' "
+                         "summary (notes, warnings and errors still go to stderr)"},
     {0},
 };
 
@@ -29,20 +30,30 @@ static const fc_cmd_spec train_spec = {
 };
 
 typedef struct {
-    int epochs, quiet;
+    int epochs, quiet, has_val; /* has_val: the store has a validation split */
 } log_ctx;
+
+/* A metric as Keras prints it: %.4f, and "nan" for any NaN (printf may say "-nan"). */
+static const char *num4(float v, char buf[32]) {
+    if (isnan(v)) return "nan";
+    snprintf(buf, 32, "%.4f", (double)v);
+    return buf;
+}
 
 static void log_epoch(void *ctx, int cfg, int epoch, const fc_epoch_stat *s) {
     const log_ctx *l = ctx;
+    char b[4][32];
     if (l->quiet) return;
-    printf("Epoch %d/%d - %.2fs - loss: %.4f - acc: %.4f", epoch + 1, l->epochs, s->seconds, s->loss, s->acc);
-    if (!isnan(s->val_loss)) printf(" - val_loss: %.4f - val_acc: %.4f", s->val_loss, s->val_acc);
+    printf("Epoch %d/%d - %.2fs - loss: %s - acc: %s", epoch + 1, l->epochs, s->seconds, num4(s->loss, b[0]),
+           num4(s->acc, b[1]));
+    /* a diverged head's NaN val_loss is shown, not dropped */
+    if (l->has_val) printf(" - val_loss: %s - val_acc: %s", num4(s->val_loss, b[2]), num4(s->val_acc, b[3]));
     printf("\n");
     fflush(stdout);
 }
 
 static int finish(const char *store, const char *out, const fc_args *a, const fc_train_config *c,
-                  fc_head *hd, const fc_history *h, const fc_dataset *tr, double secs, fc_status *st) {
+                  fc_head *hd, const fc_history *h, const fc_dataset *tr, int has_val, double secs, fc_status *st) {
     char *cfg_text = fc_train_config_text(c);
     int rc = fc_run_stamp_head(hd, tr, st);
     if (!rc) rc = fc_head_save(hd, out, &c->opt, c->l2, cfg_text, st);
@@ -61,7 +72,8 @@ static int finish(const char *store, const char *out, const fc_args *a, const fc
     if (!rc && !fc_arg_flag(a, "quiet")) {
         const fc_epoch_stat *b = &h->ep[h->best];
         printf("saved %s: %zu parameters, best epoch %d", out, fc_head_n_params(hd), h->best + 1);
-        if (!isnan(b->val_acc)) printf(" (val_loss %.4f, val_acc %.4f)", b->val_loss, b->val_acc);
+        char v[2][32];
+        if (has_val) printf(" (val_loss %s, val_acc %s)", num4(b->val_loss, v[0]), num4(b->val_acc, v[1]));
         printf("%s, %.2f s\n", h->stopped_early ? ", stopped early" : "", secs);
     }
     free(cfg_text);
@@ -88,7 +100,7 @@ int cmd_train(int argc, char **argv) {
     fc_dataset tr, va;
     fc_head *hd = NULL;
     fc_history h = {0};
-    log_ctx lc = {c.epochs, fc_arg_flag(&a, "quiet")};
+    log_ctx lc = {c.epochs, fc_arg_flag(&a, "quiet"), 0};
     fc_train_hooks hooks = {log_epoch, &lc, &ck, NULL};
     const char *store = a.pos[0];
     static const char *const outs[] = {"output", "history", "plot"};
@@ -101,7 +113,13 @@ int cmd_train(int argc, char **argv) {
         rc = fc_report("train", &st);
         goto done;
     }
+    if (fc_run_check_val(&c, 1, store, &va, &st)) {
+        rc = fc_report("train", &st);
+        fc_run_free_data(&tr, &va);
+        goto done;
+    }
     fc_run_note_writer("train", store, tr.n + va.n);
+    lc.has_val = va.n > 0;
     ck.cfg = &c, ck.n_cfg = 1, ck.threads = threads, ck.tr = &tr, ck.va = &va, ck.quiet = lc.quiet;
     unsigned char done1 = 0;
     fc_history h0 = {0};
@@ -117,7 +135,7 @@ int cmd_train(int argc, char **argv) {
         struct sigaction old[2];
         if (ck.path) fc_ckpt_catch_signals(old);
         if (!fc_train_group(&tr, &va, &c, 1, threads, &hooks, &hd, &h, &st) &&
-            !finish(store, out, &a, &c, hd, &h, &tr, fc_now() - t0 + ck.elapsed, &st)) {
+            !finish(store, out, &a, &c, hd, &h, &tr, va.n > 0, fc_now() - t0 + ck.elapsed, &st)) {
             rc = 0;
             fc_ckpt_remove(&ck);
         }

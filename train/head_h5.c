@@ -2,18 +2,21 @@
 #include "head_h5.h"
 
 #include <hdf5.h>
+#include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../common/cmd/opts.h"
+#include "../common/outtmp.h"
 #include "../common/h5guard.h"
 
 /* Shortest decimal that reads back as the same float, as a double (so JSON shows 2e-05,
  * not 1.9999999494757503e-05). */
-static double nice(float f) {
+static double nice_num(float f) {
     char buf[32];
     for (int p = 6; p < 10; p++) {
         snprintf(buf, sizeof buf, "%.*g", p, (double)f);
@@ -68,7 +71,7 @@ static int put_dataset(hid_t loc, const char *name, const float *data, int rank,
 static json_t *dense_json(const char *name, int units, const char *act, float l2) {
     json_t *init = json_pack("{s:s, s:{s:f, s:s, s:s, s:n}}", "class_name", "VarianceScaling", "config",
                              "scale", 1.0, "mode", "fan_avg", "distribution", "uniform", "seed");
-    json_t *reg = l2 > 0 ? json_pack("{s:s, s:{s:f, s:f}}", "class_name", "L1L2", "config", "l1", 0.0, "l2", nice(l2))
+    json_t *reg = l2 > 0 ? json_pack("{s:s, s:{s:f, s:f}}", "class_name", "L1L2", "config", "l1", 0.0, "l2", nice_num(l2))
                          : json_null();
     return json_pack("{s:s, s:{s:s, s:b, s:i, s:s, s:b, s:o, s:{s:s, s:{}}, s:o, s:n, s:n, s:n, s:n}}",
                      "class_name", "Dense", "config", "name", name, "trainable", 1, "units", units,
@@ -97,7 +100,7 @@ static json_t *model_json(const fc_head *hd, float l2, char names[][48], int *n_
             snprintf(names[n], 48, "dropout_%d", ++drop);
             json_array_append_new(layers, json_pack("{s:s, s:{s:s, s:b, s:f, s:n, s:n}}", "class_name", "Dropout",
                                                     "config", "name", names[n++], "trainable", 1, "rate",
-                                                    nice(hd->arch.dropout), "noise_shape", "seed"));
+                                                    nice_num(hd->arch.dropout), "noise_shape", "seed"));
         }
     }
     *n_names = n;
@@ -108,15 +111,15 @@ static json_t *model_json(const fc_head *hd, float l2, char names[][48], int *n_
 static json_t *training_json(const fc_head *hd, const fc_optim *o) {
     json_t *oc;
     if (o->kind == FC_OPTIM_ADAM)
-        oc = json_pack("{s:s, s:{s:f, s:f, s:f, s:f, s:f, s:b}}", "class_name", "Adam", "config", "lr", nice(o->lr),
-                       "beta_1", nice(o->beta1), "beta_2", nice(o->beta2), "decay", 0.0, "epsilon", nice(o->eps),
+        oc = json_pack("{s:s, s:{s:f, s:f, s:f, s:f, s:f, s:b}}", "class_name", "Adam", "config", "lr", nice_num(o->lr),
+                       "beta_1", nice_num(o->beta1), "beta_2", nice_num(o->beta2), "decay", 0.0, "epsilon", nice_num(o->eps),
                        "amsgrad", 0);
     else if (o->kind == FC_OPTIM_SGD)
-        oc = json_pack("{s:s, s:{s:f, s:f, s:f, s:b}}", "class_name", "SGD", "config", "lr", nice(o->lr), "momentum",
-                       nice(o->momentum), "decay", 0.0, "nesterov", o->nesterov);
+        oc = json_pack("{s:s, s:{s:f, s:f, s:f, s:b}}", "class_name", "SGD", "config", "lr", nice_num(o->lr), "momentum",
+                       nice_num(o->momentum), "decay", 0.0, "nesterov", o->nesterov);
     else
-        oc = json_pack("{s:s, s:{s:f, s:f, s:f, s:f}}", "class_name", "RMSprop", "config", "lr", nice(o->lr), "rho",
-                       nice(o->rho), "decay", 0.0, "epsilon", nice(o->eps));
+        oc = json_pack("{s:s, s:{s:f, s:f, s:f, s:f}}", "class_name", "RMSprop", "config", "lr", nice_num(o->lr), "rho",
+                       nice_num(o->rho), "decay", 0.0, "epsilon", nice_num(o->eps));
     int bin = hd->dims[hd->n_layers] == 1;
     return json_pack("{s:o, s:s, s:[s], s:n, s:n}", "optimizer_config", oc, "loss",
                      bin ? "binary_crossentropy" : "categorical_crossentropy", "metrics", "acc",
@@ -170,20 +173,31 @@ int fc_head_save(const fc_head *hd, const char *path, const fc_optim *opt, float
     for (int i = 0; i < hd->n_classes; i++)
         json_array_append_new(cl, json_string(hd->class_names ? hd->class_names[i] : ""));
     char *classes = dump(cl);
-    /* write to a temporary name, then rename: an interrupted save never leaves a torn file */
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    /* a fresh mkstemp file next to path (never a fixed name: that could be a symlink to
+     * someone's store), renamed over path when complete: an interrupted save never leaves
+     * a torn file */
+    char *tmp = NULL;
     hid_t f = -1;
     if (!model || !classes || (opt && !train)) {
         rc = fc_fail(st, FC_ERR_NOMEM, "%s: cannot build the model JSON", path);
         goto out;
     }
-    f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    if (f < 0) { /* HDF5 may have created the file before failing (disk full) */
-        rc = fc_fail(st, FC_ERR_IO, "%s: cannot create file (disk full or unwritable?)", tmp);
-        remove(tmp);
+    int fd = fc_outtmp_create(path, &tmp, st);
+    if (fd < 0) {
+        rc = st->code;
         goto out;
     }
+    fc_outtmp_share(fd);
+    close(fd);
+    errno = 0;
+    f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    char why[160];
+    if (f < 0) {
+        const char *r = fc_write_reason(errno, 0, why, sizeof why);
+        rc = fc_fail(st, FC_ERR_IO, "%s: cannot create HDF5 file %s: %s", path, tmp, r ? r : "HDF5 error");
+        goto out;
+    }
+    errno = 0;
     int ok = put_str_attr(f, "keras_version", "2.2.4") == 0 && put_str_attr(f, "backend", "tensorflow") == 0 &&
              put_str_attr(f, "model_config", model) == 0 && (!train || put_str_attr(f, "training_config", train) == 0) &&
              put_str_attr(f, "featcache_fingerprint", hd->fingerprint) == 0 &&
@@ -192,16 +206,15 @@ int fc_head_save(const fc_head *hd, const char *path, const fc_optim *opt, float
              (!config_json || put_str_attr(f, "featcache_config", config_json) == 0) &&
              write_weights(f, hd, names, n_names) == 0;
     if (H5Fclose(f) < 0) ok = 0;
-    if (!ok) {
-        rc = fc_fail(st, FC_ERR_IO, "%s: cannot write HDF5 (disk full or unwritable?)", tmp);
-        remove(tmp);
+    if (!ok) { /* errno from a failed write (disk full, ulimit -f), else HDF5's own trouble */
+        const char *r = fc_write_reason(errno, 1, why, sizeof why);
+        rc = fc_fail(st, FC_ERR_IO, "%s: cannot write HDF5 file %s: %s", path, tmp, r ? r : "HDF5 error");
         goto out;
     }
-    if (rename(tmp, path) != 0) {
-        rc = fc_fail(st, FC_ERR_IO, "%s: cannot rename from %s", path, tmp);
-        remove(tmp);
-    }
+    rc = fc_outtmp_commit(tmp, path, st);
 out:
+    if (rc) fc_outtmp_abort(tmp);
+    else free(tmp);
     free(model), free(train), free(classes);
     return rc;
 }
@@ -496,16 +509,23 @@ out:
     return rc;
 }
 
-int fc_is_head_file(const char *path) {
+/* 1 if path is HDF5 with a model_config, and (ours) with one of the attributes only
+ * fc_head_save writes. */
+static int is_head(const char *path, int ours) {
     fc_status st = {0};
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     if (H5Fis_hdf5(path) <= 0 || fc_h5_preflight(path, NULL, &st)) return 0;
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0) return 0;
-    int yes = H5Aexists(f, "model_config") > 0;
+    int yes = H5Aexists(f, "model_config") > 0 &&
+              (!ours || H5Aexists(f, "featcache_fingerprint") > 0 || H5Aexists(f, "featcache_backbone") > 0);
     H5Fclose(f);
     return yes;
 }
+
+int fc_is_head_file(const char *path) { return is_head(path, 0); }
+
+int fc_is_featcache_head(const char *path) { return is_head(path, 1); }
 
 int fc_head_describe(const char *path, int *handled, fc_status *st) {
     *handled = fc_is_head_file(path);

@@ -31,5 +31,9 @@ int fc_head_load(const char *path, fc_head **out, fc_status *st);
 int fc_head_describe(const char *path, int *handled, fc_status *st);
 /* 1 if path is an HDF5 file with a Keras model_config (a head), else 0. */
 int fc_is_head_file(const char *path);
+/* 1 if path is a head written by featcache (model_config plus featcache_fingerprint or
+ * featcache_backbone): the only HDF5 file train -o and sweep --best replace; any other
+ * Keras model (a backbone) is someone's work. */
+int fc_is_featcache_head(const char *path);
 
 #endif

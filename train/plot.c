@@ -3,10 +3,13 @@
 #include "plot.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <cairo.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "../common/outtmp.h"
 
 typedef struct {
     double x0, y0, w, h;       /* plot area in pixels (y0 = top) */
@@ -141,18 +144,40 @@ static void draw_legend(cairo_t *cr, double x, double y, const series *s, int ns
     }
 }
 
+typedef struct {
+    FILE *f;
+    int err; /* errno of a failed write, for the message */
+} png_sink;
+
+static cairo_status_t to_file(void *sink, const unsigned char *data, unsigned int n) {
+    png_sink *k = sink;
+    if (fwrite(data, 1, n, k->f) == n) return CAIRO_STATUS_SUCCESS;
+    k->err = errno;
+    return CAIRO_STATUS_WRITE_ERROR;
+}
+
 int fc_plot_finish_png(cairo_surface_t *sf, cairo_t *cr, const char *path, fc_status *st) {
     cairo_destroy(cr);
-    cairo_status_t cs = cairo_surface_write_to_png(sf, path);
+    char *tmp = NULL; /* through a temp file next to path (outtmp.h), renamed when whole */
+    FILE *f = fc_outtmp_fopen(path, &tmp, st);
+    png_sink k = {f, 0};
+    cairo_status_t cs = f ? cairo_surface_write_to_png_stream(sf, to_file, &k) : CAIRO_STATUS_SUCCESS;
     cairo_surface_destroy(sf);
     /* release cairo's font caches (nothing of cairo is alive here): one plot per command,
      * and leak checkers stay quiet */
     cairo_debug_reset_static_data();
     void (*fc_fini)(void) = (void (*)(void))dlsym(RTLD_DEFAULT, "FcFini"); /* fontconfig, via cairo */
     if (fc_fini) fc_fini();
-    if (cs != CAIRO_STATUS_SUCCESS)
+    if (!f) return st->code;
+    if (cs == CAIRO_STATUS_WRITE_ERROR) { /* fc_outtmp_fclose says the OS reason */
+        errno = k.err;
+        return fc_outtmp_fclose(f, tmp, path, st);
+    }
+    if (cs != CAIRO_STATUS_SUCCESS) {
+        fclose(f), fc_outtmp_abort(tmp);
         return fc_fail(st, FC_ERR_IO, "%s: cannot write PNG (%s)", path, cairo_status_to_string(cs));
-    return FC_OK;
+    }
+    return fc_outtmp_fclose(f, tmp, path, st);
 }
 
 static cairo_t *start(cairo_surface_t **sf, int w, int h) {

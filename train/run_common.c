@@ -1,10 +1,12 @@
 /* run_common.c - shared by cmd_train.c and cmd_sweep.c. */
 #include "run_common.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../common/cmd/opts.h"
@@ -25,6 +27,14 @@ int fc_run_load(const char *path, int augment, fc_dataset *tr, fc_dataset *va, f
         fc_run_free_data(tr, va);
         return st->code;
     }
+    return FC_OK;
+}
+
+int fc_run_check_val(const fc_train_config *c, int n, const char *path, const fc_dataset *va, fc_status *st) {
+    for (int i = 0; i < n && va->n == 0; i++)
+        if (c[i].patience > 0) /* a property of the data, not of the command line: exit 1 */
+            return fc_fail(st, FC_ERR_FORMAT, "%s has no validation split, and --patience (early stopping on "
+                           "val_loss) needs one", path);
     return FC_OK;
 }
 
@@ -85,7 +95,9 @@ int fc_run_recordable(const char *path, const char *kind) {
         fprintf(stderr, "featcache %s: input is an HDF5 export: run not recorded\n", kind);
         return 0;
     }
-    if (access(path, W_OK) != 0) {
+    /* no write bit at all (chmod a-w) is read-only for root too, whom access() lets write */
+    struct stat sb;
+    if (access(path, W_OK) != 0 || (stat(path, &sb) == 0 && !(sb.st_mode & (S_IWUSR | S_IWGRP | S_IWOTH)))) {
         fprintf(stderr, "featcache %s: store is read-only: run not recorded\n", kind);
         return 0;
     }
@@ -135,10 +147,11 @@ int fc_run_check_outputs(const void *args, const char *store, const char *const 
         char opt[40], prev[40];
         opt_label(opts[i], opt, sizeof opt);
         if (fc_output_check(path, opt, (fc_out_kind)kinds[i], in, 1, -1, st)) return st->code;
-        /* an HDF5 export is HDF5 too: a head replaces only an earlier head */
-        if (kinds[i] == FC_OUT_HDF5 && fc_is_hdf5(path) && !fc_is_head_file(path))
-            return fc_fail(st, FC_ERR_IO, "%s %s is an HDF5 file but not a head (a feature export?): not replaced "
-                           "(remove it or choose another name)", opt, path);
+        /* an HDF5 export or a Keras model (a backbone) is HDF5 too: a head replaces only an
+         * earlier featcache head */
+        if (kinds[i] == FC_OUT_HDF5 && fc_is_hdf5(path) && !fc_is_featcache_head(path))
+            return fc_fail(st, FC_ERR_IO, "%s %s exists and is not a head written by featcache (a Keras model, a "
+                           "feature export?): not replaced (remove it or choose another name)", opt, path);
         for (int k = 0; k < i; k++) {
             const char *other = fc_arg_str(args, opts[k], NULL);
             if (other && !strcmp(other, path)) {
@@ -146,6 +159,22 @@ int fc_run_check_outputs(const void *args, const char *store, const char *const 
                 return fc_fail(st, FC_ERR_ARG, "%s and %s name the same file %s", prev, opt, path);
             }
         }
+    }
+    /* every output's folder must take a new file now, not after the training: a probe
+     * temp file (outtmp.h), removed at once */
+    for (int i = 0; i < n; i++) {
+        const char *path = fc_arg_str(args, opts[i], NULL);
+        char opt[40], *tmp = NULL;
+        if (!path) continue;
+        int fd = fc_outtmp_create(path, &tmp, st);
+        if (fd < 0) {
+            int e = errno;
+            opt_label(opts[i], opt, sizeof opt);
+            return fc_fail(st, FC_ERR_IO, "%s %s: cannot write into its folder: %s", opt, path, strerror(e));
+        }
+        close(fd);
+        unlink(tmp);
+        free(tmp);
     }
     return FC_OK;
 }

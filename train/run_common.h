@@ -11,6 +11,9 @@
 /* Loads the train and validation splits of a store or HDF5 export; augment: with the
  * training images' augmented views (a store made with extract --augment). */
 int fc_run_load(const char *path, int augment, fc_dataset *tr, fc_dataset *va, fc_status *st);
+/* After fc_run_load: a config with --patience (any of n) on a store without a validation
+ * split is refused as a data condition (FC_ERR_FORMAT: exit 1, naming the store). */
+int fc_run_check_val(const fc_train_config *c, int n, const char *path, const fc_dataset *va, fc_status *st);
 /* One split (FC_SPLIT_*) of a store or export. */
 int fc_run_load_split(const char *path, int split, fc_dataset *ds, fc_status *st);
 /* train | validation (val) | test -> FC_SPLIT_*, -2 if unknown; and back. */
@@ -19,8 +22,9 @@ const char *fc_run_split_name(int split);
 void fc_run_free_data(fc_dataset *tr, fc_dataset *va);
 /* Copies fingerprint, class names and backbone provenance (JSON) into the head. */
 int fc_run_stamp_head(fc_head *hd, const fc_dataset *ds, fc_status *st);
-/* 1 if runs can be recorded in path; else prints one notice on stderr ("store is
- * read-only: run not recorded") and returns 0. */
+/* 1 if runs can be recorded in path; else (not writable for us, or no write permission
+ * bit at all: a chmod a-w store stays unchanged even for root) prints one notice on
+ * stderr ("store is read-only: run not recorded") and returns 0. */
 int fc_run_recordable(const char *path, const char *kind);
 /* Records a run in the store's runs table (a store opened read-only: notice, FC_OK). */
 int fc_run_record(const char *path, const char *kind, const char *config_json, const fc_history *h,
@@ -29,7 +33,8 @@ int fc_run_record(const char *path, const char *kind, const char *config_json, c
 char *fc_run_metrics_text(const fc_history *h);
 /* Before training: every output option given (n long names in opts, their file kinds
  * in kinds) may be written without destroying the input store or a file of another
- * kind (fc_output_check); two outputs may not name one file. */
+ * kind (fc_output_check); two outputs may not name one file; and each one's folder
+ * exists and takes a new file (else FC_ERR_IO naming the option, path and OS reason). */
 int fc_run_check_outputs(const void *args, const char *store, const char *const *opts, const int *kinds, int n,
                          fc_status *st);
 /* Says on stderr when another process is adding images to the store right now (an

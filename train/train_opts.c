@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/outtmp.h"
 #include "fused.h"
 
 const char *const fc_train_keys[] = {"optimizer", "pool", "hidden", "activation", "dropout", "lr",
@@ -154,13 +155,14 @@ json_t *fc_history_json(const fc_history *h) {
 }
 
 int fc_history_write_csv(const fc_history *h, const char *path, fc_status *st) {
-    FILE *f = fopen(path, "w");
-    if (!f) return fc_fail(st, FC_ERR_IO, "%s: cannot create history file", path);
+    char *tmp;
+    FILE *f = fc_outtmp_fopen(path, &tmp, st);
+    if (!f) return st->code;
     fprintf(f, "epoch,loss,acc,val_loss,val_acc,seconds\n");
     for (int e = 0; e < h->n; e++) {
         const fc_epoch_stat *s = &h->ep[e];
-        fprintf(f, "%d,%.9g,%.9g,%.9g,%.9g,%.4f\n", e + 1, s->loss, s->acc, s->val_loss, s->val_acc, s->seconds);
+        fprintf(f, "%d,%.9g,%.9g,%.9g,%.9g,%.4f\n", e + 1, fc_csv_num(s->loss), fc_csv_num(s->acc),
+                fc_csv_num(s->val_loss), fc_csv_num(s->val_acc), s->seconds);
     }
-    if (fclose(f) != 0) return fc_fail(st, FC_ERR_IO, "%s: write failed", path);
-    return FC_OK;
+    return fc_outtmp_fclose(f, tmp, path, st);
 }

@@ -4,6 +4,7 @@
 #ifndef FC_TRAIN_OPTS_H
 #define FC_TRAIN_OPTS_H
 
+#include <math.h>
 #include <jansson.h>
 
 #include "../common/cmd/opts.h"
@@ -23,7 +24,7 @@
     {"epochs", 0, "N", "epochs (default 30)"},                                                  \
     {"batch", 0, "N", "batch size (default 20)"},                                               \
     {"seed", 0, "N", "seed for init, shuffling and dropout (default 1)"},                       \
-    {"patience", 0, "N", "early stopping on val_loss, best weights restored (default off)"},    \
+    {"patience", 0, "N", "early stopping on val_loss, best weights restored (default off; needs a validation split)"}, \
     {"l2", 0, "L", "L2 kernel regularization (default 0)"},                                     \
     {"class-weight", 0, "none|balanced", "class weights (default none)"},                       \
     {"augment", 0, NULL, "each epoch, each training image as one of its augmented views (extract --augment K)"}
@@ -53,6 +54,8 @@ json_t *fc_history_json(const fc_history *h);
 /* v as a JSON number (float32's shortest digits), or null when not finite (no validation split). */
 json_t *fc_json_num(float v);
 /* --history CSV: epoch,loss,acc,val_loss,val_acc,seconds */
+/* v for a CSV or table cell: any NaN as "nan" (printf shows a negative one as "-nan"). */
+static inline double fc_csv_num(double v) { return v != v ? NAN : v; }
 int fc_history_write_csv(const fc_history *h, const char *path, fc_status *st);
 
 #endif

@@ -335,7 +335,7 @@ static int check_group(const fc_dataset *tr, const fc_dataset *va, const fc_trai
             return fc_fail(st, FC_ERR_ARG, "bad training config (epochs %d, batch %d, dropout %g, lr %g, l2 %g)",
                            c->epochs, c->batch, c->arch.dropout, c->opt.lr, c->l2);
         if (c->patience > 0 && (!va || !va->n))
-            return fc_fail(st, FC_ERR_ARG, "--patience needs a validation split, and the store has none");
+            return fc_fail(st, FC_ERR_FORMAT, "--patience needs a validation split, and the store has none");
     }
     return FC_OK;
 }

@@ -302,6 +302,7 @@ static void scalar_text(json_t *v, char *out, size_t cap) {
     else if (json_is_integer(v)) snprintf(out, cap, "%lld", (long long)json_integer_value(v));
     else if (json_is_real(v)) snprintf(out, cap, "%g", json_real_value(v));
     else if (json_is_boolean(v)) snprintf(out, cap, "%s", json_is_true(v) ? "true" : "false");
+    else if (json_is_array(v) && json_array_size(v) == 0) snprintf(out, cap, "0"); /* hidden: [] is --hidden 0 */
     else if (json_is_array(v)) {
         size_t i, used = 0;
         json_t *e;
@@ -610,7 +611,10 @@ static const fc_opt runs_opts[] = {
 };
 static const fc_cmd_spec runs_spec = {"runs", "STORE [ID]",
                                       "list the train/sweep runs recorded in a store; with ID, one run's "
-                                      "settings, results and per-epoch history",
+                                      "settings, results and per-epoch history. The 'best val' column is the "
+                                      "validation accuracy at the epoch with the lowest val_loss (the metrics' "
+                                      "best_val_acc; '-' without a validation split), not the highest "
+                                      "val_acc of the run",
                                       runs_opts, 1, 2};
 
 int cmd_runs(int argc, char **argv) {

@@ -125,10 +125,20 @@ static int parse_inner(const fc_cmd_spec *spec, int argc, char **argv, fc_args *
         if (!o->arg) {
             if (inline_val) return fc_usage_error(spec->name, "option --%s takes no value", o->name);
             a->val[idx] = "1";
-        } else if (inline_val) {
+            continue;
+        }
+        /* a value option given twice would silently keep the last (a second --grid dropping
+         * the first): refused */
+        if (a->val[idx])
+            return fc_usage_error(spec->name, "option --%s given twice ('%s', then '%s'); give it once", o->name,
+                                  a->val[idx], inline_val ? inline_val : i + 1 < argc ? argv[i + 1] : "");
+        if (inline_val) {
             a->val[idx] = inline_val;
         } else {
-            if (i + 1 >= argc) return fc_usage_error(spec->name, "option --%s needs a value (%s)", o->name, o->arg);
+            /* "-o --help": the next word is an option, not this one's value (--opt=--x
+             * still passes such a value) */
+            if (i + 1 >= argc || strncmp(argv[i + 1], "--", 2) == 0)
+                return fc_usage_error(spec->name, "%.*s needs a value (%s)", (int)strcspn(s, "="), s, o->arg);
             a->val[idx] = argv[++i];
         }
     }

@@ -2,7 +2,10 @@
  *
  * A command declares its options in a table; fc_args_parse() accepts --long, --long=V,
  * -s V, and positionals in any order ("--" ends options), prints `--help`, and reports
- * usage errors on stderr. Values are looked up by long name. */
+ * usage errors on stderr. Values are looked up by long name. An option that takes a value
+ * may be given once (twice is a usage error, not last-wins), and its value, when it is the
+ * next word, may not start with "--" ("-o --help" is "-o needs a value"; "--output=--x"
+ * passes one). */
 #ifndef FC_OPTS_H
 #define FC_OPTS_H
 

@@ -184,8 +184,9 @@ runs=$("$FC" runs "$T/fm.db" 2>/dev/null | grep -c '^ *[0-9]')
 [ "$runs" -ge "$done_runs" ] && [ "$runs" -le $((done_runs + killed)) ] \
     && ok "runs table holds the $done_runs finished runs ($runs rows, $killed killed)" \
     || fail "runs table has $runs rows, $done_runs runs finished, $killed killed"
-# kill -9 may land while the head is being written and leave h.h5.tmp; the next run that
-# completes writes the same temp name afresh and renames it, so nothing stale remains.
+# kill -9 may land while the head is being written and leave h.h5.tmp.<host>.<pid>.XXXXXX;
+# the next run writing h.h5 removes it (its owner is gone: common/outtmp.c), so nothing
+# stale remains.
 "$FC" train "$T/fm.db" -o "$T/h.h5" "${TR[@]}" >/dev/null 2>&1 || fail "train after the kills"
 ls "$T" | grep -q 'h\.h5\.tmp' && fail "a completed train left a temp head" || ok "a completed train leaves no temp head (stale ones replaced)"
 rm -f "$T"/h.h5.tmp*

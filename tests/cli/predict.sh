@@ -42,6 +42,10 @@ expect_exit "empty folder among images: the images still predicted" 1 "no PNG or
 "$BUILD/tests/tools/mkstore_fmnist" "$T/other.db" --classes 0,1,2 --train 20 --val 5 --test 5
 "$FC" train "$T/other.db" -o "$T/other.h5" --epochs 1 -q
 expect_exit "head from another backbone" 1 "other.h5" "$FC" predict -m "$T/tiny.h5" --head "$T/other.h5" "${imgs[0]}"
+cp "$T/h.h5" "$T/nofp.h5"
+$PY -c "import h5py,sys; del h5py.File(sys.argv[1],'r+').attrs['featcache_fingerprint']" "$T/nofp.h5"
+expect_exit "head without a store fingerprint: the message names it" 1 "nofp.h5: head has no store fingerprint" \
+    "$FC" predict -m "$T/tiny.h5" --head "$T/nofp.h5" "${imgs[0]}"
 printf 'not a png' >"$T/broken.png"
 expect_exit "unreadable image: reported, others still predicted" 1 "broken.png" \
     "$FC" predict -m "$T/tiny.h5" --head "$T/h.h5" "${imgs[0]}" "$T/broken.png" "${imgs[1]}"

@@ -180,6 +180,32 @@ assert len(r) == 1 and r[0]["metrics"]["best_val_acc"] is None and r[0]["metrics
 assert r[0]["history"]["val_loss"] == [None, None] and len(r[0]["history"]["loss"]) == 2
 PY
 
+expect_exit "--patience without a validation split is a data error" 1 "$T/noval.db has no validation split" \
+    "$FC" train "$T/noval.db" -o "$T/nvp.h5" --patience 1 --epochs 2 -q
+expect_exit "sweep with a patience axis without a validation split" 1 "noval.db has no validation split" \
+    "$FC" sweep "$T/noval.db" --grid 'patience=0,2' --epochs 2 -o "$T/nvp.csv" -q
+expect_exit "evaluate an empty split suggests a split that has images" 1 "validation split is empty (try --split test)" \
+    "$FC" evaluate "$T/noval.db" "$T/nv.h5" --split validation
+"$FC" export "$T/noval.db" "$T/noval.h5" >/dev/null 2>&1
+expect_exit "evaluate an export's empty split suggests one with images" 1 "(try --split test)" \
+    "$FC" evaluate "$T/noval.h5" "$T/nv.h5" --split validation
+
+expect_exit "sweep without a validation split" 0 "has no validation split" "$FC" sweep "$T/noval.db" \
+    --grid 'lr=1e-4,1e-3' --epochs 2 -o "$T/nv.csv"
+[ "$(grep -c "no validation split" "$T/.err" "$T/.out" | awk -F: '{s+=$2} END {print s}')" -eq 1 ] \
+    && ok "sweep says once that there is no validation split" || fail "no-validation note: $(cat "$T/.err")"
+head -1 "$T/.out" | grep -q "acc (train)  loss (train)" && ! grep -q "val_acc" "$T/.out" \
+    && ok "sweep leaderboard without validation: columns acc/loss (train)" || fail "leaderboard: $(head -1 "$T/.out")"
+$PY - "$T/nv.csv" <<'PY' && ok "sweep CSV without validation: val columns nan, train metrics kept" || fail "nv.csv: $(cat "$T/nv.csv")"
+import csv, math, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+assert len(rows) == 2
+for r in rows:
+    for k in ("best_val_loss", "best_val_acc", "final_val_loss", "final_val_acc"):
+        assert r[k] == "nan", (k, r[k])
+    assert float(r["final_acc"]) > 0
+PY
+
 # --- outputs never destroy the store or a file of another kind (checked before training)
 cp "$S" "$T/keep.db"; sum0=$(sha256sum <"$T/keep.db")
 expect_exit "train -o onto its own store" 2 "is the input" "$FC" train "$T/keep.db" -o "$T/keep.db" --epochs 1 -q
@@ -192,6 +218,14 @@ expect_exit "sweep --best onto a text file" 1 "not an HDF5 file" "$FC" sweep "$S
 expect_exit "train --history onto a PNG" 1 "not a text file" "$FC" train "$S" -o "$T/k.h5" --history "$T/h.png" -q
 expect_exit "train -o onto an HDF5 export" 1 "not a head" "$FC" train "$S" -o "$T/exp.h5" --epochs 1 -q
 expect_exit "-o and --history the same file" 2 "name the same file" "$FC" train "$S" -o "$T/k.h5" --history "$T/k.h5" -q
+cp "$T/h.h5" "$T/kmodel.h5"
+$PY -c "import h5py,sys; f=h5py.File(sys.argv[1],'r+'); [f.attrs.__delitem__(k) for k in list(f.attrs) if k.startswith('featcache_')]" \
+    "$T/kmodel.h5"; ksum=$(sha256sum <"$T/kmodel.h5")
+expect_exit "train -o onto a Keras model (not a featcache head)" 1 "is not a head written by featcache" \
+    "$FC" train "$S" -o "$T/kmodel.h5" --epochs 1 -q
+expect_exit "sweep --best onto a Keras model" 1 "not replaced" "$FC" sweep "$S" --grid 'lr=1e-4' -o "$T/s1.csv" \
+    --best "$T/kmodel.h5" -q
+[ "$(sha256sum <"$T/kmodel.h5")" = "$ksum" ] && ok "the Keras model is untouched" || fail "the Keras model was replaced"
 [ "$(cat "$T/notes.txt")" = "my notes" ] && [ ! -e "$T/s1.csv" ] && [ ! -e "$T/k.h5" ] && ok "refused outputs: nothing written" \
     || fail "a refused run wrote something"
 check "train -o over an earlier head" "$FC" train "$S" -o "$T/h3.h5" --epochs 1 -q
@@ -203,10 +237,79 @@ check "train without a writer" "$FC" train "$S" -o "$T/busy.h5" --epochs 1 -q
 grep -q "extracting into" "$T/.err" && fail "note without a writer: $(cat "$T/.err")" || ok "no note without a writer"
 rm -f "$S.lock"
 
+# --- temp files are fresh (mkstemp), never a fixed name: a planted "<OUT>.tmp" symlink is not followed
+cp "$S" "$T/victim.db"; vsum=$(sha256sum <"$T/victim.db")
+ln -s victim.db "$T/tt.h5.tmp"; ln -s victim.db "$T/tb.h5.tmp"; ln -s victim.db "$T/tr.csv.tmp"
+check "train with a planted OUT.tmp symlink" "$FC" train "$S" -o "$T/tt.h5" --epochs 1 -q --history "$T/tr.csv" \
+    --plot "$T/tp.png"
+check "sweep --best with a planted OUT.tmp symlink" "$FC" sweep "$S" --grid 'lr=1e-4' --epochs 1 -o "$T/tr.csv" \
+    --best "$T/tb.h5" -q
+[ "$(sha256sum <"$T/victim.db")" = "$vsum" ] && [ -L "$T/tt.h5.tmp" ] && [ -L "$T/tb.h5.tmp" ] && \
+    [ ! -L "$T/tt.h5" ] && [ ! -L "$T/tb.h5" ] && [ ! -L "$T/tr.csv" ] && ok "planted symlinks: the victim is untouched" \
+    || fail "a planted OUT.tmp symlink was followed"
+check "the head next to a planted symlink is a head" "$FC" evaluate "$S" "$T/tt.h5"
+ls "$T" | grep -q '\.tmp\.' && fail "temp files left: $(ls "$T" | grep '\.tmp\.')" || ok "no temp files left"
+
+# --- a store without write permission bits is read-only, for root too: no run recorded, unchanged
+cp "$S" "$T/ro.db"; chmod a-w "$T/ro.db"; rsum=$(sha256sum <"$T/ro.db")
+expect_exit "train on a chmod a-w store" 0 "store is read-only: run not recorded" "$FC" train "$T/ro.db" -o "$T/ro.h5" --epochs 1 -q
+expect_exit "sweep on a chmod a-w store" 0 "store is read-only: run not recorded" "$FC" sweep "$T/ro.db" --grid 'lr=1e-4' \
+    --epochs 1 -o "$T/ro.csv" -q
+[ "$(sha256sum <"$T/ro.db")" = "$rsum" ] && ok "a chmod a-w store is unchanged" || fail "a chmod a-w store changed"
+
+# --- a diverged head (NaN loss): epoch lines keep val_loss/val_acc as "nan", evaluate --json is valid JSON
+expect_exit "train a head that diverges" 0 "val_loss: nan - val_acc:" "$FC" train "$S" -o "$T/nan.h5" --optimizer sgd \
+    --lr 10 --momentum 0.99 --hidden 1024,1024 --activation linear --dropout 0 --epochs 6 --seed 3
+grep -q -- "-nan" "$T/.out" && fail "epoch lines print -nan: $(head -2 "$T/.out")" || ok "NaN printed as nan (Keras)"
+check "evaluate --json on a diverged head" "$FC" evaluate "$S" "$T/nan.h5" --json
+$PY -c "import json,sys; j=json.load(open(sys.argv[1])); assert j['loss'] is None and j['n'] == 80, j" "$T/.out" 2>/dev/null \
+    && ok "evaluate --json: NaN loss is null" || fail "evaluate --json on a diverged head: '$(cat "$T/.out")'"
+check "evaluate (text) on a diverged head" "$FC" evaluate "$S" "$T/nan.h5"
+grep -q "^loss: nan - accuracy" "$T/.out" && ok "evaluate report: loss nan" || fail "evaluate report: $(sed -n 2p "$T/.out")"
+
+# --- output folders are checked before training (exit 1, naming the path and the OS reason)
+expect_exit "train -o into a missing folder fails before training" 1 "-o $T/nodir/x.h5: cannot write into its folder: No such file" \
+    "$FC" train "$S" -o "$T/nodir/x.h5" --epochs 300
+grep -q "^Epoch" "$T/.out" && fail "train -o into a missing folder trained first" || ok "no epoch trained for a missing -o folder"
+n0=$(runs "$S")
+expect_exit "train --history into a missing folder" 1 "--history $T/nodir/h.csv: cannot write into its folder" \
+    "$FC" train "$S" -o "$T/z.h5" --history "$T/nodir/h.csv" --epochs 1 -q
+expect_exit "train --plot into a missing folder" 1 "--plot $T/nodir/p.png" "$FC" train "$S" -o "$T/z.h5" \
+    --plot "$T/nodir/p.png" --epochs 1 -q
+expect_exit "sweep --best into a missing folder" 1 "--best $T/nodir/b.h5: cannot write into its folder" \
+    "$FC" sweep "$S" --grid 'lr=1e-4' --epochs 1 -o "$T/R.csv" --best "$T/nodir/b.h5" -q
+expect_exit "sweep --plot into a missing folder" 1 "--plot $T/nodir/s.png" \
+    "$FC" sweep "$S" --grid 'lr=1e-4' --epochs 1 -o "$T/R.csv" --plot "$T/nodir/s.png" -q
+[ ! -e "$T/z.h5" ] && [ ! -e "$T/R.csv" ] && [ "$(runs "$S")" -eq "$n0" ] \
+    && ok "missing output folders: nothing written, no run recorded" || fail "a failed output left files or runs"
+(ulimit -f 50; exec "$FC" train "$S" -o "$T/big.h5" --epochs 1 -q) >"$T/.out" 2>"$T/.err"; rc=$?
+[ $rc = 1 ] && grep -q "big.h5: .*File too large" "$T/.err" && ok "a failed head write gives the OS reason" \
+    || fail "head write failure: exit $rc: $(cat "$T/.err")"
+ls "$T" | grep -q '^big\.h5' && fail "a failed head write left $(ls "$T" | grep '^big')" || ok "a failed head write leaves nothing"
+
+# --- documented behaviour: grid syntax for several hidden layers, -q, runs' best val, hidden=0
+"$FC" sweep --help >"$T/sh.txt"; "$FC" train --help >"$T/th.txt"; "$FC" runs --help >"$T/rh.txt"
+grep -q "hidden=256:128" "$T/sh.txt" && ok "sweep --help: several hidden layers in a grid (hidden=256:128)" \
+    || fail "sweep --help lacks the ':' syntax"
+grep -q "print nothing on success" "$T/th.txt" && grep -q "print nothing on success" "$T/sh.txt" \
+    && ok "train/sweep --help: what -q hides" || fail "-q help: $(grep -A1 quiet "$T/th.txt")"
+tr -s ' \n' ' ' <"$T/rh.txt" | grep -q "the epoch with the lowest val_loss" && ok "runs --help: what best val is" \
+    || fail "runs --help: best val"
+check "sweep a grid with a two-layer hidden axis" "$FC" sweep "$T/three.db" --grid 'hidden=8:4,0' --epochs 1 \
+    -o "$T/hg.csv" -q
+check "train --hidden 0" "$FC" train "$T/three.db" -o "$T/h0.h5" --hidden 0 --epochs 1 -q
+"$FC" runs "$T/three.db" >"$T/.out"
+grep -q "hidden=8:4\|hidden=8,4" "$T/.out" && grep -q "hidden=0 " "$T/.out" && ! grep -q "hidden= " "$T/.out" \
+    && ok "runs: hidden=0 for no hidden layer" || fail "runs hidden: $(cat "$T/.out")"
+
 # --- bad inputs
 expect_exit "empty train split" 1 "train split is empty" "$FC" train "$T/empty.db" -o "$T/x.h5"
 expect_exit "one class only" 1 "only one class" "$FC" train "$T/one.db" -o "$T/x.h5"
 expect_exit "head/store fingerprint mismatch" 1 "fingerprint" "$FC" evaluate "$T/other.db" "$T/h.h5"
+cp "$T/h.h5" "$T/nofp.h5"
+$PY -c "import h5py,sys; del h5py.File(sys.argv[1],'r+').attrs['featcache_fingerprint']" "$T/nofp.h5"
+expect_exit "evaluate a head without a store fingerprint" 1 "nofp.h5: head has no store fingerprint" \
+    "$FC" evaluate "$S" "$T/nofp.h5"
 expect_exit "head/store class mismatch" 1 "classes" "$FC" evaluate "$T/three.db" "$T/h.h5"
 expect_exit "missing store" 1 "nope.db" "$FC" train "$T/nope.db" -o "$T/x.h5"
 printf 'not hdf5' >"$T/bad.h5"
@@ -232,5 +335,11 @@ expect_exit "grid empty value" 2 "empty value" "$FC" sweep "$S" --grid 'lr=1e-4,
 expect_exit "grid bad value" 2 "dropout" "$FC" sweep "$S" --grid 'dropout=0.2,2' -o "$T/x.csv"
 expect_exit "grid axis twice" 2 "twice" "$FC" sweep "$S" --grid 'lr=1e-4 lr=1e-3' -o "$T/x.csv"
 expect_exit "sweep without grid" 2 "--grid" "$FC" sweep "$S" -o "$T/x.csv"
+expect_exit "an option given twice (--grid)" 2 "option --grid given twice" "$FC" sweep "$S" --grid 'lr=1e-4,1e-3' \
+    --grid 'hidden=64,128' -o "$T/x.csv"
+expect_exit "an option given twice (-o)" 2 "option --output given twice" "$FC" train "$S" -o "$T/x.h5" -o "$T/y.h5"
+(cd "$T" && exec "$FC" extract "$T" -m "$T/h.h5" -o --help) >"$T/.out" 2>"$T/.err"; rc=$?
+[ $rc = 2 ] && grep -qF -- "-o needs a value" "$T/.err" && [ ! -e "$T/--help" ] \
+    && ok "'-o --help' is a usage error, no store named --help" || fail "-o --help: exit $rc, $(cat "$T/.err"; ls "$T" | head -3)"
 [ ! -e "$T/x.h5" ] && ok "no head written by failed runs" || fail "a failed run wrote a head"
 finish

@@ -43,6 +43,16 @@ static void test_errors(void) {
     char *bad4[] = {"t", "x", "--layer", NULL};
     CHECK(fc_args_parse(&spec, 3, bad4, &a) == FC_ARGS_USAGE, "missing value");
     fc_args_free(&a);
+    char *bad5[] = {"t", "x", "--layer", "a", "--layer=b", NULL};
+    CHECK(fc_args_parse(&spec, 5, bad5, &a) == FC_ARGS_USAGE, "a value option twice");
+    fc_args_free(&a);
+    char *bad6[] = {"t", "x", "--layer", "--help", NULL};
+    CHECK(fc_args_parse(&spec, 4, bad6, &a) == FC_ARGS_USAGE, "an option word as a value");
+    fc_args_free(&a);
+    char *ok1[] = {"t", "x", "--layer=--odd", "-q", "-q", NULL};
+    CHECK(fc_args_parse(&spec, 5, ok1, &a) == FC_ARGS_OK && !strcmp(fc_arg_str(&a, "layer", ""), "--odd"),
+          "--opt=--x passes such a value; a flag twice is harmless");
+    fc_args_free(&a);
 }
 
 static void test_status(void) {
