@@ -18,6 +18,7 @@
 #include "../common/cmd/opts.h"
 #include "../common/model.h"
 #include "../common/progress.h"
+#include "../common/stopsig.h"
 #include "../common/store.h"
 #include "augment_pass.h"
 #include "pipeline.h"
@@ -74,29 +75,6 @@ typedef struct {
     long augment_seed;
     int augment_seed_given;
 } options;
-
-static volatile sig_atomic_t stop_flag;
-
-static void on_signal(int sig) {
-    (void)sig;
-    stop_flag = 1; /* SA_RESETHAND: a second signal kills at once (the store stays valid) */
-}
-
-/* SIGINT/SIGTERM set stop_flag (the work in flight finishes and is written); old[0..1]
- * keep the previous handlers for restore_signals. */
-static void catch_stop(struct sigaction old[2]) {
-    struct sigaction sa = {0};
-    sa.sa_handler = on_signal;
-    sa.sa_flags = SA_RESETHAND | SA_RESTART; /* reads in the reader thread are not cut short */
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old[0]);
-    sigaction(SIGTERM, &sa, &old[1]);
-}
-
-static void restore_signals(const struct sigaction old[2]) {
-    sigaction(SIGINT, &old[0], NULL);
-    sigaction(SIGTERM, &old[1], NULL);
-}
 
 static int parse_options(const fc_args *a, options *o) {
     const char *cmd = "extract";
@@ -336,16 +314,15 @@ static int run_pipeline(job *j, fc_status *st) {
         .out_elems = fc_graph_out_elems(j->g), .max_pixels = (size_t)o->max_pixels,
         .val_frac = o->val_frac, .test_frac = o->test_frac,
         .shard_i = o->shard_i, .shard_n = o->shard_n, .progress = j->progress,
-        .stop = &stop_flag, .shas = j->shas,
+        .stop = &fc_stop_requested, .shas = j->shas,
     };
     fc_preprocess_parse(j->prov.preprocess, &cfg.preprocess);
     cfg.resize = o->resize;
     fc_pl_ops ops = {j, op_forward, op_write, op_path_sha, op_is_stored};
     struct sigaction old[2];
-    stop_flag = 0;
-    catch_stop(old);
+    fc_stop_catch(old);
     int rc = fc_pl_run(&cfg, &ops, &j->stats, st);
-    restore_signals(old);
+    fc_stop_restore(old);
     fc_progress_finish(j->progress);
     return rc;
 }
@@ -436,14 +413,14 @@ static int run_augment(job *j, fc_status *st) {
         .store = j->store, .plan = j->plan, .scan = &j->scan, .shas = j->shas, .batch = (int)o->batch,
         .in_h = j->g->in_h, .in_w = j->g->in_w, .out_elems = fc_graph_out_elems(j->g),
         .max_pixels = (size_t)o->max_pixels, .resize = o->resize, .spec = j->aug_spec, .cfg = j->aug,
-        .quiet = o->quiet, .stop = &stop_flag,
+        .quiet = o->quiet, .stop = &fc_stop_requested,
     };
     fc_preprocess_parse(j->prov.preprocess, &a.preprocess);
     fc_augpass_stats s;
     struct sigaction old[2];
-    catch_stop(old);
+    fc_stop_catch(old);
     int rc = fc_augment_pass(&a, &s, st);
-    restore_signals(old);
+    fc_stop_restore(old);
     printf("augment: %d views of each of %zu training images (%s; seed %llu): stored %lld in %.1f s "
            "(backbone %.1f s)", j->aug.views, s.images, j->aug.spec, (unsigned long long)j->aug.seed,
            (long long)s.views, s.seconds, s.forward_seconds);

@@ -19,28 +19,6 @@
 
 static const char MAGIC[8] = {'F', 'C', 'C', 'K', 'P', 'T', '0', '1'};
 
-volatile sig_atomic_t fc_ckpt_stop;
-
-static void on_stop(int sig) {
-    (void)sig;
-    fc_ckpt_stop = 1; /* SA_RESETHAND: a second signal kills at once */
-}
-
-void fc_ckpt_catch_signals(struct sigaction old[2]) {
-    struct sigaction sa = {0};
-    sa.sa_handler = on_stop;
-    sa.sa_flags = SA_RESETHAND | SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    fc_ckpt_stop = 0;
-    sigaction(SIGINT, &sa, &old[0]);
-    sigaction(SIGTERM, &sa, &old[1]);
-}
-
-void fc_ckpt_restore_signals(const struct sigaction old[2]) {
-    sigaction(SIGINT, &old[0], NULL);
-    sigaction(SIGTERM, &old[1], NULL);
-}
-
 static void warn(const fc_ckpt *ck, const char *fmt, const char *what) {
     fprintf(stderr, "featcache %s: warning: ", ck->cmd);
     fprintf(stderr, fmt, ck->path, what);
@@ -225,7 +203,7 @@ void fc_ckpt_test_stop(int epoch, int step) {
     }
     if (e == epoch + 1 && s == step + 1) {
         if (sig) raise(sig); /* through the installed handler, as a real signal */
-        else fc_ckpt_stop = 1;
+        else fc_stop_requested = 1;
     }
 }
 

@@ -19,8 +19,9 @@
 #ifndef FC_TRAIN_CKPT_H
 #define FC_TRAIN_CKPT_H
 
-#include <signal.h>
 #include <stdio.h>
+
+#include "../common/stopsig.h"
 
 #include "../common/sha256.h"
 #include "trainer.h"
@@ -107,14 +108,10 @@ void fc_ckpt_remove(const fc_ckpt *ck);
 /* Closes ck->rf and frees what fc_ckpt_open allocated. */
 void fc_ckpt_close(fc_ckpt *ck);
 
-/* SIGINT / SIGTERM while checkpoints are on: the run stops at the next step, saves a
- * checkpoint there (mid-epoch: the running loss sums and the step are saved too) and
- * fails with FC_ERR_INTERRUPTED; a second signal kills at once (the previous checkpoint
- * stays). fc_ckpt_catch_signals installs the handlers (old: the previous ones, restored by
- * fc_ckpt_restore_signals). */
-extern volatile sig_atomic_t fc_ckpt_stop;
-void fc_ckpt_catch_signals(struct sigaction old[2]);
-void fc_ckpt_restore_signals(const struct sigaction old[2]);
+/* SIGINT / SIGTERM while checkpoints are on (fc_stop_catch, common/stopsig.h): the run
+ * stops at the next step, saves a checkpoint there (mid-epoch: the running loss sums and
+ * the step are saved too) and fails with FC_ERR_INTERRUPTED; a second signal kills at once
+ * (the previous checkpoint stays). */
 
 /* Test hook: FC_TEST_CKPT_KILL=N kills the process (SIGKILL) right after its N-th
  * checkpoint is committed, as a crash at that point would. */

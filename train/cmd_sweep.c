@@ -220,11 +220,11 @@ static int train_all(const fc_dataset *tr, const fc_dataset *va, sweep_run *r, i
             }
             int left = 0;
             for (int c = 0; c < r->n; c++) left += !fin[c];
-            if (left && (fc_ckpt_stop || fc_ckpt_due(ck))) { /* between units: the finished configs' results */
+            if (left && (fc_stop_requested || fc_ckpt_due(ck))) { /* between units: the finished configs' results */
                 fc_ckw w;
                 if (!fc_ckpt_begin(ck, &w, NULL, 0, 0, 0, 0.0)) fc_ckpt_commit(&w);
             }
-            if (left && fc_ckpt_stop && ck->path) {
+            if (left && fc_stop_requested && ck->path) {
                 rc = fc_fail(st, FC_ERR_INTERRUPTED, "interrupted with %d of %d configs finished: %s", r->n - left, r->n,
                              ck->disabled ? "no checkpoint could be written" : "state saved; run the same command to resume");
                 break;
@@ -397,12 +397,12 @@ int cmd_sweep(int argc, char **argv) {
     if (!fc_arg_flag(&a, "quiet"))
         fprintf(stderr, "sweep: %d configs, %zu train / %zu validation images\n", r.n, tr.n, va.n);
     struct sigaction old[2];
-    if (ck.path) fc_ckpt_catch_signals(old);
+    if (ck.path) fc_stop_catch(old);
     rc = train_all(&tr, &va, &r, threads, fc_arg_flag(&a, "quiet"), max_mem, fc_arg_str(&a, "best", NULL) != NULL,
                    &ck, &st) || outputs(store, &a, &r, &tr, &st)
              ? fc_report("sweep", &st)
              : 0;
-    if (ck.path) fc_ckpt_restore_signals(old);
+    if (ck.path) fc_stop_restore(old);
     if (!rc) fc_ckpt_remove(&ck);
     fc_run_free_data(&tr, &va);
 done:

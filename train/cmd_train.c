@@ -133,13 +133,13 @@ int cmd_train(int argc, char **argv) {
                    ck.r_steps ? " and part of the next" : "");
         double t0 = fc_now();
         struct sigaction old[2];
-        if (ck.path) fc_ckpt_catch_signals(old);
+        if (ck.path) fc_stop_catch(old);
         if (!fc_train_group(&tr, &va, &c, 1, threads, &hooks, &hd, &h, &st) &&
             !finish(store, out, &a, &c, hd, &h, &tr, va.n > 0, fc_now() - t0 + ck.elapsed, &st)) {
             rc = 0;
             fc_ckpt_remove(&ck);
         }
-        if (ck.path) fc_ckpt_restore_signals(old);
+        if (ck.path) fc_stop_restore(old);
     }
     if (rc) rc = fc_report("train", &st);
     fc_history_free(&h0);

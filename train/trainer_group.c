@@ -437,13 +437,13 @@ static void save_group(group *g, int e, int steps, double secs) {
 }
 
 /* After epoch e: a checkpoint when one is due (or a stop was asked) and a config trains
- * on. Returns 1 when the run must stop here (fc_ckpt_stop). */
+ * on. Returns 1 when the run must stop here (fc_stop_requested). */
 static int checkpoint(group *g, int e, int max_epochs) {
     int any = 0;
     for (int i = 0; i < g->n; i++) any |= g->cs[i].active;
     if (!any || e + 1 >= max_epochs) return 0;
-    if (fc_ckpt_stop || fc_ckpt_due(g->ck)) save_group(g, e + 1, 0, 0.0);
-    return fc_ckpt_stop != 0;
+    if (fc_stop_requested || fc_ckpt_due(g->ck)) save_group(g, e + 1, 0, 0.0);
+    return fc_stop_requested != 0;
 }
 
 static int run_epochs(group *g, fc_tpool *pool, const fc_dataset *tr, const fc_dataset *va,
@@ -492,7 +492,7 @@ static int run_epochs(group *g, fc_tpool *pool, const fc_dataset *tr, const fc_d
             }
             fc_tpool_run(pool, fused_phase, g);
             fc_ckpt_test_stop(e, s);
-            if (fc_ckpt_stop && g->ck && s + 1 < nb) { /* SIGINT/SIGTERM: save this step's state, stop */
+            if (fc_stop_requested && g->ck && s + 1 < nb) { /* SIGINT/SIGTERM: save this step's state, stop */
                 save_group(g, e, s + 1, fc_now() - t0);
                 return fc_fail(st, FC_ERR_INTERRUPTED, "interrupted in epoch %d, after step %d of %d: %s", e + 1, s + 1,
                                nb, g->ck->disabled ? "no checkpoint could be written" : "state saved; run the same command to resume");
