@@ -191,6 +191,10 @@ int fc_output_check(const char *out, const char *opt, fc_out_kind kind, const ch
 }
 
 int fc_outtmp_commit(const char *tmp, const char *path, fc_status *st) {
+    return fc_outtmp_commit_over(tmp, path, NULL, st);
+}
+
+int fc_outtmp_commit_over(const char *tmp, const char *path, const char *const *stale, fc_status *st) {
     int fd = open(tmp, O_RDONLY);
     if (fd < 0 || fsync(fd) != 0) {
         int e = errno;
@@ -198,9 +202,14 @@ int fc_outtmp_commit(const char *tmp, const char *path, fc_status *st) {
         return fc_fail(st, FC_ERR_IO, "%s: cannot sync %s: %s", path, tmp, strerror(e));
     }
     close(fd);
+    for (size_t i = 0; stale && stale[i]; i++) {
+        char side[4200];
+        snprintf(side, sizeof side, "%s%s", path, stale[i]);
+        if (unlink(side) != 0 && errno != ENOENT)
+            return fc_fail(st, FC_ERR_IO, "%s: cannot remove the old %s: %s", path, side, strerror(errno));
+    }
     if (rename(tmp, path) != 0)
-        return fc_fail(st, FC_ERR_IO, "%s: cannot rename %s into place: %s", path, tmp,
-                       strerror(errno));
+        return fc_fail(st, FC_ERR_IO, "%s: cannot rename %s into place: %s", path, tmp, strerror(errno));
     char *dcopy = strdup(path);
     if (dcopy) {
         int dfd = open(dirname(dcopy), O_RDONLY | O_DIRECTORY);

@@ -22,6 +22,9 @@ int fc_outtmp_create(const char *out, char **tmp, fc_status *st);
 /* Makes a finished temp file the output: fsyncs tmp, renames it over path and fsyncs the
  * folder, so the new file survives a crash and a reader sees the old or the new one whole. */
 int fc_outtmp_commit(const char *tmp, const char *path, fc_status *st);
+/* The same, removing path + each suffix in the NULL-terminated list `stale` (e.g. an old
+ * store's "-wal") after the sync and before the rename. */
+int fc_outtmp_commit_over(const char *tmp, const char *path, const char *const *stale, fc_status *st);
 
 /* Gives a temp file the mode a plain create of the output would have (0666 & ~umask):
  * mkstemp makes 0600, and heads, exports and CSVs are for sharing. */

@@ -282,32 +282,11 @@ static int sync_rename(const char *tmp, const char *out, fc_status *st) {
     snprintf(wal, sizeof wal, "%s-wal", tmp);
     if (stat(wal, &sb) == 0 && sb.st_size > 0)
         return fc_fail(st, FC_ERR_INTERNAL, "%s: write-ahead log not checkpointed on close", tmp);
-    int fd = open(tmp, O_RDONLY);
-    if (fd < 0 || fsync(fd) != 0) {
-        int e = errno;
-        if (fd >= 0) close(fd);
-        return fc_fail(st, FC_ERR_IO, "%s: cannot sync: %s", tmp, strerror(e));
-    }
-    close(fd);
     /* The old OUT's -wal/-shm/-journal (a killed extract leaves them) would be applied to
      * the new file by the next open as if they were its own: it would read as malformed.
      * The caller holds OUT's writer lock, so no writer owns them. */
-    static const char *const side[] = {"-wal", "-shm", "-journal"};
-    for (size_t i = 0; i < sizeof side / sizeof *side; i++) {
-        snprintf(wal, sizeof wal, "%s%s", out, side[i]);
-        if (unlink(wal) != 0 && errno != ENOENT)
-            return fc_fail(st, FC_ERR_IO, "%s: cannot remove the old store's %s: %s", out, wal,
-                           strerror(errno));
-    }
-    if (rename(tmp, out) != 0)
-        return fc_fail(st, FC_ERR_IO, "%s: cannot rename into place: %s", out, strerror(errno));
-    char *d = strdup(out);
-    if (d) {
-        int dfd = open(dirname(d), O_RDONLY | O_DIRECTORY);
-        if (dfd >= 0) fsync(dfd), close(dfd);
-        free(d);
-    }
-    return 0;
+    static const char *const side[] = {"-wal", "-shm", "-journal", NULL};
+    return fc_outtmp_commit_over(tmp, out, side, st);
 }
 
 /* Copies the planned images of every source into a temp store, then renames it to out. */
