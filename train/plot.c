@@ -217,10 +217,14 @@ int fc_plot_history(const fc_history *h, const char *title, const char *path, fc
 }
 
 /* Best validation accuracy of a history (-inf if none is finite). */
-static double best_val_acc(const fc_history *h) {
+/* The best validation accuracy of a history (train: its training accuracy, for a store
+ * without a validation split). */
+static double best_acc(const fc_history *h, int train) {
     double b = -INFINITY;
-    for (int e = 0; e < h->n; e++)
-        if (isfinite(h->ep[e].val_acc) && h->ep[e].val_acc > b) b = h->ep[e].val_acc;
+    for (int e = 0; e < h->n; e++) {
+        double v = train ? h->ep[e].acc : h->ep[e].val_acc;
+        if (isfinite(v) && v > b) b = v;
+    }
     return b;
 }
 
@@ -228,12 +232,14 @@ int fc_plot_sweep(const fc_history *h, char *const *labels, int n, const char *p
     if (n < 1) return fc_fail(st, FC_ERR_ARG, "%s: nothing to plot", path);
     enum { MAXS = 40 }; /* 10 colours x 4 line styles, each curve told apart */
     /* more configs than that: the MAXS best by validation accuracy, in config order */
-    int pick[MAXS], ns = 0;
+    int pick[MAXS], ns = 0, train = 1; /* no validation split (every val_acc NaN): training accuracy */
+    for (int k = 0; k < n && train; k++)
+        for (int e = 0; e < h[k].n; e++) train &= !isfinite(h[k].ep[e].val_acc);
     for (int k = 0; k < n; k++) {
         int better = 0; /* configs ranked before k: higher best, or equal and earlier */
-        double bk = best_val_acc(&h[k]);
+        double bk = best_acc(&h[k], train);
         for (int i = 0; i < n && better < MAXS; i++) {
-            double bi = best_val_acc(&h[i]);
+            double bi = best_acc(&h[i], train);
             better += bi > bk || (bi == bk && i < k);
         }
         if (better < MAXS) pick[ns++] = k;
@@ -247,14 +253,16 @@ int fc_plot_sweep(const fc_history *h, char *const *labels, int n, const char *p
     const int stride = (int)(sizeof(fc_epoch_stat) / sizeof(float));
     for (int q = 0; q < ns; q++) {
         const double *c = palette[q % 10];
-        s[q] = (series){&h[pick[q]].ep[0].val_acc, stride, h[pick[q]].n, c[0], c[1], c[2], q / 10, labels[pick[q]]};
+        const float *y = train ? &h[pick[q]].ep[0].acc : &h[pick[q]].ep[0].val_acc;
+        s[q] = (series){y, stride, h[pick[q]].n, c[0], c[1], c[2], q / 10, labels[pick[q]]};
     }
     frame f = {80, 60, 640, height - 140, 1, maxe > 1 ? maxe : 2, 0, 1};
     y_range(s, ns, &f);
-    char title[96];
-    if (ns < n) snprintf(title, sizeof title, "Validation accuracy (the %d best of %d configs)", ns, n);
-    else snprintf(title, sizeof title, "Validation accuracy");
-    draw_axes(cr, &f, title, "Epoch", "Validation accuracy");
+    char title[120];
+    const char *what = train ? "Training accuracy (no validation split)" : "Validation accuracy";
+    if (ns < n) snprintf(title, sizeof title, "%s (the %d best of %d configs)", what, ns, n);
+    else snprintf(title, sizeof title, "%s", what);
+    draw_axes(cr, &f, title, "Epoch", train ? "Training accuracy" : "Validation accuracy");
     for (int q = 0; q < ns; q++) draw_series(cr, &f, &s[q]);
     draw_legend(cr, f.x0 + f.w + 20, f.y0, s, ns);
     return fc_plot_finish_png(sf, cr, path, st);

@@ -184,6 +184,18 @@ expect_exit "--patience without a validation split is a data error" 1 "$T/noval.
     "$FC" train "$T/noval.db" -o "$T/nvp.h5" --patience 1 --epochs 2 -q
 expect_exit "sweep with a patience axis without a validation split" 1 "noval.db has no validation split" \
     "$FC" sweep "$T/noval.db" --grid 'patience=0,2' --epochs 2 -o "$T/nvp.csv" -q
+check "sweep --plot without a validation split" "$FC" sweep "$T/noval.db" --grid 'lr=1e-3,1e-4' --epochs 3 \
+    -o "$T/nvs.csv" --plot "$T/nvs.png" -q
+"$PY" - "$T/nvs.png" <<'PY' && ok "... draws the training accuracy curves (coloured pixels in the frame)" || fail "sweep plot without validation is empty"
+import sys
+from PIL import Image
+im = Image.open(sys.argv[1]).convert("RGB")
+w, h = im.size
+px = im.load()
+coloured = sum(1 for x in range(82, 718) for y in range(62, h - 82)
+               if max(px[x, y]) - min(px[x, y]) > 60)
+sys.exit(0 if coloured > 200 else 1)
+PY
 expect_exit "evaluate an empty split suggests a split that has images" 1 "validation split is empty (try --split test)" \
     "$FC" evaluate "$T/noval.db" "$T/nv.h5" --split validation
 "$FC" export "$T/noval.db" "$T/noval.h5" >/dev/null 2>&1
