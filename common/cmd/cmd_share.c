@@ -495,6 +495,14 @@ static const fc_opt share_opts[] = {
     {0},
 };
 
+static const fc_opt import_opts[] = {
+    {"output", 'o', "STORE", "store to write (atomically: temp file + rename)"},
+    {"codec", 0, "f32|f16|bf16|u8", "codec of the new store (default: the export's store's)"},
+    {"level", 0, "N", "zstd level 1-19 of that codec (default: the export's store's)"},
+    {"force", 0, NULL, "replace STORE if it exists"},
+    {0},
+};
+
 static int share_main(const fc_cmd_spec *spec, int import, int argc, char **argv) {
     fc_args a;
     int rc = fc_args_parse(spec, argc, argv, &a);
@@ -503,7 +511,7 @@ static int share_main(const fc_cmd_spec *spec, int import, int argc, char **argv
     j.out = fc_arg_str(&a, "output", NULL);
     j.codec = fc_arg_str(&a, "codec", NULL);
     j.force = fc_arg_flag(&a, "force");
-    const char *pref = fc_arg_str(&a, "prefer", NULL);
+    const char *pref = import ? NULL : fc_arg_str(&a, "prefer", NULL);
     if (!j.out) rc = fc_usage_error(spec->name, "-o OUT is required");
     else if (pref && strcmp(pref, "first") == 0) j.prefer = PREFER_FIRST;
     else if (pref && strcmp(pref, "last") == 0) j.prefer = PREFER_LAST;
@@ -526,6 +534,6 @@ int cmd_import(int argc, char **argv) {
     static const fc_cmd_spec spec = {
         "import", "IN.h5 -o STORE [--codec C]",
         "read an exported HDF5 file (validated) into a new store with its provenance",
-        share_opts, 1, 1};
+        import_opts, 1, 1};
     return share_main(&spec, 1, argc, argv);
 }
