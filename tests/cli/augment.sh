@@ -255,9 +255,9 @@ check "verify the imported store" "$FC" verify "$T/imp.db"
 check "train --augment on the imported store" "$FC" train "$T/imp.db" -o "$T/ih.h5" --augment --epochs 1 -q
 check "info on the export shows its views" "$FC" info "$T/a.h5"
 grep -q "^augmented    $((5 * ntrain)) views, 5 per training image" "$T/.out" && ok "info: export views" || fail "info: $(tail -2 "$T/.out")"
-check "export --dtype float16 --zstd with views" "$FC" export "$T/a.db" "$T/a16.h5" --dtype float16 --zstd
+check "export --dtype float16 --zstd with views" "$FC" export "$T/a.db" "$T/x16.h5" --dtype float16 --zstd
 $PY -c "import h5py,sys; f=h5py.File(sys.argv[1],'r'); assert f['views'].dtype=='float16' and f['views'].shape[0]==int(sys.argv[2])" \
-    "$T/a16.h5" $((5 * ntrain)) && ok "float16 views" || fail "float16 views"
+    "$T/x16.h5" $((5 * ntrain)) && ok "float16 views" || fail "float16 views"
 # damaged view tables are refused by name (exit 1), nothing written
 $PY - "$T/a.h5" "$T/bad_of.h5" "$T/bad_shape.h5" <<'PY' || fail "make damaged exports"
 import sys, shutil, h5py, numpy as np

@@ -432,7 +432,7 @@ static void test_bad_data(void) {
     CHECK(fc_train_group(&tr, &va, &c, 1, 1, NULL, &h, &r, &st) == FC_ERR_FORMAT && strstr(st.msg, "only one class"), "%s", st.msg);
     tr.y[3] = 0;
     c.patience = 2;
-    CHECK(fc_train_group(&tr, &va, &c, 1, 1, NULL, &h, &r, &st) == FC_ERR_ARG && strstr(st.msg, "validation"), "%s", st.msg);
+    CHECK(fc_train_group(&tr, &va, &c, 1, 1, NULL, &h, &r, &st) == FC_ERR_FORMAT && strstr(st.msg, "validation"), "%s", st.msg);
     c.patience = 0;
     CHECK(fc_train_group(&tr, &va, &c, 1, 1, NULL, &h, &r, &st) == 0, "no validation is fine: %s", st.msg);
     CHECK(isnan(r.ep[0].val_loss), "val_loss NaN without validation");
