@@ -147,6 +147,14 @@ else
     ok "# SKIP unwritable folder (running as a user who can write anywhere)"
 fi
 chmod u+w "$T/ro"
+# a checkpoint that cannot be written (file size limit: the checkpoint is about twice the
+# head) warns once and the run goes on to write its head
+lim=$(( $(stat -c %s "$T/ref.h5") / 1024 + 64 ))
+expect_exit "checkpoint over the file size limit: a warning, the run completes" 0 "cannot write checkpoint" \
+    bash -c "ulimit -f $lim; exec \"\$0\" \"\$@\"" "$FC" train "$S" -o "$T/fl.h5" "${TR[@]}" --checkpoint-every 0 --history "$T/fl.csv"
+[ "$(grep -c "cannot write checkpoint" "$T/.err")" = 1 ] && ok "... one warning" || fail "warnings: $(cat "$T/.err")"
+same_history "$T/ref.csv" "$T/fl.csv" && same_weights "$T/ref.h5" "$T/fl.h5" && ok "... same results" || fail "size-limited run differs"
+ls "$T" | grep -q 'fl\.h5\.ckpt' && fail "checkpoint or temp left: $(ls "$T" | grep fl)" || ok "... no checkpoint or temp file left"
 expect_exit "--checkpoint-every bad value" 2 "--checkpoint-every" "$FC" train "$S" -o "$T/c.h5" --checkpoint-every soon
 expect_exit "--checkpoint-every negative" 2 "--checkpoint-every" "$FC" train "$S" -o "$T/c.h5" --checkpoint-every -5
 rm -f "$T/c.h5.ckpt"
