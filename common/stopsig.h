@@ -2,8 +2,9 @@
  *
  * extract finishes the batch in flight and writes it; train and sweep save a checkpoint
  * at the next step. fc_stop_catch clears fc_stop_requested and installs a handler that
- * sets it; the handler resets itself (SA_RESETHAND), so a second signal kills at once
- * (what was written stays valid). Reads are restarted (SA_RESTART), not cut short. */
+ * sets it and puts SIGINT and SIGTERM back to their default action, so a second signal of
+ * either kind kills at once (what was written stays valid). Reads are restarted
+ * (SA_RESTART), not cut short. */
 #ifndef FC_STOPSIG_H
 #define FC_STOPSIG_H
 

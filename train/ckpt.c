@@ -8,6 +8,7 @@
 #include "ckpt.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,15 +109,8 @@ int fc_ckpt_begin(fc_ckpt *ck, fc_ckw *w, const int *unit, int n, unsigned epoch
     w->t0 = fc_now();
     if (!ck->path || ck->disabled) return -1;
     fc_status st = {0};
-    int fd;
-    if (fc_ckpt_key(ck, &st) || (fd = fc_outtmp_create(ck->path, &w->tmp, &st)) < 0) {
+    if (fc_ckpt_key(ck, &st) || !(w->f = fc_outtmp_fopen(ck->path, &w->tmp, &st))) {
         warn(ck, "no checkpoints in %s for this run: %s", st.msg);
-        ck->disabled = 1;
-        return -1;
-    }
-    if (!(w->f = fdopen(fd, "wb"))) {
-        close(fd), unlink(w->tmp), free(w->tmp);
-        warn(ck, "no checkpoints in %s for this run: %s", strerror(errno));
         ck->disabled = 1;
         return -1;
     }
@@ -265,6 +259,24 @@ static int verify(FILE *f, long size) {
     return memcmp(want, got, 32) ? -1 : 0;
 }
 
+/* Opens path for reading without blocking on a FIFO or device; 0 and *f when it is a
+ * regular file, else an errno (ENOENT: none; EFTYPE-like EINVAL: not a regular file). */
+static int open_regular(const char *path, FILE **f, struct stat *sb) {
+    *f = NULL;
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return errno;
+    if (fstat(fd, sb) != 0 || !S_ISREG(sb->st_mode)) {
+        close(fd);
+        return EINVAL;
+    }
+    if (!(*f = fdopen(fd, "rb"))) {
+        int e = errno;
+        close(fd);
+        return e;
+    }
+    return 0;
+}
+
 static void unwind(fc_ckpt *ck, unsigned char *done, fc_history *hist, int *best, fc_head **heads) {
     for (int i = 0; i < ck->n_cfg; i++)
         if (done[i]) fc_history_free(&hist[i]), memset(&hist[i], 0, sizeof hist[i]), done[i] = 0;
@@ -276,19 +288,18 @@ int fc_ckpt_open(fc_ckpt *ck, unsigned char *done, fc_history *hist, int *best, 
     ck->t_start = ck->last_write = fc_now();
     *best = -1;
     if (!ck->path) return 0;
-    FILE *f = fopen(ck->path, "rb");
-    if (!f) {
-        if (errno != ENOENT) warn(ck, "not resuming from %s: %s; starting from epoch 1", strerror(errno));
-        return 0;
-    }
+    FILE *f;
     struct stat sb;
     char magic[8];
     unsigned char key[32];
-    int is_ckpt = fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode) &&
-                  (sb.st_size == 0 || (fread(magic, 1, 8, f) == 8 && !memcmp(magic, MAGIC, 8)));
-    if (!is_ckpt) { /* someone else's file: left alone */
-        fclose(f);
-        warn(ck, "%s exists and is %s: not replaced, no checkpoints for this run", "not a featcache checkpoint");
+    int e = open_regular(ck->path, &f, &sb);
+    if (e == ENOENT) return 0;
+    /* anything featcache did not write is left alone: it renames whole checkpoints into
+     * place, so one is never empty and always starts with MAGIC */
+    if (e || sb.st_size == 0 || fread(magic, 1, 8, f) != 8 || memcmp(magic, MAGIC, 8) != 0) {
+        if (f) fclose(f);
+        warn(ck, "%s exists and is %s: not replaced, no checkpoints for this run",
+             e == EINVAL ? "not a regular file" : e ? strerror(e) : "not a featcache checkpoint");
         ck->disabled = 1;
         return 0;
     }
@@ -368,8 +379,9 @@ int fc_ckpt_open(fc_ckpt *ck, unsigned char *done, fc_history *hist, int *best, 
 
 int fc_ckpt_is_file(const char *path) {
     char magic[8];
-    FILE *f = fopen(path, "rb");
-    int ok = f && fread(magic, 1, 8, f) == 8 && !memcmp(magic, MAGIC, 8);
+    FILE *f;
+    struct stat sb;
+    int ok = !open_regular(path, &f, &sb) && fread(magic, 1, 8, f) == 8 && !memcmp(magic, MAGIC, 8);
     if (f) fclose(f);
     return ok;
 }

@@ -203,8 +203,24 @@ static int train_all(const fc_dataset *tr, const fc_dataset *va, sweep_run *r, i
             }
             lg.epochs = maxe;
             fc_train_hooks hooks = {log_epoch, &lg, ck, idx + k0};
-            if (!quiet && fc_ckpt_resumes(ck, idx + k0, n))
-                fprintf(stderr, "sweep: %d config(s) in progress continue after epoch %u\n", n, ck->r_epochs);
+            if (fc_ckpt_resumes(ck, idx + k0, n)) {
+                if (!quiet && ck->r_steps)
+                    fprintf(stderr, "sweep: %d config(s) in progress continue from step %u of epoch %u\n", n,
+                            ck->r_steps + 1, ck->r_epochs + 1);
+                else if (!quiet)
+                    fprintf(stderr, "sweep: %d config(s) in progress continue after epoch %u\n", n, ck->r_epochs);
+            } else if (ck->rf) { /* the checkpoint's round is not this one: does it share configs with it? */
+                int shared = 0;
+                for (int q = 0; q < n; q++)
+                    for (int u = 0; u < ck->r_n_unit; u++) shared += ck->r_unit[u] == idx[k0 + q];
+                if (shared) {
+                    if (!quiet)
+                        fprintf(stderr, "sweep: the %d config(s) in progress in %s are now trained in other rounds "
+                                        "(--max-memory or the memory available changed): they start over\n",
+                                ck->r_n_unit, ck->path);
+                    fc_ckpt_close(ck);
+                }
+            }
             if ((rc = fc_train_group(tr, va, gc, n, threads, &hooks, gh, ghist, st))) break;
             for (int q = 0; q < n; q++) {
                 int c = idx[k0 + q];

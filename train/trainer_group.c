@@ -409,7 +409,7 @@ static int get_state(fc_ckpt *ck, cstate *c, fc_status *st) {
         fc_ckr_get(ck, cs, sizeof cs, st) || fc_ckr_hist(ck, c->hist, c->cfg->epochs, st))
         return st->code;
     c->correct = (long)cs[0], c->seen = (long)cs[1];
-    if (t < 0 || (c->hist->n < 1 && !ck->r_steps))
+    if (t < 0 || (c->hist->n < 1 && !ck->r_steps) || c->hist->n > (int)ck->r_epochs)
         return fc_fail(st, FC_ERR_FORMAT, "%s: checkpoint state does not fit this run (remove it or run with --no-resume)",
                        ck->path);
     c->t = (long)t, c->active = aw[0] != 0, c->wait = aw[1];
@@ -455,6 +455,10 @@ static int run_epochs(group *g, fc_tpool *pool, const fc_dataset *tr, const fc_d
     int max_epochs = 0;
     for (int i = 0; i < g->n; i++) max_epochs = g->cs[i].cfg->epochs > max_epochs ? g->cs[i].cfg->epochs : max_epochs;
     const int e0 = g->e0, s0 = g->s0; /* > 0: resumed from a checkpoint */
+    if (e0 >= max_epochs || s0 >= nb) /* a checksummed checkpoint of this run never says so */
+        return fc_fail(st, FC_ERR_FORMAT, "%s: checkpoint at epoch %d, step %d does not fit this run (%d epochs of %d "
+                                          "steps): remove it or run with --no-resume",
+                       g->ck ? g->ck->path : "checkpoint", e0 + 1, s0, max_epochs, nb);
     shuffle(lb->perm, n, c0->seed, e0);
     const size_t first = (size_t)s0 * batch;
     int B0 = (int)(n < (size_t)batch ? n : (size_t)batch), Bf = (int)(n - first < (size_t)batch ? n - first : (size_t)batch);
@@ -503,6 +507,9 @@ static int run_epochs(group *g, fc_tpool *pool, const fc_dataset *tr, const fc_d
         double secs = fc_now() - t0; /* like Keras's epoch time: training and validation */
         for (int i = 0; i < g->n; i++)
             if (g->cs[i].active && end_epoch(&g->cs[i], va, e, secs, hooks, i, st)) return st->code;
+        int any = 0;
+        for (int i = 0; i < g->n; i++) any |= g->cs[i].active;
+        if (!any) break; /* every config stopped early: nothing left to train */
         if (g->ck && checkpoint(g, e, max_epochs))
             return fc_fail(st, FC_ERR_INTERRUPTED, "interrupted after epoch %d: %s", e + 1,
                            g->ck->disabled ? "no checkpoint could be written" : "state saved; run the same command to resume");

@@ -99,6 +99,13 @@ expect_exit "--patience run resumes" 0 "resuming" "$FC" train "$S" -o "$T/p.h5" 
 same_history "$T/pref.csv" "$T/p.csv" && same_weights "$T/pref.h5" "$T/p.h5" \
     && ok "--patience: same epochs, same restored best weights" || fail "--patience resume differs"
 
+# a stop request in the epoch where early stopping ends training: nothing is left to do,
+# the run finishes (exit 0) with the same results
+expect_exit "stop request in the early-stopping epoch: the run just finishes" 0 "" \
+    env FC_TEST_CKPT_STOP=$n:12 "$FC" train "$S" -o "$T/pe.h5" "${PT[@]}" --checkpoint-every 0 --history "$T/pe.csv" -q
+same_history "$T/pref.csv" "$T/pe.csv" && same_weights "$T/pref.h5" "$T/pe.h5" && ok "... same results, no checkpoint left" \
+    && [ ! -e "$T/pe.h5.ckpt" ] || fail "early-stop epoch stop: differs or checkpoint left"
+
 # the 3-class softmax head with Adam and L2 (every optimizer state array)
 AT=(--epochs 5 --optimizer adam --lr 1e-3 --l2 1e-4 --hidden 32,16 --dropout 0.25 --threads 2)
 check "uninterrupted Adam/L2 train" "$FC" train "$T/three.db" -o "$T/aref.h5" "${AT[@]}" --history "$T/aref.csv" -q
@@ -155,6 +162,33 @@ expect_exit "checkpoint over the file size limit: a warning, the run completes" 
 [ "$(grep -c "cannot write checkpoint" "$T/.err")" = 1 ] && ok "... one warning" || fail "warnings: $(cat "$T/.err")"
 same_history "$T/ref.csv" "$T/fl.csv" && same_weights "$T/ref.h5" "$T/fl.h5" && ok "... same results" || fail "size-limited run differs"
 ls "$T" | grep -q 'fl\.h5\.ckpt' && fail "checkpoint or temp left: $(ls "$T" | grep fl)" || ok "... no checkpoint or temp file left"
+: >"$T/e.h5.ckpt"
+expect_exit "an empty file named like the checkpoint is left alone" 0 "not a featcache checkpoint" \
+    "$FC" train "$S" -o "$T/e.h5" "${TR[@]}" --checkpoint-every 0
+[ -f "$T/e.h5.ckpt" ] && [ ! -s "$T/e.h5.ckpt" ] && ok "... still there, empty" || fail "empty .ckpt file replaced or removed"
+mkfifo "$T/f.h5.ckpt"
+expect_exit "a FIFO named like the checkpoint: no hang, left alone" 0 "not a regular file" \
+    timeout 60 "$FC" train "$S" -o "$T/f.h5" "${TR[@]}" --checkpoint-every 0
+[ -p "$T/f.h5.ckpt" ] && ok "... the FIFO is still there" || fail "FIFO replaced"
+expect_exit "--no-resume with a FIFO there: no hang" 0 "" timeout 60 "$FC" train "$S" -o "$T/f.h5" "${TR[@]}" --no-resume -q
+# a checkpoint whose checksum and key are right but whose position does not fit this run
+# (a crafted file, or a bug): an error naming it, never a crash
+rm -f "$T/cr.h5.ckpt"
+FC_TEST_CKPT_STOP=3:5 "$FC" train "$S" -o "$T/cr.h5" "${TR[@]}" -q >/dev/null 2>&1
+craft() { # OFFSET VALUE: set a u32 of the header and re-seal the file with its SHA-256
+    "$PY" - "$T/cr.h5.ckpt" "$T/cr2.h5.ckpt" "$1" "$2" <<'PY'
+import hashlib, struct, sys
+b = bytearray(open(sys.argv[1], "rb").read())
+struct.pack_into("<I", b, int(sys.argv[3]), int(sys.argv[4]))
+b[-32:] = hashlib.sha256(bytes(b[:-32])).digest()
+open(sys.argv[2], "wb").write(b)
+PY
+}
+for fv in "72 999" "72 12" "68 100" "68 1"; do
+    craft $fv
+    expect_exit "crafted checkpoint (u32 at ${fv% *} = ${fv#* }): refused by name, no crash" 1 "cr2.h5.ckpt" \
+        "$FC" train "$S" -o "$T/cr2.h5" "${TR[@]}" -q
+done
 expect_exit "--checkpoint-every bad value" 2 "--checkpoint-every" "$FC" train "$S" -o "$T/c.h5" --checkpoint-every soon
 expect_exit "--checkpoint-every negative" 2 "--checkpoint-every" "$FC" train "$S" -o "$T/c.h5" --checkpoint-every -5
 rm -f "$T/c.h5.ckpt"
@@ -195,6 +229,12 @@ for at in 2:4 4:12; do
     check "... resumes" "$FC" sweep "$S" --grid "$G" -o "$T/ss.csv" --best "$T/ss.h5" "${SW[@]}" -q
     cmp -s "$T/sref.csv" "$T/ss.csv" && same_weights "$T/sref.h5" "$T/ss.h5" && ok "... == uninterrupted" || fail "sweep stop $at differs"
 done
+# resumed with other memory rounds: the configs in progress start over (and say so)
+rm -f "$T/mr.csv"
+FC_TEST_CKPT_KILL=2 "$FC" sweep "$S" --grid "$G" -o "$T/mr.csv" "${SW[@]}" -q >/dev/null 2>&1
+expect_exit "sweep resumed with another --max-memory" 0 "they start over" \
+    "$FC" sweep "$S" --grid "$G" -o "$T/mr.csv" --epochs 4 --seed 5 --threads 2 --max-memory 1G --checkpoint-every 0
+cmp -s "$T/sref.csv" "$T/mr.csv" && ok "... same CSV" || fail "other rounds: CSV differs"
 # a checkpoint of a sweep without --best is not one of a sweep with --best (no head kept)
 rm -f "$T/sb.csv"
 FC_TEST_CKPT_KILL=6 "$FC" sweep "$S" --grid "$G" -o "$T/sb.csv" "${SW[@]}" -q >/dev/null 2>&1
