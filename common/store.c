@@ -751,7 +751,11 @@ int fc_store_put(fc_store *s, const fc_image_rec *rec, const float *features, fc
     if (!features) {
         int has = fc_store_has(s, rec->sha256, st);
         if (has < 0) return -has;
-        return put_rows(s, rec, FC_IMG_FAILED, has, st);
+        rc = put_rows(s, rec, FC_IMG_FAILED, has, st);
+        /* augmented views belong to training images: one moved to validation or test
+         * loses them (moved back, a plain extract makes them again) */
+        if (!rc && has && rec->split != FC_SPLIT_TRAIN) rc = fc_views_delete(s, rec->sha256, st);
+        return rc;
     }
     if ((rc = fc_store_choose_layout(s, features, 1, st))) return rc;
     uint8_t *blob = NULL;

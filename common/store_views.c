@@ -32,6 +32,12 @@ static const char views_ddl[] =
     "    UNIQUE (sha256, view)\n"
     ");\n";
 
+/* The views that count: of a training image with features, index below K (a view left
+ * by an image moved out of train, or beyond K, is ignored by every reader). */
+#define VALID_VIEWS                                                                               \
+    "FROM views v JOIN images i ON i.sha256 = v.sha256 AND i.split = 0 AND i.status = 0 "        \
+    "WHERE v.view < (SELECT views FROM augmentation WHERE id = 1)"
+
 int fc_views_exist(fc_store *s) {
     sqlite3 *db = fc_store_db(s);
     sqlite3_stmt *q = NULL;
@@ -159,8 +165,9 @@ int fc_views_stats(fc_store *s, int64_t *n_views, int64_t *bytes, fc_status *st)
     *n_views = 0, *bytes = 0;
     if (!fc_views_exist(s)) return FC_OK;
     sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(fc_store_db(s), "SELECT count(*), coalesce(sum(length(blob)), 0) FROM views", -1, &q,
-                           NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(fc_store_db(s),
+                           "SELECT (SELECT count(*) " VALID_VIEWS "), coalesce(sum(length(blob)), 0) FROM views", -1,
+                           &q, NULL) != SQLITE_OK)
         return fc_store_sql_fail(s, st, "read views");
     int rc = FC_OK;
     if (sqlite3_step(q) == SQLITE_ROW) *n_views = sqlite3_column_int64(q, 0), *bytes = sqlite3_column_int64(q, 1);
@@ -207,8 +214,10 @@ int fc_views_verify(fc_store *s, void (*report)(void *ctx, const char *msg), voi
     if (!dec) return fc_fail(st, FC_ERR_NOMEM, "out of memory");
     sqlite3_stmt *q = NULL;
     int rc = FC_OK, r;
-    if (sqlite3_prepare_v2(fc_store_db(s), "SELECT v.sha256, v.view, v.blob, v.checksum, i.path FROM views v "
-                                           "LEFT JOIN images i ON i.sha256 = v.sha256 ORDER BY v.rowid",
+    if (sqlite3_prepare_v2(fc_store_db(s),
+                           "SELECT v.sha256, v.view, v.blob, v.checksum, i.path, i.split, i.status, "
+                           "(SELECT views FROM augmentation WHERE id = 1) FROM views v "
+                           "LEFT JOIN images i ON i.sha256 = v.sha256 ORDER BY v.rowid",
                            -1, &q, NULL) != SQLITE_OK) {
         free(dec);
         return fc_store_sql_fail(s, st, "read views");
@@ -223,8 +232,14 @@ int fc_views_verify(fc_store *s, void (*report)(void *ctx, const char *msg), voi
         char msg[768], got[65];
         fc_status e = {0};
         msg[0] = 0;
+        int split = sqlite3_column_int(q, 5), status = sqlite3_column_int(q, 6), k = sqlite3_column_int(q, 7);
         if (!path) {
             snprintf(msg, sizeof msg, "view %d of %.64s: no such image in the store", v, sha ? sha : "?");
+        } else if (v >= k) {
+            snprintf(msg, sizeof msg, "view %d of %s: beyond the store's %d views per image", v, path, k);
+        } else if (split != 0 || status != 0) {
+            snprintf(msg, sizeof msg, "view %d of %s: the image is %s; views belong to training images", v, path,
+                     status != 0 ? "a failed one" : split == 1 ? "in validation" : "in test");
         } else if (fc_codec_decode(blob, len, dec, n, &e)) {
             snprintf(msg, sizeof msg, "view %d of %s: %s", v, path, e.msg);
         } else {
@@ -243,7 +258,7 @@ int fc_views_verify(fc_store *s, void (*report)(void *ctx, const char *msg), voi
     return rc;
 }
 
-int fc_views_copy(fc_store *src, fc_store *dst, int64_t *copied, fc_status *st) {
+int fc_views_copy(fc_store *src, fc_store *dst, int k, int64_t *copied, fc_status *st) {
     *copied = 0;
     if (!fc_views_exist(src)) return FC_OK;
     const fc_provenance *p = fc_store_provenance(src);
@@ -253,11 +268,12 @@ int fc_views_copy(fc_store *src, fc_store *dst, int64_t *copied, fc_status *st) 
     if (!x) return fc_fail(st, FC_ERR_NOMEM, "out of memory");
     sqlite3_stmt *q = NULL;
     int rc = FC_OK, r;
-    if (sqlite3_prepare_v2(fc_store_db(src), "SELECT sha256, view, blob FROM views ORDER BY rowid", -1, &q, NULL) !=
-        SQLITE_OK) {
+    if (sqlite3_prepare_v2(fc_store_db(src), "SELECT v.sha256, v.view, v.blob " VALID_VIEWS " AND v.view < ?1 ORDER BY v.rowid",
+                           -1, &q, NULL) != SQLITE_OK) {
         free(x);
         return fc_store_sql_fail(src, st, "read views");
     }
+    sqlite3_bind_int(q, 1, k);
     while (!rc && (r = sqlite3_step(q)) == SQLITE_ROW) {
         const char *sha = (const char *)sqlite3_column_text(q, 0);
         int v = sqlite3_column_int(q, 1);
@@ -283,32 +299,70 @@ int fc_views_copy(fc_store *src, fc_store *dst, int64_t *copied, fc_status *st) 
 int fc_views_common_config(fc_store *const *stores, int n, fc_views_config *out, fc_status *st) {
     memset(out, 0, sizeof *out);
     fc_aug_spec first;
+    int with = 0, without = 0;
     for (int i = 0; i < n; i++) {
         fc_views_config c;
         fc_aug_spec sp;
         if (!stores[i]) continue;
         int rc = fc_views_get_config(stores[i], &c, st);
         if (rc) return -rc;
-        if (!c.views) continue;
+        if (!c.views) {
+            without++;
+            continue;
+        }
+        with++;
         if (fc_aug_parse(c.spec, &sp, st)) return -fc_wrap(st, "%s: augmentation", fc_store_path(stores[i]));
         if (!out->views) {
             *out = c, first = sp;
         } else if (!fc_aug_spec_equal(&first, &sp) || out->seed != c.seed) {
             memset(out, 0, sizeof *out);
             return 1;
-        } else if (c.views > out->views) {
+        } else if (c.views < out->views) {
             out->views = c.views;
         }
     }
+    if (with && without) { /* an input's training images have no views at all */
+        memset(out, 0, sizeof *out);
+        return 1;
+    }
     return 0;
+}
+
+int fc_views_drop_stray(fc_store *s, fc_status *st) {
+    if (!fc_views_exist(s)) return FC_OK;
+    char *err = NULL;
+    if (sqlite3_exec(fc_store_db(s),
+                     "DELETE FROM views WHERE view >= (SELECT views FROM augmentation WHERE id = 1) OR sha256 NOT IN "
+                     "(SELECT sha256 FROM images WHERE split = 0 AND status = 0)",
+                     NULL, NULL, &err) != SQLITE_OK) {
+        sqlite3_free(err);
+        return fc_store_sql_fail(s, st, "drop stray views");
+    }
+    return FC_OK;
+}
+
+int fc_views_missing(fc_store *s, int64_t *missing, fc_status *st) {
+    *missing = 0;
+    if (!fc_views_exist(s)) return FC_OK;
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(fc_store_db(s),
+                           "SELECT (SELECT count(*) FROM images WHERE split = 0 AND status = 0) * "
+                           "(SELECT views FROM augmentation WHERE id = 1) - (SELECT count(*) " VALID_VIEWS ")",
+                           -1, &q, NULL) != SQLITE_OK)
+        return fc_store_sql_fail(s, st, "count views");
+    int rc = FC_OK;
+    if (sqlite3_step(q) == SQLITE_ROW) *missing = sqlite3_column_int64(q, 0);
+    else rc = fc_store_sql_fail(s, st, "count views");
+    sqlite3_finalize(q);
+    return rc;
 }
 
 int fc_views_list(fc_store *s, fc_view_ref **out, size_t *n, fc_status *st) {
     *out = NULL, *n = 0;
     if (!fc_views_exist(s)) return FC_OK;
     sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(fc_store_db(s), "SELECT sha256, view FROM views ORDER BY rowid", -1, &q, NULL) !=
-        SQLITE_OK)
+    if (sqlite3_prepare_v2(fc_store_db(s), "SELECT v.sha256, v.view " VALID_VIEWS " ORDER BY v.rowid", -1, &q,
+                           NULL) != SQLITE_OK)
         return fc_store_sql_fail(s, st, "read views");
     fc_view_ref *v = NULL;
     size_t cap = 0;

@@ -27,6 +27,12 @@ int fc_views_has(fc_store *s, const char *sha256, int view, fc_status *st);
 int fc_views_put(fc_store *s, const char *sha256, int view, const float *features, fc_status *st);
 /* Removes every view of sha256 (no tables: nothing to do). */
 int fc_views_delete(fc_store *s, const char *sha256, fc_status *st);
+/* Deletes the views that do not count (of an image not in train with features, or index
+ * >= K): extract --augment's pass starts with it, so a store's views end up exact. */
+int fc_views_drop_stray(fc_store *s, fc_status *st);
+/* How many views the training images lack: (training images with features) x K minus
+ * the views that count (of a training image, index below K); 0 without views. */
+int fc_views_missing(fc_store *s, int64_t *missing, fc_status *st);
 /* Number of stored views and their blob bytes. */
 int fc_views_stats(fc_store *s, int64_t *n_views, int64_t *bytes, fc_status *st);
 /* Decodes views 0..k-1 of sha256 into out (k * feature size); FC_ERR_FORMAT "missing
@@ -35,10 +41,11 @@ int fc_views_load(fc_store *s, const char *sha256, int k, float *out, fc_status 
 /* merge: copies src's views of the images dst holds (with features) that dst lacks,
  * decoded and encoded with dst's codec; *copied counts them. The caller has checked that
  * both augmentations are the same and recorded it in dst (fc_views_set_config). */
-int fc_views_copy(fc_store *src, fc_store *dst, int64_t *copied, fc_status *st);
+int fc_views_copy(fc_store *src, fc_store *dst, int k, int64_t *copied, fc_status *st);
 /* The augmentation of a set of stores (NULL entries skipped), for merge: out->views = 0 if
- * none has views, else the largest K; returns 0, 1 (out cleared) if two of them differ in
- * spec (by value) or seed, or -code on error. */
+ * none has views, else the smallest K (views 0..K-1 are what every input can have);
+ * returns 0, 1 (out cleared) if two of them differ in spec (by value) or seed or one has
+ * no views while another has, or -code on error. */
 int fc_views_common_config(fc_store *const *stores, int n, fc_views_config *out, fc_status *st);
 /* Every stored view as (sha256, view), in storage order (malloc'd; n may be 0). */
 typedef struct {

@@ -129,7 +129,7 @@ int fc_augment_pass(const fc_augpass *a, fc_augpass_stats *stats, fc_status *st)
     if (rc) return rc;
     /* the record first: views written by a killed run are then always described */
     if ((rc = fc_store_begin(a->store, st)) || (rc = fc_views_set_config(a->store, &a->cfg, st)) ||
-        (rc = fc_store_commit(a->store, st))) {
+        (rc = fc_views_drop_stray(a->store, st)) || (rc = fc_store_commit(a->store, st))) {
         fc_store_rollback(a->store);
         free(w);
         return rc;

@@ -52,6 +52,7 @@ typedef struct {
     fc_aug_spec aug;
     char spec_text[512];
     uint64_t seed;
+    int store_k; /* --store: the views per image it holds (0: no --store) */
 } preview_cfg;
 
 /* Options, or the store's settings (--store excludes --size/--resize/--augment-*). */
@@ -89,7 +90,7 @@ static int configure(const fc_args *a, preview_cfg *c, fc_status *st) {
         rc = fc_fail(st, FC_ERR_FORMAT, "%s: unknown resize rule '%s'", store, p->resize);
     if (!rc && fc_aug_parse(vc.spec, &c->aug, st)) rc = fc_wrap(st, "%s: augmentation", store);
     if (!rc) {
-        c->h = p->in_h, c->w = p->in_w, c->seed = vc.seed;
+        c->h = p->in_h, c->w = p->in_w, c->seed = vc.seed, c->store_k = vc.views;
         snprintf(c->spec_text, sizeof c->spec_text, "%s", vc.spec);
     }
     fc_store_close(s);
@@ -222,6 +223,16 @@ int cmd_augment_preview(int argc, char **argv) {
         if (r == 1) r = fc_report("augment-preview", &st);
         goto done;
     }
+    for (int i = 0; tiles_dir && i < a.npos; i++)
+        for (int j = 0; j < i; j++)
+            if (!strcmp(base_name(a.pos[i]), base_name(a.pos[j]))) {
+                r = fc_usage_error("augment-preview", "--tiles: %s and %s have the same file name; their tiles "
+                                                      "would overwrite each other", a.pos[j], a.pos[i]);
+                goto done;
+            }
+    if (c.store_k && c.k > c.store_k)
+        fprintf(stderr, "augment-preview: note: the store holds %d views per image; views %d-%d are drawn as "
+                        "extract --augment %d would make them\n", c.store_k, c.store_k, c.k - 1, c.k);
     if (fc_output_check(out, "-o", FC_OUT_PNG, (const char *const *)a.pos, a.npos, -1, &st) ||
         (tiles_dir && make_dir(tiles_dir, &st))) {
         r = fc_report("augment-preview", &st);

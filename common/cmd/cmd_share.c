@@ -327,17 +327,36 @@ static int write_output(fc_source *src, int nsrc, const plan *p, const fc_proven
             if ((rc = fc_h5feat_read_view(src[0].h5, i, &row, &view, c.buf, st))) break;
             fc_h5feat_row(src[0].h5, (size_t)row, &rec, NULL);
             int has = fc_store_has(s, rec.sha256, st);
-            if (has < 0) rc = -has;
-            else if (has && !(rc = fc_views_put(s, rec.sha256, view, c.buf, st))) (*n_views)++;
+            if (has < 0) {
+                rc = -has;
+            } else if (!has) { /* not an image of the output (failed there) */
+            } else if (rec.split != FC_SPLIT_TRAIN) {
+                rc = fc_fail(st, FC_ERR_FORMAT, "%s: /view_of[%zu] = %lld is a %s image; views belong to training "
+                                                "images", src[0].path, i, (long long)row,
+                             rec.split == FC_SPLIT_VAL ? "validation" : "test");
+            } else if ((has = fc_views_has(s, rec.sha256, view, st)) < 0) {
+                rc = -has;
+            } else if (has) {
+                rc = fc_fail(st, FC_ERR_FORMAT, "%s: view %d of row %lld appears twice in /view_of, /view_index",
+                             src[0].path, view, (long long)row);
+            } else if (!(rc = fc_views_put(s, rec.sha256, view, c.buf, st))) {
+                (*n_views)++;
+            }
         }
     } else if (!rc && views && views->views) { /* any input's copy of a view will do: it depends only on
                                            (backbone, spec, seed, image, view), equal across inputs */
         rc = fc_views_set_config(s, views, st);
         for (int i = 0; i < nsrc && !rc; i++) {
             int64_t k = 0;
-            if (src[i].store && !(rc = fc_views_copy(src[i].store, s, &k, st))) *n_views += k;
+            if (src[i].store && !(rc = fc_views_copy(src[i].store, s, views->views, &k, st))) *n_views += k;
         }
     }
+    int64_t miss = 0;
+    if (!rc && views && views->views && !(rc = fc_views_missing(s, &miss, st)) && miss > 0)
+        fprintf(stderr, "featcache %s: note: %s lacks %lld augmented view(s) of its training images (an input's "
+                        "extract did not make them all): `featcache extract IMAGE_DIR ... -o %s` completes them; "
+                        "train --augment refuses it until then\n",
+                nsrc == 1 && src[0].h5 ? "import" : "merge", out, (long long)miss, out);
     if (!rc) rc = fc_store_commit(s, st);
     else fc_store_rollback(s);
     if (!rc) rc = fc_store_touch(s, st);
@@ -460,7 +479,8 @@ static int run_share(const share_job *j, char **inputs, int n) {
     if ((rc = write_output(src, n, &p, &prov, &views, j->out, &written, &n_views, &st))) goto out;
     if (vr == 1)
         fprintf(stderr, "featcache merge: note: the inputs' augmented views were made with different "
-                        "augmentations (featcache info shows them); %s holds the images' own features only\n",
+                        "augmentations, or some inputs have none (featcache info shows them); %s holds the "
+                        "images' own features only\n",
                 j->out);
     if (j->import && prov.codec.kind == FC_CODEC_U8)
         fprintf(stderr, "featcache import: note: u8 re-quantizes the exported values (its "

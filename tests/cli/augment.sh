@@ -307,6 +307,61 @@ expect_exit "merge of different augmentations: images only, said" 0 "different a
 [ "$(sql "$T/m2.db" "select count(*) from sqlite_master where name = 'views'")" = 0 ] \
     && ok "no views merged from different augmentations" || fail "views merged from different augmentations"
 
+# shards with 3 and 2 views merge to 2 per image (what every input has); a shard without
+# views makes the merge carry none (said), rather than a store with missing views
+"$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/sk3.db" --codec f32 --shard 0/2 --augment 3 --augment-spec "$SPEC" "${X[@]}" >/dev/null
+"$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/sk2.db" --codec f32 --shard 1/2 --augment 2 --augment-spec "$SPEC" "${X[@]}" >/dev/null
+expect_exit "merge shards of 3 and 2 views: 2 per image" 0 "merged $((2 * ntrain)) augmented views (2 per training image" \
+    "$FC" merge -o "$T/mk.db" "$T/sk3.db" "$T/sk2.db"
+grep -q "lacks" "$T/.err" && fail "merged views reported incomplete" || ok "... complete (no note)"
+check "train --augment on it" "$FC" train "$T/mk.db" -o "$T/mkh.h5" --augment --epochs 1 -q
+"$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/sp.db" --codec f32 --shard 1/2 "${X[@]}" >/dev/null
+expect_exit "merge with a shard without views: images only, said" 0 "or some inputs have none" \
+    "$FC" merge -o "$T/mp.db" "$T/sh0.db" "$T/sp.db"
+[ "$(sql "$T/mp.db" "select count(*) from sqlite_master where name = 'views'")" = 0 ] \
+    && ok "... no views carried" || fail "views carried from a partial set of inputs"
+# a shard whose extract was killed before its views were all made: merged, and said
+cp "$T/sk3.db" "$T/sk3k.db" && sql "$T/sk3k.db" "delete from views where view = 2 and rowid % 2 = 0" >/dev/null
+cp "$T/sk2.db" "$T/sk3b.db"
+"$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/sk3b.db" --codec f32 --shard 1/2 --augment 3 "${X[@]}" >/dev/null
+expect_exit "merge with a shard missing some views: said" 0 "lacks" "$FC" merge -o "$T/mkk.db" "$T/sk3k.db" "$T/sk3b.db"
+# views belong to training images: verify flags a view beyond K; an image moved from train to
+# validation loses its views (and export never writes views of non-training rows)
+cp "$T/a.db" "$T/d.db" && sql "$T/d.db" "update views set view = 99 where rowid = 3" >/dev/null
+expect_exit "verify: a view beyond K" 1 "beyond the store's" "$FC" verify "$T/d.db"
+rm -rf "$T/img4" && mkdir -p "$T/img4/train" "$T/img4/validation"
+cp -r "$T/img"/*/ "$T/img4/train/"
+c0=$(ls "$T/img4/train" | head -1)
+mkdir -p "$T/img4/validation/$c0" && cp "$(ls "$T/img4/train/$c0"/* | tail -1)" "$T/img4/validation/$c0/extra.png"
+rm "$(ls "$T/img4/train/$c0"/* | tail -1)"
+"$FC" extract "$T/img4" -m "$T/tiny.h5" -o "$T/mv.db" --augment 2 "${X[@]}" >/dev/null
+mvp=$(sql "$T/mv.db" "select path from images where split = 0 order by path limit 1")
+mvs=$(sql "$T/mv.db" "select sha256 from images where path = '$mvp'")
+[ "$(sql "$T/mv.db" "select count(*) from views where sha256 = '$mvs'")" = 2 ] && ok "a training image has its 2 views" || fail "no views"
+mkdir -p "$(dirname "$T/img4/validation/${mvp#train/}")" && mv "$T/img4/$mvp" "$T/img4/validation/${mvp#train/}"
+check "re-extract after moving a training image to validation" "$FC" extract "$T/img4" -m "$T/tiny.h5" -o "$T/mv.db" "${X[@]}"
+[ "$(sql "$T/mv.db" "select split from images where sha256 = '$mvs'")" = 1 ] && \
+[ "$(sql "$T/mv.db" "select count(*) from views where sha256 = '$mvs'")" = 0 ] && ok "... it is in validation, its views are gone" \
+    || fail "moved image: split $(sql "$T/mv.db" "select split from images where sha256 = '$mvs'"), views kept"
+check "verify after the move" "$FC" verify "$T/mv.db"
+check "export after the move" "$FC" export "$T/mv.db" "$T/mv.h5"
+$PY -c "import h5py,sys,numpy as np; f=h5py.File(sys.argv[1],'r'); s=f['split'].asstr()[:]; \
+assert (s[f['view_of'][:]] == 'train').all()" "$T/mv.h5" && ok "... the export's views are all of training rows" || fail "export has views of non-training rows"
+# an export whose /view_of names a validation row, or repeats a (row, view) pair: import refuses
+$PY - "$T/mv.h5" "$T/bad_val.h5" <<'PY' || fail "make an export with a validation view"
+import sys, shutil, h5py, numpy as np
+shutil.copy(sys.argv[1], sys.argv[2])
+with h5py.File(sys.argv[2], "r+") as f:
+    s = f["split"].asstr()[:]
+    f["view_of"][0] = int(np.nonzero(s == "validation")[0][0])
+PY
+expect_exit "import: a view of a validation row" 1 "views belong to training images" "$FC" import "$T/bad_val.h5" -o "$T/bv.db"
+expect_exit "import: a (row, view) pair twice" 1 "appears twice" "$FC" import "$T/gap.h5" -o "$T/bg.db"
+[ ! -e "$T/bv.db" ] && [ ! -e "$T/bg.db" ] && ok "... nothing written" || fail "a refused import wrote a store"
+mkdir -p "$T/dup/x" "$T/dup/y" && cp "$T/img4/validation/$c0/extra.png" "$T/dup/x/1.png" && cp "$T/img4/validation/$c0/extra.png" "$T/dup/y/1.png"
+expect_exit "augment-preview --tiles with two images of one file name" 2 "same file name" \
+    "$FC" augment-preview "$T/dup/x/1.png" "$T/dup/y/1.png" -o "$T/dup.png" -k 1 --size 16 --tiles "$T/dupt"
+
 # --- a file rewritten behind extract's back (same size and mtime: the stored hash is trusted for
 # the images) is hashed again for its views: skipped and said, not augmented from other bytes
 rm -rf "$T/img3" && cp -r "$T/img" "$T/img3"
