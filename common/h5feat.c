@@ -476,9 +476,12 @@ static int open_views(fc_h5feat *f, fc_status *st) {
                !(rc = read_attr_int(f->file, "augment_views", &k, st))) {
         rc = FC_ERR_FORMAT;
         if (k < 1 || k > 1000) fc_fail(st, FC_ERR_FORMAT, "augment_views = %lld is not in 1..1000", (long long)k);
-        else if (fc_aug_parse(f->aug_spec, &spec, st)) fc_wrap(st, "augment_spec");
+        else if (fc_aug_parse(f->aug_spec, &spec, st)) fc_wrap(st, "augment_spec"), st->code = FC_ERR_FORMAT;
         else rc = 0;
     }
+    if (rc == 1) /* read_attr_*: absent */
+        rc = fc_fail(st, FC_ERR_FORMAT, "the augment_spec, augment_seed and augment_views attributes must come "
+                                        "with /views (one is missing or not a scalar)");
     if (sp >= 0) H5Sclose(sp);
     if (t >= 0) H5Tclose(t);
     if (rc) return rc;

@@ -358,6 +358,17 @@ PY
 expect_exit "import: a view of a validation row" 1 "views belong to training images" "$FC" import "$T/bad_val.h5" -o "$T/bv.db"
 expect_exit "import: a (row, view) pair twice" 1 "appears twice" "$FC" import "$T/gap.h5" -o "$T/bg.db"
 [ ! -e "$T/bv.db" ] && [ ! -e "$T/bg.db" ] && ok "... nothing written" || fail "a refused import wrote a store"
+$PY - "$T/mv.h5" "$T/noattr.h5" "$T/badspec.h5" <<'PY' || fail "make exports with bad augment attributes"
+import sys, shutil, h5py
+shutil.copy(sys.argv[1], sys.argv[2])
+with h5py.File(sys.argv[2], "r+") as f: del f.attrs["augment_spec"]
+shutil.copy(sys.argv[1], sys.argv[3])
+with h5py.File(sys.argv[3], "r+") as f: f.attrs["augment_spec"] = "rescale=1"
+PY
+expect_exit "import: an export whose augment_spec is missing (a message, exit 1)" 1 "augment_spec, augment_seed" \
+    "$FC" import "$T/noattr.h5" -o "$T/na.db"
+expect_exit "train --augment: an unparsable augment_spec is a data error (exit 1)" 1 "augment_spec" \
+    "$FC" train "$T/badspec.h5" -o "$T/x.h5" --augment
 mkdir -p "$T/dup/x" "$T/dup/y" && cp "$T/img4/validation/$c0/extra.png" "$T/dup/x/1.png" && cp "$T/img4/validation/$c0/extra.png" "$T/dup/y/1.png"
 expect_exit "augment-preview --tiles with two images of one file name" 2 "same file name" \
     "$FC" augment-preview "$T/dup/x/1.png" "$T/dup/y/1.png" -o "$T/dup.png" -k 1 --size 16 --tiles "$T/dupt"
