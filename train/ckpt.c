@@ -264,7 +264,7 @@ static int verify(FILE *f, long size) {
 static int open_regular(const char *path, FILE **f, struct stat *sb) {
     *f = NULL;
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) return errno;
+    if (fd < 0) return errno ? errno : EIO;
     if (fstat(fd, sb) != 0 || !S_ISREG(sb->st_mode)) {
         close(fd);
         return EINVAL;
@@ -289,7 +289,7 @@ int fc_ckpt_open(fc_ckpt *ck, unsigned char *done, fc_history *hist, int *best, 
     *best = -1;
     if (!ck->path) return 0;
     FILE *f;
-    struct stat sb;
+    struct stat sb = {0};
     char magic[8];
     unsigned char key[32];
     int e = open_regular(ck->path, &f, &sb);
@@ -380,7 +380,7 @@ int fc_ckpt_open(fc_ckpt *ck, unsigned char *done, fc_history *hist, int *best, 
 int fc_ckpt_is_file(const char *path) {
     char magic[8];
     FILE *f;
-    struct stat sb;
+    struct stat sb = {0};
     int ok = !open_regular(path, &f, &sb) && fread(magic, 1, 8, f) == 8 && !memcmp(magic, MAGIC, 8);
     if (f) fclose(f);
     return ok;
