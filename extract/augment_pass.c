@@ -151,7 +151,7 @@ int fc_augment_pass(const fc_augpass *a, fc_augpass_stats *stats, fc_status *st)
     int nb = 0;
     for (size_t i = 0; i < n && !rc; i++) {
         if (a->stop && *a->stop) {
-            rc = fc_fail(st, FC_ERR_INTERRUPTED, "interrupted");
+            rc = fc_fail(st, FC_ERR_INTERRUPTED, "interrupted while making views; re-run to resume");
             break;
         }
         const work *wk = &w[i];

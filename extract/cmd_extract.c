@@ -281,6 +281,10 @@ static void print_header(const job *j) {
         printf("train/validation/test folders\n");
     else
         printf("by content hash (validation %.3g, test %.3g)\n", j->o.val_frac, j->o.test_frac);
+    if (s->lone_split_dirs)
+        fprintf(stderr, "extract: note: %s has split-named folders (train, validation, val, test) but not train/ "
+                        "with validation/ or test/: they are taken as class folders and the splits are drawn by "
+                        "content hash\n", s->root);
     printf("backbone: %s (%s), layer %s, input %dx%d -> %dx%dx%d; preprocessing %s (%s); "
            "resize %s; codec %s level %d\n",
            p->arch, p->model_path, p->layer, p->in_h, p->in_w, p->feat_h, p->feat_w, p->feat_c,

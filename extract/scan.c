@@ -218,6 +218,7 @@ static int find_split_dirs(fc_scan *s, const char *dirs[3], fc_status *st) {
         dirs[splits[i]] = names[i];
     }
     s->split_dirs = dirs[FC_SPLIT_TRAIN] && (dirs[FC_SPLIT_VAL] || dirs[FC_SPLIT_TEST]);
+    s->lone_split_dirs = !s->split_dirs && (dirs[0] || dirs[1] || dirs[2]);
     return FC_OK;
 }
 

@@ -35,6 +35,8 @@ typedef struct {
     fc_scan_entry *files;  /* grouped by split folder, then class, then walk order */
     size_t n_files, cap;
     int split_dirs;        /* 1 when train/ validation|val/ test/ define the splits */
+    int lone_split_dirs;   /* split-named folders that do not define the splits (train/ alone,
+                            * or validation|val/ and test/ without train/): taken as classes */
     /* skipped entries */
     size_t n_hidden;       /* hidden files and folders */
     size_t n_unsupported;  /* bmp, ppm, tif, tiff */

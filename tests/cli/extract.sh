@@ -247,4 +247,14 @@ else fail "SIGINT: exit $rc: $(tail -3 "$T/int.out")"; fi
 expect_exit "resume after SIGINT" 0 "" "$FC" extract "$T/kimg" -o "$T/int.db" "${K[@]}"
 "$DUMP" --values "$T/int.db" | cmp -s - "$T/kref.txt" && ok "after SIGINT: features identical" || fail "after SIGINT: features differ"
 
+# split-named folders that do not define the splits (validation/ and test/ without train/)
+# are class folders; extract says so instead of silently naming classes "validation", "test"
+rm -rf "$T/ls" "$T/ls2" && mkdir -p "$T/ls/validation/c" "$T/ls/test/c" "$T/ls2/train/c" "$T/ls2/validation/c"
+cp "$(ls "$T/img"/*/* | head -1)" "$T/ls/validation/c/a.png" && cp "$(ls "$T/img"/*/* | tail -1)" "$T/ls/test/c/b.png"
+cp "$T/ls/validation/c/a.png" "$T/ls2/train/c/" && cp "$T/ls/test/c/b.png" "$T/ls2/validation/c/"
+expect_exit "validation/ and test/ without train/: a note" 0 "they are taken as class folders" \
+    "$FC" extract "$T/ls" -m "$T/tiny.h5" -o "$T/ls.db" --preprocess rescale
+expect_exit "train/ and validation/: split folders" 0 "split: train/validation/test folders" \
+    "$FC" extract "$T/ls2" -m "$T/tiny.h5" -o "$T/ls2.db" --preprocess rescale
+grep -q "taken as class folders" "$T/.err" && fail "note with real split folders" || ok "... and no note"
 finish
