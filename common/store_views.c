@@ -203,15 +203,25 @@ int fc_views_load(fc_store *s, const char *sha256, int k, float *out, fc_status 
     return rc;
 }
 
+/* A buffer for one decoded feature map of s, for a walk over its views: NULL with *n = 0
+ * when there is nothing to walk (no views, or no provenance yet), NULL with st filled when
+ * memory is short. */
+static float *walk_buffer(fc_store *s, size_t *n, fc_status *st) {
+    *n = 0;
+    const fc_provenance *p = fc_views_exist(s) ? fc_store_provenance(s) : NULL;
+    if (!p) return NULL;
+    *n = (size_t)p->feat_h * p->feat_w * p->feat_c;
+    float *b = malloc(*n * sizeof *b);
+    if (!b) fc_fail(st, FC_ERR_NOMEM, "out of memory");
+    return b;
+}
+
 int fc_views_verify(fc_store *s, void (*report)(void *ctx, const char *msg), void *ctx, int64_t *bad,
                     fc_status *st) {
     *bad = 0;
-    if (!fc_views_exist(s)) return FC_OK;
-    const fc_provenance *p = fc_store_provenance(s);
-    if (!p) return FC_OK;
-    size_t n = (size_t)p->feat_h * p->feat_w * p->feat_c;
-    float *dec = malloc(n * sizeof *dec);
-    if (!dec) return fc_fail(st, FC_ERR_NOMEM, "out of memory");
+    size_t n;
+    float *dec = walk_buffer(s, &n, st);
+    if (!dec) return n ? st->code : FC_OK;
     sqlite3_stmt *q = NULL;
     int rc = FC_OK, r;
     if (sqlite3_prepare_v2(fc_store_db(s),
@@ -260,12 +270,9 @@ int fc_views_verify(fc_store *s, void (*report)(void *ctx, const char *msg), voi
 
 int fc_views_copy(fc_store *src, fc_store *dst, int k, int64_t *copied, fc_status *st) {
     *copied = 0;
-    if (!fc_views_exist(src)) return FC_OK;
-    const fc_provenance *p = fc_store_provenance(src);
-    if (!p) return FC_OK;
-    size_t n = (size_t)p->feat_h * p->feat_w * p->feat_c;
-    float *x = malloc(n * sizeof *x);
-    if (!x) return fc_fail(st, FC_ERR_NOMEM, "out of memory");
+    size_t n;
+    float *x = walk_buffer(src, &n, st);
+    if (!x) return n ? st->code : FC_OK;
     sqlite3_stmt *q = NULL;
     int rc = FC_OK, r;
     if (sqlite3_prepare_v2(fc_store_db(src), "SELECT v.sha256, v.view, v.blob " VALID_VIEWS " AND v.view < ?1 ORDER BY v.rowid",
