@@ -154,6 +154,10 @@ static hid_t make_dset(hid_t file, const char *name, hid_t type, int rank, const
     } else if (H5Pset_deflate(dcpl, 4) < 0) { /* strings/labels: gzip only */
         goto out;
     }
+    /* numbers get a checksum per chunk, last in the pipeline (over the compressed bytes):
+     * readers (HDF5 itself, so h5py too) refuse a damaged chunk, where a zstd frame has no
+     * checksum of its own (variable-length strings take no such filter) */
+    if (H5Tis_variable_str(type) <= 0 && H5Pset_fletcher32(dcpl) < 0) goto out;
     d = H5Dcreate2(file, name, type, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
 out:
     if (dcpl >= 0) H5Pclose(dcpl);

@@ -220,6 +220,23 @@ no_output "import of wrong shapes writes nothing" bad8.db
 expect_exit "import bad labels" 1 "/labels[1] = 7" "$FC" import "$C/bad_label.h5" -o bad9.db
 expect_exit "import corrupt chunk" 1 "corrupt data" "$FC" import "$C/corrupt_chunk.h5" -o bad10.db
 no_output "import of corrupt data writes nothing" bad10.db
+# a zstd frame has no checksum: a flipped byte decoded to other values, silently, until
+# exports carried HDF5's per-chunk checksum (fletcher32) on their number datasets
+"$PY" - z.h5 zflip.h5 <<'PY'
+import sys, h5py
+src, dst = sys.argv[1:]
+with h5py.File(src, "r") as f:
+    assert all(f[k].fletcher32 for k in ("features", "labels")), "no fletcher32"
+    ci = f["features"].id.get_chunk_info(0)
+b = bytearray(open(src, "rb").read())
+for k in range(4):
+    b[ci.byte_offset + ci.size // 2 + 7 * k] ^= 0x10
+open(dst, "wb").write(b)
+PY
+[ -s zflip.h5 ] && ok "h5py: the export's numbers carry fletcher32 checksums" || fail "no fletcher32 on the export"
+expect_exit "import of a zstd export with a flipped byte" 1 "corrupt data" "$FC" import zflip.h5 -o bad10z.db
+no_output "import of a flipped zstd chunk writes nothing" bad10z.db
+expect_exit "train from a zstd export with a flipped byte" 1 "zflip.h5" "$FC" train zflip.h5 -o badz.h5 --epochs 1 -q
 expect_exit "import a store" 1 "not an HDF5 file" "$FC" import whole.db -o bad11.db
 expect_exit "import existing output" 1 "already exists" "$FC" import whole.h5 -o s0.db
 

@@ -29,15 +29,41 @@ def expect(cond, msg):
     return cond
 
 
+def fletcher32(b):
+    """HDF5's Fletcher-32 of a chunk (H5_checksum_fletcher32: big-endian 16-bit words,
+    a final odd byte as the high half of a word), written independently."""
+    s1 = s2 = 0
+    words = len(b) // 2
+    i = 0
+    while words:
+        t = min(words, 360)
+        words -= t
+        for _ in range(t):
+            s1 += (b[i] << 8) | b[i + 1]
+            s2 += s1
+            i += 2
+        s1, s2 = (s1 & 0xFFFF) + (s1 >> 16), (s2 & 0xFFFF) + (s2 >> 16)
+    if len(b) % 2:
+        s1 += b[i] << 8
+        s2 += s1
+        s1, s2 = (s1 & 0xFFFF) + (s1 >> 16), (s2 & 0xFFFF) + (s2 >> 16)
+    s1, s2 = (s1 & 0xFFFF) + (s1 >> 16), (s2 & 0xFFFF) + (s2 >> 16)
+    return (s2 << 16) | s1
+
+
 def read_zstd_features(d):
-    """Reassemble /features from raw chunks (filter 32015 = one zstd frame per chunk)."""
+    """Reassemble /features from raw chunks (filter 32015 = one zstd frame per chunk, then
+    HDF5's fletcher32: the frame's checksum in 4 trailing little-endian bytes)."""
     n, h, w, c = d.shape
     out = np.zeros(d.shape, dtype=d.dtype)
     rows = d.chunks[0]
     expect(d.chunks[1:] == (h, w, c), "chunks must hold whole images: %r" % (d.chunks,))
-    expect(list(d._filters.keys()) == ["32015"], "filters %r, expected only 32015" % d._filters)
+    expect(list(d._filters.keys()) == ["32015", "fletcher32"],
+           "filters %r, expected 32015 then fletcher32" % d._filters)
     for r0 in range(0, n, rows):
         _, raw = d.id.read_direct_chunk((r0, 0, 0, 0))
+        raw, tail = raw[:-4], raw[-4:]
+        expect(int.from_bytes(tail, "little") == fletcher32(raw), "chunk at row %d: fletcher32 mismatch" % r0)
         plain = subprocess.run(["zstd", "-dc"], input=raw, capture_output=True, check=True).stdout
         block = np.frombuffer(plain, dtype=d.dtype.newbyteorder("<")).reshape((rows, h, w, c))
         k = min(rows, n - r0)
@@ -75,6 +101,8 @@ def main():
     expect(d.chunks is not None, "features not chunked")
     if not zstd:
         expect(d.compression == "gzip" and d.shuffle, "expected shuffle+gzip")
+    for name in ("features", "labels"):
+        expect(f[name].fletcher32, "/%s has no fletcher32 checksums" % name)
     expect(f["labels"].dtype == np.int32, "labels dtype %s" % f["labels"].dtype)
     for name in ("paths", "sha256", "split", "classes"):
         t = f[name].dtype
