@@ -3,7 +3,7 @@
  *
  * merge and import share one writer: plan which input supplies each sha256 (dedup,
  * label conflicts), then copy the winners into "<OUT>.tmp.<host>.<pid>.XXXXXX" next to OUT
- * (blobs verbatim when the codec kind matches, decoded and re-encoded otherwise), close,
+ * (blobs verbatim when kind, level and layout match, decoded and re-encoded otherwise), close,
  * fsync and rename. Inputs are opened read-only; a failure leaves no OUT and no temp file,
  * and the temp files of a killed run are removed by the next run (common/outtmp.c). */
 #define _GNU_SOURCE
@@ -312,7 +312,11 @@ static int write_output(fc_source *src, int nsrc, const plan *p, const fc_proven
     c.out = s;
     for (int i = 0; i < nsrc && !rc; i++) {
         c.input = i, c.src_path = src[i].path;
-        c.reencode = src[i].h5 || src[i].prov.codec.kind != prov->codec.kind;
+        /* blobs go verbatim only when they are what OUT's codec would write: same kind,
+         * zstd level and layout (`merge --level 19` recorded 19 over level-3 blobs) */
+        const fc_codec_params *ic = &src[i].prov.codec, *oc = &prov->codec;
+        c.reencode = src[i].h5 || ic->kind != oc->kind || ic->level != oc->level ||
+                     (oc->layout != FC_LAYOUT_AUTO && ic->layout != oc->layout);
         rc = fc_source_foreach(&src[i], src[i].h5 != NULL, copy_one, &c, st);
         if (!rc) rc = c.rc;
     }

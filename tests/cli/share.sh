@@ -79,6 +79,14 @@ expect_exit "merge without -o" 2 "-o OUT" "$FC" merge s0.db
 "$FC" merge --help 2>&1 | grep -q "zstd level 1-19" && ok "merge --help states 1-19" || fail "merge --help level"
 for l in 0 20 -3; do expect_exit "merge --level $l refused" 2 "--level" "$FC" merge -o lv.db --level $l s0.db; done
 expect_exit "merge --level 19" 0 "merged 1 stores" "$FC" merge -o lv.db --level 19 s0.db
+# the blobs are re-encoded at the level the output records (they were copied as they were)
+"$MK" lv0.db --count 40 --shape 4,4,64 >/dev/null
+"$FC" merge -o lv19.db --level 19 lv0.db >/dev/null && "$FC" merge -o lv3.db lv0.db >/dev/null
+same_content "merge --level 19: the same features" lv0.db lv19.db
+blobs() { "$PY" -c "import sqlite3, sys; print(sum(len(b) for (b,) in sqlite3.connect(sys.argv[1]).execute('SELECT blob FROM features')))" "$1"; }
+b0=$(blobs lv0.db) b3=$(blobs lv3.db) b19=$(blobs lv19.db)
+[ "$b3" = "$b0" ] && [ "$b19" -lt "$b0" ] && ok "merge --level 19 re-encodes ($b0 -> $b19 blob bytes; no --level: copied, $b3)" ||
+    fail "merge --level 19: blob bytes $b0 -> $b19 (no --level: $b3)"
 expect_exit "export --level 0 refused (gzip 1-9)" 2 "--level" "$FC" export s0.db lv.h5 --level 0
 expect_exit "export --zstd --level 0 refused (1-22)" 2 "--level" "$FC" export s0.db lv.h5 --zstd --level 0
 
