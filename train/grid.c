@@ -91,12 +91,17 @@ int fc_grid_config(const fc_grid *g, int i, const char *const *base_vals, fc_tra
             if (!strcmp(g->key[a], fc_train_keys[k])) v = g->values[a][fc_grid_index(g, i, a)], sep = ':';
         if (v && fc_train_config_set(c, fc_train_keys[k], v, sep, err, cap)) return -1;
     }
+    fc_train_config_canonical(c);
     return 0;
 }
 
-void fc_grid_label(const fc_grid *g, int i, char *buf, size_t cap) {
+void fc_grid_label(const fc_grid *g, int i, const fc_train_config *c, char *buf, size_t cap) {
     size_t o = 0;
+    char have[160];
     buf[0] = 0;
     for (int a = 0; a < g->n_axes && o < cap; a++)
-        o += (size_t)snprintf(buf + o, cap - o, "%s%s=%s", a ? " " : "", g->key[a], g->values[a][fc_grid_index(g, i, a)]);
+        if (!c || !fc_train_key_unused(c, g->key[a], have, sizeof have))
+            o += (size_t)snprintf(buf + o, cap - o, "%s%s=%s", o ? " " : "", g->key[a],
+                                  g->values[a][fc_grid_index(g, i, a)]);
+    if (!buf[0] && c) fc_grid_label(g, i, NULL, buf, cap); /* no axis applies: name them all */
 }

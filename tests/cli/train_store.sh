@@ -104,6 +104,68 @@ check "lone train of sweep config 4" "$FC" train "$S" -o "$T/c4.h5" --epochs 4 -
     && ok "sweep row == lone train run of its config" || fail "sweep row differs from lone run"
 check "evaluate the sweep's best head" "$FC" evaluate "$S" "$T/best.h5"
 
+# --- an option that would not shape the head is refused, not recorded as if used (on a copy:
+# the runs table checks below count the runs of $S)
+NA="$T/na.db"; cp "$S" "$NA"
+for args in "--momentum 0.9|--momentum applies to --optimizer sgd; this run uses rmsprop" \
+            "--optimizer adam --rho 0.5|--rho applies to --optimizer rmsprop; this run uses adam" \
+            "--optimizer sgd --nesterov|--nesterov applies to --optimizer sgd with --momentum > 0; this run has momentum 0" \
+            "--optimizer adam --nesterov --momentum 0.9|--momentum applies to --optimizer sgd; this run uses adam" \
+            "--hidden 0 --dropout 0.5|--dropout applies to hidden layers; this run has --hidden 0" \
+            "--hidden 0 --activation tanh|--activation applies to hidden layers; this run has --hidden 0"; do
+    # shellcheck disable=SC2086
+    expect_exit "train ${args%%|*}: refused" 2 "${args#*|}" "$FC" train "$NA" -o "$T/na.h5" ${args%%|*} --epochs 1
+done
+r0=$(runs "$NA")
+check "train --hidden 0 (default dropout and activation do not apply)" "$FC" train "$NA" -o "$T/na.h5" --hidden 0 \
+    --epochs 1 -q
+"$FC" info "$T/na.h5" >"$T/na.txt"
+grep "^trained with" "$T/na.txt" | grep -q "hidden=0 optimizer=rmsprop" && ! grep -Eq "dropout|activation|momentum|nesterov" "$T/na.txt" \
+    && ok "info: no dropout, activation, momentum or nesterov on an rmsprop head without hidden layers" \
+    || fail "info shows settings that had no effect: $(grep '^trained' "$T/na.txt")"
+"$FC" runs "$NA" --json >"$T/na.json"
+$PY - "$T/na.json" <<'PY' && ok "runs: only the settings that shaped the head" || fail "runs config: $(tail -c 600 "$T/na.json")"
+import json, sys
+c = json.load(open(sys.argv[1]))[-1]["config"]
+assert c["hidden"] == [] and c["optimizer"] == "rmsprop" and c["rho"] == 0.9, c
+assert not set(c) & {"dropout", "activation", "momentum", "nesterov"}, c
+PY
+[ "$(runs "$NA")" -eq $((r0 + 1)) ] && ok "refused trains recorded nothing" || fail "runs: $(runs "$NA") after $r0"
+# a sweep: a fixed option or an axis that shapes no config is refused; configs that train the
+# same head are trained once
+expect_exit "sweep: a momentum axis without sgd" 2 "axis 'momentum' applies to --optimizer sgd; no config of this sweep qualifies" \
+    "$FC" sweep "$NA" --grid 'momentum=0,0.9 dropout=0,0.5' -o "$T/na.csv" --epochs 1
+expect_exit "sweep: a fixed --rho without rmsprop" 2 "--rho applies to --optimizer rmsprop; no config of this sweep qualifies" \
+    "$FC" sweep "$NA" --grid 'optimizer=adam,sgd' --rho 0.5 -o "$T/na.csv" --epochs 1
+expect_exit "sweep: an option both fixed and an axis" 2 "--lr is also a grid axis" \
+    "$FC" sweep "$NA" --grid 'lr=1e-3,1e-4' --lr 1e-2 -o "$T/na.csv" --epochs 1
+[ ! -e "$T/na.csv" ] && ok "refused sweeps wrote nothing" || fail "a refused sweep wrote na.csv"
+r0=$(runs "$NA")
+expect_exit "sweep: configs that differ only in settings with no effect are dropped" 0 \
+    "8 configs, 2 identical ones dropped (each trains the same head as a config kept): 'optimizer=adam momentum=0.9 hidden=16' = 'optimizer=adam momentum=0 hidden=16'" \
+    "$FC" sweep "$NA" --grid 'optimizer=sgd,adam momentum=0,0.9 hidden=16,0' --dropout 0.25 --epochs 2 --seed 3 \
+    --threads 2 -o "$T/dd.csv"
+grep -q "momentum: applies to --optimizer sgd" "$T/.err" && ok "... naming the setting that made no difference" \
+    || fail "dedupe note: $(cat "$T/.err")"
+$PY - "$T/dd.csv" <<'PY' && ok "sweep CSV: 6 distinct configs, cells of settings with no effect empty" || fail "dd.csv: $(cat "$T/dd.csv")"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+assert [r["label"] for r in rows] == ["optimizer=sgd momentum=0 hidden=16", "optimizer=sgd momentum=0 hidden=0",
+                                      "optimizer=sgd momentum=0.9 hidden=16", "optimizer=sgd momentum=0.9 hidden=0",
+                                      "optimizer=adam hidden=16", "optimizer=adam hidden=0"], [r["label"] for r in rows]
+for r in rows:
+    assert r["rho"] == "", r
+    assert (r["momentum"] == "") == (r["optimizer"] == "adam"), r
+    assert (r["dropout"] == "") == (r["hidden"] == "0") and (r["activation"] == "") == (r["hidden"] == "0"), r
+    assert r["nesterov"] == ("0" if r["momentum"] == "0.9" else ""), r
+assert rows[0]["dropout"] == "0.25"
+PY
+[ "$(runs "$NA")" -eq $((r0 + 6)) ] && ok "sweep: 6 runs recorded" || fail "runs after the deduped sweep: $(runs "$NA") after $r0"
+check "lone train of the deduped sweep's config 5" "$FC" train "$NA" -o "$T/dd5.h5" --optimizer adam --hidden 16 \
+    --dropout 0.25 --epochs 2 --seed 3 --threads 2 --history "$T/dd5.csv" -q
+[ "$(grep '^5,' "$T/dd.csv" | cut -d, -f22-25)" = "$(tail -1 "$T/dd5.csv" | cut -d, -f2-5)" ] \
+    && ok "deduped sweep row == lone train run of its config" || fail "deduped sweep row differs from lone run"
+
 # --- an HDF5 export trains too (not a store: nothing to record); runs lists the store's runs
 check "export the store" "$FC" export "$S" "$T/exp.h5"
 expect_exit "train on an HDF5 export" 0 "run not recorded" "$FC" train "$T/exp.h5" -o "$T/e.h5" --epochs 2 -q
@@ -144,9 +206,10 @@ expect_exit "--max-memory with a trailing space" 2 "not a size" "$FC" sweep "$T/
     --max-memory '4 '
 check "runs lists the recorded runs" "$FC" runs "$S"
 grep -q "sweep" "$T/.out" && grep -q "train" "$T/.out" && ok "runs shows train and sweep runs" || fail "runs: $(head -3 "$T/.out")"
-grep -Eq "^ +[0-9]+ +sweep .* hidden=16 dropout=0 .*lr=0.0001 .*epochs=4" "$T/.out" \
+grep -Eq "^ +[0-9]+ +sweep .* hidden=16 activation=relu dropout=0 .*lr=0.0001 .*epochs=4" "$T/.out" \
     && ok "runs: a sweep row shows the settings that differ between runs" || fail "runs rows: $(grep sweep "$T/.out" | head -2)"
-grep -q "^settings all [0-9]* runs share: .*activation=relu .*batch=20" "$T/.out" \
+# (activation is not shared: the --hidden 0 run above has none)
+grep -q "^settings all [0-9]* runs share: .*l2=0 .*batch=20" "$T/.out" \
     && ok "runs: shared settings once above the table" || fail "runs header: $(head -1 "$T/.out")"
 "$FC" runs "$S" --json >"$T/runs.json"
 id=$($PY -c "import json,sys; print([r['id'] for r in json.load(open(sys.argv[1])) if r['kind'] == 'sweep'][0])" "$T/runs.json")
