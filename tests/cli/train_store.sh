@@ -104,6 +104,34 @@ check "lone train of sweep config 4" "$FC" train "$S" -o "$T/c4.h5" --epochs 4 -
     && ok "sweep row == lone train run of its config" || fail "sweep row differs from lone run"
 check "evaluate the sweep's best head" "$FC" evaluate "$S" "$T/best.h5"
 
+# --- the "saved" line says whose weights HEAD.h5 holds: the last epoch's, or with --patience the
+# restored lowest-val_loss epoch's (evaluate on the validation split gives that epoch's val_loss)
+for pat in 0 2; do
+    check "train --lr 0.1 --patience $pat: summary line" "$FC" train "$S" -o "$T/w$pat.h5" --epochs 12 --lr 0.1 \
+        --seed 3 --threads 1 --patience $pat --history "$T/w$pat.csv"
+    grep '^saved' "$T/.out" >"$T/w$pat.txt"
+    "$FC" evaluate "$S" "$T/w$pat.h5" --split validation --json >"$T/w$pat.json"
+    $PY - "$T/w$pat.txt" "$T/w$pat.csv" "$T/w$pat.json" $pat <<'PY' && ok "patience $pat: the saved line names the epoch whose weights the head holds" \
+        || fail "patience $pat: $(cat "$T/w$pat.txt")"
+import csv, json, re, sys
+line = open(sys.argv[1]).read()
+h = list(csv.DictReader(open(sys.argv[2])))
+ev = json.load(open(sys.argv[3]))
+pat = int(sys.argv[4])
+vl = [float(r["val_loss"]) for r in h]
+best = vl.index(min(vl)) + 1
+held = best if pat else len(h)
+m = re.search(r"weights (after|of) epoch (\d+) of 12 \(val_loss ([0-9.]+), val_acc", line)
+assert m and m.group(1) == ("of" if pat else "after") and int(m.group(2)) == held, (line, held)
+assert abs(float(m.group(3)) - ev["loss"]) < 1e-4 and abs(vl[held - 1] - ev["loss"]) < 1e-4, (line, ev["loss"])
+if pat:
+    assert "restored by --patience" in line and (len(h) == 12 or f"stopped early after epoch {len(h)}" in line), line
+else:
+    assert best != len(h), "test needs a run whose lowest val_loss is not at the last epoch"
+    assert f"lowest val_loss {min(vl):.4f} at epoch {best} " in line and "best epoch" not in line, line
+PY
+done
+
 # --- an option that would not shape the head is refused, not recorded as if used (on a copy:
 # the runs table checks below count the runs of $S)
 NA="$T/na.db"; cp "$S" "$NA"
