@@ -41,7 +41,10 @@ expect_exit "empty folder among images: the images still predicted" 1 "no PNG or
 # --- refusals
 "$BUILD/tests/tools/mkstore_fmnist" "$T/other.db" --classes 0,1,2 --train 20 --val 5 --test 5
 "$FC" train "$T/other.db" -o "$T/other.h5" --epochs 1 -q
-expect_exit "head from another backbone" 1 "other.h5" "$FC" predict -m "$T/tiny.h5" --head "$T/other.h5" "${imgs[0]}"
+expect_exit "head from another backbone: both weights named" 1 \
+    "other.h5: head was trained on features of other weights: the head has synthetic (sha256 " \
+    "$FC" predict -m "$T/tiny.h5" --head "$T/other.h5" "${imgs[0]}"
+grep -q "tiny.h5 has keras (sha256 " "$T/.err" && ok "... and the model's" || fail "predict other weights: $(cat "$T/.err")"
 cp "$T/h.h5" "$T/nofp.h5"
 $PY -c "import h5py,sys; del h5py.File(sys.argv[1],'r+').attrs['featcache_fingerprint']" "$T/nofp.h5"
 expect_exit "head without a store fingerprint: the message names it" 1 "nofp.h5: head has no store fingerprint" \

@@ -7,6 +7,7 @@ S="$T/bin.db"
 check "make a 2-class store" "$MK" "$S" --classes 0,1 --train 50 --val 25 --test 40
 check "make a 3-class store" "$MK" "$T/three.db" --classes 0,1,7 --train 30 --val 15 --test 20
 check "make a store from another layer" "$MK" "$T/other.db" --classes 0,1 --train 10 --val 5 --test 5 --layer other
+check "make a 3-class store from another layer" "$MK" "$T/other3.db" --classes 0,1,7 --train 10 --val 5 --test 5 --layer other
 check "make a one-class store" "$MK" "$T/one.db" --classes 0,1 --train 10 --val 5 --test 5 --one-class
 check "make a store without train images" "$MK" "$T/empty.db" --classes 0,1 --train 0 --val 5 --test 5
 runs() { "$PY" -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*) from runs').fetchone()[0])" "$1"; }
@@ -408,7 +409,12 @@ grep -q "hidden=8:4\|hidden=8,4" "$T/.out" && grep -q "hidden=0 " "$T/.out" && !
 # --- bad inputs
 expect_exit "empty train split" 1 "train split is empty" "$FC" train "$T/empty.db" -o "$T/x.h5"
 expect_exit "one class only" 1 "only one class" "$FC" train "$T/one.db" -o "$T/x.h5"
-expect_exit "head/store fingerprint mismatch" 1 "fingerprint" "$FC" evaluate "$T/other.db" "$T/h.h5"
+expect_exit "head/store of another backbone setup: the field, with both values" 1 \
+    "h.h5: head was trained on features of another backbone setup than $T/other.db's: layer: the head has 'pixels', $T/other.db has 'other'" \
+    "$FC" evaluate "$T/other.db" "$T/h.h5"
+expect_exit "... and the classes when they differ too" 1 \
+    "layer: the head has 'pixels', $T/other3.db has 'other'; classes: the head has [T-shirt_top, Trouser], $T/other3.db has [Sneaker, T-shirt_top, Trouser]" \
+    "$FC" evaluate "$T/other3.db" "$T/h.h5"
 cp "$T/h.h5" "$T/nofp.h5"
 $PY -c "import h5py,sys; del h5py.File(sys.argv[1],'r+').attrs['featcache_fingerprint']" "$T/nofp.h5"
 expect_exit "evaluate a head without a store fingerprint" 1 "nofp.h5: head has no store fingerprint" \
