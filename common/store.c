@@ -651,7 +651,7 @@ const char *fc_split_name(int split) {
 int fc_split_parse(const char *s) {
     if (!s) return -2;
     if (strcmp(s, "train") == 0) return FC_SPLIT_TRAIN;
-    if (strcmp(s, "validation") == 0 || strcmp(s, "val") == 0) return FC_SPLIT_VAL;
+    if (strcmp(s, "validation") == 0 || strcmp(s, "val") == 0 || strcmp(s, "valid") == 0) return FC_SPLIT_VAL;
     if (strcmp(s, "test") == 0) return FC_SPLIT_TEST;
     if (strcmp(s, "any") == 0 || strcmp(s, "all") == 0) return FC_SPLIT_ANY;
     return -2;

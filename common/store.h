@@ -76,7 +76,7 @@ int fc_store_checkpoint(fc_store *s, fc_status *st);
 typedef enum { FC_IMG_OK = 0, FC_IMG_FAILED = 1 } fc_img_status;
 enum { FC_SPLIT_TRAIN = 0, FC_SPLIT_VAL = 1, FC_SPLIT_TEST = 2, FC_SPLIT_ANY = -1 };
 const char *fc_split_name(int split);        /* "train", "validation", "test" */
-int fc_split_parse(const char *s);           /* accepts val/validation; -2 if unknown */
+int fc_split_parse(const char *s);           /* validation also as val or valid; any/all: FC_SPLIT_ANY; -2 if unknown */
 
 typedef struct {
     char sha256[65];

@@ -17,7 +17,7 @@ int fc_head_check_data(const fc_head *hd, const char *head_path, const fc_datase
                        fc_status *st);
 
 static const fc_opt eval_opts[] = {
-    {"split", 0, "train|validation|test", "split to evaluate (default test)"},
+    {"split", 0, "train|validation|test", "split to evaluate (default test; val or valid: validation)"},
     {"json", 0, NULL, "print one JSON object instead of the report"},
     {"threads", 0, "N", "threads (default: all online CPUs)"},
     {0},
@@ -220,7 +220,7 @@ int cmd_evaluate(int argc, char **argv) {
     int threads;
     const char *sp = fc_arg_str(&a, "split", "test");
     int split = fc_run_split_parse(sp);
-    if (split < 0) rc = fc_usage_error("evaluate", "--split '%s': use train, validation or test", sp);
+    if (split < 0) rc = fc_usage_error("evaluate", "--split '%s': use train, validation (or val, valid) or test", sp);
     else if (fc_is_head_file(a.pos[0]) && !fc_is_head_file(a.pos[1]))
         rc = fc_usage_error("evaluate", "%s is a head and %s is not: the order is evaluate STORE HEAD.h5", a.pos[0],
                             a.pos[1]);

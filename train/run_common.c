@@ -97,10 +97,8 @@ int fc_run_load_split(const char *path, int split, fc_dataset *ds, fc_status *st
 }
 
 int fc_run_split_parse(const char *s) {
-    if (!strcmp(s, "train")) return FC_SPLIT_TRAIN;
-    if (!strcmp(s, "validation") || !strcmp(s, "val")) return FC_SPLIT_VAL;
-    if (!strcmp(s, "test")) return FC_SPLIT_TEST;
-    return -2;
+    int split = fc_split_parse(s);
+    return split == FC_SPLIT_ANY ? -2 : split;
 }
 
 const char *fc_run_split_name(int split) {

@@ -19,7 +19,8 @@ int fc_run_check_val(const fc_train_config *c, int n, const char *path, const fc
 int fc_run_head_provenance(const char *head_path, const fc_head *hd, fc_provenance *p, fc_status *st);
 /* One split (FC_SPLIT_*) of a store or export. */
 int fc_run_load_split(const char *path, int split, fc_dataset *ds, fc_status *st);
-/* train | validation (val) | test -> FC_SPLIT_*, -2 if unknown; and back. */
+/* train | validation (val, valid) | test -> FC_SPLIT_*, -2 if unknown (fc_split_parse
+ * without its "any"); and back. */
 int fc_run_split_parse(const char *s);
 const char *fc_run_split_name(int split);
 void fc_run_free_data(fc_dataset *tr, fc_dataset *va);

@@ -437,7 +437,13 @@ expect_exit "bad optimizer" 2 "optimizer" "$FC" train "$S" -o "$T/x.h5" --optimi
 expect_exit "bad epochs" 2 "epochs" "$FC" train "$S" -o "$T/x.h5" --epochs 0
 expect_exit "bad hidden" 2 "hidden" "$FC" train "$S" -o "$T/x.h5" --hidden 64,x
 expect_exit "bad lr" 2 "lr" "$FC" train "$S" -o "$T/x.h5" --lr abc
-expect_exit "bad split" 2 "split" "$FC" evaluate "$S" "$T/h.h5" --split dev
+expect_exit "bad split" 2 "--split 'dev': use train, validation (or val, valid) or test" "$FC" evaluate "$S" "$T/h.h5" --split dev
+expect_exit "--split any is not a split" 2 "--split 'any'" "$FC" evaluate "$S" "$T/h.h5" --split any
+"$FC" evaluate "$S" "$T/h.h5" --split validation --json >"$T/sv.json"
+for sp in val valid; do
+    "$FC" evaluate "$S" "$T/h.h5" --split $sp --json >"$T/s$sp.json" && cmp -s "$T/s$sp.json" "$T/sv.json" \
+        && ok "evaluate --split $sp is the validation split" || fail "--split $sp: $(cat "$T/s$sp.json")"
+done
 expect_exit "grid without =" 2 "no '='" "$FC" sweep "$S" --grid 'lr 1e-4' -o "$T/x.csv"
 expect_exit "grid unknown key" 2 "not a training option" "$FC" sweep "$S" --grid 'foo=1,2' -o "$T/x.csv"
 expect_exit "grid empty value" 2 "empty value" "$FC" sweep "$S" --grid 'lr=1e-4,,1e-3' -o "$T/x.csv"
