@@ -21,7 +21,7 @@
 
 static const fc_opt sweep_opts[] = {
     {"grid", 0, "'KEY=V1,V2 ...'", "axes: any training option, e.g. 'lr=1e-5,2e-5 hidden=64,256 dropout=0.25,0.5'; "
-                                   "',' separates an axis's values, so several hidden layers are joined by ':' "
+                                   "spaces separate axes and ',' an axis's values (no spaces inside an axis), so several hidden layers are joined by ':' "
                                    "(hidden=256:128,64: a 256-128 head and a 64 head; hidden=0: none)"},
     {"output", 'o', "RESULTS.csv", "one row per config: options, best and final metrics"},
     {"best", 0, "HEAD.h5", "save the best config's head"},

@@ -447,6 +447,14 @@ done
 expect_exit "grid without =" 2 "no '='" "$FC" sweep "$S" --grid 'lr 1e-4' -o "$T/x.csv"
 expect_exit "grid unknown key" 2 "not a training option" "$FC" sweep "$S" --grid 'foo=1,2' -o "$T/x.csv"
 expect_exit "grid empty value" 2 "empty value" "$FC" sweep "$S" --grid 'lr=1e-4,,1e-3' -o "$T/x.csv"
+expect_exit "grid: a space after a comma" 2 "'lr=1e-4, 2e-5': spaces separate axes, so an axis has none inside: lr=1e-4,2e-5" \
+    "$FC" sweep "$S" --grid 'lr=1e-4, 2e-5 hidden=64' -o "$T/x.csv"
+expect_exit "grid: a space instead of a comma" 2 "'lr=1e-4 2e-5, 3e-5': spaces separate axes, so an axis has none inside: lr=1e-4,2e-5,3e-5" \
+    "$FC" sweep "$S" --grid 'lr=1e-4 2e-5, 3e-5' -o "$T/x.csv"
+expect_exit "grid: spaces around '='" 2 "'lr = 1e-4,2e-5': no spaces around '=': lr=1e-4,2e-5" \
+    "$FC" sweep "$S" --grid 'lr = 1e-4,2e-5' -o "$T/x.csv"
+expect_exit "grid: a trailing comma before the next axis" 2 "axis 'lr' ends with ','" \
+    "$FC" sweep "$S" --grid 'lr=1e-4, hidden=64' -o "$T/x.csv"
 expect_exit "grid bad value" 2 "dropout" "$FC" sweep "$S" --grid 'dropout=0.2,2' -o "$T/x.csv"
 expect_exit "grid axis twice" 2 "twice" "$FC" sweep "$S" --grid 'lr=1e-4 lr=1e-3' -o "$T/x.csv"
 expect_exit "sweep without grid" 2 "--grid" "$FC" sweep "$S" -o "$T/x.csv"
