@@ -1,9 +1,11 @@
-/* cmd_predict.c - `featcache predict -m MODEL --head HEAD.h5 IMAGE...`: backbone + head on
+/* cmd_predict.c - `featcache predict [-m MODEL] --head HEAD.h5 IMAGE...`: backbone + head on
  * new images, CSV path,class,probability on stdout.
  *
  * The backbone is cut and sized as recorded in the head (featcache_backbone: layer, input
  * size, resize rule, preprocessing), and the head is refused unless the fingerprint of that
- * configuration with the given MODEL's weights equals the one the head was trained on. */
+ * configuration with the given MODEL's weights equals the one the head was trained on.
+ * Without -m, the backbone the head records is used when it opens and its weights' sha256
+ * is the head's. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -24,7 +26,8 @@
 
 
 static const fc_opt predict_opts[] = {
-    {"model", 'm', "MODEL", "the backbone the head's features came from (see extract)"},
+    {"model", 'm', "MODEL", "the backbone the head's features came from (see extract; default: the one the head "
+                            "records, if it opens here and has the same weights)"},
     {"head", 0, "HEAD.h5", "a head trained by featcache train/sweep"},
     {"top", 0, "K", "the K most probable classes per image (default 1)"},
     {"batch", 0, "N", "images per backbone batch (default 16)"},
@@ -33,7 +36,7 @@ static const fc_opt predict_opts[] = {
 };
 
 static const fc_cmd_spec predict_spec = {
-    "predict", "-m MODEL --head HEAD.h5 IMAGE|FOLDER...",
+    "predict", "[-m MODEL] --head HEAD.h5 IMAGE|FOLDER...",
     "run backbone + head on images (a folder: its PNG/JPEG files, recursively, in sorted order); "
     "CSV path,class,probability on stdout",
     predict_opts, 1, -1,
@@ -51,11 +54,37 @@ typedef struct {
     const char **paths;
 } predictor;
 
+/* Without -m: the backbone the head records (featcache_backbone model_path, as given to
+ * extract: a file or a fetched default's name), if it opens and has the head's weights;
+ * else a usage error (exit 2) saying what is missing. */
+static int open_recorded(const char *head_path, predictor *P, fc_status *st) {
+    const char *model = P->prov.model_path;
+    if (!model[0])
+        return fc_fail(st, FC_ERR_ARG, "-m MODEL is required: %s records no backbone path", head_path);
+    fc_status lst = {0};
+    if (fc_model_load(model, &P->g, &lst))
+        return fc_fail(st, FC_ERR_ARG, "-m MODEL is required: %s records its backbone as %s, which cannot be opened "
+                       "here (%s)", head_path, model, lst.msg);
+    char sha[65];
+    for (int i = 0; i < 32; i++) snprintf(sha + 2 * i, 3, "%02x", P->g->weights_sha256[i]);
+    if (strcmp(sha, P->prov.model_sha256) != 0)
+        return fc_fail(st, FC_ERR_ARG, "-m MODEL is required: %s records its backbone as %s, which now holds other "
+                       "weights (sha256 %.16s..., the head's %.16s...)", head_path, model, sha, P->prov.model_sha256);
+    fprintf(stderr, "featcache predict: backbone %s, as recorded in %s (same weights, sha256 %.16s...)\n", model,
+            head_path, sha);
+    return FC_OK;
+}
+
 static int open_backbone(const char *model, const char *head_path, predictor *P, fc_status *st) {
     if (fc_preprocess_parse(P->prov.preprocess, &P->pre) || fc_resize_parse(P->prov.resize, &P->rs))
         return fc_fail(st, FC_ERR_FORMAT, "%s: unknown preprocess '%s' or resize '%s'", head_path, P->prov.preprocess,
                        P->prov.resize);
-    if (fc_model_load(model, &P->g, st)) return st->code;
+    if (!model) {
+        if (open_recorded(head_path, P, st)) return st->code;
+        model = P->prov.model_path;
+    } else if (fc_model_load(model, &P->g, st)) {
+        return st->code;
+    }
     fc_provenance want = P->prov;
     for (int i = 0; i < 32; i++) snprintf(want.model_sha256 + 2 * i, 3, "%02x", P->g->weights_sha256[i]);
     snprintf(want.arch, sizeof want.arch, "%s", P->g->arch);
@@ -253,7 +282,7 @@ int cmd_predict(int argc, char **argv) {
     long top, batch;
     int threads = 1;
     const char *model = fc_arg_str(&a, "model", NULL), *head = fc_arg_str(&a, "head", NULL);
-    if (!model || !head) rc = fc_usage_error("predict", "-m MODEL and --head HEAD.h5 are required");
+    if (!head) rc = fc_usage_error("predict", "--head HEAD.h5 is required");
     else if ((rc = fc_arg_long(&a, "top", 1, 1, 4096, &top)) == FC_ARGS_OK &&
              (rc = fc_arg_long(&a, "batch", 16, 1, 1024, &batch)) == FC_ARGS_OK &&
              (rc = fc_run_threads(&a, &threads)) == FC_ARGS_OK) {
