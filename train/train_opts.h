@@ -14,13 +14,13 @@
 #define FC_TRAIN_OPT_ENTRIES                                                                     \
     {"pool", 0, "flatten|gap|gmp", "Flatten or global average/max pooling (default flatten)"},  \
     {"hidden", 0, "N[,N..]", "hidden Dense layer sizes; 0 = linear classifier (default 256)"}, \
-    {"activation", 0, "relu|tanh|sigmoid|linear", "hidden activation (default relu)"},          \
-    {"dropout", 0, "RATE", "Dropout after each hidden layer, [0, 1) (default 0.5)"},            \
+    {"activation", 0, "relu|tanh|sigmoid|linear", "hidden activation (default relu; not with --hidden 0)"}, \
+    {"dropout", 0, "RATE", "Dropout after each hidden layer, [0, 1) (default 0.5; not with --hidden 0)"}, \
     {"optimizer", 0, "rmsprop|adam|sgd", "Keras optimizer (default rmsprop)"},                  \
     {"lr", 0, "LR", "learning rate (default 2e-5 for rmsprop, Keras's for adam 1e-3, sgd 1e-2)"}, \
-    {"momentum", 0, "M", "SGD momentum (default 0)"},                                           \
-    {"nesterov", 0, NULL, "SGD with Nesterov momentum"},                                        \
-    {"rho", 0, "RHO", "RMSprop decay (default 0.9)"},                                           \
+    {"momentum", 0, "M", "SGD momentum (default 0; --optimizer sgd only)"},                     \
+    {"nesterov", 0, NULL, "SGD with Nesterov momentum (--optimizer sgd with --momentum > 0)"},  \
+    {"rho", 0, "RHO", "RMSprop decay (default 0.9; --optimizer rmsprop only)"},                 \
     {"epochs", 0, "N", "epochs (default 30)"},                                                  \
     {"batch", 0, "N", "batch size (default 20)"},                                               \
     {"seed", 0, "N", "seed for init, shuffling and dropout (default 1)"},                       \
