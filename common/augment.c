@@ -194,6 +194,16 @@ int fc_aug_parse(const char *text, fc_aug_spec *spec, fc_status *st) {
         int key = -1;
         for (int i = 0; i < K_N; i++)
             if (tok_is(k, klen, key_names[i])) key = i;
+        if (key < 0 && (tok_is(k, klen, "rescale") || tok_is(k, klen, "preprocessing_function")))
+            return fc_fail(st, FC_ERR_ARG,
+                           "augment: %.*s is not an augmentation: the scaling of the pixels is the store's "
+                           "preprocessing, chosen once at extract (--preprocess rescale is x/255, Keras's "
+                           "rescale=1./255; caffe, tf, torch: preprocess_input) and applied to every view too; "
+                           "remove it from --augment-spec", (int)klen, k);
+        if (key < 0 && tok_is(k, klen, "validation_split"))
+            return fc_fail(st, FC_ERR_ARG,
+                           "augment: validation_split is not an augmentation: the splits come from the "
+                           "train/ validation/ test/ folders or from extract --val-frac; remove it from --augment-spec");
         if (key < 0)
             return fc_fail(st, FC_ERR_ARG,
                            "augment: '%.*s' is not an augmentation setting (supported: " AUG_KEYS ")",

@@ -411,42 +411,49 @@ void fc_provenance_fingerprint(fc_provenance *p) {
     fc_sha256_hex(buf, n < sizeof buf ? n : sizeof buf - 1, p->fingerprint);
 }
 
-static void add_diff(char *msg, size_t cap, int *ndiff, const char *field, const char *have,
-                     const char *want) {
+static void add_diff(char *msg, size_t cap, int *ndiff, const char *field, const char *a_name, const char *a,
+                     const char *b_name, const char *b) {
     size_t used = strlen(msg);
-    snprintf(msg + used, cap - used, "%s%s: store has '%s', this run has '%s'", *ndiff ? "; " : "",
-             field, have, want);
+    snprintf(msg + used, cap - used, "%s%s: %s has '%s', %s has '%s'", *ndiff ? "; " : "", field, a_name, a, b_name,
+             b);
     (*ndiff)++;
+}
+
+int fc_provenance_diff(const fc_provenance *a, const char *a_name, const fc_provenance *b, const char *b_name,
+                       char *msg, size_t cap) {
+    char x[32], y[32];
+    int nd = 0;
+    msg[0] = '\0';
+#define DIFF(field, va, vb) add_diff(msg, cap, &nd, field, a_name, va, b_name, vb)
+    if (strcmp(a->model_sha256, b->model_sha256) != 0) {
+        /* the architecture is descriptive only, but says more than two hashes */
+        if (a->arch[0] && b->arch[0] && strcmp(a->arch, b->arch) != 0) DIFF("architecture", a->arch, b->arch);
+        DIFF("model weights (sha256)", a->model_sha256, b->model_sha256);
+    }
+    if (strcmp(a->layer, b->layer) != 0) DIFF("layer", a->layer, b->layer);
+    if (a->in_h != b->in_h || a->in_w != b->in_w) {
+        snprintf(x, sizeof x, "%dx%d", a->in_h, a->in_w);
+        snprintf(y, sizeof y, "%dx%d", b->in_h, b->in_w);
+        DIFF("input size", x, y);
+    }
+    if (strcmp(a->resize, b->resize) != 0) DIFF("resize", a->resize, b->resize);
+    if (strcmp(a->preprocess, b->preprocess) != 0) DIFF("preprocess", a->preprocess, b->preprocess);
+    if (strcmp(a->numerics, b->numerics) != 0) DIFF("numerics version", a->numerics, b->numerics);
+    if (a->codec.kind != b->codec.kind) DIFF("codec", fc_codec_name(a->codec.kind), fc_codec_name(b->codec.kind));
+    if (a->feat_h && b->feat_h && (a->feat_h != b->feat_h || a->feat_w != b->feat_w || a->feat_c != b->feat_c)) {
+        snprintf(x, sizeof x, "%dx%dx%d", a->feat_h, a->feat_w, a->feat_c);
+        snprintf(y, sizeof y, "%dx%dx%d", b->feat_h, b->feat_w, b->feat_c);
+        DIFF("feature shape", x, y);
+    }
+    if (!nd && strcmp(a->fingerprint, b->fingerprint) != 0) DIFF("fingerprint", a->fingerprint, b->fingerprint);
+#undef DIFF
+    return nd;
 }
 
 int fc_provenance_compare(const fc_provenance *have, const fc_provenance *want, const char *what,
                           fc_status *st) {
-    char msg[900] = "", a[32], b[32];
-    int nd = 0;
-    if (strcmp(have->model_sha256, want->model_sha256) != 0)
-        add_diff(msg, sizeof msg, &nd, "model weights (sha256)", have->model_sha256, want->model_sha256);
-    if (strcmp(have->layer, want->layer) != 0) add_diff(msg, sizeof msg, &nd, "layer", have->layer, want->layer);
-    if (have->in_h != want->in_h || have->in_w != want->in_w) {
-        snprintf(a, sizeof a, "%dx%d", have->in_h, have->in_w);
-        snprintf(b, sizeof b, "%dx%d", want->in_h, want->in_w);
-        add_diff(msg, sizeof msg, &nd, "input size", a, b);
-    }
-    if (strcmp(have->resize, want->resize) != 0) add_diff(msg, sizeof msg, &nd, "resize", have->resize, want->resize);
-    if (strcmp(have->preprocess, want->preprocess) != 0)
-        add_diff(msg, sizeof msg, &nd, "preprocess", have->preprocess, want->preprocess);
-    if (strcmp(have->numerics, want->numerics) != 0)
-        add_diff(msg, sizeof msg, &nd, "numerics version", have->numerics, want->numerics);
-    if (have->codec.kind != want->codec.kind)
-        add_diff(msg, sizeof msg, &nd, "codec", fc_codec_name(have->codec.kind), fc_codec_name(want->codec.kind));
-    if (want->feat_h && (have->feat_h != want->feat_h || have->feat_w != want->feat_w ||
-                         have->feat_c != want->feat_c)) {
-        snprintf(a, sizeof a, "%dx%dx%d", have->feat_h, have->feat_w, have->feat_c);
-        snprintf(b, sizeof b, "%dx%dx%d", want->feat_h, want->feat_w, want->feat_c);
-        add_diff(msg, sizeof msg, &nd, "feature shape", a, b);
-    }
-    if (!nd && strcmp(have->fingerprint, want->fingerprint) != 0)
-        add_diff(msg, sizeof msg, &nd, "fingerprint", have->fingerprint, want->fingerprint);
-    if (!nd) return FC_OK;
+    char msg[1200];
+    if (!fc_provenance_diff(have, "store", want, "this run", msg, sizeof msg)) return FC_OK;
     return fc_fail(st, FC_ERR_MISMATCH, "%s: made with a different backbone setup: %s", what, msg);
 }
 
@@ -644,7 +651,7 @@ const char *fc_split_name(int split) {
 int fc_split_parse(const char *s) {
     if (!s) return -2;
     if (strcmp(s, "train") == 0) return FC_SPLIT_TRAIN;
-    if (strcmp(s, "validation") == 0 || strcmp(s, "val") == 0) return FC_SPLIT_VAL;
+    if (strcmp(s, "validation") == 0 || strcmp(s, "val") == 0 || strcmp(s, "valid") == 0) return FC_SPLIT_VAL;
     if (strcmp(s, "test") == 0) return FC_SPLIT_TEST;
     if (strcmp(s, "any") == 0 || strcmp(s, "all") == 0) return FC_SPLIT_ANY;
     return -2;

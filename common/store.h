@@ -36,6 +36,13 @@ void fc_provenance_fingerprint(fc_provenance *p);
  * FC_ERR_MISMATCH with a message naming each differing field and both values. */
 int fc_provenance_compare(const fc_provenance *have, const fc_provenance *want,
                           const char *what, fc_status *st);
+/* The [fp] fields, codec and feature shape (when both are set) in which a and b differ,
+ * as "layer: A_NAME has 'x', B_NAME has 'y'; ..." in msg (the architecture too when the
+ * weights differ); returns their number (0: msg empty). fc_provenance_compare names the
+ * sides "store" and "this run" (an extract into a store); merge, diff, evaluate and
+ * predict name the files. */
+int fc_provenance_diff(const fc_provenance *a, const char *a_name, const fc_provenance *b,
+                       const char *b_name, char *msg, size_t cap);
 
 enum {
     FC_STORE_READ = 0,      /* read-only (works on read-only files/mounts) */
@@ -69,7 +76,7 @@ int fc_store_checkpoint(fc_store *s, fc_status *st);
 typedef enum { FC_IMG_OK = 0, FC_IMG_FAILED = 1 } fc_img_status;
 enum { FC_SPLIT_TRAIN = 0, FC_SPLIT_VAL = 1, FC_SPLIT_TEST = 2, FC_SPLIT_ANY = -1 };
 const char *fc_split_name(int split);        /* "train", "validation", "test" */
-int fc_split_parse(const char *s);           /* accepts val/validation; -2 if unknown */
+int fc_split_parse(const char *s);           /* validation also as val or valid; any/all: FC_SPLIT_ANY; -2 if unknown */
 
 typedef struct {
     char sha256[65];

@@ -68,6 +68,7 @@ typedef struct {
     long batch, threads, max_pixels;
     int shard_i, shard_n;
     double val_frac, test_frac;
+    const char *frac_given;       /* "--val-frac", "--test-frac", both, or NULL */
     int strict, prune, quiet;
     int codec_given, level_given; /* else an existing store's codec/level are kept */
     long augment;                 /* --augment K (0: none asked) */
@@ -115,6 +116,8 @@ static int parse_options(const fc_args *a, options *o) {
         return r;
     if (o->val_frac + o->test_frac > 1)
         return fc_usage_error(cmd, "--val-frac + --test-frac must not exceed 1");
+    int vf = fc_arg_str(a, "val-frac", NULL) != NULL, tf = fc_arg_str(a, "test-frac", NULL) != NULL;
+    o->frac_given = vf && tf ? "--val-frac and --test-frac" : vf ? "--val-frac" : tf ? "--test-frac" : NULL;
     o->shard_n = 1;
     v = fc_arg_str(a, "shard", NULL);
     if (v && fc_shard_parse(v, &o->shard_i, &o->shard_n))
@@ -221,6 +224,13 @@ static int scan_folder(job *j, fc_status *st) {
     int rc = fc_scan_dir(j->o.dir, &j->scan, st);
     if (rc) return rc;
     print_skipped(&j->scan);
+    /* with split folders no image gets a hash split: the fractions would be recorded in the
+     * command line while doing nothing (as train refuses options that shape no head) */
+    if (j->scan.split_dirs && j->o.frac_given)
+        return fc_fail(st, FC_ERR_FORMAT,
+                       "%s has train/ with validation/ or test/ folders, which are the splits: %s apply only to "
+                       "a folder without them (splits drawn by content hash); drop %s", j->o.dir,
+                       j->o.frac_given, strchr(j->o.frac_given, ' ') ? "them" : "it");
     if (j->scan.n_files == 0)
         return fc_fail(st, FC_ERR_FORMAT,
                        "%s: no PNG or JPEG images in class sub-folders (%d class folder(s) found; "

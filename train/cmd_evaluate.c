@@ -17,7 +17,7 @@ int fc_head_check_data(const fc_head *hd, const char *head_path, const fc_datase
                        fc_status *st);
 
 static const fc_opt eval_opts[] = {
-    {"split", 0, "train|validation|test", "split to evaluate (default test)"},
+    {"split", 0, "train|validation|test", "split to evaluate (default test; val or valid: validation)"},
     {"json", 0, NULL, "print one JSON object instead of the report"},
     {"threads", 0, "N", "threads (default: all online CPUs)"},
     {0},
@@ -31,13 +31,48 @@ static const fc_cmd_spec eval_spec = {
 
 /* The head must have been trained on features of this very backbone configuration (its
  * featcache_fingerprint equal to the store's), and match its shape and classes. */
-int fc_head_check_data(const fc_head *hd, const char *head_path, const fc_dataset *ds, const char *store,
-                       fc_status *st) {
-    if (hd->fingerprint[0] && strcmp(hd->fingerprint, ds->fingerprint) != 0)
+/* "[a, b, c]" of n class names (cut at cap). */
+static void class_list(char *const *names, int n, char *buf, size_t cap) {
+    size_t o = (size_t)snprintf(buf, cap, "[");
+    for (int i = 0; i < n && o < cap; i++)
+        o += (size_t)snprintf(buf + o, cap - o, "%s%s", i ? ", " : "", names ? names[i] : "?");
+    if (o < cap) snprintf(buf + o, cap - o, "]");
+}
+
+/* A head of another backbone setup than the store's features: each field that differs
+ * with both values (the head records them in featcache_backbone), and the classes. */
+static int other_backbone(const fc_head *hd, const char *head_path, const fc_dataset *ds, const char *store,
+                          fc_status *st) {
+    fc_provenance hp;
+    fc_status pst = {0};
+    char msg[700] = "", a[160], b[160];
+    int nd = 0;
+    if (!fc_run_head_provenance(head_path, hd, &hp, &pst)) {
+        hp.codec = ds->prov.codec; /* another codec stores the same features */
+        nd = fc_provenance_diff(&hp, "the head", &ds->prov, store, msg, sizeof msg);
+    }
+    if (!nd) /* a head without featcache_backbone: the fingerprints alone */
         return fc_fail(st, FC_ERR_MISMATCH,
                        "%s: head was trained on features with fingerprint %.16s..., but %s has %.16s... "
                        "(different backbone, layer, input size or preprocessing)",
                        head_path, hd->fingerprint, store, ds->fingerprint);
+    int same_classes = hd->n_classes == ds->n_classes;
+    for (int i = 0; same_classes && hd->class_names && ds->class_names && i < hd->n_classes; i++)
+        same_classes = !strcmp(hd->class_names[i], ds->class_names[i]);
+    char cls[400] = "";
+    if (!same_classes) {
+        class_list(hd->class_names, hd->n_classes, a, sizeof a);
+        class_list(ds->class_names, ds->n_classes, b, sizeof b);
+        snprintf(cls, sizeof cls, "; classes: the head has %s, %s has %s", a, store, b);
+    }
+    return fc_fail(st, FC_ERR_MISMATCH, "%s: head was trained on features of another backbone setup than %s's: %s%s",
+                   head_path, store, msg, cls);
+}
+
+int fc_head_check_data(const fc_head *hd, const char *head_path, const fc_dataset *ds, const char *store,
+                       fc_status *st) {
+    if (hd->fingerprint[0] && strcmp(hd->fingerprint, ds->fingerprint) != 0)
+        return other_backbone(hd, head_path, ds, store, st);
     if (hd->in_h != ds->h || hd->in_w != ds->w || hd->in_c != ds->c)
         return fc_fail(st, FC_ERR_MISMATCH, "%s: head input %dx%dx%d, %s features are %dx%dx%d", head_path,
                        hd->in_h, hd->in_w, hd->in_c, store, ds->h, ds->w, ds->c);
@@ -185,7 +220,7 @@ int cmd_evaluate(int argc, char **argv) {
     int threads;
     const char *sp = fc_arg_str(&a, "split", "test");
     int split = fc_run_split_parse(sp);
-    if (split < 0) rc = fc_usage_error("evaluate", "--split '%s': use train, validation or test", sp);
+    if (split < 0) rc = fc_usage_error("evaluate", "--split '%s': use train, validation (or val, valid) or test", sp);
     else if (fc_is_head_file(a.pos[0]) && !fc_is_head_file(a.pos[1]))
         rc = fc_usage_error("evaluate", "%s is a head and %s is not: the order is evaluate STORE HEAD.h5", a.pos[0],
                             a.pos[1]);

@@ -1,9 +1,11 @@
-/* cmd_predict.c - `featcache predict -m MODEL --head HEAD.h5 IMAGE...`: backbone + head on
+/* cmd_predict.c - `featcache predict [-m MODEL] --head HEAD.h5 IMAGE...`: backbone + head on
  * new images, CSV path,class,probability on stdout.
  *
  * The backbone is cut and sized as recorded in the head (featcache_backbone: layer, input
  * size, resize rule, preprocessing), and the head is refused unless the fingerprint of that
- * configuration with the given MODEL's weights equals the one the head was trained on. */
+ * configuration with the given MODEL's weights equals the one the head was trained on.
+ * Without -m, the backbone the head records is used when it opens and its weights' sha256
+ * is the head's. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -24,7 +26,8 @@
 
 
 static const fc_opt predict_opts[] = {
-    {"model", 'm', "MODEL", "the backbone the head's features came from (see extract)"},
+    {"model", 'm', "MODEL", "the backbone the head's features came from (see extract; default: the one the head "
+                            "records, if it opens here and has the same weights)"},
     {"head", 0, "HEAD.h5", "a head trained by featcache train/sweep"},
     {"top", 0, "K", "the K most probable classes per image (default 1)"},
     {"batch", 0, "N", "images per backbone batch (default 16)"},
@@ -33,7 +36,7 @@ static const fc_opt predict_opts[] = {
 };
 
 static const fc_cmd_spec predict_spec = {
-    "predict", "-m MODEL --head HEAD.h5 IMAGE|FOLDER...",
+    "predict", "[-m MODEL] --head HEAD.h5 IMAGE|FOLDER...",
     "run backbone + head on images (a folder: its PNG/JPEG files, recursively, in sorted order); "
     "CSV path,class,probability on stdout",
     predict_opts, 1, -1,
@@ -51,46 +54,45 @@ typedef struct {
     const char **paths;
 } predictor;
 
-/* Provenance recorded in the head (what its features were extracted with). */
-static int head_provenance(const char *head_path, const fc_head *hd, fc_provenance *p, fc_status *st) {
-    memset(p, 0, sizeof *p);
-    json_t *j = hd->backbone_json ? json_loads(hd->backbone_json, 0, NULL) : NULL;
-    const char *layer = json_string_value(json_object_get(j, "layer"));
-    const char *sha = json_string_value(json_object_get(j, "model_sha256"));
-    const char *rs = json_string_value(json_object_get(j, "resize"));
-    const char *pre = json_string_value(json_object_get(j, "preprocess"));
-    const char *num = json_string_value(json_object_get(j, "numerics"));
-    json_int_t h = json_integer_value(json_object_get(j, "in_h")), w = json_integer_value(json_object_get(j, "in_w"));
-    int rc = FC_OK;
-    if (!hd->fingerprint[0])
-        rc = fc_fail(st, FC_ERR_FORMAT, "%s: head has no store fingerprint (featcache_fingerprint attribute); was it "
-                     "trained by featcache?", head_path);
-    else if (!layer || !sha || !rs || !pre || !num || h < 1 || w < 1 || h > FC_MAX_DIM || w > FC_MAX_DIM)
-        rc = fc_fail(st, FC_ERR_FORMAT, "%s: no backbone provenance (featcache_backbone); was it trained by featcache?",
-                     head_path);
-    else {
-        snprintf(p->layer, sizeof p->layer, "%s", layer);
-        snprintf(p->model_sha256, sizeof p->model_sha256, "%s", sha);
-        snprintf(p->resize, sizeof p->resize, "%s", rs);
-        snprintf(p->preprocess, sizeof p->preprocess, "%s", pre);
-        snprintf(p->numerics, sizeof p->numerics, "%s", num);
-        snprintf(p->fingerprint, sizeof p->fingerprint, "%s", hd->fingerprint);
-        p->in_h = (int)h, p->in_w = (int)w;
-    }
-    json_decref(j);
-    return rc;
+/* Without -m: the backbone the head records (featcache_backbone model_path, as given to
+ * extract: a file or a fetched default's name), if it opens and has the head's weights;
+ * else a usage error (exit 2) saying what is missing. */
+static int open_recorded(const char *head_path, predictor *P, fc_status *st) {
+    const char *model = P->prov.model_path;
+    if (!model[0])
+        return fc_fail(st, FC_ERR_ARG, "-m MODEL is required: %s records no backbone path", head_path);
+    fc_status lst = {0};
+    if (fc_model_load(model, &P->g, &lst))
+        return fc_fail(st, FC_ERR_ARG, "-m MODEL is required: %s records its backbone as %s, which cannot be opened "
+                       "here (%s)", head_path, model, lst.msg);
+    char sha[65];
+    for (int i = 0; i < 32; i++) snprintf(sha + 2 * i, 3, "%02x", P->g->weights_sha256[i]);
+    if (strcmp(sha, P->prov.model_sha256) != 0)
+        return fc_fail(st, FC_ERR_ARG, "-m MODEL is required: %s records its backbone as %s, which now holds other "
+                       "weights (sha256 %.16s..., the head's %.16s...)", head_path, model, sha, P->prov.model_sha256);
+    fprintf(stderr, "featcache predict: backbone %s, as recorded in %s (same weights, sha256 %.16s...)\n", model,
+            head_path, sha);
+    return FC_OK;
 }
 
 static int open_backbone(const char *model, const char *head_path, predictor *P, fc_status *st) {
     if (fc_preprocess_parse(P->prov.preprocess, &P->pre) || fc_resize_parse(P->prov.resize, &P->rs))
         return fc_fail(st, FC_ERR_FORMAT, "%s: unknown preprocess '%s' or resize '%s'", head_path, P->prov.preprocess,
                        P->prov.resize);
-    if (fc_model_load(model, &P->g, st)) return st->code;
+    if (!model) {
+        if (open_recorded(head_path, P, st)) return st->code;
+        model = P->prov.model_path;
+    } else if (fc_model_load(model, &P->g, st)) {
+        return st->code;
+    }
     fc_provenance want = P->prov;
     for (int i = 0; i < 32; i++) snprintf(want.model_sha256 + 2 * i, 3, "%02x", P->g->weights_sha256[i]);
+    snprintf(want.arch, sizeof want.arch, "%s", P->g->arch);
     if (strcmp(want.model_sha256, P->prov.model_sha256) != 0)
-        return fc_fail(st, FC_ERR_MISMATCH, "%s: head was trained on features of other weights (sha256 %.16s...), "
-                       "%s has %.16s...", head_path, P->prov.model_sha256, model, want.model_sha256);
+        return fc_fail(st, FC_ERR_MISMATCH, "%s: head was trained on features of other weights: the head has %s "
+                       "(sha256 %.16s..., from %s), %s has %s (sha256 %.16s...)", head_path,
+                       P->prov.arch[0] ? P->prov.arch : "?", P->prov.model_sha256,
+                       P->prov.model_path[0] ? P->prov.model_path : "?", model, want.arch, want.model_sha256);
     if (fc_graph_finalize(P->g, P->prov.layer, P->prov.in_h, P->prov.in_w, st)) {
         fc_wrap(st, "%s: cannot cut at the head's layer", head_path);
         st->code = FC_ERR_MISMATCH; /* the head, not the command line, named the layer */
@@ -98,8 +100,10 @@ static int open_backbone(const char *model, const char *head_path, predictor *P,
     }
     snprintf(want.numerics, sizeof want.numerics, "%s", FC_NUMERICS_VERSION);
     fc_provenance_fingerprint(&want);
-    fc_provenance have = P->prov;
-    if (fc_provenance_compare(&have, &want, head_path, st)) return st->code;
+    char msg[900];
+    if (fc_provenance_diff(&P->prov, "the head", &want, model, msg, sizeof msg))
+        return fc_fail(st, FC_ERR_MISMATCH, "%s: head was trained on features of another backbone setup: %s",
+                       head_path, msg);
     if (strcmp(want.fingerprint, P->hd->fingerprint) != 0)
         return fc_fail(st, FC_ERR_MISMATCH, "%s: head fingerprint %.16s... does not match %s at layer %s (%.16s...)",
                        head_path, P->hd->fingerprint, model, P->prov.layer, want.fingerprint);
@@ -257,7 +261,7 @@ static int run_batches(predictor *P, char **paths, int n, int *failed, fc_status
 
 static int predict(const char *model, const char *head_path, char **paths, int n, predictor *P, int threads,
                    int *failed, fc_status *st) {
-    if (fc_head_load(head_path, &P->hd, st) || head_provenance(head_path, P->hd, &P->prov, st) ||
+    if (fc_head_load(head_path, &P->hd, st) || fc_run_head_provenance(head_path, P->hd, &P->prov, st) ||
         open_backbone(model, head_path, P, st))
         return st->code;
     if (!(P->plan = fc_plan_create(P->g, P->batch, threads, st))) return st->code;
@@ -278,7 +282,7 @@ int cmd_predict(int argc, char **argv) {
     long top, batch;
     int threads = 1;
     const char *model = fc_arg_str(&a, "model", NULL), *head = fc_arg_str(&a, "head", NULL);
-    if (!model || !head) rc = fc_usage_error("predict", "-m MODEL and --head HEAD.h5 are required");
+    if (!head) rc = fc_usage_error("predict", "--head HEAD.h5 is required");
     else if ((rc = fc_arg_long(&a, "top", 1, 1, 4096, &top)) == FC_ARGS_OK &&
              (rc = fc_arg_long(&a, "batch", 16, 1, 1024, &batch)) == FC_ARGS_OK &&
              (rc = fc_run_threads(&a, &threads)) == FC_ARGS_OK) {

@@ -21,7 +21,7 @@
 
 static const fc_opt sweep_opts[] = {
     {"grid", 0, "'KEY=V1,V2 ...'", "axes: any training option, e.g. 'lr=1e-5,2e-5 hidden=64,256 dropout=0.25,0.5'; "
-                                   "',' separates an axis's values, so several hidden layers are joined by ':' "
+                                   "spaces separate axes and ',' an axis's values (no spaces inside an axis), so several hidden layers are joined by ':' "
                                    "(hidden=256:128,64: a 256-128 head and a 64 head; hidden=0: none)"},
     {"output", 'o', "RESULTS.csv", "one row per config: options, best and final metrics"},
     {"best", 0, "HEAD.h5", "save the best config's head"},
@@ -253,6 +253,15 @@ out:
     return rc;
 }
 
+/* A CSV cell of option key of config c: its value, or empty when it had no effect on c
+ * (momentum of an adam config, dropout without hidden layers). */
+static const char *csv_cell(const fc_train_config *c, const char *key, const char *fmt, double v, char buf[48]) {
+    char have[160];
+    if (fc_train_key_unused(c, key, have, sizeof have)) return "";
+    snprintf(buf, 48, fmt, v);
+    return buf;
+}
+
 static int write_csv(const sweep_run *r, const char *path, fc_status *st) {
     char *tmp;
     FILE *f = fc_outtmp_fopen(path, &tmp, st);
@@ -264,16 +273,19 @@ static int write_csv(const sweep_run *r, const char *path, fc_status *st) {
         const fc_train_config *c = &r->cfg[i];
         const fc_history *h = &r->hist[i];
         const fc_epoch_stat *b = &h->ep[h->best], *l = &h->ep[h->n - 1];
-        char hid[96] = "0";
+        char hid[96] = "0", cell[4][48];
         size_t o = 0;
         for (int k = 0; k < c->arch.n_hidden; k++) o += (size_t)snprintf(hid + o, sizeof hid - o, "%s%d", k ? ":" : "", c->arch.hidden[k]);
-        fprintf(f, "%d,\"%s\",%s,%s,%s,%g,%s,%g,%g,%d,%g,%d,%d,%llu,%d,%g,%s,%d,%d,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%d,%d\n",
-                i + 1, r->labels[i], fc_pool_name(c->arch.pool), hid, fc_hact_name(c->arch.act), c->arch.dropout,
-                fc_optim_name(c->opt.kind), c->opt.lr, c->opt.momentum, c->opt.nesterov, c->opt.rho, c->epochs,
-                c->batch, (unsigned long long)c->seed, c->patience, c->l2, c->class_weight ? "balanced" : "none", h->n,
-                h->best + 1, fc_csv_num(b->val_loss), fc_csv_num(b->val_acc), fc_csv_num(l->loss), fc_csv_num(l->acc),
-                fc_csv_num(l->val_loss), fc_csv_num(l->val_acc), h->stopped_early,
-                c->augment);
+        char have[160];
+        const char *act = fc_train_key_unused(c, "activation", have, sizeof have) ? "" : fc_hact_name(c->arch.act);
+        fprintf(f, "%d,\"%s\",%s,%s,%s,%s,%s,%g,%s,%s,%s,%d,%d,%llu,%d,%g,%s,%d,%d,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%d,%d\n",
+                i + 1, r->labels[i], fc_pool_name(c->arch.pool), hid, act,
+                csv_cell(c, "dropout", "%g", c->arch.dropout, cell[0]), fc_optim_name(c->opt.kind), c->opt.lr,
+                csv_cell(c, "momentum", "%g", c->opt.momentum, cell[1]),
+                csv_cell(c, "nesterov", "%.0f", c->opt.nesterov, cell[2]), csv_cell(c, "rho", "%g", c->opt.rho, cell[3]),
+                c->epochs, c->batch, (unsigned long long)c->seed, c->patience, c->l2, c->class_weight ? "balanced" : "none",
+                h->n, h->best + 1, fc_csv_num(b->val_loss), fc_csv_num(b->val_acc), fc_csv_num(l->loss),
+                fc_csv_num(l->acc), fc_csv_num(l->val_loss), fc_csv_num(l->val_acc), h->stopped_early, c->augment);
     }
     return fc_outtmp_fclose(f, tmp, path, st);
 }
@@ -337,35 +349,119 @@ static void run_free(sweep_run *r) {
     free(r->cfg), free(r->heads), free(r->hist), free(r->labels), free(r->score_acc), free(r->score_loss);
 }
 
-/* Expands the grid over the base options; 2 (usage) on a bad grid or value. */
+/* NULL when option key shapes at least one of the n configs; else what it applies to, with
+ * what config 1 has instead in have (fc_train_key_unused). */
+static const char *unused_in_all(const fc_train_config *c, int n, const char *key, char *have, size_t cap) {
+    const char *need = NULL;
+    for (int i = n - 1; i >= 0; i--)
+        if (!(need = fc_train_key_unused(&c[i], key, have, cap))) return NULL;
+    return need;
+}
+
+/* The note on configs dropped as identical to an earlier one (same[i] >= 0: config i trains
+ * the same head as config same[i]): their labels and the setting that made no difference. */
+static void note_dropped(const fc_grid *g, const fc_train_config *cfg, const int *same, int n_drop) {
+    fprintf(stderr, "featcache sweep: note: %d configs, %d identical ones dropped (each trains the same head as a "
+            "config kept):", g->n_configs, n_drop);
+    for (int i = 0, shown = 0; i < g->n_configs; i++) {
+        if (same[i] < 0) continue;
+        if (shown++ == 6) {
+            fprintf(stderr, " and %d more", n_drop - 6);
+            break;
+        }
+        char a[512], b[512], have[160];
+        const char *need = NULL, *key = NULL;
+        fc_grid_label(g, i, NULL, a, sizeof a);
+        fc_grid_label(g, same[i], NULL, b, sizeof b);
+        for (int x = 0; x < g->n_axes && !need; x++)
+            if (fc_grid_index(g, i, x) != fc_grid_index(g, same[i], x))
+                key = g->key[x], need = fc_train_key_unused(&cfg[i], key, have, sizeof have);
+        if (need) fprintf(stderr, "%s '%s' = '%s' (%s: applies to %s)", shown > 1 ? ";" : "", a, b, key, need);
+        else fprintf(stderr, "%s '%s' = '%s' (the same values)", shown > 1 ? ";" : "", a, b);
+    }
+    fprintf(stderr, "\n");
+}
+
+/* Expands the grid over the base options; 2 (usage) on a bad grid or value, on an option
+ * given both fixed and as an axis, and on an option or axis that shapes no config (e.g.
+ * --momentum when no config uses sgd). A config that trains the same head as an earlier
+ * one (they differ only in settings with no effect on it) is dropped, with a note. */
 static int build(const fc_args *a, sweep_run *r, fc_grid *g) {
-    char err[300];
+    char err[300], have[160];
     const char *text = fc_arg_str(a, "grid", NULL);
     if (!text) return fc_usage_error("sweep", "--grid 'KEY=V1,V2 ...' is required");
     if (!fc_arg_str(a, "output", NULL)) return fc_usage_error("sweep", "-o RESULTS.csv is required");
     if (fc_grid_parse(text, g, err, sizeof err)) return fc_usage_error("sweep", "--grid: %s", err);
-    const char *base[32] = {0};
+    const char *base[FC_TRAIN_MAX_KEYS];
+    fc_train_args_values(a, base);
     for (int k = 0; k < fc_train_n_keys; k++)
-        base[k] = fc_train_key_is_flag(fc_train_keys[k]) ? (fc_arg_flag(a, fc_train_keys[k]) ? "1" : NULL)
-                                                         : fc_arg_str(a, fc_train_keys[k], NULL);
-    r->n = g->n_configs;
-    r->cfg = calloc((size_t)r->n, sizeof *r->cfg);
-    r->heads = calloc((size_t)r->n, sizeof *r->heads);
-    r->hist = calloc((size_t)r->n, sizeof *r->hist);
-    r->labels = calloc((size_t)r->n, sizeof *r->labels);
-    r->score_acc = calloc((size_t)r->n, sizeof(double));
-    r->score_loss = calloc((size_t)r->n, sizeof(double));
-    if (!r->cfg || !r->heads || !r->hist || !r->labels || !r->score_acc || !r->score_loss) {
+        for (int x = 0; base[k] && x < g->n_axes; x++)
+            if (!strcmp(g->key[x], fc_train_keys[k]))
+                return fc_usage_error("sweep", "--%s is also a grid axis: give its values in --grid only",
+                                      fc_train_keys[k]);
+    const int n = g->n_configs;
+    r->cfg = calloc((size_t)n, sizeof *r->cfg);
+    r->heads = calloc((size_t)n, sizeof *r->heads);
+    r->hist = calloc((size_t)n, sizeof *r->hist);
+    r->labels = calloc((size_t)n, sizeof *r->labels);
+    r->score_acc = calloc((size_t)n, sizeof(double));
+    r->score_loss = calloc((size_t)n, sizeof(double));
+    char **texts = calloc((size_t)n, sizeof *texts);
+    int *same = malloc((size_t)n * sizeof *same), rc = FC_ARGS_OK, m = 0, n_drop = 0;
+    if (!r->cfg || !r->heads || !r->hist || !r->labels || !r->score_acc || !r->score_loss || !texts || !same) {
         fprintf(stderr, "featcache sweep: out of memory\n");
-        return 1;
+        rc = 1;
+        goto out;
     }
-    for (int i = 0; i < r->n; i++) {
+    for (int i = 0; i < n; i++) {
+        if (fc_grid_config(g, i, base, &r->cfg[i], err, sizeof err)) {
+            rc = fc_usage_error("sweep", "--%s", err);
+            goto out;
+        }
+        if (!(texts[i] = fc_train_config_text(&r->cfg[i]))) {
+            rc = 1;
+            goto out;
+        }
+    }
+    for (int k = 0; k < fc_train_n_keys; k++) {
+        const char *need = base[k] ? unused_in_all(r->cfg, n, fc_train_keys[k], have, sizeof have) : NULL;
+        if (need) {
+            rc = fc_usage_error("sweep", "--%s applies to %s; no config of this sweep qualifies: config 1 %s",
+                                fc_train_keys[k], need, have);
+            goto out;
+        }
+    }
+    for (int x = 0; x < g->n_axes; x++) {
+        const char *need = unused_in_all(r->cfg, n, g->key[x], have, sizeof have);
+        if (need) {
+            rc = fc_usage_error("sweep", "--grid: axis '%s' applies to %s; no config of this sweep qualifies: "
+                                "config 1 %s", g->key[x], need, have);
+            goto out;
+        }
+    }
+    /* configs equal once canonical (their JSON) train the same head: keep the first */
+    for (int i = 0; i < n; i++) {
+        same[i] = -1;
+        for (int j = 0; j < i && same[i] < 0; j++)
+            if (same[j] < 0 && !strcmp(texts[i], texts[j])) same[i] = j;
+        n_drop += same[i] >= 0;
+    }
+    if (n_drop) note_dropped(g, r->cfg, same, n_drop);
+    for (int i = 0; i < n; i++) {
+        if (same[i] >= 0) continue;
         char label[512];
-        if (fc_grid_config(g, i, base, &r->cfg[i], err, sizeof err)) return fc_usage_error("sweep", "--%s", err);
-        fc_grid_label(g, i, label, sizeof label);
-        if (!(r->labels[i] = strdup(label))) return 1;
+        fc_grid_label(g, i, &r->cfg[i], label, sizeof label);
+        r->cfg[m] = r->cfg[i];
+        if (!(r->labels[m++] = strdup(label))) {
+            rc = 1;
+            break;
+        }
     }
-    return FC_ARGS_OK;
+out:
+    r->n = m; /* run_free frees what was made */
+    for (int i = 0; texts && i < n; i++) free(texts[i]);
+    free(texts), free(same);
+    return rc;
 }
 
 int cmd_sweep(int argc, char **argv) {

@@ -52,6 +52,26 @@ static void log_epoch(void *ctx, int cfg, int epoch, const fc_epoch_stat *s) {
     fflush(stdout);
 }
 
+/* The summary line says which epoch's weights HEAD.h5 holds: the last epoch's (Keras
+ * Model.fit), or with --patience the lowest val_loss epoch's, restored; and where the
+ * lowest val_loss was when that is another epoch. */
+static void print_saved(const char *out, const fc_train_config *c, const fc_head *hd, const fc_history *h,
+                        int has_val, double secs) {
+    const int last = h->n - 1, restored = c->patience > 0, held = restored ? h->best : last;
+    const fc_epoch_stat *e = &h->ep[held], *b = &h->ep[h->best];
+    char v[4][32];
+    printf("saved %s: %zu parameters; weights %s epoch %d of %d", out, fc_head_n_params(hd),
+           restored ? "of" : "after", held + 1, c->epochs);
+    if (has_val) printf(" (val_loss %s, val_acc %s)", num4(e->val_loss, v[0]), num4(e->val_acc, v[1]));
+    if (restored)
+        printf(", the lowest val_loss, restored by --patience");
+    if (h->stopped_early) printf("; stopped early after epoch %d", h->n);
+    if (!restored && has_val && h->best != last)
+        printf("; lowest val_loss %s at epoch %d (val_acc %s)", num4(b->val_loss, v[2]), h->best + 1,
+               num4(b->val_acc, v[3]));
+    printf(", %.2f s\n", secs);
+}
+
 static int finish(const char *store, const char *out, const fc_args *a, const fc_train_config *c,
                   fc_head *hd, const fc_history *h, const fc_dataset *tr, int has_val, double secs, fc_status *st) {
     char *cfg_text = fc_train_config_text(c);
@@ -69,13 +89,7 @@ static int finish(const char *store, const char *out, const fc_args *a, const fc
         if (fc_run_recordable(store, "train") && fc_run_record(store, "train", cfg_text, h, secs, &rst))
             fprintf(stderr, "featcache train: warning: run not recorded: %s\n", rst.msg);
     }
-    if (!rc && !fc_arg_flag(a, "quiet")) {
-        const fc_epoch_stat *b = &h->ep[h->best];
-        printf("saved %s: %zu parameters, best epoch %d", out, fc_head_n_params(hd), h->best + 1);
-        char v[2][32];
-        if (has_val) printf(" (val_loss %s, val_acc %s)", num4(b->val_loss, v[0]), num4(b->val_acc, v[1]));
-        printf("%s, %.2f s\n", h->stopped_early ? ", stopped early" : "", secs);
-    }
+    if (!rc && !fc_arg_flag(a, "quiet")) print_saved(out, c, hd, h, has_val, secs);
     free(cfg_text);
     return rc;
 }

@@ -35,6 +35,7 @@ static int parse_axis(const char *tok, size_t len, fc_grid *g, char *err, size_t
     while (p <= end) {
         const char *comma = memchr(p, ',', (size_t)(end - p));
         const char *ve = comma ? comma : end;
+        if (ve == p && p == end) return BAD("axis '%s' ends with ','", g->key[a]);
         if (ve == p) return BAD("axis '%s' has an empty value", g->key[a]);
         if (g->n_values[a] >= FC_GRID_MAX_VALUES) return BAD("axis '%s' has more than %d values", g->key[a], FC_GRID_MAX_VALUES);
         char *v = strndup(p, (size_t)(ve - p));
@@ -50,8 +51,48 @@ static int parse_axis(const char *tok, size_t len, fc_grid *g, char *err, size_t
     return 0;
 }
 
+/* Spaces where an axis has none: 'lr=1e-4, 2e-5' (a space after a comma), 'lr=1e-4 2e-5' or
+ * 'lr = 1e-4' split one axis into words that are not KEY=VALUES. Returns -1 with a message
+ * that shows the axis written without spaces. */
+static int misplaced_spaces(const char *text, char *err, size_t cap) {
+    const char *w[2 * FC_GRID_MAX_AXES + 2];
+    size_t len[2 * FC_GRID_MAX_AXES + 2];
+    int n = 0;
+    for (const char *p = text; *p && n < (int)(sizeof w / sizeof *w);) {
+        while (*p && isspace((unsigned char)*p)) p++;
+        if (!*p) break;
+        w[n] = p;
+        while (*p && !isspace((unsigned char)*p)) p++;
+        len[n] = (size_t)(p - w[n]);
+        n++;
+    }
+    for (int i = 0; i + 1 < n; i++) {
+        int has_eq = memchr(w[i], '=', len[i]) != NULL;
+        if (!has_eq && w[i + 1][0] == '=') { /* 'lr = 1e-4' or 'lr =1e-4' */
+            int j = len[i + 1] == 1 && i + 2 < n ? i + 2 : i + 1;
+            snprintf(err, cap, "'%.*s': no spaces around '=': %.*s=%.*s", (int)(w[j] + len[j] - w[i]), w[i],
+                     (int)len[i], w[i], (int)(j == i + 1 ? len[j] - 1 : len[j]), j == i + 1 ? w[j] + 1 : w[j]);
+            return -1;
+        }
+        if (!has_eq || memchr(w[i + 1], '=', len[i + 1])) continue;
+        /* w[i] is KEY=..., w[i+1..j) its stray values */
+        char fixed[512];
+        size_t o = (size_t)snprintf(fixed, sizeof fixed, "%.*s", (int)len[i], w[i]);
+        int j = i + 1;
+        for (; j < n && !memchr(w[j], '=', len[j]) && o < sizeof fixed; j++) {
+            int comma = fixed[o - 1] == ',' || fixed[o - 1] == '=' || w[j][0] == ',';
+            o += (size_t)snprintf(fixed + o, sizeof fixed - o, "%s%.*s", comma ? "" : ",", (int)len[j], w[j]);
+        }
+        snprintf(err, cap, "'%.*s': spaces separate axes, so an axis has none inside: %s", (int)(w[j - 1] + len[j - 1] - w[i]),
+                 w[i], fixed);
+        return -1;
+    }
+    return 0;
+}
+
 int fc_grid_parse(const char *text, fc_grid *g, char *err, size_t cap) {
     memset(g, 0, sizeof *g);
+    if (misplaced_spaces(text, err, cap)) return -1;
     const char *p = text;
     for (;;) {
         while (*p && isspace((unsigned char)*p)) p++;
@@ -91,12 +132,17 @@ int fc_grid_config(const fc_grid *g, int i, const char *const *base_vals, fc_tra
             if (!strcmp(g->key[a], fc_train_keys[k])) v = g->values[a][fc_grid_index(g, i, a)], sep = ':';
         if (v && fc_train_config_set(c, fc_train_keys[k], v, sep, err, cap)) return -1;
     }
+    fc_train_config_canonical(c);
     return 0;
 }
 
-void fc_grid_label(const fc_grid *g, int i, char *buf, size_t cap) {
+void fc_grid_label(const fc_grid *g, int i, const fc_train_config *c, char *buf, size_t cap) {
     size_t o = 0;
+    char have[160];
     buf[0] = 0;
     for (int a = 0; a < g->n_axes && o < cap; a++)
-        o += (size_t)snprintf(buf + o, cap - o, "%s%s=%s", a ? " " : "", g->key[a], g->values[a][fc_grid_index(g, i, a)]);
+        if (!c || !fc_train_key_unused(c, g->key[a], have, sizeof have))
+            o += (size_t)snprintf(buf + o, cap - o, "%s%s=%s", o ? " " : "", g->key[a],
+                                  g->values[a][fc_grid_index(g, i, a)]);
+    if (!buf[0] && c) fc_grid_label(g, i, NULL, buf, cap); /* no axis applies: name them all */
 }

@@ -30,10 +30,12 @@ int fc_grid_index(const fc_grid *g, int i, int a);
 
 /* Builds config i: defaults, then for each training key in application order the grid
  * value if the key is an axis, else the base value if given (base_vals[k] for
- * fc_train_keys[k], NULL = unset). Returns -1 with err on a bad value. */
+ * fc_train_keys[k], NULL = unset); then canonical (fc_train_config_canonical). Returns -1
+ * with err on a bad value. */
 int fc_grid_config(const fc_grid *g, int i, const char *const *base_vals, fc_train_config *c, char *err,
                    size_t cap);
-/* "lr=2e-05 hidden=64" for config i (its axis values). */
-void fc_grid_label(const fc_grid *g, int i, char *buf, size_t cap);
+/* "lr=2e-05 hidden=64" for config i (its axis values); with c (config i) the axes that have
+ * no effect on it (fc_train_key_unused: momentum of an adam config) are left out. */
+void fc_grid_label(const fc_grid *g, int i, const fc_train_config *c, char *buf, size_t cap);
 
 #endif

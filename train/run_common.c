@@ -55,16 +55,50 @@ int fc_run_stamp_head(fc_head *hd, const fc_dataset *ds, fc_status *st) {
     return FC_OK;
 }
 
+int fc_run_head_provenance(const char *head_path, const fc_head *hd, fc_provenance *p, fc_status *st) {
+    memset(p, 0, sizeof *p);
+    json_t *j = hd->backbone_json ? json_loads(hd->backbone_json, 0, NULL) : NULL;
+    const char *layer = json_string_value(json_object_get(j, "layer"));
+    const char *sha = json_string_value(json_object_get(j, "model_sha256"));
+    const char *rs = json_string_value(json_object_get(j, "resize"));
+    const char *pre = json_string_value(json_object_get(j, "preprocess"));
+    const char *num = json_string_value(json_object_get(j, "numerics"));
+    const char *arch = json_string_value(json_object_get(j, "arch"));
+    const char *mpath = json_string_value(json_object_get(j, "model_path"));
+    const char *codec = json_string_value(json_object_get(j, "codec"));
+    json_int_t h = json_integer_value(json_object_get(j, "in_h")), w = json_integer_value(json_object_get(j, "in_w"));
+    int rc = FC_OK;
+    if (!hd->fingerprint[0])
+        rc = fc_fail(st, FC_ERR_FORMAT, "%s: head has no store fingerprint (featcache_fingerprint attribute); was it "
+                     "trained by featcache?", head_path);
+    else if (!layer || !sha || !rs || !pre || !num || h < 1 || w < 1 || h > FC_MAX_DIM || w > FC_MAX_DIM)
+        rc = fc_fail(st, FC_ERR_FORMAT, "%s: no backbone provenance (featcache_backbone); was it trained by featcache?",
+                     head_path);
+    else {
+        snprintf(p->layer, sizeof p->layer, "%s", layer);
+        snprintf(p->model_sha256, sizeof p->model_sha256, "%s", sha);
+        snprintf(p->resize, sizeof p->resize, "%s", rs);
+        snprintf(p->preprocess, sizeof p->preprocess, "%s", pre);
+        snprintf(p->numerics, sizeof p->numerics, "%s", num);
+        snprintf(p->fingerprint, sizeof p->fingerprint, "%s", hd->fingerprint);
+        snprintf(p->arch, sizeof p->arch, "%s", arch ? arch : "");
+        snprintf(p->model_path, sizeof p->model_path, "%s", mpath ? mpath : "");
+        if (codec) (void)fc_codec_parse(codec, &p->codec.kind);
+        p->in_h = (int)h, p->in_w = (int)w;
+        p->feat_h = hd->in_h, p->feat_w = hd->in_w, p->feat_c = hd->in_c; /* what the head takes */
+    }
+    json_decref(j);
+    return rc;
+}
+
 int fc_run_load_split(const char *path, int split, fc_dataset *ds, fc_status *st) {
     memset(ds, 0, sizeof *ds);
     return fc_dataset_load(path, split, ds, st);
 }
 
 int fc_run_split_parse(const char *s) {
-    if (!strcmp(s, "train")) return FC_SPLIT_TRAIN;
-    if (!strcmp(s, "validation") || !strcmp(s, "val")) return FC_SPLIT_VAL;
-    if (!strcmp(s, "test")) return FC_SPLIT_TEST;
-    return -2;
+    int split = fc_split_parse(s);
+    return split == FC_SPLIT_ANY ? -2 : split;
 }
 
 const char *fc_run_split_name(int split) {

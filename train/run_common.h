@@ -14,9 +14,13 @@ int fc_run_load(const char *path, int augment, fc_dataset *tr, fc_dataset *va, f
 /* After fc_run_load: a config with --patience (any of n) on a store without a validation
  * split is refused as a data condition (FC_ERR_FORMAT: exit 1, naming the store). */
 int fc_run_check_val(const fc_train_config *c, int n, const char *path, const fc_dataset *va, fc_status *st);
+/* The provenance recorded in a head (featcache_backbone: what its features were extracted
+ * with; feature shape: the head's input); FC_ERR_FORMAT naming head_path if it has none. */
+int fc_run_head_provenance(const char *head_path, const fc_head *hd, fc_provenance *p, fc_status *st);
 /* One split (FC_SPLIT_*) of a store or export. */
 int fc_run_load_split(const char *path, int split, fc_dataset *ds, fc_status *st);
-/* train | validation (val) | test -> FC_SPLIT_*, -2 if unknown; and back. */
+/* train | validation (val, valid) | test -> FC_SPLIT_*, -2 if unknown (fc_split_parse
+ * without its "any"); and back. */
 int fc_run_split_parse(const char *s);
 const char *fc_run_split_name(int split);
 void fc_run_free_data(fc_dataset *tr, fc_dataset *va);

@@ -14,6 +14,7 @@ const char *const fc_train_keys[] = {"optimizer", "pool", "hidden", "activation"
                                      "momentum", "nesterov", "rho", "epochs", "batch", "seed",
                                      "patience", "l2", "class-weight", "augment"};
 const int fc_train_n_keys = (int)(sizeof fc_train_keys / sizeof fc_train_keys[0]);
+_Static_assert(sizeof fc_train_keys / sizeof fc_train_keys[0] <= FC_TRAIN_MAX_KEYS, "FC_TRAIN_MAX_KEYS too small");
 
 static int num(const char *s, double lo, double hi, int integer, double *out) {
     char *end;
@@ -90,15 +91,61 @@ int fc_train_config_set(fc_train_config *c, const char *key, const char *val, ch
 
 int fc_train_key_is_flag(const char *key) { return !strcmp(key, "nesterov") || !strcmp(key, "augment"); }
 
-int fc_train_config_from_args(const fc_args *a, fc_train_config *c) {
-    char err[256];
+void fc_train_args_values(const fc_args *a, const char **vals) {
     for (int i = 0; i < fc_train_n_keys; i++) {
         const char *k = fc_train_keys[i];
-        const char *v = fc_train_key_is_flag(k) ? (fc_arg_flag(a, k) ? "1" : NULL) : fc_arg_str(a, k, NULL);
-        if (v && fc_train_config_set(c, k, v, ',', err, sizeof err))
-            return fc_usage_error(a->spec->name, "--%s", err);
+        vals[i] = fc_train_key_is_flag(k) ? (fc_arg_flag(a, k) ? "1" : NULL) : fc_arg_str(a, k, NULL);
     }
+}
+
+int fc_train_config_from_args(const fc_args *a, fc_train_config *c) {
+    char err[256];
+    const char *vals[FC_TRAIN_MAX_KEYS];
+    fc_train_args_values(a, vals);
+    for (int i = 0; i < fc_train_n_keys; i++)
+        if (vals[i] && fc_train_config_set(c, fc_train_keys[i], vals[i], ',', err, sizeof err))
+            return fc_usage_error(a->spec->name, "--%s", err);
+    /* an option given for nothing would be recorded as if it had shaped the head */
+    for (int i = 0; i < fc_train_n_keys; i++) {
+        const char *need = vals[i] ? fc_train_key_unused(c, fc_train_keys[i], err, sizeof err) : NULL;
+        if (need) return fc_usage_error(a->spec->name, "--%s applies to %s; this run %s", fc_train_keys[i], need, err);
+    }
+    fc_train_config_canonical(c);
     return FC_ARGS_OK;
+}
+
+const char *fc_train_key_unused(const fc_train_config *c, const char *key, char *have, size_t cap) {
+    const char *opt = fc_optim_name(c->opt.kind);
+    if (!strcmp(key, "momentum") && c->opt.kind != FC_OPTIM_SGD) {
+        snprintf(have, cap, "uses %s%s", opt,
+                 c->opt.kind == FC_OPTIM_RMSPROP ? " (Keras 2.2.4's RMSprop, which has no momentum)" : "");
+        return "--optimizer sgd";
+    }
+    if (!strcmp(key, "nesterov") && (c->opt.kind != FC_OPTIM_SGD || c->opt.momentum == 0.0f)) {
+        if (c->opt.kind != FC_OPTIM_SGD) snprintf(have, cap, "uses %s", opt);
+        else snprintf(have, cap, "has momentum 0 (plain SGD)");
+        return "--optimizer sgd with --momentum > 0";
+    }
+    if (!strcmp(key, "rho") && c->opt.kind != FC_OPTIM_RMSPROP) {
+        snprintf(have, cap, "uses %s", opt);
+        return "--optimizer rmsprop";
+    }
+    if ((!strcmp(key, "dropout") || !strcmp(key, "activation")) && c->arch.n_hidden == 0) {
+        snprintf(have, cap, "has --hidden 0 (no hidden layer)");
+        return "hidden layers";
+    }
+    return NULL;
+}
+
+void fc_train_config_canonical(fc_train_config *c) {
+    fc_train_config d;
+    fc_train_config_defaults(&d);
+    char have[160];
+    if (fc_train_key_unused(c, "momentum", have, sizeof have)) c->opt.momentum = 0.0f;
+    if (fc_train_key_unused(c, "nesterov", have, sizeof have)) c->opt.nesterov = 0;
+    if (fc_train_key_unused(c, "rho", have, sizeof have)) c->opt.rho = d.opt.rho;
+    if (fc_train_key_unused(c, "dropout", have, sizeof have)) c->arch.dropout = 0.0f;
+    if (fc_train_key_unused(c, "activation", have, sizeof have)) c->arch.act = d.arch.act;
 }
 
 static double nicef(float f) {
@@ -120,6 +167,13 @@ json_t *fc_train_config_json(const fc_train_config *c) {
                      "epochs", c->epochs, "batch", c->batch, "seed", (json_int_t)c->seed, "patience", c->patience,
                      "l2", nicef(c->l2), "class_weight", c->class_weight ? "balanced" : "none");
     if (j && c->augment) json_object_set_new(j, "augment", json_true()); /* absent: false (older runs) */
+    /* settings that had no effect on this head (momentum of an Adam run, dropout without
+     * hidden layers) are left out: the runs table, info and configs compared for equality
+     * show only what shaped the head */
+    static const char *const maybe_unused[] = {"activation", "dropout", "momentum", "nesterov", "rho"};
+    char have[160];
+    for (size_t i = 0; j && i < sizeof maybe_unused / sizeof *maybe_unused; i++)
+        if (fc_train_key_unused(c, maybe_unused[i], have, sizeof have)) json_object_del(j, maybe_unused[i]);
     return j;
 }
 
@@ -135,8 +189,10 @@ void fc_train_config_label(const fc_train_config *c, char *buf, size_t cap) {
     size_t o = 0;
     for (int i = 0; i < c->arch.n_hidden && o + 8 < sizeof hid; i++)
         o += (size_t)snprintf(hid + o, sizeof hid - o, "%s%d", i ? ":" : "", c->arch.hidden[i]);
-    snprintf(buf, cap, "%s %s lr=%g hidden=%s dropout=%g", fc_pool_name(c->arch.pool), fc_optim_name(c->opt.kind),
-             nicef(c->opt.lr), hid, nicef(c->arch.dropout));
+    int n = snprintf(buf, cap, "%s %s lr=%g hidden=%s", fc_pool_name(c->arch.pool), fc_optim_name(c->opt.kind),
+                     nicef(c->opt.lr), hid);
+    if (c->arch.n_hidden > 0 && n >= 0 && (size_t)n < cap)
+        snprintf(buf + n, cap - (size_t)n, " dropout=%g", nicef(c->arch.dropout));
 }
 
 json_t *fc_json_num(float v) { return isfinite(v) ? json_real(nicef(v)) : json_null(); }

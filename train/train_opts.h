@@ -14,13 +14,13 @@
 #define FC_TRAIN_OPT_ENTRIES                                                                     \
     {"pool", 0, "flatten|gap|gmp", "Flatten or global average/max pooling (default flatten)"},  \
     {"hidden", 0, "N[,N..]", "hidden Dense layer sizes; 0 = linear classifier (default 256)"}, \
-    {"activation", 0, "relu|tanh|sigmoid|linear", "hidden activation (default relu)"},          \
-    {"dropout", 0, "RATE", "Dropout after each hidden layer, [0, 1) (default 0.5)"},            \
+    {"activation", 0, "relu|tanh|sigmoid|linear", "hidden activation (default relu; not with --hidden 0)"}, \
+    {"dropout", 0, "RATE", "Dropout after each hidden layer, [0, 1) (default 0.5; not with --hidden 0)"}, \
     {"optimizer", 0, "rmsprop|adam|sgd", "Keras optimizer (default rmsprop)"},                  \
     {"lr", 0, "LR", "learning rate (default 2e-5 for rmsprop, Keras's for adam 1e-3, sgd 1e-2)"}, \
-    {"momentum", 0, "M", "SGD momentum (default 0)"},                                           \
-    {"nesterov", 0, NULL, "SGD with Nesterov momentum"},                                        \
-    {"rho", 0, "RHO", "RMSprop decay (default 0.9)"},                                           \
+    {"momentum", 0, "M", "SGD momentum (default 0; --optimizer sgd only)"},                     \
+    {"nesterov", 0, NULL, "SGD with Nesterov momentum (--optimizer sgd with --momentum > 0)"},  \
+    {"rho", 0, "RHO", "RMSprop decay (default 0.9; --optimizer rmsprop only)"},                 \
     {"epochs", 0, "N", "epochs (default 30)"},                                                  \
     {"batch", 0, "N", "batch size (default 20)"},                                               \
     {"seed", 0, "N", "seed for init, shuffling and dropout (default 1)"},                       \
@@ -40,10 +40,23 @@ int fc_train_key_is_flag(const char *key);
  * separator inside a hidden list (',' on the command line, ':' inside a grid). */
 int fc_train_config_set(fc_train_config *c, const char *key, const char *val, char list_sep,
                         char *err, size_t cap);
+#define FC_TRAIN_MAX_KEYS 32
+/* vals[k] for fc_train_keys[k]: the value given on the command line ("1" for a flag given),
+ * NULL if not given. */
+void fc_train_args_values(const fc_args *a, const char **vals);
 /* Apply every train option present in a; prints a usage error and returns 2 on a bad
- * value, else FC_ARGS_OK. */
+ * value or on an option given that has no effect on this config (fc_train_key_unused:
+ * "--momentum applies to --optimizer sgd; this run uses rmsprop"), else FC_ARGS_OK with c
+ * canonical. */
 int fc_train_config_from_args(const fc_args *a, fc_train_config *c);
+/* NULL when option `key` shapes config c; else what it applies to ("--optimizer sgd",
+ * "hidden layers") with what c has instead in have ("uses rmsprop", "has --hidden 0 ..."). */
+const char *fc_train_key_unused(const fc_train_config *c, const char *key, char *have, size_t cap);
+/* Resets the options that have no effect on c to their defaults (dropout to 0 without
+ * hidden layers), so that two configs that train the same head compare equal. */
+void fc_train_config_canonical(fc_train_config *c);
 
+/* The config as JSON; the options that had no effect (fc_train_key_unused) are left out. */
 json_t *fc_train_config_json(const fc_train_config *c);
 /* Compact text of fc_train_config_json (malloc'd). */
 char *fc_train_config_text(const fc_train_config *c);

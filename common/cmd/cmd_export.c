@@ -264,11 +264,11 @@ static int run_diff(const char *pa, const char *pb, int quiet) {
     if ((rc = fc_share_collect(&s[1], 1, &v, &n, &cap, &st))) goto out;
     n = keep_ok(v, n, na);
     d.n_a = na, d.n_b = n - na;
-    fc_status pst = {0};
+    char pmsg[900];
     fc_provenance pb_ = s[1].prov;
     pb_.codec = s[0].prov.codec; /* the codec changes bytes, not the images or labels */
-    int prov_differs = fc_provenance_compare(&pb_, &s[0].prov, pb, &pst) != 0;
-    if (prov_differs) printf("provenance differs: %s\n", pst.msg);
+    int prov_differs = fc_provenance_diff(&s[0].prov, pa, &pb_, pb, pmsg, sizeof pmsg) != 0;
+    if (prov_differs) printf("provenance differs: %s\n", pmsg);
     fc_share_sort(v, n);
     diff_walk(v, n, quiet, &d);
     printf("A: %s, %zu images; B: %s, %zu images\n", pa, d.n_a, pb, d.n_b);

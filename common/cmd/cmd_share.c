@@ -410,9 +410,10 @@ static int out_provenance(const share_job *j, const fc_source *src, int n, fc_pr
     for (int i = 1; i < n; i++) {
         fc_provenance t = src[i].prov;
         t.codec = p->codec;
-        int rc = fc_provenance_compare(&t, p, src[i].path, st);
-        if (rc) return fc_wrap(st, "%s and %s were made with different backbones", src[0].path,
-                               src[i].path);
+        char msg[900];
+        if (fc_provenance_diff(p, src[0].path, &t, src[i].path, msg, sizeof msg))
+            return fc_fail(st, FC_ERR_MISMATCH, "%s and %s were made with different backbones: %s",
+                           src[0].path, src[i].path, msg);
         if (t.feat_h != p->feat_h || t.feat_w != p->feat_w || t.feat_c != p->feat_c)
             return fc_fail(st, FC_ERR_MISMATCH, "%s: feature shape %dx%dx%d differs from %s",
                            src[i].path, t.feat_h, t.feat_w, t.feat_c, src[0].path);

@@ -21,6 +21,11 @@ expect_exit "--augment-spec without --augment" 2 "need --augment" \
     "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/u.db" --augment-spec 'rotation_range=10' "${X[@]}"
 expect_exit "unknown ImageDataGenerator keyword" 2 "brightness" \
     "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/u.db" --augment 2 --augment-spec 'brightness_range=0.2' "${X[@]}"
+# seed 000's ImageDataGenerator call pasted as is: rescale is the store's --preprocess
+expect_exit "rescale in --augment-spec points to extract --preprocess rescale" 2 \
+    "rescale is not an augmentation: the scaling of the pixels is the store's preprocessing, chosen once at extract (--preprocess rescale is x/255" \
+    "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/u.db" --augment 2 --augment-spec "rescale=1./255., rotation_range=40,
+        width_shift_range=0.2, horizontal_flip=True" "${X[@]}"
 expect_exit "unsupported fill_mode" 2 "fill_mode" \
     "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/u.db" --augment 2 --augment-spec "rotation_range=10, fill_mode='reflect'" "${X[@]}"
 expect_exit "--augment 0" 2 "--augment" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/u.db" --augment 0 "${X[@]}"

@@ -257,4 +257,12 @@ expect_exit "validation/ and test/ without train/: a note" 0 "they are taken as 
 expect_exit "train/ and validation/: split folders" 0 "split: train/validation/test folders" \
     "$FC" extract "$T/ls2" -m "$T/tiny.h5" -o "$T/ls2.db" --preprocess rescale
 grep -q "taken as class folders" "$T/.err" && fail "note with real split folders" || ok "... and no note"
+# with split folders the fractions would do nothing: refused before anything is written
+rm -f "$T/ls3.db"
+expect_exit "--val-frac with split folders is refused" 1 \
+    "$T/ls2 has train/ with validation/ or test/ folders, which are the splits: --val-frac and --test-frac apply only to a folder without them" \
+    "$FC" extract "$T/ls2" -m "$T/tiny.h5" -o "$T/ls3.db" --preprocess rescale --val-frac 0.3 --test-frac 0.1
+[ ! -e "$T/ls3.db" ] && ok "... nothing written" || fail "a refused extract wrote $T/ls3.db"
+check "--val-frac without split folders still works" "$FC" extract "$T/ls" -m "$T/tiny.h5" -o "$T/ls4.db" \
+    --preprocess rescale --val-frac 0.5 --quiet
 finish

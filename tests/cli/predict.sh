@@ -38,10 +38,35 @@ expect_exit "empty folder among images: the images still predicted" 1 "no PNG or
     "$FC" predict -m "$T/tiny.h5" --head "$T/h.h5" "$T/none" "${imgs[0]}"
 [ "$(grep -c . "$T/.out")" -eq 2 ] && ok "image next to an empty folder predicted" || fail "rows: $(cat "$T/.out")"
 
+# --- without -m: the backbone the head records (extract's -m), when it opens and has the head's weights
+expect_exit "predict without -m: the head's recorded backbone" 0 "backbone $T/tiny.h5, as recorded in $T/h.h5 (same weights" \
+    "$FC" predict --head "$T/h.h5" "${imgs[@]}"
+cmp -s "$T/.out" "$T/p1.csv" && ok "... the same rows as with -m" || fail "rows without -m differ: $(diff "$T/.out" "$T/p1.csv" | head -3)"
+cp "$T/tiny.h5" "$T/moved.h5"
+check "extract with a model that will move" "$FC" extract "$T/img" -m "$T/moved.h5" -o "$T/mv.db" --size 32 --preprocess rescale --quiet
+check "train on it" "$FC" train "$T/mv.db" -o "$T/mv.h5" --hidden 8 --epochs 1 -q
+$PY -c "
+import h5py, sys
+f = h5py.File(sys.argv[1], 'r+')
+d = []
+f['model_weights'].visititems(lambda n, o: d.append(o) if isinstance(o, h5py.Dataset) and not d else None)
+d[0][...] = d[0][...] * 2" "$T/moved.h5"
+expect_exit "without -m, the recorded backbone now has other weights: usage error" 2 \
+    "-m MODEL is required: $T/mv.h5 records its backbone as $T/moved.h5, which now holds other weights (sha256 " \
+    "$FC" predict --head "$T/mv.h5" "${imgs[0]}"
+rm "$T/moved.h5"
+expect_exit "without -m, the recorded backbone is gone: usage error" 2 \
+    "-m MODEL is required: $T/mv.h5 records its backbone as $T/moved.h5, which cannot be opened here" \
+    "$FC" predict --head "$T/mv.h5" "${imgs[0]}"
+check "with -m the moved model's twin still works" "$FC" predict -m "$T/tiny.h5" --head "$T/mv.h5" "${imgs[0]}"
+
 # --- refusals
 "$BUILD/tests/tools/mkstore_fmnist" "$T/other.db" --classes 0,1,2 --train 20 --val 5 --test 5
 "$FC" train "$T/other.db" -o "$T/other.h5" --epochs 1 -q
-expect_exit "head from another backbone" 1 "other.h5" "$FC" predict -m "$T/tiny.h5" --head "$T/other.h5" "${imgs[0]}"
+expect_exit "head from another backbone: both weights named" 1 \
+    "other.h5: head was trained on features of other weights: the head has synthetic (sha256 " \
+    "$FC" predict -m "$T/tiny.h5" --head "$T/other.h5" "${imgs[0]}"
+grep -q "tiny.h5 has keras (sha256 " "$T/.err" && ok "... and the model's" || fail "predict other weights: $(cat "$T/.err")"
 cp "$T/h.h5" "$T/nofp.h5"
 $PY -c "import h5py,sys; del h5py.File(sys.argv[1],'r+').attrs['featcache_fingerprint']" "$T/nofp.h5"
 expect_exit "head without a store fingerprint: the message names it" 1 "nofp.h5: head has no store fingerprint" \

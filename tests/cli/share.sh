@@ -105,7 +105,10 @@ done
 # --- refusals: nothing written -------------------------------------------------------
 "$MK" other.db --count 5 --layer block4_pool >/dev/null
 "$MK" wide.db --count 5 --shape 4,4,16 >/dev/null
-expect_exit "merge different fingerprint" 1 "layer" "$FC" merge -o bad1.db s0.db other.db
+expect_exit "merge different fingerprint: names the field and both stores" 1 \
+    "s0.db and other.db were made with different backbones: layer: s0.db has 'block5_pool', other.db has 'block4_pool'" \
+    "$FC" merge -o bad1.db s0.db other.db
+grep -q "this run" "$T/.err" && fail "merge speaks of 'this run': $(cat "$T/.err")" || ok "merge: no 'this run' (there is none)"
 grep -qi "block4_pool" "$T/.err" && ok "mismatch names both values" || fail "mismatch message: $(cat "$T/.err")"
 no_output "fingerprint mismatch writes nothing" bad1.db
 expect_exit "merge different feature shape" 1 "" "$FC" merge -o bad2.db s0.db wide.db
@@ -157,7 +160,8 @@ expect_exit "diff different" 1 "15 only in A, 0 only in B, 10 with different lab
 grep -q "^label differs: c0/img10.png \[A: c0, B: c1\]" "$T/.out" && ok "diff lists relabeled images" || fail "diff output: $(head -3 "$T/.out")"
 expect_exit "diff only in B" 1 "0 only in A, 33 only in B" "$FC" diff s0.db whole.db --quiet
 [ "$(wc -l <"$T/.out")" = 2 ] && ok "diff --quiet prints only the summary" || fail "diff --quiet printed $(wc -l <"$T/.out") lines"
-expect_exit "diff different backbone" 1 "provenance differs" "$FC" diff s0.db other.db
+expect_exit "diff different backbone: names the field and both stores" 1 \
+    "provenance differs: layer: s0.db has 'block5_pool', other.db has 'block4_pool'" "$FC" diff s0.db other.db
 expect_exit "diff missing file" 2 "nope.db" "$FC" diff s0.db nope.db
 
 # --- export: h5py and h5dump read it without featcache -------------------------------------

@@ -7,6 +7,7 @@ S="$T/bin.db"
 check "make a 2-class store" "$MK" "$S" --classes 0,1 --train 50 --val 25 --test 40
 check "make a 3-class store" "$MK" "$T/three.db" --classes 0,1,7 --train 30 --val 15 --test 20
 check "make a store from another layer" "$MK" "$T/other.db" --classes 0,1 --train 10 --val 5 --test 5 --layer other
+check "make a 3-class store from another layer" "$MK" "$T/other3.db" --classes 0,1,7 --train 10 --val 5 --test 5 --layer other
 check "make a one-class store" "$MK" "$T/one.db" --classes 0,1 --train 10 --val 5 --test 5 --one-class
 check "make a store without train images" "$MK" "$T/empty.db" --classes 0,1 --train 0 --val 5 --test 5
 runs() { "$PY" -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*) from runs').fetchone()[0])" "$1"; }
@@ -104,6 +105,96 @@ check "lone train of sweep config 4" "$FC" train "$S" -o "$T/c4.h5" --epochs 4 -
     && ok "sweep row == lone train run of its config" || fail "sweep row differs from lone run"
 check "evaluate the sweep's best head" "$FC" evaluate "$S" "$T/best.h5"
 
+# --- the "saved" line says whose weights HEAD.h5 holds: the last epoch's, or with --patience the
+# restored lowest-val_loss epoch's (evaluate on the validation split gives that epoch's val_loss)
+for pat in 0 2; do
+    check "train --lr 0.1 --patience $pat: summary line" "$FC" train "$S" -o "$T/w$pat.h5" --epochs 12 --lr 0.1 \
+        --seed 3 --threads 1 --patience $pat --history "$T/w$pat.csv"
+    grep '^saved' "$T/.out" >"$T/w$pat.txt"
+    "$FC" evaluate "$S" "$T/w$pat.h5" --split validation --json >"$T/w$pat.json"
+    $PY - "$T/w$pat.txt" "$T/w$pat.csv" "$T/w$pat.json" $pat <<'PY' && ok "patience $pat: the saved line names the epoch whose weights the head holds" \
+        || fail "patience $pat: $(cat "$T/w$pat.txt")"
+import csv, json, re, sys
+line = open(sys.argv[1]).read()
+h = list(csv.DictReader(open(sys.argv[2])))
+ev = json.load(open(sys.argv[3]))
+pat = int(sys.argv[4])
+vl = [float(r["val_loss"]) for r in h]
+best = vl.index(min(vl)) + 1
+held = best if pat else len(h)
+m = re.search(r"weights (after|of) epoch (\d+) of 12 \(val_loss ([0-9.]+), val_acc", line)
+assert m and m.group(1) == ("of" if pat else "after") and int(m.group(2)) == held, (line, held)
+assert abs(float(m.group(3)) - ev["loss"]) < 1e-4 and abs(vl[held - 1] - ev["loss"]) < 1e-4, (line, ev["loss"])
+if pat:
+    assert "restored by --patience" in line and (len(h) == 12 or f"stopped early after epoch {len(h)}" in line), line
+else:
+    assert best != len(h), "test needs a run whose lowest val_loss is not at the last epoch"
+    assert f"lowest val_loss {min(vl):.4f} at epoch {best} " in line and "best epoch" not in line, line
+PY
+done
+
+# --- an option that would not shape the head is refused, not recorded as if used (on a copy:
+# the runs table checks below count the runs of $S)
+NA="$T/na.db"; cp "$S" "$NA"
+for args in "--momentum 0.9|--momentum applies to --optimizer sgd; this run uses rmsprop" \
+            "--optimizer adam --rho 0.5|--rho applies to --optimizer rmsprop; this run uses adam" \
+            "--optimizer sgd --nesterov|--nesterov applies to --optimizer sgd with --momentum > 0; this run has momentum 0" \
+            "--optimizer adam --nesterov --momentum 0.9|--momentum applies to --optimizer sgd; this run uses adam" \
+            "--hidden 0 --dropout 0.5|--dropout applies to hidden layers; this run has --hidden 0" \
+            "--hidden 0 --activation tanh|--activation applies to hidden layers; this run has --hidden 0"; do
+    # shellcheck disable=SC2086
+    expect_exit "train ${args%%|*}: refused" 2 "${args#*|}" "$FC" train "$NA" -o "$T/na.h5" ${args%%|*} --epochs 1
+done
+r0=$(runs "$NA")
+check "train --hidden 0 (default dropout and activation do not apply)" "$FC" train "$NA" -o "$T/na.h5" --hidden 0 \
+    --epochs 1 -q
+"$FC" info "$T/na.h5" >"$T/na.txt"
+grep "^trained with" "$T/na.txt" | grep -q "hidden=0 optimizer=rmsprop" && ! grep -Eq "dropout|activation|momentum|nesterov" "$T/na.txt" \
+    && ok "info: no dropout, activation, momentum or nesterov on an rmsprop head without hidden layers" \
+    || fail "info shows settings that had no effect: $(grep '^trained' "$T/na.txt")"
+"$FC" runs "$NA" --json >"$T/na.json"
+$PY - "$T/na.json" <<'PY' && ok "runs: only the settings that shaped the head" || fail "runs config: $(tail -c 600 "$T/na.json")"
+import json, sys
+c = json.load(open(sys.argv[1]))[-1]["config"]
+assert c["hidden"] == [] and c["optimizer"] == "rmsprop" and c["rho"] == 0.9, c
+assert not set(c) & {"dropout", "activation", "momentum", "nesterov"}, c
+PY
+[ "$(runs "$NA")" -eq $((r0 + 1)) ] && ok "refused trains recorded nothing" || fail "runs: $(runs "$NA") after $r0"
+# a sweep: a fixed option or an axis that shapes no config is refused; configs that train the
+# same head are trained once
+expect_exit "sweep: a momentum axis without sgd" 2 "axis 'momentum' applies to --optimizer sgd; no config of this sweep qualifies" \
+    "$FC" sweep "$NA" --grid 'momentum=0,0.9 dropout=0,0.5' -o "$T/na.csv" --epochs 1
+expect_exit "sweep: a fixed --rho without rmsprop" 2 "--rho applies to --optimizer rmsprop; no config of this sweep qualifies" \
+    "$FC" sweep "$NA" --grid 'optimizer=adam,sgd' --rho 0.5 -o "$T/na.csv" --epochs 1
+expect_exit "sweep: an option both fixed and an axis" 2 "--lr is also a grid axis" \
+    "$FC" sweep "$NA" --grid 'lr=1e-3,1e-4' --lr 1e-2 -o "$T/na.csv" --epochs 1
+[ ! -e "$T/na.csv" ] && ok "refused sweeps wrote nothing" || fail "a refused sweep wrote na.csv"
+r0=$(runs "$NA")
+expect_exit "sweep: configs that differ only in settings with no effect are dropped" 0 \
+    "8 configs, 2 identical ones dropped (each trains the same head as a config kept): 'optimizer=adam momentum=0.9 hidden=16' = 'optimizer=adam momentum=0 hidden=16'" \
+    "$FC" sweep "$NA" --grid 'optimizer=sgd,adam momentum=0,0.9 hidden=16,0' --dropout 0.25 --epochs 2 --seed 3 \
+    --threads 2 -o "$T/dd.csv"
+grep -q "momentum: applies to --optimizer sgd" "$T/.err" && ok "... naming the setting that made no difference" \
+    || fail "dedupe note: $(cat "$T/.err")"
+$PY - "$T/dd.csv" <<'PY' && ok "sweep CSV: 6 distinct configs, cells of settings with no effect empty" || fail "dd.csv: $(cat "$T/dd.csv")"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+assert [r["label"] for r in rows] == ["optimizer=sgd momentum=0 hidden=16", "optimizer=sgd momentum=0 hidden=0",
+                                      "optimizer=sgd momentum=0.9 hidden=16", "optimizer=sgd momentum=0.9 hidden=0",
+                                      "optimizer=adam hidden=16", "optimizer=adam hidden=0"], [r["label"] for r in rows]
+for r in rows:
+    assert r["rho"] == "", r
+    assert (r["momentum"] == "") == (r["optimizer"] == "adam"), r
+    assert (r["dropout"] == "") == (r["hidden"] == "0") and (r["activation"] == "") == (r["hidden"] == "0"), r
+    assert r["nesterov"] == ("0" if r["momentum"] == "0.9" else ""), r
+assert rows[0]["dropout"] == "0.25"
+PY
+[ "$(runs "$NA")" -eq $((r0 + 6)) ] && ok "sweep: 6 runs recorded" || fail "runs after the deduped sweep: $(runs "$NA") after $r0"
+check "lone train of the deduped sweep's config 5" "$FC" train "$NA" -o "$T/dd5.h5" --optimizer adam --hidden 16 \
+    --dropout 0.25 --epochs 2 --seed 3 --threads 2 --history "$T/dd5.csv" -q
+[ "$(grep '^5,' "$T/dd.csv" | cut -d, -f22-25)" = "$(tail -1 "$T/dd5.csv" | cut -d, -f2-5)" ] \
+    && ok "deduped sweep row == lone train run of its config" || fail "deduped sweep row differs from lone run"
+
 # --- an HDF5 export trains too (not a store: nothing to record); runs lists the store's runs
 check "export the store" "$FC" export "$S" "$T/exp.h5"
 expect_exit "train on an HDF5 export" 0 "run not recorded" "$FC" train "$T/exp.h5" -o "$T/e.h5" --epochs 2 -q
@@ -144,9 +235,10 @@ expect_exit "--max-memory with a trailing space" 2 "not a size" "$FC" sweep "$T/
     --max-memory '4 '
 check "runs lists the recorded runs" "$FC" runs "$S"
 grep -q "sweep" "$T/.out" && grep -q "train" "$T/.out" && ok "runs shows train and sweep runs" || fail "runs: $(head -3 "$T/.out")"
-grep -Eq "^ +[0-9]+ +sweep .* hidden=16 dropout=0 .*lr=0.0001 .*epochs=4" "$T/.out" \
+grep -Eq "^ +[0-9]+ +sweep .* hidden=16 activation=relu dropout=0 .*lr=0.0001 .*epochs=4" "$T/.out" \
     && ok "runs: a sweep row shows the settings that differ between runs" || fail "runs rows: $(grep sweep "$T/.out" | head -2)"
-grep -q "^settings all [0-9]* runs share: .*activation=relu .*batch=20" "$T/.out" \
+# (activation is not shared: the --hidden 0 run above has none)
+grep -q "^settings all [0-9]* runs share: .*l2=0 .*batch=20" "$T/.out" \
     && ok "runs: shared settings once above the table" || fail "runs header: $(head -1 "$T/.out")"
 "$FC" runs "$S" --json >"$T/runs.json"
 id=$($PY -c "import json,sys; print([r['id'] for r in json.load(open(sys.argv[1])) if r['kind'] == 'sweep'][0])" "$T/runs.json")
@@ -317,7 +409,12 @@ grep -q "hidden=8:4\|hidden=8,4" "$T/.out" && grep -q "hidden=0 " "$T/.out" && !
 # --- bad inputs
 expect_exit "empty train split" 1 "train split is empty" "$FC" train "$T/empty.db" -o "$T/x.h5"
 expect_exit "one class only" 1 "only one class" "$FC" train "$T/one.db" -o "$T/x.h5"
-expect_exit "head/store fingerprint mismatch" 1 "fingerprint" "$FC" evaluate "$T/other.db" "$T/h.h5"
+expect_exit "head/store of another backbone setup: the field, with both values" 1 \
+    "h.h5: head was trained on features of another backbone setup than $T/other.db's: layer: the head has 'pixels', $T/other.db has 'other'" \
+    "$FC" evaluate "$T/other.db" "$T/h.h5"
+expect_exit "... and the classes when they differ too" 1 \
+    "layer: the head has 'pixels', $T/other3.db has 'other'; classes: the head has [T-shirt_top, Trouser], $T/other3.db has [Sneaker, T-shirt_top, Trouser]" \
+    "$FC" evaluate "$T/other3.db" "$T/h.h5"
 cp "$T/h.h5" "$T/nofp.h5"
 $PY -c "import h5py,sys; del h5py.File(sys.argv[1],'r+').attrs['featcache_fingerprint']" "$T/nofp.h5"
 expect_exit "evaluate a head without a store fingerprint" 1 "nofp.h5: head has no store fingerprint" \
@@ -340,10 +437,24 @@ expect_exit "bad optimizer" 2 "optimizer" "$FC" train "$S" -o "$T/x.h5" --optimi
 expect_exit "bad epochs" 2 "epochs" "$FC" train "$S" -o "$T/x.h5" --epochs 0
 expect_exit "bad hidden" 2 "hidden" "$FC" train "$S" -o "$T/x.h5" --hidden 64,x
 expect_exit "bad lr" 2 "lr" "$FC" train "$S" -o "$T/x.h5" --lr abc
-expect_exit "bad split" 2 "split" "$FC" evaluate "$S" "$T/h.h5" --split dev
+expect_exit "bad split" 2 "--split 'dev': use train, validation (or val, valid) or test" "$FC" evaluate "$S" "$T/h.h5" --split dev
+expect_exit "--split any is not a split" 2 "--split 'any'" "$FC" evaluate "$S" "$T/h.h5" --split any
+"$FC" evaluate "$S" "$T/h.h5" --split validation --json >"$T/sv.json"
+for sp in val valid; do
+    "$FC" evaluate "$S" "$T/h.h5" --split $sp --json >"$T/s$sp.json" && cmp -s "$T/s$sp.json" "$T/sv.json" \
+        && ok "evaluate --split $sp is the validation split" || fail "--split $sp: $(cat "$T/s$sp.json")"
+done
 expect_exit "grid without =" 2 "no '='" "$FC" sweep "$S" --grid 'lr 1e-4' -o "$T/x.csv"
 expect_exit "grid unknown key" 2 "not a training option" "$FC" sweep "$S" --grid 'foo=1,2' -o "$T/x.csv"
 expect_exit "grid empty value" 2 "empty value" "$FC" sweep "$S" --grid 'lr=1e-4,,1e-3' -o "$T/x.csv"
+expect_exit "grid: a space after a comma" 2 "'lr=1e-4, 2e-5': spaces separate axes, so an axis has none inside: lr=1e-4,2e-5" \
+    "$FC" sweep "$S" --grid 'lr=1e-4, 2e-5 hidden=64' -o "$T/x.csv"
+expect_exit "grid: a space instead of a comma" 2 "'lr=1e-4 2e-5, 3e-5': spaces separate axes, so an axis has none inside: lr=1e-4,2e-5,3e-5" \
+    "$FC" sweep "$S" --grid 'lr=1e-4 2e-5, 3e-5' -o "$T/x.csv"
+expect_exit "grid: spaces around '='" 2 "'lr = 1e-4,2e-5': no spaces around '=': lr=1e-4,2e-5" \
+    "$FC" sweep "$S" --grid 'lr = 1e-4,2e-5' -o "$T/x.csv"
+expect_exit "grid: a trailing comma before the next axis" 2 "axis 'lr' ends with ','" \
+    "$FC" sweep "$S" --grid 'lr=1e-4, hidden=64' -o "$T/x.csv"
 expect_exit "grid bad value" 2 "dropout" "$FC" sweep "$S" --grid 'dropout=0.2,2' -o "$T/x.csv"
 expect_exit "grid axis twice" 2 "twice" "$FC" sweep "$S" --grid 'lr=1e-4 lr=1e-3' -o "$T/x.csv"
 expect_exit "sweep without grid" 2 "--grid" "$FC" sweep "$S" -o "$T/x.csv"

@@ -89,7 +89,10 @@ static void expect_error(const char *text, const char *fragment) {
 }
 
 static void test_parse_errors(void) {
-    expect_error("rotation_range=40, rescale=1./255", "'rescale' is not an augmentation setting");
+    expect_error("rotation_range=40, rescale=1./255", "rescale is not an augmentation: the scaling of the pixels is "
+                 "the store's preprocessing, chosen once at extract (--preprocess rescale is x/255");
+    expect_error("preprocessing_function=f, rotation_range=40", "preprocessing_function is not an augmentation");
+    expect_error("validation_split=0.2, rotation_range=40", "extract --val-frac");
     expect_error("cval=0., rotation_range=40", "'cval'");
     expect_error("rotation_range=40, fill_mode='reflect'", "fill_mode='reflect' is not supported");
     expect_error("rotation_range=40, fill_mode='constant'", "only fill_mode='nearest'");
