@@ -89,6 +89,9 @@ static int load_store(const char *path, int split, int views, fc_dataset *ds, fc
         rc = fc_fail(st, FC_ERR_NOMEM, "%s: %zu images x %zu values do not fit in memory", path, n, ds->dim);
         goto out;
     }
+    char what[1024];
+    snprintf(what, sizeof what, "%s: the features of %zu images (%dx%dx%d each)", path, n, ds->h, ds->w, ds->c);
+    if ((rc = fc_mem_check((double)total, what, st))) goto out;
     ds->x = fc_aligned_alloc(total, st);
     ds->y = fc_calloc(n ? n : 1, sizeof *ds->y, st);
     if (!ds->x || !ds->y) {
