@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Hostile files of a few KB that declare sizes they do not hold (tests/bad/matrix.tsv,
 made by tests/cli/bad_matrix.sh): each must be refused by name before featcache
-allocates what it declares.
+allocates what it declares, and never reach an int overflow.
 
   head_no_weights.h5      a head whose model_config declares 3 GiB of Dense kernels and
                           that has no /model_weights at all
@@ -9,6 +9,10 @@ allocates what it declares.
                           (HDF5 reads it as its fill value)
   export_unwritten.h5     a feature export whose /features (2 rows of 1x4096x8192, 256 MiB)
                           is chunked and never written
+  concat_channels/        a TF.js model.json whose Concatenate joins one tensor 1024 times,
+                          twice: 65536 -> 2^26 -> 2^36 channels
+  zeropad_chain/          a TF.js model.json: a 1x1x1 input then 16400 ZeroPadding2D of
+                          65536 rows each side (2^31 rows after 16384 of them)
 
 usage: make_hostile.py OUTDIR"""
 import hashlib
@@ -67,6 +71,35 @@ def export_unwritten(path, n=2, h=1, w=4096, c=8192):
         f.create_dataset("split", data=["train"] * n, dtype=s)
 
 
+def tfjs(dirname, topology):
+    os.makedirs(dirname, exist_ok=True)
+    with open(os.path.join(dirname, "model.json"), "w") as f:
+        json.dump({"modelTopology": topology, "weightsManifest": []}, f)
+
+
+def concat_channels(dirname):
+    def ref(n):
+        return [n, 0, 0, {}]
+    layers = [
+        {"class_name": "InputLayer", "name": "in",
+         "config": {"name": "in", "batch_input_shape": [None, 1, 1, 65536]}, "inbound_nodes": []},
+        {"class_name": "Concatenate", "name": "c1", "config": {"name": "c1", "axis": -1},
+         "inbound_nodes": [[ref("in")] * 1024]},
+        {"class_name": "Concatenate", "name": "c2", "config": {"name": "c2", "axis": -1},
+         "inbound_nodes": [[ref("c1")] * 1024]},
+    ]
+    tfjs(dirname, {"class_name": "Model", "config": {"name": "m", "layers": layers, "input_layers": [["in", 0, 0]],
+                                                     "output_layers": [["c2", 0, 0]]}})
+
+
+def zeropad_chain(dirname):
+    layers = [{"class_name": "InputLayer", "config": {"name": "in", "batch_input_shape": [None, 1, 1, 1]}}]
+    for i in range(16400):
+        layers.append({"class_name": "ZeroPadding2D",
+                       "config": {"name": "p%d" % i, "padding": [[65536, 65536], [0, 0]]}})
+    tfjs(dirname, {"class_name": "Sequential", "config": {"name": "s", "layers": layers}})
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
@@ -75,6 +108,8 @@ def main():
     head_no_weights(os.path.join(out, "head_no_weights.h5"))
     head_unwritten(os.path.join(out, "head_unwritten.h5"))
     export_unwritten(os.path.join(out, "export_unwritten.h5"))
+    concat_channels(os.path.join(out, "concat_channels"))
+    zeropad_chain(os.path.join(out, "zeropad_chain"))
 
 
 if __name__ == "__main__":
