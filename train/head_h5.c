@@ -581,21 +581,29 @@ int fc_head_describe(const char *path, int *handled, fc_status *st) {
     n = snprintf(line, sizeof line, "%d:", hd->n_classes);
     for (int c = 0; c < hd->n_classes && n < (int)sizeof line; c++)
         n += snprintf(line + n, sizeof line - (size_t)n, " %s", hd->class_names ? hd->class_names[c] : "?");
-    printf("classes      %s\n", line);
+    /* names and settings come from the file: control bytes escaped (fc_fputs_printable) */
+    fputs("classes      ", stdout);
+    fc_fputs_printable(line, stdout);
     if (hd->config_json) {
         fc_config_text(hd->config_json, line, sizeof line);
-        printf("trained with %s\n", line);
+        fputs("\ntrained with ", stdout);
+        fc_fputs_printable(line, stdout);
     }
-    printf("features     fingerprint %s\n", hd->fingerprint[0] ? hd->fingerprint : "- (not trained by featcache)");
+    fputs("\nfeatures     fingerprint ", stdout);
+    fc_fputs_printable(hd->fingerprint[0] ? hd->fingerprint : "- (not trained by featcache)", stdout);
+    putchar('\n');
     json_t *bb = hd->backbone_json ? json_loads(hd->backbone_json, 0, NULL) : NULL;
     if (json_is_object(bb)) {
 #define BS(k) (json_string_value(json_object_get(bb, k)) ? json_string_value(json_object_get(bb, k)) : "?")
 #define BI(k) ((int)json_integer_value(json_object_get(bb, k)))
-        printf("backbone     %s (%s) cut at %s, input %dx%d, resize %s, preprocess %s; weights sha256 %.16s...\n",
-               BS("arch"), BS("model_path"), BS("layer"), BI("in_h"), BI("in_w"), BS("resize"), BS("preprocess"),
-               BS("model_sha256"));
+        snprintf(line, sizeof line, "%s (%s) cut at %s, input %dx%d, resize %s, preprocess %s; weights sha256 %.16s...",
+                 BS("arch"), BS("model_path"), BS("layer"), BI("in_h"), BI("in_w"), BS("resize"), BS("preprocess"),
+                 BS("model_sha256"));
 #undef BS
 #undef BI
+        fputs("backbone     ", stdout);
+        fc_fputs_printable(line, stdout);
+        putchar('\n');
     }
     json_decref(bb);
     printf("use          featcache evaluate STORE %s; featcache predict -m MODEL --head %s IMAGE...\n", path, path);
