@@ -47,8 +47,7 @@ static int take(void *ctx, const fc_image_rec *r, const float *x, const uint8_t 
         size_t kd = (size_t)ds->n_views * ds->dim;
         float *dst = ds->views16 ? L->scratch : ds->views + ds->n * kd;
         if (fc_views_load(L->s, r->sha256, ds->n_views, dst, L->st)) {
-            L->rc = fc_wrap(L->st, "%s: augmented views of %s (re-run extract on its folder to complete them)",
-                            L->path, r->path);
+            L->rc = fc_wrap(L->st, "%s: augmented views of %s", L->path, r->path);
             return 1;
         }
         if (ds->views16) fc_f32_to_f16_array(dst, ds->views16 + ds->n * kd, kd); /* exact: f16 values */
