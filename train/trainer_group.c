@@ -419,7 +419,7 @@ static int get_counters(fc_ckpt *ck, int64_t *t, int32_t aw[2], double *best_val
     if (fc_ckr_get(ck, t, sizeof *t, st) || fc_ckr_get(ck, aw, 2 * sizeof *aw, st) ||
         fc_ckr_get(ck, best_val, sizeof *best_val, st) || fc_ckr_get(ck, loss_sum, sizeof *loss_sum, st) ||
         fc_ckr_get(ck, cs, 2 * sizeof *cs, st) || fc_ckr_hist(ck, hist, cap, st))
-        return st->code;
+        return st->code ? (int)st->code : FC_ERR_FORMAT; /* nonzero, also to the static analyzer */
     return FC_OK;
 }
 
