@@ -47,8 +47,7 @@ static int take(void *ctx, const fc_image_rec *r, const float *x, const uint8_t 
         size_t kd = (size_t)ds->n_views * ds->dim;
         float *dst = ds->views16 ? L->scratch : ds->views + ds->n * kd;
         if (fc_views_load(L->s, r->sha256, ds->n_views, dst, L->st)) {
-            L->rc = fc_wrap(L->st, "%s: augmented views of %s (re-run extract on its folder to complete them)",
-                            L->path, r->path);
+            L->rc = fc_wrap(L->st, "%s: augmented views of %s", L->path, r->path);
             return 1;
         }
         if (ds->views16) fc_f32_to_f16_array(dst, ds->views16 + ds->n * kd, kd); /* exact: f16 values */
@@ -89,6 +88,9 @@ static int load_store(const char *path, int split, int views, fc_dataset *ds, fc
         rc = fc_fail(st, FC_ERR_NOMEM, "%s: %zu images x %zu values do not fit in memory", path, n, ds->dim);
         goto out;
     }
+    char what[1024];
+    snprintf(what, sizeof what, "%s: the features of %zu images (%dx%dx%d each)", path, n, ds->h, ds->w, ds->c);
+    if ((rc = fc_mem_check((double)total, what, st))) goto out;
     ds->x = fc_aligned_alloc(total, st);
     ds->y = fc_calloc(n ? n : 1, sizeof *ds->y, st);
     if (!ds->x || !ds->y) {

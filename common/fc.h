@@ -97,6 +97,10 @@ double fc_now(void);
 /* The kernel's MemAvailable in bytes (/proc/meminfo), plus SwapFree when with_swap; -1 if
  * unknown. FC_TEST_MEM_AVAILABLE (bytes) overrides it, for tests of the refusals. */
 double fc_mem_available(int with_swap);
+/* FC_OK when `bytes` fit in the memory available (memory + swap; unknown: they fit), else
+ * FC_ERR_NOMEM with "WHAT would take N of memory, more than the M available (memory + swap)".
+ * For sizes a file declares, before allocating them. */
+int fc_mem_check(double bytes, const char *what, fc_status *st);
 /* b bytes as "812 B", "3.5 KiB", "400 KiB", "1.2 GiB" (powers of 1024, one decimal unless .0). */
 void fc_fmt_bytes(double b, char *out, size_t cap);
 /* s made safe for a terminal, into out[cap] (always terminated, cut to fit): bytes below

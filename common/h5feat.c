@@ -18,6 +18,7 @@
 
 #include "dataset.h"
 #include "h5guard.h"
+#include "h5util.h"
 
 #define MAX_ROWS ((hsize_t)1 << 31)
 #define MAX_CLASSES 100000
@@ -325,6 +326,7 @@ static int open_features(fc_h5feat *f, hsize_t *n, fc_status *st) {
         return fc_fail(st, FC_ERR_FORMAT, "missing dataset /features");
     hid_t t = -1, sp = -1;
     hsize_t d[4], fsize = 0;
+    size_t bytes;
     int rc = FC_ERR_FORMAT;
     H5Fget_filesize(f->file, &fsize);
     if ((f->feat = H5Dopen2(f->file, "features", H5P_DEFAULT)) < 0 ||
@@ -346,9 +348,11 @@ static int open_features(fc_h5feat *f, hsize_t *n, fc_status *st) {
                 (unsigned long long)d[0], (unsigned long long)fsize);
     } else if (fc_size_mul4(d[1], d[2], d[3], 1, &f->dim) || f->dim > FC_MAX_TENSOR_ELEMS) {
         fc_fail(st, FC_ERR_FORMAT, "/features rows are too large");
-    } else {
-        *n = d[0];
-        rc = check_filters(f->feat, "features", st);
+    } else if (fc_size_mul4(d[0], f->dim, sizeof(float), 1, &bytes)) {
+        fc_fail(st, FC_ERR_FORMAT, "/features claims %llu rows of %zu values", (unsigned long long)d[0], f->dim);
+    } else if (!(rc = check_filters(f->feat, "features", st)) &&
+               !(rc = fc_h5_check_extent(f->feat, bytes, "/features", st))) {
+        *n = d[0]; /* the file holds the rows (a chunked /features never written reads as zeros) */
     }
     if (sp >= 0) H5Sclose(sp);
     if (t >= 0) H5Tclose(t);
@@ -455,6 +459,7 @@ static int open_views(fc_h5feat *f, fc_status *st) {
     if (H5Lexists(f->file, "views", H5P_DEFAULT) <= 0) return 0;
     hid_t t = -1, sp = -1;
     hsize_t dims[4];
+    size_t bytes;
     int64_t seed = 0, k = 0;
     int rc = FC_ERR_FORMAT;
     fc_aug_spec spec;
@@ -468,9 +473,10 @@ static int open_views(fc_h5feat *f, fc_status *st) {
                dims[3] != (hsize_t)f->prov.feat_c) {
         fc_fail(st, FC_ERR_FORMAT, "/views must be (M,%d,%d,%d) like /features", f->prov.feat_h, f->prov.feat_w,
                 f->prov.feat_c);
-    } else if (dims[0] > MAX_ROWS) {
+    } else if (dims[0] > MAX_ROWS || fc_size_mul4(dims[0], f->dim, sizeof(float), 1, &bytes)) {
         fc_fail(st, FC_ERR_FORMAT, "/views claims %llu rows", (unsigned long long)dims[0]);
     } else if (!(rc = check_filters(f->views, "views", st)) &&
+               !(rc = fc_h5_check_extent(f->views, bytes, "/views", st)) &&
                !(rc = read_attr_str(f->file, "augment_spec", f->aug_spec, sizeof f->aug_spec, st)) &&
                !(rc = read_attr_int(f->file, "augment_seed", &seed, st)) &&
                !(rc = read_attr_int(f->file, "augment_views", &k, st))) {
@@ -543,17 +549,12 @@ out:
     return 0;
 }
 
-/* The pre-flight probe: everything open reads, plus the /features chunk index (which
- * H5Dget_storage_size walks) that the later row reads rely on. */
+/* The pre-flight probe: everything open reads, which includes the /features and /views
+ * chunk indexes (fc_h5_check_extent's H5Dget_storage_size walks them) that the later row
+ * reads rely on. */
 static int open_probe(const char *path, fc_status *st) {
     fc_h5feat *f = NULL;
     int rc = open_checked(path, &f, st);
-    if (rc == 0 && f) {
-        fc_h5_quiet q = fc_h5_quiet_begin();
-        (void)H5Dget_storage_size(f->feat);
-        if (f->views >= 0) (void)H5Dget_storage_size(f->views);
-        fc_h5_quiet_end(q);
-    }
     fc_h5feat_close(f);
     return rc;
 }
@@ -664,7 +665,12 @@ int fc_h5feat_foreach(fc_h5feat *f, int split, int decode, fc_store_visit fn, vo
     size_t blk = read_block(f);
     float *buf = NULL;
     int rc = 0;
-    if (decode && !(buf = fc_aligned_alloc(blk * f->dim * sizeof(float), st))) return st->code;
+    char what[1024];
+    snprintf(what, sizeof what, "%s: %zu feature rows of %dx%dx%d", f->path, blk, f->prov.feat_h, f->prov.feat_w,
+             f->prov.feat_c);
+    if (decode && (fc_mem_check((double)blk * (double)f->dim * sizeof(float), what, st) ||
+                   !(buf = fc_aligned_alloc(blk * f->dim * sizeof(float), st))))
+        return st->code;
     for (size_t i0 = 0; i0 < f->n && !rc; i0 += blk) {
         size_t cnt = f->n - i0 < blk ? f->n - i0 : blk;
         if (decode && (rc = fc_h5feat_read(f, i0, cnt, buf, st))) break;
@@ -688,7 +694,11 @@ static int load_split(fc_h5feat *f, int split, fc_dataset *ds, fc_status *st) {
     for (size_t i = 0; i < f->n; i++) m += split == FC_SPLIT_ANY || f->split[i] == split;
     ds->n = m;
     if (m == 0) return 0;
-    if (!(ds->x = fc_aligned_alloc(m * f->dim * sizeof(float), st)) ||
+    char what[1024];
+    snprintf(what, sizeof what, "%s: %zu feature rows of %dx%dx%d", f->path, m, f->prov.feat_h, f->prov.feat_w,
+             f->prov.feat_c);
+    if (fc_mem_check((double)m * (double)f->dim * sizeof(float), what, st) ||
+        !(ds->x = fc_aligned_alloc(m * f->dim * sizeof(float), st)) ||
         !(ds->y = fc_malloc(m * sizeof *ds->y, st)))
         return st->code;
     size_t k = 0, blk = read_block(f);

@@ -20,10 +20,10 @@
  * Must run before any other HDF5 call, hence a constructor. */
 __attribute__((constructor)) static void fc_h5_no_atexit(void) { H5dont_atexit(); }
 
-void fc_h5_quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+void fc_h5_quiet_all(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
 
 int fc_h5_open(const char *path, hid_t *fid, fc_status *st) {
-    fc_h5_quiet();
+    fc_h5_quiet_all();
     *fid = H5I_INVALID_HID;
     struct stat sb;
     if (stat(path, &sb) != 0)
@@ -206,13 +206,12 @@ out:
     return rc;
 }
 
-/* Checks that a contiguous dataset's bytes lie inside the file (a truncated file or a
- * forged huge shape would otherwise read garbage or fail deep inside HDF5). */
-static int check_extent(hid_t d, size_t nbytes_mem, const char *path, fc_status *st) {
+int fc_h5_check_extent(hid_t d, size_t nbytes_mem, const char *path, fc_status *st) {
     hid_t pl = H5Dget_create_plist(d);
-    int contiguous = pl >= 0 && H5Pget_layout(pl) == H5D_CONTIGUOUS;
+    H5D_layout_t layout = pl >= 0 ? H5Pget_layout(pl) : H5D_LAYOUT_ERROR;
     if (pl >= 0) H5Pclose(pl);
-    if (!contiguous) {
+    if (layout == H5D_COMPACT) return 0; /* at most 64 KiB, inside the object header */
+    if (layout != H5D_CONTIGUOUS) {
         /* chunked (maybe compressed): refuse shapes far beyond what is stored, e.g. a
          * forged huge dataset whose chunks were never written */
         hsize_t stored = H5Dget_storage_size(d);
@@ -264,7 +263,7 @@ int fc_h5_read_floats(hid_t loc, const char *path, int rank, const int64_t *expe
         rc = fc_fail(st, FC_ERR_FORMAT, "weight '%s' is not a float dataset", path);
         goto out;
     }
-    if ((rc = check_extent(d, n * sizeof(float), path, st))) goto out;
+    if ((rc = fc_h5_check_extent(d, n * sizeof(float), path, st))) goto out;
     buf = fc_aligned_alloc(n * sizeof(float), st);
     if (!buf) {
         rc = FC_ERR_NOMEM;

@@ -16,7 +16,7 @@
 int fc_h5_open(const char *path, hid_t *fid, fc_status *st);
 
 /* Silences HDF5's automatic error printing (idempotent). */
-void fc_h5_quiet(void);
+void fc_h5_quiet_all(void);
 
 int fc_h5_has_attr(hid_t loc, const char *attr);
 
@@ -38,6 +38,13 @@ int fc_h5_dims(hid_t loc, const char *path, int64_t dims[8], int *rank, fc_statu
  * is below FC_MAX_TENSOR_ELEMS and a contiguous dataset lies inside the file. */
 int fc_h5_read_floats(hid_t loc, const char *path, int rank, const int64_t *expect,
                       int64_t *dims, float **out, size_t *count, fc_status *st);
+
+/* Before reading dataset d (named `path` in messages) into nbytes_mem bytes: a contiguous
+ * dataset's bytes must lie inside the file (a truncated file or a forged huge shape would
+ * otherwise read garbage or fail deep inside HDF5), and a chunked one over 64 MiB must
+ * store at least 1/1024 of them (a forged huge dataset whose chunks were never written
+ * reads as its fill value: gigabytes from a file of a few KB). */
+int fc_h5_check_extent(hid_t d, size_t nbytes_mem, const char *path, fc_status *st);
 
 /* "(3, 3, 64, 128)"; negative dims print as "?". */
 void fc_fmt_dims(char *buf, size_t cap, const int64_t *d, int rank);

@@ -48,8 +48,10 @@ int fc_node_load_weights(fc_node *n, int cin, int flags, const char *kvar, fc_ws
 int fc_keras_config_build(const char *json, size_t len, fc_wsrc *ws, const char *what,
                           fc_graph *g, fc_status *st);
 
-/* Output channel count of node n given its inputs' channel counts (chan[], -1 unknown). */
-int fc_node_out_channels(const fc_graph *g, const fc_node *n, const int *chan);
+/* Output channel count of node n given its inputs' channel counts (chan[], -1 unknown),
+ * in 64 bits: a Concatenate may join one tensor 1024 times, a depthwise layer multiply
+ * by 65536 (the caller refuses counts over FC_MAX_DIM * 16). */
+int64_t fc_node_out_channels(const fc_graph *g, const fc_node *n, const int *chan);
 
 
 #endif

@@ -21,8 +21,11 @@ static int out_dim(int in, int k, int s, int d, fc_padding pad) {
     return in >= ek ? (in - ek) / s + 1 : -1;
 }
 
+/* The output's height and width (-1 unknown) from the inputs' (b->hw). Sizes over
+ * FC_MAX_DIM become unknown: graph.c refuses the layer by name once the input size is
+ * final (--size may change it), and chained paddings cannot overflow an int here. */
 static void node_out_hw(const fc_kbuild *b, const fc_node *n, int hw[2]) {
-    int h = n->n_inputs ? b->hw[2 * n->inputs[0]] : -1, w = n->n_inputs ? b->hw[2 * n->inputs[0] + 1] : -1;
+    int64_t h = n->n_inputs ? b->hw[2 * n->inputs[0]] : -1, w = n->n_inputs ? b->hw[2 * n->inputs[0] + 1] : -1;
     switch (n->op) {
     case FC_OP_INPUT:
         h = b->g->in_h > 0 ? b->g->in_h : -1, w = b->g->in_w > 0 ? b->g->in_w : -1;
@@ -43,11 +46,18 @@ static void node_out_hw(const fc_kbuild *b, const fc_node *n, int hw[2]) {
     default:
         break;
     }
-    hw[0] = h, hw[1] = w;
+    hw[0] = h > FC_MAX_DIM ? -1 : (int)h, hw[1] = w > FC_MAX_DIM ? -1 : (int)w;
 }
 
 int fc_kb_add(fc_kbuild *b, fc_node *n, int *idx, fc_status *st) {
-    int c = fc_node_out_channels(b->g, n, b->chan), hw[2] = {-1, -1};
+    int64_t c64 = fc_node_out_channels(b->g, n, b->chan);
+    if (c64 > FC_MAX_DIM * 16) { /* graph.c's limit, refused before any int holds it */
+        fc_fail(st, FC_ERR_FORMAT, "%s: layer '%s' (%s): %lld output channels, over the limit of %d", b->what,
+                n->name, n->class_name, (long long)c64, FC_MAX_DIM * 16);
+        fc_node_release(n);
+        return st->code;
+    }
+    int c = (int)c64, hw[2] = {-1, -1};
     node_out_hw(b, n, hw); /* inputs precede n, so their sizes are recorded */
     if (n->op == FC_OP_FLATTEN && n->n_inputs == 1) { /* known when the input size is fixed */
         int j = n->inputs[0];

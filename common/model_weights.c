@@ -130,8 +130,8 @@ int fc_node_load_weights(fc_node *n, int cin, int flags, const char *kvar, fc_ws
     return 0;
 }
 
-int fc_node_out_channels(const fc_graph *g, const fc_node *n, const int *chan) {
-    int c0 = n->n_inputs > 0 ? chan[n->inputs[0]] : -1;
+int64_t fc_node_out_channels(const fc_graph *g, const fc_node *n, const int *chan) {
+    int64_t c0 = n->n_inputs > 0 ? chan[n->inputs[0]] : -1;
     switch (n->op) {
     case FC_OP_INPUT: return g->in_c;
     case FC_OP_CONV2D:
@@ -139,7 +139,7 @@ int fc_node_out_channels(const fc_graph *g, const fc_node *n, const int *chan) {
     case FC_OP_DEPTHWISE: return c0 < 0 ? -1 : c0 * n->depth_multiplier;
     case FC_OP_FLATTEN: return -1;
     case FC_OP_CONCAT: {
-        int s = 0;
+        int64_t s = 0;
         for (int i = 0; i < n->n_inputs; i++) {
             if (chan[n->inputs[i]] < 0) return -1;
             s += chan[n->inputs[i]];

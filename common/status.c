@@ -138,6 +138,16 @@ double fc_mem_available(int with_swap) {
     return kb < 0 ? -1 : (kb + (with_swap ? swap : 0)) * 1024.0;
 }
 
+int fc_mem_check(double bytes, const char *what, fc_status *st) {
+    double avail = fc_mem_available(1);
+    if (avail < 0 || bytes <= avail) return FC_OK;
+    char need_s[32], avail_s[32];
+    fc_fmt_bytes(bytes, need_s, sizeof need_s);
+    fc_fmt_bytes(avail, avail_s, sizeof avail_s);
+    return fc_fail(st, FC_ERR_NOMEM, "%s would take %s of memory, more than the %s available (memory + swap)", what,
+                   need_s, avail_s);
+}
+
 void fc_fmt_bytes(double b, char *out, size_t cap) {
     static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
     int i = 0;

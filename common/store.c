@@ -498,6 +498,12 @@ static int validate_prov(fc_store *s, const fc_provenance *p, fc_status *st) {
 
 int fc_store_alloc_decode(fc_store *s, fc_status *st) {
     s->feat_n = (size_t)s->prov.feat_h * (size_t)s->prov.feat_w * (size_t)s->prov.feat_c;
+    /* a blob of a few KB can decode to the 2^31 zeros a hostile provenance declares: the
+     * buffer, filled by every decode, must at least fit in memory */
+    char what[1024];
+    snprintf(what, sizeof what, "%s: one feature map of %dx%dx%d", s->path, s->prov.feat_h, s->prov.feat_w,
+             s->prov.feat_c);
+    if (fc_mem_check((double)s->feat_n * sizeof(float), what, st)) return st->code;
     free(s->dec);
     s->dec = fc_aligned_alloc(s->feat_n * sizeof(float), st);
     return s->dec ? FC_OK : FC_ERR_NOMEM;

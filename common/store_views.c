@@ -176,11 +176,27 @@ int fc_views_stats(fc_store *s, int64_t *n_views, int64_t *bytes, fc_status *st)
     return rc;
 }
 
+/* Decodes the view in columns col (blob) and col + 1 (checksum) of q's row into out (n
+ * values) and checks the values against the checksum: zstd frames carry none, so a
+ * damaged blob can decode to wrong values, which training would take silently (the
+ * features are checked the same way, fc_store_foreach). Messages: "view V: ...". */
+static int decode_view(sqlite3_stmt *q, int col, int v, float *out, size_t n, fc_status *st) {
+    const uint8_t *blob = sqlite3_column_blob(q, col);
+    const char *sum = (const char *)sqlite3_column_text(q, col + 1);
+    char got[65];
+    if (fc_codec_decode(blob, (size_t)sqlite3_column_bytes(q, col), out, n, st)) return fc_wrap(st, "view %d", v);
+    fc_checksum_floats(out, n, got);
+    if (!sum || strcmp(sum, got) != 0)
+        return fc_fail(st, FC_ERR_FORMAT, "view %d does not match its checksum (the store is damaged; `featcache "
+                                          "verify` lists all)", v);
+    return FC_OK;
+}
+
 int fc_views_load(fc_store *s, const char *sha256, int k, float *out, fc_status *st) {
     const fc_provenance *p = fc_store_provenance(s);
     size_t n = (size_t)p->feat_h * p->feat_w * p->feat_c;
     sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(fc_store_db(s), "SELECT view, blob FROM views WHERE sha256 = ?1 AND view < ?2 "
+    if (sqlite3_prepare_v2(fc_store_db(s), "SELECT view, blob, checksum FROM views WHERE sha256 = ?1 AND view < ?2 "
                                            "ORDER BY view", -1, &q, NULL) != SQLITE_OK)
         return fc_store_sql_fail(s, st, "read views");
     sqlite3_bind_text(q, 1, sha256, -1, SQLITE_STATIC);
@@ -188,18 +204,14 @@ int fc_views_load(fc_store *s, const char *sha256, int k, float *out, fc_status 
     int got = 0, rc = FC_OK, r;
     while ((r = sqlite3_step(q)) == SQLITE_ROW) {
         int v = sqlite3_column_int(q, 0);
-        const uint8_t *blob = sqlite3_column_blob(q, 1);
-        size_t len = (size_t)sqlite3_column_bytes(q, 1);
         if (v != got) break; /* a gap: reported below */
-        if ((rc = fc_codec_decode(blob, len, out + (size_t)v * n, n, st))) {
-            fc_wrap(st, "%s: view %d of %s", fc_store_path(s), v, sha256);
-            break;
-        }
+        if ((rc = decode_view(q, 1, v, out + (size_t)v * n, n, st))) break;
         got++;
     }
     if (!rc && r != SQLITE_ROW && r != SQLITE_DONE) rc = fc_store_sql_fail(s, st, "read views");
     sqlite3_finalize(q);
-    if (!rc && got < k) rc = fc_fail(st, FC_ERR_FORMAT, "missing view %d", got);
+    if (!rc && got < k) rc = fc_fail(st, FC_ERR_FORMAT, "missing view %d (re-run extract on its folder to complete "
+                                                        "the views)", got);
     return rc;
 }
 
@@ -275,24 +287,23 @@ int fc_views_copy(fc_store *src, fc_store *dst, int k, int64_t *copied, fc_statu
     if (!x) return n ? st->code : FC_OK;
     sqlite3_stmt *q = NULL;
     int rc = FC_OK, r;
-    if (sqlite3_prepare_v2(fc_store_db(src), "SELECT v.sha256, v.view, v.blob " VALID_VIEWS " AND v.view < ?1 ORDER BY v.rowid",
-                           -1, &q, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(fc_store_db(src),
+                           "SELECT v.sha256, v.view, v.blob, v.checksum, i.path " VALID_VIEWS
+                           " AND v.view < ?1 ORDER BY v.rowid", -1, &q, NULL) != SQLITE_OK) {
         free(x);
         return fc_store_sql_fail(src, st, "read views");
     }
     sqlite3_bind_int(q, 1, k);
     while (!rc && (r = sqlite3_step(q)) == SQLITE_ROW) {
-        const char *sha = (const char *)sqlite3_column_text(q, 0);
+        const char *sha = (const char *)sqlite3_column_text(q, 0), *path = (const char *)sqlite3_column_text(q, 4);
         int v = sqlite3_column_int(q, 1);
-        const uint8_t *blob = sqlite3_column_blob(q, 2);
-        size_t len = (size_t)sqlite3_column_bytes(q, 2);
         int has = sha ? fc_store_has(dst, sha, st) : 0;
         if (has < 0) { rc = -has; break; }
         if (has == 0) continue; /* not an image of the output (e.g. failed there) */
         if ((has = fc_views_has(dst, sha, v, st)) < 0) { rc = -has; break; }
         if (has) continue; /* an earlier input gave it */
-        if ((rc = fc_codec_decode(blob, len, x, n, st))) {
-            fc_wrap(st, "%s: view %d of %s", fc_store_path(src), v, sha);
+        if ((rc = decode_view(q, 2, v, x, n, st))) {
+            fc_wrap(st, "%s: augmented views of %s", fc_store_path(src), path ? path : sha);
             break;
         }
         if (!(rc = fc_views_put(dst, sha, v, x, st))) (*copied)++;
@@ -404,15 +415,16 @@ int fc_views_load_one(fc_store *s, const char *sha256, int view, float *out, fc_
     const fc_provenance *p = fc_store_provenance(s);
     size_t n = (size_t)p->feat_h * p->feat_w * p->feat_c;
     sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(fc_store_db(s), "SELECT blob FROM views WHERE sha256 = ?1 AND view = ?2", -1, &q, NULL) !=
-        SQLITE_OK)
+    if (sqlite3_prepare_v2(fc_store_db(s), "SELECT v.blob, v.checksum, coalesce(i.path, v.sha256) FROM views v "
+                                           "LEFT JOIN images i ON i.sha256 = v.sha256 WHERE v.sha256 = ?1 AND v.view = ?2",
+                           -1, &q, NULL) != SQLITE_OK)
         return fc_store_sql_fail(s, st, "read views");
     sqlite3_bind_text(q, 1, sha256, -1, SQLITE_STATIC);
     sqlite3_bind_int(q, 2, view);
     int rc, r = sqlite3_step(q);
     if (r == SQLITE_ROW) {
-        rc = fc_codec_decode(sqlite3_column_blob(q, 0), (size_t)sqlite3_column_bytes(q, 0), out, n, st);
-        if (rc) fc_wrap(st, "%s: view %d of %s", fc_store_path(s), view, sha256);
+        rc = decode_view(q, 0, view, out, n, st);
+        if (rc) fc_wrap(st, "%s: augmented views of %s", fc_store_path(s), (const char *)sqlite3_column_text(q, 2));
     } else {
         rc = r == SQLITE_DONE ? fc_fail(st, FC_ERR_FORMAT, "%s: view %d of %s is not stored", fc_store_path(s), view,
                                         sha256)

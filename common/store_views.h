@@ -35,8 +35,9 @@ int fc_views_drop_stray(fc_store *s, fc_status *st);
 int fc_views_missing(fc_store *s, int64_t *missing, fc_status *st);
 /* Number of stored views and their blob bytes. */
 int fc_views_stats(fc_store *s, int64_t *n_views, int64_t *bytes, fc_status *st);
-/* Decodes views 0..k-1 of sha256 into out (k * feature size); FC_ERR_FORMAT "missing
- * view N" if one is not stored. */
+/* Decodes views 0..k-1 of sha256 into out (k * feature size), each checked against its
+ * stored checksum; FC_ERR_FORMAT "missing view N ..." if one is not stored, "view N does
+ * not match its checksum ..." if one is damaged (the caller names the store and image). */
 int fc_views_load(fc_store *s, const char *sha256, int k, float *out, fc_status *st);
 /* merge: copies src's views of the images dst holds (with features) that dst lacks,
  * decoded and encoded with dst's codec; *copied counts them. The caller has checked that

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -219,6 +220,18 @@ int fc_ckr_arr(fc_ckpt *ck, void *p, size_t count, size_t elem, fc_status *st) {
     return p ? fc_ckr_get(ck, p, count * elem, st) : FC_OK;
 }
 
+int fc_ckr_skip(fc_ckpt *ck, size_t count, size_t elem, fc_status *st) {
+    uint64_t c;
+    if (fc_ckr_get(ck, &c, sizeof c, st)) return st->code;
+    if (c != count)
+        return fc_fail(st, FC_ERR_FORMAT,
+                       "%s: checkpoint holds %llu values where this run has %zu (remove it or run with --no-resume)",
+                       ck->path, (unsigned long long)c, count);
+    if (count && fseeko(ck->rf, (off_t)(count * elem), SEEK_CUR) != 0)
+        return fc_fail(st, FC_ERR_FORMAT, "%s: checkpoint ends early (remove it or run with --no-resume)", ck->path);
+    return FC_OK;
+}
+
 int fc_ckr_hist(fc_ckpt *ck, fc_history *h, int cap, fc_status *st) {
     int32_t v[3];
     if (fc_ckr_get(ck, v, sizeof v, st)) return st->code;
@@ -361,12 +374,21 @@ int fc_ckpt_open(fc_ckpt *ck, unsigned char *done, fc_history *hist, int *best, 
         ck->r_unit[k] = (int)u;
     }
     ok = ok && !fc_ckr_get(ck, ep, sizeof ep, &rs) && !fc_ckr_get(ck, &esecs, sizeof esecs, &rs);
+    /* the checksum and the key are made from public data: they prove the file undamaged,
+     * not that featcache wrote it, so every position and count must fit this run before
+     * any of it is used (a negative step read beyond the shuffled rows) */
+    off_t at = ok ? ftello(f) : -1;
+    ok = ok && isfinite(ck->elapsed) && ck->elapsed >= 0 && isfinite(esecs) && esecs >= 0 && at >= 0 &&
+         !fc_train_ckpt_check(ck, ck->r_unit, (int)nu, ep[0], ep[1], &rs) && ftello(f) == sb.st_size - 32 &&
+         fseeko(f, at, SEEK_SET) == 0;
     if (!ok) {
         unwind(ck, done, hist, best, heads);
         fc_ckpt_close(ck);
         ck->elapsed = 0;
+        size_t pl = strlen(ck->path); /* the reader's messages start with the path the warning names */
+        const char *why = !strncmp(rs.msg, ck->path, pl) && !strncmp(rs.msg + pl, ": ", 2) ? rs.msg + pl + 2 : rs.msg;
         warn(ck, "not resuming from %s: %s; starting from epoch 1 (it will be replaced)",
-             rs.msg[0] ? rs.msg : "its contents do not fit this run");
+             why[0] ? why : "its contents do not fit this run");
         return 0;
     }
     ck->r_n_unit = (int)nu, ck->r_epochs = ep[0], ck->r_steps = ep[1], ck->r_epoch_secs = esecs;

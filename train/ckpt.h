@@ -99,6 +99,14 @@ void fc_ckpt_commit(fc_ckw *w);
 int fc_ckr_get(fc_ckpt *ck, void *p, size_t n, fc_status *st);
 int fc_ckr_arr(fc_ckpt *ck, void *p, size_t count, size_t elem, fc_status *st);
 int fc_ckr_hist(fc_ckpt *ck, fc_history *h, int cap, fc_status *st);
+/* Reads an array's count (it must be `count`) and steps over its elements. */
+int fc_ckr_skip(fc_ckpt *ck, size_t count, size_t elem, fc_status *st);
+
+/* Called by fc_ckpt_open with ck->rf at the state of the unit in progress (configs
+ * unit[0..n), `epochs` done and `steps` of the next): nonzero (st) unless that position
+ * and every count in the configs' states fit this run (trainer_group.c, which owns the
+ * layout). ck->rf is left after the state. */
+int fc_train_ckpt_check(fc_ckpt *ck, const int *unit, int n, unsigned epochs, unsigned steps, fc_status *st);
 
 /* 1 if path is a file that starts like a checkpoint. */
 int fc_ckpt_is_file(const char *path);

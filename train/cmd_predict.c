@@ -264,8 +264,16 @@ static int predict(const char *model, const char *head_path, char **paths, int n
     if (fc_head_load(head_path, &P->hd, st) || fc_run_head_provenance(head_path, P->hd, &P->prov, st) ||
         open_backbone(model, head_path, P, st))
         return st->code;
-    if (!(P->plan = fc_plan_create(P->g, P->batch, threads, st))) return st->code;
+    /* the input size comes from the head (its fingerprint is recomputed from the same
+     * fields, so it proves nothing): what it makes predict allocate must fit in memory */
+    if (!(P->plan = fc_plan_create(P->g, P->batch, threads, st)))
+        return fc_wrap(st, "%s (the backbone input it was trained at is %dx%d)", head_path, P->prov.in_h,
+                       P->prov.in_w);
     size_t per_in = (size_t)P->prov.in_h * P->prov.in_w * 3, per_f = (size_t)P->hd->in_h * P->hd->in_w * P->hd->in_c;
+    char what[1200];
+    snprintf(what, sizeof what, "%s: a batch of %d input images of %dx%d", head_path, P->batch, P->prov.in_h,
+             P->prov.in_w);
+    if (fc_mem_check((double)P->batch * (double)(per_in + per_f) * sizeof(float), what, st)) return st->code;
     P->in = fc_aligned_alloc((size_t)P->batch * per_in * sizeof(float), st);
     P->feat = fc_aligned_alloc((size_t)P->batch * per_f * sizeof(float), st);
     P->probs = fc_aligned_alloc((size_t)P->batch * P->hd->dims[P->hd->n_layers] * sizeof(float), st);

@@ -13,6 +13,7 @@
 #include "../common/cmd/opts.h"
 #include "../common/outtmp.h"
 #include "../common/h5guard.h"
+#include "../common/h5util.h"
 
 /* Shortest decimal that reads back as the same float, as a double (so JSON shows 2e-05,
  * not 1.9999999494757503e-05). */
@@ -262,7 +263,8 @@ out:
     return out;
 }
 
-/* Reads dataset `name` under loc: must be float with exactly the given dims. */
+/* Reads dataset `name` under loc: must be float with exactly the given dims, and store
+ * them (fc_h5_check_extent). dst NULL: only checks. */
 static int get_weights(hid_t loc, const char *name, float *dst, int rank, const hsize_t *want,
                        const char *path, fc_status *st) {
     if (H5Lexists(loc, name, H5P_DEFAULT) <= 0)
@@ -278,7 +280,10 @@ static int get_weights(hid_t loc, const char *name, float *dst, int rank, const 
         fc_fail(st, FC_ERR_FORMAT, "%s: weights '%s' have rank %d shape (%llu, %llu), expected (%llu%s%llu)", path,
                 name, r, (unsigned long long)dims[0], (unsigned long long)dims[1], (unsigned long long)want[0],
                 rank > 1 ? ", " : "", rank > 1 ? (unsigned long long)want[1] : 0ULL);
-    } else if (H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, dst) < 0) {
+    } else if (fc_h5_check_extent(d, (size_t)want[0] * (rank > 1 ? (size_t)want[1] : 1) * sizeof(float), name, st)) {
+        fc_wrap(st, "%s", path);
+        ok = 0;
+    } else if (dst && H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, dst) < 0) {
         fc_fail(st, FC_ERR_FORMAT, "%s: cannot read weights '%s'", path, name);
         ok = 0;
     }
@@ -444,21 +449,24 @@ static int load_classes(hid_t f, fc_head *hd, const char *path, fc_status *st) {
     return rc;
 }
 
-static int load_dense_weights(hid_t f, fc_head *hd, const parsed_model *pm, const char *path, fc_status *st) {
+/* The Dense layers' weights into hd, whose kernel l is (dims[l], dims[l + 1]); hd NULL:
+ * only checks that the file holds them (before anything is allocated for them). */
+static int load_dense_weights(hid_t f, fc_head *hd, const size_t *dims, const parsed_model *pm, const char *path,
+                              fc_status *st) {
     hid_t mw = H5Lexists(f, "model_weights", H5P_DEFAULT) > 0 ? H5Gopen2(f, "model_weights", H5P_DEFAULT) : -1;
     if (mw < 0) return fc_fail(st, FC_ERR_FORMAT, "%s: group /model_weights missing", path);
     int rc = FC_OK;
-    for (int l = 0; l < hd->n_layers && rc == FC_OK; l++) {
+    for (int l = 0; l < pm->n_dense && rc == FC_OK; l++) {
         hid_t g = H5Lexists(mw, pm->names[l], H5P_DEFAULT) > 0 ? H5Gopen2(mw, pm->names[l], H5P_DEFAULT) : -1;
         char k[256], b[256];
         if (g < 0) {
             rc = fc_fail(st, FC_ERR_FORMAT, "%s: /model_weights/%s missing", path, pm->names[l]);
             break;
         }
-        hsize_t kd[2] = {(hsize_t)hd->dims[l], (hsize_t)hd->dims[l + 1]}, bd[1] = {(hsize_t)hd->dims[l + 1]};
+        hsize_t kd[2] = {(hsize_t)dims[l], (hsize_t)dims[l + 1]}, bd[1] = {(hsize_t)dims[l + 1]};
         rc = get_weight_names(g, k, b, sizeof k, path, pm->names[l], st);
-        if (rc == FC_OK) rc = get_weights(g, k, hd->w[l], 2, kd, path, st);
-        if (rc == FC_OK) rc = get_weights(g, b, hd->b[l], 1, bd, path, st);
+        if (rc == FC_OK) rc = get_weights(g, k, hd ? hd->w[l] : NULL, 2, kd, path, st);
+        if (rc == FC_OK) rc = get_weights(g, b, hd ? hd->b[l] : NULL, 1, bd, path, st);
         H5Gclose(g);
     }
     H5Gclose(mw);
@@ -481,13 +489,31 @@ int fc_head_load(const char *path, fc_head **out, fc_status *st) {
     parsed_model pm;
     if (!(model = get_str_attr(f, "model_config", path, st))) { rc = st->code; goto out; }
     if ((rc = parse_model(model, &pm, path, st))) goto out;
+    /* the sizes come from model_config: the file must hold the weights, and they must fit
+     * in memory, before the head is allocated (a few KB of JSON can declare 56 GiB) */
+    size_t dims[FC_HEAD_MAX_LAYERS + 1];
+    double bytes = 0;
+    dims[0] = fc_head_in_dim(pm.arch.pool, pm.h, pm.w, pm.c);
+    for (int l = 0; l < pm.n_dense; l++) {
+        size_t nw;
+        dims[l + 1] = (size_t)pm.units[l];
+        if (fc_size_mul(dims[l], dims[l + 1], &nw) || nw > FC_MAX_TENSOR_ELEMS) {
+            rc = fc_fail(st, FC_ERR_FORMAT, "%s: Dense layer '%s' of %zu x %zu weights is over the limit of %llu", path,
+                         pm.names[l], dims[l], dims[l + 1], (unsigned long long)FC_MAX_TENSOR_ELEMS);
+            goto out;
+        }
+        bytes += ((double)nw + (double)dims[l + 1]) * sizeof(float);
+    }
+    char what[1024];
+    snprintf(what, sizeof what, "%s: the head's weights", path);
+    if ((rc = load_dense_weights(f, NULL, dims, &pm, path, st)) || (rc = fc_mem_check(bytes, what, st))) goto out;
     int units = pm.units[pm.n_dense - 1];
     if ((rc = fc_head_create(&pm.arch, pm.h, pm.w, pm.c, units == 1 ? 2 : units, &hd, st))) {
         fc_wrap(st, "%s", path);
         goto out;
     }
     hd->l2 = pm.l2;
-    if ((rc = load_dense_weights(f, hd, &pm, path, st))) goto out;
+    if ((rc = load_dense_weights(f, hd, dims, &pm, path, st))) goto out;
     if ((rc = load_classes(f, hd, path, st))) goto out;
     if (H5Aexists(f, "featcache_fingerprint") > 0) {
         if (!(fp = get_str_attr(f, "featcache_fingerprint", path, st))) { rc = st->code; goto out; }
@@ -555,21 +581,29 @@ int fc_head_describe(const char *path, int *handled, fc_status *st) {
     n = snprintf(line, sizeof line, "%d:", hd->n_classes);
     for (int c = 0; c < hd->n_classes && n < (int)sizeof line; c++)
         n += snprintf(line + n, sizeof line - (size_t)n, " %s", hd->class_names ? hd->class_names[c] : "?");
-    printf("classes      %s\n", line);
+    /* names and settings come from the file: control bytes escaped (fc_fputs_printable) */
+    fputs("classes      ", stdout);
+    fc_fputs_printable(line, stdout);
     if (hd->config_json) {
         fc_config_text(hd->config_json, line, sizeof line);
-        printf("trained with %s\n", line);
+        fputs("\ntrained with ", stdout);
+        fc_fputs_printable(line, stdout);
     }
-    printf("features     fingerprint %s\n", hd->fingerprint[0] ? hd->fingerprint : "- (not trained by featcache)");
+    fputs("\nfeatures     fingerprint ", stdout);
+    fc_fputs_printable(hd->fingerprint[0] ? hd->fingerprint : "- (not trained by featcache)", stdout);
+    putchar('\n');
     json_t *bb = hd->backbone_json ? json_loads(hd->backbone_json, 0, NULL) : NULL;
     if (json_is_object(bb)) {
 #define BS(k) (json_string_value(json_object_get(bb, k)) ? json_string_value(json_object_get(bb, k)) : "?")
 #define BI(k) ((int)json_integer_value(json_object_get(bb, k)))
-        printf("backbone     %s (%s) cut at %s, input %dx%d, resize %s, preprocess %s; weights sha256 %.16s...\n",
-               BS("arch"), BS("model_path"), BS("layer"), BI("in_h"), BI("in_w"), BS("resize"), BS("preprocess"),
-               BS("model_sha256"));
+        snprintf(line, sizeof line, "%s (%s) cut at %s, input %dx%d, resize %s, preprocess %s; weights sha256 %.16s...",
+                 BS("arch"), BS("model_path"), BS("layer"), BI("in_h"), BI("in_w"), BS("resize"), BS("preprocess"),
+                 BS("model_sha256"));
 #undef BS
 #undef BI
+        fputs("backbone     ", stdout);
+        fc_fputs_printable(line, stdout);
+        putchar('\n');
     }
     json_decref(bb);
     printf("use          featcache evaluate STORE %s; featcache predict -m MODEL --head %s IMAGE...\n", path, path);

@@ -401,17 +401,92 @@ static void put_state(fc_ckw *w, const cstate *c) {
     fc_ckw_arr(w, c->last, (size_t)hd->dims[0], sizeof(uint32_t));
 }
 
+/* A config's counters, read from a checkpoint taken after `steps` steps of epoch `epochs`
+ * (nb steps per epoch), are ones a run of cfg reaches: t steps taken, active (0/1) and
+ * early-stopping wait, correct <= seen rows of the partial epoch, and the history: an
+ * active config has one entry per epoch done and epochs left, a stopped one 1..epochs. */
+static int state_fits(const fc_train_config *cfg, int64_t t, const int32_t aw[2], const int64_t cs[2],
+                      const fc_history *h, unsigned epochs, unsigned steps, int nb) {
+    if (t < 0 || t > (int64_t)epochs * nb + steps) return 0;
+    if ((aw[0] != 0 && aw[0] != 1) || aw[1] < 0 || aw[1] > (cfg->patience > 0 ? cfg->patience : 0)) return 0;
+    if (cs[0] < 0 || cs[0] > cs[1] || cs[1] > (int64_t)steps * cfg->batch) return 0;
+    return aw[0] ? h->n == (int64_t)epochs && (int64_t)epochs < cfg->epochs : h->n >= 1 && h->n <= (int64_t)epochs;
+}
+
+/* a config's counters (state_fits) and the checkpoint's own history in hist */
+static int get_counters(fc_ckpt *ck, int64_t *t, int32_t aw[2], double *best_val, double *loss_sum, int64_t cs[2],
+                        fc_history *hist, int cap, fc_status *st) {
+    if (fc_ckr_get(ck, t, sizeof *t, st) || fc_ckr_get(ck, aw, 2 * sizeof *aw, st) ||
+        fc_ckr_get(ck, best_val, sizeof *best_val, st) || fc_ckr_get(ck, loss_sum, sizeof *loss_sum, st) ||
+        fc_ckr_get(ck, cs, 2 * sizeof *cs, st) || fc_ckr_hist(ck, hist, cap, st))
+        return st->code ? (int)st->code : FC_ERR_FORMAT; /* nonzero, also to the static analyzer */
+    return FC_OK;
+}
+
+/* the lazy-RMSprop step counters: none past the config's step t */
+static int last_fits(const uint32_t *last, size_t n, int64_t t) {
+    for (size_t i = 0; i < n; i++)
+        if (last[i] > t) return 0;
+    return 1;
+}
+
+static int not_fit(const fc_ckpt *ck, fc_status *st) {
+    return fc_fail(st, FC_ERR_FORMAT, "%s: checkpoint state does not fit this run (remove it or run with --no-resume)",
+                   ck->path);
+}
+
+int fc_train_ckpt_check(fc_ckpt *ck, const int *unit, int n, unsigned epochs, unsigned steps, fc_status *st) {
+    const fc_dataset *tr = ck->tr;
+    if (!n) return epochs || steps ? not_fit(ck, st) : FC_OK; /* between units: no position */
+    const fc_train_config *c0 = &ck->cfg[unit[0]];
+    int max_epochs = 0;
+    for (int i = 0; i < n; i++) {
+        const fc_train_config *c = &ck->cfg[unit[i]];
+        if (!fc_train_compatible(c, c0)) return not_fit(ck, st);
+        max_epochs = c->epochs > max_epochs ? c->epochs : max_epochs;
+    }
+    const size_t nbz = c0->batch > 0 ? (tr->n + (size_t)c0->batch - 1) / (size_t)c0->batch : 0;
+    if (nbz > INT32_MAX || !(epochs || steps) || epochs >= (unsigned)max_epochs || steps >= nbz)
+        return fc_fail(st, FC_ERR_FORMAT, "%s: checkpoint at epoch %u, step %u does not fit this run (%d epochs of %zu "
+                                          "steps)", ck->path, epochs + 1, steps, max_epochs, nbz);
+    const size_t D0 = fc_head_in_dim(c0->arch.pool, tr->h, tr->w, tr->c);
+    uint32_t *last = NULL;
+    int rc = FC_OK;
+    for (int i = 0; i < n && rc == FC_OK; i++) {
+        const fc_train_config *c = &ck->cfg[unit[i]];
+        int64_t t, cs[2];
+        int32_t aw[2];
+        double bv, ls;
+        fc_history h = {0};
+        rc = get_counters(ck, &t, aw, &bv, &ls, cs, &h, c->epochs, st);
+        if (!rc && !state_fits(c, t, aw, cs, &h, epochs, steps, (int)nbz)) rc = not_fit(ck, st);
+        fc_history_free(&h);
+        size_t dims[FC_HEAD_MAX_LAYERS + 1];
+        const int L = c->arch.n_hidden + 1, ns = fc_optim_n_state(&c->opt), best = c->patience > 0;
+        dims[0] = D0, dims[L] = (size_t)fc_head_out_units(tr->n_classes);
+        for (int l = 0; l < c->arch.n_hidden; l++) dims[l + 1] = (size_t)c->arch.hidden[l];
+        for (int l = 0; l < L && rc == FC_OK; l++) { /* as put_state writes them */
+            size_t nw = dims[l] * dims[l + 1], nb = dims[l + 1];
+            const size_t cnt[8] = {nw, nb, ns >= 1 ? nw : 0, ns >= 2 ? nw : 0, ns >= 1 ? nb : 0, ns >= 2 ? nb : 0,
+                                   best ? nw : 0, best ? nb : 0};
+            for (int k = 0; k < (best ? 8 : 6) && rc == FC_OK; k++) rc = fc_ckr_skip(ck, cnt[k], sizeof(float), st);
+        }
+        const size_t nl = c->opt.kind == FC_OPTIM_RMSPROP && c->l2 == 0.0f ? D0 : 0;
+        if (!rc && nl && !last && !(last = fc_malloc(D0 * sizeof *last, st))) rc = st->code;
+        if (!rc) rc = fc_ckr_arr(ck, nl ? last : NULL, nl, sizeof *last, st);
+        if (!rc && !last_fits(last, nl, t)) rc = not_fit(ck, st);
+    }
+    free(last);
+    return rc;
+}
+
 static int get_state(fc_ckpt *ck, cstate *c, fc_status *st) {
     int64_t t, cs[2];
     int32_t aw[2];
-    if (fc_ckr_get(ck, &t, sizeof t, st) || fc_ckr_get(ck, aw, sizeof aw, st) ||
-        fc_ckr_get(ck, &c->best_val, sizeof c->best_val, st) || fc_ckr_get(ck, &c->loss_sum, sizeof c->loss_sum, st) ||
-        fc_ckr_get(ck, cs, sizeof cs, st) || fc_ckr_hist(ck, c->hist, c->cfg->epochs, st))
-        return st->code;
+    if (get_counters(ck, &t, aw, &c->best_val, &c->loss_sum, cs, c->hist, c->cfg->epochs, st)) return st->code;
     c->correct = (long)cs[0], c->seen = (long)cs[1];
-    if (t < 0 || (c->hist->n < 1 && !ck->r_steps) || c->hist->n > (int)ck->r_epochs)
-        return fc_fail(st, FC_ERR_FORMAT, "%s: checkpoint state does not fit this run (remove it or run with --no-resume)",
-                       ck->path);
+    const int nb = (int)((ck->tr->n + (size_t)c->cfg->batch - 1) / (size_t)c->cfg->batch);
+    if (!state_fits(c->cfg, t, aw, cs, c->hist, ck->r_epochs, ck->r_steps, nb)) return not_fit(ck, st);
     c->t = (long)t, c->active = aw[0] != 0, c->wait = aw[1];
     const fc_head *hd = c->hd;
     for (int l = 0; l < c->L; l++) {
@@ -424,7 +499,8 @@ static int get_state(fc_ckpt *ck, cstate *c, fc_status *st) {
                         fc_ckr_arr(ck, c->best->b[l], nb, sizeof(float), st)))
             return st->code;
     }
-    return fc_ckr_arr(ck, c->last, (size_t)hd->dims[0], sizeof(uint32_t), st);
+    if (fc_ckr_arr(ck, c->last, (size_t)hd->dims[0], sizeof(uint32_t), st)) return st->code;
+    return c->last && !last_fits(c->last, (size_t)hd->dims[0], t) ? not_fit(ck, st) : FC_OK;
 }
 
 /* A checkpoint after `steps` steps of epoch e (0: at the end of epoch e - 1, every
@@ -455,7 +531,7 @@ static int run_epochs(group *g, fc_tpool *pool, const fc_dataset *tr, const fc_d
     int max_epochs = 0;
     for (int i = 0; i < g->n; i++) max_epochs = g->cs[i].cfg->epochs > max_epochs ? g->cs[i].cfg->epochs : max_epochs;
     const int e0 = g->e0, s0 = g->s0; /* > 0: resumed from a checkpoint */
-    if (e0 >= max_epochs || s0 >= nb) /* a checksummed checkpoint of this run never says so */
+    if (e0 < 0 || s0 < 0 || e0 >= max_epochs || s0 >= nb) /* fc_train_ckpt_check refused such a checkpoint */
         return fc_fail(st, FC_ERR_FORMAT, "%s: checkpoint at epoch %d, step %d does not fit this run (%d epochs of %d "
                                           "steps): remove it or run with --no-resume",
                        g->ck ? g->ck->path : "checkpoint", e0 + 1, s0, max_epochs, nb);

@@ -24,24 +24,34 @@ static void fmt_time(int64_t t, char *out, size_t cap) {
         snprintf(out, cap, "-");
 }
 
+/* A provenance comes from a store or export anyone may have written (only some fields are
+ * in its fingerprint): every string is printed with its control bytes escaped, as class
+ * names and paths are, so that it cannot retitle or clear the terminal or fake a line. */
+#define ESC(field) fc_printable(p->field, e_##field, sizeof e_##field)
 static void print_provenance(const fc_provenance *p) {
     char made[64], upd[64];
+    char e_fingerprint[4 * sizeof p->fingerprint], e_model_sha256[4 * sizeof p->model_sha256],
+        e_arch[4 * sizeof p->arch], e_model_path[4 * sizeof p->model_path], e_layer[4 * sizeof p->layer],
+        e_resize[4 * sizeof p->resize], e_preprocess[4 * sizeof p->preprocess], e_numerics[4 * sizeof p->numerics],
+        e_version[4 * sizeof p->version], e_host[4 * sizeof p->host], e_user[4 * sizeof p->user],
+        e_command[4 * sizeof p->command];
     fmt_time(p->created, made, sizeof made);
     fmt_time(p->updated, upd, sizeof upd);
-    printf("fingerprint  %s\n", p->fingerprint);
-    printf("model        %s%s%s (weights sha256 %.16s...)\n", p->arch[0] ? p->arch : "?",
-           p->model_path[0] ? " " : "", p->model_path, p->model_sha256);
-    printf("layer        %s -> features %dx%dx%d (%lld values)\n", p->layer, p->feat_h, p->feat_w,
+    printf("fingerprint  %s\n", ESC(fingerprint));
+    printf("model        %s%s%s (weights sha256 %.16s...)\n", p->arch[0] ? ESC(arch) : "?",
+           p->model_path[0] ? " " : "", ESC(model_path), ESC(model_sha256));
+    printf("layer        %s -> features %dx%dx%d (%lld values)\n", ESC(layer), p->feat_h, p->feat_w,
            p->feat_c, (long long)p->feat_h * p->feat_w * p->feat_c);
     printf("input        %dx%d, resize %s, preprocess %s, numerics %s\n", p->in_h, p->in_w,
-           p->resize, p->preprocess, p->numerics);
+           ESC(resize), ESC(preprocess), ESC(numerics));
     printf("codec        %s, layout %s, zstd level %d\n", fc_codec_name(p->codec.kind),
            fc_layout_name(p->codec.layout), p->codec.level);
-    printf("made         %s by %s@%s with featcache %s\n", made, p->user[0] ? p->user : "?",
-           p->host[0] ? p->host : "?", p->version[0] ? p->version : "?");
-    if (p->command[0]) printf("command      %s\n", p->command);
+    printf("made         %s by %s@%s with featcache %s\n", made, p->user[0] ? ESC(user) : "?",
+           p->host[0] ? ESC(host) : "?", p->version[0] ? ESC(version) : "?");
+    if (p->command[0]) printf("command      %s\n", ESC(command));
     printf("updated      %s\n", upd);
 }
+#undef ESC
 
 /* counts[class][split] table; names in label order */
 static void print_counts(char **names, int nc, const int64_t *counts) {
@@ -123,8 +133,10 @@ static int print_views(fc_store *s, const fc_provenance *p, int64_t n_train, fc_
     int64_t n = 0, bytes = 0;
     int rc = fc_views_get_config(s, &vc, st);
     if (rc || !vc.views || (rc = fc_views_stats(s, &n, &bytes, st))) return rc;
-    printf("augmented    %d views per training image (%s; seed %llu): %lld stored of %lld", vc.views, vc.spec,
-           (unsigned long long)vc.seed, (long long)n, (long long)(n_train * vc.views));
+    char spec[4 * sizeof vc.spec];
+    printf("augmented    %d views per training image (%s; seed %llu): %lld stored of %lld", vc.views,
+           fc_printable(vc.spec, spec, sizeof spec), (unsigned long long)vc.seed, (long long)n,
+           (long long)(n_train * vc.views));
     if (n && p) {
         char b[32];
         fc_fmt_bytes((double)bytes, b, sizeof b);
@@ -209,12 +221,12 @@ static int info_h5(const char *path, fc_status *st) {
     }
     fc_h5feat *f = NULL;
     if (!rc && !(rc = fc_h5feat_open(path, &f, st))) { /* its augmented views, if any */
-        char spec[512];
+        char spec[512], e_spec[4 * sizeof spec];
         uint64_t seed = 0;
         int k = 0;
         size_t m = fc_h5feat_views(f, spec, sizeof spec, &seed, &k);
-        if (m) printf("augmented    %zu views, %d per training image (%s; seed %llu): /views\n", m, k, spec,
-                      (unsigned long long)seed);
+        if (m) printf("augmented    %zu views, %d per training image (%s; seed %llu): /views\n", m, k,
+                      fc_printable(spec, e_spec, sizeof e_spec), (unsigned long long)seed);
         fc_h5feat_close(f);
     }
     for (int k = 0; k < 3; k++) fc_dataset_free(&ds[k]);
@@ -470,7 +482,11 @@ static void print_runs_table(run_row *rows, int n) {
     char text[1024];
     if (n > 1 && pick && json_is_object(rows[0].cfg)) {
         config_text(rows[0].cfg, keys, pick, nk, 's', text, sizeof text);
-        if (text[0]) printf("settings all %d runs share: %s\n", n, text);
+        if (text[0]) {
+            printf("settings all %d runs share: ", n);
+            fc_fputs_printable(text, stdout); /* runs: a store anyone may have written */
+            putchar('\n');
+        }
     }
     printf("%4s  %-6s  %-23s  %8s  %-9s  %s\n", "id", "kind", "created", "seconds", "best val", "config");
     for (int r = 0; r < n; r++) {
@@ -478,19 +494,25 @@ static void print_runs_table(run_row *rows, int n) {
         if (rows[r].best >= 0) snprintf(bv, sizeof bv, "%.4f", rows[r].best);
         if (pick && json_is_object(rows[r].cfg)) config_text(rows[r].cfg, keys, pick, nk, 'd', text, sizeof text);
         else snprintf(text, sizeof text, "%s", json_is_string(rows[r].cfg) ? json_string_value(rows[r].cfg) : "?");
-        printf("%4lld  %-6s  %-23s  %8.1f  %-9s  %s\n", rows[r].id, rows[r].kind, rows[r].when, rows[r].seconds, bv,
-               text);
+        char kind[4 * sizeof rows[r].kind];
+        printf("%4lld  %-6s  %-23s  %8.1f  %-9s  ", rows[r].id, fc_printable(rows[r].kind, kind, sizeof kind),
+               rows[r].when, rows[r].seconds, bv);
+        fc_fputs_printable(text, stdout);
+        putchar('\n');
     }
     free(pick), free(keys), free(cfg);
 }
 
 /* One run in full: its settings, results and per-epoch history (Keras's history columns). */
 static void print_run_detail(const run_row *row, json_t *metrics, json_t *hist) {
-    printf("run          %lld (%s), %s, %.1f s\n", row->id, row->kind, row->when, row->seconds);
-    char text[2048];
+    char text[2048], kind[4 * sizeof row->kind];
+    printf("run          %lld (%s), %s, %.1f s\n", row->id, fc_printable(row->kind, kind, sizeof kind), row->when,
+           row->seconds);
     if (json_is_object(row->cfg)) {
         config_all(row->cfg, text, sizeof text);
-        printf("config       %s\n", text);
+        fputs("config       ", stdout);
+        fc_fputs_printable(text, stdout);
+        putchar('\n');
     }
     if (json_is_object(metrics)) {
         const char *k;
@@ -504,7 +526,9 @@ static void print_run_detail(const run_row *row, json_t *metrics, json_t *hist) 
                                      used ? " " : "", k, val);
             if (used >= sizeof text) break;
         }
-        printf("result       %s\n", text);
+        fputs("result       ", stdout);
+        fc_fputs_printable(text, stdout);
+        putchar('\n');
     }
     /* history: an object of equal-length arrays (featcache), or an array of epoch objects */
     static const char *cols[] = {"loss", "acc", "val_loss", "val_acc", "seconds"};

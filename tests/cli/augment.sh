@@ -78,6 +78,20 @@ grep -E '^[0-9a-f]{64} [012] ' "$T/views5.txt" | cmp -s - "$T/views.txt" && ok "
 cp "$T/a.db" "$T/b.db"
 sql "$T/b.db" "delete from views where view = 4 and rowid % 2 = 0" >/dev/null
 expect_exit "train --augment on incomplete views" 1 "re-run extract" "$FC" train "$T/b.db" -o "$T/x.h5" --augment --epochs 1
+# a damaged or forged view that still decodes (view 1's blob holds view 2's values) is an
+# error naming the store and the image wherever views are read, never silent training
+cp "$T/a.db" "$T/d.db"
+sha=$(sql "$T/d.db" "select sha256 from views where view = 1 order by rowid limit 1")
+dpath=$(sql "$T/d.db" "select path from images where sha256 = '$sha'")
+sql "$T/d.db" "update views set blob = (select blob from views where sha256 = '$sha' and view = 2) where sha256 = '$sha' and view = 1" >/dev/null
+expect_exit "train --augment on a damaged view" 1 "d.db: augmented views of $dpath: view 1 does not match its checksum" \
+    "$FC" train "$T/d.db" -o "$T/x.h5" --augment --epochs 1
+[ ! -e "$T/x.h5" ] && ok "... no head written" || fail "a head was trained on a damaged view"
+expect_exit "export of a damaged view" 1 "d.db: augmented views of $dpath: view 1 does not match its checksum" \
+    "$FC" export "$T/d.db" "$T/d.h5"
+expect_exit "merge of a damaged view" 1 "d.db: augmented views of $dpath: view 1 does not match its checksum" \
+    "$FC" merge -o "$T/dm.db" "$T/d.db"
+expect_exit "verify names it too" 1 "view 1 of $dpath: decoded values do not match their checksum" "$FC" verify "$T/d.db"
 check "info says views are missing" "$FC" info "$T/b.db"
 grep -q "extract on the folder again completes them" "$T/.out" && ok "info: incomplete views" || fail "info: $(grep augmented "$T/.out")"
 expect_exit "extract completes them" 0 "augment: 5 views" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/b.db" "${X[@]}"

@@ -15,6 +15,7 @@ cp "$G/models/tiny_vgg.h5" "$G/model.h5"
     >/dev/null || fail "fixture: mkstore_fmnist"
 "$FC" train "$G/store.db" -o "$G/head.h5" --epochs 2 --hidden 8 -q >/dev/null 2>&1 || fail "fixture: train"
 "$FC" export "$G/store.db" "$G/export.h5" >/dev/null 2>&1 || fail "fixture: export"
+$PY "$ROOT/tests/py/make_hostile.py" "$G/hostile" || fail "fixture: make_hostile.py"
 cp "$G/store.db" "$G/target.db"   # stores that bad commands try to write into
 sum_before=$(sha256sum "$G/target.db" | cut -d' ' -f1)
 

@@ -171,23 +171,43 @@ expect_exit "a FIFO named like the checkpoint: no hang, left alone" 0 "not a reg
     timeout 60 "$FC" train "$S" -o "$T/f.h5" "${TR[@]}" --checkpoint-every 0
 [ -p "$T/f.h5.ckpt" ] && ok "... the FIFO is still there" || fail "FIFO replaced"
 expect_exit "--no-resume with a FIFO there: no hang" 0 "" timeout 60 "$FC" train "$S" -o "$T/f.h5" "${TR[@]}" --no-resume -q
-# a checkpoint whose checksum and key are right but whose position does not fit this run
-# (a crafted file, or a bug): an error naming it, never a crash
+# a checkpoint whose checksum and key are right but whose position or counts do not fit
+# this run: the checksum and key are computed from public data, so anyone can write such a
+# file. It is not used (a warning names it) and the run starts from epoch 1, never reads
+# outside its rows (a negative step did) or loops for ever (a step counter past the step)
 rm -f "$T/cr.h5.ckpt"
 FC_TEST_CKPT_STOP=3:5 "$FC" train "$S" -o "$T/cr.h5" "${TR[@]}" -q >/dev/null 2>&1
-craft() { # OFFSET VALUE: set a u32 of the header and re-seal the file with its SHA-256
-    "$PY" - "$T/cr.h5.ckpt" "$T/cr2.h5.ckpt" "$1" "$2" <<'PY'
+craft() { # OFFSET VALUE [COUNT]: set COUNT u32s (default 1) from OFFSET (< 0: from the end)
+    "$PY" - "$T/cr.h5.ckpt" "$T/cr2.h5.ckpt" "$1" "$2" "${3:-1}" <<'PY'
 import hashlib, struct, sys
 b = bytearray(open(sys.argv[1], "rb").read())
-struct.pack_into("<I", b, int(sys.argv[3]), int(sys.argv[4]))
+at, v, n = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+for k in range(n):
+    struct.pack_into("<I", b, at + 4 * k, v)
 b[-32:] = hashlib.sha256(bytes(b[:-32])).digest()
 open(sys.argv[2], "wb").write(b)
 PY
 }
-for fv in "72 999" "72 12" "68 100" "68 1"; do
-    craft $fv
-    expect_exit "crafted checkpoint (u32 at ${fv% *} = ${fv#* }): refused by name, no crash" 1 "cr2.h5.ckpt" \
-        "$FC" train "$S" -o "$T/cr2.h5" "${TR[@]}" -q
+# header: u32 steps done at 72, epochs done at 68; the config's state from 84: i64 step
+# count, i32 active, i32 wait, f64 x2, i64 correct (116), i64 seen (124)
+D0=$("$PY" - "$T/cr.h5.ckpt" <<'PY'
+import struct, sys
+b = open(sys.argv[1], "rb").read()
+print(next(k for k in range(1, len(b) // 4) if struct.unpack_from("<Q", b, len(b) - 40 - 4 * k)[0] == k))
+PY
+)
+craft 72 5 # unchanged: the file is sound and resumes
+expect_exit "re-sealed unchanged checkpoint resumes" 0 "resuming from $T/cr2.h5.ckpt: 2 of 6 epochs done and part" \
+    "$FC" train "$S" -o "$T/cr2.h5" "${TR[@]}"
+for fv in "72 999" "72 12" "72 4294967295" "72 2147483648" "68 100" "68 1" "68 4294967295" "84 4294967295 2" \
+    "84 100000" "96 7" "116 4294967295" "124 4294967295" "-$((32 + 4 * D0)) 4000000000 $D0"; do
+    set -- $fv
+    craft "$@"
+    rm -f "$T/cr2.csv"
+    expect_exit "crafted checkpoint (u32 at $1 = $2): not used, by name" 0 "not resuming from $T/cr2.h5.ckpt" \
+        timeout 120 "$FC" train "$S" -o "$T/cr2.h5" "${TR[@]}" --history "$T/cr2.csv"
+    grep -q "^Epoch 1/6" "$T/.out" && same_history "$T/ref.csv" "$T/cr2.csv" \
+        && ok "... trained from epoch 1 == uninterrupted" || fail "crafted $1 = $2: $(head -c 300 "$T/.err")"
 done
 expect_exit "--checkpoint-every bad value" 2 "--checkpoint-every" "$FC" train "$S" -o "$T/c.h5" --checkpoint-every soon
 expect_exit "--checkpoint-every negative" 2 "--checkpoint-every" "$FC" train "$S" -o "$T/c.h5" --checkpoint-every -5

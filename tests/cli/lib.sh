@@ -31,4 +31,10 @@ expect_exit() {
     ok "$name"
 }
 
+# limit_as KB CMD...: runs CMD under an address-space limit (ulimit -v), so that a command
+# which should refuse before allocating fails fast if it allocates anyway; no limit under
+# make asan (ASAN_OPTIONS set), whose shadow memory needs terabytes of address space.
+limit_as() { local kb=$1; shift; if [ -n "${ASAN_OPTIONS:-}" ]; then "$@"; else (ulimit -v "$kb" && exec "$@"); fi; }
+export -f limit_as
+
 finish() { exit $(( _fails > 0 ? 1 : 0 )); }

@@ -71,6 +71,31 @@ cp "$T/h.h5" "$T/nofp.h5"
 $PY -c "import h5py,sys; del h5py.File(sys.argv[1],'r+').attrs['featcache_fingerprint']" "$T/nofp.h5"
 expect_exit "head without a store fingerprint: the message names it" 1 "nofp.h5: head has no store fingerprint" \
     "$FC" predict -m "$T/tiny.h5" --head "$T/nofp.h5" "${imgs[0]}"
+# a head whose backbone input is 1024x1024 (a GAP head fits any map size; the fingerprint
+# is recomputed from the same fields, so it proves nothing): predict must not allocate a
+# batch at that size unless it fits in memory (FC_TEST_MEM_AVAILABLE: a 300 MB machine;
+# limit_as: a run that allocated it anyway fails otherwise)
+check "train a GAP head" "$FC" train "$T/s.db" -o "$T/gap.h5" --pool gap --hidden 8 --epochs 1 -q
+"$PY" - "$T/gap.h5" "$T/big.h5" <<'PY'
+import hashlib, json, shutil, sys, h5py
+shutil.copy(sys.argv[1], sys.argv[2])
+with h5py.File(sys.argv[2], "r+") as f:
+    bb = json.loads(f.attrs["featcache_backbone"])
+    bb["in_h"] = bb["in_w"] = 1024  # tiny.h5 cut at pool2: 255x255x16 maps
+    canon = ("featcache-fingerprint/1\nmodel_sha256=%(model_sha256)s\nlayer=%(layer)s\ninput=%(in_h)dx%(in_w)d\n"
+             "resize=%(resize)s\npreprocess=%(preprocess)s\nnumerics=%(numerics)s\n") % bb
+    bb["fingerprint"] = hashlib.sha256(canon.encode()).hexdigest()
+    f.attrs["featcache_backbone"] = json.dumps(bb)
+    f.attrs["featcache_fingerprint"] = bb["fingerprint"]
+    cfg = json.loads(f.attrs["model_config"])
+    cfg["config"]["layers"][0]["config"]["batch_input_shape"] = [None, 255, 255, 16]
+    f.attrs["model_config"] = json.dumps(cfg)
+PY
+expect_exit "a head asking for 1024x1024 inputs on a 300 MB machine: refused by name before allocating" 1 \
+    "big.h5 (the backbone input it was trained at is 1024x1024): the activations of a batch of 16 images of 1024x1024 would take" \
+    limit_as 2000000 env FC_TEST_MEM_AVAILABLE=3e8 "$FC" predict -m "$T/tiny.h5" --head "$T/big.h5" "${imgs[0]}"
+expect_exit "... --batch 1 fits" 0 "" \
+    limit_as 2000000 env FC_TEST_MEM_AVAILABLE=3e8 "$FC" predict -m "$T/tiny.h5" --head "$T/big.h5" --batch 1 "${imgs[0]}"
 printf 'not a png' >"$T/broken.png"
 expect_exit "unreadable image: reported, others still predicted" 1 "broken.png" \
     "$FC" predict -m "$T/tiny.h5" --head "$T/h.h5" "${imgs[0]}" "$T/broken.png" "${imgs[1]}"

@@ -23,6 +23,43 @@ grep -qF "fingerprint  $fp" "$T/info.txt" && ok "info fingerprint matches the st
 expect_exit "info --failed 1 lists one" 0 "img30.png" "$FC" info --failed 1 "$T/s.db"
 grep -q img31.png "$T/.out" && fail "info --failed 1 listed two" || ok "info --failed 1 limits the list"
 
+# strings a shared store (or head) carries outside its fingerprint are printed with control
+# bytes escaped by info and runs, like class names: a store cannot retitle or clear the
+# terminal or fake a line of output
+cp "$T/s.db" "$T/esc.db"
+"$PY" - "$T/esc.db" <<'PY'
+import json, sqlite3, sys
+esc = "\x1b]2;title\x07\x1b[2J\x1b[31mfake: store verified OK\x1b[0m\nfake line"
+db = sqlite3.connect(sys.argv[1])
+for k in ("command", "host", "user", "model_path"):
+    db.execute("UPDATE provenance SET value = ? WHERE key = ?", (esc, k))
+db.execute("UPDATE runs SET kind = ?, config = ?, metrics = ?", (esc[:15], json.dumps({"lr": esc, esc: 1}),
+                                                                    json.dumps({"best": esc})))
+db.commit()
+PY
+check "info on a store with control bytes in its provenance" "$FC" info "$T/esc.db"; cp "$T/.out" "$T/esc.info"
+check "runs on it" "$FC" runs "$T/esc.db"; cp "$T/.out" "$T/esc.runs"
+check "runs 1 on it" "$FC" runs "$T/esc.db" 1; cp "$T/.out" "$T/esc.run1"
+cp "$T/s.db" "$T/train.db"
+check "train a head to doctor" "$FC" train "$T/train.db" -o "$T/esc.h5" --epochs 1 -q
+"$PY" - "$T/esc.h5" <<'PY'
+import json, sys, h5py
+esc = "\x1b]2;title\x07\x1b[2J\nfake line"
+with h5py.File(sys.argv[1], "r+") as f:
+    f.attrs["class_names"] = json.dumps([esc + str(i) for i in range(3)])
+    f.attrs["featcache_fingerprint"] = esc
+    bb = json.loads(f.attrs["featcache_backbone"])
+    bb["arch"] = esc
+    f.attrs["featcache_backbone"] = json.dumps(bb)
+PY
+check "info on a head with control bytes in its names" "$FC" info "$T/esc.h5"; cp "$T/.out" "$T/esc.head"
+for f in esc.info esc.runs esc.run1 esc.head; do
+    grep -qF '\x1b]2;title\x07\x1b[2J' "$T/$f" && ok "$f: store strings printed escaped" || fail "$f lacks the escaped string: $(cat -v "$T/$f")"
+    if grep -q "$(printf '\033')" "$T/$f" || grep -q "$(printf '\007')" "$T/$f" || grep -q '^fake line' "$T/$f"; then
+        fail "$f: raw control bytes printed: $(cat -v "$T/$f")"
+    else ok "$f: no raw ESC or BEL, no faked line"; fi
+done
+
 # bad inputs: usage, missing, text, foreign SQLite, newer format, truncated, HDF5 that is no export
 expect_exit "info without a store" 2 "usage" "$FC" info
 expect_exit "info missing file" 1 "No such file" "$FC" info "$T/nope.db"

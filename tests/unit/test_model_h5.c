@@ -46,7 +46,7 @@ static void dataset(hid_t loc, const char *name, hid_t type, hid_t mem, int rank
 }
 
 static void write_file(void) {
-    fc_h5_quiet();
+    fc_h5_quiet_all();
     hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     const char *cfg[] = {"{\"class_name\": \"Sequential\"}"};
     const char *names[] = {"block1_conv1/kernel:0", "block1_conv1/bias:0", "x"};
