@@ -49,6 +49,7 @@ typedef struct {
     int batch, top;
     float *in, *feat, *probs;
     const char **paths;
+    int *rank; /* top classes of one image */
 } predictor;
 
 /* Provenance recorded in the head (what its features were extracted with). */
@@ -200,23 +201,52 @@ static void csv_field(const char *s) {
     putchar('"');
 }
 
+/* Class k's probability from the head's U outputs (U = 1: a sigmoid giving class 1). */
+static float class_prob(const float *p, int U, int k) { return U == 1 ? (k ? p[0] : 1.0f - p[0]) : p[k]; }
+
+/* 1 if class a ranks above class b: higher probability first, NaN (a diverged head) last,
+ * ties in label order. */
+static int ranks_above(const float *p, int U, int a, int b) {
+    float x = class_prob(p, U, a), y = class_prob(p, U, b);
+    if (x != x || y != y) return y != y && (x == x || a < b);
+    return x > y || (x == y && a < b);
+}
+
+/* Moves heap[i] down a heap of n classes whose root is the lowest-ranked. */
+static void sift_down(int *heap, int n, int i, const float *p, int U) {
+    for (;;) {
+        int l = 2 * i + 1, r = l + 1, low = i;
+        if (l < n && ranks_above(p, U, heap[low], heap[l])) low = l;
+        if (r < n && ranks_above(p, U, heap[low], heap[r])) low = r;
+        if (low == i) return;
+        int t = heap[i]; heap[i] = heap[low]; heap[low] = t;
+        i = low;
+    }
+}
+
+/* The top n of all K classes, best first, into top[n] (n <= K): a heap of the n best
+ * seen so far, O(K log n) whatever the class count. */
+static void top_classes(const float *p, int U, int K, int n, int *top) {
+    for (int k = 0; k < n; k++) top[k] = k;
+    for (int i = n / 2 - 1; i >= 0; i--) sift_down(top, n, i, p, U);
+    for (int k = n; k < K; k++)
+        if (ranks_above(p, U, k, top[0])) top[0] = k, sift_down(top, n, 0, p, U);
+    for (int m = n - 1; m > 0; m--) { /* pop the lowest to the back: best first */
+        int t = top[0]; top[0] = top[m]; top[m] = t;
+        sift_down(top, m, 0, p, U);
+    }
+}
+
 /* Rows for one image: the top K classes by probability. */
 static void print_rows(const predictor *P, const char *path, const float *p) {
     int U = P->hd->dims[P->hd->n_layers], K = P->hd->n_classes;
-    float pr[FC_MAX_DIM > 4096 ? 4096 : FC_MAX_DIM];
-    int idx[4096];
-    if (K > 4096) K = 4096;
-    for (int k = 0; k < K; k++) pr[k] = U == 1 ? (k ? p[0] : 1.0f - p[0]) : p[k], idx[k] = k;
-    int top = P->top < K ? P->top : K;
-    for (int t = 0; t < top; t++) {
-        int best = t;
-        for (int k = t + 1; k < K; k++)
-            if (pr[idx[k]] > pr[idx[best]]) best = k;
-        int tmp = idx[t]; idx[t] = idx[best]; idx[best] = tmp;
+    int n = P->top < K ? P->top : K;
+    top_classes(p, U, K, n, P->rank);
+    for (int t = 0; t < n; t++) {
         csv_field(path);
         putchar(',');
-        csv_field(P->hd->class_names ? P->hd->class_names[idx[t]] : "?");
-        printf(",%.6f\n", pr[idx[t]]);
+        csv_field(P->hd->class_names ? P->hd->class_names[P->rank[t]] : "?");
+        printf(",%.6f\n", class_prob(p, U, P->rank[t]));
     }
 }
 
@@ -266,7 +296,8 @@ static int predict(const char *model, const char *head_path, char **paths, int n
     P->feat = fc_aligned_alloc((size_t)P->batch * per_f * sizeof(float), st);
     P->probs = fc_aligned_alloc((size_t)P->batch * P->hd->dims[P->hd->n_layers] * sizeof(float), st);
     P->paths = fc_calloc((size_t)P->batch, sizeof *P->paths, st);
-    if (!P->in || !P->feat || !P->probs || !P->paths) return st->code;
+    P->rank = fc_calloc((size_t)P->top, sizeof *P->rank, st);
+    if (!P->in || !P->feat || !P->probs || !P->paths || !P->rank) return st->code;
     return run_batches(P, paths, n, failed, st);
 }
 
@@ -279,7 +310,7 @@ int cmd_predict(int argc, char **argv) {
     int threads = 1;
     const char *model = fc_arg_str(&a, "model", NULL), *head = fc_arg_str(&a, "head", NULL);
     if (!model || !head) rc = fc_usage_error("predict", "-m MODEL and --head HEAD.h5 are required");
-    else if ((rc = fc_arg_long(&a, "top", 1, 1, 4096, &top)) == FC_ARGS_OK &&
+    else if ((rc = fc_arg_long(&a, "top", 1, 1, FC_MAX_DIM, &top)) == FC_ARGS_OK &&
              (rc = fc_arg_long(&a, "batch", 16, 1, 1024, &batch)) == FC_ARGS_OK &&
              (rc = fc_run_threads(&a, &threads)) == FC_ARGS_OK) {
         fc_status st = {0};
@@ -296,7 +327,7 @@ int cmd_predict(int argc, char **argv) {
     if (P.plan) fc_plan_free(P.plan);
     if (P.g) fc_graph_free(P.g);
     fc_head_free(P.hd);
-    free(P.in), free(P.feat), free(P.probs), free(P.paths);
+    free(P.in), free(P.feat), free(P.probs), free(P.paths), free(P.rank);
     fc_args_free(&a);
     return rc;
 }

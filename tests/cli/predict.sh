@@ -26,6 +26,42 @@ for i in range(0, len(rows), 3):
 PY
 "$PY" "$ROOT/tests/py/ref_train.py" predict "$T/h.h5" "$T/expect.txt" "$T/p3.csv" 2>&1 || true
 
+# --- more classes than any fixed table: the head's last Dense made 5000-way with a zero
+# kernel, so every image's probabilities are softmax(bias); the best classes sit above 4096
+"$PY" - "$T/h.h5" "$T/h5000.h5" "$T/h5000.txt" <<'PY' || fail "5000-class head fixture"
+import h5py, json, shutil, sys, numpy as np
+src, dst, ref = sys.argv[1:]
+shutil.copy(src, dst)
+K = 5000
+bias = np.random.default_rng(1).normal(0, 1, K).astype("f4")
+bias[[4500, 4097, 4999, 123]] = [9.0, 8.5, 8.0, 7.5]
+with h5py.File(dst, "a") as f:
+    c = json.loads(f.attrs["model_config"])
+    last = c["config"]["layers"][-1]["config"]
+    last["units"], last["activation"] = K, "softmax"
+    f.attrs["model_config"] = np.bytes_(json.dumps(c).encode())
+    g = f["model_weights"][last["name"]][last["name"]]
+    fan_in = g["kernel:0"].shape[0]
+    del g["kernel:0"], g["bias:0"]
+    g["kernel:0"] = np.zeros((fan_in, K), "f4")
+    g["bias:0"] = bias
+    f.attrs["class_names"] = np.bytes_(json.dumps(["c%d" % k for k in range(K)]).encode())
+p = np.exp(bias.astype("f8") - bias.max()); p /= p.sum()
+order = sorted(range(K), key=lambda k: (-np.float32(p[k]), k))
+open(ref, "w").write("".join("c%d,%.9f\n" % (k, p[k]) for k in order))
+PY
+check "predict with a 5000-class head" "$FC" predict -m "$T/tiny.h5" --head "$T/h5000.h5" "${imgs[0]}"
+[ "$(sed -n 2p "$T/.out" | cut -d, -f2)" = c4500 ] \
+    && ok "5000 classes: the top class is c4500 (index above 4096)" || fail "5000 classes top-1: $(sed -n 2p "$T/.out")"
+check "predict --top 5000 with a 5000-class head" "$FC" predict -m "$T/tiny.h5" --head "$T/h5000.h5" --top 5000 "${imgs[0]}"
+"$PY" - "$T/.out" "$T/h5000.txt" <<'PY' && ok "--top 5000: every class ranked as numpy ranks them" || fail "--top 5000 ranking"
+import sys
+got = [l.rstrip("\n").split(",")[1:] for l in open(sys.argv[1]).readlines()[1:]]
+want = [l.rstrip("\n").split(",") for l in open(sys.argv[2])]
+assert [g[0] for g in got] == [w[0] for w in want], "class order differs"
+assert max(abs(float(g[1]) - float(w[1])) for g, w in zip(got, want)) < 2e-6, "probabilities differ"
+PY
+
 # --- a folder: its images recursively, in sorted order (hidden files and other files skipped)
 cp "${imgs[0]}" "$T/img/.hidden.png"; echo note >"$T/img/readme.txt"
 check "predict a folder" "$FC" predict -m "$T/tiny.h5" --head "$T/h.h5" "$T/img"
