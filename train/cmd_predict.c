@@ -166,6 +166,14 @@ static int walk_folder(const char *dir, int depth, pathlist *out, fc_status *st)
     return rc;
 }
 
+/* "featcache predict: MSG TAIL" on stderr; MSG (a message or a path) with control bytes
+ * escaped, as every error message: a file name cannot recolour the terminal or fake a line. */
+static void say(const char *msg, const char *tail) {
+    fputs("featcache predict: ", stderr);
+    fc_fputs_printable(msg, stderr);
+    fprintf(stderr, "%s\n", tail);
+}
+
 /* Arguments to image paths: a folder adds its images (an empty one is an error). */
 static int expand_args(char **args, int n, pathlist *out, int *bad_dirs, fc_status *st) {
     for (int i = 0; i < n; i++) {
@@ -178,10 +186,10 @@ static int expand_args(char **args, int n, pathlist *out, int *bad_dirs, fc_stat
         fc_status wst = {0};
         if (walk_folder(args[i], 0, out, &wst)) {
             if (wst.code == FC_ERR_NOMEM) return fc_fail(st, wst.code, "%s", wst.msg);
-            fprintf(stderr, "featcache predict: %s\n", wst.msg);
+            say(wst.msg, "");
             (*bad_dirs)++;
         } else if (out->n == before) {
-            fprintf(stderr, "featcache predict: %s: no PNG or JPEG images in this folder\n", args[i]);
+            say(args[i], ": no PNG or JPEG images in this folder");
             (*bad_dirs)++;
         }
     }
@@ -269,7 +277,7 @@ static int run_batches(predictor *P, char **paths, int n, int *failed, fc_status
         while (m < P->batch && i0 < n) {
             fc_status ist = {0};
             if (load_one(P, paths[i0], m, &ist)) {
-                fprintf(stderr, "featcache predict: %s\n", ist.msg);
+                say(ist.msg, "");
                 (*failed)++;
             } else {
                 P->paths[m++] = paths[i0];

@@ -86,6 +86,21 @@ printf 'not a png' >"$T/broken.png"
 expect_exit "unreadable image: reported, others still predicted" 1 "broken.png" \
     "$FC" predict -m "$T/tiny.h5" --head "$T/h.h5" "${imgs[0]}" "$T/broken.png" "${imgs[1]}"
 [ "$(grep -c . "$T/.out")" -eq 3 ] && ok "good images still predicted" || fail "rows with a bad image: $(cat "$T/.out")"
+# names with control bytes: escaped in messages (as extract does), byte-exact in the CSV
+evil="$T/ev"$'/evil\x1b[31mRED\nfake,line'; mkdir -p "$evil"
+printf 'junk' >"$evil/bad.png"; cp "${imgs[0]}" "$evil/good.png"; mkdir -p "$evil/none"
+expect_exit "a bad image whose path has control bytes" 1 'evil\x1b[31mRED\nfake,line/bad.png: not a PNG or JPEG' \
+    "$FC" predict -m "$T/tiny.h5" --head "$T/h.h5" "$evil/bad.png" "$evil/good.png" "$evil/none"
+grep -q $'\x1b' "$T/.err" && fail "ESC printed raw on stderr: $(cat -A "$T/.err" | head -3)" || ok "no raw ESC on stderr"
+[ "$(grep -c 'featcache predict' "$T/.err")" -eq "$(wc -l <"$T/.err")" ] && ok "every stderr line is featcache's (no faked line)" \
+    || fail "stderr lines: $(cat -A "$T/.err")"
+grep -qF 'evil\x1b[31mRED\nfake,line/none: no PNG or JPEG images' "$T/.err" && ok "empty folder named escaped" \
+    || fail "empty folder message: $(cat -A "$T/.err")"
+"$PY" - "$T/.out" "$evil/good.png" <<'PY' && ok "CSV: the path byte-exact, quoted" || fail "CSV path: $(cat -A "$T/.out")"
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1], newline="", encoding="utf-8", errors="surrogateescape")))
+assert len(rows) == 2 and rows[1][0] == sys.argv[2], rows
+PY
 expect_exit "missing --head" 2 "--head" "$FC" predict -m "$T/tiny.h5" "${imgs[0]}"
 expect_exit "bad --top" 2 "top" "$FC" predict -m "$T/tiny.h5" --head "$T/h.h5" --top 0 "${imgs[0]}"
 expect_exit "info on a backbone model points to layers" 1 "not a dense head (for a backbone: featcache layers" \
