@@ -90,6 +90,14 @@ static inline char *fc_analyzer_str(fc_status *st, char *p) {
 #define fc_strdup(s, st) fc_analyzer_str((st), fc_strdup((s), (st)))
 #endif
 
+/* Opens path read-only if it is a regular file, without blocking on a FIFO (common/
+ * openfile.c): "PATH: not a regular file" for a FIFO, device or socket, "PATH: cannot
+ * open: REASON" otherwise. Returns the fd (sb filled when not NULL), or -1 with st set. */
+struct stat;
+int fc_open_regular(const char *path, struct stat *sb, fc_status *st);
+/* The same as a FILE opened "rb"; NULL with st set. */
+FILE *fc_fopen_regular(const char *path, struct stat *sb, fc_status *st);
+
 /* Number of online CPUs (>= 1). */
 int fc_online_cpus(void);
 /* Monotonic seconds. */

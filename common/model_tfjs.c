@@ -38,14 +38,12 @@ typedef struct {
 
 static int read_file(const char *path, size_t max, unsigned char **out, size_t *len,
                      fc_status *st) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return fc_fail(st, FC_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     struct stat sb;
+    FILE *f = fc_fopen_regular(path, &sb, st); /* model.json or a shard may be a FIFO */
+    if (!f) return st ? (int)st->code : FC_ERR_IO;
     int rc = 0;
     unsigned char *buf = NULL;
-    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        rc = fc_fail(st, FC_ERR_IO, "%s: not a regular file", path);
-    } else if ((size_t)sb.st_size > max) {
+    if ((size_t)sb.st_size > max) {
         rc = fc_fail(st, FC_ERR_FORMAT, "%s: file too large (%lld bytes)", path, (long long)sb.st_size);
     } else if (!(buf = malloc((size_t)sb.st_size + 1))) {
         rc = fc_fail(st, FC_ERR_NOMEM, "out of memory reading %s", path);

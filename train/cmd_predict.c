@@ -138,8 +138,8 @@ static int paths_push(pathlist *l, const char *p, fc_status *st) {
 
 static int by_name(const struct dirent **a, const struct dirent **b) { return strcmp((*a)->d_name, (*b)->d_name); }
 
-/* The PNG/JPEG files under dir (sorted names; hidden entries skipped; symlinked folders
- * inside not entered, as extract). */
+/* The PNG/JPEG files under dir (sorted names; hidden entries, FIFOs and devices skipped;
+ * symlinked folders inside not entered, as extract). */
 static int walk_folder(const char *dir, int depth, pathlist *out, fc_status *st) {
     if (depth > 64) return fc_fail(st, FC_ERR_FORMAT, "%s: folders nested more than 64 deep", dir);
     struct dirent **ents = NULL;
@@ -154,9 +154,11 @@ static int walk_folder(const char *dir, int depth, pathlist *out, fc_status *st)
             if (!p) rc = fc_fail(st, FC_ERR_NOMEM, "out of memory listing %s", dir);
             else {
                 snprintf(p, len, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", name);
-                if (stat(p, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+                int have = stat(p, &sb) == 0;
+                if (have && S_ISDIR(sb.st_mode)) {
                     if (lstat(p, &lb) == 0 && !S_ISLNK(lb.st_mode)) rc = walk_folder(p, depth + 1, out, st);
-                } else if (fc_scan_is_image_name(name)) rc = paths_push(out, p, st);
+                } else if (fc_scan_is_image_name(name) && (!have || S_ISREG(sb.st_mode)))
+                    rc = paths_push(out, p, st); /* a FIFO named x.png is skipped (as extract): it would block */
                 free(p);
             }
         }

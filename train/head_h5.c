@@ -471,8 +471,8 @@ int fc_head_load(const char *path, fc_head **out, fc_status *st) {
     fc_head *hd = NULL;
     char *model = NULL, *fp = NULL;
     int rc = FC_OK;
-    FILE *probe = fopen(path, "rb");
-    if (!probe) return fc_fail(st, FC_ERR_IO, "%s: cannot open head", path);
+    FILE *probe = fc_fopen_regular(path, NULL, st); /* a FIFO would block H5Fis_hdf5 */
+    if (!probe) return st->code;
     fclose(probe);
     if (H5Fis_hdf5(path) <= 0) return fc_fail(st, FC_ERR_FORMAT, "%s: not an HDF5 file", path);
     if (fc_h5_preflight(path, NULL, st)) return st->code; /* libhdf5 can hang: child first */
@@ -514,6 +514,9 @@ out:
 static int is_head(const char *path, int ours) {
     fc_status st = {0};
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    FILE *probe = fc_fopen_regular(path, NULL, NULL); /* a FIFO would block H5Fis_hdf5 */
+    if (!probe) return 0;
+    fclose(probe);
     if (H5Fis_hdf5(path) <= 0 || fc_h5_preflight(path, NULL, &st)) return 0;
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0) return 0;

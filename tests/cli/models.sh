@@ -68,6 +68,14 @@ check "layers --help" "$FC" layers --help
 expect_exit "bad --size" 2 "bad --size" "$FC" layers "$M/tiny_vgg.h5" --size 0x5
 printf 'PK\003\004rest-of-a-zip' >"$T/model.keras"
 expect_exit "Keras 3 zip archive" 1 "Keras 3 .keras (zip) archive" "$FC" layers "$T/model.keras"
+# a FIFO where a model file should be: refused at once, never a blocking open() (timeout
+# only turns a hang into a failure here)
+mkfifo "$T/fifo.h5"
+expect_exit "Keras model that is a FIFO" 1 "fifo.h5: not a regular file" timeout 30 "$FC" layers "$T/fifo.h5"
+cp -r "$M/tfjs_mnv2" "$T/tj_json" && rm "$T/tj_json/model.json" && mkfifo "$T/tj_json/model.json"
+expect_exit "TF.js model.json that is a FIFO" 1 "model.json: not a regular file" timeout 30 "$FC" layers "$T/tj_json"
+cp -r "$M/tfjs_mnv2" "$T/tj_shard" && shard=$(ls "$T/tj_shard"/*.bin | head -1) && rm "$shard" && mkfifo "$shard"
+expect_exit "TF.js weight shard that is a FIFO" 1 "$(basename "$shard"): not a regular file" timeout 30 "$FC" layers "$T/tj_shard"
 expect_exit "default model not fetched" 1 "featcache fetch-model mobilenet_v2" env XDG_CACHE_HOME="$T/empty-cache" HOME="$T/home" KERAS_HOME= "$FC" layers mobilenet_v2
 # The fetched defaults are whole nsfwjs classifiers: without --layer, extract cuts them at
 # their conv base (out_relu for mobilenet_v2), not at their classifier output.

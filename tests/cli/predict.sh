@@ -101,6 +101,16 @@ import csv, sys
 rows = list(csv.reader(open(sys.argv[1], newline="", encoding="utf-8", errors="surrogateescape")))
 assert len(rows) == 2 and rows[1][0] == sys.argv[2], rows
 PY
+# FIFOs: skipped in a folder (as extract), refused as an image or a head; never a hang
+mkdir -p "$T/ff" && cp "${imgs[0]}" "$T/ff/a.png" && mkfifo "$T/ff/f.png" "$T/fifo_head.h5"
+expect_exit "folder with a FIFO named f.png: the FIFO skipped" 0 "" timeout 30 "$FC" predict -m "$T/tiny.h5" --head "$T/h.h5" "$T/ff"
+[ "$(grep -c . "$T/.out")" -eq 2 ] && ok "folder with a FIFO: its image predicted" || fail "FIFO folder rows: $(cat "$T/.out")"
+expect_exit "an image argument that is a FIFO" 1 "f.png: not a regular file" \
+    timeout 30 "$FC" predict -m "$T/tiny.h5" --head "$T/h.h5" "$T/ff/f.png"
+expect_exit "--head that is a FIFO" 1 "fifo_head.h5: not a regular file" \
+    timeout 30 "$FC" predict -m "$T/tiny.h5" --head "$T/fifo_head.h5" "${imgs[0]}"
+expect_exit "-m that is a FIFO" 1 "fifo_head.h5: not a regular file" \
+    timeout 30 "$FC" predict -m "$T/fifo_head.h5" --head "$T/h.h5" "${imgs[0]}"
 expect_exit "missing --head" 2 "--head" "$FC" predict -m "$T/tiny.h5" "${imgs[0]}"
 expect_exit "bad --top" 2 "top" "$FC" predict -m "$T/tiny.h5" --head "$T/h.h5" --top 0 "${imgs[0]}"
 expect_exit "info on a backbone model points to layers" 1 "not a dense head (for a backbone: featcache layers" \
