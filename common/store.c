@@ -269,6 +269,8 @@ int fc_store_open_page_size(const char *path, int flags, int page_size, fc_store
         return fc_fail(st, FC_ERR_IO, "%s: %s", path, strerror(errno));
     if (exists && S_ISDIR(sb.st_mode))
         return fc_fail(st, FC_ERR_IO, "%s: is a directory, not a featcache store", path);
+    if (exists && !S_ISREG(sb.st_mode)) /* a FIFO or device: SQLite would block or make DEV-journal */
+        return fc_fail(st, FC_ERR_IO, "%s: not a regular file, not a featcache store", path);
     if (page_size == 0) page_size = FC_STORE_PAGE_SIZE;
     if (page_size < 512 || page_size > 65536 || (page_size & (page_size - 1)))
         return fc_fail(st, FC_ERR_ARG, "%s: bad page size %d", path, page_size);

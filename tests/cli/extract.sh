@@ -27,6 +27,13 @@ expect_exit "empty folder" 1 "no PNG or JPEG images" "$FC" extract "$T/empty" -m
 expect_exit "missing folder" 1 "$T/nope" "$FC" extract "$T/nope" -m "$T/tiny.h5" -o "$T/e.db" "${X[@]}"
 [ -e "$T/e.db" ] && fail "empty folder created a store" || ok "empty folder writes nothing"
 
+# --- -o a FIFO (or device): refused before SQLite opens it, nothing made next to it ---
+mkfifo "$T/ff.db"
+expect_exit "-o a FIFO" 1 "ff.db: not a regular file, not a featcache store" \
+    timeout 30 "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/ff.db" "${X[@]}"
+ls "$T"/ff.db?* >/dev/null 2>&1 && fail "-o FIFO left $(ls "$T"/ff.db?*)" || ok "-o FIFO: no journal or other file made"
+expect_exit "train on a FIFO" 1 "ff.db: not a regular file" timeout 30 "$FC" train "$T/ff.db" -o "$T/ffh.h5" -q
+
 # --- first run: features equal numpy's forward pass ---
 expect_exit "extract f32" 0 "stored 24, skipped 0" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/f32.db" --codec f32 "${X[@]}"
 grep -q "preprocessing rescale (--preprocess)" "$T/.out" && ok "header names the preprocessing" || fail "header: $(cat "$T/.out")"
