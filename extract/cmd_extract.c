@@ -216,11 +216,25 @@ static void print_skipped(const fc_scan *s) {
                 s->n_hidden, s->n_other, s->n_loose, s->n_linked_dirs, s->n_ignored_dirs);
 }
 
+/* A class folder whose name is not UTF-8 keeps its bytes in the store; heads and exports
+ * (UTF-8 formats) write each stray byte as \xNN (fc_utf8_text): say so once per class. */
+static void note_non_utf8_classes(const fc_scan *s) {
+    for (int i = 0; i < s->n_classes; i++) {
+        char *text = fc_utf8_valid(s->classes[i]) ? NULL : fc_utf8_text(s->classes[i], NULL);
+        char shown[512];
+        if (text)
+            fprintf(stderr, "extract: note: a class folder name is not UTF-8: heads and exports name the class '%s' "
+                            "(\\xNN for each byte that is not UTF-8)\n", fc_printable(text, shown, sizeof shown));
+        free(text);
+    }
+}
+
 /* Scan IMAGE_DIR; exit 1 with a clear message when nothing is there. */
 static int scan_folder(job *j, fc_status *st) {
     int rc = fc_scan_dir(j->o.dir, &j->scan, st);
     if (rc) return rc;
     print_skipped(&j->scan);
+    note_non_utf8_classes(&j->scan);
     if (j->scan.n_files == 0)
         return fc_fail(st, FC_ERR_FORMAT,
                        "%s: no PNG or JPEG images in class sub-folders (%d class folder(s) found; "

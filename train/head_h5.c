@@ -170,16 +170,18 @@ int fc_head_save(const fc_head *hd, const char *path, const fc_optim *opt, float
     char *model = dump(model_json(hd, l2, names, &n_names));
     char *train = opt ? dump(training_json(hd, opt)) : NULL;
     json_t *cl = json_array();
+    int lost = 0; /* json_string refuses a name that is not UTF-8: never drop it silently */
     for (int i = 0; i < hd->n_classes; i++)
-        json_array_append_new(cl, json_string(hd->class_names ? hd->class_names[i] : ""));
-    char *classes = dump(cl);
+        lost |= json_array_append_new(cl, json_string(hd->class_names ? hd->class_names[i] : "")) != 0;
+    char *classes = lost ? (json_decref(cl), NULL) : dump(cl);
     /* a fresh mkstemp file next to path (never a fixed name: that could be a symlink to
      * someone's store), renamed over path when complete: an interrupted save never leaves
      * a torn file */
     char *tmp = NULL;
     hid_t f = -1;
     if (!model || !classes || (opt && !train)) {
-        rc = fc_fail(st, FC_ERR_NOMEM, "%s: cannot build the model JSON", path);
+        rc = fc_fail(st, lost ? FC_ERR_FORMAT : FC_ERR_NOMEM, "%s: cannot build the model JSON%s", path,
+                     lost ? " (a class name is not UTF-8)" : "");
         goto out;
     }
     int fd = fc_outtmp_create(path, &tmp, st);

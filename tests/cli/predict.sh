@@ -74,6 +74,28 @@ expect_exit "empty folder among images: the images still predicted" 1 "no PNG or
     "$FC" predict -m "$T/tiny.h5" --head "$T/h.h5" "$T/none" "${imgs[0]}"
 [ "$(grep -c . "$T/.out")" -eq 2 ] && ok "image next to an empty folder predicted" || fail "rows: $(cat "$T/.out")"
 
+# --- a class folder (and a file) named with bytes that are not UTF-8: the store keeps the
+# bytes; the head's class_names and the export's strings are UTF-8 with \xNN for those
+# bytes; predict, evaluate and h5py read them back
+mkdir -p "$T/u8"; cp -r "$T/img/$(ls "$T/img" | head -1)" "$T/u8/"$'\xff\xfe'; cp -r "$T/img/$(ls "$T/img" | tail -1)" "$T/u8/ok"
+cp "${imgs[0]}" "$T/u8/ok/"$'caf\xe9.png'
+expect_exit "extract: a class folder name that is not UTF-8" 0 "heads and exports name the class '\xff\xfe'" \
+    "$FC" extract "$T/u8" -m "$T/tiny.h5" -o "$T/u8.db" --size 32 --preprocess rescale -q
+check "train on it" "$FC" train "$T/u8.db" -o "$T/u8h.h5" --epochs 1 --hidden 4 -q
+check "predict with that head" "$FC" predict -m "$T/tiny.h5" --head "$T/u8h.h5" "$T/u8/ok/"$'caf\xe9.png'
+check "evaluate that head on the store" "$FC" evaluate "$T/u8.db" "$T/u8h.h5" --split train
+check "export it" "$FC" export "$T/u8.db" "$T/u8.h5"
+"$PY" - "$T/u8h.h5" "$T/u8.h5" <<'PY' && ok "head class_names and export strings are UTF-8, \\xNN for the bad bytes" || fail "UTF-8 names"
+import h5py, json, sys
+with h5py.File(sys.argv[1]) as f:
+    assert json.loads(f.attrs["class_names"]) == ["ok", "\\xff\\xfe"], f.attrs["class_names"]
+with h5py.File(sys.argv[2]) as f:
+    assert list(f["classes"].asstr()[:]) == ["ok", "\\xff\\xfe"]
+    paths = list(f["paths"].asstr()[:])
+    assert "ok/caf\\xe9.png" in paths, paths
+PY
+check "import the export" "$FC" import "$T/u8.h5" -o "$T/u8i.db"
+
 # --- refusals
 "$BUILD/tests/tools/mkstore_fmnist" "$T/other.db" --classes 0,1,2 --train 20 --val 5 --test 5
 "$FC" train "$T/other.db" -o "$T/other.h5" --epochs 1 -q
