@@ -264,7 +264,9 @@ static int infer_pool(fc_node *n, const fc_node *in, fc_status *st) {
     if (n->oh <= 0 || n->ow <= 0)
         return fc_fail(st, FC_ERR_MISMATCH, "layer '%s' (%s): input %dx%d is too small for "
                        "pool %dx%d", n->name, n->class_name, in->oh, in->ow, n->kh, n->kw);
-    if (n->op == FC_OP_AVGPOOL) n->macs = (int64_t)n->oh * n->ow * n->oc * n->kh * n->kw;
+    /* a window wider than the input adds only the taps inside it */
+    if (n->op == FC_OP_AVGPOOL)
+        n->macs = (int64_t)n->oh * n->ow * n->oc * (n->kh < in->oh ? n->kh : in->oh) * (n->kw < in->ow ? n->kw : in->ow);
     return 0;
 }
 
