@@ -193,9 +193,11 @@ typedef struct {
     fc_aug_spec aug_spec;
 } job;
 
-static void job_free(job *j) {
+/* failed: a store this run created is removed if nothing went into it */
+static void job_free(job *j, int failed) {
     if (j->sink_open) fc_sink_free(&j->sink);
-    fc_store_close(j->store);
+    if (failed) fc_store_close_unused(j->store);
+    else fc_store_close(j->store);
     fc_plan_free(j->plan);
     fc_graph_free(j->g);
     fc_scan_free(&j->scan);
@@ -265,7 +267,18 @@ static int setup_model(job *j, fc_status *st) {
         return fc_fail(st, FC_ERR_ARG,
                        "%s: the model's input size is variable; pass --size N or --size HxW",
                        o->model);
-    if ((rc = fc_graph_finalize(j->g, o->layer, o->h, o->w, st))) return rc;
+    if ((rc = fc_graph_finalize(j->g, o->layer, o->h, o->w, st))) {
+        /* a layer the --size input is too small for: the option, not the model, is wrong */
+        int by_size = o->h && rc == FC_ERR_MISMATCH && strstr(st->msg, "is too small for");
+        if (by_size) fc_wrap(st, "%s at --size %dx%d", o->model, (int)o->h, (int)o->w), st->code = FC_ERR_ARG;
+        else if (!strstr(st->msg, o->model)) fc_wrap(st, "%s", o->model);
+        return st->code;
+    }
+    const fc_node *out = &j->g->nodes[j->g->output];
+    if (out->oc > FC_MAX_DIM) /* a Flatten or Dense cut; checked here, before a store exists */
+        return fc_fail(st, FC_ERR_UNSUPPORTED, "%s: layer '%s' gives %d values per image; a store holds feature maps "
+                       "of at most %d channels (cut at a layer before the Flatten)", o->model, out->name, out->oc,
+                       FC_MAX_DIM);
     if (o->layer == NULL && fc_graph_out_elems(j->g) == 0)
         return fc_fail(st, FC_ERR_FORMAT, "%s: the model has an empty output", o->model);
     if (j->g->in_c != 3)
@@ -507,7 +520,7 @@ int cmd_extract(int argc, char **argv) {
     fc_status st = {0};
     int rc = extract(&j, argc, argv, &st);
     int code = rc ? fc_report("extract", &st) : 0;
-    job_free(&j);
+    job_free(&j, rc != FC_OK);
     fc_args_free(&a);
     return code;
 }

@@ -34,6 +34,18 @@ expect_exit "-o a FIFO" 1 "ff.db: not a regular file, not a featcache store" \
 ls "$T"/ff.db?* >/dev/null 2>&1 && fail "-o FIFO left $(ls "$T"/ff.db?*)" || ok "-o FIFO: no journal or other file made"
 expect_exit "train on a FIFO" 1 "ff.db: not a regular file" timeout 30 "$FC" train "$T/ff.db" -o "$T/ffh.h5" -q
 
+# --- a run that fails before its first image is stored leaves no store behind ---
+for lim in 4 40; do # 4 KiB: creating the store fails; 40 KiB: its first batch does
+    (ulimit -f $lim; exec "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/lim.db" "${X[@]}") >"$T/.out" 2>"$T/.err"; rc=$?
+    [ $rc = 1 ] && grep -q "lim.db" "$T/.err" && ok "ulimit -f $lim: exit 1 naming the store" || fail "ulimit -f $lim: exit $rc: $(cat "$T/.err")"
+    ls "$T"/lim.db* >/dev/null 2>&1 && fail "ulimit -f $lim left $(ls "$T"/lim.db*)" || ok "ulimit -f $lim: no empty store left"
+done
+# --- a --size too small for a layer: a usage error naming the model and --size ---
+expect_exit "--size too small for a layer: a usage error naming the model and --size" 2 \
+    "tiny.h5 at --size 1x1: layer 'pool1' (MaxPooling2D): input 1x1 is too small" \
+    "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/sz.db" --size 1 "${X[@]}"
+[ -e "$T/sz.db" ] && fail "refused runs made a store" || ok "refused runs make no store"
+
 # --- first run: features equal numpy's forward pass ---
 expect_exit "extract f32" 0 "stored 24, skipped 0" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/f32.db" --codec f32 "${X[@]}"
 grep -q "preprocessing rescale (--preprocess)" "$T/.out" && ok "header names the preprocessing" || fail "header: $(cat "$T/.out")"
