@@ -113,8 +113,11 @@ static int parse_options(const fc_args *a, options *o) {
         (r = fc_arg_double(a, "val-frac", 0.2, 0, 1, &o->val_frac)) != FC_ARGS_OK ||
         (r = fc_arg_double(a, "test-frac", 0.0, 0, 1, &o->test_frac)) != FC_ARGS_OK)
         return r;
+    if (o->val_frac + o->test_frac > 1 && !fc_arg_str(a, "val-frac", NULL))
+        return fc_usage_error(cmd, "--test-frac %g with the default --val-frac 0.2 exceeds 1 (lower --test-frac, or "
+                              "pass --val-frac, e.g. --val-frac 0 for no validation split)", o->test_frac);
     if (o->val_frac + o->test_frac > 1)
-        return fc_usage_error(cmd, "--val-frac + --test-frac must not exceed 1");
+        return fc_usage_error(cmd, "--val-frac %g + --test-frac %g must not exceed 1", o->val_frac, o->test_frac);
     o->shard_n = 1;
     v = fc_arg_str(a, "shard", NULL);
     if (v && fc_shard_parse(v, &o->shard_i, &o->shard_n))
@@ -403,8 +406,10 @@ static void print_summary(job *j) {
         double per = (double)ss.feature_bytes / (double)ss.images_ok;
         double file = (double)ss.file_bytes / (double)ss.images_ok;
         double raw = 4.0 * (double)fc_graph_out_elems(j->g);
-        printf("; store %lld images, features %.0f B/image (%.1fx smaller than float32), file %.0f B/image",
-               (long long)ss.images_ok, per, per > 0 ? raw / per : 0, file);
+        double ratio = per > 0 ? raw / per : 0; /* below 1 for a few values with per-blob overhead */
+        printf("; store %lld images, features %.0f B/image (%.1fx %s than float32), file %.0f B/image",
+               (long long)ss.images_ok, per, ratio >= 1 || ratio == 0 ? ratio : 1 / ratio,
+               ratio >= 1 || ratio == 0 ? "smaller" : "larger", file);
     }
     printf("\n");
     fflush(stdout);

@@ -40,11 +40,15 @@ for lim in 4 40; do # 4 KiB: creating the store fails; 40 KiB: its first batch d
     [ $rc = 1 ] && grep -q "lim.db" "$T/.err" && ok "ulimit -f $lim: exit 1 naming the store" || fail "ulimit -f $lim: exit $rc: $(cat "$T/.err")"
     ls "$T"/lim.db* >/dev/null 2>&1 && fail "ulimit -f $lim left $(ls "$T"/lim.db*)" || ok "ulimit -f $lim: no empty store left"
 done
-# --- a --size too small for a layer: a usage error naming the model and --size ---
+# --- messages: the model and --size named; the --val-frac default named ---
 expect_exit "--size too small for a layer: a usage error naming the model and --size" 2 \
     "tiny.h5 at --size 1x1: layer 'pool1' (MaxPooling2D): input 1x1 is too small" \
     "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/sz.db" --size 1 "${X[@]}"
+expect_exit "--test-frac 1 alone: the --val-frac default named" 2 "--test-frac 1 with the default --val-frac 0.2 exceeds 1" \
+    "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/sz.db" --test-frac 1 "${X[@]}"
 [ -e "$T/sz.db" ] && fail "refused runs made a store" || ok "refused runs make no store"
+expect_exit "features larger than float32 (8 f16 values): said so" 0 "larger than float32" \
+    "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/small.db" --layer pool1 --size 2 --codec f16 --preprocess rescale
 
 # --- first run: features equal numpy's forward pass ---
 expect_exit "extract f32" 0 "stored 24, skipped 0" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/f32.db" --codec f32 "${X[@]}"
