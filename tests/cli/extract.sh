@@ -49,6 +49,7 @@ expect_exit "--test-frac 1 alone: the --val-frac default named" 2 "--test-frac 1
 [ -e "$T/sz.db" ] && fail "refused runs made a store" || ok "refused runs make no store"
 expect_exit "features larger than float32 (8 f16 values): said so" 0 "larger than float32" \
     "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/small.db" --layer pool1 --size 2 --codec f16 --preprocess rescale
+expect_exit "info on it: larger" 0 "x larger)" "$FC" info "$T/small.db"
 
 # --- first run: features equal numpy's forward pass ---
 expect_exit "extract f32" 0 "stored 24, skipped 0" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/f32.db" --codec f32 "${X[@]}"
