@@ -76,6 +76,15 @@ cp -r "$M/tfjs_mnv2" "$T/tj_json" && rm "$T/tj_json/model.json" && mkfifo "$T/tj
 expect_exit "TF.js model.json that is a FIFO" 1 "model.json: not a regular file" timeout 30 "$FC" layers "$T/tj_json"
 cp -r "$M/tfjs_mnv2" "$T/tj_shard" && shard=$(ls "$T/tj_shard"/*.bin | head -1) && rm "$shard" && mkfifo "$shard"
 expect_exit "TF.js weight shard that is a FIFO" 1 "$(basename "$shard"): not a regular file" timeout 30 "$FC" layers "$T/tj_shard"
+# a shard listed twice (one 3 KB file read N times, N x the memory): refused
+cp -r "$M/tfjs_mnv2" "$T/tj_dup"
+"$PY" - "$T/tj_dup/model.json" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+m["weightsManifest"].append(dict(paths=[m["weightsManifest"][0]["paths"][0]], weights=[]))
+json.dump(m, open(sys.argv[1], "w"))
+PY
+expect_exit "TF.js shard listed twice" 1 "is listed more than once in weightsManifest" "$FC" layers "$T/tj_dup"
 expect_exit "default model not fetched" 1 "featcache fetch-model mobilenet_v2" env XDG_CACHE_HOME="$T/empty-cache" HOME="$T/home" KERAS_HOME= "$FC" layers mobilenet_v2
 # The fetched defaults are whole nsfwjs classifiers: without --layer, extract cuts them at
 # their conv base (out_relu for mobilenet_v2), not at their classifier output.
