@@ -466,10 +466,23 @@ fc_plan *fc_plan_create_opts(const fc_graph *g, int batch, int threads,
         fc_fail(st, FC_ERR_NOMEM, "activation arena too large");
         goto fail;
     }
+    /* the arena is touched right below: more than the machine has would be the OOM killer's
+     * to settle, part way through a run, so say what it needs first */
+    double need = (double)bytes + (double)threads * (double)p->scratch_elems * sizeof(float), have = fc_mem_available(1);
+    if (have >= 0 && need > have) {
+        char a[32], b[32];
+        fc_fmt_bytes(need, a, sizeof a), fc_fmt_bytes(have, b, sizeof b);
+        fc_fail(st, FC_ERR_NOMEM, "activations for a batch of %d need %s, %s available; lower --batch or --size",
+                batch, a, b);
+        goto fail;
+    }
     p->arena = fc_aligned_alloc(bytes, st);
     p->scratch = fc_aligned_alloc((size_t)threads * p->scratch_elems * sizeof(float) + 64, st);
     p->xs = fc_calloc((size_t)threads * (size_t)(p->max_inputs + 1), sizeof *p->xs, st);
-    if (!p->arena || !p->scratch || !p->xs) goto fail;
+    if (!p->arena || !p->scratch || !p->xs) {
+        fc_wrap(st, "activations for a batch of %d (lower --batch or --size)", batch);
+        goto fail;
+    }
     /* Touch every page now: first-touch faults are slow on these VMs. */
     memset(p->arena, 0, bytes);
     memset(p->scratch, 0, (size_t)threads * p->scratch_elems * sizeof(float));

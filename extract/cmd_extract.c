@@ -300,7 +300,8 @@ static int setup_model(job *j, fc_status *st) {
     }
     o->preprocess = pre;
     j->plan = fc_plan_create(j->g, (int)o->batch, (int)o->threads, st);
-    return j->plan ? FC_OK : (int)st->code;
+    if (!j->plan) return fc_wrap(st, "%s at %dx%d", o->model, j->g->in_h, j->g->in_w);
+    return FC_OK;
 }
 
 static void print_header(const job *j) {

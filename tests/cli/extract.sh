@@ -51,6 +51,13 @@ expect_exit "features larger than float32 (8 f16 values): said so" 0 "larger tha
     "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/small.db" --layer pool1 --size 2 --codec f16 --preprocess rescale
 expect_exit "info on it: larger" 0 "x larger)" "$FC" info "$T/small.db"
 
+# --- activations larger than the memory available (FC_TEST_MEM_AVAILABLE: a small machine):
+# refused before allocating, with the model, size, batch and what to lower; no store made
+expect_exit "activations over the memory available" 1 "tiny.h5 at 512x512: activations for a batch of 20 need" \
+    env FC_TEST_MEM_AVAILABLE=1000000 "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/mem.db" --size 512 "${X[@]}"
+grep -q "lower --batch or --size" "$T/.err" && ok "... says to lower --batch or --size" || fail "memory message: $(cat "$T/.err")"
+[ -e "$T/mem.db" ] && fail "memory refusal made a store" || ok "memory refusal: no store made"
+
 # --- first run: features equal numpy's forward pass ---
 expect_exit "extract f32" 0 "stored 24, skipped 0" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/f32.db" --codec f32 "${X[@]}"
 grep -q "preprocessing rescale (--preprocess)" "$T/.out" && ok "header names the preprocessing" || fail "header: $(cat "$T/.out")"
