@@ -466,15 +466,23 @@ fc_plan *fc_plan_create_opts(const fc_graph *g, int batch, int threads,
         fc_fail(st, FC_ERR_NOMEM, "activation arena too large");
         goto fail;
     }
-    /* the input size may come from a file (a head's backbone input for predict): every
-     * page is touched below, so the buffers must fit before they are allocated */
+    /* the input size may come from a file (a head's backbone input for predict), and every
+     * page is touched below: more than the machine has would be the OOM killer's to settle,
+     * part way through a run, so the buffers must fit before they are allocated */
     char what[128];
     snprintf(what, sizeof what, "the activations of a batch of %d images of %dx%d", batch, g->in_h, g->in_w);
-    if (fc_mem_check((double)bytes + (double)threads * (double)p->scratch_elems * sizeof(float), what, st)) goto fail;
+    if (fc_mem_check((double)bytes + (double)threads * (double)p->scratch_elems * sizeof(float), what, st)) {
+        size_t n = strlen(st->msg);
+        snprintf(st->msg + n, sizeof st->msg - n, "; a smaller --batch or --size needs less");
+        goto fail;
+    }
     p->arena = fc_aligned_alloc(bytes, st);
     p->scratch = fc_aligned_alloc((size_t)threads * p->scratch_elems * sizeof(float) + 64, st);
     p->xs = fc_calloc((size_t)threads * (size_t)(p->max_inputs + 1), sizeof *p->xs, st);
-    if (!p->arena || !p->scratch || !p->xs) goto fail;
+    if (!p->arena || !p->scratch || !p->xs) {
+        fc_wrap(st, "activations for a batch of %d (lower --batch or --size)", batch);
+        goto fail;
+    }
     /* Touch every page now: first-touch faults are slow on these VMs. */
     memset(p->arena, 0, bytes);
     memset(p->scratch, 0, (size_t)threads * p->scratch_elems * sizeof(float));

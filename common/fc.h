@@ -90,6 +90,14 @@ static inline char *fc_analyzer_str(fc_status *st, char *p) {
 #define fc_strdup(s, st) fc_analyzer_str((st), fc_strdup((s), (st)))
 #endif
 
+/* Opens path read-only if it is a regular file, without blocking on a FIFO (common/
+ * openfile.c): "PATH: not a regular file" for a FIFO, device or socket, "PATH: cannot
+ * open: REASON" otherwise. Returns the fd (sb filled when not NULL), or -1 with st set. */
+struct stat;
+int fc_open_regular(const char *path, struct stat *sb, fc_status *st);
+/* The same as a FILE opened "rb"; NULL with st set. */
+FILE *fc_fopen_regular(const char *path, struct stat *sb, fc_status *st);
+
 /* Number of online CPUs (>= 1). */
 int fc_online_cpus(void);
 /* Monotonic seconds. */
@@ -109,5 +117,13 @@ void fc_fmt_bytes(double b, char *out, size_t cap);
 const char *fc_printable(const char *s, char *out, size_t cap);
 /* Prints s with fc_printable to f, whatever its length. */
 void fc_fputs_printable(const char *s, FILE *f);
+/* 1 if s is valid UTF-8 (RFC 3629: no overlong forms, surrogates or code points above
+ * U+10FFFF; what jansson and Python's decoder accept). */
+int fc_utf8_valid(const char *s);
+/* s as UTF-8 text, malloc'd: each byte that is not part of a valid UTF-8 sequence becomes
+ * the four characters \xNN; valid text comes back unchanged. A folder named with Latin-1
+ * bytes, "caf\xe9", is a class 'caf\xe9' in heads and exports (formats that require
+ * UTF-8); the store keeps the bytes. NULL with st set when out of memory. */
+char *fc_utf8_text(const char *s, fc_status *st);
 
 #endif

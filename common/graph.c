@@ -264,7 +264,9 @@ static int infer_pool(fc_node *n, const fc_node *in, fc_status *st) {
     if (n->oh <= 0 || n->ow <= 0)
         return fc_fail(st, FC_ERR_MISMATCH, "layer '%s' (%s): input %dx%d is too small for "
                        "pool %dx%d", n->name, n->class_name, in->oh, in->ow, n->kh, n->kw);
-    if (n->op == FC_OP_AVGPOOL) n->macs = (int64_t)n->oh * n->ow * n->oc * n->kh * n->kw;
+    /* a window wider than the input adds only the taps inside it */
+    if (n->op == FC_OP_AVGPOOL)
+        n->macs = (int64_t)n->oh * n->ow * n->oc * (n->kh < in->oh ? n->kh : in->oh) * (n->kw < in->ow ? n->kw : in->ow);
     return 0;
 }
 
@@ -385,6 +387,9 @@ static int infer_shapes(fc_graph *g, fc_status *st) {
     for (int i = 0; i < g->n_nodes; i++) {
         if (infer_node(g, i, st)) return st ? (int)st->code : 1;
         fc_node *n = &g->nodes[i];
+        if (n->rank == 3 && n->oc > FC_MAX_DIM) /* DepthwiseConv2D cin*mult, Concatenate: a map no store holds */
+            return fc_fail(st, FC_ERR_UNSUPPORTED, "layer '%s' (%s) gives %d channels, over the limit of %d",
+                           n->name, n->class_name, n->oc, FC_MAX_DIM);
         size_t e;
         if (n->oh <= 0 || n->ow <= 0 || n->oc <= 0 || n->oh > FC_MAX_DIM ||
             n->ow > FC_MAX_DIM || fc_size_mul4((size_t)n->oh, (size_t)n->ow, (size_t)n->oc,

@@ -89,10 +89,10 @@ static void naive_pool(const fc_node *p, const fc_node *c, const float *x, float
                 for (int ch = 0; ch < c->oc; ch++) {
                     double acc = c->op == FC_OP_MAXPOOL ? -INFINITY : 0.0;
                     int cnt = 0;
-                    for (int ky = 0; ky < c->kh; ky++)
-                        for (int kx = 0; kx < c->kw; kx++) {
+                    int ky0 = pt - oy * c->sh, kx0 = pl - ox * c->sw; /* taps inside the input only */
+                    for (int ky = ky0 > 0 ? ky0 : 0; ky < c->kh && ky < ky0 + p->oh; ky++)
+                        for (int kx = kx0 > 0 ? kx0 : 0; kx < c->kw && kx < kx0 + p->ow; kx++) {
                             int iy = oy * c->sh + ky - pt, ix = ox * c->sw + kx - pl;
-                            if (iy < 0 || iy >= p->oh || ix < 0 || ix >= p->ow) continue;
                             double v = x[(((size_t)b * p->oh + iy) * p->ow + ix) * p->oc + ch];
                             acc = c->op == FC_OP_MAXPOOL ? fmax(acc, v) : acc + v;
                             cnt++;

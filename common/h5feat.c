@@ -103,7 +103,7 @@ int fc_h5_zstd_register(fc_status *st) {
 int fc_is_hdf5(const char *path) {
     static const unsigned char sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
     unsigned char buf[8];
-    FILE *fp = fopen(path, "rb");
+    FILE *fp = fc_fopen_regular(path, NULL, NULL); /* never blocks on a FIFO */
     if (!fp) return 0;
     size_t got = fread(buf, 1, sizeof buf, fp);
     fclose(fp);
@@ -524,9 +524,10 @@ static int open_checked(const char *path, fc_h5feat **out, fc_status *st) {
         goto out;
     }
     if (!fc_is_hdf5(path)) {
-        FILE *fp = fopen(path, "rb");
+        FILE *fp = fc_fopen_regular(path, NULL, NULL);
         if (fp) fclose(fp);
-        rc = fc_fail(st, fp ? FC_ERR_FORMAT : FC_ERR_IO, "%s", fp ? "not an HDF5 file" : "cannot open");
+        rc = fc_fail(st, fp ? FC_ERR_FORMAT : FC_ERR_IO, "%s", fp ? "not an HDF5 file" : "cannot open (missing, "
+                     "unreadable or not a regular file)");
         goto out;
     }
     if ((f->file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0) {

@@ -69,12 +69,16 @@ static hid_t half_type(void) {
     return t;
 }
 
+/* Strings are labelled UTF-8, so text that is not (a model path or command line with
+ * Latin-1 bytes) is written with those bytes as \xNN (fc_utf8_text). */
 static int attr_str(hid_t loc, const char *name, const char *val, fc_status *st) {
+    char *text = fc_utf8_text(val, st);
+    if (!text) return st->code;
     hid_t t = fc_h5_vlen_str(), sp = H5Screate(H5S_SCALAR), a = -1;
     int rc = 0;
     if (t < 0 || sp < 0) goto bad;
     a = H5Acreate2(loc, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
-    if (a < 0 || H5Awrite(a, t, &val) < 0) goto bad;
+    if (a < 0 || H5Awrite(a, t, &text) < 0) goto bad;
     goto out;
 bad:
     rc = fc_fail(st, FC_ERR_IO, "cannot write attribute '%s'", name);
@@ -82,6 +86,7 @@ out:
     if (a >= 0) H5Aclose(a);
     if (sp >= 0) H5Sclose(sp);
     if (t >= 0) H5Tclose(t);
+    free(text);
     return rc;
 }
 
@@ -165,19 +170,29 @@ out:
     return d;
 }
 
+/* The class names as UTF-8 text (fc_utf8_text), the same names train writes in a head. */
 static int write_classes(fc_h5feat_writer *w, char *const *classes, int n, fc_status *st) {
     hsize_t dims[1] = {(hsize_t)n};
-    hid_t sp = H5Screate_simple(1, dims, NULL), d = -1;
+    hid_t sp = -1, d = -1;
     int rc = 0;
-    if (sp < 0) goto bad;
+    char **text = fc_calloc((size_t)n, sizeof *text, st);
+    if (!text) return st->code;
+    for (int i = 0; i < n; i++)
+        if (!(text[i] = fc_utf8_text(classes[i], st))) {
+            rc = st->code;
+            goto out;
+        }
+    if ((sp = H5Screate_simple(1, dims, NULL)) < 0) goto bad;
     d = H5Dcreate2(w->file, "classes", w->str_t, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    if (d < 0 || H5Dwrite(d, w->str_t, H5S_ALL, H5S_ALL, H5P_DEFAULT, classes) < 0) goto bad;
+    if (d < 0 || H5Dwrite(d, w->str_t, H5S_ALL, H5S_ALL, H5P_DEFAULT, text) < 0) goto bad;
     goto out;
 bad:
     rc = fc_fail(st, FC_ERR_IO, "%s: cannot write /classes", w->path);
 out:
     if (d >= 0) H5Dclose(d);
     if (sp >= 0) H5Sclose(sp);
+    for (int i = 0; i < n; i++) free(text[i]);
+    free(text);
     return rc;
 }
 
@@ -344,7 +359,7 @@ int fc_h5feat_append(fc_h5feat_writer *w, const char *sha256, const char *path, 
     memcpy(w->xbuf + i * w->dim, x, w->dim * sizeof(float));
     w->lbuf[i] = label;
     w->spbuf[i] = fc_split_name(split);
-    if (!(w->pbuf[i] = fc_strdup(path ? path : "", st)) ||
+    if (!(w->pbuf[i] = fc_utf8_text(path ? path : "", st)) || /* /paths is UTF-8 */
         !(w->sbuf[i] = fc_strdup(sha256, st))) {
         free(w->pbuf[i]), w->pbuf[i] = NULL;
         return st->code;

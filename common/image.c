@@ -24,17 +24,9 @@ int fc_read_file(const char *path, size_t max_bytes, uint8_t **buf, size_t *len,
     *buf = NULL;
     *len = 0;
     if (max_bytes == 0) max_bytes = FC_READ_FILE_DEFAULT_MAX;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+    fd = fc_open_regular(path, &sb, st); /* a FIFO named x.png would block a plain open() */
     if (fd < 0) {
-        rc = fc_fail(st, FC_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-        goto out;
-    }
-    if (fstat(fd, &sb) != 0) {
-        rc = fc_fail(st, FC_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
-        goto out;
-    }
-    if (!S_ISREG(sb.st_mode)) {
-        rc = fc_fail(st, FC_ERR_IO, "%s: not a regular file", path);
+        rc = st ? (int)st->code : FC_ERR_IO;
         goto out;
     }
     if ((uint64_t)sb.st_size > max_bytes) {

@@ -201,12 +201,14 @@ FC_SIMD void fc_k_pool(const fc_geom *g, int is_max, const float *x, float *y, i
                 float *restrict acc = y + (((size_t)b * g->oh + oy) * g->ow + ox) * c;
                 for (int i = 0; i < c; i++) acc[i] = is_max ? -INFINITY : 0.0f;
                 int cnt = 0;
-                for (int ky = 0; ky < g->kh; ky++) {
-                    int iy = oy * g->sh + ky - g->pt;
-                    if (iy < 0 || iy >= g->ih) continue;
-                    for (int kx = 0; kx < g->kw; kx++) {
-                        int ix = ox * g->sw + kx - g->pl;
-                        if (ix < 0 || ix >= g->iw) continue;
+                /* only the window's taps inside the input (as TF: 'same' padding never
+                 * counts): a 65536-wide window over 32 pixels costs 32, not 65536 */
+                int y0 = oy * g->sh - g->pt, x0 = ox * g->sw - g->pl;
+                int ky1 = g->ih - y0 < g->kh ? g->ih - y0 : g->kh, kx1 = g->iw - x0 < g->kw ? g->iw - x0 : g->kw;
+                for (int ky = y0 < 0 ? -y0 : 0; ky < ky1; ky++) {
+                    int iy = y0 + ky;
+                    for (int kx = x0 < 0 ? -x0 : 0; kx < kx1; kx++) {
+                        int ix = x0 + kx;
                         const float *restrict px = xi + ((size_t)iy * g->iw + ix) * c;
                         if (is_max)
                             for (int i = 0; i < c; i++) acc[i] = px[i] > acc[i] ? px[i] : acc[i];

@@ -159,9 +159,10 @@ out:
 /* Keras 3 saves .keras zip archives; say so instead of "not an HDF5 file". */
 static int refuse_keras_zip(const char *path, fc_status *st) {
     unsigned char m[4] = {0};
-    FILE *fp = fopen(path, "rb");
-    size_t n = fp ? fread(m, 1, 4, fp) : 0;
-    if (fp) fclose(fp);
+    FILE *fp = fc_fopen_regular(path, NULL, st); /* a FIFO would block fopen() */
+    if (!fp) return st ? (int)st->code : FC_ERR_IO;
+    size_t n = fread(m, 1, 4, fp);
+    fclose(fp);
     if (n == 4 && m[0] == 'P' && m[1] == 'K' && m[2] == 3 && m[3] == 4)
         return fc_fail(st, FC_ERR_UNSUPPORTED, "%s: a Keras 3 .keras (zip) archive; re-save it in HDF5 form (model.save('model.h5'))", path);
     return 0;

@@ -34,18 +34,18 @@ typedef struct {
     unsigned char **bufs;    /* one buffer per manifest group */
     int nbufs;
     const char *file;
+    size_t shard_bytes; /* all groups' shards so far: MAX_SHARDS_BYTES is for the whole model */
+    json_t *shards;     /* shard paths read so far (a set): each may be listed once */
 } tsrc;
 
 static int read_file(const char *path, size_t max, unsigned char **out, size_t *len,
                      fc_status *st) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return fc_fail(st, FC_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     struct stat sb;
+    FILE *f = fc_fopen_regular(path, &sb, st); /* model.json or a shard may be a FIFO */
+    if (!f) return st ? (int)st->code : FC_ERR_IO;
     int rc = 0;
     unsigned char *buf = NULL;
-    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        rc = fc_fail(st, FC_ERR_IO, "%s: not a regular file", path);
-    } else if ((size_t)sb.st_size > max) {
+    if ((size_t)sb.st_size > max) {
         rc = fc_fail(st, FC_ERR_FORMAT, "%s: file too large (%lld bytes)", path, (long long)sb.st_size);
     } else if (!(buf = malloc((size_t)sb.st_size + 1))) {
         rc = fc_fail(st, FC_ERR_NOMEM, "out of memory reading %s", path);
@@ -110,11 +110,20 @@ static int read_group(tsrc *s, const char *dir, json_t *paths, unsigned char **o
             rc = fc_fail(st, FC_ERR_FORMAT, "%s: bad shard path '%s'", s->file, p ? p : "?");
             break;
         }
+        if (json_object_get(s->shards, p)) {
+            rc = fc_fail(st, FC_ERR_FORMAT, "%s: shard '%s' is listed more than once in weightsManifest", s->file, p);
+            break;
+        }
+        if (json_object_set_new(s->shards, p, json_true())) {
+            rc = fc_fail(st, FC_ERR_NOMEM, "out of memory");
+            break;
+        }
         char full[8192];
         snprintf(full, sizeof full, "%s/%s", dir, p);
         unsigned char *part;
         size_t n;
-        if ((rc = read_file(full, MAX_SHARDS_BYTES - total, &part, &n, st))) break;
+        if ((rc = read_file(full, MAX_SHARDS_BYTES - s->shard_bytes, &part, &n, st))) break;
+        s->shard_bytes += n;
         unsigned char *nb = realloc(buf, total + n + 1);
         if (!nb) {
             free(part);
@@ -145,7 +154,8 @@ static int tsrc_init(tsrc *s, json_t *root, const char *dir, const char *file, f
         nw += json_array_size(json_object_get(json_array_get(man, g), "weights"));
     s->w = calloc(nw ? nw : 1, sizeof *s->w);
     s->bufs = calloc(json_array_size(man) + 1, sizeof *s->bufs);
-    if (!s->w || !s->bufs) return fc_fail(st, FC_ERR_NOMEM, "out of memory");
+    s->shards = json_object();
+    if (!s->w || !s->bufs || !s->shards) return fc_fail(st, FC_ERR_NOMEM, "out of memory");
     for (size_t g = 0; g < json_array_size(man); g++) {
         json_t *grp = json_array_get(man, g), *ws = json_object_get(grp, "weights");
         size_t len = 0, off = 0;
@@ -169,6 +179,7 @@ static int tsrc_init(tsrc *s, json_t *root, const char *dir, const char *file, f
 static void tsrc_free(tsrc *s) {
     for (int i = 0; i < s->nbufs; i++) free(s->bufs[i]);
     free(s->bufs), free(s->w);
+    json_decref(s->shards);
 }
 
 static float half_to_float(uint16_t h) {

@@ -64,8 +64,8 @@ int fc_sha256_file(const char *path, char out[65], int64_t *bytes, fc_status *st
     unsigned char buf[1 << 16], d[32];
     int64_t total = 0;
     int rc = FC_OK;
-    FILE *f = fopen(path, "rb");
-    if (!f) return fc_fail(st, FC_ERR_IO, "%s: %s", path, strerror(errno));
+    FILE *f = fc_fopen_regular(path, NULL, st);
+    if (!f) return st ? (int)st->code : FC_ERR_IO;
     if ((rc = fc_sha256_begin(&c, st))) goto out;
     for (;;) {
         size_t got = fread(buf, 1, sizeof buf, f);

@@ -179,6 +179,49 @@ const char *fc_printable(const char *s, char *out, size_t cap) {
     return out;
 }
 
+/* Length of the valid UTF-8 sequence at p (1..4), 0 if p does not start one. A NUL ends
+ * the check early (never a continuation byte), so nothing past the string is read. */
+static int utf8_seq(const unsigned char *p) {
+    unsigned lo = 0x80, hi = 0xBF;
+    int n;
+    if (p[0] < 0x80) return 1;
+    if (p[0] >= 0xC2 && p[0] <= 0xDF) n = 2;
+    else if (p[0] >= 0xE0 && p[0] <= 0xEF) n = 3, lo = p[0] == 0xE0 ? 0xA0 : 0x80, hi = p[0] == 0xED ? 0x9F : 0xBF;
+    else if (p[0] >= 0xF0 && p[0] <= 0xF4) n = 4, lo = p[0] == 0xF0 ? 0x90 : 0x80, hi = p[0] == 0xF4 ? 0x8F : 0xBF;
+    else return 0;
+    if (p[1] < lo || p[1] > hi) return 0;
+    for (int i = 2; i < n; i++)
+        if (p[i] < 0x80 || p[i] > 0xBF) return 0;
+    return n;
+}
+
+int fc_utf8_valid(const char *s) {
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        int n = utf8_seq(p);
+        if (!n) return 0;
+        p += n;
+    }
+    return 1;
+}
+
+char *fc_utf8_text(const char *s, fc_status *st) {
+    size_t len = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        int n = utf8_seq(p);
+        len += n ? (size_t)n : 4;
+        p += n ? n : 1;
+    }
+    char *out = fc_malloc(len + 1, st), *o = out;
+    if (!out) return NULL;
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        int n = utf8_seq(p);
+        if (n) memcpy(o, p, (size_t)n), o += n, p += n;
+        else o += sprintf(o, "\\x%02x", *p++);
+    }
+    *o = '\0';
+    return out;
+}
+
 void fc_fputs_printable(const char *s, FILE *f) {
     char e[5];
     for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {

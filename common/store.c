@@ -269,6 +269,8 @@ int fc_store_open_page_size(const char *path, int flags, int page_size, fc_store
         return fc_fail(st, FC_ERR_IO, "%s: %s", path, strerror(errno));
     if (exists && S_ISDIR(sb.st_mode))
         return fc_fail(st, FC_ERR_IO, "%s: is a directory, not a featcache store", path);
+    if (exists && !S_ISREG(sb.st_mode)) /* a FIFO or device: SQLite would block or make DEV-journal */
+        return fc_fail(st, FC_ERR_IO, "%s: not a regular file, not a featcache store", path);
     if (page_size == 0) page_size = FC_STORE_PAGE_SIZE;
     if (page_size < 512 || page_size > 65536 || (page_size & (page_size - 1)))
         return fc_fail(st, FC_ERR_ARG, "%s: bad page size %d", path, page_size);
@@ -278,6 +280,7 @@ int fc_store_open_page_size(const char *path, int flags, int page_size, fc_store
             return fc_fail(st, FC_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
         if (fd >= 0) close(fd);
         if (stat(path, &sb) != 0) return fc_fail(st, FC_ERR_IO, "%s: %s", path, strerror(errno));
+        exists = -(fd >= 0); /* -1: made by this open */
     }
     fc_store *s = calloc(1, sizeof *s);
     if (!s || !(s->path = strdup(path))) {
@@ -285,6 +288,7 @@ int fc_store_open_page_size(const char *path, int flags, int page_size, fc_store
         return fc_fail(st, FC_ERR_NOMEM, "out of memory");
     }
     s->lock_fd = -1;
+    s->created = exists < 0;
     s->readonly = mode == FC_STORE_READ;
     s->any_fingerprint = (flags & FC_STORE_ANY_FINGERPRINT) != 0;
     int fresh = sb.st_size == 0;
@@ -334,7 +338,7 @@ int fc_store_open_page_size(const char *path, int flags, int page_size, fc_store
     rc = rc < 0 ? -rc : rc == 1 ? FC_OK : rc;
 out:
     if (rc) {
-        fc_store_close(s);
+        fc_store_close_unused(s); /* a file this open made and could not set up: removed */
         return rc;
     }
     *out = s;
@@ -353,6 +357,23 @@ void fc_store_close(fc_store *s) {
     free(s->dec);
     free(s->path);
     free(s);
+}
+
+void fc_store_close_unused(fc_store *s) {
+    int64_t images = 1;
+    fc_status ign = {0};
+    if (s && s->have_prov && s->db) /* a provenance committed, then the first batch failed */
+        pragma_int(s, "SELECT count(*) FROM (SELECT 1 FROM images LIMIT 1)", &images, &ign);
+    if (s && s->created && (!s->have_prov || images == 0) && !s->readonly && s->lock_fd >= 0) {
+        for (int i = 0; i < Q_N; i++) sqlite3_finalize(s->q[i]), s->q[i] = NULL;
+        if (s->db) sqlite3_close(s->db);
+        s->db = NULL;
+        static const char *const side[] = {"", "-journal", "-wal", "-shm"};
+        char p[PATH_MAX];
+        for (size_t i = 0; i < sizeof side / sizeof side[0]; i++)
+            if (snprintf(p, sizeof p, "%s%s", s->path, side[i]) < (int)sizeof p) unlink(p);
+    }
+    fc_store_close(s);
 }
 
 int fc_store_readonly(const fc_store *s) {

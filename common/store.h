@@ -52,6 +52,10 @@ enum {
 };
 int fc_store_open(const char *path, int flags, fc_store **out, fc_status *st);
 void fc_store_close(fc_store *s);
+/* fc_store_close, but a store this open created (under FC_STORE_EXCLUSIVE) that holds no
+ * image (a run that failed before its first batch was stored) is removed, still under its
+ * lock, rather than left behind empty. Any other store is closed as is. */
+void fc_store_close_unused(fc_store *s);
 int fc_store_readonly(const fc_store *s);
 /* The writer lock of the store at path alone (PATH.lock, as FC_STORE_EXCLUSIVE takes it),
  * for commands that replace the whole file (merge/import -o OUT): FC_ERR_BUSY "store is

@@ -17,6 +17,7 @@ struct fc_store {
     char *path;
     int readonly;
     int lock_fd;              /* flock'ed PATH.lock for FC_STORE_EXCLUSIVE, else -1 */
+    int created;              /* this open made the file (fc_store_close_unused may remove it) */
     int have_prov;
     int any_fingerprint;      /* FC_STORE_ANY_FINGERPRINT: open even when it does not match */
     fc_provenance prov;

@@ -114,8 +114,11 @@ static int parse_options(const fc_args *a, options *o) {
         (r = fc_arg_double(a, "val-frac", 0.2, 0, 1, &o->val_frac)) != FC_ARGS_OK ||
         (r = fc_arg_double(a, "test-frac", 0.0, 0, 1, &o->test_frac)) != FC_ARGS_OK)
         return r;
+    if (o->val_frac + o->test_frac > 1 && !fc_arg_str(a, "val-frac", NULL))
+        return fc_usage_error(cmd, "--test-frac %g with the default --val-frac 0.2 exceeds 1 (lower --test-frac, or "
+                              "pass --val-frac, e.g. --val-frac 0 for no validation split)", o->test_frac);
     if (o->val_frac + o->test_frac > 1)
-        return fc_usage_error(cmd, "--val-frac + --test-frac must not exceed 1");
+        return fc_usage_error(cmd, "--val-frac %g + --test-frac %g must not exceed 1", o->val_frac, o->test_frac);
     int vf = fc_arg_str(a, "val-frac", NULL) != NULL, tf = fc_arg_str(a, "test-frac", NULL) != NULL;
     o->frac_given = vf && tf ? "--val-frac and --test-frac" : vf ? "--val-frac" : tf ? "--test-frac" : NULL;
     o->shard_n = 1;
@@ -196,9 +199,11 @@ typedef struct {
     fc_aug_spec aug_spec;
 } job;
 
-static void job_free(job *j) {
+/* failed: a store this run created is removed if nothing went into it */
+static void job_free(job *j, int failed) {
     if (j->sink_open) fc_sink_free(&j->sink);
-    fc_store_close(j->store);
+    if (failed) fc_store_close_unused(j->store);
+    else fc_store_close(j->store);
     fc_plan_free(j->plan);
     fc_graph_free(j->g);
     fc_scan_free(&j->scan);
@@ -219,6 +224,19 @@ static void print_skipped(const fc_scan *s) {
                 s->n_hidden, s->n_other, s->n_loose, s->n_linked_dirs, s->n_ignored_dirs);
 }
 
+/* A class folder whose name is not UTF-8 keeps its bytes in the store; heads and exports
+ * (UTF-8 formats) write each stray byte as \xNN (fc_utf8_text): say so once per class. */
+static void note_non_utf8_classes(const fc_scan *s) {
+    for (int i = 0; i < s->n_classes; i++) {
+        char *text = fc_utf8_valid(s->classes[i]) ? NULL : fc_utf8_text(s->classes[i], NULL);
+        char shown[512];
+        if (text)
+            fprintf(stderr, "extract: note: a class folder name is not UTF-8: heads and exports name the class '%s' "
+                            "(\\xNN for each byte that is not UTF-8)\n", fc_printable(text, shown, sizeof shown));
+        free(text);
+    }
+}
+
 /* Scan IMAGE_DIR; exit 1 with a clear message when nothing is there. */
 static int scan_folder(job *j, fc_status *st) {
     int rc = fc_scan_dir(j->o.dir, &j->scan, st);
@@ -231,6 +249,7 @@ static int scan_folder(job *j, fc_status *st) {
                        "%s has train/ with validation/ or test/ folders, which are the splits: %s apply only to "
                        "a folder without them (splits drawn by content hash); drop %s", j->o.dir,
                        j->o.frac_given, strchr(j->o.frac_given, ' ') ? "them" : "it");
+    note_non_utf8_classes(&j->scan);
     if (j->scan.n_files == 0)
         return fc_fail(st, FC_ERR_FORMAT,
                        "%s: no PNG or JPEG images in class sub-folders (%d class folder(s) found; "
@@ -261,7 +280,18 @@ static int setup_model(job *j, fc_status *st) {
         return fc_fail(st, FC_ERR_ARG,
                        "%s: the model's input size is variable; pass --size N or --size HxW",
                        o->model);
-    if ((rc = fc_graph_finalize(j->g, o->layer, o->h, o->w, st))) return rc;
+    if ((rc = fc_graph_finalize(j->g, o->layer, o->h, o->w, st))) {
+        /* a layer the --size input is too small for: the option, not the model, is wrong */
+        int by_size = o->h && rc == FC_ERR_MISMATCH && strstr(st->msg, "is too small for");
+        if (by_size) fc_wrap(st, "%s at --size %dx%d", o->model, (int)o->h, (int)o->w), st->code = FC_ERR_ARG;
+        else if (!strstr(st->msg, o->model)) fc_wrap(st, "%s", o->model);
+        return st->code;
+    }
+    const fc_node *out = &j->g->nodes[j->g->output];
+    if (out->oc > FC_MAX_DIM) /* a Flatten or Dense cut; checked here, before a store exists */
+        return fc_fail(st, FC_ERR_UNSUPPORTED, "%s: layer '%s' gives %d values per image; a store holds feature maps "
+                       "of at most %d channels (cut at a layer before the Flatten)", o->model, out->name, out->oc,
+                       FC_MAX_DIM);
     if (o->layer == NULL && fc_graph_out_elems(j->g) == 0)
         return fc_fail(st, FC_ERR_FORMAT, "%s: the model has an empty output", o->model);
     if (j->g->in_c != 3)
@@ -280,7 +310,8 @@ static int setup_model(job *j, fc_status *st) {
     }
     o->preprocess = pre;
     j->plan = fc_plan_create(j->g, (int)o->batch, (int)o->threads, st);
-    return j->plan ? FC_OK : (int)st->code;
+    if (!j->plan) return fc_wrap(st, "%s at %dx%d", o->model, j->g->in_h, j->g->in_w);
+    return FC_OK;
 }
 
 static void print_header(const job *j) {
@@ -386,8 +417,10 @@ static void print_summary(job *j) {
         double per = (double)ss.feature_bytes / (double)ss.images_ok;
         double file = (double)ss.file_bytes / (double)ss.images_ok;
         double raw = 4.0 * (double)fc_graph_out_elems(j->g);
-        printf("; store %lld images, features %.0f B/image (%.1fx smaller than float32), file %.0f B/image",
-               (long long)ss.images_ok, per, per > 0 ? raw / per : 0, file);
+        double ratio = per > 0 ? raw / per : 0; /* below 1 for a few values with per-blob overhead */
+        printf("; store %lld images, features %.0f B/image (%.1fx %s than float32), file %.0f B/image",
+               (long long)ss.images_ok, per, ratio >= 1 || ratio == 0 ? ratio : 1 / ratio,
+               ratio >= 1 || ratio == 0 ? "smaller" : "larger", file);
     }
     printf("\n");
     fflush(stdout);
@@ -503,7 +536,7 @@ int cmd_extract(int argc, char **argv) {
     fc_status st = {0};
     int rc = extract(&j, argc, argv, &st);
     int code = rc ? fc_report("extract", &st) : 0;
-    job_free(&j);
+    job_free(&j, rc != FC_OK);
     fc_args_free(&a);
     return code;
 }

@@ -79,10 +79,15 @@ int fc_head_check_data(const fc_head *hd, const char *head_path, const fc_datase
     if (hd->n_classes != ds->n_classes)
         return fc_fail(st, FC_ERR_MISMATCH, "%s: head has %d classes, %s has %d", head_path, hd->n_classes, store,
                        ds->n_classes);
-    for (int i = 0; hd->class_names && ds->class_names && i < hd->n_classes; i++)
-        if (strcmp(hd->class_names[i], ds->class_names[i]))
+    for (int i = 0; hd->class_names && ds->class_names && i < hd->n_classes; i++) {
+        char *text = fc_utf8_text(ds->class_names[i], st); /* the name as train wrote it in the head */
+        if (!text) return st->code;
+        int differ = strcmp(hd->class_names[i], text);
+        free(text);
+        if (differ)
             return fc_fail(st, FC_ERR_MISMATCH, "%s: class %d is '%s' in the head but '%s' in %s", head_path, i,
                            hd->class_names[i], ds->class_names[i], store);
+    }
     /* a head not trained by featcache (plain Keras) cannot be checked against the store's
      * features: its accuracy there would mean nothing */
     if (!hd->fingerprint[0])

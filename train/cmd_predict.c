@@ -52,6 +52,7 @@ typedef struct {
     int batch, top;
     float *in, *feat, *probs;
     const char **paths;
+    int *rank; /* top classes of one image */
 } predictor;
 
 /* Without -m: the backbone the head records (featcache_backbone model_path, as given to
@@ -141,8 +142,8 @@ static int paths_push(pathlist *l, const char *p, fc_status *st) {
 
 static int by_name(const struct dirent **a, const struct dirent **b) { return strcmp((*a)->d_name, (*b)->d_name); }
 
-/* The PNG/JPEG files under dir (sorted names; hidden entries skipped; symlinked folders
- * inside not entered, as extract). */
+/* The PNG/JPEG files under dir (sorted names; hidden entries, FIFOs and devices skipped;
+ * symlinked folders inside not entered, as extract). */
 static int walk_folder(const char *dir, int depth, pathlist *out, fc_status *st) {
     if (depth > 64) return fc_fail(st, FC_ERR_FORMAT, "%s: folders nested more than 64 deep", dir);
     struct dirent **ents = NULL;
@@ -157,9 +158,11 @@ static int walk_folder(const char *dir, int depth, pathlist *out, fc_status *st)
             if (!p) rc = fc_fail(st, FC_ERR_NOMEM, "out of memory listing %s", dir);
             else {
                 snprintf(p, len, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", name);
-                if (stat(p, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+                int have = stat(p, &sb) == 0;
+                if (have && S_ISDIR(sb.st_mode)) {
                     if (lstat(p, &lb) == 0 && !S_ISLNK(lb.st_mode)) rc = walk_folder(p, depth + 1, out, st);
-                } else if (fc_scan_is_image_name(name)) rc = paths_push(out, p, st);
+                } else if (fc_scan_is_image_name(name) && (!have || S_ISREG(sb.st_mode)))
+                    rc = paths_push(out, p, st); /* a FIFO named x.png is skipped (as extract): it would block */
                 free(p);
             }
         }
@@ -167,6 +170,14 @@ static int walk_folder(const char *dir, int depth, pathlist *out, fc_status *st)
     }
     free(ents);
     return rc;
+}
+
+/* "featcache predict: MSG TAIL" on stderr; MSG (a message or a path) with control bytes
+ * escaped, as every error message: a file name cannot recolour the terminal or fake a line. */
+static void say(const char *msg, const char *tail) {
+    fputs("featcache predict: ", stderr);
+    fc_fputs_printable(msg, stderr);
+    fprintf(stderr, "%s\n", tail);
 }
 
 /* Arguments to image paths: a folder adds its images (an empty one is an error). */
@@ -181,10 +192,10 @@ static int expand_args(char **args, int n, pathlist *out, int *bad_dirs, fc_stat
         fc_status wst = {0};
         if (walk_folder(args[i], 0, out, &wst)) {
             if (wst.code == FC_ERR_NOMEM) return fc_fail(st, wst.code, "%s", wst.msg);
-            fprintf(stderr, "featcache predict: %s\n", wst.msg);
+            say(wst.msg, "");
             (*bad_dirs)++;
         } else if (out->n == before) {
-            fprintf(stderr, "featcache predict: %s: no PNG or JPEG images in this folder\n", args[i]);
+            say(args[i], ": no PNG or JPEG images in this folder");
             (*bad_dirs)++;
         }
     }
@@ -204,23 +215,52 @@ static void csv_field(const char *s) {
     putchar('"');
 }
 
+/* Class k's probability from the head's U outputs (U = 1: a sigmoid giving class 1). */
+static float class_prob(const float *p, int U, int k) { return U == 1 ? (k ? p[0] : 1.0f - p[0]) : p[k]; }
+
+/* 1 if class a ranks above class b: higher probability first, NaN (a diverged head) last,
+ * ties in label order. */
+static int ranks_above(const float *p, int U, int a, int b) {
+    float x = class_prob(p, U, a), y = class_prob(p, U, b);
+    if (x != x || y != y) return y != y && (x == x || a < b);
+    return x > y || (x == y && a < b);
+}
+
+/* Moves heap[i] down a heap of n classes whose root is the lowest-ranked. */
+static void sift_down(int *heap, int n, int i, const float *p, int U) {
+    for (;;) {
+        int l = 2 * i + 1, r = l + 1, low = i;
+        if (l < n && ranks_above(p, U, heap[low], heap[l])) low = l;
+        if (r < n && ranks_above(p, U, heap[low], heap[r])) low = r;
+        if (low == i) return;
+        int t = heap[i]; heap[i] = heap[low]; heap[low] = t;
+        i = low;
+    }
+}
+
+/* The top n of all K classes, best first, into top[n] (n <= K): a heap of the n best
+ * seen so far, O(K log n) whatever the class count. */
+static void top_classes(const float *p, int U, int K, int n, int *top) {
+    for (int k = 0; k < n; k++) top[k] = k;
+    for (int i = n / 2 - 1; i >= 0; i--) sift_down(top, n, i, p, U);
+    for (int k = n; k < K; k++)
+        if (ranks_above(p, U, k, top[0])) top[0] = k, sift_down(top, n, 0, p, U);
+    for (int m = n - 1; m > 0; m--) { /* pop the lowest to the back: best first */
+        int t = top[0]; top[0] = top[m]; top[m] = t;
+        sift_down(top, m, 0, p, U);
+    }
+}
+
 /* Rows for one image: the top K classes by probability. */
 static void print_rows(const predictor *P, const char *path, const float *p) {
     int U = P->hd->dims[P->hd->n_layers], K = P->hd->n_classes;
-    float pr[FC_MAX_DIM > 4096 ? 4096 : FC_MAX_DIM];
-    int idx[4096];
-    if (K > 4096) K = 4096;
-    for (int k = 0; k < K; k++) pr[k] = U == 1 ? (k ? p[0] : 1.0f - p[0]) : p[k], idx[k] = k;
-    int top = P->top < K ? P->top : K;
-    for (int t = 0; t < top; t++) {
-        int best = t;
-        for (int k = t + 1; k < K; k++)
-            if (pr[idx[k]] > pr[idx[best]]) best = k;
-        int tmp = idx[t]; idx[t] = idx[best]; idx[best] = tmp;
+    int n = P->top < K ? P->top : K;
+    top_classes(p, U, K, n, P->rank);
+    for (int t = 0; t < n; t++) {
         csv_field(path);
         putchar(',');
-        csv_field(P->hd->class_names ? P->hd->class_names[idx[t]] : "?");
-        printf(",%.6f\n", pr[idx[t]]);
+        csv_field(P->hd->class_names ? P->hd->class_names[P->rank[t]] : "?");
+        printf(",%.6f\n", class_prob(p, U, P->rank[t]));
     }
 }
 
@@ -243,7 +283,7 @@ static int run_batches(predictor *P, char **paths, int n, int *failed, fc_status
         while (m < P->batch && i0 < n) {
             fc_status ist = {0};
             if (load_one(P, paths[i0], m, &ist)) {
-                fprintf(stderr, "featcache predict: %s\n", ist.msg);
+                say(ist.msg, "");
                 (*failed)++;
             } else {
                 P->paths[m++] = paths[i0];
@@ -278,7 +318,8 @@ static int predict(const char *model, const char *head_path, char **paths, int n
     P->feat = fc_aligned_alloc((size_t)P->batch * per_f * sizeof(float), st);
     P->probs = fc_aligned_alloc((size_t)P->batch * P->hd->dims[P->hd->n_layers] * sizeof(float), st);
     P->paths = fc_calloc((size_t)P->batch, sizeof *P->paths, st);
-    if (!P->in || !P->feat || !P->probs || !P->paths) return st->code;
+    P->rank = fc_calloc((size_t)P->top, sizeof *P->rank, st);
+    if (!P->in || !P->feat || !P->probs || !P->paths || !P->rank) return st->code;
     return run_batches(P, paths, n, failed, st);
 }
 
@@ -291,7 +332,7 @@ int cmd_predict(int argc, char **argv) {
     int threads = 1;
     const char *model = fc_arg_str(&a, "model", NULL), *head = fc_arg_str(&a, "head", NULL);
     if (!head) rc = fc_usage_error("predict", "--head HEAD.h5 is required");
-    else if ((rc = fc_arg_long(&a, "top", 1, 1, 4096, &top)) == FC_ARGS_OK &&
+    else if ((rc = fc_arg_long(&a, "top", 1, 1, FC_MAX_DIM, &top)) == FC_ARGS_OK &&
              (rc = fc_arg_long(&a, "batch", 16, 1, 1024, &batch)) == FC_ARGS_OK &&
              (rc = fc_run_threads(&a, &threads)) == FC_ARGS_OK) {
         fc_status st = {0};
@@ -308,7 +349,7 @@ int cmd_predict(int argc, char **argv) {
     if (P.plan) fc_plan_free(P.plan);
     if (P.g) fc_graph_free(P.g);
     fc_head_free(P.hd);
-    free(P.in), free(P.feat), free(P.probs), free(P.paths);
+    free(P.in), free(P.feat), free(P.probs), free(P.paths), free(P.rank);
     fc_args_free(&a);
     return rc;
 }

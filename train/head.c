@@ -123,7 +123,7 @@ int fc_head_set_classes(fc_head *hd, char *const *names, int n, fc_status *st) {
     char **list = fc_calloc((size_t)n, sizeof *list, st);
     if (!list) return st->code;
     for (int i = 0; i < n; i++) {
-        list[i] = fc_strdup(names[i] ? names[i] : "", st);
+        list[i] = fc_utf8_text(names[i] ? names[i] : "", st); /* class_names is JSON: UTF-8 */
         if (!list[i]) {
             for (int j = 0; j < i; j++) free(list[j]);
             free(list);

@@ -171,16 +171,18 @@ int fc_head_save(const fc_head *hd, const char *path, const fc_optim *opt, float
     char *model = dump(model_json(hd, l2, names, &n_names));
     char *train = opt ? dump(training_json(hd, opt)) : NULL;
     json_t *cl = json_array();
+    int lost = 0; /* json_string refuses a name that is not UTF-8: never drop it silently */
     for (int i = 0; i < hd->n_classes; i++)
-        json_array_append_new(cl, json_string(hd->class_names ? hd->class_names[i] : ""));
-    char *classes = dump(cl);
+        lost |= json_array_append_new(cl, json_string(hd->class_names ? hd->class_names[i] : "")) != 0;
+    char *classes = lost ? (json_decref(cl), NULL) : dump(cl);
     /* a fresh mkstemp file next to path (never a fixed name: that could be a symlink to
      * someone's store), renamed over path when complete: an interrupted save never leaves
      * a torn file */
     char *tmp = NULL;
     hid_t f = -1;
     if (!model || !classes || (opt && !train)) {
-        rc = fc_fail(st, FC_ERR_NOMEM, "%s: cannot build the model JSON", path);
+        rc = fc_fail(st, lost ? FC_ERR_FORMAT : FC_ERR_NOMEM, "%s: cannot build the model JSON%s", path,
+                     lost ? " (a class name is not UTF-8)" : "");
         goto out;
     }
     int fd = fc_outtmp_create(path, &tmp, st);
@@ -479,8 +481,8 @@ int fc_head_load(const char *path, fc_head **out, fc_status *st) {
     fc_head *hd = NULL;
     char *model = NULL, *fp = NULL;
     int rc = FC_OK;
-    FILE *probe = fopen(path, "rb");
-    if (!probe) return fc_fail(st, FC_ERR_IO, "%s: cannot open head", path);
+    FILE *probe = fc_fopen_regular(path, NULL, st); /* a FIFO would block H5Fis_hdf5 */
+    if (!probe) return st->code;
     fclose(probe);
     if (H5Fis_hdf5(path) <= 0) return fc_fail(st, FC_ERR_FORMAT, "%s: not an HDF5 file", path);
     if (fc_h5_preflight(path, NULL, st)) return st->code; /* libhdf5 can hang: child first */
@@ -540,6 +542,9 @@ out:
 static int is_head(const char *path, int ours) {
     fc_status st = {0};
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    FILE *probe = fc_fopen_regular(path, NULL, NULL); /* a FIFO would block H5Fis_hdf5 */
+    if (!probe) return 0;
+    fclose(probe);
     if (H5Fis_hdf5(path) <= 0 || fc_h5_preflight(path, NULL, &st)) return 0;
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0) return 0;

@@ -118,8 +118,8 @@ static void print_sizes(const fc_provenance *p, const fc_store_stats *ss) {
     if (ss->images_ok > 0) {
         double per = (double)ss->feature_bytes / (double)ss->images_ok;
         double disk = (double)ss->file_bytes / (double)ss->images_ok;
-        printf("size         features %s = %.0f B/image = %.3f of raw float32 (%.1fx smaller)\n", a,
-               per, per / raw, raw / per);
+        printf("size         features %s = %.0f B/image = %.3f of raw float32 (%.1fx %s)\n", a, per, per / raw,
+               per <= raw ? raw / per : per / raw, per <= raw ? "smaller" : "larger");
         printf("             file %s = %.0f B/image = %.3f of raw float32 (raw %.0f B/image)\n", b,
                disk, disk / raw, raw);
     } else {

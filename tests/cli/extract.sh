@@ -27,6 +27,37 @@ expect_exit "empty folder" 1 "no PNG or JPEG images" "$FC" extract "$T/empty" -m
 expect_exit "missing folder" 1 "$T/nope" "$FC" extract "$T/nope" -m "$T/tiny.h5" -o "$T/e.db" "${X[@]}"
 [ -e "$T/e.db" ] && fail "empty folder created a store" || ok "empty folder writes nothing"
 
+# --- -o a FIFO (or device): refused before SQLite opens it, nothing made next to it ---
+mkfifo "$T/ff.db"
+expect_exit "-o a FIFO" 1 "ff.db: not a regular file, not a featcache store" \
+    timeout 30 "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/ff.db" "${X[@]}"
+ls "$T"/ff.db?* >/dev/null 2>&1 && fail "-o FIFO left $(ls "$T"/ff.db?*)" || ok "-o FIFO: no journal or other file made"
+expect_exit "train on a FIFO" 1 "ff.db: not a regular file" timeout 30 "$FC" train "$T/ff.db" -o "$T/ffh.h5" -q
+
+# --- a run that fails before its first image is stored leaves no store behind ---
+for lim in 4 40; do # 4 KiB: creating the store fails; 40 KiB: its first batch does
+    (ulimit -f $lim; exec "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/lim.db" "${X[@]}") >"$T/.out" 2>"$T/.err"; rc=$?
+    [ $rc = 1 ] && grep -q "lim.db" "$T/.err" && ok "ulimit -f $lim: exit 1 naming the store" || fail "ulimit -f $lim: exit $rc: $(cat "$T/.err")"
+    ls "$T"/lim.db* >/dev/null 2>&1 && fail "ulimit -f $lim left $(ls "$T"/lim.db*)" || ok "ulimit -f $lim: no empty store left"
+done
+# --- messages: the model and --size named; the --val-frac default named ---
+expect_exit "--size too small for a layer: a usage error naming the model and --size" 2 \
+    "tiny.h5 at --size 1x1: layer 'pool1' (MaxPooling2D): input 1x1 is too small" \
+    "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/sz.db" --size 1 "${X[@]}"
+expect_exit "--test-frac 1 alone: the --val-frac default named" 2 "--test-frac 1 with the default --val-frac 0.2 exceeds 1" \
+    "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/sz.db" --test-frac 1 "${X[@]}"
+[ -e "$T/sz.db" ] && fail "refused runs made a store" || ok "refused runs make no store"
+expect_exit "features larger than float32 (8 f16 values): said so" 0 "larger than float32" \
+    "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/small.db" --layer pool1 --size 2 --codec f16 --preprocess rescale
+expect_exit "info on it: larger" 0 "x larger)" "$FC" info "$T/small.db"
+
+# --- activations larger than the memory available (FC_TEST_MEM_AVAILABLE: a small machine):
+# refused before allocating, with the model, size, batch and what to lower; no store made
+expect_exit "activations over the memory available" 1 "tiny.h5 at 512x512: the activations of a batch of 20 images of 512x512 would take" \
+    env FC_TEST_MEM_AVAILABLE=1000000 "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/mem.db" --size 512 "${X[@]}"
+grep -q "a smaller --batch or --size needs less" "$T/.err" && ok "... says to lower --batch or --size" || fail "memory message: $(cat "$T/.err")"
+[ -e "$T/mem.db" ] && fail "memory refusal made a store" || ok "memory refusal: no store made"
+
 # --- first run: features equal numpy's forward pass ---
 expect_exit "extract f32" 0 "stored 24, skipped 0" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/f32.db" --codec f32 "${X[@]}"
 grep -q "preprocessing rescale (--preprocess)" "$T/.out" && ok "header names the preprocessing" || fail "header: $(cat "$T/.out")"

@@ -68,6 +68,23 @@ check "layers --help" "$FC" layers --help
 expect_exit "bad --size" 2 "bad --size" "$FC" layers "$M/tiny_vgg.h5" --size 0x5
 printf 'PK\003\004rest-of-a-zip' >"$T/model.keras"
 expect_exit "Keras 3 zip archive" 1 "Keras 3 .keras (zip) archive" "$FC" layers "$T/model.keras"
+# a FIFO where a model file should be: refused at once, never a blocking open() (timeout
+# only turns a hang into a failure here)
+mkfifo "$T/fifo.h5"
+expect_exit "Keras model that is a FIFO" 1 "fifo.h5: not a regular file" timeout 30 "$FC" layers "$T/fifo.h5"
+cp -r "$M/tfjs_mnv2" "$T/tj_json" && rm "$T/tj_json/model.json" && mkfifo "$T/tj_json/model.json"
+expect_exit "TF.js model.json that is a FIFO" 1 "model.json: not a regular file" timeout 30 "$FC" layers "$T/tj_json"
+cp -r "$M/tfjs_mnv2" "$T/tj_shard" && shard=$(ls "$T/tj_shard"/*.bin | head -1) && rm "$shard" && mkfifo "$shard"
+expect_exit "TF.js weight shard that is a FIFO" 1 "$(basename "$shard"): not a regular file" timeout 30 "$FC" layers "$T/tj_shard"
+# a shard listed twice (one 3 KB file read N times, N x the memory): refused
+cp -r "$M/tfjs_mnv2" "$T/tj_dup"
+"$PY" - "$T/tj_dup/model.json" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+m["weightsManifest"].append(dict(paths=[m["weightsManifest"][0]["paths"][0]], weights=[]))
+json.dump(m, open(sys.argv[1], "w"))
+PY
+expect_exit "TF.js shard listed twice" 1 "is listed more than once in weightsManifest" "$FC" layers "$T/tj_dup"
 expect_exit "default model not fetched" 1 "featcache fetch-model mobilenet_v2" env XDG_CACHE_HOME="$T/empty-cache" HOME="$T/home" KERAS_HOME= "$FC" layers mobilenet_v2
 # The fetched defaults are whole nsfwjs classifiers: without --layer, extract cuts them at
 # their conv base (out_relu for mobilenet_v2), not at their classifier output.
@@ -80,6 +97,26 @@ for c in ("a", "b"):
     for i in range(3):
         Image.new("RGB", (30, 30), (40 * i, 90 if c == "a" else 200, 7 * i)).save(os.path.join(sys.argv[1], c, "%d.png" % i))
 PY
+# over the 65536-channel limit: refused at load naming the layer, before extract makes a store
+"$PY" - "$ROOT/tests/py" "$T/dw_mult.h5" <<'PY' || fail "dw_mult fixture"
+import sys
+sys.path.insert(0, sys.argv[1])
+import make_models as mm
+n = mm.Net("dw_mult", (4, 4, 3))
+n.dwconv("dw", k=1, mult=65536)
+mm.write_h5(sys.argv[2], n, False, "k2")
+f = mm.Net("flat", (160, 160, 3))
+f.add("Flatten", "flatten_1", data_format="channels_last", chan=76800)
+mm.write_h5(sys.argv[2].replace("dw_mult", "flat"), f, False, "k2")
+PY
+expect_exit "layers: DepthwiseConv2D giving 196608 channels" 1 "layer 'dw' (DepthwiseConv2D) gives 196608 channels, over the limit of 65536" \
+    "$FC" layers "$T/dw_mult.h5"
+expect_exit "extract with it: refused at load, the model named" 1 "dw_mult.h5: layer 'dw' (DepthwiseConv2D) gives 196608 channels" \
+    "$FC" extract "$T/nsimg" -m "$T/dw_mult.h5" -o "$T/dw.db" --preprocess rescale -q
+[ -e "$T/dw.db" ] && fail "channel limit: a store was left" || ok "channel limit: no store made"
+expect_exit "extract cut at a Flatten of 76800 values: refused before a store" 1 "flat.h5: layer 'flatten_1' gives 76800 values per image" \
+    "$FC" extract "$T/nsimg" -m "$T/flat.h5" -o "$T/fl.db" --preprocess rescale -q
+[ -e "$T/fl.db" ] && fail "long Flatten: a store was left" || ok "long Flatten: no store made"
 expect_exit "extract -m mobilenet_v2 (fetched default) without --layer: its conv base" 0 "layer out_relu by default" \
     env XDG_CACHE_HOME="$T/xdg" "$FC" extract "$T/nsimg" -m mobilenet_v2 -o "$T/ns.db"
 grep -q "layer out_relu, input 24x24 -> 6x6x32" "$T/.out" && ok "... stores out_relu maps (6x6x32)" || fail "default cut: $(grep backbone "$T/.out")"

@@ -26,6 +26,42 @@ for i in range(0, len(rows), 3):
 PY
 "$PY" "$ROOT/tests/py/ref_train.py" predict "$T/h.h5" "$T/expect.txt" "$T/p3.csv" 2>&1 || true
 
+# --- more classes than any fixed table: the head's last Dense made 5000-way with a zero
+# kernel, so every image's probabilities are softmax(bias); the best classes sit above 4096
+"$PY" - "$T/h.h5" "$T/h5000.h5" "$T/h5000.txt" <<'PY' || fail "5000-class head fixture"
+import h5py, json, shutil, sys, numpy as np
+src, dst, ref = sys.argv[1:]
+shutil.copy(src, dst)
+K = 5000
+bias = np.random.default_rng(1).normal(0, 1, K).astype("f4")
+bias[[4500, 4097, 4999, 123]] = [9.0, 8.5, 8.0, 7.5]
+with h5py.File(dst, "a") as f:
+    c = json.loads(f.attrs["model_config"])
+    last = c["config"]["layers"][-1]["config"]
+    last["units"], last["activation"] = K, "softmax"
+    f.attrs["model_config"] = np.bytes_(json.dumps(c).encode())
+    g = f["model_weights"][last["name"]][last["name"]]
+    fan_in = g["kernel:0"].shape[0]
+    del g["kernel:0"], g["bias:0"]
+    g["kernel:0"] = np.zeros((fan_in, K), "f4")
+    g["bias:0"] = bias
+    f.attrs["class_names"] = np.bytes_(json.dumps(["c%d" % k for k in range(K)]).encode())
+p = np.exp(bias.astype("f8") - bias.max()); p /= p.sum()
+order = sorted(range(K), key=lambda k: (-np.float32(p[k]), k))
+open(ref, "w").write("".join("c%d,%.9f\n" % (k, p[k]) for k in order))
+PY
+check "predict with a 5000-class head" "$FC" predict -m "$T/tiny.h5" --head "$T/h5000.h5" "${imgs[0]}"
+[ "$(sed -n 2p "$T/.out" | cut -d, -f2)" = c4500 ] \
+    && ok "5000 classes: the top class is c4500 (index above 4096)" || fail "5000 classes top-1: $(sed -n 2p "$T/.out")"
+check "predict --top 5000 with a 5000-class head" "$FC" predict -m "$T/tiny.h5" --head "$T/h5000.h5" --top 5000 "${imgs[0]}"
+"$PY" - "$T/.out" "$T/h5000.txt" <<'PY' && ok "--top 5000: every class ranked as numpy ranks them" || fail "--top 5000 ranking"
+import sys
+got = [l.rstrip("\n").split(",")[1:] for l in open(sys.argv[1]).readlines()[1:]]
+want = [l.rstrip("\n").split(",") for l in open(sys.argv[2])]
+assert [g[0] for g in got] == [w[0] for w in want], "class order differs"
+assert max(abs(float(g[1]) - float(w[1])) for g, w in zip(got, want)) < 2e-6, "probabilities differ"
+PY
+
 # --- a folder: its images recursively, in sorted order (hidden files and other files skipped)
 cp "${imgs[0]}" "$T/img/.hidden.png"; echo note >"$T/img/readme.txt"
 check "predict a folder" "$FC" predict -m "$T/tiny.h5" --head "$T/h.h5" "$T/img"
@@ -59,6 +95,28 @@ expect_exit "without -m, the recorded backbone is gone: usage error" 2 \
     "-m MODEL is required: $T/mv.h5 records its backbone as $T/moved.h5, which cannot be opened here" \
     "$FC" predict --head "$T/mv.h5" "${imgs[0]}"
 check "with -m the moved model's twin still works" "$FC" predict -m "$T/tiny.h5" --head "$T/mv.h5" "${imgs[0]}"
+
+# --- a class folder (and a file) named with bytes that are not UTF-8: the store keeps the
+# bytes; the head's class_names and the export's strings are UTF-8 with \xNN for those
+# bytes; predict, evaluate and h5py read them back
+mkdir -p "$T/u8"; cp -r "$T/img/$(ls "$T/img" | head -1)" "$T/u8/"$'\xff\xfe'; cp -r "$T/img/$(ls "$T/img" | tail -1)" "$T/u8/ok"
+cp "${imgs[0]}" "$T/u8/ok/"$'caf\xe9.png'
+expect_exit "extract: a class folder name that is not UTF-8" 0 "heads and exports name the class '\xff\xfe'" \
+    "$FC" extract "$T/u8" -m "$T/tiny.h5" -o "$T/u8.db" --size 32 --preprocess rescale -q
+check "train on it" "$FC" train "$T/u8.db" -o "$T/u8h.h5" --epochs 1 --hidden 4 -q
+check "predict with that head" "$FC" predict -m "$T/tiny.h5" --head "$T/u8h.h5" "$T/u8/ok/"$'caf\xe9.png'
+check "evaluate that head on the store" "$FC" evaluate "$T/u8.db" "$T/u8h.h5" --split train
+check "export it" "$FC" export "$T/u8.db" "$T/u8.h5"
+"$PY" - "$T/u8h.h5" "$T/u8.h5" <<'PY' && ok "head class_names and export strings are UTF-8, \\xNN for the bad bytes" || fail "UTF-8 names"
+import h5py, json, sys
+with h5py.File(sys.argv[1]) as f:
+    assert json.loads(f.attrs["class_names"]) == ["ok", "\\xff\\xfe"], f.attrs["class_names"]
+with h5py.File(sys.argv[2]) as f:
+    assert list(f["classes"].asstr()[:]) == ["ok", "\\xff\\xfe"]
+    paths = list(f["paths"].asstr()[:])
+    assert "ok/caf\\xe9.png" in paths, paths
+PY
+check "import the export" "$FC" import "$T/u8.h5" -o "$T/u8i.db"
 
 # --- refusals
 "$BUILD/tests/tools/mkstore_fmnist" "$T/other.db" --classes 0,1,2 --train 20 --val 5 --test 5
@@ -100,6 +158,31 @@ printf 'not a png' >"$T/broken.png"
 expect_exit "unreadable image: reported, others still predicted" 1 "broken.png" \
     "$FC" predict -m "$T/tiny.h5" --head "$T/h.h5" "${imgs[0]}" "$T/broken.png" "${imgs[1]}"
 [ "$(grep -c . "$T/.out")" -eq 3 ] && ok "good images still predicted" || fail "rows with a bad image: $(cat "$T/.out")"
+# names with control bytes: escaped in messages (as extract does), byte-exact in the CSV
+evil="$T/ev"$'/evil\x1b[31mRED\nfake,line'; mkdir -p "$evil"
+printf 'junk' >"$evil/bad.png"; cp "${imgs[0]}" "$evil/good.png"; mkdir -p "$evil/none"
+expect_exit "a bad image whose path has control bytes" 1 'evil\x1b[31mRED\nfake,line/bad.png: not a PNG or JPEG' \
+    "$FC" predict -m "$T/tiny.h5" --head "$T/h.h5" "$evil/bad.png" "$evil/good.png" "$evil/none"
+grep -q $'\x1b' "$T/.err" && fail "ESC printed raw on stderr: $(cat -A "$T/.err" | head -3)" || ok "no raw ESC on stderr"
+[ "$(grep -c 'featcache predict' "$T/.err")" -eq "$(wc -l <"$T/.err")" ] && ok "every stderr line is featcache's (no faked line)" \
+    || fail "stderr lines: $(cat -A "$T/.err")"
+grep -qF 'evil\x1b[31mRED\nfake,line/none: no PNG or JPEG images' "$T/.err" && ok "empty folder named escaped" \
+    || fail "empty folder message: $(cat -A "$T/.err")"
+"$PY" - "$T/.out" "$evil/good.png" <<'PY' && ok "CSV: the path byte-exact, quoted" || fail "CSV path: $(cat -A "$T/.out")"
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1], newline="", encoding="utf-8", errors="surrogateescape")))
+assert len(rows) == 2 and rows[1][0] == sys.argv[2], rows
+PY
+# FIFOs: skipped in a folder (as extract), refused as an image or a head; never a hang
+mkdir -p "$T/ff" && cp "${imgs[0]}" "$T/ff/a.png" && mkfifo "$T/ff/f.png" "$T/fifo_head.h5"
+expect_exit "folder with a FIFO named f.png: the FIFO skipped" 0 "" timeout 30 "$FC" predict -m "$T/tiny.h5" --head "$T/h.h5" "$T/ff"
+[ "$(grep -c . "$T/.out")" -eq 2 ] && ok "folder with a FIFO: its image predicted" || fail "FIFO folder rows: $(cat "$T/.out")"
+expect_exit "an image argument that is a FIFO" 1 "f.png: not a regular file" \
+    timeout 30 "$FC" predict -m "$T/tiny.h5" --head "$T/h.h5" "$T/ff/f.png"
+expect_exit "--head that is a FIFO" 1 "fifo_head.h5: not a regular file" \
+    timeout 30 "$FC" predict -m "$T/tiny.h5" --head "$T/fifo_head.h5" "${imgs[0]}"
+expect_exit "-m that is a FIFO" 1 "fifo_head.h5: not a regular file" \
+    timeout 30 "$FC" predict -m "$T/fifo_head.h5" --head "$T/h.h5" "${imgs[0]}"
 expect_exit "missing --head" 2 "--head" "$FC" predict -m "$T/tiny.h5" "${imgs[0]}"
 expect_exit "bad --top" 2 "top" "$FC" predict -m "$T/tiny.h5" --head "$T/h.h5" --top 0 "${imgs[0]}"
 expect_exit "info on a backbone model points to layers" 1 "not a dense head (for a backbone: featcache layers" \

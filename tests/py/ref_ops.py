@@ -109,6 +109,9 @@ def main():
         ("avgpool_same_3s2", dict(op="avgpool", n=1, h=8, w=11, c=3, kh=3, kw=3, sh=2, sw=2, pad="same")),
         ("maxpool_same_2s2_odd", dict(op="maxpool", n=2, h=9, w=7, c=5, kh=2, kw=2, sh=2, sw=2, pad="same")),
         ("maxpool_valid_3s2", dict(op="maxpool", n=1, h=10, w=9, c=2, kh=3, kw=3, sh=2, sw=2, pad="valid")),
+        # windows wider than the input ('same'): only the taps inside it count
+        ("avgpool_same_win40_s2", dict(op="avgpool", n=2, h=9, w=7, c=3, kh=40, kw=40, sh=2, sw=2, pad="same")),
+        ("maxpool_same_win33_s1", dict(op="maxpool", n=1, h=8, w=11, c=2, kh=33, kw=33, pad="same")),
     ]
     for name, p in cases:
         x = rng.standard_normal((p["n"], p["h"], p["w"], p["c"])).astype(np.float32)

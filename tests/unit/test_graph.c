@@ -263,6 +263,44 @@ static void test_resize(void) {
     fc_graph_free(g);
 }
 
+/* A 'same' pool window far wider than its input (65536 over 13x11): TF counts only the taps
+ * inside the input, so with stride 1 every output is the input's per-channel mean (avg) or
+ * max; the work and the MAC count follow the input, not the declared window. */
+static void test_huge_pool_window(void) {
+    for (int is_max = 0; is_max <= 1; is_max++) {
+        fc_status st = {0};
+        fc_graph *g = fc_graph_create(NULL);
+        int x = gb_input(g, 13, 11, 3);
+        gb_pool(g, is_max ? FC_OP_MAXPOOL : FC_OP_AVGPOOL, "p", x, 65536, 1, FC_PAD_SAME);
+        CHECK(finalize(g, NULL, 0, 0, &st) == 0, "finalize: %s", st.msg);
+        const fc_node *o = &g->nodes[g->output];
+        CHECK(o->oh == 13 && o->ow == 11 && o->oc == 3, "out %dx%dx%d", o->oh, o->ow, o->oc);
+        int64_t macs = is_max ? 0 : (int64_t)13 * 11 * 3 * 13 * 11;
+        CHECK(o->macs == macs, "MACs %lld", (long long)o->macs);
+        if (o->macs != macs) { /* the declared window counted: the loops below would take hours */
+            fc_graph_free(g);
+            return;
+        }
+        size_t ie = 13 * 11 * 3;
+        float *in = gb_randv(ie, 1), *y = malloc(ie * sizeof *y), *yn = malloc(ie * sizeof *yn);
+        fc_plan *p = fc_plan_create(g, 1, 1, &st);
+        CHECK(p && fc_plan_forward(p, in, 1, y, &st) == 0, "forward: %s", st.msg);
+        CHECK(fc_graph_forward_naive(g, in, 1, yn, &st) == 0, "naive: %s", st.msg);
+        for (int c = 0; c < 3; c++) {
+            double want = is_max ? -INFINITY : 0;
+            for (size_t i = (size_t)c; i < ie; i += 3) want = is_max ? fmax(want, in[i]) : want + in[i];
+            if (!is_max) want /= 13 * 11;
+            for (size_t i = (size_t)c; i < ie; i += 3) {
+                CHECK_NEAR(y[i], want, 1e-5);
+                CHECK_NEAR(yn[i], want, 1e-5);
+            }
+        }
+        fc_plan_free(p);
+        free(in), free(y), free(yn);
+        fc_graph_free(g);
+    }
+}
+
 /* Partial batches and more threads than images: every n from 1 to the batch size. */
 static void test_partial_batches(void) {
     fc_status st = {0};
@@ -371,6 +409,7 @@ int main(void) {
     T_RUN(test_cut);
     T_RUN(test_resize);
     T_RUN(test_partial_batches);
+    T_RUN(test_huge_pool_window);
     T_RUN(test_errors);
     return t_done("test_graph");
 }

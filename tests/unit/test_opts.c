@@ -66,7 +66,31 @@ static void test_status(void) {
     CHECK(fc_size_mul4(2, 3, 4, 5, &out) == 0 && out == 120, "mul4");
 }
 
+/* fc_utf8_text: what jansson and Python accept passes unchanged, every other byte is \xNN. */
+static void test_utf8_text(void) {
+    static const struct { const char *in, *out; } cases[] = {
+        {"", ""}, {"cat", "cat"}, {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\x88", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\x88"},
+        {"a\\xff", "a\\xff"},                       /* a literal backslash stays as it is */
+        {"caf\xe9", "caf\\xe9"},                      /* Latin-1 */
+        {"\xff\xfe", "\\xff\\xfe"},
+        {"\xc0\xaf", "\\xc0\\xaf"},                  /* overlong '/' */
+        {"\xed\xa0\x80", "\\xed\\xa0\\x80"},         /* a UTF-16 surrogate */
+        {"\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80"}, /* above U+10FFFF */
+        {"x\xe2\x82", "x\\xe2\\x82"},                /* cut short at the end */
+        {"\xe2\x82x", "\\xe2\\x82x"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        fc_status st = {0};
+        char *t = fc_utf8_text(cases[i].in, &st);
+        CHECK(t && strcmp(t, cases[i].out) == 0, "case %zu: '%s'", i, t ? t : "(null)");
+        CHECK(fc_utf8_valid(cases[i].in) == (strcmp(cases[i].in, cases[i].out) == 0), "valid %zu", i);
+        CHECK(t && fc_utf8_valid(t), "output of case %zu is UTF-8", i);
+        free(t);
+    }
+}
+
 int main(void) {
+    T_RUN(test_utf8_text);
     T_RUN(test_parse);
     T_RUN(test_errors);
     T_RUN(test_status);
