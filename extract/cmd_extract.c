@@ -55,8 +55,8 @@ static const fc_cmd_spec spec = {
     "extract", "IMAGE_DIR -m MODEL -o STORE [options]",
     "Run a frozen backbone once per image of a class-folder tree (as Keras flow_from_directory)\n"
     "and keep the activation maps in a compressed, resumable feature store. Re-running skips\n"
-    "stored images; the split comes from train/ validation|val/ test/ folders, or else from\n"
-    "each image's content hash (--val-frac, --test-frac).",
+    "stored images; the split comes from train/ validation|valid|val/ test/ folders in any\n"
+    "case, or else from each image's content hash (--val-frac and --test-frac set the shares).",
     opts, 1, 1};
 
 typedef struct {
@@ -204,15 +204,21 @@ static void job_free(job *j) {
 }
 
 static void print_skipped(const fc_scan *s) {
+    char a[1024], b[1024];
     if (s->n_unsupported)
         fprintf(stderr,
                 "extract: skipped %zu bmp/ppm/tif file(s): featcache decodes PNG and JPEG only "
                 "(e.g. %s)\n",
                 s->n_unsupported, s->unsupported_examples[0] ? s->unsupported_examples[0] : "?");
+    for (size_t i = 0; i < s->n_ignored; i++)
+        fprintf(stderr, "extract: warning: %s/%s/ (%zu image%s) is not a split folder (train, validation|valid|val, "
+                "test): ignored\n", fc_printable(s->root, a, sizeof a),
+                fc_printable(s->ignored[i].name, b, sizeof b), s->ignored[i].images,
+                s->ignored[i].images == 1 ? "" : "s");
     if (s->n_hidden || s->n_other || s->n_loose || s->n_linked_dirs || s->n_ignored_dirs)
         fprintf(stderr,
                 "extract: ignored %zu hidden, %zu non-image, %zu outside class folders, "
-                "%zu symlinked folder(s) not followed, %zu non-split folder(s)\n",
+                "%zu symlinked folder(s) not followed, %zu other folder(s) without images\n",
                 s->n_hidden, s->n_other, s->n_loose, s->n_linked_dirs, s->n_ignored_dirs);
 }
 
@@ -273,6 +279,24 @@ static int setup_model(job *j, fc_status *st) {
     return j->plan ? FC_OK : (int)st->code;
 }
 
+/* Class folders named like splits (train/ alone, Testing/, ...): the user probably meant
+ * split folders, so say what was made of them. */
+static void note_split_like(const fc_scan *s) {
+    char list[512] = "", a[1024];
+    int n = 0;
+    for (int c = 0; c < s->n_classes; c++) {
+        if (!fc_scan_looks_like_split(s->classes[c])) continue;
+        size_t used = strlen(list);
+        snprintf(list + used, sizeof list - used, "%s%s/", n++ ? ", " : "",
+                 fc_printable(s->classes[c], a, sizeof a));
+    }
+    if (n)
+        fprintf(stderr, "extract: note: %s has split-like folders (%s) but not train/ with validation/ or test/: "
+                "they are taken as class folders and the splits are drawn by content hash (split folders: "
+                "train/ with validation/ (valid/, val/) and/or test/, in any case)\n",
+                fc_printable(s->root, a, sizeof a), list);
+}
+
 static void print_header(const job *j) {
     const fc_provenance *p = &j->prov;
     const fc_scan *s = &j->scan;
@@ -281,10 +305,7 @@ static void print_header(const job *j) {
         printf("train/validation/test folders\n");
     else
         printf("by content hash (validation %.3g, test %.3g)\n", j->o.val_frac, j->o.test_frac);
-    if (s->lone_split_dirs)
-        fprintf(stderr, "extract: note: %s has split-named folders (train, validation, val, test) but not train/ "
-                        "with validation/ or test/: they are taken as class folders and the splits are drawn by "
-                        "content hash\n", s->root);
+    if (!s->split_dirs) note_split_like(s);
     printf("backbone: %s (%s), layer %s, input %dx%d -> %dx%dx%d; preprocessing %s (%s); "
            "resize %s; codec %s level %d\n",
            p->arch, p->model_path, p->layer, p->in_h, p->in_w, p->feat_h, p->feat_w, p->feat_c,

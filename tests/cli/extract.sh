@@ -257,4 +257,29 @@ expect_exit "validation/ and test/ without train/: a note" 0 "they are taken as 
 expect_exit "train/ and validation/: split folders" 0 "split: train/validation/test folders" \
     "$FC" extract "$T/ls2" -m "$T/tiny.h5" -o "$T/ls2.db" --preprocess rescale
 grep -q "taken as class folders" "$T/.err" && fail "note with real split folders" || ok "... and no note"
+
+# near-miss split folder names (review 9): Kaggle's valid/ and capitalised Train/ Validation/
+# are split folders; another folder with images next to them is named with its image count
+rm -rf "$T/kg" "$T/cap" "$T/tt" && mkdir -p "$T/kg" "$T/cap" "$T/tt"
+$PY "$FX" images "$T/kg/train" --classes 2 --per-class 3
+$PY "$FX" images "$T/kg/valid" --classes 2 --per-class 2 --offset 10
+$PY "$FX" images "$T/kg/test" --classes 2 --per-class 1 --offset 30
+$PY "$FX" images "$T/kg/training" --classes 1 --per-class 3 --offset 40
+expect_exit "valid/ is the validation split" 0 "stored 12" "$FC" extract "$T/kg" -m "$T/tiny.h5" -o "$T/kg.db" "${X[@]}"
+"$DUMP" --records "$T/kg.db" | awk '{split($2, a, "/"); print a[1], $4}' | sort | uniq -c | awk '{print $1, $2, $3}' >"$T/splitcount"
+printf '2 test test\n6 train train\n4 valid validation\n' | cmp -s - "$T/splitcount" && ok "valid/ images are in validation" \
+    || fail "splits: $(cat "$T/splitcount")"
+grep -qF "warning: $T/kg/training/ (3 images) is not a split folder (train, validation|valid|val, test): ignored" "$T/.err" \
+    && ok "an ignored folder with images is named with its count" || fail "ignored folder: $(cat "$T/.err")"
+$PY "$FX" images "$T/cap/Train" --classes 2 --per-class 2
+$PY "$FX" images "$T/cap/Validation" --classes 2 --per-class 1 --offset 10
+expect_exit "Train/ and Validation/ are split folders" 0 "stored 6" "$FC" extract "$T/cap" -m "$T/tiny.h5" -o "$T/cap.db" "${X[@]}"
+"$DUMP" --records "$T/cap.db" | awk '{print $3, $4}' | sort -u >"$T/capcls"
+grep -qE "^(Train|Validation) " "$T/capcls" && fail "Train/ Validation/ became classes: $(cat "$T/capcls")" || ok "... not classes"
+[ "$(awk '$2 == "validation"' "$T/capcls" | wc -l)" -ge 1 ] && ok "... Validation/ images are in validation" \
+    || fail "capitalised splits: $(cat "$T/capcls")"
+$PY "$FX" images "$T/tt/training" --classes 1 --per-class 2
+$PY "$FX" images "$T/tt/testing" --classes 1 --per-class 2 --offset 10
+expect_exit "training/ testing/: class folders, with a note naming them" 0 "split-like folders (testing/, training/)" \
+    "$FC" extract "$T/tt" -m "$T/tiny.h5" -o "$T/tt.db" "${X[@]}"
 finish
