@@ -279,6 +279,18 @@ static int setup_model(job *j, fc_status *st) {
     return j->plan ? FC_OK : (int)st->code;
 }
 
+/* "folders train/, valid/ (validation)": the split folders there are, by their own names. */
+static void print_split_folders(const fc_scan *s) {
+    char a[1024];
+    printf("folders");
+    for (int k = 0, n = 0; k < 3; k++) {
+        if (!s->split_dir[k]) continue;
+        printf("%s %s/", n++ ? "," : "", fc_printable(s->split_dir[k], a, sizeof a));
+        if (strcmp(s->split_dir[k], fc_split_name(k)) != 0) printf(" (%s)", fc_split_name(k));
+    }
+    printf("\n");
+}
+
 /* Class folders named like splits (train/ alone, Testing/, ...): the user probably meant
  * split folders, so say what was made of them. */
 static void note_split_like(const fc_scan *s) {
@@ -302,7 +314,7 @@ static void print_header(const job *j) {
     const fc_scan *s = &j->scan;
     printf("extract: %zu images in %d classes from %s; split: ", s->n_files, s->n_classes, s->root);
     if (s->split_dirs)
-        printf("train/validation/test folders\n");
+        print_split_folders(s);
     else
         printf("by content hash (validation %.3g, test %.3g)\n", j->o.val_frac, j->o.test_frac);
     if (!s->split_dirs) note_split_like(s);

@@ -254,9 +254,11 @@ cp "$(ls "$T/img"/*/* | head -1)" "$T/ls/validation/c/a.png" && cp "$(ls "$T/img
 cp "$T/ls/validation/c/a.png" "$T/ls2/train/c/" && cp "$T/ls/test/c/b.png" "$T/ls2/validation/c/"
 expect_exit "validation/ and test/ without train/: a note" 0 "they are taken as class folders" \
     "$FC" extract "$T/ls" -m "$T/tiny.h5" -o "$T/ls.db" --preprocess rescale
-expect_exit "train/ and validation/: split folders" 0 "split: train/validation/test folders" \
+expect_exit "train/ and validation/: split folders" 0 "split: folders train/, validation/" \
     "$FC" extract "$T/ls2" -m "$T/tiny.h5" -o "$T/ls2.db" --preprocess rescale
 grep -q "taken as class folders" "$T/.err" && fail "note with real split folders" || ok "... and no note"
+grep "^extract: .* split: " "$T/.out" | grep -q "test" && fail "banner names a test/ folder there is not: $(head -1 "$T/.out")" \
+    || ok "... the banner names only the split folders there are"
 
 # near-miss split folder names (review 9): Kaggle's valid/ and capitalised Train/ Validation/
 # are split folders; another folder with images next to them is named with its image count
@@ -274,6 +276,8 @@ grep -qF "warning: $T/kg/training/ (3 images) is not a split folder (train, vali
 $PY "$FX" images "$T/cap/Train" --classes 2 --per-class 2
 $PY "$FX" images "$T/cap/Validation" --classes 2 --per-class 1 --offset 10
 expect_exit "Train/ and Validation/ are split folders" 0 "stored 6" "$FC" extract "$T/cap" -m "$T/tiny.h5" -o "$T/cap.db" "${X[@]}"
+grep -qF "split: folders Train/ (train), Validation/ (validation)" "$T/.out" && ok "... the banner names them as they are" \
+    || fail "banner: $(head -1 "$T/.out")"
 "$DUMP" --records "$T/cap.db" | awk '{print $3, $4}' | sort -u >"$T/capcls"
 grep -qE "^(Train|Validation) " "$T/capcls" && fail "Train/ Validation/ became classes: $(cat "$T/capcls")" || ok "... not classes"
 [ "$(awk '$2 == "validation"' "$T/capcls" | wc -l)" -ge 1 ] && ok "... Validation/ images are in validation" \
