@@ -5,12 +5,14 @@
  * the image folder and the model are checked first, then the store is opened (writer
  * lock: "store is busy") and its provenance compared; only then does the pipeline run. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <limits.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -191,6 +193,8 @@ typedef struct {
     fc_pl_stats stats;
     fc_views_config aug;          /* views to keep complete (aug.views 0: none) */
     fc_aug_spec aug_spec;
+    char real_dir[PATH_MAX];      /* IMAGE_DIR, absolute and without symlinks */
+    int record_dir;               /* the store does not record real_dir yet */
 } job;
 
 static void job_free(job *j) {
@@ -364,6 +368,66 @@ static int run_pipeline(job *j, fc_status *st) {
     return rc;
 }
 
+/* The folder a split folder's parent would be: "/a/b" for "/a/b/train" (any split name,
+ * any case), else NULL. out: PATH_MAX bytes. */
+static const char *split_parent(const char *dir, char *out) {
+    const char *slash = dir ? strrchr(dir, '/') : NULL;
+    if (!slash || slash == dir || fc_scan_split_of_name(slash + 1) < 0) return NULL;
+    snprintf(out, PATH_MAX, "%.*s", (int)(slash - dir), dir);
+    return out;
+}
+
+/* A store holds the images of one folder. Another folder's images would be added with
+ * hash splits (mixed into the store's), and every stored image would be reported as gone
+ * from it, with --prune offered to delete them. So a store that holds images takes only
+ * the folder it records (fc_store_get_image_dir), or a folder where some of its files sit
+ * at their stored paths with their stored content: the folder moved, renamed or copied,
+ * or a store from before the record. Anything else is refused before anything is
+ * written. Colliding relative paths (x/0.png in two folders) are another folder too. */
+static int check_folder(job *j, fc_status *st) {
+    char rec[PATH_MAX], parent[PATH_MAX], a[PATH_MAX], b[PATH_MAX], c[PATH_MAX];
+    if (!realpath(j->o.dir, j->real_dir))
+        return fc_fail(st, FC_ERR_IO, "%s: %s", j->o.dir, strerror(errno));
+    int have = fc_store_get_image_dir(j->store, rec, sizeof rec, st);
+    if (have < 0) return -have;
+    j->record_dir = !have || strcmp(rec, j->real_dir) != 0;
+    size_t n_ok = 0;
+    for (size_t i = 0; i < j->sink.n_imgs; i++) n_ok += j->sink.imgs[i].status == FC_IMG_OK;
+    if (!j->record_dir || n_ok == 0) return FC_OK; /* the same folder, or no features to keep apart */
+    size_t overlap = 0;
+    if (fc_sink_shares_files(&j->sink, 32, &overlap)) {
+        if (have)
+            fprintf(stderr, "extract: note: %s was made from %s; %s holds its files (moved or copied): "
+                    "the store now records this folder\n", j->o.store, fc_printable(rec, a, sizeof a),
+                    fc_printable(j->real_dir, b, sizeof b));
+        return FC_OK;
+    }
+    char what[PATH_MAX * 3 + 256], todo[PATH_MAX + 256] = "";
+    const char *dir = fc_printable(j->o.dir, c, sizeof c);
+    struct stat sb;
+    int rec_there = have && stat(rec, &sb) == 0;
+    if (have)
+        snprintf(what, sizeof what, "%s was made from %s%s; %s (%s) is another folder", j->o.store,
+                 fc_printable(rec, a, sizeof a), rec_there ? "" : " (no longer there)", dir,
+                 fc_printable(j->real_dir, b, sizeof b));
+    else
+        snprintf(what, sizeof what, "%s holds the images of another folder than %s (%s)", j->o.store, dir,
+                 fc_printable(j->real_dir, b, sizeof b));
+    const char *par = j->scan.split_dirs ? j->real_dir : split_parent(j->real_dir, parent);
+    if (!par && rec_there) par = split_parent(rec, parent);
+    char keep[PATH_MAX + 256] = "";
+    if (par)
+        snprintf(todo, sizeof todo, "To use train/ and validation/ (and test/) as the splits, extract the folder "
+                 "that holds them, %s, into a new store", fc_printable(par, a, sizeof a));
+    if (par != j->real_dir)
+        snprintf(keep, sizeof keep, "%s %s's images apart, extract it into a store of its own (featcache "
+                 "merge joins stores)", par ? "; to keep" : "To keep", dir);
+    return fc_fail(st, FC_ERR_MISMATCH,
+                   "%s: none of the store's %zu image(s) is there at its stored path%s. Nothing written: its "
+                   "images would get splits drawn by content hash, mixed into the store's. %s%s",
+                   what, n_ok, overlap ? " (the same paths hold other images)" : "", todo, keep);
+}
+
 /* Stored images whose file is gone: reported, removed with --prune. */
 static int check_removed(job *j, fc_status *st) {
     size_t *idx = NULL, n = 0;
@@ -489,7 +553,8 @@ static int extract(job *j, int argc, char **argv, fc_status *st) {
     if (have) j->prov.codec.level = have->codec.level;
     if ((rc = fc_sink_open(&j->sink, j->store, &j->scan, &j->prov, st))) return rc;
     j->sink_open = 1;
-    if ((rc = setup_augment(j, st))) return rc;
+    if ((rc = check_folder(j, st)) || (rc = setup_augment(j, st))) return rc;
+    if (j->record_dir && (rc = fc_sink_record_folder(&j->sink, j->real_dir, st))) return rc;
     print_header(j);
     rc = run_pipeline(j, st);
     if (rc == FC_ERR_INTERRUPTED) {
