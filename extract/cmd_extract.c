@@ -239,21 +239,12 @@ static int scan_folder(job *j, fc_status *st) {
     return FC_OK;
 }
 
-/* The default cut of the fetched nsfwjs models: they are whole classifiers (their output
- * is nsfwjs's 5 classes, useless as features), so their conv base, the output of
- * keras.applications' model with include_top=False. NULL for other models. */
-static const char *arch_default_layer(const char *arch) {
-    if (!strcmp(arch, "nsfwjs_mobilenet_v2")) return "out_relu";
-    if (!strcmp(arch, "nsfwjs_inception_v3")) return "mixed10";
-    return NULL;
-}
-
 /* Model, cut, input size and preprocessing. */
 static int setup_model(job *j, fc_status *st) {
     options *o = &j->o;
     int rc = fc_model_load(o->model, &j->g, st);
     if (rc) return rc;
-    if (!o->layer && (o->layer = arch_default_layer(j->g->arch)) && !o->quiet)
+    if (!o->layer && (o->layer = fc_model_default_layer(j->g->arch)) && !o->quiet)
         fprintf(stderr, "extract: layer %s by default: %s's conv base (include_top=False); its own output is "
                         "nsfwjs's 5-class classifier (--layer NAME to cut elsewhere)\n",
                 o->layer, j->g->arch);
