@@ -194,8 +194,16 @@ typedef struct {
     fc_views_config aug;          /* views to keep complete (aug.views 0: none) */
     fc_aug_spec aug_spec;
     char real_dir[PATH_MAX];      /* IMAGE_DIR, absolute and without symlinks */
-    int record_dir;               /* the store does not record real_dir yet */
+    char rec_dir[PATH_MAX];       /* the folder the store records ("": none) */
+    int dir_state;                /* DIR_*: how IMAGE_DIR relates to the store's folder */
 } job;
+
+/* IMAGE_DIR and the store's recorded folder (check_folder): the same; new (a store
+ * without features: recorded at once); or a folder that holds some of the store's files
+ * and is recorded once the run shows it holds all of them (settle_folder): the store
+ * records none (made before the record), or another folder that is gone (moved) or
+ * still there (a copy). */
+enum { DIR_SAME, DIR_NEW, DIR_LEGACY, DIR_MOVED, DIR_COPY };
 
 static void job_free(job *j) {
     if (j->sink_open) fc_sink_free(&j->sink);
@@ -376,27 +384,22 @@ static const char *split_parent(const char *dir, char *out) {
  * or a store from before the record. Anything else is refused before anything is
  * written. Colliding relative paths (x/0.png in two folders) are another folder too. */
 static int check_folder(job *j, fc_status *st) {
-    char rec[PATH_MAX], parent[PATH_MAX], a[PATH_MAX], b[PATH_MAX], c[PATH_MAX];
+    char *rec = j->rec_dir, parent[PATH_MAX], a[PATH_MAX], b[PATH_MAX], c[PATH_MAX];
     if (!realpath(j->o.dir, j->real_dir))
         return fc_fail(st, FC_ERR_IO, "%s: %s", j->o.dir, strerror(errno));
-    int have = fc_store_get_image_dir(j->store, rec, sizeof rec, st);
+    int have = fc_store_get_image_dir(j->store, rec, sizeof j->rec_dir, st);
     if (have < 0) return -have;
-    j->record_dir = !have || strcmp(rec, j->real_dir) != 0;
-    size_t n_ok = 0;
-    for (size_t i = 0; i < j->sink.n_imgs; i++) n_ok += j->sink.imgs[i].status == FC_IMG_OK;
-    if (!j->record_dir || n_ok == 0) return FC_OK; /* the same folder, or no features to keep apart */
-    size_t overlap = 0;
-    if (fc_sink_shares_files(&j->sink, 32, &overlap)) {
-        if (have)
-            fprintf(stderr, "extract: note: %s was made from %s; %s holds its files (moved or copied): "
-                    "the store now records this folder\n", j->o.store, fc_printable(rec, a, sizeof a),
-                    fc_printable(j->real_dir, b, sizeof b));
-        return FC_OK;
-    }
-    char what[PATH_MAX * 3 + 256], todo[PATH_MAX + 256] = "";
-    const char *dir = fc_printable(j->o.dir, c, sizeof c);
     struct stat sb;
     int rec_there = have && stat(rec, &sb) == 0;
+    size_t n_ok = 0;
+    for (size_t i = 0; i < j->sink.n_imgs; i++) n_ok += j->sink.imgs[i].status == FC_IMG_OK;
+    j->dir_state = have && !strcmp(rec, j->real_dir) ? DIR_SAME : n_ok == 0 ? DIR_NEW
+                   : !have ? DIR_LEGACY : rec_there ? DIR_COPY : DIR_MOVED;
+    size_t overlap = 0;
+    if (j->dir_state == DIR_SAME || j->dir_state == DIR_NEW || fc_sink_shares_files(&j->sink, 32, &overlap))
+        return FC_OK;
+    char what[PATH_MAX * 3 + 256], todo[PATH_MAX + 256] = "";
+    const char *dir = fc_printable(j->o.dir, c, sizeof c);
     if (have)
         snprintf(what, sizeof what, "%s was made from %s%s; %s (%s) is another folder", j->o.store,
                  fc_printable(rec, a, sizeof a), rec_there ? "" : " (no longer there)", dir,
@@ -419,12 +422,45 @@ static int check_folder(job *j, fc_status *st) {
                    what, n_ok, overlap ? " (the same paths hold other images)" : "", todo, keep);
 }
 
+/* After a run from a folder that holds some of the store's files but is not the one it
+ * records: record it when the run found every stored image there (or the recorded folder
+ * is gone: moved). Otherwise the images not found may be another folder's (a store from
+ * before the record, or a copy of part of the folder): said, and --prune is not applied. */
+static int settle_folder(job *j, size_t n_gone, int *unsure, fc_status *st) {
+    char a[PATH_MAX], b[PATH_MAX], c[PATH_MAX];
+    int state = j->dir_state;
+    *unsure = 0;
+    if (state == DIR_SAME || state == DIR_NEW) return FC_OK;
+    if (state != DIR_MOVED && (n_gone > 0 || j->o.shard_n > 1)) {
+        *unsure = n_gone > 0;
+        if (!n_gone) return FC_OK;
+        if (state == DIR_LEGACY)
+            printf("%zu stored image(s) are not in %s, and %s does not record the folder it was made from "
+                   "(made before featcache kept it): they may be another folder's images, so --prune is not "
+                   "%s. To have this folder's images alone, extract it into a new store\n",
+                   n_gone, fc_printable(j->o.dir, a, sizeof a), j->o.store, j->o.prune ? "applied" : "offered");
+        else
+            printf("%zu stored image(s) are not in %s; %s was made from %s, which is still there: --prune is "
+                   "not %s a copy (`featcache extract %s -o %s --prune` removes the images gone from there)\n",
+                   n_gone, fc_printable(j->o.dir, a, sizeof a), j->o.store, fc_printable(j->rec_dir, b, sizeof b),
+                   j->o.prune ? "applied to" : "offered for", b, j->o.store);
+        return FC_OK;
+    }
+    if (state != DIR_LEGACY)
+        fprintf(stderr, "extract: note: %s was made from %s; %s holds its files (%s): the store now records "
+                "this folder\n", j->o.store, fc_printable(j->rec_dir, b, sizeof b),
+                fc_printable(j->real_dir, c, sizeof c), state == DIR_MOVED ? "moved" : "a copy");
+    return fc_store_set_image_dir(j->store, j->real_dir, st);
+}
+
 /* Stored images whose file is gone: reported, removed with --prune. */
 static int check_removed(job *j, fc_status *st) {
     size_t *idx = NULL, n = 0;
+    int unsure = 0;
     int rc = fc_sink_removed(&j->sink, j->shas, j->scan.n_files, j->o.shard_i, j->o.shard_n, &idx,
                              &n, st);
-    if (rc || n == 0) goto out;
+    if (!rc) rc = settle_folder(j, n, &unsure, st);
+    if (rc || n == 0 || unsure) goto out;
     if (!j->o.prune) {
         printf("%zu stored image(s) are no longer in %s; --prune removes them\n", n, j->o.dir);
     } else if (j->stats.skipped == 0) {
@@ -545,7 +581,7 @@ static int extract(job *j, int argc, char **argv, fc_status *st) {
     if ((rc = fc_sink_open(&j->sink, j->store, &j->scan, &j->prov, st))) return rc;
     j->sink_open = 1;
     if ((rc = check_folder(j, st)) || (rc = setup_augment(j, st))) return rc;
-    if (j->record_dir && (rc = fc_sink_record_folder(&j->sink, j->real_dir, st))) return rc;
+    if (j->dir_state == DIR_NEW && (rc = fc_sink_record_folder(&j->sink, j->real_dir, st))) return rc;
     print_header(j);
     rc = run_pipeline(j, st);
     if (rc == FC_ERR_INTERRUPTED) {

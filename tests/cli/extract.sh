@@ -266,6 +266,25 @@ expect_exit "store without a record: its folder works" 0 "stored 0, skipped 12" 
 [ "$(sqlv "$T/old.db" "select value from provenance where key = 'image_dir'")" = "$(cd "$T/copied" && pwd -P)" ] \
     && ok "... and is recorded" || fail "old store: not recorded"
 [ $HAVE_VERIFY = 1 ] && check "verify the old store" "$FC" verify "$T/old.db"
+# a store from before the record that already mixes two folders (made here from one folder
+# holding both): run from either, the other's images are "not in" it, but never pruned
+mkdir -p "$T/mixsrc" && cp -r "$T/copied/." "$T/mixsrc/" && cp -r "$T/seed/validation/." "$T/mixsrc/"
+"$FC" extract "$T/mixsrc" -m "$T/tiny.h5" -o "$T/mix.db" "${X[@]}" >/dev/null
+$PY -c 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute("delete from provenance where key = ?", ("image_dir",)); c.commit()' "$T/mix.db"
+for pr in "" --prune; do
+    expect_exit "old mixed store, validation/ ${pr:-(no --prune)}: the others are not offered for pruning" 0 \
+        "12 stored image(s) are not in $T/seed/validation, and $T/mix.db does not record the folder" \
+        "$FC" extract "$T/seed/validation" -m "$T/tiny.h5" -o "$T/mix.db" $pr "${X[@]}"
+    grep -q -- "--prune removes\|^pruned" "$T/.out" && fail "... offers or applies --prune" || ok "... --prune neither offered nor applied"
+done
+[ "$("$DUMP" --records "$T/mix.db" | wc -l)" = 18 ] && ok "... all 18 images kept" || fail "mixed store: $("$DUMP" --records "$T/mix.db" | wc -l) left"
+[ -z "$(sqlv "$T/mix.db" "select value from provenance where key = 'image_dir'")" ] && ok "... and no folder recorded" \
+    || fail "mixed store: recorded $(sqlv "$T/mix.db" "select value from provenance where key = 'image_dir'")"
+# a copy of the store's folder, still there, with a file less: --prune is for the folder itself
+rm -rf "$T/copy2" && cp -r "$T/copied" "$T/copy2" && rm "$(ls "$T/copy2"/*/* | head -1)"
+expect_exit "a partial copy of the store's folder: not pruned" 0 "--prune is not applied to a copy" \
+    "$FC" extract "$T/copy2" -m "$T/tiny.h5" -o "$T/two.db" --prune "${X[@]}"
+[ "$("$DUMP" --records "$T/two.db" | wc -l)" = 12 ] && ok "... all 12 images kept" || fail "copy: $("$DUMP" --records "$T/two.db" | wc -l) left"
 
 # --- train/ validation/ test/ folders are the splits ---
 mkdir -p "$T/splits"
