@@ -81,6 +81,12 @@ static int load_by_name(const char *name, fc_graph **out, fc_status *st) {
     return fc_fail(st, FC_ERR_IO, "model '%s': no weights file %s (let Keras download it, or pass -m %s:PATH)", name, have_keras ? kpath : keras_weights_file(name), name);
 }
 
+const char *fc_model_default_layer(const char *arch) {
+    if (!strcmp(arch, "nsfwjs_mobilenet_v2")) return "out_relu";
+    if (!strcmp(arch, "nsfwjs_inception_v3")) return "mixed10";
+    return NULL;
+}
+
 int fc_model_load(const char *spec, fc_graph **out, fc_status *st) {
     *out = NULL;
     if (!spec || !spec[0]) return fc_fail(st, FC_ERR_ARG, "no model given");

@@ -22,6 +22,11 @@ int fc_model_load_keras_h5(const char *path, fc_graph **out, fc_status *st);
 int fc_model_load_keras_weights(const char *arch, const char *path, fc_graph **out, fc_status *st);
 int fc_model_load_tfjs(const char *dir_or_json, fc_graph **out, fc_status *st);
 
+/* The cut extract makes by default for an architecture (fc_graph.arch), NULL for "the
+ * model's output": the fetched nsfwjs defaults are whole 5-class classifiers, so their
+ * conv base, what keras.applications gives with include_top=False (out_relu, mixed10). */
+const char *fc_model_default_layer(const char *arch);
+
 /* Directory holding fetched default models: $XDG_CACHE_HOME/featcache/models or
  * ~/.cache/featcache/models. */
 int fc_model_cache_dir(char *buf, size_t cap, fc_status *st);

@@ -5,12 +5,14 @@
  * the image folder and the model are checked first, then the store is opened (writer
  * lock: "store is busy") and its provenance compared; only then does the pipeline run. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <limits.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -55,8 +57,8 @@ static const fc_cmd_spec spec = {
     "extract", "IMAGE_DIR -m MODEL -o STORE [options]",
     "Run a frozen backbone once per image of a class-folder tree (as Keras flow_from_directory)\n"
     "and keep the activation maps in a compressed, resumable feature store. Re-running skips\n"
-    "stored images; the split comes from train/ validation|val/ test/ folders, or else from\n"
-    "each image's content hash (--val-frac, --test-frac).",
+    "stored images; the split comes from train/ validation|valid|val/ test/ folders in any\n"
+    "case, or else from each image's content hash (--val-frac and --test-frac set the shares).",
     opts, 1, 1};
 
 typedef struct {
@@ -197,7 +199,17 @@ typedef struct {
     fc_pl_stats stats;
     fc_views_config aug;          /* views to keep complete (aug.views 0: none) */
     fc_aug_spec aug_spec;
+    char real_dir[PATH_MAX];      /* IMAGE_DIR, absolute and without symlinks */
+    char rec_dir[PATH_MAX];       /* the folder the store records ("": none) */
+    int dir_state;                /* DIR_*: how IMAGE_DIR relates to the store's folder */
 } job;
+
+/* IMAGE_DIR and the store's recorded folder (check_folder): the same; new (a store
+ * without features: recorded at once); or a folder that holds some of the store's files
+ * and is recorded once the run shows it holds all of them (settle_folder): the store
+ * records none (made before the record), or another folder that is gone (moved) or
+ * still there (a copy). */
+enum { DIR_SAME, DIR_NEW, DIR_LEGACY, DIR_MOVED, DIR_COPY };
 
 /* failed: a store this run created is removed if nothing went into it */
 static void job_free(job *j, int failed) {
@@ -212,15 +224,21 @@ static void job_free(job *j, int failed) {
 }
 
 static void print_skipped(const fc_scan *s) {
+    char a[1024], b[1024];
     if (s->n_unsupported)
         fprintf(stderr,
                 "extract: skipped %zu bmp/ppm/tif file(s): featcache decodes PNG and JPEG only "
                 "(e.g. %s)\n",
                 s->n_unsupported, s->unsupported_examples[0] ? s->unsupported_examples[0] : "?");
+    for (size_t i = 0; i < s->n_ignored; i++)
+        fprintf(stderr, "extract: warning: %s/%s/ (%zu image%s) is not a split folder (train, validation|valid|val, "
+                "test): ignored\n", fc_printable(s->root, a, sizeof a),
+                fc_printable(s->ignored[i].name, b, sizeof b), s->ignored[i].images,
+                s->ignored[i].images == 1 ? "" : "s");
     if (s->n_hidden || s->n_other || s->n_loose || s->n_linked_dirs || s->n_ignored_dirs)
         fprintf(stderr,
                 "extract: ignored %zu hidden, %zu non-image, %zu outside class folders, "
-                "%zu symlinked folder(s) not followed, %zu non-split folder(s)\n",
+                "%zu symlinked folder(s) not followed, %zu other folder(s) without images\n",
                 s->n_hidden, s->n_other, s->n_loose, s->n_linked_dirs, s->n_ignored_dirs);
 }
 
@@ -258,21 +276,12 @@ static int scan_folder(job *j, fc_status *st) {
     return FC_OK;
 }
 
-/* The default cut of the fetched nsfwjs models: they are whole classifiers (their output
- * is nsfwjs's 5 classes, useless as features), so their conv base, the output of
- * keras.applications' model with include_top=False. NULL for other models. */
-static const char *arch_default_layer(const char *arch) {
-    if (!strcmp(arch, "nsfwjs_mobilenet_v2")) return "out_relu";
-    if (!strcmp(arch, "nsfwjs_inception_v3")) return "mixed10";
-    return NULL;
-}
-
 /* Model, cut, input size and preprocessing. */
 static int setup_model(job *j, fc_status *st) {
     options *o = &j->o;
     int rc = fc_model_load(o->model, &j->g, st);
     if (rc) return rc;
-    if (!o->layer && (o->layer = arch_default_layer(j->g->arch)) && !o->quiet)
+    if (!o->layer && (o->layer = fc_model_default_layer(j->g->arch)) && !o->quiet)
         fprintf(stderr, "extract: layer %s by default: %s's conv base (include_top=False); its own output is "
                         "nsfwjs's 5-class classifier (--layer NAME to cut elsewhere)\n",
                 o->layer, j->g->arch);
@@ -314,18 +323,45 @@ static int setup_model(job *j, fc_status *st) {
     return FC_OK;
 }
 
+/* "folders train/, valid/ (validation)": the split folders there are, by their own names. */
+static void print_split_folders(const fc_scan *s) {
+    char a[1024];
+    printf("folders");
+    for (int k = 0, n = 0; k < 3; k++) {
+        if (!s->split_dir[k]) continue;
+        printf("%s %s/", n++ ? "," : "", fc_printable(s->split_dir[k], a, sizeof a));
+        if (strcmp(s->split_dir[k], fc_split_name(k)) != 0) printf(" (%s)", fc_split_name(k));
+    }
+    printf("\n");
+}
+
+/* Class folders named like splits (train/ alone, Testing/, ...): the user probably meant
+ * split folders, so say what was made of them. */
+static void note_split_like(const fc_scan *s) {
+    char list[512] = "", a[1024];
+    int n = 0;
+    for (int c = 0; c < s->n_classes; c++) {
+        if (!fc_scan_looks_like_split(s->classes[c])) continue;
+        size_t used = strlen(list);
+        snprintf(list + used, sizeof list - used, "%s%s/", n++ ? ", " : "",
+                 fc_printable(s->classes[c], a, sizeof a));
+    }
+    if (n)
+        fprintf(stderr, "extract: note: %s has split-like folders (%s) but not train/ with validation/ or test/: "
+                "they are taken as class folders and the splits are drawn by content hash (split folders: "
+                "train/ with validation/ (valid/, val/) and/or test/, in any case)\n",
+                fc_printable(s->root, a, sizeof a), list);
+}
+
 static void print_header(const job *j) {
     const fc_provenance *p = &j->prov;
     const fc_scan *s = &j->scan;
     printf("extract: %zu images in %d classes from %s; split: ", s->n_files, s->n_classes, s->root);
     if (s->split_dirs)
-        printf("train/validation/test folders\n");
+        print_split_folders(s);
     else
         printf("by content hash (validation %.3g, test %.3g)\n", j->o.val_frac, j->o.test_frac);
-    if (s->lone_split_dirs)
-        fprintf(stderr, "extract: note: %s has split-named folders (train, validation, val, test) but not train/ "
-                        "with validation/ or test/: they are taken as class folders and the splits are drawn by "
-                        "content hash\n", s->root);
+    if (!s->split_dirs) note_split_like(s);
     printf("backbone: %s (%s), layer %s, input %dx%d -> %dx%dx%d; preprocessing %s (%s); "
            "resize %s; codec %s level %d\n",
            p->arch, p->model_path, p->layer, p->in_h, p->in_w, p->feat_h, p->feat_w, p->feat_c,
@@ -372,12 +408,100 @@ static int run_pipeline(job *j, fc_status *st) {
     return rc;
 }
 
+/* The folder a split folder's parent would be: "/a/b" for "/a/b/train" (any split name,
+ * any case), else NULL. out: PATH_MAX bytes. */
+static const char *split_parent(const char *dir, char *out) {
+    const char *slash = dir ? strrchr(dir, '/') : NULL;
+    if (!slash || slash == dir || fc_scan_split_of_name(slash + 1) < 0) return NULL;
+    snprintf(out, PATH_MAX, "%.*s", (int)(slash - dir), dir);
+    return out;
+}
+
+/* A store holds the images of one folder. Another folder's images would be added with
+ * hash splits (mixed into the store's), and every stored image would be reported as gone
+ * from it, with --prune offered to delete them. So a store that holds images takes only
+ * the folder it records (fc_store_get_image_dir), or a folder where some of its files sit
+ * at their stored paths with their stored content: the folder moved, renamed or copied,
+ * or a store from before the record. Anything else is refused before anything is
+ * written. Colliding relative paths (x/0.png in two folders) are another folder too. */
+static int check_folder(job *j, fc_status *st) {
+    char *rec = j->rec_dir, parent[PATH_MAX], a[PATH_MAX], b[PATH_MAX], c[PATH_MAX];
+    if (!realpath(j->o.dir, j->real_dir))
+        return fc_fail(st, FC_ERR_IO, "%s: %s", j->o.dir, strerror(errno));
+    int have = fc_store_get_image_dir(j->store, rec, sizeof j->rec_dir, st);
+    if (have < 0) return -have;
+    struct stat sb;
+    int rec_there = have && stat(rec, &sb) == 0;
+    size_t n_ok = 0;
+    for (size_t i = 0; i < j->sink.n_imgs; i++) n_ok += j->sink.imgs[i].status == FC_IMG_OK;
+    j->dir_state = have && !strcmp(rec, j->real_dir) ? DIR_SAME : n_ok == 0 ? DIR_NEW
+                   : !have ? DIR_LEGACY : rec_there ? DIR_COPY : DIR_MOVED;
+    size_t overlap = 0;
+    if (j->dir_state == DIR_SAME || j->dir_state == DIR_NEW || fc_sink_shares_files(&j->sink, 32, &overlap))
+        return FC_OK;
+    char what[PATH_MAX * 3 + 256], todo[PATH_MAX + 256] = "";
+    const char *dir = fc_printable(j->o.dir, c, sizeof c);
+    if (have)
+        snprintf(what, sizeof what, "%s was made from %s%s; %s (%s) is another folder", j->o.store,
+                 fc_printable(rec, a, sizeof a), rec_there ? "" : " (no longer there)", dir,
+                 fc_printable(j->real_dir, b, sizeof b));
+    else
+        snprintf(what, sizeof what, "%s holds the images of another folder than %s (%s)", j->o.store, dir,
+                 fc_printable(j->real_dir, b, sizeof b));
+    const char *par = j->scan.split_dirs ? j->real_dir : split_parent(j->real_dir, parent);
+    if (!par && rec_there) par = split_parent(rec, parent);
+    char keep[PATH_MAX + 256] = "";
+    if (par)
+        snprintf(todo, sizeof todo, "To use train/ and validation/ (and test/) as the splits, extract the folder "
+                 "that holds them, %s, into a new store", fc_printable(par, a, sizeof a));
+    if (par != j->real_dir)
+        snprintf(keep, sizeof keep, "%s %s's images apart, extract it into a store of its own (featcache "
+                 "merge joins stores)", par ? "; to keep" : "To keep", dir);
+    return fc_fail(st, FC_ERR_MISMATCH,
+                   "%s: none of the store's %zu image(s) is there at its stored path%s. Nothing written: its "
+                   "images would get splits drawn by content hash, mixed into the store's. %s%s",
+                   what, n_ok, overlap ? " (the same paths hold other images)" : "", todo, keep);
+}
+
+/* After a run from a folder that holds some of the store's files but is not the one it
+ * records: record it when the run found every stored image there (or the recorded folder
+ * is gone: moved). Otherwise the images not found may be another folder's (a store from
+ * before the record, or a copy of part of the folder): said, and --prune is not applied. */
+static int settle_folder(job *j, size_t n_gone, int *unsure, fc_status *st) {
+    char a[PATH_MAX], b[PATH_MAX], c[PATH_MAX];
+    int state = j->dir_state;
+    *unsure = 0;
+    if (state == DIR_SAME || state == DIR_NEW) return FC_OK;
+    if (state != DIR_MOVED && (n_gone > 0 || j->o.shard_n > 1)) {
+        *unsure = n_gone > 0;
+        if (!n_gone) return FC_OK;
+        if (state == DIR_LEGACY)
+            printf("%zu stored image(s) are not in %s, and %s does not record the folder it was made from "
+                   "(made before featcache kept it): they may be another folder's images, so --prune is not "
+                   "%s. To have this folder's images alone, extract it into a new store\n",
+                   n_gone, fc_printable(j->o.dir, a, sizeof a), j->o.store, j->o.prune ? "applied" : "offered");
+        else
+            printf("%zu stored image(s) are not in %s; %s was made from %s, which is still there: --prune is "
+                   "not %s a copy (`featcache extract %s -o %s --prune` removes the images gone from there)\n",
+                   n_gone, fc_printable(j->o.dir, a, sizeof a), j->o.store, fc_printable(j->rec_dir, b, sizeof b),
+                   j->o.prune ? "applied to" : "offered for", b, j->o.store);
+        return FC_OK;
+    }
+    if (state != DIR_LEGACY)
+        fprintf(stderr, "extract: note: %s was made from %s; %s holds its files (%s): the store now records "
+                "this folder\n", j->o.store, fc_printable(j->rec_dir, b, sizeof b),
+                fc_printable(j->real_dir, c, sizeof c), state == DIR_MOVED ? "moved" : "a copy");
+    return fc_store_set_image_dir(j->store, j->real_dir, st);
+}
+
 /* Stored images whose file is gone: reported, removed with --prune. */
 static int check_removed(job *j, fc_status *st) {
     size_t *idx = NULL, n = 0;
+    int unsure = 0;
     int rc = fc_sink_removed(&j->sink, j->shas, j->scan.n_files, j->o.shard_i, j->o.shard_n, &idx,
                              &n, st);
-    if (rc || n == 0) goto out;
+    if (!rc) rc = settle_folder(j, n, &unsure, st);
+    if (rc || n == 0 || unsure) goto out;
     if (!j->o.prune) {
         printf("%zu stored image(s) are no longer in %s; --prune removes them\n", n, j->o.dir);
     } else if (j->stats.skipped == 0) {
@@ -499,7 +623,8 @@ static int extract(job *j, int argc, char **argv, fc_status *st) {
     if (have) j->prov.codec.level = have->codec.level;
     if ((rc = fc_sink_open(&j->sink, j->store, &j->scan, &j->prov, st))) return rc;
     j->sink_open = 1;
-    if ((rc = setup_augment(j, st))) return rc;
+    if ((rc = check_folder(j, st)) || (rc = setup_augment(j, st))) return rc;
+    if (j->dir_state == DIR_NEW && (rc = fc_sink_record_folder(&j->sink, j->real_dir, st))) return rc;
     print_header(j);
     rc = run_pipeline(j, st);
     if (rc == FC_ERR_INTERRUPTED) {

@@ -201,24 +201,48 @@ static int class_index(const fc_scan *s, const char *name) {
     return hit ? (int)(hit - s->classes) : -1;
 }
 
-/* Split folder names present at the top: dirs[FC_SPLIT_*] (NULL if absent). */
-static int find_split_dirs(fc_scan *s, const char *dirs[3], fc_status *st) {
-    static const char *const names[] = {"train", "validation", "val", "test"};
-    static const int splits[] = {FC_SPLIT_TRAIN, FC_SPLIT_VAL, FC_SPLIT_VAL, FC_SPLIT_TEST};
-    dirs[0] = dirs[1] = dirs[2] = NULL;
-    for (int i = 0; i < 4; i++) {
-        char *p = join(s->root, names[i], st);
-        if (!p) return st->code;
+int fc_scan_split_of_name(const char *name) {
+    static const char *const names[] = {"train", "validation", "valid", "val", "test"};
+    static const int splits[] = {FC_SPLIT_TRAIN, FC_SPLIT_VAL, FC_SPLIT_VAL, FC_SPLIT_VAL, FC_SPLIT_TEST};
+    for (int i = 0; i < 5; i++)
+        if (!strcasecmp(name, names[i])) return splits[i];
+    return -2;
+}
+
+int fc_scan_looks_like_split(const char *name) {
+    return fc_scan_split_of_name(name) != -2 || !strcasecmp(name, "training") ||
+           !strcasecmp(name, "testing");
+}
+
+/* Split folders present at the top (fc_scan_split_of_name: case-insensitive, with the
+ * aliases): s->split_dir[FC_SPLIT_*] gets the folder's own name (NULL if absent). Two
+ * folders for one split (validation/ and val/, train/ and Train/) are refused. */
+static int find_split_dirs(fc_scan *s, fc_status *st) {
+    namelist top = {0};
+    size_t hidden = s->n_hidden; /* the root's hidden entries are counted by its real listing */
+    int rc = list_dir(s, s->root, &top, st);
+    s->n_hidden = hidden;
+    for (size_t i = 0; !rc && i < top.n; i++) {
+        int k = fc_scan_split_of_name(top.v[i]);
+        if (k < 0) continue;
+        char *p = join(s->root, top.v[i], st);
+        if (!p) {
+            rc = st->code;
+            break;
+        }
         int d = is_dir(p);
         free(p);
         if (!d) continue;
-        if (dirs[splits[i]])
-            return fc_fail(st, FC_ERR_FORMAT,
-                           "%s: has both validation/ and val/ split folders; keep one", s->root);
-        dirs[splits[i]] = names[i];
+        if (s->split_dir[k])
+            rc = fc_fail(st, FC_ERR_FORMAT, "%s: has both %s/ and %s/ split folders (both are the %s split); "
+                         "keep one", s->root, s->split_dir[k], top.v[i], fc_split_name(k));
+        else if (!(s->split_dir[k] = fc_strdup(top.v[i], st)))
+            rc = st->code;
     }
-    s->split_dirs = dirs[FC_SPLIT_TRAIN] && (dirs[FC_SPLIT_VAL] || dirs[FC_SPLIT_TEST]);
-    s->lone_split_dirs = !s->split_dirs && (dirs[0] || dirs[1] || dirs[2]);
+    names_free(&top);
+    if (rc) return rc;
+    char *const *d = s->split_dir;
+    s->split_dirs = d[FC_SPLIT_TRAIN] && (d[FC_SPLIT_VAL] || d[FC_SPLIT_TEST]);
     return FC_OK;
 }
 
@@ -240,7 +264,8 @@ static int set_classes(fc_scan *s, namelist *all, fc_status *st) {
     return FC_OK;
 }
 
-static int scan_splits(fc_scan *s, const char *dirs[3], fc_status *st) {
+static int scan_splits(fc_scan *s, fc_status *st) {
+    char *const *dirs = s->split_dir;
     namelist all = {0}, per[3] = {{0}};
     int rc = FC_OK;
     for (int k = 0; k < 3 && !rc; k++)
@@ -264,23 +289,59 @@ static int scan_splits(fc_scan *s, const char *dirs[3], fc_status *st) {
     return rc;
 }
 
-static int count_ignored_dirs(fc_scan *s, const char *dirs[3], fc_status *st) {
+/* PNG/JPEG files under dir (recursively, hidden entries and symlinked folders left out
+ * as in a class folder): what an ignored folder would have contributed. */
+static size_t count_images(const char *dir, int depth) {
+    DIR *d = depth <= MAX_DEPTH ? opendir(dir) : NULL;
+    if (!d) return 0;
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.') continue;
+        char *p = NULL;
+        if (asprintf(&p, "%s/%s", dir, e->d_name) < 0) break;
+        struct stat lsb, sb;
+        if (lstat(p, &lsb) == 0 && !S_ISLNK(lsb.st_mode) && S_ISDIR(lsb.st_mode))
+            n += count_images(p, depth + 1);
+        else if (fc_scan_is_image_name(e->d_name) && stat(p, &sb) == 0 && S_ISREG(sb.st_mode))
+            n++;
+        free(p);
+    }
+    closedir(d);
+    return n;
+}
+
+static int add_ignored(fc_scan *s, const char *name, size_t images, fc_status *st) {
+    fc_scan_ignored *v = realloc(s->ignored, (s->n_ignored + 1) * sizeof *v);
+    if (!v) return fc_fail(st, FC_ERR_NOMEM, "out of memory listing folders");
+    s->ignored = v;
+    if (!(v[s->n_ignored].name = fc_strdup(name, st))) return st->code;
+    v[s->n_ignored++].images = images;
+    return FC_OK;
+}
+
+/* The root's entries besides the split folders: files are loose, folders are ignored;
+ * those holding images are listed by name with their image count. */
+static int count_ignored_dirs(fc_scan *s, fc_status *st) {
     namelist top = {0};
     int rc = list_dir(s, s->root, &top, st);
     for (size_t i = 0; !rc && i < top.n; i++) {
         const char *n = top.v[i];
         int is_split = 0;
-        for (int k = 0; k < 3; k++) is_split |= dirs[k] && strcmp(dirs[k], n) == 0;
+        for (int k = 0; k < 3; k++) is_split |= s->split_dir[k] && strcmp(s->split_dir[k], n) == 0;
         if (is_split) continue;
         char *p = join(s->root, n, st);
         if (!p) {
             rc = st->code;
             break;
         }
-        if (is_dir(p))
-            s->n_ignored_dirs++;
-        else
+        size_t images = 0;
+        if (!is_dir(p))
             s->n_loose++;
+        else if ((images = count_images(p, 1)) > 0)
+            rc = add_ignored(s, n, images, st);
+        else
+            s->n_ignored_dirs++;
         free(p);
     }
     names_free(&top);
@@ -295,11 +356,10 @@ int fc_scan_dir(const char *root, fc_scan *out, fc_status *st) {
     if (!(out->root = fc_strdup(root, st))) return st->code;
     /* strip trailing slashes so joined paths look normal ("/" stays) */
     for (size_t n = strlen(out->root); n > 1 && out->root[n - 1] == '/'; n--) out->root[n - 1] = 0;
-    const char *dirs[3];
-    int rc = find_split_dirs(out, dirs, st);
+    int rc = find_split_dirs(out, st);
     if (!rc && out->split_dirs) {
-        rc = count_ignored_dirs(out, dirs, st);
-        if (!rc) rc = scan_splits(out, dirs, st);
+        rc = count_ignored_dirs(out, st);
+        if (!rc) rc = scan_splits(out, st);
     } else if (!rc) {
         namelist classes = {0};
         rc = list_classes(out, "", &classes, st);
@@ -319,6 +379,9 @@ void fc_scan_free(fc_scan *s) {
     for (size_t i = 0; i < s->n_files; i++) free(s->files[i].path);
     free(s->files);
     for (int i = 0; i < FC_SCAN_EXAMPLES; i++) free(s->unsupported_examples[i]);
+    for (int k = 0; k < 3; k++) free(s->split_dir[k]);
+    for (size_t i = 0; i < s->n_ignored; i++) free(s->ignored[i].name);
+    free(s->ignored);
     free(s->root);
     memset(s, 0, sizeof *s);
 }

@@ -2,10 +2,11 @@
  *
  * IMAGE_DIR/CLASS/.../FILE: one sub-folder per class (sorted by name = label order),
  * files found recursively inside each class folder (os.walk order: folders sorted,
- * files sorted). If IMAGE_DIR has `train/` and at least one of `validation/`, `val/`,
- * `test/`, those folders are the splits and each holds class folders; the class list
- * is the sorted union over the splits. Otherwise the split of each image is derived
- * later from its content hash (fc_split_from_hash).
+ * files sorted). If IMAGE_DIR has `train/` and at least one of `validation/` (or
+ * `valid/`, `val/`) and `test/`, those folders are the splits and each holds class
+ * folders; the class list is the sorted union over the splits. Split folder names match
+ * case-insensitively (`Train/`, `Validation/`). Otherwise the split of each image is
+ * derived later from its content hash (fc_split_from_hash).
  *
  * Differences from Keras, all counted so the summary can report them:
  * - hidden files and folders (name starts with '.') are skipped (Keras would turn
@@ -29,21 +30,28 @@ typedef struct {
 #define FC_SCAN_EXAMPLES 3
 
 typedef struct {
+    char *name;            /* a top-level folder next to the split folders */
+    size_t images;         /* PNG/JPEG files in it (recursively): left out */
+} fc_scan_ignored;
+
+typedef struct {
     char *root;            /* IMAGE_DIR as given */
     char **classes;        /* sorted class names */
     int n_classes;
     fc_scan_entry *files;  /* grouped by split folder, then class, then walk order */
     size_t n_files, cap;
-    int split_dirs;        /* 1 when train/ validation|val/ test/ define the splits */
-    int lone_split_dirs;   /* split-named folders that do not define the splits (train/ alone,
-                            * or validation|val/ and test/ without train/): taken as classes */
+    int split_dirs;        /* 1 when train/ validation|valid|val/ test/ define the splits */
+    char *split_dir[3];    /* the split folders' own names by FC_SPLIT_* ("Train", "valid"),
+                            * NULL if absent; set also when they do not define the splits */
     /* skipped entries */
     size_t n_hidden;       /* hidden files and folders */
     size_t n_unsupported;  /* bmp, ppm, tif, tiff */
     size_t n_other;        /* files with other extensions */
     size_t n_loose;        /* files directly in IMAGE_DIR (or in a split folder) */
     size_t n_linked_dirs;  /* symlinked folders inside class folders (not followed) */
-    size_t n_ignored_dirs; /* non-split folders next to train/ val/ test/ */
+    size_t n_ignored_dirs; /* folders without images next to the split folders */
+    fc_scan_ignored *ignored; /* folders with images next to the split folders, by name */
+    size_t n_ignored;
     char *unsupported_examples[FC_SCAN_EXAMPLES];
 } fc_scan;
 
@@ -51,6 +59,13 @@ typedef struct {
  * result is not an error here (the caller decides). */
 int fc_scan_dir(const char *root, fc_scan *out, fc_status *st);
 void fc_scan_free(fc_scan *s);
+
+/* The split a top-level folder of this name holds (FC_SPLIT_TRAIN/VAL/TEST), matched
+ * case-insensitively: train, validation|valid|val, test; -2 for any other name. */
+int fc_scan_split_of_name(const char *name);
+/* Split names and near misses (training, testing), case-insensitively: folders a user
+ * probably meant as splits. */
+int fc_scan_looks_like_split(const char *name);
 
 /* True for names whose lowercase extension is png, jpg or jpeg. */
 int fc_scan_is_image_name(const char *name);

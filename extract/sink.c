@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/sha256.h"
+
 static int class_id(fc_sink *k, const char *name, fc_status *st) {
     for (int i = 0; i < k->n_class_names; i++)
         if (strcmp(k->class_names[i], name) == 0) return i;
@@ -129,6 +131,31 @@ void fc_sink_free(fc_sink *k) {
     k->class_names = NULL;
 }
 
+int fc_sink_shares_files(const fc_sink *k, int max_hash, size_t *overlap) {
+    const fc_scan *sc = k->scan;
+    int hashed = 0, found = 0;
+    *overlap = 0;
+    for (size_t f = 0; f < sc->n_files && !found; f++) {
+        const fc_scan_entry *e = &sc->files[f];
+        int64_t i, im;
+        if (!fc_strmap_get(&k->by_path, e->path, &i)) continue;
+        (*overlap)++;
+        const fc_sink_path *p = &k->paths[i];
+        /* failed records (and unreadable files' path-derived keys) prove nothing */
+        if (!fc_strmap_get(&k->by_sha, p->sha256, &im) || k->imgs[im].status != FC_IMG_OK) continue;
+        if (e->size >= 0 && p->size == e->size && p->mtime_ns == e->mtime_ns) {
+            found = 1;
+        } else if (hashed < max_hash) {
+            hashed++;
+            char abs[8192], sha[65];
+            fc_status ign = {0};
+            snprintf(abs, sizeof abs, "%s/%s", sc->root, e->path);
+            found = fc_sha256_file(abs, sha, NULL, &ign) == FC_OK && strcmp(sha, p->sha256) == 0;
+        }
+    }
+    return found;
+}
+
 int fc_sink_path_sha(void *ctx, const fc_scan_entry *e, char sha256[65]) {
     const fc_sink *k = ctx;
     int64_t i;
@@ -214,10 +241,20 @@ int fc_sink_write(void *ctx, const fc_pl_batch *b, fc_status *st) {
     fc_sink *k = ctx;
     int rc = k->have_prov ? FC_OK : first_batch(k, b, st);
     if (rc || (rc = fc_store_begin(k->store, st))) return rc;
+    if (k->image_dir) rc = fc_store_set_image_dir(k->store, k->image_dir, st); /* a new store's */
     for (int i = 0; i < b->n_items && !rc; i++) rc = write_item(k, b, &b->items[i], st);
     if (!rc) rc = fc_store_commit(k->store, st);
     if (rc) fc_store_rollback(k->store);
+    else k->image_dir = NULL;
     return rc;
+}
+
+int fc_sink_record_folder(fc_sink *k, const char *dir, fc_status *st) {
+    if (!k->have_prov) { /* a new store: with its first batch */
+        k->image_dir = dir;
+        return FC_OK;
+    }
+    return fc_store_set_image_dir(k->store, dir, st);
 }
 
 int fc_sink_removed(const fc_sink *k, char (*shas)[65], size_t n, int shard_i, int shard_n,

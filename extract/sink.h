@@ -38,6 +38,7 @@ typedef struct {
     fc_strmap dropped;       /* writer: records of unreadable files that now read, deleted */
     int64_t relabeled;       /* re-read files whose stored class differs (warned) */
     fc_progress *progress;   /* for warnings */
+    const char *image_dir;   /* folder to record with the first batch of a new store, or NULL */
 } fc_sink;
 
 /* Loads the stored images and path records. prov: what this run produces; if the store
@@ -45,6 +46,15 @@ typedef struct {
 int fc_sink_open(fc_sink *k, fc_store *s, const fc_scan *scan, fc_provenance *prov,
                  fc_status *st);
 void fc_sink_free(fc_sink *k);
+
+/* 1 if a scanned file sits at a path the store recorded, with the recorded content: the
+ * same size and mtime (as the fast path trusts), or for up to max_hash such files the same
+ * sha256 of the file's bytes; 0 if none does. Failed records do not count. *overlap: how
+ * many scanned paths the store knows, whatever their content. Reads only. */
+int fc_sink_shares_files(const fc_sink *k, int max_hash, size_t *overlap);
+/* Records dir as the store's image folder (fc_store_set_image_dir): now for a store with
+ * a provenance, else with the first batch (dir must outlive the run). */
+int fc_sink_record_folder(fc_sink *k, const char *dir, fc_status *st);
 
 /* fc_pl_ops callbacks (ctx = fc_sink*). */
 int fc_sink_write(void *ctx, const fc_pl_batch *b, fc_status *st);

@@ -76,6 +76,11 @@ int cmd_layers(int argc, char **argv) {
     }
     int variable = g->in_h == 0 || g->in_w == 0;
     if (!size && variable) h = w = strcmp(g->arch, "inception_v3") ? 224 : 299; /* Keras defaults */
+    /* The fetched nsfwjs models: their classifier top (Flatten, Dense) fixes the input size,
+     * so at another --size list what extract uses, the conv base (its default cut). */
+    const char *cut = layer ? NULL : fc_model_default_layer(g->arch);
+    int native_h = g->in_h, native_w = g->in_w;
+    if (cut && size) layer = cut;
     if (fc_graph_finalize(g, layer, h, w, &st)) {
         /* an unknown --layer is a mismatch with the model's contents: exit 1 */
         if (st.code == FC_ERR_ARG) st.code = FC_ERR_MISMATCH;
@@ -87,6 +92,12 @@ int cmd_layers(int argc, char **argv) {
     printf("model: %s (%s)\ninput: %dx%dx%d%s\nweights sha256: %s\n\n", g->source, g->arch,
            g->in_h, g->in_w, g->in_c,
            !size && variable ? " (the model accepts any size; --size to change)" : "", hex);
+    if (cut && size)
+        printf("cut: %s, extract's default: the conv base (include_top=False); the classifier top above it "
+               "takes only %dx%d (--layer NAME for another cut)\n\n", cut, native_h, native_w);
+    else if (cut)
+        printf("extract's default cut: %s, the conv base (include_top=False); the layers above it are nsfwjs's "
+               "classifier, at %dx%d only\n\n", cut, native_h, native_w);
     print_table(g);
     rc = 0;
 out:

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <jansson.h>
+#include <limits.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,6 +169,10 @@ static int info_store(const char *path, int max_failed, fc_status *st) {
     printf("store        %s (featcache store, format %d)\n", path, FC_STORE_FORMAT_VERSION);
     if (p) print_provenance(p);
     else printf("provenance   none (nothing extracted yet)\n");
+    char dir[PATH_MAX], pr[PATH_MAX];
+    fc_status ign = {0};
+    if (fc_store_get_image_dir(s, dir, sizeof dir, &ign) == 1)
+        printf("images from  %s\n", fc_printable(dir, pr, sizeof pr));
     printf("images       %lld with features, %lld failed, %d classes\n", (long long)ss.images_ok,
            (long long)ss.images_failed, nc);
     if (nc) print_counts(names, nc, counts);

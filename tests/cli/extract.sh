@@ -232,12 +232,90 @@ expect_exit "removed images reported" 0 "$n_rm stored image(s) are no longer in"
 [ "$("$DUMP" --records "$T/grow.db" | wc -l)" = 27 ] && ok "not removed without --prune" || fail "removed without --prune"
 expect_exit "--prune" 0 "pruned $n_rm" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/grow.db" --prune "${X[@]}"
 [ "$("$DUMP" --records "$T/grow.db" | wc -l)" = $((27 - n_rm)) ] && ok "--prune removed them" || fail "prune count"
-# a folder with none of the store's images (a wrong IMAGE_DIR): its images are added, nothing pruned
+# a folder with none of the store's images (a wrong IMAGE_DIR): refused, nothing added or pruned
 $PY "$FX" images "$T/other" --classes 3 --per-class 2 --offset 100
-expect_exit "--prune with another folder: refused" 0 "none of its images was stored before: not pruning" \
+cp "$T/grow.db" "$T/grow.before"
+expect_exit "--prune with another folder: refused" 1 "is another folder" \
     "$FC" extract "$T/other" -m "$T/tiny.h5" -o "$T/grow.db" --prune "${X[@]}"
-[ "$("$DUMP" --records "$T/grow.db" | wc -l)" = $((27 - n_rm + 6)) ] && ok "another folder: nothing pruned" \
-    || fail "another folder: $("$DUMP" --records "$T/grow.db" | wc -l) records"
+cmp -s "$T/grow.db" "$T/grow.before" && ok "another folder: store byte-identical" || fail "another folder: store modified"
+
+# --- one store, one image folder (review 9) ---
+# Seed 001 extracts train_dir and validation_dir separately. Into one store that mixed the
+# second folder into the first with hash splits, and the "no longer in" line then offered
+# --prune, which deleted the training set. The store records its folder (real path); another
+# folder is refused before anything is written, naming both and what to do instead.
+sqlv() { $PY -c 'import sqlite3, sys; r = sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone(); print(r[0] if r else "")' "$@"; }
+rm -rf "$T/seed" && mkdir -p "$T/seed"
+$PY "$FX" images "$T/seed/train" --classes 2 --per-class 6
+$PY "$FX" images "$T/seed/validation" --classes 2 --per-class 3 --offset 50
+RS=$(cd "$T/seed" && pwd -P)
+expect_exit "seed 001 way: extract train/" 0 "stored 12" "$FC" extract "$T/seed/train" -m "$T/tiny.h5" -o "$T/two.db" "${X[@]}"
+[ "$(sqlv "$T/two.db" "select value from provenance where key = 'image_dir'")" = "$RS/train" ] \
+    && ok "the store records its folder's real path" || fail "image_dir: $(sqlv "$T/two.db" "select value from provenance where key = 'image_dir'")"
+"$FC" info "$T/two.db" | grep -qF "images from  $RS/train" && ok "info shows the folder" || fail "info: no folder line"
+cp "$T/two.db" "$T/two.before"
+for pr in "" --prune; do
+    expect_exit "then validation/ into the same store ${pr:-(no --prune)}: refused" 1 \
+        "two.db was made from $RS/train; $T/seed/validation ($RS/validation) is another folder" \
+        "$FC" extract "$T/seed/validation" -m "$T/tiny.h5" -o "$T/two.db" $pr "${X[@]}"
+    grep -qF "extract the folder that holds them, $RS, into a new store" "$T/.err" && ok "... says to extract the parent folder" \
+        || fail "no parent-folder advice: $(cat "$T/.err")"
+    grep -q -- "--prune removes" "$T/.out" "$T/.err" && fail "... still offers --prune" || ok "... and never offers --prune"
+    cmp -s "$T/two.db" "$T/two.before" && ok "... store byte-identical" || fail "... store modified"
+done
+expect_exit "the parent folder: train/ and validation/ are the splits" 0 "stored 18" \
+    "$FC" extract "$T/seed" -m "$T/tiny.h5" -o "$T/seedall.db" "${X[@]}"
+# the same relative paths (x/0.png) in two folders, other images: refused, not 12 images under 6 paths
+$PY "$FX" images "$T/colA" --classes 2 --per-class 3 --jpeg-every 0
+$PY "$FX" images "$T/colB0" --classes 2 --per-class 3 --offset 60 --jpeg-every 0
+for c in $(ls "$T/colA"); do
+    mkdir -p "$T/colB/$c"
+    paste <(ls "$T/colA/$c") <(ls "$T/colB0/$c") | while read -r a b; do cp "$T/colB0/$c/$b" "$T/colB/$c/$a"; done
+done
+"$FC" extract "$T/colA" -m "$T/tiny.h5" -o "$T/col.db" "${X[@]}" >/dev/null
+cp "$T/col.db" "$T/col.before"
+expect_exit "another folder with the same file names: refused" 1 "the same paths hold other images" \
+    "$FC" extract "$T/colB" -m "$T/tiny.h5" -o "$T/col.db" "${X[@]}"
+cmp -s "$T/col.db" "$T/col.before" && ok "... store byte-identical" || fail "... store modified"
+# a moved or renamed folder is the same folder: a no-op re-run that records the new place
+mv "$T/seed/train" "$T/seed/train_moved"
+expect_exit "moved folder: re-run skips everything" 0 "stored 0, skipped 12 (already stored; 12 unchanged" \
+    "$FC" extract "$T/seed/train_moved" -m "$T/tiny.h5" -o "$T/two.db" "${X[@]}"
+grep -qF "now records this folder" "$T/.err" && ok "... with a note" || fail "moved: $(cat "$T/.err")"
+[ "$(sqlv "$T/two.db" "select value from provenance where key = 'image_dir'")" = "$RS/train_moved" ] \
+    && ok "... and the new place recorded" || fail "moved: record not updated"
+cp -r "$T/seed/train_moved" "$T/copied" # new mtimes: the content decides
+expect_exit "copied folder (new mtimes): re-run skips everything" 0 "stored 0, skipped 12" \
+    "$FC" extract "$T/copied" -m "$T/tiny.h5" -o "$T/two.db" "${X[@]}"
+# a store from before the record: its folder is recognised by content and recorded
+cp "$T/two.db" "$T/old.db"
+$PY -c 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute("delete from provenance where key = ?", ("image_dir",)); c.commit()' "$T/old.db"
+expect_exit "store without a record: another folder refused" 1 "holds the images of another folder than $T/other" \
+    "$FC" extract "$T/other" -m "$T/tiny.h5" -o "$T/old.db" "${X[@]}"
+expect_exit "store without a record: its folder works" 0 "stored 0, skipped 12" \
+    "$FC" extract "$T/copied" -m "$T/tiny.h5" -o "$T/old.db" "${X[@]}"
+[ "$(sqlv "$T/old.db" "select value from provenance where key = 'image_dir'")" = "$(cd "$T/copied" && pwd -P)" ] \
+    && ok "... and is recorded" || fail "old store: not recorded"
+[ $HAVE_VERIFY = 1 ] && check "verify the old store" "$FC" verify "$T/old.db"
+# a store from before the record that already mixes two folders (made here from one folder
+# holding both): run from either, the other's images are "not in" it, but never pruned
+mkdir -p "$T/mixsrc" && cp -r "$T/copied/." "$T/mixsrc/" && cp -r "$T/seed/validation/." "$T/mixsrc/"
+"$FC" extract "$T/mixsrc" -m "$T/tiny.h5" -o "$T/mix.db" "${X[@]}" >/dev/null
+$PY -c 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute("delete from provenance where key = ?", ("image_dir",)); c.commit()' "$T/mix.db"
+for pr in "" --prune; do
+    expect_exit "old mixed store, validation/ ${pr:-(no --prune)}: the others are not offered for pruning" 0 \
+        "12 stored image(s) are not in $T/seed/validation, and $T/mix.db does not record the folder" \
+        "$FC" extract "$T/seed/validation" -m "$T/tiny.h5" -o "$T/mix.db" $pr "${X[@]}"
+    grep -q -- "--prune removes\|^pruned" "$T/.out" && fail "... offers or applies --prune" || ok "... --prune neither offered nor applied"
+done
+[ "$("$DUMP" --records "$T/mix.db" | wc -l)" = 18 ] && ok "... all 18 images kept" || fail "mixed store: $("$DUMP" --records "$T/mix.db" | wc -l) left"
+[ -z "$(sqlv "$T/mix.db" "select value from provenance where key = 'image_dir'")" ] && ok "... and no folder recorded" \
+    || fail "mixed store: recorded $(sqlv "$T/mix.db" "select value from provenance where key = 'image_dir'")"
+# a copy of the store's folder, still there, with a file less: --prune is for the folder itself
+rm -rf "$T/copy2" && cp -r "$T/copied" "$T/copy2" && rm "$(ls "$T/copy2"/*/* | head -1)"
+expect_exit "a partial copy of the store's folder: not pruned" 0 "--prune is not applied to a copy" \
+    "$FC" extract "$T/copy2" -m "$T/tiny.h5" -o "$T/two.db" --prune "${X[@]}"
+[ "$("$DUMP" --records "$T/two.db" | wc -l)" = 12 ] && ok "... all 12 images kept" || fail "copy: $("$DUMP" --records "$T/two.db" | wc -l) left"
 
 # --- train/ validation/ test/ folders are the splits ---
 mkdir -p "$T/splits"
@@ -285,9 +363,11 @@ cp "$(ls "$T/img"/*/* | head -1)" "$T/ls/validation/c/a.png" && cp "$(ls "$T/img
 cp "$T/ls/validation/c/a.png" "$T/ls2/train/c/" && cp "$T/ls/test/c/b.png" "$T/ls2/validation/c/"
 expect_exit "validation/ and test/ without train/: a note" 0 "they are taken as class folders" \
     "$FC" extract "$T/ls" -m "$T/tiny.h5" -o "$T/ls.db" --preprocess rescale
-expect_exit "train/ and validation/: split folders" 0 "split: train/validation/test folders" \
+expect_exit "train/ and validation/: split folders" 0 "split: folders train/, validation/" \
     "$FC" extract "$T/ls2" -m "$T/tiny.h5" -o "$T/ls2.db" --preprocess rescale
 grep -q "taken as class folders" "$T/.err" && fail "note with real split folders" || ok "... and no note"
+grep "^extract: .* split: " "$T/.out" | grep -q "test" && fail "banner names a test/ folder there is not: $(head -1 "$T/.out")" \
+    || ok "... the banner names only the split folders there are"
 # with split folders the fractions would do nothing: refused before anything is written
 rm -f "$T/ls3.db"
 expect_exit "--val-frac with split folders is refused" 1 \
@@ -296,4 +376,31 @@ expect_exit "--val-frac with split folders is refused" 1 \
 [ ! -e "$T/ls3.db" ] && ok "... nothing written" || fail "a refused extract wrote $T/ls3.db"
 check "--val-frac without split folders still works" "$FC" extract "$T/ls" -m "$T/tiny.h5" -o "$T/ls4.db" \
     --preprocess rescale --val-frac 0.5 --quiet
+
+# near-miss split folder names (review 9): Kaggle's valid/ and capitalised Train/ Validation/
+# are split folders; another folder with images next to them is named with its image count
+rm -rf "$T/kg" "$T/cap" "$T/tt" && mkdir -p "$T/kg" "$T/cap" "$T/tt"
+$PY "$FX" images "$T/kg/train" --classes 2 --per-class 3
+$PY "$FX" images "$T/kg/valid" --classes 2 --per-class 2 --offset 10
+$PY "$FX" images "$T/kg/test" --classes 2 --per-class 1 --offset 30
+$PY "$FX" images "$T/kg/training" --classes 1 --per-class 3 --offset 40
+expect_exit "valid/ is the validation split" 0 "stored 12" "$FC" extract "$T/kg" -m "$T/tiny.h5" -o "$T/kg.db" "${X[@]}"
+"$DUMP" --records "$T/kg.db" | awk '{split($2, a, "/"); print a[1], $4}' | sort | uniq -c | awk '{print $1, $2, $3}' >"$T/splitcount"
+printf '2 test test\n6 train train\n4 valid validation\n' | cmp -s - "$T/splitcount" && ok "valid/ images are in validation" \
+    || fail "splits: $(cat "$T/splitcount")"
+grep -qF "warning: $T/kg/training/ (3 images) is not a split folder (train, validation|valid|val, test): ignored" "$T/.err" \
+    && ok "an ignored folder with images is named with its count" || fail "ignored folder: $(cat "$T/.err")"
+$PY "$FX" images "$T/cap/Train" --classes 2 --per-class 2
+$PY "$FX" images "$T/cap/Validation" --classes 2 --per-class 1 --offset 10
+expect_exit "Train/ and Validation/ are split folders" 0 "stored 6" "$FC" extract "$T/cap" -m "$T/tiny.h5" -o "$T/cap.db" "${X[@]}"
+grep -qF "split: folders Train/ (train), Validation/ (validation)" "$T/.out" && ok "... the banner names them as they are" \
+    || fail "banner: $(head -1 "$T/.out")"
+"$DUMP" --records "$T/cap.db" | awk '{print $3, $4}' | sort -u >"$T/capcls"
+grep -qE "^(Train|Validation) " "$T/capcls" && fail "Train/ Validation/ became classes: $(cat "$T/capcls")" || ok "... not classes"
+[ "$(awk '$2 == "validation"' "$T/capcls" | wc -l)" -ge 1 ] && ok "... Validation/ images are in validation" \
+    || fail "capitalised splits: $(cat "$T/capcls")"
+$PY "$FX" images "$T/tt/training" --classes 1 --per-class 2
+$PY "$FX" images "$T/tt/testing" --classes 1 --per-class 2 --offset 10
+expect_exit "training/ testing/: class folders, with a note naming them" 0 "split-like folders (testing/, training/)" \
+    "$FC" extract "$T/tt" -m "$T/tiny.h5" -o "$T/tt.db" "${X[@]}"
 finish

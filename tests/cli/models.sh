@@ -124,6 +124,20 @@ expect_exit "extract -m mobilenet_v2 --layer dense_1: the classifier output when
     env XDG_CACHE_HOME="$T/xdg" "$FC" extract "$T/nsimg" -m mobilenet_v2 -o "$T/ns2.db" --layer dense_1
 grep -q "by default" "$T/.err" && fail "default-layer note with --layer" || ok "no default-layer note with --layer"
 expect_exit "a model file without --layer: its output" 0 "layer dense_1" "$FC" extract "$T/nsimg" -m "$M/tfjs_mnv2" -o "$T/ns3.db" --preprocess rescale
+# layers agrees with extract (review 9: `layers inception_v3 --size 150` failed on nsfwjs's
+# Flatten where extract worked): with --size, the fetched default is listed up to the cut
+# extract makes; without, the whole classifier with that cut named
+expect_exit "layers mobilenet_v2 --size 32 (fetched default): its conv base" 0 "cut: out_relu, extract's default" \
+    env XDG_CACHE_HOME="$T/xdg" "$FC" layers mobilenet_v2 --size 32
+grep -q 'out_relu .*(8, 8, 32)' "$T/.out" && ! grep -q 'dense_1' "$T/.out" && ok "... listed up to out_relu at 32x32" \
+    || fail "layers --size on the default: $(tail -3 "$T/.out")"
+expect_exit "layers mobilenet_v2 (fetched default): the whole model, the default cut named" 0 "extract's default cut: out_relu" \
+    env XDG_CACHE_HOME="$T/xdg" "$FC" layers mobilenet_v2
+grep -q 'dense_1 ' "$T/.out" && ok "... classifier layers listed" || fail "layers default: $(tail -3 "$T/.out")"
+check "layers mobilenet_v2 --size 32 --layer dense_1: the cut asked for" env XDG_CACHE_HOME="$T/xdg" "$FC" layers mobilenet_v2 --size 32 --layer dense_1
+grep -q 'dense_1 ' "$T/.out" && ! grep -q "^cut:" "$T/.out" && ok "... no default cut with --layer" || fail "layers --layer: $(head -5 "$T/.out")"
+check "layers of a model file: no default cut" "$FC" layers "$M/tfjs_mnv2" --size 32
+grep -q 'dense_1 ' "$T/.out" && ! grep -q "default" "$T/.out" && ok "... whole model listed" || fail "model file: $(head -5 "$T/.out")"
 
 for f in "$B"/*.h5; do # never a crash, whatever the damage
     "$FC" layers "$f" >/dev/null 2>&1; rc=$?

@@ -140,6 +140,48 @@ static void test_split_folders(void) {
     CHECK(fc_scan_dir(root, &s, &st) == FC_ERR_FORMAT && strstr(st.msg, "val/"), "%s", st.msg);
 }
 
+/* Kaggle-style valid/ and capitalised split folders are splits; a folder next to them
+ * that holds images is listed by name with its image count (review 9: sp/valid/ and
+ * t2/{Train,Validation} were dropped or turned into classes without a word). */
+static void test_split_aliases(void) {
+    fresh_root();
+    mkd("Train");
+    mkd("Train/cats");
+    mkd("valid");
+    mkd("valid/cats");
+    mkd("training");
+    mkd("training/cats");
+    mkd("training/cats/deep");
+    mkd("empty");
+    touch("Train/cats/1.png", "a");
+    touch("valid/cats/2.png", "b");
+    touch("training/cats/3.png", "c");
+    touch("training/cats/deep/4.jpg", "d");
+    touch("training/cats/notes.txt", "e");
+    fc_scan s;
+    fc_status st = {0};
+    CHECK(fc_scan_dir(root, &s, &st) == FC_OK, "%s", st.msg);
+    CHECK(s.split_dirs, "Train/ and valid/ are split folders");
+    CHECK(s.split_dir[FC_SPLIT_TRAIN] && !strcmp(s.split_dir[FC_SPLIT_TRAIN], "Train") &&
+          s.split_dir[FC_SPLIT_VAL] && !strcmp(s.split_dir[FC_SPLIT_VAL], "valid") && !s.split_dir[FC_SPLIT_TEST],
+          "split folder names");
+    const fc_scan_entry *e = find(&s, "valid/cats/2.png");
+    CHECK(e && e->split == FC_SPLIT_VAL, "valid/ file is validation");
+    e = find(&s, "Train/cats/1.png");
+    CHECK(e && e->split == FC_SPLIT_TRAIN, "Train/ file is train");
+    CHECK(s.n_files == 2, "%zu files", s.n_files);
+    CHECK(s.n_ignored == 1 && !strcmp(s.ignored[0].name, "training") && s.ignored[0].images == 2,
+          "training/ named with its 2 images (%zu)", s.n_ignored);
+    CHECK(s.n_ignored_dirs == 1, "empty/ counted (%zu)", s.n_ignored_dirs);
+    fc_scan_free(&s);
+
+    mkd("VAL");
+    CHECK(fc_scan_dir(root, &s, &st) == FC_ERR_FORMAT && strstr(st.msg, "VAL/") && strstr(st.msg, "valid/"),
+          "%s", st.msg);
+    CHECK(fc_scan_split_of_name("Validation") == FC_SPLIT_VAL && fc_scan_split_of_name("TEST") == FC_SPLIT_TEST &&
+          fc_scan_split_of_name("training") == -2 && fc_scan_looks_like_split("Testing"), "name rules");
+}
+
 static void test_train_alone_is_a_class(void) {
     fresh_root();
     mkd("train");
@@ -228,6 +270,7 @@ static void test_shards(void) {
 int main(void) {
     T_RUN(test_class_folders);
     T_RUN(test_split_folders);
+    T_RUN(test_split_aliases);
     T_RUN(test_train_alone_is_a_class);
     T_RUN(test_errors);
     T_RUN(test_hash_split);
