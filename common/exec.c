@@ -471,11 +471,8 @@ fc_plan *fc_plan_create_opts(const fc_graph *g, int batch, int threads,
      * part way through a run, so the buffers must fit before they are allocated */
     char what[128];
     snprintf(what, sizeof what, "the activations of a batch of %d images of %dx%d", batch, g->in_h, g->in_w);
-    if (fc_mem_check((double)bytes + (double)threads * (double)p->scratch_elems * sizeof(float), what, st)) {
-        size_t n = strlen(st->msg);
-        snprintf(st->msg + n, sizeof st->msg - n, "; a smaller --batch or --size needs less");
+    if (fc_mem_check((double)bytes + (double)threads * (double)p->scratch_elems * sizeof(float), what, st))
         goto fail;
-    }
     p->arena = fc_aligned_alloc(bytes, st);
     p->scratch = fc_aligned_alloc((size_t)threads * p->scratch_elems * sizeof(float) + 64, st);
     p->xs = fc_calloc((size_t)threads * (size_t)(p->max_inputs + 1), sizeof *p->xs, st);

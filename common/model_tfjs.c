@@ -120,8 +120,8 @@ static int read_group(tsrc *s, const char *dir, json_t *paths, unsigned char **o
         }
         char full[8192];
         snprintf(full, sizeof full, "%s/%s", dir, p);
-        unsigned char *part;
-        size_t n;
+        unsigned char *part = NULL;
+        size_t n = 0;
         if ((rc = read_file(full, MAX_SHARDS_BYTES - s->shard_bytes, &part, &n, st))) break;
         s->shard_bytes += n;
         unsigned char *nb = realloc(buf, total + n + 1);

@@ -319,7 +319,13 @@ static int setup_model(job *j, fc_status *st) {
     }
     o->preprocess = pre;
     j->plan = fc_plan_create(j->g, (int)o->batch, (int)o->threads, st);
-    if (!j->plan) return fc_wrap(st, "%s at %dx%d", o->model, j->g->in_h, j->g->in_w);
+    if (!j->plan) {
+        if (st->code == FC_ERR_NOMEM) { /* what extract can change (predict has no --size) */
+            size_t n = strlen(st->msg);
+            snprintf(st->msg + n, sizeof st->msg - n, "; a smaller --batch or --size needs less");
+        }
+        return fc_wrap(st, "%s at %dx%d", o->model, j->g->in_h, j->g->in_w);
+    }
     return FC_OK;
 }
 

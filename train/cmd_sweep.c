@@ -360,10 +360,10 @@ static const char *unused_in_all(const fc_train_config *c, int n, const char *ke
 
 /* The note on configs dropped as identical to an earlier one (same[i] >= 0: config i trains
  * the same head as config same[i]): their labels and the setting that made no difference. */
-static void note_dropped(const fc_grid *g, const fc_train_config *cfg, const int *same, int n_drop) {
+static void note_dropped(const fc_grid *g, const fc_train_config *cfg, const int *same, int n, int n_drop) {
     fprintf(stderr, "featcache sweep: note: %d configs, %d identical ones dropped (each trains the same head as a "
-            "config kept):", g->n_configs, n_drop);
-    for (int i = 0, shown = 0; i < g->n_configs; i++) {
+            "config kept):", n, n_drop);
+    for (int i = 0, shown = 0; i < n; i++) {
         if (same[i] < 0) continue;
         if (shown++ == 6) {
             fprintf(stderr, " and %d more", n_drop - 6);
@@ -446,7 +446,7 @@ static int build(const fc_args *a, sweep_run *r, fc_grid *g) {
             if (same[j] < 0 && !strcmp(texts[i], texts[j])) same[i] = j;
         n_drop += same[i] >= 0;
     }
-    if (n_drop) note_dropped(g, r->cfg, same, n_drop);
+    if (n_drop) note_dropped(g, r->cfg, same, n, n_drop);
     for (int i = 0; i < n; i++) {
         if (same[i] >= 0) continue;
         char label[512];

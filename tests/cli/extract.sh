@@ -57,6 +57,14 @@ expect_exit "activations over the memory available" 1 "tiny.h5 at 512x512: the a
     env FC_TEST_MEM_AVAILABLE=1000000 "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/mem.db" --size 512 "${X[@]}"
 grep -q "a smaller --batch or --size needs less" "$T/.err" && ok "... says to lower --batch or --size" || fail "memory message: $(cat "$T/.err")"
 [ -e "$T/mem.db" ] && fail "memory refusal made a store" || ok "memory refusal: no store made"
+# a kernel (or sandbox) that reports MemAvailable: 0 has not measured anything: no refusals
+printf 'MemTotal:       16384000 kB\nMemFree:               0 kB\nMemAvailable:          0 kB\nSwapFree:              0 kB\n' >"$T/meminfo0"
+check "MemAvailable: 0 kB is no reading: extract runs" env FC_TEST_MEMINFO="$T/meminfo0" "$FC" extract "$T/img" -m "$T/tiny.h5" \
+    -o "$T/mem0.db" "${X[@]}" -q
+check "... and info on its store" env FC_TEST_MEMINFO="$T/meminfo0" "$FC" info "$T/mem0.db"
+printf 'MemTotal:       16384000 kB\nMemAvailable:        100 kB\nSwapFree:              0 kB\n' >"$T/meminfo100"
+expect_exit "a real small MemAvailable still refuses" 1 "more than the 100 KiB available" \
+    env FC_TEST_MEMINFO="$T/meminfo100" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/mem1.db" --size 512 "${X[@]}"
 
 # --- first run: features equal numpy's forward pass ---
 expect_exit "extract f32" 0 "stored 24, skipped 0" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/f32.db" --codec f32 "${X[@]}"
