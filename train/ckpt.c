@@ -53,7 +53,7 @@ int fc_ckpt_key(fc_ckpt *ck, fc_status *st) {
     int k = snprintf(head, sizeof head, "featcache checkpoint 1\nthreads %d\nconfigs %d\n", ck->threads, ck->n_cfg);
     int rc = fc_sha256_update(&h, head, (size_t)k, st);
     for (int i = 0; !rc && i < ck->n_cfg; i++) {
-        char *t = fc_train_config_text(&ck->cfg[i]);
+        char *t = fc_train_config_key_text(&ck->cfg[i]);
         if (!t) rc = fc_fail(st, FC_ERR_NOMEM, "out of memory");
         else rc = fc_sha256_update(&h, t, strlen(t) + 1, st);
         free(t);

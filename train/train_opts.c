@@ -157,7 +157,9 @@ static double nicef(float f) {
     return strtod(buf, NULL);
 }
 
-json_t *fc_train_config_json(const fc_train_config *c) {
+/* Every setting, used or not: the form checkpoint keys hash (unchanged since checkpoints
+ * began, so a run stopped by an older build resumes under a newer one). */
+static json_t *config_json_all(const fc_train_config *c) {
     json_t *hidden = json_array();
     for (int i = 0; i < c->arch.n_hidden; i++) json_array_append_new(hidden, json_integer(c->arch.hidden[i]));
     json_t *j = json_pack("{s:s, s:o, s:s, s:f, s:s, s:f, s:f, s:b, s:f, s:i, s:i, s:I, s:i, s:f, s:s}", "pool",
@@ -167,6 +169,11 @@ json_t *fc_train_config_json(const fc_train_config *c) {
                      "epochs", c->epochs, "batch", c->batch, "seed", (json_int_t)c->seed, "patience", c->patience,
                      "l2", nicef(c->l2), "class_weight", c->class_weight ? "balanced" : "none");
     if (j && c->augment) json_object_set_new(j, "augment", json_true()); /* absent: false (older runs) */
+    return j;
+}
+
+json_t *fc_train_config_json(const fc_train_config *c) {
+    json_t *j = config_json_all(c);
     /* settings that had no effect on this head (momentum of an Adam run, dropout without
      * hidden layers) are left out: the runs table, info and configs compared for equality
      * show only what shaped the head */
@@ -177,12 +184,15 @@ json_t *fc_train_config_json(const fc_train_config *c) {
     return j;
 }
 
-char *fc_train_config_text(const fc_train_config *c) {
-    json_t *j = fc_train_config_json(c);
+static char *dump_config(json_t *j) {
     char *s = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(9)) : NULL;
     json_decref(j);
     return s;
 }
+
+char *fc_train_config_text(const fc_train_config *c) { return dump_config(fc_train_config_json(c)); }
+
+char *fc_train_config_key_text(const fc_train_config *c) { return dump_config(config_json_all(c)); }
 
 void fc_train_config_label(const fc_train_config *c, char *buf, size_t cap) {
     char hid[96] = "0";

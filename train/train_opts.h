@@ -60,6 +60,8 @@ void fc_train_config_canonical(fc_train_config *c);
 json_t *fc_train_config_json(const fc_train_config *c);
 /* Compact text of fc_train_config_json (malloc'd). */
 char *fc_train_config_text(const fc_train_config *c);
+/* Every setting, used or not (checkpoint keys: stable across builds). Caller frees. */
+char *fc_train_config_key_text(const fc_train_config *c);
 /* Short "lr=2e-05 hidden=256 ..." label of the options that differ from base. */
 void fc_train_config_label(const fc_train_config *c, char *buf, size_t cap);
 
