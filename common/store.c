@@ -652,23 +652,25 @@ static int set_prov_value(fc_store *s, const char *key, const char *val, fc_stat
     return rc == SQLITE_DONE ? FC_OK : fc_store_sql_fail(s, st, "update provenance");
 }
 
-/* The image folder record: a provenance row outside pfields, so it is neither required
- * (stores from before it open as they did, and older featcache ignores the row) nor part
- * of the fingerprint or of what merge/import copy. */
+/* The image folder record and the store's origin: provenance rows outside pfields, so
+ * they are neither required (stores from before them open as they did, and older
+ * featcache ignores the rows) nor part of the fingerprint. merge writes the folder its
+ * inputs agree on (cmd_share.c); merge and import write their name as the origin. */
 #define IMAGE_DIR_KEY "image_dir"
+#define ORIGIN_KEY "origin"
 
-int fc_store_get_image_dir(fc_store *s, char *dir, size_t cap, fc_status *st) {
+static int get_extra(fc_store *s, const char *key, char *out, size_t cap, fc_status *st) {
     sqlite3_stmt *q = NULL;
-    dir[0] = '\0';
-    if (sqlite3_prepare_v2(s->db, "SELECT value FROM provenance WHERE key = '" IMAGE_DIR_KEY "'", -1, &q,
-                           NULL) != SQLITE_OK)
+    out[0] = '\0';
+    if (sqlite3_prepare_v2(s->db, "SELECT value FROM provenance WHERE key = ?1", -1, &q, NULL) != SQLITE_OK)
         return -fc_store_sql_fail(s, st, "read provenance");
+    sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
     int r = sqlite3_step(q), found = 0;
     if (r == SQLITE_ROW) {
         const char *v = (const char *)sqlite3_column_text(q, 0);
         /* a value that does not fit (or is empty) is no usable record: as if none */
         if (v && v[0] && strlen(v) < cap) {
-            memcpy(dir, v, strlen(v) + 1);
+            memcpy(out, v, strlen(v) + 1);
             found = 1;
         }
     }
@@ -677,17 +679,34 @@ int fc_store_get_image_dir(fc_store *s, char *dir, size_t cap, fc_status *st) {
     return rc ? -rc : found;
 }
 
-int fc_store_set_image_dir(fc_store *s, const char *dir, fc_status *st) {
+static int set_extra(fc_store *s, const char *key, const char *val, fc_status *st) {
     if (s->readonly) return fc_fail(st, FC_ERR_ARG, "%s: store opened read-only", s->path);
     sqlite3_stmt *q = NULL;
-    int r = sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO provenance(key, value) VALUES ('" IMAGE_DIR_KEY
-                               "', ?1)", -1, &q, NULL);
+    int r = sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO provenance(key, value) VALUES (?1, ?2)", -1, &q,
+                               NULL);
     if (r == SQLITE_OK) {
-        sqlite3_bind_text(q, 1, dir, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 2, val, -1, SQLITE_STATIC);
         r = sqlite3_step(q);
     }
     sqlite3_finalize(q);
     return r == SQLITE_DONE ? FC_OK : fc_store_sql_fail(s, st, "write provenance");
+}
+
+int fc_store_get_image_dir(fc_store *s, char *dir, size_t cap, fc_status *st) {
+    return get_extra(s, IMAGE_DIR_KEY, dir, cap, st);
+}
+
+int fc_store_set_image_dir(fc_store *s, const char *dir, fc_status *st) {
+    return set_extra(s, IMAGE_DIR_KEY, dir, st);
+}
+
+int fc_store_get_origin(fc_store *s, char *out, size_t cap, fc_status *st) {
+    return get_extra(s, ORIGIN_KEY, out, cap, st);
+}
+
+int fc_store_set_origin(fc_store *s, const char *origin, fc_status *st) {
+    return set_extra(s, ORIGIN_KEY, origin, st);
 }
 
 int fc_store_checkpoint(fc_store *s, fc_status *st) {

@@ -208,11 +208,16 @@ int fc_store_foreach_path_rec(fc_store *s, fc_store_path_rec_visit fn, void *ctx
 
 /* The image folder the store's images were extracted from: the absolute, symlink-free
  * path of extract's IMAGE_DIR, kept so a later extract can tell another folder from this
- * one. Informative: not in the fingerprint, not copied by merge or import; stores made
- * before it have none. get: 1 with dir filled, 0 when none is recorded (dir = ""), <0 on
- * error. set: inside or outside the caller's transaction. */
+ * one. Informative: not in the fingerprint; merge writes it when every input records the
+ * same folder (the shards of one extract), import has none to write (exports do not
+ * carry it); stores made before it have none. get: 1 with dir filled, 0 when none is
+ * recorded (dir = ""), <0 on error. set: inside or outside the caller's transaction. */
 int fc_store_get_image_dir(fc_store *s, char *dir, size_t cap, fc_status *st);
 int fc_store_set_image_dir(fc_store *s, const char *dir, fc_status *st);
+/* Which command made the store when it was not extract: "merge" or "import" (informative,
+ * for messages; stores made before it, and extract's, have none). get/set as above. */
+int fc_store_get_origin(fc_store *s, char *out, size_t cap, fc_status *st);
+int fc_store_set_origin(fc_store *s, const char *origin, fc_status *st);
 
 /* The provenance as loaded at open (or set since); NULL for a store without one. */
 const fc_provenance *fc_store_provenance(const fc_store *s);

@@ -8,7 +8,10 @@ PRAGMA user_version = 1;
 
 -- Written once (fc_provenance: fingerprint, model_sha256, arch, layer, in_h, in_w,
 -- resize, preprocess, numerics, feat_h, feat_w, feat_c, codec, layout, level, version,
--- host, user, command, created, updated) and checked on every open.
+-- host, user, command, created, updated) and checked on every open. Two optional rows
+-- outside the fingerprint, which older featcache ignores: image_dir (the absolute real path
+-- of the folder extract read; merge writes it when every input records the same one) and
+-- origin ('merge' or 'import' for stores those commands made).
 CREATE TABLE provenance (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL

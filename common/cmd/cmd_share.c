@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -292,9 +293,10 @@ static int sync_rename(const char *tmp, const char *out, fc_status *st) {
 /* Copies the planned images of every source into a temp store, then renames it to out. */
 /* views: the inputs' common augmentation (NULL or views == 0: none); its views are copied
  * for the images written, *n_views counts them. */
+/* origin: "merge" or "import"; image_dir: the folder to record, or NULL (common_folder). */
 static int write_output(fc_source *src, int nsrc, const plan *p, const fc_provenance *prov,
-                        const fc_views_config *views, const char *out, size_t *written, int64_t *n_views,
-                        fc_status *st) {
+                        const fc_views_config *views, const char *origin, const char *image_dir,
+                        const char *out, size_t *written, int64_t *n_views, fc_status *st) {
     char *tmp = NULL;
     fc_store *s = NULL;
     int rc = 0, fd = -1;
@@ -307,7 +309,8 @@ static int write_output(fc_source *src, int nsrc, const plan *p, const fc_proven
         goto out;
     }
     if ((rc = fc_store_open(tmp, FC_STORE_CREATE | FC_STORE_EXCLUSIVE, &s, st)) ||
-        (rc = fc_store_set_provenance(s, prov, st)) || (rc = fc_store_begin(s, st)))
+        (rc = fc_store_set_provenance(s, prov, st)) || (rc = fc_store_begin(s, st)) ||
+        (rc = fc_store_set_origin(s, origin, st)) || (image_dir && (rc = fc_store_set_image_dir(s, image_dir, st))))
         goto out;
     c.out = s;
     for (int i = 0; i < nsrc && !rc; i++) {
@@ -378,6 +381,19 @@ out:
     free(tmp);
     *written = c.written;
     return rc;
+}
+
+/* The image folder every input records (the shard stores of one extract), so that the
+ * merged store is that folder's (extract --prune works on it); NULL when an input is an
+ * export (exports do not carry it) or records none or another. out: PATH_MAX bytes. */
+static const char *common_folder(fc_source *src, int n, char *out) {
+    char d[PATH_MAX];
+    for (int i = 0; i < n; i++) {
+        fc_status ign = {0};
+        if (!src[i].store || fc_store_get_image_dir(src[i].store, i ? d : out, PATH_MAX, &ign) != 1) return NULL;
+        if (i && strcmp(d, out) != 0) return NULL;
+    }
+    return n > 0 ? out : NULL;
 }
 
 /* ---- the two commands ---- */
@@ -481,7 +497,11 @@ static int run_share(const share_job *j, char **inputs, int n) {
                 views.views = 0;
         }
     }
-    if ((rc = write_output(src, n, &p, &prov, &views, j->out, &written, &n_views, &st))) goto out;
+    char folder[PATH_MAX];
+    const char *dir = j->import ? NULL : common_folder(src, n, folder);
+    if ((rc = write_output(src, n, &p, &prov, &views, j->import ? "import" : "merge", dir, j->out, &written,
+                           &n_views, &st)))
+        goto out;
     if (vr == 1)
         fprintf(stderr, "featcache merge: note: the inputs' augmented views were made with different "
                         "augmentations, or some inputs have none (featcache info shows them); %s holds the "

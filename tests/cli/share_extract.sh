@@ -39,4 +39,20 @@ grep -q "not recorded" "$T/.err" && ok "train from .h5 says the run is not recor
 "$FC" evaluate whole.db head1.h5 --split validation --json >e1.json 2>/dev/null
 "$FC" evaluate whole.h5 head1.h5 --split validation --json >e2.json 2>/dev/null
 [ -s e1.json ] && cmp -s e1.json e2.json && ok "evaluate(.h5) == evaluate(store)" || fail "evaluate differs: $(cat e1.json e2.json | head -c 300)"
+
+# review 9 D1: merge records the folder every input records (the shards of one extract, as
+# extract/slurm makes them), so extract --prune works on the merged store; it never did
+sqlv() { "$PY" -c 'import sqlite3, sys; r = sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone(); print(r[0] if r else "")' "$@"; }
+RI=$(cd img && pwd -P)
+[ "$(sqlv merged.db "select value from provenance where key = 'image_dir'")" = "$RI" ] && ok "merged shards record their folder" \
+    || fail "merged.db image_dir: '$(sqlv merged.db "select value from provenance where key = 'image_dir'")'"
+rm "$(ls img/*/* | head -1)"
+expect_exit "merged shards, an image gone: --prune applies" 0 "pruned 1 stored image(s)" \
+    "$FC" extract img -m tiny.h5 -o merged.db --prune "${X[@]}"
+[ "$("$DUMP" merged.db | wc -l)" -eq 29 ] && ok "... 29 images left" || fail "merged.db: $("$DUMP" merged.db | wc -l) images"
+# inputs from different folders: no folder recorded (the origin says merge, for messages)
+cp -r img img2 && check "extract a copy of the folder" "$FC" extract img2 -m tiny.h5 -o c2.db "${X[@]}"
+check "merge stores of two folders" "$FC" merge -o m2.db sh0.db c2.db
+[ -z "$(sqlv m2.db "select value from provenance where key = 'image_dir'")" ] && [ "$(sqlv m2.db "select value from provenance where key = 'origin'")" = merge ] \
+    && ok "... records no folder, and that merge made it" || fail "m2.db: image_dir/origin wrong"
 finish
