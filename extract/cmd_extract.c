@@ -5,6 +5,7 @@
  * the image folder and the model are checked first, then the store is opened (writer
  * lock: "store is busy") and its provenance compared; only then does the pipeline run. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <pwd.h>
@@ -202,6 +203,7 @@ typedef struct {
     char real_dir[PATH_MAX];      /* IMAGE_DIR, absolute and without symlinks */
     char rec_dir[PATH_MAX];       /* the folder the store records ("": none) */
     int dir_state;                /* DIR_*: how IMAGE_DIR relates to the store's folder */
+    int prune_skipped;            /* --prune asked for, stored images gone, not pruned (exit 1) */
 } job;
 
 /* IMAGE_DIR and the store's recorded folder (check_folder): the same; new (a store
@@ -469,28 +471,106 @@ static int check_folder(job *j, fc_status *st) {
                    what, n_ok, overlap ? " (the same paths hold other images)" : "", todo, keep);
 }
 
+/* A split folder (train/, Validation/, ...) whose parent holds another split folder: the
+ * layout seed 001 extracted one folder at a time, so a store without a record may hold
+ * both; its images found here are no sign that the others are this folder's. The other
+ * split's name is written to other (PATH_MAX bytes). */
+static int split_sibling(const char *dir, char *other) {
+    char parent[PATH_MAX];
+    const char *name = strrchr(dir, '/');
+    if (!split_parent(dir, parent)) return 0;
+    int mine = fc_scan_split_of_name(name + 1), found = 0;
+    DIR *d = opendir(parent);
+    struct dirent *e;
+    while (d && !found && (e = readdir(d))) {
+        int sp = fc_scan_split_of_name(e->d_name);
+        struct stat sb;
+        char path[PATH_MAX * 2];
+        snprintf(path, sizeof path, "%s/%s", parent, e->d_name);
+        if (sp >= 0 && sp != mine && stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+            snprintf(other, PATH_MAX, "%s", path);
+            found = 1;
+        }
+    }
+    if (d) closedir(d);
+    return found;
+}
+
+/* What made a store that records no folder, for messages. */
+static const char *unrecorded_why(job *j) {
+    char origin[32];
+    fc_status ign = {0};
+    if (fc_store_get_origin(j->store, origin, sizeof origin, &ign) == 1) {
+        if (!strcmp(origin, "merge"))
+            return "it was made by `featcache merge` of stores that do not all record the same folder";
+        if (!strcmp(origin, "import"))
+            return "it was made by `featcache import`, and exports do not carry the folder";
+    }
+    return "made before featcache kept it";
+}
+
+/* --prune was asked for and stored images are gone, but they are not pruned: said on
+ * stderr with why and what to do; extract then exits 1 (after its other work, which is
+ * committed), so a script does not take the pruning as done. */
+static void prune_not_applied(job *j, size_t n, const char *why, const char *todo) {
+    char a[PATH_MAX];
+    fprintf(stderr, "extract: warning: --prune not applied: %zu stored image(s) are not in %s, %s. %s\n", n,
+            fc_printable(j->o.dir, a, sizeof a), why, todo);
+    j->prune_skipped = 1;
+}
+
 /* After a run from a folder that holds some of the store's files but is not the one it
  * records: record it when the run found every stored image there (or the recorded folder
- * is gone: moved). Otherwise the images not found may be another folder's (a store from
- * before the record, or a copy of part of the folder): said, and --prune is not applied. */
+ * is gone: moved). A store that records no folder (made by merge, import, or before the
+ * record) also takes the folder when more than half of its images (with features) were
+ * found at their stored paths with their stored content, unless the folder is a split
+ * folder with a sibling split (seed 001's train/ and validation/ may both be in it).
+ * Otherwise the images not found may be another folder's (a store mixing two, or a copy
+ * of part of the folder): said, and --prune is not applied. */
 static int settle_folder(job *j, size_t n_gone, int *unsure, fc_status *st) {
-    char a[PATH_MAX], b[PATH_MAX], c[PATH_MAX];
+    char a[PATH_MAX], b[PATH_MAX], c[PATH_MAX], sib[PATH_MAX];
     int state = j->dir_state;
     *unsure = 0;
     if (state == DIR_SAME || state == DIR_NEW) return FC_OK;
+    if (state == DIR_LEGACY && (n_gone > 0 || j->o.shard_n > 1)) {
+        size_t total = 0, found = fc_sink_found_in_place(&j->sink, j->shas, j->scan.n_files);
+        for (size_t i = 0; i < j->sink.n_imgs; i++) total += j->sink.imgs[i].status == FC_IMG_OK;
+        int split = split_sibling(j->real_dir, sib);
+        if (2 * found > total && !split) {
+            fprintf(stderr, "extract: note: %s records no image folder (%s); %zu of its %zu images are in %s at "
+                    "their stored paths: the store now records this folder\n", j->o.store, unrecorded_why(j), found,
+                    total, fc_printable(j->real_dir, c, sizeof c));
+            return fc_store_set_image_dir(j->store, j->real_dir, st);
+        }
+        *unsure = n_gone > 0;
+        if (!n_gone) return FC_OK;
+        char why[PATH_MAX * 2 + 512];
+        int w = snprintf(why, sizeof why, "and %s does not record the folder it was made from (%s); ", j->o.store,
+                         unrecorded_why(j));
+        if (split)
+            snprintf(why + w, sizeof why - w, "%s is a split folder next to %s, whose images it may also hold",
+                     fc_printable(j->real_dir, c, sizeof c), fc_printable(sib, b, sizeof b));
+        else
+            snprintf(why + w, sizeof why - w, "only %zu of its %zu images are there at their stored paths (more than "
+                     "half must be to take it for the store's folder)", found, total);
+        const char *todo = "They may be another folder's images. To have this folder's images alone, extract it "
+                           "into a new store";
+        if (j->o.prune) prune_not_applied(j, n_gone, why, todo);
+        else printf("%zu stored image(s) are not in %s, %s: --prune is not offered. %s\n", n_gone,
+                    fc_printable(j->o.dir, a, sizeof a), why, todo);
+        return FC_OK;
+    }
     if (state != DIR_MOVED && (n_gone > 0 || j->o.shard_n > 1)) {
         *unsure = n_gone > 0;
         if (!n_gone) return FC_OK;
-        if (state == DIR_LEGACY)
-            printf("%zu stored image(s) are not in %s, and %s does not record the folder it was made from "
-                   "(made before featcache kept it): they may be another folder's images, so --prune is not "
-                   "%s. To have this folder's images alone, extract it into a new store\n",
-                   n_gone, fc_printable(j->o.dir, a, sizeof a), j->o.store, j->o.prune ? "applied" : "offered");
-        else
-            printf("%zu stored image(s) are not in %s; %s was made from %s, which is still there: --prune is "
-                   "not %s a copy (`featcache extract %s -o %s --prune` removes the images gone from there)\n",
-                   n_gone, fc_printable(j->o.dir, a, sizeof a), j->o.store, fc_printable(j->rec_dir, b, sizeof b),
-                   j->o.prune ? "applied to" : "offered for", b, j->o.store);
+        char why[PATH_MAX + 256], todo[PATH_MAX * 2 + 128];
+        snprintf(why, sizeof why, "and %s was made from %s, which is still there: this is a copy", j->o.store,
+                 fc_printable(j->rec_dir, b, sizeof b));
+        snprintf(todo, sizeof todo, "`featcache extract %s -o %s --prune` removes the images gone from there", b,
+                 j->o.store);
+        if (j->o.prune) prune_not_applied(j, n_gone, why, todo);
+        else printf("%zu stored image(s) are not in %s; %s was made from %s, which is still there: --prune is "
+                    "not offered for a copy (%s)\n", n_gone, fc_printable(j->o.dir, a, sizeof a), j->o.store, b, todo);
         return FC_OK;
     }
     if (state != DIR_LEGACY)
@@ -508,17 +588,17 @@ static int check_removed(job *j, fc_status *st) {
                              &n, st);
     if (!rc) rc = settle_folder(j, n, &unsure, st);
     if (rc || n == 0 || unsure) goto out;
+    char why[256];
     if (!j->o.prune) {
         printf("%zu stored image(s) are no longer in %s; --prune removes them\n", n, j->o.dir);
     } else if (j->stats.skipped == 0) {
         /* nothing of IMAGE_DIR was stored before: most likely another folder than the one
          * the store was made from; pruning would delete every feature it held */
-        printf("%zu stored image(s) are not in %s, and none of its images was stored before: not pruning "
-               "(another folder? to keep this folder's images alone, extract it into a new store)\n",
-               n, j->o.dir);
+        prune_not_applied(j, n, "and none of its images was stored before (another folder?)",
+                          "To keep this folder's images alone, extract it into a new store");
     } else if (j->stats.unreadable > 0) {
-        printf("%zu stored image(s) are no longer in %s; not pruning because %lld file(s) could "
-               "not be read\n", n, j->o.dir, (long long)j->stats.unreadable);
+        snprintf(why, sizeof why, "because %lld file(s) could not be read", (long long)j->stats.unreadable);
+        prune_not_applied(j, n, why, "Make them readable (or remove them) and run again");
     } else if (!(rc = fc_sink_prune(&j->sink, idx, n, st))) {
         printf("pruned %zu stored image(s) that are no longer in %s\n", n, j->o.dir);
     }
@@ -648,6 +728,9 @@ static int extract(job *j, int argc, char **argv, fc_status *st) {
     if (j->aug.views && (rc = run_augment(j, st))) return rc;
     if (j->o.strict && bad > 0)
         return fc_fail(st, FC_ERR_FORMAT, "%lld image(s) failed (--strict)", (long long)bad);
+    if (j->prune_skipped)
+        return fc_fail(st, FC_ERR_MISMATCH, "--prune was not applied (see the warning above); everything else "
+                       "this run did is stored");
     return FC_OK;
 }
 

@@ -172,6 +172,24 @@ int fc_sink_is_stored(void *ctx, const char *sha256) {
     return fc_strmap_get(&k->by_sha, sha256, &i) && k->imgs[i].status == FC_IMG_OK;
 }
 
+size_t fc_sink_found_in_place(const fc_sink *k, char (*shas)[65], size_t n) {
+    size_t found = 0;
+    fc_strmap seen = {0};
+    fc_status ign = {0};
+    for (size_t f = 0; f < n && f < k->scan->n_files; f++) {
+        int64_t pi, im;
+        if (!shas[f][0] || !fc_strmap_get(&k->by_path, k->scan->files[f].path, &pi)) continue;
+        const char *sha = k->paths[pi].sha256;
+        if (strcmp(sha, shas[f]) != 0 || !fc_strmap_get(&k->by_sha, sha, &im) ||
+            k->imgs[im].status != FC_IMG_OK || fc_strmap_get(&seen, sha, NULL))
+            continue;
+        if (fc_strmap_put(&seen, sha, 1, &ign)) break; /* out of memory: a lower count */
+        found++;
+    }
+    fc_strmap_free(&seen);
+    return found;
+}
+
 /* A stored image found under another class folder (moved or copied): the store keeps one
  * label per content and follows the folders, so say so. */
 static void note_relabel(fc_sink *k, const fc_item *it) {

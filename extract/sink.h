@@ -61,6 +61,11 @@ int fc_sink_write(void *ctx, const fc_pl_batch *b, fc_status *st);
 int fc_sink_path_sha(void *ctx, const fc_scan_entry *e, char sha256[65]);
 int fc_sink_is_stored(void *ctx, const char *sha256);
 
+/* How many stored images with features (of those loaded at open) this run found at a path
+ * the store records for them, with their stored content (shas: this run's sha256 per scan
+ * entry). */
+size_t fc_sink_found_in_place(const fc_sink *k, char (*shas)[65], size_t n);
+
 /* Stored images (ok or failed) in shard I/N whose sha256 is not among this run's
  * (shas, one per scan entry). *out: malloc'd array of indices into k->imgs. */
 int fc_sink_removed(const fc_sink *k, char (*shas)[65], size_t n, int shard_i, int shard_n,

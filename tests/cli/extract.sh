@@ -310,20 +310,52 @@ expect_exit "store without a record: its folder works" 0 "stored 0, skipped 12" 
 mkdir -p "$T/mixsrc" && cp -r "$T/copied/." "$T/mixsrc/" && cp -r "$T/seed/validation/." "$T/mixsrc/"
 "$FC" extract "$T/mixsrc" -m "$T/tiny.h5" -o "$T/mix.db" "${X[@]}" >/dev/null
 $PY -c 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute("delete from provenance where key = ?", ("image_dir",)); c.commit()' "$T/mix.db"
+# (--prune asked for and not applied: a warning on stderr and exit 1, as --strict, after the run)
 for pr in "" --prune; do
-    expect_exit "old mixed store, validation/ ${pr:-(no --prune)}: the others are not offered for pruning" 0 \
+    expect_exit "old mixed store, validation/ ${pr:-(no --prune)}: the others are not offered for pruning" $([ -n "$pr" ] && echo 1 || echo 0) \
         "12 stored image(s) are not in $T/seed/validation, and $T/mix.db does not record the folder" \
         "$FC" extract "$T/seed/validation" -m "$T/tiny.h5" -o "$T/mix.db" $pr "${X[@]}"
     grep -q -- "--prune removes\|^pruned" "$T/.out" && fail "... offers or applies --prune" || ok "... --prune neither offered nor applied"
+    grep -qF "only 6 of its 18 images are there at their stored paths" "$T/.out" "$T/.err" && ok "... says how many were found" \
+        || fail "mixed store: $(cat "$T/.out" "$T/.err")"
 done
+grep -qF "extract: warning: --prune not applied: 12 stored image(s)" "$T/.err" && ok "... a --prune not applied is a warning on stderr" \
+    || fail "no stderr warning: $(cat "$T/.err")"
 [ "$("$DUMP" --records "$T/mix.db" | wc -l)" = 18 ] && ok "... all 18 images kept" || fail "mixed store: $("$DUMP" --records "$T/mix.db" | wc -l) left"
 [ -z "$(sqlv "$T/mix.db" "select value from provenance where key = 'image_dir'")" ] && ok "... and no folder recorded" \
     || fail "mixed store: recorded $(sqlv "$T/mix.db" "select value from provenance where key = 'image_dir'")"
 # a copy of the store's folder, still there, with a file less: --prune is for the folder itself
 rm -rf "$T/copy2" && cp -r "$T/copied" "$T/copy2" && rm "$(ls "$T/copy2"/*/* | head -1)"
-expect_exit "a partial copy of the store's folder: not pruned" 0 "--prune is not applied to a copy" \
+expect_exit "a partial copy of the store's folder: not pruned (exit 1)" 1 "--prune not applied: 1 stored image(s) are not in $T/copy2, and $T/two.db was made from" \
     "$FC" extract "$T/copy2" -m "$T/tiny.h5" -o "$T/two.db" --prune "${X[@]}"
 [ "$("$DUMP" --records "$T/two.db" | wc -l)" = 12 ] && ok "... all 12 images kept" || fail "copy: $("$DUMP" --records "$T/two.db" | wc -l) left"
+# review 9 D1: a store without a record (made before it, by import, or by merge of stores
+# that record none) never recorded its folder while an image was gone, so --prune could
+# never apply again. It now takes the folder when more than half of its images are there at
+# their stored paths with their stored content, and --prune applies.
+rm -rf "$T/leg" && cp -r "$T/copied" "$T/leg"
+"$FC" extract "$T/leg" -m "$T/tiny.h5" -o "$T/leg.db" "${X[@]}" >/dev/null
+$PY -c 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute("delete from provenance where key = ?", ("image_dir",)); c.commit()' "$T/leg.db"
+rm "$(ls "$T/leg"/*/* | head -1)"
+expect_exit "store without a record, one image gone: --prune applies" 0 "pruned 1 stored image(s)" \
+    "$FC" extract "$T/leg" -m "$T/tiny.h5" -o "$T/leg.db" --prune "${X[@]}"
+grep -qF "records no image folder (made before featcache kept it); 11 of its 12 images are in $(cd "$T/leg" && pwd -P) at their stored paths" "$T/.err" \
+    && ok "... saying why it takes the folder" || fail "adopt note: $(cat "$T/.err")"
+[ "$(sqlv "$T/leg.db" "select value from provenance where key = 'image_dir'")" = "$(cd "$T/leg" && pwd -P)" ] \
+    && ok "... and the folder is recorded" || fail "not recorded"
+# seed 001's layout: an old store holding train/ and validation/ (more of validation's), run
+# from validation/: a split folder next to train/ is never taken, train/'s images stay
+rm -rf "$T/sb" "$T/sbmix" && mkdir -p "$T/sbmix"
+$PY "$FX" images "$T/sb/train" --classes 2 --per-class 2 --offset 70
+$PY "$FX" images "$T/sb/validation" --classes 2 --per-class 5 --offset 80
+cp -r "$T/sb/train/." "$T/sbmix/" && cp -r "$T/sb/validation/." "$T/sbmix/"
+"$FC" extract "$T/sbmix" -m "$T/tiny.h5" -o "$T/sbmix.db" "${X[@]}" >/dev/null
+$PY -c 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute("delete from provenance where key = ?", ("image_dir",)); c.commit()' "$T/sbmix.db"
+expect_exit "old store with train/ and validation/, run from validation/ (10 of 14 there) --prune: not applied" 1 \
+    "is a split folder next to $(cd "$T/sb" && pwd -P)/train" \
+    "$FC" extract "$T/sb/validation" -m "$T/tiny.h5" -o "$T/sbmix.db" --prune "${X[@]}"
+[ "$("$DUMP" --records "$T/sbmix.db" | wc -l)" = 14 ] && ok "... the training images kept" || fail "sbmix: $("$DUMP" --records "$T/sbmix.db" | wc -l) left"
+[ -z "$(sqlv "$T/sbmix.db" "select value from provenance where key = 'image_dir'")" ] && ok "... no folder recorded" || fail "sbmix recorded a folder"
 
 # --- train/ validation/ test/ folders are the splits ---
 mkdir -p "$T/splits"
