@@ -127,7 +127,7 @@ static fc_pl_stats run_extract(bench_ctx *bc, const char *dir, fc_store *store,
     fc_pl_config cfg = {.scan = scan, .batch = batch, .in_h = g->in_h, .in_w = g->in_w,
                         .out_elems = fc_graph_out_elems(g), .resize = FC_RESIZE_NEAREST,
                         .preprocess = FC_PRE_CAFFE, .val_frac = 0.2, .shard_n = 1};
-    fc_pl_ops ops = {bc, op_forward, op_write, op_path, op_stored};
+    fc_pl_ops ops = {bc, op_forward, op_write, op_path, op_stored, NULL};
     fc_pl_stats ps;
     if (fc_pl_run(&cfg, &ops, &ps, &st)) die("extract", &st);
     fc_sink_free(&bc->sink);

@@ -391,6 +391,9 @@ static int op_path_sha(void *ctx, const fc_scan_entry *e, char sha256[65]) {
 static int op_is_stored(void *ctx, const char *sha256) {
     return fc_sink_is_stored(&((job *)ctx)->sink, sha256);
 }
+static int op_label_differs(void *ctx, const char *sha256, const fc_scan_entry *e, int split) {
+    return fc_sink_label_differs(&((job *)ctx)->sink, sha256, e, split);
+}
 
 static int run_pipeline(job *j, fc_status *st) {
     const options *o = &j->o;
@@ -407,7 +410,7 @@ static int run_pipeline(job *j, fc_status *st) {
     };
     fc_preprocess_parse(j->prov.preprocess, &cfg.preprocess);
     cfg.resize = o->resize;
-    fc_pl_ops ops = {j, op_forward, op_write, op_path_sha, op_is_stored};
+    fc_pl_ops ops = {j, op_forward, op_write, op_path_sha, op_is_stored, op_label_differs};
     struct sigaction old[2];
     fc_stop_catch(old);
     int rc = fc_pl_run(&cfg, &ops, &j->stats, st);
@@ -719,6 +722,10 @@ static int extract(job *j, int argc, char **argv, fc_status *st) {
     }
     if (rc) return rc;
     if ((rc = check_removed(j, st))) return rc;
+    if (j->sink.relabeled)
+        printf("%lld stored image(s) relabelled: class/split now from the folder names (features reused, the "
+               "backbone not run%s)\n", (long long)j->sink.relabeled,
+               j->sink.relabeled > FC_SINK_RELABEL_LINES ? "; the first 20 are named above" : "");
     print_summary(j);
     const fc_pl_stats *s = &j->stats;
     int64_t bad = s->failed + s->unreadable;

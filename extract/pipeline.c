@@ -200,10 +200,12 @@ static int read_one(pipe_t *p, slot *s, size_t idx, fc_status *st) {
     } else if ((rc = fc_strmap_put(&p->run_shas, it->sha256, (int64_t)idx, st))) {
         goto out;
     } else if (p->ops->is_stored(p->ops->ctx, it->sha256)) {
-        /* stored: a fast-path hit needs no record; a re-read file (moved, touched) gets
-         * its path, class and split refreshed */
+        /* stored: a fast-path hit needs no record unless the folder now gives it another
+         * class or split; a re-read file (moved, touched) gets its path, class and split
+         * refreshed */
         it->kind = FC_ITEM_SEEN;
-        keep = how == 0;
+        it->fast = how == 1;
+        keep = how == 0 || (p->ops->label_differs && p->ops->label_differs(p->ops->ctx, it->sha256, e, it->split));
         if (how == 1) p->stats->fast_path++; /* the writer counts the others */
     } else {
         fc_status dst = {0};
@@ -265,7 +267,7 @@ static void count_items(pipe_t *p, const slot *s) {
         case FC_ITEM_OK: ps->stored++; break;
         case FC_ITEM_FAILED: ps->failed++; break;
         case FC_ITEM_UNREADABLE: ps->unreadable++; break;
-        case FC_ITEM_SEEN: ps->skipped++; break;
+        case FC_ITEM_SEEN: ps->skipped += !it->fast; break; /* fast ones: fast_path */
         case FC_ITEM_DUP: break; /* counted by the reader */
         }
         if (it->kind == FC_ITEM_FAILED || it->kind == FC_ITEM_UNREADABLE)

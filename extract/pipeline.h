@@ -39,6 +39,7 @@ typedef struct {
     int row;            /* FC_ITEM_OK: row in in/out */
     int width, height;  /* original size (FC_ITEM_OK) */
     int64_t bytes;      /* bytes read (or the stat size on the fast path) */
+    int fast;           /* FC_ITEM_SEEN from the fast path (not read): kept only to relabel */
     char error[512];    /* "PATH: reason" for FAILED/UNREADABLE */
 } fc_item;
 
@@ -61,6 +62,10 @@ typedef struct {
      * mtime (no need to read the file). is_stored: 1 if sha256 has stored features. */
     int (*path_sha)(void *ctx, const fc_scan_entry *e, char sha256[65]);
     int (*is_stored)(void *ctx, const char *sha256);
+    /* Reader thread, optional: 1 if the stored image sha256 has another class than e's or,
+     * when e has a folder split, another split: a fast-path hit is then passed to write
+     * (FC_ITEM_SEEN, fast set) so that its labels follow the folder. */
+    int (*label_differs)(void *ctx, const char *sha256, const fc_scan_entry *e, int split);
 } fc_pl_ops;
 
 typedef struct {

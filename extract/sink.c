@@ -25,7 +25,7 @@ typedef struct {
     int rc;
 } load_ctx;
 
-static int add_image(fc_sink *k, const char *sha, int status, const char *class_name,
+static int add_image(fc_sink *k, const char *sha, int status, const char *class_name, int split,
                      fc_status *st) {
     if (k->n_imgs == k->cap_imgs) {
         size_t cap = k->cap_imgs ? 2 * k->cap_imgs : 1024;
@@ -37,6 +37,7 @@ static int add_image(fc_sink *k, const char *sha, int status, const char *class_
     fc_sink_image *im = &k->imgs[k->n_imgs];
     snprintf(im->sha256, sizeof im->sha256, "%s", sha);
     im->status = status;
+    im->split = split;
     int id = class_id(k, class_name, st);
     if (id < 0) return -id;
     im->class_id = id;
@@ -51,7 +52,7 @@ static int add_image(fc_sink *k, const char *sha, int status, const char *class_
 static int load_images(fc_sink *k, fc_status *st) {
     static const char *sql =
         "SELECT i.sha256, CASE WHEN i.status = 0 AND EXISTS (SELECT 1 FROM features f WHERE "
-        "f.sha256 = i.sha256) THEN 0 ELSE 1 END, c.name FROM images i "
+        "f.sha256 = i.sha256) THEN 0 ELSE 1 END, c.name, i.split FROM images i "
         "JOIN classes c ON c.id = i.class_id";
     sqlite3 *db = fc_store_db(k->store);
     sqlite3_stmt *q = NULL;
@@ -62,7 +63,7 @@ static int load_images(fc_sink *k, fc_status *st) {
     while (!rc && (r = sqlite3_step(q)) == SQLITE_ROW) {
         const char *sha = (const char *)sqlite3_column_text(q, 0);
         const char *cls = (const char *)sqlite3_column_text(q, 2);
-        rc = add_image(k, sha ? sha : "", sqlite3_column_int(q, 1), cls ? cls : "", st);
+        rc = add_image(k, sha ? sha : "", sqlite3_column_int(q, 1), cls ? cls : "", sqlite3_column_int(q, 3), st);
     }
     if (!rc && r != SQLITE_DONE)
         rc = fc_fail(st, r == SQLITE_CORRUPT ? FC_ERR_FORMAT : FC_ERR_IO, "%s: listing images: %s",
@@ -172,6 +173,15 @@ int fc_sink_is_stored(void *ctx, const char *sha256) {
     return fc_strmap_get(&k->by_sha, sha256, &i) && k->imgs[i].status == FC_IMG_OK;
 }
 
+int fc_sink_label_differs(void *ctx, const char *sha256, const fc_scan_entry *e, int split) {
+    const fc_sink *k = ctx;
+    int64_t i;
+    if (!fc_strmap_get(&k->by_sha, sha256, &i)) return 0;
+    const fc_sink_image *im = &k->imgs[i];
+    return strcmp(k->class_names[im->class_id], k->scan->classes[e->cls]) != 0 ||
+           (e->split != FC_SPLIT_ANY && im->split != split);
+}
+
 size_t fc_sink_found_in_place(const fc_sink *k, char (*shas)[65], size_t n) {
     size_t found = 0;
     fc_strmap seen = {0};
@@ -190,18 +200,23 @@ size_t fc_sink_found_in_place(const fc_sink *k, char (*shas)[65], size_t n) {
     return found;
 }
 
-/* A stored image found under another class folder (moved or copied): the store keeps one
- * label per content and follows the folders, so say so. */
+/* A stored image found under another class folder (moved or copied), or given another
+ * class or split by the folder names than a store made by an earlier build recorded
+ * (Train/, valid/ as split folders): the store keeps one label per content and follows
+ * the folders, so say so (the first FC_SINK_RELABEL_LINES; extract prints the count). */
 static void note_relabel(fc_sink *k, const fc_item *it) {
     int64_t i;
-    if (!fc_strmap_get(&k->by_sha, it->sha256, &i)) return;
-    const char *have = k->class_names[k->imgs[i].class_id];
+    if (!fc_strmap_get(&k->by_sha, it->sha256, &i) || !fc_sink_label_differs(k, it->sha256, it->entry, it->split))
+        return;
+    const fc_sink_image *im = &k->imgs[i];
+    const char *have = k->class_names[im->class_id];
     const char *now = k->scan->classes[it->entry->cls];
-    if (strcmp(have, now) == 0) return;
-    k->relabeled++;
-    char msg[1024];
-    snprintf(msg, sizeof msg, "%s/%s: note: stored features reused, class '%s' -> '%s'",
-             k->scan->root, it->entry->path, have, now);
+    if (k->relabeled++ >= FC_SINK_RELABEL_LINES) return;
+    char msg[9000], cls[2100] = "", spl[64] = "";
+    if (strcmp(have, now) != 0) snprintf(cls, sizeof cls, ", class '%s' -> '%s'", have, now);
+    if (im->split != it->split)
+        snprintf(spl, sizeof spl, ", split %s -> %s", fc_split_name(im->split), fc_split_name(it->split));
+    snprintf(msg, sizeof msg, "%s/%s: note: stored features reused%s%s", k->scan->root, it->entry->path, cls, spl);
     fc_progress_message(k->progress, msg);
 }
 

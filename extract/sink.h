@@ -16,10 +16,13 @@ typedef struct {
     int64_t size, mtime_ns;
 } fc_sink_path;
 
+#define FC_SINK_RELABEL_LINES 20 /* relabelled images named one by one per run (extract says "20") */
+
 typedef struct {
     char sha256[65];
     int status;          /* FC_IMG_OK / FC_IMG_FAILED */
     int class_id;        /* index into class_names */
+    int split;           /* FC_SPLIT_* as stored */
 } fc_sink_image;
 
 typedef struct {
@@ -36,7 +39,7 @@ typedef struct {
     size_t n_paths, cap_paths;
     fc_strmap by_path;       /* path -> index in paths */
     fc_strmap dropped;       /* writer: records of unreadable files that now read, deleted */
-    int64_t relabeled;       /* re-read files whose stored class differs (warned) */
+    int64_t relabeled;       /* stored images given another class or folder split (noted) */
     fc_progress *progress;   /* for warnings */
     const char *image_dir;   /* folder to record with the first batch of a new store, or NULL */
 } fc_sink;
@@ -60,6 +63,7 @@ int fc_sink_record_folder(fc_sink *k, const char *dir, fc_status *st);
 int fc_sink_write(void *ctx, const fc_pl_batch *b, fc_status *st);
 int fc_sink_path_sha(void *ctx, const fc_scan_entry *e, char sha256[65]);
 int fc_sink_is_stored(void *ctx, const char *sha256);
+int fc_sink_label_differs(void *ctx, const char *sha256, const fc_scan_entry *e, int split);
 
 /* How many stored images with features (of those loaded at open) this run found at a path
  * the store records for them, with their stored content (shas: this run's sha256 per scan

@@ -439,6 +439,30 @@ grep -qF "split: folders Train/ (train), Validation/ (validation)" "$T/.out" && 
 grep -qE "^(Train|Validation) " "$T/capcls" && fail "Train/ Validation/ became classes: $(cat "$T/capcls")" || ok "... not classes"
 [ "$(awk '$2 == "validation"' "$T/capcls" | wc -l)" -ge 1 ] && ok "... Validation/ images are in validation" \
     || fail "capitalised splits: $(cat "$T/capcls")"
+# review 9 D2: a store made when Train/ Validation/ were classes (earlier builds), re-run on
+# the unchanged folder: the fast path (same size and mtime) kept the old labels silently.
+# Every stored image is now relabelled from the folder names, without the backbone.
+$PY - "$T/cap.db" <<'PYEOF'
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+for top in ("Train", "Validation"):
+    c.execute("insert or ignore into classes(name) values (?)", (top,))
+    cid = c.execute("select id from classes where name = ?", (top,)).fetchone()[0]
+    c.execute("update images set class_id = ?, split = 0 where path like ?", (cid, top + "/%"))
+c.commit()
+PYEOF
+"$FC" train "$T/cap.db" -o "$T/caph.h5" --epochs 1 --hidden 0 -q >/dev/null 2>&1 || fail "train on the old labels"
+expect_exit "old labels, unchanged folder: relabelled from the folder names" 0 \
+    "6 stored image(s) relabelled: class/split now from the folder names" "$FC" extract "$T/cap" -m "$T/tiny.h5" -o "$T/cap.db" "${X[@]}"
+grep -qF "stored 0, skipped 6 (already stored; 6 unchanged, not re-read)" "$T/.out" && ok "... without re-reading or the backbone" \
+    || fail "relabel run: $(cat "$T/.out")"
+grep -qF "split train -> validation" "$T/.err" && ok "... naming the split change" || fail "relabel notes: $(cat "$T/.err")"
+"$DUMP" --records "$T/cap.db" | awk '{print $3, $4}' | sort -u | cmp -s - "$T/capcls" && ok "... the labels one extract of the folder gives" \
+    || fail "relabelled: $("$DUMP" --records "$T/cap.db" | awk '{print $3, $4}' | sort -u | tr '\n' ' ')"
+expect_exit "a re-run then changes nothing" 0 "stored 0, skipped 6" "$FC" extract "$T/cap" -m "$T/tiny.h5" -o "$T/cap.db" "${X[@]}"
+grep -q "relabelled" "$T/.out" && fail "... relabels again" || ok "... and relabels nothing"
+expect_exit "a head trained on the old labels: evaluate names the class change" 1 "class 0 is 'Train' in the head but" \
+    "$FC" evaluate "$T/cap.db" "$T/caph.h5" --split train
 $PY "$FX" images "$T/tt/training" --classes 1 --per-class 2
 $PY "$FX" images "$T/tt/testing" --classes 1 --per-class 2 --offset 10
 expect_exit "training/ testing/: class folders, with a note naming them" 0 "split-like folders (testing/, training/)" \

@@ -114,7 +114,7 @@ static int run(fake *f, fc_scan *s, int batch, int shard_i, int shard_n, fc_pl_s
                       .resize = FC_RESIZE_NEAREST, .preprocess = FC_PRE_NONE,
                       .val_frac = 0.5, .test_frac = 0, .shard_i = shard_i, .shard_n = shard_n,
                       .stop = &f->stop, .shas = shas};
-    fc_pl_ops ops = {f, f_forward, f_write, f_path_sha, f_is_stored};
+    fc_pl_ops ops = {f, f_forward, f_write, f_path_sha, f_is_stored, NULL};
     return fc_pl_run(&c, &ops, ps, st);
 }
 
