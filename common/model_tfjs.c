@@ -42,7 +42,7 @@ static int read_file(const char *path, size_t max, unsigned char **out, size_t *
                      fc_status *st) {
     struct stat sb;
     FILE *f = fc_fopen_regular(path, &sb, st); /* model.json or a shard may be a FIFO */
-    if (!f) return st ? (int)st->code : FC_ERR_IO;
+    if (!f) return st && st->code ? (int)st->code : FC_ERR_IO; /* never 0 without a buffer */
     int rc = 0;
     unsigned char *buf = NULL;
     if ((size_t)sb.st_size > max) {
