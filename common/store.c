@@ -640,16 +640,22 @@ int fc_store_set_provenance(fc_store *s, const fc_provenance *p, fc_status *st) 
     return fc_store_alloc_decode(s, st);
 }
 
-static int set_prov_value(fc_store *s, const char *key, const char *val, fc_status *st) {
+/* Runs sql (?1 = key, ?2 = val) on the provenance table. */
+static int prov_write(fc_store *s, const char *sql, const char *key, const char *val, const char *what,
+                      fc_status *st) {
     sqlite3_stmt *q = NULL;
-    int rc = sqlite3_prepare_v2(s->db, "UPDATE provenance SET value = ?2 WHERE key = ?1", -1, &q, NULL);
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, &q, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
         sqlite3_bind_text(q, 2, val, -1, SQLITE_TRANSIENT);
         rc = sqlite3_step(q);
     }
     sqlite3_finalize(q);
-    return rc == SQLITE_DONE ? FC_OK : fc_store_sql_fail(s, st, "update provenance");
+    return rc == SQLITE_DONE ? FC_OK : fc_store_sql_fail(s, st, what);
+}
+
+static int set_prov_value(fc_store *s, const char *key, const char *val, fc_status *st) {
+    return prov_write(s, "UPDATE provenance SET value = ?2 WHERE key = ?1", key, val, "update provenance", st);
 }
 
 /* The image folder record and the store's origin: provenance rows outside pfields, so
@@ -681,16 +687,8 @@ static int get_extra(fc_store *s, const char *key, char *out, size_t cap, fc_sta
 
 static int set_extra(fc_store *s, const char *key, const char *val, fc_status *st) {
     if (s->readonly) return fc_fail(st, FC_ERR_ARG, "%s: store opened read-only", s->path);
-    sqlite3_stmt *q = NULL;
-    int r = sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO provenance(key, value) VALUES (?1, ?2)", -1, &q,
-                               NULL);
-    if (r == SQLITE_OK) {
-        sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
-        sqlite3_bind_text(q, 2, val, -1, SQLITE_STATIC);
-        r = sqlite3_step(q);
-    }
-    sqlite3_finalize(q);
-    return r == SQLITE_DONE ? FC_OK : fc_store_sql_fail(s, st, "write provenance");
+    return prov_write(s, "INSERT OR REPLACE INTO provenance(key, value) VALUES (?1, ?2)", key, val,
+                      "write provenance", st);
 }
 
 int fc_store_get_image_dir(fc_store *s, char *dir, size_t cap, fc_status *st) {
