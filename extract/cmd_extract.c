@@ -266,9 +266,10 @@ static int scan_folder(job *j, fc_status *st) {
      * command line while doing nothing (as train refuses options that shape no head) */
     if (j->scan.split_dirs && j->o.frac_given)
         return fc_fail(st, FC_ERR_FORMAT,
-                       "%s has train/ with validation/ or test/ folders, which are the splits: %s apply only to "
+                       "%s has train/ with validation/ or test/ folders, which are the splits: %s %s only to "
                        "a folder without them (splits drawn by content hash); drop %s", j->o.dir,
-                       j->o.frac_given, strchr(j->o.frac_given, ' ') ? "them" : "it");
+                       j->o.frac_given, strchr(j->o.frac_given, ' ') ? "apply" : "applies",
+                       strchr(j->o.frac_given, ' ') ? "them" : "it");
     note_non_utf8_classes(&j->scan);
     if (j->scan.n_files == 0)
         return fc_fail(st, FC_ERR_FORMAT,
