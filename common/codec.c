@@ -169,6 +169,14 @@ static void u8_grid(double lo, double hi, double *scale, double *min) {
     }
 }
 
+/* Whether every value of a channel's grid (q*scale + min, q in 0..255) is a finite float:
+ * a range whose ends lie near FLT_MAX can widen past it (the zero-anchored grid takes
+ * 255/254 of the range), and converting such a double to float is undefined in C. */
+static int u8_grid_fits(double scale, double min) {
+    double top = 255 * scale + min;
+    return fabs(min) <= FLT_MAX && fabs(top) <= FLT_MAX;
+}
+
 /* Widen an f16 range end away from zero to 4 significant bits: the step grows by at
  * most 1/8, and the parameter section then compresses to about a byte per channel. */
 static uint16_t f16_coarse(uint16_t h) {
@@ -219,6 +227,14 @@ static int u8_params(const float *x, size_t n, int C, float *lo, float *hi, uint
             lo[c] = fc_f16_to_f32(h[c]);
             hi[c] = fc_f16_to_f32(h[C + c]);
         }
+    }
+    for (int c = 0; c < C; c++) {
+        double scale, mn;
+        u8_grid(lo[c], hi[c], &scale, &mn);
+        if (!u8_grid_fits(scale, mn))
+            return fc_fail(st, FC_ERR_ARG,
+                           "u8 codec cannot encode channel %d: its range [%g, %g] reaches the float "
+                           "limit (use --codec f32)", c, (double)lo[c], (double)hi[c]);
     }
     if (!f16_ok) {
         memcpy(params, lo, (size_t)C * 4);
@@ -609,6 +625,9 @@ static int load_u8_params(codec_tls *t, const parsed_blob *pb, double *scale, do
             return fc_fail(st, FC_ERR_FORMAT, "feature blob: bad u8 range [%g, %g] in channel %zu",
                            (double)lo, (double)hi, c);
         u8_grid(lo, hi, &scale[c], &min[c]);
+        if (!u8_grid_fits(scale[c], min[c]))
+            return fc_fail(st, FC_ERR_FORMAT, "feature blob: u8 range [%g, %g] in channel %zu reaches the float limit",
+                           (double)lo, (double)hi, c);
     }
     return FC_OK;
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zstd.h>
 
 #include "../../common/codec.h"
 #include "t.h"
@@ -250,6 +251,37 @@ static void test_special_values(void) {
     float big[6] = {1e30f, -2e30f, 0, 3e38f, -3e38f, 5};
     for (int l = 0; l < 3; l++) roundtrip_one(FC_CODEC_U8, layouts[l], big, 1, 1, 6, "huge");
     roundtrip_one(FC_CODEC_U8, FC_LAYOUT_PLAIN, big, 3, 2, 1, "huge-1ch");
+    /* a range reaching the float limit: the zero-anchored grid would widen past FLT_MAX
+     * (255/254 of the range), so the encoder refuses it and the decoder refuses a blob
+     * that declares it (converting such a value to float is undefined behaviour) */
+    float edge[2] = {-1e-30f, 3.4e38f};
+    p.layout = FC_LAYOUT_PLAIN;
+    CHECK(fc_codec_encode(&p, edge, 2, 1, &blob, &len, &st) == FC_ERR_ARG && strstr(st.msg, "float limit"), "%s",
+          st.msg);
+    float fine[2] = {-1e-30f, 3e38f};
+    CHECK(fc_codec_encode(&p, fine, 2, 1, &blob, &len, &st) == FC_OK, "%s", st.msg);
+    if (blob) { /* swap its f32 parameter section (lo, hi) for one declaring the edge range */
+        uint32_t s0, s1;
+        memcpy(&s0, blob + 16, 4), memcpy(&s1, blob + 20, 4);
+        CHECK(blob[6] == 1 && blob[7] == 2 && 24 + (size_t)s0 + s1 == len, "u8 blob layout with f32 params");
+        uint8_t sec[64], *crafted = malloc(len + 64);
+        size_t ns = ZSTD_compress(sec, sizeof sec, edge, sizeof edge, 3);
+        CHECK(!ZSTD_isError(ns) && crafted, "crafting");
+        if (!ZSTD_isError(ns) && crafted) {
+            uint32_t n32 = (uint32_t)ns;
+            memcpy(crafted, blob, 24), memcpy(crafted + 16, &n32, 4);
+            memcpy(crafted + 24, sec, ns), memcpy(crafted + 24 + ns, blob + 24 + s0, s1);
+            float out[2];
+            CHECK(fc_codec_decode(crafted, 24 + ns + s1, out, 2, &st) == FC_ERR_FORMAT &&
+                      strstr(st.msg, "float limit"), "crafted edge range: %s", st.msg);
+            memcpy(crafted + 24, blob + 24, s0), memcpy(crafted + 16, &s0, 4); /* the original decodes */
+            memcpy(crafted + 24 + s0, blob + 24 + s0, s1);
+            CHECK(fc_codec_decode(crafted, len, out, 2, &st) == FC_OK, "%s", st.msg);
+        }
+        free(crafted);
+        free(blob);
+        blob = NULL;
+    }
     /* an all-zero map, one channel constant */
     float z[40] = {0};
     for (int k = 0; k < 4; k++)
