@@ -26,10 +26,19 @@ static double nice_num(float f) {
     return strtod(buf, NULL);
 }
 
+/* Text that is not plain ASCII (class names, a store's path) is labelled UTF-8; h5py and
+ * Keras read either label as the same bytes. */
+static int is_ascii(const char *s) {
+    for (; *s; s++)
+        if ((unsigned char)*s >= 0x80) return 0;
+    return 1;
+}
+
 static int put_str_attr(hid_t loc, const char *name, const char *s) {
     size_t len = strlen(s);
     hid_t t = H5Tcopy(H5T_C_S1), sp = H5Screate(H5S_SCALAR), a = -1;
     int ok = t >= 0 && sp >= 0 && H5Tset_size(t, len ? len : 1) >= 0 && H5Tset_strpad(t, H5T_STR_NULLPAD) >= 0 &&
+             (is_ascii(s) || H5Tset_cset(t, H5T_CSET_UTF8) >= 0) &&
              (a = H5Acreate2(loc, name, t, sp, H5P_DEFAULT, H5P_DEFAULT)) >= 0 &&
              H5Awrite(a, t, len ? s : "") >= 0;
     if (a >= 0) H5Aclose(a);
@@ -192,8 +201,19 @@ int fc_head_save(const fc_head *hd, const char *path, const fc_optim *opt, float
     }
     fc_outtmp_share(fd);
     close(fd);
+    /* HDF5's default (earliest) file format keeps an attribute within its object header,
+     * 64 KiB at most: class_names of ~1000 long names exceed it. Such a head is written in
+     * the HDF5 1.8 format, whose dense attribute storage has no such limit (any HDF5 >= 1.8,
+     * h5py and Keras read it); every other head keeps the default format. */
+    size_t longest = strlen(model) > strlen(classes) ? strlen(model) : strlen(classes);
+    if (train && strlen(train) > longest) longest = strlen(train);
+    if (config_json && strlen(config_json) > longest) longest = strlen(config_json);
+    if (hd->backbone_json && strlen(hd->backbone_json) > longest) longest = strlen(hd->backbone_json);
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (fapl >= 0 && longest > 60000) H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V18);
     errno = 0;
-    f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl >= 0 ? fapl : H5P_DEFAULT);
+    if (fapl >= 0) H5Pclose(fapl);
     char why[160];
     if (f < 0) {
         const char *r = fc_write_reason(errno, 0, why, sizeof why);
