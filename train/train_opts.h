@@ -24,9 +24,9 @@
     {"epochs", 0, "N", "epochs (default 30)"},                                                  \
     {"batch", 0, "N", "batch size (default 20)"},                                               \
     {"seed", 0, "N", "seed for init, shuffling and dropout (default 1)"},                       \
-    {"patience", 0, "N", "early stopping on val_loss, best weights restored (default off; needs a validation split)"}, \
-    {"l2", 0, "L", "L2 kernel regularization (default 0)"},                                     \
-    {"class-weight", 0, "none|balanced", "class weights (default none)"},                       \
+    {"patience", 0, "N", "stop after N epochs without a lower val_loss; HEAD.h5 gets the lowest-val_loss epoch's weights (default 0 = off; needs a validation split)"}, \
+    {"l2", 0, "L", "L2 penalty L*sum(w^2) on every Dense kernel, in loss and val_loss (Keras kernel_regularizer; default 0)"}, \
+    {"class-weight", 0, "none|balanced", "balanced: class c weighs n/(classes*n_c) in the training loss (Keras class_weight; default none)"}, \
     {"augment", 0, NULL, "each epoch, each training image as one of its augmented views (extract --augment K)"}
 
 /* Keys in the order they must be applied (optimizer first: it resets lr defaults). */

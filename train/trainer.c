@@ -76,9 +76,9 @@ double fc_head_l2_penalty(const fc_head *hd, float l2) {
     double s = 0;
     for (int l = 0; l < hd->n_layers; l++) {
         size_t n = (size_t)hd->dims[l] * hd->dims[l + 1];
-        float acc = 0.0f;
-        for (size_t i = 0; i < n; i++) acc += hd->w[l][i] * hd->w[l][i];
-        s += acc;
+        /* in double: a float32 running sum over millions of small squares drops more of each
+         * term as it grows (a Dense(4096) kernel's penalty came out 11% low) */
+        for (size_t i = 0; i < n; i++) s += (double)hd->w[l][i] * hd->w[l][i];
     }
     return (double)l2 * s;
 }

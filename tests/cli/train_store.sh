@@ -361,9 +361,12 @@ expect_exit "sweep on a chmod a-w store" 0 "store is read-only: run not recorded
     --epochs 1 -o "$T/ro.csv" -q
 [ "$(sha256sum <"$T/ro.db")" = "$rsum" ] && ok "a chmod a-w store is unchanged" || fail "a chmod a-w store changed"
 
-# --- a diverged head (NaN loss): epoch lines keep val_loss/val_acc as "nan", evaluate --json is valid JSON
+# --- a diverged head (NaN loss): epoch lines keep val_loss/val_acc as "nan", evaluate --json is valid JSON.
+# The L2 term makes it diverge: saturated rows pass no loss gradient (Keras 2.2.4's clip), so a
+# huge rate alone leaves the head stuck at the clipped loss; lr 10 * 2 * l2 1 flips and grows
+# every weight each step.
 expect_exit "train a head that diverges" 0 "val_loss: nan - val_acc:" "$FC" train "$S" -o "$T/nan.h5" --optimizer sgd \
-    --lr 10 --momentum 0.99 --hidden 1024,1024 --activation linear --dropout 0 --epochs 6 --seed 3
+    --lr 10 --momentum 0.99 --l2 1 --hidden 1024,1024 --activation linear --dropout 0 --epochs 6 --seed 3
 grep -q -- "-nan" "$T/.out" && fail "epoch lines print -nan: $(head -2 "$T/.out")" || ok "NaN printed as nan (Keras)"
 check "evaluate --json on a diverged head" "$FC" evaluate "$S" "$T/nan.h5" --json
 $PY -c "import json,sys; j=json.load(open(sys.argv[1])); assert j['loss'] is None and j['n'] == 80, j" "$T/.out" 2>/dev/null \

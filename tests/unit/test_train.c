@@ -302,6 +302,54 @@ static void test_loss_values(void) {
     CHECK(correct == 1, "softmax correct %ld", correct);
 }
 
+/* Keras 2.2.4 clips the true class's probability to [1e-7, 1 - 1e-7] in float32 (the upper
+ * end is 1 - 1.1920929e-7) and its gradient is zero where the clip binds; featcache had
+ * kept training on such rows with p - y and put the upper end at 1 - 1e-7 in double. */
+static void test_loss_clipping(void) {
+    /* binary: z = 17 (p rounds past 1 - 1.19e-7), label 0 and 1; z = 16 (p = the upper
+     * end exactly: not clipped); z = -30, label 1 (p below 1e-7) */
+    float z[4] = {17.0f, 17.0f, 16.0f, -30.0f};
+    int32_t y[4] = {0, 1, 0, 1};
+    float d[4];
+    long correct = 0;
+    double sum = fc_loss_forward_backward(z, y, NULL, 4, 1, d, &correct);
+    double up = 1.0 - (double)(1.0f - 1e-7f); /* 1.1920929e-7 */
+    float p16 = 1.0f / (1.0f + expf(-16.0f));
+    double want = -log(up) + -log((double)(1.0f - 1e-7f)) + -log1p(-(double)p16) + -log((double)1e-7f);
+    CHECK_NEAR(sum, want, 1e-6);
+    CHECK(d[0] == 0.0f && d[1] == 0.0f && d[3] == 0.0f, "clipped rows pass no gradient: %g %g %g", d[0], d[1], d[3]);
+    CHECK_NEAR(d[2], (double)p16 / 4.0, 1e-9);
+    /* softmax: a true class at ~1e-13 and one at ~1 - 2e-13 (both clipped: the whole row is
+     * zero), and an ordinary row */
+    float zs[9] = {30, 0, 0, 30, 0, 0, 1, 2, 3};
+    int32_t ys[3] = {1, 0, 2};
+    float ds[9];
+    sum = fc_loss_forward_backward(zs, ys, NULL, 3, 3, ds, &correct);
+    double lse = log(exp(1.0) + exp(2.0) + exp(3.0));
+    CHECK_NEAR(sum, -log((double)1e-7f) + -log((double)(1.0f - 1e-7f)) + (lse - 3.0), 1e-6);
+    int zero = 1;
+    for (int k = 0; k < 6; k++) zero &= ds[k] == 0.0f;
+    CHECK(zero, "clipped softmax rows pass no gradient");
+    CHECK_NEAR(ds[8], (exp(3.0 - lse) - 1.0) / 3.0, 1e-7);
+}
+
+/* The L2 penalty of a large kernel, summed exactly enough: a float32 running sum of
+ * 4M squares came out percents low. */
+static void test_l2_penalty_sum(void) {
+    fc_head_arch a = {FC_POOL_FLATTEN, 1, {1024}, FC_ACT_RELU, 0};
+    fc_head *hd = NULL;
+    fc_status st = {0};
+    CHECK(fc_head_create(&a, 1, 1, 4096, 2, &hd, &st) == 0, "%s", st.msg);
+    if (!hd) return;
+    fc_head_init_glorot(hd, 5);
+    double want = 0;
+    for (int l = 0; l < hd->n_layers; l++)
+        for (size_t i = 0; i < (size_t)hd->dims[l] * hd->dims[l + 1]; i++) want += (double)hd->w[l][i] * hd->w[l][i];
+    double got = fc_head_l2_penalty(hd, 1e-3f) / (double)1e-3f;
+    CHECK(fabs(got - want) <= 1e-9 * want, "penalty %.9g, exact %.9g", got, want);
+    fc_head_free(hd);
+}
+
 /* --- optimizer formulas against hand computations --- */
 static void test_optim_formulas(void) {
     fc_optim o;
@@ -466,6 +514,8 @@ int main(void) {
     T_RUN(test_sparse_forward);
     T_RUN(test_gradients);
     T_RUN(test_loss_values);
+    T_RUN(test_loss_clipping);
+    T_RUN(test_l2_penalty_sum);
     T_RUN(test_optim_formulas);
     T_RUN(test_pooling);
     T_RUN(test_train_learns_and_is_deterministic);
