@@ -271,6 +271,11 @@ int fc_store_open_page_size(const char *path, int flags, int page_size, fc_store
         return fc_fail(st, FC_ERR_IO, "%s: is a directory, not a featcache store", path);
     if (exists && !S_ISREG(sb.st_mode)) /* a FIFO or device: SQLite would block or make DEV-journal */
         return fc_fail(st, FC_ERR_IO, "%s: not a regular file, not a featcache store", path);
+    /* a store without any write bit (chmod a-w) is read-only for root too, whom the kernel
+     * lets write: extract (and anything else that writes in place) leaves it alone */
+    if (exists && mode != FC_STORE_READ && (!(sb.st_mode & (S_IWUSR | S_IWGRP | S_IWOTH)) || access(path, W_OK) != 0))
+        return fc_fail(st, FC_ERR_IO, "%s: the store has no write permission%s: not modified", path,
+                       (sb.st_mode & (S_IWUSR | S_IWGRP | S_IWOTH)) ? "" : " (chmod a-w)");
     if (page_size == 0) page_size = FC_STORE_PAGE_SIZE;
     if (page_size < 512 || page_size > 65536 || (page_size & (page_size - 1)))
         return fc_fail(st, FC_ERR_ARG, "%s: bad page size %d", path, page_size);

@@ -463,6 +463,16 @@ expect_exit "a re-run then changes nothing" 0 "stored 0, skipped 6" "$FC" extrac
 grep -q "relabelled" "$T/.out" && fail "... relabels again" || ok "... and relabels nothing"
 expect_exit "a head trained on the old labels: evaluate names the class change" 1 "class 0 is 'Train' in the head but" \
     "$FC" evaluate "$T/cap.db" "$T/caph.h5" --split train
+# --- a store without write permission bits is read-only, for root too: extract leaves it alone
+"$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/ro.db" "${X[@]}" && cp -r "$T/img" "$T/img_ro" \
+    && cp "$T/img/$(ls "$T/img" | head -1)/$(ls "$T/img/$(ls "$T/img" | head -1)" | head -1)" "$T/img_ro/$(ls "$T/img" | head -1)/zz_new.png"
+chmod a-w "$T/ro.db"; rsum=$(sha256sum <"$T/ro.db")
+expect_exit "extract into a chmod a-w store" 1 "ro.db: the store has no write permission (chmod a-w): not modified" \
+    "$FC" extract "$T/img_ro" -m "$T/tiny.h5" -o "$T/ro.db" "${X[@]}"
+[ "$(sha256sum <"$T/ro.db")" = "$rsum" ] && [ ! -e "$T/ro.db-wal" ] && ok "a chmod a-w store is unchanged" \
+    || fail "extract changed a chmod a-w store"
+expect_exit "info still reads a chmod a-w store" 0 "24 with features" "$FC" info "$T/ro.db"
+
 $PY "$FX" images "$T/tt/training" --classes 1 --per-class 2
 $PY "$FX" images "$T/tt/testing" --classes 1 --per-class 2 --offset 10
 expect_exit "training/ testing/: class folders, with a note naming them" 0 "split-like folders (testing/, training/)" \
