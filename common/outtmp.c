@@ -49,11 +49,26 @@ static pid_t parse_tmp(const char *s, const char *host) {
     return 0;
 }
 
-/* The owner is gone: no such process here, or our own pid (we have not made our temp
- * file yet, so one with our pid is a dead predecessor's). */
+/* Whether pid is a zombie (killed, not yet reaped: under `timeout -s KILL` the parent dies
+ * too and the orphan waits for init, seconds on some machines): it writes nothing more. */
+static int is_zombie(pid_t pid) {
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    const char *rp = strrchr(buf, ')'); /* the command name may hold spaces and ')' */
+    return rp && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X');
+}
+
+/* The owner is gone: no such process here, a zombie, or our own pid (we have not made our
+ * temp file yet, so one with our pid is a dead predecessor's). */
 static int owner_gone(pid_t pid) {
     if (pid == getpid()) return 1;
-    return kill(pid, 0) != 0 && errno == ESRCH;
+    if (kill(pid, 0) != 0) return errno == ESRCH;
+    return is_zombie(pid);
 }
 
 /* Splits out into its folder (malloc'd) and the base name inside out. */

@@ -101,6 +101,15 @@ if [ $caught = 1 ]; then
     tag=$(ls "$T" | grep '^k\.db\.tmp\.' | head -1); tag=${tag#k.db.tmp.}; host=${tag%%.*}
     sleep 60 & live=$!                    # a running owner: its temp file stays
     bash -c 'exit 0' & dead=$!; wait $dead # an owner that is gone
+    # a killed owner not yet reaped (a zombie: `timeout -s KILL` kills the parent too, and init
+    # takes seconds to reap on some machines): gone as well
+    "$PY" -c 'import os, time
+p = os.fork()
+if p == 0: os._exit(0)
+print(p, flush=True); time.sleep(60)' >"$T/zpid" & zparent=$!
+    k=0; while [ $k -lt 200 ] && [ ! -s "$T/zpid" ]; do sleep 0.02; k=$((k + 1)); done; zombie=$(cat "$T/zpid")
+    grep -q '^[^)]*) Z' "/proc/$zombie/stat" 2>/dev/null && ok "a zombie owner made ($zombie)" || fail "no zombie: $zombie"
+    : >"$T/k.db.tmp.$host.$zombie.ZoM123"
     : >"$T/k.db.tmp.$host.$live.AbC123"
     : >"$T/k.db.tmp.$host.$dead.XyZ789-journal"
     : >"$T/k.db.tmp.otherhost.$dead.XyZ789" # another machine's (shared folder): stays
@@ -110,7 +119,7 @@ if [ $caught = 1 ]; then
     want=$(printf '%s\n' "k.db.tmp.$host.$live.AbC123" "k.db.tmp.notours" "k.db.tmp.otherhost.$dead.XyZ789" | sort | tr '\n' ' ')
     [ "$got" = "$want" ] && ok "rerun removed the killed merge's temp files ($stale) and the dead owner's, kept the rest" \
         || fail "temp files after the rerun: '$got', expected '$want'"
-    kill $live 2>/dev/null; wait $live 2>/dev/null
+    kill $live $zparent 2>/dev/null; wait $live $zparent 2>/dev/null
     "$FC" verify "$T/k.db" >/dev/null 2>&1 && ok "merge after a kill -9 mid-write verifies" || fail "k.db fails verify"
 else
     fail "could not kill a merge while its temp file existed (10 tries)"
