@@ -79,8 +79,9 @@ sqlite3_stmt *fc_store_stmt(fc_store *s, int which, fc_status *st) {
 }
 
 static int exec(fc_store *s, const char *sql, fc_status *st) {
-    if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
-        return fc_store_sql_fail(s, st, "query");
+    if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK) /* name the step: a full disk fails at COMMIT */
+        return fc_store_sql_fail(s, st, !strncmp(sql, "COMMIT", 6) ? "commit" : !strncmp(sql, "BEGIN", 5) ? "begin"
+                                        : !strncmp(sql, "PRAGMA", 6) ? "set-up" : "query");
     return FC_OK;
 }
 

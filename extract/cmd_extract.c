@@ -758,6 +758,9 @@ int cmd_extract(int argc, char **argv) {
     fc_status st = {0};
     int rc = extract(&j, argc, argv, &st);
     int code = rc ? fc_report("extract", &st) : 0;
+    if (rc == FC_ERR_IO && j.stats.stored > 0) /* e.g. the disk filled up part way */
+        fprintf(stderr, "featcache extract: the %lld image(s) stored before the error are kept in %s; the same "
+                "command goes on from there\n", (long long)j.stats.stored, j.o.store);
     job_free(&j, rc != FC_OK);
     fc_args_free(&a);
     return code;

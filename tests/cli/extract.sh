@@ -40,6 +40,16 @@ for lim in 4 40; do # 4 KiB: creating the store fails; 40 KiB: its first batch d
     [ $rc = 1 ] && grep -q "lim.db" "$T/.err" && ok "ulimit -f $lim: exit 1 naming the store" || fail "ulimit -f $lim: exit $rc: $(cat "$T/.err")"
     ls "$T"/lim.db* >/dev/null 2>&1 && fail "ulimit -f $lim left $(ls "$T"/lim.db*)" || ok "ulimit -f $lim: no empty store left"
 done
+# --- a run that fails part way (the file size limit, as a full disk) says what it kept; a re-run goes on
+(ulimit -f 100; exec "$FC" extract "$T/kimg" -m "$T/tiny.h5" -o "$T/part.db" --batch 4 "${X[@]}") >"$T/.out" 2>"$T/.err"; rc=$?
+kept=$(sed -n 's/.*the \([0-9]*\) image(s) stored before the error are kept in .*part.db; the same command goes on.*/\1/p' "$T/.err")
+have=$("$PY" -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*) from features').fetchone()[0])" "$T/part.db" 2>/dev/null)
+[ $rc = 1 ] && grep -q "part.db: commit: .*ulimit -f" "$T/.err" && [ -n "$kept" ] && [ "$kept" -gt 0 ] && [ "$kept" = "$have" ] \
+    && ok "a run stopped by the file size limit names the failed commit and the $kept images it kept" \
+    || fail "part-way failure: exit $rc, kept '$kept', store has '$have': $(cat "$T/.err")"
+expect_exit "the same command after the limit goes on" 0 "" "$FC" extract "$T/kimg" -m "$T/tiny.h5" -o "$T/part.db" --batch 4 "${X[@]}"
+expect_exit "... and stores every image" 0 "120 with features" "$FC" info "$T/part.db"
+
 # --- messages: the model and --size named; the --val-frac default named ---
 expect_exit "--size too small for a layer: a usage error naming the model and --size" 2 \
     "tiny.h5 at --size 1x1: layer 'pool1' (MaxPooling2D): input 1x1 is too small" \
