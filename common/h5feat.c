@@ -205,6 +205,12 @@ static int read_provenance(hid_t file, fc_provenance *p, fc_status *st) {
     p->codec.level = (int)level;
     if (p->feat_h < 1 || p->feat_w < 1 || p->feat_c < 1 || p->in_h < 1 || p->in_w < 1)
         return fc_fail(st, FC_ERR_FORMAT, "provenance shapes must be positive");
+    int64_t rank = 0; /* optional (exports made before it have none): 0 = not recorded */
+    if ((rc = read_attr_int(file, "feat_rank", &rank, st)) > 1) return rc;
+    if (rc == 0 && (rank < 2 || rank > 3 || !fc_feat_rank_valid((int)rank, p->feat_h, p->feat_w)))
+        return fc_fail(st, FC_ERR_FORMAT, "attribute 'feat_rank' = %lld: must be 2 (a vector: features 1x1xC) or 3 "
+                       "(a map); the features are %dx%dx%d", (long long)rank, p->feat_h, p->feat_w, p->feat_c);
+    p->feat_rank = rc == 0 ? (int)rank : 0;
     fc_provenance chk = *p;
     fc_provenance_fingerprint(&chk);
     if (strcmp(chk.fingerprint, p->fingerprint) != 0)

@@ -3,7 +3,8 @@
  *   /features (N,h,w,c) float32 or float16, chunked along N, shuffle+gzip or zstd (32015)
  *   /labels   (N,) int32 class index into /classes
  *   /paths /sha256 /split (N,) and /classes (K,): variable-length UTF-8 strings
- *   root attributes: every fc_provenance field (fingerprint, model_sha256, layer ...)
+ *   root attributes: every fc_provenance field (fingerprint, model_sha256, layer ...;
+ *   feat_rank only when the store records it)
  *
  * The writer streams: it holds one block of rows at a time and writes it with a
  * hyperslab, so exporting a store larger than RAM needs a few MiB. It writes a temp

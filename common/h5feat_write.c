@@ -136,6 +136,8 @@ static int write_provenance(hid_t file, const fc_provenance *p, fc_status *st) {
         }
         if (rc) return rc;
     }
+    /* only when the store records it (fc_provenance.feat_rank): absent means unknown */
+    if (fc_feat_rank_valid(p->feat_rank, p->feat_h, p->feat_w)) return attr_int(file, "feat_rank", p->feat_rank, st);
     return 0;
 }
 

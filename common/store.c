@@ -422,6 +422,8 @@ static const pfield pfields[] = {
     {"updated", PF_I64, offsetof(fc_provenance, updated), 8, 0},
 };
 #define N_PFIELDS (sizeof pfields / sizeof pfields[0])
+/* fc_provenance.feat_rank: a row outside pfields (see image_dir below), read with them */
+#define FEAT_RANK_KEY "feat_rank"
 
 size_t fc_provenance_canonical(const fc_provenance *p, char *buf, size_t cap) {
     int n = snprintf(buf, cap,
@@ -539,13 +541,15 @@ int fc_store_alloc_decode(fc_store *s, fc_status *st) {
 int fc_store_get_provenance(fc_store *s, fc_provenance *p, fc_status *st) {
     sqlite3_stmt *q = NULL;
     unsigned seen = 0;
-    int rc = FC_OK;
+    int rc = FC_OK, rank = 0;
     memset(p, 0, sizeof *p);
     if (sqlite3_prepare_v2(s->db, "SELECT key, value FROM provenance", -1, &q, NULL) != SQLITE_OK)
         return -fc_store_sql_fail(s, st, "read provenance");
     int r;
     while ((r = sqlite3_step(q)) == SQLITE_ROW) {
         const char *k = (const char *)sqlite3_column_text(q, 0), *v = (const char *)sqlite3_column_text(q, 1);
+        if (k && v && !strcmp(k, FEAT_RANK_KEY)) /* outside the fixed fields; checked below */
+            rank = !strcmp(v, "2") ? 2 : !strcmp(v, "3") ? 3 : 0;
         for (size_t i = 0; k && v && i < N_PFIELDS; i++) {
             if (strcmp(k, pfields[i].key) != 0) continue;
             if (parse_field(&pfields[i], v, p)) {
@@ -567,6 +571,9 @@ int fc_store_get_provenance(fc_store *s, fc_provenance *p, fc_status *st) {
             goto out;
         }
     if ((rc = validate_prov(s, p, st))) goto out;
+    /* an unknown value, or a vector of a map that is not 1x1, is no usable record: as if none
+     * (it is informative, like image_dir, and the fingerprint does not cover it) */
+    p->feat_rank = fc_feat_rank_valid(rank, p->feat_h, p->feat_w) ? rank : 0;
     fc_provenance chk = *p; /* the fingerprint must be the one of the fields stored with it */
     fc_provenance_fingerprint(&chk);
     if (!s->any_fingerprint && strcmp(chk.fingerprint, p->fingerprint) != 0) {
@@ -627,6 +634,8 @@ static void fill_origin(fc_provenance *p) {
     }
 }
 
+static int set_extra(fc_store *s, const char *key, const char *val, fc_status *st);
+
 int fc_store_set_provenance(fc_store *s, const fc_provenance *p, fc_status *st) {
     if (s->readonly) return fc_fail(st, FC_ERR_ARG, "%s: store opened read-only", s->path);
     fc_provenance want = *p;
@@ -636,7 +645,9 @@ int fc_store_set_provenance(fc_store *s, const fc_provenance *p, fc_status *st) 
     if (rc) return rc;
     fill_origin(&want);
     if ((rc = exec(s, "SAVEPOINT prov", st))) return rc;
-    if ((rc = write_provenance(s, &want, st))) {
+    if (!fc_feat_rank_valid(want.feat_rank, want.feat_h, want.feat_w)) want.feat_rank = 0;
+    if ((rc = write_provenance(s, &want, st)) ||
+        (want.feat_rank && (rc = set_extra(s, FEAT_RANK_KEY, want.feat_rank == 2 ? "2" : "3", st)))) {
         sqlite3_exec(s->db, "ROLLBACK TO prov; RELEASE prov", 0, 0, 0);
         return rc;
     }
@@ -664,10 +675,10 @@ static int set_prov_value(fc_store *s, const char *key, const char *val, fc_stat
     return prov_write(s, "UPDATE provenance SET value = ?2 WHERE key = ?1", key, val, "update provenance", st);
 }
 
-/* The image folder record and the store's origin: provenance rows outside pfields, so
- * they are neither required (stores from before them open as they did, and older
- * featcache ignores the rows) nor part of the fingerprint. merge writes the folder its
- * inputs agree on (cmd_share.c); merge and import write their name as the origin. */
+/* The image folder record and the store's origin (and feat_rank, above): provenance rows
+ * outside pfields, so they are neither required (stores from before them open as they did,
+ * and older featcache ignores the rows) nor part of the fingerprint. merge writes the folder
+ * its inputs agree on (cmd_share.c); merge and import write their name as the origin. */
 #define IMAGE_DIR_KEY "image_dir"
 #define ORIGIN_KEY "origin"
 
@@ -711,6 +722,14 @@ int fc_store_get_origin(fc_store *s, char *out, size_t cap, fc_status *st) {
 
 int fc_store_set_origin(fc_store *s, const char *origin, fc_status *st) {
     return set_extra(s, ORIGIN_KEY, origin, st);
+}
+
+int fc_store_set_feat_rank(fc_store *s, int rank, fc_status *st) {
+    if (!s->have_prov || s->prov.feat_rank || !fc_feat_rank_valid(rank, s->prov.feat_h, s->prov.feat_w))
+        return FC_OK; /* nothing to record, or recorded already */
+    int rc = set_extra(s, FEAT_RANK_KEY, rank == 2 ? "2" : "3", st);
+    if (!rc) s->prov.feat_rank = rank;
+    return rc;
 }
 
 int fc_store_checkpoint(fc_store *s, fc_status *st) {

@@ -24,6 +24,11 @@ typedef struct {
     char preprocess[16];    /* [fp] caffe | tf | torch | rescale | none */
     char numerics[16];      /* [fp] FC_NUMERICS_VERSION */
     int feat_h, feat_w, feat_c; /* feature map shape per image */
+    /* Rank of the cut layer's output in the Keras graph: 2 = a vector (GlobalAveragePooling2D,
+     * Dense, Flatten: feat_h = feat_w = 1, Keras gives (N, feat_c)), 3 = a map (N, h, w, c),
+     * which may be 1x1 too; 0 = not recorded (stores made before it). Not in the fingerprint:
+     * its own provenance row, feat_rank (fc_store_set_feat_rank), outside the fixed fields. */
+    int feat_rank;
     fc_codec_params codec;  /* codec, layout, level (chosen per store) */
     /* informative, set on create */
     char version[32], host[128], user[64], command[2048];
@@ -218,6 +223,16 @@ int fc_store_set_image_dir(fc_store *s, const char *dir, fc_status *st);
  * for messages; stores made before it, and extract's, have none). get/set as above. */
 int fc_store_get_origin(fc_store *s, char *out, size_t cap, fc_status *st);
 int fc_store_set_origin(fc_store *s, const char *origin, fc_status *st);
+
+/* Records the rank of the features (fc_provenance.feat_rank: 2 or 3) in the store's
+ * provenance, for a store that has a provenance but no such record (extract on a store made
+ * before it); the record is informative like image_dir, and a store without it behaves as
+ * before. fc_store_set_provenance writes p->feat_rank itself. */
+int fc_store_set_feat_rank(fc_store *s, int rank, fc_status *st);
+/* 1 if rank is a value feat_rank may hold for features of h x w (2 only for 1x1). */
+static inline int fc_feat_rank_valid(int rank, int h, int w) {
+    return rank == 3 || (rank == 2 && h == 1 && w == 1);
+}
 
 /* The provenance as loaded at open (or set since); NULL for a store without one. */
 const fc_provenance *fc_store_provenance(const fc_store *s);

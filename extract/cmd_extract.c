@@ -173,6 +173,7 @@ static void fill_provenance(fc_provenance *p, const options *o, const fc_graph *
     p->feat_h = out->oh;
     p->feat_w = out->ow;
     p->feat_c = out->oc;
+    p->feat_rank = out->rank == 2 ? 2 : 3; /* a vector (Keras (N, C)) or a map (N, h, w, c) */
     p->codec = o->codec;
     snprintf(p->version, sizeof p->version, "%s", FC_VERSION);
     if (gethostname(p->host, sizeof p->host) != 0) p->host[0] = 0;

@@ -98,6 +98,8 @@ static int check_provenance(fc_sink *k, fc_status *st) {
     if (k->prov->codec.layout == FC_LAYOUT_AUTO) k->prov->codec.layout = have->codec.layout;
     int rc = fc_provenance_compare(have, k->prov, fc_store_path(k->store), st);
     if (rc) return rc;
+    /* a store made before feat_rank was recorded learns it from this run's (same) cut */
+    if (!have->feat_rank && (rc = fc_store_set_feat_rank(k->store, k->prov->feat_rank, st))) return rc;
     k->have_prov = 1;
     return FC_OK;
 }

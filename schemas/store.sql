@@ -8,10 +8,14 @@ PRAGMA user_version = 1;
 
 -- Written once (fc_provenance: fingerprint, model_sha256, arch, layer, in_h, in_w,
 -- resize, preprocess, numerics, feat_h, feat_w, feat_c, codec, layout, level, version,
--- host, user, command, created, updated) and checked on every open. Two optional rows
--- outside the fingerprint, which older featcache ignores: image_dir (the absolute real path
--- of the folder extract read; merge writes it when every input records the same one) and
--- origin ('merge' or 'import' for stores those commands made).
+-- host, user, command, created, updated) and checked on every open. Optional rows outside
+-- the fingerprint, which older featcache ignores: image_dir (the absolute real path of the
+-- folder extract read; merge writes it when every input records the same one), origin
+-- ('merge' or 'import' for stores those commands made) and feat_rank ('2': the cut layer's
+-- Keras output is a vector (N, feat_c), as after GlobalAveragePooling2D, Dense or Flatten,
+-- with feat_h = feat_w = 1; '3': a map (N, h, w, c), 1x1 included; written by extract,
+-- kept by merge when every input records the same, carried by export/import; a store
+-- without it is read as before, its heads start with Flatten).
 CREATE TABLE provenance (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL

@@ -496,6 +496,12 @@ int cmd_sweep(int argc, char **argv) {
         rc = fc_report("sweep", &st);
         goto done;
     }
+    int pool_axis = 0;
+    for (int x = 0; x < g.n_axes; x++) pool_axis |= !strcmp(g.key[x], "pool");
+    if ((rc = fc_run_check_pool("sweep", pool_axis, r.cfg, r.n, store, &tr)) != FC_ARGS_OK) {
+        fc_run_free_data(&tr, &va);
+        goto done;
+    }
     fc_run_note_writer("sweep", store, tr.n + va.n);
     if (fc_run_check_val(r.cfg, r.n, store, &va, &st) || fc_run_check_memory(r.cfg, r.n, &tr, va.n, threads, &st)) {
         rc = fc_report("sweep", &st);

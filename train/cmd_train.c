@@ -127,6 +127,10 @@ int cmd_train(int argc, char **argv) {
         rc = fc_report("train", &st);
         goto done;
     }
+    if ((rc = fc_run_check_pool("train", 0, &c, 1, store, &tr)) != FC_ARGS_OK) {
+        fc_run_free_data(&tr, &va);
+        goto done;
+    }
     if (fc_run_check_val(&c, 1, store, &va, &st)) {
         rc = fc_report("train", &st);
         fc_run_free_data(&tr, &va);

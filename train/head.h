@@ -34,6 +34,10 @@ typedef struct {
 typedef struct {
     fc_head_arch arch;
     int in_h, in_w, in_c;  /* feature map shape (the head's Keras input shape) */
+    /* 1: the features are a vector (the store's feat_rank 2: the cut layer's Keras output is
+     * (N, in_c), in_h = in_w = 1, pool flatten): HEAD.h5 has no Flatten, its first Dense takes
+     * batch_input_shape [null, in_c]. 0: a map, [null, in_h, in_w, in_c] into Flatten/pooling. */
+    int vec_in;
     int n_classes;         /* >= 2 */
     int n_layers;          /* n_hidden + 1 Dense layers */
     int dims[FC_HEAD_MAX_LAYERS + 1];

@@ -78,34 +78,51 @@ static int put_dataset(hid_t loc, const char *name, const float *data, int rank,
     return ok ? 0 : -1;
 }
 
-static json_t *dense_json(const char *name, int units, const char *act, float l2) {
+/* in_dim > 0: the Sequential's first layer, which carries the input shape [null, in_dim]
+ * (and dtype) after name and trainable, where Keras 2.2.4's Layer.get_config puts them. */
+static json_t *dense_json(const char *name, int units, const char *act, float l2, int in_dim) {
     json_t *init = json_pack("{s:s, s:{s:f, s:s, s:s, s:n}}", "class_name", "VarianceScaling", "config",
                              "scale", 1.0, "mode", "fan_avg", "distribution", "uniform", "seed");
     json_t *reg = l2 > 0 ? json_pack("{s:s, s:{s:f, s:f}}", "class_name", "L1L2", "config", "l1", 0.0, "l2", nice_num(l2))
                          : json_null();
-    return json_pack("{s:s, s:{s:s, s:b, s:i, s:s, s:b, s:o, s:{s:s, s:{}}, s:o, s:n, s:n, s:n, s:n}}",
-                     "class_name", "Dense", "config", "name", name, "trainable", 1, "units", units,
-                     "activation", act, "use_bias", 1, "kernel_initializer", init,
-                     "bias_initializer", "class_name", "Zeros", "config", "kernel_regularizer", reg,
-                     "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint");
+    json_t *cfg = json_pack("{s:s, s:b}", "name", name, "trainable", 1);
+    if (in_dim > 0) {
+        json_object_set_new(cfg, "batch_input_shape", json_pack("[n,i]", in_dim));
+        json_object_set_new(cfg, "dtype", json_string("float32"));
+    }
+    json_t *rest = json_pack("{s:i, s:s, s:b, s:o, s:{s:s, s:{}}, s:o, s:n, s:n, s:n, s:n}", "units", units,
+                             "activation", act, "use_bias", 1, "kernel_initializer", init,
+                             "bias_initializer", "class_name", "Zeros", "config", "kernel_regularizer", reg,
+                             "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint");
+    if (!cfg || !rest || json_object_update(cfg, rest)) {
+        json_decref(cfg), json_decref(rest);
+        return NULL;
+    }
+    json_decref(rest);
+    return json_pack("{s:s, s:o}", "class_name", "Dense", "config", cfg);
 }
 
-/* model_config JSON and the layer names (Keras 2.2.4 auto-naming: flatten_1, dense_1 ...). */
+/* model_config JSON and the layer names (Keras 2.2.4 auto-naming: flatten_1, dense_1 ...).
+ * Vector features (vec_in) have no Flatten: in Keras the backbone's output there is already
+ * (N, C), which Flatten refuses (it needs rank >= 3), so the first Dense takes it. */
 static json_t *model_json(const fc_head *hd, float l2, char names[][48], int *n_names) {
     json_t *layers = json_array();
     const char *pool_cls[3] = {"Flatten", "GlobalAveragePooling2D", "GlobalMaxPooling2D"};
     const char *pool_name[3] = {"flatten_1", "global_average_pooling2d_1", "global_max_pooling2d_1"};
     int n = 0, dense = 0, drop = 0;
-    snprintf(names[n++], 48, "%s", pool_name[hd->arch.pool]);
-    json_array_append_new(layers, json_pack("{s:s, s:{s:s, s:b, s:[n,i,i,i], s:s, s:s}}", "class_name",
-                                            pool_cls[hd->arch.pool], "config", "name", names[0], "trainable", 1,
-                                            "batch_input_shape", hd->in_h, hd->in_w, hd->in_c, "dtype",
-                                            "float32", "data_format", "channels_last"));
+    if (!hd->vec_in) {
+        snprintf(names[n++], 48, "%s", pool_name[hd->arch.pool]);
+        json_array_append_new(layers, json_pack("{s:s, s:{s:s, s:b, s:[n,i,i,i], s:s, s:s}}", "class_name",
+                                                pool_cls[hd->arch.pool], "config", "name", names[0], "trainable", 1,
+                                                "batch_input_shape", hd->in_h, hd->in_w, hd->in_c, "dtype",
+                                                "float32", "data_format", "channels_last"));
+    }
     for (int l = 0; l < hd->n_layers; l++) {
         int last = l + 1 == hd->n_layers;
         snprintf(names[n], 48, "dense_%d", ++dense);
         const char *act = last ? (hd->dims[l + 1] == 1 ? "sigmoid" : "softmax") : fc_hact_name(hd->arch.act);
-        json_array_append_new(layers, dense_json(names[n++], hd->dims[l + 1], act, l2));
+        json_array_append_new(layers, dense_json(names[n++], hd->dims[l + 1], act, l2,
+                                                 hd->vec_in && l == 0 ? hd->in_c : 0));
         if (!last && hd->arch.dropout > 0) {
             snprintf(names[n], 48, "dropout_%d", ++drop);
             json_array_append_new(layers, json_pack("{s:s, s:{s:s, s:b, s:f, s:n, s:n}}", "class_name", "Dropout",
@@ -318,6 +335,7 @@ static int get_weights(hid_t loc, const char *name, float *dst, int rank, const 
 typedef struct {
     fc_head_arch arch;
     int h, w, c, units[FC_HEAD_MAX_LAYERS], n_dense;
+    int vec;  /* the first layer is a Dense on [null, c] (fc_head.vec_in) */
     char names[FC_HEAD_MAX_LAYERS][128];
     const char *out_act;
     float l2;
@@ -327,12 +345,23 @@ static int parse_layer(json_t *ly, int idx, parsed_model *pm, const char *path, 
     const char *cls = json_string_value(json_object_get(ly, "class_name"));
     json_t *cfg = json_object_get(ly, "config");
     if (!cls || !json_is_object(cfg)) return fc_fail(st, FC_ERR_FORMAT, "%s: model_config layer %d malformed", path, idx);
-    if (idx == 0) {
+    if (idx == 0 && !strcmp(cls, "Dense")) { /* vector features: no Flatten before it */
+        json_t *bis = json_object_get(cfg, "batch_input_shape");
+        json_t *d = json_array_get(bis, 1);
+        if (!json_is_array(bis) || json_array_size(bis) != 2 || !json_is_integer(d))
+            return fc_fail(st, FC_ERR_FORMAT, "%s: a head starting with Dense needs batch_input_shape [null, c]", path);
+        if (json_integer_value(d) < 1 || json_integer_value(d) > FC_MAX_DIM)
+            return fc_fail(st, FC_ERR_FORMAT, "%s: bad input dimension %lld", path, (long long)json_integer_value(d));
+        pm->arch.pool = FC_POOL_FLATTEN; /* of a 1x1xC map: the vector itself */
+        pm->h = pm->w = 1, pm->c = (int)json_integer_value(d), pm->vec = 1;
+        /* and on to the Dense itself, below */
+    } else if (idx == 0) {
         json_t *bis = json_object_get(cfg, "batch_input_shape");
         if (!strcmp(cls, "Flatten")) pm->arch.pool = FC_POOL_FLATTEN;
         else if (!strcmp(cls, "GlobalAveragePooling2D")) pm->arch.pool = FC_POOL_GAP;
         else if (!strcmp(cls, "GlobalMaxPooling2D")) pm->arch.pool = FC_POOL_GMP;
-        else return fc_fail(st, FC_ERR_UNSUPPORTED, "%s: first layer is %s; a head starts with Flatten or global pooling", path, cls);
+        else return fc_fail(st, FC_ERR_UNSUPPORTED, "%s: first layer is %s; a head starts with Flatten, global pooling "
+                            "or (on vector features) Dense", path, cls);
         if (!json_is_array(bis) || json_array_size(bis) != 4 || !json_is_integer(json_array_get(bis, 1)) ||
             !json_is_integer(json_array_get(bis, 2)) || !json_is_integer(json_array_get(bis, 3)))
             return fc_fail(st, FC_ERR_FORMAT, "%s: batch_input_shape must be [null, h, w, c]", path);
@@ -382,7 +411,7 @@ static int parse_model(const char *text, parsed_model *pm, const char *path, fc_
     json_t *cfg = json_object_get(root, "config");
     json_t *layers = json_is_array(cfg) ? cfg : json_object_get(cfg, "layers"); /* Keras < 2.2.3 used a list */
     if (!root) rc = fc_fail(st, FC_ERR_FORMAT, "%s: model_config is not JSON: %s (line %d)", path, err.text, err.line);
-    else if (!json_is_array(layers) || json_array_size(layers) < 2)
+    else if (!json_is_array(layers) || json_array_size(layers) < 1) /* [Dense(K)]: a linear head on a vector */
         rc = fc_fail(st, FC_ERR_FORMAT, "%s: model_config has no Sequential layer list", path);
     for (size_t i = 0; rc == FC_OK && i < json_array_size(layers); i++)
         rc = parse_layer(json_array_get(layers, i), (int)i, pm, path, st);
@@ -535,6 +564,7 @@ int fc_head_load(const char *path, fc_head **out, fc_status *st) {
         goto out;
     }
     hd->l2 = pm.l2;
+    hd->vec_in = pm.vec;
     if ((rc = load_dense_weights(f, hd, dims, &pm, path, st))) goto out;
     if ((rc = load_classes(f, hd, path, st))) goto out;
     if (H5Aexists(f, "featcache_fingerprint") > 0) {
@@ -592,8 +622,9 @@ int fc_head_describe(const char *path, int *handled, fc_status *st) {
     char line[2048];
     printf("head         %s (Keras full model: keras.models.load_model reads it)\n", path);
     static const char *pools[] = {"Flatten", "GlobalAveragePooling2D", "GlobalMaxPooling2D"};
-    int n = snprintf(line, sizeof line, "input %dx%dx%d -> %s (%d)", hd->in_h, hd->in_w, hd->in_c,
-                     pools[hd->arch.pool], hd->dims[0]);
+    int n = hd->vec_in ? snprintf(line, sizeof line, "input %d (a vector)", hd->in_c)
+                       : snprintf(line, sizeof line, "input %dx%dx%d -> %s (%d)", hd->in_h, hd->in_w, hd->in_c,
+                                  pools[hd->arch.pool], hd->dims[0]);
     for (int l = 0; l < hd->n_layers && n < (int)sizeof line; l++) {
         int last = l + 1 == hd->n_layers;
         n += snprintf(line + n, sizeof line - (size_t)n, " -> Dense %d %s", hd->dims[l + 1],

@@ -3,7 +3,9 @@
  * Layout written (what keras.models.load_model reads):
  *   /  attrs keras_version "2.2.4", backend "tensorflow", model_config (JSON of a
  *      Sequential: Flatten|GlobalAveragePooling2D|GlobalMaxPooling2D with
- *      batch_input_shape [null, h, w, c], Dense(act), Dropout, ..., Dense(sigmoid|softmax)),
+ *      batch_input_shape [null, h, w, c], Dense(act), Dropout, ..., Dense(sigmoid|softmax);
+ *      on vector features (fc_head.vec_in) no Flatten: the first Dense has
+ *      batch_input_shape [null, c], as Keras takes the output of a GAP/Dense/Flatten cut),
  *      training_config (optimizer, loss, metrics), and featcache's own:
  *      featcache_fingerprint (store fingerprint, hex), class_names (JSON list, label
  *      order), featcache_backbone (JSON: arch, layer, input size, preprocess, resize ...),

@@ -38,9 +38,27 @@ int fc_run_check_val(const fc_train_config *c, int n, const char *path, const fc
     return FC_OK;
 }
 
+int fc_run_check_pool(const char *cmd, int axis, const fc_train_config *c, int n, const char *path,
+                      const fc_dataset *tr) {
+    if (tr->prov.feat_rank != 2) return FC_ARGS_OK;
+    for (int i = 0; i < n; i++)
+        if (c[i].arch.pool != FC_POOL_FLATTEN) {
+            char layer[4 * sizeof tr->prov.layer];
+            return fc_usage_error(cmd, "%s %s: the features of %s are a vector (layer '%s' outputs (N, %d) in "
+                                  "Keras), and pooling a vector is meaningless: %s", axis ? "--grid: axis pool has"
+                                  : "--pool", fc_pool_name(c[i].arch.pool), path,
+                                  fc_printable(tr->prov.layer, layer, sizeof layer), tr->c,
+                                  axis ? "drop the pool axis (flatten, the default, takes the vector as it is)"
+                                       : "use --pool flatten (the default), which takes the vector as it is");
+        }
+    return FC_ARGS_OK;
+}
+
 int fc_run_stamp_head(fc_head *hd, const fc_dataset *ds, fc_status *st) {
     const fc_provenance *p = &ds->prov;
     snprintf(hd->fingerprint, sizeof hd->fingerprint, "%s", ds->fingerprint);
+    /* the head's Keras input is what the backbone gives at the cut: (N, C) for a vector */
+    hd->vec_in = p->feat_rank == 2 && hd->arch.pool == FC_POOL_FLATTEN && hd->in_h == 1 && hd->in_w == 1;
     if (ds->class_names && fc_head_set_classes(hd, ds->class_names, ds->n_classes, st)) return st->code;
     json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:s, s:s, s:s, s:i, s:i, s:i, s:s}", "fingerprint",
                           ds->fingerprint, "arch", p->arch, "model_sha256", p->model_sha256, "model_path",
@@ -231,9 +249,11 @@ int fc_run_check_memory(const fc_train_config *c, int n, const fc_dataset *tr, s
         return fc_fail(st, FC_ERR_NOMEM,
                        "%s needs %.2f GiB for its weights, optimizer state and buffers (its input: %zu values per "
                        "image), and this machine has %.2f GiB of memory and swap available: use smaller or fewer "
-                       "hidden layers, or --pool gap or gmp to shrink the input",
+                       "hidden layers%s",
                        which, need / 1073741824.0, fc_head_in_dim(c[i].arch.pool, tr->h, tr->w, tr->c),
-                       avail / 1073741824.0);
+                       avail / 1073741824.0,
+                       c[i].arch.pool == FC_POOL_FLATTEN && tr->h * tr->w > 1 ? ", or --pool gap or gmp to shrink "
+                       "the input" : "");
     }
     return FC_OK;
 }

@@ -24,7 +24,13 @@ int fc_run_load_split(const char *path, int split, fc_dataset *ds, fc_status *st
 int fc_run_split_parse(const char *s);
 const char *fc_run_split_name(int split);
 void fc_run_free_data(fc_dataset *tr, fc_dataset *va);
-/* Copies fingerprint, class names and backbone provenance (JSON) into the head. */
+/* After fc_run_load: on vector features (the store's feat_rank 2) every config must use
+ * pool flatten, which takes the vector as it is; else a usage error (exit 2) naming the
+ * option (--pool, or with axis the sweep's grid axis pool), the pool, the store and the layer. */
+int fc_run_check_pool(const char *cmd, int axis, const fc_train_config *c, int n, const char *path,
+                      const fc_dataset *tr);
+/* Copies fingerprint, class names and backbone provenance (JSON) into the head, and marks
+ * it vec_in when its features are a vector (HEAD.h5 then starts with its Dense). */
 int fc_run_stamp_head(fc_head *hd, const fc_dataset *ds, fc_status *st);
 /* 1 if runs can be recorded in path; else (not writable for us, or no write permission
  * bit at all: a chmod a-w store stays unchanged even for root) prints one notice on

@@ -433,6 +433,8 @@ static int out_provenance(const share_job *j, const fc_source *src, int n, fc_pr
         if (t.feat_h != p->feat_h || t.feat_w != p->feat_w || t.feat_c != p->feat_c)
             return fc_fail(st, FC_ERR_MISMATCH, "%s: feature shape %dx%dx%d differs from %s",
                            src[i].path, t.feat_h, t.feat_w, t.feat_c, src[0].path);
+        /* kept only when every input records it (an input made before the record has none) */
+        if (t.feat_rank != p->feat_rank) p->feat_rank = 0;
     }
     if (j->codec) {
         fc_codec_kind k;

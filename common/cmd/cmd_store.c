@@ -41,8 +41,10 @@ static void print_provenance(const fc_provenance *p) {
     printf("fingerprint  %s\n", ESC(fingerprint));
     printf("model        %s%s%s (weights sha256 %.16s...)\n", p->arch[0] ? ESC(arch) : "?",
            p->model_path[0] ? " " : "", ESC(model_path), ESC(model_sha256));
-    printf("layer        %s -> features %dx%dx%d (%lld values)\n", ESC(layer), p->feat_h, p->feat_w,
+    printf("layer        %s -> features %dx%dx%d (%lld values)", ESC(layer), p->feat_h, p->feat_w,
            p->feat_c, (long long)p->feat_h * p->feat_w * p->feat_c);
+    if (p->feat_rank == 2) printf(", a vector: the layer's Keras output is (N, %d)", p->feat_c);
+    putchar('\n');
     printf("input        %dx%d, resize %s, preprocess %s, numerics %s\n", p->in_h, p->in_w,
            ESC(resize), ESC(preprocess), ESC(numerics));
     printf("codec        %s, layout %s, zstd level %d\n", fc_codec_name(p->codec.kind),

@@ -4,13 +4,15 @@
   images OUT [--classes 3] [--per-class 8] [--jpeg-every 3] [--offset 0]
       Fashion-MNIST test images (Debian's dataset-fashion-mnist) as OUT/CLASS/NNNNN.png,
       every K-th one as JPEG (PIL, quality 90).
-  model OUT.h5
+  model OUT.h5 [--top gap]
       A tiny Keras 2.2.4 functional model in the full-model HDF5 layout (model_config +
       model_weights), fixed seed: conv3x3 same relu -> maxpool -> conv3x3 valid relu ->
-      maxpool, input 32x32x3, output 7x7x16.
-  expect MODEL.h5 IMAGE_DIR OUT.txt [--size 32] [--preprocess rescale|caffe|tf]
+      maxpool, input 32x32x3, output 7x7x16. --top gap adds GlobalAveragePooling2D "gap"
+      (a vector of 16) and Dense(12, relu) "fc" on top: cuts whose Keras output is rank 2.
+  expect MODEL.h5 IMAGE_DIR OUT.txt [--size 32] [--preprocess rescale|caffe|tf] [--layer gap]
       Features of every image with numpy only (PIL load_img semantics: convert('RGB'),
-      resize NEAREST), one line per image: "sha256 v1 v2 ...".
+      resize NEAREST), one line per image: "sha256 v1 v2 ..."; pool2's map, or with
+      --layer gap its GlobalAveragePooling2D (a vector of 16).
   compare EXPECT.txt DUMP.txt TOL
       DUMP.txt from `tests/tools/storedump --values`: every stored ok image must be in EXPECT with
       max |a-b| <= TOL * max(1, max|b|) and vice versa (same set of sha256).
@@ -86,15 +88,26 @@ def tiny_weights():
 
 
 def cmd_model(args):
+    opt = dict(zip(args[1::2], args[2::2]))
     layers = [{"name": "input_1", "class_name": "InputLayer", "inbound_nodes": [],
                "config": {"batch_input_shape": [None, 32, 32, 3], "dtype": "float32",
                           "sparse": False, "name": "input_1"}},
               conv("conv1", 8, 3, "same", "input_1"), pool("pool1", "conv1"),
               conv("conv2", 16, 3, "valid", "pool1"), pool("pool2", "conv2")]
+    w = tiny_weights()
+    if opt.get("--top") == "gap":
+        layers.append({"name": "gap", "class_name": "GlobalAveragePooling2D",
+                       "inbound_nodes": [[["pool2", 0, 0, {}]]],
+                       "config": {"name": "gap", "trainable": True, "data_format": "channels_last"}})
+        layers.append({"name": "fc", "class_name": "Dense", "inbound_nodes": [[["gap", 0, 0, {}]]],
+                       "config": {"name": "fc", "trainable": True, "units": 12, "activation": "relu",
+                                  "use_bias": True}})
+        rng = np.random.RandomState(4321)
+        w["fc"] = [rng.normal(0, 0.3, (16, 12)).astype(np.float32),
+                   rng.normal(0, 0.1, (12,)).astype(np.float32)]
     cfg = {"class_name": "Model", "config": {"name": "tiny", "layers": layers,
                                              "input_layers": [["input_1", 0, 0]],
-                                             "output_layers": [["pool2", 0, 0]]}}
-    w = tiny_weights()
+                                             "output_layers": [[layers[-1]["name"], 0, 0]]}}
     with h5py.File(args[0], "w") as f:
         f.attrs["keras_version"] = np.bytes_("2.2.4")
         f.attrs["backend"] = np.bytes_("tensorflow")
@@ -163,6 +176,8 @@ def cmd_expect(args):
                 continue
             x = preprocess(np.asarray(im, np.float64), mode)
             y = maxpool(conv2d(maxpool(conv2d(x, *w["conv1"], "same")), *w["conv2"], "valid"))
+            if opt.get("--layer") == "gap":
+                y = y.mean(axis=(0, 1))
             lines.append(hashlib.sha256(data).hexdigest() + " " +
                          " ".join("%.9g" % v for v in y.ravel()))
     with open(out, "w") as f:

@@ -168,14 +168,26 @@ def h5str(v):
     return v.decode("utf8") if isinstance(v, bytes) else str(v)
 
 
+def head_input(layers, x, n):
+    """The head's first layer on raw features x (n rows): Flatten/pooling of its 4-D
+    batch_input_shape, or, on vector features, nothing: the first Dense takes (n, C), as
+    Keras feeds it the output of a GlobalAveragePooling2D/Dense/Flatten cut. Returns the
+    activations and the layers still to apply."""
+    shape = layers[0]["config"]["batch_input_shape"]
+    if layers[0]["class_name"] == "Dense":
+        assert len(shape) == 2, f"a head starting with Dense takes [None, C], not {shape}"
+        return x.reshape(n, shape[1]), layers
+    hh, ww, cc = shape[1:]
+    kinds = {"Flatten": "flatten", "GlobalAveragePooling2D": "gap", "GlobalMaxPooling2D": "gmp"}
+    return pool(x, kinds[layers[0]["class_name"]], n, hh, ww, cc), layers[1:]
+
+
 def head_forward(path, x):
     """h5py reads HEAD.h5 as Keras would; x: (n, h*w*c) raw features -> probabilities."""
     f = h5py.File(path, "r")
     layers = json.loads(h5str(f.attrs["model_config"]))["config"]["layers"]
-    hh, ww, cc = layers[0]["config"]["batch_input_shape"][1:]
-    kinds = {"Flatten": "flatten", "GlobalAveragePooling2D": "gap", "GlobalMaxPooling2D": "gmp"}
-    a = pool(x, kinds[layers[0]["class_name"]], x.shape[0], hh, ww, cc)
-    for ly in layers[1:]:
+    a, layers = head_input(layers, x, x.shape[0])
+    for ly in layers:
         if ly["class_name"] == "Dense":
             g = f["model_weights"][ly["config"]["name"]]
             wn = [h5str(s) for s in g.attrs["weight_names"]]
@@ -213,16 +225,13 @@ def head(path, feats, probs_path):
     cfg = json.loads(h5str(f.attrs["model_config"]))
     report(cfg["class_name"] == "Sequential", "model_config is a Sequential")
     layers = cfg["config"]["layers"]
-    shape = layers[0]["config"]["batch_input_shape"]
-    hh, ww, cc = shape[1:]
     x = np.fromfile(feats, dtype=np.float32).astype(np.float64)
-    n = x.size // (hh * ww * cc)
-    kinds = {"Flatten": "flatten", "GlobalAveragePooling2D": "gap", "GlobalMaxPooling2D": "gmp"}
-    a = pool(x, kinds[layers[0]["class_name"]], n, hh, ww, cc)
+    n = x.size // int(np.prod(layers[0]["config"]["batch_input_shape"][1:]))
     mw = f["model_weights"]
     names = [h5str(s) for s in mw.attrs["layer_names"]]
     report(names == [l["config"]["name"] for l in layers], "layer_names match model_config")
-    for ly in layers[1:]:
+    a, todo = head_input(layers, x, n)
+    for ly in todo:
         if ly["class_name"] != "Dense":
             continue
         g = mw[ly["config"]["name"]]

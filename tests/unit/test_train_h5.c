@@ -64,6 +64,36 @@ static void test_roundtrip(void) {
     }
 }
 
+/* Vector features (fc_head.vec_in): HEAD.h5 starts with its Dense on [null, c] (no Flatten)
+ * and reads back as the same head, with hidden layers and as a single linear Dense. */
+static void test_vector_input(void) {
+    for (int v = 0; v < 2; v++) {
+        fc_head_arch a = {FC_POOL_FLATTEN, v ? 0 : 1, {6}, FC_ACT_RELU, 0.5f};
+        fc_head *hd = NULL;
+        fc_status st = {0};
+        CHECK(fc_head_create(&a, 1, 1, 5, v ? 4 : 2, &hd, &st) == 0, "%s", st.msg);
+        if (!hd) return;
+        fc_head_init_glorot(hd, 5);
+        hd->vec_in = 1;
+        snprintf(hd->fingerprint, sizeof hd->fingerprint, "%064d", 3);
+        char path[128];
+        snprintf(path, sizeof path, "%s/vec%d.h5", dir, v);
+        CHECK(fc_head_save(hd, path, NULL, 0, NULL, &st) == 0, "save: %s", st.msg);
+        fc_head *back = NULL;
+        CHECK(fc_head_load(path, &back, &st) == 0, "load v=%d: %s", v, st.msg);
+        if (back) {
+            CHECK(back->vec_in && back->in_h == 1 && back->in_w == 1 && back->in_c == 5 &&
+                  back->arch.pool == FC_POOL_FLATTEN && back->n_layers == hd->n_layers && back->dims[0] == 5,
+                  "vector head v=%d: vec_in %d, %dx%dx%d, %d layers", v, back->vec_in, back->in_h, back->in_w,
+                  back->in_c, back->n_layers);
+            for (int l = 0; l < hd->n_layers && back->n_layers == hd->n_layers; l++)
+                CHECK(memcmp(back->w[l], hd->w[l], (size_t)hd->dims[l] * hd->dims[l + 1] * 4) == 0, "kernel %d", l);
+            fc_head_free(back);
+        }
+        fc_head_free(hd);
+    }
+}
+
 /* 1200 classes of 60-byte names (class_names ~80 KB, past the 64 KiB an attribute may take
  * in HDF5's default format: the save had failed with "HDF5 error" after training); the names
  * read back, and a non-ASCII one keeps its bytes. */
@@ -219,6 +249,7 @@ int main(void) {
     snprintf(dir, sizeof dir, "/tmp/fc-test-h5-XXXXXX");
     if (!mkdtemp(dir)) return 1;
     T_RUN(test_roundtrip);
+    T_RUN(test_vector_input);
     T_RUN(test_many_classes);
     T_RUN(test_bad_files);
     T_RUN(test_plots);
