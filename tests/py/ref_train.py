@@ -73,16 +73,21 @@ def loss_and_grad(W, B, X, y, k, hact, sw, l2):
     n = X.shape[0]
     if k == 2:
         p = 1 / (1 + np.exp(-z[:, 0]))
-        pc = np.clip(p, EPS, 1 - EPS)
+        lo, hi = np.float32(EPS), np.float32(1) - np.float32(EPS)  # Keras clips in float32
+        pc = np.clip(p, lo, hi)
         t = y.astype(np.float64)
         per = -(t * np.log(pc) + (1 - t) * np.log(1 - pc))
-        dz = (sw * (p - t) / n)[:, None]
+        p32 = p.astype(np.float32)  # where the clip binds, Keras passes no gradient
+        dz = (sw * np.where((p32 < lo) | (p32 > hi), 0.0, p - t) / n)[:, None]
         correct = ((p > 0.5) == (y == 1)).sum()
     else:
         p = act(z, "softmax")
-        per = -np.log(np.clip(p[np.arange(n), y], EPS, 1 - EPS))
+        lo, hi = np.float32(EPS), np.float32(1) - np.float32(EPS)
+        py = p[np.arange(n), y]
+        per = -np.log(np.clip(py, lo, hi))
         onehot = np.eye(k)[y]
-        dz = sw[:, None] * (p - onehot) / n
+        keep = ~((py.astype(np.float32) < lo) | (py.astype(np.float32) > hi))
+        dz = (sw * keep)[:, None] * (p - onehot) / n
         correct = (p.argmax(axis=1) == y).sum()
     loss = (sw * per).mean() + l2 * sum((w * w).sum() for w in W)
     gW, gB = [None] * len(W), [None] * len(W)
