@@ -19,6 +19,7 @@ int fc_run_load(const char *path, int augment, fc_dataset *tr, fc_dataset *va, f
     memset(va, 0, sizeof *va);
     memset(tr, 0, sizeof *tr);
     if ((augment ? fc_dataset_load_views : fc_dataset_load)(path, FC_SPLIT_TRAIN, tr, st)) return st->code;
+    fc_test_hook("FC_TEST_HOOK_AFTER_TRAIN_SPLIT"); /* tests: another process writes the store now */
     if (fc_dataset_load(path, FC_SPLIT_VAL, va, st)) {
         fc_dataset_free(tr);
         return st->code;
@@ -141,6 +142,7 @@ int fc_run_recordable(const char *path, const char *kind) {
 int fc_run_record(const char *path, const char *kind, const char *config_json, const fc_history *h,
                   double seconds, fc_status *st) {
     fc_store *s = NULL;
+    fc_test_hook("FC_TEST_HOOK_BEFORE_RECORD"); /* tests: the store is replaced while training */
     if (fc_store_open(path, FC_STORE_WRITE, &s, st)) return st->code;
     if (fc_store_readonly(s)) {
         fc_store_close(s);

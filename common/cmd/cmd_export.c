@@ -149,6 +149,7 @@ static int run_export(const char *in, const char *out, const fc_h5feat_opts *o, 
     if ((rc = class_index_make(names, n, &c.ci, &st)) ||
         (rc = fc_h5feat_writer_open(out, &src.prov, names, n, o, &c.w, &st)))
         goto out;
+    fc_test_hook("FC_TEST_HOOK_EXPORT_AFTER_CLASSES"); /* tests: an extract adds a class now */
     rc = fc_source_foreach(&src, 1, export_one, &c, &st);
     if (!rc) rc = c.rc;
     size_t count = fc_h5feat_writer_count(c.w), n_views = 0;
