@@ -16,14 +16,9 @@
 #include "train_opts.h"
 
 int fc_run_load(const char *path, int augment, fc_dataset *tr, fc_dataset *va, fc_status *st) {
-    memset(va, 0, sizeof *va);
-    memset(tr, 0, sizeof *tr);
-    if ((augment ? fc_dataset_load_views : fc_dataset_load)(path, FC_SPLIT_TRAIN, tr, st)) return st->code;
-    fc_test_hook("FC_TEST_HOOK_AFTER_TRAIN_SPLIT"); /* tests: another process writes the store now */
-    if (fc_dataset_load(path, FC_SPLIT_VAL, va, st)) {
-        fc_dataset_free(tr);
-        return st->code;
-    }
+    /* one snapshot for both splits: two loads by path could read two stores (a class pruned,
+     * the file replaced in between) and validate on labels of another class list */
+    if (fc_dataset_load_train_val(path, augment, tr, va, st)) return st->code;
     if (fc_train_check_data(tr, va, path, st)) { /* the caller frees nothing on failure */
         fc_run_free_data(tr, va);
         return st->code;

@@ -8,8 +8,9 @@
 #include "head.h"
 #include "trainer.h"
 
-/* Loads the train and validation splits of a store or HDF5 export; augment: with the
- * training images' augmented views (a store made with extract --augment). */
+/* Loads the train and validation splits of a store or HDF5 export from one snapshot
+ * (fc_dataset_load_train_val); augment: with the training images' augmented views (a store
+ * made with extract --augment). */
 int fc_run_load(const char *path, int augment, fc_dataset *tr, fc_dataset *va, fc_status *st);
 /* After fc_run_load: a config with --patience (any of n) on a store without a validation
  * split is refused as a data condition (FC_ERR_FORMAT: exit 1, naming the store). */

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# store_races.sh - another process changes or replaces a store while train, sweep or export
+# reads it (review 10, H1, H2, M1). The FC_TEST_HOOK_* variables (fc_test_hook, common/fc.h)
+# run a command at the exact point of the race, so each race happens on every run:
+#   FC_TEST_HOOK_AFTER_TRAIN_SPLIT     train/sweep: the train split is read, the validation split not yet
+# Expected: what is read is one snapshot of one store (the same numbers as a run on an
+# untouched copy), and a run is recorded only into the store it trained on.
+. "$(dirname "$0")/lib.sh"
+MK="$BUILD/tests/tools/mkstore_fmnist"
+cd "$T" || exit 1
+runs() { "$PY" -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*) from runs').fetchone()[0])" "$1"; }
+# a history or sweep CSV without its seconds column (the numbers a run on other data changes)
+numbers() { "$PY" -c "
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1])))
+drop = {i for i, h in enumerate(rows[0]) if 'second' in h}
+for r in rows: print(','.join(v for i, v in enumerate(r) if i not in drop))" "$1"; }
+# prune.py STORE CLASS removes every image of CLASS from STORE in place (what `extract
+# --prune` does when the class folder is gone), from another process
+cat >prune.py <<'PY'
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1], timeout=30)
+sh = [(r[0],) for r in c.execute("select i.sha256 from images i join classes k on k.id = i.class_id "
+                                 "where k.name = ?", (sys.argv[2],))]
+for t in ("features", "paths", "images"): c.executemany("delete from %s where sha256 = ?" % t, sh)
+c.commit()
+PY
+PRUNE="'$PY' '$T/prune.py'"
+TRAIN="--epochs 3 --hidden 8 --pool gap --seed 1 --threads 1 --checkpoint-every off -q"
+
+check "make a 3-class store" "$MK" three.db --classes 0,1,7 --train 20 --val 10 --test 5
+check "make a 2-class store (same backbone, classes 1 and 7)" "$MK" two.db --classes 1,7 --train 20 --val 10 --test 5
+check "make a 3-class store of another layer" "$MK" other3.db --classes 0,1,7 --train 20 --val 10 --test 5 --layer other
+check "make a 3-class store, other images" "$MK" more3.db --classes 0,1,7 --train 25 --val 10 --test 5
+
+# --- H1: one snapshot for both splits
+cp three.db clean.db
+check "train on an untouched copy" "$FC" train clean.db -o clean.h5 $TRAIN --history clean.csv
+numbers clean.csv >clean.num
+
+# (a) a class pruned in place between the splits: the validation rows were labelled with the
+# 2-class list (Sneaker=0, Trouser=1 against the head's T-shirt_top=0 ...), exit 0
+cp three.db a.db
+FC_TEST_HOOK_AFTER_TRAIN_SPLIT="$PRUNE a.db T-shirt_top" \
+    expect_exit "train while a class is pruned: exit 0" 0 "" "$FC" train a.db -o a.h5 $TRAIN --history a.csv
+"$PY" -c "import sqlite3; assert sqlite3.connect('a.db').execute(\"select count(*) from images i join classes k on k.id=i.class_id where k.name='T-shirt_top'\").fetchone()[0] == 0" \
+    && ok "the hook pruned the class while train read the store" || fail "the hook did not prune"
+numbers a.csv | cmp -s - clean.num && ok "pruned between the splits: validation metrics of one snapshot (as the clean run)" \
+    || { fail "pruned between the splits: other validation metrics than a clean run"; diff <(numbers a.csv) clean.num | head -4; }
+
+# (b) the store replaced (merge --force) between the splits by one with other classes
+cp three.db b.db
+FC_TEST_HOOK_AFTER_TRAIN_SPLIT="'$FC' merge --force -o b.db two.db >/dev/null" \
+    expect_exit "train while the store is replaced: exit 0" 0 "" "$FC" train b.db -o b.h5 $TRAIN --history b.csv
+numbers b.csv | cmp -s - clean.num && ok "replaced between the splits: validation metrics of the store it trained on" \
+    || { fail "replaced between the splits: other validation metrics than a clean run"; diff <(numbers b.csv) clean.num | head -4; }
+
+# sweep loads through the same path
+cp three.db sc.db
+check "sweep an untouched copy" "$FC" sweep sc.db --grid 'hidden=4,8' --epochs 2 --pool gap --seed 1 --threads 1 \
+    --checkpoint-every off -q -o sc.csv
+cp three.db sw.db
+FC_TEST_HOOK_AFTER_TRAIN_SPLIT="$PRUNE sw.db Trouser" \
+    expect_exit "sweep while a class is pruned: exit 0" 0 "" "$FC" sweep sw.db --grid 'hidden=4,8' --epochs 2 \
+    --pool gap --seed 1 --threads 1 --checkpoint-every off -q -o sw.csv
+cmp -s <(numbers sw.csv) <(numbers sc.csv) && ok "sweep: validation metrics of one snapshot" \
+    || { fail "sweep: other metrics than a clean sweep"; diff <(numbers sw.csv) <(numbers sc.csv) | head -4; }
+
+# an export replaced between the splits (export writes a new file and renames it): refused
+check "export the 3-class store" "$FC" export three.db x.h5
+check "export the 2-class store" "$FC" export two.db y.h5
+FC_TEST_HOOK_AFTER_TRAIN_SPLIT="cp y.h5 x.h5.new && mv x.h5.new x.h5" \
+    expect_exit "train on an export replaced while it is read: refused" 1 "x.h5 was replaced while it was read" \
+    "$FC" train x.h5 -o x_head.h5 $TRAIN
+[ -e x_head.h5 ] && fail "a head was written from a mixed read" || ok "no head written"
+
+finish
