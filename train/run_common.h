@@ -31,9 +31,14 @@ int fc_run_stamp_head(fc_head *hd, const fc_dataset *ds, fc_status *st);
  * bit at all: a chmod a-w store stays unchanged even for root) prints one notice on
  * stderr ("store is read-only: run not recorded") and returns 0. */
 int fc_run_recordable(const char *path, const char *kind);
-/* Records a run in the store's runs table (a store opened read-only: notice, FC_OK). */
-int fc_run_record(const char *path, const char *kind, const char *config_json, const fc_history *h,
-                  double seconds, fc_status *st);
+/* Records n runs (configs[i] as JSON, hist[i], seconds each) in the runs table of the store
+ * at path, in one transaction, when it still holds what they were trained on: ds's features
+ * (fingerprint), class list and file. Else (merge --force replaced it, an extract pruned or
+ * added a class while training) one warning line on stderr, "STORE now holds other features
+ * (fingerprint changed while training): run not recorded", nothing is written and FC_OK; a
+ * store opened read-only: notice, FC_OK. */
+int fc_run_record(const char *path, const char *kind, const fc_dataset *ds, int n, char *const *configs,
+                  const fc_history *hist, double seconds, fc_status *st);
 /* JSON text of the summary metrics of a history: best epoch, its val loss/acc, final loss/acc. */
 char *fc_run_metrics_text(const fc_history *h);
 /* Before training: every output option given (n long names in opts, their file kinds

@@ -3,6 +3,7 @@
 # reads it (review 10, H1, H2, M1). The FC_TEST_HOOK_* variables (fc_test_hook, common/fc.h)
 # run a command at the exact point of the race, so each race happens on every run:
 #   FC_TEST_HOOK_AFTER_TRAIN_SPLIT     train/sweep: the train split is read, the validation split not yet
+#   FC_TEST_HOOK_BEFORE_RECORD         train/sweep: trained, HEAD.h5 written, the run not yet recorded
 # Expected: what is read is one snapshot of one store (the same numbers as a run on an
 # untouched copy), and a run is recorded only into the store it trained on.
 . "$(dirname "$0")/lib.sh"
@@ -47,6 +48,8 @@ FC_TEST_HOOK_AFTER_TRAIN_SPLIT="$PRUNE a.db T-shirt_top" \
     && ok "the hook pruned the class while train read the store" || fail "the hook did not prune"
 numbers a.csv | cmp -s - clean.num && ok "pruned between the splits: validation metrics of one snapshot (as the clean run)" \
     || { fail "pruned between the splits: other validation metrics than a clean run"; diff <(numbers a.csv) clean.num | head -4; }
+grep -qF "a.db now holds other classes" "$T/.err" && grep -qF "run not recorded" "$T/.err" \
+    && ok "the pruned store is not credited with the 3-class run" || fail "warning missing: $(cat "$T/.err")"
 
 # (b) the store replaced (merge --force) between the splits by one with other classes
 cp three.db b.db
@@ -54,6 +57,7 @@ FC_TEST_HOOK_AFTER_TRAIN_SPLIT="'$FC' merge --force -o b.db two.db >/dev/null" \
     expect_exit "train while the store is replaced: exit 0" 0 "" "$FC" train b.db -o b.h5 $TRAIN --history b.csv
 numbers b.csv | cmp -s - clean.num && ok "replaced between the splits: validation metrics of the store it trained on" \
     || { fail "replaced between the splits: other validation metrics than a clean run"; diff <(numbers b.csv) clean.num | head -4; }
+[ "$(runs b.db)" = 0 ] && ok "no run recorded into the replacement" || fail "b.db has $(runs b.db) runs"
 
 # sweep loads through the same path
 cp three.db sc.db
@@ -73,5 +77,35 @@ FC_TEST_HOOK_AFTER_TRAIN_SPLIT="cp y.h5 x.h5.new && mv x.h5.new x.h5" \
     expect_exit "train on an export replaced while it is read: refused" 1 "x.h5 was replaced while it was read" \
     "$FC" train x.h5 -o x_head.h5 $TRAIN
 [ -e x_head.h5 ] && fail "a head was written from a mixed read" || ok "no head written"
+
+# --- H2: a run is recorded only into the store it trained on
+cp three.db c.db
+FC_TEST_HOOK_BEFORE_RECORD="'$FC' merge --force -o c.db other3.db >/dev/null" \
+    expect_exit "train, store replaced by another backbone's before recording: exit 0" 0 \
+    "c.db now holds other features (fingerprint changed while training): run not recorded" \
+    "$FC" train c.db -o c.h5 $TRAIN
+[ "$(runs c.db)" = 0 ] && ok "no run in the other backbone's store" || fail "c.db has $(runs c.db) runs"
+[ -s c.h5 ] && ok "HEAD.h5 written all the same" || fail "c.h5 missing"
+[ "$(grep -c 'run not recorded' "$T/.err")" = 1 ] && ok "one warning line" || fail "warnings: $(cat "$T/.err")"
+
+cp three.db d.db
+FC_TEST_HOOK_BEFORE_RECORD="'$FC' merge --force -o d.db more3.db >/dev/null" \
+    expect_exit "train, store replaced by another store of the same backbone and classes: exit 0" 0 \
+    "d.db was replaced by another store file while training: run not recorded" "$FC" train d.db -o d.h5 $TRAIN
+[ "$(runs d.db)" = 0 ] && ok "no run in the replacement" || fail "d.db has $(runs d.db) runs"
+
+cp three.db e.db
+FC_TEST_HOOK_BEFORE_RECORD="'$FC' merge --force -o e.db other3.db >/dev/null" \
+    expect_exit "sweep, store replaced before recording: exit 0" 0 \
+    "e.db now holds other features (fingerprint changed while training): runs not recorded" \
+    "$FC" sweep e.db --grid 'hidden=4,8' --epochs 2 --pool gap --threads 1 --checkpoint-every off -q -o e.csv
+[ "$(runs e.db)" = 0 ] && ok "sweep: no run in the other backbone's store" || fail "e.db has $(runs e.db) runs"
+[ "$(grep -c 'not recorded' "$T/.err")" = 1 ] && ok "sweep: one warning line" || fail "warnings: $(cat "$T/.err")"
+
+# an ordinary extract adding images meanwhile (same file, features, classes): recorded
+cp three.db f.db
+FC_TEST_HOOK_BEFORE_RECORD="'$PY' -c \"import sqlite3; c = sqlite3.connect('f.db'); c.execute('update provenance set value = value where key = \\\"updated\\\"'); c.commit()\"" \
+    expect_exit "train, the store written in place before recording: exit 0" 0 "" "$FC" train f.db -o f.h5 $TRAIN
+[ "$(runs f.db)" = 1 ] && ok "the run is recorded into the store it trained on" || fail "f.db has $(runs f.db) runs"
 
 finish
