@@ -4,6 +4,7 @@
 # run a command at the exact point of the race, so each race happens on every run:
 #   FC_TEST_HOOK_AFTER_TRAIN_SPLIT     train/sweep: the train split is read, the validation split not yet
 #   FC_TEST_HOOK_BEFORE_RECORD         train/sweep: trained, HEAD.h5 written, the run not yet recorded
+#   FC_TEST_HOOK_EXPORT_AFTER_CLASSES  export: the class list is read, the rows not yet
 # Expected: what is read is one snapshot of one store (the same numbers as a run on an
 # untouched copy), and a run is recorded only into the store it trained on.
 . "$(dirname "$0")/lib.sh"
@@ -108,4 +109,23 @@ FC_TEST_HOOK_BEFORE_RECORD="'$PY' -c \"import sqlite3; c = sqlite3.connect('f.db
     expect_exit "train, the store written in place before recording: exit 0" 0 "" "$FC" train f.db -o f.h5 $TRAIN
 [ "$(runs f.db)" = 1 ] && ok "the run is recorded into the store it trained on" || fail "f.db has $(runs f.db) runs"
 
+# --- M1: export reads the class list and the rows in one snapshot
+cp three.db g.db
+cp three.db gclean.db
+check "export an untouched copy" "$FC" export gclean.db gclean.h5
+# a class appears between the class list and the rows (images of Trouser moved to a new
+# folder Coat and extracted again)
+FC_TEST_HOOK_EXPORT_AFTER_CLASSES="'$PY' -c \"
+import sqlite3; c = sqlite3.connect('g.db', timeout=30)
+c.execute(\\\"insert into classes(name) values ('Coat')\\\")
+c.execute(\\\"update images set class_id = (select id from classes where name = 'Coat') where class_id = (select id from classes where name = 'Trouser')\\\")
+c.commit()\"" expect_exit "export while a class is added: exit 0" 0 "" "$FC" export g.db g.h5
+"$PY" - g.h5 gclean.h5 <<'PY' && ok "export: class list and rows of one snapshot (as the clean export)" || fail "export differs from a clean one"
+import sys, h5py, numpy as np
+a, b = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r")
+for k in ("classes", "labels", "sha256", "split"):
+    assert np.array_equal(a[k][()], b[k][()]), k
+PY
+"$PY" -c "import sqlite3; assert sqlite3.connect('g.db').execute(\"select count(*) from images i join classes k on k.id=i.class_id where k.name='Coat'\").fetchone()[0] > 0" \
+    && ok "the hook moved the images while export read the store" || fail "the hook did not run"
 finish
