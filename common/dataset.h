@@ -23,6 +23,9 @@ typedef struct {
     int n_views;
     char aug_spec[512];
     uint64_t aug_seed;
+    /* The file read: st_dev and st_ino of path when the load began (0, 0 if unknown), so a
+     * later writer can tell whether path still names it (train records its run only there). */
+    uint64_t file_dev, file_ino;
 } fc_dataset;
 
 /* path: a .sqlite/.db store or an .h5 export (detected by content). split: FC_SPLIT_*. */
@@ -30,6 +33,13 @@ int fc_dataset_load(const char *path, int split, fc_dataset *ds, fc_status *st);
 /* The same, plus every image's augmented views (extract --augment K; an export's /views);
  * a store or export without them, or an image with missing views, is an error naming it. */
 int fc_dataset_load_views(const char *path, int split, fc_dataset *ds, fc_status *st);
+/* The train split (with its views when views) and the validation split, read together: a
+ * store is opened once and read in one read transaction, so both splits come from one
+ * snapshot, with one provenance and one class list, whatever another process writes or
+ * renames over path meanwhile (an extract adding or pruning a class, merge --force); an
+ * export replaced between the two reads is refused (FC_ERR_BUSY, "run again"). On failure
+ * both are freed. */
+int fc_dataset_load_train_val(const char *path, int views, fc_dataset *tr, fc_dataset *va, fc_status *st);
 void fc_dataset_free(fc_dataset *ds);
 
 /* HDF5 branch (h5feat.c): read one split of an exported file (with its augmented views). */

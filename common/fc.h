@@ -105,6 +105,11 @@ double fc_now(void);
 /* The kernel's MemAvailable in bytes (/proc/meminfo), plus SwapFree when with_swap; -1 if
  * unknown. FC_TEST_MEM_AVAILABLE (bytes) overrides it, for tests of the refusals. */
 double fc_mem_available(int with_swap);
+/* Test hook: when the environment variable `name` (an FC_TEST_HOOK_* name) is set and not
+ * empty, runs its value with /bin/sh and waits for it, so that a CLI test can change a store
+ * at that exact point of a command (a race between two processes made deterministic). A
+ * hook that fails is said on stderr. Unset (always, outside tests): nothing happens. */
+void fc_test_hook(const char *name);
 /* FC_OK when `bytes` fit in the memory available (memory + swap; unknown: they fit), else
  * FC_ERR_NOMEM with "WHAT would take N of memory, more than the M available (memory + swap)".
  * For sizes a file declares, before allocating them. */

@@ -141,6 +141,14 @@ double fc_mem_available(int with_swap) {
     return kb <= 0 ? -1 : (kb + (with_swap ? swap : 0)) * 1024.0;
 }
 
+void fc_test_hook(const char *name) {
+    const char *cmd = getenv(name);
+    if (!cmd || !*cmd) return;
+    fflush(NULL); /* the hook's output after ours */
+    int r = system(cmd);
+    if (r != 0) fprintf(stderr, "featcache: test hook %s failed (status %d): %s\n", name, r, cmd);
+}
+
 int fc_mem_check(double bytes, const char *what, fc_status *st) {
     double avail = fc_mem_available(1);
     if (avail < 0 || bytes <= avail) return FC_OK;

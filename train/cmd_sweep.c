@@ -325,15 +325,16 @@ static int outputs(const char *store, const fc_args *a, sweep_run *r, const fc_d
         if (!rc && !quiet) printf("best: config %d (%s), saved %s\n", best + 1, r->labels[best], best_path);
     }
     if (!rc && plot) rc = fc_plot_sweep(r->hist, r->labels, r->n, plot, st);
-    for (int i = 0; !rc && fc_run_recordable(store, "sweep") && i < r->n; i++) {
-        char *cfg = fc_train_config_text(&r->cfg[i]);
+    if (!rc && fc_run_recordable(store, "sweep")) {
+        char **cfgs = calloc((size_t)r->n, sizeof *cfgs);
         fc_status rst = {0};
-        int err = fc_run_record(store, "sweep", cfg, &r->hist[i], r->seconds / r->n, &rst);
-        free(cfg);
-        if (err) {
-            fprintf(stderr, "featcache sweep: warning: runs not recorded: %s\n", rst.msg);
-            break;
-        }
+        int err = !cfgs;
+        for (int i = 0; !err && i < r->n; i++) err = !(cfgs[i] = fc_train_config_text(&r->cfg[i]));
+        if (err) fc_fail(&rst, FC_ERR_NOMEM, "out of memory");
+        else err = fc_run_record(store, "sweep", tr, r->n, cfgs, r->hist, r->seconds / r->n, &rst);
+        if (err) fprintf(stderr, "featcache sweep: warning: runs not recorded: %s\n", rst.msg);
+        for (int i = 0; cfgs && i < r->n; i++) free(cfgs[i]);
+        free(cfgs);
     }
     if (!rc && !quiet) printf("%d configs in %.2f s\n", r->n, r->seconds);
     free(order);

@@ -86,7 +86,7 @@ static int finish(const char *store, const char *out, const fc_args *a, const fc
     }
     if (!rc) {
         fc_status rst = {0};
-        if (fc_run_recordable(store, "train") && fc_run_record(store, "train", cfg_text, h, secs, &rst))
+        if (fc_run_recordable(store, "train") && fc_run_record(store, "train", tr, 1, &cfg_text, h, secs, &rst))
             fprintf(stderr, "featcache train: warning: run not recorded: %s\n", rst.msg);
     }
     if (!rc && !fc_arg_flag(a, "quiet")) print_saved(out, c, hd, h, has_val, secs);

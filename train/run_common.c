@@ -16,13 +16,9 @@
 #include "train_opts.h"
 
 int fc_run_load(const char *path, int augment, fc_dataset *tr, fc_dataset *va, fc_status *st) {
-    memset(va, 0, sizeof *va);
-    memset(tr, 0, sizeof *tr);
-    if ((augment ? fc_dataset_load_views : fc_dataset_load)(path, FC_SPLIT_TRAIN, tr, st)) return st->code;
-    if (fc_dataset_load(path, FC_SPLIT_VAL, va, st)) {
-        fc_dataset_free(tr);
-        return st->code;
-    }
+    /* one snapshot for both splits: two loads by path could read two stores (a class pruned,
+     * the file replaced in between) and validate on labels of another class list */
+    if (fc_dataset_load_train_val(path, augment, tr, va, st)) return st->code;
     if (fc_train_check_data(tr, va, path, st)) { /* the caller frees nothing on failure */
         fc_run_free_data(tr, va);
         return st->code;
@@ -156,23 +152,75 @@ int fc_run_recordable(const char *path, const char *kind) {
     return 1;
 }
 
-int fc_run_record(const char *path, const char *kind, const char *config_json, const fc_history *h,
-                  double seconds, fc_status *st) {
+/* Why the store s, opened at path for recording (inside its write transaction), is not the
+ * one ds was read from: other features, another class list, or another file at path (merge
+ * or import --force replaced it while training). why[0] == 0 when it is the same. */
+static int other_store(fc_store *s, const char *path, const fc_dataset *ds, char *why, size_t cap, fc_status *st) {
+    why[0] = 0;
+    const fc_provenance *p = fc_store_provenance(s);
+    if (!p || strcmp(p->fingerprint, ds->fingerprint) != 0) {
+        snprintf(why, cap, "%s now holds other features (fingerprint changed while training)", path);
+        return FC_OK;
+    }
+    char **names = NULL;
+    int n = 0;
+    if (fc_store_classes(s, &names, &n, st)) return st->code;
+    int i = 0, k = 0, c = 0; /* both lists sorted by name (bytewise): the first name only one has */
+    while (i < ds->n_classes && k < n && !(c = strcmp(ds->class_names[i], names[k]))) i++, k++;
+    if (i < ds->n_classes || k < n) {
+        char name[200];
+        int gone = k == n || (i < ds->n_classes && c < 0);
+        fc_printable(gone ? ds->class_names[i] : names[k], name, sizeof name);
+        snprintf(why, cap, "%s now holds other classes (class list changed while training: '%s' is %s)", path, name,
+                 gone ? "gone" : "new");
+    }
+    fc_strlist_free(names, n);
+    struct stat sb;
+    if (!why[0] && ds->file_ino && (stat(path, &sb) != 0 || (uint64_t)sb.st_dev != ds->file_dev ||
+                                    (uint64_t)sb.st_ino != ds->file_ino))
+        snprintf(why, cap, "%s was replaced by another store file while training", path);
+    return FC_OK;
+}
+
+int fc_run_record(const char *path, const char *kind, const fc_dataset *ds, int n, char *const *configs,
+                  const fc_history *hist, double seconds, fc_status *st) {
     fc_store *s = NULL;
+    const char *runs = n > 1 ? "runs" : "run";
+    fc_test_hook("FC_TEST_HOOK_BEFORE_RECORD"); /* tests: the store is replaced while training */
     if (fc_store_open(path, FC_STORE_WRITE, &s, st)) return st->code;
     if (fc_store_readonly(s)) {
         fc_store_close(s);
         fprintf(stderr, "featcache %s: store is read-only: run not recorded\n", kind);
         return FC_OK;
     }
-    json_t *hj = fc_history_json(h);
-    char *hist = hj ? json_dumps(hj, JSON_COMPACT | JSON_REAL_PRECISION(7)) : NULL;
-    json_decref(hj);
-    char *metrics = fc_run_metrics_text(h);
-    int rc = hist && metrics ? fc_store_add_run(s, kind, config_json, hist, metrics, seconds, st)
-                             : fc_fail(st, FC_ERR_NOMEM, "cannot build run JSON");
-    free(hist), free(metrics);
+    struct stat before, after;
+    int have_id = stat(path, &before) == 0;
+    char why[600] = "";
+    /* the check and the rows in one write transaction: no class comes or goes in between */
+    int rc = fc_store_begin(s, st);
+    if (!rc) rc = other_store(s, path, ds, why, sizeof why, st);
+    for (int i = 0; !rc && !why[0] && i < n; i++) {
+        json_t *hj = fc_history_json(&hist[i]);
+        char *h = hj ? json_dumps(hj, JSON_COMPACT | JSON_REAL_PRECISION(7)) : NULL;
+        json_decref(hj);
+        char *metrics = fc_run_metrics_text(&hist[i]);
+        rc = h && metrics ? fc_store_add_run(s, kind, configs[i], h, metrics, seconds, st)
+                          : fc_fail(st, FC_ERR_NOMEM, "cannot build run JSON");
+        free(h), free(metrics);
+    }
+    if (!rc && !why[0]) rc = fc_store_commit(s, st);
+    else fc_store_rollback(s);
     fc_store_close(s);
+    /* a file renamed over path while the rows were written: they went into the old one */
+    if (!rc && !why[0] && have_id &&
+        (stat(path, &after) != 0 || after.st_dev != before.st_dev || after.st_ino != before.st_ino))
+        snprintf(why, sizeof why, "%s was replaced by another store file while the %s %s being recorded", path,
+                 runs, n > 1 ? "were" : "was");
+    if (!rc && why[0]) {
+        char show[700];
+        fprintf(stderr, "featcache %s: warning: %s: %s not recorded\n", kind, fc_printable(why, show, sizeof show),
+                runs);
+    }
     return rc;
 }
 

@@ -8,8 +8,9 @@
 #include "head.h"
 #include "trainer.h"
 
-/* Loads the train and validation splits of a store or HDF5 export; augment: with the
- * training images' augmented views (a store made with extract --augment). */
+/* Loads the train and validation splits of a store or HDF5 export from one snapshot
+ * (fc_dataset_load_train_val); augment: with the training images' augmented views (a store
+ * made with extract --augment). */
 int fc_run_load(const char *path, int augment, fc_dataset *tr, fc_dataset *va, fc_status *st);
 /* After fc_run_load: a config with --patience (any of n) on a store without a validation
  * split is refused as a data condition (FC_ERR_FORMAT: exit 1, naming the store). */
@@ -36,9 +37,14 @@ int fc_run_stamp_head(fc_head *hd, const fc_dataset *ds, fc_status *st);
  * bit at all: a chmod a-w store stays unchanged even for root) prints one notice on
  * stderr ("store is read-only: run not recorded") and returns 0. */
 int fc_run_recordable(const char *path, const char *kind);
-/* Records a run in the store's runs table (a store opened read-only: notice, FC_OK). */
-int fc_run_record(const char *path, const char *kind, const char *config_json, const fc_history *h,
-                  double seconds, fc_status *st);
+/* Records n runs (configs[i] as JSON, hist[i], seconds each) in the runs table of the store
+ * at path, in one transaction, when it still holds what they were trained on: ds's features
+ * (fingerprint), class list and file. Else (merge --force replaced it, an extract pruned or
+ * added a class while training) one warning line on stderr, "STORE now holds other features
+ * (fingerprint changed while training): run not recorded", nothing is written and FC_OK; a
+ * store opened read-only: notice, FC_OK. */
+int fc_run_record(const char *path, const char *kind, const fc_dataset *ds, int n, char *const *configs,
+                  const fc_history *hist, double seconds, fc_status *st);
 /* JSON text of the summary metrics of a history: best epoch, its val loss/acc, final loss/acc. */
 char *fc_run_metrics_text(const fc_history *h);
 /* Before training: every output option given (n long names in opts, their file kinds

@@ -46,6 +46,7 @@ static int class_label(const class_index *ci, const char *name) {
 }
 
 typedef struct {
+    const char *path; /* the input, for messages */
     fc_h5feat_writer *w;
     class_index ci;
     size_t skipped_failed;
@@ -106,8 +107,8 @@ static int export_one(void *vctx, const fc_image_rec *rec, const float *x, const
     }
     int label = class_label(&c->ci, rec->class_name ? rec->class_name : "");
     if (label < 0) {
-        c->rc = fc_fail(c->st, FC_ERR_FORMAT, "image %s has class '%s', not in the class list",
-                        rec->sha256, rec->class_name ? rec->class_name : "");
+        c->rc = fc_fail(c->st, FC_ERR_FORMAT, "%s: image %s (%s) has class '%s', which is not in its class list",
+                        c->path, rec->path ? rec->path : "", rec->sha256, rec->class_name ? rec->class_name : "");
         return 1;
     }
     if (c->n_rows == c->cap_rows) {
@@ -131,7 +132,7 @@ static int run_export(const char *in, const char *out, const fc_h5feat_opts *o, 
     fc_source src;
     char **names = NULL;
     int n = 0, rc;
-    export_ctx c = {.st = &st};
+    export_ctx c = {.path = in, .st = &st};
     if (fc_output_check(out, "output", FC_OUT_HDF5, &in, 1, force, &st)) return fc_report("export", &st);
     /* HDF5 is not enough: a trained head or a Keras model is HDF5 too */
     if (!force && fc_is_hdf5(out) && !fc_h5feat_is_export(out)) {
@@ -149,6 +150,7 @@ static int run_export(const char *in, const char *out, const fc_h5feat_opts *o, 
     if ((rc = class_index_make(names, n, &c.ci, &st)) ||
         (rc = fc_h5feat_writer_open(out, &src.prov, names, n, o, &c.w, &st)))
         goto out;
+    fc_test_hook("FC_TEST_HOOK_EXPORT_AFTER_CLASSES"); /* tests: an extract adds a class now */
     rc = fc_source_foreach(&src, 1, export_one, &c, &st);
     if (!rc) rc = c.rc;
     size_t count = fc_h5feat_writer_count(c.w), n_views = 0;

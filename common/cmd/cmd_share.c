@@ -12,6 +12,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <pwd.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,11 @@ int fc_source_open(const char *path, fc_source *s, fc_status *st) {
     int rc = fc_store_open(path, FC_STORE_READ, &s->store, st);
     if (rc) return rc;
     fc_status_clear(st);
+    /* one read transaction until fc_source_close: the provenance, the class list, the rows
+     * and the views, and merge's plan and copy passes, all see one snapshot of the store,
+     * whatever an extract commits meanwhile (a class added between the class list and the
+     * rows had failed export with a class "not in the class list") */
+    s->in_tx = sqlite3_exec(fc_store_db(s->store), "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
     rc = fc_store_get_provenance(s->store, &s->prov, st);
     if (rc == 1 && st->code == FC_OK) return 0;
     if (rc == 0) fc_fail(st, FC_ERR_FORMAT, "%s: store has no provenance (empty store)", path);
@@ -51,6 +57,8 @@ int fc_source_open(const char *path, fc_source *s, fc_status *st) {
 }
 
 void fc_source_close(fc_source *s) {
+    if (s->store && s->in_tx) sqlite3_exec(fc_store_db(s->store), "COMMIT", NULL, NULL, NULL);
+    s->in_tx = 0;
     fc_store_close(s->store);
     fc_h5feat_close(s->h5);
     s->store = NULL, s->h5 = NULL;

@@ -12,10 +12,13 @@ typedef struct {
     fc_store *store;  /* exactly one of store / h5 is set */
     fc_h5feat *h5;
     fc_provenance prov;
+    int in_tx;        /* a store: its read transaction is open (one snapshot until close) */
 } fc_source;
 
 /* Opens path read-only (HDF5 detected by content, anything else goes to the store
- * opener, which rejects foreign files); fails on a store without provenance. */
+ * opener, which rejects foreign files); fails on a store without provenance. A store is
+ * read in one read transaction until fc_source_close: every call in between sees one
+ * snapshot of it. */
 int fc_source_open(const char *path, fc_source *s, fc_status *st);
 void fc_source_close(fc_source *s);
 /* All images (FC_SPLIT_ANY), same contract as fc_store_foreach. */
