@@ -523,6 +523,7 @@ int cmd_sweep(int argc, char **argv) {
              : 0;
     if (ck.path) fc_stop_restore(old);
     if (!rc) fc_ckpt_remove(&ck);
+    else fc_run_ckpt_space_note("sweep", &ck, &st);
     fc_run_free_data(&tr, &va);
 done:
     fc_run_ckpt_free(&ck);

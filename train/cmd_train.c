@@ -159,7 +159,10 @@ int cmd_train(int argc, char **argv) {
         }
         if (ck.path) fc_stop_restore(old);
     }
-    if (rc) rc = fc_report("train", &st);
+    if (rc) {
+        rc = fc_report("train", &st);
+        fc_run_ckpt_space_note("train", &ck, &st);
+    }
     fc_history_free(&h0);
     fc_head_free(h0best);
     fc_head_free(hd);

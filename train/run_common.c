@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,6 +148,15 @@ int fc_run_recordable(const char *path, const char *kind) {
     struct stat sb;
     if (access(path, W_OK) != 0 || (stat(path, &sb) == 0 && !(sb.st_mode & (S_IWUSR | S_IWGRP | S_IWOTH)))) {
         fprintf(stderr, "featcache %s: store is read-only: run not recorded\n", kind);
+        return 0;
+    }
+    /* a writable store in a folder that is not: SQLite cannot make its -wal/-shm there */
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    snprintf(dir, sizeof dir, "%.*s", slash ? (slash == path ? 1 : (int)(slash - path)) : 1, slash ? path : ".");
+    if (access(dir, W_OK) != 0) {
+        fprintf(stderr, "featcache %s: store is read-only (its folder %s is not writable): run not recorded\n", kind,
+                dir);
         return 0;
     }
     return 1;
@@ -335,4 +345,16 @@ void fc_run_ckpt_free(fc_ckpt *ck) {
     fc_ckpt_close(ck);
     free((char *)ck->path);
     ck->path = NULL;
+}
+
+void fc_run_ckpt_space_note(const char *kind, const fc_ckpt *ck, const fc_status *st) {
+    struct stat sb;
+    if (!ck->path || st->code != FC_ERR_IO || (!strstr(st->msg, "No space left") && !strstr(st->msg, "File too large")) ||
+        stat(ck->path, &sb) != 0 || !S_ISREG(sb.st_mode))
+        return;
+    char size[32];
+    fc_fmt_bytes((double)sb.st_size, size, sizeof size);
+    fprintf(stderr, "featcache %s: note: %s (%s) holds this run's resume state: the same command writes the outputs "
+            "without training again; if the disk stays too full for them, delete it (the next run trains from the "
+            "start) or free space\n", kind, ck->path, size);
 }

@@ -74,6 +74,10 @@ int fc_run_check_memory(const fc_train_config *c, int n, const fc_dataset *tr, s
 int fc_run_ckpt_args(const void *args, const char *cmd, const char *out, fc_ckpt *ck);
 /* Frees what fc_run_ckpt_args and fc_ckpt_open allocated. */
 void fc_run_ckpt_free(fc_ckpt *ck);
+/* After a run failed writing its outputs for lack of space (a full disk, ulimit -f): a
+ * note naming the run's checkpoint and its size, which may be what took the space (the
+ * same command then resumes, writes nothing new, and fails the same way). */
+void fc_run_ckpt_space_note(const char *kind, const fc_ckpt *ck, const fc_status *st);
 
 /* Parse --threads (default: online CPUs); also caps the BLAS threads. */
 int fc_run_threads(const void *args, int *threads);

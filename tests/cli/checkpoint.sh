@@ -60,6 +60,17 @@ else
 fi
 
 # SIGINT / SIGTERM: the run stops at the next step, saves it (mid-epoch) and says so
+# --- a resumed run that cannot write its outputs for lack of space names the checkpoint it
+# keeps (on a nearly full disk the checkpoint itself may be what takes the space)
+rm -f "$T/sp.h5"*
+FC_TEST_CKPT_KILL=5 "$FC" train "$S" -o "$T/sp.h5" "${TR[@]}" --checkpoint-every 0 -q >/dev/null 2>&1
+(ulimit -f 1; exec "$FC" train "$S" -o "$T/sp.h5" "${TR[@]}" --checkpoint-every 0 -q) >"$T/.out" 2>"$T/.err"; rc=$?
+[ $rc = 1 ] && grep -q "sp.h5: cannot write HDF5 file" "$T/.err" && grep -q "note: $T/sp.h5.ckpt ([0-9.]* [KM]i*B) holds this run's resume state" "$T/.err" \
+    && [ -f "$T/sp.h5.ckpt" ] && ok "outputs that do not fit: the kept checkpoint is named with its size" \
+    || fail "outputs that do not fit: exit $rc: $(cat "$T/.err")"
+expect_exit "... and the same command with space writes them" 0 "resuming from $T/sp.h5.ckpt: 5 of 6 epochs done" \
+    "$FC" train "$S" -o "$T/sp.h5" "${TR[@]}" --checkpoint-every 0
+
 # (the hook FC_TEST_CKPT_STOP=E:S acts as a signal during step S of epoch E; 240 images,
 # batch 20: 12 steps per epoch)
 for at in 3:5 1:1 4:12; do

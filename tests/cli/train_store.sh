@@ -360,6 +360,13 @@ expect_exit "train on a chmod a-w store" 0 "store is read-only: run not recorded
 expect_exit "sweep on a chmod a-w store" 0 "store is read-only: run not recorded" "$FC" sweep "$T/ro.db" --grid 'lr=1e-4' \
     --epochs 1 -o "$T/ro.csv" -q
 [ "$(sha256sum <"$T/ro.db")" = "$rsum" ] && ok "a chmod a-w store is unchanged" || fail "a chmod a-w store changed"
+# a writable store in a folder its user cannot write (no -wal/-shm can be made there): said plainly
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
+    mkdir -p "$T/rodir" "$T/out" && cp "$S" "$T/rodir/w.db" && chmod 666 "$T/rodir/w.db" && chmod 755 "$T/rodir" "$T" \
+        && chmod 777 "$T/out"
+    expect_exit "train on a writable store in a folder that is not" 0 "store is read-only (its folder $T/rodir is not writable): run not recorded" \
+        setpriv --reuid=65534 --regid=65534 --clear-groups "$FC" train "$T/rodir/w.db" -o "$T/out/w.h5" --epochs 1 -q
+fi
 
 # --- a diverged head (NaN loss): epoch lines keep val_loss/val_acc as "nan", evaluate --json is valid JSON.
 # The L2 term makes it diverge: saturated rows pass no loss gradient (Keras 2.2.4's clip), so a
