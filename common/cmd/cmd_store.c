@@ -157,7 +157,11 @@ static int info_store(const char *path, int max_failed, fc_status *st) {
     fc_store_stats ss;
     if ((rc = fc_store_open(path, FC_STORE_READ, &s, st))) return rc;
     const fc_provenance *p = fc_store_provenance(s);
-    if ((rc = fc_store_stats_get(s, &ss, st)) || (rc = fc_store_classes(s, &names, &nc, st))) goto out;
+    /* every count below from one snapshot, while an extract may be adding images */
+    int in_tx = sqlite3_exec(fc_store_db(s), "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
+    if ((rc = fc_store_stats_get(s, &ss, st))) goto out;
+    fc_test_hook("FC_TEST_HOOK_INFO_AFTER_STATS"); /* tests: the store changes while info reads it */
+    if ((rc = fc_store_classes(s, &names, &nc, st))) goto out;
     if (!(counts = fc_calloc((size_t)nc + 1, 3 * sizeof *counts, st))) {
         rc = FC_ERR_NOMEM;
         goto out;
@@ -183,6 +187,7 @@ static int info_store(const char *path, int max_failed, fc_status *st) {
     printf("runs         %lld recorded%s\n", (long long)nruns, nruns ? " (featcache runs STORE)" : "");
     print_failed(s, ss.images_failed, max_failed);
 out:
+    if (in_tx) sqlite3_exec(fc_store_db(s), "COMMIT", NULL, NULL, NULL);
     free(counts);
     fc_strlist_free(names, nc);
     fc_store_close(s);

@@ -5,6 +5,7 @@
 #   FC_TEST_HOOK_AFTER_TRAIN_SPLIT     train/sweep: the train split is read, the validation split not yet
 #   FC_TEST_HOOK_BEFORE_RECORD         train/sweep: trained, HEAD.h5 written, the run not yet recorded
 #   FC_TEST_HOOK_EXPORT_AFTER_CLASSES  export: the class list is read, the rows not yet
+#   FC_TEST_HOOK_INFO_AFTER_STATS      info: the image counts are read, the classes and splits not yet
 # Expected: what is read is one snapshot of one store (the same numbers as a run on an
 # untouched copy), and a run is recorded only into the store it trained on.
 . "$(dirname "$0")/lib.sh"
@@ -128,4 +129,13 @@ for k in ("classes", "labels", "sha256", "split"):
 PY
 "$PY" -c "import sqlite3; assert sqlite3.connect('g.db').execute(\"select count(*) from images i join classes k on k.id=i.class_id where k.name='Coat'\").fetchone()[0] > 0" \
     && ok "the hook moved the images while export read the store" || fail "the hook did not run"
+
+# --- info: every count from one snapshot (it printed 352 images beside a table summing to 356)
+cp three.db i.db && cp three.db iclean.db
+"$FC" info iclean.db | sed 's/iclean\.db/STORE/' >iclean.txt
+FC_TEST_HOOK_INFO_AFTER_STATS="$PRUNE i.db Trouser" "$FC" info i.db >i.txt 2>i.err; rc=$?
+[ $rc = 0 ] && cmp -s iclean.txt <(sed 's/i\.db/STORE/' i.txt) && ok "info while a class is pruned: one snapshot (as on the untouched copy)" \
+    || fail "info while a class is pruned: exit $rc: $(diff iclean.txt <(sed 's/i\.db/STORE/' i.txt) | head -5)"
+"$PY" -c "import sqlite3; assert sqlite3.connect('i.db').execute(\"select count(*) from images i join classes k on k.id=i.class_id where k.name='Trouser'\").fetchone()[0] == 0" \
+    && ok "the hook pruned the class while info read the store" || fail "the info hook did not run"
 finish
