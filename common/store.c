@@ -369,7 +369,9 @@ void fc_store_close_unused(fc_store *s) {
     int64_t images = 1;
     fc_status ign = {0};
     if (s && s->have_prov && s->db) /* a provenance committed, then the first batch failed */
-        pragma_int(s, "SELECT count(*) FROM (SELECT 1 FROM images LIMIT 1)", &images, &ign);
+        /* only failed records (every image unreadable) count as nothing stored: such a store
+         * has no class and no feature, and would only trip train and verify */
+        pragma_int(s, "SELECT count(*) FROM (SELECT 1 FROM images WHERE status = 0 LIMIT 1)", &images, &ign);
     if (s && s->created && (!s->have_prov || images == 0) && !s->readonly && s->lock_fd >= 0) {
         for (int i = 0; i < Q_N; i++) sqlite3_finalize(s->q[i]), s->q[i] = NULL;
         if (s->db) sqlite3_close(s->db);

@@ -40,6 +40,10 @@ for lim in 4 40; do # 4 KiB: creating the store fails; 40 KiB: its first batch d
     [ $rc = 1 ] && grep -q "lim.db" "$T/.err" && ok "ulimit -f $lim: exit 1 naming the store" || fail "ulimit -f $lim: exit $rc: $(cat "$T/.err")"
     ls "$T"/lim.db* >/dev/null 2>&1 && fail "ulimit -f $lim left $(ls "$T"/lim.db*)" || ok "ulimit -f $lim: no empty store left"
 done
+# every image of a new store fails: exit 1, and no store of failed records only is left
+mkdir -p "$T/allbad/a" && echo x >"$T/allbad/a/1.png" && echo y >"$T/allbad/a/2.jpg"
+expect_exit "every image fails: exit 1" 1 "no image could be stored (2 failed)" "$FC" extract "$T/allbad" -m "$T/tiny.h5" -o "$T/allbad.db" "${X[@]}"
+ls "$T"/allbad.db* >/dev/null 2>&1 && fail "an all-failed extract left $(ls "$T"/allbad.db*)" || ok "an all-failed extract leaves no store"
 # --- a run that fails part way (the file size limit, as a full disk) says what it kept; a re-run goes on
 (ulimit -f 100; exec "$FC" extract "$T/kimg" -m "$T/tiny.h5" -o "$T/part.db" --batch 4 "${X[@]}") >"$T/.out" 2>"$T/.err"; rc=$?
 kept=$(sed -n 's/.*the \([0-9]*\) image(s) stored before the error are kept in .*part.db; the same command goes on.*/\1/p' "$T/.err")
