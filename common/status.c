@@ -145,6 +145,9 @@ void fc_test_hook(const char *name) {
     const char *cmd = getenv(name);
     if (!cmd || !*cmd) return;
     fflush(NULL); /* the hook's output after ours */
+    /* always said: a variable left in an environment (sudo -E, a cluster's exported
+     * environment) must not run a command unnoticed */
+    fprintf(stderr, "featcache: test hook %s runs: %s\n", name, cmd);
     int r = system(cmd);
     if (r != 0) fprintf(stderr, "featcache: test hook %s failed (status %d): %s\n", name, r, cmd);
 }

@@ -724,6 +724,12 @@ static int extract(job *j, int argc, char **argv, fc_status *st) {
     }
     if (rc) return rc;
     if ((rc = check_removed(j, st))) return rc;
+    int vector = 0;
+    if ((rc = fc_sink_learn_rank(&j->sink, &vector, st))) return rc;
+    if (vector)
+        printf("%s now records that its features are vectors (layer %s gives (N, %d) in Keras): heads trained "
+               "from it start with their Dense layer, and --pool gap|gmp do not apply\n", j->o.store, j->prov.layer,
+               j->prov.feat_c);
     if (j->sink.relabeled)
         printf("%lld stored image(s) relabelled: class/split now from the folder names (features reused, the "
                "backbone not run%s)\n", (long long)j->sink.relabeled,

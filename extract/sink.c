@@ -98,8 +98,9 @@ static int check_provenance(fc_sink *k, fc_status *st) {
     if (k->prov->codec.layout == FC_LAYOUT_AUTO) k->prov->codec.layout = have->codec.layout;
     int rc = fc_provenance_compare(have, k->prov, fc_store_path(k->store), st);
     if (rc) return rc;
-    /* a store made before feat_rank was recorded learns it from this run's (same) cut */
-    if (!have->feat_rank && (rc = fc_store_set_feat_rank(k->store, k->prov->feat_rank, st))) return rc;
+    /* a store made before feat_rank was recorded learns it from this run's (same) cut, once
+     * the run has succeeded (fc_sink_learn_rank): a refused run writes nothing */
+    k->learn_rank = !have->feat_rank;
     k->have_prov = 1;
     return FC_OK;
 }
@@ -281,6 +282,15 @@ int fc_sink_write(void *ctx, const fc_pl_batch *b, fc_status *st) {
     if (!rc) rc = fc_store_commit(k->store, st);
     if (rc) fc_store_rollback(k->store);
     else k->image_dir = NULL;
+    return rc;
+}
+
+int fc_sink_learn_rank(fc_sink *k, int *vector, fc_status *st) {
+    *vector = 0;
+    if (!k->learn_rank) return FC_OK;
+    int rc = fc_store_set_feat_rank(k->store, k->prov->feat_rank, st);
+    const fc_provenance *p = fc_store_provenance(k->store);
+    if (!rc) k->learn_rank = 0, *vector = p && p->feat_rank == 2;
     return rc;
 }
 

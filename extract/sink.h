@@ -30,6 +30,7 @@ typedef struct {
     const fc_scan *scan;
     fc_provenance *prov;     /* wanted provenance; codec.layout AUTO until the first batch */
     int have_prov;           /* the store has its provenance */
+    int learn_rank;          /* a store from before feat_rank: record it when the run succeeds */
     fc_sink_image *imgs;     /* every stored image */
     size_t n_imgs, cap_imgs;
     char **class_names;      /* classes of stored images */
@@ -61,6 +62,9 @@ int fc_sink_record_folder(fc_sink *k, const char *dir, fc_status *st);
 
 /* fc_pl_ops callbacks (ctx = fc_sink*). */
 int fc_sink_write(void *ctx, const fc_pl_batch *b, fc_status *st);
+/* After a successful run on a store made before feat_rank was recorded: records it;
+ * *vector says whether it recorded vector features (heads then start with Dense). */
+int fc_sink_learn_rank(fc_sink *k, int *vector, fc_status *st);
 int fc_sink_path_sha(void *ctx, const fc_scan_entry *e, char sha256[65]);
 int fc_sink_is_stored(void *ctx, const char *sha256);
 int fc_sink_label_differs(void *ctx, const char *sha256, const fc_scan_entry *e, int split);

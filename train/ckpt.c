@@ -49,8 +49,13 @@ int fc_ckpt_key(fc_ckpt *ck, fc_status *st) {
     if (ck->have_key) return FC_OK;
     fc_sha256_ctx h;
     if (fc_sha256_begin(&h, st)) return st->code;
-    char head[64];
-    int k = snprintf(head, sizeof head, "featcache checkpoint 1\nthreads %d\nconfigs %d\n", ck->threads, ck->n_cfg);
+    /* "numerics N": the training arithmetic a checkpoint's state came from. A build whose
+     * steps compute otherwise (2: Keras's zero gradient where the loss clips, the L2
+     * penalty summed in double) must not continue an older run's state: its key differs,
+     * so such a checkpoint is another run's and training starts over, saying so. */
+    char head[96];
+    int k = snprintf(head, sizeof head, "featcache checkpoint 1\nthreads %d\nconfigs %d\ntrain numerics 2\n",
+                     ck->threads, ck->n_cfg);
     int rc = fc_sha256_update(&h, head, (size_t)k, st);
     for (int i = 0; !rc && i < ck->n_cfg; i++) {
         char *t = fc_train_config_key_text(&ck->cfg[i]);
@@ -340,7 +345,7 @@ int fc_ckpt_open(fc_ckpt *ck, unsigned char *done, fc_history *hist, int *best, 
     if (memcmp(key, ck->key, 32) != 0) {
         fclose(f);
         warn(ck, "not resuming from %s: %s; starting from epoch 1 (it will be replaced)",
-             "it was written by another run (other store contents, options or --threads)");
+             "it was written by another run (other store contents, options or --threads, or an older featcache whose training arithmetic differs)");
         return 0;
     }
     ck->rf = f;

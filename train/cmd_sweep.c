@@ -491,14 +491,14 @@ int cmd_sweep(int argc, char **argv) {
         rc = fc_report("sweep", &st);
         goto done;
     }
-    int any_augment = 0;
+    int any_augment = 0, pool_axis = 0;
     for (int i = 0; i < r.n; i++) any_augment |= r.cfg[i].augment;
+    for (int x = 0; x < g.n_axes; x++) pool_axis |= !strcmp(g.key[x], "pool");
+    if ((rc = fc_run_precheck_pool("sweep", pool_axis, r.cfg, r.n, store)) != FC_ARGS_OK) goto done;
     if (fc_run_load(store, any_augment, &tr, &va, &st)) {
         rc = fc_report("sweep", &st);
         goto done;
     }
-    int pool_axis = 0;
-    for (int x = 0; x < g.n_axes; x++) pool_axis |= !strcmp(g.key[x], "pool");
     if ((rc = fc_run_check_pool("sweep", pool_axis, r.cfg, r.n, store, &tr)) != FC_ARGS_OK) {
         fc_run_free_data(&tr, &va);
         goto done;

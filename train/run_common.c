@@ -35,20 +35,38 @@ int fc_run_check_val(const fc_train_config *c, int n, const char *path, const fc
     return FC_OK;
 }
 
-int fc_run_check_pool(const char *cmd, int axis, const fc_train_config *c, int n, const char *path,
-                      const fc_dataset *tr) {
-    if (tr->prov.feat_rank != 2) return FC_ARGS_OK;
+static int check_pool_prov(const char *cmd, int axis, const fc_train_config *c, int n, const char *path,
+                           const fc_provenance *p) {
+    if (p->feat_rank != 2) return FC_ARGS_OK;
     for (int i = 0; i < n; i++)
         if (c[i].arch.pool != FC_POOL_FLATTEN) {
-            char layer[4 * sizeof tr->prov.layer];
+            char layer[4 * sizeof p->layer];
             return fc_usage_error(cmd, "%s %s: the features of %s are a vector (layer '%s' outputs (N, %d) in "
                                   "Keras), and pooling a vector is meaningless: %s", axis ? "--grid: axis pool has"
                                   : "--pool", fc_pool_name(c[i].arch.pool), path,
-                                  fc_printable(tr->prov.layer, layer, sizeof layer), tr->c,
+                                  fc_printable(p->layer, layer, sizeof layer), p->feat_c,
                                   axis ? "drop the pool axis (flatten, the default, takes the vector as it is)"
                                        : "use --pool flatten (the default), which takes the vector as it is");
         }
     return FC_ARGS_OK;
+}
+
+int fc_run_check_pool(const char *cmd, int axis, const fc_train_config *c, int n, const char *path,
+                      const fc_dataset *tr) {
+    return check_pool_prov(cmd, axis, c, n, path, &tr->prov);
+}
+
+int fc_run_precheck_pool(const char *cmd, int axis, const fc_train_config *c, int n, const char *path) {
+    int pooled = 0;
+    for (int i = 0; i < n; i++) pooled |= c[i].arch.pool != FC_POOL_FLATTEN;
+    if (!pooled || fc_is_hdf5(path)) return FC_ARGS_OK; /* an export: checked once it is loaded */
+    fc_store *s = NULL;
+    fc_status ign = {0};
+    if (fc_store_open(path, FC_STORE_READ, &s, &ign)) return FC_ARGS_OK; /* the load says why */
+    const fc_provenance *p = fc_store_provenance(s);
+    int rc = p ? check_pool_prov(cmd, axis, c, n, path, p) : FC_ARGS_OK;
+    fc_store_close(s);
+    return rc;
 }
 
 int fc_run_stamp_head(fc_head *hd, const fc_dataset *ds, fc_status *st) {

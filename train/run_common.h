@@ -28,6 +28,9 @@ void fc_run_free_data(fc_dataset *tr, fc_dataset *va);
 /* After fc_run_load: on vector features (the store's feat_rank 2) every config must use
  * pool flatten, which takes the vector as it is; else a usage error (exit 2) naming the
  * option (--pool, or with axis the sweep's grid axis pool), the pool, the store and the layer. */
+/* The same from a store's provenance alone, before its features are loaded (a store of
+ * vector features refuses --pool gap|gmp at once, not after minutes of decoding). */
+int fc_run_precheck_pool(const char *cmd, int axis, const fc_train_config *c, int n, const char *path);
 int fc_run_check_pool(const char *cmd, int axis, const fc_train_config *c, int n, const char *path,
                       const fc_dataset *tr);
 /* Copies fingerprint, class names and backbone provenance (JSON) into the head, and marks

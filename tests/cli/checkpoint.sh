@@ -59,7 +59,6 @@ else
         && ok "after kill -9: history and head == uninterrupted" || fail "after kill -9: differs"
 fi
 
-# SIGINT / SIGTERM: the run stops at the next step, saves it (mid-epoch) and says so
 # --- a resumed run that cannot write its outputs for lack of space names the checkpoint it
 # keeps (on a nearly full disk the checkpoint itself may be what takes the space)
 rm -f "$T/sp.h5"*
@@ -71,6 +70,7 @@ FC_TEST_CKPT_KILL=5 "$FC" train "$S" -o "$T/sp.h5" "${TR[@]}" --checkpoint-every
 expect_exit "... and the same command with space writes them" 0 "resuming from $T/sp.h5.ckpt: 5 of 6 epochs done" \
     "$FC" train "$S" -o "$T/sp.h5" "${TR[@]}" --checkpoint-every 0
 
+# SIGINT / SIGTERM: the run stops at the next step, saves it (mid-epoch) and says so
 # (the hook FC_TEST_CKPT_STOP=E:S acts as a signal during step S of epoch E; 240 images,
 # batch 20: 12 steps per epoch)
 for at in 3:5 1:1 4:12; do

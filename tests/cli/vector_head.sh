@@ -112,6 +112,11 @@ check "evaluate sweep's best head" "$FC" evaluate "$T/s.db" "$T/best.h5" --split
 expect_exit "train --pool gap on a vector store" 2 "--pool gap: the features of $T/s.db are a vector (layer 'gap'" \
     "$FC" train "$T/s.db" -o "$T/hg.h5" --pool gap --epochs 1
 [ ! -e "$T/hg.h5" ] && ok "... and no HEAD.h5 written" || fail "train --pool gap wrote a head"
+# refused from the store's record, before the features are decoded (the hook runs once the train split is)
+FC_TEST_HOOK_AFTER_TRAIN_SPLIT="touch '$T/loaded'" "$FC" train "$T/s.db" -o "$T/hg.h5" --pool gmp --epochs 1 >/dev/null 2>&1
+FC_TEST_HOOK_AFTER_TRAIN_SPLIT="touch '$T/loaded'" "$FC" sweep "$T/s.db" --grid 'pool=flatten,gap' --epochs 1 -o "$T/swp.csv" >/dev/null 2>&1
+[ ! -e "$T/loaded" ] && ok "--pool gap|gmp on a vector store refused before any split is loaded" \
+    || fail "--pool refusal came after loading the train split"
 expect_exit "train --pool gmp on a vector store" 2 "pooling a vector is meaningless" \
     "$FC" train "$T/s.db" -o "$T/hg.h5" --pool gmp --epochs 1
 expect_exit "sweep grid axis pool on a vector store" 2 "--grid: axis pool has gap" \
@@ -168,7 +173,12 @@ check "merge with a store without the record" "$FC" merge -o "$T/m2.db" "$T/s.db
 check "export a store without the record" "$FC" export "$T/old.db" "$T/eo.h5"
 "$PY" -c 'import h5py, sys; print(h5py.File(sys.argv[1], "r").attrs.get("feat_rank", "-"))' "$T/eo.h5" >"$T/attr" 2>&1
 [ "$(cat "$T/attr")" = - ] && ok "... and its export has no feat_rank" || fail "old export feat_rank: $(cat "$T/attr")"
-check "extract again into it" "$FC" extract "$T/img" -m "$T/tiny_top.h5" --layer gap -o "$T/old.db" --preprocess rescale -q
+"$PY" "$FX" images "$T/img_other" --classes 2 --per-class 3 --offset 50 >/dev/null
+expect_exit "extract of another folder into it is refused" 1 "Nothing written" \
+    "$FC" extract "$T/img_other" -m "$T/tiny_top.h5" --layer gap -o "$T/old.db" --preprocess rescale -q
+[ "$(rank_of "$T/old.db")" = - ] && ok "a refused extract records nothing, feat_rank included" || fail "refused extract wrote feat_rank"
+expect_exit "extract again into it" 0 "old.db now records that its features are vectors (layer gap gives (N, 16) in Keras)" \
+    "$FC" extract "$T/img" -m "$T/tiny_top.h5" --layer gap -o "$T/old.db" --preprocess rescale -q
 [ "$(rank_of "$T/old.db")" = 2 ] && ok "extract adds the record to a store made before it" || fail "re-extract: $(rank_of "$T/old.db")"
 
 # --- an export's feat_rank is checked like its other attributes
