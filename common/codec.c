@@ -207,7 +207,7 @@ static int u8_params(const float *x, size_t n, int C, float *lo, float *hi, uint
     if (!finite)
         for (size_t i = 0; i < n; i++)
             if (!isfinite(x[i]))
-                return fc_fail(st, FC_ERR_ARG, "u8 codec cannot encode non-finite value %g at %zu",
+                return fc_fail(st, FC_ERR_FORMAT, "u8 codec cannot encode non-finite value %g at %zu",
                                (double)x[i], i);
     uint16_t *h = (uint16_t *)params;
     int f16_ok = 1;
@@ -232,9 +232,9 @@ static int u8_params(const float *x, size_t n, int C, float *lo, float *hi, uint
         double scale, mn;
         u8_grid(lo[c], hi[c], &scale, &mn);
         if (!u8_grid_fits(scale, mn))
-            return fc_fail(st, FC_ERR_ARG,
+            return fc_fail(st, FC_ERR_FORMAT,
                            "u8 codec cannot encode channel %d: its range [%g, %g] reaches the float "
-                           "limit (use --codec f32)", c, (double)lo[c], (double)hi[c]);
+                           "limit (a store made with --codec f32 can hold it)", c, (double)lo[c], (double)hi[c]);
     }
     if (!f16_ok) {
         memcpy(params, lo, (size_t)C * 4);

@@ -243,10 +243,10 @@ static void test_special_values(void) {
     uint8_t *blob = NULL;
     size_t len;
     fc_status st = {0};
-    CHECK(fc_codec_encode(&p, x, 12, 3, &blob, &len, &st) == FC_ERR_ARG, "u8 nan");
+    CHECK(fc_codec_encode(&p, x, 12, 3, &blob, &len, &st) == FC_ERR_FORMAT, "u8 nan (a data error, exit 1)");
     CHECK(strstr(st.msg, "non-finite") != NULL && strstr(st.msg, " at 2") != NULL, "%s", st.msg);
     p.layout = FC_LAYOUT_SPARSE; /* the first bad value is named whatever the layout */
-    CHECK(fc_codec_encode(&p, x, 12, 3, &blob, &len, &st) == FC_ERR_ARG && strstr(st.msg, " at 2") != NULL, "%s",
+    CHECK(fc_codec_encode(&p, x, 12, 3, &blob, &len, &st) == FC_ERR_FORMAT && strstr(st.msg, " at 2") != NULL, "%s",
           st.msg);
     float big[6] = {1e30f, -2e30f, 0, 3e38f, -3e38f, 5};
     for (int l = 0; l < 3; l++) roundtrip_one(FC_CODEC_U8, layouts[l], big, 1, 1, 6, "huge");
@@ -256,7 +256,7 @@ static void test_special_values(void) {
      * that declares it (converting such a value to float is undefined behaviour) */
     float edge[2] = {-1e-30f, 3.4e38f};
     p.layout = FC_LAYOUT_PLAIN;
-    CHECK(fc_codec_encode(&p, edge, 2, 1, &blob, &len, &st) == FC_ERR_ARG && strstr(st.msg, "float limit"), "%s",
+    CHECK(fc_codec_encode(&p, edge, 2, 1, &blob, &len, &st) == FC_ERR_FORMAT && strstr(st.msg, "float limit"), "%s",
           st.msg);
     float fine[2] = {-1e-30f, 3e38f};
     CHECK(fc_codec_encode(&p, fine, 2, 1, &blob, &len, &st) == FC_OK, "%s", st.msg);
