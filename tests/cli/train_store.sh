@@ -176,6 +176,10 @@ expect_exit "sweep: configs that differ only in settings with no effect are drop
     --threads 2 -o "$T/dd.csv"
 grep -q "momentum: applies to --optimizer sgd" "$T/.err" && ok "... naming the setting that made no difference" \
     || fail "dedupe note: $(cat "$T/.err")"
+cp "$S" "$T/drop1.db"
+expect_exit "sweep: one config dropped is 'one', not 'ones'" 0 \
+    "4 configs, 1 identical one dropped (each trains the same head as a config kept): 'optimizer=adam momentum=0.9' = 'optimizer=adam momentum=0'" \
+    "$FC" sweep "$T/drop1.db" --grid 'optimizer=sgd,adam momentum=0,0.9' --epochs 1 --threads 2 -o "$T/dd1.csv"
 $PY - "$T/dd.csv" <<'PY' && ok "sweep CSV: 6 distinct configs, cells of settings with no effect empty" || fail "dd.csv: $(cat "$T/dd.csv")"
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
