@@ -272,6 +272,14 @@ int cmd_info(int argc, char **argv) {
     return rc ? fc_report("info", &st) : 0;
 }
 
+/* verify and runs read a store only: an HDF5 file (an export, which records no runs and
+ * has no SQLite to check, or a head) is named as such rather than "not an SQLite database". */
+static int refuse_hdf5(const char *cmd, const char *path, fc_status *st) {
+    return fc_fail(st, FC_ERR_FORMAT, "%s: an HDF5 file (an export or a head), not a store: %s takes a feature "
+                   "store (featcache info reads an export or a head; featcache import makes a store of an export)",
+                   path, cmd);
+}
+
 /* ---- verify ---- */
 
 static void print_problem(void *ctx, const char *msg) {
@@ -298,7 +306,8 @@ int cmd_verify(int argc, char **argv) {
     fc_store *s = NULL;
     fc_store_stats ss;
     const char *path = a.pos[0];
-    int rc = fc_store_open(path, FC_STORE_READ | FC_STORE_ANY_FINGERPRINT, &s, &st);
+    int rc = fc_is_hdf5(path) ? refuse_hdf5("verify", path, &st)
+                              : fc_store_open(path, FC_STORE_READ | FC_STORE_ANY_FINGERPRINT, &s, &st);
     if (!rc) rc = fc_store_stats_get(s, &ss, &st);
     if (!rc) {
         fflush(stdout);
@@ -674,7 +683,7 @@ int cmd_runs(int argc, char **argv) {
             return u;
         }
     }
-    int rc = fc_store_open(a.pos[0], FC_STORE_READ, &s, &st);
+    int rc = fc_is_hdf5(a.pos[0]) ? refuse_hdf5("runs", a.pos[0], &st) : fc_store_open(a.pos[0], FC_STORE_READ, &s, &st);
     if (!rc) rc = runs_list(s, fc_arg_flag(&a, "json"), id, &st);
     fc_store_close(s);
     fc_args_free(&a);

@@ -204,6 +204,9 @@ static void test_bad_files(void) {
     write_file(txt, "hello, this is not a database at all\n", 37);
     open_fails(txt, FC_STORE_READ, FC_ERR_FORMAT, "file is not a database");
     open_fails(txt, FC_STORE_CREATE, FC_ERR_FORMAT, "not a featcache store");
+    const char *h5 = tmp("export.h5"); /* the HDF5 signature: named as such */
+    write_file(h5, "\x89HDF\r\n\x1a\n\0\0\0\0\0\0\0\0", 16);
+    open_fails(h5, FC_STORE_WRITE, FC_ERR_FORMAT, "not a featcache store (an HDF5 file, not an SQLite database)");
     const char *empty = tmp("empty.db");
     write_file(empty, "", 0);
     open_fails(empty, FC_STORE_READ, FC_ERR_FORMAT, "empty file");
