@@ -24,7 +24,7 @@ static const fc_opt eval_opts[] = {
 };
 
 static const fc_cmd_spec eval_spec = {
-    "evaluate", "STORE HEAD.h5 [--split test] [--json]",
+    "evaluate", "STORE|EXPORT.h5 HEAD.h5 [--split test] [--json] [--threads N]",
     "loss, accuracy, per-class precision/recall/F1 and confusion matrix of a head on a split",
     eval_opts, 2, 2,
 };

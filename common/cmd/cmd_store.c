@@ -249,7 +249,7 @@ static const fc_opt info_opts[] = {
     {"failed", 0, "N", "list at most N failed images (default 10)"},
     {0},
 };
-static const fc_cmd_spec info_spec = {"info", "STORE|EXPORT.h5|HEAD.h5",
+static const fc_cmd_spec info_spec = {"info", "STORE|EXPORT.h5|HEAD.h5 [--failed N]",
                                       "show a store's or HDF5 export's provenance, counts and size; for a head "
                                       "(HEAD.h5), its layers, classes, training settings and the features it "
                                       "takes",
@@ -291,7 +291,7 @@ static const fc_opt verify_opts[] = {
     {0},
 };
 static const fc_cmd_spec verify_spec = {
-    "verify", "STORE", "check SQLite integrity, decode every feature blob and check its checksum",
+    "verify", "STORE [--max N]", "check SQLite integrity, decode every feature blob and check its checksum",
     verify_opts, 1, 1};
 
 int cmd_verify(int argc, char **argv) {
@@ -654,7 +654,7 @@ static const fc_opt runs_opts[] = {
     {"json", 0, NULL, "print the runs as a JSON array (config, history, metrics in full)"},
     {0},
 };
-static const fc_cmd_spec runs_spec = {"runs", "STORE [ID]",
+static const fc_cmd_spec runs_spec = {"runs", "STORE [ID] [--json]",
                                       "list the train/sweep runs recorded in a store; with ID, one run's "
                                       "settings, results and per-epoch history. The 'best val' column is the "
                                       "validation accuracy at the epoch with the lowest val_loss (the metrics' "
