@@ -48,8 +48,9 @@ static const fc_opt opts[] = {
     {"prune", 0, NULL, "delete stored images that are no longer in IMAGE_DIR"},
     {"augment", 0, "K", "also K augmented views of every training image (Keras ImageDataGenerator), for train --augment"},
     {"augment-spec", 0, "KEYWORDS", "the ImageDataGenerator keywords, e.g. 'rotation_range=40, width_shift_range=0.2, "
-                                    "horizontal_flip=True' (default: seed 000's set)"},
-    {"augment-seed", 0, "N", "seed the views' random transforms are drawn from (default 1)"},
+                                    "horizontal_flip=True' (default: the store's when it has views, else seed 000's set)"},
+    {"augment-seed", 0, "N", "seed the views' random transforms are drawn from (default: the store's when it has "
+                             "views, else 1)"},
     {"max-image-pixels", 0, "N", "refuse larger images (default 89478485, PIL's limit)"},
     {"quiet", 'q', NULL, "no progress bar"},
     {0},
