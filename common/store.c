@@ -181,6 +181,10 @@ static int check_file_header(fc_store *s, int64_t size, fc_status *st) {
     ssize_t got = read(fd, h, sizeof h);
     close(fd);
     if (got < 0) return fc_fail(st, FC_ERR_IO, "%s: %s", s->path, strerror(errno));
+    static const unsigned char hdf5[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+    if (got >= 8 && memcmp(h, hdf5, 8) == 0) /* an export, a head or a Keras model */
+        return fc_fail(st, FC_ERR_FORMAT, "%s: not a featcache store (an HDF5 file, not an SQLite database)",
+                       s->path);
     if (got < 16 || memcmp(h, "SQLite format 3", 16) != 0)
         return fc_fail(st, FC_ERR_FORMAT, "%s: not a featcache store (not an SQLite database: "
                        "file is not a database)", s->path);

@@ -34,8 +34,8 @@ static const fc_opt opts[] = {
     {"layer", 'l', "NAME", "cut the backbone after this layer (default: the model's output; for the fetched "
                            "nsfwjs classifiers their conv base: out_relu, mixed10)"},
     {"size", 's', "N|HxW", "input size (default: the model's; required if it is variable)"},
-    {"preprocess", 0, "MODE", "caffe|tf|torch|rescale|none (default: vgg/resnet caffe, inception/mobilenet tf, "
-                              "the fetched nsfwjs models rescale)"},
+    {"preprocess", 0, "MODE", "caffe|tf|torch|rescale|none (default: weights-only vgg/resnet caffe, inception/mobilenet tf, "
+                              "the fetched nsfwjs models rescale; required for a full-model .h5 or another TF.js folder)"},
     {"resize", 0, "MODE", "nearest|bilinear (default nearest, as Keras load_img)"},
     {"codec", 0, "CODEC", "f32|f16|bf16|u8 (default: the store's, f16 for a new store)"},
     {"level", 0, "N", "zstd level 1-19 of a new store (default 3; an existing store keeps its own)"},
@@ -48,8 +48,9 @@ static const fc_opt opts[] = {
     {"prune", 0, NULL, "delete stored images that are no longer in IMAGE_DIR"},
     {"augment", 0, "K", "also K augmented views of every training image (Keras ImageDataGenerator), for train --augment"},
     {"augment-spec", 0, "KEYWORDS", "the ImageDataGenerator keywords, e.g. 'rotation_range=40, width_shift_range=0.2, "
-                                    "horizontal_flip=True' (default: seed 000's set)"},
-    {"augment-seed", 0, "N", "seed the views' random transforms are drawn from (default 1)"},
+                                    "horizontal_flip=True' (default: the store's when it has views, else seed 000's set)"},
+    {"augment-seed", 0, "N", "seed the views' random transforms are drawn from (default: the store's when it has "
+                             "views, else 1)"},
     {"max-image-pixels", 0, "N", "refuse larger images (default 89478485, PIL's limit)"},
     {"quiet", 'q', NULL, "no progress bar"},
     {0},

@@ -6,9 +6,11 @@
 PRAGMA application_id = 1178817329;
 PRAGMA user_version = 1;
 
--- Written once (fc_provenance: fingerprint, model_sha256, arch, layer, in_h, in_w,
--- resize, preprocess, numerics, feat_h, feat_w, feat_c, codec, layout, level, version,
--- host, user, command, created, updated) and checked on every open. Optional rows outside
+-- Written once (fc_provenance: fingerprint, model_sha256, arch, model_path, layer, in_h,
+-- in_w, resize, preprocess, numerics, feat_h, feat_w, feat_c, codec, layout, level,
+-- version, host, user, command, created, updated) and checked on every open. model_path
+-- is extract's -m as given (informative, outside the fingerprint; predict without -m
+-- opens it). Optional rows outside
 -- the fingerprint, which older featcache ignores: image_dir (the absolute real path of the
 -- folder extract read; merge writes it when every input records the same one), origin
 -- ('merge' or 'import' for stores those commands made) and feat_rank ('2': the cut layer's
@@ -73,3 +75,30 @@ CREATE TABLE runs (
     host     TEXT,
     user     TEXT
 );
+
+-- Augmented views (extract --augment K; common/store_views.c). NOT created here: the
+-- first `extract --augment` on a store creates these two tables (CREATE TABLE IF NOT
+-- EXISTS, as below); a store without them has no views (readers test for the tables),
+-- and featcache builds that predate them ignore them. Written here as comments so that
+-- this file describes the whole format; tests/unit/test_store.c checks that they are
+-- the tables store_views.c creates.
+--
+-- One row: the canonical ImageDataGenerator keywords, the seed the views' transforms
+-- are drawn from (with the image's sha256 and the view index), and K views per image.
+-- CREATE TABLE IF NOT EXISTS augmentation (
+--     id    INTEGER PRIMARY KEY CHECK (id = 1),
+--     spec  TEXT NOT NULL,
+--     seed  INTEGER NOT NULL,
+--     views INTEGER NOT NULL CHECK (views > 0)
+-- );
+-- (sha256, view) -> the view's encoded features (the store's codec, as features.blob)
+-- and the hex sha256 of their decoded float32 values. Only views of training images
+-- with features and view < augmentation.views count.
+-- CREATE TABLE IF NOT EXISTS views (
+--     sha256   TEXT NOT NULL,
+--     view     INTEGER NOT NULL CHECK (view >= 0),
+--     blob     BLOB NOT NULL,
+--     checksum TEXT NOT NULL,
+--     raw_len  INTEGER NOT NULL,
+--     UNIQUE (sha256, view)
+-- );

@@ -11,8 +11,10 @@
 # and the store are reused. Knobs (environment):
 #   DEMO_N=3000           images in the set (train 2/3, validation 1/6, test 1/6)
 #   DEMO_MODEL=mobilenet_v2   DEMO_LAYER=out_relu   DEMO_SIZE=96   DEMO_CODEC=f16
-#   DEMO_EPOCHS=30        DEMO_SWEEP_EPOCHS=10   DEMO_THREADS=(all CPUs)
+#   DEMO_EPOCHS=30        DEMO_SWEEP_EPOCHS=10   DEMO_THREADS=(all CPUs)   DEMO_LR=2e-5
 #   DEMO_OUT=demo-out
+#   DEMO_RERUN=1          train and sweep again even when this store's head and sweep
+#                         CSV from the same command exist (else reused with their times)
 #   DEMO_AUGMENT=K        also seeds 000/001's augmentation: K views per training image
 #                         (extract --augment K), the same head trained with --augment
 #   DEMO_AUGMENT_SPEC='rotation_range=40, ...'  its ImageDataGenerator keywords

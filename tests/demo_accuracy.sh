@@ -2,14 +2,17 @@
 # demo_accuracy.sh - the README's accuracy table: test accuracy of the demo's default head
 # (Flatten -> Dense 256 relu -> Dropout 0.5 -> softmax, RMSprop, 30 epochs, seed 1) on the
 # demo image set, for each codec (f32, f16, bf16, u8) at the default cut, and for other
-# cut layers at f16. Prints a markdown table (also saved to demo-out/accuracy.md).
+# cut layers at f16. Prints a markdown table (also saved to $DEMO_OUT/accuracy.md).
 # Run `make demo` first (builds featcache, fetches the model, makes the image set);
-# same knobs: DEMO_N, DEMO_MODEL, DEMO_SIZE, DEMO_EPOCHS, DEMO_LR, DEMO_OUT, and
-# ACC_LAYERS (default "out_relu block_13_expand_relu block_10_project_BN").
+# same knobs: DEMO_MODEL, DEMO_SIZE, DEMO_EPOCHS, DEMO_LR, DEMO_THREADS, DEMO_OUT (the
+# stores, heads and accuracy.md go there; created if missing), and
+# ACC_IMAGES (the image set; default $DEMO_OUT/images, so DEMO_OUT=/tmp/acc8 alone needs
+# /tmp/acc8/images: ACC_IMAGES=demo-out/images uses the demo's set, relative paths from
+# the repository root) and ACC_LAYERS (default "out_relu block_13_expand_relu
+# block_10_project_BN").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FC="$PWD/featcache"
-N=${DEMO_N:-3000}
 MODEL=${DEMO_MODEL:-mobilenet_v2}
 SIZE=${DEMO_SIZE:-96}
 EPOCHS=${DEMO_EPOCHS:-30}
@@ -18,11 +21,12 @@ LAYERS=(${ACC_LAYERS:-out_relu block_13_expand_relu block_10_project_BN})
 THREADS=${DEMO_THREADS:-$(nproc)}
 HEAD_OPTS=(--pool flatten --hidden 256 --dropout 0.5 --optimizer rmsprop --lr "${DEMO_LR:-2e-5}"
            --batch 20 --seed 1 --epochs "$EPOCHS" --threads "$THREADS")
-IMAGES="$OUT/images"
+IMAGES=${ACC_IMAGES:-$OUT/images}
 
 die() { echo "demo_accuracy: $*" >&2; exit 1; }
 [ -x "$FC" ] || die "no ./featcache: run 'make demo' first"
-[ -d "$IMAGES/test" ] || die "no $IMAGES: run 'make demo' first"
+[ -d "$IMAGES/test" ] || die "no $IMAGES/test: run 'make demo' first, or name the demo's image set with ACC_IMAGES=DIR (e.g. ACC_IMAGES=demo-out/images)"
+mkdir -p "$OUT" || die "cannot create $OUT"
 n_images=$(find "$IMAGES" -name '*.png' | wc -l)
 n_test=$(find "$IMAGES/test" -name '*.png' | wc -l)
 

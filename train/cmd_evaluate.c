@@ -24,13 +24,11 @@ static const fc_opt eval_opts[] = {
 };
 
 static const fc_cmd_spec eval_spec = {
-    "evaluate", "STORE HEAD.h5 [--split test] [--json]",
+    "evaluate", "STORE|EXPORT.h5 HEAD.h5 [--split test] [--json] [--threads N]",
     "loss, accuracy, per-class precision/recall/F1 and confusion matrix of a head on a split",
     eval_opts, 2, 2,
 };
 
-/* The head must have been trained on features of this very backbone configuration (its
- * featcache_fingerprint equal to the store's), and match its shape and classes. */
 /* "[a, b, c]" of n class names (cut at cap). */
 static void class_list(char *const *names, int n, char *buf, size_t cap) {
     size_t o = (size_t)snprintf(buf, cap, "[");
@@ -69,9 +67,17 @@ static int other_backbone(const fc_head *hd, const char *head_path, const fc_dat
                    head_path, store, msg, cls);
 }
 
+/* The head must have been trained on features of this very backbone configuration (its
+ * featcache_fingerprint equal to the store's), and match its shape and classes. */
 int fc_head_check_data(const fc_head *hd, const char *head_path, const fc_dataset *ds, const char *store,
                        fc_status *st) {
-    if (hd->fingerprint[0] && strcmp(hd->fingerprint, ds->fingerprint) != 0)
+    /* a head not trained by featcache (plain Keras) cannot be checked against the store's
+     * features: its accuracy there would mean nothing. Checked first, so such a head is
+     * refused for that reason whatever its classes and shape. */
+    if (!hd->fingerprint[0])
+        return fc_fail(st, FC_ERR_MISMATCH, "%s: head has no store fingerprint (featcache_fingerprint attribute): "
+                       "not trained by featcache, so it cannot be matched to the features of %s", head_path, store);
+    if (strcmp(hd->fingerprint, ds->fingerprint) != 0)
         return other_backbone(hd, head_path, ds, store, st);
     if (hd->in_h != ds->h || hd->in_w != ds->w || hd->in_c != ds->c)
         return fc_fail(st, FC_ERR_MISMATCH, "%s: head input %dx%dx%d, %s features are %dx%dx%d", head_path,
@@ -88,11 +94,6 @@ int fc_head_check_data(const fc_head *hd, const char *head_path, const fc_datase
             return fc_fail(st, FC_ERR_MISMATCH, "%s: class %d is '%s' in the head but '%s' in %s", head_path, i,
                            hd->class_names[i], ds->class_names[i], store);
     }
-    /* a head not trained by featcache (plain Keras) cannot be checked against the store's
-     * features: its accuracy there would mean nothing */
-    if (!hd->fingerprint[0])
-        return fc_fail(st, FC_ERR_MISMATCH, "%s: head has no store fingerprint (featcache_fingerprint attribute): "
-                       "not trained by featcache, so it cannot be matched to the features of %s", head_path, store);
     return FC_OK;
 }
 

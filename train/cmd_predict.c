@@ -36,7 +36,7 @@ static const fc_opt predict_opts[] = {
 };
 
 static const fc_cmd_spec predict_spec = {
-    "predict", "[-m MODEL] --head HEAD.h5 IMAGE|FOLDER...",
+    "predict", "[-m MODEL] --head HEAD.h5 IMAGE|FOLDER... [--top K] [--batch N] [--threads N]",
     "run backbone + head on images (a folder: its PNG/JPEG files, recursively, in sorted order); "
     "CSV path,class,probability on stdout",
     predict_opts, 1, -1,

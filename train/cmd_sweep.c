@@ -26,7 +26,7 @@ static const fc_opt sweep_opts[] = {
     {"output", 'o', "RESULTS.csv", "one row per config: options, best and final metrics"},
     {"best", 0, "HEAD.h5", "save the best config's head"},
     {"plot", 0, "SWEEP.png", "validation accuracy curves of every config (PNG)"},
-    FC_TRAIN_OPT_ENTRIES,
+    FC_TRAIN_OPT_ENTRIES("each config keeps its lowest-val_loss epoch's weights, which rank it and which --best gets"),
     {"max-memory", 0, "SIZE", "memory for the configs trained at once (weights, optimizer state), e.g. 4G or "
                               "500M; more configs than fit are trained in rounds (default: 85% of the memory "
                               "available when training starts)"},
@@ -362,8 +362,8 @@ static const char *unused_in_all(const fc_train_config *c, int n, const char *ke
 /* The note on configs dropped as identical to an earlier one (same[i] >= 0: config i trains
  * the same head as config same[i]): their labels and the setting that made no difference. */
 static void note_dropped(const fc_grid *g, const fc_train_config *cfg, const int *same, int n, int n_drop) {
-    fprintf(stderr, "featcache sweep: note: %d configs, %d identical ones dropped (each trains the same head as a "
-            "config kept):", n, n_drop);
+    fprintf(stderr, "featcache sweep: note: %d configs, %d identical %s dropped (each trains the same head as a "
+            "config kept):", n, n_drop, n_drop == 1 ? "one" : "ones");
     for (int i = 0, shown = 0; i < n; i++) {
         if (same[i] < 0) continue;
         if (shown++ == 6) {

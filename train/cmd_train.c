@@ -13,7 +13,7 @@
 
 static const fc_opt train_opts[] = {
     {"output", 'o', "HEAD.h5", "where to write the trained head (Keras 2.2.4 HDF5)"},
-    FC_TRAIN_OPT_ENTRIES,
+    FC_TRAIN_OPT_ENTRIES("HEAD.h5 gets the lowest-val_loss epoch's weights"),
     {"history", 0, "H.csv", "write the per-epoch history as CSV"},
     {"plot", 0, "CURVES.png", "draw accuracy and loss curves (PNG)"},
     FC_RUN_CKPT_OPT_ENTRIES,

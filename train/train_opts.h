@@ -10,8 +10,10 @@
 #include "../common/cmd/opts.h"
 #include "trainer.h"
 
-/* Option entries for the keys below, to embed in a command's fc_opt table. */
-#define FC_TRAIN_OPT_ENTRIES                                                                     \
+/* Option entries for the keys below, to embed in a command's fc_opt table; PATIENCE_KEEPS
+ * says where --patience's lowest-val_loss weights go (train: HEAD.h5; sweep: each config's
+ * head, ranked by them, the one --best writes). */
+#define FC_TRAIN_OPT_ENTRIES(PATIENCE_KEEPS)                                                     \
     {"pool", 0, "flatten|gap|gmp", "Flatten or global average/max pooling (default flatten)"},  \
     {"hidden", 0, "N[,N..]", "hidden Dense layer sizes; 0 = linear classifier (default 256)"}, \
     {"activation", 0, "relu|tanh|sigmoid|linear", "hidden activation (default relu; not with --hidden 0)"}, \
@@ -24,7 +26,7 @@
     {"epochs", 0, "N", "epochs (default 30)"},                                                  \
     {"batch", 0, "N", "batch size (default 20)"},                                               \
     {"seed", 0, "N", "seed for init, shuffling and dropout (default 1)"},                       \
-    {"patience", 0, "N", "stop after N epochs without a lower val_loss; HEAD.h5 gets the lowest-val_loss epoch's weights (default 0 = off; needs a validation split)"}, \
+    {"patience", 0, "N", "stop after N epochs without a lower val_loss; " PATIENCE_KEEPS " (default 0 = off; needs a validation split)"}, \
     {"l2", 0, "L", "L2 penalty L*sum(w^2) on every Dense kernel, in loss and val_loss (Keras kernel_regularizer; default 0)"}, \
     {"class-weight", 0, "none|balanced", "balanced: class c weighs n/(classes*n_c) in the training loss (Keras class_weight; default none)"}, \
     {"augment", 0, NULL, "each epoch, each training image as one of its augmented views (extract --augment K)"}

@@ -34,7 +34,7 @@ static const fc_opt opts[] = {
     {0},
 };
 static const fc_cmd_spec spec = {
-    "fetch-model", "mobilenet_v2|inception_v3 [-o DIR]",
+    "fetch-model", "mobilenet_v2|inception_v3 [-o DIR] [--tarball FILE] [--force] [--print-unwrapper]",
     "Fetch a pretrained backbone (Keras MobileNetV2 224x224 or InceptionV3 299x299, uint8-quantized\n"
     "TF.js, from the npm package " FC_NSFWJS_SPEC ", MIT licence) into\n"
     "$XDG_CACHE_HOME/featcache/models/NAME (~/.cache/featcache/models/NAME), where `-m NAME` finds it.\n"

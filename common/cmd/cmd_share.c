@@ -579,7 +579,7 @@ static int share_main(const fc_cmd_spec *spec, int import, int argc, char **argv
 
 int cmd_merge(int argc, char **argv) {
     static const fc_cmd_spec spec = {
-        "merge", "-o OUT STORE... [--prefer first|last] [--codec C]",
+        "merge", "-o OUT STORE|EXPORT.h5... [--prefer first|last] [--codec C] [--level N] [--force]",
         "combine stores (or .h5 exports) made with the same backbone; dedup by sha256",
         share_opts, 1, -1};
     return share_main(&spec, 0, argc, argv);
@@ -587,7 +587,7 @@ int cmd_merge(int argc, char **argv) {
 
 int cmd_import(int argc, char **argv) {
     static const fc_cmd_spec spec = {
-        "import", "IN.h5 -o STORE [--codec C]",
+        "import", "IN.h5 -o STORE [--codec C] [--level N] [--force]",
         "read an exported HDF5 file (validated) into a new store with its provenance",
         import_opts, 1, 1};
     return share_main(&spec, 1, argc, argv);

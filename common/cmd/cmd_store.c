@@ -249,7 +249,7 @@ static const fc_opt info_opts[] = {
     {"failed", 0, "N", "list at most N failed images (default 10)"},
     {0},
 };
-static const fc_cmd_spec info_spec = {"info", "STORE|EXPORT.h5|HEAD.h5",
+static const fc_cmd_spec info_spec = {"info", "STORE|EXPORT.h5|HEAD.h5 [--failed N]",
                                       "show a store's or HDF5 export's provenance, counts and size; for a head "
                                       "(HEAD.h5), its layers, classes, training settings and the features it "
                                       "takes",
@@ -272,6 +272,14 @@ int cmd_info(int argc, char **argv) {
     return rc ? fc_report("info", &st) : 0;
 }
 
+/* verify and runs read a store only: an HDF5 file (an export, which records no runs and
+ * has no SQLite to check, or a head) is named as such rather than "not an SQLite database". */
+static int refuse_hdf5(const char *cmd, const char *path, fc_status *st) {
+    return fc_fail(st, FC_ERR_FORMAT, "%s: an HDF5 file (an export or a head), not a store: %s takes a feature "
+                   "store (featcache info reads an export or a head; featcache import makes a store of an export)",
+                   path, cmd);
+}
+
 /* ---- verify ---- */
 
 static void print_problem(void *ctx, const char *msg) {
@@ -283,7 +291,7 @@ static const fc_opt verify_opts[] = {
     {0},
 };
 static const fc_cmd_spec verify_spec = {
-    "verify", "STORE", "check SQLite integrity, decode every feature blob and check its checksum",
+    "verify", "STORE [--max N]", "check SQLite integrity, decode every feature blob and check its checksum",
     verify_opts, 1, 1};
 
 int cmd_verify(int argc, char **argv) {
@@ -298,7 +306,8 @@ int cmd_verify(int argc, char **argv) {
     fc_store *s = NULL;
     fc_store_stats ss;
     const char *path = a.pos[0];
-    int rc = fc_store_open(path, FC_STORE_READ | FC_STORE_ANY_FINGERPRINT, &s, &st);
+    int rc = fc_is_hdf5(path) ? refuse_hdf5("verify", path, &st)
+                              : fc_store_open(path, FC_STORE_READ | FC_STORE_ANY_FINGERPRINT, &s, &st);
     if (!rc) rc = fc_store_stats_get(s, &ss, &st);
     if (!rc) {
         fflush(stdout);
@@ -645,7 +654,7 @@ static const fc_opt runs_opts[] = {
     {"json", 0, NULL, "print the runs as a JSON array (config, history, metrics in full)"},
     {0},
 };
-static const fc_cmd_spec runs_spec = {"runs", "STORE [ID]",
+static const fc_cmd_spec runs_spec = {"runs", "STORE [ID] [--json]",
                                       "list the train/sweep runs recorded in a store; with ID, one run's "
                                       "settings, results and per-epoch history. The 'best val' column is the "
                                       "validation accuracy at the epoch with the lowest val_loss (the metrics' "
@@ -674,7 +683,7 @@ int cmd_runs(int argc, char **argv) {
             return u;
         }
     }
-    int rc = fc_store_open(a.pos[0], FC_STORE_READ, &s, &st);
+    int rc = fc_is_hdf5(a.pos[0]) ? refuse_hdf5("runs", a.pos[0], &st) : fc_store_open(a.pos[0], FC_STORE_READ, &s, &st);
     if (!rc) rc = runs_list(s, fc_arg_flag(&a, "json"), id, &st);
     fc_store_close(s);
     fc_args_free(&a);

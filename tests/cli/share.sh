@@ -251,6 +251,10 @@ no_output "import of a flipped zstd chunk writes nothing" bad10z.db
 expect_exit "train from a zstd export with a flipped byte" 1 "zflip.h5" "$FC" train zflip.h5 -o badz.h5 --epochs 1 -q
 expect_exit "import a store" 1 "not an HDF5 file" "$FC" import whole.db -o bad11.db
 expect_exit "import existing output" 1 "already exists" "$FC" import whole.h5 -o s0.db
+expect_exit "verify an export: named as HDF5, verify takes a store" 1 "whole.h5: an HDF5 file (an export or a head), not a store: verify takes" \
+    "$FC" verify whole.h5
+expect_exit "runs of an export: the same" 1 "whole.h5: an HDF5 file (an export or a head), not a store: runs takes" \
+    "$FC" runs whole.h5
 
 # --- train/evaluate/info from the .h5 == from the store -------------------------------------
 TA=(--epochs 3 --seed 7 --threads 1 --hidden 16 --batch 8 --quiet)

@@ -176,6 +176,10 @@ expect_exit "sweep: configs that differ only in settings with no effect are drop
     --threads 2 -o "$T/dd.csv"
 grep -q "momentum: applies to --optimizer sgd" "$T/.err" && ok "... naming the setting that made no difference" \
     || fail "dedupe note: $(cat "$T/.err")"
+cp "$S" "$T/drop1.db"
+expect_exit "sweep: one config dropped is 'one', not 'ones'" 0 \
+    "4 configs, 1 identical one dropped (each trains the same head as a config kept): 'optimizer=adam momentum=0.9' = 'optimizer=adam momentum=0'" \
+    "$FC" sweep "$T/drop1.db" --grid 'optimizer=sgd,adam momentum=0,0.9' --epochs 1 --threads 2 -o "$T/dd1.csv"
 $PY - "$T/dd.csv" <<'PY' && ok "sweep CSV: 6 distinct configs, cells of settings with no effect empty" || fail "dd.csv: $(cat "$T/dd.csv")"
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
@@ -429,6 +433,10 @@ cp "$T/h.h5" "$T/nofp.h5"
 $PY -c "import h5py,sys; del h5py.File(sys.argv[1],'r+').attrs['featcache_fingerprint']" "$T/nofp.h5"
 expect_exit "evaluate a head without a store fingerprint" 1 "nofp.h5: head has no store fingerprint" \
     "$FC" evaluate "$S" "$T/nofp.h5"
+cp "$T/h.h5" "$T/plain.h5"   # a plain Keras head: no featcache_* attributes, no class_names
+$PY -c "import h5py,sys; a=h5py.File(sys.argv[1],'r+').attrs; [a.__delitem__(k) for k in list(a) if k.startswith('featcache_') or k == 'class_names']" "$T/plain.h5"
+expect_exit "a plain Keras head on a store of other classes: refused for its missing fingerprint first" 1 \
+    "plain.h5: head has no store fingerprint" "$FC" evaluate "$T/three.db" "$T/plain.h5"
 expect_exit "head/store class mismatch" 1 "classes" "$FC" evaluate "$T/three.db" "$T/h.h5"
 expect_exit "missing store" 1 "nope.db" "$FC" train "$T/nope.db" -o "$T/x.h5"
 printf 'not hdf5' >"$T/bad.h5"
@@ -439,8 +447,11 @@ expect_exit "head with bad model_config JSON" 1 "model_config is not JSON" "$FC"
 expect_exit "head without weight_names" 1 "weight_names" "$FC" evaluate "$S" "$C/no_weight_names.h5"
 expect_exit "truncated head" 1 "truncated.h5" "$FC" evaluate "$S" "$C/truncated.h5"
 expect_exit "head with an absurd input shape" 1 "huge_input.h5" "$FC" evaluate "$S" "$C/huge_input.h5"
-expect_exit "h5py variable-length strings are read (then the shape differs)" 1 "head input 2x2x6" \
-    "$FC" evaluate "$S" "$C/vlen_strings.h5"
+expect_exit "h5py variable-length strings are read (then its empty fingerprint is refused)" 1 \
+    "vlen_strings.h5: head has no store fingerprint" "$FC" evaluate "$S" "$C/vlen_strings.h5"
+expect_exit "... info shows its layers and class names from them" 0 "input 2x2x6 -> Flatten (24)" \
+    "$FC" info "$C/vlen_strings.h5"
+grep -q "^classes *2: a b$" "$T/.out" && ok "... class names a b" || fail "vlen_strings classes: $(cat "$T/.out")"
 expect_exit "missing -o" 2 "-o HEAD.h5" "$FC" train "$S"
 expect_exit "bad dropout" 2 "dropout" "$FC" train "$S" -o "$T/x.h5" --dropout 1.5
 expect_exit "bad optimizer" 2 "optimizer" "$FC" train "$S" -o "$T/x.h5" --optimizer adagrad

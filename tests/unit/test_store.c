@@ -15,6 +15,7 @@
 #include "../../common/dataset.h"
 #include "../../common/sha256.h"
 #include "../../common/store.h"
+#include "../../common/store_views.h"
 #include "t.h"
 
 static char dir[64];
@@ -101,6 +102,48 @@ static void test_schema_compiled(void) {
     fclose(f);
     buf[n] = 0;
     CHECK(strcmp(buf, fc_store_schema_sql) == 0, "compiled schema differs from schemas/store.sql");
+}
+
+/* The views tables are not in the compiled schema (a store has views once extract
+ * --augment creates them) but schemas/store.sql describes them in comments: those must be
+ * the tables store_views.c creates, as SQLite records them. */
+static void test_schema_views_documented(void) {
+    const char *path = tmp("views.db");
+    make_store(path, 4);
+    fc_store *s = NULL;
+    fc_status st = {0};
+    CHECK(fc_store_open(path, FC_STORE_WRITE | FC_STORE_EXCLUSIVE, &s, &st) == 0, "%s", st.msg);
+    if (!s) return;
+    CHECK(!fc_views_exist(s), "a new store has no views tables");
+    fc_views_config c = {.seed = 1, .views = 2};
+    snprintf(c.spec, sizeof c.spec, "horizontal_flip=True");
+    CHECK(fc_views_set_config(s, &c, &st) == 0, "%s", st.msg);
+    fc_store_close(s);
+    sqlite3 *db = NULL;
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK, "open %s", path);
+    sqlite3_stmt *q = NULL;
+    CHECK(sqlite3_prepare_v2(db, "SELECT name, sql FROM sqlite_master WHERE name IN ('augmentation', 'views')", -1,
+                             &q, NULL) == SQLITE_OK, "%s", sqlite3_errmsg(db));
+    int n = 0;
+    while (q && sqlite3_step(q) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(q, 0), *sql = (const char *)sqlite3_column_text(q, 1);
+        n++;
+        /* "CREATE TABLE name (" ... ")" as "-- CREATE TABLE IF NOT EXISTS name (" ... "-- );" */
+        char want[2048], *o = want;
+        const char *p = sql + strlen("CREATE TABLE ");
+        CHECK(strncmp(sql, "CREATE TABLE ", 13) == 0, "%s: %s", name, sql);
+        o += snprintf(o, sizeof want, "-- CREATE TABLE IF NOT EXISTS ");
+        for (; *p && o < want + sizeof want - 8; p++) {
+            *o++ = *p;
+            if (*p == '\n') *o++ = '-', *o++ = '-', *o++ = ' ';
+        }
+        snprintf(o, (size_t)(want + sizeof want - o), ";\n");
+        CHECK(strstr(fc_store_schema_sql, want) != NULL, "schemas/store.sql lacks the %s table as created:\n%s", name,
+              want);
+    }
+    CHECK(n == 2, "%d views tables", n);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
 }
 
 static void test_roundtrip(void) {
@@ -204,6 +247,9 @@ static void test_bad_files(void) {
     write_file(txt, "hello, this is not a database at all\n", 37);
     open_fails(txt, FC_STORE_READ, FC_ERR_FORMAT, "file is not a database");
     open_fails(txt, FC_STORE_CREATE, FC_ERR_FORMAT, "not a featcache store");
+    const char *h5 = tmp("export.h5"); /* the HDF5 signature: named as such */
+    write_file(h5, "\x89HDF\r\n\x1a\n\0\0\0\0\0\0\0\0", 16);
+    open_fails(h5, FC_STORE_WRITE, FC_ERR_FORMAT, "not a featcache store (an HDF5 file, not an SQLite database)");
     const char *empty = tmp("empty.db");
     write_file(empty, "", 0);
     open_fails(empty, FC_STORE_READ, FC_ERR_FORMAT, "empty file");
@@ -601,6 +647,7 @@ int main(void) {
     snprintf(dir, sizeof dir, "/tmp/fc-store-XXXXXX");
     if (!mkdtemp(dir)) return 1;
     T_RUN(test_schema_compiled);
+    T_RUN(test_schema_views_documented);
     T_RUN(test_roundtrip);
     T_RUN(test_provenance_mismatch);
     T_RUN(test_bad_files);
