@@ -443,6 +443,8 @@ static int out_provenance(const share_job *j, const fc_source *src, int n, fc_pr
                            src[i].path, t.feat_h, t.feat_w, t.feat_c, src[0].path);
         /* kept only when every input records it (an input made before the record has none) */
         if (t.feat_rank != p->feat_rank) p->feat_rank = 0;
+        /* the split fractions too: inputs split otherwise (or some unrecorded) record none */
+        if (!t.has_fracs || t.val_frac != p->val_frac || t.test_frac != p->test_frac) p->has_fracs = 0;
     }
     if (j->codec) {
         fc_codec_kind k;
