@@ -235,6 +235,7 @@ static int read_provenance(hid_t file, fc_provenance *p, fc_status *st) {
         return fc_fail(st, FC_ERR_FORMAT, "attributes 'val_frac' and 'test_frac' must come together, each in [0, 1] "
                        "and their sum at most 1");
     if (rv == 0) p->has_fracs = 1, p->val_frac = vf, p->test_frac = tf;
+    if ((rc = read_attr_str(file, "model_abspath", p->model_abspath, sizeof p->model_abspath, st)) > 1) return rc;
     fc_provenance chk = *p;
     fc_provenance_fingerprint(&chk);
     if (strcmp(chk.fingerprint, p->fingerprint) != 0)

@@ -155,10 +155,11 @@ static int write_provenance(hid_t file, const fc_provenance *p, fc_status *st) {
     if (fc_feat_rank_valid(p->feat_rank, p->feat_h, p->feat_w) &&
         (rc = attr_int(file, "feat_rank", p->feat_rank, st)))
         return rc;
-    /* likewise the split fractions, so that import keeps them */
+    /* likewise the split fractions and the model's absolute path, so that import keeps them */
     if (p->has_fracs &&
         ((rc = attr_f64(file, "val_frac", p->val_frac, st)) || (rc = attr_f64(file, "test_frac", p->test_frac, st))))
         return rc;
+    if (p->model_abspath[0]) return attr_str(file, "model_abspath", p->model_abspath, st);
     return 0;
 }
 

@@ -36,6 +36,10 @@ typedef struct {
      * without it). Rows val_frac and test_frac, outside the fingerprint like feat_rank. */
     int has_fracs;
     double val_frac, test_frac;
+    /* model_path made absolute (symlinks resolved) when extract created the store, so that
+     * predict finds the backbone from another directory; "" = none (a bare model name, or a
+     * store made before it). Row model_abspath, outside the fingerprint; informative. */
+    char model_abspath[4096];
     fc_codec_params codec;  /* codec, layout, level (chosen per store) */
     /* informative, set on create */
     char version[32], host[128], user[64], command[2048];

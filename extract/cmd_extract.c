@@ -167,6 +167,7 @@ static void fill_provenance(fc_provenance *p, const options *o, const fc_graph *
     for (int i = 0; i < 32; i++) snprintf(p->model_sha256 + 2 * i, 3, "%02x", g->weights_sha256[i]);
     snprintf(p->arch, sizeof p->arch, "%s", g->arch);
     snprintf(p->model_path, sizeof p->model_path, "%s", o->model);
+    fc_model_abspath(o->model, p->model_abspath, sizeof p->model_abspath); /* "" for a bare name */
     const fc_node *out = &g->nodes[g->output];
     snprintf(p->layer, sizeof p->layer, "%s", o->layer ? o->layer : out->name);
     p->in_h = g->in_h;
