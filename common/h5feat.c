@@ -156,6 +156,22 @@ static int read_attr_int(hid_t loc, const char *name, int64_t *out, fc_status *s
     return rc;
 }
 
+/* Scalar float attribute. 1 = absent. */
+static int read_attr_f64(hid_t loc, const char *name, double *out, fc_status *st) {
+    if (H5Aexists(loc, name) <= 0) return 1;
+    hid_t a = H5Aopen(loc, name, H5P_DEFAULT), t = -1, sp = -1;
+    int rc = FC_ERR_FORMAT;
+    if (a >= 0 && (t = H5Aget_type(a)) >= 0 && (sp = H5Aget_space(a)) >= 0 &&
+        H5Tget_class(t) == H5T_FLOAT && H5Sget_simple_extent_npoints(sp) == 1 &&
+        H5Aread(a, H5T_NATIVE_DOUBLE, out) >= 0)
+        rc = 0;
+    if (sp >= 0) H5Sclose(sp);
+    if (t >= 0) H5Tclose(t);
+    if (a >= 0) H5Aclose(a);
+    if (rc) fc_fail(st, FC_ERR_FORMAT, "attribute '%s' is not a scalar float", name);
+    return rc;
+}
+
 static int read_prov_field(hid_t file, const fc_h5_prov_field *f, fc_provenance *p,
                            fc_status *st) {
     char *base = (char *)p + f->offset;
@@ -211,6 +227,15 @@ static int read_provenance(hid_t file, fc_provenance *p, fc_status *st) {
         return fc_fail(st, FC_ERR_FORMAT, "attribute 'feat_rank' = %lld: must be 2 (a vector: features 1x1xC) or 3 "
                        "(a map); the features are %dx%dx%d", (long long)rank, p->feat_h, p->feat_w, p->feat_c);
     p->feat_rank = rc == 0 ? (int)rank : 0;
+    /* optional too: the split fractions the store records (both or neither) */
+    double vf = -1, tf = -1;
+    int rv = read_attr_f64(file, "val_frac", &vf, st), rt;
+    if (rv > 1 || (rt = read_attr_f64(file, "test_frac", &tf, st)) > 1) return FC_ERR_FORMAT;
+    if (rv != rt || (rv == 0 && !(vf >= 0 && tf >= 0 && vf + tf <= 1)))
+        return fc_fail(st, FC_ERR_FORMAT, "attributes 'val_frac' and 'test_frac' must come together, each in [0, 1] "
+                       "and their sum at most 1");
+    if (rv == 0) p->has_fracs = 1, p->val_frac = vf, p->test_frac = tf;
+    if ((rc = read_attr_str(file, "model_abspath", p->model_abspath, sizeof p->model_abspath, st)) > 1) return rc;
     fc_provenance chk = *p;
     fc_provenance_fingerprint(&chk);
     if (strcmp(chk.fingerprint, p->fingerprint) != 0)

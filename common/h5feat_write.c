@@ -105,6 +105,21 @@ out:
     return rc;
 }
 
+static int attr_f64(hid_t loc, const char *name, double val, fc_status *st) {
+    hid_t sp = H5Screate(H5S_SCALAR), a = -1;
+    int rc = 0;
+    if (sp < 0) goto bad;
+    a = H5Acreate2(loc, name, H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT);
+    if (a < 0 || H5Awrite(a, H5T_NATIVE_DOUBLE, &val) < 0) goto bad;
+    goto out;
+bad:
+    rc = fc_fail(st, FC_ERR_IO, "cannot write attribute '%s'", name);
+out:
+    if (a >= 0) H5Aclose(a);
+    if (sp >= 0) H5Sclose(sp);
+    return rc;
+}
+
 static int write_provenance(hid_t file, const fc_provenance *p, fc_status *st) {
     int rc;
     if ((rc = attr_str(file, "featcache_format", FC_H5FEAT_FORMAT, st)) ||
@@ -137,7 +152,14 @@ static int write_provenance(hid_t file, const fc_provenance *p, fc_status *st) {
         if (rc) return rc;
     }
     /* only when the store records it (fc_provenance.feat_rank): absent means unknown */
-    if (fc_feat_rank_valid(p->feat_rank, p->feat_h, p->feat_w)) return attr_int(file, "feat_rank", p->feat_rank, st);
+    if (fc_feat_rank_valid(p->feat_rank, p->feat_h, p->feat_w) &&
+        (rc = attr_int(file, "feat_rank", p->feat_rank, st)))
+        return rc;
+    /* likewise the split fractions and the model's absolute path, so that import keeps them */
+    if (p->has_fracs &&
+        ((rc = attr_f64(file, "val_frac", p->val_frac, st)) || (rc = attr_f64(file, "test_frac", p->test_frac, st))))
+        return rc;
+    if (p->model_abspath[0]) return attr_str(file, "model_abspath", p->model_abspath, st);
     return 0;
 }
 

@@ -4,6 +4,7 @@
  * architecture name: mobilenet_v2 / inception_v3 = the fetched default model (else the
  * Keras cache), vgg16 / vgg19 / resnet50 = the weights file in ~/.keras/models. */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,4 +106,29 @@ int fc_model_load(const char *spec, fc_graph **out, fc_status *st) {
         return fc_fail(st, FC_ERR_IO, "%s: cannot open model: %s", spec, strerror(errno));
     if (S_ISDIR(sb.st_mode) || ends_with(spec, ".json")) return fc_model_load_tfjs(spec, out, st);
     return fc_model_load_keras_h5(spec, out, st);
+}
+
+int fc_model_abspath(const char *spec, char *out, size_t cap) {
+    char real[PATH_MAX];
+    struct stat sb;
+    out[0] = '\0';
+    if (!spec || !spec[0]) return 0;
+    /* the same reading as fc_model_load: an existing file first, then ARCH:PATH */
+    const char *colon = strchr(spec, ':'), *path = spec;
+    size_t pre = 0;
+    if (stat(spec, &sb) != 0) {
+        if (!colon || colon == spec || (size_t)(colon - spec) >= 32) return 0;
+        char arch[32];
+        memcpy(arch, spec, (size_t)(colon - spec));
+        arch[colon - spec] = '\0';
+        if (!fc_arch_known(arch)) return 0;
+        path = colon + 1, pre = (size_t)(colon + 1 - spec);
+    }
+    if (!realpath(path, real)) return 0;
+    int n = snprintf(out, cap, "%.*s%s", (int)pre, spec, real);
+    if (n < 0 || (size_t)n >= cap) {
+        out[0] = '\0';
+        return 0;
+    }
+    return 1;
 }

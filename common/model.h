@@ -16,6 +16,9 @@
 #include "graph.h"
 
 int fc_model_load(const char *spec, fc_graph **out, fc_status *st);
+/* The spec with its file path made absolute (symlinks resolved), as fc_model_load would read
+ * it: PATH or ARCH:PATH; 0 and out "" for a bare name, or a path that does not resolve. */
+int fc_model_abspath(const char *spec, char *out, size_t cap);
 
 /* Individual loaders (model_keras.c, model_tfjs.c). */
 int fc_model_load_keras_h5(const char *path, fc_graph **out, fc_status *st);

@@ -430,6 +430,27 @@ static const pfield pfields[] = {
 #define N_PFIELDS (sizeof pfields / sizeof pfields[0])
 /* fc_provenance.feat_rank: a row outside pfields (see image_dir below), read with them */
 #define FEAT_RANK_KEY "feat_rank"
+/* fc_provenance.val_frac/test_frac (both or neither) and model_abspath: rows outside pfields
+ * too, written with a new store's provenance and read with it */
+#define VAL_FRAC_KEY "val_frac"
+#define TEST_FRAC_KEY "test_frac"
+#define MODEL_ABSPATH_KEY "model_abspath"
+
+/* A fraction row's value: a number in [0, 1], else -1 (no usable record). */
+static double parse_frac(const char *v) {
+    char *end;
+    errno = 0;
+    double x = strtod(v, &end);
+    return errno || end == v || *end || !(x >= 0 && x <= 1) ? -1 : x;
+}
+
+/* x as the shortest text that reads back as x exactly (a re-run compares its option with it). */
+static void format_frac(double x, char *out, size_t cap) {
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(out, cap, "%.*g", prec, x);
+        if (strtod(out, NULL) == x) return;
+    }
+}
 
 size_t fc_provenance_canonical(const fc_provenance *p, char *buf, size_t cap) {
     int n = snprintf(buf, cap,
@@ -548,6 +569,8 @@ int fc_store_get_provenance(fc_store *s, fc_provenance *p, fc_status *st) {
     sqlite3_stmt *q = NULL;
     unsigned seen = 0;
     int rc = FC_OK, rank = 0;
+    double vf = -1, tf = -1;
+    char abspath[sizeof p->model_abspath] = "";
     memset(p, 0, sizeof *p);
     if (sqlite3_prepare_v2(s->db, "SELECT key, value FROM provenance", -1, &q, NULL) != SQLITE_OK)
         return -fc_store_sql_fail(s, st, "read provenance");
@@ -556,6 +579,10 @@ int fc_store_get_provenance(fc_store *s, fc_provenance *p, fc_status *st) {
         const char *k = (const char *)sqlite3_column_text(q, 0), *v = (const char *)sqlite3_column_text(q, 1);
         if (k && v && !strcmp(k, FEAT_RANK_KEY)) /* outside the fixed fields; checked below */
             rank = !strcmp(v, "2") ? 2 : !strcmp(v, "3") ? 3 : 0;
+        if (k && v && !strcmp(k, VAL_FRAC_KEY)) vf = parse_frac(v);
+        if (k && v && !strcmp(k, TEST_FRAC_KEY)) tf = parse_frac(v);
+        if (k && v && !strcmp(k, MODEL_ABSPATH_KEY) && strlen(v) < sizeof abspath)
+            snprintf(abspath, sizeof abspath, "%s", v);
         for (size_t i = 0; k && v && i < N_PFIELDS; i++) {
             if (strcmp(k, pfields[i].key) != 0) continue;
             if (parse_field(&pfields[i], v, p)) {
@@ -580,6 +607,9 @@ int fc_store_get_provenance(fc_store *s, fc_provenance *p, fc_status *st) {
     /* an unknown value, or a vector of a map that is not 1x1, is no usable record: as if none
      * (it is informative, like image_dir, and the fingerprint does not cover it) */
     p->feat_rank = fc_feat_rank_valid(rank, p->feat_h, p->feat_w) ? rank : 0;
+    /* likewise the split fractions (a pair that exceeds 1 is none) and the absolute model path */
+    if (vf >= 0 && tf >= 0 && vf + tf <= 1) p->has_fracs = 1, p->val_frac = vf, p->test_frac = tf;
+    snprintf(p->model_abspath, sizeof p->model_abspath, "%s", abspath);
     fc_provenance chk = *p; /* the fingerprint must be the one of the fields stored with it */
     fc_provenance_fingerprint(&chk);
     if (!s->any_fingerprint && strcmp(chk.fingerprint, p->fingerprint) != 0) {
@@ -652,8 +682,16 @@ int fc_store_set_provenance(fc_store *s, const fc_provenance *p, fc_status *st) 
     fill_origin(&want);
     if ((rc = exec(s, "SAVEPOINT prov", st))) return rc;
     if (!fc_feat_rank_valid(want.feat_rank, want.feat_h, want.feat_w)) want.feat_rank = 0;
+    if (want.has_fracs && !(want.val_frac >= 0 && want.test_frac >= 0 && want.val_frac + want.test_frac <= 1))
+        want.has_fracs = 0;
+    char vf[32], tf[32];
+    format_frac(want.val_frac, vf, sizeof vf);
+    format_frac(want.test_frac, tf, sizeof tf);
     if ((rc = write_provenance(s, &want, st)) ||
-        (want.feat_rank && (rc = set_extra(s, FEAT_RANK_KEY, want.feat_rank == 2 ? "2" : "3", st)))) {
+        (want.feat_rank && (rc = set_extra(s, FEAT_RANK_KEY, want.feat_rank == 2 ? "2" : "3", st))) ||
+        (want.has_fracs &&
+         ((rc = set_extra(s, VAL_FRAC_KEY, vf, st)) || (rc = set_extra(s, TEST_FRAC_KEY, tf, st)))) ||
+        (want.model_abspath[0] && (rc = set_extra(s, MODEL_ABSPATH_KEY, want.model_abspath, st)))) {
         sqlite3_exec(s->db, "ROLLBACK TO prov; RELEASE prov", 0, 0, 0);
         return rc;
     }

@@ -29,6 +29,17 @@ typedef struct {
      * which may be 1x1 too; 0 = not recorded (stores made before it). Not in the fingerprint:
      * its own provenance row, feat_rank (fc_store_set_feat_rank), outside the fixed fields. */
     int feat_rank;
+    /* The shares of the hash splits (extract --val-frac, --test-frac) every image of the store
+     * was split with, recorded when extract creates a store from a folder without split
+     * folders, so that a re-run splits new images alike; has_fracs 0 = no record (made before
+     * it, from split folders, by a merge of inputs that differ, or an import of an export
+     * without it). Rows val_frac and test_frac, outside the fingerprint like feat_rank. */
+    int has_fracs;
+    double val_frac, test_frac;
+    /* model_path made absolute (symlinks resolved) when extract created the store, so that
+     * predict finds the backbone from another directory; "" = none (a bare model name, or a
+     * store made before it). Row model_abspath, outside the fingerprint; informative. */
+    char model_abspath[4096];
     fc_codec_params codec;  /* codec, layout, level (chosen per store) */
     /* informative, set on create */
     char version[32], host[128], user[64], command[2048];

@@ -42,8 +42,10 @@ static const fc_opt opts[] = {
     {"batch", 'b', "N", "images per forward pass (default 20)"},
     {"threads", 't', "N", "backbone threads (default: all online CPUs)"},
     {"shard", 0, "I/N", "only the images whose sha256 falls in shard I of N (0 <= I < N)"},
-    {"val-frac", 0, "F", "validation fraction when IMAGE_DIR has no split folders (default 0.2)"},
-    {"test-frac", 0, "F", "test fraction when IMAGE_DIR has no split folders (default 0)"},
+    {"val-frac", 0, "F", "validation fraction when IMAGE_DIR has no split folders (default 0.2, or the one the "
+                         "store records)"},
+    {"test-frac", 0, "F", "test fraction when IMAGE_DIR has no split folders (default 0, or the one the store "
+                          "records)"},
     {"strict", 0, NULL, "exit 1 if any image could not be read or decoded"},
     {"prune", 0, NULL, "delete stored images that are no longer in IMAGE_DIR"},
     {"augment", 0, "K", "also K augmented views of every training image (Keras ImageDataGenerator), for train --augment"},
@@ -73,6 +75,7 @@ typedef struct {
     int shard_i, shard_n;
     double val_frac, test_frac;
     const char *frac_given;       /* "--val-frac", "--test-frac", both, or NULL */
+    int val_given, test_given;    /* else a store's recorded fractions are used */
     int strict, prune, quiet;
     int codec_given, level_given; /* else an existing store's codec/level are kept */
     long augment;                 /* --augment K (0: none asked) */
@@ -125,6 +128,7 @@ static int parse_options(const fc_args *a, options *o) {
         return fc_usage_error(cmd, "--val-frac %g + --test-frac %g must not exceed 1", o->val_frac, o->test_frac);
     int vf = fc_arg_str(a, "val-frac", NULL) != NULL, tf = fc_arg_str(a, "test-frac", NULL) != NULL;
     o->frac_given = vf && tf ? "--val-frac and --test-frac" : vf ? "--val-frac" : tf ? "--test-frac" : NULL;
+    o->val_given = vf, o->test_given = tf;
     o->shard_n = 1;
     v = fc_arg_str(a, "shard", NULL);
     if (v && fc_shard_parse(v, &o->shard_i, &o->shard_n))
@@ -164,6 +168,7 @@ static void fill_provenance(fc_provenance *p, const options *o, const fc_graph *
     for (int i = 0; i < 32; i++) snprintf(p->model_sha256 + 2 * i, 3, "%02x", g->weights_sha256[i]);
     snprintf(p->arch, sizeof p->arch, "%s", g->arch);
     snprintf(p->model_path, sizeof p->model_path, "%s", o->model);
+    fc_model_abspath(o->model, p->model_abspath, sizeof p->model_abspath); /* "" for a bare name */
     const fc_node *out = &g->nodes[g->output];
     snprintf(p->layer, sizeof p->layer, "%s", o->layer ? o->layer : out->name);
     p->in_h = g->in_h;
@@ -206,7 +211,12 @@ typedef struct {
     char rec_dir[PATH_MAX];       /* the folder the store records ("": none) */
     int dir_state;                /* DIR_*: how IMAGE_DIR relates to the store's folder */
     int prune_skipped;            /* --prune asked for, stored images gone, not pruned (exit 1) */
+    int fracs;                    /* FRACS_*: where the hash split fractions come from */
 } job;
+
+/* The fractions of hash splits: this run's for a new store (recorded with it), the ones an
+ * existing store records, or this run's for the new images of a store that records none. */
+enum { FRACS_NEW, FRACS_STORE, FRACS_UNRECORDED };
 
 /* IMAGE_DIR and the store's recorded folder (check_folder): the same; new (a store
  * without features: recorded at once); or a folder that holds some of the store's files
@@ -364,12 +374,28 @@ static void note_split_like(const fc_scan *s) {
                 fc_printable(s->root, a, sizeof a), list);
 }
 
-static void print_header(const job *j) {
+/* What made a store that records no split fractions, for the banner. */
+static const char *unrecorded_fracs_why(job *j) {
+    char origin[32];
+    fc_status ign = {0};
+    if (fc_store_get_origin(j->store, origin, sizeof origin, &ign) == 1) {
+        if (!strcmp(origin, "merge")) return "made by `featcache merge` of stores that do not all record the same";
+        if (!strcmp(origin, "import")) return "made by `featcache import` of an export without them";
+    }
+    return "made before featcache recorded them, or from split folders";
+}
+
+static void print_header(job *j) {
     const fc_provenance *p = &j->prov;
     const fc_scan *s = &j->scan;
     printf("extract: %zu images in %d classes from %s; split: ", s->n_files, s->n_classes, s->root);
     if (s->split_dirs)
         print_split_folders(s);
+    else if (j->fracs == FRACS_STORE)
+        printf("by content hash (validation %.3g, test %.3g, as the store records)\n", j->o.val_frac, j->o.test_frac);
+    else if (j->fracs == FRACS_UNRECORDED)
+        printf("by content hash for new images (validation %.3g, test %.3g); %s records no split fractions (%s): its "
+               "stored images keep their splits\n", j->o.val_frac, j->o.test_frac, j->o.store, unrecorded_fracs_why(j));
     else
         printf("by content hash (validation %.3g, test %.3g)\n", j->o.val_frac, j->o.test_frac);
     if (!s->split_dirs) note_split_like(s);
@@ -694,6 +720,33 @@ static int run_augment(job *j, fc_status *st) {
     return rc;
 }
 
+/* Hash splits: a new store records the fractions it is split with (a folder with split
+ * folders uses none, and records none). A store that records them splits new images with
+ * them too, so an image's split never depends on the run that added it: the options may be
+ * left out, and other values are refused (exit 2) before anything is written. A store
+ * without a record splits its new images with this run's fractions, as before. */
+static int setup_fracs(job *j, fc_status *st) {
+    options *o = &j->o;
+    const fc_provenance *have = fc_store_provenance(j->store);
+    j->prov.has_fracs = !j->scan.split_dirs;
+    j->prov.val_frac = o->val_frac, j->prov.test_frac = o->test_frac;
+    j->fracs = !have ? FRACS_NEW : have->has_fracs ? FRACS_STORE : FRACS_UNRECORDED;
+    if (j->fracs != FRACS_STORE || j->scan.split_dirs) return FC_OK;
+    int vbad = o->val_given && o->val_frac != have->val_frac, tbad = o->test_given && o->test_frac != have->test_frac;
+    if (vbad || tbad) {
+        char asked[96];
+        if (vbad && tbad) snprintf(asked, sizeof asked, "--val-frac %g --test-frac %g", o->val_frac, o->test_frac);
+        else snprintf(asked, sizeof asked, "%s %g", vbad ? "--val-frac" : "--test-frac",
+                      vbad ? o->val_frac : o->test_frac);
+        return fc_fail(st, FC_ERR_ARG, "%s records the split fractions --val-frac %g --test-frac %g (set when it was "
+                       "created: its images were split with them); this run asks for %s. Nothing written: leave the "
+                       "option out to split new images as the store's, or extract into a new store to split otherwise",
+                       o->store, have->val_frac, have->test_frac, asked);
+    }
+    o->val_frac = have->val_frac, o->test_frac = have->test_frac;
+    return FC_OK;
+}
+
 /* 0 ok, 1 runtime error; returns through st. */
 static int extract(job *j, int argc, char **argv, fc_status *st) {
     int rc = scan_folder(j, st);
@@ -713,6 +766,7 @@ static int extract(job *j, int argc, char **argv, fc_status *st) {
                 "--level %d applies only to a new store\n",
                 j->o.store, have->codec.level, j->prov.codec.level);
     if (have) j->prov.codec.level = have->codec.level;
+    if ((rc = setup_fracs(j, st))) return rc;
     if ((rc = fc_sink_open(&j->sink, j->store, &j->scan, &j->prov, st))) return rc;
     j->sink_open = 1;
     if ((rc = check_folder(j, st)) || (rc = setup_augment(j, st))) return rc;

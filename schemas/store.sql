@@ -17,7 +17,11 @@ PRAGMA user_version = 1;
 -- Keras output is a vector (N, feat_c), as after GlobalAveragePooling2D, Dense or Flatten,
 -- with feat_h = feat_w = 1; '3': a map (N, h, w, c), 1x1 included; written by extract,
 -- kept by merge when every input records the same, carried by export/import; a store
--- without it is read as before, its heads start with Flatten).
+-- without it is read as before, its heads start with Flatten), val_frac and test_frac (the
+-- hash split fractions extract created the store with, when the folder has no split
+-- folders: a re-run splits new images alike and refuses others; kept by merge when every
+-- input records the same, carried by export/import) and model_abspath (extract's -m made
+-- absolute, where predict looks when the path as given does not open from its directory).
 CREATE TABLE provenance (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL

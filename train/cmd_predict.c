@@ -55,24 +55,54 @@ typedef struct {
     int *rank; /* top classes of one image */
 } predictor;
 
-/* Without -m: the backbone the head records (featcache_backbone model_path, as given to
- * extract: a file or a fetched default's name), if it opens and has the head's weights;
- * else a usage error (exit 2) saying what is missing. */
-static int open_recorded(const char *head_path, predictor *P, fc_status *st) {
-    const char *model = P->prov.model_path;
-    if (!model[0])
-        return fc_fail(st, FC_ERR_ARG, "-m MODEL is required: %s records no backbone path", head_path);
+/* One recorded backbone path: 0 when it opens (into P->g) with the head's weights, else -1
+ * and why not, as "which ..." after the path. */
+static int try_recorded(const char *model, predictor *P, char *why, size_t cap) {
     fc_status lst = {0};
-    if (fc_model_load(model, &P->g, &lst))
-        return fc_fail(st, FC_ERR_ARG, "-m MODEL is required: %s records its backbone as %s, which cannot be opened "
-                       "here (%s)", head_path, model, lst.msg);
+    if (fc_model_load(model, &P->g, &lst)) {
+        snprintf(why, cap, "which cannot be opened here (%s)", lst.msg);
+        return -1;
+    }
     char sha[65];
     for (int i = 0; i < 32; i++) snprintf(sha + 2 * i, 3, "%02x", P->g->weights_sha256[i]);
-    if (strcmp(sha, P->prov.model_sha256) != 0)
-        return fc_fail(st, FC_ERR_ARG, "-m MODEL is required: %s records its backbone as %s, which now holds other "
-                       "weights (sha256 %.16s..., the head's %.16s...)", head_path, model, sha, P->prov.model_sha256);
-    fprintf(stderr, "featcache predict: backbone %s, as recorded in %s (same weights, sha256 %.16s...)\n", model,
-            head_path, sha);
+    if (strcmp(sha, P->prov.model_sha256) != 0) {
+        snprintf(why, cap, "which now holds other weights (sha256 %.16s..., the head's %.16s...)", sha,
+                 P->prov.model_sha256);
+        fc_graph_free(P->g);
+        P->g = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/* Without -m: the backbone the head records (featcache_backbone model_path, as given to
+ * extract: a file or a fetched default's name), if it opens and has the head's weights;
+ * else its absolute form when extract ran (model_abspath, heads of stores made since it
+ * was recorded), so that predict works from another directory than extract's; else a
+ * usage error (exit 2) saying what is missing. *used: the path opened. */
+static int open_recorded(const char *head_path, predictor *P, const char **used, fc_status *st) {
+    const char *model = P->prov.model_path, *abs = P->prov.model_abspath;
+    char why[1200], why_abs[1200];
+    if (!model[0])
+        return fc_fail(st, FC_ERR_ARG, "-m MODEL is required: %s records no backbone path", head_path);
+    int other = abs[0] && strcmp(abs, model) != 0;
+    if (try_recorded(model, P, why, sizeof why) == 0) {
+        *used = model;
+    } else if (other && try_recorded(abs, P, why_abs, sizeof why_abs) == 0) {
+        *used = abs;
+    } else if (other) {
+        return fc_fail(st, FC_ERR_ARG, "-m MODEL is required: %s records its backbone as %s, %s; nor as %s, its "
+                       "absolute path when extract ran, %s", head_path, model, why, abs, why_abs);
+    } else {
+        return fc_fail(st, FC_ERR_ARG, "-m MODEL is required: %s records its backbone as %s, %s", head_path, model,
+                       why);
+    }
+    if (*used == abs)
+        fprintf(stderr, "featcache predict: backbone %s, as recorded in %s (the absolute path of %s when extract ran; "
+                "same weights, sha256 %.16s...)\n", abs, head_path, model, P->prov.model_sha256);
+    else
+        fprintf(stderr, "featcache predict: backbone %s, as recorded in %s (same weights, sha256 %.16s...)\n", model,
+                head_path, P->prov.model_sha256);
     return FC_OK;
 }
 
@@ -81,8 +111,7 @@ static int open_backbone(const char *model, const char *head_path, predictor *P,
         return fc_fail(st, FC_ERR_FORMAT, "%s: unknown preprocess '%s' or resize '%s'", head_path, P->prov.preprocess,
                        P->prov.resize);
     if (!model) {
-        if (open_recorded(head_path, P, st)) return st->code;
-        model = P->prov.model_path;
+        if (open_recorded(head_path, P, &model, st)) return st->code;
     } else if (fc_model_load(model, &P->g, st)) {
         return st->code;
     }

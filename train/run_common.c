@@ -80,6 +80,11 @@ int fc_run_stamp_head(fc_head *hd, const fc_dataset *ds, fc_status *st) {
                           p->model_path, "layer", p->layer, "in_h", p->in_h, "in_w", p->in_w, "resize", p->resize,
                           "preprocess", p->preprocess, "numerics", p->numerics, "feat_h", ds->h, "feat_w", ds->w,
                           "feat_c", ds->c, "codec", fc_codec_name(p->codec.kind));
+    /* where predict looks for the backbone when model_path, relative to where extract ran,
+     * does not open (a store made before the record has none; a path that is not UTF-8 is
+     * left out: it is only a second chance) */
+    json_t *abs = j && p->model_abspath[0] ? json_string(p->model_abspath) : NULL;
+    if (abs) json_object_set_new(j, "model_abspath", abs);
     char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     if (!s) return fc_fail(st, FC_ERR_NOMEM, "cannot build provenance JSON");
@@ -98,6 +103,7 @@ int fc_run_head_provenance(const char *head_path, const fc_head *hd, fc_provenan
     const char *num = json_string_value(json_object_get(j, "numerics"));
     const char *arch = json_string_value(json_object_get(j, "arch"));
     const char *mpath = json_string_value(json_object_get(j, "model_path"));
+    const char *mabs = json_string_value(json_object_get(j, "model_abspath"));
     const char *codec = json_string_value(json_object_get(j, "codec"));
     json_int_t h = json_integer_value(json_object_get(j, "in_h")), w = json_integer_value(json_object_get(j, "in_w"));
     int rc = FC_OK;
@@ -116,6 +122,7 @@ int fc_run_head_provenance(const char *head_path, const fc_head *hd, fc_provenan
         snprintf(p->fingerprint, sizeof p->fingerprint, "%s", hd->fingerprint);
         snprintf(p->arch, sizeof p->arch, "%s", arch ? arch : "");
         snprintf(p->model_path, sizeof p->model_path, "%s", mpath ? mpath : "");
+        snprintf(p->model_abspath, sizeof p->model_abspath, "%s", mabs ? mabs : "");
         if (codec) (void)fc_codec_parse(codec, &p->codec.kind);
         p->in_h = (int)h, p->in_w = (int)w;
         p->feat_h = hd->in_h, p->feat_w = hd->in_w, p->feat_c = hd->in_c; /* what the head takes */

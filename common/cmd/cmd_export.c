@@ -210,25 +210,33 @@ int cmd_export(int argc, char **argv) {
 /* ---- diff ---- */
 
 typedef struct {
-    size_t only_a, only_b, relabeled, same, n_a, n_b;
+    size_t only_a, only_b, relabeled, resplit, same, n_a, n_b;
 } diff_counts;
 
-/* v sorted by (sha256, input); input 0 = A, 1 = B; only entries with features. */
+/* v sorted by (sha256, input); input 0 = A, 1 = B; only entries with features. An image in
+ * both may differ in class, in split (the same image to train on in A and to test on in B),
+ * or both: it is then listed and counted under each. */
 static void diff_walk(const fc_share_entry *v, size_t n, int quiet, diff_counts *d) {
     for (size_t i = 0; i < n;) {
         const fc_share_entry *a = &v[i];
         if (i + 1 < n && strcmp(v[i + 1].sha256, a->sha256) == 0) {
             const fc_share_entry *b = &v[i + 1];
-            if (strcmp(a->class_name, b->class_name) != 0) {
+            int class_differs = strcmp(a->class_name, b->class_name) != 0, split_differs = a->split != b->split;
+            char pa[8192], ca[1024], cb[1024];
+            if (class_differs) {
                 d->relabeled++;
-                char pa[8192], ca[1024], cb[1024];
                 if (!quiet)
                     printf("label differs: %s [A: %s, B: %s] %s\n", fc_printable(a->path, pa, sizeof pa),
                            fc_printable(a->class_name, ca, sizeof ca), fc_printable(b->class_name, cb, sizeof cb),
                            a->sha256);
-            } else {
-                d->same++;
             }
+            if (split_differs) {
+                d->resplit++;
+                if (!quiet)
+                    printf("split differs: %s [A: %s, B: %s] %s\n", fc_printable(a->path, pa, sizeof pa),
+                           fc_split_name(a->split), fc_split_name(b->split), a->sha256);
+            }
+            if (!class_differs && !split_differs) d->same++;
             i += 2;
             continue;
         }
@@ -274,9 +282,9 @@ static int run_diff(const char *pa, const char *pb, int quiet) {
     fc_share_sort(v, n);
     diff_walk(v, n, quiet, &d);
     printf("A: %s, %zu images; B: %s, %zu images\n", pa, d.n_a, pb, d.n_b);
-    printf("%zu only in A, %zu only in B, %zu with different labels, %zu identical\n", d.only_a,
-           d.only_b, d.relabeled, d.same);
-    rc = (prov_differs || d.only_a || d.only_b || d.relabeled) ? 1 : 0;
+    printf("%zu only in A, %zu only in B, %zu with different labels, %zu with different splits, %zu identical\n",
+           d.only_a, d.only_b, d.relabeled, d.resplit, d.same);
+    rc = (prov_differs || d.only_a || d.only_b || d.relabeled || d.resplit) ? 1 : 0;
 out:
     for (int i = 0; i < opened; i++) fc_source_close(&s[i]);
     fc_share_free(v, n);

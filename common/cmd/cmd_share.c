@@ -107,6 +107,7 @@ static int collect_one(void *vctx, const fc_image_rec *rec, const float *x, cons
     memcpy(e->sha256, rec->sha256, sizeof e->sha256);
     e->input = c->input;
     e->ok = rec->status == FC_IMG_OK;
+    e->split = rec->split;
     e->class_name = strdup(rec->class_name ? rec->class_name : "");
     e->path = strdup(rec->path ? rec->path : "");
     if (!e->class_name || !e->path) {
@@ -152,6 +153,7 @@ typedef struct {
     winner *w;
     size_t n;
     size_t total, dups, conflicts, failed;
+    size_t class_conflicts, split_conflicts; /* conflicts by what differs (an image may count in both) */
 } plan;
 
 static int cmp_winner(const void *a, const void *b) {
@@ -174,19 +176,26 @@ static int make_plan(fc_share_entry *v, size_t n, int prefer, char *const *names
     if (!(p->w = fc_calloc(n ? n : 1, sizeof *p->w, st))) return st->code;
     size_t shown = 0;
     for (size_t i = 0, j; i < n; i = j) {
-        int conflict = 0;
-        for (j = i + 1; j < n && strcmp(v[j].sha256, v[i].sha256) == 0; j++)
-            conflict |= strcmp(v[j].class_name, v[i].class_name) != 0;
+        /* a label is the class and the split: the same image for training in one input and
+         * for testing in another is a conflict as much as two classes are */
+        int class_differs = 0, split_differs = 0;
+        for (j = i + 1; j < n && strcmp(v[j].sha256, v[i].sha256) == 0; j++) {
+            class_differs |= strcmp(v[j].class_name, v[i].class_name) != 0;
+            split_differs |= v[j].split != v[i].split;
+        }
         p->total += j - i;
         p->dups += j - i - 1;
-        if (conflict) {
+        if (class_differs || split_differs) {
             p->conflicts++;
+            p->class_conflicts += class_differs;
+            p->split_conflicts += split_differs;
             if (prefer == PREFER_NONE && shown++ < MAX_CONFLICT_LINES) {
                 char pa[8192], cl[1024];
                 fprintf(stderr, "conflict: %s (%s):", fc_printable(v[i].path, pa, sizeof pa), v[i].sha256);
-                for (size_t k = i; k < j; k++)
-                    fprintf(stderr, " '%s' in %s%s", fc_printable(v[k].class_name, cl, sizeof cl),
-                            names[v[k].input], k + 1 < j ? "," : "\n");
+                for (size_t k = i; k < j; k++) /* the split when it is what differs */
+                    fprintf(stderr, " '%s'%s%s%s in %s%s", fc_printable(v[k].class_name, cl, sizeof cl),
+                            split_differs ? " (" : "", split_differs ? fc_split_name(v[k].split) : "",
+                            split_differs ? ")" : "", names[v[k].input], k + 1 < j ? "," : "\n");
             }
         }
         size_t c = choose(v, i, j, prefer);
@@ -196,8 +205,9 @@ static int make_plan(fc_share_entry *v, size_t n, int prefer, char *const *names
     }
     if (p->conflicts && prefer == PREFER_NONE)
         return fc_fail(st, FC_ERR_MISMATCH,
-                       "%zu image(s) have different labels in different inputs; nothing "
-                       "written (use --prefer first|last to pick one)", p->conflicts);
+                       "%zu image(s) have different labels in different inputs (the class differs for %zu, the "
+                       "split for %zu); nothing written (use --prefer first|last to pick one)", p->conflicts,
+                       p->class_conflicts, p->split_conflicts);
     return 0;
 }
 
@@ -443,6 +453,8 @@ static int out_provenance(const share_job *j, const fc_source *src, int n, fc_pr
                            src[i].path, t.feat_h, t.feat_w, t.feat_c, src[0].path);
         /* kept only when every input records it (an input made before the record has none) */
         if (t.feat_rank != p->feat_rank) p->feat_rank = 0;
+        /* the split fractions too: inputs split otherwise (or some unrecorded) record none */
+        if (!t.has_fracs || t.val_frac != p->val_frac || t.test_frac != p->test_frac) p->has_fracs = 0;
     }
     if (j->codec) {
         fc_codec_kind k;
@@ -520,15 +532,18 @@ static int run_share(const share_job *j, char **inputs, int n) {
     if (j->import && prov.codec.kind == FC_CODEC_U8)
         fprintf(stderr, "featcache import: note: u8 re-quantizes the exported values (its "
                         "ranges are rounded); use --codec f32 to keep them exactly\n");
-    if (j->import)
+    if (j->import) {
         printf("imported %zu images (%dx%dx%d, codec %s) into %s\n", written, prov.feat_h,
                prov.feat_w, prov.feat_c, fc_codec_name(prov.codec.kind), j->out);
-    else
+    } else {
+        char conf[96] = ""; /* what differed (an image may differ in both), and whose label was kept */
+        if (p.conflicts)
+            snprintf(conf, sizeof conf, " (%zu class, %zu split; kept %s)", p.class_conflicts, p.split_conflicts,
+                     j->prefer == PREFER_LAST ? "last" : "first");
         printf("merged %d stores: %zu images read, %zu duplicates, %zu label conflicts%s, "
                "%zu written (%zu failed records), codec %s -> %s\n",
-               n, p.total, p.dups, p.conflicts,
-               p.conflicts ? (j->prefer == PREFER_LAST ? " (kept last)" : " (kept first)") : "",
-               written, p.failed, fc_codec_name(prov.codec.kind), j->out);
+               n, p.total, p.dups, p.conflicts, conf, written, p.failed, fc_codec_name(prov.codec.kind), j->out);
+    }
     if (n_views)
         printf("%s %lld augmented views (%d per training image, %s; seed %llu)\n", j->import ? "imported" : "merged",
                (long long)n_views, views.views, views.spec, (unsigned long long)views.seed);

@@ -49,6 +49,9 @@ static void print_provenance(const fc_provenance *p) {
            ESC(resize), ESC(preprocess), ESC(numerics));
     printf("codec        %s, layout %s, zstd level %d\n", fc_codec_name(p->codec.kind),
            fc_layout_name(p->codec.layout), p->codec.level);
+    if (p->has_fracs)
+        printf("hash splits  validation %g, test %g (recorded: extract splits new images alike)\n", p->val_frac,
+               p->test_frac);
     printf("made         %s by %s@%s with featcache %s\n", made, p->user[0] ? ESC(user) : "?",
            p->host[0] ? ESC(host) : "?", p->version[0] ? ESC(version) : "?");
     if (p->command[0]) printf("command      %s\n", ESC(command));

@@ -31,6 +31,7 @@ typedef struct {
     char sha256[65];
     int input;       /* index of the source it came from */
     int ok;          /* has features */
+    int split;       /* FC_SPLIT_* */
     char *class_name, *path;
 } fc_share_entry;
 

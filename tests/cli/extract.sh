@@ -380,6 +380,51 @@ expect_exit "split folders" 0 "stored 12" "$FC" extract "$T/splits" -m "$T/tiny.
 "$DUMP" --records "$T/splits.db" | awk '{split($2, a, "/"); print a[1], $4}' | sort | uniq -c | awk '{print $1, $2, $3}' >"$T/splitcount"
 printf '2 test test\n6 train train\n4 validation validation\n' | cmp -s - "$T/splitcount" && ok "splits follow the folders" || fail "splits: $(cat "$T/splitcount")"
 
+# --- review 10 M1: the hash split fractions are recorded when a store is created; a re-run
+# splits its new images with them (the options may be left out) and refuses other values
+# (exit 2, nothing written); a store without the record (made before it) splits new images
+# with this run's, as before, and the banner says so. Split folders use and record none.
+frac_of() { sqlv "$1" "select value from provenance where key = '$2'"; }
+[ -z "$(frac_of "$T/splits.db" val_frac)$(frac_of "$T/splits.db" test_frac)" ] && ok "split folders: no fractions recorded" \
+    || fail "splits.db records fractions: $(frac_of "$T/splits.db" val_frac) $(frac_of "$T/splits.db" test_frac)"
+# hashsplit V T < storedump --records: the records whose split is not the documented function
+# of their sha256 with fractions V (validation) and T (test)
+hashsplit() { awk -v V="$1" -v TF="$2" '{ u = 0; for (i = 1; i <= 16; i++) u = u * 16 + index("0123456789abcdef", substr($1, i, 1)) - 1;
+    u /= 2^64; want = u < TF ? "test" : u < TF + V ? "validation" : "train"; if ($4 != want) print $0 }'; }
+rm -rf "$T/fr" && $PY "$FX" images "$T/fr" --classes 3 --per-class 8
+expect_exit "a new store with --val-frac 0.25 --test-frac 0.25" 0 "split: by content hash (validation 0.25, test 0.25)" \
+    "$FC" extract "$T/fr" -m "$T/tiny.h5" -o "$T/fr.db" --val-frac 0.25 --test-frac 0.25 "${X[@]}"
+[ "$(frac_of "$T/fr.db" val_frac) $(frac_of "$T/fr.db" test_frac)" = "0.25 0.25" ] && ok "... records them" \
+    || fail "fr.db records '$(frac_of "$T/fr.db" val_frac)' '$(frac_of "$T/fr.db" test_frac)'"
+expect_exit "... info shows them" 0 "hash splits  validation 0.25, test 0.25" "$FC" info "$T/fr.db"
+cp "$T/fr.db" "$T/fr.before"
+expect_exit "re-run with another --test-frac: usage error naming the store, its fractions and the option" 2 \
+    "$T/fr.db records the split fractions --val-frac 0.25 --test-frac 0.25 (set when it was created" \
+    "$FC" extract "$T/fr" -m "$T/tiny.h5" -o "$T/fr.db" --test-frac 0.5 "${X[@]}"
+grep -qF "this run asks for --test-frac 0.5" "$T/.err" && ok "... names the option" || fail "frac refusal: $(cat "$T/.err")"
+expect_exit "re-run with --val-frac 0.2 (the default, given): refused too" 2 "this run asks for --val-frac 0.2" \
+    "$FC" extract "$T/fr" -m "$T/tiny.h5" -o "$T/fr.db" --val-frac 0.2 --test-frac 0.25 "${X[@]}"
+cmp -s "$T/fr.db" "$T/fr.before" && ok "... store byte-identical" || fail "frac refusal modified the store"
+$PY "$FX" images "$T/fr" --classes 3 --per-class 30 --offset 20
+expect_exit "re-run without the options: new images split with the store's fractions" 0 \
+    "split: by content hash (validation 0.25, test 0.25, as the store records)" \
+    "$FC" extract "$T/fr" -m "$T/tiny.h5" -o "$T/fr.db" "${X[@]}"
+grep -q "stored 90, skipped 24" "$T/.out" && ok "... 90 new images" || fail "fr re-run: $(cat "$T/.out")"
+bad=$("$DUMP" --records "$T/fr.db" | hashsplit 0.25 0.25)
+[ -z "$bad" ] && ok "... every image's split drawn with 0.25/0.25" || fail "splits not from the recorded fractions: $(echo "$bad" | head -3)"
+expect_exit "the recorded values given again: accepted" 0 "stored 0, skipped 114" \
+    "$FC" extract "$T/fr" -m "$T/tiny.h5" -o "$T/fr.db" --val-frac 0.25 --test-frac 0.25 "${X[@]}"
+# a store from before the record: its new images get this run's fractions, and the banner says so
+rm -rf "$T/fro" && $PY "$FX" images "$T/fro" --classes 3 --per-class 8
+"$FC" extract "$T/fro" -m "$T/tiny.h5" -o "$T/fro.db" "${X[@]}" >/dev/null
+$PY -c 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute("delete from provenance where key in (?, ?)", ("val_frac", "test_frac")); c.commit()' "$T/fro.db"
+$PY "$FX" images "$T/fro" --classes 3 --per-class 30 --offset 20
+expect_exit "a store without the record: new images split with this run's fractions" 0 \
+    "split: by content hash for new images (validation 0.2, test 0.5); $T/fro.db records no split fractions (made before" \
+    "$FC" extract "$T/fro" -m "$T/tiny.h5" -o "$T/fro.db" --test-frac 0.5 "${X[@]}"
+grep -qF "its stored images keep their splits" "$T/.out" && ok "... says the stored images keep theirs" || fail "banner: $(head -1 "$T/.out")"
+[ -z "$(frac_of "$T/fro.db" val_frac)" ] && ok "... and records none" || fail "fro.db now records $(frac_of "$T/fro.db" val_frac)"
+
 # --- kill -9 at random points, then finish: same features as one clean run ---
 K=(-m "$T/tiny.h5" --size 128 --batch 2 --threads 1 "${X[@]}")
 "$FC" extract "$T/kimg" -o "$T/kref.db" "${K[@]}" >/dev/null 2>&1 && ok "reference run" || fail "reference run"

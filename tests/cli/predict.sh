@@ -95,6 +95,26 @@ expect_exit "without -m, the recorded backbone is gone: usage error" 2 \
     "-m MODEL is required: $T/mv.h5 records its backbone as $T/moved.h5, which cannot be opened here" \
     "$FC" predict --head "$T/mv.h5" "${imgs[0]}"
 check "with -m the moved model's twin still works" "$FC" predict -m "$T/tiny.h5" --head "$T/mv.h5" "${imgs[0]}"
+# review 10 L11: a relative -m is recorded as given and made absolute: predict without -m
+# opens the path as given where it opens (extract's directory), else the absolute one, so
+# it works from any directory; when neither opens, exit 2 naming both
+mkdir -p "$T/rel" "$T/elsewhere" && cp "$T/tiny.h5" "$T/rel/bb.h5"
+RR=$(cd "$T/rel" && pwd -P)
+check "extract with a relative -m" bash -c "cd '$T/rel' && exec '$FC' extract '$T/img' -m bb.h5 -o '$T/rel.db' --size 32 --preprocess rescale --quiet"
+check "train on it" "$FC" train "$T/rel.db" -o "$T/rel.h5" --hidden 8 --epochs 1 -q
+expect_exit "predict without -m from extract's directory: the path as given" 0 "backbone bb.h5, as recorded in $T/rel.h5 (same weights" \
+    bash -c "cd '$T/rel' && exec '$FC' predict --head '$T/rel.h5' '${imgs[0]}'"
+cp "$T/.out" "$T/rel.csv"
+expect_exit "predict without -m from another directory: the absolute path" 0 \
+    "backbone $RR/bb.h5, as recorded in $T/rel.h5 (the absolute path of bb.h5 when extract ran; same weights" \
+    bash -c "cd '$T/elsewhere' && exec '$FC' predict --head '$T/rel.h5' '${imgs[0]}'"
+cmp -s "$T/.out" "$T/rel.csv" && ok "... the same rows" || fail "rows differ: $(cat "$T/.out")"
+mv "$T/rel/bb.h5" "$T/rel/gone.h5"
+expect_exit "neither opens: usage error naming both" 2 \
+    "-m MODEL is required: $T/rel.h5 records its backbone as bb.h5, which cannot be opened here" \
+    bash -c "cd '$T/elsewhere' && exec '$FC' predict --head '$T/rel.h5' '${imgs[0]}'"
+grep -qF "nor as $RR/bb.h5, its absolute path when extract ran, which cannot be opened here" "$T/.err" && ok "... and the absolute path" \
+    || fail "neither: $(cat "$T/.err")"
 
 # --- a class folder (and a file) named with bytes that are not UTF-8: the store keeps the
 # bytes; the head's class_names and the export's strings are UTF-8 with \xNN for those

@@ -146,18 +146,38 @@ expect_exit "label conflict fails" 1 "different labels" "$FC" merge -o c.db s0.d
 [ "$(grep -c '^conflict: ' "$T/.err")" = 10 ] && ok "conflicts listed (10)" || fail "conflict list: $(head -3 "$T/.err")"
 grep -q "conflict: c0/img10.png .* 'c0' in s0.db, 'c1' in relabel.db" "$T/.err" && ok "conflict names image, labels, inputs" || fail "conflict line: $(head -1 "$T/.err")"
 no_output "conflict writes nothing" c.db
-expect_exit "--prefer first" 0 "10 label conflicts (kept first)" "$FC" merge -o cf.db --prefer first s0.db relabel.db
+expect_exit "--prefer first" 0 "10 label conflicts (10 class, 0 split; kept first)" "$FC" merge -o cf.db --prefer first s0.db relabel.db
 same_content "--prefer first keeps the first labels" s0.db cf.db
 expect_exit "--prefer last" 0 "kept last" "$FC" merge -o cl.db --prefer last s0.db relabel.db
 "$FC" merge -o cf2.db --prefer first relabel.db s0.db >/dev/null
 same_content "--prefer last A B == --prefer first B A" cf2.db cl.db
 dump cl.db | grep -q " c1 train ok [0-9a-f]* c1/img10.png" && ok "--prefer last takes the last label" || fail "--prefer last: $(dump cl.db | grep img10.png)"
 expect_exit "--prefer bogus" 2 "first or last" "$FC" merge -o x.db --prefer middle s0.db
+# review 10 M2: the same image under another split (train in one input, validation in the
+# other) is a label conflict too, with the same rules: listed, nothing written without --prefer
+cp s0.db resplit.db
+"$PY" -c "import sqlite3; c = sqlite3.connect('resplit.db'); c.execute(\"UPDATE images SET split = (split + 1) % 3 WHERE path LIKE '%/img1_.png'\"); c.commit()"
+expect_exit "split conflict fails" 1 "10 image(s) have different labels in different inputs (the class differs for 0, the split for 10)" \
+    "$FC" merge -o sc.db s0.db resplit.db
+grep -q "^conflict: c./img10.png .* 'c.' (train) in s0.db, 'c.' (validation) in resplit.db" "$T/.err" \
+    && ok "split conflict names image, class and split, inputs" || fail "split conflict line: $(head -1 "$T/.err")"
+no_output "split conflict writes nothing" sc.db
+expect_exit "--prefer first: split conflicts counted" 0 "50 images read, 25 duplicates, 10 label conflicts (0 class, 10 split; kept first)" \
+    "$FC" merge -o scf.db --prefer first s0.db resplit.db
+same_content "--prefer first keeps the first splits" s0.db scf.db
+"$FC" merge -o scl.db --prefer last s0.db resplit.db >/dev/null
+same_content "--prefer last keeps the last splits" resplit.db scl.db
 
 # --- diff ------------------------------------------------------------------------------
-expect_exit "diff same" 0 "0 only in A, 0 only in B, 0 with different labels, 58 identical" "$FC" diff whole.db merged.db
-expect_exit "diff different" 1 "15 only in A, 0 only in B, 10 with different labels, 0 identical" "$FC" diff s0.db relabel.db
+expect_exit "diff same" 0 "0 only in A, 0 only in B, 0 with different labels, 0 with different splits, 58 identical" "$FC" diff whole.db merged.db
+expect_exit "diff different" 1 "15 only in A, 0 only in B, 10 with different labels, 0 with different splits, 0 identical" "$FC" diff s0.db relabel.db
 grep -q "^label differs: c0/img10.png \[A: c0, B: c1\]" "$T/.out" && ok "diff lists relabeled images" || fail "diff output: $(head -3 "$T/.out")"
+# review 10 M2: the same images under other splits are a difference (exit 1), counted and listed
+expect_exit "diff other splits" 1 "0 only in A, 0 only in B, 0 with different labels, 10 with different splits, 15 identical" \
+    "$FC" diff s0.db resplit.db
+grep -q "^split differs: c./img10.png \[A: train, B: validation\]" "$T/.out" && ok "diff lists images under another split" \
+    || fail "diff output: $(head -3 "$T/.out")"
+[ "$(grep -c '^split differs: ' "$T/.out")" = 10 ] && ok "... all 10" || fail "split lines: $(grep -c '^split differs: ' "$T/.out")"
 expect_exit "diff only in B" 1 "0 only in A, 33 only in B" "$FC" diff s0.db whole.db --quiet
 [ "$(wc -l <"$T/.out")" = 2 ] && ok "diff --quiet prints only the summary" || fail "diff --quiet printed $(wc -l <"$T/.out") lines"
 expect_exit "diff different backbone: names the field and both stores" 1 \

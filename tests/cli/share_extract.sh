@@ -55,4 +55,21 @@ cp -r img img2 && check "extract a copy of the folder" "$FC" extract img2 -m tin
 check "merge stores of two folders" "$FC" merge -o m2.db sh0.db c2.db
 [ -z "$(sqlv m2.db "select value from provenance where key = 'image_dir'")" ] && [ "$(sqlv m2.db "select value from provenance where key = 'origin'")" = merge ] \
     && ok "... records no folder, and that merge made it" || fail "m2.db: image_dir/origin wrong"
+
+# review 10 M1: the split fractions a store records are kept by merge when every input
+# records the same, dropped when they differ, and carried through export and import
+fracs() { echo "$(sqlv "$1" "select value from provenance where key = 'val_frac'") $(sqlv "$1" "select value from provenance where key = 'test_frac'")"; }
+[ "$(fracs whole.db)" = "0.2 0" ] && ok "extract records the default fractions" || fail "whole.db fractions: '$(fracs whole.db)'"
+[ "$(fracs m2.db)" = "0.2 0" ] && ok "merge of inputs with the same fractions keeps them" || fail "m2.db fractions: '$(fracs m2.db)'"
+check "extract shard 1/3 with other fractions" "$FC" extract img -m tiny.h5 -o fr1.db --shard 1/3 --val-frac 0.3 --test-frac 0.1 "${X[@]}"
+check "merge it with shard 0/3 (default fractions)" "$FC" merge -o mfr.db sh0.db fr1.db
+[ "$(fracs mfr.db)" = " " ] && ok "... records no fractions" || fail "mfr.db fractions: '$(fracs mfr.db)'"
+expect_exit "extract into it: the banner says which fractions new images get" 0 \
+    "split: by content hash for new images (validation 0.2, test 0); mfr.db records no split fractions (made by \`featcache merge\`" \
+    "$FC" extract img -m tiny.h5 -o mfr.db "${X[@]}"
+check "export a store with other fractions" "$FC" export fr1.db fr1.h5
+"$PY" -c 'import h5py, sys; a = h5py.File(sys.argv[1], "r").attrs; print(a["val_frac"], a["test_frac"])' fr1.h5 >fr1.attrs 2>&1
+[ "$(cat fr1.attrs)" = "0.3 0.1" ] && ok "... written as attributes val_frac, test_frac" || fail "export attributes: $(cat fr1.attrs)"
+check "import it" "$FC" import fr1.h5 -o fr1i.db
+[ "$(fracs fr1i.db)" = "0.3 0.1" ] && ok "... import keeps them" || fail "fr1i.db fractions: '$(fracs fr1i.db)'"
 finish

@@ -239,6 +239,31 @@ static void sql(const char *path, const char *q) {
     sqlite3_close(db);
 }
 
+/* The split fractions and the absolute model path: rows outside the fingerprint, written with
+ * a new store's provenance and read back exactly (a re-run compares its options with them);
+ * a value out of range reads as no record, and the fingerprint check still passes. */
+static void test_provenance_extras(void) {
+    const char *path = tmp("x.db");
+    fc_store *s = NULL;
+    fc_status st = {0};
+    fc_provenance p = prov("block5_pool"), got;
+    p.has_fracs = 1, p.val_frac = 0.1, p.test_frac = 0.30000000000000004; /* needs 17 digits */
+    snprintf(p.model_abspath, sizeof p.model_abspath, "/models/vgg16.h5");
+    CHECK(fc_store_open(path, FC_STORE_CREATE, &s, &st) == 0, "%s", st.msg);
+    if (!s) return;
+    CHECK(fc_store_set_provenance(s, &p, &st) == 0, "%s", st.msg);
+    fc_store_close(s), s = NULL;
+    CHECK(fc_store_open(path, FC_STORE_READ, &s, &st) == 0 && fc_store_get_provenance(s, &got, &st) == 1, "%s", st.msg);
+    CHECK(got.has_fracs && got.val_frac == 0.1 && got.test_frac == 0.30000000000000004, "fractions %d %.17g %.17g",
+          got.has_fracs, got.val_frac, got.test_frac);
+    CHECK(!strcmp(got.model_abspath, "/models/vgg16.h5"), "model_abspath '%s'", got.model_abspath);
+    fc_store_close(s), s = NULL;
+    sql(path, "UPDATE provenance SET value = '0.9' WHERE key = 'val_frac'"); /* 0.9 + 0.3 > 1 */
+    CHECK(fc_store_open(path, FC_STORE_READ, &s, &st) == 0 && fc_store_get_provenance(s, &got, &st) == 1, "%s", st.msg);
+    CHECK(!got.has_fracs, "a pair over 1 is no record");
+    fc_store_close(s);
+}
+
 static void test_bad_files(void) {
     open_fails(tmp("missing.db"), FC_STORE_READ, FC_ERR_IO, "No such file");
     open_fails(dir, FC_STORE_READ, FC_ERR_IO, "directory");
@@ -650,6 +675,7 @@ int main(void) {
     T_RUN(test_schema_views_documented);
     T_RUN(test_roundtrip);
     T_RUN(test_provenance_mismatch);
+    T_RUN(test_provenance_extras);
     T_RUN(test_bad_files);
     T_RUN(test_busy);
     T_RUN(test_kill_mid_batch);
