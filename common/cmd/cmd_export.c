@@ -302,7 +302,7 @@ int cmd_diff(int argc, char **argv) {
     };
     static const fc_cmd_spec spec = {
         "diff", "A B [--quiet]",
-        "compare the images (by sha256) and labels of two stores or exports; exit 0 if "
+        "compare the images (by sha256), labels and splits of two stores or exports; exit 0 if "
         "the same, 1 if different, 2 on trouble",
         opts, 2, 2};
     fc_args a;
