@@ -445,7 +445,7 @@ static double parse_frac(const char *v) {
 }
 
 /* x as the shortest text that reads back as x exactly (a re-run compares its option with it). */
-static void format_frac(double x, char *out, size_t cap) {
+void fc_format_frac(double x, char *out, size_t cap) {
     for (int prec = 15; prec <= 17; prec++) {
         snprintf(out, cap, "%.*g", prec, x);
         if (strtod(out, NULL) == x) return;
@@ -685,8 +685,8 @@ int fc_store_set_provenance(fc_store *s, const fc_provenance *p, fc_status *st) 
     if (want.has_fracs && !(want.val_frac >= 0 && want.test_frac >= 0 && want.val_frac + want.test_frac <= 1))
         want.has_fracs = 0;
     char vf[32], tf[32];
-    format_frac(want.val_frac, vf, sizeof vf);
-    format_frac(want.test_frac, tf, sizeof tf);
+    fc_format_frac(want.val_frac, vf, sizeof vf);
+    fc_format_frac(want.test_frac, tf, sizeof tf);
     if ((rc = write_provenance(s, &want, st)) ||
         (want.feat_rank && (rc = set_extra(s, FEAT_RANK_KEY, want.feat_rank == 2 ? "2" : "3", st))) ||
         (want.has_fracs &&

@@ -46,6 +46,9 @@ typedef struct {
     int64_t created, updated; /* unix seconds */
 } fc_provenance;
 
+/* A split fraction as the shortest text that reads back as the same double (messages and
+ * the val_frac/test_frac rows). */
+void fc_format_frac(double x, char *out, size_t cap);
 /* Compute p->fingerprint from the [fp] fields. */
 void fc_provenance_fingerprint(fc_provenance *p);
 /* Compare the [fp] fields and the codec of two provenances; on mismatch return

@@ -76,6 +76,7 @@ typedef struct {
     double val_frac, test_frac;
     const char *frac_given;       /* "--val-frac", "--test-frac", both, or NULL */
     int val_given, test_given;    /* else a store's recorded fractions are used */
+    int sum_deferred;             /* --test-frac + the default --val-frac exceed 1 (setup_fracs) */
     int strict, prune, quiet;
     int codec_given, level_given; /* else an existing store's codec/level are kept */
     long augment;                 /* --augment K (0: none asked) */
@@ -121,10 +122,10 @@ static int parse_options(const fc_args *a, options *o) {
         (r = fc_arg_double(a, "val-frac", 0.2, 0, 1, &o->val_frac)) != FC_ARGS_OK ||
         (r = fc_arg_double(a, "test-frac", 0.0, 0, 1, &o->test_frac)) != FC_ARGS_OK)
         return r;
-    if (o->val_frac + o->test_frac > 1 && !fc_arg_str(a, "val-frac", NULL))
-        return fc_usage_error(cmd, "--test-frac %g with the default --val-frac 0.2 exceeds 1 (lower --test-frac, or "
-                              "pass --val-frac, e.g. --val-frac 0 for no validation split)", o->test_frac);
-    if (o->val_frac + o->test_frac > 1)
+    /* --test-frac alone over 1 with the default --val-frac: decided once the store is open
+     * (one that records its fractions lends its --val-frac; setup_fracs) */
+    o->sum_deferred = o->val_frac + o->test_frac > 1 && !fc_arg_str(a, "val-frac", NULL);
+    if (o->val_frac + o->test_frac > 1 && !o->sum_deferred)
         return fc_usage_error(cmd, "--val-frac %g + --test-frac %g must not exceed 1", o->val_frac, o->test_frac);
     int vf = fc_arg_str(a, "val-frac", NULL) != NULL, tf = fc_arg_str(a, "test-frac", NULL) != NULL;
     o->frac_given = vf && tf ? "--val-frac and --test-frac" : vf ? "--val-frac" : tf ? "--test-frac" : NULL;
@@ -731,17 +732,22 @@ static int setup_fracs(job *j, fc_status *st) {
     j->prov.has_fracs = !j->scan.split_dirs;
     j->prov.val_frac = o->val_frac, j->prov.test_frac = o->test_frac;
     j->fracs = !have ? FRACS_NEW : have->has_fracs ? FRACS_STORE : FRACS_UNRECORDED;
+    char tv[40], tt[40], hv[40], ht[40];
+    fc_format_frac(o->val_frac, tv, sizeof tv), fc_format_frac(o->test_frac, tt, sizeof tt);
+    if (o->sum_deferred && (j->fracs != FRACS_STORE || j->scan.split_dirs))
+        return fc_fail(st, FC_ERR_ARG, "--test-frac %s with the default --val-frac 0.2 exceeds 1 (lower --test-frac, "
+                       "or pass --val-frac, e.g. --val-frac 0 for no validation split)", tt);
     if (j->fracs != FRACS_STORE || j->scan.split_dirs) return FC_OK;
+    fc_format_frac(have->val_frac, hv, sizeof hv), fc_format_frac(have->test_frac, ht, sizeof ht);
     int vbad = o->val_given && o->val_frac != have->val_frac, tbad = o->test_given && o->test_frac != have->test_frac;
     if (vbad || tbad) {
         char asked[96];
-        if (vbad && tbad) snprintf(asked, sizeof asked, "--val-frac %g --test-frac %g", o->val_frac, o->test_frac);
-        else snprintf(asked, sizeof asked, "%s %g", vbad ? "--val-frac" : "--test-frac",
-                      vbad ? o->val_frac : o->test_frac);
-        return fc_fail(st, FC_ERR_ARG, "%s records the split fractions --val-frac %g --test-frac %g (set when it was "
+        if (vbad && tbad) snprintf(asked, sizeof asked, "--val-frac %s --test-frac %s", tv, tt);
+        else snprintf(asked, sizeof asked, "%s %s", vbad ? "--val-frac" : "--test-frac", vbad ? tv : tt);
+        return fc_fail(st, FC_ERR_ARG, "%s records the split fractions --val-frac %s --test-frac %s (set when it was "
                        "created: its images were split with them); this run asks for %s. Nothing written: leave the "
                        "option out to split new images as the store's, or extract into a new store to split otherwise",
-                       o->store, have->val_frac, have->test_frac, asked);
+                       o->store, hv, ht, asked);
     }
     o->val_frac = have->val_frac, o->test_frac = have->test_frac;
     return FC_OK;

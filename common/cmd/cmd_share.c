@@ -181,7 +181,9 @@ static int make_plan(fc_share_entry *v, size_t n, int prefer, char *const *names
         int class_differs = 0, split_differs = 0;
         for (j = i + 1; j < n && strcmp(v[j].sha256, v[i].sha256) == 0; j++) {
             class_differs |= strcmp(v[j].class_name, v[i].class_name) != 0;
-            split_differs |= v[j].split != v[i].split;
+            /* a failed record (no features) trains nothing: its split is no conflict, as diff
+             * does not count it either */
+            split_differs |= v[j].split != v[i].split && v[j].ok && v[i].ok;
         }
         p->total += j - i;
         p->dups += j - i - 1;
@@ -454,6 +456,15 @@ static int out_provenance(const share_job *j, const fc_source *src, int n, fc_pr
         /* kept only when every input records it (an input made before the record has none) */
         if (t.feat_rank != p->feat_rank) p->feat_rank = 0;
         /* the split fractions too: inputs split otherwise (or some unrecorded) record none */
+        if (t.has_fracs && src[0].prov.has_fracs &&
+            (t.val_frac != src[0].prov.val_frac || t.test_frac != src[0].prov.test_frac)) {
+            char a[4][40];
+            fc_format_frac(src[0].prov.val_frac, a[0], 40), fc_format_frac(src[0].prov.test_frac, a[1], 40);
+            fc_format_frac(t.val_frac, a[2], 40), fc_format_frac(t.test_frac, a[3], 40);
+            fprintf(stderr, "featcache %s: note: %s was split with --val-frac %s --test-frac %s, %s with %s and %s "
+                    "(shards extracted with other fractions?): the output keeps each image's split and records no "
+                    "fractions\n", j->import ? "import" : "merge", src[0].path, a[0], a[1], src[i].path, a[2], a[3]);
+        }
         if (!t.has_fracs || t.val_frac != p->val_frac || t.test_frac != p->test_frac) p->has_fracs = 0;
     }
     if (j->codec) {

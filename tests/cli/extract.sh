@@ -414,6 +414,17 @@ bad=$("$DUMP" --records "$T/fr.db" | hashsplit 0.25 0.25)
 [ -z "$bad" ] && ok "... every image's split drawn with 0.25/0.25" || fail "splits not from the recorded fractions: $(echo "$bad" | head -3)"
 expect_exit "the recorded values given again: accepted" 0 "stored 0, skipped 114" \
     "$FC" extract "$T/fr" -m "$T/tiny.h5" -o "$T/fr.db" --val-frac 0.25 --test-frac 0.25 "${X[@]}"
+# a store recording --val-frac 0 --test-frac 0.9: --test-frac 0.9 alone is its own value, not
+# "with the default --val-frac 0.2 over 1"; a 1/3 that reads back exactly is printed so
+rm -rf "$T/f9" && $PY "$FX" images "$T/f9" --classes 2 --per-class 4
+check "a store with --val-frac 0 --test-frac 0.9" "$FC" extract "$T/f9" -m "$T/tiny.h5" -o "$T/f9.db" --val-frac 0 --test-frac 0.9 "${X[@]}"
+expect_exit "... --test-frac 0.9 alone on it: accepted (the store's --val-frac 0)" 0 "stored 0, skipped 8" \
+    "$FC" extract "$T/f9" -m "$T/tiny.h5" -o "$T/f9.db" --test-frac 0.9 "${X[@]}"
+expect_exit "... --val-frac 0.3333333 on it: the refusal prints both values exactly" 2 \
+    "records the split fractions --val-frac 0 --test-frac 0.9 (set when it was created" \
+    "$FC" extract "$T/f9" -m "$T/tiny.h5" -o "$T/f9.db" --val-frac 0.3333333 --test-frac 0.1 "${X[@]}"
+grep -qF "this run asks for --val-frac 0.3333333 --test-frac 0.1" "$T/.err" && ok "... names them as given" \
+    || fail "fraction text: $(cat "$T/.err")"
 # a store from before the record: its new images get this run's fractions, and the banner says so
 rm -rf "$T/fro" && $PY "$FX" images "$T/fro" --classes 3 --per-class 8
 "$FC" extract "$T/fro" -m "$T/tiny.h5" -o "$T/fro.db" "${X[@]}" >/dev/null

@@ -168,6 +168,22 @@ same_content "--prefer first keeps the first splits" s0.db scf.db
 "$FC" merge -o scl.db --prefer last s0.db resplit.db >/dev/null
 same_content "--prefer last keeps the last splits" resplit.db scl.db
 
+# a failed record (no features) under another split is no conflict (diff does not count it either)
+cp whole.db wfail.db
+"$PY" -c "import sqlite3; c = sqlite3.connect('wfail.db'); n = c.execute('UPDATE images SET split = (split + 1) % 3 WHERE status <> 0').rowcount; c.commit(); assert n == 2, n"
+expect_exit "failed records under other splits: no conflict" 0 "0 label conflicts" "$FC" merge -o wf.db whole.db wfail.db
+expect_exit "... and diff counts none" 0 "0 with different splits" "$FC" diff whole.db wfail.db
+# inputs split with other recorded fractions (shards extracted with other --val-frac): a note,
+# and the output records none
+cp s0.db fa.db && cp s1.db fb.db
+for x in "fa.db 0.2 0" "fb.db 0.5 0"; do set -- $x
+    "$PY" -c "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.executemany('INSERT OR REPLACE INTO provenance VALUES (?, ?)', [('val_frac', sys.argv[2]), ('test_frac', sys.argv[3])]); c.commit()" "$1" "$2" "$3"
+done
+expect_exit "merge of inputs split with other fractions: a note" 0 \
+    "note: fa.db was split with --val-frac 0.2 --test-frac 0, fb.db with 0.5 and 0" "$FC" merge -o fab.db fa.db fb.db
+[ "$("$PY" -c "import sqlite3; print(sqlite3.connect('fab.db').execute(\"select count(*) from provenance where key = 'val_frac'\").fetchone()[0])")" = 0 ] \
+    && ok "... and the output records no fractions" || fail "fab.db records fractions"
+
 # --- diff ------------------------------------------------------------------------------
 expect_exit "diff same" 0 "0 only in A, 0 only in B, 0 with different labels, 0 with different splits, 58 identical" "$FC" diff whole.db merged.db
 expect_exit "diff different" 1 "15 only in A, 0 only in B, 10 with different labels, 0 with different splits, 0 identical" "$FC" diff s0.db relabel.db
