@@ -662,7 +662,8 @@ int fc_head_describe(const char *path, int *handled, fc_status *st) {
         putchar('\n');
     }
     json_decref(bb);
-    printf("use          featcache evaluate STORE %s; featcache predict -m MODEL --head %s IMAGE...\n", path, path);
+    printf("use          featcache evaluate STORE %s; featcache predict [-m MODEL] --head %s IMAGE... (without -m: "
+           "the backbone above, found by its path)\n", path, path);
     fc_head_free(hd);
     return FC_OK;
 }

@@ -41,6 +41,10 @@ static void print_provenance(const fc_provenance *p) {
     printf("fingerprint  %s\n", ESC(fingerprint));
     printf("model        %s%s%s (weights sha256 %.16s...)\n", p->arch[0] ? ESC(arch) : "?",
            p->model_path[0] ? " " : "", ESC(model_path), ESC(model_sha256));
+    if (p->model_abspath[0] && strcmp(p->model_abspath, p->model_path)) {
+        char e[4 * sizeof p->model_abspath];
+        printf("model file   %s (absolute, when extract ran)\n", fc_printable(p->model_abspath, e, sizeof e));
+    }
     printf("layer        %s -> features %dx%dx%d (%lld values)", ESC(layer), p->feat_h, p->feat_w,
            p->feat_c, (long long)p->feat_h * p->feat_w * p->feat_c);
     if (p->feat_rank == 2) printf(", a vector: the layer's Keras output is (N, %d)", p->feat_c);
@@ -49,9 +53,11 @@ static void print_provenance(const fc_provenance *p) {
            ESC(resize), ESC(preprocess), ESC(numerics));
     printf("codec        %s, layout %s, zstd level %d\n", fc_codec_name(p->codec.kind),
            fc_layout_name(p->codec.layout), p->codec.level);
-    if (p->has_fracs)
-        printf("hash splits  validation %g, test %g (recorded: extract splits new images alike)\n", p->val_frac,
-               p->test_frac);
+    if (p->has_fracs) {
+        char v[40], t[40];
+        fc_format_frac(p->val_frac, v, sizeof v), fc_format_frac(p->test_frac, t, sizeof t);
+        printf("hash splits  validation %s, test %s (recorded: extract splits new images alike)\n", v, t);
+    }
     printf("made         %s by %s@%s with featcache %s\n", made, p->user[0] ? ESC(user) : "?",
            p->host[0] ? ESC(host) : "?", p->version[0] ? ESC(version) : "?");
     if (p->command[0]) printf("command      %s\n", ESC(command));

@@ -102,6 +102,8 @@ mkdir -p "$T/rel" "$T/elsewhere" && cp "$T/tiny.h5" "$T/rel/bb.h5"
 RR=$(cd "$T/rel" && pwd -P)
 check "extract with a relative -m" bash -c "cd '$T/rel' && exec '$FC' extract '$T/img' -m bb.h5 -o '$T/rel.db' --size 32 --preprocess rescale --quiet"
 check "train on it" "$FC" train "$T/rel.db" -o "$T/rel.h5" --hidden 8 --epochs 1 -q
+expect_exit "info shows the absolute path it recorded" 0 "model file   $RR/bb.h5 (absolute, when extract ran)" "$FC" info "$T/rel.db"
+expect_exit "info HEAD.h5: predict's -m is optional" 0 "featcache predict [-m MODEL] --head $T/rel.h5" "$FC" info "$T/rel.h5"
 expect_exit "predict without -m from extract's directory: the path as given" 0 "backbone bb.h5, as recorded in $T/rel.h5 (same weights" \
     bash -c "cd '$T/rel' && exec '$FC' predict --head '$T/rel.h5' '${imgs[0]}'"
 cp "$T/.out" "$T/rel.csv"
