@@ -246,7 +246,7 @@ static void test_provenance_extras(void) {
     const char *path = tmp("x.db");
     fc_store *s = NULL;
     fc_status st = {0};
-    fc_provenance p = prov("block5_pool"), got;
+    fc_provenance p = prov("block5_pool"), got = {0}; /* read only when the open succeeds */
     p.has_fracs = 1, p.val_frac = 0.1, p.test_frac = 0.30000000000000004; /* needs 17 digits */
     snprintf(p.model_abspath, sizeof p.model_abspath, "/models/vgg16.h5");
     CHECK(fc_store_open(path, FC_STORE_CREATE, &s, &st) == 0, "%s", st.msg);
