@@ -140,36 +140,28 @@ out:
     return rc;
 }
 
-/* Scalar integer attribute. 1 = absent. */
-static int read_attr_int(hid_t loc, const char *name, int64_t *out, fc_status *st) {
+/* A scalar attribute of class cls read as memory type mt into out. 1 = absent. */
+static int read_attr_scalar(hid_t loc, const char *name, H5T_class_t cls, hid_t mt, void *out, const char *what,
+                            fc_status *st) {
     if (H5Aexists(loc, name) <= 0) return 1;
     hid_t a = H5Aopen(loc, name, H5P_DEFAULT), t = -1, sp = -1;
     int rc = FC_ERR_FORMAT;
-    if (a >= 0 && (t = H5Aget_type(a)) >= 0 && (sp = H5Aget_space(a)) >= 0 &&
-        H5Tget_class(t) == H5T_INTEGER && H5Sget_simple_extent_npoints(sp) == 1 &&
-        H5Aread(a, H5T_NATIVE_INT64, out) >= 0)
+    if (a >= 0 && (t = H5Aget_type(a)) >= 0 && (sp = H5Aget_space(a)) >= 0 && H5Tget_class(t) == cls &&
+        H5Sget_simple_extent_npoints(sp) == 1 && H5Aread(a, mt, out) >= 0)
         rc = 0;
     if (sp >= 0) H5Sclose(sp);
     if (t >= 0) H5Tclose(t);
     if (a >= 0) H5Aclose(a);
-    if (rc) fc_fail(st, FC_ERR_FORMAT, "attribute '%s' is not a scalar integer", name);
+    if (rc) fc_fail(st, FC_ERR_FORMAT, "attribute '%s' is not a scalar %s", name, what);
     return rc;
 }
 
-/* Scalar float attribute. 1 = absent. */
+static int read_attr_int(hid_t loc, const char *name, int64_t *out, fc_status *st) {
+    return read_attr_scalar(loc, name, H5T_INTEGER, H5T_NATIVE_INT64, out, "integer", st);
+}
+
 static int read_attr_f64(hid_t loc, const char *name, double *out, fc_status *st) {
-    if (H5Aexists(loc, name) <= 0) return 1;
-    hid_t a = H5Aopen(loc, name, H5P_DEFAULT), t = -1, sp = -1;
-    int rc = FC_ERR_FORMAT;
-    if (a >= 0 && (t = H5Aget_type(a)) >= 0 && (sp = H5Aget_space(a)) >= 0 &&
-        H5Tget_class(t) == H5T_FLOAT && H5Sget_simple_extent_npoints(sp) == 1 &&
-        H5Aread(a, H5T_NATIVE_DOUBLE, out) >= 0)
-        rc = 0;
-    if (sp >= 0) H5Sclose(sp);
-    if (t >= 0) H5Tclose(t);
-    if (a >= 0) H5Aclose(a);
-    if (rc) fc_fail(st, FC_ERR_FORMAT, "attribute '%s' is not a scalar float", name);
-    return rc;
+    return read_attr_scalar(loc, name, H5T_FLOAT, H5T_NATIVE_DOUBLE, out, "float", st);
 }
 
 static int read_prov_field(hid_t file, const fc_h5_prov_field *f, fc_provenance *p,

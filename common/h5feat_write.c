@@ -90,34 +90,21 @@ out:
     return rc;
 }
 
-static int attr_int(hid_t loc, const char *name, int64_t val, fc_status *st) {
-    hid_t sp = H5Screate(H5S_SCALAR), a = -1;
-    int rc = 0;
-    if (sp < 0) goto bad;
-    a = H5Acreate2(loc, name, H5T_STD_I64LE, sp, H5P_DEFAULT, H5P_DEFAULT);
-    if (a < 0 || H5Awrite(a, H5T_NATIVE_INT64, &val) < 0) goto bad;
-    goto out;
-bad:
-    rc = fc_fail(st, FC_ERR_IO, "cannot write attribute '%s'", name);
-out:
+/* A scalar attribute of file type ft from *val in memory type mt. */
+static int attr_scalar(hid_t loc, const char *name, hid_t ft, hid_t mt, const void *val, fc_status *st) {
+    hid_t sp = H5Screate(H5S_SCALAR), a = sp >= 0 ? H5Acreate2(loc, name, ft, sp, H5P_DEFAULT, H5P_DEFAULT) : -1;
+    int rc = a >= 0 && H5Awrite(a, mt, val) >= 0 ? 0 : fc_fail(st, FC_ERR_IO, "cannot write attribute '%s'", name);
     if (a >= 0) H5Aclose(a);
     if (sp >= 0) H5Sclose(sp);
     return rc;
 }
 
+static int attr_int(hid_t loc, const char *name, int64_t val, fc_status *st) {
+    return attr_scalar(loc, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &val, st);
+}
+
 static int attr_f64(hid_t loc, const char *name, double val, fc_status *st) {
-    hid_t sp = H5Screate(H5S_SCALAR), a = -1;
-    int rc = 0;
-    if (sp < 0) goto bad;
-    a = H5Acreate2(loc, name, H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT);
-    if (a < 0 || H5Awrite(a, H5T_NATIVE_DOUBLE, &val) < 0) goto bad;
-    goto out;
-bad:
-    rc = fc_fail(st, FC_ERR_IO, "cannot write attribute '%s'", name);
-out:
-    if (a >= 0) H5Aclose(a);
-    if (sp >= 0) H5Sclose(sp);
-    return rc;
+    return attr_scalar(loc, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &val, st);
 }
 
 static int write_provenance(hid_t file, const fc_provenance *p, fc_status *st) {
