@@ -72,4 +72,20 @@ check "export a store with other fractions" "$FC" export fr1.db fr1.h5
 [ "$(cat fr1.attrs)" = "0.3 0.1" ] && ok "... written as attributes val_frac, test_frac" || fail "export attributes: $(cat fr1.attrs)"
 check "import it" "$FC" import fr1.h5 -o fr1i.db
 [ "$(fracs fr1i.db)" = "0.3 0.1" ] && ok "... import keeps them" || fail "fr1i.db fractions: '$(fracs fr1i.db)'"
+# an export whose fraction attributes are damaged: refused by name, nothing imported
+for bad in "test_frac del" "val_frac 0.95" "val_frac -0.1" "val_frac str" "model_abspath int"; do
+    set -- $bad; cp fr1.h5 frbad.h5; rm -f frbad.db
+    "$PY" - frbad.h5 "$1" "$2" <<'PY'
+import sys, h5py, numpy as np
+a = h5py.File(sys.argv[1], "a").attrs
+key, val = sys.argv[2], sys.argv[3]
+if val == "del": del a[key]
+elif val == "str": a[key] = np.bytes_(b"0.2")
+elif val == "int": a[key] = np.int64(7)
+else: a[key] = np.float64(val)
+PY
+    [ $? = 0 ] || fail "crafting frbad.h5 ($bad)"
+    expect_exit "import with $bad: refused" 1 "'$1'" "$FC" import frbad.h5 -o frbad.db
+    [ ! -e frbad.db ] && ok "... nothing imported ($bad)" || fail "import with $bad made frbad.db"
+done
 finish
