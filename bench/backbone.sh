@@ -5,6 +5,7 @@
 set -u
 : "${BUILD:?}"
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+FEATCACHE=${FEATCACHE:-$ROOT/featcache} . "$ROOT/bench/peer_blas.sh"
 PY=/usr/bin/python3
 THREADS=${BENCH_THREADS:-2}
 BATCH=${BENCH_BATCH:-20}

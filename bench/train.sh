@@ -13,6 +13,7 @@ set -u
 EPOCHS=${EPOCHS:-30} PEER_EPOCHS=${PEER_EPOCHS:-10} THREADS=${THREADS:-2}
 PY=/usr/bin/python3
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/peer_blas.sh"
 T=$(mktemp -d "${TMPDIR:-/tmp}/fc-bench-train.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 B="$BUILD/bench/bench_train"

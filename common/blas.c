@@ -4,8 +4,10 @@
 
 #include <cblas.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* Exported by OpenBLAS DYNAMIC_ARCH builds (Debian's): re-run kernel selection after
  * OPENBLAS_CORETYPE changed. The library selected its kernel in its constructor, before
@@ -17,15 +19,40 @@ static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
 static int blas_threads = -1;
 static pthread_mutex_t blas_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* Kernel families by what they need of the CPU (names as openblas_get_corename() gives
+ * them; compared without case). */
+static const char *const cores_avx512[] = {"SkylakeX", "Cooperlake", "SapphireRapids", NULL};
+static const char *const cores_avx2[] = {"Haswell", "Zen", "SkylakeX", "Cooperlake", "SapphireRapids", NULL};
+
+static int core_in(const char *core, const char *const *names) {
+    for (; core && *names; names++)
+        if (strcasecmp(core, *names) == 0) return 1;
+    return 0;
+}
+
+const char *fc_blas_better_core(const char *core, int avx512, int avx2) {
+    if (avx512 && !core_in(core, cores_avx512)) return "SkylakeX";
+    if (!avx512 && avx2 && !core_in(core, cores_avx2)) return "Haswell";
+    return NULL;
+}
+
+static char blas_detected[32];
+
 static void blas_setup(void) {
     __builtin_cpu_init();
     const char *core = openblas_get_corename();
-    int generic = core && (strcmp(core, "Haswell") == 0 || strcmp(core, "Zen") == 0 ||
-                           strcmp(core, "haswell") == 0 || strcmp(core, "zen") == 0);
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-        __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") && generic &&
-        !getenv("OPENBLAS_CORETYPE") && gotoblas_dynamic_init && gotoblas_dynamic_quit) {
-        setenv("OPENBLAS_CORETYPE", "SkylakeX", 1);
+    snprintf(blas_detected, sizeof blas_detected, "%s", core ? core : "unknown");
+    /* OpenBLAS picks its kernel from the CPU model it knows: Debian's 0.3.21 takes its
+     * Haswell kernel on Zen 4/5 (AVX-512 unused) and its SSE3 "Prescott" kernel on Intel
+     * models newer than it (family 6 model 207, Emerald Rapids: sgemm 37 GFLOP/s instead of
+     * 215-270 with SkylakeX on 2 cores). Switch to the best kernel the CPU's ISA runs,
+     * unless the user chose one (OPENBLAS_CORETYPE). */
+    int avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+                 __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq");
+    int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    const char *want = fc_blas_better_core(core, avx512, avx2);
+    if (want && !getenv("OPENBLAS_CORETYPE") && gotoblas_dynamic_init && gotoblas_dynamic_quit) {
+        setenv("OPENBLAS_CORETYPE", want, 1);
         gotoblas_dynamic_quit();
         gotoblas_dynamic_init();
     }
@@ -53,6 +80,11 @@ const char *fc_blas_corename(void) {
     fc_blas_init();
     const char *s = openblas_get_corename();
     return s ? s : "unknown";
+}
+
+const char *fc_blas_detected_core(void) {
+    fc_blas_init();
+    return blas_detected;
 }
 
 const char *fc_cpu_isa(void) {

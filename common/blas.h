@@ -1,8 +1,10 @@
 /* blas.h - the one wrapper around OpenBLAS (the only file with cblas_* calls is blas.c).
  *
  * fc_blas_init() picks the best OpenBLAS kernel for the CPU: Debian's OpenBLAS 0.3.21
- * does not know Zen 4/5 and falls back to its Haswell kernel; on CPUs with AVX-512F it
- * switches to the SkylakeX kernel unless OPENBLAS_CORETYPE is set by the user. */
+ * does not know Zen 4/5 (it takes its Haswell kernel) nor Intel models newer than it (its
+ * SSE3 Prescott kernel, 6-7x slower); on CPUs with AVX-512 it switches any kernel that is
+ * not an AVX-512 one to SkylakeX, on AVX2+FMA CPUs any pre-AVX2 kernel to Haswell, unless
+ * OPENBLAS_CORETYPE is set by the user. */
 #ifndef FC_BLAS_H
 #define FC_BLAS_H
 
@@ -13,6 +15,11 @@ void fc_blas_set_threads(int n);
 int fc_blas_threads(void);
 /* OpenBLAS kernel in use, e.g. "Haswell", "SkylakeX", "Zen". */
 const char *fc_blas_corename(void);
+/* The kernel OpenBLAS had chosen by itself, before fc_blas_init's switch. */
+const char *fc_blas_detected_core(void);
+/* The kernel fc_blas_init switches to from `core` on a CPU with (avx512, avx2), or NULL
+ * when `core` already suits it. Exposed for tests. */
+const char *fc_blas_better_core(const char *core, int avx512, int avx2);
 /* CPU summary for --version and benches: "AVX-512" / "AVX2+FMA" / "SSE". */
 const char *fc_cpu_isa(void);
 

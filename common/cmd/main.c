@@ -2,6 +2,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include <cblas.h>
 
@@ -39,8 +40,10 @@ static void print_version(void) {
     printf("featcache %s (numerics %s)\n", FC_VERSION, FC_NUMERICS_VERSION);
     /* fc_blas_corename() first applies the kernel choice the engine uses (blas.c) */
     const char *core = fc_blas_corename();
-    printf("BLAS: %s, core %s, %d threads max\n", openblas_get_config(), core,
-           openblas_get_num_threads());
+    const char *det = fc_blas_detected_core();
+    printf("BLAS: %s, core %s, %d threads max", openblas_get_config(), core, openblas_get_num_threads());
+    if (strcasecmp(det, core) != 0) printf(" (OpenBLAS chose %s for this CPU)", det);
+    printf("\n");
     printf("CPU: %s\n", __builtin_cpu_supports("avx512f") ? "AVX-512"
                         : __builtin_cpu_supports("avx2") ? "AVX2"
                                                          : "SSE");

@@ -5,6 +5,10 @@
 
 #include "graph_build.h"
 
+#include <string.h>
+
+#include "../../common/blas.h"
+
 #define TOL 1e-4
 
 static const fc_act acts[] = {FC_ACT_LINEAR, FC_ACT_RELU, FC_ACT_RELU, FC_ACT_SIGMOID,
@@ -207,7 +211,37 @@ static void test_flatten_dense(void) {
     }
 }
 
+/* The OpenBLAS kernel in use suits the CPU: Debian's 0.3.21 takes its SSE3 Prescott kernel
+ * on Intel models it does not know (6-7x slower sgemm) and Haswell on AVX-512 Zen. */
+static void test_blas_core(void) {
+    static const struct {
+        const char *core;
+        int avx512, avx2;
+        const char *want;
+    } cases[] = {
+        {"Prescott", 1, 1, "SkylakeX"}, {"Haswell", 1, 1, "SkylakeX"}, {"Zen", 1, 1, "SkylakeX"},
+        {"SkylakeX", 1, 1, NULL},       {"Cooperlake", 1, 1, NULL},   {"skylakex", 1, 1, NULL},
+        {"Prescott", 0, 1, "Haswell"},  {"Sandybridge", 0, 1, "Haswell"}, {"Zen", 0, 1, NULL},
+        {"Haswell", 0, 1, NULL},        {"Prescott", 0, 0, NULL},     {NULL, 0, 1, "Haswell"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *got = fc_blas_better_core(cases[i].core, cases[i].avx512, cases[i].avx2);
+        CHECK(got == cases[i].want || (got && cases[i].want && !strcmp(got, cases[i].want)),
+              "core %s avx512 %d avx2 %d: %s, expected %s", cases[i].core ? cases[i].core : "NULL",
+              cases[i].avx512, cases[i].avx2, got ? got : "keep", cases[i].want ? cases[i].want : "keep");
+    }
+    if (getenv("OPENBLAS_CORETYPE")) return; /* the user's choice is kept as it is */
+    __builtin_cpu_init();
+    int avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+                 __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq");
+    int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    const char *core = fc_blas_corename(), *better = fc_blas_better_core(core, avx512, avx2);
+    CHECK(better == NULL, "OpenBLAS runs its %s kernel (it chose %s) on a CPU with%s AVX-512 and%s AVX2: %s expected",
+          core, fc_blas_detected_core(), avx512 ? "" : "out", avx2 ? "" : "out", better ? better : "");
+}
+
 int main(void) {
+    T_RUN(test_blas_core);
     T_RUN(test_conv_random);
     T_RUN(test_conv_1x1_and_big_k);
     T_RUN(test_winograd);
