@@ -23,6 +23,7 @@
 #include "../train/rng.h"
 #include "../train/tpool.h"
 #include "../train/trainer.h"
+#include "../train/fused.h"
 
 #include <immintrin.h>
 
@@ -182,6 +183,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--big")) big = 1;
         else if (!strcmp(argv[i], "--dump") && i + 1 < argc) dump = argv[++i];
         else if (!strcmp(argv[i], "--store") && i + 1 < argc) store = argv[++i];
+        else if (!strcmp(argv[i], "--isa") && i + 1 < argc) fc_fused_set_isa(atoi(argv[++i])); /* 1 = AVX2 only */
     }
     if (membw) { /* the 12-config grid: 3 lr x hidden {64, 256} x 2 dropout; 2000 rows, batch 20 */
         fc_train_config grid[12];

@@ -137,9 +137,36 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void catch_up_a
     }
 }
 
-/* Gradient + update of one row i of W: g = sum over the batch rows b with x[b][i] != 0
- * (feature maps after ReLU are mostly exact zeros; skipping a zero term leaves every
- * sum bit-identical), in increasing b, of x[b][i] * dz[b][:]. dp/xv: scratch (>= bt). */
+/* The terms of row i's gradient: the batch rows b with x[b][i] != 0 (feature maps after ReLU
+ * are mostly exact zeros; skipping a zero term leaves every sum bit-identical), in
+ * increasing b: dp[k] = dz[b], xv[k] = x[b][i]. Returns their number. */
+static inline __attribute__((always_inline)) int row_terms(const fc_fused_layer *f, const fc_nz_rows *nz, int i,
+                                                           const float **dp, float *xv) {
+    int nnz = 0;
+    for (int wi = 0; wi * 32 < nz->bt; wi++) /* words of this batch only (later ones are stale) */
+        for (uint32_t m = nz->tmask[(size_t)wi * nz->rows + (i - nz->r0)]; m; m &= m - 1) {
+            int b = wi * 32 + __builtin_ctz(m);
+            dp[nnz] = f->dz + (size_t)b * f->H, xv[nnz++] = f->xt[b][i];
+        }
+    return nnz;
+}
+
+/* Row i + pd of W and of the state, ~4 KiB ahead (see fused_walk). */
+static inline __attribute__((always_inline)) void row_prefetch(const fc_fused_layer *f, const fc_nz_rows *nz, int i,
+                                                               int pd) {
+    if (pd <= 0 || i + pd >= nz->r1) return;
+    const size_t off = (size_t)(i + pd) * f->H;
+    const char *pw = (const char *)(f->w + off), *p1 = f->s1 ? (const char *)(f->s1 + off) : NULL,
+               *p2 = f->s2 ? (const char *)(f->s2 + off) : NULL;
+    for (int o = 0; o < f->H * (int)sizeof(float); o += 64) {
+        _mm_prefetch(pw + o, _MM_HINT_T0);
+        if (p1) _mm_prefetch(p1 + o, _MM_HINT_T0);
+        if (p2) _mm_prefetch(p2 + o, _MM_HINT_T0);
+    }
+}
+
+/* Gradient + update of one row i of W: g = sum over row_terms of x[b][i] * dz[b][:].
+ * dp/xv: scratch (>= bt). */
 __attribute__((target("avx2,fma"), always_inline)) static inline void
 row_update_avx2(const fc_fused_layer *f, const fc_nz_rows *nz, int i, const float **dp, float *xv, const int kind,
                 const int use_l2, const int pd) {
@@ -148,21 +175,8 @@ row_update_avx2(const fc_fused_layer *f, const fc_nz_rows *nz, int i, const floa
     float *S1 = f->s1 ? f->s1 + (size_t)i * H : NULL, *S2 = f->s2 ? f->s2 + (size_t)i * H : NULL;
     const fc_optim_step os = f->os;
     const __m256 l2 = _mm256_set1_ps(f->l2x2);
-    int nnz = 0;
-    for (int wi = 0; wi * 32 < nz->bt; wi++) /* words of this batch only (later ones are stale) */
-        for (uint32_t m = nz->tmask[(size_t)wi * nz->rows + (i - nz->r0)]; m; m &= m - 1) {
-            int b = wi * 32 + __builtin_ctz(m);
-            dp[nnz] = f->dz + (size_t)b * H, xv[nnz++] = f->xt[b][i];
-        }
-    if (pd > 0 && i + pd < nz->r1) { /* row i + pd of W and of the state, ~4 KiB ahead (see fused_avx2) */
-        const char *pw = (const char *)(wr + (size_t)pd * H), *p1 = S1 ? (const char *)(S1 + (size_t)pd * H) : NULL,
-                   *p2 = S2 ? (const char *)(S2 + (size_t)pd * H) : NULL;
-        for (int o = 0; o < H * (int)sizeof(float); o += 64) {
-            _mm_prefetch(pw + o, _MM_HINT_T0);
-            if (p1) _mm_prefetch(p1 + o, _MM_HINT_T0);
-            if (p2) _mm_prefetch(p2 + o, _MM_HINT_T0);
-        }
-    }
+    const int nnz = row_terms(f, nz, i, dp, xv);
+    row_prefetch(f, nz, i, pd);
     int j = 0;
     if (nnz == 0 && !use_l2 && kind != FC_OPTIM_ADAM) {
         /* g == +0 for the whole row (no sample of the batch has this input nonzero: common
@@ -324,19 +338,19 @@ typedef struct {
     const uint32_t *fwd;
 } lazy_pf;
 
-__attribute__((target("avx2,fma"), always_inline)) static inline int lazy_touched(const fc_nz_rows *nz, int r) {
+static inline __attribute__((always_inline)) int lazy_touched(const fc_nz_rows *nz, int r) {
     uint32_t any = 0;
     for (int wi = 0; wi * 32 < nz->bt; wi++) any |= nz->tmask[(size_t)wi * nz->rows + (r - nz->r0)];
     return any != 0;
 }
 
-__attribute__((target("avx2,fma"), always_inline)) static inline int lazy_fwd(const fc_nz_rows *nz, const uint32_t *fwd,
-                                                                              int r) {
+static inline __attribute__((always_inline)) int lazy_fwd(const fc_nz_rows *nz, const uint32_t *fwd, int r) {
     return fwd && (fwd[(r - nz->r0) / FC_NZ_BLOCK] >> ((r - nz->r0) % FC_NZ_BLOCK) & 1u);
 }
 
-__attribute__((target("avx2,fma"), always_inline)) static inline void
-lazy_prefetch(const fc_fused_layer *f, const float *s1, const fc_nz_rows *nz, lazy_pf *p, int i, int ti, int pd) {
+static inline __attribute__((always_inline)) void lazy_prefetch(const fc_fused_layer *f, const float *s1,
+                                                                const fc_nz_rows *nz, lazy_pf *p, int i, int ti,
+                                                                int pd) {
     const size_t rb = (size_t)f->H * sizeof(float);
     if (i >= p->pf) p->pf = i + 1, p->ahead = 0;
     else if (ti || lazy_fwd(nz, p->fwd, i)) p->ahead--; /* ti: row i is touched */
@@ -352,8 +366,20 @@ lazy_prefetch(const fc_fused_layer *f, const float *s1, const fc_nz_rows *nz, la
     }
 }
 
-__attribute__((target("avx2,fma"))) static void fused_avx2(const fc_fused_layer *f, const fc_nz_rows *nz,
-                                                            float *zp) {
+/* One instruction set's kernels for fused_walk: the row update compiled for each common
+ * optimizer (its kind and L2 fixed), the next batch's forward over a 32-row block, and the
+ * lazy state's catch-up. */
+typedef void (*row_fn)(const fc_fused_layer *f, const fc_nz_rows *nz, int i, const float **dp, float *xv, int pd);
+typedef struct {
+    row_fn rms, adam, any;
+    void (*fwd)(const fc_fused_layer *f, const fc_nz_rows *nz, int blk, float *restrict zp);
+    void (*catch_up)(float *s, int H, float rho, uint32_t n);
+} fused_isa;
+
+/* The pass over rows [nz->r0, nz->r1): inlined into one function per instruction set with
+ * that set's table, whose calls the compiler then binds (and inlines) directly. */
+static inline __attribute__((always_inline)) void fused_walk(const fc_fused_layer *f, const fc_nz_rows *nz, float *zp,
+                                                             const fused_isa *isa) {
     const int r0 = nz->r0, r1 = nz->r1, l2 = f->l2x2 != 0.0f;
     /* Each row prefetches the row ~4 KiB further on in W and its state: the walk over them
      * is the step's main memory traffic, and the hardware prefetchers stop at every 4 KiB
@@ -382,26 +408,234 @@ __attribute__((target("avx2,fma"))) static void fused_avx2(const fc_fused_layer 
                     const int ti = lazy_touched(nz, i);
                     lazy_prefetch(f, s1, nz, &lp, i, ti, pd);
                     if (!ti) continue; /* W stays; the state's scaling waits */
-                    catch_up_avx2(s1 + (size_t)i * f->H, f->H, f->os.c1, f->step - 1 - f->last[i]);
+                    isa->catch_up(s1 + (size_t)i * f->H, f->H, f->os.c1, f->step - 1 - f->last[i]);
                     f->last[i] = f->step;
-                    row_update_avx2(f, nz, i, dp, xv, FC_OPTIM_RMSPROP, 0, 0);
+                    isa->rms(f, nz, i, dp, xv, 0);
                 }
             else if (f->os.kind == FC_OPTIM_RMSPROP && !l2)
-                for (int i = i0; i < i1; i++) row_update_avx2(f, nz, i, dp, xv, FC_OPTIM_RMSPROP, 0, pd);
+                for (int i = i0; i < i1; i++) isa->rms(f, nz, i, dp, xv, pd);
             else if (f->os.kind == FC_OPTIM_ADAM && !l2)
-                for (int i = i0; i < i1; i++) row_update_avx2(f, nz, i, dp, xv, FC_OPTIM_ADAM, 0, pd);
+                for (int i = i0; i < i1; i++) isa->adam(f, nz, i, dp, xv, pd);
             else
-                for (int i = i0; i < i1; i++) row_update_avx2(f, nz, i, dp, xv, f->os.kind, l2, pd);
+                for (int i = i0; i < i1; i++) isa->any(f, nz, i, dp, xv, pd);
         }
-        if (f->bn) block_forward_avx2(f, nz, blk, zp);
+        if (f->bn) isa->fwd(f, nz, blk, zp);
     }
 }
 
+#define AVX2_FN __attribute__((target("avx2,fma"))) static
+AVX2_FN void rms_avx2(const fc_fused_layer *f, const fc_nz_rows *nz, int i, const float **dp, float *xv, int pd) {
+    row_update_avx2(f, nz, i, dp, xv, FC_OPTIM_RMSPROP, 0, pd);
+}
+AVX2_FN void adam_avx2(const fc_fused_layer *f, const fc_nz_rows *nz, int i, const float **dp, float *xv, int pd) {
+    row_update_avx2(f, nz, i, dp, xv, FC_OPTIM_ADAM, 0, pd);
+}
+AVX2_FN void any_avx2(const fc_fused_layer *f, const fc_nz_rows *nz, int i, const float **dp, float *xv, int pd) {
+    row_update_avx2(f, nz, i, dp, xv, f->os.kind, f->l2x2 != 0.0f, pd);
+}
+AVX2_FN void fwd_avx2(const fc_fused_layer *f, const fc_nz_rows *nz, int blk, float *restrict zp) {
+    block_forward_avx2(f, nz, blk, zp);
+}
+AVX2_FN void catch_avx2(float *s, int H, float rho, uint32_t n) { catch_up_avx2(s, H, rho, n); }
+static const fused_isa isa_avx2 = {rms_avx2, adam_avx2, any_avx2, fwd_avx2, catch_avx2};
+AVX2_FN void fused_avx2(const fc_fused_layer *f, const fc_nz_rows *nz, float *zp) { fused_walk(f, nz, zp, &isa_avx2); }
+
+/* ---- AVX-512: the same arithmetic in 16 lanes. Every lane does the operations of the
+ * AVX2 and scalar paths in the same order (FMA where they use FMA, IEEE sqrt and division),
+ * so the three paths give the same bits; tails use lane masks. Half the instructions of the
+ * AVX2 path in the gradient, update and forward loops. ---- */
+#define AVX512_INLINE __attribute__((target("avx512f,avx2,fma"), always_inline)) static inline
+
+/* 16 lanes of fc_optim_apply1 (update8's operations), state lanes of mask m only. */
+AVX512_INLINE __m512 update16(const fc_optim_step *s, int kind, __m512 w, __m512 g, float *p1, float *p2,
+                              __mmask16 m) {
+    const __m512 lr = _mm512_set1_ps(s->lr), c1 = _mm512_set1_ps(s->c1), c2 = _mm512_set1_ps(s->c2),
+                 eps = _mm512_set1_ps(s->eps);
+    switch (kind) {
+    case FC_OPTIM_RMSPROP: {
+        __m512 ms = _mm512_add_ps(_mm512_mul_ps(c1, _mm512_maskz_loadu_ps(m, p1)), _mm512_mul_ps(c2, _mm512_mul_ps(g, g)));
+        _mm512_mask_storeu_ps(p1, m, ms);
+        __m512 den = _mm512_add_ps(_mm512_sqrt_ps(ms), eps);
+        return _mm512_sub_ps(w, _mm512_div_ps(_mm512_mul_ps(lr, g), den));
+    }
+    case FC_OPTIM_ADAM: {
+        const __m512 d1 = _mm512_set1_ps(s->d1), d2 = _mm512_set1_ps(s->d2);
+        __m512 mo = _mm512_add_ps(_mm512_mul_ps(c1, _mm512_maskz_loadu_ps(m, p1)), _mm512_mul_ps(c2, g));
+        __m512 v = _mm512_add_ps(_mm512_mul_ps(d1, _mm512_maskz_loadu_ps(m, p2)), _mm512_mul_ps(d2, _mm512_mul_ps(g, g)));
+        _mm512_mask_storeu_ps(p1, m, mo);
+        _mm512_mask_storeu_ps(p2, m, v);
+        __m512 den = _mm512_add_ps(_mm512_sqrt_ps(v), eps);
+        return _mm512_sub_ps(w, _mm512_div_ps(_mm512_mul_ps(lr, mo), den));
+    }
+    default:
+        if (s->plain_sgd) return _mm512_sub_ps(w, _mm512_mul_ps(lr, g));
+        {
+            __m512 v = _mm512_sub_ps(_mm512_mul_ps(c1, _mm512_maskz_loadu_ps(m, p1)), _mm512_mul_ps(lr, g));
+            _mm512_mask_storeu_ps(p1, m, v);
+            if (s->nesterov) return _mm512_add_ps(w, _mm512_sub_ps(_mm512_mul_ps(c1, v), _mm512_mul_ps(lr, g)));
+            return _mm512_add_ps(w, v);
+        }
+    }
+}
+
+/* a[0..3] (64 columns from j) += sum over k < n, in increasing k, of x[k] * row[k][j..j+64). */
+AVX512_INLINE void acc_rows64(__m512 a[4], const float *const *row, const float *x, int n, int j) {
+    for (int k = 0; k < n; k++) {
+        const float *r = row[k] + j;
+        __m512 xk = _mm512_set1_ps(x[k]);
+        a[0] = _mm512_fmadd_ps(xk, _mm512_loadu_ps(r), a[0]);
+        a[1] = _mm512_fmadd_ps(xk, _mm512_loadu_ps(r + 16), a[1]);
+        a[2] = _mm512_fmadd_ps(xk, _mm512_loadu_ps(r + 32), a[2]);
+        a[3] = _mm512_fmadd_ps(xk, _mm512_loadu_ps(r + 48), a[3]);
+    }
+}
+
+/* The same for the 16 columns from j, lanes of mask m only (the others are not read). */
+AVX512_INLINE __m512 acc_rows16(__m512 a, const float *const *row, const float *x, int n, int j, __mmask16 m) {
+    for (int k = 0; k < n; k++) a = _mm512_fmadd_ps(_mm512_set1_ps(x[k]), _mm512_maskz_loadu_ps(m, row[k] + j), a);
+    return a;
+}
+
+AVX512_INLINE __mmask16 lanes16(int r) { return r >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << r) - 1u); }
+
+/* catch_up_avx2's scalings, 16 lanes: 128 columns (8 independent chains) at a time. */
+AVX512_INLINE void catch_up_avx512(float *s, int H, float rho, uint32_t n) {
+    if (!n) return;
+    const __m512 c = _mm512_set1_ps(rho);
+    int j = 0;
+    for (; j + 128 <= H; j += 128) {
+        __m512 a[8];
+#pragma GCC unroll 8
+        for (int q = 0; q < 8; q++) a[q] = _mm512_loadu_ps(s + j + 16 * q);
+        for (uint32_t k = 0; k < n; k++) {
+#pragma GCC unroll 8
+            for (int q = 0; q < 8; q++) a[q] = _mm512_mul_ps(c, a[q]);
+        }
+#pragma GCC unroll 8
+        for (int q = 0; q < 8; q++) _mm512_storeu_ps(s + j + 16 * q, a[q]);
+    }
+    for (; j < H; j += 16) {
+        const __mmask16 m = lanes16(H - j);
+        __m512 a = _mm512_maskz_loadu_ps(m, s + j);
+        for (uint32_t k = 0; k < n; k++) a = _mm512_mul_ps(c, a);
+        _mm512_mask_storeu_ps(s + j, m, a);
+    }
+}
+
+AVX512_INLINE void row_update_avx512(const fc_fused_layer *f, const fc_nz_rows *nz, int i, const float **dp, float *xv,
+                                     const int kind, const int use_l2, const int pd) {
+    const int H = f->H;
+    float *restrict wr = f->w + (size_t)i * H;
+    float *S1 = f->s1 ? f->s1 + (size_t)i * H : NULL, *S2 = f->s2 ? f->s2 + (size_t)i * H : NULL;
+    const fc_optim_step os = f->os;
+    const __m512 l2 = _mm512_set1_ps(f->l2x2);
+    const int nnz = row_terms(f, nz, i, dp, xv);
+    row_prefetch(f, nz, i, pd);
+    int j = 0;
+    if (nnz == 0 && !use_l2 && kind != FC_OPTIM_ADAM) { /* g == +0: see row_update_avx2 */
+        const __m512 c1 = _mm512_set1_ps(os.c1);
+        if (kind == FC_OPTIM_RMSPROP) {
+            for (; j < H; j += 16) {
+                const __mmask16 m = lanes16(H - j);
+                _mm512_mask_storeu_ps(S1 + j, m, _mm512_mul_ps(c1, _mm512_maskz_loadu_ps(m, S1 + j)));
+            }
+        } else if (!os.plain_sgd) {
+            for (; j < H; j += 16) {
+                const __mmask16 m = lanes16(H - j);
+                __m512 v = _mm512_mul_ps(c1, _mm512_maskz_loadu_ps(m, S1 + j));
+                _mm512_mask_storeu_ps(S1 + j, m, v);
+                __m512 w = _mm512_maskz_loadu_ps(m, wr + j);
+                _mm512_mask_storeu_ps(wr + j, m, _mm512_add_ps(w, os.nesterov ? _mm512_mul_ps(c1, v) : v));
+            }
+        }
+        return;
+    }
+    for (; j + 64 <= H; j += 64) {
+        __m512 gg[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+        acc_rows64(gg, dp, xv, nnz, j);
+#pragma GCC unroll 4
+        for (int q = 0; q < 4; q++) {
+            int jj = j + 16 * q;
+            __m512 w = _mm512_loadu_ps(wr + jj);
+            if (use_l2) gg[q] = _mm512_add_ps(gg[q], _mm512_mul_ps(l2, w));
+            _mm512_storeu_ps(wr + jj, update16(&os, kind, w, gg[q], S1 ? S1 + jj : NULL, S2 ? S2 + jj : NULL, 0xFFFF));
+        }
+    }
+    for (; j < H; j += 16) {
+        const __mmask16 m = lanes16(H - j);
+        __m512 g = acc_rows16(_mm512_setzero_ps(), dp, xv, nnz, j, m);
+        __m512 w = _mm512_maskz_loadu_ps(m, wr + j);
+        if (use_l2) g = _mm512_add_ps(g, _mm512_mul_ps(l2, w));
+        _mm512_mask_storeu_ps(wr + j, m, update16(&os, kind, w, g, S1 ? S1 + j : NULL, S2 ? S2 + j : NULL, m));
+    }
+}
+
+/* block_forward_avx2 in 16 lanes. */
+AVX512_INLINE void block_forward_avx512(const fc_fused_layer *f, const fc_nz_rows *nz, int blk, float *restrict zp) {
+    const int H = f->H, nblk = (nz->rows + FC_NZ_BLOCK - 1) / FC_NZ_BLOCK;
+    const int i0 = nz->r0 + blk * FC_NZ_BLOCK;
+    const float *wp[FC_NZ_BLOCK];
+    float xv[FC_NZ_BLOCK];
+    for (int b = 0; b < f->bn; b++) {
+        int nnz = 0;
+        for (uint32_t m = nz->fmask[(size_t)b * nblk + blk]; m; m &= m - 1) {
+            int i = i0 + __builtin_ctz(m);
+            wp[nnz] = f->w + (size_t)i * H, xv[nnz++] = f->xn[b][i];
+        }
+        if (!nnz) continue;
+        float *z = zp + (size_t)b * H;
+        int j = 0;
+        for (; j + 64 <= H; j += 64) {
+            __m512 a[4] = {_mm512_loadu_ps(z + j), _mm512_loadu_ps(z + j + 16), _mm512_loadu_ps(z + j + 32),
+                           _mm512_loadu_ps(z + j + 48)};
+            acc_rows64(a, wp, xv, nnz, j);
+            _mm512_storeu_ps(z + j, a[0]), _mm512_storeu_ps(z + j + 16, a[1]);
+            _mm512_storeu_ps(z + j + 32, a[2]), _mm512_storeu_ps(z + j + 48, a[3]);
+        }
+        for (; j < H; j += 16) {
+            const __mmask16 m = lanes16(H - j);
+            _mm512_mask_storeu_ps(z + j, m, acc_rows16(_mm512_maskz_loadu_ps(m, z + j), wp, xv, nnz, j, m));
+        }
+    }
+}
+
+#define AVX512_FN __attribute__((target("avx512f,avx2,fma"))) static
+AVX512_FN void rms_avx512(const fc_fused_layer *f, const fc_nz_rows *nz, int i, const float **dp, float *xv, int pd) {
+    row_update_avx512(f, nz, i, dp, xv, FC_OPTIM_RMSPROP, 0, pd);
+}
+AVX512_FN void adam_avx512(const fc_fused_layer *f, const fc_nz_rows *nz, int i, const float **dp, float *xv, int pd) {
+    row_update_avx512(f, nz, i, dp, xv, FC_OPTIM_ADAM, 0, pd);
+}
+AVX512_FN void any_avx512(const fc_fused_layer *f, const fc_nz_rows *nz, int i, const float **dp, float *xv, int pd) {
+    row_update_avx512(f, nz, i, dp, xv, f->os.kind, f->l2x2 != 0.0f, pd);
+}
+AVX512_FN void fwd_avx512(const fc_fused_layer *f, const fc_nz_rows *nz, int blk, float *restrict zp) {
+    block_forward_avx512(f, nz, blk, zp);
+}
+AVX512_FN void catch_avx512(float *s, int H, float rho, uint32_t n) { catch_up_avx512(s, H, rho, n); }
+static const fused_isa isa_avx512 = {rms_avx512, adam_avx512, any_avx512, fwd_avx512, catch_avx512};
+AVX512_FN void fused_avx512(const fc_fused_layer *f, const fc_nz_rows *nz, float *zp) {
+    fused_walk(f, nz, zp, &isa_avx512);
+}
+
+static int fused_isa_cap = 2; /* fc_fused_set_isa */
+
+void fc_fused_set_isa(int max) { fused_isa_cap = max; }
+
+int fc_fused_isa(void) {
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return 0;
+    if (fused_isa_cap >= 2 && __builtin_cpu_supports("avx512f")) return 2;
+    return fused_isa_cap >= 1 ? 1 : 0;
+}
+
 void fc_fused_rows_nz(const fc_fused_layer *f, const fc_nz_rows *nz, float *zp) {
-    /* the vector path needs the state arrays of its optimizer (the scalar one takes NULL) */
+    /* the vector paths need the state arrays of their optimizer (the scalar one takes NULL) */
     int state_ok = f->bt <= 0 || (f->os.kind == FC_OPTIM_SGD && f->os.plain_sgd) ||
                    (f->s1 && (f->os.kind != FC_OPTIM_ADAM || f->s2));
-    if (state_ok && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) fused_avx2(f, nz, zp);
+    int isa = state_ok ? fc_fused_isa() : 0;
+    if (isa == 2) fused_avx512(f, nz, zp);
+    else if (isa == 1) fused_avx2(f, nz, zp);
     else fc_fused_rows_scalar(f, nz->r0, nz->r1, 0, zp);
 }
 

@@ -65,6 +65,11 @@ void fc_nz_build(fc_nz_rows *nz, const float *const *xt, int bt, const float *co
 void fc_fused_rows_nz(const fc_fused_layer *f, const fc_nz_rows *nz, float *zp);
 /* Same over rows [r0, r1), building the lists itself (allocates; -1 if out of memory). */
 int fc_fused_rows(const fc_fused_layer *f, int r0, int r1, float *zp);
+/* The vector path fc_fused_rows_nz takes: 2 = AVX-512, 1 = AVX2+FMA, 0 = scalar; the
+ * best the CPU has, capped by fc_fused_set_isa (tests run every path the CPU has: all
+ * give the same bits). */
+int fc_fused_isa(void);
+void fc_fused_set_isa(int max);
 /* Same arithmetic without SIMD (reference for tests, and the non-AVX2 path). */
 void fc_fused_rows_scalar(const fc_fused_layer *f, int r0, int r1, int j0, float *zp);
 

@@ -45,10 +45,12 @@ static void make_ds(fc_dataset *ds, size_t n, int h, int w, int c, int k, uint64
 
 static void free_ds(fc_dataset *ds) { free(ds->x), free(ds->y); }
 
-/* --- fused kernel: AVX2 path == scalar path, bit for bit --- */
+/* --- fused kernel: vector path (AVX-512 or AVX2) == scalar path, bit for bit --- */
 static void test_fused_vs_scalar(void) {
-    const int D = 45, Hs[5] = {37, 64, 8, 3, 1}, B = 7; /* 3, 1: all columns in the masked tail */
-    for (int hi = 0; hi < 5; hi++)
+    /* 3, 1: all columns in a masked tail; 200 = 3 x 64 + 8 (AVX-512: three 64-column
+     * chunks, then a masked tail of 8) */
+    const int D = 45, Hs[6] = {37, 64, 8, 3, 1, 200}, B = 7;
+    for (int hi = 0; hi < 6; hi++)
         for (int kind = 0; kind < 4; kind++) {
             int H = Hs[hi];
             uint64_t s = 42 + (uint64_t)kind * 7 + (uint64_t)hi;
@@ -189,8 +191,8 @@ static void test_fused_lazy(void) {
 
 /* --- sparse first-layer forward: AVX2 == scalar bit for bit, any row split, vs double --- */
 static void test_sparse_forward(void) {
-    const int Ds[3] = {70, 64, 9}, Hs[3] = {37, 128, 8};
-    for (int t = 0; t < 3; t++) {
+    const int Ds[4] = {70, 64, 9, 130}, Hs[4] = {37, 128, 8, 200}; /* 200: 3 x 64 + 8 columns */
+    for (int t = 0; t < 4; t++) {
         int D = Ds[t], H = Hs[t], n = 150;
         uint64_t s = 11 + (uint64_t)t;
         float *x = malloc((size_t)n * D * sizeof(float)), *w = malloc((size_t)D * H * sizeof(float));
@@ -204,7 +206,7 @@ static void test_sparse_forward(void) {
         fc_sparse_dense_forward_scalar(o2, x, (size_t)n, w, b, D, H);
         fc_sparse_dense_forward(o3, x, 61, w, b, D, H); /* another split of the rows */
         fc_sparse_dense_forward(o3 + 61 * H, x + 61 * D, (size_t)n - 61, w, b, D, H);
-        CHECK(memcmp(o1, o2, (size_t)n * H * sizeof(float)) == 0, "sparse AVX2 == scalar (D %d H %d)", D, H);
+        CHECK(memcmp(o1, o2, (size_t)n * H * sizeof(float)) == 0, "sparse vector path == scalar (D %d H %d)", D, H);
         CHECK(memcmp(o1, o3, (size_t)n * H * sizeof(float)) == 0, "sparse: row split changes nothing (D %d H %d)", D, H);
         double maxerr = 0;
         for (int r = 0; r < n; r++)
@@ -508,10 +510,17 @@ static void test_pooling(void) {
 }
 
 int main(void) {
-    T_RUN(test_fused_vs_scalar);
-    T_RUN(test_fused_short_last_batch);
-    T_RUN(test_fused_lazy);
-    T_RUN(test_sparse_forward);
+    /* every vector path this CPU has (AVX-512, AVX2) against the scalar reference */
+    for (int isa = fc_fused_isa(); isa >= 1; isa--) {
+        fc_fused_set_isa(isa);
+        CHECK(fc_fused_isa() == isa, "fused path %d", isa);
+        fprintf(stderr, "fused first-layer pass: %s path\n", isa == 2 ? "AVX-512" : "AVX2");
+        T_RUN(test_fused_vs_scalar);
+        T_RUN(test_fused_short_last_batch);
+        T_RUN(test_fused_lazy);
+        T_RUN(test_sparse_forward);
+    }
+    fc_fused_set_isa(2);
     T_RUN(test_gradients);
     T_RUN(test_loss_values);
     T_RUN(test_loss_clipping);
