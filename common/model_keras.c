@@ -21,11 +21,65 @@ typedef struct {
     h5w *w;
     int n, cap;
     const char *file;
+    /* w sorted by (group, var, layer) and by layer, ties in file order: lookups take
+     * log n, not n (a crafted file may list 10^6 weight names for 20000 layers) */
+    const h5w **by_key, **by_layer;
 } h5src;
 
 static void h5src_free(h5src *s) {
     for (int i = 0; i < s->n; i++) free(s->w[i].group), free(s->w[i].layer), free(s->w[i].var), free(s->w[i].path);
     free(s->w);
+    free(s->by_key), free(s->by_layer);
+}
+
+/* a vs b followed by the character tail (0: b alone), as strcmp orders them; a string
+ * that starts with b + tail compares equal. */
+static int cmp_cat(const char *a, const char *b, char tail) {
+    size_t n = strlen(b);
+    int c = strncmp(a, b, n);
+    if (c) return c;
+    unsigned char x = (unsigned char)a[n], t = (unsigned char)tail;
+    return x < t ? -1 : x > t;
+}
+
+static int by_file_order(const h5w *x, const h5w *y) { return x < y ? -1 : x > y; }
+
+static int cmp_key(const void *a, const void *b) {
+    const h5w *x = *(const h5w *const *)a, *y = *(const h5w *const *)b;
+    int c = strcmp(x->group, y->group);
+    if (!c) c = strcmp(x->var, y->var);
+    if (!c) c = strcmp(x->layer, y->layer);
+    return c ? c : by_file_order(x, y);
+}
+
+static int cmp_layer(const void *a, const void *b) {
+    const h5w *x = *(const h5w *const *)a, *y = *(const h5w *const *)b;
+    int c = strcmp(x->layer, y->layer);
+    return c ? c : by_file_order(x, y);
+}
+
+static int h5src_index(h5src *s, fc_status *st) {
+    if (!s->n) return 0;
+    s->by_key = malloc((size_t)s->n * sizeof *s->by_key);
+    s->by_layer = malloc((size_t)s->n * sizeof *s->by_layer);
+    if (!s->by_key || !s->by_layer) return fc_fail(st, FC_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < s->n; i++) s->by_key[i] = s->by_layer[i] = &s->w[i];
+    qsort(s->by_key, (size_t)s->n, sizeof *s->by_key, cmp_key);
+    qsort(s->by_layer, (size_t)s->n, sizeof *s->by_layer, cmp_layer);
+    return 0;
+}
+
+/* First position in by_key at or after (group, var, layer + tail). */
+static int key_lower_bound(const h5src *s, const char *group, const char *var, const char *layer, char tail) {
+    int lo = 0, hi = s->n;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2, c;
+        const h5w *w = s->by_key[mid];
+        if (!(c = strcmp(w->group, group)) && !(c = strcmp(w->var, var))) c = cmp_cat(w->layer, layer, tail);
+        if (c < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
 }
 
 /* "block1_conv1/kernel:0" in group G -> layer "block1_conv1", var "kernel". */
@@ -102,14 +156,24 @@ static int same_but_suffix(const char *part, const char *layer) {
     return 1;
 }
 
+/* The weight (group, layer, var): the first in file order with that exact layer; else the
+ * only one of (group, var) when the group is named after the layer, or the only one whose
+ * layer is `layer` + "_N" (TF1's name uniquification); else -1. */
 static int h5_find(const h5src *s, const char *group, const char *layer, const char *var) {
-    int loose = -1, nloose = 0;
-    for (int i = 0; i < s->n; i++) {
-        const h5w *w = &s->w[i];
-        if (strcmp(w->group, group) || strcmp(w->var, var)) continue;
-        if (!strcmp(w->layer, layer)) return i;
-        if (!strcmp(group, layer) || same_but_suffix(w->layer, layer)) loose = i, nloose++;
+    int k = key_lower_bound(s, group, var, layer, 0);
+#define SAME_GV(w) (!strcmp((w)->group, group) && !strcmp((w)->var, var))
+    if (k < s->n && SAME_GV(s->by_key[k]) && !strcmp(s->by_key[k]->layer, layer)) return (int)(s->by_key[k] - s->w);
+    if (!strcmp(group, layer)) { /* every weight of (group, var) is a candidate: exactly one? */
+        k = key_lower_bound(s, group, var, "", 0);
+        if (k < s->n && SAME_GV(s->by_key[k]) && !(k + 1 < s->n && SAME_GV(s->by_key[k + 1])))
+            return (int)(s->by_key[k] - s->w);
+        return -1;
     }
+    int loose = -1, nloose = 0;
+    for (k = key_lower_bound(s, group, var, layer, '_');
+         k < s->n && nloose < 2 && SAME_GV(s->by_key[k]) && cmp_cat(s->by_key[k]->layer, layer, '_') == 0; k++)
+        if (same_but_suffix(s->by_key[k]->layer, layer)) loose = (int)(s->by_key[k] - s->w), nloose++;
+#undef SAME_GV
     return nloose == 1 ? loose : -1;
 }
 
@@ -124,8 +188,13 @@ static int h5_get(void *ctx, const char *group, const char *layer, const char *v
 
 static int h5_has_layer(void *ctx, const char *layer) {
     h5src *s = ctx;
-    for (int i = 0; i < s->n; i++)
-        if (!strcmp(s->w[i].layer, layer)) return 1;
+    int lo = 0, hi = s->n;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2, c = strcmp(s->by_layer[mid]->layer, layer);
+        if (!c) return 1;
+        if (c < 0) lo = mid + 1;
+        else hi = mid;
+    }
     return 0;
 }
 
@@ -136,6 +205,7 @@ static int build(const char *path, hid_t root, const char *config, const char *a
     fc_wsrc ws = {h5_get, NULL, h5_has_layer, path, NULL, 0};
     fc_graph *g = NULL;
     int rc = h5src_init(&src, root, path, st);
+    if (!rc) rc = h5src_index(&src, st);
     ws.ctx = &src;
     if (rc || (rc = fc_wsrc_begin(&ws, st))) goto out;
     if (!(g = fc_graph_create(st))) {

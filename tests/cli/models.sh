@@ -58,6 +58,8 @@ expect_exit "channels_first" 1 "channels_first" "$FC" layers "$B/channels_first.
 expect_exit "wrong weight shape" 1 "has shape (3, 3, 3, 5), expected (3, 3, 3, 4)" "$FC" layers "$B/wrong_shape.h5"
 expect_exit "wrong Dense kernel after Flatten" 1 "has shape (73, 16), expected (72, 16)" "$FC" layers "$B/wrong_dense.h5"
 expect_exit "missing weight" 1 "weight 'bias' is missing" "$FC" layers "$B/missing_weight.h5"
+expect_exit "two '_N' candidates for one weight: neither taken" 1 "weight 'kernel' is missing" "$FC" layers "$B/ambiguous_weight.h5"
+check "layers nested_tf1 (TF1 '_N' weight names)" "$FC" layers "$M/nested_tf1.h5"
 expect_exit "huge declared shape" 1 "huge shape" "$FC" layers "$B/huge_shape.h5"
 expect_exit "unwritten chunks" 1 "stores only" "$FC" layers "$B/unwritten_chunks.h5"
 expect_exit "truncated TF.js shard" 1 "truncated" "$FC" layers "$B/tfjs_truncated"

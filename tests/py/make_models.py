@@ -573,6 +573,12 @@ def write_bad(out, good_h5):
 
     def set_cls(layers, n):
         layers[4]["class_name"] = "Lambda"
+    def ambiguous(n):  # two "_N" candidates for block1_conv1's kernel: neither is taken
+        g = layer_groups(n)
+        name, ws = g[0]
+        g[0] = (name, [(name + "_1/kernel:0", ws[0][1]), (name + "_2/kernel:0", ws[0][1]), ws[1]])
+        return g
+    variant("ambiguous_weight.h5", lambda layers, n: None, ambiguous)
     variant("unknown_class.h5", set_cls)
     variant("missing_class.h5", lambda layers, n: layers[2].pop("class_name"))
     variant("missing_inbound.h5", lambda layers, n: layers[5]["inbound_nodes"][0][0].__setitem__(0, "no_such_layer"))
@@ -674,6 +680,14 @@ def main():
     n, cfg, groups = nested()
     write_h5(os.path.join(out, "nested.h5"), n, True, "tf", config=cfg, groups=groups)
     save_case(out, cases, "nested.h5", n, 20, 20)
+    # TF1 name uniquification: the nested base's weights saved as "b_conv1_2/kernel:0"
+    # (found by the "_N" suffix), the top Dense's in its own group as "dense_1/kernel:0"
+    # (a group named after the layer takes its only weight of that name)
+    def tf1(g, ws):
+        suffix = "_2" if g == "tiny_base" else "_1"
+        return g, [(nm.replace("/", suffix + "/", 1), a) for nm, a in ws]
+    write_h5(os.path.join(out, "nested_tf1.h5"), n, True, "tf", config=cfg, groups=[tf1(g, ws) for g, ws in groups])
+    save_case(out, cases, "nested_tf1.h5", n, 20, 20)
 
     if full:  # weights-only application files with the real layer names and sizes
         n = vgg16()
