@@ -175,6 +175,8 @@ row_update_avx2(const fc_fused_layer *f, const fc_nz_rows *nz, int i, const floa
     float *S1 = f->s1 ? f->s1 + (size_t)i * H : NULL, *S2 = f->s2 ? f->s2 + (size_t)i * H : NULL;
     const fc_optim_step os = f->os;
     const __m256 l2 = _mm256_set1_ps(f->l2x2);
+    if ((!S1 && (kind != FC_OPTIM_SGD || !os.plain_sgd)) || (kind == FC_OPTIM_ADAM && !S2))
+        __builtin_unreachable(); /* fc_fused_rows_nz takes the vector paths only with the state arrays */
     const int nnz = row_terms(f, nz, i, dp, xv);
     row_prefetch(f, nz, i, pd);
     int j = 0;
@@ -529,6 +531,8 @@ AVX512_INLINE void row_update_avx512(const fc_fused_layer *f, const fc_nz_rows *
     float *S1 = f->s1 ? f->s1 + (size_t)i * H : NULL, *S2 = f->s2 ? f->s2 + (size_t)i * H : NULL;
     const fc_optim_step os = f->os;
     const __m512 l2 = _mm512_set1_ps(f->l2x2);
+    if ((!S1 && (kind != FC_OPTIM_SGD || !os.plain_sgd)) || (kind == FC_OPTIM_ADAM && !S2))
+        __builtin_unreachable(); /* fc_fused_rows_nz takes the vector paths only with the state arrays */
     const int nnz = row_terms(f, nz, i, dp, xv);
     row_prefetch(f, nz, i, pd);
     int j = 0;
