@@ -8,14 +8,11 @@
 
 #include "graph.h"
 
-/* Hot loops are compiled three times, for AVX-512 (x86-64-v4), AVX2+FMA (x86-64-v3) and
- * the baseline, and the loader picks one for the CPU at run time (never -march=native).
- * Files defining them also ask GCC for -O3 so the channel loops are vectorized. The
- * channel loops have no cross-lane sums, so v4 and v3 give the same bits (real
- * MobileNetV2 block_13_expand_relu and InceptionV3 mixed7 features compared); on an
- * AVX-512 Xeon, MobileNetV2@224 ran 154-170 img/s with v4 against 105-124 with v3. */
+/* Hot loops are compiled twice, for AVX2+FMA (x86-64-v3) and for the baseline, and the
+ * loader picks one for the CPU at run time (never -march=native). Files defining them
+ * also ask GCC for -O3 so the channel loops are vectorized. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define FC_SIMD __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#define FC_SIMD __attribute__((target_clones("arch=x86-64-v3", "default")))
 #define FC_O3 _Pragma("GCC optimize(\"O3\")")
 #else
 #define FC_SIMD
