@@ -60,6 +60,8 @@ static void blas_setup(void) {
 
 void fc_blas_init(void) { pthread_once(&blas_once, blas_setup); }
 
+int fc_blas_can_switch(void) { return gotoblas_dynamic_init && gotoblas_dynamic_quit; }
+
 void fc_blas_set_threads(int n) {
     fc_blas_init();
     if (n < 1) n = 1;

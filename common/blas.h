@@ -8,8 +8,11 @@
 #ifndef FC_BLAS_H
 #define FC_BLAS_H
 
-/* Idempotent and thread-safe; every other fc_blas_* / fc_sgemm calls it. */
+/* Idempotent and thread-safe; every other fc_blas_* / fc_sgemm calls it (main() first,
+ * before any thread starts). */
 void fc_blas_init(void);
+/* Whether this OpenBLAS can change its kernel at run time (a DYNAMIC_ARCH build). */
+int fc_blas_can_switch(void);
 /* Threads OpenBLAS may use for one call (>= 1). Cheap when unchanged. */
 void fc_blas_set_threads(int n);
 int fc_blas_threads(void);

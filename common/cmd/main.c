@@ -60,6 +60,7 @@ int main(int argc, char **argv) {
     /* Past a file size limit (ulimit -f) write() must fail with EFBIG, which every writer
      * reports and cleans up after, instead of SIGXFSZ killing the process mid-write. */
     signal(SIGXFSZ, SIG_IGN);
+    fc_blas_init(); /* the OpenBLAS kernel for this CPU (blas.c), before any thread starts */
     if (argc < 2) {
         print_help(stderr);
         return 2;

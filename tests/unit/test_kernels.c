@@ -230,7 +230,8 @@ static void test_blas_core(void) {
               "core %s avx512 %d avx2 %d: %s, expected %s", cases[i].core ? cases[i].core : "NULL",
               cases[i].avx512, cases[i].avx2, got ? got : "keep", cases[i].want ? cases[i].want : "keep");
     }
-    if (getenv("OPENBLAS_CORETYPE")) return; /* the user's choice is kept as it is */
+    /* the user's choice is kept as it is; a single-target OpenBLAS cannot switch */
+    if (getenv("OPENBLAS_CORETYPE") || !fc_blas_can_switch()) return;
     __builtin_cpu_init();
     int avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
                  __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq");

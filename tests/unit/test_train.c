@@ -48,11 +48,13 @@ static void free_ds(fc_dataset *ds) { free(ds->x), free(ds->y); }
 /* --- fused kernel: vector path (AVX-512 or AVX2) == scalar path, bit for bit --- */
 static void test_fused_vs_scalar(void) {
     /* 3, 1: all columns in a masked tail; 200 = 3 x 64 + 8 (AVX-512: three 64-column
-     * chunks, then a masked tail of 8) */
-    const int D = 45, Hs[6] = {37, 64, 8, 3, 1, 200}, B = 7;
-    for (int hi = 0; hi < 6; hi++)
-        for (int kind = 0; kind < 4; kind++) {
-            int H = Hs[hi];
+     * chunks, then a masked tail of 8); 17, 65, 129: one column past a vector; the last two
+     * cases: 300 inputs (two chunks of rows) and batches of 40 (two mask words) */
+    const int Hs[9] = {37, 64, 8, 3, 1, 200, 17, 65, 129}, Ds[9] = {45, 45, 45, 45, 45, 45, 45, 300, 300},
+              Bs[9] = {7, 7, 7, 7, 7, 7, 7, 40, 40};
+    for (int hi = 0; hi < 9; hi++)
+        for (int kind = 0; kind < 5; kind++) { /* 4: plain SGD without state arrays */
+            const int H = Hs[hi], D = Ds[hi], B = Bs[hi];
             uint64_t s = 42 + (uint64_t)kind * 7 + (uint64_t)hi;
             float *x = malloc((size_t)B * D * sizeof(float)), *dz = malloc((size_t)B * H * sizeof(float));
             float *w[2], *s1[2], *s2[2], *zp[2];
@@ -70,13 +72,15 @@ static void test_fused_vs_scalar(void) {
                 s = s0;
                 for (int i = 0; i < D * H; i++) w[v][i] = urand(&s) - 0.5f, s1[v][i] = urand(&s) * 0.01f, s2[v][i] = urand(&s) * 0.01f;
             }
-            const float *rows[7];
+            const float *rows[40];
             for (int b = 0; b < B; b++) rows[b] = x + (size_t)b * D;
             fc_optim o;
             fc_optim_defaults(kind == 0 ? FC_OPTIM_RMSPROP : kind == 1 ? FC_OPTIM_ADAM : FC_OPTIM_SGD, &o);
             if (kind == 3) o.momentum = 0.9f, o.nesterov = 1;
+            if (kind == 4) o.momentum = 0.0f;
             for (int v = 0; v < 2; v++) {
-                fc_fused_layer f = {rows, B, dz, rows, B, w[v], s1[v], s2[v], H, {0}, hi == 1 || hi == 3 ? 0.02f : 0.0f, NULL, 0};
+                fc_fused_layer f = {rows, B, dz, rows, B, w[v], kind == 4 ? NULL : s1[v], kind == 4 ? NULL : s2[v],
+                                    H, {0}, hi == 1 || hi == 3 || hi == 7 ? 0.02f : 0.0f, NULL, 0};
                 fc_optim_step_init(&o, 3, &f.os);
                 if (v == 0) fc_fused_rows(&f, 0, D, zp[v]);
                 else fc_fused_rows_scalar(&f, 0, D, 0, zp[v]);
