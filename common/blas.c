@@ -22,7 +22,8 @@ static pthread_mutex_t blas_lock = PTHREAD_MUTEX_INITIALIZER;
 /* Kernel families by what they need of the CPU (names as openblas_get_corename() gives
  * them; compared without case). */
 static const char *const cores_avx512[] = {"SkylakeX", "Cooperlake", "SapphireRapids", NULL};
-static const char *const cores_avx2[] = {"Haswell", "Zen", "SkylakeX", "Cooperlake", "SapphireRapids", NULL};
+static const char *const cores_avx2[] = {"Haswell", "Zen", "Excavator", "SkylakeX", "Cooperlake", "SapphireRapids",
+                                         NULL};
 
 static int core_in(const char *core, const char *const *names) {
     for (; core && *names; names++)
