@@ -259,6 +259,29 @@ static size_t keep_ok(fc_share_entry *v, size_t n, size_t from) {
     return k;
 }
 
+/* The hash-split fractions each records, when they differ: images added to them later would
+ * be split otherwise, though the images they hold are not (a note; the exit code follows
+ * the images, labels and splits). */
+static void split_fractions_note(const fc_provenance *a, const char *pa, const fc_provenance *b, const char *pb) {
+    if (a->has_fracs == b->has_fracs && (!a->has_fracs || (a->val_frac == b->val_frac && a->test_frac == b->test_frac)))
+        return;
+    char f[4][40], q[2][1100];
+    const fc_provenance *p[2] = {a, b};
+    const char *path[2] = {pa, pb};
+    for (int i = 0; i < 2; i++) {
+        char pp[1024];
+        fc_printable(path[i], pp, sizeof pp);
+        if (p[i]->has_fracs) {
+            fc_format_frac(p[i]->val_frac, f[2 * i], sizeof f[0]), fc_format_frac(p[i]->test_frac, f[2 * i + 1], sizeof f[0]);
+            snprintf(q[i], sizeof q[i], "%s --val-frac %s --test-frac %s", pp, f[2 * i], f[2 * i + 1]);
+        } else {
+            snprintf(q[i], sizeof q[i], "%s none", pp);
+        }
+    }
+    printf("note: the recorded split fractions differ (%s; %s): images added later would be split otherwise\n", q[0],
+           q[1]);
+}
+
 static int run_diff(const char *pa, const char *pb, int quiet) {
     fc_status st = {0};
     fc_source s[2];
@@ -279,6 +302,7 @@ static int run_diff(const char *pa, const char *pb, int quiet) {
     pb_.codec = s[0].prov.codec; /* the codec changes bytes, not the images or labels */
     int prov_differs = fc_provenance_diff(&s[0].prov, pa, &pb_, pb, pmsg, sizeof pmsg) != 0;
     if (prov_differs) printf("provenance differs: %s\n", pmsg);
+    split_fractions_note(&s[0].prov, pa, &s[1].prov, pb);
     fc_share_sort(v, n);
     diff_walk(v, n, quiet, &d);
     printf("A: %s, %zu images; B: %s, %zu images\n", pa, d.n_a, pb, d.n_b);

@@ -72,6 +72,16 @@ check "export a store with other fractions" "$FC" export fr1.db fr1.h5
 [ "$(cat fr1.attrs)" = "0.3 0.1" ] && ok "... written as attributes val_frac, test_frac" || fail "export attributes: $(cat fr1.attrs)"
 check "import it" "$FC" import fr1.h5 -o fr1i.db
 [ "$(fracs fr1i.db)" = "0.3 0.1" ] && ok "... import keeps them" || fail "fr1i.db fractions: '$(fracs fr1i.db)'"
+# review Q: diff notes recorded fractions that differ (images added later would be split
+# otherwise); the exit code still follows the images, labels and splits
+expect_exit "diff of a store and its import: same fractions, no note" 0 "0 only in A, 0 only in B" "$FC" diff fr1.db fr1i.db
+! grep -q "split fractions" "$T/.out" && ok "... no fractions note" || fail "fractions note: $(grep fractions "$T/.out")"
+expect_exit "diff of stores recording other fractions: a note naming both" 1 \
+    "note: the recorded split fractions differ (whole.db --val-frac 0.2 --test-frac 0; fr1.db --val-frac 0.3 --test-frac 0.1)" \
+    "$FC" diff whole.db fr1.db --quiet
+expect_exit "diff of a store with fractions and one without: the note says none" 1 \
+    "note: the recorded split fractions differ (whole.db --val-frac 0.2 --test-frac 0; mfr.db none)" \
+    "$FC" diff whole.db mfr.db --quiet
 # an export whose fraction attributes are damaged: refused by name, nothing imported
 for bad in "test_frac del" "val_frac 0.95" "val_frac -0.1" "val_frac str" "model_abspath int"; do
     set -- $bad; cp fr1.h5 frbad.h5; rm -f frbad.db
