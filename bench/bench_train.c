@@ -259,6 +259,8 @@ int main(int argc, char **argv) {
     double best = 1e9;
     for (int e = 0; e < hist[0].n; e++) best = hist[0].ep[e].seconds < best ? hist[0].ep[e].seconds : best;
     printf("fastest epoch %.4f s (the least disturbed by other load)\n", best);
+    static const char *const isa_names[] = {"scalar", "AVX2", "AVX-512"};
+    printf("first-layer pass and validation forward: %s path\n", isa_names[fc_fused_isa()]);
     if (getenv("BENCH_EPOCHS_VERBOSE"))
         for (int e = 0; e < hist[0].n; e++) printf("  epoch %d %.4f s\n", e + 1, hist[0].ep[e].seconds);
     for (int i = 0; i < n; i++) {
