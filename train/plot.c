@@ -116,8 +116,8 @@ static void draw_series(cairo_t *cr, const frame *f, const series *s) {
     }
 }
 
-/* Legend box with a line sample per series at (x, y) = top-left. */
-static void draw_legend(cairo_t *cr, double x, double y, const series *s, int ns) {
+/* Width of the legend box of series s on cr (its font). */
+static double legend_width(cairo_t *cr, const series *s, int ns) {
     double w = 0;
     cairo_set_font_size(cr, 11);
     for (int k = 0; k < ns; k++) {
@@ -125,7 +125,12 @@ static void draw_legend(cairo_t *cr, double x, double y, const series *s, int ns
         cairo_text_extents(cr, s[k].label, &e);
         w = fmax(w, e.x_advance);
     }
-    w += 44;
+    return w + 44;
+}
+
+/* Legend box with a line sample per series at (x, y) = top-left. */
+static void draw_legend(cairo_t *cr, double x, double y, const series *s, int ns) {
+    double w = legend_width(cr, s, ns);
     cairo_set_source_rgba(cr, 1, 1, 1, 0.85);
     cairo_rectangle(cr, x, y, w, 18.0 * ns + 8);
     cairo_fill_preserve(cr);
@@ -246,9 +251,6 @@ int fc_plot_sweep(const fc_history *h, char *const *labels, int n, const char *p
     }
     int maxe = 1;
     for (int q = 0; q < ns; q++) maxe = h[pick[q]].n > maxe ? h[pick[q]].n : maxe;
-    cairo_surface_t *sf;
-    int height = 520 > 120 + 18 * ns ? 520 : 120 + 18 * ns;
-    cairo_t *cr = start(&sf, 1200, height);
     series s[MAXS] = {0};
     const int stride = (int)(sizeof(fc_epoch_stat) / sizeof(float));
     for (int q = 0; q < ns; q++) {
@@ -256,7 +258,18 @@ int fc_plot_sweep(const fc_history *h, char *const *labels, int n, const char *p
         const float *y = train ? &h[pick[q]].ep[0].acc : &h[pick[q]].ep[0].val_acc;
         s[q] = (series){y, stride, h[pick[q]].n, c[0], c[1], c[2], q / 10, labels[pick[q]]};
     }
-    frame f = {80, 60, 640, height - 140, 1, maxe > 1 ? maxe : 2, 0, 1};
+    /* the plot takes what the legend leaves of 1200 pixels (at least 640); a legend of
+     * long labels widens the image instead of running off its edge */
+    cairo_surface_t *sf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, 1, 1);
+    cairo_t *cr = cairo_create(sf);
+    cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+    const double lw = legend_width(cr, s, ns);
+    cairo_destroy(cr), cairo_surface_destroy(sf);
+    const int plot_w = 1200 - 80 - 20 - (int)lw - 20 > 640 ? 1200 - 80 - 20 - (int)lw - 20 : 640;
+    const int width = 80 + plot_w + 20 + (int)lw + 20 > 1200 ? 80 + plot_w + 20 + (int)lw + 20 : 1200;
+    int height = 520 > 120 + 18 * ns ? 520 : 120 + 18 * ns;
+    cr = start(&sf, width, height);
+    frame f = {80, 60, plot_w, height - 140, 1, maxe > 1 ? maxe : 2, 0, 1};
     y_range(s, ns, &f);
     char title[120];
     const char *what = train ? "Training accuracy (no validation split)" : "Validation accuracy";

@@ -104,6 +104,24 @@ check "lone train of sweep config 4" "$FC" train "$S" -o "$T/c4.h5" --epochs 4 -
 [ "$(grep '^4,' "$T/r.csv" | cut -d, -f22-25)" = "$(tail -1 "$T/c4.csv" | cut -d, -f2-5)" ] \
     && ok "sweep row == lone train run of its config" || fail "sweep row differs from lone run"
 check "evaluate the sweep's best head" "$FC" evaluate "$S" "$T/best.h5"
+# the sweep plot's legend of long labels widens the image rather than running off its edge
+cp "$S" "$T/long.db"
+check "sweep with five two-valued axes (long legend labels)" "$FC" sweep "$T/long.db" \
+    --grid 'lr=1e-4,1e-3 hidden=16,32 dropout=0.25,0.5 optimizer=adam,rmsprop class_weight=none,balanced' --epochs 1 \
+    -o "$T/long.csv" --plot "$T/long.png" -q
+"$PY" - "$T/long.png" <<'PY' && ok "... image wider than 1200 px, legend inside it" || fail "long legend: $(cat "$T/long.png.txt")"
+import sys
+from PIL import Image
+im = Image.open(sys.argv[1]).convert("RGB")
+w, h = im.size
+px = im.load()
+# the legend box's grey border: its rightmost column must lie inside the image
+grey = lambda p: p[0] == p[1] == p[2] and 160 <= p[0] <= 200
+right = max((x for x in range(w) for y in range(60, 70) if grey(px[x, y])), default=-1)
+ok = w > 1200 and 0 < right < w - 5
+open(sys.argv[1] + ".txt", "w").write("width %d, legend right edge %d" % (w, right))
+sys.exit(0 if ok else 1)
+PY
 
 # --- the "saved" line says whose weights HEAD.h5 holds: the last epoch's, or with --patience the
 # restored lowest-val_loss epoch's (evaluate on the validation split gives that epoch's val_loss)
