@@ -54,7 +54,7 @@ int fc_ckpt_key(fc_ckpt *ck, fc_status *st) {
      * penalty summed in double) must not continue an older run's state: its key differs,
      * so such a checkpoint is another run's and training starts over, saying so. */
     char head[96];
-    int k = snprintf(head, sizeof head, "featcache checkpoint 1\nthreads %d\nconfigs %d\ntrain numerics 2\n",
+    int k = snprintf(head, sizeof head, "featcache checkpoint 1\nthreads %d\nconfigs %d\ntrain numerics 3\n",
                      ck->threads, ck->n_cfg);
     int rc = fc_sha256_update(&h, head, (size_t)k, st);
     for (int i = 0; !rc && i < ck->n_cfg; i++) {

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fpmode.h"
 #include "rng.h"
 #include "sparse.h"
 
@@ -266,7 +267,17 @@ static int max_inner_dim(const fc_head *hd) {
     return maxd;
 }
 
+static int logits_from_z0(const fc_head *hd, float *z0, size_t n, float *logits, fc_status *st);
+static int head_logits(const fc_head *hd, const float *x, size_t n, float *logits, fc_status *st);
+
 int fc_head_logits_from_z0(const fc_head *hd, float *z0, size_t n, float *logits, fc_status *st) {
+    unsigned mode = fc_ftz_enter(); /* fpmode.h */
+    int rc = logits_from_z0(hd, z0, n, logits, st);
+    fc_ftz_leave(mode);
+    return rc;
+}
+
+static int logits_from_z0(const fc_head *hd, float *z0, size_t n, float *logits, fc_status *st) {
     int maxd = max_inner_dim(hd), U = hd->dims[hd->n_layers], H = hd->dims[1];
     float *scratch = fc_aligned_alloc((size_t)2 * LOGITS_CHUNK * maxd * sizeof(float), st);
     if (!scratch) return st->code;
@@ -279,6 +290,13 @@ int fc_head_logits_from_z0(const fc_head *hd, float *z0, size_t n, float *logits
 }
 
 int fc_head_logits(const fc_head *hd, const float *x, size_t n, float *logits, fc_status *st) {
+    unsigned mode = fc_ftz_enter(); /* fpmode.h */
+    int rc = head_logits(hd, x, n, logits, st);
+    fc_ftz_leave(mode);
+    return rc;
+}
+
+static int head_logits(const fc_head *hd, const float *x, size_t n, float *logits, fc_status *st) {
     int maxd = max_inner_dim(hd), U = hd->dims[hd->n_layers], H = hd->dims[1];
     size_t per = (size_t)hd->in_h * hd->in_w * hd->in_c, d0 = (size_t)hd->dims[0];
     int pooled = hd->arch.pool != FC_POOL_FLATTEN;
@@ -303,6 +321,8 @@ int fc_head_logits(const fc_head *hd, const float *x, size_t n, float *logits, f
 int fc_head_predict(const fc_head *hd, const float *x, size_t n, float *probs, fc_status *st) {
     int U = hd->dims[hd->n_layers];
     if (fc_head_logits(hd, x, n, probs, st)) return st->code;
+    unsigned mode = fc_ftz_enter(); /* fpmode.h */
     for (size_t i = 0; i < n; i++) fc_probs(probs + i * U, probs + i * U, 1, U);
+    fc_ftz_leave(mode);
     return FC_OK;
 }

@@ -4,6 +4,8 @@
  * nothing and does not fight OpenBLAS's or other processes' threads for the cores. */
 #include "tpool.h"
 
+#include "fpmode.h"
+
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <time.h>
@@ -62,6 +64,7 @@ static unsigned spin_gen(fc_tpool *p, unsigned seen) {
 
 static void *worker(void *arg) {
     member *m = arg;
+    fc_ftz_enter(); /* members run training and head passes only (fpmode.h) */
     fc_tpool *p = m->pool;
     pthread_mutex_lock(&p->gate_mu);
     while (!p->gate) pthread_cond_wait(&p->gate_cv, &p->gate_mu);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fpmode.h"
 #include "fused.h"
 #include "rng.h"
 
@@ -100,8 +101,10 @@ int fc_head_evaluate(const fc_head *hd, const float *x, size_t n, const int32_t 
         free(logits);
         return st->code;
     }
+    unsigned mode = fc_ftz_enter(); /* the loss as training's validation computes it (fpmode.h) */
     fc_head_val_metrics(hd, logits, n, y, l2, loss, acc);
     if (probs) fc_probs(probs, logits, (int)n, U);
+    fc_ftz_leave(mode);
     free(logits);
     return FC_OK;
 }

@@ -7,6 +7,7 @@
 
 #include "../common/codec.h"
 #include "ckpt.h"
+#include "fpmode.h"
 #include "fused.h"
 #include "rng.h"
 #include "sparse.h"
@@ -593,9 +594,20 @@ static int run_epochs(group *g, fc_tpool *pool, const fc_dataset *tr, const fc_d
     return FC_OK;
 }
 
+static int train_group(const fc_dataset *tr, const fc_dataset *va, const fc_train_config *cfg, int n, int threads,
+                       const fc_train_hooks *hooks, fc_head **heads, fc_history *hist, fc_status *st);
+
 int fc_train_group(const fc_dataset *tr, const fc_dataset *va, const fc_train_config *cfg,
                    int n, int threads, const fc_train_hooks *hooks, fc_head **heads,
                    fc_history *hist, fc_status *st) {
+    unsigned mode = fc_ftz_enter(); /* fpmode.h; the team's threads set it too (tpool.c) */
+    int rc = train_group(tr, va, cfg, n, threads, hooks, heads, hist, st);
+    fc_ftz_leave(mode);
+    return rc;
+}
+
+static int train_group(const fc_dataset *tr, const fc_dataset *va, const fc_train_config *cfg, int n, int threads,
+                       const fc_train_hooks *hooks, fc_head **heads, fc_history *hist, fc_status *st) {
     int rc = FC_OK;
     group g = {0};
     loop_bufs lb = {0};

@@ -9,6 +9,8 @@
 #include "../../train/trainer.h"
 #include "t.h"
 
+#include <xmmintrin.h>
+
 static float urand(uint64_t *s) {
     *s = fc_mix64(*s);
     return (float)(*s >> 40) / 16777216.0f;
@@ -513,7 +515,30 @@ static void test_pooling(void) {
     CHECK(fc_hidden_parse("0,5", ',', &a) != 0, "0 must be alone");
 }
 
+/* --- heads run with denormals flushed to zero, as TensorFlow's CPU threads do (fpmode.h):
+ * a logit that would be subnormal is 0, and the caller's floating-point mode is restored --- */
+static void test_head_ftz(void) {
+    fc_head_arch arch = {FC_POOL_FLATTEN, 0, {0}, FC_ACT_RELU, 0};
+    fc_head *hd;
+    fc_status st;
+    CHECK(fc_head_create(&arch, 1, 1, 2, 3, &hd, &st) == 0, "create: %s", st.msg);
+    if (!hd) return;
+    for (int j = 0; j < 3; j++) hd->b[0][j] = 0.0f;
+    for (int i = 0; i < 6; i++) hd->w[0][i] = 1e-20f;
+    const float x[2] = {1e-20f, 0.0f}; /* 1e-20 * 1e-20 = 1e-40: subnormal */
+    float logits[3] = {-1, -1, -1};
+    unsigned before = _mm_getcsr();
+    CHECK(fc_head_logits(hd, x, 1, logits, &st) == 0, "logits: %s", st.msg);
+    CHECK(logits[0] == 0.0f && logits[1] == 0.0f && logits[2] == 0.0f, "subnormal logits flushed: %g %g %g",
+          (double)logits[0], (double)logits[1], (double)logits[2]);
+    CHECK((_mm_getcsr() & ~0x3Fu) == (before & ~0x3Fu), "floating-point mode restored: %#x -> %#x", before, _mm_getcsr());
+    volatile float tiny = 1e-20f;
+    CHECK(tiny * tiny != 0.0f, "the caller still computes subnormals");
+    fc_head_free(hd);
+}
+
 int main(void) {
+    T_RUN(test_head_ftz);
     /* every vector path this CPU has (AVX-512, AVX2) against the scalar reference */
     /* (a CPU without AVX2 runs them once on the scalar path: the forward against double) */
     const int best = fc_fused_isa();
