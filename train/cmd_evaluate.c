@@ -140,12 +140,24 @@ static void print_report(const char *store, const char *split, const fc_report_t
                r->f1[c], r->support[c]);
     printf("\n%*s  %9.4f  %6.4f  %8.4f  %7zu\n", w, "macro avg", r->macro[0], r->macro[1], r->macro[2], r->n);
     printf("%*s  %9.4f  %6.4f  %8.4f  %7zu\n", w, "weighted avg", r->weighted[0], r->weighted[1], r->weighted[2], r->n);
-    printf("\nconfusion matrix (rows: true class, columns: predicted):\n%*s", w, "");
-    for (int j = 0; j < r->k; j++) printf(" %8.8s", names ? names[j] : "?");
+    /* columns as wide as the longest class name (at least 8), so that none is cut; past 16
+     * characters they are headed by class index, and each row names its index */
+    int maxlen = 0;
+    for (int c = 0; names && c < r->k; c++) maxlen = (int)strlen(names[c]) > maxlen ? (int)strlen(names[c]) : maxlen;
+    const int by_index = !names || maxlen > 16;
+    const int cw = by_index ? 8 : (maxlen > 8 ? maxlen : 8);
+    char lab[32];
+    printf("\nconfusion matrix (rows: true class, columns: predicted%s):\n%*s%s", by_index ? " class index" : "", w, "",
+           by_index ? "     " : "");
+    for (int j = 0; j < r->k; j++) {
+        if (by_index) snprintf(lab, sizeof lab, "[%d]", j);
+        printf(" %*s", cw, by_index ? lab : names[j]);
+    }
     printf("\n");
     for (int c = 0; c < r->k; c++) {
         printf("%*s", w, names ? names[c] : "?");
-        for (int j = 0; j < r->k; j++) printf(" %8ld", r->confusion[(size_t)c * r->k + j]);
+        if (by_index) snprintf(lab, sizeof lab, "[%d]", c), printf(" %4s", lab);
+        for (int j = 0; j < r->k; j++) printf(" %*ld", cw, r->confusion[(size_t)c * r->k + j]);
         printf("\n");
     }
 }

@@ -72,6 +72,17 @@ check "evaluate report" "$FC" evaluate "$S" "$T/h.h5" --split validation
 grep -q "confusion matrix" "$T/.out" && grep -q "precision  recall  f1-score  support" "$T/.out" \
     && grep -Eq "^ +macro avg +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9]+$" "$T/.out" && grep -q "^weighted avg " "$T/.out" && ok "evaluate text report" \
     || fail "evaluate text report"
+# review 11 U F3: confusion-matrix columns are not cut to 8 characters; names past 16 are
+# replaced by class indices, which each row then shows
+grep -A1 "^confusion matrix" "$T/.out" | grep -q " T-shirt_top  *Trouser$" && ok "confusion matrix headed by whole class names" \
+    || fail "confusion header: $(grep -A1 '^confusion matrix' "$T/.out" | tail -1)"
+cp "$S" "$T/longnames.db"
+"$PY" -c "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute(\"update classes set name = name || '_with_a_long_suffix'\"); c.commit()" "$T/longnames.db"
+"$FC" train "$T/longnames.db" -o "$T/longnames.h5" --epochs 1 -q >/dev/null 2>&1
+check "evaluate with class names of 30 characters" "$FC" evaluate "$T/longnames.db" "$T/longnames.h5" --split test
+grep -A3 "^confusion matrix" "$T/.out" | tr -s ' ' | grep -q "^ \[0\] \[1\]$" \
+    && grep -q "^T-shirt_top_with_a_long_suffix  \[0\] " "$T/.out" && ok "... columns by class index, rows name theirs" \
+    || fail "long-name confusion matrix: $(grep -A3 '^confusion matrix' "$T/.out")"
 check "train again, same seed" "$FC" train "$S" -o "$T/h2.h5" --epochs 6 --lr 1e-3 --seed 3 --threads 2 --history "$T/h2.csv" -q
 cmp -s <(cut -d, -f1-5 "$T/h.csv") <(cut -d, -f1-5 "$T/h2.csv") && ok "same seed and threads: identical history" \
     || fail "histories differ"
