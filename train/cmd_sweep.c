@@ -57,11 +57,15 @@ typedef struct {
 
 typedef struct {
     int quiet, group, groups, round, rounds, epochs;
+    int logged; /* epochs of this round reported: the first config to finish an epoch reports it,
+                 * so progress goes on after config 0 stops early or has fewer epochs */
 } sweep_log;
 
 static void log_epoch(void *ctx, int cfg, int epoch, const fc_epoch_stat *s) {
     sweep_log *l = ctx;
-    if (l->quiet || cfg != 0) return;
+    (void)cfg;
+    if (l->quiet || epoch < l->logged) return;
+    l->logged = epoch + 1;
     if (l->rounds > 1)
         fprintf(stderr, "sweep: group %d/%d, round %d/%d: epoch %d/%d (%.2fs)\n", l->group + 1, l->groups,
                 l->round + 1, l->rounds, epoch + 1, l->epochs, s->seconds);
@@ -187,9 +191,10 @@ static int train_all(const fc_dataset *tr, const fc_dataset *va, sweep_run *r, i
                     groups > 1 ? "this group's " : "", m, nb, auto_mem ? "memory available (85%):" : "--max-memory",
                     bb, rounds);
         }
-        sweep_log lg = {quiet, g++, groups, 0, rounds, r->cfg[i].epochs};
+        sweep_log lg = {quiet, g++, groups, 0, rounds, r->cfg[i].epochs, 0};
         for (int k = 0; k < m && rc == FC_OK; lg.round++) {
             const int k0 = k, n = (k = round_end(need, idx, k, m, budget)) - k0;
+            lg.logged = 0;
             int maxe = 0;
             for (int q = 0; q < n; q++) {
                 gc[q] = r->cfg[idx[k0 + q]];

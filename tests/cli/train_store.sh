@@ -115,6 +115,10 @@ check "lone train of sweep config 4" "$FC" train "$S" -o "$T/c4.h5" --epochs 4 -
 [ "$(grep '^4,' "$T/r.csv" | cut -d, -f22-25)" = "$(tail -1 "$T/c4.csv" | cut -d, -f2-5)" ] \
     && ok "sweep row == lone train run of its config" || fail "sweep row differs from lone run"
 check "evaluate the sweep's best head" "$FC" evaluate "$S" "$T/best.h5"
+# review 11 U F4: progress goes on after the first config of a group has finished
+cp "$S" "$T/prog.db"
+expect_exit "sweep progress past the first config's last epoch" 0 "epoch 4/4" \
+    "$FC" sweep "$T/prog.db" --grid 'epochs=2,4' -o "$T/ep.csv"
 # the sweep plot's legend of long labels widens the image rather than running off its edge
 cp "$S" "$T/long.db"
 check "sweep with five two-valued axes (long legend labels)" "$FC" sweep "$T/long.db" \
