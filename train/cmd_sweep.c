@@ -295,12 +295,16 @@ static int write_csv(const sweep_run *r, const char *path, fc_status *st) {
     return fc_outtmp_fclose(f, tmp, path, st);
 }
 
-static void leaderboard(const sweep_run *r, int *order) {
+/* order = the configs best first (the leaderboard's ranking; the plot takes it too). */
+static void rank_configs(const sweep_run *r, int *order) {
     for (int i = 0; i < r->n; i++) order[i] = i;
     for (int i = 1; i < r->n; i++) /* insertion sort: n is small */
         for (int j = i; j > 0 && better(r, order[j], order[j - 1]); j--) {
             int t = order[j]; order[j] = order[j - 1]; order[j - 1] = t;
         }
+}
+
+static void leaderboard(const sweep_run *r, const int *order) {
     /* without a validation split the ranking is by training metrics, and says so */
     const char *acc = r->has_val ? "val_acc" : "acc (train)", *loss = r->has_val ? "val_loss" : "loss (train)";
     int wa = (int)strlen(acc), wl = (int)strlen(loss);
@@ -316,8 +320,8 @@ static int outputs(const char *store, const fc_args *a, sweep_run *r, const fc_d
     int *order = calloc((size_t)r->n, sizeof *order);
     if (!order) return fc_fail(st, FC_ERR_NOMEM, "sweep: out of memory");
     int quiet = fc_arg_flag(a, "quiet");
+    rank_configs(r, order);
     if (!quiet) leaderboard(r, order);
-    else for (int i = 0; i < r->n; i++) order[i] = i;
     int best = 0;
     for (int i = 1; i < r->n; i++) best = better(r, i, best) ? i : best;
     int rc = write_csv(r, fc_arg_str(a, "output", NULL), st);
@@ -329,7 +333,7 @@ static int outputs(const char *store, const fc_args *a, sweep_run *r, const fc_d
         free(cfg);
         if (!rc && !quiet) printf("best: config %d (%s), saved %s\n", best + 1, r->labels[best], best_path);
     }
-    if (!rc && plot) rc = fc_plot_sweep(r->hist, r->labels, r->n, plot, st);
+    if (!rc && plot) rc = fc_plot_sweep(r->hist, r->labels, r->n, order, plot, st);
     if (!rc && fc_run_recordable(store, "sweep")) {
         char **cfgs = calloc((size_t)r->n, sizeof *cfgs);
         fc_status rst = {0};
@@ -341,7 +345,9 @@ static int outputs(const char *store, const fc_args *a, sweep_run *r, const fc_d
         for (int i = 0; cfgs && i < r->n; i++) free(cfgs[i]);
         free(cfgs);
     }
-    if (!rc && !quiet) printf("%d configs in %.2f s\n", r->n, r->seconds);
+    if (!rc && !quiet)
+        printf("%d config%s in %.2f s; results in %s\n", r->n, r->n == 1 ? "" : "s", r->seconds,
+               fc_arg_str(a, "output", ""));
     free(order);
     return rc;
 }
@@ -519,7 +525,7 @@ int cmd_sweep(int argc, char **argv) {
         fprintf(stderr, "featcache sweep: note: %s has no validation split: configs are ranked by their training "
                 "acc and loss (the CSV's val columns are nan)\n", store);
     if (!fc_arg_flag(&a, "quiet"))
-        fprintf(stderr, "sweep: %d configs, %zu train / %zu validation images\n", r.n, tr.n, va.n);
+        fprintf(stderr, "sweep: %d config%s, %zu train / %zu validation images\n", r.n, r.n == 1 ? "" : "s", tr.n, va.n);
     struct sigaction old[2];
     if (ck.path) fc_stop_catch(old);
     rc = train_all(&tr, &va, &r, threads, fc_arg_flag(&a, "quiet"), max_mem, fc_arg_str(&a, "best", NULL) != NULL,

@@ -66,7 +66,7 @@ static void print_saved(const char *out, const fc_train_config *c, const fc_head
     if (restored)
         printf(", the lowest val_loss, restored by --patience");
     if (h->stopped_early) printf("; stopped early after epoch %d", h->n);
-    if (!restored && has_val && h->best != last)
+    if (!restored && has_val && h->best != last && b->val_loss != e->val_loss) /* a tie is no lower epoch */
         printf("; lowest val_loss %s at epoch %d (val_acc %s)", num4(b->val_loss, v[2]), h->best + 1,
                num4(b->val_acc, v[3]));
     printf(", %.2f s\n", secs);

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <cairo.h>
 #include <math.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -208,7 +209,8 @@ int fc_plot_history(const fc_history *h, const char *title, const char *path, fc
             {p ? &h->ep[0].val_loss : &h->ep[0].val_acc, stride, h->n, 1, 0, 0, 0,
              p ? "validation loss" : "validation accuracy"},
         };
-        frame f = {80 + 540.0 * p, 70, 440, 320, 1, h->n > 1 ? h->n : 2, 0, 1};
+        /* one epoch: centred on x = 1 (tick 1 only), not on the frame's edge */
+        frame f = {80 + 540.0 * p, 70, 440, 320, h->n > 1 ? 1 : 0.5, h->n > 1 ? h->n : 1.5, 0, 1};
         y_range(s, has_val ? 2 : 1, &f);
         draw_axes(cr, &f, names[p], "Epoch", names[p]);
         for (int k = 0; k < (has_val ? 2 : 1); k++) draw_series(cr, &f, &s[k]);
@@ -233,22 +235,37 @@ static double best_acc(const fc_history *h, int train) {
     return b;
 }
 
-int fc_plot_sweep(const fc_history *h, char *const *labels, int n, const char *path, fc_status *st) {
-    if (n < 1) return fc_fail(st, FC_ERR_ARG, "%s: nothing to plot", path);
-    enum { MAXS = 40 }; /* 10 colours x 4 line styles, each curve told apart */
-    /* more configs than that: the MAXS best by validation accuracy, in config order */
-    int pick[MAXS], ns = 0, train = 1; /* no validation split (every val_acc NaN): training accuracy */
+int fc_plot_sweep_pick(const fc_history *h, int n, const int *rank, int *pick, int *train_acc) {
+    int ns = 0, train = 1; /* no validation split (every val_acc NaN): training accuracy */
     for (int k = 0; k < n && train; k++)
         for (int e = 0; e < h[k].n; e++) train &= !isfinite(h[k].ep[e].val_acc);
+    *train_acc = train;
+    if (rank) { /* the caller's ranking (the sweep's leaderboard): its first FC_PLOT_MAX_SERIES */
+        for (int k = 0; k < n; k++) {
+            int q = 0;
+            while (q < n && q < FC_PLOT_MAX_SERIES && rank[q] != k) q++;
+            if (q < n && q < FC_PLOT_MAX_SERIES) pick[ns++] = k;
+        }
+        return ns;
+    }
     for (int k = 0; k < n; k++) {
         int better = 0; /* configs ranked before k: higher best, or equal and earlier */
         double bk = best_acc(&h[k], train);
-        for (int i = 0; i < n && better < MAXS; i++) {
+        for (int i = 0; i < n && better < FC_PLOT_MAX_SERIES; i++) {
             double bi = best_acc(&h[i], train);
             better += bi > bk || (bi == bk && i < k);
         }
-        if (better < MAXS) pick[ns++] = k;
+        if (better < FC_PLOT_MAX_SERIES) pick[ns++] = k;
     }
+    return ns;
+}
+
+int fc_plot_sweep(const fc_history *h, char *const *labels, int n, const int *rank, const char *path,
+                  fc_status *st) {
+    if (n < 1) return fc_fail(st, FC_ERR_ARG, "%s: nothing to plot", path);
+    enum { MAXS = FC_PLOT_MAX_SERIES }; /* 10 colours x 4 line styles, each curve told apart */
+    int pick[MAXS], train;
+    const int ns = fc_plot_sweep_pick(h, n, rank, pick, &train);
     int maxe = 1;
     for (int q = 0; q < ns; q++) maxe = h[pick[q]].n > maxe ? h[pick[q]].n : maxe;
     series s[MAXS] = {0};
@@ -269,7 +286,7 @@ int fc_plot_sweep(const fc_history *h, char *const *labels, int n, const char *p
     const int width = 80 + plot_w + 20 + (int)lw + 20 > 1200 ? 80 + plot_w + 20 + (int)lw + 20 : 1200;
     int height = 520 > 120 + 18 * ns ? 520 : 120 + 18 * ns;
     cr = start(&sf, width, height);
-    frame f = {80, 60, plot_w, height - 140, 1, maxe > 1 ? maxe : 2, 0, 1};
+    frame f = {80, 60, plot_w, height - 140, maxe > 1 ? 1 : 0.5, maxe > 1 ? maxe : 1.5, 0, 1};
     y_range(s, ns, &f);
     char title[120];
     const char *what = train ? "Training accuracy (no validation split)" : "Validation accuracy";

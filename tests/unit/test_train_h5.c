@@ -186,7 +186,7 @@ static void test_plots(void) {
     fc_history hs[3] = {h, h, h};
     char *labels[3] = {"a", "b", "c"};
     snprintf(path, sizeof path, "%s/sweep.png", dir);
-    CHECK(fc_plot_sweep(hs, labels, 3, path, &st) == 0, "%s", st.msg);
+    CHECK(fc_plot_sweep(hs, labels, 3, NULL, path, &st) == 0, "%s", st.msg);
     { /* 45 configs: the 40 best drawn (10 colours x 4 line styles), the 11th dashed */
         static fc_epoch_stat e45[45][2];
         fc_history h45[45];
@@ -198,15 +198,32 @@ static void test_plots(void) {
             l45[k] = names[k];
         }
         snprintf(path, sizeof path, "%s/sweep45.png", dir);
-        CHECK(fc_plot_sweep(h45, l45, 45, path, &st) == 0, "%s", st.msg);
+        CHECK(fc_plot_sweep(h45, l45, 45, NULL, path, &st) == 0, "%s", st.msg);
+        /* the 40 drawn: without a ranking the 40 highest accuracies (configs 0-44 score
+         * 0.3 + 0.01 * (7k mod 45): the 5 lowest scores are k with 7k mod 45 < 5); with the
+         * sweep's leaderboard ranking, its first 40 whatever their accuracy */
+        int pick[FC_PLOT_MAX_SERIES], ta, np = fc_plot_sweep_pick(h45, 45, NULL, pick, &ta), lows = 0;
+        for (int q = 0; q < np; q++) lows += (pick[q] * 7) % 45 < 5;
+        CHECK(np == 40 && lows == 0 && !ta, "no ranking: the 40 best (%d picked, %d of the lowest)", np, lows);
+        int rank[45];
+        for (int k = 0; k < 45; k++) rank[k] = 44 - k; /* configs 44..5 first */
+        np = fc_plot_sweep_pick(h45, 45, rank, pick, &ta);
+        CHECK(np == 40 && pick[0] == 5 && pick[39] == 44, "ranking: its first 40 (%d picked, %d..%d)", np, pick[0],
+              pick[np - 1]);
         cairo_surface_t *q = cairo_image_surface_create_from_png(path);
         CHECK(cairo_surface_status(q) == CAIRO_STATUS_SUCCESS && cairo_image_surface_get_height(q) == 120 + 18 * 40,
               "45 configs: 40 legend rows (height %d)", cairo_image_surface_get_height(q));
-        /* legend line samples (x 746..772) of entry 0 (solid) and entry 10 (same colour, dashed) */
+        /* legend line samples of entry 0 (solid) and entry 10 (same colour, dashed): right of
+         * the plot frame, whose top border (y 60, antialiased grey) ends at its right edge */
         unsigned char *qd = cairo_image_surface_get_data(q);
-        int qs = cairo_image_surface_get_stride(q), on[2] = {0, 0};
+        int qs = cairo_image_surface_get_stride(q), qw = cairo_image_surface_get_width(q), on[2] = {0, 0}, xf = 0;
+        for (int x = 0; qd && x < qw; x++) {
+            unsigned char *p = qd + 60 * qs + x * 4;
+            if (p[0] < 150 && p[0] == p[1] && p[1] == p[2]) xf = x;
+        }
+        CHECK(xf > 700, "plot frame's right border at x %d", xf);
         for (int k = 0; qd && k < 2; k++)
-            for (int x = 746; x <= 772; x++) {
+            for (int x = xf + 10; x < qw; x++) {
                 unsigned char *p = qd + (60 + 13 + 18 * 10 * k) * qs + x * 4;
                 on[k] += p[0] > 150 && p[2] < 80; /* palette[0] blue: B 181, R 31 */
             }
