@@ -647,7 +647,7 @@ static int runs_list(fc_store *s, int as_json, long long only_id, fc_status *st)
         return fc_fail(st, FC_ERR_FORMAT, "%s: %s", fc_store_path(s), sqlite3_errmsg(db));
     }
     if (as_json && !(n == 0 && only_id >= 0)) { /* a missing ID is an error, not an empty list */
-        char *txt = json_dumps(all, JSON_INDENT(1));
+        char *txt = json_dumps(all, JSON_INDENT(1) | JSON_REAL_PRECISION(9)); /* as stored (9 digits at most) */
         printf("%s\n", txt ? txt : "[]");
         free(txt);
     }

@@ -116,6 +116,8 @@ expect_exit "runs lists 3 runs" 0 "0.8200" "$FC" runs "$T/s.db"
 grep -q "lr=4e-05" "$T/.out" && ok "runs shows the config" || fail "runs config"
 "$FC" runs --json "$T/s.db" >"$T/runs.json" && "$PY" -c 'import json,sys; r=json.load(open(sys.argv[1])); assert len(r)==3 and r[2]["config"]["lr"]==6e-05 and r[0]["kind"]=="train", r' "$T/runs.json" \
     && ok "runs --json" || fail "runs --json"
+! grep -Eq '[0-9]\.[0-9]{12,}' "$T/runs.json" && ok "runs --json: numbers as stored, not 17 digits (rho 0.9, not 0.90000000000000002)" \
+    || fail "runs --json digits: $(grep -Eo '[0-9]\.[0-9]{12,}' "$T/runs.json" | head -2)"
 "$MK" "$T/noruns.db" --count 3 --codec u8 || fail "mkstore noruns"
 expect_exit "runs on a store without runs" 0 "no runs recorded" "$FC" runs "$T/noruns.db"
 expect_exit "runs foreign" 1 "not a featcache store" "$FC" runs "$T/foreign.db"
