@@ -70,13 +70,19 @@ static void print_counts(char **names, int nc, const int64_t *counts) {
     int w = 5;
     for (int c = 0; c < nc; c++)
         if ((int)strlen(names[c]) > w) w = (int)strlen(names[c]);
-    if (w > 24) w = 24;
+    if (w > 40) w = 40;
     printf("  %-*s %10s %10s %10s %10s\n", w, "class", "train", "validation", "test", "total");
     int64_t tot[4] = {0};
     for (int c = 0; c < nc; c++) {
         const int64_t *r = counts + 3 * c;
-        char name[128];
-        printf("  %-*.*s %10lld %10lld %10lld %10lld\n", w, w, fc_printable(names[c], name, sizeof name), (long long)r[0],
+        char name[512];
+        fc_printable(names[c], name, sizeof name);
+        if ((int)strlen(name) > w) { /* a longer name ends in "..." (cut between UTF-8 characters) */
+            int k = w - 3;
+            while (k > 0 && ((unsigned char)name[k] & 0xC0) == 0x80) k--;
+            memcpy(name + k, "...", 4);
+        }
+        printf("  %-*s %10lld %10lld %10lld %10lld\n", w, name, (long long)r[0],
                (long long)r[1], (long long)r[2], (long long)(r[0] + r[1] + r[2]));
         for (int k = 0; k < 3; k++) tot[k] += r[k];
     }

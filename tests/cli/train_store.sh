@@ -83,6 +83,12 @@ check "evaluate with class names of 30 characters" "$FC" evaluate "$T/longnames.
 grep -A3 "^confusion matrix" "$T/.out" | tr -s ' ' | grep -q "^ \[0\] \[1\]$" \
     && grep -q "^T-shirt_top_with_a_long_suffix  \[0\] " "$T/.out" && ok "... columns by class index, rows name theirs" \
     || fail "long-name confusion matrix: $(grep -A3 '^confusion matrix' "$T/.out")"
+check "info with class names of 30 characters" "$FC" info "$T/longnames.db"
+grep -q "^  T-shirt_top_with_a_long_suffix  " "$T/.out" && ok "... shown whole" || fail "info names: $(grep -A2 '^  class' "$T/.out")"
+"$PY" -c "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute(\"update classes set name = name || '_and_longer_still'\"); c.commit()" "$T/longnames.db"
+check "info with class names of 47 characters" "$FC" info "$T/longnames.db"
+grep -q "^  T-shirt_top_with_a_long_suffix_and_lo\.\.\.  " "$T/.out" && ok "... cut to 40 with a '...' mark" \
+    || fail "info long names: $(grep -A2 '^  class' "$T/.out")"
 check "train again, same seed" "$FC" train "$S" -o "$T/h2.h5" --epochs 6 --lr 1e-3 --seed 3 --threads 2 --history "$T/h2.csv" -q
 cmp -s <(cut -d, -f1-5 "$T/h.csv") <(cut -d, -f1-5 "$T/h2.csv") && ok "same seed and threads: identical history" \
     || fail "histories differ"
