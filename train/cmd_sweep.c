@@ -38,7 +38,7 @@ static const fc_opt sweep_opts[] = {
 };
 
 static const fc_cmd_spec sweep_spec = {
-    "sweep", "STORE --grid 'lr=1e-5,2e-5 hidden=64,256' -o RESULTS.csv [options]",
+    "sweep", "STORE|EXPORT.h5 --grid 'lr=1e-5,2e-5 hidden=64,256' -o RESULTS.csv [options]",
     "train a grid of head configurations at once (features decoded once, shared passes)",
     sweep_opts, 1, 1,
 };

@@ -24,7 +24,7 @@ static const fc_opt train_opts[] = {
 };
 
 static const fc_cmd_spec train_spec = {
-    "train", "STORE -o HEAD.h5 [options]",
+    "train", "STORE|EXPORT.h5 -o HEAD.h5 [options]",
     "train a dense head on the train split, validating on the validation split every epoch",
     train_opts, 1, 1,
 };
