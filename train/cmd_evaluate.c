@@ -231,6 +231,17 @@ out:
     return rc;
 }
 
+/* Does path start like an SQLite database (a store given where a head belongs)? */
+static int is_sqlite(const char *path) {
+    char h[16] = {0};
+    fc_status st = {0};
+    FILE *f = fc_fopen_regular(path, NULL, &st); /* never blocks on a FIFO */
+    if (!f) return 0;
+    size_t got = fread(h, 1, sizeof h, f);
+    fclose(f);
+    return got == sizeof h && memcmp(h, "SQLite format 3", 16) == 0;
+}
+
 int cmd_evaluate(int argc, char **argv) {
     fc_args a;
     int rc = fc_args_parse(&eval_spec, argc, argv, &a);
@@ -241,6 +252,9 @@ int cmd_evaluate(int argc, char **argv) {
     if (split < 0) rc = fc_usage_error("evaluate", "--split '%s': use train, validation (or val, valid) or test", sp);
     else if (fc_is_head_file(a.pos[0]) && !fc_is_head_file(a.pos[1]))
         rc = fc_usage_error("evaluate", "%s is a head and %s is not: the order is evaluate STORE HEAD.h5", a.pos[0],
+                            a.pos[1]);
+    else if (is_sqlite(a.pos[1]))
+        rc = fc_usage_error("evaluate", "%s is a feature store (SQLite), not a head: the order is evaluate STORE HEAD.h5",
                             a.pos[1]);
     else if ((rc = fc_run_threads(&a, &threads)) == FC_ARGS_OK) {
         fc_status st = {0};

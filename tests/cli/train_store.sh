@@ -68,6 +68,8 @@ PY
 head -c 3000 "$T/h.h5" >"$T/trunc_head.h5"
 expect_exit "info on a truncated head" 1 "trunc_head.h5" "$FC" info "$T/trunc_head.h5"
 expect_exit "evaluate HEAD STORE (swapped)" 2 "the order is evaluate STORE HEAD.h5" "$FC" evaluate "$T/h.h5" "$S"
+expect_exit "evaluate STORE STORE: the second is no head" 2 "bin.db is a feature store (SQLite), not a head" \
+    "$FC" evaluate "$S" "$S"
 check "evaluate report" "$FC" evaluate "$S" "$T/h.h5" --split validation
 grep -q "confusion matrix" "$T/.out" && grep -q "precision  recall  f1-score  support" "$T/.out" \
     && grep -Eq "^ +macro avg +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9]+$" "$T/.out" && grep -q "^weighted avg " "$T/.out" && ok "evaluate text report" \
