@@ -165,6 +165,19 @@ static inline __attribute__((always_inline)) void row_prefetch(const fc_fused_la
     }
 }
 
+/* The terms of sample b's next-batch forward over 32-row block blk: the rows i of the block
+ * with x[b][i] != 0, in increasing i: wp[k] = W[i], xv[k] = x[b][i]. Returns their number. */
+static inline __attribute__((always_inline)) int fwd_terms(const fc_fused_layer *f, const fc_nz_rows *nz, int blk,
+                                                           int b, const float **wp, float *xv) {
+    const int nblk = (nz->rows + FC_NZ_BLOCK - 1) / FC_NZ_BLOCK, i0 = nz->r0 + blk * FC_NZ_BLOCK;
+    int nnz = 0;
+    for (uint32_t m = nz->fmask[(size_t)b * nblk + blk]; m; m &= m - 1) {
+        int i = i0 + __builtin_ctz(m);
+        wp[nnz] = f->w + (size_t)i * f->H, xv[nnz++] = f->xn[b][i];
+    }
+    return nnz;
+}
+
 /* Gradient + update of one row i of W: g = sum over row_terms of x[b][i] * dz[b][:].
  * dp/xv: scratch (>= bt). */
 __attribute__((target("avx2,fma"), always_inline)) static inline void
@@ -236,16 +249,11 @@ row_update_avx2(const fc_fused_layer *f, const fc_nz_rows *nz, int i, const floa
  * every element, whatever H is). */
 __attribute__((target("avx2,fma"), always_inline)) static inline void
 block_forward_avx2(const fc_fused_layer *f, const fc_nz_rows *nz, int blk, float *restrict zp) {
-    const int H = f->H, H8 = H & ~7, nblk = (nz->rows + FC_NZ_BLOCK - 1) / FC_NZ_BLOCK;
-    const int i0 = nz->r0 + blk * FC_NZ_BLOCK;
+    const int H = f->H, H8 = H & ~7;
     const float *wp[FC_NZ_BLOCK];
     float xv[FC_NZ_BLOCK];
     for (int b = 0; b < f->bn; b++) {
-        int nnz = 0;
-        for (uint32_t m = nz->fmask[(size_t)b * nblk + blk]; m; m &= m - 1) {
-            int i = i0 + __builtin_ctz(m);
-            wp[nnz] = f->w + (size_t)i * H, xv[nnz++] = f->xn[b][i];
-        }
+        const int nnz = fwd_terms(f, nz, blk, b, wp, xv);
         if (!nnz) continue;
         float *z = zp + (size_t)b * H;
         int j = 0;
@@ -425,22 +433,27 @@ static inline __attribute__((always_inline)) void fused_walk(const fc_fused_laye
     }
 }
 
-#define AVX2_FN __attribute__((target("avx2,fma"))) static
-AVX2_FN void rms_avx2(const fc_fused_layer *f, const fc_nz_rows *nz, int i, const float **dp, float *xv, int pd) {
-    row_update_avx2(f, nz, i, dp, xv, FC_OPTIM_RMSPROP, 0, pd);
-}
-AVX2_FN void adam_avx2(const fc_fused_layer *f, const fc_nz_rows *nz, int i, const float **dp, float *xv, int pd) {
-    row_update_avx2(f, nz, i, dp, xv, FC_OPTIM_ADAM, 0, pd);
-}
-AVX2_FN void any_avx2(const fc_fused_layer *f, const fc_nz_rows *nz, int i, const float **dp, float *xv, int pd) {
-    row_update_avx2(f, nz, i, dp, xv, f->os.kind, f->l2x2 != 0.0f, pd);
-}
-AVX2_FN void fwd_avx2(const fc_fused_layer *f, const fc_nz_rows *nz, int blk, float *restrict zp) {
-    block_forward_avx2(f, nz, blk, zp);
-}
-AVX2_FN void catch_avx2(float *s, int H, float rho, uint32_t n) { catch_up_avx2(s, H, rho, n); }
-static const fused_isa isa_avx2 = {rms_avx2, adam_avx2, any_avx2, fwd_avx2, catch_avx2};
-AVX2_FN void fused_avx2(const fc_fused_layer *f, const fc_nz_rows *nz, float *zp) { fused_walk(f, nz, zp, &isa_avx2); }
+/* One instruction set's table for fused_walk (its row update compiled for RMSprop and Adam
+ * without L2 and for any optimizer, its forward and catch-up) and its pass, from that
+ * set's row_update_SUF, block_forward_SUF and catch_up_SUF. */
+#define FUSED_ISA(SUF, TARGET)                                                                                        \
+    TARGET void rms_##SUF(const fc_fused_layer *f, const fc_nz_rows *nz, int i, const float **dp, float *xv, int pd) { \
+        row_update_##SUF(f, nz, i, dp, xv, FC_OPTIM_RMSPROP, 0, pd);                                                  \
+    }                                                                                                                 \
+    TARGET void adam_##SUF(const fc_fused_layer *f, const fc_nz_rows *nz, int i, const float **dp, float *xv, int pd) { \
+        row_update_##SUF(f, nz, i, dp, xv, FC_OPTIM_ADAM, 0, pd);                                                     \
+    }                                                                                                                 \
+    TARGET void any_##SUF(const fc_fused_layer *f, const fc_nz_rows *nz, int i, const float **dp, float *xv, int pd) { \
+        row_update_##SUF(f, nz, i, dp, xv, f->os.kind, f->l2x2 != 0.0f, pd);                                          \
+    }                                                                                                                 \
+    TARGET void fwd_##SUF(const fc_fused_layer *f, const fc_nz_rows *nz, int blk, float *restrict zp) {               \
+        block_forward_##SUF(f, nz, blk, zp);                                                                          \
+    }                                                                                                                 \
+    TARGET void catch_##SUF(float *s, int H, float rho, uint32_t n) { catch_up_##SUF(s, H, rho, n); }                 \
+    static const fused_isa isa_##SUF = {rms_##SUF, adam_##SUF, any_##SUF, fwd_##SUF, catch_##SUF};                   \
+    TARGET void fused_##SUF(const fc_fused_layer *f, const fc_nz_rows *nz, float *zp) { fused_walk(f, nz, zp, &isa_##SUF); }
+
+FUSED_ISA(avx2, __attribute__((target("avx2,fma"))) static)
 
 /* ---- AVX-512: the same arithmetic in 16 lanes. Every lane does the operations of the
  * AVX2 and scalar paths in the same order (FMA where they use FMA, IEEE sqrt and division),
@@ -576,16 +589,11 @@ AVX512_INLINE void row_update_avx512(const fc_fused_layer *f, const fc_nz_rows *
 
 /* block_forward_avx2 in 16 lanes. */
 AVX512_INLINE void block_forward_avx512(const fc_fused_layer *f, const fc_nz_rows *nz, int blk, float *restrict zp) {
-    const int H = f->H, nblk = (nz->rows + FC_NZ_BLOCK - 1) / FC_NZ_BLOCK;
-    const int i0 = nz->r0 + blk * FC_NZ_BLOCK;
+    const int H = f->H;
     const float *wp[FC_NZ_BLOCK];
     float xv[FC_NZ_BLOCK];
     for (int b = 0; b < f->bn; b++) {
-        int nnz = 0;
-        for (uint32_t m = nz->fmask[(size_t)b * nblk + blk]; m; m &= m - 1) {
-            int i = i0 + __builtin_ctz(m);
-            wp[nnz] = f->w + (size_t)i * H, xv[nnz++] = f->xn[b][i];
-        }
+        const int nnz = fwd_terms(f, nz, blk, b, wp, xv);
         if (!nnz) continue;
         float *z = zp + (size_t)b * H;
         int j = 0;
@@ -603,24 +611,7 @@ AVX512_INLINE void block_forward_avx512(const fc_fused_layer *f, const fc_nz_row
     }
 }
 
-#define AVX512_FN __attribute__((target("avx512f,avx2,fma"))) static
-AVX512_FN void rms_avx512(const fc_fused_layer *f, const fc_nz_rows *nz, int i, const float **dp, float *xv, int pd) {
-    row_update_avx512(f, nz, i, dp, xv, FC_OPTIM_RMSPROP, 0, pd);
-}
-AVX512_FN void adam_avx512(const fc_fused_layer *f, const fc_nz_rows *nz, int i, const float **dp, float *xv, int pd) {
-    row_update_avx512(f, nz, i, dp, xv, FC_OPTIM_ADAM, 0, pd);
-}
-AVX512_FN void any_avx512(const fc_fused_layer *f, const fc_nz_rows *nz, int i, const float **dp, float *xv, int pd) {
-    row_update_avx512(f, nz, i, dp, xv, f->os.kind, f->l2x2 != 0.0f, pd);
-}
-AVX512_FN void fwd_avx512(const fc_fused_layer *f, const fc_nz_rows *nz, int blk, float *restrict zp) {
-    block_forward_avx512(f, nz, blk, zp);
-}
-AVX512_FN void catch_avx512(float *s, int H, float rho, uint32_t n) { catch_up_avx512(s, H, rho, n); }
-static const fused_isa isa_avx512 = {rms_avx512, adam_avx512, any_avx512, fwd_avx512, catch_avx512};
-AVX512_FN void fused_avx512(const fc_fused_layer *f, const fc_nz_rows *nz, float *zp) {
-    fused_walk(f, nz, zp, &isa_avx512);
-}
+FUSED_ISA(avx512, __attribute__((target("avx512f,avx2,fma"))) static)
 
 static int fused_isa_cap = 2; /* fc_fused_set_isa */
 
