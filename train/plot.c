@@ -195,6 +195,40 @@ static cairo_t *start(cairo_surface_t **sf, int w, int h) {
     return cr;
 }
 
+/* How much of the curves of s a legend box at (x, y, w, h) would cover: points sampled
+ * along each segment (17 per epoch) that fall inside it, with a 4-pixel margin. */
+static int legend_cover(const frame *f, const series *s, int ns, double x, double y, double w, double h) {
+    int hits = 0;
+    for (int k = 0; k < ns; k++)
+        for (int i = 0; i < s[k].n; i++) {
+            double v = s[k].y[(size_t)i * s[k].stride];
+            if (!isfinite(v)) continue;
+            double v1 = i + 1 < s[k].n ? s[k].y[(size_t)(i + 1) * s[k].stride] : NAN;
+            for (int q = 0; q < (isfinite(v1) ? 17 : 1); q++) {
+                double t = q / 17.0, X = px(f, i + 1 + t), Y = py(f, isfinite(v1) ? v + (v1 - v) * t : v);
+                hits += X >= x - 4 && X <= x + w + 4 && Y >= y - 4 && Y <= y + h + 4;
+            }
+        }
+    return hits;
+}
+
+/* Top-left corner of the legend of s inside frame f: the corner position covering the
+ * fewest curve points, the preferred one first on ties (lower right if prefer_low, else
+ * upper right). */
+static void place_legend(cairo_t *cr, const frame *f, const series *s, int ns, int prefer_low, double *lx,
+                         double *ly) {
+    const double w = legend_width(cr, s, ns), h = 18.0 * ns + 8, m = 8;
+    const double right = f->x0 + f->w - w - m, left = f->x0 + m, top = f->y0 + m, bottom = f->y0 + f->h - h - m;
+    const double cand[4][2] = {{right, prefer_low ? bottom : top}, {right, prefer_low ? top : bottom},
+                               {left, prefer_low ? bottom : top}, {left, prefer_low ? top : bottom}};
+    int best = -1, best_hits = 0;
+    for (int c = 0; c < 4; c++) {
+        int hits = legend_cover(f, s, ns, cand[c][0], cand[c][1], w, h);
+        if (best < 0 || hits < best_hits) best = c, best_hits = hits;
+    }
+    *lx = cand[best][0], *ly = cand[best][1];
+}
+
 int fc_plot_history(const fc_history *h, const char *title, const char *path, fc_status *st) {
     if (h->n < 1) return fc_fail(st, FC_ERR_ARG, "%s: no epochs to plot", path);
     cairo_surface_t *sf;
@@ -214,9 +248,12 @@ int fc_plot_history(const fc_history *h, const char *title, const char *path, fc
         y_range(s, has_val ? 2 : 1, &f);
         draw_axes(cr, &f, names[p], "Epoch", names[p]);
         for (int k = 0; k < (has_val ? 2 : 1); k++) draw_series(cr, &f, &s[k]);
-        /* legend away from the curves' end: accuracy rises (lower right), loss falls (upper right) */
-        double ly = p == 0 ? f.y0 + f.h - (has_val ? 52 : 34) - 8 : f.y0 + 8;
-        draw_legend(cr, f.x0 + f.w - 190, ly, s, has_val ? 2 : 1);
+        /* the corner whose box covers the least of the curves (matplotlib's loc='best'); ties
+         * go to where curves usually leave room: accuracy rises (lower right), loss falls
+         * (upper right) */
+        double lx, ly;
+        place_legend(cr, &f, s, has_val ? 2 : 1, p == 0, &lx, &ly);
+        draw_legend(cr, lx, ly, s, has_val ? 2 : 1);
     }
     cairo_set_source_rgb(cr, 0, 0, 0);
     text_at(cr, 550, 14, title ? title : "", 13, 0.5, 0);

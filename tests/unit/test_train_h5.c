@@ -183,6 +183,26 @@ static void test_plots(void) {
         }
     CHECK(blue > 300 && red > 300, "curves drawn: %ld blue, %ld red pixels", blue, red);
     cairo_surface_destroy(s);
+    { /* a diverged run: from epoch 2 the losses stay at their top, along the frame's upper
+       * edge where the loss legend usually goes; the legend moves, and the curves there stay
+       * visible (loss panel: frame x 620-1060, y 70-390; the old legend's text at x 910-1015) */
+        fc_epoch_stat dv[8];
+        for (int e = 0; e < 8; e++) dv[e] = (fc_epoch_stat){e ? 1.0f : 0.1f, 0.5f, 1.0f, 0.5f, 0.1};
+        fc_history hd = {.ep = dv, .n = 8};
+        snprintf(path, sizeof path, "%s/diverge.png", dir);
+        CHECK(fc_plot_history(&hd, "diverging", path, &st) == 0, "%s", st.msg);
+        cairo_surface_t *q = cairo_image_surface_create_from_png(path);
+        unsigned char *qd = cairo_image_surface_get_data(q);
+        int qs = cairo_image_surface_get_stride(q);
+        long seen = 0;
+        for (int y = 72; qd && y < 110; y++)
+            for (int x = 910; x < 1015; x++) {
+                unsigned char *p = qd + y * qs + x * 4;
+                seen += (p[0] > 200 && p[1] < 60 && p[2] < 60) || (p[2] > 200 && p[0] < 60 && p[1] < 60);
+            }
+        CHECK(seen > 100, "curves at the loss panel's upper right not under the legend: %ld coloured pixels", seen);
+        cairo_surface_destroy(q);
+    }
     fc_history hs[3] = {h, h, h};
     char *labels[3] = {"a", "b", "c"};
     snprintf(path, sizeof path, "%s/sweep.png", dir);
