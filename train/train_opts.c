@@ -201,8 +201,25 @@ void fc_train_config_label(const fc_train_config *c, char *buf, size_t cap) {
         o += (size_t)snprintf(hid + o, sizeof hid - o, "%s%d", i ? ":" : "", c->arch.hidden[i]);
     int n = snprintf(buf, cap, "%s %s lr=%g hidden=%s", fc_pool_name(c->arch.pool), fc_optim_name(c->opt.kind),
                      nicef(c->opt.lr), hid);
-    if (c->arch.n_hidden > 0 && n >= 0 && (size_t)n < cap)
-        snprintf(buf + n, cap - (size_t)n, " dropout=%g", nicef(c->arch.dropout));
+    /* then every other setting that shapes the run and is not the default (the plot title
+     * of two runs that differ tells them apart) */
+    fc_train_config d;
+    fc_train_config_defaults(&d);
+    fc_optim od;
+    fc_optim_defaults(c->opt.kind, &od);
+#define ADD(...)                                                                                                     \
+    do {                                                                                                             \
+        if (n >= 0 && (size_t)n < cap) n += snprintf(buf + n, cap - (size_t)n, __VA_ARGS__);                          \
+    } while (0)
+    if (c->arch.n_hidden > 0) ADD(" dropout=%g", nicef(c->arch.dropout));
+    if (c->arch.n_hidden > 0 && c->arch.act != d.arch.act) ADD(" activation=%s", fc_hact_name(c->arch.act));
+    if (c->opt.kind == FC_OPTIM_SGD && c->opt.momentum > 0)
+        ADD(" momentum=%g%s", nicef(c->opt.momentum), c->opt.nesterov ? " nesterov" : "");
+    if (c->opt.kind == FC_OPTIM_RMSPROP && c->opt.rho != od.rho) ADD(" rho=%g", nicef(c->opt.rho));
+    if (c->batch != d.batch) ADD(" batch=%d", c->batch);
+    if (c->l2 > 0) ADD(" l2=%g", nicef(c->l2));
+    if (c->class_weight) ADD(" class_weight=balanced");
+#undef ADD
 }
 
 json_t *fc_json_num(float v) { return isfinite(v) ? json_real(nicef(v)) : json_null(); }

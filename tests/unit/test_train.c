@@ -7,6 +7,7 @@
 #include "../../train/rng.h"
 #include "../../train/sparse.h"
 #include "../../train/trainer.h"
+#include "../../train/train_opts.h"
 #include "t.h"
 
 #include <xmmintrin.h>
@@ -537,7 +538,24 @@ static void test_head_ftz(void) {
     fc_head_free(hd);
 }
 
+/* --- the train plot's title: the defaults' short form, then every non-default setting --- */
+static void test_config_label(void) {
+    fc_train_config c;
+    fc_train_config_defaults(&c);
+    char buf[256];
+    fc_train_config_label(&c, buf, sizeof buf);
+    CHECK(!strcmp(buf, "flatten rmsprop lr=2e-05 hidden=256 dropout=0.5"), "defaults: '%s'", buf);
+    fc_optim_defaults(FC_OPTIM_SGD, &c.opt);
+    c.opt.lr = 0.01f, c.opt.momentum = 0.9f, c.opt.nesterov = 1, c.batch = 32, c.l2 = 1e-3f, c.class_weight = 1;
+    c.arch.act = FC_ACT_TANH;
+    fc_train_config_label(&c, buf, sizeof buf);
+    CHECK(!strcmp(buf, "flatten sgd lr=0.01 hidden=256 dropout=0.5 activation=tanh momentum=0.9 nesterov batch=32 "
+                       "l2=0.001 class_weight=balanced"),
+          "non-defaults: '%s'", buf);
+}
+
 int main(void) {
+    T_RUN(test_config_label);
     T_RUN(test_head_ftz);
     /* every vector path this CPU has (AVX-512, AVX2) against the scalar reference */
     /* (a CPU without AVX2 runs them once on the scalar path: the forward against double) */
