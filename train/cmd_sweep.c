@@ -329,6 +329,7 @@ static int outputs(const char *store, const fc_args *a, sweep_run *r, const fc_d
     if (!rc && best_path) {
         char *cfg = fc_train_config_text(&r->cfg[best]);
         rc = fc_run_stamp_head(r->heads[best], tr, st);
+        if (!rc) rc = fc_run_stamp_result(r->heads[best], &r->cfg[best], &r->hist[best], st);
         if (!rc) rc = fc_head_save(r->heads[best], best_path, &r->cfg[best].opt, r->cfg[best].l2, cfg, st);
         free(cfg);
         if (!rc && !quiet) printf("best: config %d (%s), saved %s\n", best + 1, r->labels[best], best_path);

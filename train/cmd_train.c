@@ -76,6 +76,7 @@ static int finish(const char *store, const char *out, const fc_args *a, const fc
                   fc_head *hd, const fc_history *h, const fc_dataset *tr, int has_val, double secs, fc_status *st) {
     char *cfg_text = fc_train_config_text(c);
     int rc = fc_run_stamp_head(hd, tr, st);
+    if (!rc) rc = fc_run_stamp_result(hd, c, h, st);
     if (!rc) rc = fc_head_save(hd, out, &c->opt, c->l2, cfg_text, st);
     const char *hist = fc_arg_str(a, "history", NULL), *plot = fc_arg_str(a, "plot", NULL);
     if (!rc && hist) rc = fc_history_write_csv(h, hist, st);

@@ -116,6 +116,7 @@ void fc_head_free(fc_head *hd) {
     free(hd->class_names);
     free(hd->backbone_json);
     free(hd->config_json);
+    free(hd->result_json);
     free(hd);
 }
 

@@ -48,6 +48,7 @@ typedef struct {
     char **class_names;    /* n_classes strings, owned (may be NULL) */
     char *backbone_json;   /* JSON object: arch, layer, in_h, in_w, preprocess, resize ... */
     char *config_json;     /* read from HEAD.h5 only: the training settings (featcache_config), or NULL */
+    char *result_json;     /* which epoch's weights these are and its metrics (featcache_result), or NULL */
     float l2;              /* kernel L2 factor it was trained with (part of Keras's loss) */
 } fc_head;
 

@@ -244,6 +244,7 @@ int fc_head_save(const fc_head *hd, const char *path, const fc_optim *opt, float
              put_str_attr(f, "class_names", classes) == 0 &&
              put_str_attr(f, "featcache_backbone", hd->backbone_json ? hd->backbone_json : "{}") == 0 &&
              (!config_json || put_str_attr(f, "featcache_config", config_json) == 0) &&
+             (!hd->result_json || put_str_attr(f, "featcache_result", hd->result_json) == 0) &&
              write_weights(f, hd, names, n_names) == 0;
     if (H5Fclose(f) < 0) ok = 0;
     if (!ok) { /* errno from a failed write (disk full, ulimit -f), else HDF5's own trouble */
@@ -579,6 +580,10 @@ int fc_head_load(const char *path, fc_head **out, fc_status *st) {
         rc = st->code;
         goto out;
     }
+    if (H5Aexists(f, "featcache_result") > 0 && !(hd->result_json = get_str_attr(f, "featcache_result", path, st))) {
+        rc = st->code;
+        goto out;
+    }
 out:
     H5Fclose(f);
     free(model), free(fp);
@@ -603,6 +608,30 @@ static int is_head(const char *path, int ours) {
     H5Fclose(f);
     return yes;
 }
+/* featcache_result as one line: "epoch 5 of 8 run (the lowest val_loss, restored by
+ * --patience; stopped early): val_loss 0.3926, val_acc 0.8667, loss 0.2, acc 0.93". */
+static void result_text(const char *json, char *out, size_t cap) {
+    json_t *j = json_loads(json, 0, NULL);
+    if (!json_is_object(j)) {
+        snprintf(out, cap, "? (featcache_result is not a JSON object)");
+        json_decref(j);
+        return;
+    }
+    int n = snprintf(out, cap, "epoch %lld of %lld run", (long long)json_integer_value(json_object_get(j, "epoch")),
+                     (long long)json_integer_value(json_object_get(j, "epochs_run")));
+    int restored = json_is_true(json_object_get(j, "restored")), early = json_is_true(json_object_get(j, "stopped_early"));
+    if (n >= 0 && (size_t)n < cap && (restored || early))
+        n += snprintf(out + n, cap - (size_t)n, " (%s%s%s)", restored ? "the lowest val_loss, restored by --patience" : "",
+                      restored && early ? "; " : "", early ? "stopped early" : "");
+    static const char *const keys[] = {"val_loss", "val_acc", "loss", "acc"};
+    for (int k = 0; k < 4; k++) {
+        json_t *v = json_object_get(j, keys[k]);
+        if (json_is_number(v) && n >= 0 && (size_t)n < cap)
+            n += snprintf(out + n, cap - (size_t)n, "%s %s %.4f", k ? "," : ":", keys[k], json_number_value(v));
+    }
+    json_decref(j);
+}
+
 
 int fc_is_head_file(const char *path) { return is_head(path, 0); }
 
@@ -643,6 +672,11 @@ int fc_head_describe(const char *path, int *handled, fc_status *st) {
     if (hd->config_json) {
         fc_config_text(hd->config_json, line, sizeof line);
         fputs("\ntrained with ", stdout);
+        fc_fputs_printable(line, stdout);
+    }
+    if (hd->result_json) {
+        result_text(hd->result_json, line, sizeof line);
+        fputs("\nweights      ", stdout);
         fc_fputs_printable(line, stdout);
     }
     fputs("\nfeatures     fingerprint ", stdout);

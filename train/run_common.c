@@ -69,6 +69,22 @@ int fc_run_precheck_pool(const char *cmd, int axis, const fc_train_config *c, in
     return rc;
 }
 
+int fc_run_stamp_result(fc_head *hd, const fc_train_config *c, const fc_history *h, fc_status *st) {
+    if (h->n < 1) return FC_OK;
+    const int restored = c->patience > 0, held = restored ? h->best : h->n - 1;
+    const fc_epoch_stat *e = &h->ep[held];
+    json_t *j = json_pack("{s:i, s:i, s:i, s:b, s:b, s:o, s:o, s:o, s:o}", "epoch", held + 1, "epochs_run", h->n,
+                          "epochs", c->epochs, "restored", restored, "stopped_early", h->stopped_early, "loss",
+                          fc_json_num(e->loss), "acc", fc_json_num(e->acc), "val_loss", fc_json_num(e->val_loss),
+                          "val_acc", fc_json_num(e->val_acc));
+    char *s = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(7)) : NULL;
+    json_decref(j);
+    if (!s) return fc_fail(st, FC_ERR_NOMEM, "cannot build the result JSON");
+    free(hd->result_json);
+    hd->result_json = s;
+    return FC_OK;
+}
+
 int fc_run_stamp_head(fc_head *hd, const fc_dataset *ds, fc_status *st) {
     const fc_provenance *p = &ds->prov;
     snprintf(hd->fingerprint, sizeof hd->fingerprint, "%s", ds->fingerprint);

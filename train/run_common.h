@@ -36,6 +36,9 @@ int fc_run_check_pool(const char *cmd, int axis, const fc_train_config *c, int n
 /* Copies fingerprint, class names and backbone provenance (JSON) into the head, and marks
  * it vec_in when its features are a vector (HEAD.h5 then starts with its Dense). */
 int fc_run_stamp_head(fc_head *hd, const fc_dataset *ds, fc_status *st);
+/* Records in hd (HEAD.h5's featcache_result) which epoch's weights it holds under config c
+ * and history h (the last, or with --patience the lowest-val_loss one) and their metrics. */
+int fc_run_stamp_result(fc_head *hd, const fc_train_config *c, const fc_history *h, fc_status *st);
 /* 1 if runs can be recorded in path; else (not writable for us, or no write permission
  * bit at all: a chmod a-w store stays unchanged even for root) prints one notice on
  * stderr ("store is read-only: run not recorded") and returns 0. */

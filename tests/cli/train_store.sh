@@ -172,6 +172,21 @@ else:
     assert best != len(h), "test needs a run whose lowest val_loss is not at the last epoch"
     assert f"lowest val_loss {min(vl):.4f} at epoch {best} " in line and "best epoch" not in line, line
 PY
+    # review 11 U F11: HEAD.h5 records which epoch's weights it holds (featcache_result), and info shows it
+    "$FC" info "$T/w$pat.h5" >"$T/wi$pat.txt" 2>&1
+    $PY - "$T/wi$pat.txt" "$T/w$pat.csv" $pat <<'PY' && ok "patience $pat: info HEAD.h5 names the epoch its weights are from" \
+        || fail "patience $pat info: $(grep '^weights' "$T/wi$pat.txt")"
+import csv, re, sys
+info = open(sys.argv[1]).read()
+h = list(csv.DictReader(open(sys.argv[2])))
+pat = int(sys.argv[3])
+vl = [float(r["val_loss"]) for r in h]
+held = vl.index(min(vl)) + 1 if pat else len(h)
+m = re.search(r"^weights +epoch (\d+) of (\d+) run(.*): val_loss ([0-9.]+), val_acc ([0-9.]+)", info, re.M)
+assert m and int(m.group(1)) == held and int(m.group(2)) == len(h), (info, held)
+assert abs(float(m.group(4)) - vl[held - 1]) < 1e-4, (m.group(4), vl[held - 1])
+assert ("restored by --patience" in m.group(3)) == bool(pat), m.group(3)
+PY
 done
 
 # --- an option that would not shape the head is refused, not recorded as if used (on a copy:
