@@ -173,6 +173,14 @@ else:
     assert f"lowest val_loss {min(vl):.4f} at epoch {best} " in line and "best epoch" not in line, line
 PY
     # review 11 U F11: HEAD.h5 records which epoch's weights it holds (featcache_result), and info shows it
+    # (a damaged record is shown as such; the head still loads and evaluates)
+    if [ $pat = 0 ]; then
+        cp "$T/w0.h5" "$T/wbad.h5"
+        "$PY" -c 'import h5py, sys; h5py.File(sys.argv[1], "a").attrs["featcache_result"] = "not json"' "$T/wbad.h5"
+        expect_exit "info on a head whose featcache_result is damaged" 0 "featcache_result is not a JSON object" \
+            "$FC" info "$T/wbad.h5"
+        check "... it still evaluates" "$FC" evaluate "$S" "$T/wbad.h5"
+    fi
     "$FC" info "$T/w$pat.h5" >"$T/wi$pat.txt" 2>&1
     $PY - "$T/wi$pat.txt" "$T/w$pat.csv" $pat <<'PY' && ok "patience $pat: info HEAD.h5 names the epoch its weights are from" \
         || fail "patience $pat info: $(grep '^weights' "$T/wi$pat.txt")"
