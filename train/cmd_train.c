@@ -83,7 +83,7 @@ static int finish(const char *store, const char *out, const fc_args *a, const fc
     if (!rc && plot) {
         char title[300];
         fc_train_config_label(c, title, sizeof title);
-        rc = fc_plot_history(h, title, plot, st);
+        rc = fc_plot_history(h, title, c->patience > 0 ? h->best + 1 : 0, plot, st);
     }
     if (!rc) {
         fc_status rst = {0};

@@ -229,7 +229,7 @@ static void place_legend(cairo_t *cr, const frame *f, const series *s, int ns, i
     *lx = cand[best][0], *ly = cand[best][1];
 }
 
-int fc_plot_history(const fc_history *h, const char *title, const char *path, fc_status *st) {
+int fc_plot_history(const fc_history *h, const char *title, int kept, const char *path, fc_status *st) {
     if (h->n < 1) return fc_fail(st, FC_ERR_ARG, "%s: no epochs to plot", path);
     cairo_surface_t *sf;
     cairo_t *cr = start(&sf, 1100, 460);
@@ -238,22 +238,35 @@ int fc_plot_history(const fc_history *h, const char *title, const char *path, fc
     const int stride = (int)(sizeof(fc_epoch_stat) / sizeof(float));
     const char *names[2] = {"Accuracy", "Loss"};
     for (int p = 0; p < 2; p++) {
-        series s[2] = {
+        const int nc = has_val ? 2 : 1, mark = kept >= 1 && kept <= h->n;
+        char kept_label[48];
+        snprintf(kept_label, sizeof kept_label, "weights kept (epoch %d)", kept);
+        series s[3] = {
             {p ? &h->ep[0].loss : &h->ep[0].acc, stride, h->n, 0, 0, 1, 0, p ? "training loss" : "training accuracy"},
             {p ? &h->ep[0].val_loss : &h->ep[0].val_acc, stride, h->n, 1, 0, 0, 0,
              p ? "validation loss" : "validation accuracy"},
+            {NULL, 0, 0, 0.45, 0.45, 0.45, 1, kept_label}, /* legend entry of the mark only */
         };
+        if (!has_val) s[1] = s[2];
         /* one epoch: centred on x = 1 (tick 1 only), not on the frame's edge */
         frame f = {80 + 540.0 * p, 70, 440, 320, h->n > 1 ? 1 : 0.5, h->n > 1 ? h->n : 1.5, 0, 1};
         y_range(s, has_val ? 2 : 1, &f);
         draw_axes(cr, &f, names[p], "Epoch", names[p]);
-        for (int k = 0; k < (has_val ? 2 : 1); k++) draw_series(cr, &f, &s[k]);
+        if (mark) { /* the epoch whose weights HEAD.h5 holds (restored by --patience) */
+            double X = px(&f, kept);
+            cairo_set_source_rgb(cr, 0.45, 0.45, 0.45);
+            cairo_set_line_width(cr, 1.2);
+            set_dash(cr, 1);
+            cairo_move_to(cr, X, f.y0), cairo_line_to(cr, X, f.y0 + f.h), cairo_stroke(cr);
+            set_dash(cr, 0);
+        }
+        for (int k = 0; k < nc; k++) draw_series(cr, &f, &s[k]);
         /* the corner whose box covers the least of the curves (matplotlib's loc='best'); ties
          * go to where curves usually leave room: accuracy rises (lower right), loss falls
          * (upper right) */
         double lx, ly;
-        place_legend(cr, &f, s, has_val ? 2 : 1, p == 0, &lx, &ly);
-        draw_legend(cr, lx, ly, s, has_val ? 2 : 1);
+        place_legend(cr, &f, s, nc + mark, p == 0, &lx, &ly);
+        draw_legend(cr, lx, ly, s, nc + mark);
     }
     cairo_set_source_rgb(cr, 0, 0, 0);
     text_at(cr, 550, 14, title ? title : "", 13, 0.5, 0);

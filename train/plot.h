@@ -7,8 +7,9 @@
 #include "trainer.h"
 
 /* Two panels like the seeds' matplotlib figure: "Accuracy" (training vs validation)
- * and "Loss" (training vs validation), x = epoch. */
-int fc_plot_history(const fc_history *h, const char *title, const char *path, fc_status *st);
+ * and "Loss" (training vs validation), x = epoch. kept > 0: a dashed vertical line marks
+ * that epoch (1-based) as the one whose weights were kept (restored by --patience). */
+int fc_plot_history(const fc_history *h, const char *title, int kept, const char *path, fc_status *st);
 /* One panel: validation accuracy per epoch for each of n runs, legend = labels. Past 40
  * runs, the first 40 of rank (configs best first, e.g. the sweep's leaderboard), or
  * without it (NULL) the 40 with the highest accuracy at any epoch. */

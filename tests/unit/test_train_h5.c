@@ -168,7 +168,7 @@ static void test_plots(void) {
     char path[128];
     snprintf(path, sizeof path, "%s/curves.png", dir);
     fc_status st = {0};
-    CHECK(fc_plot_history(&h, "flatten rmsprop lr=2e-05", path, &st) == 0, "%s", st.msg);
+    CHECK(fc_plot_history(&h, "flatten rmsprop lr=2e-05", 0, path, &st) == 0, "%s", st.msg);
     cairo_surface_t *s = cairo_image_surface_create_from_png(path);
     CHECK(cairo_surface_status(s) == CAIRO_STATUS_SUCCESS && cairo_image_surface_get_width(s) == 1100, "png readable");
     /* something was drawn in both colors: count blue-ish and red-ish pixels */
@@ -190,7 +190,7 @@ static void test_plots(void) {
         for (int e = 0; e < 8; e++) dv[e] = (fc_epoch_stat){e ? 1.0f : 0.1f, 0.5f, 1.0f, 0.5f, 0.1};
         fc_history hd = {.ep = dv, .n = 8};
         snprintf(path, sizeof path, "%s/diverge.png", dir);
-        CHECK(fc_plot_history(&hd, "diverging", path, &st) == 0, "%s", st.msg);
+        CHECK(fc_plot_history(&hd, "diverging", 0, path, &st) == 0, "%s", st.msg);
         cairo_surface_t *q = cairo_image_surface_create_from_png(path);
         unsigned char *qd = cairo_image_surface_get_data(q);
         int qs = cairo_image_surface_get_stride(q);
@@ -201,6 +201,22 @@ static void test_plots(void) {
                 seen += (p[0] > 200 && p[1] < 60 && p[2] < 60) || (p[2] > 200 && p[0] < 60 && p[1] < 60);
             }
         CHECK(seen > 100, "curves at the loss panel's upper right not under the legend: %ld coloured pixels", seen);
+        cairo_surface_destroy(q);
+    }
+    for (int kept = 0; kept <= 3; kept += 3) { /* --patience's kept epoch: a dashed grey line at epoch 3 of 5
+                                                * (accuracy panel: x = 80 + 440 * (3 - 1) / 4 = 300) */
+        snprintf(path, sizeof path, "%s/kept%d.png", dir, kept);
+        CHECK(fc_plot_history(&h, "kept", kept, path, &st) == 0, "%s", st.msg);
+        cairo_surface_t *q = cairo_image_surface_create_from_png(path);
+        unsigned char *qd = cairo_image_surface_get_data(q);
+        int qs = cairo_image_surface_get_stride(q);
+        long grey = 0;
+        for (int y = 72; qd && y < 388; y++)
+            for (int x = 298; x <= 302; x++) {
+                unsigned char *p = qd + y * qs + x * 4;
+                grey += p[0] == p[1] && p[1] == p[2] && p[0] > 90 && p[0] < 235; /* antialiased grey */
+            }
+        CHECK(kept ? grey > 100 : grey < 20, "kept %d: %ld grey pixels on the epoch-3 column", kept, grey);
         cairo_surface_destroy(q);
     }
     fc_history hs[3] = {h, h, h};
@@ -251,7 +267,7 @@ static void test_plots(void) {
         cairo_surface_destroy(q);
     }
     snprintf(path, sizeof path, "%s/nodir/x.png", dir);
-    CHECK(fc_plot_history(&h, "t", path, &st) == FC_ERR_IO && strstr(st.msg, path), "unwritable: %s", st.msg);
+    CHECK(fc_plot_history(&h, "t", 0, path, &st) == FC_ERR_IO && strstr(st.msg, path), "unwritable: %s", st.msg);
 }
 
 static void test_metrics(void) {
