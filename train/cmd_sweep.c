@@ -74,6 +74,17 @@ static void log_epoch(void *ctx, int cfg, int epoch, const fc_epoch_stat *s) {
                 s->seconds);
 }
 
+/* need and limit for a message ("1.8 MiB", "1 MiB"); when they round alike ("40 MiB" and
+ * "40 MiB") each says its bytes too. */
+static void fmt_need(double need, double limit, char *nout, char *lout, size_t cap) {
+    fc_fmt_bytes(need, nout, cap);
+    fc_fmt_bytes(limit, lout, cap);
+    if (strcmp(nout, lout)) return;
+    size_t a = strlen(nout), b = strlen(lout);
+    snprintf(nout + a, cap - a, " (%.0f B)", need);
+    snprintf(lout + b, cap - b, " (%.0f B)", limit);
+}
+
 /* "1.50 GiB" style (the units --max-memory takes), for messages. */
 /* SIZE for --max-memory: a number of bytes with an optional K, M, G or T suffix (powers of
  * 1024; "B" or "iB" may follow it). -1 if malformed. */
@@ -178,7 +189,7 @@ static int train_all(const fc_dataset *tr, const fc_dataset *va, sweep_run *r, i
         }
         int rounds = 0;
         for (int k = 0; k < m; k = round_end(need, idx, k, m, budget)) rounds++;
-        char bb[32], nb[32];
+        char bb[64], nb[64];
         fc_fmt_bytes(budget, bb, sizeof bb);
         if (!quiet && groups > 1)
             fprintf(stderr, "sweep: group %d/%d: %d config(s) sharing pool, batch and seed, trained together\n", g + 1,
@@ -186,7 +197,7 @@ static int train_all(const fc_dataset *tr, const fc_dataset *va, sweep_run *r, i
         if (!quiet && rounds > 1) {
             double total = 0;
             for (int k = 0; k < m; k++) total += need[idx[k]];
-            fc_fmt_bytes(total, nb, sizeof nb);
+            fmt_need(total, budget, nb, bb, sizeof nb);
             fprintf(stderr, "sweep: %s%d configs need %s for weights and optimizer state, %s %s: %d rounds\n",
                     groups > 1 ? "this group's " : "", m, nb, auto_mem ? "memory available (85%):" : "--max-memory",
                     bb, rounds);
@@ -201,10 +212,11 @@ static int train_all(const fc_dataset *tr, const fc_dataset *va, sweep_run *r, i
                 maxe = gc[q].epochs > maxe ? gc[q].epochs : maxe;
             }
             if (n == 1 && need[idx[k0]] > budget) {
-                fc_fmt_bytes(need[idx[k0]], nb, sizeof nb);
+                char lb[64];
+                fmt_need(need[idx[k0]], budget, nb, lb, sizeof nb);
                 fprintf(stderr, "featcache sweep: warning: config %d alone needs %s for its weights and optimizer "
                                 "state, more than the %s %s; it may run out of memory\n",
-                        idx[k0] + 1, nb, bb, auto_mem ? "available (85%)" : "of --max-memory");
+                        idx[k0] + 1, nb, lb, auto_mem ? "available (85%)" : "of --max-memory");
             }
             lg.epochs = maxe;
             fc_train_hooks hooks = {log_epoch, &lg, ck, idx + k0};

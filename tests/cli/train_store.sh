@@ -283,6 +283,11 @@ else
     ok "skipped: this machine has more than 95 GiB of memory and swap available"
 fi
 
+# review 11 U F10: a need and a limit that round alike are given in bytes too
+cp "$S" "$T/mm.db"
+expect_exit "sweep: a config over --max-memory by less than the rounding" 0 \
+    "alone needs 1 MiB (1086352 B) for its weights and optimizer state, more than the 1 MiB (1048576 B) of --max-memory" \
+    "$FC" sweep "$T/mm.db" --grid 'hidden=64,128,256' --epochs 1 --max-memory 1M -o "$T/mm.csv" -q
 # --- sweep in rounds that fit --max-memory: the same results as all configs at once
 G='lr=1e-4,1e-3 hidden=16,64 dropout=0,0.5'
 check "sweep at once" "$FC" sweep "$T/exp.h5" --grid "$G" --epochs 2 --seed 3 --threads 2 -o "$T/once.csv" \
