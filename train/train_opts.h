@@ -14,7 +14,7 @@
  * says where --patience's lowest-val_loss weights go (train: HEAD.h5; sweep: each config's
  * head, ranked by them, the one --best writes). */
 #define FC_TRAIN_OPT_ENTRIES(PATIENCE_KEEPS)                                                     \
-    {"pool", 0, "flatten|gap|gmp", "Flatten or global average/max pooling (default flatten)"},  \
+    {"pool", 0, "flatten|gap|gmp", "Flatten or global average/max pooling (avg, max: the same as gap, gmp; default flatten)"},  \
     {"hidden", 0, "N[,N..]", "hidden Dense layer sizes; 0 = linear classifier (default 256)"}, \
     {"activation", 0, "relu|tanh|sigmoid|linear", "hidden activation (default relu; not with --hidden 0)"}, \
     {"dropout", 0, "RATE", "Dropout after each hidden layer, [0, 1) (default 0.5; not with --hidden 0)"}, \
