@@ -157,6 +157,45 @@ AI void dw_pixel1(const fc_geom *g, const float *xi, const float *w, const float
     if (c0 < c) dw_block1(px, wk, taps, bias, acc, c0, c - c0);
 }
 
+/* One channel block of four horizontally adjacent output pixels (multiplier 1) whose taps
+ * all lie inside the input: each weight vector is loaded once for the four. Every output
+ * sums its taps in dw_pixel1's order (bias, then ky, kx ascending), so the bits are the
+ * same as pixel by pixel. xs: the input step between adjacent output pixels. */
+AI void dw_quad_block(const fc_geom *g, const float *x0, const float *w, const float *bias,
+                      float *restrict y, size_t xs, int c0, int nl) {
+    const int c = g->ic;
+    v8 s0 = {0};
+    if (bias) s0 = ld(bias + c0, nl);
+    v8 s1 = s0, s2 = s0, s3 = s0;
+    for (int ky = 0; ky < g->kh; ky++) {
+        const float *xr = x0 + (size_t)ky * g->dh * g->iw * c + c0;
+        const float *wr = w + (size_t)ky * g->kw * c + c0;
+        for (int kx = 0; kx < g->kw; kx++) {
+            const v8 wv = ld(wr + (size_t)kx * c, nl);
+            const float *px = xr + (size_t)kx * g->dw * c;
+            s0 += ld(px, nl) * wv;
+            s1 += ld(px + xs, nl) * wv;
+            s2 += ld(px + 2 * xs, nl) * wv;
+            s3 += ld(px + 3 * xs, nl) * wv;
+        }
+    }
+    st(y + c0, s0, nl);
+    st(y + c + c0, s1, nl);
+    st(y + 2 * c + c0, s2, nl);
+    st(y + 3 * c + c0, s3, nl);
+}
+
+/* Output pixels ox .. ox+3 of row oy, all taps inside the input (see fc_k_depthwise). */
+AI void dw_quad1(const fc_geom *g, const float *xi, const float *w, const float *bias,
+                 float *restrict y, int oy, int ox) {
+    const int c = g->ic;
+    const float *x0 = xi + ((size_t)(oy * g->sh - g->pt) * g->iw + (size_t)(ox * g->sw - g->pl)) * c;
+    const size_t xs = (size_t)g->sw * c;
+    int c0 = 0;
+    for (; c0 + VL <= c; c0 += VL) dw_quad_block(g, x0, w, bias, y, xs, c0, VL);
+    if (c0 < c) dw_quad_block(g, x0, w, bias, y, xs, c0, c - c0);
+}
+
 AI void dw_pixel_mult(const fc_geom *g, int mult, const float *xi, const float *w,
                       const float *bias, float *restrict acc, int oy, int ox) {
     const int c = g->ic, oc = c * mult;
@@ -182,13 +221,25 @@ FC_SIMD void fc_k_depthwise(const fc_geom *g, int mult, const float *x, const fl
     for (int b = 0; b < n; b++) {
         const float *xi = x + (size_t)b * ipix * g->ic;
         float *yi = y + (size_t)b * g->oh * g->ow * oc;
-        for (int oy = 0; oy < g->oh; oy++)
-            for (int ox = 0; ox < g->ow; ox++) {
+        for (int oy = 0; oy < g->oh; oy++) {
+            const int iy0 = oy * g->sh - g->pt;
+            const int rows_in = mult == 1 && iy0 >= 0 && iy0 + (g->kh - 1) * g->dh < g->ih;
+            for (int ox = 0; ox < g->ow;) {
                 float *acc = yi + ((size_t)oy * g->ow + ox) * oc;
+                /* four pixels at once where all their taps are inside the input */
+                if (rows_in && ox + 3 < g->ow && ox * g->sw - g->pl >= 0 &&
+                    (ox + 3) * g->sw - g->pl + (g->kw - 1) * g->dw < g->iw) {
+                    dw_quad1(g, xi, w, bias, acc, oy, ox);
+                    act_row(acc, 4 * (int)oc, a);
+                    ox += 4;
+                    continue;
+                }
                 if (mult == 1) dw_pixel1(g, xi, w, bias, acc, oy, ox);
                 else dw_pixel_mult(g, mult, xi, w, bias, acc, oy, ox);
                 act_row(acc, (int)oc, a);
+                ox++;
             }
+        }
     }
 }
 

@@ -102,7 +102,7 @@ static void test_depthwise_random(void) {
         fc_graph *g = fc_graph_create(NULL);
         int k = it == 0 ? 9 : gb_randint(1, 5), s = gb_randint(1, 2), mult = it % 4 == 3 ? 2 : 1;
         fc_padding pad = it % 2 ? FC_PAD_SAME : FC_PAD_VALID;
-        int h = gb_randint(k, 13), w = gb_randint(k, 13), c = gb_randint(1, 21);
+        int h = gb_randint(k, 13), w = gb_randint(k, it % 2 ? 13 : 37), c = gb_randint(1, it % 5 ? 21 : 44);
         gb_input(g, h, w, c);
         int i = gb_dw(g, "dw", 0, k, mult, s, pad, it % 3 ? FC_ACT_RELU : FC_ACT_LINEAR,
                       it % 3 == 1 ? 6.0f : 0.0f);
