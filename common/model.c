@@ -82,6 +82,41 @@ static int load_by_name(const char *name, fc_graph **out, fc_status *st) {
     return fc_fail(st, FC_ERR_IO, "model '%s': no weights file %s (let Keras download it, or pass -m %s:PATH)", name, have_keras ? kpath : keras_weights_file(name), name);
 }
 
+/* 1 if files a and b are one file, or hold the same bytes (a copy). */
+static int same_file(const char *a, const char *b) {
+    struct stat sa, sb;
+    if (stat(a, &sa) != 0 || stat(b, &sb) != 0 || !S_ISREG(sa.st_mode) || !S_ISREG(sb.st_mode)) return 0;
+    if (sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino) return 1;
+    if (sa.st_size != sb.st_size || sa.st_size > ((off_t)64 << 20)) return 0;
+    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+    int same = fa && fb;
+    char ba[65536], bb[65536];
+    while (same) {
+        size_t na = fread(ba, 1, sizeof ba, fa), nb = fread(bb, 1, sizeof bb, fb);
+        if (na != nb || memcmp(ba, bb, na)) same = 0;
+        if (na < sizeof ba) break;
+    }
+    if (fa) fclose(fa);
+    if (fb) fclose(fb);
+    return same;
+}
+
+/* The default name (mobilenet_v2, inception_v3) whose fetched model a TF.js path names:
+ * its folder or model.json in the cache, or a copy of that model.json; else NULL. Such a
+ * path loads as the name does (arch nsfwjs_*, its default cut and preprocessing). */
+static const char *fetched_default_of(const char *spec, int is_dir) {
+    static const char *const names[] = {"mobilenet_v2", "inception_v3"};
+    char dir[4096], mj[PATH_MAX + 16], cj[4200];
+    fc_status ign = {0};
+    if (fc_model_cache_dir(dir, sizeof dir, &ign)) return NULL;
+    if (snprintf(mj, sizeof mj, is_dir ? "%s/model.json" : "%s", spec) >= (int)sizeof mj) return NULL;
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        snprintf(cj, sizeof cj, "%s/%s/model.json", dir, names[i]);
+        if (same_file(mj, cj)) return names[i];
+    }
+    return NULL;
+}
+
 const char *fc_model_default_layer(const char *arch) {
     if (!strcmp(arch, "nsfwjs_mobilenet_v2")) return "out_relu";
     if (!strcmp(arch, "nsfwjs_inception_v3")) return "mixed10";
@@ -104,7 +139,12 @@ int fc_model_load(const char *spec, fc_graph **out, fc_status *st) {
     if (!exists && fc_arch_known(spec)) return load_by_name(spec, out, st);
     if (!exists)
         return fc_fail(st, FC_ERR_IO, "%s: cannot open model: %s", spec, strerror(errno));
-    if (S_ISDIR(sb.st_mode) || ends_with(spec, ".json")) return fc_model_load_tfjs(spec, out, st);
+    if (S_ISDIR(sb.st_mode) || ends_with(spec, ".json")) {
+        int rc = fc_model_load_tfjs(spec, out, st);
+        const char *name = rc ? NULL : fetched_default_of(spec, S_ISDIR(sb.st_mode));
+        if (name) snprintf((*out)->arch, sizeof (*out)->arch, "nsfwjs_%s", name);
+        return rc;
+    }
     return fc_model_load_keras_h5(spec, out, st);
 }
 

@@ -126,6 +126,19 @@ expect_exit "extract -m mobilenet_v2 --layer dense_1: the classifier output when
     env XDG_CACHE_HOME="$T/xdg" "$FC" extract "$T/nsimg" -m mobilenet_v2 -o "$T/ns2.db" --layer dense_1
 grep -q "by default" "$T/.err" && fail "default-layer note with --layer" || ok "no default-layer note with --layer"
 expect_exit "a model file without --layer: its output" 0 "layer dense_1" "$FC" extract "$T/nsimg" -m "$M/tfjs_mnv2" -o "$T/ns3.db" --preprocess rescale
+# the fetched default given by its folder (the path fetch-model prints) or a copy of it is
+# the same model as its name: same cut, preprocessing and fingerprint (review 12 B F5: the
+# path cut at the 5-class classifier and stored its probabilities)
+expect_exit "extract -m CACHE/mobilenet_v2 (the fetched folder): its conv base" 0 "layer out_relu by default" \
+    env XDG_CACHE_HOME="$T/xdg" "$FC" extract "$T/nsimg" -m "$T/xdg/featcache/models/mobilenet_v2" -o "$T/ns4.db"
+grep -q "backbone: nsfwjs_mobilenet_v2 .*layer out_relu, input 24x24 -> 6x6x32; preprocessing rescale (default" "$T/.out" \
+    && ok "... out_relu maps, nsfwjs preprocessing" || fail "fetched folder: $(grep backbone "$T/.out")"
+cp -r "$T/xdg/featcache/models/mobilenet_v2" "$T/mcopy"
+expect_exit "extract -m COPY/model.json (a copy of the fetched model)" 0 "layer out_relu by default" \
+    env XDG_CACHE_HOME="$T/xdg" "$FC" extract "$T/nsimg" -m "$T/mcopy/model.json" -o "$T/ns5.db"
+expect_exit "... the three spellings merge as one backbone" 0 "3 stores" \
+    "$FC" merge -o "$T/ns_all.db" "$T/ns.db" "$T/ns4.db" "$T/ns5.db"
+grep -q "0 label conflicts" "$T/.out" && ok "... every image a duplicate" || fail "merge: $(tail -1 "$T/.out")"
 # layers agrees with extract (review 9: `layers inception_v3 --size 150` failed on nsfwjs's
 # Flatten where extract worked): with --size, the fetched default is listed up to the cut
 # extract makes; without, the whole classifier with that cut named
