@@ -506,6 +506,13 @@ int fc_provenance_diff(const fc_provenance *a, const char *a_name, const fc_prov
     return nd;
 }
 
+int fc_provenance_diff_besides_codec(const fc_provenance *a, const fc_provenance *b) {
+    fc_provenance c = *b;
+    c.codec.kind = a->codec.kind;
+    char msg[1200];
+    return fc_provenance_diff(a, "a", &c, "b", msg, sizeof msg);
+}
+
 int fc_provenance_compare(const fc_provenance *have, const fc_provenance *want, const char *what,
                           fc_status *st) {
     char msg[1200];

@@ -62,6 +62,8 @@ int fc_provenance_compare(const fc_provenance *have, const fc_provenance *want,
  * predict name the files. */
 int fc_provenance_diff(const fc_provenance *a, const char *a_name, const fc_provenance *b,
                        const char *b_name, char *msg, size_t cap);
+/* 1 if a and b differ in more than the codec (see fc_provenance_diff). */
+int fc_provenance_diff_besides_codec(const fc_provenance *a, const fc_provenance *b);
 
 enum {
     FC_STORE_READ = 0,      /* read-only (works on read-only files/mounts) */

@@ -772,6 +772,13 @@ static int extract(job *j, int argc, char **argv, fc_status *st) {
                 "--level %d applies only to a new store\n",
                 j->o.store, have->codec.level, j->prov.codec.level);
     if (have) j->prov.codec.level = have->codec.level;
+    /* one codec per store: say so, not "a different backbone setup" (review 12 B F14) */
+    if (have && have->codec.kind != j->prov.codec.kind && !fc_provenance_diff_besides_codec(have, &j->prov))
+        return fc_fail(st, FC_ERR_MISMATCH, "%s holds its features as %s (one codec per store, set when it was created); "
+                       "this run asks for --codec %s. Nothing written: leave --codec out to add to it as %s, or "
+                       "re-encode a copy with 'featcache merge -o NEW.db --codec %s %s'", j->o.store,
+                       fc_codec_name(have->codec.kind), fc_codec_name(j->prov.codec.kind),
+                       fc_codec_name(have->codec.kind), fc_codec_name(j->prov.codec.kind), j->o.store);
     if ((rc = setup_fracs(j, st))) return rc;
     if ((rc = fc_sink_open(&j->sink, j->store, &j->scan, &j->prov, st))) return rc;
     j->sink_open = 1;

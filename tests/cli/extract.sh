@@ -143,7 +143,7 @@ expect_exit "and then takes the fast path again" 0 "24 unchanged, not re-read" "
 cp "$T/f32.db" "$T/before.db"
 expect_exit "other preprocessing refused" 1 "preprocess" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/f32.db" --codec f32 --preprocess tf --quiet
 expect_exit "other size refused" 1 "input size" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/f32.db" --codec f32 --size 40 "${X[@]}"
-expect_exit "other codec refused" 1 "codec" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/f32.db" --codec u8 "${X[@]}"
+expect_exit "other codec refused, as one codec per store" 1 "holds its features as f32 (one codec per store" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/f32.db" --codec u8 "${X[@]}"
 expect_exit "other layer refused" 1 "layer" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/f32.db" --codec f32 --layer conv2 "${X[@]}"
 cmp -s "$T/f32.db" "$T/before.db" && ok "refusals leave the store file byte-identical" || fail "refusal modified the store"
 
