@@ -98,6 +98,11 @@ int fc_open_regular(const char *path, struct stat *sb, fc_status *st);
 /* The same as a FILE opened "rb"; NULL with st set. */
 FILE *fc_fopen_regular(const char *path, struct stat *sb, fc_status *st);
 
+/* What the first bytes of a regular file say it is ("a PNG image", "an SQLite database (a
+ * featcache store?)", "a text file", ...), for errors that name a wrong kind of file; NULL
+ * when unreadable or unknown. */
+const char *fc_file_kind(const char *path);
+
 /* Number of online CPUs (>= 1). */
 int fc_online_cpus(void);
 /* Monotonic seconds. */

@@ -197,6 +197,9 @@ static int read_provenance(hid_t file, fc_provenance *p, fc_status *st) {
         return fc_fail(st, FC_ERR_FORMAT, "featcache_format is '%s', expected '%s'", fmt,
                        FC_H5FEAT_FORMAT);
     if (rc > 1) return rc;
+    if (rc == 1 && fc_h5_has_attr(file, "model_config")) /* review 12 B F7 */
+        return fc_fail(st, FC_ERR_FORMAT, "a Keras model file (a trained head HEAD.h5 or a backbone), not a featcache "
+                       "store or export: it holds no features");
     for (size_t i = 0; i < fc_h5_prov_nfields; i++)
         if ((rc = read_prov_field(file, &fc_h5_prov_fields[i], p, st))) return rc;
     if ((rc = read_attr_str(file, "codec", codec, sizeof codec, st)) == 1)
@@ -549,8 +552,9 @@ static int open_checked(const char *path, fc_h5feat **out, fc_status *st) {
     if (!fc_is_hdf5(path)) {
         FILE *fp = fc_fopen_regular(path, NULL, NULL);
         if (fp) fclose(fp);
-        rc = fc_fail(st, fp ? FC_ERR_FORMAT : FC_ERR_IO, "%s", fp ? "not an HDF5 file" : "cannot open (missing, "
-                     "unreadable or not a regular file)");
+        const char *kind = fp ? fc_file_kind(path) : NULL;
+        if (fp) rc = fc_fail(st, FC_ERR_FORMAT, "not an HDF5 file%s%s", kind ? " but " : "", kind ? kind : "");
+        else rc = fc_fail(st, FC_ERR_IO, "cannot open (missing, unreadable or not a regular file)");
         goto out;
     }
     if ((f->file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0) {

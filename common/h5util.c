@@ -33,7 +33,10 @@ int fc_h5_open(const char *path, hid_t *fid, fc_status *st) {
     if (fc_h5_preflight(path, fc_h5_walk, st)) return st->code;
     htri_t is = H5Fis_hdf5(path);
     if (is < 0) return fc_fail(st, FC_ERR_IO, "%s: cannot read file", path);
-    if (is == 0) return fc_fail(st, FC_ERR_FORMAT, "%s: not an HDF5 file", path);
+    if (is == 0) {
+        const char *kind = fc_file_kind(path);
+        return fc_fail(st, FC_ERR_FORMAT, "%s: not an HDF5 file%s%s", path, kind ? " but " : "", kind ? kind : "");
+    }
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0)
         return fc_fail(st, FC_ERR_FORMAT, "%s: damaged or truncated HDF5 file (cannot open)", path);

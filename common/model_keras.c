@@ -246,6 +246,17 @@ int fc_model_load_keras_h5(const char *path, fc_graph **out, fc_status *st) {
     if (rc) return rc;
     rc = fc_h5_open(path, &f, st);
     if (rc) return rc;
+    /* featcache's own HDF5 files, passed where a backbone belongs (review 12 B F7) */
+    const char *ours = fc_h5_has_attr(f, "featcache_fingerprint") || fc_h5_has_attr(f, "featcache_backbone")
+                           ? "a featcache head (HEAD.h5: a classifier over stored features, trained by featcache train)"
+                       : fc_h5_has_attr(f, "featcache_format") ? "a featcache export (stored features)"
+                                                               : NULL;
+    if (ours) {
+        H5Fclose(f);
+        return fc_fail(st, FC_ERR_FORMAT, "%s is %s, not a backbone model (one that computes features from images, "
+                       "e.g. mobilenet_v2 or the Keras .h5 the store was extracted with; 'featcache info' shows "
+                       "featcache's files)", path, ours);
+    }
     if (!fc_h5_has_attr(f, "model_config")) {
         H5Fclose(f);
         return fc_model_load_keras_weights(NULL, path, out, st);

@@ -40,3 +40,23 @@ FILE *fc_fopen_regular(const char *path, struct stat *sb, fc_status *st) {
     }
     return f;
 }
+
+const char *fc_file_kind(const char *path) {
+    unsigned char h[16] = {0};
+    fc_status ign = {0};
+    int fd = fc_open_regular(path, NULL, &ign);
+    if (fd < 0) return NULL;
+    ssize_t n = read(fd, h, sizeof h);
+    close(fd);
+    if (n <= 0) return n == 0 ? "an empty file" : NULL;
+    static const unsigned char png[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'},
+                               hdf5[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+    if (n >= 16 && !memcmp(h, "SQLite format 3", 16)) return "an SQLite database (a featcache store?)";
+    if (n >= 8 && !memcmp(h, hdf5, 8)) return "an HDF5 file";
+    if (n >= 8 && !memcmp(h, png, 8)) return "a PNG image";
+    if (n >= 3 && h[0] == 0xFF && h[1] == 0xD8 && h[2] == 0xFF) return "a JPEG image";
+    if (n >= 4 && !memcmp(h, "PK\3\4", 4)) return "a zip archive";
+    for (ssize_t i = 0; i < n; i++)
+        if (h[i] < 0x20 && h[i] != '\n' && h[i] != '\r' && h[i] != '\t') return NULL;
+    return h[0] == '{' || h[0] == '[' ? "a JSON or text file" : "a text file";
+}

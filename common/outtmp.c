@@ -190,12 +190,25 @@ static int holds_kind(const char *path, fc_out_kind kind) {
     }
 }
 
+int fc_output_path_check(const char *out, const char *opt, fc_status *st) {
+    struct stat so;
+    if (!out || !out[0]) return fc_fail(st, FC_ERR_ARG, "%s: empty file name", opt);
+    if (lstat(out, &so) != 0 || S_ISREG(so.st_mode)) return FC_OK;
+    if (S_ISDIR(so.st_mode)) return fc_fail(st, FC_ERR_IO, "%s %s is a directory", opt, out);
+    const char *kind = S_ISLNK(so.st_mode) ? "a symbolic link" : S_ISCHR(so.st_mode) ? "a character device"
+                       : S_ISBLK(so.st_mode) ? "a block device" : S_ISFIFO(so.st_mode) ? "a FIFO (named pipe)"
+                       : S_ISSOCK(so.st_mode) ? "a socket" : "not a regular file";
+    return fc_fail(st, FC_ERR_IO, "%s %s is %s: not replaced (featcache writes an output as a new file renamed "
+                   "into place, which would replace it; give the path of a regular file%s)", opt, out, kind,
+                   S_ISLNK(so.st_mode) ? ", e.g. the link's target" : "");
+}
+
 int fc_output_check(const char *out, const char *opt, fc_out_kind kind, const char *const *inputs, int n,
                     int force, fc_status *st) {
     static const char *what[] = {"an HDF5 file", "a PNG image", "a text file"};
     struct stat so, si;
+    if (fc_output_path_check(out, opt, st)) return st->code;
     if (stat(out, &so) != 0) return FC_OK;
-    if (S_ISDIR(so.st_mode)) return fc_fail(st, FC_ERR_IO, "%s %s is a directory", opt, out);
     for (int i = 0; i < n; i++)
         if (inputs[i] && stat(inputs[i], &si) == 0 && si.st_dev == so.st_dev && si.st_ino == so.st_ino)
             return fc_fail(st, FC_ERR_ARG, "%s %s is the input %s: it would be overwritten", opt, out, inputs[i]);
@@ -217,6 +230,7 @@ int fc_outtmp_commit_over(const char *tmp, const char *path, const char *const *
         return fc_fail(st, FC_ERR_IO, "%s: cannot sync %s: %s", path, tmp, strerror(e));
     }
     close(fd);
+    if (fc_output_path_check(path, "output", st)) return st->code; /* never over a link or a device */
     for (size_t i = 0; stale && stale[i]; i++) {
         char side[4200];
         snprintf(side, sizeof side, "%s%s", path, stale[i]);

@@ -50,11 +50,17 @@ int fc_outtmp_clean(const char *out);
  * (for callers that read a possibly stale errno after a library call failed). */
 const char *fc_write_reason(int err, int only_write, char *buf, size_t cap);
 
+/* An output path a new file may be renamed onto: missing or a regular file. Refused (with
+ * or without --force): an empty name (FC_ERR_ARG), a directory, and a symbolic link, device,
+ * FIFO or socket (FC_ERR_IO), which the rename would replace (`-o /dev/null` as root had
+ * turned /dev/null into a regular file). Called by fc_output_check and before every rename. */
+int fc_output_path_check(const char *out, const char *opt, fc_status *st);
+
 /* What an output file holds, for fc_output_check. */
 typedef enum { FC_OUT_HDF5, FC_OUT_PNG, FC_OUT_TEXT } fc_out_kind;
 
-/* Before a command writes `out`: refused when it is one of the n inputs (FC_ERR_ARG: a
- * head written over its store would destroy the features), a directory, or an existing
+/* Before a command writes `out`: refused as fc_output_path_check does, when it is one of
+ * the n inputs (FC_ERR_ARG: a head written over its store would destroy the features), or an existing
  * file of another kind than the command writes (FC_ERR_IO; HDF5 and PNG by signature, text
  * = no NUL byte in its first 4 KiB, so neither a store nor an image is replaced), unless
  * force > 0 (force < 0: the command has no --force). A missing file is fine. opt names

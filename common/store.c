@@ -185,9 +185,11 @@ static int check_file_header(fc_store *s, int64_t size, fc_status *st) {
     if (got >= 8 && memcmp(h, hdf5, 8) == 0) /* an export, a head or a Keras model */
         return fc_fail(st, FC_ERR_FORMAT, "%s: not a featcache store (an HDF5 file, not an SQLite database)",
                        s->path);
-    if (got < 16 || memcmp(h, "SQLite format 3", 16) != 0)
-        return fc_fail(st, FC_ERR_FORMAT, "%s: not a featcache store (not an SQLite database: "
-                       "file is not a database)", s->path);
+    if (got < 16 || memcmp(h, "SQLite format 3", 16) != 0) {
+        const char *kind = fc_file_kind(s->path);
+        return fc_fail(st, FC_ERR_FORMAT, "%s: not a featcache store (not an SQLite database: %s)", s->path,
+                       kind ? kind : "file is not a database");
+    }
     if (got < 100)
         return fc_fail(st, FC_ERR_FORMAT, "%s: store is truncated (%zd bytes)", s->path, got);
     uint32_t psz = (uint32_t)h[16] << 8 | h[17];

@@ -534,7 +534,11 @@ int fc_head_load(const char *path, fc_head **out, fc_status *st) {
     FILE *probe = fc_fopen_regular(path, NULL, st); /* a FIFO would block H5Fis_hdf5 */
     if (!probe) return st->code;
     fclose(probe);
-    if (H5Fis_hdf5(path) <= 0) return fc_fail(st, FC_ERR_FORMAT, "%s: not an HDF5 file", path);
+    if (H5Fis_hdf5(path) <= 0) {
+        const char *kind = fc_file_kind(path);
+        return fc_fail(st, FC_ERR_FORMAT, "%s: not a head (HEAD.h5, written by featcache train): not an HDF5 file%s%s",
+                       path, kind ? " but " : "", kind ? kind : "");
+    }
     if (fc_h5_preflight(path, NULL, st)) return st->code; /* libhdf5 can hang: child first */
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0) return fc_fail(st, FC_ERR_FORMAT, "%s: cannot open as HDF5 (corrupt or truncated?)", path);

@@ -311,6 +311,24 @@ int fc_run_check_outputs(const void *args, const char *store, const char *const 
             }
         }
     }
+    /* nor a file of the run's own: the store's SQLite and lock side files, the checkpoint
+     * beside -o (review 12 A F4: --history HEAD.h5.ckpt disabled checkpoints for good,
+     * --history STORE.lock broke the one-writer lock) */
+    const char *main_out = n > 0 ? fc_arg_str(args, opts[0], NULL) : NULL;
+    for (int i = 0; i < n; i++) {
+        const char *path = fc_arg_str(args, opts[i], NULL);
+        if (!path) continue;
+        static const char *const side[] = {"-wal", "-shm", "-journal", ".lock"};
+        char name[4200], opt[40];
+        opt_label(opts[i], opt, sizeof opt);
+        for (size_t k = 0; k < sizeof side / sizeof *side; k++)
+            if (snprintf(name, sizeof name, "%s%s", store, side[k]) < (int)sizeof name && !strcmp(path, name))
+                return fc_fail(st, FC_ERR_ARG, "%s %s is a side file of the store %s (SQLite's or featcache's): "
+                               "choose another name", opt, path, store);
+        if (main_out && snprintf(name, sizeof name, "%s.ckpt", main_out) < (int)sizeof name && !strcmp(path, name))
+            return fc_fail(st, FC_ERR_ARG, "%s %s is where this run keeps its checkpoint (-o %s + .ckpt): choose "
+                           "another name", opt, path, main_out);
+    }
     /* every output's folder must take a new file now, not after the training: a probe
      * temp file (outtmp.h), removed at once */
     for (int i = 0; i < n; i++) {

@@ -429,6 +429,7 @@ typedef struct {
 
 static int check_out(const share_job *j, char **inputs, int n, fc_status *st) {
     struct stat so, si;
+    if (fc_output_path_check(j->out, "output", st)) return st->code;
     if (stat(j->out, &so) != 0) return 0;
     for (int i = 0; i < n; i++)
         if (stat(inputs[i], &si) == 0 && si.st_dev == so.st_dev && si.st_ino == so.st_ino)

@@ -406,6 +406,41 @@ expect_exit "sweep --best onto a Keras model" 1 "not replaced" "$FC" sweep "$S" 
 [ "$(cat "$T/notes.txt")" = "my notes" ] && [ ! -e "$T/s1.csv" ] && [ ! -e "$T/k.h5" ] && ok "refused outputs: nothing written" \
     || fail "a refused run wrote something"
 check "train -o over an earlier head" "$FC" train "$S" -o "$T/h3.h5" --epochs 1 -q
+# a featcache file of the wrong kind is named as what it is (review 12 B F7)
+expect_exit "train HEAD.h5 (a head where a store belongs)" 1 "a Keras model file (a trained head HEAD.h5 or a backbone), not a featcache store or export" \
+    "$FC" train "$T/h.h5" -o "$T/k.h5" --epochs 1 -q
+expect_exit "info on a PNG" 1 "not a featcache store (not an SQLite database: a PNG image)" "$FC" info "$T/h.png"
+expect_exit "evaluate with a CSV for the head" 1 "not a head (HEAD.h5, written by featcache train): not an HDF5 file but a text file" \
+    "$FC" evaluate "$S" "$T/h.csv"
+expect_exit "layers HEAD.h5 (a head where a backbone belongs)" 1 "is a featcache head (HEAD.h5" "$FC" layers "$T/h.h5"
+expect_exit "layers EXPORT.h5" 1 "is a featcache export (stored features), not a backbone model" "$FC" layers "$T/exp.h5"
+# outputs are renamed into place: never onto a link, device or FIFO (review 12 A F2: as
+# root, `-o /dev/null` turned /dev/null into a regular file), never an empty name or a
+# file of the run's own (F3, F4)
+mkfifo "$T/fifo"; ln -s h3.h5 "$T/link.h5"; ln -s missing.csv "$T/dangling.csv"
+expect_exit "train -o onto a FIFO" 1 "is a FIFO (named pipe): not replaced" "$FC" train "$S" -o "$T/fifo" --epochs 1 -q
+expect_exit "train -o onto a symbolic link" 1 "is a symbolic link: not replaced" "$FC" train "$S" -o "$T/link.h5" --epochs 1 -q
+expect_exit "train --history onto a dangling link" 1 "is a symbolic link" "$FC" train "$S" -o "$T/k.h5" --history "$T/dangling.csv" --epochs 1 -q
+expect_exit "sweep -o onto a FIFO" 1 "is a FIFO" "$FC" sweep "$S" --grid 'lr=1e-4' -o "$T/fifo" -q
+expect_exit "export onto a symbolic link" 1 "is a symbolic link" "$FC" export "$S" "$T/link.h5"
+expect_exit "merge --force onto a FIFO" 1 "is a FIFO" "$FC" merge -o "$T/fifo" --force "$S"
+if [ "$(id -u)" = 0 ] && mknod "$T/null" c 1 3 2>/dev/null; then
+    expect_exit "train -o onto a character device (root)" 1 "is a character device: not replaced" "$FC" train "$S" -o "$T/null" --epochs 1 -q
+    [ -c "$T/null" ] && ok "... the device node is kept" || fail "the device node was replaced"
+else
+    ok "# not root here: no device node to try"
+fi
+[ -p "$T/fifo" ] && [ -L "$T/link.h5" ] && [ -L "$T/dangling.csv" ] && [ ! -e "$T/k.h5" ] \
+    && ok "the FIFO and the links are kept, nothing written" || fail "a refused output was replaced: $(ls -l "$T/fifo" "$T/link.h5" "$T/k.h5" 2>&1)"
+expect_exit "train -o ''" 2 "-o: empty file name" "$FC" train "$S" -o "" --epochs 1 -q
+expect_exit "train --history ''" 2 "--history: empty file name" "$FC" train "$S" -o "$T/k.h5" --history "" --epochs 1 -q
+expect_exit "train --history onto its own checkpoint" 2 "is where this run keeps its checkpoint" \
+    "$FC" train "$S" -o "$T/k.h5" --history "$T/k.h5.ckpt" --epochs 1 -q
+expect_exit "train --history onto the store's lock file" 2 "is a side file of the store" \
+    "$FC" train "$S" -o "$T/k.h5" --history "$S.lock" --epochs 1 -q
+expect_exit "sweep --plot onto the store's WAL" 2 "is a side file of the store" \
+    "$FC" sweep "$S" --grid 'lr=1e-4' -o "$T/s1.csv" --plot "$S-wal" -q
+[ ! -e "$T/k.h5" ] && [ ! -e "$T/s1.csv" ] && [ ! -e "$T/.ckpt" ] && ok "... nothing written" || fail "a refused run wrote something"
 
 # --- a store an extract is adding to right now (its writer lock held): train says so
 expect_exit "train while the store's writer lock is held" 0 "another process is extracting into" \

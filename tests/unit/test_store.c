@@ -270,7 +270,7 @@ static void test_bad_files(void) {
     open_fails(tmp("no/such/dir/s.db"), FC_STORE_CREATE, FC_ERR_IO, "cannot create: No such file or directory");
     const char *txt = tmp("notes.txt");
     write_file(txt, "hello, this is not a database at all\n", 37);
-    open_fails(txt, FC_STORE_READ, FC_ERR_FORMAT, "file is not a database");
+    open_fails(txt, FC_STORE_READ, FC_ERR_FORMAT, "not an SQLite database: a text file");
     open_fails(txt, FC_STORE_CREATE, FC_ERR_FORMAT, "not a featcache store");
     const char *h5 = tmp("export.h5"); /* the HDF5 signature: named as such */
     write_file(h5, "\x89HDF\r\n\x1a\n\0\0\0\0\0\0\0\0", 16);
