@@ -409,11 +409,12 @@ void fc_run_ckpt_free(fc_ckpt *ck) {
 void fc_run_ckpt_space_note(const char *kind, const fc_ckpt *ck, const fc_status *st) {
     struct stat sb;
     if (!ck->path || st->code != FC_ERR_IO || (!strstr(st->msg, "No space left") && !strstr(st->msg, "File too large")) ||
-        stat(ck->path, &sb) != 0 || !S_ISREG(sb.st_mode))
-        return;
+        stat(ck->path, &sb) != 0 || !S_ISREG(sb.st_mode) || !fc_ckpt_is_file(ck->path))
+        return; /* only a featcache checkpoint: never advice about a file of the user's (review 12 A F6) */
     char size[32];
     fc_fmt_bytes((double)sb.st_size, size, sizeof size);
-    fprintf(stderr, "featcache %s: note: %s (%s) holds this run's resume state: the same command writes the outputs "
-            "without training again; if the disk stays too full for them, delete it (the next run trains from the "
-            "start) or free space\n", kind, ck->path, size);
+    fprintf(stderr, "featcache %s: note: %s (%s) holds this run's state as of its last checkpoint: the same command "
+            "resumes from there (training the epochs after it again) and then needs the space for the outputs; if "
+            "the disk stays too full, free space, or delete it (the next run trains from the start)\n", kind,
+            ck->path, size);
 }

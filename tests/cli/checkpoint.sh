@@ -64,11 +64,17 @@ fi
 rm -f "$T/sp.h5"*
 FC_TEST_CKPT_KILL=5 "$FC" train "$S" -o "$T/sp.h5" "${TR[@]}" --checkpoint-every 0 -q >/dev/null 2>&1
 (ulimit -f 1; exec "$FC" train "$S" -o "$T/sp.h5" "${TR[@]}" --checkpoint-every 0 -q) >"$T/.out" 2>"$T/.err"; rc=$?
-[ $rc = 1 ] && grep -q "sp.h5: cannot write HDF5 file" "$T/.err" && grep -q "note: $T/sp.h5.ckpt ([0-9.]* [KM]i*B) holds this run's resume state" "$T/.err" \
+[ $rc = 1 ] && grep -q "sp.h5: cannot write HDF5 file" "$T/.err" && grep -q "note: $T/sp.h5.ckpt ([0-9.]* [KM]i*B) holds this run's state as of its last checkpoint" "$T/.err" \
     && [ -f "$T/sp.h5.ckpt" ] && ok "outputs that do not fit: the kept checkpoint is named with its size" \
     || fail "outputs that do not fit: exit $rc: $(cat "$T/.err")"
 expect_exit "... and the same command with space writes them" 0 "resuming from $T/sp.h5.ckpt: 5 of 6 epochs done" \
     "$FC" train "$S" -o "$T/sp.h5" "${TR[@]}" --checkpoint-every 0
+# a file of the user's at the checkpoint's name is never called the run's state (review 12 A F6)
+rm -f "$T/sp.h5"*; echo "my notes, not a checkpoint" >"$T/sp.h5.ckpt"
+(ulimit -f 1; exec "$FC" train "$S" -o "$T/sp.h5" "${TR[@]}" --checkpoint-every 0 -q) >"$T/.out" 2>"$T/.err"; rc=$?
+[ $rc = 1 ] && grep -q "exists and is not a featcache checkpoint" "$T/.err" && ! grep -q "note: .*sp.h5.ckpt" "$T/.err" \
+    && [ "$(cat "$T/sp.h5.ckpt")" = "my notes, not a checkpoint" ] && ok "... a foreign .ckpt file: no note, kept" \
+    || fail "foreign .ckpt on a full disk: exit $rc: $(cat "$T/.err")"
 
 # SIGINT / SIGTERM: the run stops at the next step, saves it (mid-epoch) and says so
 # (the hook FC_TEST_CKPT_STOP=E:S acts as a signal during step S of epoch E; 240 images,
