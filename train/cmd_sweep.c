@@ -523,6 +523,7 @@ int cmd_sweep(int argc, char **argv) {
         rc = fc_report("sweep", &st);
         goto done;
     }
+    fc_run_warn_untrained_classes("sweep", store, &tr, &va);
     if ((rc = fc_run_check_pool("sweep", pool_axis, r.cfg, r.n, store, &tr)) != FC_ARGS_OK) {
         fc_run_free_data(&tr, &va);
         goto done;

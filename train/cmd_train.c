@@ -129,6 +129,7 @@ int cmd_train(int argc, char **argv) {
         rc = fc_report("train", &st);
         goto done;
     }
+    fc_run_warn_untrained_classes("train", store, &tr, &va);
     if ((rc = fc_run_check_pool("train", 0, &c, 1, store, &tr)) != FC_ARGS_OK) {
         fc_run_free_data(&tr, &va);
         goto done;

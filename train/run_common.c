@@ -27,6 +27,35 @@ int fc_run_load(const char *path, int augment, fc_dataset *tr, fc_dataset *va, f
     return FC_OK;
 }
 
+void fc_run_warn_untrained_classes(const char *cmd, const char *path, const fc_dataset *tr, const fc_dataset *va) {
+    size_t *cnt = calloc((size_t)tr->n_classes * 2, sizeof *cnt);
+    if (!cnt) return;
+    for (size_t i = 0; i < tr->n; i++) cnt[tr->y[i]]++;
+    for (size_t i = 0; va && i < va->n; i++) cnt[tr->n_classes + va->y[i]]++;
+    int none = 0;
+    for (int k = 0; k < tr->n_classes; k++) none += cnt[k] == 0;
+    if (none) {
+        char list[1024] = "", name[160];
+        size_t o = 0;
+        for (int k = 0, shown = 0; k < tr->n_classes && o < sizeof list; k++) {
+            if (cnt[k]) continue;
+            if (shown++ == 8) {
+                snprintf(list + o, sizeof list - o, ", ...");
+                break;
+            }
+            o += (size_t)snprintf(list + o, sizeof list - o, "%s'%s' (%zu in validation)", shown > 1 ? ", " : "",
+                                  fc_printable(tr->class_names[k], name, sizeof name), cnt[tr->n_classes + k]);
+        }
+        /* Keras's two generators would disagree on the classes and fit would fail; here the
+         * head gets outputs that never see a training image (review 12 A F5) */
+        fprintf(stderr, "featcache %s: warning: %s: %d of %d classes have no training images: %s; the head has an "
+                "output for each that is never trained (a class folder named differently in train/ and validation/ "
+                "or test/?); 'featcache info %s' counts the images of each class per split\n", cmd, path, none,
+                tr->n_classes, list, path);
+    }
+    free(cnt);
+}
+
 int fc_run_check_val(const fc_train_config *c, int n, const char *path, const fc_dataset *va, fc_status *st) {
     for (int i = 0; i < n && va->n == 0; i++)
         if (c[i].patience > 0) /* a property of the data, not of the command line: exit 1 */

@@ -12,6 +12,8 @@
  * (fc_dataset_load_train_val); augment: with the training images' augmented views (a store
  * made with extract --augment). */
 int fc_run_load(const char *path, int augment, fc_dataset *tr, fc_dataset *va, fc_status *st);
+/* After fc_run_load: a warning on stderr naming the classes with no training image. */
+void fc_run_warn_untrained_classes(const char *cmd, const char *path, const fc_dataset *tr, const fc_dataset *va);
 /* After fc_run_load: a config with --patience (any of n) on a store without a validation
  * split is refused as a data condition (FC_ERR_FORMAT: exit 1, naming the store). */
 int fc_run_check_val(const fc_train_config *c, int n, const char *path, const fc_dataset *va, fc_status *st);

@@ -406,6 +406,16 @@ expect_exit "sweep --best onto a Keras model" 1 "not replaced" "$FC" sweep "$S" 
 [ "$(cat "$T/notes.txt")" = "my notes" ] && [ ! -e "$T/s1.csv" ] && [ ! -e "$T/k.h5" ] && ok "refused outputs: nothing written" \
     || fail "a refused run wrote something"
 check "train -o over an earlier head" "$FC" train "$S" -o "$T/h3.h5" --epochs 1 -q
+# a class without training images (a folder named differently in validation/) is named
+# by train and sweep (review 12 A F5); the others train as before
+cp "$T/three.db" "$T/untrained.db"
+"$PY" -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('update images set split=1 where split=0 and class_id=(select max(id) from classes)'); c.commit()" "$T/untrained.db"
+expect_exit "train with a class that has no training images: warned" 0 "1 of 3 classes have no training images: 'Sneaker' (" \
+    "$FC" train "$T/untrained.db" -o "$T/u.h5" --epochs 1 -q
+grep -q "the head has an output for each that is never trained" "$T/.err" && ok "... the consequence said" || fail "untrained warning: $(cat "$T/.err")"
+expect_exit "sweep warns too" 0 "have no training images" "$FC" sweep "$T/untrained.db" --grid 'lr=1e-4' -o "$T/u.csv" --epochs 1 -q
+check "train with every class in train: no warning" "$FC" train "$T/three.db" -o "$T/u3.h5" --epochs 1 -q
+grep -q "no training images" "$T/.err" && fail "warned without cause" || ok "... no warning"
 # a featcache file of the wrong kind is named as what it is (review 12 B F7)
 expect_exit "train HEAD.h5 (a head where a store belongs)" 1 "a Keras model file (a trained head HEAD.h5 or a backbone), not a featcache store or export" \
     "$FC" train "$T/h.h5" -o "$T/k.h5" --epochs 1 -q
