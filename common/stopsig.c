@@ -6,31 +6,35 @@
 volatile sig_atomic_t fc_stop_requested;
 
 static struct sigaction dfl; /* SIG_DFL, filled before the handler can run */
+static const int sigs[FC_STOP_NSIG] = {SIGINT, SIGTERM, SIGHUP};
+static int caught[FC_STOP_NSIG];
 
-/* The first SIGINT or SIGTERM asks to stop and puts both back to their default action,
- * so that a second one of either kind kills at once. */
+/* The first SIGINT, SIGTERM or SIGHUP asks to stop and puts them back to their default
+ * action, so that a second one of any kind kills at once. */
 static void on_stop(int sig) {
     (void)sig;
     fc_stop_requested = 1;
-    sigaction(SIGINT, &dfl, NULL); /* async-signal-safe */
-    sigaction(SIGTERM, &dfl, NULL);
+    for (int i = 0; i < FC_STOP_NSIG; i++)
+        if (caught[i]) sigaction(sigs[i], &dfl, NULL); /* async-signal-safe */
 }
 
-void fc_stop_catch(struct sigaction old[2]) {
+void fc_stop_catch(struct sigaction old[FC_STOP_NSIG]) {
     struct sigaction sa = {0};
     dfl.sa_handler = SIG_DFL;
     sigemptyset(&dfl.sa_mask);
     sa.sa_handler = on_stop;
     sa.sa_flags = SA_RESTART;
     sigemptyset(&sa.sa_mask);
-    sigaddset(&sa.sa_mask, SIGINT); /* the handler runs once: the other signal waits for it */
-    sigaddset(&sa.sa_mask, SIGTERM);
+    for (int i = 0; i < FC_STOP_NSIG; i++) sigaddset(&sa.sa_mask, sigs[i]); /* the handler runs once */
     fc_stop_requested = 0;
-    sigaction(SIGINT, &sa, &old[0]);
-    sigaction(SIGTERM, &sa, &old[1]);
+    for (int i = 0; i < FC_STOP_NSIG; i++) {
+        sigaction(sigs[i], NULL, &old[i]);
+        /* a hang-up that the caller ignores (nohup) stays ignored */
+        caught[i] = !(sigs[i] == SIGHUP && old[i].sa_handler == SIG_IGN);
+        if (caught[i]) sigaction(sigs[i], &sa, NULL);
+    }
 }
 
-void fc_stop_restore(const struct sigaction old[2]) {
-    sigaction(SIGINT, &old[0], NULL);
-    sigaction(SIGTERM, &old[1], NULL);
+void fc_stop_restore(const struct sigaction old[FC_STOP_NSIG]) {
+    for (int i = 0; i < FC_STOP_NSIG; i++) sigaction(sigs[i], &old[i], NULL);
 }

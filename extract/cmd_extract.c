@@ -441,7 +441,7 @@ static int run_pipeline(job *j, fc_status *st) {
     fc_preprocess_parse(j->prov.preprocess, &cfg.preprocess);
     cfg.resize = o->resize;
     fc_pl_ops ops = {j, op_forward, op_write, op_path_sha, op_is_stored, op_label_differs};
-    struct sigaction old[2];
+    struct sigaction old[FC_STOP_NSIG];
     fc_stop_catch(old);
     int rc = fc_pl_run(&cfg, &ops, &j->stats, st);
     fc_stop_restore(old);
@@ -707,7 +707,7 @@ static int run_augment(job *j, fc_status *st) {
     };
     fc_preprocess_parse(j->prov.preprocess, &a.preprocess);
     fc_augpass_stats s;
-    struct sigaction old[2];
+    struct sigaction old[FC_STOP_NSIG];
     fc_stop_catch(old);
     int rc = fc_augment_pass(&a, &s, st);
     fc_stop_restore(old);

@@ -540,7 +540,7 @@ int cmd_sweep(int argc, char **argv) {
                 "acc and loss (the CSV's val columns are nan)\n", store);
     if (!fc_arg_flag(&a, "quiet"))
         fprintf(stderr, "sweep: %d config%s, %zu train / %zu validation images\n", r.n, r.n == 1 ? "" : "s", tr.n, va.n);
-    struct sigaction old[2];
+    struct sigaction old[FC_STOP_NSIG];
     if (ck.path) fc_stop_catch(old);
     rc = train_all(&tr, &va, &r, threads, fc_arg_flag(&a, "quiet"), max_mem, fc_arg_str(&a, "best", NULL) != NULL,
                    &ck, &st) || outputs(store, &a, &r, &tr, &st)

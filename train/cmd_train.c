@@ -153,7 +153,7 @@ int cmd_train(int argc, char **argv) {
             printf("resuming from %s: %u of %d epochs done%s\n", ck.path, ck.r_epochs, c.epochs,
                    ck.r_steps ? " and part of the next" : "");
         double t0 = fc_now();
-        struct sigaction old[2];
+        struct sigaction old[FC_STOP_NSIG];
         if (ck.path) fc_stop_catch(old);
         if (!fc_train_group(&tr, &va, &c, 1, threads, &hooks, &hd, &h, &st) &&
             !finish(store, out, &a, &c, hd, &h, &tr, va.n > 0, fc_now() - t0 + ck.elapsed, &st)) {

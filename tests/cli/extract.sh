@@ -466,6 +466,26 @@ else fail "SIGINT: exit $rc: $(tail -3 "$T/int.out")"; fi
 expect_exit "resume after SIGINT" 0 "" "$FC" extract "$T/kimg" -o "$T/int.db" "${K[@]}"
 "$DUMP" --values "$T/int.db" | cmp -s - "$T/kref.txt" && ok "after SIGINT: features identical" || fail "after SIGINT: features differ"
 
+# --- SIGHUP (a closed terminal or ssh session): as SIGINT; still ignored under nohup ---
+"$FC" extract "$T/kimg" -o "$T/hup.db" -m "$T/tiny.h5" --size 128 --batch 2 --threads 1 --preprocess rescale >"$T/hup.out" 2>&1 &
+pid=$!
+for _ in $(seq 200); do grep -q "^backbone:" "$T/hup.out" && break; sleep 0.02; done
+kill -HUP $pid 2>/dev/null
+wait $pid; rc=$?
+if [ $rc = 1 ] && grep -q "interrupted; re-run to resume" "$T/hup.out"; then ok "SIGHUP: exit 1, resumable"
+elif [ $rc = 0 ]; then ok "SIGHUP arrived after the run finished"
+else fail "SIGHUP: exit $rc: $(tail -3 "$T/hup.out")"; fi
+expect_exit "resume after SIGHUP" 0 "" "$FC" extract "$T/kimg" -o "$T/hup.db" "${K[@]}"
+"$DUMP" --values "$T/hup.db" | cmp -s - "$T/kref.txt" && ok "after SIGHUP: features identical" || fail "after SIGHUP: features differ"
+rm -f "$T/hup.db"*
+(trap '' HUP; exec "$FC" extract "$T/kimg" -o "$T/hup.db" -m "$T/tiny.h5" --size 128 --batch 2 --threads 1 --preprocess rescale) >"$T/hup.out" 2>&1 &
+pid=$!
+for _ in $(seq 200); do grep -q "^backbone:" "$T/hup.out" && break; sleep 0.02; done
+kill -HUP $pid 2>/dev/null
+wait $pid; rc=$?
+[ $rc = 0 ] && ! grep -q "interrupted" "$T/hup.out" && ok "SIGHUP ignored by the caller (nohup): the run goes on" \
+    || fail "nohup'd SIGHUP: exit $rc: $(tail -3 "$T/hup.out")"
+
 # split-named folders that do not define the splits (validation/ and test/ without train/)
 # are class folders; extract says so instead of silently naming classes "validation", "test"
 rm -rf "$T/ls" "$T/ls2" && mkdir -p "$T/ls/validation/c" "$T/ls/test/c" "$T/ls2/train/c" "$T/ls2/validation/c"

@@ -63,7 +63,7 @@ hostile "overread: predict head" "$HOSTILE" "$OVER" "$FC" predict -m "$T/tiny.h5
 # it, so the parent never calls H5Dopen2 on it (no leak report under `make asan`)
 hostile "h5dopen leak: layers" "cannot open 'model_weights/gate/gate'" "$LEAK" "$FC" layers "$LEAK"
 hostile "h5dopen leak: extract -m" "damaged or truncated HDF5 file" "$LEAK" "$FC" extract "$T/img" -m "$LEAK" -o "$T/x.db" -q
-hostile "h5dopen leak: import" "missing provenance attribute" "$LEAK" "$FC" import "$LEAK" -o "$T/i.db"
+hostile "h5dopen leak: import" "a Keras model file (a trained head HEAD.h5 or a backbone), not a featcache store or export" "$LEAK" "$FC" import "$LEAK" -o "$T/i.db"
 
 # --- an object-header size of ~2^64: glibc malloc fails (a clean HDF5 error), ASan aborts
 # the child (allocation-size-too-big); either way only the child ever asks
