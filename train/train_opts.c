@@ -198,7 +198,7 @@ void fc_train_config_label(const fc_train_config *c, char *buf, size_t cap) {
     char hid[96] = "0";
     size_t o = 0;
     for (int i = 0; i < c->arch.n_hidden && o + 8 < sizeof hid; i++)
-        o += (size_t)snprintf(hid + o, sizeof hid - o, "%s%d", i ? ":" : "", c->arch.hidden[i]);
+        o += (size_t)snprintf(hid + o, sizeof hid - o, "%s%d", i ? "," : "", c->arch.hidden[i]);
     int n = snprintf(buf, cap, "%s %s lr=%g hidden=%s", fc_pool_name(c->arch.pool), fc_optim_name(c->opt.kind),
                      nicef(c->opt.lr), hid);
     /* then every other setting that shapes the run and is not the default (the plot title
@@ -219,6 +219,9 @@ void fc_train_config_label(const fc_train_config *c, char *buf, size_t cap) {
     if (c->batch != d.batch) ADD(" batch=%d", c->batch);
     if (c->l2 > 0) ADD(" l2=%g", nicef(c->l2));
     if (c->class_weight) ADD(" class_weight=balanced");
+    if (c->patience != d.patience) ADD(" patience=%d", c->patience);
+    if (c->seed != d.seed) ADD(" seed=%llu", (unsigned long long)c->seed);
+    if (c->augment) ADD(" augment");
 #undef ADD
 }
 

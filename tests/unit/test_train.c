@@ -552,6 +552,12 @@ static void test_config_label(void) {
     CHECK(!strcmp(buf, "flatten sgd lr=0.01 hidden=256 dropout=0.5 activation=tanh momentum=0.9 nesterov batch=32 "
                        "l2=0.001 class_weight=balanced"),
           "non-defaults: '%s'", buf);
+    /* review 12 B F6: patience, seed and --augment too; hidden layers as --hidden takes them */
+    c.patience = 5, c.seed = 7, c.augment = 1, c.arch.n_hidden = 2, c.arch.hidden[1] = 32;
+    fc_train_config_label(&c, buf, sizeof buf);
+    CHECK(!strcmp(buf, "flatten sgd lr=0.01 hidden=256,32 dropout=0.5 activation=tanh momentum=0.9 nesterov batch=32 "
+                       "l2=0.001 class_weight=balanced patience=5 seed=7 augment"),
+          "patience, seed, augment: '%s'", buf);
 }
 
 int main(void) {
