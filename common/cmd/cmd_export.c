@@ -180,7 +180,7 @@ out:
 int cmd_export(int argc, char **argv) {
     static const fc_opt opts[] = {
         {"dtype", 0, "float32|float16", "element type of /features (default float32)"},
-        {"zstd", 0, NULL, "compress with the zstd filter (32015) instead of shuffle+gzip"},
+        {"zstd", 0, NULL, "compress with the zstd filter (32015) instead of shuffle+gzip (readers need that filter: h5py with hdf5plugin or HDF5_PLUGIN_PATH)"},
         {"level", 0, "N", "gzip (1-9, default 4) or zstd (1-22, default 3) level"},
         {"force", 0, NULL, "replace OUT even if it is not an earlier export"},
         {0},
