@@ -12,7 +12,7 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 OPT      ?= -O2
 CFLAGS   ?= $(OPT) -g
-CFLAGS   += $(CFLAGS_EXTRA) -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-format-truncation $(if $(findstring clang,$(CC)),-Wno-unknown-warning-option -Wno-string-concatenation -Wno-unknown-pragmas) -pthread -fno-strict-aliasing \
+CFLAGS   += $(CFLAGS_EXTRA) -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-format-truncation -Wno-psabi $(if $(findstring clang,$(CC)),-Wno-unknown-warning-option -Wno-string-concatenation -Wno-unknown-pragmas) -pthread -fno-strict-aliasing \
             $(PKG_CFLAGS) $(SAN)
 LDFLAGS  += -pthread $(SAN)
 LDLIBS   += $(PKG_LIBS) -ljpeg -lhdf5_hl -lm
