@@ -86,7 +86,7 @@ int fc_scan_is_image_name(const char *name) {
     return !strcasecmp(e, "png") || !strcasecmp(e, "jpg") || !strcasecmp(e, "jpeg");
 }
 
-static int is_keras_only_name(const char *name) {
+int fc_scan_is_keras_only_name(const char *name) {
     const char *e = ext_of(name);
     return !strcasecmp(e, "bmp") || !strcasecmp(e, "ppm") || !strcasecmp(e, "tif") ||
            !strcasecmp(e, "tiff");
@@ -143,7 +143,7 @@ static int visit_entry(fc_scan *s, const char *rel, const char *name, int cls, i
             s->n_other++; /* a fifo or device named x.png would block the reader */
         else /* unreadable or dangling: kept so extract reports it with the reason */
             rc = add_file(s, rel, cls, split, have ? &sb : NULL, st);
-    } else if (is_keras_only_name(name)) {
+    } else if (fc_scan_is_keras_only_name(name)) {
         note_unsupported(s, rel);
     } else {
         s->n_other++;

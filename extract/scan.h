@@ -69,6 +69,8 @@ int fc_scan_looks_like_split(const char *name);
 
 /* True for names whose lowercase extension is png, jpg or jpeg. */
 int fc_scan_is_image_name(const char *name);
+/* 1 for the names of images Keras reads and featcache does not (.bmp, .ppm, .tif, .tiff). */
+int fc_scan_is_keras_only_name(const char *name);
 
 /* Stable split from a hex sha256: u = first 8 bytes as a big-endian integer / 2^64;
  * u < test_frac -> test, u < test_frac + val_frac -> validation, else train. Depends

@@ -68,6 +68,12 @@ check "predict a folder" "$FC" predict -m "$T/tiny.h5" --head "$T/h.h5" "$T/img"
 cmp -s "$T/.out" "$T/p1.csv" && ok "folder: the same rows as its images listed in sorted order" \
     || fail "folder rows differ: $(diff "$T/.out" "$T/p1.csv" | head -3)"
 rm "$T/img/.hidden.png" "$T/img/readme.txt"
+# a .bmp (Keras reads it, featcache does not) is named once, not skipped silently (review 12 B F18)
+cp "${imgs[0]}" "$T/img/x.bmp"; cp "${imgs[0]}" "$T/img/y.tif"
+expect_exit "predict a folder with .bmp/.tif files: they are named" 0 "skipped 2 bmp/ppm/tif file(s): featcache decodes PNG and JPEG only" \
+    "$FC" predict -m "$T/tiny.h5" --head "$T/h.h5" "$T/img"
+cmp -s "$T/.out" "$T/p1.csv" && ok "... the same rows" || fail "rows with a .bmp beside: $(diff "$T/.out" "$T/p1.csv" | head -3)"
+rm "$T/img/x.bmp" "$T/img/y.tif"
 mkdir -p "$T/none/sub"
 expect_exit "empty folder" 1 "none: no PNG or JPEG images" "$FC" predict -m "$T/tiny.h5" --head "$T/h.h5" "$T/none"
 expect_exit "empty folder among images: the images still predicted" 1 "no PNG or JPEG" \
