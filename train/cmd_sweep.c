@@ -290,19 +290,20 @@ static int write_csv(const sweep_run *r, const char *path, fc_status *st) {
         const fc_train_config *c = &r->cfg[i];
         const fc_history *h = &r->hist[i];
         const fc_epoch_stat *b = &h->ep[h->best], *l = &h->ep[h->n - 1];
-        char hid[96] = "0", cell[4][48];
+        char hid[96] = "0", cell[4][48], num[6][24];
         size_t o = 0;
         for (int k = 0; k < c->arch.n_hidden; k++) o += (size_t)snprintf(hid + o, sizeof hid - o, "%s%d", k ? ":" : "", c->arch.hidden[k]);
         char have[160];
         const char *act = fc_train_key_unused(c, "activation", have, sizeof have) ? "" : fc_hact_name(c->arch.act);
-        fprintf(f, "%d,\"%s\",%s,%s,%s,%s,%s,%g,%s,%s,%s,%d,%d,%llu,%d,%g,%s,%d,%d,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%d,%d\n",
+        fprintf(f, "%d,\"%s\",%s,%s,%s,%s,%s,%g,%s,%s,%s,%d,%d,%llu,%d,%g,%s,%d,%d,%s,%s,%s,%s,%s,%s,%d,%d\n",
                 i + 1, r->labels[i], fc_pool_name(c->arch.pool), hid, act,
                 csv_cell(c, "dropout", "%g", c->arch.dropout, cell[0]), fc_optim_name(c->opt.kind), c->opt.lr,
                 csv_cell(c, "momentum", "%g", c->opt.momentum, cell[1]),
                 csv_cell(c, "nesterov", "%.0f", c->opt.nesterov, cell[2]), csv_cell(c, "rho", "%g", c->opt.rho, cell[3]),
                 c->epochs, c->batch, (unsigned long long)c->seed, c->patience, c->l2, c->class_weight ? "balanced" : "none",
-                h->n, h->best + 1, fc_csv_num(b->val_loss), fc_csv_num(b->val_acc), fc_csv_num(l->loss),
-                fc_csv_num(l->acc), fc_csv_num(l->val_loss), fc_csv_num(l->val_acc), h->stopped_early, c->augment);
+                h->n, h->best + 1, fc_csv_f32(b->val_loss, num[0]), fc_csv_f32(b->val_acc, num[1]),
+                fc_csv_f32(l->loss, num[2]), fc_csv_f32(l->acc, num[3]), fc_csv_f32(l->val_loss, num[4]),
+                fc_csv_f32(l->val_acc, num[5]), h->stopped_early, c->augment);
     }
     return fc_outtmp_fclose(f, tmp, path, st);
 }

@@ -240,6 +240,15 @@ json_t *fc_history_json(const fc_history *h) {
                      "seconds", sec);
 }
 
+const char *fc_csv_f32(float v, char buf[24]) {
+    if (v != v) return "nan";
+    for (int p = 6; p <= 9; p++) {
+        snprintf(buf, 24, "%.*g", p, (double)v);
+        if ((float)strtod(buf, NULL) == v) break;
+    }
+    return buf;
+}
+
 int fc_history_write_csv(const fc_history *h, const char *path, fc_status *st) {
     char *tmp;
     FILE *f = fc_outtmp_fopen(path, &tmp, st);
@@ -247,8 +256,9 @@ int fc_history_write_csv(const fc_history *h, const char *path, fc_status *st) {
     fprintf(f, "epoch,loss,acc,val_loss,val_acc,seconds\n");
     for (int e = 0; e < h->n; e++) {
         const fc_epoch_stat *s = &h->ep[e];
-        fprintf(f, "%d,%.9g,%.9g,%.9g,%.9g,%.4f\n", e + 1, fc_csv_num(s->loss), fc_csv_num(s->acc),
-                fc_csv_num(s->val_loss), fc_csv_num(s->val_acc), s->seconds);
+        char b[4][24];
+        fprintf(f, "%d,%s,%s,%s,%s,%.4f\n", e + 1, fc_csv_f32(s->loss, b[0]), fc_csv_f32(s->acc, b[1]),
+                fc_csv_f32(s->val_loss, b[2]), fc_csv_f32(s->val_acc, b[3]), s->seconds);
     }
     return fc_outtmp_fclose(f, tmp, path, st);
 }

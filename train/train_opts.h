@@ -73,6 +73,9 @@ json_t *fc_json_num(float v);
 /* --history CSV: epoch,loss,acc,val_loss,val_acc,seconds */
 /* v for a CSV or table cell: any NaN as "nan" (printf shows a negative one as "-nan"). */
 static inline double fc_csv_num(double v) { return v != v ? NAN : v; }
+/* v for a CSV cell in float32's shortest digits that read back to v (0.834, not
+ * 0.833999991, as Keras's CSVLogger writes it); "nan" for any NaN. Returns buf. */
+const char *fc_csv_f32(float v, char buf[24]);
 int fc_history_write_csv(const fc_history *h, const char *path, fc_status *st);
 
 #endif

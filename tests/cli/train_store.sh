@@ -17,6 +17,18 @@ check "train seed-001 style head" "$FC" train "$S" -o "$T/h.h5" --epochs 6 --lr 
     --history "$T/h.csv" --plot "$T/h.png"
 [ "$(wc -l <"$T/h.csv")" -eq 7 ] && ok "history has one row per epoch" || fail "history rows: $(wc -l <"$T/h.csv")"
 head -1 "$T/h.csv" | grep -q '^epoch,loss,acc,val_loss,val_acc,seconds$' && ok "history header" || fail "history header"
+# float32's shortest digits, as Keras's CSVLogger (0.834, not 0.833999991; review 12 B F13)
+"$PY" - "$T/h.csv" <<'PY' && ok "history values in float32's shortest digits" || fail "history digits: $(sed -n 2p "$T/h.csv")"
+import csv, sys, numpy as np
+def digits(s):
+    m = s.lower().split("e")[0].replace("-", "").replace(".", "").lstrip("0")
+    return len(m.rstrip("0")) if "." in s.lower().split("e")[0] else len(m)
+for row in list(csv.reader(open(sys.argv[1])))[1:]:
+    for cell in row[1:5]:
+        x = np.float32(cell)
+        assert np.float32(float(cell)) == x
+        assert digits(cell) <= digits(np.format_float_scientific(x, unique=True)), (cell, np.format_float_scientific(x, unique=True))
+PY
 grep -q "^Epoch 6/6 - .* - loss: .* - acc: .* - val_loss: .* - val_acc: " "$T/.out" && ok "Keras-style epoch lines" \
     || fail "epoch lines missing"
 "$PY" -c "from PIL import Image; import sys; im=Image.open(sys.argv[1]); sys.exit(0 if im.format=='PNG' and im.size==(1100,460) else 1)" \
