@@ -29,7 +29,7 @@ static void fmt_time(int64_t t, char *out, size_t cap) {
  * in its fingerprint): every string is printed with its control bytes escaped, as class
  * names and paths are, so that it cannot retitle or clear the terminal or fake a line. */
 #define ESC(field) fc_printable(p->field, e_##field, sizeof e_##field)
-static void print_provenance(const fc_provenance *p) {
+static void print_provenance(const fc_provenance *p, int is_export) {
     char made[64], upd[64];
     char e_fingerprint[4 * sizeof p->fingerprint], e_model_sha256[4 * sizeof p->model_sha256],
         e_arch[4 * sizeof p->arch], e_model_path[4 * sizeof p->model_path], e_layer[4 * sizeof p->layer],
@@ -51,8 +51,11 @@ static void print_provenance(const fc_provenance *p) {
     putchar('\n');
     printf("input        %dx%d, resize %s, preprocess %s, numerics %s\n", p->in_h, p->in_w,
            ESC(resize), ESC(preprocess), ESC(numerics));
-    printf("codec        %s, layout %s, zstd level %d\n", fc_codec_name(p->codec.kind),
-           fc_layout_name(p->codec.layout), p->codec.level);
+    /* an export's own /features are float32 or float16 HDF5: the codec is its source store's
+     * (review 12 B F13), which import takes by default */
+    printf("%s%s, layout %s, zstd level %d%s\n", is_export ? "store codec  " : "codec        ",
+           fc_codec_name(p->codec.kind), fc_layout_name(p->codec.layout), p->codec.level,
+           is_export ? " (of the store it was exported from; import's default)" : "");
     if (p->has_fracs) {
         char v[40], t[40];
         fc_format_frac(p->val_frac, v, sizeof v), fc_format_frac(p->test_frac, t, sizeof t);
@@ -120,9 +123,15 @@ static void print_failed(fc_store *s, int64_t n_failed, int max) {
     while (sqlite3_step(q) == SQLITE_ROW)
     {
         fputs("  ", stdout); /* paths and errors from the folder: control bytes escaped */
-        fc_fputs_printable((const char *)sqlite3_column_text(q, 0), stdout);
+        const char *rel = (const char *)sqlite3_column_text(q, 0), *err = (const char *)sqlite3_column_text(q, 1);
+        fc_fputs_printable(rel, stdout);
         fputs(": ", stdout);
-        fc_fputs_printable((const char *)sqlite3_column_text(q, 1), stdout);
+        /* the error as extract printed it names the file too ("IMAGE_DIR/a/x.png: not a PNG or
+         * JPEG image"): shown once (review 12 B F13) */
+        const char *at = rel && err ? strstr(err, rel) : NULL;
+        size_t rl = rel ? strlen(rel) : 0;
+        if (at && (at == err || at[-1] == '/') && at[rl] == ':' && at[rl + 1] == ' ') err = at + rl + 2;
+        fc_fputs_printable(err, stdout);
         fputc('\n', stdout);
     }
     sqlite3_finalize(q);
@@ -188,7 +197,7 @@ static int info_store(const char *path, int max_failed, fc_status *st) {
         nruns = sqlite3_column_int64(q, 0);
     sqlite3_finalize(q);
     printf("store        %s (featcache store, format %d)\n", path, FC_STORE_FORMAT_VERSION);
-    if (p) print_provenance(p);
+    if (p) print_provenance(p, 0);
     else printf("provenance   none (nothing extracted yet)\n");
     char dir[PATH_MAX], pr[PATH_MAX];
     fc_status ign = {0};
@@ -231,7 +240,7 @@ static int info_h5(const char *path, fc_status *st) {
                 for (size_t i = 0; i < ds[k].n; i++)
                     if (ds[k].y[i] >= 0 && ds[k].y[i] < nc) counts[3 * ds[k].y[i] + k]++;
             printf("store        %s (HDF5 export)\n", path);
-            print_provenance(&ds[0].prov);
+            print_provenance(&ds[0].prov, 1);
             size_t total = ds[0].n + ds[1].n + ds[2].n;
             printf("images       %zu, %d classes\n", total, nc);
             print_counts(ds[0].class_names, nc, counts);

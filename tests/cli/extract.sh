@@ -176,6 +176,9 @@ grep -q "skipped 1 bmp" "$T/.err" && ok "bmp reported as skipped" || fail "bmp: 
 expect_exit "re-run retries failed images" 0 "stored 0, skipped 24" "$FC" extract "$T/bad" -m "$T/tiny.h5" -o "$T/bad.db" "${X[@]}"
 grep -q "failed 4 in" "$T/.out" && ok "still-broken images counted as failed again (not duplicates)" || fail "re-run: $(cat "$T/.out")"
 expect_exit "--strict fails on bad images" 1 "failed" "$FC" extract "$T/bad" -m "$T/tiny.h5" -o "$T/bad.db" --strict "${X[@]}"
+expect_exit "info --failed lists them" 0 "failed images (4)" "$FC" info "$T/bad.db" --failed 10
+grep -q "^  Pullover/text.png: " "$T/.out" && ! grep -q "text.png: .*text.png" "$T/.out" \
+    && ok "... each path named once (review 12 B F13)" || fail "info --failed: $(grep text.png "$T/.out")"
 # the same bytes under two splits (train/test leakage) or two classes: a warning naming both
 mkdir -p "$T/leak/train" "$T/leak/test/Trouser" && cp -r "$T/img/Pullover" "$T/img/Trouser" "$T/leak/train/"
 a=$(ls "$T/leak/train/Pullover" | head -1)

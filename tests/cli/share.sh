@@ -311,6 +311,8 @@ else fail "train histories differ: $(paste -d'|' h1.csv h2.csv | head -3)"; fi
 "$FC" evaluate whole.h5 head1.h5 --split test --json >e2.json 2>/dev/null
 [ -s e1.json ] && cmp -s e1.json e2.json && ok "evaluate(.h5) == evaluate(store)" || fail "evaluate: $(cat e1.json e2.json | head -c 300)"
 expect_exit "info reads the .h5" 0 "mkstore whole.db" "$FC" info whole.h5
+grep -q "^store codec  .* (of the store it was exported from; import's default)" "$T/.out" \
+    && ok "... the codec named as the source store's (review 12 B F13)" || fail "export codec line: $(grep codec "$T/.out")"
 expect_exit "sweep reads the .h5" 0 "" "$FC" sweep whole.h5 --grid 'lr=1e-3,2e-3' -o sweep.csv --epochs 1 --threads 1 --quiet
 [ "$(wc -l <sweep.csv)" = 3 ] && ok "sweep from .h5 wrote 2 results" || fail "sweep.csv: $(cat sweep.csv)"
 
