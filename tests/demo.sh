@@ -198,7 +198,7 @@ summary=$(awk -v n="$n_images" -v nfit="$n_fit" -v tb="$t_backbone_total" -v te2
     naive_sweep = per * nfit * sep * nc + ts;
     printf "images                 %d (%s)\n", n, img
     printf "extract                %.1f s (%.1f ms/image, %.0f images/s); again: %.2f s (cached)\n", tb, per * 1000, n / tb, te2
-    printf "store                  %.2f MB, %.0f bytes/image: %.1fx smaller than raw float32 (%d bytes/image)\n", sb / 1e6, sb / n, raw * n / sb, raw
+    printf "store                  %.1f MiB, %.0f bytes/image: %.1fx smaller than raw float32 (%d bytes/image)\n", sb / 1048576, sb / n, raw * n / sb, raw
     printf "train (%d epochs)      %.1f s from the cache; %.0f s with the backbone every epoch: %.0fx faster\n", ep, tt, naive, naive / tt
     printf "sweep (%d x %d epochs) %.1f s from the cache; %.0f s as %d runs with the backbone every epoch: %.0fx faster\n", nc, sep, ts, naive_sweep, nc, naive_sweep / ts
     printf "  counting the one-time extraction: train %.1fx, train+sweep %.1fx\n", naive / (tb + tt), (naive + naive_sweep) / (tb + tt + ts)
@@ -214,4 +214,4 @@ if [ "$AUG" -gt 0 ]; then
 fi
 step "summary"
 echo "$summary" | tee "$OUT/summary.txt"
-echo "files: $OUT/ (curves.png, sweep.png, sweep.csv, head.h5, best.h5, predict.csv, evaluate.json)"
+echo "files: $OUT/ (curves.png, history.csv, sweep.png, sweep.csv, head.h5, best.h5, predict.csv, evaluate.json, info.txt, summary.txt)"
