@@ -47,9 +47,13 @@ static double py(const frame *f, double y) { return f->y0 + f->h - (y - f->ymin)
 
 static void text_at(cairo_t *cr, double x, double y, const char *s, double size, double ax, double ay) {
     cairo_text_extents_t e;
+    cairo_font_extents_t fe;
     cairo_set_font_size(cr, size);
     cairo_text_extents(cr, s, &e);
-    cairo_move_to(cr, x - e.width * ax - e.x_bearing, y - e.height * ay - e.y_bearing);
+    cairo_font_extents(cr, &fe);
+    /* vertically by the font's ascent and descent, not the string's ink: "Accuracy" (a
+     * descender) and "Loss" sit on one baseline, as matplotlib places titles */
+    cairo_move_to(cr, x - e.width * ax - e.x_bearing, y - (fe.ascent + fe.descent) * ay + fe.ascent);
     cairo_show_text(cr, s);
 }
 
@@ -78,7 +82,7 @@ static void draw_axes(cairo_t *cr, const frame *f, const char *title, const char
     for (double x = ceil(f->xmin / xs) * xs; x <= f->xmax + 1e-9; x += xs) {
         double X = px(f, x);
         cairo_move_to(cr, X, f->y0 + f->h), cairo_line_to(cr, X, f->y0 + f->h + 4), cairo_stroke(cr);
-        snprintf(buf, sizeof buf, "%g", x);
+        snprintf(buf, sizeof buf, "%g", fabs(x) < 1e-9 ? 0.0 : x); /* never "-0" */
         text_at(cr, X, f->y0 + f->h + 7, buf, 11, 0.5, 0);
     }
     double ys = nice_step(f->ymax - f->ymin, 6);
@@ -249,7 +253,10 @@ int fc_plot_history(const fc_history *h, const char *title, int kept, const char
         };
         if (!has_val) s[1] = s[2];
         /* one epoch: centred on x = 1 (tick 1 only), not on the frame's edge */
-        frame f = {80 + 540.0 * p, 70, 440, 320, h->n > 1 ? 1 : 0.5, h->n > 1 ? h->n : 1.5, 0, 1};
+        /* x padded 5% each side, as matplotlib's default margins: the first and last epochs
+         * (and a kept-epoch mark on the last) stay off the axes' frame */
+        const double pad = h->n > 1 ? 0.05 * (h->n - 1) : 0.5;
+        frame f = {80 + 540.0 * p, 70, 440, 320, 1 - pad, h->n + (h->n > 1 ? pad : 0.5), 0, 1};
         y_range(s, has_val ? 2 : 1, &f);
         draw_axes(cr, &f, names[p], "Epoch", names[p]);
         if (mark) { /* the epoch whose weights HEAD.h5 holds (restored by --patience) */
@@ -336,7 +343,8 @@ int fc_plot_sweep(const fc_history *h, char *const *labels, int n, const int *ra
     const int width = 80 + plot_w + 20 + (int)lw + 20 > 1200 ? 80 + plot_w + 20 + (int)lw + 20 : 1200;
     int height = 520 > 120 + 18 * ns ? 520 : 120 + 18 * ns;
     cr = start(&sf, width, height);
-    frame f = {80, 60, plot_w, height - 140, maxe > 1 ? 1 : 0.5, maxe > 1 ? maxe : 1.5, 0, 1};
+    const double pad = maxe > 1 ? 0.05 * (maxe - 1) : 0.5; /* matplotlib's margins, as fc_plot_history */
+    frame f = {80, 60, plot_w, height - 140, 1 - pad, maxe + pad, 0, 1};
     y_range(s, ns, &f);
     char title[120];
     const char *what = train ? "Training accuracy (no validation split)" : "Validation accuracy";
