@@ -127,6 +127,12 @@ void fc_fmt_bytes(double b, char *out, size_t cap);
 const char *fc_printable(const char *s, char *out, size_t cap);
 /* Prints s with fc_printable to f, whatever its length. */
 void fc_fputs_printable(const char *s, FILE *f);
+/* Terminal columns s takes: UTF-8 decoded, East Asian wide characters 2 columns, combining
+ * marks 0, anything else (ASCII, an invalid byte) 1. For aligning tables of class names. */
+int fc_text_width(const char *s);
+/* Prints s to stdout padded with spaces to `width` columns (fc_text_width), on the left
+ * when right_align, else on the right. */
+void fc_print_padded(const char *s, int width, int right_align);
 /* 1 if s is valid UTF-8 (RFC 3629: no overlong forms, surrogates or code points above
  * U+10FFFF; what jansson and Python's decoder accept). */
 int fc_utf8_valid(const char *s);

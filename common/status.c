@@ -247,3 +247,46 @@ void fc_fputs_printable(const char *s, FILE *f) {
         fputs(e, f);
     }
 }
+
+/* Columns of code point c: East Asian Wide and Fullwidth blocks 2, combining marks 0. */
+static int cp_width(uint32_t c) {
+    if ((c >= 0x300 && c <= 0x36F) || (c >= 0x1AB0 && c <= 0x1AFF) || (c >= 0x1DC0 && c <= 0x1DFF) ||
+        (c >= 0x20D0 && c <= 0x20FF) || (c >= 0xFE20 && c <= 0xFE2F) || c == 0x200B || c == 0x200D)
+        return 0;
+    if ((c >= 0x1100 && c <= 0x115F) || (c >= 0x2E80 && c <= 0x303E) || (c >= 0x3041 && c <= 0x33FF) ||
+        (c >= 0x3400 && c <= 0x4DBF) || (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0xA000 && c <= 0xA4CF) ||
+        (c >= 0xAC00 && c <= 0xD7A3) || (c >= 0xF900 && c <= 0xFAFF) || (c >= 0xFE30 && c <= 0xFE4F) ||
+        (c >= 0xFF00 && c <= 0xFF60) || (c >= 0xFFE0 && c <= 0xFFE6) || (c >= 0x1F300 && c <= 0x1F64F) ||
+        (c >= 0x1F900 && c <= 0x1F9FF) || (c >= 0x20000 && c <= 0x3FFFD))
+        return 2;
+    return 1;
+}
+
+int fc_text_width(const char *s) {
+    const unsigned char *p = (const unsigned char *)s;
+    int w = 0;
+    while (*p) {
+        uint32_t c = *p;
+        int n = c < 0x80 ? 0 : (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2 : (c & 0xF8) == 0xF0 ? 3 : -1;
+        if (n > 0) {
+            c &= 0x3F >> n;
+            for (int k = 1; k <= n; k++) {
+                if ((p[k] & 0xC0) != 0x80) { n = -1; break; }
+                c = c << 6 | (p[k] & 0x3F);
+            }
+        }
+        if (n < 0) c = '?', n = 0; /* an invalid byte: one column, as a replacement mark */
+        w += cp_width(c);
+        p += n + 1;
+    }
+    return w;
+}
+
+void fc_print_padded(const char *s, int width, int right_align) {
+    int pad = width - fc_text_width(s);
+    if (right_align)
+        for (; pad > 0; pad--) putchar(' ');
+    fputs(s, stdout);
+    if (!right_align)
+        for (; pad > 0; pad--) putchar(' ');
+}

@@ -130,36 +130,53 @@ static int print_json(const char *split, const fc_report_t *r, double loss, char
 }
 
 static void print_report(const char *store, const char *split, const fc_report_t *r, double loss, char **names) {
+    /* class names from a store or a head anyone may have written: control bytes escaped, as
+     * info shows them; columns padded by display width, so a name in another script (CJK,
+     * accents) keeps the table aligned (review 12 B F10) */
+    char **shown = calloc((size_t)r->k, sizeof *shown);
+    for (int c = 0; shown && c < r->k; c++) {
+        char buf[1024];
+        shown[c] = strdup(names ? fc_printable(names[c], buf, sizeof buf) : "?");
+        if (!shown[c]) {
+            while (c-- > 0) free(shown[c]);
+            free(shown), shown = NULL;
+        }
+    }
+    char *const *nm = shown ? shown : names;
     int w = 12;
-    for (int c = 0; names && c < r->k; c++) w = (int)strlen(names[c]) > w ? (int)strlen(names[c]) : w;
+    for (int c = 0; nm && c < r->k; c++) w = fc_text_width(nm[c]) > w ? fc_text_width(nm[c]) : w;
     printf("%s, split %s: %zu images\nloss: %.4f - accuracy: %.4f\n\n", store, split, r->n,
            isnan(loss) ? NAN : loss, r->accuracy); /* "nan", not "-nan" */
     printf("%*s  precision  recall  f1-score  support\n", w, "");
-    for (int c = 0; c < r->k; c++)
-        printf("%*s  %9.4f  %6.4f  %8.4f  %7ld\n", w, names ? names[c] : "?", r->precision[c], r->recall[c],
-               r->f1[c], r->support[c]);
+    for (int c = 0; c < r->k; c++) {
+        fc_print_padded(nm ? nm[c] : "?", w, 1);
+        printf("  %9.4f  %6.4f  %8.4f  %7ld\n", r->precision[c], r->recall[c], r->f1[c], r->support[c]);
+    }
     printf("\n%*s  %9.4f  %6.4f  %8.4f  %7zu\n", w, "macro avg", r->macro[0], r->macro[1], r->macro[2], r->n);
     printf("%*s  %9.4f  %6.4f  %8.4f  %7zu\n", w, "weighted avg", r->weighted[0], r->weighted[1], r->weighted[2], r->n);
     /* columns as wide as the longest class name (at least 8), so that none is cut; past 16
      * characters they are headed by class index, and each row names its index */
     int maxlen = 0;
-    for (int c = 0; names && c < r->k; c++) maxlen = (int)strlen(names[c]) > maxlen ? (int)strlen(names[c]) : maxlen;
-    const int by_index = !names || maxlen > 16;
+    for (int c = 0; nm && c < r->k; c++) maxlen = fc_text_width(nm[c]) > maxlen ? fc_text_width(nm[c]) : maxlen;
+    const int by_index = !nm || maxlen > 16;
     const int cw = by_index ? 8 : (maxlen > 8 ? maxlen : 8);
     char lab[32];
     printf("\nconfusion matrix (rows: true class, columns: predicted%s):\n%*s%s", by_index ? " class index" : "", w, "",
            by_index ? "     " : "");
     for (int j = 0; j < r->k; j++) {
         if (by_index) snprintf(lab, sizeof lab, "[%d]", j);
-        printf(" %*s", cw, by_index ? lab : names[j]);
+        putchar(' ');
+        fc_print_padded(by_index ? lab : nm[j], cw, 1);
     }
     printf("\n");
     for (int c = 0; c < r->k; c++) {
-        printf("%*s", w, names ? names[c] : "?");
+        fc_print_padded(nm ? nm[c] : "?", w, 1);
         if (by_index) snprintf(lab, sizeof lab, "[%d]", c), printf(" %4s", lab);
         for (int j = 0; j < r->k; j++) printf(" %*ld", cw, r->confusion[(size_t)c * r->k + j]);
         printf("\n");
     }
+    for (int c = 0; shown && c < r->k; c++) free(shown[c]);
+    free(shown);
 }
 
 /* For the hint on an empty split: the first of test, validation, train other than `empty`

@@ -71,21 +71,28 @@ static void print_provenance(const fc_provenance *p, int is_export) {
 /* counts[class][split] table; names in label order */
 static void print_counts(char **names, int nc, const int64_t *counts) {
     int w = 5;
-    for (int c = 0; c < nc; c++)
-        if ((int)strlen(names[c]) > w) w = (int)strlen(names[c]);
+    char name[512];
+    for (int c = 0; c < nc; c++) { /* in display columns (review 12 B F10: CJK names shifted rows) */
+        int cw = fc_text_width(fc_printable(names[c], name, sizeof name));
+        if (cw > w) w = cw;
+    }
     if (w > 40) w = 40;
     printf("  %-*s %10s %10s %10s %10s\n", w, "class", "train", "validation", "test", "total");
     int64_t tot[4] = {0};
     for (int c = 0; c < nc; c++) {
         const int64_t *r = counts + 3 * c;
-        char name[512];
         fc_printable(names[c], name, sizeof name);
-        if ((int)strlen(name) > w) { /* a longer name ends in "..." (cut between UTF-8 characters) */
-            int k = w - 3;
-            while (k > 0 && ((unsigned char)name[k] & 0xC0) == 0x80) k--;
+        if (fc_text_width(name) > w) { /* a longer name ends in "..." (cut between UTF-8 characters) */
+            size_t k = strlen(name);
+            do { /* drop characters from the end until the name and "..." fit */
+                do k--; while (k > 0 && ((unsigned char)name[k] & 0xC0) == 0x80);
+                name[k] = '\0';
+            } while (k > 0 && fc_text_width(name) > w - 3);
             memcpy(name + k, "...", 4);
         }
-        printf("  %-*s %10lld %10lld %10lld %10lld\n", w, name, (long long)r[0],
+        fputs("  ", stdout);
+        fc_print_padded(name, w, 0);
+        printf(" %10lld %10lld %10lld %10lld\n", (long long)r[0],
                (long long)r[1], (long long)r[2], (long long)(r[0] + r[1] + r[2]));
         for (int k = 0; k < 3; k++) tot[k] += r[k];
     }

@@ -428,6 +428,30 @@ grep -q "the head has an output for each that is never trained" "$T/.err" && ok 
 expect_exit "sweep warns too" 0 "have no training images" "$FC" sweep "$T/untrained.db" --grid 'lr=1e-4' -o "$T/u.csv" --epochs 1 -q
 check "train with every class in train: no warning" "$FC" train "$T/three.db" -o "$T/u3.h5" --epochs 1 -q
 grep -q "no training images" "$T/.err" && fail "warned without cause" || ok "... no warning"
+# class names in another script keep the tables aligned: padded by display width (CJK = 2
+# columns), not by bytes (review 12 B F10)
+cp "$T/three.db" "$T/cjk.db"
+"$PY" -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"update classes set name='Bag – 日本' where id=(select min(id) from classes)\"); c.commit()" "$T/cjk.db"
+check "train on a store with a CJK class name" "$FC" train "$T/cjk.db" -o "$T/cjk.h5" --epochs 1 -q
+check "evaluate it" "$FC" evaluate "$T/cjk.db" "$T/cjk.h5"
+cp "$T/.out" "$T/cjk_eval.txt"
+check "info on it" "$FC" info "$T/cjk.db"
+cp "$T/.out" "$T/cjk_info.txt"
+"$PY" - "$T/cjk_eval.txt" "$T/cjk_info.txt" <<'PY' && ok "tables aligned with a CJK class name" || fail "CJK alignment: $(cat "$T/cjk_eval.txt")"
+import sys, unicodedata
+def width(s): return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in s)
+ev = open(sys.argv[1], encoding="utf-8").read().splitlines()
+h = next(k for k, l in enumerate(ev) if "precision  recall" in l)
+per_class = ev[h:h + 4]
+assert len({width(l) for l in per_class}) == 1, per_class
+i = ev.index(next(l for l in ev if l.startswith("confusion matrix")))
+matrix = ev[i + 1:i + 5]
+assert len({width(l) for l in matrix}) == 1, matrix
+info = open(sys.argv[2], encoding="utf-8").read().splitlines()
+j = next(k for k, l in enumerate(info) if l.lstrip().startswith("class ") and "train" in l)
+table = info[j:j + 5]
+assert len({width(l) for l in table}) == 1, table
+PY
 # a featcache file of the wrong kind is named as what it is (review 12 B F7)
 expect_exit "train HEAD.h5 (a head where a store belongs)" 1 "a Keras model file (a trained head HEAD.h5 or a backbone), not a featcache store or export" \
     "$FC" train "$T/h.h5" -o "$T/k.h5" --epochs 1 -q
