@@ -22,6 +22,10 @@ static int num(const char *s, double lo, double hi, int integer, double *out) {
     double v = strtod(s, &end);
     if (end == s || *end || errno || !isfinite(v) || v < lo || v > hi) return -1;
     if (integer && v != floor(v)) return -1;
+    /* an integer option in decimal digits only: `--epochs 1e3` or `0x10` is a slip, not 1000
+     * or 16 (review 12 A F7) */
+    for (const char *p = s + (*s == '+'); integer && *p; p++)
+        if (*p < '0' || *p > '9') return -1;
     *out = v;
     return 0;
 }

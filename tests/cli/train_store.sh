@@ -606,6 +606,10 @@ expect_exit "missing -o" 2 "-o HEAD.h5" "$FC" train "$S"
 expect_exit "bad dropout" 2 "dropout" "$FC" train "$S" -o "$T/x.h5" --dropout 1.5
 expect_exit "bad optimizer" 2 "optimizer" "$FC" train "$S" -o "$T/x.h5" --optimizer adagrad
 expect_exit "bad epochs" 2 "epochs" "$FC" train "$S" -o "$T/x.h5" --epochs 0
+# integers in decimal digits: 1e3 and 0x10 are slips, not 1000 and 16 epochs (review 12 A F7)
+expect_exit "--epochs 1e3 refused" 2 "epochs '1e3': an integer" "$FC" train "$S" -o "$T/x.h5" --epochs 1e3
+expect_exit "--batch 0x10 refused" 2 "batch '0x10': an integer" "$FC" train "$S" -o "$T/x.h5" --batch 0x10
+expect_exit "grid epochs=1e1 refused" 2 "epochs '1e1': an integer" "$FC" sweep "$S" --grid 'epochs=1e1' -o "$T/x.csv"
 expect_exit "bad hidden" 2 "hidden" "$FC" train "$S" -o "$T/x.h5" --hidden 64,x
 expect_exit "bad lr" 2 "lr" "$FC" train "$S" -o "$T/x.h5" --lr abc
 expect_exit "bad split" 2 "--split 'dev': use train, validation (or val, valid) or test" "$FC" evaluate "$S" "$T/h.h5" --split dev
