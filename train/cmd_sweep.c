@@ -497,7 +497,8 @@ int cmd_sweep(int argc, char **argv) {
     sweep_run r = {0};
     fc_grid g = {0};
     fc_ckpt ck = {0};
-    int threads;
+    int threads, out_lock = -1;
+    const char *out = fc_arg_str(&a, "output", NULL);
     if ((rc = build(&a, &r, &g)) != FC_ARGS_OK || (rc = fc_run_threads(&a, &threads)) != FC_ARGS_OK ||
         (rc = fc_run_ckpt_args(&a, "sweep", fc_arg_str(&a, "output", NULL), &ck)) != FC_ARGS_OK)
         goto done;
@@ -512,7 +513,7 @@ int cmd_sweep(int argc, char **argv) {
     const char *store = a.pos[0];
     static const char *const outs[] = {"output", "best", "plot"};
     static const int kinds[] = {FC_OUT_TEXT, FC_OUT_HDF5, FC_OUT_PNG};
-    if (fc_run_check_outputs(&a, store, outs, kinds, 3, &st)) {
+    if (fc_run_check_outputs(&a, store, outs, kinds, 3, &st) || (out && fc_run_lock_output(out, &out_lock, &st))) {
         rc = fc_report("sweep", &st);
         goto done;
     }
@@ -552,6 +553,7 @@ int cmd_sweep(int argc, char **argv) {
     else fc_run_ckpt_space_note("sweep", &ck, &st);
     fc_run_free_data(&tr, &va);
 done:
+    if (out) fc_store_unlock(out, out_lock);
     fc_run_ckpt_free(&ck);
     run_free(&r);
     fc_grid_free(&g);

@@ -103,6 +103,7 @@ int cmd_train(int argc, char **argv) {
     fc_train_config_defaults(&c);
     int threads;
     fc_ckpt ck = {0};
+    int out_lock = -1;
     const char *out = fc_arg_str(&a, "output", NULL);
     if (!out) {
         rc = fc_usage_error("train", "-o HEAD.h5 is required");
@@ -120,7 +121,7 @@ int cmd_train(int argc, char **argv) {
     const char *store = a.pos[0];
     static const char *const outs[] = {"output", "history", "plot"};
     static const int kinds[] = {FC_OUT_HDF5, FC_OUT_TEXT, FC_OUT_PNG};
-    if (fc_run_check_outputs(&a, store, outs, kinds, 3, &st)) {
+    if (fc_run_check_outputs(&a, store, outs, kinds, 3, &st) || fc_run_lock_output(out, &out_lock, &st)) {
         rc = fc_report("train", &st);
         goto done;
     }
@@ -172,6 +173,7 @@ int cmd_train(int argc, char **argv) {
     fc_history_free(&h);
     fc_run_free_data(&tr, &va);
 done:
+    fc_store_unlock(out, out_lock);
     fc_run_ckpt_free(&ck);
     fc_args_free(&a);
     return rc;

@@ -56,6 +56,14 @@ void fc_run_warn_untrained_classes(const char *cmd, const char *path, const fc_d
     free(cnt);
 }
 
+int fc_run_lock_output(const char *out, int *fd, fc_status *st) {
+    if (fc_store_lock(out, fd, st) == FC_OK) return FC_OK;
+    if (st->code == FC_ERR_BUSY) /* review 12 A F7: two runs with one -o overwrote each other's checkpoint */
+        return fc_fail(st, FC_ERR_BUSY, "-o %s: another featcache train or sweep is writing it now (it holds %s.lock): "
+                       "wait for it to finish, or choose another -o", out, out);
+    return st->code;
+}
+
 int fc_run_check_val(const fc_train_config *c, int n, const char *path, const fc_dataset *va, fc_status *st) {
     for (int i = 0; i < n && va->n == 0; i++)
         if (c[i].patience > 0) /* a property of the data, not of the command line: exit 1 */
@@ -357,6 +365,9 @@ int fc_run_check_outputs(const void *args, const char *store, const char *const 
         if (main_out && snprintf(name, sizeof name, "%s.ckpt", main_out) < (int)sizeof name && !strcmp(path, name))
             return fc_fail(st, FC_ERR_ARG, "%s %s is where this run keeps its checkpoint (-o %s + .ckpt): choose "
                            "another name", opt, path, main_out);
+        if (main_out && snprintf(name, sizeof name, "%s.lock", main_out) < (int)sizeof name && !strcmp(path, name))
+            return fc_fail(st, FC_ERR_ARG, "%s %s is the lock file of -o %s while this run writes it: choose another "
+                           "name", opt, path, main_out);
     }
     /* every output's folder must take a new file now, not after the training: a probe
      * temp file (outtmp.h), removed at once */

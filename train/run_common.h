@@ -12,6 +12,10 @@
  * (fc_dataset_load_train_val); augment: with the training images' augmented views (a store
  * made with extract --augment). */
 int fc_run_load(const char *path, int augment, fc_dataset *tr, fc_dataset *va, fc_status *st);
+/* One run per output: an flock on OUT.lock (fc_store_lock) for the run's whole length, so a
+ * second train or sweep with the same -o stops at once (FC_ERR_BUSY) instead of overwriting
+ * its checkpoint and head. Release with fc_store_unlock(out, *fd). */
+int fc_run_lock_output(const char *out, int *fd, fc_status *st);
 /* After fc_run_load: a warning on stderr naming the classes with no training image. */
 void fc_run_warn_untrained_classes(const char *cmd, const char *path, const fc_dataset *tr, const fc_dataset *va);
 /* After fc_run_load: a config with --patience (any of n) on a store without a validation

@@ -428,6 +428,19 @@ grep -q "the head has an output for each that is never trained" "$T/.err" && ok 
 expect_exit "sweep warns too" 0 "have no training images" "$FC" sweep "$T/untrained.db" --grid 'lr=1e-4' -o "$T/u.csv" --epochs 1 -q
 check "train with every class in train: no warning" "$FC" train "$T/three.db" -o "$T/u3.h5" --epochs 1 -q
 grep -q "no training images" "$T/.err" && fail "warned without cause" || ok "... no warning"
+# two runs with one -o at once: the second stops at once, naming the first's lock (review
+# 12 A F7: both ran, each overwriting the other's checkpoint, the last rename won)
+"$FC" train "$S" -o "$T/busy.h5" --epochs 100000 -q >/dev/null 2>&1 &
+busy=$!
+for _ in $(seq 250); do [ -e "$T/busy.h5.lock" ] && break; sleep 0.02; done
+expect_exit "a second train with the same -o" 1 "another featcache train or sweep is writing it now (it holds $T/busy.h5.lock)" \
+    "$FC" train "$S" -o "$T/busy.h5" --epochs 1 -q
+expect_exit "a sweep with the same -o" 1 "another featcache train or sweep is writing it now" \
+    "$FC" sweep "$S" --grid 'lr=1e-4' -o "$T/busy.h5" -q
+kill -TERM $busy 2>/dev/null; wait $busy 2>/dev/null
+[ ! -e "$T/busy.h5.lock" ] && ok "... the first run's lock file is gone when it stops" || fail "busy.h5.lock left"
+check "then the same -o trains" "$FC" train "$S" -o "$T/busy.h5" --epochs 1 --no-resume -q
+expect_exit "--history onto -o's lock file" 2 "is the lock file of -o" "$FC" train "$S" -o "$T/k.h5" --history "$T/k.h5.lock" -q
 # class names in another script keep the tables aligned: padded by display width (CJK = 2
 # columns), not by bytes (review 12 B F10)
 cp "$T/three.db" "$T/cjk.db"
