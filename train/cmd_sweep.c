@@ -159,7 +159,13 @@ static int train_all(const fc_dataset *tr, const fc_dataset *va, sweep_run *r, i
     int n_fin = 0;
     for (int i = 0; i < r->n; i++)
         if (fin[i]) score_one(r, i), n_fin++;
-    if (resumed && !quiet) fprintf(stderr, "sweep: resuming from %s: %d of %d configs finished\n", ck->path, n_fin, r->n);
+    if (resumed && !quiet) { /* and how far the configs in progress were (review 12 A F7) */
+        fprintf(stderr, "sweep: resuming from %s: %d of %d configs finished", ck->path, n_fin, r->n);
+        if (ck->r_n_unit > 0 && (ck->r_epochs || ck->r_steps))
+            fprintf(stderr, "; %d in progress with %u epoch%s done%s", ck->r_n_unit, ck->r_epochs,
+                    ck->r_epochs == 1 ? "" : "s", ck->r_steps ? " and part of the next" : "");
+        fputc('\n', stderr);
+    }
     for (int i = 0; i < r->n; i++) /* compatibility is equality of (pool, batch, seed) */
         if (!done[i]) {
             groups++;

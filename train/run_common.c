@@ -218,14 +218,15 @@ char *fc_run_metrics_text(const fc_history *h) {
 }
 
 int fc_run_recordable(const char *path, const char *kind) {
+    const char *runs = strcmp(kind, "sweep") ? "run" : "runs"; /* a sweep records one per config */
     if (fc_is_hdf5(path)) {
-        fprintf(stderr, "featcache %s: input is an HDF5 export: run not recorded\n", kind);
+        fprintf(stderr, "featcache %s: input is an HDF5 export: %s not recorded\n", kind, runs);
         return 0;
     }
     /* no write bit at all (chmod a-w) is read-only for root too, whom access() lets write */
     struct stat sb;
     if (access(path, W_OK) != 0 || (stat(path, &sb) == 0 && !(sb.st_mode & (S_IWUSR | S_IWGRP | S_IWOTH)))) {
-        fprintf(stderr, "featcache %s: store is read-only: run not recorded\n", kind);
+        fprintf(stderr, "featcache %s: store is read-only: %s not recorded\n", kind, runs);
         return 0;
     }
     /* a writable store in a folder that is not: SQLite cannot make its -wal/-shm there */
@@ -233,8 +234,8 @@ int fc_run_recordable(const char *path, const char *kind) {
     const char *slash = strrchr(path, '/');
     snprintf(dir, sizeof dir, "%.*s", slash ? (slash == path ? 1 : (int)(slash - path)) : 1, slash ? path : ".");
     if (access(dir, W_OK) != 0) {
-        fprintf(stderr, "featcache %s: store is read-only (its folder %s is not writable): run not recorded\n", kind,
-                dir);
+        fprintf(stderr, "featcache %s: store is read-only (its folder %s is not writable): %s not recorded\n", kind,
+                dir, runs);
         return 0;
     }
     return 1;
@@ -278,7 +279,7 @@ int fc_run_record(const char *path, const char *kind, const fc_dataset *ds, int 
     if (fc_store_open(path, FC_STORE_WRITE, &s, st)) return st->code;
     if (fc_store_readonly(s)) {
         fc_store_close(s);
-        fprintf(stderr, "featcache %s: store is read-only: run not recorded\n", kind);
+        fprintf(stderr, "featcache %s: store is read-only: %s not recorded\n", kind, runs);
         return FC_OK;
     }
     struct stat before, after;

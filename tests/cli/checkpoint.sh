@@ -244,6 +244,8 @@ for k in 1 4 7 14; do
     rc=$?
     [ "$rc" -eq 137 ] && ok "sweep killed after checkpoint $k" || fail "sweep kill $k: exit $rc"
     expect_exit "sweep re-run resumes ($k)" 0 "resuming from" "$FC" sweep "$S" --grid "$G" -o "$T/sk.csv" --best "$T/sk.h5" "${SW[@]}"
+    [ $k = 1 ] && { grep -q "configs finished; [0-9]* in progress with 1 epoch done" "$T/.err" \
+        && ok "... and how far the configs in progress were" || fail "sweep resume line: $(grep resuming "$T/.err")"; }
     cmp -s "$T/sref.csv" "$T/sk.csv" && ok "resumed sweep CSV == uninterrupted" || fail "sweep CSV differs (kill $k)"
     same_weights "$T/sref.h5" "$T/sk.h5" && ok "resumed sweep --best head == uninterrupted" || fail "best head differs (kill $k)"
     [ ! -e "$T/sk.csv.ckpt" ] && ok "sweep checkpoint removed" || fail "sweep checkpoint left"

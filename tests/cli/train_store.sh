@@ -524,7 +524,7 @@ ls "$T" | grep -q '\.tmp\.' && fail "temp files left: $(ls "$T" | grep '\.tmp\.'
 # --- a store without write permission bits is read-only, for root too: no run recorded, unchanged
 cp "$S" "$T/ro.db"; chmod a-w "$T/ro.db"; rsum=$(sha256sum <"$T/ro.db")
 expect_exit "train on a chmod a-w store" 0 "store is read-only: run not recorded" "$FC" train "$T/ro.db" -o "$T/ro.h5" --epochs 1 -q
-expect_exit "sweep on a chmod a-w store" 0 "store is read-only: run not recorded" "$FC" sweep "$T/ro.db" --grid 'lr=1e-4' \
+expect_exit "sweep on a chmod a-w store" 0 "store is read-only: runs not recorded" "$FC" sweep "$T/ro.db" --grid 'lr=1e-4' \
     --epochs 1 -o "$T/ro.csv" -q
 [ "$(sha256sum <"$T/ro.db")" = "$rsum" ] && ok "a chmod a-w store is unchanged" || fail "a chmod a-w store changed"
 # a writable store in a folder its user cannot write (no -wal/-shm can be made there): said plainly
