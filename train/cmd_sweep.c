@@ -208,6 +208,27 @@ static int train_all(const fc_dataset *tr, const fc_dataset *va, sweep_run *r, i
                     groups > 1 ? "this group's " : "", m, nb, auto_mem ? "memory available (85%):" : "--max-memory",
                     bb, rounds);
         }
+        { /* configs over the budget on their own: one warning for the group, not one per
+           * config and round (review 12 A F7) */
+            int over = 0, big = -1;
+            for (int k = 0; k < m; k++)
+                if (need[idx[k]] > budget) {
+                    over++;
+                    if (big < 0 || need[idx[k]] > need[big]) big = idx[k];
+                }
+            if (over) {
+                char lb[64];
+                fmt_need(need[big], budget, nb, lb, sizeof nb);
+                if (over == 1)
+                    fprintf(stderr, "featcache sweep: warning: config %d alone needs %s for its weights and optimizer "
+                                    "state, more than the %s %s; it may run out of memory\n",
+                            big + 1, nb, lb, auto_mem ? "available (85%)" : "of --max-memory");
+                else
+                    fprintf(stderr, "featcache sweep: warning: %d configs each alone need more for their weights and "
+                                    "optimizer state than the %s %s (config %d the most: %s); they may run out of memory\n",
+                            over, lb, auto_mem ? "available (85%)" : "of --max-memory", big + 1, nb);
+            }
+        }
         sweep_log lg = {quiet, g++, groups, 0, rounds, r->cfg[i].epochs, 0};
         for (int k = 0; k < m && rc == FC_OK; lg.round++) {
             const int k0 = k, n = (k = round_end(need, idx, k, m, budget)) - k0;
@@ -216,13 +237,6 @@ static int train_all(const fc_dataset *tr, const fc_dataset *va, sweep_run *r, i
             for (int q = 0; q < n; q++) {
                 gc[q] = r->cfg[idx[k0 + q]];
                 maxe = gc[q].epochs > maxe ? gc[q].epochs : maxe;
-            }
-            if (n == 1 && need[idx[k0]] > budget) {
-                char lb[64];
-                fmt_need(need[idx[k0]], budget, nb, lb, sizeof nb);
-                fprintf(stderr, "featcache sweep: warning: config %d alone needs %s for its weights and optimizer "
-                                "state, more than the %s %s; it may run out of memory\n",
-                        idx[k0] + 1, nb, lb, auto_mem ? "available (85%)" : "of --max-memory");
             }
             lg.epochs = maxe;
             fc_train_hooks hooks = {log_epoch, &lg, ck, idx + k0};

@@ -312,8 +312,9 @@ grep -q "round 2/" "$T/.err" && ok "progress names the round" || fail "progress:
 cmp -s "$T/once.csv" "$T/rounds.csv" && ok "rounds: results identical" || fail "rounds changed the results"
 "$FC" evaluate "$T/exp.h5" "$T/once.h5" --json >"$T/once.json" && "$FC" evaluate "$T/exp.h5" "$T/rounds.h5" --json >"$T/rounds.json" \
     && cmp -s "$T/once.json" "$T/rounds.json" && ok "rounds: the same best head" || fail "best heads differ"
-expect_exit "a config larger than --max-memory still trains, with a warning" 0 "alone needs" "$FC" sweep "$T/exp.h5" \
+expect_exit "configs larger than --max-memory still train, with a warning" 0 "2 configs each alone need more" "$FC" sweep "$T/exp.h5" \
     --grid 'lr=1e-4,1e-3' --epochs 1 --threads 1 -o "$T/tiny.csv" --max-memory 1K -q
+[ "$(grep -c 'warning' "$T/.err")" = 1 ] && ok "... one warning, not one per config (review 12 A F7)" || fail "warnings: $(cat "$T/.err")"
 expect_exit "--max-memory not a size" 2 "not a size" "$FC" sweep "$T/exp.h5" --grid 'lr=1e-4' -o "$T/x.csv" --max-memory 4X
 expect_exit "--max-memory zero" 2 "not a size" "$FC" sweep "$T/exp.h5" --grid 'lr=1e-4' -o "$T/x.csv" --max-memory 0
 expect_exit "--max-memory with a trailing space" 2 "not a size" "$FC" sweep "$T/exp.h5" --grid 'lr=1e-4' -o "$T/x.csv" \
