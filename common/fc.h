@@ -127,6 +127,8 @@ void fc_fmt_bytes(double b, char *out, size_t cap);
 const char *fc_printable(const char *s, char *out, size_t cap);
 /* Prints s with fc_printable to f, whatever its length. */
 void fc_fputs_printable(const char *s, FILE *f);
+/* Levenshtein distance of a and b (their first 127 bytes), for "did you mean" hints. */
+int fc_edit_distance(const char *a, const char *b);
 /* Terminal columns s takes: UTF-8 decoded, East Asian wide characters 2 columns, combining
  * marks 0, anything else (ASCII, an invalid byte) 1. For aligning tables of class names. */
 int fc_text_width(const char *s);

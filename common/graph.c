@@ -65,7 +65,7 @@ int64_t fc_graph_total_macs(const fc_graph *g) {
 
 /* ---- cut-layer suggestions ------------------------------------------------------ */
 
-static int edit_distance(const char *a, const char *b) {
+int fc_edit_distance(const char *a, const char *b) {
     size_t la = strlen(a), lb = strlen(b);
     if (la > 127) la = 127;
     if (lb > 127) lb = 127;
@@ -90,7 +90,7 @@ static int fail_unknown_layer(const fc_graph *g, const char *layer, fc_status *s
     int best[3] = {-1, -1, -1}, bestd[3] = {1 << 30, 1 << 30, 1 << 30};
     for (int i = 0; i < g->n_nodes; i++) {
         if (g->nodes[i].hidden) continue;
-        int d = edit_distance(layer, g->nodes[i].name);
+        int d = fc_edit_distance(layer, g->nodes[i].name);
         if (strstr(g->nodes[i].name, layer)) d = d / 2;
         for (int k = 0; k < 3; k++) {
             if (d < bestd[k]) {

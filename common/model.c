@@ -137,8 +137,23 @@ int fc_model_load(const char *spec, fc_graph **out, fc_status *st) {
         return fc_fail(st, FC_ERR_ARG, "unknown architecture '%s' in model spec '%s' (known: %s)", arch, spec, fc_arch_list());
     }
     if (!exists && fc_arch_known(spec)) return load_by_name(spec, out, st);
-    if (!exists)
-        return fc_fail(st, FC_ERR_IO, "%s: cannot open model: %s", spec, strerror(errno));
+    if (!exists) {
+        int e = errno;
+        /* a bare word that is no file: most likely a mistyped model name (review 12 B F9) */
+        if (!strchr(spec, '/') && !strchr(spec, '.') && strlen(spec) < 64) {
+            static const char *const names[] = {"mobilenet_v2", "inception_v3", "vgg16", "vgg19", "resnet50"};
+            const char *near = NULL;
+            int best = 4;
+            for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+                int d = fc_edit_distance(spec, names[i]);
+                if (d < best) best = d, near = names[i];
+            }
+            return fc_fail(st, FC_ERR_IO, "%s: no such model file, nor a model name featcache knows (%s%s%s%s)", spec,
+                           near ? "did you mean '" : "", near ? near : "", near ? "'? " : "",
+                           "names: mobilenet_v2, inception_v3 (fetch-model), vgg16, vgg19, resnet50 (Keras's cache)");
+        }
+        return fc_fail(st, FC_ERR_IO, "%s: cannot open model: %s", spec, strerror(e));
+    }
     if (S_ISDIR(sb.st_mode) || ends_with(spec, ".json")) {
         int rc = fc_model_load_tfjs(spec, out, st);
         const char *name = rc ? NULL : fetched_default_of(spec, S_ISDIR(sb.st_mode));

@@ -77,7 +77,14 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < N_COMMANDS; i++)
         if (commands[i].fn && strcmp(commands[i].name, name) == 0)
             return commands[i].fn(argc - 1, argv + 1);
-    fprintf(stderr, "featcache: '%s' is not a featcache command\n\n", name);
+    const char *near = NULL; /* "did you mean" for a typo (review 12 B F9) */
+    int best = 3;
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        int d = commands[i].fn ? fc_edit_distance(name, commands[i].name) : 99;
+        if (d < best) best = d, near = commands[i].name;
+    }
+    if (near) fprintf(stderr, "featcache: '%s' is not a featcache command (did you mean '%s'?)\n\n", name, near);
+    else fprintf(stderr, "featcache: '%s' is not a featcache command\n\n", name);
     print_help(stderr);
     return 2;
 }

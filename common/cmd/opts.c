@@ -115,7 +115,20 @@ static int parse_inner(const fc_cmd_spec *spec, int argc, char **argv, fc_args *
             const char *name = s + 2, *eq = strchr(name, '=');
             size_t len = eq ? (size_t)(eq - name) : strlen(name);
             idx = find_long(spec, name, len);
-            if (idx < 0) return fc_usage_error(spec->name, "unknown option '%.*s'", (int)(len + 2), s);
+            if (idx < 0) { /* "did you mean" the nearest option for a typo (review 12 B F9) */
+                char typed[128];
+                snprintf(typed, sizeof typed, "%.*s", (int)(len < 120 ? len : 120), name);
+                const char *near = NULL;
+                int best = len > 4 ? 3 : 2;
+                for (int k = 0; spec->opts[k].name; k++) {
+                    int d = fc_edit_distance(typed, spec->opts[k].name);
+                    if (d < best) best = d, near = spec->opts[k].name;
+                }
+                if (near)
+                    return fc_usage_error(spec->name, "unknown option '%.*s' (did you mean '--%s'?)", (int)(len + 2), s,
+                                          near);
+                return fc_usage_error(spec->name, "unknown option '%.*s'", (int)(len + 2), s);
+            }
             if (eq) inline_val = eq + 1;
         } else {
             if (s[2] != '\0' || (idx = find_short(spec, s[1])) < 0)

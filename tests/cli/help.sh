@@ -15,4 +15,11 @@ done
 "$FC" train --help >"$T/h.txt"
 grep -q '^      --activation relu|tanh|sigmoid|linear$' "$T/h.txt" && grep -q '^ \{33\}hidden activation' "$T/h.txt" \
     && ok "a long option's help on its own line, aligned" || fail "long option: $(grep -A1 activation "$T/h.txt")"
+# typos get the nearest name (review 12 B F9)
+expect_exit "a mistyped command" 2 "'trian' is not a featcache command (did you mean 'train'?)" "$FC" trian x.db
+expect_exit "a mistyped option" 2 "unknown option '--epoch' (did you mean '--epochs'?)" "$FC" train x.db -o h.h5 --epoch 3
+expect_exit "an unknown option far from any" 2 "unknown option '--zzzzzz'" "$FC" train x.db -o h.h5 --zzzzzz 3
+grep -q "did you mean" "$T/.err" && fail "a hint for a far-off option" || ok "... no hint for it"
+expect_exit "a mistyped model name" 1 "mobilenet_v3: no such model file, nor a model name featcache knows (did you mean 'mobilenet_v2'?" \
+    "$FC" layers mobilenet_v3
 finish
