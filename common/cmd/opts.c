@@ -143,8 +143,13 @@ static int parse_inner(const fc_cmd_spec *spec, int argc, char **argv, fc_args *
         /* a value option given twice would silently keep the last (a second --grid dropping
          * the first): refused */
         if (a->val[idx])
-            return fc_usage_error(spec->name, "option --%s given twice ('%s', then '%s'); give it once", o->name,
+        { /* named as typed the second time: -o, or --output (review 12 B F20) */
+            char typed[8];
+            if (o->short_name && s[1] != '-') snprintf(typed, sizeof typed, "-%c", o->short_name);
+            return fc_usage_error(spec->name, "option %s%s given twice ('%s', then '%s'); give it once",
+                                  o->short_name && s[1] != '-' ? typed : "--", o->short_name && s[1] != '-' ? "" : o->name,
                                   a->val[idx], inline_val ? inline_val : i + 1 < argc ? argv[i + 1] : "");
+        }
         if (inline_val) {
             a->val[idx] = inline_val;
         } else {

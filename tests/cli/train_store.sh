@@ -649,7 +649,8 @@ expect_exit "grid axis twice" 2 "twice" "$FC" sweep "$S" --grid 'lr=1e-4 lr=1e-3
 expect_exit "sweep without grid" 2 "--grid" "$FC" sweep "$S" -o "$T/x.csv"
 expect_exit "an option given twice (--grid)" 2 "option --grid given twice" "$FC" sweep "$S" --grid 'lr=1e-4,1e-3' \
     --grid 'hidden=64,128' -o "$T/x.csv"
-expect_exit "an option given twice (-o)" 2 "option --output given twice" "$FC" train "$S" -o "$T/x.h5" -o "$T/y.h5"
+expect_exit "an option given twice (-o)" 2 "option -o given twice" "$FC" train "$S" -o "$T/x.h5" -o "$T/y.h5"
+expect_exit "--output then -o: named as typed the second time" 2 "option -o given twice" "$FC" train "$S" --output "$T/x.h5" -o "$T/y.h5"
 (cd "$T" && exec "$FC" extract "$T" -m "$T/h.h5" -o --help) >"$T/.out" 2>"$T/.err"; rc=$?
 [ $rc = 2 ] && grep -qF -- "-o needs a value" "$T/.err" && [ ! -e "$T/--help" ] \
     && ok "'-o --help' is a usage error, no store named --help" || fail "-o --help: exit $rc, $(cat "$T/.err"; ls "$T" | head -3)"
