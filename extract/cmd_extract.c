@@ -643,13 +643,16 @@ out:
 static void print_summary(job *j) {
     const fc_pl_stats *s = &j->stats;
     double rate = s->seconds > 0 ? (double)s->stored / s->seconds : 0;
-    printf("stored %lld, skipped %lld (already stored; %lld unchanged, not re-read), failed %lld",
-           (long long)s->stored, (long long)s->skipped, (long long)s->fast_path,
-           (long long)(s->failed + s->unreadable));
+    /* the parentheses only where they say something (review 12 B F13): what skipped means
+     * when some were, a rate when something ran */
+    printf("stored %lld, skipped %lld", (long long)s->stored, (long long)s->skipped);
+    if (s->skipped) printf(" (already stored; %lld unchanged, not re-read)", (long long)s->fast_path);
+    printf(", failed %lld", (long long)(s->failed + s->unreadable));
     if (s->duplicates) printf(", duplicates %lld", (long long)s->duplicates);
     if (s->cross_dups) printf(" (%lld under another class or split: see the warnings)", (long long)s->cross_dups);
     if (s->other_shard) printf(", other shards %lld", (long long)s->other_shard);
-    printf(" in %.1f s (%.1f img/s, backbone %.1f s)", s->seconds, rate, s->forward_seconds);
+    if (s->stored) printf(" in %.1f s (%.1f img/s, backbone %.1f s)", s->seconds, rate, s->forward_seconds);
+    else printf(" in %.1f s", s->seconds);
     fc_store_stats ss;
     fc_status st = {0};
     /* measure the file as `info` (and anyone after this run) sees it: without the WAL's

@@ -165,7 +165,8 @@ static int run_export(const char *in, const char *out, const fc_h5feat_opts *o, 
            count, src.prov.feat_h, src.prov.feat_w, src.prov.feat_c,
            o->float16 ? "float16" : "float32", o->zstd ? "zstd" : "shuffle+gzip", out, bytes,
            count ? (double)bytes / (double)count : 0.0);
-    if (n_views) printf("with %zu augmented views (/views, /view_of, /view_index)\n", n_views);
+    if (n_views) /* the bytes per image above include them (review 12 B F13) */
+        printf("with %zu augmented views (/views, /view_of, /view_index), counted in the bytes per image\n", n_views);
     if (c.skipped_failed)
         printf("skipped %zu failed images (no features)\n", c.skipped_failed);
 out:

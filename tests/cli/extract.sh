@@ -81,7 +81,8 @@ expect_exit "a real small MemAvailable still refuses" 1 "more than the 100 KiB a
     env FC_TEST_MEMINFO="$T/meminfo100" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/mem1.db" --size 512 "${X[@]}"
 
 # --- first run: features equal numpy's forward pass ---
-expect_exit "extract f32" 0 "stored 24, skipped 0" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/f32.db" --codec f32 "${X[@]}"
+expect_exit "extract f32" 0 "stored 24, skipped 0, failed 0 in " "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/f32.db" --codec f32 "${X[@]}"
+grep -q "already stored" "$T/.out" && fail "a first run explains 0 skipped: $(cat "$T/.out")" || ok "... no note on 0 skipped (review 12 B F13)"
 grep -q "preprocessing rescale (--preprocess)" "$T/.out" && ok "header names the preprocessing" || fail "header: $(cat "$T/.out")"
 grep -q "features [0-9]* B/image (.*smaller than float32), file [0-9]* B/image" "$T/.out" && ok "summary: feature and file bytes per image" || fail "summary: $(tail -1 "$T/.out")"
 # the summary's file bytes per image are the ones info reports right after (no WAL counted)
@@ -126,6 +127,7 @@ grep -q "784" "$T/.err" && ok "pixel limit message names the size" || fail "pixe
 
 # --- re-run skips everything and changes nothing ---
 expect_exit "re-run skips unchanged files unread" 0 "stored 0, skipped 24 (already stored; 24 unchanged, not re-read)" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/f32.db" --codec f32 "${X[@]}"
+grep -q "img/s" "$T/.out" && fail "a rate for nothing stored: $(cat "$T/.out")" || ok "... and no rate when nothing was stored"
 "$DUMP" --values "$T/f32.db" | cmp -s - "$T/f32.txt" && ok "re-run leaves the store as it was" || fail "re-run changed the store"
 expect_exit "re-run without --codec keeps the store's codec" 0 "skipped 24" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/f32.db" "${X[@]}"
 grep -q "codec f32" "$T/.out" && ok "header shows the store's codec" || fail "codec: $(cat "$T/.out")"
