@@ -459,29 +459,24 @@ expect_exit "finish after kill -9 loop" 0 "skipped" "$FC" extract "$T/kimg" -o "
 "$DUMP" --values "$T/kill.db" | cmp -s - "$T/kref.txt" && ok "after kills: features identical to the clean run" || fail "after kills: features differ"
 [ $HAVE_VERIFY = 1 ] && check "verify after kills" "$FC" verify "$T/kill.db"
 
-# --- SIGINT: commits what is done, exit 1, re-run resumes ---
-"$FC" extract "$T/kimg" -o "$T/int.db" -m "$T/tiny.h5" --size 128 --batch 2 --threads 1 --preprocess rescale >"$T/int.out" 2>&1 &
-pid=$!
-for _ in $(seq 200); do grep -q "^backbone:" "$T/int.out" && break; sleep 0.02; done
-kill -INT $pid 2>/dev/null
-wait $pid; rc=$?
-if [ $rc = 1 ] && grep -q "interrupted; re-run to resume" "$T/int.out"; then ok "SIGINT: exit 1, resumable"
-elif [ $rc = 0 ]; then ok "SIGINT arrived after the run finished"
-else fail "SIGINT: exit $rc: $(tail -3 "$T/int.out")"; fi
-expect_exit "resume after SIGINT" 0 "" "$FC" extract "$T/kimg" -o "$T/int.db" "${K[@]}"
-"$DUMP" --values "$T/int.db" | cmp -s - "$T/kref.txt" && ok "after SIGINT: features identical" || fail "after SIGINT: features differ"
-
-# --- SIGHUP (a closed terminal or ssh session): as SIGINT; still ignored under nohup ---
-"$FC" extract "$T/kimg" -o "$T/hup.db" -m "$T/tiny.h5" --size 128 --batch 2 --threads 1 --preprocess rescale >"$T/hup.out" 2>&1 &
-pid=$!
-for _ in $(seq 200); do grep -q "^backbone:" "$T/hup.out" && break; sleep 0.02; done
-kill -HUP $pid 2>/dev/null
-wait $pid; rc=$?
-if [ $rc = 1 ] && grep -q "interrupted; re-run to resume" "$T/hup.out"; then ok "SIGHUP: exit 1, resumable"
-elif [ $rc = 0 ]; then ok "SIGHUP arrived after the run finished"
-else fail "SIGHUP: exit $rc: $(tail -3 "$T/hup.out")"; fi
-expect_exit "resume after SIGHUP" 0 "" "$FC" extract "$T/kimg" -o "$T/hup.db" "${K[@]}"
-"$DUMP" --values "$T/hup.db" | cmp -s - "$T/kref.txt" && ok "after SIGHUP: features identical" || fail "after SIGHUP: features differ"
+# --- SIGINT, and SIGHUP (a closed terminal or ssh session): the batch in flight is
+# committed, exit 1, a re-run resumes (sig_stop SIG DB) ---
+sig_stop() {
+    local sig=$1 db=$2 name
+    name=SIG$sig
+    "$FC" extract "$T/kimg" -o "$db" -m "$T/tiny.h5" --size 128 --batch 2 --threads 1 --preprocess rescale >"$T/sig.out" 2>&1 &
+    pid=$!
+    for _ in $(seq 200); do grep -q "^backbone:" "$T/sig.out" && break; sleep 0.02; done
+    kill -"$sig" $pid 2>/dev/null
+    wait $pid; rc=$?
+    if [ $rc = 1 ] && grep -q "interrupted; re-run to resume" "$T/sig.out"; then ok "$name: exit 1, resumable"
+    elif [ $rc = 0 ]; then ok "$name arrived after the run finished"
+    else fail "$name: exit $rc: $(tail -3 "$T/sig.out")"; fi
+    expect_exit "resume after $name" 0 "" "$FC" extract "$T/kimg" -o "$db" "${K[@]}"
+    "$DUMP" --values "$db" | cmp -s - "$T/kref.txt" && ok "after $name: features identical" || fail "after $name: features differ"
+}
+sig_stop INT "$T/int.db"
+sig_stop HUP "$T/hup.db"
 rm -f "$T/hup.db"*
 (trap '' HUP; exec "$FC" extract "$T/kimg" -o "$T/hup.db" -m "$T/tiny.h5" --size 128 --batch 2 --threads 1 --preprocess rescale) >"$T/hup.out" 2>&1 &
 pid=$!
