@@ -53,6 +53,7 @@ typedef struct {
                                      * without a validation split its training acc and loss */
     double seconds;
     int has_val; /* the store has a validation split */
+    int resumed; /* from a checkpoint (fc_run_record's duplicate check) */
 } sweep_run;
 
 typedef struct {
@@ -156,6 +157,7 @@ static int train_all(const fc_dataset *tr, const fc_dataset *va, sweep_run *r, i
     ck->extra = keep_best ? "sweep, best head kept" : "sweep";
     int resumed = fc_ckpt_open(ck, fin, r->hist, &best, r->heads, st);
     if (resumed < 0) { rc = st->code; goto out; }
+    r->resumed = resumed;
     int n_fin = 0;
     for (int i = 0; i < r->n; i++)
         if (fin[i]) score_one(r, i), n_fin++;
@@ -374,10 +376,11 @@ static int outputs(const char *store, const fc_args *a, sweep_run *r, const fc_d
         int err = !cfgs;
         for (int i = 0; !err && i < r->n; i++) err = !(cfgs[i] = fc_train_config_text(&r->cfg[i]));
         if (err) fc_fail(&rst, FC_ERR_NOMEM, "out of memory");
-        else err = fc_run_record(store, "sweep", tr, r->n, cfgs, r->hist, r->seconds / r->n, &rst);
+        else err = fc_run_record(store, "sweep", tr, r->n, cfgs, r->hist, r->seconds / r->n, r->resumed, &rst);
         if (err) fprintf(stderr, "featcache sweep: warning: runs not recorded: %s\n", rst.msg);
         for (int i = 0; cfgs && i < r->n; i++) free(cfgs[i]);
         free(cfgs);
+        fc_test_hook("FC_TEST_HOOK_AFTER_RECORD"); /* tests: killed before the checkpoint is removed */
     }
     if (!rc && !quiet)
         printf("%d config%s in %.2f s; results in %s\n", r->n, r->n == 1 ? "" : "s", r->seconds,

@@ -73,7 +73,8 @@ static void print_saved(const char *out, const fc_train_config *c, const fc_head
 }
 
 static int finish(const char *store, const char *out, const fc_args *a, const fc_train_config *c,
-                  fc_head *hd, const fc_history *h, const fc_dataset *tr, int has_val, double secs, fc_status *st) {
+                  fc_head *hd, const fc_history *h, const fc_dataset *tr, int has_val, double secs, int resumed,
+                  fc_status *st) {
     char *cfg_text = fc_train_config_text(c);
     int rc = fc_run_stamp_head(hd, tr, st);
     if (!rc) rc = fc_run_stamp_result(hd, c, h, st);
@@ -87,8 +88,9 @@ static int finish(const char *store, const char *out, const fc_args *a, const fc
     }
     if (!rc) {
         fc_status rst = {0};
-        if (fc_run_recordable(store, "train") && fc_run_record(store, "train", tr, 1, &cfg_text, h, secs, &rst))
+        if (fc_run_recordable(store, "train") && fc_run_record(store, "train", tr, 1, &cfg_text, h, secs, resumed, &rst))
             fprintf(stderr, "featcache train: warning: run not recorded: %s\n", rst.msg);
+        fc_test_hook("FC_TEST_HOOK_AFTER_RECORD"); /* tests: killed before the checkpoint is removed */
     }
     if (!rc && !fc_arg_flag(a, "quiet")) print_saved(out, c, hd, h, has_val, secs);
     free(cfg_text);
@@ -157,7 +159,7 @@ int cmd_train(int argc, char **argv) {
         struct sigaction old[FC_STOP_NSIG];
         if (ck.path) fc_stop_catch(old);
         if (!fc_train_group(&tr, &va, &c, 1, threads, &hooks, &hd, &h, &st) &&
-            !finish(store, out, &a, &c, hd, &h, &tr, va.n > 0, fc_now() - t0 + ck.elapsed, &st)) {
+            !finish(store, out, &a, &c, hd, &h, &tr, va.n > 0, fc_now() - t0 + ck.elapsed, resumed, &st)) {
             rc = 0;
             fc_ckpt_remove(&ck);
         }

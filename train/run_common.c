@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -271,8 +272,43 @@ static int other_store(fc_store *s, const char *path, const fc_dataset *ds, char
     return FC_OK;
 }
 
+/* History JSON without its "seconds" (timings differ between two runs of one result). */
+static char *history_sans_seconds(const char *text) {
+    json_t *j = json_loads(text, 0, NULL);
+    if (!json_is_object(j)) {
+        json_decref(j);
+        return NULL;
+    }
+    json_object_del(j, "seconds");
+    char *out = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(7));
+    json_decref(j);
+    return out;
+}
+
+/* The id of the newest recorded run of this kind and config whose history is `history`
+ * (seconds aside): a resumed run whose killed predecessor was recorded just before being
+ * stopped (its checkpoint not yet removed) has exactly that result. 0 if none. */
+static int64_t recorded_already(fc_store *s, const char *kind, const char *config, const char *history) {
+    sqlite3_stmt *q = NULL;
+    int64_t id = 0;
+    char *want = history_sans_seconds(history);
+    if (want && sqlite3_prepare_v2(fc_store_db(s), "SELECT id, history FROM runs WHERE kind = ?1 AND config = ?2 "
+                                   "ORDER BY id DESC LIMIT 1", -1, &q, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(q, 1, kind, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 2, config, -1, SQLITE_STATIC);
+        if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 1)) {
+            char *have = history_sans_seconds((const char *)sqlite3_column_text(q, 1));
+            if (have && !strcmp(have, want)) id = sqlite3_column_int64(q, 0);
+            free(have);
+        }
+    }
+    sqlite3_finalize(q);
+    free(want);
+    return id;
+}
+
 int fc_run_record(const char *path, const char *kind, const fc_dataset *ds, int n, char *const *configs,
-                  const fc_history *hist, double seconds, fc_status *st) {
+                  const fc_history *hist, double seconds, int resumed, fc_status *st) {
     fc_store *s = NULL;
     const char *runs = n > 1 ? "runs" : "run";
     fc_test_hook("FC_TEST_HOOK_BEFORE_RECORD"); /* tests: the store is replaced while training */
@@ -288,15 +324,23 @@ int fc_run_record(const char *path, const char *kind, const fc_dataset *ds, int 
     /* the check and the rows in one write transaction: no class comes or goes in between */
     int rc = fc_store_begin(s, st);
     if (!rc) rc = other_store(s, path, ds, why, sizeof why, st);
+    int dup = 0;
     for (int i = 0; !rc && !why[0] && i < n; i++) {
         json_t *hj = fc_history_json(&hist[i]);
         char *h = hj ? json_dumps(hj, JSON_COMPACT | JSON_REAL_PRECISION(7)) : NULL;
         json_decref(hj);
         char *metrics = fc_run_metrics_text(&hist[i]);
-        rc = h && metrics ? fc_store_add_run(s, kind, configs[i], h, metrics, seconds, st)
-                          : fc_fail(st, FC_ERR_NOMEM, "cannot build run JSON");
+        int64_t same = resumed && h ? recorded_already(s, kind, configs[i], h) : 0;
+        if (same) dup++;
+        else
+            rc = h && metrics ? fc_store_add_run(s, kind, configs[i], h, metrics, seconds, st)
+                              : fc_fail(st, FC_ERR_NOMEM, "cannot build run JSON");
         free(h), free(metrics);
     }
+    if (dup && !rc && !why[0]) /* review 12 A F1 */
+        fprintf(stderr, "featcache %s: note: %d %s of this resumed run %s already recorded (the run was stopped "
+                "after recording, before its checkpoint was removed): not recorded twice\n", kind, dup,
+                dup > 1 ? "configs" : "result", dup > 1 ? "were" : "was");
     if (!rc && !why[0]) rc = fc_store_commit(s, st);
     else fc_store_rollback(s);
     fc_store_close(s);

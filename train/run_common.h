@@ -54,9 +54,11 @@ int fc_run_recordable(const char *path, const char *kind);
  * (fingerprint), class list and file. Else (merge --force replaced it, an extract pruned or
  * added a class while training) one warning line on stderr, "STORE now holds other features
  * (fingerprint changed while training): run not recorded", nothing is written and FC_OK; a
- * store opened read-only: notice, FC_OK. */
+ * store opened read-only: notice, FC_OK. A resumed run (resumed != 0) skips each config
+ * whose newest record already has its config and history (its predecessor was recorded,
+ * then killed before removing its checkpoint), with a note. */
 int fc_run_record(const char *path, const char *kind, const fc_dataset *ds, int n, char *const *configs,
-                  const fc_history *hist, double seconds, fc_status *st);
+                  const fc_history *hist, double seconds, int resumed, fc_status *st);
 /* JSON text of the summary metrics of a history: best epoch, its val loss/acc, final loss/acc. */
 char *fc_run_metrics_text(const fc_history *h);
 /* Before training: every output option given (n long names in opts, their file kinds

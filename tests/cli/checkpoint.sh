@@ -76,6 +76,24 @@ rm -f "$T/sp.h5"*; echo "my notes, not a checkpoint" >"$T/sp.h5.ckpt"
     && [ "$(cat "$T/sp.h5.ckpt")" = "my notes, not a checkpoint" ] && ok "... a foreign .ckpt file: no note, kept" \
     || fail "foreign .ckpt on a full disk: exit $rc: $(cat "$T/.err")"
 
+# a run killed after recording itself, before removing its checkpoint: the re-run resumes
+# and finishes, and does not record the same result twice (review 12 A F1)
+nruns() { "$PY" -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*) from runs').fetchone()[0])" "$1"; }
+cp "$S" "$T/dup.db"; rm -f "$T/dup.h5"* "$T/dup.csv"*; base=$(nruns "$T/dup.db")
+FC_TEST_HOOK_AFTER_RECORD='kill -9 $PPID' "$FC" train "$T/dup.db" -o "$T/dup.h5" "${TR[@]}" --checkpoint-every 0 -q >/dev/null 2>&1
+[ $? = 137 ] && [ -f "$T/dup.h5.ckpt" ] && [ "$(nruns "$T/dup.db")" = $((base + 1)) ] && ok "killed after recording: recorded, checkpoint left" \
+    || fail "kill after record: $(ls "$T"/dup.h5* | tr '\n' ' ') runs $(nruns "$T/dup.db") (before: $base)"
+expect_exit "... the re-run resumes and notes the record" 0 "already recorded" "$FC" train "$T/dup.db" -o "$T/dup.h5" "${TR[@]}" --checkpoint-every 0
+[ "$(nruns "$T/dup.db")" = $((base + 1)) ] && [ ! -e "$T/dup.h5.ckpt" ] && ok "... one record, checkpoint gone" \
+    || fail "records: $(nruns "$T/dup.db") (before: $base)"
+SWD=(--epochs 6 --seed 5 --threads 2 --checkpoint-every 0)
+FC_TEST_HOOK_AFTER_RECORD='kill -9 $PPID' "$FC" sweep "$T/dup.db" --grid 'lr=1e-3,2e-3' -o "$T/dup.csv" "${SWD[@]}" -q >/dev/null 2>&1
+expect_exit "a sweep killed the same way: its re-run records nothing twice" 0 "2 configs of this resumed run were already recorded" \
+    "$FC" sweep "$T/dup.db" --grid 'lr=1e-3,2e-3' -o "$T/dup.csv" "${SWD[@]}"
+[ "$(nruns "$T/dup.db")" = $((base + 3)) ] && ok "... 1 + 2 records" || fail "sweep records: $(nruns "$T/dup.db") (before: $base)"
+check "a deliberate second run of the same command (no checkpoint) is recorded" "$FC" train "$T/dup.db" -o "$T/dup.h5" "${TR[@]}" -q
+[ "$(nruns "$T/dup.db")" = $((base + 4)) ] && ok "... as a run of its own" || fail "rerun records: $(nruns "$T/dup.db") (before: $base)"
+
 # SIGINT / SIGTERM: the run stops at the next step, saves it (mid-epoch) and says so
 # (the hook FC_TEST_CKPT_STOP=E:S acts as a signal during step S of epoch E; 240 images,
 # batch 20: 12 steps per epoch)
