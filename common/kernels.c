@@ -261,7 +261,7 @@ FC_SIMD void fc_k_depthwise(const fc_geom *g, int mult, const float *x, const fl
                 if (rows_in && ox + 3 < g->ow && ox * g->sw - g->pl >= 0 &&
                     (ox + 3) * g->sw - g->pl + (g->kw - 1) * g->dw < g->iw) {
                     dw_quad1(g, xi, w, bias, acc, oy, ox);
-                    act_row(acc, 4 * (int)oc, a);
+                    for (int q = 0; q < 4; q++) act_row(acc + (size_t)q * oc, (int)oc, a); /* per pixel: softmax */
                     ox += 4;
                     continue;
                 }

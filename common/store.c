@@ -146,7 +146,10 @@ int fc_store_lock(const char *path, int *fd, fc_status *st) {
 void fc_store_unlock(const char *path, int fd) {
     if (fd < 0) return;
     char lp[PATH_MAX]; /* unlink while still holding the lock (see lock_path) */
-    if (snprintf(lp, sizeof lp, "%s.lock", path) < (int)sizeof lp) unlink(lp);
+    struct stat a, b; /* and only the file locked: not one renamed over it since (review 12 C F6) */
+    if (snprintf(lp, sizeof lp, "%s.lock", path) < (int)sizeof lp && fstat(fd, &a) == 0 && stat(lp, &b) == 0 &&
+        a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+        unlink(lp);
     close(fd);
 }
 

@@ -47,6 +47,7 @@ struct fc_ckpt {
     const int *best;
     fc_head *const *heads;
     /* internal */
+    char *drop_path;        /* --no-resume: the old checkpoint to remove once -o is locked */
     int have_key, disabled, writes;
     unsigned char key[32];
     double last_write, write_secs, t_start;

@@ -158,7 +158,7 @@ static void print_report(const char *store, const char *split, const fc_report_t
      * characters they are headed by class index, and each row names its index */
     int maxlen = 0;
     for (int c = 0; nm && c < r->k; c++) maxlen = fc_text_width(nm[c]) > maxlen ? fc_text_width(nm[c]) : maxlen;
-    const int by_index = !nm || maxlen > 16;
+    const int by_index = !names || maxlen > 16; /* no names: indices, not a column of "?" (review 12 C F4) */
     const int cw = by_index ? 8 : (maxlen > 8 ? maxlen : 8);
     char lab[32];
     printf("\nconfusion matrix (rows: true class, columns: predicted%s):\n%*s%s", by_index ? " class index" : "", w, "",

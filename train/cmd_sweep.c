@@ -540,6 +540,7 @@ int cmd_sweep(int argc, char **argv) {
         rc = fc_report("sweep", &st);
         goto done;
     }
+    fc_run_ckpt_drop(&ck);
     int any_augment = 0, pool_axis = 0;
     for (int i = 0; i < r.n; i++) any_augment |= r.cfg[i].augment;
     for (int x = 0; x < g.n_axes; x++) pool_axis |= !strcmp(g.key[x], "pool");

@@ -127,6 +127,7 @@ int cmd_train(int argc, char **argv) {
         rc = fc_report("train", &st);
         goto done;
     }
+    fc_run_ckpt_drop(&ck);
     if ((rc = fc_run_precheck_pool("train", 0, &c, 1, store)) != FC_ARGS_OK) goto done;
     if (fc_run_load(store, c.augment, &tr, &va, &st)) {
         rc = fc_report("train", &st);

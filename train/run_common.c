@@ -57,6 +57,10 @@ void fc_run_warn_untrained_classes(const char *cmd, const char *path, const fc_d
     free(cnt);
 }
 
+void fc_run_ckpt_drop(const fc_ckpt *ck) {
+    if (ck->drop_path && fc_ckpt_is_file(ck->drop_path)) (void)unlink(ck->drop_path);
+}
+
 int fc_run_lock_output(const char *out, int *fd, fc_status *st) {
     if (fc_store_lock(out, fd, st) == FC_OK) return FC_OK;
     if (st->code == FC_ERR_BUSY) /* review 12 A F7: two runs with one -o overwrote each other's checkpoint */
@@ -371,6 +375,25 @@ static void opt_label(const char *name, char *out, size_t cap) {
     else snprintf(out, cap, "--%s", name);
 }
 
+/* path with its folder resolved (realpath: ./x, ../d/x and symlinked folders alike) and
+ * its file name kept; the path itself when its folder cannot be resolved. */
+static void canon_path(const char *path, char *out, size_t cap) {
+    char dir[PATH_MAX], real[PATH_MAX];
+    const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+    snprintf(dir, sizeof dir, "%.*s", slash ? (slash == path ? 1 : (int)(slash - path)) : 1, slash ? path : ".");
+    if (realpath(dir, real)) snprintf(out, cap, "%s/%s", strcmp(real, "/") ? real : "", base);
+    else snprintf(out, cap, "%s", path);
+}
+
+/* 1 if path names the same file as base + suffix ("./h.h5.lock" and "h.h5" ".lock"). */
+static int same_place(const char *path, const char *base, const char *suffix) {
+    char other[PATH_MAX + 32], a[PATH_MAX + 64], b[PATH_MAX + 64];
+    if (snprintf(other, sizeof other, "%s%s", base, suffix) >= (int)sizeof other) return 0;
+    if (!strcmp(path, other)) return 1;
+    canon_path(path, a, sizeof a), canon_path(other, b, sizeof b);
+    return !strcmp(a, b);
+}
+
 int fc_run_check_outputs(const void *args, const char *store, const char *const *opts, const int *kinds, int n,
                          fc_status *st) {
     const char *const in[1] = {store};
@@ -401,16 +424,16 @@ int fc_run_check_outputs(const void *args, const char *store, const char *const 
         const char *path = fc_arg_str(args, opts[i], NULL);
         if (!path) continue;
         static const char *const side[] = {"-wal", "-shm", "-journal", ".lock"};
-        char name[4200], opt[40];
+        char opt[40];
         opt_label(opts[i], opt, sizeof opt);
         for (size_t k = 0; k < sizeof side / sizeof *side; k++)
-            if (snprintf(name, sizeof name, "%s%s", store, side[k]) < (int)sizeof name && !strcmp(path, name))
+            if (same_place(path, store, side[k]))
                 return fc_fail(st, FC_ERR_ARG, "%s %s is a side file of the store %s (SQLite's or featcache's): "
                                "choose another name", opt, path, store);
-        if (main_out && snprintf(name, sizeof name, "%s.ckpt", main_out) < (int)sizeof name && !strcmp(path, name))
+        if (main_out && same_place(path, main_out, ".ckpt"))
             return fc_fail(st, FC_ERR_ARG, "%s %s is where this run keeps its checkpoint (-o %s + .ckpt): choose "
                            "another name", opt, path, main_out);
-        if (main_out && snprintf(name, sizeof name, "%s.lock", main_out) < (int)sizeof name && !strcmp(path, name))
+        if (main_out && same_place(path, main_out, ".lock"))
             return fc_fail(st, FC_ERR_ARG, "%s %s is the lock file of -o %s while this run writes it: choose another "
                            "name", opt, path, main_out);
     }
@@ -479,7 +502,10 @@ int fc_run_ckpt_args(const void *args, const char *cmd, const char *out, fc_ckpt
         return 1;
     }
     snprintf(path, n, "%s.ckpt", out);
-    if (fc_arg_flag(args, "no-resume") && fc_ckpt_is_file(path)) (void)unlink(path);
+    /* --no-resume removes an old checkpoint only once this run holds -o's lock
+     * (fc_run_ckpt_drop): a refused second run must not delete a live run's checkpoint
+     * (review 12 C F3) */
+    if (fc_arg_flag(args, "no-resume")) ck->drop_path = strdup(path);
     if (ck->every < 0) free(path), path = NULL;
     ck->path = path;
     return FC_ARGS_OK;
@@ -488,7 +514,8 @@ int fc_run_ckpt_args(const void *args, const char *cmd, const char *out, fc_ckpt
 void fc_run_ckpt_free(fc_ckpt *ck) {
     fc_ckpt_close(ck);
     free((char *)ck->path);
-    ck->path = NULL;
+    free(ck->drop_path);
+    ck->path = NULL, ck->drop_path = NULL;
 }
 
 void fc_run_ckpt_space_note(const char *kind, const fc_ckpt *ck, const fc_status *st) {

@@ -431,14 +431,30 @@ check "train with every class in train: no warning" "$FC" train "$T/three.db" -o
 grep -q "no training images" "$T/.err" && fail "warned without cause" || ok "... no warning"
 # two runs with one -o at once: the second stops at once, naming the first's lock (review
 # 12 A F7: both ran, each overwriting the other's checkpoint, the last rename won)
-"$FC" train "$S" -o "$T/busy.h5" --epochs 100000 -q >/dev/null 2>&1 &
+"$FC" train "$S" -o "$T/busy.h5" --epochs 100000 --checkpoint-every 0 -q >"$T/busy.out" 2>&1 &
 busy=$!
-for _ in $(seq 250); do [ -e "$T/busy.h5.lock" ] && break; sleep 0.02; done
+for _ in $(seq 250); do [ -e "$T/busy.h5.ckpt" ] && break; sleep 0.02; done
 expect_exit "a second train with the same -o" 1 "another featcache train or sweep is writing it now (it holds $T/busy.h5.lock)" \
     "$FC" train "$S" -o "$T/busy.h5" --epochs 1 -q
+# --no-resume refused as busy leaves the other run's checkpoint alone (review 12 C F3): the
+# lock held by flock(1) around a copy of that checkpoint, which no run rewrites meanwhile
+cp "$T/busy.h5.ckpt" "$T/held.h5.ckpt"
+flock "$T/held.h5.lock" sleep 30 &
+holder=$!
+for _ in $(seq 100); do [ -e "$T/held.h5.lock" ] && break; sleep 0.02; done
+expect_exit "... and with --no-resume" 1 "another featcache train or sweep is writing it now" \
+    "$FC" train "$S" -o "$T/held.h5" --epochs 1 --no-resume -q
+[ -e "$T/held.h5.ckpt" ] && ok "... which left that run's checkpoint alone (review 12 C F3)" || fail "--no-resume deleted a live checkpoint"
+kill $holder 2>/dev/null; wait $holder 2>/dev/null
 expect_exit "a sweep with the same -o" 1 "another featcache train or sweep is writing it now" \
     "$FC" sweep "$S" --grid 'lr=1e-4' -o "$T/busy.h5" -q
-kill -TERM $busy 2>/dev/null; wait $busy 2>/dev/null
+expect_exit "--history naming -o's lock by another spelling" 2 "is the lock file of -o" \
+    "$FC" train "$S" -o "$T/k.h5" --history "$T/./k.h5.lock" -q
+# a closing terminal sends SIGHUP twice (bash forwards one, the kernel another): the run
+# still stops at its safe point and saves its state (review 12 C F2)
+kill -HUP $busy 2>/dev/null; sleep 0.3; kill -HUP $busy 2>/dev/null; wait $busy; rc=$?
+[ $rc = 1 ] && grep -q "state saved" "$T/busy.out" && ok "two SIGHUPs: stopped at a safe point, state saved" \
+    || fail "two SIGHUPs: exit $rc: $(tail -2 "$T/busy.out")"
 [ ! -e "$T/busy.h5.lock" ] && ok "... the first run's lock file is gone when it stops" || fail "busy.h5.lock left"
 check "then the same -o trains" "$FC" train "$S" -o "$T/busy.h5" --epochs 1 --no-resume -q
 expect_exit "--history onto -o's lock file" 2 "is the lock file of -o" "$FC" train "$S" -o "$T/k.h5" --history "$T/k.h5.lock" -q

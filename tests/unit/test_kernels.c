@@ -104,8 +104,10 @@ static void test_depthwise_random(void) {
         fc_padding pad = it % 2 ? FC_PAD_SAME : FC_PAD_VALID;
         int h = gb_randint(k, 13), w = gb_randint(k, it % 2 ? 13 : 37), c = gb_randint(1, it % 5 ? 21 : 44);
         gb_input(g, h, w, c);
-        int i = gb_dw(g, "dw", 0, k, mult, s, pad, it % 3 ? FC_ACT_RELU : FC_ACT_LINEAR,
-                      it % 3 == 1 ? 6.0f : 0.0f);
+        /* every 7th a softmax over each pixel's channels: the four-pixel path must apply it
+         * pixel by pixel (review 12 C F1) */
+        int i = gb_dw(g, "dw", 0, k, mult, s, pad, it % 7 == 6 ? FC_ACT_SOFTMAX : it % 3 ? FC_ACT_RELU : FC_ACT_LINEAR,
+                      it % 7 != 6 && it % 3 == 1 ? 6.0f : 0.0f);
         fc_node *d = &g->nodes[i];
         if (it % 4 == 1) { d->dh = d->dw = 2; d->sh = d->sw = 1; }
         if (it % 4 == 1 && pad == FC_PAD_VALID && (h < 2 * k - 1 || w < 2 * k - 1))
