@@ -66,7 +66,14 @@ int fc_run_lock_output(const char *out, int *fd, fc_status *st) {
     if (st->code == FC_ERR_BUSY) /* review 12 A F7: two runs with one -o overwrote each other's checkpoint */
         return fc_fail(st, FC_ERR_BUSY, "-o %s: another featcache train or sweep is writing it now (it holds %s.lock): "
                        "wait for it to finish, or choose another -o", out, out);
-    return st->code;
+    /* a file system without flock (some NFS mounts): train as before, without the guard
+     * (review 12 C F8) */
+    char shown[600];
+    fprintf(stderr, "featcache: note: %s: no lock (a second run with the same -o would not be stopped)\n",
+            fc_printable(st->msg, shown, sizeof shown));
+    fc_status_clear(st);
+    *fd = -1;
+    return FC_OK;
 }
 
 int fc_run_check_val(const fc_train_config *c, int n, const char *path, const fc_dataset *va, fc_status *st) {
