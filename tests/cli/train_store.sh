@@ -433,7 +433,7 @@ grep -q "no training images" "$T/.err" && fail "warned without cause" || ok "...
 # 12 A F7: both ran, each overwriting the other's checkpoint, the last rename won)
 "$FC" train "$S" -o "$T/busy.h5" --epochs 100000 --checkpoint-every 0 -q >"$T/busy.out" 2>&1 &
 busy=$!
-for _ in $(seq 250); do [ -e "$T/busy.h5.ckpt" ] && break; sleep 0.02; done
+for _ in $(seq 1500); do [ -e "$T/busy.h5.ckpt" ] && break; sleep 0.02; done
 expect_exit "a second train with the same -o" 1 "another featcache train or sweep is writing it now (it holds $T/busy.h5.lock)" \
     "$FC" train "$S" -o "$T/busy.h5" --epochs 1 -q
 # --no-resume refused as busy leaves the other run's checkpoint alone (review 12 C F3): the
