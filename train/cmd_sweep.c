@@ -520,8 +520,8 @@ int cmd_sweep(int argc, char **argv) {
     sweep_run r = {0};
     fc_grid g = {0};
     fc_ckpt ck = {0};
-    int threads, out_lock = -1;
-    const char *out = fc_arg_str(&a, "output", NULL);
+    int threads, out_lock = -1, best_lock = -1;
+    const char *out = fc_arg_str(&a, "output", NULL), *best_out = fc_arg_str(&a, "best", NULL);
     if ((rc = build(&a, &r, &g)) != FC_ARGS_OK || (rc = fc_run_threads(&a, &threads)) != FC_ARGS_OK ||
         (rc = fc_run_ckpt_args(&a, "sweep", fc_arg_str(&a, "output", NULL), &ck)) != FC_ARGS_OK)
         goto done;
@@ -536,7 +536,8 @@ int cmd_sweep(int argc, char **argv) {
     const char *store = a.pos[0];
     static const char *const outs[] = {"output", "best", "plot"};
     static const int kinds[] = {FC_OUT_TEXT, FC_OUT_HDF5, FC_OUT_PNG};
-    if (fc_run_check_outputs(&a, store, outs, kinds, 3, &st) || (out && fc_run_lock_output(out, &out_lock, &st))) {
+    if (fc_run_check_outputs(&a, store, outs, kinds, 3, &st) || (out && fc_run_lock_output("-o", out, &out_lock, &st)) ||
+        (best_out && fc_run_lock_output("--best", best_out, &best_lock, &st))) { /* --best too (review 12 C F7) */
         rc = fc_report("sweep", &st);
         goto done;
     }
@@ -578,6 +579,7 @@ int cmd_sweep(int argc, char **argv) {
     fc_run_free_data(&tr, &va);
 done:
     if (out) fc_store_unlock(out, out_lock);
+    if (best_out) fc_store_unlock(best_out, best_lock);
     fc_run_ckpt_free(&ck);
     run_free(&r);
     fc_grid_free(&g);

@@ -123,7 +123,7 @@ int cmd_train(int argc, char **argv) {
     const char *store = a.pos[0];
     static const char *const outs[] = {"output", "history", "plot"};
     static const int kinds[] = {FC_OUT_HDF5, FC_OUT_TEXT, FC_OUT_PNG};
-    if (fc_run_check_outputs(&a, store, outs, kinds, 3, &st) || fc_run_lock_output(out, &out_lock, &st)) {
+    if (fc_run_check_outputs(&a, store, outs, kinds, 3, &st) || fc_run_lock_output("-o", out, &out_lock, &st)) {
         rc = fc_report("train", &st);
         goto done;
     }

@@ -61,11 +61,11 @@ void fc_run_ckpt_drop(const fc_ckpt *ck) {
     if (ck->drop_path && fc_ckpt_is_file(ck->drop_path)) (void)unlink(ck->drop_path);
 }
 
-int fc_run_lock_output(const char *out, int *fd, fc_status *st) {
+int fc_run_lock_output(const char *opt, const char *out, int *fd, fc_status *st) {
     if (fc_store_lock(out, fd, st) == FC_OK) return FC_OK;
     if (st->code == FC_ERR_BUSY) /* review 12 A F7: two runs with one -o overwrote each other's checkpoint */
-        return fc_fail(st, FC_ERR_BUSY, "-o %s: another featcache train or sweep is writing it now (it holds %s.lock): "
-                       "wait for it to finish, or choose another -o", out, out);
+        return fc_fail(st, FC_ERR_BUSY, "%s %s: another featcache train or sweep is writing it now (it holds %s.lock): "
+                       "wait for it to finish, or choose another name", opt, out, out);
     /* a file system without flock (some NFS mounts): train as before, without the guard
      * (review 12 C F8) */
     char shown[600];

@@ -15,7 +15,7 @@ int fc_run_load(const char *path, int augment, fc_dataset *tr, fc_dataset *va, f
 /* One run per output: an flock on OUT.lock (fc_store_lock) for the run's whole length, so a
  * second train or sweep with the same -o stops at once (FC_ERR_BUSY) instead of overwriting
  * its checkpoint and head. Release with fc_store_unlock(out, *fd). */
-int fc_run_lock_output(const char *out, int *fd, fc_status *st);
+int fc_run_lock_output(const char *opt, const char *out, int *fd, fc_status *st);
 /* --no-resume: removes the old checkpoint (after fc_run_lock_output). */
 void fc_run_ckpt_drop(const fc_ckpt *ck);
 /* After fc_run_load: a warning on stderr naming the classes with no training image. */

@@ -446,6 +446,14 @@ expect_exit "... and with --no-resume" 1 "another featcache train or sweep is wr
     "$FC" train "$S" -o "$T/held.h5" --epochs 1 --no-resume -q
 [ -e "$T/held.h5.ckpt" ] && ok "... which left that run's checkpoint alone (review 12 C F3)" || fail "--no-resume deleted a live checkpoint"
 kill $holder 2>/dev/null; wait $holder 2>/dev/null
+# a sweep's --best head too (review 12 C F7)
+flock "$T/hbest.h5.lock" sleep 30 &
+holder=$!
+for _ in $(seq 100); do [ -e "$T/hbest.h5.lock" ] && break; sleep 0.02; done
+expect_exit "sweep --best onto a head another run writes" 1 "--best $T/hbest.h5: another featcache train or sweep is writing it now" \
+    "$FC" sweep "$S" --grid 'lr=1e-4' -o "$T/hb.csv" --best "$T/hbest.h5" -q
+[ ! -e "$T/hb.csv" ] && ok "... nothing written" || fail "sweep refused by --best's lock wrote hb.csv"
+kill $holder 2>/dev/null; wait $holder 2>/dev/null
 expect_exit "a sweep with the same -o" 1 "another featcache train or sweep is writing it now" \
     "$FC" sweep "$S" --grid 'lr=1e-4' -o "$T/busy.h5" -q
 expect_exit "--history naming -o's lock by another spelling" 2 "is the lock file of -o" \
