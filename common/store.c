@@ -110,9 +110,27 @@ static int never_created(fc_store *s) {
 /* The lock file is removed on close while still locked; a process that opened it just
  * before then holds a lock on an unlinked file, so after locking, check that the path
  * still names the locked file, else retry. Returns the locked fd or -1 with st filled. */
+/* PATH.lock for the file path names: its symlinks resolved (the folder's too when it does
+ * not exist yet), so that x.db and a link to it share one lock (review 12 D F1: an extract
+ * through a link took ln.db.lock while merge --force checked x.db.lock and replaced the
+ * store under it). 0, or -1 when the name does not fit. */
+static int lock_name(const char *path, char *lp, size_t cap) {
+    char real[PATH_MAX], dir[PATH_MAX];
+    const char *p = path;
+    if (realpath(path, real)) p = real;
+    else {
+        const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+        snprintf(dir, sizeof dir, "%.*s", slash ? (slash == path ? 1 : (int)(slash - path)) : 1, slash ? path : ".");
+        char rd[PATH_MAX];
+        if (realpath(dir, rd) && snprintf(real, sizeof real, "%s/%s", strcmp(rd, "/") ? rd : "", base) < (int)sizeof real)
+            p = real;
+    }
+    return snprintf(lp, cap, "%s.lock", p) < (int)cap ? 0 : -1;
+}
+
 static int lock_path(const char *path, fc_status *st) {
     char lp[PATH_MAX];
-    if (snprintf(lp, sizeof lp, "%s.lock", path) >= (int)sizeof lp)
+    if (lock_name(path, lp, sizeof lp))
         return fc_fail(st, FC_ERR_ARG, "%s: path too long", path), -1;
     for (int attempt = 0; attempt < 100; attempt++) {
         int fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -147,7 +165,7 @@ void fc_store_unlock(const char *path, int fd) {
     if (fd < 0) return;
     char lp[PATH_MAX]; /* unlink while still holding the lock (see lock_path) */
     struct stat a, b; /* and only the file locked: not one renamed over it since (review 12 C F6) */
-    if (snprintf(lp, sizeof lp, "%s.lock", path) < (int)sizeof lp && fstat(fd, &a) == 0 && stat(lp, &b) == 0 &&
+    if (!lock_name(path, lp, sizeof lp) && fstat(fd, &a) == 0 && stat(lp, &b) == 0 &&
         a.st_dev == b.st_dev && a.st_ino == b.st_ino)
         unlink(lp);
     close(fd);
@@ -156,7 +174,7 @@ void fc_store_unlock(const char *path, int fd) {
 int fc_store_writer_active(const char *path) {
     char lp[PATH_MAX], line[256];
     struct stat sb;
-    if (snprintf(lp, sizeof lp, "%s.lock", path) >= (int)sizeof lp || stat(lp, &sb) != 0) return 0;
+    if (lock_name(path, lp, sizeof lp) || stat(lp, &sb) != 0) return 0;
     FILE *f = fopen("/proc/locks", "r");
     if (!f) return 0;
     int held = 0;

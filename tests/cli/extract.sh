@@ -233,6 +233,16 @@ for attempt in 1 2 3; do
     [ $busy_ok = 1 ] && break
 done
 [ $busy_ok = 1 ] && ok "first writer completes after the refusal" || fail "could not catch the first writer holding the lock"
+# a store reached through a symlink (or ./ and ../ spellings) shares the store's lock (review
+# 12 D F1: an extract through a link took LINK.lock, so merge --force replaced the store
+# under it and its images were lost)
+mkdir -p "$T/lnk" && ln -sf "$T/busy.db" "$T/lnk/alias.db"
+exec 8>"$T/busy.db.lock" && flock -x 8
+expect_exit "extract through a symlink to a store being written: busy" 1 "store is busy" \
+    "$FC" extract "$T/kimg" -m "$T/tiny.h5" -o "$T/lnk/alias.db" --size 128 "${X[@]}"
+expect_exit "... and through ../ in its path" 1 "store is busy" \
+    "$FC" extract "$T/kimg" -m "$T/tiny.h5" -o "$T/lnk/../busy.db" --size 128 "${X[@]}"
+exec 8>&-
 
 # --- shards partition the images ---
 for i in 0 1 2; do
