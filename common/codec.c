@@ -442,9 +442,35 @@ static int check_params(const fc_codec_params *p, size_t n, int channels, fc_sta
     return FC_OK;
 }
 
+/* Features are finite: a NaN or an Inf in one image trains a head of NaNs without a word
+ * (review 12 D F2: an imported row of NaN made every kernel value NaN, exit 0). */
+static int check_finite(const float *x, size_t n, fc_status *st) {
+    size_t bad = 0, first = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i]) && !bad++) first = i;
+    if (bad)
+        return fc_fail(st, FC_ERR_FORMAT, "%zu non-finite feature value(s) (NaN or Inf; the first, %g, at %zu): "
+                       "not stored", bad, (double)x[first], first);
+    return FC_OK;
+}
+
+/* f16 / bf16 halves that came out infinite from finite inputs: beyond the codec's range. */
+static int check_half_range(const fc_codec_params *p, const float *x, const uint16_t *h, size_t n, fc_status *st) {
+    size_t big = 0, first = 0;
+    const uint16_t expmask = p->kind == FC_CODEC_F16 ? 0x7C00 : 0x7F80;
+    for (size_t i = 0; i < n; i++)
+        if ((h[i] & expmask) == expmask && !big++) first = i;
+    if (big)
+        return fc_fail(st, FC_ERR_FORMAT, "%zu feature value(s) beyond the %s codec's range (the first, %g, at "
+                       "%zu, would be stored as Inf): not stored; a store with --codec f32 keeps them",
+                       big, p->kind == FC_CODEC_F16 ? "f16" : "bf16", (double)x[first], first);
+    return FC_OK;
+}
+
 int fc_codec_encode(const fc_codec_params *p, const float *x, size_t n, int channels,
                     uint8_t **blob, size_t *len, fc_status *st) {
     int rc = check_params(p, n, channels, st);
+    if (!rc) rc = check_finite(x, n, st);
     if (rc) return rc;
     fc_codec_params q = *p;
     if (q.layout == FC_LAYOUT_AUTO) q.layout = fc_codec_choose_layout(p, x, 1, n, channels);
@@ -457,9 +483,13 @@ int fc_codec_encode(const fc_codec_params *p, const float *x, size_t n, int chan
     if (!el) return FC_ERR_NOMEM;
     switch (q.kind) {
     case FC_CODEC_F32: memcpy(el, x, nb); break;
-    case FC_CODEC_F16: fc_f32_to_f16_array(x, (uint16_t *)el, n); break;
+    case FC_CODEC_F16:
+        fc_f32_to_f16_array(x, (uint16_t *)el, n);
+        if ((rc = check_half_range(&q, x, (const uint16_t *)el, n, st))) return rc;
+        break;
     case FC_CODEC_BF16:
         for (size_t i = 0; i < n; i++) ((uint16_t *)el)[i] = fc_f32_to_bf16(x[i]);
+        if ((rc = check_half_range(&q, x, (const uint16_t *)el, n, st))) return rc;
         break;
     case FC_CODEC_U8: {
         uint8_t *pb = scratch(t, SCR_PARAMS, C * 32, st); /* params, lo/hi, grid */

@@ -197,6 +197,13 @@ static int read_provenance(hid_t file, fc_provenance *p, fc_status *st) {
         return fc_fail(st, FC_ERR_FORMAT, "featcache_format is '%s', expected '%s'", fmt,
                        FC_H5FEAT_FORMAT);
     if (rc > 1) return rc;
+    int64_t ver = 0; /* review 12 D F4: a newer layout must not be read as this one */
+    int vr = rc == 0 ? read_attr_int(file, "featcache_format_version", &ver, st) : 1;
+    if (vr > 1) return vr;
+    if (vr == 0 && (ver < 1 || ver > FC_H5FEAT_FORMAT_VERSION))
+        return fc_fail(st, FC_ERR_UNSUPPORTED, "featcache_format_version is %lld; this featcache reads version %d%s",
+                       (long long)ver, FC_H5FEAT_FORMAT_VERSION,
+                       ver > FC_H5FEAT_FORMAT_VERSION ? " (written by a newer featcache: update it)" : "");
     if (rc == 1 && fc_h5_has_attr(file, "model_config")) /* review 12 B F7 */
         return fc_fail(st, FC_ERR_FORMAT, "a Keras model file (a trained head HEAD.h5 or a backbone), not a featcache "
                        "store or export: it holds no features");
@@ -452,6 +459,10 @@ static int load_rows(fc_h5feat *f, hsize_t n, fc_status *st) {
         if (!is_hex64(f->sha[i])) {
             rc = fc_fail(st, FC_ERR_FORMAT, "/sha256[%llu] is not 64 lowercase hex digits",
                          (unsigned long long)i);
+            goto out;
+        }
+        if (!f->paths[i] || !f->paths[i][0]) { /* review 12 D F3: had failed later, naming OUT's temp file */
+            rc = fc_fail(st, FC_ERR_FORMAT, "/paths[%llu] is empty (every image needs its path)", (unsigned long long)i);
             goto out;
         }
     }

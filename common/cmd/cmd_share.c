@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <math.h>
 #include <pwd.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -250,6 +251,15 @@ static int copy_one(void *vctx, const fc_image_rec *rec, const float *x, const u
                         c->src_path, rec->path, rec->sha256, c->src_path);
         return 1;
     }
+    /* non-finite features are not copied (review 12 D F2): named by input and image here,
+     * not by OUT's temp file */
+    size_t bad = 0;
+    for (size_t i = 0; x && rec->status == FC_IMG_OK && i < (size_t)c->dim; i++) bad += !isfinite(x[i]);
+    if (bad) {
+        c->rc = fc_fail(c->st, FC_ERR_FORMAT, "%s: features of %s (%s): %zu non-finite value(s) (NaN or Inf), which "
+                        "would train a head of NaNs: nothing written", c->src_path, rec->path, rec->sha256, bad);
+        return 1;
+    }
     if (rec->status != FC_IMG_OK) {
         c->rc = fc_store_put(c->out, rec, NULL, c->st);
     } else if (!x) {
@@ -436,6 +446,12 @@ static int check_out(const share_job *j, char **inputs, int n, fc_status *st) {
             return fc_fail(st, FC_ERR_ARG, "output %s is also an input", j->out);
     if (!j->force)
         return fc_fail(st, FC_ERR_IO, "%s already exists (use --force to replace it)", j->out);
+    /* --force replaces a store, not a head, an image or notes (review 12 D F6; train -o and
+     * export refuse other kinds likewise) */
+    const char *kind = fc_file_kind(j->out);
+    if (!kind || (strncmp(kind, "an SQLite database", 18) && strcmp(kind, "an empty file")))
+        return fc_fail(st, FC_ERR_IO, "output %s exists and is not a featcache store (%s): not replaced, even with "
+                       "--force (remove it or choose another name)", j->out, kind ? kind : "an unknown kind of file");
     return 0;
 }
 

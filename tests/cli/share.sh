@@ -340,4 +340,34 @@ else
     umount romnt 2>/dev/null
     echo "# skip: read-only bind mount not permitted here"
 fi
+# review 12 D: non-finite features, an empty path, a newer format version, --force over a
+# file that is not a store
+edit() { "$PY" - "$@" <<'PY'
+import h5py, numpy as np, shutil, sys
+src, dst, what = sys.argv[1:4]
+shutil.copy(src, dst)
+f = h5py.File(dst, "r+")
+if what == "nan":
+    a = f["features"][3]; a.flat[5] = np.nan; f["features"][3] = a
+elif what == "inf":
+    a = f["features"][1]; a.flat[0] = np.inf; f["features"][1] = a
+elif what == "emptypath":
+    f["paths"][0] = b""
+elif what == "version":
+    f.attrs["featcache_format_version"] = 99
+f.close()
+PY
+}
+edit whole.h5 d_nan.h5 nan && edit whole.h5 d_inf.h5 inf && edit whole.h5 d_ep.h5 emptypath && edit whole.h5 d_ver.h5 version
+expect_exit "import refuses NaN features, naming the export and the image" 1 "d_nan.h5: features of " "$FC" import d_nan.h5 -o d_nan.db
+grep -q "1 non-finite value(s) (NaN or Inf)" "$T/.err" && [ ! -e d_nan.db ] && ok "... nothing written" || fail "NaN import: $(cat "$T/.err")"
+expect_exit "merge refuses Inf features" 1 "non-finite" "$FC" merge -o d_inf.db d_inf.h5 whole.db
+[ ! -e d_inf.db ] && ok "... nothing written" || fail "merge with Inf wrote d_inf.db"
+expect_exit "an empty /paths entry: named, exit 1" 1 "d_ep.h5: /paths[0] is empty" "$FC" import d_ep.h5 -o d_ep.db
+expect_exit "a newer export format version: refused" 1 "featcache_format_version is 99; this featcache reads version 1" \
+    "$FC" import d_ver.h5 -o d_ver.db
+cp whole.h5 not_a_store.h5
+expect_exit "merge --force onto an HDF5 file (not a store): refused" 1 "exists and is not a featcache store (an HDF5 file): not replaced, even with --force" \
+    "$FC" merge -o not_a_store.h5 --force whole.db
+cmp -s whole.h5 not_a_store.h5 && ok "... the file is untouched" || fail "merge --force replaced a non-store"
 finish

@@ -236,13 +236,39 @@ static void test_roundtrips(void) {
 static void test_special_values(void) {
     float x[12] = {0.0f, -0.0f, INFINITY, -INFINITY, NAN, 1e-30f, -1e-8f, 65504.f, 70000.f,
                    3.4e38f, -3.4e38f, 1.0f};
+    /* finite extremes round-trip in every codec whose range holds them: f16 up to 65504,
+     * bf16 up to its 3.39e38, f32 everything finite */
+    float fin[10] = {0.0f, -0.0f, 1e-30f, -1e-8f, 65504.f, -65504.f, 1.0f, 3e-41f, 12345.5f, -2.5f};
     for (int k = 0; k < 3; k++)
-        for (int l = 0; l < 3; l++) roundtrip_one((fc_codec_kind)k, layouts[l], x, 1, 1, 12, "special");
-    /* u8 refuses non-finite values, but handles huge finite ones (f32 parameters) */
-    fc_codec_params p = {FC_CODEC_U8, FC_LAYOUT_PLAIN, 3};
+        for (int l = 0; l < 3; l++) roundtrip_one((fc_codec_kind)k, layouts[l], fin, 1, 1, 10, "special");
+    float huge[4] = {70000.f, 3.38e38f, -3.38e38f, 1.0f};
+    for (int l = 0; l < 3; l++) roundtrip_one(FC_CODEC_F32, layouts[l], huge, 1, 1, 4, "huge f32");
+    for (int l = 0; l < 3; l++) roundtrip_one(FC_CODEC_BF16, layouts[l], huge, 1, 1, 4, "huge bf16");
     uint8_t *blob = NULL;
     size_t len;
     fc_status st = {0};
+    /* every codec refuses non-finite values, naming the first (review 12 D F2: a NaN
+     * feature trained a NaN head silently); f16 and bf16 refuse values they would store as
+     * Inf */
+    for (int k = 0; k < 4; k++)
+        for (int l = 0; l < 3; l++) {
+            fc_codec_params q = {(fc_codec_kind)k, layouts[l], 3};
+            st = (fc_status){0};
+            CHECK(fc_codec_encode(&q, x, 12, 3, &blob, &len, &st) == FC_ERR_FORMAT && strstr(st.msg, "non-finite") &&
+                      strstr(st.msg, " at 2)"), "codec %d layout %d: %s", k, l, st.msg);
+        }
+    fc_codec_params h = {FC_CODEC_F16, FC_LAYOUT_PLAIN, 3};
+    st = (fc_status){0};
+    CHECK(fc_codec_encode(&h, huge, 4, 1, &blob, &len, &st) == FC_ERR_FORMAT &&
+              strstr(st.msg, "beyond the f16 codec's range (the first, 70000, at 0"), "f16 70000: %s", st.msg);
+    float bhuge[2] = {1.0f, 3.4e38f};
+    h.kind = FC_CODEC_BF16;
+    st = (fc_status){0};
+    CHECK(fc_codec_encode(&h, bhuge, 2, 1, &blob, &len, &st) == FC_ERR_FORMAT && strstr(st.msg, "beyond the bf16"),
+          "bf16 3.4e38: %s", st.msg);
+    /* u8 handles huge finite values (f32 parameters) */
+    fc_codec_params p = {FC_CODEC_U8, FC_LAYOUT_PLAIN, 3};
+    st = (fc_status){0};
     CHECK(fc_codec_encode(&p, x, 12, 3, &blob, &len, &st) == FC_ERR_FORMAT, "u8 nan (a data error, exit 1)");
     CHECK(strstr(st.msg, "non-finite") != NULL && strstr(st.msg, " at 2") != NULL, "%s", st.msg);
     p.layout = FC_LAYOUT_SPARSE; /* the first bad value is named whatever the layout */
