@@ -98,6 +98,11 @@ int fc_open_regular(const char *path, struct stat *sb, fc_status *st);
 /* The same as a FILE opened "rb"; NULL with st set. */
 FILE *fc_fopen_regular(const char *path, struct stat *sb, fc_status *st);
 
+/* path with its symlinks resolved, into out[cap]: the file's own realpath when follow_file
+ * and it exists, else its folder's realpath + its name (a file not made yet, or a link
+ * kept as a name); path itself when the folder cannot be resolved. So ./x, d/../x and a
+ * symlinked folder name one place. */
+void fc_path_resolve(const char *path, int follow_file, char *out, size_t cap);
 /* What the first bytes of a regular file say it is ("a PNG image", "an SQLite database (a
  * featcache store?)", "a text file", ...), for errors that name a wrong kind of file; NULL
  * when unreadable or unknown. */

@@ -7,6 +7,9 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -59,4 +62,16 @@ const char *fc_file_kind(const char *path) {
     for (ssize_t i = 0; i < n; i++)
         if (h[i] < 0x20 && h[i] != '\n' && h[i] != '\r' && h[i] != '\t') return NULL;
     return h[0] == '{' || h[0] == '[' ? "a JSON or text file" : "a text file";
+}
+
+void fc_path_resolve(const char *path, int follow_file, char *out, size_t cap) {
+    char real[PATH_MAX], dir[PATH_MAX];
+    if (follow_file && realpath(path, real)) {
+        snprintf(out, cap, "%s", real);
+        return;
+    }
+    const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+    snprintf(dir, sizeof dir, "%.*s", slash ? (slash == path ? 1 : (int)(slash - path)) : 1, slash ? path : ".");
+    if (realpath(dir, real)) snprintf(out, cap, "%s/%s", strcmp(real, "/") ? real : "", base);
+    else snprintf(out, cap, "%s", path);
 }

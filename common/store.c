@@ -115,17 +115,9 @@ static int never_created(fc_store *s) {
  * through a link took ln.db.lock while merge --force checked x.db.lock and replaced the
  * store under it). 0, or -1 when the name does not fit. */
 static int lock_name(const char *path, char *lp, size_t cap) {
-    char real[PATH_MAX], dir[PATH_MAX];
-    const char *p = path;
-    if (realpath(path, real)) p = real;
-    else {
-        const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
-        snprintf(dir, sizeof dir, "%.*s", slash ? (slash == path ? 1 : (int)(slash - path)) : 1, slash ? path : ".");
-        char rd[PATH_MAX];
-        if (realpath(dir, rd) && snprintf(real, sizeof real, "%s/%s", strcmp(rd, "/") ? rd : "", base) < (int)sizeof real)
-            p = real;
-    }
-    return snprintf(lp, cap, "%s.lock", p) < (int)cap ? 0 : -1;
+    char real[PATH_MAX];
+    fc_path_resolve(path, 1, real, sizeof real);
+    return snprintf(lp, cap, "%s.lock", real) < (int)cap ? 0 : -1;
 }
 
 static int lock_path(const char *path, fc_status *st) {

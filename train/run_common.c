@@ -382,22 +382,12 @@ static void opt_label(const char *name, char *out, size_t cap) {
     else snprintf(out, cap, "--%s", name);
 }
 
-/* path with its folder resolved (realpath: ./x, ../d/x and symlinked folders alike) and
- * its file name kept; the path itself when its folder cannot be resolved. */
-static void canon_path(const char *path, char *out, size_t cap) {
-    char dir[PATH_MAX], real[PATH_MAX];
-    const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
-    snprintf(dir, sizeof dir, "%.*s", slash ? (slash == path ? 1 : (int)(slash - path)) : 1, slash ? path : ".");
-    if (realpath(dir, real)) snprintf(out, cap, "%s/%s", strcmp(real, "/") ? real : "", base);
-    else snprintf(out, cap, "%s", path);
-}
-
 /* 1 if path names the same file as base + suffix ("./h.h5.lock" and "h.h5" ".lock"). */
 static int same_place(const char *path, const char *base, const char *suffix) {
     char other[PATH_MAX + 32], a[PATH_MAX + 64], b[PATH_MAX + 64];
     if (snprintf(other, sizeof other, "%s%s", base, suffix) >= (int)sizeof other) return 0;
     if (!strcmp(path, other)) return 1;
-    canon_path(path, a, sizeof a), canon_path(other, b, sizeof b);
+    fc_path_resolve(path, 0, a, sizeof a), fc_path_resolve(other, 0, b, sizeof b);
     return !strcmp(a, b);
 }
 
