@@ -263,21 +263,17 @@ static int cp_width(uint32_t c) {
 }
 
 int fc_text_width(const char *s) {
-    const unsigned char *p = (const unsigned char *)s;
     int w = 0;
-    while (*p) {
-        uint32_t c = *p;
-        int n = c < 0x80 ? 0 : (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2 : (c & 0xF8) == 0xF0 ? 3 : -1;
-        if (n > 0) {
-            c &= 0x3F >> n;
-            for (int k = 1; k <= n; k++) {
-                if ((p[k] & 0xC0) != 0x80) { n = -1; break; }
-                c = c << 6 | (p[k] & 0x3F);
-            }
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        int n = utf8_seq(p); /* reads no further than the NUL */
+        if (!n) { /* not UTF-8 (stray, cut short, overlong, surrogate): a terminal shows U+FFFD */
+            w++, p++;
+            continue;
         }
-        if (n < 0) c = '?', n = 0; /* an invalid byte: one column, as a replacement mark */
+        uint32_t c = n == 1 ? p[0] : p[0] & (0x7Fu >> n);
+        for (int k = 1; k < n; k++) c = c << 6 | (p[k] & 0x3Fu);
         w += cp_width(c);
-        p += n + 1;
+        p += n;
     }
     return w;
 }

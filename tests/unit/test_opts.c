@@ -89,7 +89,36 @@ static void test_utf8_text(void) {
     }
 }
 
+/* fc_text_width: the columns a terminal shows. Valid UTF-8 by its code points (wide 2,
+ * combining 0); each byte of a malformed sequence (stray continuation, cut short,
+ * overlong, surrogate, above U+10FFFF, 0xF5..0xFF) shows as one U+FFFD, one column. Each
+ * input sits in a buffer of exactly its size, so a read past its end is an ASan error. */
+static void test_text_width(void) {
+    static const struct { const char *in; int w; } cases[] = {
+        {"", 0}, {"abc", 3}, {"caf\xc3\xa9", 4}, {"\xe6\x97\xa5\xe6\x9c\xac", 4}, /* 日本 */
+        {"e\xcc\x81", 1},                                   /* e + combining acute */
+        {"\xf0\x90\x8d\x88", 1}, {"\xf0\x9f\x98\x80", 2},     /* U+10348 narrow, U+1F600 wide */
+        {"\x80", 1}, {"a\x80\xbf" "b", 4},                    /* stray continuation bytes */
+        {"x\xe2\x82", 3}, {"\xf0\x9f\x90", 3}, {"\xe6", 1},  /* cut short at the end */
+        {"\xe2\x82x", 3}, {"\xe6\x97\xe6\x97\xa5", 4},       /* cut short before more text */
+        {"\xc0\xaf", 2}, {"\xc1\xbf", 2}, {"\xc0\x80", 2},      /* overlong 2-byte forms */
+        {"\xe0\x80\xaf", 3}, {"\xe0\x9f\xbf", 3}, {"\xf0\x80\x80\xaf", 4}, {"\xf0\x8f\xbf\xbf", 4},
+        {"\xed\xa0\x80", 3},                                 /* a UTF-16 surrogate */
+        {"\xf4\x90\x80\x80", 4}, {"\xf5\x80\x80\x80", 4}, /* above U+10FFFF */
+        {"\xf8\x88\x80\x80\x80", 5}, {"\xff\xfe", 2},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t n = strlen(cases[i].in) + 1;
+        char *s = malloc(n);
+        if (!s) return;
+        memcpy(s, cases[i].in, n);
+        CHECK(fc_text_width(s) == cases[i].w, "case %zu: width %d, expected %d", i, fc_text_width(s), cases[i].w);
+        free(s);
+    }
+}
+
 int main(void) {
+    T_RUN(test_text_width);
     T_RUN(test_utf8_text);
     T_RUN(test_parse);
     T_RUN(test_errors);
