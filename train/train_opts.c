@@ -30,6 +30,20 @@ static int num(const char *s, double lo, double hi, int integer, double *out) {
     return 0;
 }
 
+/* A seed in decimal digits, read exactly (strtod had read 2^53 + 1 as 2^53: the run then
+ * recorded a seed other than the one given), at most FC_TRAIN_SEED_MAX. */
+static int parse_seed(const char *s, uint64_t *out) {
+    const char *d = s + (*s == '+');
+    if (!*d) return -1;
+    for (const char *p = d; *p; p++)
+        if (*p < '0' || *p > '9') return -1;
+    errno = 0;
+    unsigned long long v = strtoull(d, NULL, 10);
+    if (errno || v > FC_TRAIN_SEED_MAX) return -1;
+    *out = v;
+    return 0;
+}
+
 #define BAD(...) (snprintf(err, cap, __VA_ARGS__), -1)
 
 int fc_train_config_set(fc_train_config *c, const char *key, const char *val, char list_sep,
@@ -71,8 +85,9 @@ int fc_train_config_set(fc_train_config *c, const char *key, const char *val, ch
         if (num(val, 1, FUSED_MAX_B, 1, &v)) return BAD("batch '%s': an integer in [1, %d]", val, FUSED_MAX_B);
         c->batch = (int)v;
     } else if (!strcmp(key, "seed")) {
-        if (num(val, 0, 9007199254740992.0, 1, &v)) return BAD("seed '%s': a non-negative integer", val);
-        c->seed = (uint64_t)v;
+        if (parse_seed(val, &c->seed))
+            return BAD("seed '%s': an integer in [0, 2^53 = %llu] (a larger seed would not read back exactly "
+                       "from the run's JSON where numbers are doubles)", val, (unsigned long long)FC_TRAIN_SEED_MAX);
     } else if (!strcmp(key, "patience")) {
         if (num(val, 0, 100000, 1, &v)) return BAD("patience '%s': an integer in [0, 100000]", val);
         c->patience = (int)v;

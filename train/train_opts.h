@@ -25,11 +25,16 @@
     {"rho", 0, "RHO", "RMSprop decay (default 0.9; --optimizer rmsprop only)"},                 \
     {"epochs", 0, "N", "epochs (default 30)"},                                                  \
     {"batch", 0, "N", "batch size (default 20)"},                                               \
-    {"seed", 0, "N", "seed for init, shuffling and dropout (default 1)"},                       \
+    {"seed", 0, "N", "seed for init, shuffling and dropout, 0 to 2^53 (default 1)"},            \
     {"patience", 0, "N", "stop after N epochs without a lower val_loss; " PATIENCE_KEEPS " (default 0 = off; needs a validation split)"}, \
     {"l2", 0, "L", "L2 penalty L*sum(w^2) on every Dense kernel, in loss and val_loss (Keras kernel_regularizer; default 0)"}, \
     {"class-weight", 0, "none|balanced", "balanced: class c weighs n/(classes*n_c) in the training loss (Keras class_weight; default none)"}, \
     {"augment", 0, NULL, "each epoch, each training image as one of its augmented views (extract --augment K)"}
+
+/* The largest --seed: 2^53, the largest integer up to which every integer is a double, so
+ * that the seed recorded in a run's JSON (runs table, HEAD.h5) reads back as the seed given
+ * in every JSON reader, those that hold numbers as doubles (JavaScript, jq) too. */
+#define FC_TRAIN_SEED_MAX 9007199254740992ULL
 
 /* Keys in the order they must be applied (optimizer first: it resets lr defaults). */
 extern const char *const fc_train_keys[];

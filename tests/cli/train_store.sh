@@ -640,6 +640,35 @@ expect_exit "h5py variable-length strings are read (then its empty fingerprint i
 expect_exit "... info shows its layers and class names from them" 0 "input 2x2x6 -> Flatten (24)" \
     "$FC" info "$C/vlen_strings.h5"
 grep -q "^classes *2: a b$" "$T/.out" && ok "... class names a b" || fail "vlen_strings classes: $(cat "$T/.out")"
+# --seed: the seed recorded (runs, HEAD.h5, sweep CSV) is the seed given, and re-running
+# with it gives the same history. 2^53 is the largest: strtod had read 2^53 + 1 as 2^53
+# (another seed recorded, exit 0), and a larger seed would not read back exactly from the
+# runs' JSON in a reader that holds numbers as doubles (JavaScript, jq)
+cp "$S" "$T/seed.db"
+top=9007199254740992
+check "train --seed 2^53" "$FC" train "$T/seed.db" -o "$T/sd.h5" --epochs 3 --seed $top --threads 2 --history "$T/sd1.csv" -q
+"$FC" runs "$T/seed.db" --json >"$T/sd.json"
+rec=$("$PY" -c "import json,sys; print(json.load(open(sys.argv[1]))[-1]['config']['seed'])" "$T/sd.json")
+hrec=$("$PY" -c "import h5py,json,sys; print(json.loads(h5py.File(sys.argv[1],'r').attrs['featcache_config'])['seed'])" "$T/sd.h5")
+"$FC" runs "$T/seed.db" >"$T/sd.txt"
+[ "$rec" = $top ] && [ "$hrec" = $top ] && grep -q "seed=$top\$" "$T/sd.txt" \
+    && ok "... the seed recorded in runs, runs --json and HEAD.h5 is the seed given" \
+    || fail "seed recorded: runs --json $rec, HEAD.h5 $hrec, runs: $(tail -1 "$T/sd.txt")"
+check "train again with the recorded seed" "$FC" train "$T/seed.db" -o "$T/sd2.h5" --epochs 3 --seed "$rec" --threads 2 \
+    --history "$T/sd2.csv" -q
+[ "$(cut -d, -f1-5 "$T/sd1.csv")" = "$(cut -d, -f1-5 "$T/sd2.csv")" ] && ok "... the same history" \
+    || fail "history with the recorded seed differs"
+check "sweep with seed 2^53" "$FC" sweep "$T/seed.db" --grid "seed=1,$top" --epochs 1 -o "$T/sd.csv" -q
+[ "$(tail -1 "$T/sd.csv" | cut -d, -f14)" = $top ] && ok "... the sweep CSV's seed is the seed given" \
+    || fail "sweep CSV seed: $(tail -1 "$T/sd.csv")"
+n_sd=$(runs "$T/seed.db")
+expect_exit "--seed 2^53 + 1 refused, naming the limit" 2 "seed '9007199254740993': an integer in [0, 2^53 = $top]" \
+    "$FC" train "$T/seed.db" -o "$T/sd3.h5" --seed 9007199254740993 --epochs 1
+expect_exit "--seed above 2^64 refused" 2 "2^53" "$FC" train "$T/seed.db" -o "$T/sd3.h5" --seed 99999999999999999999 --epochs 1
+expect_exit "a grid seed above 2^53 refused" 2 "seed '18014398509481984': an integer in [0, 2^53" \
+    "$FC" sweep "$T/seed.db" --grid 'seed=1,18014398509481984' -o "$T/sd3.csv" --epochs 1
+[ ! -e "$T/sd3.h5" ] && [ ! -e "$T/sd3.csv" ] && [ "$(runs "$T/seed.db")" = "$n_sd" ] && ok "... nothing written or recorded" \
+    || fail "a refused seed wrote something"
 expect_exit "missing -o" 2 "-o HEAD.h5" "$FC" train "$S"
 expect_exit "bad dropout" 2 "dropout" "$FC" train "$S" -o "$T/x.h5" --dropout 1.5
 expect_exit "bad optimizer" 2 "optimizer" "$FC" train "$S" -o "$T/x.h5" --optimizer adagrad
