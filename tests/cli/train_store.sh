@@ -454,6 +454,21 @@ expect_exit "sweep --best onto a head another run writes" 1 "--best $T/hbest.h5:
     "$FC" sweep "$S" --grid 'lr=1e-4' -o "$T/hb.csv" --best "$T/hbest.h5" -q
 [ ! -e "$T/hb.csv" ] && ok "... nothing written" || fail "sweep refused by --best's lock wrote hb.csv"
 kill $holder 2>/dev/null; wait $holder 2>/dev/null
+# ... by a real sweep: two sweeps (other -o) with one --best, and a train whose -o is that
+# --best, stop at once; the first sweep goes on
+"$FC" sweep "$S" --grid 'lr=1e-4,1e-3' -o "$T/bb1.csv" --best "$T/bb.h5" --epochs 100000 --checkpoint-every 0 -q \
+    >"$T/bb1.out" 2>&1 &
+bb=$!
+for _ in $(seq 1500); do [ -e "$T/bb1.csv.ckpt" ] && break; sleep 0.02; done
+expect_exit "a second sweep with the same --best" 1 "--best $T/bb.h5: another featcache train or sweep is writing it now" \
+    "$FC" sweep "$S" --grid 'lr=1e-4' -o "$T/bb2.csv" --best "$T/bb.h5" --epochs 1 -q
+[ ! -e "$T/bb2.csv" ] && ok "... which wrote nothing" || fail "the second sweep with one --best wrote bb2.csv"
+expect_exit "a train whose -o is a running sweep's --best" 1 "-o $T/bb.h5: another featcache train or sweep is writing it now" \
+    "$FC" train "$S" -o "$T/bb.h5" --epochs 1 -q
+kill -TERM $bb 2>/dev/null; wait $bb; rc=$?
+[ $rc = 1 ] && grep -q "state saved" "$T/bb1.out" && [ ! -e "$T/bb.h5.lock" ] && ok "... the first sweep ran on until stopped, its lock gone" \
+    || fail "first sweep: exit $rc: $(tail -2 "$T/bb1.out")"
+rm -f "$T/bb1.csv.ckpt"
 expect_exit "a sweep with the same -o" 1 "another featcache train or sweep is writing it now" \
     "$FC" sweep "$S" --grid 'lr=1e-4' -o "$T/busy.h5" -q
 expect_exit "--history naming -o's lock by another spelling" 2 "is the lock file of -o" \
