@@ -408,8 +408,10 @@ static const char *unused_in_all(const fc_train_config *c, int n, const char *ke
 }
 
 /* The note on configs dropped as identical to an earlier one (same[i] >= 0: config i trains
- * the same head as config same[i]): their labels and the setting that made no difference. */
-static void note_dropped(const fc_grid *g, const fc_train_config *cfg, const int *same, int n, int n_drop) {
+ * the same head as config same[i]): their labels with every axis, as given (base: the fixed
+ * options), and the setting that made no difference. */
+static void note_dropped(const fc_grid *g, const char *const *base, const fc_train_config *cfg, const int *same,
+                         int n, int n_drop) {
     fprintf(stderr, "featcache sweep: note: %d configs, %d identical %s dropped (each trains the same head as a "
             "config kept):", n, n_drop, n_drop == 1 ? "one" : "ones");
     for (int i = 0, shown = 0; i < n; i++) {
@@ -418,10 +420,11 @@ static void note_dropped(const fc_grid *g, const fc_train_config *cfg, const int
             fprintf(stderr, " and %d more", n_drop - 6);
             break;
         }
-        char a[512], b[512], have[160];
+        char a[512] = "", b[512] = "", have[160], err[300];
         const char *need = NULL, *key = NULL;
-        fc_grid_label(g, i, NULL, a, sizeof a);
-        fc_grid_label(g, same[i], NULL, b, sizeof b);
+        fc_train_config ci, cs;
+        if (!fc_grid_config_as_given(g, i, base, &ci, err, sizeof err)) fc_grid_label(g, &ci, 1, a, sizeof a);
+        if (!fc_grid_config_as_given(g, same[i], base, &cs, err, sizeof err)) fc_grid_label(g, &cs, 1, b, sizeof b);
         for (int x = 0; x < g->n_axes && !need; x++)
             if (fc_grid_index(g, i, x) != fc_grid_index(g, same[i], x))
                 key = g->key[x], need = fc_train_key_unused(&cfg[i], key, have, sizeof have);
@@ -495,11 +498,11 @@ static int build(const fc_args *a, sweep_run *r, fc_grid *g) {
             if (same[j] < 0 && !strcmp(texts[i], texts[j])) same[i] = j;
         n_drop += same[i] >= 0;
     }
-    if (n_drop) note_dropped(g, r->cfg, same, n, n_drop);
+    if (n_drop) note_dropped(g, base, r->cfg, same, n, n_drop);
     for (int i = 0; i < n; i++) {
         if (same[i] >= 0) continue;
         char label[512];
-        fc_grid_label(g, i, &r->cfg[i], label, sizeof label);
+        fc_grid_label(g, &r->cfg[i], 0, label, sizeof label);
         r->cfg[m] = r->cfg[i];
         if (!(r->labels[m++] = strdup(label))) {
             rc = 1;

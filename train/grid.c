@@ -122,8 +122,8 @@ int fc_grid_index(const fc_grid *g, int i, int a) {
     return i % g->n_values[a];
 }
 
-int fc_grid_config(const fc_grid *g, int i, const char *const *base_vals, fc_train_config *c, char *err,
-                   size_t cap) {
+int fc_grid_config_as_given(const fc_grid *g, int i, const char *const *base_vals, fc_train_config *c, char *err,
+                            size_t cap) {
     fc_train_config_defaults(c);
     for (int k = 0; k < fc_train_n_keys; k++) {
         const char *v = base_vals ? base_vals[k] : NULL;
@@ -132,17 +132,19 @@ int fc_grid_config(const fc_grid *g, int i, const char *const *base_vals, fc_tra
             if (!strcmp(g->key[a], fc_train_keys[k])) v = g->values[a][fc_grid_index(g, i, a)], sep = ':';
         if (v && fc_train_config_set(c, fc_train_keys[k], v, sep, err, cap)) return -1;
     }
+    return 0;
+}
+
+int fc_grid_config(const fc_grid *g, int i, const char *const *base_vals, fc_train_config *c, char *err,
+                   size_t cap) {
+    if (fc_grid_config_as_given(g, i, base_vals, c, err, cap)) return -1;
     fc_train_config_canonical(c);
     return 0;
 }
 
-void fc_grid_label(const fc_grid *g, int i, const fc_train_config *c, char *buf, size_t cap) {
-    size_t o = 0;
-    char have[160];
-    buf[0] = 0;
-    for (int a = 0; a < g->n_axes && o < cap; a++)
-        if (!c || !fc_train_key_unused(c, g->key[a], have, sizeof have))
-            o += (size_t)snprintf(buf + o, cap - o, "%s%s=%s", o ? " " : "", g->key[a],
-                                  g->values[a][fc_grid_index(g, i, a)]);
-    if (!buf[0] && c) fc_grid_label(g, i, NULL, buf, cap); /* no axis applies: name them all */
+void fc_grid_label(const fc_grid *g, const fc_train_config *c, int all, char *buf, size_t cap) {
+    const char *keys[FC_GRID_MAX_AXES];
+    for (int a = 0; a < g->n_axes; a++) keys[a] = g->key[a];
+    fc_train_config_settings(c, keys, g->n_axes, all, buf, cap);
+    if (!buf[0] && !all) fc_train_config_settings(c, keys, g->n_axes, 1, buf, cap); /* no axis applies: name them all */
 }

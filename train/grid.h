@@ -34,8 +34,13 @@ int fc_grid_index(const fc_grid *g, int i, int a);
  * with err on a bad value. */
 int fc_grid_config(const fc_grid *g, int i, const char *const *base_vals, fc_train_config *c, char *err,
                    size_t cap);
-/* "lr=2e-05 hidden=64" for config i (its axis values); with c (config i) the axes that have
- * no effect on it (fc_train_key_unused: momentum of an adam config) are left out. */
-void fc_grid_label(const fc_grid *g, int i, const fc_train_config *c, char *buf, size_t cap);
+/* The same, not canonical: settings with no effect keep their values (the momentum of an
+ * adam config), to say which configs train the same head. */
+int fc_grid_config_as_given(const fc_grid *g, int i, const char *const *base_vals, fc_train_config *c, char *err,
+                            size_t cap);
+/* "hidden=64 lr=2e-05" for c, a config of the grid: the grid's axes, as the runs table
+ * shows settings (fc_train_config_settings: its order and values). Without all, the axes
+ * with no effect on c (momentum of an adam config) are left out, unless none has one. */
+void fc_grid_label(const fc_grid *g, const fc_train_config *c, int all, char *buf, size_t cap);
 
 #endif

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "../common/cmd/opts.h"
+#include "../common/cmd/settings.h"
 #include "../common/outtmp.h"
 #include "../common/h5guard.h"
 #include "../common/h5util.h"

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/cmd/settings.h"
 #include "../common/outtmp.h"
 #include "fused.h"
 
@@ -213,35 +214,43 @@ char *fc_train_config_text(const fc_train_config *c) { return dump_config(fc_tra
 
 char *fc_train_config_key_text(const fc_train_config *c) { return dump_config(config_json_all(c)); }
 
+void fc_train_config_settings(const fc_train_config *c, const char *const *keys, int nk, int all, char *buf,
+                              size_t cap) {
+    json_t *j = all ? config_json_all(c) : fc_train_config_json(c);
+    if (j && !c->augment) json_object_set_new(j, "augment", json_false()); /* the JSON leaves it out */
+    char names[FC_TRAIN_MAX_KEYS][32]; /* option names to the JSON's: class-weight is class_weight */
+    const char *k[FC_TRAIN_MAX_KEYS];
+    int n = 0;
+    for (int i = 0; i < nk && n < FC_TRAIN_MAX_KEYS; i++, n++) {
+        snprintf(names[n], sizeof names[n], "%s", keys[i]);
+        for (char *p = names[n]; *p; p++)
+            if (*p == '-') *p = '_';
+        k[n] = names[n];
+    }
+    fc_settings_text(j, k, n, buf, cap);
+    json_decref(j);
+}
+
 void fc_train_config_label(const fc_train_config *c, char *buf, size_t cap) {
-    char hid[96] = "0";
-    size_t o = 0;
-    for (int i = 0; i < c->arch.n_hidden && o + 8 < sizeof hid; i++)
-        o += (size_t)snprintf(hid + o, sizeof hid - o, "%s%d", i ? "," : "", c->arch.hidden[i]);
-    int n = snprintf(buf, cap, "%s %s lr=%g hidden=%s", fc_pool_name(c->arch.pool), fc_optim_name(c->opt.kind),
-                     nicef(c->opt.lr), hid);
-    /* then every other setting that shapes the run and is not the default (the plot title
-     * of two runs that differ tells them apart) */
+    /* the head and optimizer, then every other setting that shapes the run and is not the
+     * default (the plot title of two runs that differ tells them apart) */
     fc_train_config d;
     fc_train_config_defaults(&d);
     fc_optim od;
     fc_optim_defaults(c->opt.kind, &od);
-#define ADD(...)                                                                                                     \
-    do {                                                                                                             \
-        if (n >= 0 && (size_t)n < cap) n += snprintf(buf + n, cap - (size_t)n, __VA_ARGS__);                          \
-    } while (0)
-    if (c->arch.n_hidden > 0) ADD(" dropout=%g", nicef(c->arch.dropout));
-    if (c->arch.n_hidden > 0 && c->arch.act != d.arch.act) ADD(" activation=%s", fc_hact_name(c->arch.act));
-    if (c->opt.kind == FC_OPTIM_SGD && c->opt.momentum > 0)
-        ADD(" momentum=%g%s", nicef(c->opt.momentum), c->opt.nesterov ? " nesterov" : "");
-    if (c->opt.kind == FC_OPTIM_RMSPROP && c->opt.rho != od.rho) ADD(" rho=%g", nicef(c->opt.rho));
-    if (c->batch != d.batch) ADD(" batch=%d", c->batch);
-    if (c->l2 > 0) ADD(" l2=%g", nicef(c->l2));
-    if (c->class_weight) ADD(" class_weight=balanced");
-    if (c->patience != d.patience) ADD(" patience=%d", c->patience);
-    if (c->seed != d.seed) ADD(" seed=%llu", (unsigned long long)c->seed);
-    if (c->augment) ADD(" augment");
-#undef ADD
+    const char *k[FC_TRAIN_MAX_KEYS] = {"pool", "hidden", "dropout", "optimizer", "lr"};
+    int n = 5;
+    if (c->arch.act != d.arch.act) k[n++] = "activation";
+    if (c->opt.momentum > 0) k[n++] = "momentum";
+    if (c->opt.nesterov) k[n++] = "nesterov";
+    if (c->opt.rho != od.rho) k[n++] = "rho";
+    if (c->batch != d.batch) k[n++] = "batch";
+    if (c->l2 > 0) k[n++] = "l2";
+    if (c->class_weight) k[n++] = "class_weight";
+    if (c->patience != d.patience) k[n++] = "patience";
+    if (c->seed != d.seed) k[n++] = "seed";
+    if (c->augment) k[n++] = "augment";
+    fc_train_config_settings(c, k, n, 0, buf, cap); /* settings with no effect on c left out */
 }
 
 json_t *fc_json_num(float v) { return isfinite(v) ? json_real(nicef(v)) : json_null(); }

@@ -69,7 +69,14 @@ json_t *fc_train_config_json(const fc_train_config *c);
 char *fc_train_config_text(const fc_train_config *c);
 /* Every setting, used or not (checkpoint keys: stable across builds). Caller frees. */
 char *fc_train_config_key_text(const fc_train_config *c);
-/* Short "lr=2e-05 hidden=256 ..." label of the options that differ from base. */
+/* "hidden=256 dropout=0.5 lr=2e-05" of the settings of c named by keys[0..nk) (option
+ * names: class-weight or class_weight), as the runs table shows them (fc_settings_text:
+ * its order and values); a setting with no effect on c (fc_train_key_unused) is left out
+ * unless all. */
+void fc_train_config_settings(const fc_train_config *c, const char *const *keys, int nk, int all, char *buf,
+                              size_t cap);
+/* train's plot title: pool, hidden, dropout, optimizer and lr, then every other setting
+ * that shapes the run and is not the default (fc_train_config_settings). */
 void fc_train_config_label(const fc_train_config *c, char *buf, size_t cap);
 
 json_t *fc_history_json(const fc_history *h);

@@ -16,6 +16,7 @@
 #include "../h5feat.h"
 #include "commands.h"
 #include "opts.h"
+#include "settings.h"
 #include "../../train/head_h5.h"
 
 static void fmt_time(int64_t t, char *out, size_t cap) {
@@ -361,26 +362,6 @@ int cmd_verify(int argc, char **argv) {
 
 /* ---- runs ---- */
 
-static void scalar_text(json_t *v, char *out, size_t cap) {
-    if (json_is_string(v)) snprintf(out, cap, "%s", json_string_value(v));
-    else if (json_is_integer(v)) snprintf(out, cap, "%lld", (long long)json_integer_value(v));
-    else if (json_is_real(v)) snprintf(out, cap, "%g", json_real_value(v));
-    else if (json_is_boolean(v)) snprintf(out, cap, "%s", json_is_true(v) ? "true" : "false");
-    else if (json_is_array(v) && json_array_size(v) == 0) snprintf(out, cap, "0"); /* hidden: [] is --hidden 0 */
-    else if (json_is_array(v)) {
-        size_t i, used = 0;
-        json_t *e;
-        out[0] = '\0';
-        json_array_foreach(v, i, e) {
-            char one[64];
-            scalar_text(e, one, sizeof one);
-            used += (size_t)snprintf(out + used, used < cap ? cap - used : 0, "%s%s", i ? "," : "", one);
-            if (used >= cap) break;
-        }
-    } else if (json_is_null(v)) snprintf(out, cap, "-");
-    else snprintf(out, cap, "...");
-}
-
 static double max_in(json_t *arr) {
     double best = -1;
     size_t i;
@@ -423,25 +404,7 @@ static json_t *json_or_string(const char *text) {
     return j ? j : json_string(text);
 }
 
-/* Config keys in the order a reader looks for them; others follow alphabetically. */
-static const char *const key_order[] = {"pool", "hidden", "activation", "dropout", "optimizer", "lr",
-                                        "momentum", "nesterov", "rho", "beta_1", "beta_2", "l2",
-                                        "batch", "epochs", "patience", "class_weight", "seed"};
-#define N_KEY_ORDER (sizeof key_order / sizeof key_order[0])
-
-static int key_rank(const char *k) {
-    for (size_t i = 0; i < N_KEY_ORDER; i++)
-        if (!strcmp(k, key_order[i])) return (int)i;
-    return (int)N_KEY_ORDER;
-}
-
-static int key_cmp(const void *a, const void *b) {
-    const char *x = *(const char *const *)a, *y = *(const char *const *)b;
-    int rx = key_rank(x), ry = key_rank(y);
-    return rx != ry ? rx - ry : strcmp(x, y);
-}
-
-/* The keys of every config object of the runs, each once, in key_order. */
+/* The keys of every config object of the runs, each once. */
 static int union_keys(json_t *const *cfg, int n, const char ***keys) {
     int nk = 0, cap = 0;
     *keys = NULL;
@@ -461,42 +424,7 @@ static int union_keys(json_t *const *cfg, int n, const char ***keys) {
             (*keys)[nk++] = k;
         }
     }
-    if (nk) qsort(*keys, (size_t)nk, sizeof **keys, key_cmp);
     return nk;
-}
-
-/* "k=v k=v" of cfg's keys among keys[] whose flag in pick[] equals want. */
-static void config_text(json_t *cfg, const char **keys, const char *pick, int nk, char want, char *out,
-                        size_t cap) {
-    size_t used = 0;
-    out[0] = '\0';
-    for (int i = 0; i < nk && used < cap; i++) {
-        json_t *v = json_object_get(cfg, keys[i]);
-        if (pick[i] != want || !v) continue;
-        char val[128];
-        scalar_text(v, val, sizeof val);
-        used += (size_t)snprintf(out + used, cap - used, "%s%s=%s", used ? " " : "", keys[i], val);
-    }
-}
-
-/* Every key of one config object, in key order. */
-static void config_all(json_t *j, char *out, size_t cap) {
-    json_t *one[1] = {j};
-    const char **keys = NULL;
-    int nk = json_is_object(j) ? union_keys(one, 1, &keys) : 0;
-    char *pick = calloc((size_t)nk + 1, 1);
-    out[0] = '\0';
-    if (pick) {
-        memset(pick, 'd', (size_t)nk);
-        config_text(j, keys, pick, nk, 'd', out, cap);
-    }
-    free(pick), free(keys);
-}
-
-void fc_config_text(const char *json, char *out, size_t cap) {
-    json_t *j = json ? json_loads(json, 0, NULL) : NULL;
-    config_all(j, out, cap);
-    json_decref(j);
 }
 
 typedef struct {
@@ -507,33 +435,32 @@ typedef struct {
 } run_row;
 
 /* The table: settings every run shares on one line above it, then per run the settings
- * that differ between runs (all of them when there is one run). */
+ * that differ between runs (all of them when there is one run); both as fc_settings_text
+ * shows them, in the order sweep labels and info use. */
 static void print_runs_table(run_row *rows, int n) {
     json_t **cfg = malloc((size_t)n * sizeof *cfg);
     const char **keys = NULL;
-    int nk = 0;
+    int nk = 0, ns = 0, nd = 0;
     if (cfg) {
         for (int r = 0; r < n; r++) cfg[r] = rows[r].cfg;
         nk = union_keys(cfg, n, &keys);
     }
-    char *pick = calloc((size_t)nk + 1, 1); /* 's': same in every run, 'd': differs */
-    for (int i = 0; pick && i < nk; i++) {
-        char first[128] = "", v[128];
-        pick[i] = n > 1 ? 's' : 'd';
-        for (int r = 0; r < n && pick[i] == 's'; r++) {
+    const char **same = calloc((size_t)nk + 1, sizeof *same), **differ = calloc((size_t)nk + 1, sizeof *differ);
+    for (int i = 0; same && differ && i < nk; i++) {
+        char first[256] = "", v[256];
+        int shared = n > 1;
+        for (int r = 0; r < n && shared; r++) {
             json_t *x = json_is_object(rows[r].cfg) ? json_object_get(rows[r].cfg, keys[i]) : NULL;
-            if (!x) {
-                pick[i] = 'd';
-                break;
-            }
-            scalar_text(x, v, sizeof v);
-            if (!r) snprintf(first, sizeof first, "%s", v);
-            else if (strcmp(first, v)) pick[i] = 'd';
+            if (x) fc_setting_value(x, v, sizeof v);
+            if (!x || (r && strcmp(first, v))) shared = 0;
+            else if (!r) snprintf(first, sizeof first, "%s", v);
         }
+        if (shared) same[ns++] = keys[i];
+        else differ[nd++] = keys[i];
     }
     char text[1024];
-    if (n > 1 && pick && json_is_object(rows[0].cfg)) {
-        config_text(rows[0].cfg, keys, pick, nk, 's', text, sizeof text);
+    if (n > 1 && same && json_is_object(rows[0].cfg)) {
+        fc_settings_text(rows[0].cfg, same, ns, text, sizeof text);
         if (text[0]) {
             printf("settings all %d runs share: ", n);
             fc_fputs_printable(text, stdout); /* runs: a store anyone may have written */
@@ -544,7 +471,7 @@ static void print_runs_table(run_row *rows, int n) {
     for (int r = 0; r < n; r++) {
         char bv[16] = "-";
         if (rows[r].best >= 0) snprintf(bv, sizeof bv, "%.4f", rows[r].best);
-        if (pick && json_is_object(rows[r].cfg)) config_text(rows[r].cfg, keys, pick, nk, 'd', text, sizeof text);
+        if (differ && json_is_object(rows[r].cfg)) fc_settings_text(rows[r].cfg, differ, nd, text, sizeof text);
         else snprintf(text, sizeof text, "%s", json_is_string(rows[r].cfg) ? json_string_value(rows[r].cfg) : "?");
         char kind[4 * sizeof rows[r].kind];
         printf("%4lld  %-6s  %-23s  %8.1f  %-9s  ", rows[r].id, fc_printable(rows[r].kind, kind, sizeof kind),
@@ -552,7 +479,7 @@ static void print_runs_table(run_row *rows, int n) {
         fc_fputs_printable(text, stdout);
         putchar('\n');
     }
-    free(pick), free(keys), free(cfg);
+    free(same), free(differ), free(keys), free(cfg);
 }
 
 /* One run in full: its settings, results and per-epoch history (Keras's history columns). */
@@ -561,7 +488,7 @@ static void print_run_detail(const run_row *row, json_t *metrics, json_t *hist) 
     printf("run          %lld (%s), %s, %.1f s\n", row->id, fc_printable(row->kind, kind, sizeof kind), row->when,
            row->seconds);
     if (json_is_object(row->cfg)) {
-        config_all(row->cfg, text, sizeof text);
+        fc_settings_text(row->cfg, NULL, 0, text, sizeof text);
         fputs("config       ", stdout);
         fc_fputs_printable(text, stdout);
         putchar('\n');
@@ -573,7 +500,7 @@ static void print_run_detail(const run_row *row, json_t *metrics, json_t *hist) 
         text[0] = '\0';
         json_object_foreach(metrics, k, v) {
             char val[128];
-            scalar_text(v, val, sizeof val);
+            fc_setting_value(v, val, sizeof val);
             used += (size_t)snprintf(text + used, used < sizeof text ? sizeof text - used : 0, "%s%s=%s",
                                      used ? " " : "", k, val);
             if (used >= sizeof text) break;

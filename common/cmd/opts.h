@@ -58,11 +58,6 @@ int fc_arg_double(const fc_args *a, const char *name, double def, double min, do
  * POSIX shell when it needs it, so the line can be pasted back; cut at cap - 1 bytes. */
 void fc_command_line(char *buf, size_t cap, int argc, char **argv);
 
-/* A JSON object of settings (a run's or a head's training config) as "k=v k=v" in the
- * order a reader looks for them (pool, hidden, activation, dropout, optimizer, lr, ...;
- * others alphabetically), lists as "a,b"; cut at cap - 1 bytes. (common/cmd/cmd_store.c) */
-void fc_config_text(const char *json, char *out, size_t cap);
-
 /* Print "featcache CMD: error: MSG" on stderr and return the exit code for st:
  * 2 for FC_ERR_ARG, 1 otherwise. */
 int fc_report(const char *cmd, const fc_status *st);

@@ -247,7 +247,7 @@ expect_exit "sweep: an option both fixed and an axis" 2 "--lr is also a grid axi
 [ ! -e "$T/na.csv" ] && ok "refused sweeps wrote nothing" || fail "a refused sweep wrote na.csv"
 r0=$(runs "$NA")
 expect_exit "sweep: configs that differ only in settings with no effect are dropped" 0 \
-    "8 configs, 2 identical ones dropped (each trains the same head as a config kept): 'optimizer=adam momentum=0.9 hidden=16' = 'optimizer=adam momentum=0 hidden=16'" \
+    "8 configs, 2 identical ones dropped (each trains the same head as a config kept): 'hidden=16 optimizer=adam momentum=0.9' = 'hidden=16 optimizer=adam momentum=0'" \
     "$FC" sweep "$NA" --grid 'optimizer=sgd,adam momentum=0,0.9 hidden=16,0' --dropout 0.25 --epochs 2 --seed 3 \
     --threads 2 -o "$T/dd.csv"
 grep -q "momentum: applies to --optimizer sgd" "$T/.err" && ok "... naming the setting that made no difference" \
@@ -259,9 +259,9 @@ expect_exit "sweep: one config dropped is 'one', not 'ones'" 0 \
 $PY - "$T/dd.csv" <<'PY' && ok "sweep CSV: 6 distinct configs, cells of settings with no effect empty" || fail "dd.csv: $(cat "$T/dd.csv")"
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
-assert [r["label"] for r in rows] == ["optimizer=sgd momentum=0 hidden=16", "optimizer=sgd momentum=0 hidden=0",
-                                      "optimizer=sgd momentum=0.9 hidden=16", "optimizer=sgd momentum=0.9 hidden=0",
-                                      "optimizer=adam hidden=16", "optimizer=adam hidden=0"], [r["label"] for r in rows]
+assert [r["label"] for r in rows] == ["hidden=16 optimizer=sgd momentum=0", "hidden=0 optimizer=sgd momentum=0",
+                                      "hidden=16 optimizer=sgd momentum=0.9", "hidden=0 optimizer=sgd momentum=0.9",
+                                      "hidden=16 optimizer=adam", "hidden=0 optimizer=adam"], [r["label"] for r in rows]
 for r in rows:
     assert r["rho"] == "", r
     assert (r["momentum"] == "") == (r["optimizer"] == "adam"), r
@@ -275,6 +275,35 @@ check "lone train of the deduped sweep's config 5" "$FC" train "$NA" -o "$T/dd5.
 [ "$(grep '^5,' "$T/dd.csv" | cut -d, -f22-25)" = "$(tail -1 "$T/dd5.csv" | cut -d, -f2-5)" ] \
     && ok "deduped sweep row == lone train run of its config" || fail "deduped sweep row differs from lone run"
 
+# --- settings are shown one way: sweep labels (leaderboard, CSV, notes) in the order of
+# the runs table, runs ID and info HEAD.h5 (pool, hidden, activation, dropout, optimizer,
+# lr, ...) whatever the grid's order, and each value as they show it
+"$MK" "$T/order.db" --classes 0,1 --train 20 --val 10 --test 5 >/dev/null || fail "make order.db"
+check "sweep with axes in another order" "$FC" sweep "$T/order.db" --grid 'lr=1e-4,2e-5 dropout=0.25,0.5 hidden=16' \
+    --epochs 1 --threads 2 -o "$T/order.csv"
+cp "$T/.out" "$T/order.board"
+"$FC" runs "$T/order.db" >"$T/order.runs"
+for id in 1 2 3 4; do "$FC" runs "$T/order.db" $id | grep '^config ' >>"$T/order.cfg"; done
+$PY - "$T/order.csv" "$T/order.runs" "$T/order.cfg" "$T/order.board" <<'PY' && ok "sweep labels: the runs table's order and values" \
+    || fail "labels and runs differ: $(cut -d, -f2 "$T/order.csv" | tr '\n' ' '); $(cat "$T/order.runs" "$T/order.cfg")"
+import csv, sys
+labels = [r["label"].split() for r in csv.DictReader(open(sys.argv[1]))]
+rows = [l.split()[7:] for l in open(sys.argv[2]) if l.split() and l.split()[0].isdigit()]
+cfgs = [l.split()[1:] for l in open(sys.argv[3])]
+board = {int(l.split()[1]): l.split()[5:] for l in open(sys.argv[4]) if l[:4].strip().isdigit()}  # rank config ...
+assert len(labels) == len(rows) == len(cfgs) == len(board) == 4, (labels, rows, cfgs, board)
+def in_order(part, whole):  # part's settings are settings of whole, in whole's order
+    pos = [whole.index(t) for t in part]
+    return pos == sorted(pos)
+assert labels[0] == ["hidden=16", "dropout=0.25", "lr=0.0001"], labels[0]
+for k in range(4):
+    assert board[k + 1] == labels[k], (board[k + 1], labels[k])
+    assert in_order(labels[k], cfgs[k]), (labels[k], cfgs[k])
+    assert in_order(rows[k], labels[k]), (rows[k], labels[k])  # the settings that differ between runs
+PY
+expect_exit "sweep: the note on dropped configs in that order too" 0 \
+    "'optimizer=adam momentum=0.9 seed=5' = 'optimizer=adam momentum=0 seed=5'" \
+    "$FC" sweep "$T/order.db" --grid 'seed=5 momentum=0,0.9 optimizer=sgd,adam' --hidden 0 --epochs 1 -o "$T/order2.csv" -q
 # --- an HDF5 export trains too (not a store: nothing to record); runs lists the store's runs
 check "export the store" "$FC" export "$S" "$T/exp.h5"
 expect_exit "train on an HDF5 export" 0 "run not recorded" "$FC" train "$T/exp.h5" -o "$T/e.h5" --epochs 2 -q

@@ -15,8 +15,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (fc_grid_parse(text, &g, err, sizeof err) == 0) {
         for (int i = 0; i < g.n_configs && i < 64; i++) {
             fc_train_config c;
-            int bad = fc_grid_config(&g, i, NULL, &c, err, sizeof err);
-            fc_grid_label(&g, i, bad ? NULL : &c, label, sizeof label);
+            if (!fc_grid_config(&g, i, NULL, &c, err, sizeof err)) fc_grid_label(&g, &c, 0, label, sizeof label);
+            if (!fc_grid_config_as_given(&g, i, NULL, &c, err, sizeof err)) fc_grid_label(&g, &c, 1, label, sizeof label);
         }
         fc_grid_free(&g);
     }

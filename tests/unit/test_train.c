@@ -538,25 +538,26 @@ static void test_head_ftz(void) {
     fc_head_free(hd);
 }
 
-/* --- the train plot's title: the defaults' short form, then every non-default setting --- */
+/* --- the train plot's title: head and optimizer, then every non-default setting, in the
+ * order and form of the runs table --- */
 static void test_config_label(void) {
     fc_train_config c;
     fc_train_config_defaults(&c);
     char buf[256];
     fc_train_config_label(&c, buf, sizeof buf);
-    CHECK(!strcmp(buf, "flatten rmsprop lr=2e-05 hidden=256 dropout=0.5"), "defaults: '%s'", buf);
+    CHECK(!strcmp(buf, "pool=flatten hidden=256 dropout=0.5 optimizer=rmsprop lr=2e-05"), "defaults: '%s'", buf);
     fc_optim_defaults(FC_OPTIM_SGD, &c.opt);
     c.opt.lr = 0.01f, c.opt.momentum = 0.9f, c.opt.nesterov = 1, c.batch = 32, c.l2 = 1e-3f, c.class_weight = 1;
     c.arch.act = FC_ACT_TANH;
     fc_train_config_label(&c, buf, sizeof buf);
-    CHECK(!strcmp(buf, "flatten sgd lr=0.01 hidden=256 dropout=0.5 activation=tanh momentum=0.9 nesterov batch=32 "
-                       "l2=0.001 class_weight=balanced"),
+    CHECK(!strcmp(buf, "pool=flatten hidden=256 activation=tanh dropout=0.5 optimizer=sgd lr=0.01 momentum=0.9 "
+                       "nesterov=true l2=0.001 batch=32 class_weight=balanced"),
           "non-defaults: '%s'", buf);
     /* review 12 B F6: patience, seed and --augment too; hidden layers as --hidden takes them */
     c.patience = 5, c.seed = 7, c.augment = 1, c.arch.n_hidden = 2, c.arch.hidden[1] = 32;
     fc_train_config_label(&c, buf, sizeof buf);
-    CHECK(!strcmp(buf, "flatten sgd lr=0.01 hidden=256,32 dropout=0.5 activation=tanh momentum=0.9 nesterov batch=32 "
-                       "l2=0.001 class_weight=balanced patience=5 seed=7 augment"),
+    CHECK(!strcmp(buf, "pool=flatten hidden=256,32 activation=tanh dropout=0.5 optimizer=sgd lr=0.01 momentum=0.9 "
+                       "nesterov=true l2=0.001 batch=32 patience=5 class_weight=balanced seed=7 augment=true"),
           "patience, seed, augment: '%s'", buf);
 }
 
