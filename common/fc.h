@@ -126,6 +126,14 @@ void fc_test_hook(const char *name);
 int fc_mem_check(double bytes, const char *what, fc_status *st);
 /* b bytes as "812 B", "3.5 KiB", "400 KiB", "1.2 GiB" (powers of 1024, one decimal unless .0). */
 void fc_fmt_bytes(double b, char *out, size_t cap);
+/* v as Python's repr() prints a float, the form Keras users see settings in: the fewest
+ * digits that read back to v, positional from 1e-4 up to 1e16 with a decimal at least
+ * (0.0001, 0.5, 1.0, 0.0), else in exponent form with two exponent digits at least (2e-05,
+ * 1.5e+16); nan, inf, -inf. Cut to fit cap. */
+void fc_fmt_repr(double v, char *out, size_t cap);
+/* The same for a float32 setting: its fewest digits that read back to the float32 (lr
+ * 2e-5f is 2e-05, not 1.9999999494757503e-05), what the user typed. */
+void fc_fmt_repr_f32(float v, char *out, size_t cap);
 /* s made safe for a terminal, into out[cap] (always terminated, cut to fit): bytes below
  * 0x20 and 0x7f are written as \n, \r, \t or \xNN, so a file name cannot move the cursor,
  * recolour or fake a line of output; UTF-8 and other bytes are kept. Returns out. */

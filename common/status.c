@@ -10,6 +10,7 @@
 #undef fc_strdup
 #endif
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -170,6 +171,62 @@ void fc_fmt_bytes(double b, char *out, size_t cap) {
     char *dot = i && n > 0 && (size_t)n < cap ? strstr(out, ".0 ") : NULL;
     if (dot) memmove(dot, dot + 2, strlen(dot + 2) + 1); /* "400.0 KiB" -> "400 KiB" */
 }
+
+/* The fewest digits that read back to v (to the float32 v when f32) into e[cap] as
+ * "[-]D[.DDD]e+XX", the form C's %e gives and Python's repr lays out. */
+static void shortest_e(double v, int f32, char *e, size_t cap) {
+    for (int p = 0; p <= 16; p++) {
+        snprintf(e, cap, "%.*e", p, v);
+        double back = strtod(e, NULL);
+        if (f32 ? (float)back == (float)v : back == v) return;
+    }
+}
+
+static void fmt_repr(double v, int f32, char *out, size_t cap) {
+    if (!cap) return;
+    if (!isfinite(v)) {
+        snprintf(out, cap, "%s", isnan(v) ? "nan" : v < 0 ? "-inf" : "inf");
+        return;
+    }
+    char e[40], dig[24];
+    shortest_e(v, f32, e, sizeof e);
+    int nd = 0, neg = e[0] == '-';
+    const char *q = e + neg;
+    for (; *q && *q != 'e' && nd < (int)sizeof dig; q++)
+        if (*q != '.') dig[nd++] = *q;
+    int x = *q == 'e' ? atoi(q + 1) : 0; /* |v| = D.DDD * 10^x */
+    while (nd > 1 && dig[nd - 1] == '0') nd--;
+    size_t o = 0;
+#define PUT(c)                                                                                                        \
+    do {                                                                                                              \
+        if (o + 1 < cap) out[o++] = (c);                                                                              \
+    } while (0)
+    if (neg) PUT('-');
+    if (x >= -4 && x < 16) { /* positional, as repr prints 0.0001 to 1e16 */
+        if (x < 0) {
+            PUT('0');
+            PUT('.');
+            for (int i = -1; i > x; i--) PUT('0');
+            for (int i = 0; i < nd; i++) PUT(dig[i]);
+        } else {
+            for (int i = 0; i <= x; i++) PUT(i < nd ? dig[i] : '0');
+            PUT('.');
+            if (nd <= x + 1) PUT('0'); /* 1.0, 10.0: a float, not an int */
+            for (int i = x + 1; i < nd; i++) PUT(dig[i]);
+        }
+        out[o] = '\0';
+        return;
+    }
+    PUT(dig[0]);
+    if (nd > 1) PUT('.');
+    for (int i = 1; i < nd; i++) PUT(dig[i]);
+#undef PUT
+    snprintf(out + o, cap - o, "e%c%02d", x < 0 ? '-' : '+', x < 0 ? -x : x);
+}
+
+void fc_fmt_repr(double v, char *out, size_t cap) { fmt_repr(v, 0, out, cap); }
+
+void fc_fmt_repr_f32(float v, char *out, size_t cap) { fmt_repr((double)v, 1, out, cap); }
 
 /* The escape of one byte c (< 0x20 or 0x7f) into e[5]. */
 static void escape_byte(unsigned char c, char e[5]) {

@@ -663,8 +663,10 @@ int fc_head_describe(const char *path, int *handled, fc_status *st) {
         int last = l + 1 == hd->n_layers;
         n += snprintf(line + n, sizeof line - (size_t)n, " -> Dense %d %s", hd->dims[l + 1],
                       last ? (hd->dims[l + 1] == 1 ? "sigmoid" : "softmax") : fc_hact_name(hd->arch.act));
+        char rate[32];
+        fc_fmt_repr_f32(hd->arch.dropout, rate, sizeof rate); /* as runs and the labels show it */
         if (!last && hd->arch.dropout > 0 && n < (int)sizeof line)
-            n += snprintf(line + n, sizeof line - (size_t)n, " -> Dropout %g", hd->arch.dropout);
+            n += snprintf(line + n, sizeof line - (size_t)n, " -> Dropout %s", rate);
     }
     printf("layers       %s\n", line);
     printf("parameters   %zu\n", fc_head_n_params(hd));

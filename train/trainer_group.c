@@ -332,9 +332,14 @@ static int check_group(const fc_dataset *tr, const fc_dataset *va, const fc_trai
         if (!fc_train_compatible(c, &cfg[0]))
             return fc_fail(st, FC_ERR_INTERNAL, "configs of a group must share pool, batch and seed");
         if (c->epochs < 1 || c->batch < 1 || c->arch.dropout < 0 || c->arch.dropout >= 1 ||
-            !(c->opt.lr > 0) || c->l2 < 0)
-            return fc_fail(st, FC_ERR_ARG, "bad training config (epochs %d, batch %d, dropout %g, lr %g, l2 %g)",
-                           c->epochs, c->batch, c->arch.dropout, c->opt.lr, c->l2);
+            !(c->opt.lr > 0) || c->l2 < 0) {
+            char d[32], lr[32], l2[32];
+            fc_fmt_repr_f32(c->arch.dropout, d, sizeof d);
+            fc_fmt_repr_f32(c->opt.lr, lr, sizeof lr);
+            fc_fmt_repr_f32(c->l2, l2, sizeof l2);
+            return fc_fail(st, FC_ERR_ARG, "bad training config (epochs %d, batch %d, dropout %s, lr %s, l2 %s)",
+                           c->epochs, c->batch, d, lr, l2);
+        }
         if (c->patience > 0 && (!va || !va->n))
             return fc_fail(st, FC_ERR_FORMAT, "--patience needs a validation split, and the store has none");
     }

@@ -1,7 +1,8 @@
 /* settings.c - training settings as featcache shows them (settings.h). */
 #include "settings.h"
 
-#include <math.h>
+#include "../fc.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +11,7 @@ void fc_setting_value(const json_t *v, char *out, size_t cap) {
     if (!cap) return;
     if (json_is_string(v)) snprintf(out, cap, "%s", json_string_value(v));
     else if (json_is_integer(v)) snprintf(out, cap, "%lld", (long long)json_integer_value(v));
-    else if (json_is_real(v)) snprintf(out, cap, "%g", json_real_value(v));
+    else if (json_is_real(v)) fc_fmt_repr(json_real_value(v), out, cap);
     else if (json_is_boolean(v)) snprintf(out, cap, "%s", json_is_true(v) ? "true" : "false");
     else if (json_is_array(v) && json_array_size(v) == 0) snprintf(out, cap, "0"); /* hidden: [] is --hidden 0 */
     else if (json_is_array(v)) {

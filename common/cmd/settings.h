@@ -8,7 +8,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
-/* One setting's value: a real as %g, an integer, a string, true/false, a list as
+/* One setting's value: a real as Python's repr (fc_fmt_repr: 2e-05, 0.0001, 1.0), an integer, a string, true/false, a list as
  * --hidden takes it ("256,128"; [] as "0"), null as "-". */
 void fc_setting_value(const json_t *v, char *out, size_t cap);
 

@@ -247,19 +247,19 @@ expect_exit "sweep: an option both fixed and an axis" 2 "--lr is also a grid axi
 [ ! -e "$T/na.csv" ] && ok "refused sweeps wrote nothing" || fail "a refused sweep wrote na.csv"
 r0=$(runs "$NA")
 expect_exit "sweep: configs that differ only in settings with no effect are dropped" 0 \
-    "8 configs, 2 identical ones dropped (each trains the same head as a config kept): 'hidden=16 optimizer=adam momentum=0.9' = 'hidden=16 optimizer=adam momentum=0'" \
+    "8 configs, 2 identical ones dropped (each trains the same head as a config kept): 'hidden=16 optimizer=adam momentum=0.9' = 'hidden=16 optimizer=adam momentum=0.0'" \
     "$FC" sweep "$NA" --grid 'optimizer=sgd,adam momentum=0,0.9 hidden=16,0' --dropout 0.25 --epochs 2 --seed 3 \
     --threads 2 -o "$T/dd.csv"
 grep -q "momentum: applies to --optimizer sgd" "$T/.err" && ok "... naming the setting that made no difference" \
     || fail "dedupe note: $(cat "$T/.err")"
 cp "$S" "$T/drop1.db"
 expect_exit "sweep: one config dropped is 'one', not 'ones'" 0 \
-    "4 configs, 1 identical one dropped (each trains the same head as a config kept): 'optimizer=adam momentum=0.9' = 'optimizer=adam momentum=0'" \
+    "4 configs, 1 identical one dropped (each trains the same head as a config kept): 'optimizer=adam momentum=0.9' = 'optimizer=adam momentum=0.0'" \
     "$FC" sweep "$T/drop1.db" --grid 'optimizer=sgd,adam momentum=0,0.9' --epochs 1 --threads 2 -o "$T/dd1.csv"
 $PY - "$T/dd.csv" <<'PY' && ok "sweep CSV: 6 distinct configs, cells of settings with no effect empty" || fail "dd.csv: $(cat "$T/dd.csv")"
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
-assert [r["label"] for r in rows] == ["hidden=16 optimizer=sgd momentum=0", "hidden=0 optimizer=sgd momentum=0",
+assert [r["label"] for r in rows] == ["hidden=16 optimizer=sgd momentum=0.0", "hidden=0 optimizer=sgd momentum=0.0",
                                       "hidden=16 optimizer=sgd momentum=0.9", "hidden=0 optimizer=sgd momentum=0.9",
                                       "hidden=16 optimizer=adam", "hidden=0 optimizer=adam"], [r["label"] for r in rows]
 for r in rows:
@@ -302,8 +302,34 @@ for k in range(4):
     assert in_order(rows[k], labels[k]), (rows[k], labels[k])  # the settings that differ between runs
 PY
 expect_exit "sweep: the note on dropped configs in that order too" 0 \
-    "'optimizer=adam momentum=0.9 seed=5' = 'optimizer=adam momentum=0 seed=5'" \
+    "'optimizer=adam momentum=0.9 seed=5' = 'optimizer=adam momentum=0.0 seed=5'" \
     "$FC" sweep "$T/order.db" --grid 'seed=5 momentum=0,0.9 optimizer=sgd,adam' --hidden 0 --epochs 1 -o "$T/order2.csv" -q
+# the learning rate (and every real setting) as Python's repr prints it, as Keras users
+# compare: 1.5e-4 typed is 0.00015, 1e-5 is 1e-05, 1 is 1.0, and all of float32's digits
+# (%g had cut 0.000123456789 to 0.000123457)
+"$MK" "$T/lr.db" --classes 0,1 --train 20 --val 10 --test 5 >/dev/null || fail "make lr.db"
+check "sweep lr axis" "$FC" sweep "$T/lr.db" --grid 'lr=1.5e-4,1e-5,1,0.000123456789' --hidden 0 --epochs 1 --threads 2 \
+    -o "$T/lr.csv" --best "$T/lr.h5"
+cp "$T/.out" "$T/lr.board"
+"$FC" runs "$T/lr.db" >"$T/lr.runs"
+for id in 1 2 3 4; do "$FC" runs "$T/lr.db" $id | grep '^config ' >>"$T/lr.cfg"; done
+"$FC" info "$T/lr.h5" | grep '^trained with' >"$T/lr.info"
+$PY - "$T/lr.csv" "$T/lr.board" "$T/lr.runs" "$T/lr.cfg" "$T/lr.info" <<'PY' && ok "lr as Python's repr: sweep labels, CSV, leaderboard, runs, runs ID, info HEAD.h5" \
+    || fail "lr shown: $(cat "$T/lr.csv" "$T/lr.board" "$T/lr.runs" "$T/lr.cfg" "$T/lr.info")"
+import csv, re, sys
+import numpy as np
+want = [repr(float(str(np.float32(x)))) for x in (1.5e-4, 1e-5, 1.0, 0.000123456789)]
+assert want == ["0.00015", "1e-05", "1.0", "0.00012345679"], want
+rows = list(csv.DictReader(open(sys.argv[1])))
+assert [r["label"] for r in rows] == ["lr=" + w for w in want], [r["label"] for r in rows]
+assert [r["lr"] for r in rows] == want, [r["lr"] for r in rows]
+lr = lambda path: re.findall(r"\blr=(\S+)", open(path).read())
+board = [l.split()[5] for l in open(sys.argv[2]) if l[:4].strip().isdigit()]  # rank config ... options
+assert sorted(board) == sorted("lr=" + w for w in want), board
+assert lr(sys.argv[3]) == want and lr(sys.argv[4]) == want, (lr(sys.argv[3]), lr(sys.argv[4]))
+assert lr(sys.argv[5])[0] in want, lr(sys.argv[5])
+assert re.search(r"\bl2=0\.0\b", open(sys.argv[4]).read()), "l2 0 as 0.0"
+PY
 # --- an HDF5 export trains too (not a store: nothing to record); runs lists the store's runs
 check "export the store" "$FC" export "$S" "$T/exp.h5"
 expect_exit "train on an HDF5 export" 0 "run not recorded" "$FC" train "$T/exp.h5" -o "$T/e.h5" --epochs 2 -q
@@ -350,10 +376,10 @@ expect_exit "--max-memory with a trailing space" 2 "not a size" "$FC" sweep "$T/
     --max-memory '4 '
 check "runs lists the recorded runs" "$FC" runs "$S"
 grep -q "sweep" "$T/.out" && grep -q "train" "$T/.out" && ok "runs shows train and sweep runs" || fail "runs: $(head -3 "$T/.out")"
-grep -Eq "^ +[0-9]+ +sweep .* hidden=16 activation=relu dropout=0 .*lr=0.0001 .*epochs=4" "$T/.out" \
+grep -Eq "^ +[0-9]+ +sweep .* hidden=16 activation=relu dropout=0.0 .*lr=0.0001 .*epochs=4" "$T/.out" \
     && ok "runs: a sweep row shows the settings that differ between runs" || fail "runs rows: $(grep sweep "$T/.out" | head -2)"
 # (activation is not shared: the --hidden 0 run above has none)
-grep -q "^settings all [0-9]* runs share: .*l2=0 .*batch=20" "$T/.out" \
+grep -q "^settings all [0-9]* runs share: .*l2=0.0 .*batch=20" "$T/.out" \
     && ok "runs: shared settings once above the table" || fail "runs header: $(head -1 "$T/.out")"
 "$FC" runs "$S" --json >"$T/runs.json"
 id=$($PY -c "import json,sys; print([r['id'] for r in json.load(open(sys.argv[1])) if r['kind'] == 'sweep'][0])" "$T/runs.json")

@@ -1,4 +1,5 @@
 /* test_opts.c - the shared option parser and status helpers. */
+#include <math.h>
 #include <string.h>
 
 #include "../../common/cmd/opts.h"
@@ -117,7 +118,39 @@ static void test_text_width(void) {
     }
 }
 
+/* fc_fmt_repr: what Python's repr() prints for the same double (checked in CPython 3.11);
+ * fc_fmt_repr_f32: repr of the float32's shortest digits, as numpy's str(np.float32(v)) then
+ * repr(float(...)): what a Keras user typed for the setting. */
+static void test_fmt_repr(void) {
+    static const struct { double v; const char *s; } d[] = {
+        {0.0, "0.0"}, {-0.0, "-0.0"}, {1.0, "1.0"}, {10.0, "10.0"}, {0.5, "0.5"}, {-2.5, "-2.5"},
+        {2e-5, "2e-05"}, {1e-5, "1e-05"}, {1.5e-4, "0.00015"}, {1e-4, "0.0001"}, {9.99e-5, "9.99e-05"},
+        {0.1, "0.1"}, {0.1 + 0.2, "0.30000000000000004"}, {123.456, "123.456"}, {1e15, "1000000000000000.0"},
+        {1234567890123456.0, "1234567890123456.0"}, {1e16, "1e+16"}, {1.5e16, "1.5e+16"}, {1e22, "1e+22"},
+        {1.7976931348623157e308, "1.7976931348623157e+308"}, {5e-324, "5e-324"}, {2.2250738585072014e-308, "2.2250738585072014e-308"},
+        {0.00012345678901234, "0.00012345678901234"}, {NAN, "nan"}, {INFINITY, "inf"}, {-INFINITY, "-inf"},
+    };
+    char buf[64];
+    for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) {
+        fc_fmt_repr(d[i].v, buf, sizeof buf);
+        CHECK(!strcmp(buf, d[i].s), "repr %zu: '%s', expected '%s'", i, buf, d[i].s);
+    }
+    static const struct { float v; const char *s; } f[] = {
+        {2e-5f, "2e-05"}, {1.5e-4f, "0.00015"}, {1.0f, "1.0"}, {0.0f, "0.0"}, {0.9f, "0.9"}, {0.25f, "0.25"},
+        {0.000123456789f, "0.00012345679"}, {1e-3f, "0.001"}, {10.0f, "10.0"}, {3e-7f, "3e-07"}, {0.1f, "0.1"},
+    };
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+        fc_fmt_repr_f32(f[i].v, buf, sizeof buf);
+        CHECK(!strcmp(buf, f[i].s), "repr f32 %zu: '%s', expected '%s'", i, buf, f[i].s);
+    }
+    fc_fmt_repr(2e-5, buf, 4); /* cut to fit, terminated */
+    CHECK(!strcmp(buf, "2e-"), "cut: '%s'", buf);
+    fc_fmt_repr(0.00015, buf, 5);
+    CHECK(!strcmp(buf, "0.00"), "cut: '%s'", buf);
+}
+
 int main(void) {
+    T_RUN(test_fmt_repr);
     T_RUN(test_text_width);
     T_RUN(test_utf8_text);
     T_RUN(test_parse);

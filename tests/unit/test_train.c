@@ -559,6 +559,14 @@ static void test_config_label(void) {
     CHECK(!strcmp(buf, "pool=flatten hidden=256,32 activation=tanh dropout=0.5 optimizer=sgd lr=0.01 momentum=0.9 "
                        "nesterov=true l2=0.001 batch=32 patience=5 class_weight=balanced seed=7 augment=true"),
           "patience, seed, augment: '%s'", buf);
+    /* real settings as Python's repr, as runs shows them: 1.0, not 1; all of float32's digits */
+    fc_train_config_defaults(&c);
+    c.opt.lr = 1.0f, c.arch.dropout = 0.0f;
+    fc_train_config_label(&c, buf, sizeof buf);
+    CHECK(!strcmp(buf, "pool=flatten hidden=256 dropout=0.0 optimizer=rmsprop lr=1.0"), "lr 1: '%s'", buf);
+    c.opt.lr = 0.000123456789f;
+    fc_train_config_label(&c, buf, sizeof buf);
+    CHECK(!strcmp(buf, "pool=flatten hidden=256 dropout=0.0 optimizer=rmsprop lr=0.00012345679"), "lr digits: '%s'", buf);
 }
 
 int main(void) {
