@@ -93,6 +93,9 @@ static int parse_options(const fc_args *a, options *o) {
     o->store = fc_arg_str(a, "output", NULL);
     if (!o->model) return fc_usage_error(cmd, "-m MODEL is required");
     if (!o->store) return fc_usage_error(cmd, "-o STORE is required");
+    /* as every other command's output check says it (exit 2), and before the folder is
+     * scanned or the model loaded */
+    if (!o->store[0]) return fc_usage_error(cmd, "-o: empty file name");
     o->layer = fc_arg_str(a, "layer", NULL);
     const char *v = fc_arg_str(a, "size", NULL);
     if (v && fc_parse_hw(v, 8192, &o->h, &o->w))

@@ -19,6 +19,8 @@ expect_exit "missing -m" 2 "-m MODEL" "$FC" extract "$T/img" -o "$T/u.db"
 expect_exit "unknown arch needs --preprocess" 2 "--preprocess" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/u.db"
 expect_exit "bad --shard" 2 "--shard" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/u.db" --shard 2/2 "${X[@]}"
 expect_exit "bad --codec" 2 "--codec" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/u.db" --codec f8 "${X[@]}"
+expect_exit "-o \"\": a usage error, as for every other command" 2 "-o: empty file name" \
+    "$FC" extract "$T/img" -m "$T/tiny.h5" -o "" "${X[@]}"
 [ -e "$T/u.db" ] && fail "usage errors created a store" || ok "usage errors write nothing"
 
 # --- empty folder / missing folder (exit 1, no store) ---
