@@ -235,8 +235,8 @@ static int copy_one(void *vctx, const fc_image_rec *rec, const float *x, const u
     const winner *w = bsearch(&key, c->p->w, c->p->n, sizeof key, cmp_winner);
     if (!w || w->input != c->input) return 0;
     if (rec->status == FC_IMG_OK && !x && blob) { /* decode winners only; also validates */
-        if ((c->rc = fc_codec_decode(blob, len, c->buf, c->dim, c->st))) {
-            fc_wrap(c->st, "image %s", rec->sha256);
+        if ((c->rc = fc_codec_decode(blob, len, c->buf, c->dim, c->st))) { /* named as the checksum check names it */
+            fc_wrap(c->st, "%s: features of %s (%s)", c->src_path, rec->path, rec->sha256);
             return 1;
         }
         x = c->buf;
@@ -263,7 +263,7 @@ static int copy_one(void *vctx, const fc_image_rec *rec, const float *x, const u
     if (rec->status != FC_IMG_OK) {
         c->rc = fc_store_put(c->out, rec, NULL, c->st);
     } else if (!x) {
-        c->rc = fc_fail(c->st, FC_ERR_INTERNAL, "%s: features missing", rec->sha256);
+        c->rc = fc_fail(c->st, FC_ERR_INTERNAL, "%s: features of %s (%s) missing", c->src_path, rec->path, rec->sha256);
     } else if (!c->reencode && blob) {
         c->rc = fc_store_put_blob(c->out, rec, blob, len, sum, c->st);
     } else {

@@ -123,7 +123,9 @@ expect_exit "merge a missing file" 1 "nope.db" "$FC" merge -o bad5.db s0.db nope
 no_output "missing input writes nothing" bad5.db
 cp s0.db badblob.db
 "$PY" -c "import sqlite3; c = sqlite3.connect('badblob.db'); c.execute('UPDATE features SET blob = substr(blob, 1, 12) WHERE rowid = 3'); c.commit()"
-expect_exit "merge a store with a corrupt blob" 1 "image " "$FC" merge -o bad12.db s1.db badblob.db
+img3=$("$PY" -c "import sqlite3; print(sqlite3.connect('badblob.db').execute('SELECT i.path FROM features f JOIN images i USING (sha256) WHERE f.rowid = 3').fetchone()[0])")
+expect_exit "merge a store with a corrupt blob: names the input and the image's path" 1 "badblob.db: features of $img3 (" \
+    "$FC" merge -o bad12.db s1.db badblob.db
 no_output "corrupt blob writes nothing" bad12.db
 # a blob that decodes fine but to other values (another image's blob), and an emptied
 # checksum: merge must refuse, not copy them under a fresh checksum that hides the damage
