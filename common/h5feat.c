@@ -5,7 +5,8 @@
  *   provenance attributes present, typed and in range, fingerprint == recomputed;
  *   /features rank 4, a float type, dims (N, feat_h, feat_w, feat_c), filters available;
  *   /labels integer (N,), every value in [0, K); /classes K unique non-empty names;
- *   /paths, /sha256, /split string (N,); sha256 = 64 lowercase hex; split a known name.
+ *   /paths, /sha256, /split string (N,); sha256 = 64 lowercase hex, each once; split a
+ *   known name.
  * Row metadata (strings, labels) is loaded at open; features are read on demand. */
 #define _GNU_SOURCE
 #include "h5feat_int.h"
@@ -420,6 +421,35 @@ static int check_classes(fc_h5feat *f, fc_status *st) {
     return rc;
 }
 
+typedef struct {
+    const char *sha;
+    size_t row;
+} sha_row;
+
+static int cmp_sha_row(const void *a, const void *b) {
+    const sha_row *x = a, *y = b;
+    int c = strcmp(x->sha, y->sha);
+    return c ? c : (x->row > y->row) - (x->row < y->row);
+}
+
+/* Each image once: featcache never exports one twice, and a repeat would count twice in
+ * import's and diff's numbers and train on (or test against) it twice. Names the first
+ * repeat in row order and the row it repeats. */
+static int check_unique_sha(fc_h5feat *f, fc_status *st) {
+    sha_row *v = fc_malloc((f->n ? f->n : 1) * sizeof *v, st);
+    if (!v) return st->code;
+    for (size_t i = 0; i < f->n; i++) v[i].sha = f->sha[i], v[i].row = i;
+    qsort(v, f->n, sizeof *v, cmp_sha_row);
+    size_t first = 0, again = (size_t)-1;
+    for (size_t i = 1; i < f->n; i++)
+        if (strcmp(v[i].sha, v[i - 1].sha) == 0 && v[i].row < again) first = v[i - 1].row, again = v[i].row;
+    free(v);
+    if (again == (size_t)-1) return 0;
+    return fc_fail(st, FC_ERR_FORMAT, "/sha256[%zu] and /sha256[%zu] are the same image (%s; paths '%.300s' and "
+                   "'%.300s'): an export lists each image once", first, again, f->sha[first], f->paths[first],
+                   f->paths[again]);
+}
+
 static int load_rows(fc_h5feat *f, hsize_t n, fc_status *st) {
     hsize_t k = 0, nl = 0;
     char **split = NULL;
@@ -466,6 +496,7 @@ static int load_rows(fc_h5feat *f, hsize_t n, fc_status *st) {
             goto out;
         }
     }
+    rc = check_unique_sha(f, st);
     goto out;
 fail:
     rc = st->code;

@@ -357,10 +357,22 @@ elif what == "emptypath":
     f["paths"][0] = b""
 elif what == "version":
     f.attrs["featcache_format_version"] = 99
+elif what == "dupsha":  # row 5 claims to be row 2's image (its features stay row 5's)
+    f["sha256"][5] = f["sha256"][2]
 f.close()
 PY
 }
 edit whole.h5 d_nan.h5 nan && edit whole.h5 d_inf.h5 inf && edit whole.h5 d_ep.h5 emptypath && edit whole.h5 d_ver.h5 version
+# an export that lists an image twice (featcache never writes one): refused by every reader,
+# naming the file and both rows, rather than counted twice ("imported 58" into 57 images)
+edit whole.h5 d_dup.h5 dupsha
+dupmsg="d_dup.h5: /sha256[2] and /sha256[5] are the same image"
+expect_exit "import of an export listing an image twice: refused, both rows named" 1 "$dupmsg" "$FC" import d_dup.h5 -o d_dup.db
+no_output "... nothing written" d_dup.db
+expect_exit "merge of such an export: refused the same way" 1 "$dupmsg" "$FC" merge -o d_dup.db whole.db d_dup.h5
+no_output "... nothing written" d_dup.db
+expect_exit "diff with such an export: trouble (exit 2), the same message" 2 "$dupmsg" "$FC" diff whole.h5 d_dup.h5
+expect_exit "train from such an export: refused" 1 "$dupmsg" "$FC" train d_dup.h5 -o d_dup_h.h5 --epochs 1 -q
 expect_exit "import refuses NaN features, naming the export and the image" 1 "d_nan.h5: features of " "$FC" import d_nan.h5 -o d_nan.db
 grep -q "1 non-finite value(s) (NaN or Inf)" "$T/.err" && [ ! -e d_nan.db ] && ok "... nothing written" || fail "NaN import: $(cat "$T/.err")"
 expect_exit "merge refuses Inf features" 1 "non-finite" "$FC" merge -o d_inf.db d_inf.h5 whole.db
