@@ -118,7 +118,10 @@ double fc_mem_available(int with_swap);
 /* Test hook: when the environment variable `name` (an FC_TEST_HOOK_* name) is set and not
  * empty, runs its value with /bin/sh and waits for it, so that a CLI test can change a store
  * at that exact point of a command (a race between two processes made deterministic). A
- * hook that fails is said on stderr. Unset (always, outside tests): nothing happens. */
+ * hook that fails is said on stderr. The values "raise INT", "raise TERM" and "raise HUP"
+ * raise that signal in the process instead (a Ctrl-C at that point), and "raise STOP"
+ * stops it there, so that a test can send it a signal from outside and SIGCONT it. Unset
+ * (always, outside tests): nothing happens. */
 void fc_test_hook(const char *name);
 /* FC_OK when `bytes` fit in the memory available (memory + swap; unknown: they fit), else
  * FC_ERR_NOMEM with "WHAT would take N of memory, more than the M available (memory + swap)".

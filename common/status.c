@@ -11,6 +11,7 @@
 #endif
 
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -149,6 +150,13 @@ void fc_test_hook(const char *name) {
     /* always said: a variable left in an environment (sudo -E, a cluster's exported
      * environment) must not run a command unnoticed */
     fprintf(stderr, "featcache: test hook %s runs: %s\n", name, cmd);
+    /* system() ignores SIGINT while its shell runs, so `kill -INT $PPID` would be lost */
+    int sig = !strcmp(cmd, "raise INT") ? SIGINT : !strcmp(cmd, "raise TERM") ? SIGTERM
+              : !strcmp(cmd, "raise HUP") ? SIGHUP : !strcmp(cmd, "raise STOP") ? SIGSTOP : 0;
+    if (sig) {
+        raise(sig); /* through the installed handler, as a signal from outside */
+        return;
+    }
     int r = system(cmd);
     if (r != 0) fprintf(stderr, "featcache: test hook %s failed (status %d): %s\n", name, r, cmd);
 }

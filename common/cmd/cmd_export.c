@@ -12,6 +12,7 @@
 #include "commands.h"
 #include "opts.h"
 #include "../outtmp.h"
+#include "../stopsig.h"
 #include "share.h"
 #include "../store_views.h"
 
@@ -68,6 +69,7 @@ typedef struct {
 
 static int next_view(void *vctx, size_t i, int64_t *row, int32_t *view, float *x, fc_status *st) {
     views_ctx *v = vctx;
+    if (fc_share_stopped(st)) return st->code;
     *row = v->row_of[i], *view = v->views[i].view;
     return fc_views_load_one(v->store, v->views[i].sha256, v->views[i].view, x, st);
 }
@@ -101,6 +103,7 @@ out:
 static int export_one(void *vctx, const fc_image_rec *rec, const float *x, const uint8_t *b,
                       size_t len) {
     export_ctx *c = vctx;
+    if ((c->rc = fc_share_stopped(c->st))) return 1;
     if (rec->status != FC_IMG_OK || !x) {
         c->skipped_failed++;
         return 0;
@@ -141,6 +144,10 @@ static int run_export(const char *in, const char *out, const fc_h5feat_opts *o, 
         return fc_report("export", &st);
     }
     if (fc_source_open(in, &src, &st)) return fc_report("export", &st);
+    struct stat sb;
+    struct sigaction old[FC_STOP_NSIG];
+    int existed = stat(out, &sb) == 0;
+    fc_stop_catch(old); /* Ctrl-C, SIGTERM, SIGHUP: remove the temp file, leave OUT as it was */
     if ((rc = fc_source_classes(&src, &names, &n, &st))) goto out;
     if (n == 0) { /* a data condition of the input, not a usage error */
         rc = fc_fail(&st, FC_ERR_FORMAT, "%s: no images with features to export (every image "
@@ -155,11 +162,10 @@ static int run_export(const char *in, const char *out, const fc_h5feat_opts *o, 
     if (!rc) rc = c.rc;
     size_t count = fc_h5feat_writer_count(c.w), n_views = 0;
     if (!rc && src.store) rc = export_views(&c, src.store, &st, &n_views);
-    if (rc) goto out;
+    if (rc || (rc = fc_share_stopped(&st))) goto out;
     rc = fc_h5feat_writer_finish(c.w, &st);
     c.w = NULL;
     if (rc) goto out;
-    struct stat sb;
     long long bytes = stat(out, &sb) == 0 ? (long long)sb.st_size : -1;
     printf("exported %zu images (%dx%dx%d %s, %s) to %s: %lld bytes, %.0f bytes/image\n",
            count, src.prov.feat_h, src.prov.feat_w, src.prov.feat_c,
@@ -172,6 +178,8 @@ static int run_export(const char *in, const char *out, const fc_h5feat_opts *o, 
 out:
     free(c.rows);
     fc_h5feat_writer_abort(c.w);
+    fc_stop_restore(old);
+    if (rc && st.code == FC_ERR_INTERRUPTED) fc_share_stop_message(&st, out, existed);
     free(c.ci.sorted), free(c.ci.label_of);
     fc_strlist_free(names, n);
     fc_source_close(&src);

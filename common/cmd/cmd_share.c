@@ -24,6 +24,7 @@
 #include "../codec.h"
 #include "../dataset.h"
 #include "../outtmp.h"
+#include "../stopsig.h"
 #include "commands.h"
 #include "opts.h"
 #include "share.h"
@@ -83,6 +84,17 @@ int fc_source_classes(fc_source *s, char ***names, int *n, fc_status *st) {
         }
     *names = v, *n = k;
     return 0;
+}
+
+/* ---- stopping (SIGINT, SIGTERM, SIGHUP) ---- */
+
+int fc_share_stopped(fc_status *st) {
+    return fc_stop_requested ? fc_fail(st, FC_ERR_INTERRUPTED, "stopped") : 0;
+}
+
+void fc_share_stop_message(fc_status *st, const char *out, int existed) {
+    fc_fail(st, FC_ERR_INTERRUPTED, "stopped by %s: %s was not %s (its temp file is removed)", fc_stop_name(), out,
+            existed ? "changed" : "written");
 }
 
 /* ---- entries ---- */
@@ -230,6 +242,7 @@ typedef struct {
 static int copy_one(void *vctx, const fc_image_rec *rec, const float *x, const uint8_t *blob,
                     size_t len) {
     copy_ctx *c = vctx;
+    if ((c->rc = fc_share_stopped(c->st))) return 1;
     winner key;
     memcpy(key.sha256, rec->sha256, 65);
     const winner *w = bsearch(&key, c->p->w, c->p->n, sizeof key, cmp_winner);
@@ -270,7 +283,7 @@ static int copy_one(void *vctx, const fc_image_rec *rec, const float *x, const u
         c->rc = fc_store_put(c->out, rec, x, c->st);
     }
     if (c->rc) return 1;
-    c->written++;
+    if (++c->written == 1) fc_test_hook("FC_TEST_HOOK_SHARE_COPY"); /* tests: a signal now */
     if (++c->in_batch == BATCH) {
         c->in_batch = 0;
         if ((c->rc = fc_store_commit(c->out, c->st)) || (c->rc = fc_store_begin(c->out, c->st)))
@@ -357,7 +370,7 @@ static int write_output(fc_source *src, int nsrc, const plan *p, const fc_proven
     if (!rc && nsrc == 1 && src[0].h5 && views && views->views) { /* import: the export's /views */
         size_t m = fc_h5feat_views(src[0].h5, NULL, 0, NULL, NULL);
         rc = fc_views_set_config(s, views, st);
-        for (size_t i = 0; i < m && !rc; i++) {
+        for (size_t i = 0; i < m && !rc && !(rc = fc_share_stopped(st)); i++) {
             int64_t row;
             int32_t view;
             fc_image_rec rec;
@@ -394,10 +407,12 @@ static int write_output(fc_source *src, int nsrc, const plan *p, const fc_proven
                         "extract did not make them all): `featcache extract IMAGE_DIR ... -o %s` completes them; "
                         "train --augment refuses it until then\n",
                 nsrc == 1 && src[0].h5 ? "import" : "merge", out, (long long)miss, out);
+    if (!rc) rc = fc_share_stopped(st);
     if (!rc) rc = fc_store_commit(s, st);
     else fc_store_rollback(s);
     if (!rc) rc = fc_store_touch(s, st);
     fc_store_close(s), s = NULL;
+    if (!rc) rc = fc_share_stopped(st); /* the last point where OUT can stay as it was */
     if (!rc) rc = sync_rename(tmp, out, st);
 out:
     fc_store_close(s);
@@ -504,8 +519,12 @@ static int run_share(const share_job *j, char **inputs, int n) {
     plan p = {0};
     fc_provenance prov;
     int rc = 0, opened = 0, lock_fd = -1;
+    struct stat sb;
+    struct sigaction old[FC_STOP_NSIG];
     if (!src) return fc_report(j->cmd, &st), 1;
+    fc_stop_catch(old); /* Ctrl-C, SIGTERM, SIGHUP: remove the temp file, leave OUT as it was */
     fc_outtmp_clean(j->out); /* a killed run's temp files, even if this run is refused */
+    int existed = stat(j->out, &sb) == 0;
     if ((rc = check_out(j, inputs, n, &st))) goto out;
     /* one writer per store: an extract (or another merge) writing OUT now keeps it */
     if ((rc = fc_store_lock(j->out, &lock_fd, &st))) {
@@ -549,7 +568,7 @@ static int run_share(const share_job *j, char **inputs, int n) {
     }
     char folder[PATH_MAX];
     const char *dir = j->import ? NULL : common_folder(src, n, folder);
-    if ((rc = write_output(src, n, &p, &prov, &views, j->import ? "import" : "merge", dir, j->out, &written,
+    if ((rc = fc_share_stopped(&st)) || (rc = write_output(src, n, &p, &prov, &views, j->import ? "import" : "merge", dir, j->out, &written,
                            &n_views, &st)))
         goto out;
     if (vr == 1)
@@ -578,6 +597,8 @@ static int run_share(const share_job *j, char **inputs, int n) {
 out:
     for (int i = 0; i < opened; i++) fc_source_close(&src[i]);
     fc_store_unlock(j->out, lock_fd);
+    fc_stop_restore(old);
+    if (rc && st.code == FC_ERR_INTERRUPTED) fc_share_stop_message(&st, j->out, existed);
     free(src);
     fc_share_free(v, nv);
     free(p.w);

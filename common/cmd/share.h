@@ -42,4 +42,11 @@ int fc_share_collect(fc_source *s, int input, fc_share_entry **v, size_t *n, siz
 void fc_share_sort(fc_share_entry *v, size_t n);
 void fc_share_free(fc_share_entry *v, size_t n);
 
+/* Between images of merge, import and export (with fc_stop_catch installed): FC_ERR_INTERRUPTED
+ * once SIGINT, SIGTERM or SIGHUP asked to stop, else 0. */
+int fc_share_stopped(fc_status *st);
+/* The message of such a stop: "stopped by SIGINT (Ctrl-C): OUT was not written" (or "not
+ * changed" when OUT existed before; --force). */
+void fc_share_stop_message(fc_status *st, const char *out, int existed);
+
 #endif

@@ -102,6 +102,45 @@ for delay in 0.05 0.2 0.5; do
     rm -f killed.db.tmp.* # a killed process cannot remove its temp file
 done
 
+# --- Ctrl-C, SIGTERM, SIGHUP during merge, import, export: a message, exit 1 (as an ----
+# interrupted extract or train), no temp file left, OUT absent or as it was --------------
+"$FC" export big.db big.h5 >/dev/null
+stopped() { # NAME SIG OUT WHAT CMD...: CMD stopped by SIG exits 1 saying OUT was not WHAT
+    local name=$1 sig=$2 out=$3 what=$4; shift 4
+    local sn="SIG$sig"; [ "$sig" = INT ] && sn="SIGINT (Ctrl-C)"
+    expect_exit "$name: exit 1, says so" 1 "stopped by $sn: $out was not $what" "$@"
+    ls "$out".tmp.* >/dev/null 2>&1 && fail "$name: temp file left: $(ls "$out".tmp.*)" || ok "$name: no temp file left"
+}
+for sig in INT TERM HUP; do
+    rm -f st.db
+    stopped "merge, SIG$sig after the first image" $sig st.db written env FC_TEST_HOOK_SHARE_COPY="raise $sig" "$FC" merge -o st.db big.db
+    [ -e st.db ] && fail "... SIG$sig: st.db exists" || ok "... SIG$sig: no st.db"
+done
+stopped "import, SIGTERM" TERM sti.db written env FC_TEST_HOOK_SHARE_COPY="raise TERM" "$FC" import big.h5 -o sti.db
+no_output "... no sti.db" sti.db
+stopped "export, SIGINT" INT ste.h5 written env FC_TEST_HOOK_EXPORT_AFTER_CLASSES="raise INT" "$FC" export big.db ste.h5
+no_output "... no ste.h5" ste.h5
+cp s0.db keepst.db && "$FC" export s0.db keepst.h5 >/dev/null
+before=$(fingerprint keepst.db keepst.h5)
+stopped "merge --force over a store, SIGHUP" HUP keepst.db changed env FC_TEST_HOOK_SHARE_COPY="raise HUP" "$FC" merge --force -o keepst.db big.db
+stopped "export over an export, SIGTERM" TERM keepst.h5 changed env FC_TEST_HOOK_EXPORT_AFTER_CLASSES="raise TERM" "$FC" export big.db keepst.h5
+[ "$(fingerprint keepst.db keepst.h5)" = "$before" ] && ok "... the old OUT files are unchanged" || fail "a stopped run changed OUT"
+# the same with signals sent from outside (the test shell): the run stops itself at a known
+# point (SIGSTOP), gets the signal, is continued and handles it
+stop_from_outside() { # SIG OUT HOOK CMD...
+    local sig=$1 out=$2 hook=$3; shift 3
+    env "$hook=raise STOP" "$@" >"$T/.out" 2>"$T/.err" & local pid=$!
+    for _ in $(seq 600); do [ "$(awk '{print $3}' /proc/$pid/stat 2>/dev/null)" = T ] && break; sleep 0.05; done
+    kill -$sig $pid; kill -CONT $pid; wait $pid; local rc=$?
+    local sn="SIG$sig"; [ "$sig" = INT ] && sn="SIGINT (Ctrl-C)"
+    [ $rc = 1 ] && grep -qF "stopped by $sn: $out was not written" "$T/.err" && [ ! -e "$out" ] && ! ls "$out".tmp.* >/dev/null 2>&1 &&
+        ok "kill -$sig from outside during ${*:2:1}: exit 1, says so, no OUT, no temp file" ||
+        fail "kill -$sig from outside during ${*:2:1}: exit $rc: $(tail -2 "$T/.err")"
+}
+stop_from_outside INT sto.db FC_TEST_HOOK_SHARE_COPY "$FC" merge -o sto.db big.db
+stop_from_outside TERM sto.db FC_TEST_HOOK_SHARE_COPY "$FC" import big.h5 -o sto.db
+stop_from_outside HUP sto.h5 FC_TEST_HOOK_EXPORT_AFTER_CLASSES "$FC" export big.db sto.h5
+
 # --- refusals: nothing written -------------------------------------------------------
 "$MK" other.db --count 5 --layer block4_pool >/dev/null
 "$MK" wide.db --count 5 --shape 4,4,16 >/dev/null

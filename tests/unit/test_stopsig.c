@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -48,9 +49,25 @@ static void test_hup_ignored_by_caller(void) {
     CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 3, "nohup'd SIGHUP: status %#x", st);
 }
 
+static void test_first_signal_named(void) {
+    /* merge/import/export name the signal that stopped them: the first one, not a later HUP */
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct sigaction old[FC_STOP_NSIG];
+        fc_stop_catch(old);
+        raise(SIGTERM);
+        raise(SIGHUP); /* ignored after the first signal */
+        _exit(fc_stop_signal == SIGTERM && !strcmp(fc_stop_name(), "SIGTERM") ? 0 : 3);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "SIGTERM then SIGHUP: status %#x", st);
+}
+
 int main(void) {
     T_RUN(test_hup_twice);
     T_RUN(test_int_twice_kills);
     T_RUN(test_hup_ignored_by_caller);
+    T_RUN(test_first_signal_named);
     return t_done("test_stopsig");
 }
