@@ -42,6 +42,7 @@ struct fc_h5feat {
     hid_t file, feat;
     fc_provenance prov;
     size_t n, dim;
+    int float16; /* /features holds 2-byte floats (export --dtype float16) */
     int n_classes;
     char **classes;
     char **paths, **sha;
@@ -387,6 +388,7 @@ static int open_features(fc_h5feat *f, hsize_t *n, fc_status *st) {
     } else if (!(rc = check_filters(f->feat, "features", st)) &&
                !(rc = fc_h5_check_extent(f->feat, bytes, "/features", st))) {
         *n = d[0]; /* the file holds the rows (a chunked /features never written reads as zeros) */
+        f->float16 = H5Tget_size(t) == 2;
     }
     if (sp >= 0) H5Sclose(sp);
     if (t >= 0) H5Tclose(t);
@@ -663,6 +665,7 @@ void fc_h5feat_close(fc_h5feat *f) {
 }
 
 size_t fc_h5feat_count(const fc_h5feat *f) { return f->n; }
+int fc_h5feat_float16(const fc_h5feat *f) { return f->float16; }
 const fc_provenance *fc_h5feat_provenance(const fc_h5feat *f) { return &f->prov; }
 
 char *const *fc_h5feat_classes(const fc_h5feat *f, int *n) {

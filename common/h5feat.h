@@ -61,6 +61,8 @@ int fc_h5feat_open(const char *path, fc_h5feat **out, fc_status *st);
 int fc_h5feat_is_export(const char *path);
 void fc_h5feat_close(fc_h5feat *f);
 size_t fc_h5feat_count(const fc_h5feat *f);
+/* 1 if /features holds 16-bit floats (an export --dtype float16): values rounded to f16. */
+int fc_h5feat_float16(const fc_h5feat *f);
 const fc_provenance *fc_h5feat_provenance(const fc_h5feat *f);
 /* Class names in label order (owned by f). */
 char *const *fc_h5feat_classes(const fc_h5feat *f, int *n);

@@ -41,6 +41,8 @@ static const char *const sql_text[Q_N] = {
     [Q_HAS] = ("SELECT 1 FROM images i JOIN features f ON f.sha256 = i.sha256 "
               "WHERE i.sha256 = ?1 AND i.status = 0"),
     [Q_PATH_GET] = "SELECT sha256 FROM paths WHERE path = ?1",
+    [Q_FEAT_GET] = ("SELECT f.blob, f.checksum, i.path FROM images i JOIN features f ON f.sha256 = i.sha256 "
+                   "WHERE i.sha256 = ?1 AND i.status = 0"),
 };
 
 int fc_store_sql_fail(fc_store *s, fc_status *st, const char *what) {

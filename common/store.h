@@ -143,6 +143,11 @@ typedef int (*fc_store_visit)(void *ctx, const fc_image_rec *rec, const float *f
 int fc_store_foreach(fc_store *s, int split, int decode, fc_store_visit fn, void *ctx,
                      fc_status *st);
 
+/* One image's decoded features (feat_h*feat_w*feat_c floats into x), checked against
+ * their checksum as fc_store_foreach checks them (errors name the store and the image's
+ * path): 1 = read, 0 = the image has no stored features (absent or failed), <0 on error. */
+int fc_store_load_features(fc_store *s, const char *sha256, float *x, fc_status *st);
+
 /* Classes in label order (sorted by name, as flow_from_directory); only classes with at
  * least one image with features count. Caller frees with fc_strlist_free. */
 int fc_store_classes(fc_store *s, char ***names, int *n, fc_status *st);

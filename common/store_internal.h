@@ -9,7 +9,7 @@
 
 enum {
     Q_CLASS_GET, Q_CLASS_ADD, Q_IMG_UPSERT, Q_IMG_KEEP, Q_FEAT_UPSERT, Q_PATH_PUT, Q_HAS,
-    Q_PATH_GET, Q_N
+    Q_PATH_GET, Q_FEAT_GET, Q_N
 };
 
 struct fc_store {

@@ -15,6 +15,20 @@ static const char *col_text(sqlite3_stmt *q, int i) {
     return t ? t : "";
 }
 
+/* Decodes one image's blob into out (feat_n floats) and checks it against its stored
+ * checksum: zstd frames carry no checksum, so a damaged blob can decode to wrong values.
+ * Errors name the store and the image's path. */
+static int decode_checked(fc_store *s, const uint8_t *blob, size_t len, const char *checksum, const char *path,
+                          float *out, fc_status *st) {
+    if (fc_codec_decode(blob, len, out, s->feat_n, st)) return fc_wrap(st, "%s: features of %s", s->path, path);
+    char sum[65];
+    fc_checksum_floats(out, s->feat_n, sum);
+    if (strcmp(sum, checksum) != 0)
+        return fc_fail(st, FC_ERR_FORMAT, "%s: features of %s do not match their checksum "
+                       "(the store is damaged; `featcache verify` lists all)", s->path, path);
+    return FC_OK;
+}
+
 int fc_store_foreach(fc_store *s, int split, int decode, fc_store_visit fn, void *ctx,
                      fc_status *st) {
     static const char *sql =
@@ -46,19 +60,7 @@ int fc_store_foreach(fc_store *s, int split, int decode, fc_store_visit fn, void
         if (rec.status != FC_IMG_OK) blob = NULL, len = 0;
         if (blob) rec.checksum = col_text(q, 10);
         if (decode && blob) {
-            if ((rc = fc_codec_decode(blob, len, s->dec, s->feat_n, st))) {
-                fc_wrap(st, "%s: features of %s", s->path, rec.path);
-                break;
-            }
-            /* zstd frames carry no checksum: a damaged blob can decode to wrong values,
-             * so every decode is checked against the stored sha256 */
-            char sum[65];
-            fc_checksum_floats(s->dec, s->feat_n, sum);
-            if (strcmp(sum, col_text(q, 10)) != 0) {
-                rc = fc_fail(st, FC_ERR_FORMAT, "%s: features of %s do not match their checksum "
-                             "(the store is damaged; `featcache verify` lists all)", s->path, rec.path);
-                break;
-            }
+            if ((rc = decode_checked(s, blob, len, col_text(q, 10), rec.path, s->dec, st))) break;
             x = s->dec;
         }
         if (fn(ctx, &rec, x, blob, len)) break;
@@ -142,6 +144,23 @@ int fc_store_stats_get(fc_store *s, fc_store_stats *o, fc_status *st) {
     snprintf(wal, sizeof wal, "%s-wal", s->path);
     if (stat(wal, &sb) == 0) o->file_bytes += sb.st_size;
     return FC_OK;
+}
+
+int fc_store_load_features(fc_store *s, const char *sha256, float *x, fc_status *st) {
+    if (!s->have_prov) return -fc_fail(st, FC_ERR_FORMAT, "%s: store has no provenance", s->path);
+    sqlite3_stmt *q = fc_store_stmt(s, Q_FEAT_GET, st);
+    if (!q) return -(int)st->code;
+    sqlite3_bind_text(q, 1, sha256, -1, SQLITE_STATIC);
+    int r = sqlite3_step(q), rc = 0;
+    if (r == SQLITE_ROW) {
+        const uint8_t *blob = sqlite3_column_blob(q, 0);
+        size_t len = (size_t)sqlite3_column_bytes(q, 0);
+        rc = decode_checked(s, blob, len, col_text(q, 1), col_text(q, 2), x, st);
+    } else if (r != SQLITE_DONE) {
+        rc = fc_store_sql_fail(s, st, "read features");
+    }
+    sqlite3_reset(q);
+    return rc ? -rc : r == SQLITE_ROW;
 }
 
 /* ---- paths ---- */

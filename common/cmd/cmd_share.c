@@ -103,6 +103,7 @@ typedef struct {
     int input;
     fc_share_entry **v;
     size_t *n, *cap;
+    size_t row; /* records visited so far */
     fc_status *st;
     int rc;
 } collect_ctx;
@@ -119,6 +120,7 @@ static int collect_one(void *vctx, const fc_image_rec *rec, const float *x, cons
     fc_share_entry *e = &(*c->v)[*c->n];
     memcpy(e->sha256, rec->sha256, sizeof e->sha256);
     e->input = c->input;
+    e->row = c->row++;
     e->ok = rec->status == FC_IMG_OK;
     e->split = rec->split;
     e->class_name = strdup(rec->class_name ? rec->class_name : "");
@@ -133,7 +135,7 @@ static int collect_one(void *vctx, const fc_image_rec *rec, const float *x, cons
 
 int fc_share_collect(fc_source *s, int input, fc_share_entry **v, size_t *n, size_t *cap,
                      fc_status *st) {
-    collect_ctx c = {input, v, n, cap, st, 0};
+    collect_ctx c = {input, v, n, cap, 0, st, 0};
     int rc = fc_source_foreach(s, 0, collect_one, &c, st);
     return c.rc ? c.rc : rc;
 }

@@ -28,7 +28,7 @@ static const command commands[] = {
     {"verify", cmd_verify, "decode every feature and check checksums and integrity"},
     {"runs", cmd_runs, "list the train/sweep runs recorded in a store"},
     {"merge", cmd_merge, "combine stores (or exports) made with the same backbone"},
-    {"diff", cmd_diff, "compare the images and labels of two stores or exports"},
+    {"diff", cmd_diff, "compare the images, labels and features of two stores or exports"},
     {"export", cmd_export, "write a store (or an export) as HDF5 (h5py/Keras readable)"},
     {"import", cmd_import, "read an exported HDF5 file into a store"},
     {"fetch-model", cmd_fetch_model, "fetch the pretrained default backbone (npm nsfwjs)"},

@@ -33,6 +33,7 @@ typedef struct {
     int ok;          /* has features */
     int split;       /* FC_SPLIT_* */
     char *class_name, *path;
+    size_t row;      /* its place in the source's fc_source_foreach order (an export's row) */
 } fc_share_entry;
 
 /* Collects every image of s (ok and failed) into *v (grown), tagged with input. */

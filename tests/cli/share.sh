@@ -226,20 +226,78 @@ expect_exit "merge of inputs split with other fractions: a note" 0 \
     && ok "... and the output records no fractions" || fail "fab.db records fractions"
 
 # --- diff ------------------------------------------------------------------------------
-expect_exit "diff same" 0 "0 only in A, 0 only in B, 0 with different labels, 0 with different splits, 58 identical" "$FC" diff whole.db merged.db
-expect_exit "diff different" 1 "15 only in A, 0 only in B, 10 with different labels, 0 with different splits, 0 identical" "$FC" diff s0.db relabel.db
+expect_exit "diff same" 0 "0 only in A, 0 only in B, 0 with different labels, 0 with different splits, 0 with different features, 58 identical" "$FC" diff whole.db merged.db
+grep -q "^features: 58 images in both compared exactly (both f16): 0 differ$" "$T/.out" && ok "diff same: features compared exactly" \
+    || fail "diff same: features line: $(grep features "$T/.out")"
+expect_exit "diff different" 1 "15 only in A, 0 only in B, 10 with different labels, 0 with different splits, 0 with different features, 0 identical" "$FC" diff s0.db relabel.db
 grep -q "^label differs: c0/img10.png \[A: c0, B: c1\]" "$T/.out" && ok "diff lists relabeled images" || fail "diff output: $(head -3 "$T/.out")"
 # review 10 M2: the same images under other splits are a difference (exit 1), counted and listed
-expect_exit "diff other splits" 1 "0 only in A, 0 only in B, 0 with different labels, 10 with different splits, 15 identical" \
+expect_exit "diff other splits" 1 "0 only in A, 0 only in B, 0 with different labels, 10 with different splits, 0 with different features, 15 identical" \
     "$FC" diff s0.db resplit.db
 grep -q "^split differs: c./img10.png \[A: train, B: validation\]" "$T/.out" && ok "diff lists images under another split" \
     || fail "diff output: $(head -3 "$T/.out")"
 [ "$(grep -c '^split differs: ' "$T/.out")" = 10 ] && ok "... all 10" || fail "split lines: $(grep -c '^split differs: ' "$T/.out")"
 expect_exit "diff only in B" 1 "0 only in A, 33 only in B" "$FC" diff s0.db whole.db --quiet
-[ "$(wc -l <"$T/.out")" = 2 ] && ok "diff --quiet prints only the summary" || fail "diff --quiet printed $(wc -l <"$T/.out") lines"
+[ "$(wc -l <"$T/.out")" = 3 ] && ok "diff --quiet prints only the summary (A and B, features, counts)" || fail "diff --quiet printed $(wc -l <"$T/.out") lines"
 expect_exit "diff different backbone: names the field and both stores" 1 \
     "provenance differs: layer: s0.db has 'block5_pool', other.db has 'block4_pool'" "$FC" diff s0.db other.db
 expect_exit "diff missing file" 2 "nope.db" "$FC" diff s0.db nope.db
+# feature values (review: two stores with the same images and other features read "identical"):
+# one image's blob and checksum replaced by another image's (it verifies, its values differ)
+cp whole.db refeat.db
+"$PY" -c "import sqlite3; c = sqlite3.connect('refeat.db'); c.execute('UPDATE features SET (blob, checksum) = (SELECT blob, checksum FROM features WHERE rowid = 5) WHERE rowid = 4'); c.commit()"
+imgr=$("$PY" -c "import sqlite3; print(sqlite3.connect('refeat.db').execute('SELECT i.path FROM features f JOIN images i USING (sha256) WHERE f.rowid = 4').fetchone()[0])")
+check "the store with other values verifies" "$FC" verify refeat.db
+expect_exit "diff: other feature values are a difference (exit 1)" 1 \
+    "0 with different labels, 0 with different splits, 1 with different features, 57 identical" "$FC" diff whole.db refeat.db
+grep -q "^features differ: $imgr \[largest difference " "$T/.out" && ok "... the image is listed by path" || fail "features differ line: $(head -3 "$T/.out")"
+# the largest difference, checked against numpy on storedump's decoded values
+"$DUMP" --values whole.db >fv_a.txt 2>/dev/null && "$DUMP" --values refeat.db >fv_b.txt 2>/dev/null
+want=$("$PY" - fv_a.txt fv_b.txt <<'PY'
+import sys, numpy as np
+def load(p):
+    d = {}
+    for line in open(p):
+        f = line.split()  # sha256 path class split value...
+        d[f[0]] = np.array(f[4:], dtype=np.float64).astype(np.float32)
+    return d
+a, b = load(sys.argv[1]), load(sys.argv[2])
+diff = max(float(np.max(np.abs(a[k] - b[k]))) for k in a if k in b)
+print("%.4g" % diff)
+PY
+)
+grep -q "^features: 58 images in both compared exactly (both f16): 1 differ, largest difference $want (" "$T/.out" \
+    && ok "... largest difference $want (numpy: $want)" || fail "features line: $(grep '^features:' "$T/.out"), numpy: $want"
+expect_exit "diff --quiet: the summary only" 1 "1 with different features" "$FC" diff whole.db refeat.db --quiet
+grep -q "^features differ" "$T/.out" && fail "--quiet listed images" || ok "... no per-image line"
+"$FC" export refeat.db refeat.h5 >/dev/null && "$FC" export whole.db wholed.h5 >/dev/null
+expect_exit "diff of a store and an export: other values found" 1 "1 with different features" "$FC" diff refeat.h5 whole.db
+expect_exit "diff of two exports" 1 "1 with different features" "$FC" diff wholed.h5 refeat.h5
+expect_exit "diff of a store and its export: exact" 0 "compared exactly (both f16): 0 differ" "$FC" diff whole.db wholed.h5
+# across codecs values cannot be equal: compared within the coarser codec's rounding, said so
+"$MK" whole32.db --count 60 --failed 2 --codec f32 >/dev/null
+expect_exit "diff f32 vs f16 (same features): within f16's rounding, exit 0" 0 \
+    "compared within 0.00049 of each image's largest |value| (A: f32, B: f16: exact equality is impossible across codecs" \
+    "$FC" diff whole32.db whole.db
+grep -q "0 with different features, 58 identical" "$T/.out" && ok "... 58 identical" || fail "f32 vs f16: $(tail -1 "$T/.out")"
+expect_exit "... --tol 0: exact, every image differs" 1 "58 with different features" "$FC" diff whole32.db whole.db --tol 0
+"$MK" wholeu8.db --count 60 --failed 2 --codec u8 >/dev/null
+expect_exit "diff u8 vs f16: within u8's step" 0 "58 identical" "$FC" diff wholeu8.db whole.db
+"$FC" export whole32.db w32h.h5 --dtype float16 >/dev/null
+expect_exit "diff f32 vs a float16 export of it: within f16's rounding" 0 "B: f32 exported as float16" "$FC" diff whole32.db w32h.h5
+expect_exit "diff across codecs still finds other values" 1 "1 with different features" "$FC" diff whole32.db refeat.db
+expect_exit "diff --tol out of range" 2 "--tol" "$FC" diff whole.db refeat.db --tol 2
+expect_exit "diff --tol 1: every value within" 0 "58 identical" "$FC" diff whole.db refeat.db --tol 1
+"$FC" diff --help 2>&1 | grep -q -- "--tol REL" && ok "diff --help lists --tol" || fail "diff --help lacks --tol"
+# a damaged blob is trouble (exit 2), named by store and image path, on either side
+for side in A B; do
+    for how in "blob = substr(blob, 1, 12)" "blob = (SELECT blob FROM features WHERE rowid = 5)"; do
+        cp whole.db dmg.db
+        "$PY" -c "import sqlite3, sys; c = sqlite3.connect('dmg.db'); c.execute('UPDATE features SET ' + sys.argv[1] + ' WHERE rowid = 4'); c.commit()" "$how"
+        if [ $side = A ]; then args=(dmg.db wholed.h5); else args=(whole.db dmg.db); fi
+        expect_exit "diff with a damaged blob in $side ($how): exit 2, store and image named" 2 "dmg.db: features of $imgr" "$FC" diff "${args[@]}"
+    done
+done
 
 # --- export: h5py and h5dump read it without featcache -------------------------------------
 "$DUMP" whole.db >whole.txt
