@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* log(1 + exp(x)) without overflow for large x */
+static double naive_softplus(double x) { return fmax(x, 0.0) + log1p(exp(-fabs(x))); }
+
 static float naive_act(const fc_node *n, double x) {
     switch (n->act) {
     case FC_ACT_RELU: {
@@ -21,6 +24,14 @@ static float naive_act(const fc_node *n, double x) {
     case FC_ACT_TANH: return (float)tanh(x);
     case FC_ACT_SWISH: return (float)(x / (1.0 + exp(-x)));
     case FC_ACT_HARD_SIGMOID: return (float)fmin(1.0, fmax(0.0, 0.2 * x + 0.5));
+    case FC_ACT_GELU: return (float)(0.5 * x * (1.0 + erf(x / sqrt(2.0))));
+    case FC_ACT_ELU: return (float)(x > 0 ? x : n->act_alpha * expm1(x));
+    case FC_ACT_SELU: return (float)(1.0507009873554805 * (x > 0 ? x : 1.6732632423543772 * expm1(x)));
+    case FC_ACT_SOFTPLUS: return (float)naive_softplus(x);
+    case FC_ACT_SOFTSIGN: return (float)(x / (fabs(x) + 1.0));
+    case FC_ACT_EXP: return (float)exp(x);
+    case FC_ACT_HARD_SWISH: return (float)(x * fmin(fmax(x + 3.0, 0.0), 6.0) / 6.0);
+    case FC_ACT_MISH: return (float)(x * tanh(naive_softplus(x)));
     default: return (float)x;
     }
 }

@@ -65,6 +65,46 @@ AI void softmax_row(float *v, int c) {
     for (int i = 0; i < c; i++) v[i] *= inv;
 }
 
+AI float softplusf(float x) { return (x > 0 ? x : 0) + log1pf(expf(-fabsf(x))); }
+
+/* The activations that call libm per value (see fc_act in graph.h for the formulas). */
+AI void act_row_more(float *restrict v, int c, const fc_actp *a) {
+    switch (a->act) {
+    case FC_ACT_GELU:
+        for (int i = 0; i < c; i++) v[i] = 0.5f * v[i] * (1.0f + erff(v[i] * 0.70710678118654752f));
+        break;
+    case FC_ACT_ELU: {
+        float al = a->alpha;
+        for (int i = 0; i < c; i++) v[i] = v[i] > 0 ? v[i] : al * expm1f(v[i]);
+        break;
+    }
+    case FC_ACT_SELU:
+        for (int i = 0; i < c; i++)
+            v[i] = 1.0507009873554805f * (v[i] > 0 ? v[i] : 1.6732632423543772f * expm1f(v[i]));
+        break;
+    case FC_ACT_SOFTPLUS:
+        for (int i = 0; i < c; i++) v[i] = softplusf(v[i]);
+        break;
+    case FC_ACT_SOFTSIGN:
+        for (int i = 0; i < c; i++) v[i] = v[i] / (fabsf(v[i]) + 1.0f);
+        break;
+    case FC_ACT_EXP:
+        for (int i = 0; i < c; i++) v[i] = expf(v[i]);
+        break;
+    case FC_ACT_HARD_SWISH:
+        for (int i = 0; i < c; i++) {
+            float r = v[i] + 3.0f;
+            r = r < 0 ? 0 : r > 6 ? 6 : r;
+            v[i] = v[i] * r * (1.0f / 6.0f);
+        }
+        break;
+    case FC_ACT_MISH:
+        for (int i = 0; i < c; i++) v[i] = v[i] * tanhf(softplusf(v[i]));
+        break;
+    default: break;
+    }
+}
+
 AI void act_row(float *restrict v, int c, const fc_actp *a) {
     switch (a->act) {
     case FC_ACT_RELU:
@@ -96,6 +136,7 @@ AI void act_row(float *restrict v, int c, const fc_actp *a) {
         break;
     case FC_ACT_SOFTMAX: softmax_row(v, c); break;
     case FC_ACT_LINEAR: break;
+    default: act_row_more(v, c, a); break;
     }
 }
 

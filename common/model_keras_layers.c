@@ -162,6 +162,26 @@ static int check_format(const fc_kbuild *b, const fc_klayer *L, fc_status *st) {
     return 0;
 }
 
+/* Keras activation names (tf.keras and Keras 3 keras.activations; their defaults: "elu"
+ * alpha 1, "leaky_relu" negative slope 0.2). Keras 3's "hard_sigmoid" is relu6(x + 3)/6,
+ * not Keras 2's 0.2x + 0.5 taken here. */
+static const struct {
+    const char *name;
+    fc_act act;
+    float max, alpha;
+} act_names[] = {
+    {"linear", FC_ACT_LINEAR, 0, 0},       {"relu", FC_ACT_RELU, 0, 0},
+    {"relu6", FC_ACT_RELU, 6, 0},          {"leaky_relu", FC_ACT_RELU, 0, 0.2f},
+    {"sigmoid", FC_ACT_SIGMOID, 0, 0},     {"tanh", FC_ACT_TANH, 0, 0},
+    {"softmax", FC_ACT_SOFTMAX, 0, 0},     {"swish", FC_ACT_SWISH, 0, 0},
+    {"silu", FC_ACT_SWISH, 0, 0},          {"hard_sigmoid", FC_ACT_HARD_SIGMOID, 0, 0},
+    {"gelu", FC_ACT_GELU, 0, 0},           {"elu", FC_ACT_ELU, 0, 1},
+    {"selu", FC_ACT_SELU, 0, 0},           {"softplus", FC_ACT_SOFTPLUS, 0, 0},
+    {"softsign", FC_ACT_SOFTSIGN, 0, 0},   {"exponential", FC_ACT_EXP, 0, 0},
+    {"hard_silu", FC_ACT_HARD_SWISH, 0, 0}, {"hard_swish", FC_ACT_HARD_SWISH, 0, 0},
+    {"mish", FC_ACT_MISH, 0, 0},
+};
+
 /* Activation given as a string, or Keras 3's serialized {"class_name", "config"}. */
 static int parse_act(const fc_kbuild *b, const fc_klayer *L, json_t *v, fc_node *n,
                      fc_status *st) {
@@ -174,16 +194,12 @@ static int parse_act(const fc_kbuild *b, const fc_klayer *L, json_t *v, fc_node 
     if (!v || json_is_null(v)) s = "linear";
     if (!s) return LFAIL(FC_ERR_FORMAT, "bad 'activation'");
     n->act_max = n->act_alpha = n->act_threshold = 0;
-    if (!strcmp(s, "linear")) n->act = FC_ACT_LINEAR;
-    else if (!strcmp(s, "relu")) n->act = FC_ACT_RELU;
-    else if (!strcmp(s, "relu6")) n->act = FC_ACT_RELU, n->act_max = 6;
-    else if (!strcmp(s, "sigmoid")) n->act = FC_ACT_SIGMOID;
-    else if (!strcmp(s, "tanh")) n->act = FC_ACT_TANH;
-    else if (!strcmp(s, "softmax")) n->act = FC_ACT_SOFTMAX;
-    else if (!strcmp(s, "swish") || !strcmp(s, "silu")) n->act = FC_ACT_SWISH;
-    else if (!strcmp(s, "hard_sigmoid")) n->act = FC_ACT_HARD_SIGMOID;
-    else return LFAIL(FC_ERR_UNSUPPORTED, "unsupported activation '%s'", s);
-    return 0;
+    for (size_t i = 0; i < sizeof act_names / sizeof act_names[0]; i++) {
+        if (strcmp(s, act_names[i].name)) continue;
+        n->act = act_names[i].act, n->act_max = act_names[i].max, n->act_alpha = act_names[i].alpha;
+        return 0;
+    }
+    return LFAIL(FC_ERR_UNSUPPORTED, "unsupported activation '%s'", s);
 }
 
 static int parse_padding(const fc_kbuild *b, const fc_klayer *L, fc_node *n, fc_status *st) {
@@ -308,7 +324,7 @@ static int c_bn(fc_kbuild *b, const fc_klayer *L, fc_node *n, fc_status *st) {
     return 0;
 }
 
-/* Activation, ReLU, LeakyReLU, Softmax layers. */
+/* Activation, ReLU, LeakyReLU, ELU, Softmax layers. */
 static int c_act(fc_kbuild *b, const fc_klayer *L, fc_node *n, fc_status *st) {
     int rc = 0;
     double mx = 0, slope = 0, thr = 0;
@@ -320,6 +336,9 @@ static int c_act(fc_kbuild *b, const fc_klayer *L, fc_node *n, fc_status *st) {
         if (ax && !(json_is_integer(ax) && json_integer_value(ax) == -1))
             rc = LFAIL(FC_ERR_UNSUPPORTED, "softmax over an axis other than -1");
         n->act = FC_ACT_SOFTMAX;
+    } else if (!strcmp(L->cls, "ELU")) {
+        rc = get_num(b, L, "alpha", 1.0, &slope, st);
+        n->act = FC_ACT_ELU, n->act_alpha = (float)slope;
     } else if (!strcmp(L->cls, "LeakyReLU")) {
         json_t *a = json_object_get(L->cfg, "alpha");
         rc = get_num(b, L, a ? "alpha" : "negative_slope", 0.3, &slope, st);
@@ -406,6 +425,7 @@ static const struct {
     {"Dense", FC_OP_DENSE, 1, c_dense}, {"BatchNormalization", FC_OP_BATCHNORM, 1, c_bn},
     {"Activation", FC_OP_ACTIVATION, 1, c_act}, {"ReLU", FC_OP_ACTIVATION, 1, c_act},
     {"LeakyReLU", FC_OP_ACTIVATION, 1, c_act}, {"Softmax", FC_OP_ACTIVATION, 1, c_act},
+    {"ELU", FC_OP_ACTIVATION, 1, c_act},
     {"MaxPooling2D", FC_OP_MAXPOOL, 1, c_pool}, {"MaxPool2D", FC_OP_MAXPOOL, 1, c_pool},
     {"AveragePooling2D", FC_OP_AVGPOOL, 1, c_pool}, {"AvgPool2D", FC_OP_AVGPOOL, 1, c_pool},
     {"GlobalAveragePooling2D", FC_OP_GAP, 1, c_global}, {"GlobalAvgPool2D", FC_OP_GAP, 1, c_global},

@@ -193,6 +193,30 @@ static void test_bn_act_standalone(void) {
     }
 }
 
+/* Every activation in every place the fast executor applies one: a standalone Activation,
+ * fused into an im2col and a Winograd Conv2D, a DepthwiseConv2D and a Dense. */
+static void test_activations_all(void) {
+    for (int a = FC_ACT_RELU; a <= FC_ACT_MISH; a++) {
+        if (a == FC_ACT_SOFTMAX) continue; /* a Dense only: test_bn_act_standalone, flatten */
+        fc_graph *g = fc_graph_create(NULL);
+        gb_input(g, 9, 7, 5);
+        int x = gb_act(g, "act", 0, (fc_act)a, 0);
+        g->nodes[x].act_alpha = a == FC_ACT_ELU ? 0.7f : 0;
+        x = gb_conv(g, "conv1", x, 3, 3, 9, 2, 1, 1, 1, FC_PAD_SAME, (fc_act)a, 0);
+        fc_act mid = a == FC_ACT_EXP ? FC_ACT_LINEAR : (fc_act)a; /* exp(exp(exp)) overflows */
+        x = gb_conv(g, "conv_wino", x, 3, 3, 11, 1, 1, 1, 1, FC_PAD_SAME, mid, 0);
+        x = gb_dw(g, "dw", x, 3, 1, 1, FC_PAD_SAME, mid, 0);
+        x = gb_simple(g, FC_OP_GAP, "gap", 1, &x);
+        x = gb_dense(g, "dense", x, 6, (fc_act)a);
+        for (int i = 1; i < g->n_nodes; i++)
+            if (a == FC_ACT_ELU) g->nodes[i].act_alpha = 0.7f;
+        char what[64];
+        snprintf(what, sizeof what, "activation %d everywhere", a);
+        check_graph(g, 3, what);
+        fc_graph_free(g);
+    }
+}
+
 static void test_flatten_dense(void) {
     for (int it = 0; it < 4; it++) {
         fc_graph *g = fc_graph_create(NULL);
@@ -254,5 +278,6 @@ int main(void) {
     T_RUN(test_eltwise_concat);
     T_RUN(test_bn_act_standalone);
     T_RUN(test_flatten_dense);
+    T_RUN(test_activations_all);
     return t_done("test_kernels");
 }

@@ -116,7 +116,7 @@ static void test_errors(void) {
     expect_fail(F(FLAYER("Activation", "x", ",\"activation\":\"relu\"", IN1("y")) "," FLAYER("Activation", "y", ",\"activation\":\"relu\"", IN1("x")), "y"),
                 FC_ERR_FORMAT, "cycle");
     expect_fail(F(FLAYER("Activation", "x", ",\"activation\":\"relu\"", IN1("ghost")), "x"), FC_ERR_FORMAT, "inbound layer 'ghost' does not exist");
-    expect_fail(F(FLAYER("Activation", "x", ",\"activation\":\"elu\"", IN1("in")), "x"), FC_ERR_UNSUPPORTED, "activation 'elu'");
+    expect_fail(F(FLAYER("Activation", "x", ",\"activation\":\"crelu\"", IN1("in")), "x"), FC_ERR_UNSUPPORTED, "layer 'x' (Activation): unsupported activation 'crelu'");
     expect_fail(F(FLAYER("Conv2D", "c", ",\"filters\":99999999,\"kernel_size\":3", IN1("in")), "c"), FC_ERR_FORMAT, "'filters'");
     expect_fail(F(FLAYER("Concatenate", "c", ",\"axis\":1", IN2("in", "in")), "c"), FC_ERR_UNSUPPORTED, "axis");
     expect_fail(F(FLAYER("Activation", "x", ",\"activation\":\"relu\"", IN1("in")), "nothere"), FC_ERR_FORMAT, "output layer 'nothere'");
