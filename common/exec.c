@@ -242,7 +242,8 @@ static int step_kind_of(const fc_node *c, const fc_geom *gm) {
     case FC_OP_GMP: return K_GLOBAL;
     case FC_OP_ZEROPAD:
     case FC_OP_CROP: return K_PADCROP;
-    case FC_OP_BATCHNORM: return K_BN;
+    case FC_OP_BATCHNORM:
+    case FC_OP_SCALE: return K_BN;
     case FC_OP_ACTIVATION: return K_ACT;
     case FC_OP_ADD:
     case FC_OP_MUL: return K_ELTWISE;
@@ -331,6 +332,10 @@ static int build_bn(fc_plan *p, int bn, fc_status *st) {
         fc_step *s = &p->steps[i];
         const fc_node *c = &g->nodes[s->node];
         if (s->kind != K_BN) continue;
+        if (c->op == FC_OP_SCALE) { /* already a scale and shift per channel */
+            s->scale = c->w, s->shift = c->b;
+            continue;
+        }
         s->scale = bm;
         s->shift = bm + c->oc;
         bm += 2 * (size_t)c->oc;

@@ -286,6 +286,31 @@ static int infer_bn(fc_node *n, const fc_node *in, fc_status *st) {
     return 0;
 }
 
+/* One value per channel: a single scale or offset is broadcast (Keras's scalar form). */
+static int scale_values(fc_node *n, float **v, size_t *len, const char *what, int c,
+                        fc_status *st) {
+    if (*len == 1 && c > 1) {
+        float *w = fc_malloc((size_t)c * sizeof *w, st);
+        if (!w) return FC_ERR_NOMEM;
+        for (int i = 0; i < c; i++) w[i] = (*v)[0];
+        free(*v);
+        *v = w, *len = (size_t)c;
+    }
+    if (!*v || *len != (size_t)c)
+        return fc_fail(st, FC_ERR_MISMATCH, "layer '%s' (%s): has %zu %s values for %d channels",
+                       n->name, n->class_name, *v ? *len : 0, what, c);
+    return 0;
+}
+
+static int infer_scale(fc_node *n, const fc_node *in, int64_t params, fc_status *st) {
+    if (scale_values(n, &n->w, &n->w_len, "scale", in->oc, st) ||
+        scale_values(n, &n->b, &n->b_len, "offset", in->oc, st))
+        return st ? (int)st->code : 1;
+    n->params = params; /* Keras's count: Normalization's statistics, none for Rescaling */
+    n->macs = (int64_t)n->oh * n->ow * n->oc;
+    return 0;
+}
+
 static int infer_multi(const fc_graph *g, fc_node *n, fc_status *st) {
     const fc_node *a = &g->nodes[n->inputs[0]];
     n->oh = a->oh; n->ow = a->ow; n->rank = a->rank; n->oc = 0;
@@ -322,6 +347,7 @@ static int infer_dense(fc_node *n, const fc_node *in, fc_status *st) {
 static int infer_node(fc_graph *g, int i, fc_status *st) {
     fc_node *n = &g->nodes[i];
     const fc_node *in = n->n_inputs ? &g->nodes[n->inputs[0]] : NULL;
+    int64_t loaded_params = n->params;
     n->macs = 0;
     n->params = 0;
     if (n->dh <= 0) n->dh = 1;
@@ -376,6 +402,7 @@ static int infer_node(fc_graph *g, int i, fc_status *st) {
         n->oh = n->ow = 1; n->rank = 2;
         return 0;
     case FC_OP_DENSE: return infer_dense(n, in, st);
+    case FC_OP_SCALE: return infer_scale(n, in, loaded_params, st);
     case FC_OP__COUNT: break;
     }
     return fc_fail(st, FC_ERR_UNSUPPORTED, "layer '%s' (%s): needs a 3-D (height, width, "

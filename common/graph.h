@@ -31,6 +31,8 @@ typedef enum {
     FC_OP_FLATTEN,    /* (h,w,c) -> (h*w*c), row-major as Keras channels_last */
     FC_OP_DENSE,      /* w: (in, units), b: (units) or NULL; rank-2 input */
     FC_OP_IDENTITY,   /* Dropout, InputLayer aliases, linear Activation: pass-through */
+    FC_OP_SCALE,      /* y = x * w[ch] + b[ch] (Rescaling, Normalization): w, b (c) each;
+                         a loader may give (1) values, finalize broadcasts them */
     FC_OP__COUNT
 } fc_op;
 

@@ -179,6 +179,12 @@ static void naive_node(const fc_graph *g, int i, float **buf, int n) {
             y[k] = (float)(v * (c->gamma ? c->gamma[ch] : 1.0) + (c->beta ? c->beta[ch] : 0.0));
         }
         break;
+    case FC_OP_SCALE:
+        for (size_t k = 0; k < e; k++) {
+            int ch = (int)(k % (size_t)c->oc);
+            y[k] = (float)((double)x[k] * c->w[ch] + c->b[ch]);
+        }
+        break;
     case FC_OP_ACTIVATION:
         memcpy(y, x, e * sizeof *y);
         naive_act_rows(c, y, e / (size_t)c->oc, c->oc);

@@ -43,6 +43,15 @@ enum { FC_W_BIAS = 1, FC_W_CENTER = 2, FC_W_SCALE = 4 };
 int fc_node_load_weights(fc_node *n, int cin, int flags, const char *kvar, fc_wsrc *ws,
                          const char *group, const char *layer, fc_status *st);
 
+/* Reads variable `var` as get_var does for fc_node_load_weights (missing = an error naming
+ * the layer; hashed; random values in [lo, hi) without a source). */
+int fc_wsrc_get_var(fc_wsrc *ws, const char *group, const char *layer, const char *var, int rank,
+                    const int64_t *expect, int64_t *dims, float **out, size_t *count, float lo,
+                    float hi, fc_status *st);
+/* Adds values that come from a layer's config (Rescaling scale/offset, Normalization
+ * mean/variance) to the weights' sha256: they change the features as weights do. */
+int fc_wsrc_hash(fc_wsrc *ws, const float *v, size_t n, fc_status *st);
+
 /* Builds g from a Keras model JSON ({"class_name", "config"} or a TF.js modelTopology /
  * {"model_config": ...} wrapper). `what` names the source in messages. */
 int fc_keras_config_build(const char *json, size_t len, fc_wsrc *ws, const char *what,

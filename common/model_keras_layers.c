@@ -1,5 +1,6 @@
 /* model_keras_layers.c - one Keras layer config (JSON) -> fc_graph node(s), with its
  * weights. Every number from the file is range-checked before use. */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -405,6 +406,121 @@ static int c_concat(fc_kbuild *b, const fc_klayer *L, fc_node *n, fc_status *st)
     return 0;
 }
 
+/* A number, a list of numbers (inside lists of one, as numpy's tolist() writes a (1, 1, c)
+ * array) or Keras 3's {"class_name": "__numpy__" | "__tensor__", "config": {"value": ...}}
+ * -> *n floats (malloc'd), added to the weights' hash. */
+static int get_values(fc_kbuild *b, const fc_klayer *L, const char *key, float **out, size_t *n,
+                      fc_status *st) {
+    json_t *v = json_object_get(L->cfg, key);
+    const char *cn = json_string_value(json_object_get(v, "class_name"));
+    if (cn && (!strcmp(cn, "__numpy__") || !strcmp(cn, "__tensor__")))
+        v = json_object_get(json_object_get(v, "config"), "value");
+    for (int d = 0; d < 8 && json_array_size(v) == 1 && json_is_array(json_array_get(v, 0)); d++)
+        v = json_array_get(v, 0);
+    size_t cnt = json_is_number(v) ? 1 : json_is_array(v) ? json_array_size(v) : 0;
+    if (!cnt || cnt > FC_MAX_DIM * 16)
+        return LFAIL(FC_ERR_FORMAT, "'%s' must be a number or a list of one number per channel", key);
+    float *f = malloc(cnt * sizeof *f);
+    if (!f) return fc_fail(st, FC_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < cnt; i++) {
+        json_t *e = json_is_array(v) ? json_array_get(v, i) : v;
+        double x = json_is_number(e) ? json_number_value(e) : NAN;
+        if (!(x > -1e30 && x < 1e30)) {
+            free(f);
+            return LFAIL(FC_ERR_FORMAT, "'%s' must be a number or a list of one number per channel", key);
+        }
+        f[i] = (float)x;
+    }
+    *out = f, *n = cnt;
+    return fc_wsrc_hash(b->ws, f, cnt, st);
+}
+
+/* Rescaling: y = x * scale + offset, each a number or one per channel. */
+static int c_rescaling(fc_kbuild *b, const fc_klayer *L, fc_node *n, fc_status *st) {
+    json_t *of = json_object_get(L->cfg, "offset");
+    if (json_is_null(json_object_get(L->cfg, "scale")) || !json_object_get(L->cfg, "scale"))
+        return LFAIL(FC_ERR_FORMAT, "missing 'scale'");
+    int rc = get_values(b, L, "scale", &n->w, &n->w_len, st);
+    if (rc || (of && !json_is_null(of))) return rc ? rc : get_values(b, L, "offset", &n->b, &n->b_len, st);
+    if (!(n->b = calloc(1, sizeof *n->b))) return fc_fail(st, FC_ERR_NOMEM, "out of memory");
+    n->b_len = 1;
+    return 0;
+}
+
+/* Normalization's axis: the channel axis (-1 or 3, alone or in a list) -> 0, None or []
+ * (one mean and variance for all values) -> 1. */
+static int norm_axis(const fc_kbuild *b, const fc_klayer *L, int *scalar, fc_status *st) {
+    json_t *ax = json_object_get(L->cfg, "axis");
+    *scalar = ax && (json_is_null(ax) || (json_is_array(ax) && json_array_size(ax) == 0));
+    if (json_is_array(ax) && json_array_size(ax) == 1) ax = json_array_get(ax, 0);
+    if (!ax || *scalar || (json_is_integer(ax) && (json_integer_value(ax) == -1 || json_integer_value(ax) == 3)))
+        return 0;
+    return LFAIL(FC_ERR_UNSUPPORTED, "only the channel axis (-1 or 3) or axis=None is supported");
+}
+
+/* Broadcasts a (1) array to n values (n > 1) in place. */
+static int widen(float **v, size_t *len, size_t n, fc_status *st) {
+    if (*len == n) return 0;
+    float *w = malloc(n * sizeof *w);
+    if (!w) return fc_fail(st, FC_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) w[i] = (*v)[0];
+    free(*v);
+    *v = w, *len = n;
+    return 0;
+}
+
+/* Normalization statistics: the config's mean and variance (Keras >= 2.7 when given to the
+ * constructor; each a number or one per channel), else the weights "mean" and "variance". */
+static int norm_stats(fc_kbuild *b, const fc_klayer *L, fc_node *n, float **mean, float **var,
+                      size_t *len, fc_status *st) {
+    json_t *m = json_object_get(L->cfg, "mean"), *v = json_object_get(L->cfg, "variance");
+    int given = m && !json_is_null(m), scalar, rc;
+    size_t nm = 0, nv = 0;
+    if (given != (v && !json_is_null(v))) return LFAIL(FC_ERR_FORMAT, "'mean' and 'variance' must be given together");
+    if ((rc = norm_axis(b, L, &scalar, st))) return rc;
+    if (given) {
+        if ((rc = get_values(b, L, "mean", mean, &nm, st)) || (rc = get_values(b, L, "variance", var, &nv, st)))
+            return rc;
+        if (nm != nv && nm != 1 && nv != 1)
+            return LFAIL(FC_ERR_FORMAT, "'mean' has %zu values but 'variance' %zu", nm, nv);
+        *len = nm > nv ? nm : nv;
+        return widen(mean, &nm, *len, st) || widen(var, &nv, *len, st) ? st->code : 0;
+    }
+    int64_t e[1] = {scalar ? 1 : cin_of(b, L)}, d[1] = {1};
+    int rank = scalar ? 0 : 1;
+    if ((rc = fc_wsrc_get_var(b->ws, L->group, L->name, "mean", rank, e, d, mean, &nm, -0.2f, 0.2f, st)))
+        return rc;
+    if (rank) e[0] = d[0];
+    if ((rc = fc_wsrc_get_var(b->ws, L->group, L->name, "variance", rank, e, d, var, &nv, 0.5f, 1.5f, st)))
+        return rc;
+    if (!nm) return LFAIL(FC_ERR_FORMAT, "empty 'mean'");
+    *len = nm;
+    n->params = 2 * (int64_t)nm + 1; /* mean, variance and count, as Keras counts them */
+    return 0;
+}
+
+/* Normalization: y = (x - mean) / max(sqrt(variance), 1e-7) (Keras >= 2.3 and Keras 3; the
+ * epsilon is Keras's backend.epsilon()); invert=True: y = mean + x * max(sqrt(variance),
+ * 1e-7). Both become y = x * w + b, with the divisor computed in float32 as TF does. */
+static int c_norm(fc_kbuild *b, const fc_klayer *L, fc_node *n, fc_status *st) {
+    float *mean = NULL, *var = NULL;
+    size_t len = 0;
+    int rc = norm_stats(b, L, n, &mean, &var, &len, st), inv = get_bool(L, "invert", 0);
+    if (!rc && (!(n->w = malloc(len * sizeof *n->w)) || !(n->b = malloc(len * sizeof *n->b))))
+        rc = fc_fail(st, FC_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < len && !rc; i++) {
+        if (!(var[i] >= 0 && var[i] < 1e30f) || !(mean[i] > -1e30f && mean[i] < 1e30f))
+            rc = LFAIL(FC_ERR_FORMAT, "bad mean %g / variance %g at channel %zu", mean[i], var[i], i);
+        float d = sqrtf(var[i]);
+        d = d > 1e-7f ? d : 1e-7f;
+        n->w[i] = inv ? d : (float)(1.0 / d);
+        n->b[i] = inv ? mean[i] : (float)(-(double)mean[i] / d);
+    }
+    n->w_len = n->b_len = rc ? 0 : len;
+    free(mean), free(var);
+    return rc;
+}
+
 static int c_format(fc_kbuild *b, const fc_klayer *L, fc_node *n, fc_status *st) {
     return check_format(b, L, st);
 }
@@ -437,6 +553,7 @@ static const struct {
     {"SpatialDropout2D", FC_OP_IDENTITY, 1, NULL}, {"GaussianNoise", FC_OP_IDENTITY, 1, NULL},
     {"GaussianDropout", FC_OP_IDENTITY, 1, NULL}, {"AlphaDropout", FC_OP_IDENTITY, 1, NULL},
     {"ActivityRegularization", FC_OP_IDENTITY, 1, NULL},
+    {"Rescaling", FC_OP_SCALE, 1, c_rescaling}, {"Normalization", FC_OP_SCALE, 1, c_norm},
 };
 
 int fc_kb_add_layer(fc_kbuild *b, const fc_klayer *L, int *idx, fc_status *st) {

@@ -64,6 +64,18 @@ static int get_var(fc_wsrc *ws, const char *group, const char *layer, const char
     return 0;
 }
 
+int fc_wsrc_get_var(fc_wsrc *ws, const char *group, const char *layer, const char *var, int rank,
+                    const int64_t *expect, int64_t *dims, float **out, size_t *count, float lo,
+                    float hi, fc_status *st) {
+    return get_var(ws, group, layer, var, rank, expect, dims, out, count, lo, hi, st);
+}
+
+int fc_wsrc_hash(fc_wsrc *ws, const float *v, size_t n, fc_status *st) {
+    if (ws->md && EVP_DigestUpdate(ws->md, v, n * sizeof *v) != 1)
+        return fc_fail(st, FC_ERR_INTERNAL, "sha256 update failed");
+    return 0;
+}
+
 static int load_bn(fc_node *n, int cin, int flags, fc_wsrc *ws, const char *group,
                    const char *layer, fc_status *st) {
     int64_t e[1] = {cin}, d[1];

@@ -217,6 +217,24 @@ static void test_activations_all(void) {
     }
 }
 
+/* Rescaling / Normalization (FC_OP_SCALE) with per-channel and single values. */
+static void test_scale(void) {
+    for (int it = 0; it < 4; it++) {
+        fc_graph *g = fc_graph_create(NULL);
+        int c = 1 + 2 * it;
+        gb_input(g, 5 + it, 4, c);
+        fc_node nd = gb_node(FC_OP_SCALE, "scale", 1, (int[]){0});
+        nd.w_len = it % 2 ? 1 : (size_t)c;
+        nd.b_len = it / 2 ? 1 : (size_t)c;
+        nd.w = gb_randv(nd.w_len, 2.0f), nd.b = gb_randv(nd.b_len, 1.0f);
+        int x = gb_add(g, &nd);
+        gb_conv(g, "conv", x, 3, 3, 4, 1, 1, 1, 1, FC_PAD_SAME, FC_ACT_SWISH, 0);
+        check_graph(g, 2, "scale + conv");
+        CHECK(g->nodes[1].w_len == (size_t)c && g->nodes[1].b_len == (size_t)c, "values broadcast");
+        fc_graph_free(g);
+    }
+}
+
 static void test_flatten_dense(void) {
     for (int it = 0; it < 4; it++) {
         fc_graph *g = fc_graph_create(NULL);
@@ -279,5 +297,6 @@ int main(void) {
     T_RUN(test_bn_act_standalone);
     T_RUN(test_flatten_dense);
     T_RUN(test_activations_all);
+    T_RUN(test_scale);
     return t_done("test_kernels");
 }

@@ -126,6 +126,44 @@ static void test_errors(void) {
 #undef F
 }
 
+/* Rescaling and Normalization: the config's number / per-channel list / Keras 3 __numpy__
+ * forms, statistics from the config or the weights, invert, and the refusals. */
+static void test_scale_layers(void) {
+    fc_status st = {0};
+    const char *head = "{\"class_name\":\"Functional\",\"config\":{\"name\":\"m\",\"layers\":["
+        FLAYER("InputLayer", "in", ",\"batch_input_shape\":[null,4,4,3]", "[]") ",";
+    char buf[2048];
+#define F(body, out) (snprintf(buf, sizeof buf, "%s%s],\"input_layers\":[[\"in\",0,0]],\"output_layers\":[[\"" out "\",0,0]]}}", head, body), buf)
+    fc_graph *g = build(F(FLAYER("Rescaling", "r", ",\"scale\":[[[0.5,2,4]]],\"offset\":-1", IN1("in")) ","
+                          FLAYER("Normalization", "n", ",\"axis\":[3],\"mean\":[1,2,3],\"variance\":4,\"invert\":false", IN1("r")) ","
+                          FLAYER("Rescaling", "k3", ",\"scale\":{\"class_name\":\"__numpy__\",\"config\":{\"value\":[1,2,3],\"dtype\":\"float32\"}}", IN1("n")) ","
+                          FLAYER("Normalization", "w", ",\"axis\":-1,\"invert\":true", IN1("k3")), "w"), &st);
+    CHECK(g != NULL, "scale layers: %s", st.msg);
+    if (g && fc_graph_finalize(g, NULL, 0, 0, &st) == 0) {
+        const fc_node *r = &g->nodes[fc_graph_find(g, "r")], *n = &g->nodes[fc_graph_find(g, "n")];
+        const fc_node *k = &g->nodes[fc_graph_find(g, "k3")], *w = &g->nodes[fc_graph_find(g, "w")];
+        CHECK(r->op == FC_OP_SCALE && r->w_len == 3 && r->w[2] == 4 && r->b_len == 3 && r->b[1] == -1, "rescaling");
+        CHECK(r->params == 0 && r->macs == 4 * 4 * 3, "rescaling params %lld macs %lld", (long long)r->params, (long long)r->macs);
+        CHECK(n->w[0] == 0.5f && n->b[2] == -1.5f && n->params == 0, "normalization from the config");
+        CHECK(k->w[1] == 2 && k->b[0] == 0, "Keras 3 __numpy__ scale");
+        /* zeros_get's statistics: variance 0 -> divisor 1e-7 (Keras's epsilon), inverted */
+        CHECK(w->w[0] == 1e-7f && w->b[0] == 0 && w->params == 7, "normalization weights: %g, %lld params", w->w[0], (long long)w->params);
+    } else {
+        CHECK(0, "finalize: %s", st.msg);
+    }
+    fc_graph_free(g);
+    expect_fail(F(FLAYER("Normalization", "n", ",\"axis\":1", IN1("in")), "n"), FC_ERR_UNSUPPORTED, "layer 'n' (Normalization): only the channel axis");
+    expect_fail(F(FLAYER("Normalization", "n", ",\"mean\":[1,2,3]", IN1("in")), "n"), FC_ERR_FORMAT, "together");
+    expect_fail(F(FLAYER("Normalization", "n", ",\"mean\":1,\"variance\":-1", IN1("in")), "n"), FC_ERR_FORMAT, "bad mean 1 / variance -1");
+    expect_fail(F(FLAYER("Rescaling", "r", ",\"scale\":\"x\"", IN1("in")), "r"), FC_ERR_FORMAT, "layer 'r' (Rescaling): 'scale' must be");
+    expect_fail(F(FLAYER("Rescaling", "r", "", IN1("in")), "r"), FC_ERR_FORMAT, "missing 'scale'");
+    g = build(F(FLAYER("Rescaling", "r", ",\"scale\":[1,2]", IN1("in")), "r"), &st);
+    CHECK(g && fc_graph_finalize(g, NULL, 0, 0, &st) == FC_ERR_MISMATCH && strstr(st.msg, "layer 'r' (Rescaling): has 2 scale values for 3 channels"),
+          "2 scales for 3 channels: %s", st.msg);
+    fc_graph_free(g);
+#undef F
+}
+
 static void test_load_errors(void) {
     fc_status st = {0};
     fc_graph *g = NULL;
@@ -238,6 +276,7 @@ int main(void) {
     T_RUN(test_sequential_forms);
     T_RUN(test_functional);
     T_RUN(test_errors);
+    T_RUN(test_scale_layers);
     T_RUN(test_load_errors);
     T_RUN(test_arches);
     T_RUN(test_resnet50_keras2);
