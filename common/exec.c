@@ -264,7 +264,7 @@ static int build_steps(fc_plan *p, fc_status *st) {
     if (!need) return FC_ERR_NOMEM;
     for (int i = 0; i < nn; i++) {
         const fc_node *c = &g->nodes[i];
-        int alias = c->op == FC_OP_IDENTITY || c->op == FC_OP_FLATTEN;
+        int alias = c->op == FC_OP_IDENTITY || c->op == FC_OP_FLATTEN || c->op == FC_OP_RESHAPE;
         p->root[i] = alias ? p->root[c->inputs[0]] : i;
         p->elems[i] = (size_t)c->oh * c->ow * c->oc;
     }

@@ -311,6 +311,34 @@ static int infer_scale(fc_node *n, const fc_node *in, int64_t params, fc_status 
     return 0;
 }
 
+/* Shape as Keras prints it: (c) for a vector, (h, w, c) for a map. */
+static void fmt_node_shape(char *buf, size_t cap, const fc_node *n) {
+    if (n->rank == 2) snprintf(buf, cap, "(%d)", n->oc);
+    else snprintf(buf, cap, "(%d, %d, %d)", n->oh, n->ow, n->oc);
+}
+
+static int infer_reshape(fc_node *n, const fc_node *in, fc_status *st) {
+    int r = n->shape_rank, free_i = -1;
+    int64_t e = (int64_t)in->oh * in->ow * in->oc, known = 1, d[3] = {1, 1, 1};
+    for (int i = 0; i < r && (r == 1 || r == 3); i++) {
+        d[3 - r + i] = n->shape[i];
+        if (n->shape[i] < 0) free_i = 3 - r + i;
+        else known *= n->shape[i];
+    }
+    if (free_i >= 0 && known > 0 && e % known == 0) d[free_i] = e / known, known = e;
+    if ((r != 1 && r != 3) || known != e || d[0] > FC_MAX_DIM || d[1] > FC_MAX_DIM || d[2] > (1 << 30)) {
+        char from[64], to[64] = "?";
+        fmt_node_shape(from, sizeof from, in);
+        if (r == 1) snprintf(to, sizeof to, "(%d)", n->shape[0]);
+        else if (r == 3) snprintf(to, sizeof to, "(%d, %d, %d)", n->shape[0], n->shape[1], n->shape[2]);
+        return fc_fail(st, FC_ERR_MISMATCH, "layer '%s' (%s): cannot reshape %s (%lld values) to %s",
+                       n->name, n->class_name, from, (long long)e, to);
+    }
+    n->oh = (int)d[0], n->ow = (int)d[1], n->oc = (int)d[2];
+    n->rank = r == 1 ? 2 : 3;
+    return 0;
+}
+
 static int infer_multi(const fc_graph *g, fc_node *n, fc_status *st) {
     const fc_node *a = &g->nodes[n->inputs[0]];
     n->oh = a->oh; n->ow = a->ow; n->rank = a->rank; n->oc = 0;
@@ -403,6 +431,7 @@ static int infer_node(fc_graph *g, int i, fc_status *st) {
         return 0;
     case FC_OP_DENSE: return infer_dense(n, in, st);
     case FC_OP_SCALE: return infer_scale(n, in, loaded_params, st);
+    case FC_OP_RESHAPE: return infer_reshape(n, in, st);
     case FC_OP__COUNT: break;
     }
     return fc_fail(st, FC_ERR_UNSUPPORTED, "layer '%s' (%s): needs a 3-D (height, width, "

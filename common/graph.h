@@ -33,6 +33,8 @@ typedef enum {
     FC_OP_IDENTITY,   /* Dropout, InputLayer aliases, linear Activation: pass-through */
     FC_OP_SCALE,      /* y = x * w[ch] + b[ch] (Rescaling, Normalization): w, b (c) each;
                          a loader may give (1) values, finalize broadcasts them */
+    FC_OP_RESHAPE,    /* Keras Reshape to target_shape (h, w, c) or (c): the same values in
+                         the same (row-major) order, so a pass-through like Flatten */
     FC_OP__COUNT
 } fc_op;
 
@@ -73,6 +75,7 @@ typedef struct fc_node {
     int filters;                 /* Conv2D filters, Dense units */
     int depth_multiplier;        /* DepthwiseConv2D */
     int pad_t, pad_b, pad_l, pad_r; /* ZeroPadding2D / Cropping2D amounts */
+    int shape[3], shape_rank;    /* Reshape target: (h, w, c) or (c), one may be -1 */
 
     /* fused activation (Conv2D/Dense/Activation/ReLU all use these) */
     fc_act act;

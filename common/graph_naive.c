@@ -210,6 +210,7 @@ static void naive_node(const fc_graph *g, int i, float **buf, int n) {
         break;
     }
     case FC_OP_FLATTEN:
+    case FC_OP_RESHAPE:
     case FC_OP_IDENTITY: memcpy(y, x, e * sizeof *y); break;
     case FC_OP_INPUT:
     case FC_OP__COUNT: break;

@@ -22,6 +22,23 @@ static int out_dim(int in, int k, int s, int d, fc_padding pad) {
     return in >= ek ? (in - ek) / s + 1 : -1;
 }
 
+/* A Reshape's target with its -1 resolved from input j's size; 0 if that is unknown or does
+ * not divide (graph.c names the layer then). d[] is (h, w, c), (1, 1, c) for a vector. */
+static int reshape_dims(const fc_kbuild *b, const fc_node *n, int j, int64_t d[3]) {
+    int r = n->shape_rank, k = 3 - r, free_i = -1;
+    int64_t known = 1, e = (int64_t)b->hw[2 * j] * b->hw[2 * j + 1] * b->chan[j];
+    d[0] = d[1] = 1;
+    for (int i = 0; i < r; i++) {
+        d[k + i] = n->shape[i];
+        if (n->shape[i] < 0) free_i = k + i;
+        else known *= n->shape[i];
+    }
+    if (free_i < 0) return 1;
+    if (b->hw[2 * j] < 0 || b->hw[2 * j + 1] < 0 || b->chan[j] < 0 || known <= 0 || e % known) return 0;
+    d[free_i] = e / known;
+    return 1;
+}
+
 /* The output's height and width (-1 unknown) from the inputs' (b->hw). Sizes over
  * FC_MAX_DIM become unknown: graph.c refuses the layer by name once the input size is
  * final (--size may change it), and chained paddings cannot overflow an int here. */
@@ -44,6 +61,12 @@ static void node_out_hw(const fc_kbuild *b, const fc_node *n, int hw[2]) {
     case FC_OP_GAP: case FC_OP_GMP: case FC_OP_FLATTEN: case FC_OP_DENSE:
         h = w = 1;
         break;
+    case FC_OP_RESHAPE: {
+        int64_t d[3];
+        int known = reshape_dims(b, n, n->inputs[0], d);
+        h = known ? d[0] : -1, w = known ? d[1] : -1;
+        break;
+    }
     default:
         break;
     }
@@ -65,6 +88,9 @@ int fc_kb_add(fc_kbuild *b, fc_node *n, int *idx, fc_status *st) {
         int64_t f = (int64_t)b->hw[2 * j] * b->hw[2 * j + 1] * b->chan[j];
         c = b->hw[2 * j] > 0 && b->hw[2 * j + 1] > 0 && b->chan[j] > 0 && f <= (1 << 30) ? (int)f : -1;
     }
+    int64_t d[3];
+    if (n->op == FC_OP_RESHAPE && c < 0 && reshape_dims(b, n, n->inputs[0], d) && d[2] <= (1 << 30))
+        c = (int)d[2];
     int i = fc_graph_add(b->g, n, st);
     memset(n, 0, sizeof *n); /* the graph owns (or freed) its buffers now */
     if (i < 0) return st->code ? (int)st->code : FC_ERR_INTERNAL;
@@ -521,6 +547,26 @@ static int c_norm(fc_kbuild *b, const fc_klayer *L, fc_node *n, fc_status *st) {
     return rc;
 }
 
+/* Reshape: target_shape (h, w, c) or (n,), at most one -1. A rank-2 target (a sequence of
+ * vectors) or a longer one has no (height, width, channels) form and is refused. */
+static int c_reshape(fc_kbuild *b, const fc_klayer *L, fc_node *n, fc_status *st) {
+    json_t *t = json_object_get(L->cfg, "target_shape");
+    size_t r = json_array_size(t);
+    if (!json_is_array(t) || r == 0) return LFAIL(FC_ERR_FORMAT, "missing 'target_shape'");
+    if (r != 1 && r != 3)
+        return LFAIL(FC_ERR_UNSUPPORTED, "target_shape of rank %zu: only (height, width, channels) maps and (n,) vectors are supported", r);
+    int free_dims = 0;
+    for (size_t i = 0; i < r; i++) {
+        json_t *e = json_array_get(t, i);
+        json_int_t v = json_is_integer(e) ? json_integer_value(e) : 0;
+        if (v == 0 || v < -1 || v > (1 << 30) || (v == -1 && free_dims++))
+            return LFAIL(FC_ERR_FORMAT, "bad 'target_shape' (positive sizes and at most one -1)");
+        n->shape[i] = (int)v;
+    }
+    n->shape_rank = (int)r;
+    return 0;
+}
+
 static int c_format(fc_kbuild *b, const fc_klayer *L, fc_node *n, fc_status *st) {
     return check_format(b, L, st);
 }
@@ -554,6 +600,7 @@ static const struct {
     {"GaussianDropout", FC_OP_IDENTITY, 1, NULL}, {"AlphaDropout", FC_OP_IDENTITY, 1, NULL},
     {"ActivityRegularization", FC_OP_IDENTITY, 1, NULL},
     {"Rescaling", FC_OP_SCALE, 1, c_rescaling}, {"Normalization", FC_OP_SCALE, 1, c_norm},
+    {"Reshape", FC_OP_RESHAPE, 1, c_reshape},
 };
 
 int fc_kb_add_layer(fc_kbuild *b, const fc_klayer *L, int *idx, fc_status *st) {

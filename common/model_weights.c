@@ -150,6 +150,7 @@ int64_t fc_node_out_channels(const fc_graph *g, const fc_node *n, const int *cha
     case FC_OP_DENSE: return n->filters;
     case FC_OP_DEPTHWISE: return c0 < 0 ? -1 : c0 * n->depth_multiplier;
     case FC_OP_FLATTEN: return -1;
+    case FC_OP_RESHAPE: return n->shape_rank > 0 ? n->shape[n->shape_rank - 1] : -1; /* -1: inferred */
     case FC_OP_CONCAT: {
         int64_t s = 0;
         for (int i = 0; i < n->n_inputs; i++) {

@@ -235,6 +235,52 @@ static void test_scale(void) {
     }
 }
 
+static int reshape(fc_graph *g, const char *name, int in, int r, int a, int b, int c) {
+    fc_node nd = gb_node(FC_OP_RESHAPE, name, 1, &in);
+    nd.shape_rank = r, nd.shape[0] = a, nd.shape[1] = b, nd.shape[2] = c;
+    return gb_add(g, &nd);
+}
+
+/* Reshape is a view: GAP -> (1, 1, c) -> 1x1 conv (the squeeze-and-excitation path), a map
+ * regrouped to another (h, w, c), and a map to a vector before a Dense. */
+static void test_reshape(void) {
+    fc_status st = {0};
+    fc_graph *g = fc_graph_create(NULL);
+    gb_input(g, 6, 4, 3);
+    int x = gb_conv(g, "conv", 0, 3, 3, 8, 1, 1, 1, 1, FC_PAD_SAME, FC_ACT_RELU, 0);
+    x = gb_simple(g, FC_OP_GAP, "gap", 1, &x);
+    x = reshape(g, "se_reshape", x, 3, 1, 1, -1);
+    gb_conv(g, "se_reduce", x, 1, 1, 5, 1, 1, 1, 1, FC_PAD_SAME, FC_ACT_SIGMOID, 0);
+    check_graph(g, 3, "gap -> reshape (1, 1, c) -> conv");
+    const fc_node *o = &g->nodes[g->output];
+    CHECK(o->oh == 1 && o->ow == 1 && o->oc == 5 && o->rank == 3, "se path (%d, %d, %d) rank %d", o->oh, o->ow, o->oc, o->rank);
+    fc_graph_free(g);
+
+    g = fc_graph_create(NULL);
+    gb_input(g, 6, 4, 3);
+    x = gb_conv(g, "conv", 0, 3, 3, 8, 1, 1, 1, 1, FC_PAD_SAME, FC_ACT_RELU, 0);
+    x = reshape(g, "regroup", x, 3, 3, -1, 16); /* (6, 4, 8) -> (3, 4, 16) */
+    int c2 = gb_conv(g, "conv2", x, 3, 3, 5, 1, 1, 1, 1, FC_PAD_SAME, FC_ACT_LINEAR, 0);
+    g->nodes[c2].w_len = 3 * 3 * 16 * 5;
+    g->nodes[c2].w = gb_randv(g->nodes[c2].w_len, 0.1f);
+    int v = reshape(g, "vec", c2, 1, -1, 0, 0);
+    int d = gb_dense(g, "dense", v, 7, FC_ACT_TANH);
+    g->nodes[d].w_len = 3 * 4 * 5 * 7;
+    g->nodes[d].w = gb_randv(g->nodes[d].w_len, 0.2f);
+    check_graph(g, 3, "reshape regroup + to a vector");
+    o = &g->nodes[g->output];
+    CHECK(o->rank == 2 && o->oc == 7 && g->nodes[v].rank == 2 && g->nodes[v].oc == 60 &&
+          g->nodes[x].oh == 3 && g->nodes[x].oc == 16, "vector reshape");
+    fc_graph_free(g);
+
+    g = fc_graph_create(NULL);
+    gb_input(g, 6, 4, 3);
+    reshape(g, "bad", 0, 3, 5, -1, 3);
+    CHECK(fc_graph_finalize(g, NULL, 0, 0, &st) == FC_ERR_MISMATCH &&
+          strstr(st.msg, "layer 'bad' (Op18): cannot reshape (6, 4, 3) (72 values) to (5, -1, 3)"), "bad reshape: %s", st.msg);
+    fc_graph_free(g);
+}
+
 static void test_flatten_dense(void) {
     for (int it = 0; it < 4; it++) {
         fc_graph *g = fc_graph_create(NULL);
@@ -298,5 +344,6 @@ int main(void) {
     T_RUN(test_flatten_dense);
     T_RUN(test_activations_all);
     T_RUN(test_scale);
+    T_RUN(test_reshape);
     return t_done("test_kernels");
 }

@@ -164,6 +164,34 @@ static void test_scale_layers(void) {
 #undef F
 }
 
+/* Reshape: the target's -1 resolved at load (the next layer's kernel is sized from it),
+ * and the targets featcache cannot hold refused naming the layer. */
+static void test_reshape_layer(void) {
+    fc_status st = {0};
+    const char *head = "{\"class_name\":\"Functional\",\"config\":{\"name\":\"m\",\"layers\":["
+        FLAYER("InputLayer", "in", ",\"batch_input_shape\":[null,4,4,3]", "[]") ",";
+    char buf[2048];
+#define F(body, out) (snprintf(buf, sizeof buf, "%s%s],\"input_layers\":[[\"in\",0,0]],\"output_layers\":[[\"" out "\",0,0]]}}", head, body), buf)
+    fc_graph *g = build(F(FLAYER("GlobalAveragePooling2D", "gap", "", IN1("in")) ","
+                          FLAYER("Reshape", "rs", ",\"target_shape\":[1,1,-1]", IN1("gap")) ","
+                          FLAYER("Conv2D", "c", ",\"filters\":2,\"kernel_size\":[1,1]", IN1("rs")) ","
+                          FLAYER("Reshape", "flat", ",\"target_shape\":[-1]", IN1("c")), "flat"), &st);
+    CHECK(g != NULL, "reshape: %s", st.msg);
+    if (g) {
+        CHECK(g->nodes[fc_graph_find(g, "c")].w_len == 3 * 2, "conv kernel sized from the reshape: %zu", g->nodes[fc_graph_find(g, "c")].w_len);
+        CHECK(fc_graph_finalize(g, NULL, 0, 0, &st) == 0 && g->nodes[g->output].rank == 2 && g->nodes[g->output].oc == 2, "finalize: %s", st.msg);
+    }
+    fc_graph_free(g);
+    expect_fail(F(FLAYER("Reshape", "seq", ",\"target_shape\":[16,3]", IN1("in")), "seq"), FC_ERR_UNSUPPORTED,
+                "layer 'seq' (Reshape): target_shape of rank 2: only (height, width, channels) maps and (n,) vectors are supported");
+    expect_fail(F(FLAYER("Reshape", "r", ",\"target_shape\":[-1,-1,3]", IN1("in")), "r"), FC_ERR_FORMAT, "at most one -1");
+    g = build(F(FLAYER("Reshape", "r", ",\"target_shape\":[3,4,5]", IN1("in")), "r"), &st);
+    CHECK(g && fc_graph_finalize(g, NULL, 0, 0, &st) == FC_ERR_MISMATCH &&
+          strstr(st.msg, "layer 'r' (Reshape): cannot reshape (4, 4, 3) (48 values) to (3, 4, 5)"), "%s", st.msg);
+    fc_graph_free(g);
+#undef F
+}
+
 static void test_load_errors(void) {
     fc_status st = {0};
     fc_graph *g = NULL;
@@ -277,6 +305,7 @@ int main(void) {
     T_RUN(test_functional);
     T_RUN(test_errors);
     T_RUN(test_scale_layers);
+    T_RUN(test_reshape_layer);
     T_RUN(test_load_errors);
     T_RUN(test_arches);
     T_RUN(test_resnet50_keras2);
