@@ -55,7 +55,8 @@ struct fc_plan {
     float *wino_mem;    /* all transformed Winograd weights */
     float *zeros;       /* max channel count of zeros (Winograd padding) */
     fc_plan_opts opts;
-    const float **xs;   /* threads * max_inputs pointers for eltwise */
+    const float **xs;   /* threads * (max_inputs + 1) pointers for eltwise */
+    int *shapes;        /* threads * (max_inputs + 1) (h, w, c) of eltwise inputs */
     int max_inputs;
     /* per forward */
     const float *in;
@@ -119,6 +120,20 @@ static void run_wino(const fc_plan *p, const fc_step *s, const float *x, float *
     }
 }
 
+/* Add / Multiply: inputs of the output's shape, or broadcast ones (a (1, 1, c) gate). */
+static void run_eltwise(const fc_plan *p, const fc_node *c, int b0, int n, int tid, float *y) {
+    const float **xs = p->xs + (size_t)tid * (p->max_inputs + 1);
+    int *shapes = p->shapes + (size_t)tid * 3 * (p->max_inputs + 1), same = 1;
+    for (int k = 0; k < c->n_inputs; k++) {
+        const fc_node *in = &p->g->nodes[c->inputs[k]];
+        xs[k] = node_buf(p, c->inputs[k], tid, b0);
+        shapes[3 * k] = in->oh, shapes[3 * k + 1] = in->ow, shapes[3 * k + 2] = in->oc;
+        same &= in->oh == c->oh && in->ow == c->ow && in->oc == c->oc;
+    }
+    if (same) fc_k_eltwise(y, xs, c->n_inputs, (size_t)n * c->oh * c->ow * c->oc, c->op == FC_OP_MUL);
+    else fc_k_eltwise_bcast(y, xs, shapes, c->n_inputs, c->oh, c->ow, c->oc, n, c->op == FC_OP_MUL);
+}
+
 static void run_step(const fc_plan *p, const fc_step *s, int b0, int n, int tid) {
     const fc_graph *g = p->g;
     const fc_node *c = &g->nodes[s->node];
@@ -152,13 +167,7 @@ static void run_step(const fc_plan *p, const fc_step *s, int b0, int n, int tid)
         memcpy(y, x, rows * c->oc * sizeof *y);
         fc_k_bias_act(y, rows, c->oc, c->oc, NULL, &a);
         break;
-    case K_ELTWISE: {
-        const float **xs = p->xs + (size_t)tid * p->max_inputs;
-        for (int k = 0; k < c->n_inputs; k++)
-            xs[k] = node_buf(p, c->inputs[k], tid, b0);
-        fc_k_eltwise(y, xs, c->n_inputs, rows * c->oc, c->op == FC_OP_MUL);
-        break;
-    }
+    case K_ELTWISE: run_eltwise(p, c, b0, n, tid, y); break;
     case K_CONCAT: {
         int off = 0;
         for (int k = 0; k < c->n_inputs; k++) {
@@ -481,7 +490,8 @@ fc_plan *fc_plan_create_opts(const fc_graph *g, int batch, int threads,
     p->arena = fc_aligned_alloc(bytes, st);
     p->scratch = fc_aligned_alloc((size_t)threads * p->scratch_elems * sizeof(float) + 64, st);
     p->xs = fc_calloc((size_t)threads * (size_t)(p->max_inputs + 1), sizeof *p->xs, st);
-    if (!p->arena || !p->scratch || !p->xs) {
+    p->shapes = fc_calloc((size_t)threads * 3 * (size_t)(p->max_inputs + 1), sizeof *p->shapes, st);
+    if (!p->arena || !p->scratch || !p->xs || !p->shapes) {
         fc_wrap(st, "activations for a batch of %d (lower --batch or --size)", batch);
         goto fail;
     }
@@ -521,6 +531,7 @@ void fc_plan_free(fc_plan *p) {
     free(p->wino_mem);
     free(p->zeros);
     free(p->xs);
+    free(p->shapes);
     free(p);
 }
 

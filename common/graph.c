@@ -339,17 +339,42 @@ static int infer_reshape(fc_node *n, const fc_node *in, fc_status *st) {
     return 0;
 }
 
+/* Add / Multiply broadcast as Keras merge layers do (numpy rules on (h, w, c), a vector
+ * (c) being (1, 1, c)): along each axis an input has the output's size or 1. Concatenate
+ * joins inputs of one (h, w) on channels. */
 static int infer_multi(const fc_graph *g, fc_node *n, fc_status *st) {
     const fc_node *a = &g->nodes[n->inputs[0]];
+    int cat = n->op == FC_OP_CONCAT;
     n->oh = a->oh; n->ow = a->ow; n->rank = a->rank; n->oc = 0;
+    for (int k = 0; k < n->n_inputs && !cat; k++) {
+        const fc_node *b = &g->nodes[n->inputs[k]];
+        if (b->oh > n->oh) n->oh = b->oh;
+        if (b->ow > n->ow) n->ow = b->ow;
+        if (b->oc > n->oc) n->oc = b->oc;
+        if (b->rank > n->rank) n->rank = b->rank;
+    }
     for (int k = 0; k < n->n_inputs; k++) {
         const fc_node *b = &g->nodes[n->inputs[k]];
-        int same_hw = b->oh == a->oh && b->ow == a->ow && b->rank == a->rank;
-        if (n->op == FC_OP_CONCAT ? !same_hw : (!same_hw || b->oc != a->oc))
-            return fc_fail(st, FC_ERR_MISMATCH, "layer '%s' (%s): input '%s' has shape "
-                           "(%d, %d, %d) but '%s' has (%d, %d, %d)", n->name, n->class_name,
-                           b->name, b->oh, b->ow, b->oc, a->name, a->oh, a->ow, a->oc);
-        n->oc = n->op == FC_OP_CONCAT ? n->oc + b->oc : a->oc;
+        int ok = cat ? b->oh == a->oh && b->ow == a->ow && b->rank == a->rank
+                     : (b->oh == n->oh || b->oh == 1) && (b->ow == n->ow || b->ow == 1) &&
+                           (b->oc == n->oc || b->oc == 1);
+        if (!ok && !cat) /* name the input it clashes with: one as large as the output */
+            for (int j = 0; j < n->n_inputs; j++) {
+                const fc_node *o = &g->nodes[n->inputs[j]];
+                if ((b->oh != n->oh && o->oh == n->oh) || (b->ow != n->ow && o->ow == n->ow) ||
+                    (b->oc != n->oc && o->oc == n->oc)) {
+                    a = o;
+                    break;
+                }
+            }
+        if (!ok) {
+            char sa[64], sb[64];
+            fmt_node_shape(sa, sizeof sa, a), fmt_node_shape(sb, sizeof sb, b);
+            return fc_fail(st, FC_ERR_MISMATCH, "layer '%s' (%s): input '%s' has shape %s but '%s' "
+                           "has %s%s", n->name, n->class_name, b->name, sb, a->name, sa,
+                           cat ? "" : " (they must match or be 1 where they differ)");
+        }
+        if (cat) n->oc += b->oc;
         if (n->oc > FC_MAX_DIM * 16)
             return fc_fail(st, FC_ERR_NOMEM, "layer '%s': too many channels", n->name);
     }

@@ -155,6 +155,24 @@ static void naive_dense(const fc_node *p, const fc_node *c, const float *x, floa
     naive_act_rows(c, y, rows, c->oc);
 }
 
+/* Add / Multiply with broadcasting: an input of size 1 along an axis repeats along it. */
+static void naive_eltwise(const fc_graph *g, const fc_node *c, float **buf, float *y, int n) {
+    for (int b = 0; b < n; b++)
+        for (int oy = 0; oy < c->oh; oy++)
+            for (int ox = 0; ox < c->ow; ox++)
+                for (int ch = 0; ch < c->oc; ch++) {
+                    double v = 0;
+                    for (int j = 0; j < c->n_inputs; j++) {
+                        const fc_node *p = &g->nodes[c->inputs[j]];
+                        size_t at = (((size_t)b * p->oh + (p->oh == 1 ? 0 : oy)) * p->ow +
+                                     (p->ow == 1 ? 0 : ox)) * p->oc + (p->oc == 1 ? 0 : ch);
+                        double x = buf[c->inputs[j]][at];
+                        v = j == 0 ? x : c->op == FC_OP_ADD ? v + x : v * x;
+                    }
+                    y[(((size_t)b * c->oh + oy) * c->ow + ox) * c->oc + ch] = (float)v;
+                }
+}
+
 static void naive_node(const fc_graph *g, int i, float **buf, int n) {
     const fc_node *c = &g->nodes[i];
     if (c->n_inputs < 1) return; /* the input node: its buffer is the caller's images */
@@ -190,14 +208,7 @@ static void naive_node(const fc_graph *g, int i, float **buf, int n) {
         naive_act_rows(c, y, e / (size_t)c->oc, c->oc);
         break;
     case FC_OP_ADD:
-    case FC_OP_MUL:
-        for (size_t k = 0; k < e; k++) {
-            double v = buf[c->inputs[0]][k];
-            for (int j = 1; j < c->n_inputs; j++)
-                v = c->op == FC_OP_ADD ? v + buf[c->inputs[j]][k] : v * buf[c->inputs[j]][k];
-            y[k] = (float)v;
-        }
-        break;
+    case FC_OP_MUL: naive_eltwise(g, c, buf, y, n); break;
     case FC_OP_CONCAT: {
         size_t pix = (size_t)n * c->oh * c->ow;
         int off = 0;

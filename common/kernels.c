@@ -419,6 +419,34 @@ FC_SIMD void fc_k_eltwise(float *y, const float *const *xs, int nx, size_t e, in
     }
 }
 
+/* One output pixel's channels: yr (c) = or op= input row xr (c values, or 1 repeated). */
+AI void bcast_row(float *restrict yr, const float *restrict xr, int xc, int c, int first,
+                  int is_mul) {
+    if (xc == c && first) memcpy(yr, xr, (size_t)c * sizeof *yr);
+    else if (xc == c && is_mul) for (int i = 0; i < c; i++) yr[i] *= xr[i];
+    else if (xc == c) for (int i = 0; i < c; i++) yr[i] += xr[i];
+    else {
+        const float v = xr[0];
+        if (first) for (int i = 0; i < c; i++) yr[i] = v;
+        else if (is_mul) for (int i = 0; i < c; i++) yr[i] *= v;
+        else for (int i = 0; i < c; i++) yr[i] += v;
+    }
+}
+
+FC_SIMD void fc_k_eltwise_bcast(float *y, const float *const *xs, const int *shapes, int nx,
+                                int oh, int ow, int c, int n, int is_mul) {
+    for (int b = 0; b < n; b++)
+        for (int oy = 0; oy < oh; oy++)
+            for (int ox = 0; ox < ow; ox++) {
+                float *yr = y + (((size_t)b * oh + oy) * ow + ox) * c;
+                for (int k = 0; k < nx; k++) {
+                    const int *s = shapes + 3 * k;
+                    size_t at = (((size_t)b * s[0] + (s[0] == 1 ? 0 : oy)) * s[1] + (s[1] == 1 ? 0 : ox)) * s[2];
+                    bcast_row(yr, xs[k] + at, s[2], c, k == 0, is_mul);
+                }
+            }
+}
+
 void fc_k_concat_copy(float *y, int yc, int off, const float *x, int xc, size_t pix) {
     for (size_t p = 0; p < pix; p++)
         memcpy(y + p * yc + off, x + p * xc, (size_t)xc * sizeof *y);

@@ -72,6 +72,11 @@ void fc_k_scale_shift(float *y, const float *x, size_t rows, int c, const float 
 /* y = x0 + x1 + ... (is_mul: x0 * x1 * ...), e elements. */
 void fc_k_eltwise(float *y, const float *const *xs, int nx, size_t e, int is_mul);
 
+/* Broadcasting form of fc_k_eltwise over n images: y is (oh, ow, c) per image, input k
+ * (shapes[3k], shapes[3k+1], shapes[3k+2]) with each size the output's or 1. */
+void fc_k_eltwise_bcast(float *y, const float *const *xs, const int *shapes, int nx, int oh,
+                        int ow, int c, int n, int is_mul);
+
 /* Copies x (pix, xc) into channels [off, off+xc) of y (pix, yc). */
 void fc_k_concat_copy(float *y, int yc, int off, const float *x, int xc, size_t pix);
 

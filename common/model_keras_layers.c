@@ -61,6 +61,13 @@ static void node_out_hw(const fc_kbuild *b, const fc_node *n, int hw[2]) {
     case FC_OP_GAP: case FC_OP_GMP: case FC_OP_FLATTEN: case FC_OP_DENSE:
         h = w = 1;
         break;
+    case FC_OP_ADD: case FC_OP_MUL: /* broadcasting: the largest, if all are known */
+        for (int k = 1; k < n->n_inputs; k++) {
+            int64_t kh = b->hw[2 * n->inputs[k]], kw = b->hw[2 * n->inputs[k] + 1];
+            h = h < 0 || kh < 0 ? -1 : kh > h ? kh : h;
+            w = w < 0 || kw < 0 ? -1 : kw > w ? kw : w;
+        }
+        break;
     case FC_OP_RESHAPE: {
         int64_t d[3];
         int known = reshape_dims(b, n, n->inputs[0], d);

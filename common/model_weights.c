@@ -151,6 +151,15 @@ int64_t fc_node_out_channels(const fc_graph *g, const fc_node *n, const int *cha
     case FC_OP_DEPTHWISE: return c0 < 0 ? -1 : c0 * n->depth_multiplier;
     case FC_OP_FLATTEN: return -1;
     case FC_OP_RESHAPE: return n->shape_rank > 0 ? n->shape[n->shape_rank - 1] : -1; /* -1: inferred */
+    case FC_OP_ADD:
+    case FC_OP_MUL: { /* broadcasting: the largest */
+        int64_t m = 0;
+        for (int i = 0; i < n->n_inputs; i++) {
+            if (chan[n->inputs[i]] < 0) return -1;
+            if (chan[n->inputs[i]] > m) m = chan[n->inputs[i]];
+        }
+        return m;
+    }
     case FC_OP_CONCAT: {
         int64_t s = 0;
         for (int i = 0; i < n->n_inputs; i++) {

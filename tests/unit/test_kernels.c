@@ -155,6 +155,12 @@ static void test_global_pad_crop(void) {
     }
 }
 
+static int reshape(fc_graph *g, const char *name, int in, int r, int a, int b, int c) {
+    fc_node nd = gb_node(FC_OP_RESHAPE, name, 1, &in);
+    nd.shape_rank = r, nd.shape[0] = a, nd.shape[1] = b, nd.shape[2] = c;
+    return gb_add(g, &nd);
+}
+
 static void test_eltwise_concat(void) {
     fc_op ops[] = {FC_OP_ADD, FC_OP_MUL, FC_OP_CONCAT};
     for (int it = 0; it < 9; it++) {
@@ -175,6 +181,51 @@ static void test_eltwise_concat(void) {
         check_graph(g, gb_randint(1, 4), what);
         fc_graph_free(g);
     }
+}
+
+/* Add / Multiply with broadcasting: inputs of shape (h, w, c), (1, 1, c) (GAP + Reshape),
+ * (c) (a GAP vector), (h, w, 1) and (1, 1, 1), in random order and number. */
+static void test_eltwise_broadcast(void) {
+    for (int it = 0; it < 24; it++) {
+        fc_graph *g = fc_graph_create(NULL);
+        int h = gb_randint(1, 8), w = gb_randint(1, 8), c = gb_randint(2, 19), n = gb_randint(1, 4);
+        gb_input(g, h, w, 3);
+        int full = gb_conv(g, "full", 0, 1, 1, c, 1, 1, 1, 1, FC_PAD_SAME, FC_ACT_LINEAR, 0);
+        int one = gb_conv(g, "one", 0, 3, 3, 1, 1, 1, 1, 1, FC_PAD_SAME, FC_ACT_SIGMOID, 0);
+        int vec = gb_simple(g, FC_OP_GAP, "vec", 1, &full);
+        int gate = reshape(g, "gate", vec, 3, 1, 1, -1);
+        int g1 = gb_simple(g, FC_OP_GMP, "g1", 1, &one);
+        g1 = reshape(g, "g1r", g1, 3, 1, 1, 1);
+        int pool[] = {full, one, vec, gate, g1}, in[4], nb = 2 + it % 3;
+        in[0] = pool[gb_randint(0, 4)];
+        for (int k = 1; k < nb; k++) in[k] = pool[gb_randint(0, 4)];
+        if (it % 4 == 0) in[gb_randint(0, nb - 1)] = full;
+        gb_simple(g, it % 2 ? FC_OP_MUL : FC_OP_ADD, "merge", nb, in);
+        char what[96];
+        snprintf(what, sizeof what, "broadcast %s of %d on %dx%dx%d", it % 2 ? "mul" : "add", nb, h, w, c);
+        check_graph(g, n, what);
+        fc_graph_free(g);
+    }
+    fc_graph *g = fc_graph_create(NULL); /* (h, 1, c) against (1, w, c): no input is the output */
+    gb_input(g, 5, 6, 3);
+    int a = gb_pool(g, FC_OP_AVGPOOL, "rows", 0, 1, 1, FC_PAD_VALID);
+    g->nodes[a].kw = g->nodes[a].sw = 6;
+    int b2 = gb_pool(g, FC_OP_MAXPOOL, "cols", 0, 1, 1, FC_PAD_VALID);
+    g->nodes[b2].kh = g->nodes[b2].sh = 5;
+    gb_simple(g, FC_OP_MUL, "outer", 2, (int[]){a, b2});
+    check_graph(g, 2, "(5, 1, 3) x (1, 6, 3)");
+    CHECK(g->nodes[g->output].oh == 5 && g->nodes[g->output].ow == 6, "outer shape");
+    fc_graph_free(g);
+    g = fc_graph_create(NULL);
+    gb_input(g, 5, 6, 3);
+    int x = gb_conv(g, "x", 0, 1, 1, 4, 1, 1, 1, 1, FC_PAD_SAME, FC_ACT_LINEAR, 0);
+    gb_simple(g, FC_OP_ADD, "bad", 2, (int[]){0, x});
+    gb_fill_weights(g);
+    fc_status st = {0};
+    CHECK(fc_graph_finalize(g, NULL, 0, 0, &st) == FC_ERR_MISMATCH &&
+          strstr(st.msg, "layer 'bad' (Op11): input 'input_1' has shape (5, 6, 3) but 'x' has (5, 6, 4) (they must match or be 1 where they differ)"),
+          "3 vs 4 channels: %s", st.msg);
+    fc_graph_free(g);
 }
 
 static void test_bn_act_standalone(void) {
@@ -233,12 +284,6 @@ static void test_scale(void) {
         CHECK(g->nodes[1].w_len == (size_t)c && g->nodes[1].b_len == (size_t)c, "values broadcast");
         fc_graph_free(g);
     }
-}
-
-static int reshape(fc_graph *g, const char *name, int in, int r, int a, int b, int c) {
-    fc_node nd = gb_node(FC_OP_RESHAPE, name, 1, &in);
-    nd.shape_rank = r, nd.shape[0] = a, nd.shape[1] = b, nd.shape[2] = c;
-    return gb_add(g, &nd);
 }
 
 /* Reshape is a view: GAP -> (1, 1, c) -> 1x1 conv (the squeeze-and-excitation path), a map
@@ -340,6 +385,7 @@ int main(void) {
     T_RUN(test_pool_random);
     T_RUN(test_global_pad_crop);
     T_RUN(test_eltwise_concat);
+    T_RUN(test_eltwise_broadcast);
     T_RUN(test_bn_act_standalone);
     T_RUN(test_flatten_dense);
     T_RUN(test_activations_all);

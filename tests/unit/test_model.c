@@ -182,6 +182,21 @@ static void test_reshape_layer(void) {
         CHECK(fc_graph_finalize(g, NULL, 0, 0, &st) == 0 && g->nodes[g->output].rank == 2 && g->nodes[g->output].oc == 2, "finalize: %s", st.msg);
     }
     fc_graph_free(g);
+    /* the squeeze-and-excitation gate: Multiply of the map and its (1, 1, c) gate, the gate first */
+    g = build(F(FLAYER("Conv2D", "x", ",\"filters\":5,\"kernel_size\":[3,3],\"padding\":\"same\"", IN1("in")) ","
+                FLAYER("GlobalAveragePooling2D", "sq", "", IN1("x")) ","
+                FLAYER("Reshape", "sr", ",\"target_shape\":[1,1,5]", IN1("sq")) ","
+                FLAYER("Conv2D", "se", ",\"filters\":5,\"kernel_size\":1,\"activation\":\"sigmoid\"", IN1("sr")) ","
+                FLAYER("Multiply", "excite", "", IN2("se", "x")) ","
+                FLAYER("Conv2D", "after", ",\"filters\":2,\"kernel_size\":1", IN1("excite")), "after"), &st);
+    CHECK(g != NULL, "se block: %s", st.msg);
+    if (g) {
+        CHECK(g->nodes[fc_graph_find(g, "after")].w_len == 5 * 2, "kernel after the gate sized from 5 channels");
+        int rc = fc_graph_finalize(g, "excite", 0, 0, &st);
+        const fc_node *o = &g->nodes[g->output];
+        CHECK(rc == 0 && o->oh == 4 && o->ow == 4 && o->oc == 5 && o->rank == 3, "excite (%d, %d, %d): %s", o->oh, o->ow, o->oc, st.msg);
+    }
+    fc_graph_free(g);
     expect_fail(F(FLAYER("Reshape", "seq", ",\"target_shape\":[16,3]", IN1("in")), "seq"), FC_ERR_UNSUPPORTED,
                 "layer 'seq' (Reshape): target_shape of rank 2: only (height, width, channels) maps and (n,) vectors are supported");
     expect_fail(F(FLAYER("Reshape", "r", ",\"target_shape\":[-1,-1,3]", IN1("in")), "r"), FC_ERR_FORMAT, "at most one -1");
