@@ -429,7 +429,7 @@ static int infer_node(fc_graph *g, int i, fc_status *st) {
     case FC_OP_GAP:
     case FC_OP_GMP:
         if (in->rank != 3) break;
-        n->oh = n->ow = 1; n->rank = 2;
+        n->oh = n->ow = 1; n->rank = n->keepdims ? 3 : 2;
         if (n->op == FC_OP_GAP) n->macs = (int64_t)in->oh * in->ow * in->oc;
         return 0;
     case FC_OP_ZEROPAD:

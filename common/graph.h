@@ -21,8 +21,8 @@ typedef enum {
     FC_OP_ACTIVATION, /* act/act_max/act_alpha/act_threshold only */
     FC_OP_MAXPOOL,    /* kh,kw, sh,sw, pad */
     FC_OP_AVGPOOL,    /* same; 'same' padding excludes padded cells from the average */
-    FC_OP_GAP,        /* global average pool -> (1,1,c), rank 2 */
-    FC_OP_GMP,        /* global max pool -> (1,1,c), rank 2 */
+    FC_OP_GAP,        /* global average pool -> (1,1,c), rank 2 (rank 3 with keepdims) */
+    FC_OP_GMP,        /* global max pool -> (1,1,c), rank 2 (rank 3 with keepdims) */
     FC_OP_ZEROPAD,    /* pad_t, pad_b, pad_l, pad_r */
     FC_OP_CROP,       /* pad_t, pad_b, pad_l, pad_r are the amounts cropped */
     FC_OP_ADD,        /* n inputs of equal shape */
@@ -76,6 +76,7 @@ typedef struct fc_node {
     int depth_multiplier;        /* DepthwiseConv2D */
     int pad_t, pad_b, pad_l, pad_r; /* ZeroPadding2D / Cropping2D amounts */
     int shape[3], shape_rank;    /* Reshape target: (h, w, c) or (c), one may be -1 */
+    int keepdims;                /* GAP/GMP: Keras keepdims=True, a (1, 1, c) map */
 
     /* fused activation (Conv2D/Dense/Activation/ReLU all use these) */
     fc_act act;

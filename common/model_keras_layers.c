@@ -399,11 +399,10 @@ static int c_pool(fc_kbuild *b, const fc_klayer *L, fc_node *n, fc_status *st) {
     return 0;
 }
 
+/* GlobalAveragePooling2D / GlobalMaxPooling2D; keepdims=True (TF >= 2.6) keeps (1, 1, c). */
 static int c_global(fc_kbuild *b, const fc_klayer *L, fc_node *n, fc_status *st) {
-    int rc = check_format(b, L, st);
-    if (!rc && get_bool(L, "keepdims", 0))
-        rc = LFAIL(FC_ERR_UNSUPPORTED, "keepdims=True is not supported");
-    return rc;
+    n->keepdims = get_bool(L, "keepdims", 0);
+    return check_format(b, L, st);
 }
 
 /* ZeroPadding2D "padding" / Cropping2D "cropping": int, (a, b) or ((t, b), (l, r)). */

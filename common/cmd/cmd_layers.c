@@ -26,8 +26,7 @@ static const fc_cmd_spec layers_spec = {
 };
 
 static void fmt_shape(char *buf, size_t cap, const fc_node *n) {
-    if (n->rank == 2 || (n->oh == 1 && n->ow == 1 && (n->op == FC_OP_DENSE || n->op == FC_OP_FLATTEN ||
-                                                         n->op == FC_OP_GAP || n->op == FC_OP_GMP)))
+    if (n->rank == 2) /* Keras's (None, c); a Dense on a (1, 1, c) map gives (None, 1, 1, units) */
         snprintf(buf, cap, "(%d)", n->oc);
     else
         snprintf(buf, cap, "(%d, %d, %d)", n->oh, n->ow, n->oc);

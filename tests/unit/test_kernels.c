@@ -228,6 +228,24 @@ static void test_eltwise_broadcast(void) {
     fc_graph_free(g);
 }
 
+/* GlobalAveragePooling2D / GlobalMaxPooling2D with keepdims: a (1, 1, c) map a 1x1 conv
+ * takes, gating the map it came from. */
+static void test_global_keepdims(void) {
+    for (int it = 0; it < 4; it++) {
+        fc_graph *g = fc_graph_create(NULL);
+        gb_input(g, 3 + it, 7 - it, 4);
+        int x = gb_conv(g, "x", 0, 3, 3, 6, 1, 1, 1, 1, FC_PAD_SAME, FC_ACT_SWISH, 0);
+        int p = gb_simple(g, it % 2 ? FC_OP_GMP : FC_OP_GAP, "pool", 1, &x);
+        g->nodes[p].keepdims = 1;
+        int s = gb_conv(g, "se", p, 1, 1, 6, 1, 1, 1, 1, FC_PAD_SAME, FC_ACT_SIGMOID, 0);
+        gb_simple(g, FC_OP_MUL, "excite", 2, (int[]){x, s});
+        check_graph(g, 3, it % 2 ? "gmp keepdims gate" : "gap keepdims gate");
+        const fc_node *q = &g->nodes[fc_graph_find(g, "pool")];
+        CHECK(q->rank == 3 && q->oh == 1 && q->ow == 1 && q->oc == 6, "keepdims shape");
+        fc_graph_free(g);
+    }
+}
+
 static void test_bn_act_standalone(void) {
     fc_act a[] = {FC_ACT_RELU, FC_ACT_SOFTMAX, FC_ACT_SIGMOID, FC_ACT_TANH, FC_ACT_RELU};
     for (int it = 0; it < 5; it++) {
@@ -386,6 +404,7 @@ int main(void) {
     T_RUN(test_global_pad_crop);
     T_RUN(test_eltwise_concat);
     T_RUN(test_eltwise_broadcast);
+    T_RUN(test_global_keepdims);
     T_RUN(test_bn_act_standalone);
     T_RUN(test_flatten_dense);
     T_RUN(test_activations_all);

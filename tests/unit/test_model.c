@@ -197,6 +197,10 @@ static void test_reshape_layer(void) {
         CHECK(rc == 0 && o->oh == 4 && o->ow == 4 && o->oc == 5 && o->rank == 3, "excite (%d, %d, %d): %s", o->oh, o->ow, o->oc, st.msg);
     }
     fc_graph_free(g);
+    g = build(F(FLAYER("GlobalMaxPooling2D", "gmp", ",\"keepdims\":true", IN1("in")), "gmp"), &st);
+    CHECK(g && fc_graph_finalize(g, NULL, 0, 0, &st) == 0 && g->nodes[g->output].rank == 3 &&
+          g->nodes[g->output].oh == 1 && g->nodes[g->output].oc == 3, "keepdims: %s", st.msg);
+    fc_graph_free(g);
     expect_fail(F(FLAYER("Reshape", "seq", ",\"target_shape\":[16,3]", IN1("in")), "seq"), FC_ERR_UNSUPPORTED,
                 "layer 'seq' (Reshape): target_shape of rank 2: only (height, width, channels) maps and (n,) vectors are supported");
     expect_fail(F(FLAYER("Reshape", "r", ",\"target_shape\":[-1,-1,3]", IN1("in")), "r"), FC_ERR_FORMAT, "at most one -1");
