@@ -96,8 +96,8 @@ int fc_kb_add(fc_kbuild *b, fc_node *n, int *idx, fc_status *st);
 int fc_kb_add_layer(fc_kbuild *b, const fc_klayer *L, int *idx, fc_status *st);
 /* Frees what a node owns (for nodes never handed to the graph). */
 void fc_node_release(fc_node *n);
-/* Keras MobileNetV2-style blocks pad with correct_pad() for the input size the model was
- * built at, then run a 3x3/2 'valid' convolution: exactly TF 'same' at that size, and what
- * Keras would rebuild at any other --size. Rewrites such pad+conv pairs to 'same' (the pad
+/* Keras MobileNetV2- and EfficientNet-style blocks pad with correct_pad() for the input size
+ * the model was built at, then run a kxk/2 'valid' convolution (k odd: 3, or EfficientNet's
+ * 5): exactly TF 'same' at that size, and what Keras would rebuild at any other --size. Rewrites such pad+conv pairs to 'same' (the pad
  * node becomes an identity) when the pad matches correct_pad at the declared size. */
 void fc_kb_fold_correct_pad(fc_kbuild *b);

@@ -633,11 +633,13 @@ void fc_kb_fold_correct_pad(fc_kbuild *b) {
         fc_node *p = &g->nodes[i];
         if (p->op != FC_OP_ZEROPAD || uses[i] != 1 || i == g->output || p->n_inputs != 1) continue;
         fc_node *c = &g->nodes[user[i]];
-        int h = b->hw[2 * p->inputs[0]], w = b->hw[2 * p->inputs[0] + 1];
-        if ((c->op != FC_OP_CONV2D && c->op != FC_OP_DEPTHWISE) || c->kh != 3 || c->kw != 3 ||
+        int h = b->hw[2 * p->inputs[0]], w = b->hw[2 * p->inputs[0] + 1], half = c->kh / 2;
+        if ((c->op != FC_OP_CONV2D && c->op != FC_OP_DEPTHWISE) || c->kh != c->kw || !(c->kh & 1) ||
             c->sh != 2 || c->sw != 2 || c->dh != 1 || c->dw != 1 || c->pad != FC_PAD_VALID || h <= 0 || w <= 0)
             continue;
-        if (p->pad_b != 1 || p->pad_r != 1 || p->pad_t != (h & 1) || p->pad_l != (w & 1)) continue;
+        /* correct_pad(k): ((k//2 - 1 + h%2, k//2), (k//2 - 1 + w%2, k//2)) */
+        if (p->pad_b != half || p->pad_r != half || p->pad_t != half - 1 + (h & 1) || p->pad_l != half - 1 + (w & 1))
+            continue;
         p->op = FC_OP_IDENTITY; /* keeps its name and class for `layers` */
         c->pad = FC_PAD_SAME;
     }
