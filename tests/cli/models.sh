@@ -26,6 +26,19 @@ check "layers nested" "$FC" layers "$M/nested.h5"
 grep -q 'b_conv2 .* no$' "$T/.out" && grep -q 'dense .* yes$' "$T/.out" && ok "layers: nested frozen base" || fail "layers: nested frozen base"
 check "layers tfjs" "$FC" layers "$M/tfjs_mnv2"
 grep -q 'block_1_depthwise .*DepthwiseConv2D .*(6, 6, 48)' "$T/.out" && ok "layers: tfjs depthwise" || fail "layers: tfjs depthwise"
+# EfficientNet-style layers: Rescaling / Normalization (Keras's parameter count: mean,
+# variance, count), the SE gate (Reshape, keepdims, broadcast Multiply), the ELU layer
+check "layers effnet_mini" "$FC" layers "$M/effnet_mini.h5"
+grep -q 'normalization .*Normalization .*(21, 19, 3) .* 7 .* 1197 ' "$T/.out" && grep -q 'rescaling_1 .*Rescaling .*(21, 19, 3) .* 0 .* 1197 ' "$T/.out" \
+    && ok "layers: Rescaling / Normalization shapes, params, MACs" || fail "layers: Rescaling / Normalization"
+grep -q 'block1a_se_squeeze .*GlobalAveragePooling2D (8) ' "$T/.out" && grep -q 'block1a_se_reshape .*Reshape .*(1, 1, 8) ' "$T/.out" \
+    && grep -q 'block1a_se_reduce .*Conv2D .*(1, 1, 2) .* 18 .* 16 ' "$T/.out" && grep -q 'block1a_se_excite .*Multiply .*(11, 10, 8) ' "$T/.out" \
+    && ok "layers: SE block GAP -> Reshape -> Conv -> Multiply" || fail "layers: SE block"
+grep -q 'block2a_se_squeeze .*GlobalAveragePooling2D (1, 1, 32) ' "$T/.out" && grep -q 'block2a_dwconv .*DepthwiseConv2D .*(6, 5, 32) ' "$T/.out" \
+    && grep -q 'block2b_activation .*ELU .*(6, 5, 48) ' "$T/.out" && grep -q 'vec_gate .*Multiply .*(6, 5, 20) ' "$T/.out" \
+    && ok "layers: keepdims GAP, 5x5/2 depthwise, ELU, vector gate" || fail "layers: keepdims / ELU / vector gate"
+check "layers effnet_mini --size 24x26 --layer top_activation" "$FC" layers "$M/effnet_mini.h5" --size 24x26 --layer top_activation
+grep -q 'block2a_dwconv .*(6, 7, 32)' "$T/.out" && ok "layers: EfficientNet at another --size (correct_pad as 'same')" || fail "layers: effnet --size"
 if [ -f "$M/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5" ]; then
     check "layers weights-only vgg16 (detected)" "$FC" layers "$M/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5" --size 150
     grep -q 'block5_pool .*(4, 4, 512)' "$T/.out" && grep -q '14714688 parameters' "$T/.out" && grep -q '(vgg16)' "$T/.out" \
@@ -63,6 +76,12 @@ check "layers nested_tf1 (TF1 '_N' weight names)" "$FC" layers "$M/nested_tf1.h5
 expect_exit "huge declared shape" 1 "huge shape" "$FC" layers "$B/huge_shape.h5"
 expect_exit "unwritten chunks" 1 "stores only" "$FC" layers "$B/unwritten_chunks.h5"
 expect_exit "truncated TF.js shard" 1 "truncated" "$FC" layers "$B/tfjs_truncated"
+expect_exit "Reshape to (h*w, c) tokens" 1 "reshape_tokens.h5: layer 'block1a_se_reshape' (Reshape): target_shape of rank 2: only (height, width, channels) maps and (n,) vectors are supported" \
+    "$FC" layers "$B/reshape_tokens.h5"
+expect_exit "Reshape of a different size" 1 "layer 'block1a_se_reshape' (Reshape): cannot reshape (8) (8 values) to (2, 2, 8)" "$FC" layers "$B/reshape_size.h5"
+expect_exit "unsupported activation" 1 "unknown_activation.h5: layer 'zoo_mish' (Conv2D): unsupported activation 'crelu'" "$FC" layers "$B/unknown_activation.h5"
+expect_exit "Multiply of shapes that do not broadcast" 1 "layer 'block2a_se_excite' (Multiply): input 'block2a_activation' has shape (6, 5, 32) but 'block2a_expand_activation' has (11, 10, 32)" \
+    "$FC" layers "$B/se_broadcast_clash.h5"
 expect_exit "unknown --layer" 1 "no layer named 'nope'" "$FC" layers "$M/tiny_vgg.h5" --layer nope
 expect_exit "layers without MODEL" 2 "" "$FC" layers
 expect_exit "layers unknown option" 2 "" "$FC" layers --bogus "$M/tiny_vgg.h5"
@@ -119,6 +138,9 @@ expect_exit "extract with it: refused at load, the model named" 1 "dw_mult.h5: l
 expect_exit "extract cut at a Flatten of 76800 values: refused before a store" 1 "flat.h5: layer 'flatten_1' gives 76800 values per image" \
     "$FC" extract "$T/nsimg" -m "$T/flat.h5" -o "$T/fl.db" --preprocess rescale -q
 [ -e "$T/fl.db" ] && fail "long Flatten: a store was left" || ok "long Flatten: no store made"
+expect_exit "extract with a refused Reshape: no store" 1 "reshape_tokens.h5: layer 'block1a_se_reshape' (Reshape): target_shape of rank 2" \
+    "$FC" extract "$T/nsimg" -m "$B/reshape_tokens.h5" -o "$T/rs.db" --preprocess none -q
+[ -e "$T/rs.db" ] && fail "refused Reshape: a store was left" || ok "refused Reshape: no store made"
 expect_exit "extract -m mobilenet_v2 (fetched default) without --layer: its conv base" 0 "layer out_relu by default" \
     env XDG_CACHE_HOME="$T/xdg" "$FC" extract "$T/nsimg" -m mobilenet_v2 -o "$T/ns.db"
 grep -q "layer out_relu, input 24x24 -> 6x6x32" "$T/.out" && ok "... stores out_relu maps (6x6x32)" || fail "default cut: $(grep backbone "$T/.out")"

@@ -16,6 +16,7 @@ RGB input (block1_conv1 .. block2_pool, flatten, dense) that other tests may reu
 --small skips the full-size VGG16 / MobileNetV2 / InceptionV3 weights-only files (~155 MB).
 """
 import json
+import math
 import os
 import sys
 
@@ -91,7 +92,7 @@ def pool(x, k, s, padding, kind):
     return y / cnt
 
 
-def activation(x, name, max_value=None, slope=0.0, threshold=0.0):
+def activation(x, name, max_value=None, slope=0.0, threshold=0.0, alpha=1.0):
     if name == "linear":
         return x
     if name in ("relu", "relu6"):
@@ -106,7 +107,59 @@ def activation(x, name, max_value=None, slope=0.0, threshold=0.0):
     if name == "softmax":
         e = np.exp(x - x.max(axis=-1, keepdims=True))
         return e / e.sum(axis=-1, keepdims=True)
+    # tf.keras / Keras 3 keras.activations, written from their definitions
+    if name in ("swish", "silu"):
+        return x / (1 + np.exp(-x))
+    if name == "leaky_relu":  # tf.nn.leaky_relu / Keras 3: negative slope 0.2
+        return np.where(x >= 0, x, 0.2 * x)
+    if name == "gelu":  # approximate=False, the default of keras.activations.gelu
+        return 0.5 * x * (1 + np.vectorize(math.erf)(x / math.sqrt(2)))
+    if name == "elu":
+        return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
+    if name == "selu":
+        return 1.0507009873554805 * np.where(x > 0, x, 1.6732632423543772 * np.expm1(np.minimum(x, 0)))
+    if name == "softplus":
+        return np.logaddexp(x, 0)
+    if name == "softsign":
+        return x / (np.abs(x) + 1)
+    if name == "exponential":
+        return np.exp(x)
+    if name in ("hard_silu", "hard_swish"):  # Keras 3: x * relu6(x + 3) / 6
+        return x * np.clip(x + 3, 0, 6) / 6
+    if name == "mish":
+        return x * np.tanh(np.logaddexp(x, 0))
     raise ValueError(name)
+
+
+def as_values(v):
+    """Keras config numbers: a number, a list, or Keras 3's {"class_name": "__numpy__", ...}"""
+    if isinstance(v, dict):
+        v = v["config"]["value"]
+    return np.asarray(v, dtype=np.float64)
+
+
+def merge(ins, op):
+    """Keras _Merge: lower-rank inputs get axes inserted at 1, then numpy broadcasting."""
+    nd = max(a.ndim for a in ins)
+    xs = []
+    for a in ins:
+        while a.ndim < nd:
+            a = np.expand_dims(a, 1)
+        xs.append(a)
+    y = xs[0]
+    for z in xs[1:]:
+        y = y + z if op == "add" else y * z
+    return y
+
+
+def normalization(x, c, w):
+    """keras.layers.Normalization (TF >= 2.3, Keras 3): (x - mean) / max(sqrt(var), 1e-7)"""
+    if c.get("mean") is not None:
+        mean, var = as_values(c["mean"]), as_values(c["variance"])
+    else:
+        mean, var = w["mean"].astype(np.float64), w["variance"].astype(np.float64)
+    d = np.maximum(np.sqrt(var), 1e-7)
+    return mean + x * d if c.get("invert") else (x - mean) / d
 
 
 def run_layer(L, ins):
@@ -135,9 +188,17 @@ def run_layer(L, ins):
     if cls in ("MaxPooling2D", "AveragePooling2D"):
         return pool(x, c["pool_size"], c["strides"] or c["pool_size"], c["padding"], "max" if cls[0] == "M" else "avg")
     if cls == "GlobalAveragePooling2D":
-        return x.mean(axis=(1, 2))
+        return x.mean(axis=(1, 2), keepdims=c.get("keepdims", False))
     if cls == "GlobalMaxPooling2D":
-        return x.max(axis=(1, 2))
+        return x.max(axis=(1, 2), keepdims=c.get("keepdims", False))
+    if cls == "Rescaling":
+        return x * as_values(c["scale"]) + as_values(c.get("offset", 0.0))
+    if cls == "Normalization":
+        return normalization(x, c, w)
+    if cls == "Reshape":
+        return x.reshape((x.shape[0],) + tuple(c["target_shape"]))
+    if cls == "ELU":
+        return activation(x, "elu", alpha=c.get("alpha", 1.0))
     if cls == "ZeroPadding2D":
         (t, b_), (l, r) = c["padding"]
         return pad_hw(x, t, b_, l, r)
@@ -145,12 +206,9 @@ def run_layer(L, ins):
         (t, b_), (l, r) = c["cropping"]
         return x[:, t:x.shape[1] - b_, l:x.shape[2] - r, :]
     if cls == "Add":
-        return sum(ins)
+        return merge(ins, "add")
     if cls == "Multiply":
-        y = ins[0]
-        for z in ins[1:]:
-            y = y * z
-        return y
+        return merge(ins, "mul")
     if cls == "Concatenate":
         return np.concatenate(ins, axis=-1)
     if cls == "Flatten":
@@ -240,7 +298,8 @@ def rnd(shape, scale):
 WEIGHT_ORDER = {"Conv2D": ["kernel", "bias"], "DepthwiseConv2D": ["depthwise_kernel", "bias"],
                 "SeparableConv2D": ["depthwise_kernel", "pointwise_kernel", "bias"],
                 "Dense": ["kernel", "bias"],
-                "BatchNormalization": ["gamma", "beta", "moving_mean", "moving_variance"]}
+                "BatchNormalization": ["gamma", "beta", "moving_mean", "moving_variance"],
+                "Normalization": ["mean", "variance", "count"]}
 
 
 def ordered_weights(L):
@@ -405,6 +464,93 @@ def mobilenet_v2(h, w, full=True, widths=None):
         n.add("GlobalAveragePooling2D", "global_average_pooling2d_1", data_format="channels_last")
         n.dense("dense_1", 2, "softmax", cin=32)
     return n
+
+
+IMAGENET_STDDEV_RGB = [0.229, 0.224, 0.225]
+ZOO = ["gelu", "elu", "selu", "softplus", "softsign", "exponential", "hard_silu", "hard_swish", "mish", "leaky_relu"]
+
+
+def effnet_block(n, size, name, filters_out, k, stride, expand, se="reshape", acts=("swish",) * 4):
+    """keras.applications.efficientnet.block (se_ratio 0.25, id_skip) at input size (h, w);
+    se: "reshape" (GAP -> Reshape((1, 1, c)), as Keras) or "keepdims" (GAP keepdims=True,
+    the gate first in the Multiply); acts: expand, depthwise, se_reduce activations and an
+    ELU layer's alpha instead of the depthwise Activation when acts[1] is a number."""
+    inp = n.last
+    filters_in = n.chan[inp]
+    filters = filters_in * expand
+    if expand != 1:
+        n.conv(name + "expand_conv", filters, k=1, bias=False)
+        n.bn(name + "expand_bn")
+        n.add("Activation", name + "expand_activation", activation=acts[0])
+    if stride == 2:
+        n.add("ZeroPadding2D", name + "dwconv_pad", padding=correct_pad(size, k))
+    n.dwconv(name + "dwconv", k=k, s=stride, padding="same" if stride == 1 else "valid")
+    n.bn(name + "bn")
+    if isinstance(acts[1], float):
+        x = n.add("ELU", name + "activation", alpha=acts[1])
+    else:
+        x = n.add("Activation", name + "activation", activation=acts[1])
+    filters_se = max(1, int(filters_in * 0.25))
+    if se == "keepdims":
+        n.add("GlobalAveragePooling2D", name + "se_squeeze", keepdims=True, data_format="channels_last")
+    else:
+        n.add("GlobalAveragePooling2D", name + "se_squeeze", data_format="channels_last")
+        n.add("Reshape", name + "se_reshape", target_shape=[1, 1, filters])
+    n.conv(name + "se_reduce", filters_se, k=1, act=acts[2])
+    g = n.conv(name + "se_expand", filters, k=1, act="sigmoid")
+    n.add("Multiply", name + "se_excite", [g, x] if se == "keepdims" else [x, g])
+    n.conv(name + "project_conv", filters_out, k=1, bias=False)
+    n.bn(name + "project_bn")
+    if stride == 1 and filters_in == filters_out:
+        n.add("Dropout", name + "drop", rate=0.2, noise_shape=[None, 1, 1, 1])
+        n.add("Add", name + "add", [n.last, inp])
+    return (-(-size[0] // stride), -(-size[1] // stride))
+
+
+def effnet_mini(h, w, per_channel=True):
+    """A small keras.applications.EfficientNet (TF >= 2.10 stem: Rescaling, Normalization with
+    its adapted weights, Rescaling(1/sqrt(stddev)) per channel) with the squeeze-and-excitation
+    blocks of B0 in both SE forms, a 5x5 stride-2 depthwise block, then every activation
+    featcache knows on 1x1 convolutions, a standalone one, a Normalization with its statistics
+    in the config (invert=True) and a vector gating the map before the head."""
+    n = Net("efficientnet_mini", (h, w, 3))
+    n.add("Rescaling", "rescaling", scale=0.8, offset=-0.1)
+    n.add("Normalization", "normalization", weights={"mean": rnd((3,), 0.3), "variance": (0.5 + RNG.random(3)).astype(F32),
+                                                     "count": np.int64(1000)}, axis=[3], mean=None, variance=None)
+    if per_channel:
+        n.add("Rescaling", "rescaling_1", scale=[1.0 / math.sqrt(v) for v in IMAGENET_STDDEV_RGB], offset=0.0)
+    n.add("ZeroPadding2D", "stem_conv_pad", padding=correct_pad((h, w), 3))
+    n.conv("stem_conv", 8, s=2, padding="valid", bias=False)
+    n.bn("stem_bn")
+    n.add("Activation", "stem_activation", activation="swish")
+    size = (-(-h // 2), -(-w // 2))
+    size = effnet_block(n, size, "block1a_", 8, 3, 1, 1)
+    size = effnet_block(n, size, "block2a_", 12, 5, 2, 4, se="keepdims")
+    size = effnet_block(n, size, "block2b_", 12, 3, 1, 4, acts=("gelu", 0.8, "selu"))
+    n.conv("top_conv", 24, k=1, bias=False)
+    n.bn("top_bn")
+    top = n.add("Activation", "top_activation", activation="swish")
+    zoo = [n.conv("zoo_" + a, 2, k=1, act=a, inbound=top) for a in ZOO]
+    n.add("Concatenate", "zoo", zoo, chan=2 * len(ZOO), axis=-1)
+    x = n.add("Activation", "zoo_activation", activation="softsign")
+    n.add("Normalization", "denorm", axis=-1, invert=True, mean=[float(v) for v in rnd((2 * len(ZOO),), 0.5)], variance=0.25)
+    v = n.add("GlobalAveragePooling2D", "avg_pool", x, data_format="channels_last")
+    n.add("Multiply", "vec_gate", ["denorm", v])
+    n.add("GlobalMaxPooling2D", "max_pool", data_format="channels_last")
+    n.dense("predictions", 5, "softmax", cin=2 * len(ZOO))
+    return n
+
+
+def act_probe():
+    """Each activation as a standalone layer on x/2 - 2, mostly negative values: where the
+    exact Keras formulas differ most from their look-alikes (gelu's tanh form, elu/selu
+    constants, hard_silu's slope) relative to the output's largest value."""
+    n = Net("act_probe", (9, 7, 3))
+    x = n.add("Rescaling", "shift", scale=0.5, offset=-2.0)
+    outs = [n.add("Activation", "act_" + a, x, activation=a) for a in ZOO + ["swish", "sigmoid", "tanh"]]
+    outs.append(n.add("ELU", "act_elu_layer", x, alpha=0.6))
+    n.add("Concatenate", "acts", outs, chan=3 * len(outs), axis=-1)
+    return n, outs
 
 
 def vgg16():
@@ -622,6 +768,16 @@ def write_bad(out, good_h5):
             g.create_dataset("block1_conv1/bias:0", data=np.zeros(65536, F32))
     declared_only("huge_shape.h5", 4096)  # config and dataset agree on a huge kernel; no data
     declared_only("unwritten_chunks.h5", 11)  # a plausible size (95 MB), chunks never written
+    def effnet_variant(name, mutate):
+        n = effnet_mini(21, 19)
+        cfg = keras_config(n, False, "tf")
+        mutate({L["name"]: L for L in cfg["config"]["layers"]})
+        write_h5(os.path.join(bad, name), n, False, "tf", config=cfg)
+    # a Reshape to (h*w, c) tokens: the same values, but no (height, width, channels) form
+    effnet_variant("reshape_tokens.h5", lambda L: L["block1a_se_reshape"]["config"].update(target_shape=[-1, 8]))
+    effnet_variant("reshape_size.h5", lambda L: L["block1a_se_reshape"]["config"].update(target_shape=[2, 2, 8]))
+    effnet_variant("unknown_activation.h5", lambda L: L["zoo_mish"]["config"].update(activation="crelu"))
+    effnet_variant("se_broadcast_clash.h5", lambda L: L["block2a_se_excite"]["inbound_nodes"][0][0].__setitem__(0, "block2a_expand_activation"))
     # TF.js with a truncated second shard
     tdir = os.path.join(bad, "tfjs_truncated")
     write_tfjs(tdir, mobilenet_v2(24, 24, full=False))
@@ -688,6 +844,33 @@ def main():
         return g, [(nm.replace("/", suffix + "/", 1), a) for nm, a in ws]
     write_h5(os.path.join(out, "nested_tf1.h5"), n, True, "tf", config=cfg, groups=[tf1(g, ws) for g, ws in groups])
     save_case(out, cases, "nested_tf1.h5", n, 20, 20)
+
+    # EfficientNet-like: Rescaling, Normalization, SE blocks (Reshape / keepdims, broadcast
+    # Multiply), residual Add, every activation; tf.keras, Keras 2.2.4 and Keras 3 files
+    n = effnet_mini(21, 19)
+    write_h5(os.path.join(out, "effnet_mini.h5"), n, False, "tf")
+    write_h5(os.path.join(out, "effnet_mini_k2.h5"), n, False, "k2")
+    cfg = to_keras3(keras_config(n, False, "tf"))
+    for L in cfg["config"]["layers"]:  # Keras 3 serializes a per-channel scale as __numpy__
+        if L["name"] == "rescaling_1":
+            L["config"]["scale"] = {"class_name": "__numpy__", "config": {"value": L["config"]["scale"], "dtype": "float32"}}
+    write_h5(os.path.join(out, "effnet_mini_k3.h5"), n, False, "tf", config=cfg)
+    save_case(out, cases, "effnet_mini.h5", n, 21, 19)
+    save_case(out, cases, "effnet_mini_k2.h5", n, 21, 19, "block1a_se_excite")
+    save_case(out, cases, "effnet_mini_k3.h5", n, 21, 19, "block2a_se_squeeze")  # keepdims: (1, 1, 32)
+    save_case(out, cases, "effnet_mini_k3.h5", n, 21, 19, "vec_gate")
+    save_case(out, cases, "effnet_mini.h5", n, 21, 19, "avg_pool")  # a vector
+    save_case(out, cases, "effnet_mini_k2.h5", n, 21, 19, "zoo_gelu")  # exact gelu, not the tanh form
+    # --size: Keras would rebuild correct_pad() for the new size (3x3 and 5x5 stride 2)
+    n2 = effnet_mini(24, 26)
+    w21 = {L["name"]: L["weights"] for L in n.layers}
+    for L in n2.layers:
+        L["weights"] = w21[L["name"]]
+    save_case(out, cases, "effnet_mini.h5", n2, 24, 26, "top_activation", True)
+    n, outs = act_probe()
+    write_h5(os.path.join(out, "act_probe.h5"), n, False, "tf")
+    for name in outs:
+        save_case(out, cases, "act_probe.h5", n, 9, 7, name, n_img=1)
 
     if full:  # weights-only application files with the real layer names and sizes
         n = vgg16()
