@@ -16,7 +16,7 @@
 #define MAX_JSON ((size_t)64 << 20)
 #define MAX_SHARDS_BYTES ((size_t)4 << 30)
 
-typedef enum { Q_NONE, Q_U8, Q_U16, Q_F16 } qkind;
+typedef enum { Q_NONE, Q_U8, Q_U16, Q_F16, Q_I32 } qkind;
 
 typedef struct {
     const char *name;        /* points into the parsed JSON */
@@ -78,9 +78,12 @@ static int entry_size(tsrc *s, json_t *e, tw *w, fc_status *st) {
             return fc_fail(st, FC_ERR_FORMAT, "%s: weight '%s' has a bad or huge shape", s->file, w->name);
         w->shape[i] = json_integer_value(d);
     }
-    if (dt && strcmp(dt, "float32"))
-        return fc_fail(st, FC_ERR_UNSUPPORTED, "%s: weight '%s' has dtype '%s' (float32 expected)", s->file, w->name, dt);
-    w->q = Q_NONE;
+    /* int32: a Normalization layer's count, which featcache never reads but must skip over */
+    if (dt && strcmp(dt, "float32") && strcmp(dt, "int32"))
+        return fc_fail(st, FC_ERR_UNSUPPORTED, "%s: weight '%s' has dtype '%s' (float32 or int32 expected)", s->file, w->name, dt);
+    w->q = dt && !strcmp(dt, "int32") ? Q_I32 : Q_NONE;
+    if (q && w->q == Q_I32)
+        return fc_fail(st, FC_ERR_UNSUPPORTED, "%s: weight '%s': quantized int32", s->file, w->name);
     if (q) {
         const char *qd = json_string_value(json_object_get(q, "dtype"));
         w->scale = json_number_value(json_object_get(q, "scale"));
@@ -95,7 +98,7 @@ static int entry_size(tsrc *s, json_t *e, tw *w, fc_status *st) {
     return 0;
 }
 
-static size_t elem_bytes(qkind q) { return q == Q_U8 ? 1 : q == Q_NONE ? 4 : 2; }
+static size_t elem_bytes(qkind q) { return q == Q_U8 ? 1 : q == Q_NONE || q == Q_I32 ? 4 : 2; }
 
 /* Reads one manifest group's shards (paths relative to dir, no "..") into one buffer. */
 static int read_group(tsrc *s, const char *dir, json_t *paths, unsigned char **out, size_t *len,
@@ -223,6 +226,11 @@ static int t_get(void *ctx, const char *group, const char *layer, const char *va
     if (!f) return FC_ERR_NOMEM;
     for (size_t i = 0; i < w->count; i++) {
         if (w->q == Q_NONE) memcpy(&f[i], w->data + 4 * i, 4);
+        else if (w->q == Q_I32) {
+            int32_t v;
+            memcpy(&v, w->data + 4 * i, 4);
+            f[i] = (float)v;
+        }
         else if (w->q == Q_U8) f[i] = (float)(w->data[i] * w->scale + w->min);
         else {
             uint16_t v;

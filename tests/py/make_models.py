@@ -673,7 +673,10 @@ def write_tfjs(dirname, net):
             name = ("model_1/" if k % 3 == 0 else "") + "%s/%s" % (L["name"], var)
             e = dict(name=name, shape=list(a.shape), dtype="float32")
             kind = "float32" if k == 1 else "uint16" if k == 2 else "uint8"
-            if kind == "float32":
+            if np.asarray(a).dtype.kind in "iu":  # a Normalization's count: int32 as tfjs writes it
+                e["dtype"] = "int32"
+                blob += np.asarray(a).astype("<i4").tobytes()
+            elif kind == "float32":
                 blob += a.astype("<f4").tobytes()
             else:
                 levels = 255 if kind == "uint8" else 65535
@@ -867,6 +870,8 @@ def main():
     for L in n2.layers:
         L["weights"] = w21[L["name"]]
     save_case(out, cases, "effnet_mini.h5", n2, 24, 26, "top_activation", True)
+    write_tfjs(os.path.join(out, "tfjs_effnet_mini"), n)  # weights now dequantized
+    save_case(out, cases, "tfjs_effnet_mini", n, 21, 19, "avg_pool")
     n, outs = act_probe()
     write_h5(os.path.join(out, "act_probe.h5"), n, False, "tf")
     for name in outs:
