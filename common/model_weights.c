@@ -35,13 +35,15 @@ static float rnd_uniform(fc_wsrc *ws, float lo, float hi) {
     return lo + (float)u * (hi - lo);
 }
 
-/* Fetches one variable: from the source, or random values of the expected shape. */
-static int get_var(fc_wsrc *ws, const char *group, const char *layer, const char *var, int rank,
-                   const int64_t *expect, int64_t *dims, float **out, size_t *count,
-                   float lo, float hi, fc_status *st) {
+/* Fetches one variable (or, when the source has none of that name, `alt`): from the source,
+ * or random values of the expected shape. */
+static int get_var2(fc_wsrc *ws, const char *group, const char *layer, const char *var,
+                    const char *alt, int rank, const int64_t *expect, int64_t *dims, float **out,
+                    size_t *count, float lo, float hi, fc_status *st) {
     int rc;
     if (ws->get) {
         rc = ws->get(ws->ctx, group, layer, var, rank, expect, dims, out, count, st);
+        if (rc == 1 && alt) rc = ws->get(ws->ctx, group, layer, alt, rank, expect, dims, out, count, st);
         if (rc == 1)
             return fc_fail(st, FC_ERR_FORMAT, "%s: layer '%s': weight '%s' is missing",
                            ws->file ? ws->file : "model", layer, var);
@@ -62,6 +64,12 @@ static int get_var(fc_wsrc *ws, const char *group, const char *layer, const char
     if (ws->md && EVP_DigestUpdate(ws->md, *out, *count * sizeof(float)) != 1)
         return fc_fail(st, FC_ERR_INTERNAL, "sha256 update failed");
     return 0;
+}
+
+static int get_var(fc_wsrc *ws, const char *group, const char *layer, const char *var, int rank,
+                   const int64_t *expect, int64_t *dims, float **out, size_t *count,
+                   float lo, float hi, fc_status *st) {
+    return get_var2(ws, group, layer, var, NULL, rank, expect, dims, out, count, lo, hi, st);
 }
 
 int fc_wsrc_get_var(fc_wsrc *ws, const char *group, const char *layer, const char *var, int rank,
@@ -128,7 +136,9 @@ int fc_node_load_weights(fc_node *n, int cin, int flags, const char *kvar, fc_ws
     double fan_out = rf * (double)(e[rank - 1] > 0 ? e[rank - 1] : 1);
     float lim = (float)sqrt(6.0 / (fan_in + fan_out));
     size_t cnt;
-    int rc = get_var(ws, group, layer, var, rank, e, d, &n->w, &cnt, -lim, lim, st);
+    /* Keras 3 names a DepthwiseConv2D's kernel "kernel", Keras 2 "depthwise_kernel" */
+    const char *alt = n->op == FC_OP_DEPTHWISE && !kvar ? "kernel" : NULL;
+    int rc = get_var2(ws, group, layer, var, alt, rank, e, d, &n->w, &cnt, -lim, lim, st);
     if (rc) return rc;
     n->w_len = cnt;
     if (n->op == FC_OP_DEPTHWISE) nout = d[2] * d[3];

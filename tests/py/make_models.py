@@ -857,7 +857,11 @@ def main():
     for L in cfg["config"]["layers"]:  # Keras 3 serializes a per-channel scale as __numpy__
         if L["name"] == "rescaling_1":
             L["config"]["scale"] = {"class_name": "__numpy__", "config": {"value": L["config"]["scale"], "dtype": "float32"}}
-    write_h5(os.path.join(out, "effnet_mini_k3.h5"), n, False, "tf", config=cfg)
+    # Keras 3's legacy .h5 names weights by path ("layer/var", no ":0"), and a
+    # DepthwiseConv2D's kernel "kernel"
+    k3_groups = [(L["name"], [("%s/%s" % (L["name"], "kernel" if k == "depthwise_kernel" else k), a)
+                              for k, a in ordered_weights(L)]) for L in n.layers if L["class_name"] != "InputLayer"]
+    write_h5(os.path.join(out, "effnet_mini_k3.h5"), n, False, "tf", config=cfg, groups=k3_groups)
     save_case(out, cases, "effnet_mini.h5", n, 21, 19)
     save_case(out, cases, "effnet_mini_k2.h5", n, 21, 19, "block1a_se_excite")
     save_case(out, cases, "effnet_mini_k3.h5", n, 21, 19, "block2a_se_squeeze")  # keepdims: (1, 1, 32)
