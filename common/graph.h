@@ -25,8 +25,8 @@ typedef enum {
     FC_OP_GMP,        /* global max pool -> (1,1,c), rank 2 (rank 3 with keepdims) */
     FC_OP_ZEROPAD,    /* pad_t, pad_b, pad_l, pad_r */
     FC_OP_CROP,       /* pad_t, pad_b, pad_l, pad_r are the amounts cropped */
-    FC_OP_ADD,        /* n inputs of equal shape */
-    FC_OP_MUL,        /* n inputs of equal shape */
+    FC_OP_ADD,        /* n inputs, broadcast: each axis the output's size or 1 */
+    FC_OP_MUL,        /* the same; (1,1,c) or (c) against (h,w,c) is the SE gate */
     FC_OP_CONCAT,     /* n inputs, channel axis only (axis -1 / 3) */
     FC_OP_FLATTEN,    /* (h,w,c) -> (h*w*c), row-major as Keras channels_last */
     FC_OP_DENSE,      /* w: (in, units), b: (units) or NULL; rank-2 input */
