@@ -323,6 +323,7 @@ static int infer_reshape(fc_node *n, const fc_node *in, fc_status *st) {
     for (int i = 0; i < r && (r == 1 || r == 3); i++) {
         d[3 - r + i] = n->shape[i];
         if (n->shape[i] < 0) free_i = 3 - r + i;
+        else if (n->shape[i] > (1 << 30) || known > ((int64_t)1 << 32) || known < 0) known = -1; /* too large */
         else known *= n->shape[i];
     }
     if (free_i >= 0 && known > 0 && e % known == 0) d[free_i] = e / known, known = e;

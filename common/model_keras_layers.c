@@ -27,10 +27,11 @@ static int out_dim(int in, int k, int s, int d, fc_padding pad) {
 static int reshape_dims(const fc_kbuild *b, const fc_node *n, int j, int64_t d[3]) {
     int r = n->shape_rank, k = 3 - r, free_i = -1;
     int64_t known = 1, e = (int64_t)b->hw[2 * j] * b->hw[2 * j + 1] * b->chan[j];
-    d[0] = d[1] = 1;
+    d[0] = d[1] = d[2] = 1;
     for (int i = 0; i < r; i++) {
         d[k + i] = n->shape[i];
         if (n->shape[i] < 0) free_i = k + i;
+        else if (n->shape[i] > (1 << 30) || known > ((int64_t)1 << 32) || known < 0) known = -1; /* no overflow */
         else known *= n->shape[i];
     }
     if (free_i < 0) return 1;

@@ -196,7 +196,7 @@ static void fmt_repr(double v, int f32, char *out, size_t cap) {
         snprintf(out, cap, "%s", isnan(v) ? "nan" : v < 0 ? "-inf" : "inf");
         return;
     }
-    char e[40], dig[24];
+    char e[40], dig[24] = "0";
     shortest_e(v, f32, e, sizeof e);
     int nd = 0, neg = e[0] == '-';
     const char *q = e + neg;
