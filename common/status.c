@@ -180,13 +180,42 @@ void fc_fmt_bytes(double b, char *out, size_t cap) {
     if (dot) memmove(dot, dot + 2, strlen(dot + 2) + 1); /* "400.0 KiB" -> "400 KiB" */
 }
 
+/* e[cap] = "[-]D.DDDe+XX" for the p+1 decimal digits of m (m < 10^(p+1); a carry to 10^(p+1)
+ * moves the exponent) times 10^x. */
+static void put_e(int neg, unsigned long long m, int p, int x, char *e, size_t cap) {
+    char d[24];
+    int nd = snprintf(d, sizeof d, "%llu", m);
+    x += nd - (p + 1);
+    snprintf(e, cap, "%s%c%s%.*se%+03d", neg ? "-" : "", d[0], nd > 1 ? "." : "", nd - 1, d + 1, x);
+}
+
 /* The fewest digits that read back to v (to the float32 v when f32) into e[cap] as
- * "[-]D[.DDD]e+XX", the form C's %e gives and Python's repr lays out. */
+ * "[-]D[.DDD]e+XX", the form C's %e gives and Python's repr lays out. At a power of two the
+ * values that read back to v reach twice as far above v as below, so a string one unit in
+ * the last place above the nearest p-digit decimal may read back when the nearest does not
+ * (2^-24: 5.960464477539063e-08, not the 17 digits of the nearest rule); CPython's repr
+ * takes it. */
 static void shortest_e(double v, int f32, char *e, size_t cap) {
     for (int p = 0; p <= 16; p++) {
         snprintf(e, cap, "%.*e", p, v);
         double back = strtod(e, NULL);
         if (f32 ? (float)back == (float)v : back == v) return;
+        int neg = e[0] == '-', x = 0;
+        unsigned long long m = 0;
+        const char *q = e + neg;
+        for (; *q && *q != 'e'; q++)
+            if (*q != '.') m = m * 10 + (unsigned)(*q - '0');
+        if (*q == 'e') x = atoi(q + 1);
+        char t[40];
+        for (int s = -1; s <= 1; s += 2) { /* the neighbour on v's side of the nearest */
+            if ((fabs(back) > fabs(v)) != (s < 0) || (s < 0 && m == 0)) continue;
+            put_e(neg, m + (unsigned long long)s, p, x, t, sizeof t);
+            double b2 = strtod(t, NULL);
+            if (f32 ? (float)b2 == (float)v : b2 == v) {
+                snprintf(e, cap, "%s", t);
+                return;
+            }
+        }
     }
 }
 
@@ -260,18 +289,46 @@ const char *fc_printable(const char *s, char *out, size_t cap) {
 
 /* Length of the valid UTF-8 sequence at p (1..4), 0 if p does not start one. A NUL ends
  * the check early (never a continuation byte), so nothing past the string is read. */
+/* The length a lead byte p0 announces (0: not a lead byte) and the range [*lo, *hi] its
+ * first continuation byte must fall in (no overlongs, surrogates or code points above
+ * U+10FFFF). */
+static int utf8_lead(unsigned char p0, unsigned *lo, unsigned *hi) {
+    *lo = 0x80, *hi = 0xBF;
+    if (p0 < 0x80) return 1;
+    if (p0 >= 0xC2 && p0 <= 0xDF) return 2;
+    if (p0 >= 0xE0 && p0 <= 0xEF) {
+        *lo = p0 == 0xE0 ? 0xA0 : 0x80, *hi = p0 == 0xED ? 0x9F : 0xBF;
+        return 3;
+    }
+    if (p0 >= 0xF0 && p0 <= 0xF4) {
+        *lo = p0 == 0xF0 ? 0x90 : 0x80, *hi = p0 == 0xF4 ? 0x8F : 0xBF;
+        return 4;
+    }
+    return 0;
+}
+
+/* The length of the UTF-8 sequence at p, or 0 when it is not one; reads no further than
+ * the first byte that fails, so never past a NUL. */
 static int utf8_seq(const unsigned char *p) {
-    unsigned lo = 0x80, hi = 0xBF;
-    int n;
-    if (p[0] < 0x80) return 1;
-    if (p[0] >= 0xC2 && p[0] <= 0xDF) n = 2;
-    else if (p[0] >= 0xE0 && p[0] <= 0xEF) n = 3, lo = p[0] == 0xE0 ? 0xA0 : 0x80, hi = p[0] == 0xED ? 0x9F : 0xBF;
-    else if (p[0] >= 0xF0 && p[0] <= 0xF4) n = 4, lo = p[0] == 0xF0 ? 0x90 : 0x80, hi = p[0] == 0xF4 ? 0x8F : 0xBF;
-    else return 0;
+    unsigned lo, hi;
+    int n = utf8_lead(p[0], &lo, &hi);
+    if (n <= 1) return n;
     if (p[1] < lo || p[1] > hi) return 0;
     for (int i = 2; i < n; i++)
         if (p[i] < 0x80 || p[i] > 0xBF) return 0;
     return n;
+}
+
+/* The bytes of the malformed sequence at p that a decoder replaces by one U+FFFD (Unicode's
+ * "maximal subpart", as Python's errors='replace', WHATWG and VTE do): a lead byte with the
+ * continuation bytes that could still have completed it, else the one byte. */
+static int utf8_bad_len(const unsigned char *p) {
+    unsigned lo, hi;
+    int n = utf8_lead(p[0], &lo, &hi), k = 1;
+    if (n < 2 || p[1] < lo || p[1] > hi) return 1;
+    for (k = 2; k < n && p[k] >= 0x80 && p[k] <= 0xBF; k++) {
+    }
+    return k;
 }
 
 int fc_utf8_valid(const char *s) {
@@ -332,7 +389,7 @@ int fc_text_width(const char *s) {
     for (const unsigned char *p = (const unsigned char *)s; *p;) {
         int n = utf8_seq(p); /* reads no further than the NUL */
         if (!n) { /* not UTF-8 (stray, cut short, overlong, surrogate): a terminal shows U+FFFD */
-            w++, p++;
+            w++, p += utf8_bad_len(p);
             continue;
         }
         uint32_t c = n == 1 ? p[0] : p[0] & (0x7Fu >> n);

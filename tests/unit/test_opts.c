@@ -91,17 +91,20 @@ static void test_utf8_text(void) {
 }
 
 /* fc_text_width: the columns a terminal shows. Valid UTF-8 by its code points (wide 2,
- * combining 0); each byte of a malformed sequence (stray continuation, cut short,
- * overlong, surrogate, above U+10FFFF, 0xF5..0xFF) shows as one U+FFFD, one column. Each
- * input sits in a buffer of exactly its size, so a read past its end is an ASan error. */
+ * combining 0); a malformed sequence shows as U+FFFDs, one column each, as Python's
+ * b.decode('utf-8', 'replace') gives them (checked in CPython 3.11): one for a sequence cut
+ * short (its maximal subpart), one per byte of a stray continuation, an overlong, a
+ * surrogate, a code point above U+10FFFF or 0xF5..0xFF. Each input sits in a buffer of
+ * exactly its size, so a read past its end is an ASan error. */
 static void test_text_width(void) {
     static const struct { const char *in; int w; } cases[] = {
         {"", 0}, {"abc", 3}, {"caf\xc3\xa9", 4}, {"\xe6\x97\xa5\xe6\x9c\xac", 4}, /* 日本 */
         {"e\xcc\x81", 1},                                   /* e + combining acute */
         {"\xf0\x90\x8d\x88", 1}, {"\xf0\x9f\x98\x80", 2},     /* U+10348 narrow, U+1F600 wide */
         {"\x80", 1}, {"a\x80\xbf" "b", 4},                    /* stray continuation bytes */
-        {"x\xe2\x82", 3}, {"\xf0\x9f\x90", 3}, {"\xe6", 1},  /* cut short at the end */
-        {"\xe2\x82x", 3}, {"\xe6\x97\xe6\x97\xa5", 4},       /* cut short before more text */
+        {"x\xe2\x82", 2}, {"\xf0\x9f\x90", 1}, {"\xe6", 1},  /* cut short at the end */
+        {"\xe2\x82x", 2}, {"\xe6\x97\xe6\x97\xa5", 3},       /* cut short before more text */
+        {"\xf0\x9f\x98x\xe2\x82", 3}, {"\xf4\x8f\xbf", 1},
         {"\xc0\xaf", 2}, {"\xc1\xbf", 2}, {"\xc0\x80", 2},      /* overlong 2-byte forms */
         {"\xe0\x80\xaf", 3}, {"\xe0\x9f\xbf", 3}, {"\xf0\x80\x80\xaf", 4}, {"\xf0\x8f\xbf\xbf", 4},
         {"\xed\xa0\x80", 3},                                 /* a UTF-16 surrogate */
@@ -128,7 +131,9 @@ static void test_fmt_repr(void) {
         {0.1, "0.1"}, {0.1 + 0.2, "0.30000000000000004"}, {123.456, "123.456"}, {1e15, "1000000000000000.0"},
         {1234567890123456.0, "1234567890123456.0"}, {1e16, "1e+16"}, {1.5e16, "1.5e+16"}, {1e22, "1e+22"},
         {1.7976931348623157e308, "1.7976931348623157e+308"}, {5e-324, "5e-324"}, {2.2250738585072014e-308, "2.2250738585072014e-308"},
-        {0.00012345678901234, "0.00012345678901234"}, {NAN, "nan"}, {INFINITY, "inf"}, {-INFINITY, "-inf"},
+        {0.00012345678901234, "0.00012345678901234"}, {0x1p-24, "5.960464477539063e-08"},
+        {0x1p-44, "5.684341886080802e-14"}, {0x1p-1022, "2.2250738585072014e-308"}, {0x1p1023, "8.98846567431158e+307"},
+        {NAN, "nan"}, {INFINITY, "inf"}, {-INFINITY, "-inf"},
     };
     char buf[64];
     for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) {
