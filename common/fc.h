@@ -146,9 +146,10 @@ void fc_fputs_printable(const char *s, FILE *f);
 /* Levenshtein distance of a and b (their first 127 bytes), for "did you mean" hints. */
 int fc_edit_distance(const char *a, const char *b);
 /* Terminal columns s takes: UTF-8 decoded, East Asian wide characters 2 columns, combining
- * marks 0, anything else 1; each byte that is not part of valid UTF-8 (a stray continuation
- * byte, a sequence cut short, an overlong form, a surrogate) 1, as the U+FFFD a terminal
- * shows for it. Reads nothing past the NUL. For aligning tables of class names. */
+ * marks 0, anything else 1; malformed UTF-8 1 per U+FFFD a terminal shows for it: one for a
+ * sequence cut short, one per byte of a stray continuation byte, an overlong form or a
+ * surrogate (Unicode's maximal subparts, as Python and WHATWG decode). Reads nothing past
+ * the NUL. For aligning tables of class names. */
 int fc_text_width(const char *s);
 /* Prints s to stdout padded with spaces to `width` columns (fc_text_width), on the left
  * when right_align, else on the right. */
