@@ -124,6 +124,12 @@ static int parse_inner(const fc_cmd_spec *spec, int argc, char **argv, fc_args *
                     int d = fc_edit_distance(typed, spec->opts[k].name);
                     if (d < best) best = d, near = spec->opts[k].name;
                 }
+                /* else one name inside the other's start: --pooling (Keras's word) for --pool,
+                 * --epoch for --epochs */
+                for (int k = 0; !near && spec->opts[k].name; k++) {
+                    size_t ol = strlen(spec->opts[k].name), m = ol < len ? ol : len;
+                    if (m >= 3 && strncmp(typed, spec->opts[k].name, m) == 0) near = spec->opts[k].name;
+                }
                 if (near)
                     return fc_usage_error(spec->name, "unknown option '%.*s' (did you mean '--%s'?)", (int)(len + 2), s,
                                           near);
