@@ -186,6 +186,7 @@ out:
 
 int cmd_export(int argc, char **argv) {
     static const fc_opt opts[] = {
+        {"output", 'o', "OUT.h5", "where to write (instead of the second argument, as import, merge and train take it)"},
         {"dtype", 0, "float32|float16", "element type of /features (default float32)"},
         {"zstd", 0, NULL, "compress with the zstd filter (32015) instead of shuffle+gzip (readers need that filter: h5py with hdf5plugin or HDF5_PLUGIN_PATH)"},
         {"level", 0, "N", "gzip (1-9, default 4) or zstd (1-22, default 3) level"},
@@ -193,10 +194,10 @@ int cmd_export(int argc, char **argv) {
         {0},
     };
     static const fc_cmd_spec spec = {
-        "export", "STORE|EXPORT.h5 OUT.h5 [--dtype float16] [--zstd] [--level N] [--force]",
+        "export", "STORE|EXPORT.h5 OUT.h5|-o OUT.h5 [--dtype float16] [--zstd] [--level N] [--force]",
         "write a store (or an export again) as HDF5: /features (N,h,w,c), /labels, /paths, /sha256, /classes, "
         "/split, provenance attributes",
-        opts, 2, 2};
+        opts, 1, 2};
     fc_args a;
     int rc = fc_args_parse(&spec, argc, argv, &a);
     if (rc != FC_ARGS_OK) return rc;
@@ -209,7 +210,14 @@ int cmd_export(int argc, char **argv) {
         rc = fc_usage_error("export", "--dtype must be float32 or float16");
     if (rc == FC_ARGS_OK) rc = fc_arg_long(&a, "level", 0, 1, o.zstd ? 22 : 9, &level);
     o.level = (int)level;
-    if (rc == FC_ARGS_OK) rc = run_export(a.pos[0], a.pos[1], &o, fc_arg_flag(&a, "force"));
+    const char *out = fc_arg_str(&a, "output", NULL);
+    if (rc == FC_ARGS_OK && out && a.npos == 2)
+        rc = fc_usage_error("export", "OUT given twice ('%s' and -o '%s'); give it once", a.pos[1], out);
+    else if (rc == FC_ARGS_OK && !out && a.npos < 2)
+        rc = fc_usage_error("export", "missing OUT.h5: usage: featcache export %s", spec.synopsis);
+    else if (rc == FC_ARGS_OK && !*(out ? out : a.pos[1]))
+        rc = fc_usage_error("export", "OUT.h5 is empty");
+    if (rc == FC_ARGS_OK) rc = run_export(a.pos[0], out ? out : a.pos[1], &o, fc_arg_flag(&a, "force"));
     fc_args_free(&a);
     return rc;
 }

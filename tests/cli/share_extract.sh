@@ -30,6 +30,14 @@ expect_exit "shards cannot merge with another preprocessing" 1 "preprocess" \
 
 # train from the export == train from the store
 check "export" "$FC" export whole.db whole.h5
+# OUT as -o, the way import, merge, train and extract take it
+check "export -o OUT.h5" "$FC" export whole.db -o whole_o.h5
+cmp -s <(h5dump -d /features whole.h5 2>&1 | tail -n +3) <(h5dump -d /features whole_o.h5 2>&1 | tail -n +3) \
+    && ok "... the same /features as the positional form" || fail "export -o wrote other /features"
+expect_exit "export with OUT given twice" 2 "OUT given twice ('x.h5' and -o 'y.h5')" "$FC" export whole.db x.h5 -o y.h5
+expect_exit "export without OUT" 2 "missing OUT.h5" "$FC" export whole.db
+expect_exit "export -o ''" 2 "OUT.h5 is empty" "$FC" export whole.db -o ""
+[ ! -e x.h5 ] && [ ! -e y.h5 ] && ok "... refused exports write nothing" || fail "a refused export wrote a file"
 T1=(--epochs 3 --seed 7 --threads 1 --hidden 16 --batch 8 --quiet)
 check "train from store" "$FC" train whole.db -o head1.h5 --history h1.csv "${T1[@]}"
 check "train from .h5" "$FC" train whole.h5 -o head2.h5 --history h2.csv "${T1[@]}"
