@@ -2,7 +2,7 @@
  * so sharing tests (merge, diff, export, import) need no backbone.
  *
  *   mkstore OUT [--first I] [--count N] [--shape h,w,c] [--classes K] [--shift S]
- *               [--codec f16] [--layer NAME] [--failed M] [--runs R]
+ *               [--codec f16] [--layer NAME] [--failed M] [--runs R] [--scale X]
  *
  * Image i has sha256 = sha256("image-<i>"), class "c<(i+S) mod K>", split by i mod 10
  * (0-6 train, 7-8 validation, 9 test), path "<class>/img<i>.png" and ReLU-like features
@@ -10,7 +10,8 @@
  * every store, so stores made from overlapping ranges merge like shards of one extract.
  * --layer changes the fingerprint; --shift relabels (label conflicts); --failed records
  * the last M images of the range as failed; --runs records R train/sweep runs (run k:
- * lr = 2e-5 * (k+1), final val_acc 0.(80+k)). */
+ * lr = 2e-5 * (k+1), final val_acc 0.(80+k)); --scale multiplies every feature value by X
+ * in float32 (1 + 3e-7: the last-bits noise of another extraction; 1.01: other values). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,10 +27,13 @@ static uint64_t mix(uint64_t x) {
     return x ^ (x >> 31);
 }
 
+static float feat_scale = 1.0f;
+
 static void features(long i, float *x, size_t n) {
     for (size_t j = 0; j < n; j++) {
         uint64_t r = mix(((uint64_t)i << 32) ^ j);
         x[j] = (r % 10) < 7 ? 0.0f : (float)((r >> 16) % 100000) / 10000.0f;
+        if (feat_scale != 1.0f) x[j] *= feat_scale;
     }
 }
 
@@ -84,6 +88,7 @@ int main(int argc, char **argv) {
         {"layer", 0, "NAME", "cut layer recorded in the provenance (default block5_pool)"},
         {"failed", 0, "M", "record the last M images as failed"},
         {"runs", 0, "R", "record R train/sweep runs"},
+        {"scale", 0, "X", "multiply every feature value by X (default 1)"},
         {0},
     };
     static const fc_cmd_spec spec = {"mkstore", "OUT [options]", "synthetic feature store",
@@ -100,6 +105,9 @@ int main(int argc, char **argv) {
         fc_arg_long(&a, "failed", 0, 0, 1L << 24, &failed) != FC_ARGS_OK ||
         fc_arg_long(&a, "runs", 0, 0, 19, &runs) != FC_ARGS_OK)
         goto usage;
+    double scale;
+    if (fc_arg_double(&a, "scale", 1, 0.5, 2, &scale) != FC_ARGS_OK) goto usage;
+    feat_scale = (float)scale;
     const char *shape = fc_arg_str(&a, "shape", NULL);
     if (shape && sscanf(shape, "%d,%d,%d", &h, &w, &c) != 3) goto usage;
     fc_provenance p = {0};
