@@ -214,7 +214,7 @@ int cmd_export(int argc, char **argv) {
     if (rc == FC_ARGS_OK && out && a.npos == 2)
         rc = fc_usage_error("export", "OUT given twice ('%s' and -o '%s'); give it once", a.pos[1], out);
     else if (rc == FC_ARGS_OK && !out && a.npos < 2)
-        rc = fc_usage_error("export", "missing OUT.h5: usage: featcache export %s", spec.synopsis);
+        rc = fc_usage_error("export", "missing argument(s): OUT.h5 or -o OUT.h5: usage: featcache export %s", spec.synopsis);
     else if (rc == FC_ARGS_OK && !*(out ? out : a.pos[1]))
         rc = fc_usage_error("export", "OUT.h5 is empty");
     if (rc == FC_ARGS_OK) rc = run_export(a.pos[0], out ? out : a.pos[1], &o, fc_arg_flag(&a, "force"));

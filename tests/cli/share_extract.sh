@@ -35,7 +35,7 @@ check "export -o OUT.h5" "$FC" export whole.db -o whole_o.h5
 cmp -s <(h5dump -d /features whole.h5 2>&1 | tail -n +3) <(h5dump -d /features whole_o.h5 2>&1 | tail -n +3) \
     && ok "... the same /features as the positional form" || fail "export -o wrote other /features"
 expect_exit "export with OUT given twice" 2 "OUT given twice ('x.h5' and -o 'y.h5')" "$FC" export whole.db x.h5 -o y.h5
-expect_exit "export without OUT" 2 "missing OUT.h5" "$FC" export whole.db
+expect_exit "export without OUT" 2 "missing argument(s): OUT.h5 or -o OUT.h5" "$FC" export whole.db
 expect_exit "export -o ''" 2 "OUT.h5 is empty" "$FC" export whole.db -o ""
 [ ! -e x.h5 ] && [ ! -e y.h5 ] && ok "... refused exports write nothing" || fail "a refused export wrote a file"
 T1=(--epochs 3 --seed 7 --threads 1 --hidden 16 --batch 8 --quiet)
