@@ -46,7 +46,7 @@ typedef enum {
     FC_ACT_TANH,
     FC_ACT_SOFTMAX,  /* over the last axis */
     FC_ACT_SWISH,    /* x*sigmoid(x) (EfficientNet; Keras "swish", "silu") */
-    FC_ACT_HARD_SIGMOID, /* min(1, max(0, 0.2x + 0.5)), Keras 2's */
+    FC_ACT_HARD_SIGMOID, /* min(1, max(0, 0.2x + 0.5)), "hard_sigmoid" of Keras 2.2.4 / tf.keras 2 */
     FC_ACT_GELU,     /* 0.5x(1 + erf(x/sqrt(2))), Keras "gelu" (approximate=False) */
     FC_ACT_ELU,      /* x > 0 ? x : act_alpha*(exp(x) - 1); "elu" is act_alpha = 1 */
     FC_ACT_SELU,     /* 1.0507009873554805 * elu(x) with alpha 1.6732632423543772 */
@@ -54,7 +54,8 @@ typedef enum {
     FC_ACT_SOFTSIGN, /* x / (|x| + 1) */
     FC_ACT_EXP,      /* exp(x), Keras "exponential" */
     FC_ACT_HARD_SWISH, /* x * relu6(x + 3) / 6, Keras 3 "hard_silu" / "hard_swish" */
-    FC_ACT_MISH      /* x * tanh(softplus(x)) */
+    FC_ACT_MISH,     /* x * tanh(softplus(x)) */
+    FC_ACT_HARD_SIGMOID3 /* relu6(x + 3) / 6, "hard_sigmoid" of Keras 3 (the last fc_act) */
 } fc_act;
 
 typedef enum { FC_PAD_VALID, FC_PAD_SAME } fc_padding;

@@ -32,6 +32,7 @@ static float naive_act(const fc_node *n, double x) {
     case FC_ACT_EXP: return (float)exp(x);
     case FC_ACT_HARD_SWISH: return (float)(x * fmin(fmax(x + 3.0, 0.0), 6.0) / 6.0);
     case FC_ACT_MISH: return (float)(x * tanh(naive_softplus(x)));
+    case FC_ACT_HARD_SIGMOID3: return (float)(fmin(fmax(x + 3.0, 0.0), 6.0) / 6.0);
     default: return (float)x;
     }
 }

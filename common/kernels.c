@@ -101,6 +101,12 @@ AI void act_row_more(float *restrict v, int c, const fc_actp *a) {
     case FC_ACT_MISH:
         for (int i = 0; i < c; i++) v[i] = v[i] * tanhf(softplusf(v[i]));
         break;
+    case FC_ACT_HARD_SIGMOID3:
+        for (int i = 0; i < c; i++) {
+            float r = v[i] + 3.0f;
+            v[i] = (r < 0 ? 0 : r > 6 ? 6 : r) * (1.0f / 6.0f);
+        }
+        break;
     default: break;
     }
 }

@@ -51,11 +51,17 @@ int fc_wsrc_get_var(fc_wsrc *ws, const char *group, const char *layer, const cha
 /* Adds values that come from a layer's config (Rescaling scale/offset, Normalization
  * mean/variance) to the weights' sha256: they change the features as weights do. */
 int fc_wsrc_hash(fc_wsrc *ws, const float *v, size_t n, fc_status *st);
+/* Adds what the config makes of a layer (its final values, a formula in force) to the
+ * weights' sha256, after `tag` and the count n, so that where one part ends and what it
+ * means are hashed too. v may be NULL when n is 0. */
+int fc_wsrc_hash_tagged(fc_wsrc *ws, const char *tag, const float *v, size_t n, fc_status *st);
 
 /* Builds g from a Keras model JSON ({"class_name", "config"} or a TF.js modelTopology /
- * {"model_config": ...} wrapper). `what` names the source in messages. */
-int fc_keras_config_build(const char *json, size_t len, fc_wsrc *ws, const char *what,
-                          fc_graph *g, fc_status *st);
+ * {"model_config": ...} wrapper). keras_version is the writer's (the .h5 root attribute,
+ * the TF.js modelTopology's; NULL unknown): with the config's form it tells Keras 3, whose
+ * "hard_sigmoid" differs. `what` names the source in messages. */
+int fc_keras_config_build(const char *json, size_t len, const char *keras_version, fc_wsrc *ws,
+                          const char *what, fc_graph *g, fc_status *st);
 
 /* Output channel count of node n given its inputs' channel counts (chan[], -1 unknown),
  * in 64 bits: a Concatenate may join one tensor 1024 times, a depthwise layer multiply
@@ -77,6 +83,7 @@ typedef struct fc_kbuild {
     int chan_cap;
     int depth;          /* nesting depth of models */
     int input;          /* the graph's input node, -1 until created */
+    int keras3;         /* written by Keras 3: its activation formulas apply */
 } fc_kbuild;
 
 /* One Keras layer to add: its config, resolved input node indices and context. */

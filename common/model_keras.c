@@ -198,9 +198,10 @@ static int h5_has_layer(void *ctx, const char *layer) {
     return 0;
 }
 
-/* Builds the graph from a weights table: config JSON (full model) or a built-in arch. */
-static int build(const char *path, hid_t root, const char *config, const char *arch,
-                 fc_graph **out, fc_status *st) {
+/* Builds the graph from a weights table: config JSON (full model, written by Keras
+ * keras_version, NULL unknown) or a built-in arch. */
+static int build(const char *path, hid_t root, const char *config, const char *keras_version,
+                 const char *arch, fc_graph **out, fc_status *st) {
     h5src src;
     fc_wsrc ws = {h5_get, NULL, h5_has_layer, path, NULL, 0};
     fc_graph *g = NULL;
@@ -212,7 +213,7 @@ static int build(const char *path, hid_t root, const char *config, const char *a
         rc = st->code ? (int)st->code : FC_ERR_NOMEM;
         goto out;
     }
-    if (config) rc = fc_keras_config_build(config, strlen(config), &ws, path, g, st);
+    if (config) rc = fc_keras_config_build(config, strlen(config), keras_version, &ws, path, g, st);
     else rc = fc_arch_build(arch, g, &ws, st);
     if (rc || (rc = fc_wsrc_finish(&ws, g, st))) goto out;
     if (config) snprintf(g->arch, sizeof g->arch, "keras");
@@ -241,7 +242,7 @@ static int refuse_keras_zip(const char *path, fc_status *st) {
 int fc_model_load_keras_h5(const char *path, fc_graph **out, fc_status *st) {
     *out = NULL;
     hid_t f, mw = H5I_INVALID_HID;
-    char *config = NULL;
+    char *config = NULL, *version = NULL;
     int rc = refuse_keras_zip(path, st);
     if (rc) return rc;
     rc = fc_h5_open(path, &f, st);
@@ -265,14 +266,19 @@ int fc_model_load_keras_h5(const char *path, fc_graph **out, fc_status *st) {
         fc_wrap(st, "%s", path);
         goto out;
     }
+    /* Keras writes it as a string; another type or none leaves the config's form to tell
+     * Keras 3 (model_keras_config.c), so such a file loads as before */
+    fc_status vst = {0};
+    if (fc_h5_has_attr(f, "keras_version") && fc_h5_attr_string(f, "keras_version", &version, &vst))
+        free(version), version = NULL;
     if (H5Lexists(f, "model_weights", H5P_DEFAULT) <= 0 ||
         (mw = H5Gopen2(f, "model_weights", H5P_DEFAULT)) < 0) {
         rc = fc_fail(st, FC_ERR_FORMAT, "%s: full-model file without /model_weights (saved without weights?)", path);
         goto out;
     }
-    rc = build(path, mw, config, NULL, out, st);
+    rc = build(path, mw, config, version, NULL, out, st);
 out:
-    free(config);
+    free(config), free(version);
     if (mw >= 0) H5Gclose(mw);
     H5Fclose(f);
     return rc;
@@ -300,7 +306,7 @@ int fc_model_load_keras_weights(const char *arch, const char *path, fc_graph **o
             goto out;
         }
     }
-    rc = build(path, f, NULL, arch, out, st);
+    rc = build(path, f, NULL, NULL, arch, out, st);
 out:
     fc_h5_strings_free(names, nn);
     H5Fclose(f);

@@ -2,7 +2,8 @@
  * Sequential (Keras 2.2.4 list form and tf.keras {"layers": [...]}) and functional
  * ("Model"/"Functional": inbound_nodes in the Keras 2 list form or the Keras 3 dict form),
  * nested models flattened into the outer graph, layers topologically sorted with missing
- * inputs and cycles reported by name. Per-layer work is in model_keras_layers.c. */
+ * inputs and cycles reported by name, and whether Keras 3 wrote it (its "hard_sigmoid"
+ * differs). Per-layer work is in model_keras_layers.c. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -364,11 +365,39 @@ static int build_model(fc_kbuild *b, json_t *model, int in_idx, const char *grou
     return rc;
 }
 
-int fc_keras_config_build(const char *json, size_t len, fc_wsrc *ws, const char *what,
-                          fc_graph *g, fc_status *st) {
+/* Does a model config use a form only Keras 3 writes: inbound_nodes as [{"args": ...}], or
+ * an InputLayer with "batch_shape" where Keras 2 writes "batch_input_shape"? Nested models
+ * are searched too (a Keras 3 Sequential has no inbound_nodes). */
+static int keras3_form(json_t *model, int depth) {
+    json_t *cfg = json_object_get(model, "config");
+    json_t *layers = json_is_array(cfg) ? cfg : json_object_get(cfg, "layers");
+    if (depth > MAX_DEPTH || !json_is_array(layers)) return 0;
+    for (size_t i = 0; i < json_array_size(layers) && i < MAX_LAYERS; i++) {
+        json_t *e = json_array_get(layers, i), *lc = json_object_get(e, "config");
+        const char *cls = json_string_value(json_object_get(e, "class_name"));
+        if (json_is_object(json_array_get(json_object_get(e, "inbound_nodes"), 0))) return 1;
+        if (cls && !strcmp(cls, "InputLayer") && json_object_get(lc, "batch_shape") &&
+            !json_object_get(lc, "batch_input_shape"))
+            return 1;
+        if (is_model_class(cls) && keras3_form(e, depth + 1)) return 1;
+    }
+    return 0;
+}
+
+/* Keras 3 if the version says 3 or later, or if the config has a Keras 3 form (a file
+ * without the attribute; Keras 2 never writes those forms). */
+static int is_keras3(const char *keras_version, json_t *model) {
+    char *end = NULL;
+    long major = keras_version ? strtol(keras_version, &end, 10) : 0;
+    if (end && end != keras_version && major >= 3) return 1;
+    return keras3_form(model, 0);
+}
+
+int fc_keras_config_build(const char *json, size_t len, const char *keras_version, fc_wsrc *ws,
+                          const char *what, fc_graph *g, fc_status *st) {
     json_error_t je;
     json_t *root = json_loadb(json, len, 0, &je), *inner = NULL;
-    fc_kbuild b = {g, ws, what, NULL, NULL, 0, 0, -1};
+    fc_kbuild b = {g, ws, what, NULL, NULL, 0, 0, -1, 0};
     int rc = 0, out = -1;
     if (!root) {
         rc = fc_fail(st, FC_ERR_FORMAT, "%s: model config is not valid JSON (line %d: %s)", what, je.line, je.text);
@@ -385,6 +414,7 @@ int fc_keras_config_build(const char *json, size_t len, fc_wsrc *ws, const char 
         rc = fc_fail(st, FC_ERR_FORMAT, "%s: model config has no class_name", what);
         goto out;
     }
+    b.keras3 = is_keras3(keras_version, m);
     if ((rc = build_model(&b, m, -1, NULL, 1, &out, st))) goto out;
     if (b.input < 0 || out < 0) {
         rc = fc_fail(st, FC_ERR_FORMAT, "%s: model has no input layer", what);

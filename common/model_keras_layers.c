@@ -198,8 +198,8 @@ static int check_format(const fc_kbuild *b, const fc_klayer *L, fc_status *st) {
 }
 
 /* Keras activation names (tf.keras and Keras 3 keras.activations; their defaults: "elu"
- * alpha 1, "leaky_relu" negative slope 0.2). Keras 3's "hard_sigmoid" is relu6(x + 3)/6,
- * not Keras 2's 0.2x + 0.5 taken here. */
+ * alpha 1, "leaky_relu" negative slope 0.2). "hard_sigmoid" is Keras 2's 0.2x + 0.5 here;
+ * parse_act makes it Keras 3's relu6(x + 3) / 6 in a Keras 3 file. */
 static const struct {
     const char *name;
     fc_act act;
@@ -232,7 +232,11 @@ static int parse_act(const fc_kbuild *b, const fc_klayer *L, json_t *v, fc_node 
     for (size_t i = 0; i < sizeof act_names / sizeof act_names[0]; i++) {
         if (strcmp(s, act_names[i].name)) continue;
         n->act = act_names[i].act, n->act_max = act_names[i].max, n->act_alpha = act_names[i].alpha;
-        return 0;
+        if (n->act != FC_ACT_HARD_SIGMOID || !b->keras3) return 0;
+        /* Keras 3's formula; in the weights' hash too, so that a store extracted with the
+         * Keras 2 formula (featcache before it read the version) is not extended */
+        n->act = FC_ACT_HARD_SIGMOID3;
+        return fc_wsrc_hash_tagged(b->ws, "keras3 hard_sigmoid", NULL, 0, st);
     }
     return LFAIL(FC_ERR_UNSUPPORTED, "unsupported activation '%s'", s);
 }

@@ -280,7 +280,9 @@ int fc_model_load_tfjs(const char *dir_or_json, fc_graph **out, fc_status *st) {
         rc = FC_ERR_NOMEM;
         goto out;
     }
-    if ((rc = fc_keras_config_build((const char *)text, len, &ws, json_path, g, st)) ||
+    json_t *topo = json_object_get(root, "modelTopology");
+    const char *version = json_string_value(json_object_get(topo, "keras_version"));
+    if ((rc = fc_keras_config_build((const char *)text, len, version, &ws, json_path, g, st)) ||
         (rc = fc_wsrc_finish(&ws, g, st)))
         goto out;
     snprintf(g->arch, sizeof g->arch, "tfjs");

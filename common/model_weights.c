@@ -84,6 +84,14 @@ int fc_wsrc_hash(fc_wsrc *ws, const float *v, size_t n, fc_status *st) {
     return 0;
 }
 
+int fc_wsrc_hash_tagged(fc_wsrc *ws, const char *tag, const float *v, size_t n, fc_status *st) {
+    uint64_t count = n;
+    if (ws->md && (EVP_DigestUpdate(ws->md, tag, strlen(tag) + 1) != 1 ||
+                   EVP_DigestUpdate(ws->md, &count, sizeof count) != 1))
+        return fc_fail(st, FC_ERR_INTERNAL, "sha256 update failed");
+    return n ? fc_wsrc_hash(ws, v, n, st) : 0;
+}
+
 static int load_bn(fc_node *n, int cin, int flags, fc_wsrc *ws, const char *group,
                    const char *layer, fc_status *st) {
     int64_t e[1] = {cin}, d[1];

@@ -37,6 +37,12 @@ grep -q 'block1a_se_squeeze .*GlobalAveragePooling2D (8) ' "$T/.out" && grep -q 
 grep -q 'block2a_se_squeeze .*GlobalAveragePooling2D (1, 1, 32) ' "$T/.out" && grep -q 'block2a_dwconv .*DepthwiseConv2D .*(6, 5, 32) ' "$T/.out" \
     && grep -q 'block2b_activation .*ELU .*(6, 5, 48) ' "$T/.out" && grep -q 'vec_gate .*Multiply .*(6, 5, 20) ' "$T/.out" \
     && ok "layers: keepdims GAP, 5x5/2 depthwise, ELU, vector gate" || fail "layers: keepdims / ELU / vector gate"
+# hard_sigmoid: the same weights under Keras 3's formula are another backbone (numerics:
+# the hsig_* golden cases above)
+wsha() { "$FC" layers "$1" 2>/dev/null | sed -n 's/^weights sha256: //p'; }
+k2=$(wsha "$M/hsig_k2.h5") tf=$(wsha "$M/hsig_tf.h5") k3=$(wsha "$M/hsig_k3.h5") k3f=$(wsha "$M/hsig_k3_form.h5")
+[ -n "$k2" ] && [ "$k2" = "$tf" ] && [ -n "$k3" ] && [ "$k3" = "$k3f" ] && [ "$k2" != "$k3" ] \
+    && ok "weights sha256: Keras 2 and tf.keras hard_sigmoid agree, Keras 3's differs" || fail "hard_sigmoid sha256: k2 $k2 tf $tf k3 $k3 k3 form $k3f"
 check "layers effnet_mini --size 24x26 --layer top_activation" "$FC" layers "$M/effnet_mini.h5" --size 24x26 --layer top_activation
 grep -q 'block2a_dwconv .*(6, 7, 32)' "$T/.out" && ok "layers: EfficientNet at another --size (correct_pad as 'same')" || fail "layers: effnet --size"
 if [ -f "$M/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5" ]; then

@@ -28,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fc_wsrc ws = {zeros_get, NULL, NULL, "fuzz.json", NULL, 0};
     if (!g) return 0;
     if (fc_wsrc_begin(&ws, &st) == 0 &&
-        fc_keras_config_build((const char *)data, size, &ws, "fuzz.json", g, &st) == 0)
+        fc_keras_config_build((const char *)data, size, NULL, &ws, "fuzz.json", g, &st) == 0)
         fc_graph_finalize(g, NULL, 0, 0, &st);
     fc_wsrc_end(&ws);
     fc_graph_free(g);

@@ -73,7 +73,8 @@ def pool(x, k, s, padding, kind):
     return y / cnt
 
 
-def activation(x, name, max_value=None, slope=0.0, threshold=0.0, alpha=1.0):
+def activation(x, name, max_value=None, slope=0.0, threshold=0.0, alpha=1.0, keras=2):
+    """keras: the major version of the Keras that wrote the model (hard_sigmoid differs)"""
     if name == "linear":
         return x
     if name in ("relu", "relu6"):
@@ -105,6 +106,10 @@ def activation(x, name, max_value=None, slope=0.0, threshold=0.0, alpha=1.0):
         return x / (np.abs(x) + 1)
     if name == "exponential":
         return np.exp(x)
+    if name == "hard_sigmoid" and keras >= 3:  # Keras 3: relu6(x + 3) / 6
+        return np.clip(x + 3, 0, 6) / 6
+    if name == "hard_sigmoid":  # Keras 2.2.4 / tf.keras 2 backend.hard_sigmoid
+        return np.clip(0.2 * x + 0.5, 0, 1)
     if name in ("hard_silu", "hard_swish"):  # Keras 3: x * relu6(x + 3) / 6
         return x * np.clip(x + 3, 0, 6) / 6
     if name == "mish":
@@ -143,25 +148,25 @@ def normalization(x, c, w):
     return mean + x * d if c.get("invert") else (x - mean) / d
 
 
-def run_layer(L, ins):
+def run_layer(L, ins, keras):
     c, w = L["config"], L["weights"]
     x = ins[0]
     cls = L["class_name"]
     if cls == "Conv2D":
-        return activation(conv2d(x, w["kernel"], w.get("bias"), c["strides"], c["padding"], c["dilation_rate"]), c["activation"])
+        return activation(conv2d(x, w["kernel"], w.get("bias"), c["strides"], c["padding"], c["dilation_rate"]), c["activation"], keras=keras)
     if cls == "DepthwiseConv2D":
-        return activation(depthwise(x, w["depthwise_kernel"], w.get("bias"), c["strides"], c["padding"], c["dilation_rate"]), c["activation"])
+        return activation(depthwise(x, w["depthwise_kernel"], w.get("bias"), c["strides"], c["padding"], c["dilation_rate"]), c["activation"], keras=keras)
     if cls == "SeparableConv2D":
         y = depthwise(x, w["depthwise_kernel"], None, c["strides"], c["padding"], c["dilation_rate"])
-        return activation(conv2d(y, w["pointwise_kernel"], w.get("bias"), (1, 1), "valid"), c["activation"])
+        return activation(conv2d(y, w["pointwise_kernel"], w.get("bias"), (1, 1), "valid"), c["activation"], keras=keras)
     if cls == "Dense":
-        return activation(x @ w["kernel"].astype(np.float64) + w.get("bias", 0), c["activation"])
+        return activation(x @ w["kernel"].astype(np.float64) + w.get("bias", 0), c["activation"], keras=keras)
     if cls == "BatchNormalization":
         g = w.get("gamma", 1.0)
         bt = w.get("beta", 0.0)
         return (x - w["moving_mean"]) / np.sqrt(w["moving_variance"].astype(np.float64) + c["epsilon"]) * g + bt
     if cls == "Activation":
-        return activation(x, c["activation"])
+        return activation(x, c["activation"], keras=keras)
     if cls == "ReLU":
         return activation(x, "relu", c.get("max_value"), c.get("negative_slope", 0.0), c.get("threshold", 0.0))
     if cls == "LeakyReLU":
@@ -199,15 +204,15 @@ def run_layer(L, ins):
     raise ValueError(cls)
 
 
-def forward(layers, x, upto=None):
+def forward(layers, x, upto=None, keras=2):
     """layers: ordered list (topological) with 'inbound' names; returns the output of
-    `upto` (or the last layer)."""
+    `upto` (or the last layer) as the Keras of major version `keras` computes it."""
     vals = {}
     for L in layers:
         if L["class_name"] == "InputLayer":
             vals[L["name"]] = x.astype(np.float64)
             continue
-        vals[L["name"]] = run_layer(L, [vals[n] for n in L["inbound"]])
+        vals[L["name"]] = run_layer(L, [vals[n] for n in L["inbound"]], keras)
         if upto == L["name"]:
             break
     return vals[upto or layers[-1]["name"]]

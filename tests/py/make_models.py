@@ -152,10 +152,12 @@ def layer_groups(net):
             for L in net.layers if L["class_name"] != "InputLayer"]
 
 
-def write_h5(path, net, sequential, style, config=None, groups=None):
+def write_h5(path, net, sequential, style, config=None, groups=None, version=None):
+    """version: the keras_version attribute (None: the style's; False: none written)"""
     with h5py.File(path, "w") as f:
         f.attrs["model_config"] = str_attr(style, json.dumps(config or keras_config(net, sequential, style)))
-        f.attrs["keras_version"] = str_attr(style, "2.2.4" if style == "k2" else "2.9.0")
+        if version is not False:
+            f.attrs["keras_version"] = str_attr(style, version or ("2.2.4" if style == "k2" else "2.9.0"))
         f.attrs["backend"] = str_attr(style, "tensorflow")
         write_weight_groups(f.create_group("model_weights"), groups or layer_groups(net), style)
 
@@ -351,6 +353,17 @@ def act_probe():
     return n, outs
 
 
+def hard_sigmoid_net():
+    """hard_sigmoid as an Activation layer on the input and as a 1x1 Conv2D's activation:
+    Keras 2 clips 0.2x + 0.5 (flat beyond +-2.5), Keras 3 computes relu6(x + 3) / 6 (flat
+    beyond +-3); they agree only at 0 and where both are flat."""
+    n = Net("hard_sigmoid", (5, 7, 3))
+    a = n.add("Activation", "hs_act", activation="hard_sigmoid")
+    c = n.conv("hs_conv", 3, k=1, act="hard_sigmoid", inbound="input_1")
+    n.add("Concatenate", "hs", [a, c], chan=6, axis=-1)
+    return n
+
+
 def vgg16():
     n = Net("vgg16", (None, None, 3))
     for b, (f, reps) in enumerate([(64, 2), (128, 2), (256, 3), (512, 3), (512, 3)], 1):
@@ -460,7 +473,7 @@ def to_keras3(cfg):
 
 
 # ---------------------------------------------------------------- TF.js ----
-def write_tfjs(dirname, net):
+def write_tfjs(dirname, net, keras_version="2.2.4"):
     """TF.js layers folder; weights uint8-quantized (one uint16, one float32) in 2 shards.
     The net's weights are replaced by their dequantized values (what tfjs computes)."""
     os.makedirs(dirname, exist_ok=True)
@@ -492,8 +505,8 @@ def write_tfjs(dirname, net):
     for p, part in zip(paths, (blob[:cut], blob[cut:])):
         with open(os.path.join(dirname, p), "wb") as f:
             f.write(part)
-    model = dict(format="layers-model", generatedBy="keras v2.2.4", convertedBy="make_models.py",
-                 modelTopology=dict(keras_version="2.2.4", backend="tensorflow",
+    model = dict(format="layers-model", generatedBy="keras v" + keras_version, convertedBy="make_models.py",
+                 modelTopology=dict(keras_version=keras_version, backend="tensorflow",
                                     model_config=keras_config(net, False, "k2")),
                  weightsManifest=[dict(paths=paths, weights=entries)])
     with open(os.path.join(dirname, "model.json"), "w") as f:
@@ -588,14 +601,34 @@ def write_bad(out, good_h5):
 
 
 # ---------------------------------------------------------------- cases ----
-def save_case(out, cases, model, net, h, w, layer=None, override=False, n_img=2):
-    x = RNG.standard_normal((n_img, h, w, 3)).astype(F32)
-    y = forward(net.layers, x, layer).astype(F32).reshape(n_img, -1)
+def save_case(out, cases, model, net, h, w, layer=None, override=False, n_img=2, x=None, keras=2):
+    """keras: the major version the model file declares (its reference formulas)"""
+    if x is None:
+        x = RNG.standard_normal((n_img, h, w, 3)).astype(F32)
+    y = forward(net.layers, x, layer, keras).astype(F32).reshape(n_img, -1)
     tag = "case%02d" % len(cases)
     x.tofile(os.path.join(out, tag + ".in.f32"))
     y.tofile(os.path.join(out, tag + ".out.f32"))
     cases.append("%s %s %d %d %d 3 %d %d %s.in.f32 %s.out.f32" % (
         model, layer or "-", n_img, h, w, int(override), y.shape[1], tag, tag))
+
+
+def hard_sigmoid_cases(out, cases):
+    """hard_sigmoid as the Keras that wrote the file computes it, on inputs spanning [-4, 4]:
+    Keras 2.2.4 and tf.keras 2 files; Keras 3 told by keras_version 3.x and its config form,
+    by the config form alone (no keras_version) and, in TF.js, by the version alone."""
+    n = hard_sigmoid_net()
+    x = RNG.permutation(np.linspace(-4, 4, 2 * 5 * 7 * 3)).reshape(2, 5, 7, 3).astype(F32)
+    write_h5(os.path.join(out, "hsig_k2.h5"), n, False, "k2")
+    write_h5(os.path.join(out, "hsig_tf.h5"), n, False, "tf")
+    cfg = to_keras3(keras_config(n, False, "tf"))
+    k3_groups = [(g, [(nm.replace(":0", ""), a) for nm, a in ws]) for g, ws in layer_groups(n)]
+    write_h5(os.path.join(out, "hsig_k3.h5"), n, False, "tf", config=cfg, groups=k3_groups, version="3.3.3")
+    write_h5(os.path.join(out, "hsig_k3_form.h5"), n, False, "tf", config=cfg, groups=k3_groups, version=False)
+    for model, keras in (("hsig_k2.h5", 2), ("hsig_tf.h5", 2), ("hsig_k3.h5", 3), ("hsig_k3_form.h5", 3)):
+        save_case(out, cases, model, n, 5, 7, x=x, keras=keras)
+    write_tfjs(os.path.join(out, "tfjs_hsig_k3"), n, "3.3.3")  # weights now dequantized
+    save_case(out, cases, "tfjs_hsig_k3", n, 5, 7, x=x, keras=3)
 
 
 def main():
@@ -698,6 +731,7 @@ def main():
         save_case(out, cases, path, n, 77, 75, None, True, 1)
 
     write_bad(out, os.path.join(out, "tiny_vgg.h5"))
+    hard_sigmoid_cases(out, cases)
     with open(os.path.join(out, "cases.txt"), "w") as f:
         f.write("\n".join(cases) + "\n")
 

@@ -265,7 +265,7 @@ static void test_bn_act_standalone(void) {
 /* Every activation in every place the fast executor applies one: a standalone Activation,
  * fused into an im2col and a Winograd Conv2D, a DepthwiseConv2D and a Dense. */
 static void test_activations_all(void) {
-    for (int a = FC_ACT_RELU; a <= FC_ACT_MISH; a++) {
+    for (int a = FC_ACT_RELU; a <= FC_ACT_HARD_SIGMOID3; a++) { /* the last fc_act */
         if (a == FC_ACT_SOFTMAX) continue; /* a Dense only: test_bn_act_standalone, flatten */
         fc_graph *g = fc_graph_create(NULL);
         gb_input(g, 9, 7, 5);

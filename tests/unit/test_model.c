@@ -26,15 +26,20 @@ static int zeros_get(void *ctx, const char *group, const char *layer, const char
     return *out ? 0 : FC_ERR_NOMEM;
 }
 
-static fc_graph *build(const char *json, fc_status *st) {
+/* The graph of a config written by Keras keras_version (NULL unknown), its weights hashed. */
+static fc_graph *build_v(const char *json, const char *keras_version, fc_status *st) {
     fc_graph *g = fc_graph_create(st);
     fc_wsrc ws = {zeros_get, NULL, NULL, "test.json", NULL, 0};
-    if (fc_keras_config_build(json, strlen(json), &ws, "test.json", g, st)) {
+    if (fc_wsrc_begin(&ws, st) || fc_keras_config_build(json, strlen(json), keras_version, &ws, "test.json", g, st) ||
+        fc_wsrc_finish(&ws, g, st)) {
         fc_graph_free(g);
-        return NULL;
+        g = NULL;
     }
+    fc_wsrc_end(&ws);
     return g;
 }
+
+static fc_graph *build(const char *json, fc_status *st) { return build_v(json, NULL, st); }
 
 #define CONV(n, f) "{\"class_name\":\"Conv2D\",\"config\":{\"name\":\"" n "\",\"filters\":" #f \
     ",\"kernel_size\":[3,3],\"strides\":[1,1],\"padding\":\"same\",\"activation\":\"relu\",\"use_bias\":true"
@@ -124,6 +129,50 @@ static void test_errors(void) {
     expect_fail("{\"class_name\":\"Sequential\",\"config\":[" CONV("c1", 4) "}}]}", FC_ERR_FORMAT, "no input shape");
     expect_fail("[1,2", FC_ERR_FORMAT, "not valid JSON");
 #undef F
+}
+
+/* hard_sigmoid as the writer's Keras defines it: Keras 3 (keras_version 3.x, or a config
+ * form only Keras 3 writes) gets relu6(x + 3) / 6 in a layer's activation and in an
+ * Activation layer, and a weights sha256 of its own; Keras 2 keeps 0.2x + 0.5. */
+static void test_hard_sigmoid_keras3(void) {
+    const char *k2 = "{\"class_name\":\"Functional\",\"config\":{\"name\":\"m\",\"layers\":["
+        FLAYER("InputLayer", "in", ",\"batch_input_shape\":[null,4,4,3]", "[]") ","
+        FLAYER("Conv2D", "c", ",\"filters\":2,\"kernel_size\":1,\"activation\":\"hard_sigmoid\"", IN1("in")) ","
+        FLAYER("Activation", "a", ",\"activation\":\"hard_sigmoid\"", IN1("c")) "],"
+        "\"input_layers\":[[\"in\",0,0]],\"output_layers\":[[\"a\",0,0]]}}";
+    const char *k3 = "{\"class_name\":\"Functional\",\"config\":{\"name\":\"m\",\"layers\":["
+        FLAYER("InputLayer", "in", ",\"batch_shape\":[null,4,4,3]", "[]") ","
+        FLAYER("Conv2D", "c", ",\"filters\":2,\"kernel_size\":1,\"activation\":\"hard_sigmoid\"", K3("in")) ","
+        FLAYER("Activation", "a", ",\"activation\":\"hard_sigmoid\"", K3("c")) "],"
+        "\"input_layers\":[\"in\",0,0],\"output_layers\":[\"a\",0,0]}}";
+    /* a Keras 3 Sequential has no inbound_nodes: its InputLayer's batch_shape tells */
+    const char *k3seq = "{\"class_name\":\"Sequential\",\"config\":{\"name\":\"s\",\"layers\":["
+        "{\"class_name\":\"InputLayer\",\"config\":{\"name\":\"in\",\"batch_shape\":[null,4,4,3]}},"
+        "{\"class_name\":\"Conv2D\",\"config\":{\"name\":\"c\",\"filters\":2,\"kernel_size\":1,\"activation\":\"hard_sigmoid\"}},"
+        "{\"class_name\":\"Activation\",\"config\":{\"name\":\"a\",\"activation\":\"hard_sigmoid\"}}]}}";
+    const struct {
+        const char *json, *version;
+        fc_act want;
+    } cases[] = {
+        {k2, NULL, FC_ACT_HARD_SIGMOID},     {k2, "2.2.4", FC_ACT_HARD_SIGMOID},
+        {k2, "2.15.0", FC_ACT_HARD_SIGMOID}, {k2, "3.3.3", FC_ACT_HARD_SIGMOID3},
+        {k2, "10.0", FC_ACT_HARD_SIGMOID3},  {k2, "x", FC_ACT_HARD_SIGMOID},
+        {k3, NULL, FC_ACT_HARD_SIGMOID3},    {k3, "3.0.1", FC_ACT_HARD_SIGMOID3},
+        {k3seq, NULL, FC_ACT_HARD_SIGMOID3},
+    };
+    unsigned char sha2[32] = {0}, sha3[32] = {0};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        fc_status st = {0};
+        fc_graph *g = build_v(cases[i].json, cases[i].version, &st);
+        CHECK(g != NULL, "case %zu: %s", i, st.msg);
+        if (!g) continue;
+        const fc_node *c = &g->nodes[fc_graph_find(g, "c")], *a = &g->nodes[fc_graph_find(g, "a")];
+        CHECK(c->act == cases[i].want && a->act == cases[i].want, "case %zu (version %s): conv act %d, Activation %d, want %d",
+              i, cases[i].version ? cases[i].version : "none", c->act, a->act, cases[i].want);
+        memcpy(cases[i].want == FC_ACT_HARD_SIGMOID ? sha2 : sha3, g->weights_sha256, 32);
+        fc_graph_free(g);
+    }
+    CHECK(memcmp(sha2, sha3, 32) != 0, "the same weights under the two formulas: one weights sha256");
 }
 
 /* Rescaling and Normalization: the config's number / per-channel list / Keras 3 __numpy__
@@ -323,6 +372,7 @@ int main(void) {
     T_RUN(test_sequential_forms);
     T_RUN(test_functional);
     T_RUN(test_errors);
+    T_RUN(test_hard_sigmoid_keras3);
     T_RUN(test_scale_layers);
     T_RUN(test_reshape_layer);
     T_RUN(test_load_errors);
