@@ -48,11 +48,9 @@ int fc_node_load_weights(fc_node *n, int cin, int flags, const char *kvar, fc_ws
 int fc_wsrc_get_var(fc_wsrc *ws, const char *group, const char *layer, const char *var, int rank,
                     const int64_t *expect, int64_t *dims, float **out, size_t *count, float lo,
                     float hi, fc_status *st);
-/* Adds values that come from a layer's config (Rescaling scale/offset, Normalization
- * mean/variance) to the weights' sha256: they change the features as weights do. */
-int fc_wsrc_hash(fc_wsrc *ws, const float *v, size_t n, fc_status *st);
-/* Adds what the config makes of a layer (its final values, a formula in force) to the
- * weights' sha256, after `tag` and the count n, so that where one part ends and what it
+/* Adds what a layer's config makes of it (Rescaling's and Normalization's final scale and
+ * offset, Keras 3's hard_sigmoid) to the weights' sha256: it changes the features as
+ * weights do. `tag` and the count n come first, so that where one part ends and what it
  * means are hashed too. v may be NULL when n is 0. */
 int fc_wsrc_hash_tagged(fc_wsrc *ws, const char *tag, const float *v, size_t n, fc_status *st);
 

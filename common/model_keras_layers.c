@@ -445,7 +445,7 @@ static int c_concat(fc_kbuild *b, const fc_klayer *L, fc_node *n, fc_status *st)
 
 /* A number, a list of numbers (inside lists of one, as numpy's tolist() writes a (1, 1, c)
  * array) or Keras 3's {"class_name": "__numpy__" | "__tensor__", "config": {"value": ...}}
- * -> *n floats (malloc'd), added to the weights' hash. */
+ * -> *n floats (malloc'd). Not hashed: hash_scale hashes what the layer makes of them. */
 static int get_values(fc_kbuild *b, const fc_klayer *L, const char *key, float **out, size_t *n,
                       fc_status *st) {
     json_t *v = json_object_get(L->cfg, key);
@@ -469,7 +469,16 @@ static int get_values(fc_kbuild *b, const fc_klayer *L, const char *key, float *
         f[i] = (float)x;
     }
     *out = f, *n = cnt;
-    return fc_wsrc_hash(b->ws, f, cnt, st);
+    return 0;
+}
+
+/* A SCALE node's final y = x * w + b into the weights' hash, each part after its count:
+ * config values change the features as weights do, and hashing the result covers what
+ * the raw values miss (Normalization's invert, where Rescaling's scale ends and its offset
+ * begins, statistics read from the weights). */
+static int hash_scale(fc_kbuild *b, const fc_node *n, fc_status *st) {
+    int rc = fc_wsrc_hash_tagged(b->ws, "scale w", n->w, n->w_len, st);
+    return rc ? rc : fc_wsrc_hash_tagged(b->ws, "scale b", n->b, n->b_len, st);
 }
 
 /* Rescaling: y = x * scale + offset, each a number or one per channel. */
@@ -478,10 +487,13 @@ static int c_rescaling(fc_kbuild *b, const fc_klayer *L, fc_node *n, fc_status *
     if (json_is_null(json_object_get(L->cfg, "scale")) || !json_object_get(L->cfg, "scale"))
         return LFAIL(FC_ERR_FORMAT, "missing 'scale'");
     int rc = get_values(b, L, "scale", &n->w, &n->w_len, st);
-    if (rc || (of && !json_is_null(of))) return rc ? rc : get_values(b, L, "offset", &n->b, &n->b_len, st);
-    if (!(n->b = calloc(1, sizeof *n->b))) return fc_fail(st, FC_ERR_NOMEM, "out of memory");
-    n->b_len = 1;
-    return 0;
+    if (!rc && of && !json_is_null(of)) {
+        rc = get_values(b, L, "offset", &n->b, &n->b_len, st);
+    } else if (!rc) {
+        if (!(n->b = calloc(1, sizeof *n->b))) return fc_fail(st, FC_ERR_NOMEM, "out of memory");
+        n->b_len = 1;
+    }
+    return rc ? rc : hash_scale(b, n, st);
 }
 
 /* Normalization's axis: the channel axis (-1 or 3, alone or in a list) -> 0, None or []
@@ -555,7 +567,7 @@ static int c_norm(fc_kbuild *b, const fc_klayer *L, fc_node *n, fc_status *st) {
     }
     n->w_len = n->b_len = rc ? 0 : len;
     free(mean), free(var);
-    return rc;
+    return rc ? rc : hash_scale(b, n, st);
 }
 
 /* Reshape: target_shape (h, w, c) or (n,), at most one -1. A rank-2 target (a sequence of

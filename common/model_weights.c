@@ -78,7 +78,7 @@ int fc_wsrc_get_var(fc_wsrc *ws, const char *group, const char *layer, const cha
     return get_var(ws, group, layer, var, rank, expect, dims, out, count, lo, hi, st);
 }
 
-int fc_wsrc_hash(fc_wsrc *ws, const float *v, size_t n, fc_status *st) {
+static int wsrc_hash(fc_wsrc *ws, const float *v, size_t n, fc_status *st) {
     if (ws->md && EVP_DigestUpdate(ws->md, v, n * sizeof *v) != 1)
         return fc_fail(st, FC_ERR_INTERNAL, "sha256 update failed");
     return 0;
@@ -89,7 +89,7 @@ int fc_wsrc_hash_tagged(fc_wsrc *ws, const char *tag, const float *v, size_t n, 
     if (ws->md && (EVP_DigestUpdate(ws->md, tag, strlen(tag) + 1) != 1 ||
                    EVP_DigestUpdate(ws->md, &count, sizeof count) != 1))
         return fc_fail(st, FC_ERR_INTERNAL, "sha256 update failed");
-    return n ? fc_wsrc_hash(ws, v, n, st) : 0;
+    return n ? wsrc_hash(ws, v, n, st) : 0;
 }
 
 static int load_bn(fc_node *n, int cin, int flags, fc_wsrc *ws, const char *group,

@@ -147,6 +147,26 @@ expect_exit "extract cut at a Flatten of 76800 values: refused before a store" 1
 expect_exit "extract with a refused Reshape: no store" 1 "reshape_tokens.h5: layer 'block1a_se_reshape' (Reshape): target_shape of rank 2" \
     "$FC" extract "$T/nsimg" -m "$B/reshape_tokens.h5" -o "$T/rs.db" --preprocess none -q
 [ -e "$T/rs.db" ] && fail "refused Reshape: a store was left" || ok "refused Reshape: no store made"
+# Normalization with invert=False and invert=True, the same statistics: other features, so
+# another weights sha256 and fingerprint; a store made with one refuses the other
+"$PY" - "$ROOT/tests/py" "$T" <<'PY' || fail "norm_inv fixtures"
+import sys
+sys.path.insert(0, sys.argv[1])
+import make_models as mm
+for inv in (0, 1):
+    n = mm.Net("norm_inv", (8, 8, 3))
+    n.add("Normalization", "norm", axis=-1, invert=bool(inv), mean=[0.4, 0.5, 0.6], variance=[0.04, 0.09, 0.16])
+    n.add("GlobalAveragePooling2D", "gap", data_format="channels_last")
+    mm.write_h5("%s/norm_inv%d.h5" % (sys.argv[2], inv), n, False, "tf")
+PY
+s0=$(wsha "$T/norm_inv0.h5") s1=$(wsha "$T/norm_inv1.h5")
+[ -n "$s0" ] && [ -n "$s1" ] && [ "$s0" != "$s1" ] && ok "Normalization invert=False / True: two weights sha256s" \
+    || fail "Normalization invert: weights sha256 '$s0' / '$s1'"
+expect_exit "extract with Normalization(invert=False)" 0 "stored 6" "$FC" extract "$T/nsimg" -m "$T/norm_inv0.h5" -o "$T/ni.db" --preprocess rescale
+cp "$T/ni.db" "$T/ni.before"
+expect_exit "... extract with invert=True into that store: refused" 1 "model weights (sha256)" \
+    "$FC" extract "$T/nsimg" -m "$T/norm_inv1.h5" -o "$T/ni.db" --preprocess rescale -q
+cmp -s "$T/ni.db" "$T/ni.before" && ok "... the store left unchanged" || fail "a refused extract changed the store"
 expect_exit "extract -m mobilenet_v2 (fetched default) without --layer: its conv base" 0 "layer out_relu by default" \
     env XDG_CACHE_HOME="$T/xdg" "$FC" extract "$T/nsimg" -m mobilenet_v2 -o "$T/ns.db"
 grep -q "layer out_relu, input 24x24 -> 6x6x32" "$T/.out" && ok "... stores out_relu maps (6x6x32)" || fail "default cut: $(grep backbone "$T/.out")"

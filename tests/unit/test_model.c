@@ -213,6 +213,36 @@ static void test_scale_layers(void) {
 #undef F
 }
 
+/* Configs that compute different features have different weights sha256s (and so backbone
+ * fingerprints): Normalization's invert, with its statistics from the config or the
+ * weights, and where Rescaling's scale ends and its offset begins (the same numbers). */
+static void test_scale_layers_hash(void) {
+    const char *head = "{\"class_name\":\"Functional\",\"config\":{\"name\":\"m\",\"layers\":["
+        FLAYER("InputLayer", "in", ",\"batch_input_shape\":[null,4,4,2]", "[]") ",";
+    const char *pairs[][2] = {
+        {FLAYER("Normalization", "n", ",\"axis\":-1,\"mean\":[1,2],\"variance\":[4,9],\"invert\":false", IN1("in")),
+         FLAYER("Normalization", "n", ",\"axis\":-1,\"mean\":[1,2],\"variance\":[4,9],\"invert\":true", IN1("in"))},
+        {FLAYER("Normalization", "n", ",\"axis\":-1", IN1("in")),
+         FLAYER("Normalization", "n", ",\"axis\":-1,\"invert\":true", IN1("in"))},
+        {FLAYER("Rescaling", "n", ",\"scale\":[1,2],\"offset\":[3]", IN1("in")),
+         FLAYER("Rescaling", "n", ",\"scale\":[1],\"offset\":[2,3]", IN1("in"))},
+    };
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+        unsigned char sha[2][32];
+        for (int k = 0; k < 2; k++) {
+            char buf[2048];
+            fc_status st = {0};
+            snprintf(buf, sizeof buf, "%s%s],\"input_layers\":[[\"in\",0,0]],\"output_layers\":[[\"n\",0,0]]}}", head, pairs[i][k]);
+            fc_graph *g = build(buf, &st);
+            CHECK(g != NULL, "pair %zu/%d: %s", i, k, st.msg);
+            memset(sha[k], k, 32);
+            if (g) memcpy(sha[k], g->weights_sha256, 32);
+            fc_graph_free(g);
+        }
+        CHECK(memcmp(sha[0], sha[1], 32) != 0, "pair %zu: one weights sha256 for two different layers", i);
+    }
+}
+
 /* Reshape: the target's -1 resolved at load (the next layer's kernel is sized from it),
  * and the targets featcache cannot hold refused naming the layer. */
 static void test_reshape_layer(void) {
@@ -374,6 +404,7 @@ int main(void) {
     T_RUN(test_errors);
     T_RUN(test_hard_sigmoid_keras3);
     T_RUN(test_scale_layers);
+    T_RUN(test_scale_layers_hash);
     T_RUN(test_reshape_layer);
     T_RUN(test_load_errors);
     T_RUN(test_arches);
