@@ -307,6 +307,13 @@ grep -q "^features: 58 images in both compared within 0.0011 .*: 0 differ, 58 ag
 expect_exit "... --tol 0: every image differs" 1 "58 with different features, 0 identical" "$FC" diff base16.db nudge16.db --tol 0
 "$MK" nudge32.db --count 60 --failed 2 --codec f32 --scale 1.00002 >/dev/null
 expect_exit "diff of f32 stores 2e-5 apart: the same" 0 "58 the same (0 bit for bit, 58 within the tolerance)" "$FC" diff whole32.db nudge32.db
+"$MK" base8.db --count 60 --failed 2 --shape 4,4,64 --codec u8 >/dev/null
+"$MK" nudge8.db --count 60 --failed 2 --shape 4,4,64 --codec u8 --scale 1.00002 >/dev/null
+expect_exit "diff of u8 stores a grid step apart: the same" 0 "0 with different features, 58 the same (" "$FC" diff base8.db nudge8.db
+grep -q "^features: 58 images in both compared within 0.016 .*(both u8: " "$T/.out" && ok "... within two u8 half-steps, said so" \
+    || fail "u8 vs u8: $(grep '^features' "$T/.out")"
+"$MK" far8.db --count 60 --failed 2 --shape 4,4,64 --codec u8 --scale 1.03 >/dev/null
+expect_exit "diff of u8 stores 3% apart: different" 1 "58 with different features" "$FC" diff base8.db far8.db --quiet
 "$MK" far16.db --count 60 --failed 2 --scale 1.01 >/dev/null
 expect_exit "diff of f16 stores 1% apart: different" 1 "58 with different features, 0 identical" "$FC" diff whole.db far16.db --quiet
 "$FC" diff --help 2>&1 | grep -q -- "--tol REL" && ok "diff --help lists --tol" || fail "diff --help lacks --tol"
