@@ -287,8 +287,6 @@ const char *fc_printable(const char *s, char *out, size_t cap) {
     return out;
 }
 
-/* Length of the valid UTF-8 sequence at p (1..4), 0 if p does not start one. A NUL ends
- * the check early (never a continuation byte), so nothing past the string is read. */
 /* The length a lead byte p0 announces (0: not a lead byte) and the range [*lo, *hi] its
  * first continuation byte must fall in (no overlongs, surrogates or code points above
  * U+10FFFF). */
@@ -307,8 +305,8 @@ static int utf8_lead(unsigned char p0, unsigned *lo, unsigned *hi) {
     return 0;
 }
 
-/* The length of the UTF-8 sequence at p, or 0 when it is not one; reads no further than
- * the first byte that fails, so never past a NUL. */
+/* Length of the valid UTF-8 sequence at p (1..4), 0 if p does not start one. A NUL ends
+ * the check early (never a continuation byte), so nothing past the string is read. */
 static int utf8_seq(const unsigned char *p) {
     unsigned lo, hi;
     int n = utf8_lead(p[0], &lo, &hi);

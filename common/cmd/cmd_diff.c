@@ -172,7 +172,7 @@ typedef struct {
     const feat_rule *rule;
     int quiet;
     size_t compared, differ, close;
-    double max_diff, max_abs; /* over every image compared */
+    double max_diff, max_rel; /* over every image compared: |x - y|, and it over the image's largest |value| */
     fc_status *st;
     int rc;
 } feat_ctx;
@@ -208,8 +208,8 @@ static int feat_one(void *vctx, const fc_image_rec *rec, const float *x, const u
     double d, m;
     max_diff(x, c->y, c->dim, &d, &m);
     c->compared++;
-    c->max_abs = fmax(c->max_abs, m);
     if (!(d <= c->max_diff)) c->max_diff = d; /* NaN sticks */
+    if (d > 0 && !(d / m <= c->max_rel)) c->max_rel = d / m; /* what the rule compares with its bound */
     if (d <= c->rule->tol * m + c->rule->slack) {
         if (d > 0) p->features_close = 1, c->close++;
         return 0;
@@ -241,8 +241,7 @@ static void print_features(const feat_ctx *c, const feat_rule *r) {
     printf("features: %zu images in both compared %s: %zu differ", c->compared, r->how, c->differ);
     if (c->close) printf(", %zu agree within it but not bit for bit", c->close);
     if (!(c->max_diff <= 0))
-        printf(", largest difference %.4g (%.3g of the largest |value|, %.4g)", c->max_diff,
-               c->max_abs > 0 ? c->max_diff / c->max_abs : c->max_diff, c->max_abs);
+        printf(", largest difference %.4g (at most %.3g of an image's largest |value|)", c->max_diff, c->max_rel);
     printf("\n");
 }
 

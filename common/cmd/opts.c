@@ -125,10 +125,14 @@ static int parse_inner(const fc_cmd_spec *spec, int argc, char **argv, fc_args *
                     if (d < best) best = d, near = spec->opts[k].name;
                 }
                 /* else one name inside the other's start: --pooling (Keras's word) for --pool,
-                 * --epoch for --epochs */
-                for (int k = 0; !near && spec->opts[k].name; k++) {
+                 * --epoch for --epochs; the longest such (--augment-seed-value: --augment-seed,
+                 * not --augment) */
+                size_t longest = 2;
+                const int by_edit = near != NULL;
+                for (int k = 0; !by_edit && spec->opts[k].name; k++) {
                     size_t ol = strlen(spec->opts[k].name), m = ol < len ? ol : len;
-                    if (m >= 3 && strncmp(typed, spec->opts[k].name, m) == 0) near = spec->opts[k].name;
+                    if (m > longest && strncmp(typed, spec->opts[k].name, m) == 0)
+                        longest = m, near = spec->opts[k].name;
                 }
                 if (near)
                     return fc_usage_error(spec->name, "unknown option '%.*s' (did you mean '--%s'?)", (int)(len + 2), s,

@@ -20,6 +20,8 @@ expect_exit "a mistyped command" 2 "'trian' is not a featcache command (did you 
 expect_exit "a mistyped option" 2 "unknown option '--epoch' (did you mean '--epochs'?)" "$FC" train x.db -o h.h5 --epoch 3
 expect_exit "Keras's word for an option" 2 "unknown option '--pooling' (did you mean '--pool'?)" "$FC" train x.db -o h.h5 --pooling gap
 expect_exit "an option's name cut short" 2 "unknown option '--optim' (did you mean '--optimizer'?)" "$FC" sweep x.db -o r.csv --optim adam
+expect_exit "a longer name: the longest option it starts with" 2 "unknown option '--augment-seed-value' (did you mean '--augment-seed'?)" \
+    "$FC" extract d -m x.h5 -o y.db --augment-seed-value 3
 expect_exit "an unknown option far from any" 2 "unknown option '--zzzzzz'" "$FC" train x.db -o h.h5 --zzzzzz 3
 grep -q "did you mean" "$T/.err" && fail "a hint for a far-off option" || ok "... no hint for it"
 expect_exit "a mistyped model name" 1 "mobilenet_v3: no such model file, nor a model name featcache knows (did you mean 'mobilenet_v2'?" \
