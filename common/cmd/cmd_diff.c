@@ -118,13 +118,18 @@ typedef struct {
  * rounding on top (none for f16 itself). Returns the largest error that makes, relative to
  * an image's largest |value|: half an f16 or bf16 step, and for u8 half a step of a channel's
  * grid, at most 1.125 * 2 * max|value| / 254 / 2 < 1/128 (codec.c u8_grid, f16_coarse). *f16:
- * the values are f16s (whose subnormals round by an absolute 2^-25). */
-static double side_precision(const fc_source *s, char *name, size_t cap, int *f16) {
+ * the values are f16s (whose subnormals round by an absolute 2^-25). *abs: an absolute error
+ * on top: a u8 channel whose range ends are f16 subnormals (below 2^-14) has them widened to
+ * a multiple of 2^-17 (f16_coarse), up to 2^-12 across zero, so its grid's half step reaches
+ * 2^-12 / 508 < 2^-20 whatever the values (features near 1e-7 read back as another u8
+ * store's or an f32 store's only within that). */
+static double side_precision(const fc_source *s, char *name, size_t cap, int *f16, double *abs) {
     fc_codec_kind k = s->prov.codec.kind;
     double eps = k == FC_CODEC_F32 ? 0 : k == FC_CODEC_F16 ? 0x1p-11 : k == FC_CODEC_BF16 ? 0x1p-8 : 1.0 / 128;
     int half = s->h5 && fc_h5feat_float16(s->h5) && k != FC_CODEC_F16;
     snprintf(name, cap, "%s%s", fc_codec_name(k), half ? " exported as float16" : "");
     *f16 = half || k == FC_CODEC_F16;
+    *abs = k == FC_CODEC_U8 ? 0x1p-20 : 0;
     return eps + (half ? 0x1p-11 : 0);
 }
 
@@ -144,7 +149,7 @@ static double side_precision(const fc_source *s, char *name, size_t cap, int *f1
 static void feat_rule_make(const fc_source s[2], double tol, feat_rule *r) {
     char na[64], nb[64];
     int ha, hb;
-    double ea = side_precision(&s[0], na, sizeof na, &ha), eb = side_precision(&s[1], nb, sizeof nb, &hb);
+    double aa, ab, ea = side_precision(&s[0], na, sizeof na, &ha, &aa), eb = side_precision(&s[1], nb, sizeof nb, &hb, &ab);
     int same = strcmp(na, nb) == 0;
     memset(r, 0, sizeof *r);
     if (tol == 0) {
@@ -153,7 +158,7 @@ static void feat_rule_make(const fc_source s[2], double tol, feat_rule *r) {
         r->tol = tol;
         snprintf(r->how, sizeof r->how, "within %g of each image's largest |value| (--tol; A: %s, B: %s)", tol, na, nb);
     } else {
-        r->tol = ea + eb + DIFF_F32_NOISE, r->slack = ha || hb ? 0x1p-24 : 0;
+        r->tol = ea + eb + DIFF_F32_NOISE, r->slack = (ha || hb ? 0x1p-24 : 0) + aa + ab;
         if (same)
             snprintf(r->how, sizeof r->how, "within %.2g of each image's largest |value| (both %s: float32 results "
                      "differ in the last bits with another --batch, --threads or CPU%s; --tol 0: exact)", r->tol, na,

@@ -314,6 +314,12 @@ grep -q "^features: 58 images in both compared within 0.016 .*(both u8: " "$T/.o
     || fail "u8 vs u8: $(grep '^features' "$T/.out")"
 "$MK" far8.db --count 60 --failed 2 --shape 4,4,64 --codec u8 --scale 1.03 >/dev/null
 expect_exit "diff of u8 stores 3% apart: different" 1 "58 with different features" "$FC" diff base8.db far8.db --quiet
+# review 14 L3: a u8 channel whose range is below f16's normal numbers (2^-14) is widened
+# to a multiple of 2^-17 (codec.c f16_coarse): its values carry an absolute error up to
+# 2^-12/508, which the rule allows on top (features of about 1e-6 had read "different")
+"$MK" tiny32.db --count 60 --failed 2 --codec f32 --scale 1e-7 >/dev/null
+"$MK" tiny8.db --count 60 --failed 2 --codec u8 --scale 1e-7 >/dev/null
+expect_exit "diff f32 vs u8 of features about 1e-6: the same" 0 "0 with different features, 58 the same (" "$FC" diff tiny32.db tiny8.db
 "$MK" far16.db --count 60 --failed 2 --scale 1.01 >/dev/null
 expect_exit "diff of f16 stores 1% apart: different" 1 "58 with different features, 0 identical" "$FC" diff whole.db far16.db --quiet
 "$FC" diff --help 2>&1 | grep -q -- "--tol REL" && ok "diff --help lists --tol" || fail "diff --help lacks --tol"

@@ -106,7 +106,7 @@ int main(int argc, char **argv) {
         fc_arg_long(&a, "runs", 0, 0, 19, &runs) != FC_ARGS_OK)
         goto usage;
     double scale;
-    if (fc_arg_double(&a, "scale", 1, 0.5, 2, &scale) != FC_ARGS_OK) goto usage;
+    if (fc_arg_double(&a, "scale", 1, 1e-12, 2, &scale) != FC_ARGS_OK) goto usage;
     feat_scale = (float)scale;
     const char *shape = fc_arg_str(&a, "shape", NULL);
     if (shape && sscanf(shape, "%d,%d,%d", &h, &w, &c) != 3) goto usage;
