@@ -136,7 +136,7 @@ static int round_end(const double *need, const int *idx, int k, int m, double bu
     return k;
 }
 
-/* Trains every config: groups of configs sharing pool, batch and seed together, in rounds
+/* Trains every config: groups of configs sharing pool, batch, seed and augment together, in rounds
  * that fit max_mem bytes (<= 0: 85% of MemAvailable now). A finished round's heads are
  * freed except the best so far when keep_best (only --best needs a head). */
 static int train_all(const fc_dataset *tr, const fc_dataset *va, sweep_run *r, int threads, int quiet,
@@ -168,7 +168,7 @@ static int train_all(const fc_dataset *tr, const fc_dataset *va, sweep_run *r, i
                     ck->r_epochs == 1 ? "" : "s", ck->r_steps ? " and part of the next" : "");
         fputc('\n', stderr);
     }
-    for (int i = 0; i < r->n; i++) /* compatibility is equality of (pool, batch, seed) */
+    for (int i = 0; i < r->n; i++) /* compatibility is equality of (pool, batch, seed, augment) */
         if (!done[i]) {
             groups++;
             for (int j = i; j < r->n; j++) done[j] |= fc_train_compatible(&r->cfg[i], &r->cfg[j]);
@@ -199,9 +199,12 @@ static int train_all(const fc_dataset *tr, const fc_dataset *va, sweep_run *r, i
         for (int k = 0; k < m; k = round_end(need, idx, k, m, budget)) rounds++;
         char bb[64], nb[64];
         fc_fmt_bytes(budget, bb, sizeof bb);
-        if (!quiet && groups > 1)
-            fprintf(stderr, "sweep: group %d/%d: %d config(s) sharing pool, batch and seed, trained together\n", g + 1,
-                    groups, m);
+        if (!quiet && groups > 1) { /* what the group's configs share, its values (fc_train_compatible) */
+            const fc_train_config *c = &r->cfg[idx[0]];
+            fprintf(stderr, "sweep: group %d/%d: %d config(s) sharing pool=%s batch=%d seed=%llu augment=%s, trained "
+                    "together\n", g + 1, groups, m, fc_pool_name(c->arch.pool), c->batch, (unsigned long long)c->seed,
+                    c->augment ? "true" : "false");
+        }
         if (!quiet && rounds > 1) {
             double total = 0;
             for (int k = 0; k < m; k++) total += need[idx[k]];

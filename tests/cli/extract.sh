@@ -190,6 +190,10 @@ cp "$T/leak/train/Pullover/$a" "$T/leak/test/Trouser/b.png"
 expect_exit "extract with an image in train and test" 0 "duplicates 1 (1 under another class or split" "$FC" extract "$T/leak" -m "$T/tiny.h5" -o "$T/leak.db" "${X[@]}"
 grep -qF "warning: test/Trouser/b.png (class Trouser, test) has the same content as train/Pullover/$a (class Pullover, train)" "$T/.err" &&
     grep -q "train/test leakage" "$T/.err" && ok "leakage warning names both paths, classes and splits" || fail "leakage warning: $(cat "$T/.err")"
+# the warning says which one is stored (the latter it names, seen first), and the store agrees
+grep -q "(class Pullover, train): the image is stored once, as the latter (an image in two splits" "$T/.err" \
+    && [ "$("$PY" -c "import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute(\"SELECT i.path || ' ' || i.split FROM images i JOIN classes c ON c.id = i.class_id WHERE c.name = 'Trouser' AND i.path LIKE '%b.png'\").fetchall())" "$T/leak.db")" = "[]" ] \
+    && ok "... it says the latter is stored, and the store holds that one" || fail "which copy: $(grep 'same content' "$T/.err")"
 cp "$T/leak/train/Pullover/$a" "$T/leak/train/Trouser/again.png"
 expect_exit "extract with one image in two classes" 0 "duplicates 2 (2 under another class" "$FC" extract "$T/leak" -m "$T/tiny.h5" -o "$T/leak.db" "${X[@]}"
 grep -qF "warning: train/Trouser/again.png (class Trouser, train) has the same content as train/Pullover/$a (class Pullover, train)" "$T/.err" &&

@@ -139,6 +139,11 @@ check "evaluate the sweep's best head" "$FC" evaluate "$S" "$T/best.h5"
 cp "$S" "$T/prog.db"
 expect_exit "sweep progress past the first config's last epoch" 0 "epoch 4/4" \
     "$FC" sweep "$T/prog.db" --grid 'epochs=2,4' -o "$T/ep.csv"
+# a grid with a batch axis trains a group per batch size; progress names what each shares
+cp "$S" "$T/grp.db"
+expect_exit "sweep with a batch axis: a group per value, named" 0 \
+    "sweep: group 2/2: 2 config(s) sharing pool=flatten batch=16 seed=1 augment=false, trained together" \
+    "$FC" sweep "$T/grp.db" --grid 'batch=8,16 lr=1e-4,1e-3' --epochs 1 -o "$T/grp.csv"
 # the sweep plot's legend of long labels widens the image rather than running off its edge
 cp "$S" "$T/long.db"
 check "sweep with five two-valued axes (long legend labels)" "$FC" sweep "$T/long.db" \
