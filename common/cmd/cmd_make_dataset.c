@@ -31,8 +31,8 @@ static const fc_opt opts[] = {
     {"output", 'o', "DIR", "output folder (created; must be empty unless --force)"},
     {"source", 'i', "DIR", "folder with {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz] (default " DEFAULT_SOURCE ")"},
     {"per-class", 'n', "N", "training images per class (default 100)"},
-    {"val-per-class", 0, "N", "validation images per class (default per-class/4)"},
-    {"test-per-class", 0, "N", "test images per class (default per-class/4)"},
+    {"val-per-class", 0, "N", "validation images per class (default per-class/4, at least 1)"},
+    {"test-per-class", 0, "N", "test images per class (default per-class/4, at least 1)"},
     {"classes", 'c', "LIST", "comma-separated class names or indices 0-9 (default all 10)"},
     {"size", 's', "N", "side in pixels, upscaled with nearest neighbour (default 28)"},
     {"force", 'f', NULL, "write into a non-empty output folder"},
@@ -102,6 +102,9 @@ static int parse_classes(const char *list, int selected[N_CLASSES], fc_status *s
             return fc_fail(st, FC_ERR_ARG, "unknown class '%.*s' (classes: T-shirt_top, Trouser, "
                            "Pullover, Dress, Coat, Sandal, Shirt, Sneaker, Bag, Ankle_boot or 0-9)",
                            (int)len, p);
+        if (selected[found])
+            return fc_fail(st, FC_ERR_ARG, "class '%.*s' is given twice in --classes (as %s)", (int)len, p,
+                           class_names[found]);
         selected[found] = 1;
         any = 1;
         p += len;
@@ -239,9 +242,11 @@ int cmd_make_dataset(int argc, char **argv) {
         fc_usage_error(spec.name, "-o DIR is required");
         goto done;
     }
+    /* at least one validation and one test image per class by default: with -n below 4,
+     * per/4 was 0, so no validation/ or test/ folder and extract read train/ as a class */
     if (fc_arg_long(&a, "per-class", 100, 1, 1000000, &per) != FC_ARGS_OK ||
-        fc_arg_long(&a, "val-per-class", per / 4, 0, 1000000, &nval) != FC_ARGS_OK ||
-        fc_arg_long(&a, "test-per-class", per / 4, 0, 1000000, &ntest) != FC_ARGS_OK ||
+        fc_arg_long(&a, "val-per-class", per >= 4 ? per / 4 : 1, 0, 1000000, &nval) != FC_ARGS_OK ||
+        fc_arg_long(&a, "test-per-class", per >= 4 ? per / 4 : 1, 0, 1000000, &ntest) != FC_ARGS_OK ||
         fc_arg_long(&a, "size", 28, 1, FC_IDX_MAX_SIDE, &side) != FC_ARGS_OK)
         goto done;
     fc_status st = {0};

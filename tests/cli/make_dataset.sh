@@ -50,7 +50,12 @@ diff -r "$OUT" "$T/out2" >/dev/null && ok "byte-identical output" || fail "outpu
 
 check "class subset" "$FC" make-dataset -i "$SRC" -o "$T/sub" --classes coat,Bag,1 --per-class 3 -q
 [ "$(ls "$T/sub/train" | tr '\n' ' ')" = "Bag Coat Trouser " ] && [ "$(ls "$T/sub/train/Bag" | wc -l)" -eq 3 ] \
-    && [ ! -d "$T/sub/validation" ] && ok "subset folders (per-class/4 = 0 validation)" || fail "subset: $(ls -R "$T/sub" | head)"
+    && [ "$(ls "$T/sub/validation/Bag" | wc -l)" -eq 1 ] && [ "$(ls "$T/sub/test/Coat" | wc -l)" -eq 1 ] \
+    && ok "subset folders (per-class 3: at least 1 validation and 1 test image, not 3/4 = 0)" || fail "subset: $(ls -R "$T/sub" | head)"
+expect_exit "a class given twice (by name in another case)" 2 "class 'coat' is given twice in --classes (as Coat)" \
+    "$FC" make-dataset -i "$SRC" -o "$T/x2" --classes Coat,coat
+expect_exit "a class given twice (by index and name)" 2 "class 'Coat' is given twice" "$FC" make-dataset -i "$SRC" -o "$T/x2" --classes 4,Coat
+[ ! -e "$T/x2" ] && ok "... nothing written" || fail "a refused make-dataset wrote $T/x2"
 
 expect_exit "refuses a non-empty folder" 1 "not empty" "$FC" make-dataset -i "$SRC" -o "$OUT" --per-class 1
 check "--force writes into it" "$FC" make-dataset -i "$SRC" -o "$OUT" --per-class 1 --force -q
