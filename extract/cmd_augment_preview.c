@@ -230,9 +230,13 @@ int cmd_augment_preview(int argc, char **argv) {
                                                       "would overwrite each other", a.pos[j], a.pos[i]);
                 goto done;
             }
-    if (c.store_k && c.k > c.store_k)
-        fprintf(stderr, "augment-preview: note: the store holds %d views per image; views %d-%d are drawn as "
-                        "extract --augment %d would make them\n", c.store_k, c.store_k, c.k - 1, c.k);
+    if (c.store_k && c.k > c.store_k) { /* "view 3" or "views 3-5" (views count from 0) */
+        char which[64];
+        if (c.k - 1 == c.store_k) snprintf(which, sizeof which, "view %d is", c.store_k);
+        else snprintf(which, sizeof which, "views %d-%d are", c.store_k, c.k - 1);
+        fprintf(stderr, "augment-preview: note: the store holds %d views per image; %s drawn as "
+                        "extract --augment %d would make them\n", c.store_k, which, c.k);
+    }
     if (fc_output_check(out, "-o", FC_OUT_PNG, (const char *const *)a.pos, a.npos, -1, &st) ||
         (tiles_dir && make_dir(tiles_dir, &st))) {
         r = fc_report("augment-preview", &st);

@@ -168,6 +168,14 @@ assert np.array_equal(orig, x0)
 g = Image.open(grid)
 assert g.format == "PNG" and g.size[0] >= 6 + 6 * 102 and g.size[1] == 24 + 118 + 6, g.size
 PY
+# views past the store's are drawn as a larger --augment would make them, and the note says which
+nv=$(sql "$T/a.db" "select views from augmentation")
+expect_exit "augment-preview --store -k $((nv + 1)) (one view past the store's $nv)" 0 \
+    "the store holds $nv views per image; view $nv is drawn as extract --augment $((nv + 1)) would make them" \
+    "$FC" augment-preview "$T/img/$pv" -o "$T/g4.png" --store "$T/a.db" -k $((nv + 1))
+expect_exit "... -k $((nv + 3)) (three past)" 0 \
+    "the store holds $nv views per image; views $nv-$((nv + 2)) are drawn as extract --augment $((nv + 3))" \
+    "$FC" augment-preview "$T/img/$pv" -o "$T/g6.png" --store "$T/a.db" -k $((nv + 3))
 expect_exit "augment-preview: --store with --size" 2 "--store takes" \
     "$FC" augment-preview "$T/img/$pv" -o "$T/g.png" --store "$T/a.db" --size 64
 expect_exit "augment-preview: bad spec" 2 "augment-spec" "$FC" augment-preview "$T/img/$pv" -o "$T/g.png" --augment-spec 'rescale=2'
