@@ -403,10 +403,15 @@ static void print_header(job *j) {
     else
         printf("by content hash (validation %.3g, test %.3g)\n", j->o.val_frac, j->o.test_frac);
     if (!s->split_dirs) note_split_like(s);
-    printf("backbone: %s (%s), layer %s, input %dx%d -> %dx%dx%d; preprocessing %s (%s); "
+    char shape[64];
+    if (p->feat_rank == 2) /* as `layers` shows a vector: Keras's (N, C) */
+        snprintf(shape, sizeof shape, "(%d), a vector", p->feat_c);
+    else
+        snprintf(shape, sizeof shape, "%dx%dx%d", p->feat_h, p->feat_w, p->feat_c);
+    printf("backbone: %s (%s), layer %s, input %dx%d -> %s; preprocessing %s (%s); "
            "resize %s; codec %s level %d\n",
-           p->arch, p->model_path, p->layer, p->in_h, p->in_w, p->feat_h, p->feat_w, p->feat_c,
-           p->preprocess, j->pre_source, p->resize, fc_codec_name(p->codec.kind), p->codec.level);
+           p->arch, p->model_path, p->layer, p->in_h, p->in_w, shape, p->preprocess, j->pre_source, p->resize,
+           fc_codec_name(p->codec.kind), p->codec.level);
     if (j->o.shard_n > 1) printf("shard %d of %d\n", j->o.shard_i, j->o.shard_n);
     fflush(stdout);
 }

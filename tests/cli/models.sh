@@ -170,7 +170,7 @@ cmp -s "$T/ni.db" "$T/ni.before" && ok "... the store left unchanged" || fail "a
 expect_exit "extract -m mobilenet_v2 (fetched default) without --layer: its conv base" 0 "layer out_relu by default" \
     env XDG_CACHE_HOME="$T/xdg" "$FC" extract "$T/nsimg" -m mobilenet_v2 -o "$T/ns.db"
 grep -q "layer out_relu, input 24x24 -> 6x6x32" "$T/.out" && ok "... stores out_relu maps (6x6x32)" || fail "default cut: $(grep backbone "$T/.out")"
-expect_exit "extract -m mobilenet_v2 --layer dense_1: the classifier output when asked" 0 "layer dense_1, input 24x24 -> 1x1x2" \
+expect_exit "extract -m mobilenet_v2 --layer dense_1: the classifier output when asked" 0 "layer dense_1, input 24x24 -> (2), a vector" \
     env XDG_CACHE_HOME="$T/xdg" "$FC" extract "$T/nsimg" -m mobilenet_v2 -o "$T/ns2.db" --layer dense_1
 grep -q "by default" "$T/.err" && fail "default-layer note with --layer" || ok "no default-layer note with --layer"
 expect_exit "a model file without --layer: its output" 0 "layer dense_1" "$FC" extract "$T/nsimg" -m "$M/tfjs_mnv2" -o "$T/ns3.db" --preprocess rescale
