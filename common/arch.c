@@ -214,6 +214,68 @@ static int build_mobilenet_v2(ab *a, fc_status *st) {
     return a_top(a, x, "global_average_pooling2d", st);
 }
 
+/* ---- MobileNet (v1): keras.applications.mobilenet, any alpha ----
+ * conv1 (3x3 / 2, 'same' as tf.keras builds it; Keras 2.2.4 padded ((0,1),(0,1)) and used
+ * 'valid', the same at even sizes), then 13 depthwise-separable blocks; a stride-2 block
+ * pads ((0,1),(0,1)) and convolves 'valid' in every version (not 'same' at odd sizes). The
+ * widths are 32..1024 times alpha: read from the file's kernels (a weights file names no
+ * alpha), alpha 1 for random weights. BN epsilon 1e-3, ReLU6. */
+static int a_pad01(ab *a, int in, const char *name, int *idx, fc_status *st) {
+    fc_node n;
+    int rc = a_node(a, &n, FC_OP_ZEROPAD, "ZeroPadding2D", name, &in, 1, st);
+    n.pad_t = n.pad_l = 0, n.pad_b = n.pad_r = 1;
+    return rc ? rc : a_add(a, &n, 0, idx, st);
+}
+
+static int dw_separable(ab *a, int x, int filters, int stride, int id, int *out, fc_status *st) {
+    char nm[64];
+    int rc = 0;
+#define NM(fmt) (snprintf(nm, sizeof nm, fmt, id), nm)
+    if (stride == 2 && (rc = a_pad01(a, x, NM("conv_pad_%d"), &x, st))) return rc;
+    fc_node n;
+    if ((rc = a_node(a, &n, FC_OP_DEPTHWISE, "DepthwiseConv2D", NM("conv_dw_%d"), &x, 1, st))) return rc;
+    n.kh = n.kw = 3, n.sh = n.sw = stride, n.pad = stride == 2 ? FC_PAD_VALID : FC_PAD_SAME;
+    if ((rc = a_add(a, &n, 0, &x, st)) || (rc = a_bn(a, x, NM("conv_dw_%d_bn"), 1e-3f, 1, &x, st)) ||
+        (rc = a_relu(a, x, NM("conv_dw_%d_relu"), 6, &x, st)) ||
+        (rc = a_conv(a, x, NM("conv_pw_%d"), filters, 1, 1, 1, FC_PAD_SAME, FC_ACT_LINEAR, 0, &x, st)) ||
+        (rc = a_bn(a, x, NM("conv_pw_%d_bn"), 1e-3f, 1, &x, st)) || (rc = a_relu(a, x, NM("conv_pw_%d_relu"), 6, &x, st)))
+        return rc;
+#undef NM
+    *out = x;
+    return 0;
+}
+
+static int build_mobilenet(ab *a, fc_status *st) {
+    static const struct { int f, s; } blk[13] = {{64, 1},  {128, 2}, {128, 1}, {256, 2}, {256, 1}, {512, 2}, {512, 1},
+                                                 {512, 1}, {512, 1}, {512, 1}, {512, 1}, {1024, 2}, {1024, 1}};
+    const int from_file = a->kb.ws->get != NULL; /* widths from the kernels (alpha) */
+    int x, rc = a_input(a, &x, st);
+    if (rc || (rc = a_conv(a, x, "conv1", from_file ? -1 : 32, 3, 3, 2, FC_PAD_SAME, FC_ACT_LINEAR, 0, &x, st)) ||
+        (rc = a_bn(a, x, "conv1_bn", 1e-3f, 1, &x, st)) || (rc = a_relu(a, x, "conv1_relu", 6, &x, st)))
+        return rc;
+    for (int i = 0; i < 13 && !rc; i++) rc = dw_separable(a, x, from_file ? -1 : blk[i].f, blk[i].s, i + 1, &x, st);
+    if (rc) return rc;
+    a->kb.g->output = x;
+    /* include_top=True (mobilenet_1_0_224_tf.h5): GAP -> (1, 1, C) -> dropout -> conv_preds
+     * (1x1, 1000, bias) -> (1000) -> softmax; the dropout is the identity at inference */
+    fc_wsrc *ws = a->kb.ws;
+    if (!ws->has_layer || !ws->has_layer(ws->ctx, "conv_preds")) return 0;
+    fc_node n;
+    if ((rc = a_node(a, &n, FC_OP_GAP, "GlobalAveragePooling2D", "global_average_pooling2d", &x, 1, st))) return rc;
+    n.keepdims = 1;
+    if ((rc = a_add(a, &n, 0, &x, st)) ||
+        (rc = a_conv(a, x, "conv_preds", 1000, 1, 1, 1, FC_PAD_SAME, FC_ACT_LINEAR, 1, &x, st)) ||
+        (rc = a_node(a, &n, FC_OP_RESHAPE, "Reshape", "reshape_2", &x, 1, st)))
+        return rc;
+    n.shape[0] = 1000, n.shape_rank = 1;
+    if ((rc = a_add(a, &n, 0, &x, st)) || (rc = a_node(a, &n, FC_OP_ACTIVATION, "Activation", "predictions", &x, 1, st)))
+        return rc;
+    n.act = FC_ACT_SOFTMAX;
+    if ((rc = a_add(a, &n, 0, &x, st))) return rc;
+    a->kb.g->output = x;
+    return 0;
+}
+
 /* ---- ResNet50 (tf.keras naming: conv1_conv, conv2_block1_1_conv, ...) ---- */
 static int res_block(ab *a, int x, int filters, int stride, int shortcut_conv, const char *p,
                      int *out, fc_status *st) {
@@ -442,12 +504,13 @@ static const struct {
     {"vgg19", "block5_conv4", NULL},
     {"vgg16", "block5_conv3", "block5_conv4"},
     {"mobilenet_v2", "block_16_project", NULL},
+    {"mobilenet", "conv_pw_13", NULL},
     {"resnet50", "conv5_block3_3_conv", NULL},
     {"resnet50", "res5c_branch2c", NULL}, /* Keras <= 2.2.4 naming */
     {"inception_v3", "mixed10", NULL},
 };
 
-const char *fc_arch_list(void) { return "vgg16, vgg19, resnet50, inception_v3, mobilenet_v2"; }
+const char *fc_arch_list(void) { return "vgg16, vgg19, resnet50, inception_v3, mobilenet_v2, mobilenet"; }
 
 int fc_arch_known(const char *arch) {
     for (size_t i = 0; i < sizeof archs / sizeof archs[0]; i++)
@@ -486,6 +549,7 @@ int fc_arch_build(const char *arch, fc_graph *g, fc_wsrc *ws, fc_status *st) {
     if (!strcmp(arch, "vgg16")) rc = build_vgg(&a, 3, st);
     else if (!strcmp(arch, "vgg19")) rc = build_vgg(&a, 4, st);
     else if (!strcmp(arch, "mobilenet_v2")) rc = build_mobilenet_v2(&a, st);
+    else if (!strcmp(arch, "mobilenet")) rc = build_mobilenet(&a, st);
     else if (!strcmp(arch, "resnet50")) rc = build_resnet50(&a, st);
     else if (!strcmp(arch, "inception_v3")) rc = build_inception_v3(&a, st);
     else rc = fc_fail(st, FC_ERR_ARG, "unknown architecture '%s' (known: %s)", arch, fc_arch_list());

@@ -36,6 +36,7 @@ static const char *keras_weights_file(const char *arch) {
         {"resnet50", "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"},
         {"inception_v3", "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"},
         {"mobilenet_v2", "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"},
+        {"mobilenet", "mobilenet_1_0_224_tf_no_top.h5"},
     };
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
         if (!strcmp(files[i].arch, arch)) return files[i].file;
@@ -141,7 +142,7 @@ int fc_model_load(const char *spec, fc_graph **out, fc_status *st) {
         int e = errno;
         /* a bare word that is no file: most likely a mistyped model name (review 12 B F9) */
         if (!strchr(spec, '/') && !strchr(spec, '.') && strlen(spec) < 64) {
-            static const char *const names[] = {"mobilenet_v2", "inception_v3", "vgg16", "vgg19", "resnet50"};
+            static const char *const names[] = {"mobilenet_v2", "inception_v3", "vgg16", "vgg19", "resnet50", "mobilenet"};
             const char *near = NULL;
             int best = 4;
             for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
@@ -150,7 +151,7 @@ int fc_model_load(const char *spec, fc_graph **out, fc_status *st) {
             }
             return fc_fail(st, FC_ERR_IO, "%s: no such model file, nor a model name featcache knows (%s%s%s%s)", spec,
                            near ? "did you mean '" : "", near ? near : "", near ? "'? " : "",
-                           "names: mobilenet_v2, inception_v3 (fetch-model), vgg16, vgg19, resnet50 (Keras's cache)");
+                           "names: mobilenet_v2, inception_v3 (fetch-model), vgg16, vgg19, resnet50, mobilenet (Keras's cache)");
         }
         return fc_fail(st, FC_ERR_IO, "%s: cannot open model: %s", spec, strerror(e));
     }

@@ -150,6 +150,7 @@ int fc_node_load_weights(fc_node *n, int cin, int flags, const char *kvar, fc_ws
     if (rc) return rc;
     n->w_len = cnt;
     if (n->op == FC_OP_DEPTHWISE) nout = d[2] * d[3];
+    if (n->op == FC_OP_CONV2D && n->filters < 0) nout = n->filters = (int)d[3]; /* width from the file */
     if (flags & FC_W_BIAS) {
         int64_t eb[1] = {nout}, db[1];
         rc = get_var(ws, group, layer, "bias", 1, eb, db, &n->b, &cnt, -0.1f, 0.1f, st);

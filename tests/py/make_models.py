@@ -266,6 +266,26 @@ def mobilenet_v2(h, w, full=True, widths=None):
     return n
 
 
+def mobilenet_v1(h, w, alpha=0.25):
+    """keras.applications.MobileNet(alpha, include_top=False) as tf.keras builds it: conv1
+    'same', stride-2 blocks ZeroPadding2D(((0, 1), (0, 1))) + 'valid' (not 'same' at odd sizes)"""
+    n = Net("mobilenet_%.2f_%d" % (alpha, h), (h, w, 3))
+    n.conv("conv1", int(32 * alpha), s=2, bias=False)
+    n.bn("conv1_bn")
+    n.add("ReLU", "conv1_relu", max_value=6.0)
+    blocks = [(64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2)] + [(512, 1)] * 5 + [(1024, 2), (1024, 1)]
+    for i, (f, s) in enumerate(blocks, 1):
+        if s == 2:
+            n.add("ZeroPadding2D", "conv_pad_%d" % i, padding=[[0, 1], [0, 1]])
+        n.dwconv("conv_dw_%d" % i, s=s, padding="same" if s == 1 else "valid")
+        n.bn("conv_dw_%d_bn" % i)
+        n.add("ReLU", "conv_dw_%d_relu" % i, max_value=6.0)
+        n.conv("conv_pw_%d" % i, int(f * alpha), k=1, bias=False)
+        n.bn("conv_pw_%d_bn" % i)
+        n.add("ReLU", "conv_pw_%d_relu" % i, max_value=6.0)
+    return n
+
+
 IMAGENET_STDDEV_RGB = [0.229, 0.224, 0.225]
 ZOO = ["gelu", "elu", "selu", "softplus", "softsign", "exponential", "hard_silu", "hard_swish", "mish", "leaky_relu"]
 
@@ -729,6 +749,14 @@ def main():
         with h5py.File(os.path.join(out, path), "w") as f:
             write_weight_groups(f, [("input_1", [])] + layer_groups(n), "tf")
         save_case(out, cases, path, n, 77, 75, None, True, 1)
+        # MobileNet (v1) at alpha 0.25: the widths come from the file; odd sizes show the
+        # ((0, 1), (0, 1)) padding of its stride-2 blocks
+        n = mobilenet_v1(37, 35)
+        path = "mobilenet_2_5_224_tf_no_top.h5"
+        with h5py.File(os.path.join(out, path), "w") as f:
+            write_weight_groups(f, [("input_1", [])] + layer_groups(n), "tf")
+        save_case(out, cases, path, n, 37, 35, None, True, 1)
+        save_case(out, cases, "mobilenet:" + path, n, 37, 35, "conv_pw_5_relu", True, 1)
 
     write_bad(out, os.path.join(out, "tiny_vgg.h5"))
     hard_sigmoid_cases(out, cases)

@@ -329,6 +329,8 @@ static void test_arches(void) {
     check_arch("inception_v3", "mixed7", 150, 7, 768, 0);
     check_arch("mobilenet_v2", NULL, 224, 7, 1280, 2257984);
     check_arch("mobilenet_v2", NULL, 225, 8, 1280, 2257984);
+    check_arch("mobilenet", NULL, 224, 7, 1024, 3228864); /* keras.applications.MobileNet(include_top=False) */
+    check_arch("mobilenet", NULL, 150, 4, 1024, 3228864); /* ((0,1),(0,1)) + valid: 75 -> 37 -> 18+1 -> 9 -> 4 */
     fc_status st = {0};
     fc_graph *g = fc_graph_create(&st);
     CHECK(fc_arch_build_random("alexnet", g, 1, &st) == FC_ERR_ARG && strstr(st.msg, "alexnet"), "%s", st.msg);
@@ -365,15 +367,17 @@ static void test_resnet50_keras2(void) {
 }
 
 static int has_top(void *ctx, const char *layer) { return !strcmp(layer, "predictions"); }
+/* MobileNet (v1)'s classifier: conv_preds (newer Keras also name its softmax "predictions") */
+static int has_top_v1(void *ctx, const char *layer) { return !strcmp(layer, "conv_preds") || has_top(ctx, layer); }
 
 /* include_top=True weights files get the ImageNet classifier (keras.applications counts). */
 static void test_include_top(void) {
-    const char *arch[3] = {"mobilenet_v2", "resnet50", "inception_v3"};
-    const int64_t want[3] = {3538984, 25636712, 23851784};
-    for (int i = 0; i < 3; i++) {
+    const char *arch[4] = {"mobilenet_v2", "resnet50", "inception_v3", "mobilenet"};
+    const int64_t want[4] = {3538984, 25636712, 23851784, 4253864};
+    for (int i = 0; i < 4; i++) {
         fc_status st = {0};
         fc_graph *g = fc_graph_create(&st);
-        fc_wsrc ws = {NULL, NULL, has_top, "top", NULL, 5};
+        fc_wsrc ws = {NULL, NULL, i == 3 ? has_top_v1 : has_top, "top", NULL, 5};
         CHECK(fc_arch_build(arch[i], g, &ws, &st) == 0, "%s: %s", arch[i], st.msg);
         int64_t p = 0;
         for (int k = 0; k < g->n_nodes; k++) p += g->nodes[k].params;
@@ -394,6 +398,8 @@ static void test_detect(void) {
     CHECK(!strcmp(fc_arch_detect(vgg16, 4), "vgg16"), "vgg16");
     CHECK(!strcmp(fc_arch_detect(vgg19, 2), "vgg19"), "vgg19");
     CHECK(!strcmp(fc_arch_detect(mnv2, 3), "mobilenet_v2"), "mnv2");
+    const char *mnv1[] = {"conv1", "conv_dw_13", "conv_pw_13", "conv_pw_13_bn"};
+    CHECK(!strcmp(fc_arch_detect(mnv1, 4), "mobilenet"), "mobilenet v1");
     CHECK(!strcmp(fc_arch_detect(inc, 2), "inception_v3"), "inception");
     CHECK(fc_arch_detect(other, 1) == NULL, "unknown");
 }
