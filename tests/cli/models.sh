@@ -57,6 +57,15 @@ if [ -f "$M/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5" ]; then
     expect_exit "bare vgg19 without file" 1 "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5" env HOME="$T/home" KERAS_HOME= "$FC" layers vgg19
     expect_exit "wrong arch for weights" 1 "block3_conv4': weight 'kernel' is missing" "$FC" layers "vgg19:$M/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
 fi
+if [ -f "$M/mobilenet_2_5_224_tf_no_top.h5" ]; then # MobileNet v1, alpha 0.25
+    mkdir -p "$T/kh/models"
+    ln -s "$M/mobilenet_2_5_224_tf_no_top.h5" "$T/kh/models/mobilenet_1_0_224_tf_no_top.h5"
+    check "layers mobilenet (bare name, \$KERAS_HOME/models)" env KERAS_HOME="$T/kh" "$FC" layers mobilenet --size 150
+    grep -q 'conv_pw_13_relu .*(4, 4, 256)' "$T/.out" && grep -q '218544 parameters' "$T/.out" && grep -q 'conv_pad_12 ' "$T/.out" \
+        && ok "layers: MobileNet v1 alpha 0.25 at 150 -> 4x4x256 (widths from the file), 218544 params" \
+        || fail "layers: MobileNet v1 at 150: $(tail -3 "$T/.out")"
+    expect_exit "mobilenet_v2:PATH of a v1 file" 1 "weight" "$FC" layers "mobilenet_v2:$M/mobilenet_2_5_224_tf_no_top.h5"
+fi
 if [ -f "$M/inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5" ]; then
     check "layers inception_v3 mixed7@150" "$FC" layers "$M/inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5" --size 150 --layer mixed7
     grep -q 'mixed7 .*Concatenate .*(7, 7, 768)' "$T/.out" && grep -q '(inception_v3)' "$T/.out" \
