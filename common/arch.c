@@ -353,10 +353,12 @@ static int build_resnet50_k2(ab *a, fc_status *st) {
     return rc ? rc : a_top(a, x, "avg_pool", st);
 }
 
-static int build_resnet50(ab *a, fc_status *st) {
-    if (a->kb.ws->has_layer && a->kb.ws->has_layer(a->kb.ws->ctx, "res2a_branch2a"))
+/* ResNet50 / 101 / 152 (keras.applications.resnet: stack1 with 3, 4, 6|23|36, 3 blocks) */
+static int build_resnet(ab *a, int depth, fc_status *st) {
+    if (depth == 50 && a->kb.ws->has_layer && a->kb.ws->has_layer(a->kb.ws->ctx, "res2a_branch2a"))
         return build_resnet50_k2(a, st);
-    static const int filters[4] = {64, 128, 256, 512}, blocks[4] = {3, 4, 6, 3};
+    static const int filters[4] = {64, 128, 256, 512};
+    const int blocks[4] = {3, depth == 152 ? 8 : 4, depth == 50 ? 6 : depth == 101 ? 23 : 36, 3};
     int x, rc = a_input(a, &x, st);
     if (rc || (rc = a_zeropad(a, x, "conv1_pad", 3, &x, st)) ||
         (rc = a_conv(a, x, "conv1_conv", 64, 7, 7, 2, FC_PAD_VALID, FC_ACT_LINEAR, 1, &x, st)) ||
@@ -505,12 +507,14 @@ static const struct {
     {"vgg16", "block5_conv3", "block5_conv4"},
     {"mobilenet_v2", "block_16_project", NULL},
     {"mobilenet", "conv_pw_13", NULL},
-    {"resnet50", "conv5_block3_3_conv", NULL},
+    {"resnet152", "conv4_block36_3_conv", NULL},
+    {"resnet101", "conv4_block23_3_conv", "conv4_block36_3_conv"},
+    {"resnet50", "conv5_block3_3_conv", "conv4_block7_3_conv"},
     {"resnet50", "res5c_branch2c", NULL}, /* Keras <= 2.2.4 naming */
     {"inception_v3", "mixed10", NULL},
 };
 
-const char *fc_arch_list(void) { return "vgg16, vgg19, resnet50, inception_v3, mobilenet_v2, mobilenet"; }
+const char *fc_arch_list(void) { return "vgg16, vgg19, resnet50, resnet101, resnet152, inception_v3, mobilenet_v2, mobilenet"; }
 
 int fc_arch_known(const char *arch) {
     for (size_t i = 0; i < sizeof archs / sizeof archs[0]; i++)
@@ -550,7 +554,9 @@ int fc_arch_build(const char *arch, fc_graph *g, fc_wsrc *ws, fc_status *st) {
     else if (!strcmp(arch, "vgg19")) rc = build_vgg(&a, 4, st);
     else if (!strcmp(arch, "mobilenet_v2")) rc = build_mobilenet_v2(&a, st);
     else if (!strcmp(arch, "mobilenet")) rc = build_mobilenet(&a, st);
-    else if (!strcmp(arch, "resnet50")) rc = build_resnet50(&a, st);
+    else if (!strcmp(arch, "resnet50")) rc = build_resnet(&a, 50, st);
+    else if (!strcmp(arch, "resnet101")) rc = build_resnet(&a, 101, st);
+    else if (!strcmp(arch, "resnet152")) rc = build_resnet(&a, 152, st);
     else if (!strcmp(arch, "inception_v3")) rc = build_inception_v3(&a, st);
     else rc = fc_fail(st, FC_ERR_ARG, "unknown architecture '%s' (known: %s)", arch, fc_arch_list());
     if (!rc) snprintf(g->arch, sizeof g->arch, "%s", arch);

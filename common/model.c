@@ -2,7 +2,8 @@
  * ARCH:PATH (weights-only file with a built-in topology), a TF.js folder or model.json,
  * a Keras .h5 file (full model, or weights-only detected from its layer names), or a bare
  * architecture name: mobilenet_v2 / inception_v3 = the fetched default model (else the
- * Keras cache), vgg16 / vgg19 / resnet50 = the weights file in ~/.keras/models. */
+ * Keras cache), vgg16 / vgg19 / resnet50 / resnet101 / resnet152 / mobilenet = the weights file in
+ * ~/.keras/models. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -34,6 +35,8 @@ static const char *keras_weights_file(const char *arch) {
         {"vgg16", "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"},
         {"vgg19", "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"},
         {"resnet50", "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"},
+        {"resnet101", "resnet101_weights_tf_dim_ordering_tf_kernels_notop.h5"},
+        {"resnet152", "resnet152_weights_tf_dim_ordering_tf_kernels_notop.h5"},
         {"inception_v3", "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"},
         {"mobilenet_v2", "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"},
         {"mobilenet", "mobilenet_1_0_224_tf_no_top.h5"},
@@ -142,7 +145,7 @@ int fc_model_load(const char *spec, fc_graph **out, fc_status *st) {
         int e = errno;
         /* a bare word that is no file: most likely a mistyped model name (review 12 B F9) */
         if (!strchr(spec, '/') && !strchr(spec, '.') && strlen(spec) < 64) {
-            static const char *const names[] = {"mobilenet_v2", "inception_v3", "vgg16", "vgg19", "resnet50", "mobilenet"};
+            static const char *const names[] = {"mobilenet_v2", "inception_v3", "vgg16", "vgg19", "resnet50", "resnet101", "resnet152", "mobilenet"};
             const char *near = NULL;
             int best = 4;
             for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
@@ -151,7 +154,7 @@ int fc_model_load(const char *spec, fc_graph **out, fc_status *st) {
             }
             return fc_fail(st, FC_ERR_IO, "%s: no such model file, nor a model name featcache knows (%s%s%s%s)", spec,
                            near ? "did you mean '" : "", near ? near : "", near ? "'? " : "",
-                           "names: mobilenet_v2, inception_v3 (fetch-model), vgg16, vgg19, resnet50, mobilenet (Keras's cache)");
+                           "names: mobilenet_v2, inception_v3 (fetch-model), vgg16, vgg19, resnet50, resnet101, resnet152, mobilenet (Keras's cache)");
         }
         return fc_fail(st, FC_ERR_IO, "%s: cannot open model: %s", spec, strerror(e));
     }

@@ -325,6 +325,8 @@ static void test_arches(void) {
     check_arch("vgg16", NULL, 240, 7, 512, 14714688);
     check_arch("vgg19", NULL, 224, 7, 512, 20024384);
     check_arch("resnet50", NULL, 224, 7, 2048, 23587712);
+    check_arch("resnet101", NULL, 224, 7, 2048, 42658176); /* keras.applications counts, include_top=False */
+    check_arch("resnet152", NULL, 160, 5, 2048, 58370944);
     check_arch("inception_v3", NULL, 299, 8, 2048, 21802784);
     check_arch("inception_v3", "mixed7", 150, 7, 768, 0);
     check_arch("mobilenet_v2", NULL, 224, 7, 1280, 2257984);
@@ -394,6 +396,12 @@ static void test_detect(void) {
     const char *inc[] = {"conv2d_1", "mixed10"};
     const char *other[] = {"dense_1"};
     const char *res_old[] = {"conv1", "res5c_branch2c"};
+    const char *r50[] = {"conv4_block6_3_conv", "conv5_block3_3_conv"};
+    const char *r101[] = {"conv4_block7_3_conv", "conv4_block23_3_conv", "conv5_block3_3_conv"};
+    const char *r152[] = {"conv4_block7_3_conv", "conv4_block23_3_conv", "conv4_block36_3_conv", "conv5_block3_3_conv"};
+    CHECK(!strcmp(fc_arch_detect(r50, 2), "resnet50"), "resnet50");
+    CHECK(!strcmp(fc_arch_detect(r101, 3), "resnet101"), "resnet101");
+    CHECK(!strcmp(fc_arch_detect(r152, 4), "resnet152"), "resnet152");
     CHECK(!strcmp(fc_arch_detect(res_old, 2), "resnet50"), "old resnet");
     CHECK(!strcmp(fc_arch_detect(vgg16, 4), "vgg16"), "vgg16");
     CHECK(!strcmp(fc_arch_detect(vgg19, 2), "vgg19"), "vgg19");
