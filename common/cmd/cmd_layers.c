@@ -21,9 +21,9 @@ static const fc_cmd_spec layers_spec = {
     "layers", "MODEL [--size N|HxW] [--layer NAME]",
     "List a model's layers: index, name, class, output shape, parameters, MACs and the\n"
     "trainable flag. MODEL is a Keras .h5 file, ARCH:WEIGHTS.h5, a TF.js folder,\n"
-    "mobilenet_v2 / inception_v3 (after 'featcache fetch-model'), or the name of a\n"
-    "keras.applications weights file in ~/.keras/models (vgg16, vgg19, resnet50, resnet101,\n"
-    "resnet152, mobilenet).",
+    "mobilenet_v2 / inception_v3 (after 'featcache fetch-model'), or vgg16, vgg19, resnet50,\n"
+    "resnet101, resnet152 or mobilenet for that keras.applications weights file in\n"
+    "~/.keras/models.",
     layer_opts, 1, 1,
 };
 
