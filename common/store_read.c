@@ -33,8 +33,10 @@ int fc_store_foreach(fc_store *s, int split, int decode, fc_store_visit fn, void
                      fc_status *st) {
     static const char *sql =
         "SELECT i.sha256, i.path, c.name, i.split, i.status, i.error, i.bytes, i.width, "
-        "i.height, f.blob, f.checksum FROM images i JOIN classes c ON c.id = i.class_id LEFT JOIN features f "
-        "ON f.sha256 = i.sha256 WHERE ?1 < 0 OR i.split = ?1 ORDER BY i.split, c.name, i.path";
+        "i.height, f.blob, f.checksum, i.class_id, i.split IN (0, 1, 2) AND i.status IN (0, 1) FROM images i "
+        "LEFT JOIN classes c ON c.id = i.class_id LEFT JOIN features f ON f.sha256 = i.sha256 "
+        "WHERE ?1 < 0 OR i.split = ?1 OR i.split NOT IN (0, 1, 2) OR i.status NOT IN (0, 1) OR c.id IS NULL "
+        "ORDER BY i.split, c.name, i.path";
     if (decode && !s->have_prov)
         return fc_fail(st, FC_ERR_FORMAT, "%s: store has no provenance", s->path);
     sqlite3_stmt *q = NULL;
@@ -52,6 +54,21 @@ int fc_store_foreach(fc_store *s, int split, int decode, fc_store_visit fn, void
         const uint8_t *blob = sqlite3_column_blob(q, 9);
         size_t len = (size_t)sqlite3_column_bytes(q, 9);
         const float *x = NULL;
+        /* a damaged or hand-edited store: an image whose class id the classes table does not
+         * hold, or whose split or status is out of range, is named here rather than left out
+         * (merge and export had dropped it with exit 0, train counted it missing) */
+        const char *damage = NULL;
+        if (sqlite3_column_type(q, 2) == SQLITE_NULL) damage = "a class id that the classes table does not hold";
+        else if (!*rec.class_name) damage = "an empty class name";
+        else if (!*rec.path) damage = "an empty path";
+        else if (!sqlite3_column_int(q, 12)) damage = "a split or status out of range";
+        if (damage) {
+            rc = fc_fail(st, FC_ERR_FORMAT, "%s: image %s (%s; class id %s, split %s, status %s) has %s "
+                         "(the store is damaged; `featcache verify` lists all)", s->path,
+                         *rec.path ? rec.path : "''", rec.sha256, col_text(q, 11), col_text(q, 3),
+                         col_text(q, 4), damage);
+            break;
+        }
         if (rec.status == FC_IMG_OK && !blob) {
             rc = fc_fail(st, FC_ERR_FORMAT, "%s: image %s (%s) has no features", s->path, rec.path,
                          rec.sha256);
@@ -293,6 +310,9 @@ static void verify_links(verifier *v) {
          "WHERE i.sha256 IS NULL ORDER BY 1", "features without an image: %s"},
         {"SELECT i.path FROM images i LEFT JOIN classes c ON c.id = i.class_id "
          "WHERE c.id IS NULL ORDER BY 1", "image with an unknown class: %s"},
+        {"SELECT i.path FROM images i JOIN classes c ON c.id = i.class_id "
+         "WHERE c.name = '' ORDER BY 1", "image whose class has an empty name: %s"},
+        {"SELECT sha256 FROM images WHERE path = '' ORDER BY 1", "image with an empty path: %s"},
         {"SELECT p.path FROM paths p LEFT JOIN images i ON i.sha256 = p.sha256 "
          "WHERE i.sha256 IS NULL ORDER BY 1", "path of an unknown image: %s"},
         /* No "every image has a path entry" rule: a file edited in place moves its path

@@ -17,6 +17,20 @@ cp "$G/models/tiny_vgg.h5" "$G/model.h5"
 "$FC" export "$G/store.db" "$G/export.h5" >/dev/null 2>&1 || fail "fixture: export"
 $PY "$ROOT/tests/py/make_hostile.py" "$G/hostile" || fail "fixture: make_hostile.py"
 cp "$G/store.db" "$G/target.db"   # stores that bad commands try to write into
+# store_edit OUT SQL...: a copy of the good store with SQL statements applied (a damaged or
+# hand-edited store; PRAGMAs such as ignore_check_constraints allowed), the WAL folded in.
+store_edit() {
+    local out=$1; shift
+    cp "$G/store.db" "$out" && /usr/bin/python3 -c '
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+for q in sys.argv[2:]:
+    c.execute(q)
+c.commit()
+c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+c.close()' "$out" "$@"
+}
+export -f store_edit
 sum_before=$(sha256sum "$G/target.db" | cut -d' ' -f1)
 
 rows=0
