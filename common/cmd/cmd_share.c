@@ -235,6 +235,7 @@ typedef struct {
     const plan *p;
     int input, reencode;
     const char *src_path; /* the input being copied, for messages */
+    const fc_provenance *src_prov; /* its provenance: what its blobs must be */
     size_t dim, in_batch, written;
     float *buf; /* dim floats: a winner's decoded blob (stores are read with decode=0) */
     fc_status *st;
@@ -280,6 +281,18 @@ static int copy_one(void *vctx, const fc_image_rec *rec, const float *x, const u
     } else if (!x) {
         c->rc = fc_fail(c->st, FC_ERR_INTERNAL, "%s: features of %s (%s) missing", c->src_path, rec->path, rec->sha256);
     } else if (!c->reencode && blob) {
+        /* a blob of another codec than its store's provenance says (a damaged or edited
+         * store; it decoded, since blobs say what they are) is the input's fault: named by
+         * the input, not by OUT's temp file */
+        fc_blob_info bi;
+        if (fc_codec_peek(blob, len, &bi, NULL) == 0 &&
+            (bi.kind != c->src_prov->codec.kind || bi.channels != c->src_prov->feat_c)) {
+            c->rc = fc_fail(c->st, FC_ERR_FORMAT, "%s: features of %s (%s) are %s with %d channels, but the store's "
+                            "provenance says %s with %d (the store is damaged; `featcache verify %s` lists all); "
+                            "nothing written", c->src_path, rec->path, rec->sha256, fc_codec_name(bi.kind),
+                            bi.channels, fc_codec_name(c->src_prov->codec.kind), c->src_prov->feat_c, c->src_path);
+            return 1;
+        }
         c->rc = fc_store_put_blob(c->out, rec, blob, len, sum, c->st);
     } else {
         c->rc = fc_store_put(c->out, rec, x, c->st);
@@ -359,7 +372,7 @@ static int write_output(fc_source *src, int nsrc, const plan *p, const fc_proven
         goto out;
     c.out = s;
     for (int i = 0; i < nsrc && !rc; i++) {
-        c.input = i, c.src_path = src[i].path;
+        c.input = i, c.src_path = src[i].path, c.src_prov = &src[i].prov;
         /* blobs go verbatim only when they are what OUT's codec would write: same kind,
          * zstd level and layout (`merge --level 19` recorded 19 over level-3 blobs) */
         const fc_codec_params *ic = &src[i].prov.codec, *oc = &prov->codec;
