@@ -329,7 +329,12 @@ int fc_views_common_config(fc_store *const *stores, int n, fc_views_config *out,
             continue;
         }
         with++;
-        if (fc_aug_parse(c.spec, &sp, st)) return -fc_wrap(st, "%s: augmentation", fc_store_path(stores[i]));
+        if (fc_aug_parse(c.spec, &sp, st)) { /* the store's record, not the command line: exit 1 */
+            fc_wrap(st, "%s: the augmentation spec the store records does not parse (the store is damaged)",
+                    fc_store_path(stores[i]));
+            st->code = FC_ERR_FORMAT;
+            return -FC_ERR_FORMAT;
+        }
         if (!out->views) {
             *out = c, first = sp;
         } else if (!fc_aug_spec_equal(&first, &sp) || out->seed != c.seed) {
