@@ -12,6 +12,7 @@
 #include "h5feat_int.h"
 #include "augment.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -683,6 +684,25 @@ void fc_h5feat_row(const fc_h5feat *f, size_t i, fc_image_rec *rec, int *label) 
     if (label) *label = f->labels[i];
 }
 
+/* Features are finite (a store's codecs refuse NaN and Inf): an export's rows are checked
+ * as they are read, so train, sweep, evaluate and export refuse such a row as import and
+ * merge do, naming the image (train had written a head with NaN weights, exit 0). */
+static int check_finite(fc_h5feat *f, size_t i0, size_t count, const float *x, fc_status *st) {
+    for (size_t j = 0; j < count; j++) {
+        size_t bad = 0;
+        const float *r = x + j * f->dim;
+        for (size_t k = 0; k < f->dim; k++) bad += !isfinite(r[k]);
+        if (bad) {
+            fc_image_rec rec;
+            fc_h5feat_row(f, i0 + j, &rec, NULL);
+            return fc_fail(st, FC_ERR_FORMAT, "%s: features of %s (%s): %zu non-finite value(s) (NaN or Inf), "
+                           "which would train a head of NaNs: /features row %zu refused", f->path, rec.path,
+                           rec.sha256, bad, i0 + j);
+        }
+    }
+    return 0;
+}
+
 int fc_h5feat_read(fc_h5feat *f, size_t i0, size_t count, float *out, fc_status *st) {
     if (i0 > f->n || count > f->n - i0)
         return fc_fail(st, FC_ERR_INTERNAL, "%s: rows %zu+%zu out of range", f->path, i0, count);
@@ -701,7 +721,7 @@ int fc_h5feat_read(fc_h5feat *f, size_t i0, size_t count, float *out, fc_status 
     if (!ok)
         return fc_fail(st, FC_ERR_FORMAT, "%s: cannot read /features rows %zu..%zu (corrupt data)",
                        f->path, i0, i0 + count - 1);
-    return 0;
+    return check_finite(f, i0, count, out, st);
 }
 
 size_t fc_h5feat_views(const fc_h5feat *f, char *spec, size_t cap, uint64_t *seed, int *k) {
@@ -723,6 +743,10 @@ int fc_h5feat_read_view(fc_h5feat *f, size_t i, int64_t *row, int32_t *view, flo
     if (fsp >= 0) H5Sclose(fsp);
     fc_h5_quiet_end(q);
     if (!ok) return fc_fail(st, FC_ERR_FORMAT, "%s: cannot read /views row %zu (corrupt data)", f->path, i);
+    for (size_t k = 0; k < f->dim; k++)
+        if (!isfinite(x[k]))
+            return fc_fail(st, FC_ERR_FORMAT, "%s: /views row %zu holds non-finite values (NaN or Inf), which "
+                           "would train a head of NaNs: refused", f->path, i);
     *row = f->view_of[i], *view = f->view_index[i];
     return 0;
 }

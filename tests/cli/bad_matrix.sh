@@ -31,6 +31,18 @@ c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 c.close()' "$out" "$@"
 }
 export -f store_edit
+# h5_edit SRC OUT PYTHON: a copy of SRC ($G/export.h5, $G/head.h5 ...) edited in place with h5py
+# (PYTHON sees the file opened r+ as f, and numpy as np)
+h5_edit() {
+    cp "$1" "$2" && /usr/bin/python3 -c '
+import sys, json
+import h5py
+import numpy as np
+f = h5py.File(sys.argv[1], "r+")
+exec(sys.argv[2])
+f.close()' "$2" "$3"
+}
+export -f h5_edit
 sum_before=$(sha256sum "$G/target.db" | cut -d' ' -f1)
 
 rows=0
