@@ -4,7 +4,6 @@
 #include <hdf5.h>
 #include <errno.h>
 #include <jansson.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -311,16 +310,31 @@ static int get_weights(hid_t loc, const char *name, float *dst, int rank, const 
     if (H5Lexists(loc, name, H5P_DEFAULT) <= 0)
         return fc_fail(st, FC_ERR_FORMAT, "%s: weights '%s' missing", path, name);
     hid_t d = H5Dopen2(loc, name, H5P_DEFAULT), sp = d >= 0 ? H5Dget_space(d) : -1, t = d >= 0 ? H5Dget_type(d) : -1;
-    hsize_t dims[4] = {0};
+    hsize_t dims[32] = {0};
     int r = sp >= 0 ? H5Sget_simple_extent_ndims(sp) : -1, ok = 0;
-    if (r == rank && H5Sget_simple_extent_dims(sp, dims, NULL) == rank && H5Tget_class(t) == H5T_FLOAT) {
+    int got = r >= 0 && r <= 32 ? H5Sget_simple_extent_dims(sp, dims, NULL) : -1;
+    int is_float = t >= 0 && H5Tget_class(t) == H5T_FLOAT;
+    if (r == rank && got == rank && is_float) {
         ok = 1;
         for (int i = 0; i < rank; i++) ok &= dims[i] == want[i];
     }
-    if (!ok) {
-        fc_fail(st, FC_ERR_FORMAT, "%s: weights '%s' have rank %d shape (%llu, %llu), expected (%llu%s%llu)", path,
-                name, r, (unsigned long long)dims[0], (unsigned long long)dims[1], (unsigned long long)want[0],
-                rank > 1 ? ", " : "", rank > 1 ? (unsigned long long)want[1] : 0ULL);
+    if (!ok) { /* shapes as Keras and h5py print them: (3,) (392, 8) */
+        char have[400] = "?", exp[100];
+        if (got >= 0) {
+            int n = snprintf(have, sizeof have, "(");
+            for (int i = 0; i < got && n < (int)sizeof have - 40; i++)
+                n += snprintf(have + n, sizeof have - n, "%s%llu", i ? ", " : "", (unsigned long long)dims[i]);
+            snprintf(have + n, sizeof have - n, "%s)", got == 1 ? "," : "");
+        }
+        if (rank > 1)
+            snprintf(exp, sizeof exp, "(%llu, %llu)", (unsigned long long)want[0], (unsigned long long)want[1]);
+        else
+            snprintf(exp, sizeof exp, "(%llu,)", (unsigned long long)want[0]);
+        if (!is_float && got >= 0)
+            fc_fail(st, FC_ERR_FORMAT, "%s: weights '%s' are not floating point (shape %s; expected float32 %s)",
+                    path, name, have, exp);
+        else
+            fc_fail(st, FC_ERR_FORMAT, "%s: weights '%s' have shape %s, expected %s", path, name, have, exp);
     } else if (fc_h5_check_extent(d, (size_t)want[0] * (rank > 1 ? (size_t)want[1] : 1) * sizeof(float), name, st)) {
         fc_wrap(st, "%s", path);
         ok = 0;
