@@ -41,6 +41,13 @@ int fc_source_open(const char *path, fc_source *s, fc_status *st) {
     if (fc_is_hdf5(path)) {
         int rc = fc_h5feat_open(path, &s->h5, st);
         if (!rc) s->prov = *fc_h5feat_provenance(s->h5);
+        /* featcache never writes an export without images (export refuses such a store):
+         * importing, merging or re-exporting one would make an empty store or file, exit 0 */
+        if (!rc && fc_h5feat_count(s->h5) == 0) {
+            rc = fc_fail(st, FC_ERR_FORMAT, "%s: the export holds no images (/features has 0 rows)", path);
+            fc_h5feat_close(s->h5);
+            s->h5 = NULL;
+        }
         return rc;
     }
     int rc = fc_store_open(path, FC_STORE_READ, &s->store, st);
@@ -553,6 +560,11 @@ static int run_share(const share_job *j, char **inputs, int n) {
         if ((rc = fc_h5feat_open(inputs[0], &src[0].h5, &st))) goto out;
         src[0].prov = *fc_h5feat_provenance(src[0].h5);
         opened = 1;
+        if (fc_h5feat_count(src[0].h5) == 0) {
+            rc = fc_fail(&st, FC_ERR_FORMAT, "%s: the export holds no images (/features has 0 rows): %s not written",
+                         inputs[0], j->out);
+            goto out;
+        }
     }
     for (; opened < n; opened++)
         if ((rc = fc_source_open(inputs[opened], &src[opened], &st))) goto out;
