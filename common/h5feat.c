@@ -73,6 +73,11 @@ static size_t zstd_filter(unsigned flags, size_t cd_n, const unsigned cd[], size
             want > ZSTD_CHUNK_MAX)
             return 0;
         if (!(out = H5allocate_memory(want ? want : 1, 0))) return 0;
+        size_t expect = fc_h5_chunk_expect(); /* the chunk's size: a shorter frame would be read past */
+        if (expect && want != expect) {
+            H5free_memory(out);
+            return 0;
+        }
         n = ZSTD_decompress(out, want, *buf, nbytes);
         if (ZSTD_isError(n) || n != want) goto fail;
     } else {
@@ -293,7 +298,7 @@ static int read_strings(hid_t file, const char *name, hsize_t n, char ***out, fc
     if (d < 0) return FC_ERR_FORMAT;
     if (!(v = fc_calloc(n ? n : 1, sizeof *v, st)) || (t = H5Dget_type(d)) < 0) goto out;
     if (H5Tis_variable_str(t) > 0) {
-        if ((mt = fc_h5_vlen_str()) < 0 || H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) < 0)
+        if ((mt = fc_h5_vlen_str()) < 0 || fc_h5_dread(d, mt, H5S_ALL, H5S_ALL, v) < 0)
             goto bad;
         for (hsize_t i = 0; i < n; i++) { /* move into malloc'd memory, bounded */
             char *s = v[i];
@@ -312,7 +317,7 @@ static int read_strings(hid_t file, const char *name, hsize_t n, char ***out, fc
         if (sz == 0 || sz >= MAX_STR || n > (hsize_t)(((size_t)1 << 34) / (sz + 1))) goto bad;
         if (!(fixed = fc_malloc((size_t)n * (sz + 1) + 1, st))) goto out;
         if ((mt = H5Tcopy(t)) < 0 || H5Tset_strpad(mt, H5T_STR_NULLTERM) < 0 ||
-            H5Tset_size(mt, sz + 1) < 0 || H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, fixed) < 0)
+            H5Tset_size(mt, sz + 1) < 0 || fc_h5_dread(d, mt, H5S_ALL, H5S_ALL, fixed) < 0)
             goto bad;
         for (hsize_t i = 0; i < n; i++) {
             char *s = fixed + i * (sz + 1);
@@ -466,7 +471,7 @@ static int load_rows(fc_h5feat *f, hsize_t n, fc_status *st) {
     if ((rc = check_classes(f, st))) return rc;
     if ((d = open_1d(f->file, "labels", H5T_INTEGER, n, &nl, st)) < 0) return FC_ERR_FORMAT;
     if (!(f->labels = fc_malloc((size_t)(n ? n : 1) * sizeof *f->labels, st))) goto fail;
-    if (H5Dread(d, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, f->labels) < 0) {
+    if (fc_h5_dread(d, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, f->labels) < 0) {
         rc = fc_fail(st, FC_ERR_FORMAT, "cannot read /labels");
         goto out;
     }
@@ -517,7 +522,7 @@ static int read_ints(hid_t file, const char *name, hsize_t n, hid_t memtype, voi
     hsize_t got = 0;
     hid_t d = open_1d(file, name, H5T_INTEGER, n, &got, st);
     if (d < 0) return FC_ERR_FORMAT;
-    int rc = H5Dread(d, memtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0
+    int rc = fc_h5_dread(d, memtype, H5S_ALL, H5S_ALL, out) < 0
                  ? fc_fail(st, FC_ERR_FORMAT, "cannot read /%s", name) : 0;
     H5Dclose(d);
     return rc;
@@ -714,7 +719,7 @@ int fc_h5feat_read(fc_h5feat *f, size_t i0, size_t count, float *out, fc_status 
     hid_t fsp = H5Dget_space(f->feat), msp = H5Screate_simple(4, cnt, NULL);
     int ok = fsp >= 0 && msp >= 0 &&
              H5Sselect_hyperslab(fsp, H5S_SELECT_SET, start, NULL, cnt, NULL) >= 0 &&
-             H5Dread(f->feat, H5T_NATIVE_FLOAT, msp, fsp, H5P_DEFAULT, out) >= 0;
+             fc_h5_dread(f->feat, H5T_NATIVE_FLOAT, msp, fsp, out) >= 0;
     if (msp >= 0) H5Sclose(msp);
     if (fsp >= 0) H5Sclose(fsp);
     fc_h5_quiet_end(q);
@@ -738,7 +743,7 @@ int fc_h5feat_read_view(fc_h5feat *f, size_t i, int64_t *row, int32_t *view, flo
     fc_h5_quiet q = fc_h5_quiet_begin();
     hid_t fsp = H5Dget_space(f->views), msp = H5Screate_simple(4, cnt, NULL);
     int ok = fsp >= 0 && msp >= 0 && H5Sselect_hyperslab(fsp, H5S_SELECT_SET, start, NULL, cnt, NULL) >= 0 &&
-             H5Dread(f->views, H5T_NATIVE_FLOAT, msp, fsp, H5P_DEFAULT, x) >= 0;
+             fc_h5_dread(f->views, H5T_NATIVE_FLOAT, msp, fsp, x) >= 0;
     if (msp >= 0) H5Sclose(msp);
     if (fsp >= 0) H5Sclose(fsp);
     fc_h5_quiet_end(q);

@@ -5,6 +5,9 @@
 #include "h5guard.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <zlib.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -209,7 +212,186 @@ out:
     return rc;
 }
 
+/* ---- filtered chunks (see h5util.h) ---- */
+
+#define FILTER_ZSTD 32015
+#define CHUNK_MAX ((size_t)1 << 30)
+
+static __thread size_t g_chunk_expect;
+
+size_t fc_h5_chunk_expect(void) { return g_chunk_expect; }
+
+/* The decoded size of one gzip (zlib) stream, counted through a small window; stops
+ * counting past `limit`. -1: not a complete zlib stream. */
+static long long inflated_size(const unsigned char *in, size_t n, size_t limit) {
+    static __thread unsigned char win[65536];
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (n > UINT32_MAX || inflateInit(&z) != Z_OK) return -1;
+    z.next_in = (unsigned char *)in;
+    z.avail_in = (uInt)n;
+    int r;
+    do {
+        z.next_out = win;
+        z.avail_out = sizeof win;
+        r = inflate(&z, Z_NO_FLUSH);
+    } while (r == Z_OK && z.total_out <= limit);
+    long long got = (long long)z.total_out;
+    inflateEnd(&z);
+    return r == Z_STREAM_END ? got : -1;
+}
+
+/* Before HDF5 decodes them: every gzip chunk that a read of `sel` (H5S_ALL: all) touches
+ * must decode to exactly `bytes` (zstd chunks are checked by featcache's own filter, which
+ * reads the size from the frame). The pipeline is one fc_h5_check_pipeline accepted.
+ * 0 ok, -1 a bad chunk or an error. */
+static int check_gzip_chunks(hid_t d, hid_t pl, hid_t sel, size_t bytes) {
+    int gz = -1, fl = -1, nf = H5Pget_nfilters(pl);
+    for (int i = 0; i < nf; i++) {
+        unsigned flags, cd[8];
+        size_t ncd = 8;
+        H5Z_filter_t id = H5Pget_filter2(pl, (unsigned)i, &flags, &ncd, cd, 0, NULL, NULL);
+        if (id == H5Z_FILTER_DEFLATE) gz = i;
+        if (id == H5Z_FILTER_FLETCHER32) fl = i;
+    }
+    if (gz < 0) return 0;
+    hsize_t cdim[32], lo[32], hi[32], dims[32], off[32];
+    int r = H5Pget_chunk(pl, 32, cdim);
+    hid_t sp = H5Dget_space(d);
+    int rank = sp >= 0 ? H5Sget_simple_extent_ndims(sp) : -1, ok = 0;
+    if (rank == r && rank > 0 && rank <= 32 && H5Sget_simple_extent_dims(sp, dims, NULL) == rank) {
+        ok = 1;
+        if (sel == H5S_ALL) {
+            for (int i = 0; i < rank; i++) lo[i] = 0, hi[i] = dims[i] ? dims[i] - 1 : 0, ok &= dims[i] > 0;
+            if (!ok) ok = 2; /* an empty dataset: nothing to read */
+        } else {
+            ok = H5Sget_select_npoints(sel) <= 0 ? 2 : H5Sget_select_bounds(sel, lo, hi) >= 0;
+        }
+    }
+    if (sp >= 0) H5Sclose(sp);
+    if (ok != 1) return ok == 2 ? 0 : -1;
+    for (int i = 0; i < rank; i++) {
+        if (!cdim[i]) return -1;
+        lo[i] = lo[i] / cdim[i] * cdim[i], off[i] = lo[i];
+    }
+    unsigned char *buf = NULL;
+    size_t cap = 0;
+    int rc = 0;
+    for (;;) { /* every chunk origin from lo to hi, the last axis fastest */
+        hsize_t stored = 0;
+        uint32_t mask = 0;
+        if (H5Dget_chunk_storage_size(d, off, &stored) >= 0 && stored > 0) { /* else never written: fill value */
+            if (stored > ((hsize_t)1 << 31)) {
+                rc = -1;
+                break;
+            }
+            if (stored > cap) {
+                unsigned char *nb = realloc(buf, (size_t)stored);
+                if (!nb) {
+                    rc = -1;
+                    break;
+                }
+                buf = nb, cap = (size_t)stored;
+            }
+            if (H5Dread_chunk(d, H5P_DEFAULT, off, &mask, buf) < 0) {
+                rc = -1;
+                break;
+            }
+            size_t n = (size_t)stored;
+            if (fl >= 0 && !(mask & (1u << fl))) { /* the checksum comes off first */
+                if (n < 4) {
+                    rc = -1;
+                    break;
+                }
+                n -= 4;
+            }
+            long long got = mask & (1u << gz) ? (long long)n : inflated_size(buf, n, bytes);
+            if (got != (long long)bytes) {
+                rc = -1;
+                break;
+            }
+        }
+        int k = rank - 1;
+        while (k >= 0 && off[k] + cdim[k] > hi[k]) off[k] = lo[k], k--;
+        if (k < 0) break;
+        off[k] += cdim[k];
+    }
+    free(buf);
+    return rc;
+}
+
+/* The bytes one chunk of d holds once decoded (0: not chunked, not filtered, or unknown). */
+static size_t chunk_bytes(hid_t d) {
+    hid_t pl = H5Dget_create_plist(d), t = -1;
+    size_t bytes = 0;
+    hsize_t dims[32];
+    int nd;
+    if (pl < 0) return 0;
+    if (H5Pget_layout(pl) == H5D_CHUNKED && H5Pget_nfilters(pl) > 0 && (nd = H5Pget_chunk(pl, 32, dims)) > 0 &&
+        nd <= 32 && (t = H5Dget_type(d)) >= 0) {
+        size_t el = H5Tget_size(t);
+        if (H5Tget_class(t) == H5T_VLEN || H5Tis_variable_str(t) > 0) { /* on disk: length + heap id */
+            hid_t f = H5Iget_file_id(d), fcpl = f >= 0 ? H5Fget_create_plist(f) : -1;
+            size_t sa = 8, ss = 8;
+            if (fcpl >= 0) H5Pget_sizes(fcpl, &sa, &ss), H5Pclose(fcpl);
+            if (f >= 0) H5Fclose(f);
+            el = 4 + sa + 4;
+        }
+        bytes = el;
+        for (int i = 0; i < nd && bytes; i++) bytes = dims[i] && bytes <= CHUNK_MAX / dims[i] ? bytes * dims[i] : 0;
+    }
+    if (t >= 0) H5Tclose(t);
+    H5Pclose(pl);
+    return bytes;
+}
+
+int fc_h5_check_pipeline(hid_t d, const char *path, fc_status *st) {
+    hid_t pl = H5Dget_create_plist(d);
+    if (pl < 0) return fc_fail(st, FC_ERR_FORMAT, "dataset '%s': no creation properties", path);
+    int nf = H5Pget_layout(pl) == H5D_CHUNKED ? H5Pget_nfilters(pl) : 0, comp = -1, shuf = -1, fl = -1, ok = 1;
+    char list[256] = "";
+    for (int i = 0; i < nf; i++) {
+        unsigned flags, cd[8];
+        size_t ncd = 8;
+        char name[64] = "";
+        H5Z_filter_t id = H5Pget_filter2(pl, (unsigned)i, &flags, &ncd, cd, sizeof name, name, NULL);
+        size_t l = strlen(list);
+        snprintf(list + l, sizeof list - l, "%s%d%s%s%s", i ? ", " : "", (int)id, name[0] ? " (" : "", name,
+                 name[0] ? ")" : "");
+        if (id == H5Z_FILTER_DEFLATE || id == FILTER_ZSTD) ok &= comp < 0, comp = i;
+        else if (id == H5Z_FILTER_SHUFFLE) ok &= shuf < 0, shuf = i;
+        else if (id == H5Z_FILTER_FLETCHER32) ok &= fl < 0, fl = i;
+        else ok = 0;
+    }
+    H5Pclose(pl);
+    /* the decompressor's output must be the chunk itself: shuffle (same size) before it,
+     * the fletcher32 checksum (stripped first when reading) after it */
+    if (nf > 0 && (!ok || comp < 0 || (shuf >= 0 && shuf > comp) || (fl >= 0 && fl < comp)))
+        return fc_fail(st, FC_ERR_UNSUPPORTED, "dataset '%s' uses the HDF5 filters %s: featcache reads gzip or zstd "
+                       "(32015) compression, optionally with shuffle before it and fletcher32 after it (write the "
+                       "file with h5py's compression=\"gzip\")", path, list);
+    return 0;
+}
+
+herr_t fc_h5_dread(hid_t d, hid_t mem_type, hid_t mem_space, hid_t file_space, void *buf) {
+    fc_status ign = {0};
+    if (fc_h5_check_pipeline(d, "", &ign)) return -1;
+    size_t bytes = chunk_bytes(d);
+    if (bytes) {
+        hid_t pl = H5Dget_create_plist(d);
+        int bad = pl < 0 || check_gzip_chunks(d, pl, file_space, bytes) != 0;
+        if (pl >= 0) H5Pclose(pl);
+        if (bad) return -1;
+    }
+    g_chunk_expect = bytes;
+    herr_t r = H5Dread(d, mem_type, mem_space, file_space, H5P_DEFAULT, buf);
+    g_chunk_expect = 0;
+    return r;
+}
+
 int fc_h5_check_extent(hid_t d, size_t nbytes_mem, const char *path, fc_status *st) {
+    int prc = fc_h5_check_pipeline(d, path, st);
+    if (prc) return prc;
     hid_t pl = H5Dget_create_plist(d);
     H5D_layout_t layout = pl >= 0 ? H5Pget_layout(pl) : H5D_LAYOUT_ERROR;
     if (pl >= 0) H5Pclose(pl);
@@ -272,7 +454,7 @@ int fc_h5_read_floats(hid_t loc, const char *path, int rank, const int64_t *expe
         rc = FC_ERR_NOMEM;
         goto out;
     }
-    if (n && H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
+    if (n && fc_h5_dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, buf) < 0) {
         rc = fc_fail(st, FC_ERR_FORMAT, "cannot read weight '%s' (damaged or truncated file?)", path);
         goto out;
     }

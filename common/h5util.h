@@ -46,6 +46,21 @@ int fc_h5_read_floats(hid_t loc, const char *path, int rank, const int64_t *expe
  * reads as its fill value: gigabytes from a file of a few KB). */
 int fc_h5_check_extent(hid_t d, size_t nbytes_mem, const char *path, fc_status *st);
 
+/* Reading filtered (compressed) chunks safely. libhdf5 1.10.8 copies a whole chunk out of
+ * whatever its filter pipeline returned: a chunk that decodes to fewer bytes than the
+ * chunk holds (a short gzip or zstd stream, or a forged filter parameter) is read past the
+ * end of its buffer (a heap over-read: garbage features, exit 0). So featcache reads only
+ * the pipelines it knows (fc_h5_check_pipeline: gzip or zstd, shuffle before it, fletcher32
+ * after it), and fc_h5_dread checks that every chunk a read touches decodes to the chunk's
+ * size before HDF5 decodes it (gzip: inflated once more to count; zstd: featcache's own
+ * filter compares the frame's content size): any other length fails the read.
+ * fc_h5_dread: H5Dread with that check (every featcache read of a dataset goes through it);
+ * < 0 on failure, as H5Dread. fc_h5_chunk_expect: the decoded chunk size of the dataset
+ * being read (0: unknown), for the zstd filter. */
+int fc_h5_check_pipeline(hid_t d, const char *path, fc_status *st);
+herr_t fc_h5_dread(hid_t d, hid_t mem_type, hid_t mem_space, hid_t file_space, void *buf);
+size_t fc_h5_chunk_expect(void);
+
 /* "(3, 3, 64, 128)"; negative dims print as "?". */
 void fc_fmt_dims(char *buf, size_t cap, const int64_t *d, int rank);
 

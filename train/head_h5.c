@@ -338,7 +338,7 @@ static int get_weights(hid_t loc, const char *name, float *dst, int rank, const 
     } else if (fc_h5_check_extent(d, (size_t)want[0] * (rank > 1 ? (size_t)want[1] : 1) * sizeof(float), name, st)) {
         fc_wrap(st, "%s", path);
         ok = 0;
-    } else if (dst && H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, dst) < 0) {
+    } else if (dst && fc_h5_dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, dst) < 0) {
         fc_fail(st, FC_ERR_FORMAT, "%s: cannot read weights '%s'", path, name);
         ok = 0;
     }
