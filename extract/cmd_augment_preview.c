@@ -88,7 +88,10 @@ static int configure(const fc_args *a, preview_cfg *c, fc_status *st) {
                      store);
     if (!rc && fc_resize_parse(p->resize, &c->resize))
         rc = fc_fail(st, FC_ERR_FORMAT, "%s: unknown resize rule '%s'", store, p->resize);
-    if (!rc && fc_aug_parse(vc.spec, &c->aug, st)) rc = fc_wrap(st, "%s: augmentation", store);
+    if (!rc && fc_aug_parse(vc.spec, &c->aug, st)) { /* the store's record: a damaged store, exit 1 */
+        fc_wrap(st, "%s: the augmentation spec the store records does not parse (the store is damaged)", store);
+        rc = st->code = FC_ERR_FORMAT;
+    }
     if (!rc) {
         c->h = p->in_h, c->w = p->in_w, c->seed = vc.seed, c->store_k = vc.views;
         snprintf(c->spec_text, sizeof c->spec_text, "%s", vc.spec);

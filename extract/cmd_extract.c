@@ -689,7 +689,12 @@ static int setup_augment(job *j, fc_status *st) {
     if (rc) return rc;
     if (!o->augment && !have.views) return FC_OK;
     const char *text = o->augment_spec ? o->augment_spec : have.views ? have.spec : FC_AUG_DEFAULT_SPEC;
-    if (fc_aug_parse(text, &j->aug_spec, st)) return fc_wrap(st, "%s: augmentation", j->o.store);
+    if (fc_aug_parse(text, &j->aug_spec, st)) {
+        if (o->augment_spec) return fc_wrap(st, "%s: augmentation", j->o.store);
+        /* the store's record (--augment-spec was checked as a usage error): a damaged store */
+        fc_wrap(st, "%s: the augmentation spec the store records does not parse (the store is damaged)", j->o.store);
+        return st->code = FC_ERR_FORMAT;
+    }
     fc_views_config want = {0};
     fc_aug_format(&j->aug_spec, want.spec, sizeof want.spec);
     want.seed = o->augment_seed_given || !have.views ? (uint64_t)o->augment_seed : have.seed;

@@ -17,11 +17,14 @@ cp "$G/models/tiny_vgg.h5" "$G/model.h5"
 "$FC" export "$G/store.db" "$G/export.h5" >/dev/null 2>&1 || fail "fixture: export"
 $PY "$ROOT/tests/py/make_hostile.py" "$G/hostile" || fail "fixture: make_hostile.py"
 cp "$G/store.db" "$G/target.db"   # stores that bad commands try to write into
-# store_edit OUT SQL...: a copy of the good store with SQL statements applied (a damaged or
-# hand-edited store; PRAGMAs such as ignore_check_constraints allowed), the WAL folded in.
+# store_edit [--from SRC] OUT SQL...: a copy of the good store (or of SRC; SRC = OUT edits it in
+# place) with SQL statements applied (a damaged or hand-edited store; PRAGMAs such as
+# ignore_check_constraints allowed), the WAL folded in.
 store_edit() {
+    local src="$G/store.db"
+    if [ "$1" = --from ]; then src=$2; shift 2; fi
     local out=$1; shift
-    cp "$G/store.db" "$out" && /usr/bin/python3 -c '
+    { [ "$src" = "$out" ] || cp "$src" "$out"; } && /usr/bin/python3 -c '
 import sqlite3, sys
 c = sqlite3.connect(sys.argv[1])
 for q in sys.argv[2:]:
