@@ -252,6 +252,23 @@ static int check_ids(fc_store *s, fc_status *st) {
     if (ver < 1)
         return fc_fail(st, FC_ERR_FORMAT, "%s: store format version %lld is invalid", s->path,
                        (long long)ver);
+    /* featcache makes tables and indexes only: a view (a recursive one made `info` and
+     * `runs` loop forever) or a trigger (run by the next write) is SQL from whoever made the
+     * file, and is not run. A schema that does not read is left to the provenance read. */
+    sqlite3_stmt *q = NULL;
+    int bad = 0;
+    char what[300] = "";
+    if (sqlite3_prepare_v2(s->db, "SELECT type, name FROM sqlite_master WHERE type NOT IN ('table', 'index') "
+                           "ORDER BY name LIMIT 1", -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW) {
+        const char *t = (const char *)sqlite3_column_text(q, 0), *n = (const char *)sqlite3_column_text(q, 1);
+        snprintf(what, sizeof what, "a %.20s '%.200s'", t ? t : "?", n ? n : ""); /* printed escaped */
+        bad = 1;
+    }
+    sqlite3_finalize(q);
+    if (bad)
+        return fc_fail(st, FC_ERR_FORMAT, "%s: the store holds %s, which featcache never makes (a hand-edited or "
+                       "hostile store): not read", s->path, what);
     return FC_OK;
 }
 
