@@ -893,7 +893,8 @@ static int load_common(const char *path, int split, int views, fc_dataset *ds, f
             goto out;
         }
     rc = load_split(f, split, ds, st);
-    if (!rc && views && (rc = load_views(f, split, ds, st))) fc_wrap(st, "%s", path);
+    if (!rc && views && (rc = load_views(f, split, ds, st)) && strncmp(st->msg, path, strlen(path)) != 0)
+        fc_wrap(st, "%s", path); /* (the messages of fc_h5feat_read_view name it already) */
 out:
     fc_h5feat_close(f);
     if (rc) { /* what fc_dataset_free does, without linking dataset.c into every user */
