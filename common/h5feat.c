@@ -51,6 +51,7 @@ struct fc_h5feat {
     int8_t *split;
     /* augmented views (optional): /views, /view_of, /view_index, augment_* attributes */
     hid_t views;
+    int feat_checked, views_checked; /* every chunk of /features, /views checked (fc_h5_check_chunks) */
     size_t n_views;
     int64_t *view_of;
     int32_t *view_index;
@@ -717,9 +718,10 @@ int fc_h5feat_read(fc_h5feat *f, size_t i0, size_t count, float *out, fc_status 
                       (hsize_t)f->prov.feat_c};
     fc_h5_quiet q = fc_h5_quiet_begin();
     hid_t fsp = H5Dget_space(f->feat), msp = H5Screate_simple(4, cnt, NULL);
-    int ok = fsp >= 0 && msp >= 0 &&
+    if (!f->feat_checked) f->feat_checked = fc_h5_check_chunks(f->feat) == 0 ? 1 : -1;
+    int ok = f->feat_checked > 0 && fsp >= 0 && msp >= 0 &&
              H5Sselect_hyperslab(fsp, H5S_SELECT_SET, start, NULL, cnt, NULL) >= 0 &&
-             fc_h5_dread(f->feat, H5T_NATIVE_FLOAT, msp, fsp, out) >= 0;
+             fc_h5_dread_checked(f->feat, H5T_NATIVE_FLOAT, msp, fsp, out) >= 0;
     if (msp >= 0) H5Sclose(msp);
     if (fsp >= 0) H5Sclose(fsp);
     fc_h5_quiet_end(q);
@@ -742,8 +744,10 @@ int fc_h5feat_read_view(fc_h5feat *f, size_t i, int64_t *row, int32_t *view, flo
     hsize_t cnt[4] = {1, (hsize_t)f->prov.feat_h, (hsize_t)f->prov.feat_w, (hsize_t)f->prov.feat_c};
     fc_h5_quiet q = fc_h5_quiet_begin();
     hid_t fsp = H5Dget_space(f->views), msp = H5Screate_simple(4, cnt, NULL);
-    int ok = fsp >= 0 && msp >= 0 && H5Sselect_hyperslab(fsp, H5S_SELECT_SET, start, NULL, cnt, NULL) >= 0 &&
-             fc_h5_dread(f->views, H5T_NATIVE_FLOAT, msp, fsp, x) >= 0;
+    if (!f->views_checked) f->views_checked = fc_h5_check_chunks(f->views) == 0 ? 1 : -1;
+    int ok = f->views_checked > 0 && fsp >= 0 && msp >= 0 &&
+             H5Sselect_hyperslab(fsp, H5S_SELECT_SET, start, NULL, cnt, NULL) >= 0 &&
+             fc_h5_dread_checked(f->views, H5T_NATIVE_FLOAT, msp, fsp, x) >= 0;
     if (msp >= 0) H5Sclose(msp);
     if (fsp >= 0) H5Sclose(fsp);
     fc_h5_quiet_end(q);

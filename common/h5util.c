@@ -373,20 +373,40 @@ int fc_h5_check_pipeline(hid_t d, const char *path, fc_status *st) {
     return 0;
 }
 
-herr_t fc_h5_dread(hid_t d, hid_t mem_type, hid_t mem_space, hid_t file_space, void *buf) {
+/* The pipeline check, then the gzip chunks of sel (H5S_ALL: all) checked; the chunk size. */
+static int check_read(hid_t d, hid_t sel, size_t *bytes) {
     fc_status ign = {0};
     if (fc_h5_check_pipeline(d, "", &ign)) return -1;
-    size_t bytes = chunk_bytes(d);
-    if (bytes) {
+    *bytes = chunk_bytes(d);
+    if (*bytes) {
         hid_t pl = H5Dget_create_plist(d);
-        int bad = pl < 0 || check_gzip_chunks(d, pl, file_space, bytes) != 0;
+        int bad = pl < 0 || check_gzip_chunks(d, pl, sel, *bytes) != 0;
         if (pl >= 0) H5Pclose(pl);
         if (bad) return -1;
     }
+    return 0;
+}
+
+static herr_t read_expecting(hid_t d, size_t bytes, hid_t mem_type, hid_t mem_space, hid_t file_space, void *buf) {
     g_chunk_expect = bytes;
     herr_t r = H5Dread(d, mem_type, mem_space, file_space, H5P_DEFAULT, buf);
     g_chunk_expect = 0;
     return r;
+}
+
+herr_t fc_h5_dread(hid_t d, hid_t mem_type, hid_t mem_space, hid_t file_space, void *buf) {
+    size_t bytes;
+    if (check_read(d, file_space, &bytes)) return -1;
+    return read_expecting(d, bytes, mem_type, mem_space, file_space, buf);
+}
+
+int fc_h5_check_chunks(hid_t d) {
+    size_t bytes;
+    return check_read(d, H5S_ALL, &bytes);
+}
+
+herr_t fc_h5_dread_checked(hid_t d, hid_t mem_type, hid_t mem_space, hid_t file_space, void *buf) {
+    return read_expecting(d, chunk_bytes(d), mem_type, mem_space, file_space, buf);
 }
 
 int fc_h5_check_extent(hid_t d, size_t nbytes_mem, const char *path, fc_status *st) {
