@@ -264,10 +264,10 @@ static int build_mobilenet(ab *a, fc_status *st) {
     if ((rc = a_node(a, &n, FC_OP_GAP, "GlobalAveragePooling2D", "global_average_pooling2d", &x, 1, st))) return rc;
     n.keepdims = 1;
     if ((rc = a_add(a, &n, 0, &x, st)) ||
-        (rc = a_conv(a, x, "conv_preds", 1000, 1, 1, 1, FC_PAD_SAME, FC_ACT_LINEAR, 1, &x, st)) ||
+        (rc = a_conv(a, x, "conv_preds", ws->get ? -1 : 1000, 1, 1, 1, FC_PAD_SAME, FC_ACT_LINEAR, 1, &x, st)) ||
         (rc = a_node(a, &n, FC_OP_RESHAPE, "Reshape", "reshape_2", &x, 1, st)))
         return rc;
-    n.shape[0] = 1000, n.shape_rank = 1;
+    n.shape[0] = a->kb.chan[x], n.shape_rank = 1; /* MobileNet(classes=N): N from conv_preds's kernel */
     if ((rc = a_add(a, &n, 0, &x, st)) || (rc = a_node(a, &n, FC_OP_ACTIVATION, "Activation", "predictions", &x, 1, st)))
         return rc;
     n.act = FC_ACT_SOFTMAX;
@@ -523,6 +523,10 @@ int fc_arch_known(const char *arch) {
 }
 
 const char *fc_arch_detect(const char *const *names, int n) {
+    /* ResNet50V2/101V2/152V2 share V1's conv names; their post_bn marks them (no built-in
+     * topology: an unknown name the loader reports as such) */
+    for (int i = 0; i < n; i++)
+        if (!strcmp(names[i], "post_bn")) return "resnet_v2";
     for (size_t a = 0; a < sizeof archs / sizeof archs[0]; a++) {
         int has = 0, hasnot = 0;
         for (int i = 0; i < n; i++) {

@@ -11,7 +11,7 @@
 
 struct fc_wsrc;
 
-/* "vgg16, vgg19, resnet50, inception_v3, mobilenet_v2" */
+/* "vgg16, vgg19, resnet50, resnet101, resnet152, inception_v3, mobilenet_v2, mobilenet" */
 const char *fc_arch_list(void);
 int fc_arch_known(const char *arch);
 

@@ -103,7 +103,7 @@ typedef struct fc_graph {
     int n_nodes, cap;
     int in_h, in_w, in_c;   /* input size; 0 for h/w = variable (set by --size) */
     int output;             /* output node index (last node unless cut) */
-    char arch[32];          /* "vgg16", "inception_v3", "mobilenet_v2", or "keras"/"tfjs" */
+    char arch[32];          /* "vgg16", "inception_v3", "mobilenet_v2", ... (fc_arch_list), or "keras"/"tfjs" */
     char source[4096];      /* the model file/folder it came from */
     unsigned char weights_sha256[32]; /* hash of all weight values in load order */
     int finalized;

@@ -6,6 +6,7 @@
  * ~/.keras/models. */
 #include <errno.h>
 #include <limits.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,6 +131,11 @@ const char *fc_model_default_layer(const char *arch) {
 int fc_model_load(const char *spec, fc_graph **out, fc_status *st) {
     *out = NULL;
     if (!spec || !spec[0]) return fc_fail(st, FC_ERR_ARG, "no model given");
+    /* MobileNet (v1) is keras.applications' "mobilenet"; users also say mobilenet_v1 */
+    char alias[4200];
+    if (!strncmp(spec, "mobilenet_v1", 12) && (spec[12] == 0 || spec[12] == ':') && access(spec, F_OK) != 0 &&
+        snprintf(alias, sizeof alias, "mobilenet%s", spec + 12) < (int)sizeof alias)
+        spec = alias;
     struct stat sb;
     int exists = stat(spec, &sb) == 0;
     const char *colon = strchr(spec, ':');

@@ -3,12 +3,14 @@
  * spec forms (DESIGN.md "MODEL"):
  *   PATH.h5            Keras full model (model_config + model_weights), Keras 2.2.4 or tf.keras
  *   ARCH:PATH.h5       Keras weights-only application file with a built-in topology
- *                      (ARCH = vgg16, vgg19, resnet50, inception_v3, mobilenet_v2)
+ *                      (ARCH = vgg16, vgg19, resnet50, resnet101, resnet152, inception_v3,
+ *                      mobilenet_v2, mobilenet (v1; mobilenet_v1 is read as mobilenet))
  *   PATH.h5            weights-only files are also detected from their layer names
  *   DIR or DIR/model.json  TF.js layers model (float32, uint8/uint16 quantized shards)
  *   mobilenet_v2 | inception_v3   the pretrained default in the fetch-model cache (else the
  *                      keras.applications weights file in $KERAS_HOME/models or ~/.keras/models)
- *   vgg16 | vgg19 | resnet50       the keras.applications weights file in ~/.keras/models
+ *   vgg16 | vgg19 | resnet50 | resnet101 | resnet152 | mobilenet   the keras.applications
+ *                      weights file in ~/.keras/models
  * The graph is not finalized; call fc_graph_finalize() with the cut layer and size. */
 #ifndef FC_MODEL_H
 #define FC_MODEL_H

@@ -295,17 +295,29 @@ int fc_model_load_keras_weights(const char *arch, const char *path, fc_graph **o
         rc = fc_fail(st, FC_ERR_FORMAT, "%s: not a Keras model file (no model_config or layer_names attribute)", path);
         goto out;
     }
-    if (!arch) {
-        if ((rc = fc_h5_attr_strings(f, "layer_names", &names, &nn, st))) {
-            fc_wrap(st, "%s", path);
-            goto out;
-        }
-        arch = fc_arch_detect((const char *const *)names, nn);
-        if (!arch) {
-            rc = fc_fail(st, FC_ERR_UNSUPPORTED, "%s: weights-only file of an unknown architecture (known: %s); pass -m ARCH:%s", path, fc_arch_list(), path);
-            goto out;
-        }
+    if ((rc = fc_h5_attr_strings(f, "layer_names", &names, &nn, st))) {
+        fc_wrap(st, "%s", path);
+        goto out;
     }
+    const char *found = fc_arch_detect((const char *const *)names, nn);
+    if (found && !fc_arch_known(found)) { /* recognised, with no built-in topology */
+        rc = fc_fail(st, FC_ERR_UNSUPPORTED, "%s: a %s weights-only file, which featcache has no built-in topology for "
+                     "(known: %s); save the full model in Keras (model.save(\"m.h5\")) and pass that file", path,
+                     !strcmp(found, "resnet_v2") ? "ResNet V2" : found, fc_arch_list());
+        goto out;
+    }
+    if (!arch && !found) {
+        rc = fc_fail(st, FC_ERR_UNSUPPORTED, "%s: weights-only file of an unknown architecture (known: %s); pass -m ARCH:%s", path, fc_arch_list(), path);
+        goto out;
+    }
+    /* an ARCH the file's layers contradict: a deeper file (resnet152 as resnet101, vgg19 as
+     * vgg16) would load its first layers only, silently */
+    if (arch && found && strcmp(arch, found) != 0) {
+        rc = fc_fail(st, FC_ERR_FORMAT, "%s: its layers are %s's, not %s's: pass -m %s:%s, or the file alone", path, found,
+                     arch, found, path);
+        goto out;
+    }
+    if (!arch) arch = found;
     rc = build(path, f, NULL, NULL, arch, out, st);
 out:
     fc_h5_strings_free(names, nn);

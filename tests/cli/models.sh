@@ -55,7 +55,7 @@ if [ -f "$M/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5" ]; then
     check "layers vgg16 (bare name, ~/.keras/models)" env HOME="$T/home" KERAS_HOME= "$FC" layers vgg16 --size 150
     grep -q 'block5_pool .*(4, 4, 512)' "$T/.out" && ok "bare vgg16 -> Keras cache file" || fail "bare vgg16 -> Keras cache file"
     expect_exit "bare vgg19 without file" 1 "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5" env HOME="$T/home" KERAS_HOME= "$FC" layers vgg19
-    expect_exit "wrong arch for weights" 1 "block3_conv4': weight 'kernel' is missing" "$FC" layers "vgg19:$M/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
+    expect_exit "wrong arch for weights" 1 "its layers are vgg16's, not vgg19's: pass -m vgg16:" "$FC" layers "vgg19:$M/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
 fi
 if [ -f "$M/mobilenet_2_5_224_tf_no_top.h5" ]; then # MobileNet v1, alpha 0.25
     mkdir -p "$T/kh/models"
@@ -64,8 +64,29 @@ if [ -f "$M/mobilenet_2_5_224_tf_no_top.h5" ]; then # MobileNet v1, alpha 0.25
     grep -q 'conv_pw_13_relu .*(4, 4, 256)' "$T/.out" && grep -q '218544 parameters' "$T/.out" && grep -q 'conv_pad_12 ' "$T/.out" \
         && ok "layers: MobileNet v1 alpha 0.25 at 150 -> 4x4x256 (widths from the file), 218544 params" \
         || fail "layers: MobileNet v1 at 150: $(tail -3 "$T/.out")"
-    expect_exit "mobilenet_v2:PATH of a v1 file" 1 "weight" "$FC" layers "mobilenet_v2:$M/mobilenet_2_5_224_tf_no_top.h5"
+    expect_exit "mobilenet_v2:PATH of a v1 file" 1 "its layers are mobilenet's, not mobilenet_v2's" "$FC" layers "mobilenet_v2:$M/mobilenet_2_5_224_tf_no_top.h5"
+    check "mobilenet_v1 is mobilenet (bare name)" env KERAS_HOME="$T/kh" "$FC" layers mobilenet_v1 --size 150
+    grep -q '218544 parameters' "$T/.out" && ok "... the same file" || fail "mobilenet_v1: $(tail -1 "$T/.out")"
+    check "mobilenet_v1:PATH" "$FC" layers "mobilenet_v1:$M/mobilenet_2_5_224_tf_no_top.h5"
 fi
+# ResNet V2 files share ResNet V1's conv names: named and refused, not built as V1 (which
+# failed on a missing conv1_bn weight); a shallower ARCH: on a deeper ResNet is refused
+"$PY" - "$T" <<'PYEOF' || fail "ResNet layout files"
+import sys, h5py, numpy as np
+t = sys.argv[1]
+def write(path, names):
+    with h5py.File(path, "w") as f:
+        f.attrs["layer_names"] = [n.encode() for n in names]
+        f.attrs["backend"] = b"tensorflow"
+        for n in names:
+            f.create_group(n).attrs["weight_names"] = np.array([], dtype="S1")
+write(t + "/r50v2.h5", ["input_1", "conv1_conv", "conv2_block1_preact_bn", "conv5_block3_3_conv", "post_bn"])
+write(t + "/r152.h5", ["input_1", "conv1_conv", "conv4_block7_3_conv", "conv4_block23_3_conv", "conv4_block36_3_conv",
+                       "conv5_block3_3_conv"])
+PYEOF
+expect_exit "ResNet V2 weights file" 1 "a ResNet V2 weights-only file, which featcache has no built-in topology for" "$FC" layers "$T/r50v2.h5"
+expect_exit "ResNet V2 file as resnet50:" 1 "ResNet V2 weights-only file" "$FC" layers "resnet50:$T/r50v2.h5"
+expect_exit "resnet101: on a ResNet152 file" 1 "its layers are resnet152's, not resnet101's" "$FC" layers "resnet101:$T/r152.h5"
 if [ -f "$M/inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5" ]; then
     check "layers inception_v3 mixed7@150" "$FC" layers "$M/inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5" --size 150 --layer mixed7
     grep -q 'mixed7 .*Concatenate .*(7, 7, 768)' "$T/.out" && grep -q '(inception_v3)' "$T/.out" \
