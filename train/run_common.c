@@ -126,7 +126,7 @@ int fc_run_stamp_result(fc_head *hd, const fc_train_config *c, const fc_history 
                           "epochs", c->epochs, "restored", restored, "stopped_early", h->stopped_early, "loss",
                           fc_json_num(e->loss), "acc", fc_json_num(e->acc), "val_loss", fc_json_num(e->val_loss),
                           "val_acc", fc_json_num(e->val_acc));
-    char *s = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(7)) : NULL;
+    char *s = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(FC_JSON_F32_DIGITS)) : NULL;
     json_decref(j);
     if (!s) return fc_fail(st, FC_ERR_NOMEM, "cannot build the result JSON");
     free(hd->result_json);
@@ -224,7 +224,7 @@ char *fc_run_metrics_text(const fc_history *h) {
                           fc_json_num(l->loss), "final_acc", fc_json_num(l->acc), "final_val_loss",
                           fc_json_num(l->val_loss), "final_val_acc", fc_json_num(l->val_acc), "epochs_run", h->n,
                           "stopped_early", h->stopped_early);
-    char *s = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(7)) : NULL;
+    char *s = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(FC_JSON_F32_DIGITS)) : NULL;
     json_decref(j);
     return s;
 }
@@ -283,7 +283,8 @@ static int other_store(fc_store *s, const char *path, const fc_dataset *ds, char
     return FC_OK;
 }
 
-/* History JSON without its "seconds" (timings differ between two runs of one result). */
+/* History JSON without its "seconds" (timings differ between two runs of one result), at 7
+ * digits: a run recorded by a build that kept 7 compares equal to its resumed re-run. */
 static char *history_sans_seconds(const char *text) {
     json_t *j = json_loads(text, 0, NULL);
     if (!json_is_object(j)) {
@@ -338,7 +339,7 @@ int fc_run_record(const char *path, const char *kind, const fc_dataset *ds, int 
     int dup = 0;
     for (int i = 0; !rc && !why[0] && i < n; i++) {
         json_t *hj = fc_history_json(&hist[i]);
-        char *h = hj ? json_dumps(hj, JSON_COMPACT | JSON_REAL_PRECISION(7)) : NULL;
+        char *h = hj ? json_dumps(hj, JSON_COMPACT | JSON_REAL_PRECISION(FC_JSON_F32_DIGITS)) : NULL;
         json_decref(hj);
         char *metrics = fc_run_metrics_text(&hist[i]);
         int64_t same = resumed && h ? recorded_already(s, kind, configs[i], h) : 0;

@@ -82,6 +82,9 @@ void fc_train_config_label(const fc_train_config *c, char *buf, size_t cap);
 json_t *fc_history_json(const fc_history *h);
 /* v as a JSON number (float32's shortest digits), or null when not finite (no validation split). */
 json_t *fc_json_num(float v);
+/* json_dumps precision for fc_json_num's numbers: float32's shortest digits are at most 9, and
+ * %.9g prints such a double as those digits (7 had cut 0.10533144 to 0.1053314, another float32) */
+#define FC_JSON_F32_DIGITS 9
 /* --history CSV: epoch,loss,acc,val_loss,val_acc,seconds */
 /* v for a CSV or table cell: any NaN as "nan" (printf shows a negative one as "-nan"). */
 static inline double fc_csv_num(double v) { return v != v ? NAN : v; }

@@ -134,6 +134,27 @@ check "lone train of sweep config 4" "$FC" train "$S" -o "$T/c4.h5" --epochs 4 -
     --hidden 64 --dropout 0.5 --history "$T/c4.csv" -q
 [ "$(grep '^4,' "$T/r.csv" | cut -d, -f22-25)" = "$(tail -1 "$T/c4.csv" | cut -d, -f2-5)" ] \
     && ok "sweep row == lone train run of its config" || fail "sweep row differs from lone run"
+# the run's record keeps every digit float32 has: runs ID --json's history and metrics and
+# runs ID's result line read as --history and the sweep CSV (7 significant digits had been
+# kept: final_loss 0.1053314 in runs, 0.10533144 in the CSV, another float32)
+"$FC" runs "$S" --json >"$T/c4runs.json"
+"$FC" runs "$S" "$(runs "$S")" >"$T/c4run.txt"
+"$PY" - "$T/c4runs.json" "$T/c4.csv" "$T/r.csv" "$T/c4run.txt" <<'PY' && ok "runs record the history and metrics to every float32 digit" \
+    || fail "runs record digits: $(grep '^result' "$T/c4run.txt"; tail -1 "$T/c4.csv")"
+import csv, json, sys
+import numpy as np
+run = json.load(open(sys.argv[1]))[-1]
+hist = list(csv.DictReader(open(sys.argv[2])))
+row = next(r for r in csv.DictReader(open(sys.argv[3])) if r["config"] == "4")
+for k in ("loss", "acc", "val_loss", "val_acc"):
+    assert [np.float32(v) for v in run["history"][k]] == [np.float32(h[k]) for h in hist], k
+    assert [repr(v) for v in run["history"][k]] == [repr(float(h[k])) for h in hist], k
+for k in ("final_loss", "final_acc", "final_val_loss", "final_val_acc", "best_val_loss", "best_val_acc"):
+    assert repr(run["metrics"][k]) == repr(float(row[k])), (k, run["metrics"][k], row[k])
+result = dict(kv.split("=") for kv in next(l for l in open(sys.argv[4]) if l.startswith("result")).split()[1:])
+for k in ("final_loss", "final_val_loss", "best_val_loss"):
+    assert result[k] == repr(float(row[k])), (k, result[k], row[k])
+PY
 check "evaluate the sweep's best head" "$FC" evaluate "$S" "$T/best.h5"
 # review 11 U F4: progress goes on after the first config of a group has finished
 cp "$S" "$T/prog.db"
