@@ -27,7 +27,7 @@ static int num(const char *s, double lo, double hi, int integer, double *out) {
      * or 16 (review 12 A F7) */
     for (const char *p = s + (*s == '+'); integer && *p; p++)
         if (*p < '0' || *p > '9') return -1;
-    *out = v;
+    *out = v + 0.0; /* -0 is 0: recorded and shown as 0.0, not -0.0 */
     return 0;
 }
 

@@ -235,6 +235,19 @@ assert ("restored by --patience" in m.group(3)) == bool(pat), m.group(3)
 PY
 done
 
+# --- a negative zero is zero: --l2 -0 --dropout -0 (and a sweep's -0 values) are recorded and
+# shown as 0.0, as Keras's Dropout(rate=0.0) (they read l2=-0.0, dropout=-0.0, Dropout -0.0)
+cp "$S" "$T/nz.db"
+check "train --l2 -0 --dropout -0 --momentum -0" "$FC" train "$T/nz.db" -o "$T/nz.h5" --l2 -0 --dropout -0 \
+    --optimizer sgd --momentum -0 --epochs 1 -q
+check "sweep 'l2=-0,0.001 dropout=-0.0'" "$FC" sweep "$T/nz.db" --grid 'l2=-0,0.001 dropout=-0.0' --epochs 1 \
+    -o "$T/nz.csv" -q
+"$FC" info "$T/nz.h5" >"$T/nz.info"; "$FC" runs "$T/nz.db" >"$T/nz.runs"; "$FC" runs "$T/nz.db" --json >"$T/nz.json"
+h5dump -a /model_config "$T/nz.h5" >"$T/nz.cfg" 2>&1
+if grep -q -- '-0\.0\|-0[,"]' "$T/nz.info" "$T/nz.runs" "$T/nz.json" "$T/nz.csv" "$T/nz.cfg"; then
+    fail "a -0 option shown as negative zero: $(grep -h -o -- '[a-z_0-9]*[=:" ]*-0\.0*' "$T/nz.info" "$T/nz.runs" "$T/nz.json" "$T/nz.csv" "$T/nz.cfg" | sort -u | tr '\n' ' ')"
+else ok "--l2 -0, --dropout -0, --momentum -0: recorded and shown as 0.0"; fi
+
 # --- an option that would not shape the head is refused, not recorded as if used (on a copy:
 # the runs table checks below count the runs of $S)
 NA="$T/na.db"; cp "$S" "$NA"
