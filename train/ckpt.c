@@ -45,6 +45,22 @@ static int hash_split(fc_sha256_ctx *h, const fc_dataset *d, fc_status *st) {
     return FC_OK;
 }
 
+/* Whether a config weighs classes 'balanced' on a training split that lacks a class: such
+ * a run's weights changed on 2026-11-27 (sklearn's class count, trainer_group.c), so a
+ * checkpoint an older build wrote for it is another run's. */
+static int balanced_counts_changed(const fc_ckpt *ck) {
+    int balanced = 0;
+    for (int i = 0; i < ck->n_cfg; i++) balanced |= ck->cfg[i].class_weight;
+    if (!balanced || !ck->tr || ck->tr->n_classes < 1) return 0;
+    unsigned char *seen = calloc((size_t)ck->tr->n_classes, 1);
+    if (!seen) return 1;
+    int present = 0;
+    for (size_t i = 0; i < ck->tr->n; i++)
+        if (ck->tr->y[i] >= 0 && ck->tr->y[i] < ck->tr->n_classes && !seen[ck->tr->y[i]]++) present++;
+    free(seen);
+    return present < ck->tr->n_classes;
+}
+
 int fc_ckpt_key(fc_ckpt *ck, fc_status *st) {
     if (ck->have_key) return FC_OK;
     fc_sha256_ctx h;
@@ -64,6 +80,8 @@ int fc_ckpt_key(fc_ckpt *ck, fc_status *st) {
         free(t);
     }
     if (!rc && ck->extra) rc = fc_sha256_update(&h, ck->extra, strlen(ck->extra) + 1, st);
+    if (!rc && balanced_counts_changed(ck)) /* only such runs: other checkpoints stay valid */
+        rc = fc_sha256_update(&h, "class weights of the classes with training images\n", 50, st);
     if (!rc) rc = hash_split(&h, ck->tr, st);
     if (!rc) rc = hash_split(&h, ck->va, st);
     if (rc) {

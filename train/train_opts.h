@@ -28,7 +28,7 @@
     {"seed", 0, "N", "seed for init, shuffling and dropout, 0 to 2^53 (default 1)"},            \
     {"patience", 0, "N", "stop after N epochs without a lower val_loss; " PATIENCE_KEEPS " (default 0 = off; needs a validation split)"}, \
     {"l2", 0, "L", "L2 penalty L*sum(w^2) on every Dense kernel, in loss and val_loss (Keras kernel_regularizer; default 0)"}, \
-    {"class-weight", 0, "none|balanced", "balanced: class c weighs n/(classes*n_c) in the training loss (Keras class_weight; default none)"}, \
+    {"class-weight", 0, "none|balanced", "balanced: class c weighs n/(classes*n_c) in the training loss, counting the classes with training images (sklearn's, as Keras class_weight; default none)"}, \
     {"augment", 0, NULL, "each epoch, each training image as one of its augmented views (extract --augment K)"}
 
 /* The largest --seed: 2^53, the largest integer up to which every integer is a double, so

@@ -299,12 +299,17 @@ static int end_epoch(cstate *c, const fc_dataset *va, int epoch, double secs,
     return FC_OK;
 }
 
+/* scikit-learn's compute_class_weight('balanced', classes=np.unique(y), y=y): n / (K * n_c)
+ * with K the classes the training split has, not the store's (a class folder with no
+ * training images, which run_common warns of, is not in y and would shrink every weight) */
 static void class_weights(const fc_dataset *tr, float *cw) {
     long *cnt = calloc((size_t)tr->n_classes, sizeof *cnt);
     if (!cnt) return;
     for (size_t i = 0; i < tr->n; i++) cnt[tr->y[i]]++;
+    int present = 0;
+    for (int k = 0; k < tr->n_classes; k++) present += cnt[k] > 0;
     for (int k = 0; k < tr->n_classes; k++)
-        cw[k] = cnt[k] ? (float)((double)tr->n / ((double)tr->n_classes * (double)cnt[k])) : 0.0f;
+        cw[k] = cnt[k] ? (float)((double)tr->n / ((double)present * (double)cnt[k])) : 0.0f;
     free(cnt);
 }
 

@@ -18,7 +18,9 @@ check "make a 2-class store of 28x28x2 maps" "$MK" "$T/big.db" --classes 0,6 --t
 check "make a store of 15 Coats" "$MK" "$T/few.db" --classes 2,4 --train 15 --val 10 --test 0
 check "make a store of 45 Pullovers" "$MK" "$T/many.db" --classes 2 --train 45 --val 10 --test 0
 check "merge them: an imbalanced store (45 vs 15)" "$FC" merge -o "$T/imb.db" "$T/few.db" "$T/many.db"
-for s in bin tri big imb; do check "export $s" "$FC" export "$T/$s.db" "$T/$s.h5"; done
+check "make a 3-class store of validation images only" "$MK" "$T/valonly.db" --classes 2,4,7 --train 0 --val 5 --test 0
+check "merge: a store whose Sneakers have no training image" "$FC" merge -o "$T/absent.db" "$T/bin.db" "$T/valonly.db"
+for s in bin tri big imb absent; do check "export $s" "$FC" export "$T/$s.db" "$T/$s.h5"; done
 
 # fit NAME STORE HEAD-OPTIONS...: featcache train with one thread, then the reference on the
 # store's export; EXPECT=--expect-clipped|--expect-l2-summation makes the reference also
@@ -39,6 +41,10 @@ fit nesterov_gmp_2sigmoid_softmax tri --pool gmp --hidden 16,8 --activation sigm
     --optimizer sgd --lr 0.5 --momentum 0.9 --nesterov --epochs 4 --batch 10
 fit momentum_linear_classweight imb --hidden 8 --activation linear --dropout 0 --optimizer sgd \
     --lr 0.05 --momentum 0.9 --class-weight balanced --epochs 4 --batch 12
+# balanced weights count the classes the training split has (sklearn's compute_class_weight of
+# np.unique(y)): 2 here, not the store's 3 (the weights had been 2/3 of Keras's)
+fit classweight_absent_class absent --hidden 8 --dropout 0 --optimizer sgd --lr 0.05 \
+    --class-weight balanced --epochs 3 --batch 10
 # a 1568x256 kernel: its penalty summed one float32 term at a time is 1e-4 low
 EXPECT=--expect-l2-summation fit l2_large_kernel big --hidden 256 --dropout 0.5 --lr 1e-4 --l2 1e-2 --rho 0.8 --epochs 3 --batch 10
 # lr 2 and 3 on linear heads: most rows saturate, where Keras's clip passes no gradient

@@ -340,9 +340,11 @@ def fit(path, o):
     opt = Optimizer(o, params)
     n, B = len(ytr), o["batch"]
     cw = np.ones(K, f32)
-    if o["class-weight"] == "balanced":   # class_weight={c: n / (K * n_c)}
+    if o["class-weight"] == "balanced":
+        # class_weight=dict(enumerate(sklearn's compute_class_weight('balanced', classes=np.unique(y),
+        # y=y))): n / (classes in y * n_c); a class without training images is not in y
         cnt = np.bincount(ytr, minlength=K)
-        cw = np.array([n / (K * c) if c else 0.0 for c in cnt], f32)
+        cw = np.array([n / (np.count_nonzero(cnt) * c) if c else 0.0 for c in cnt], f32)
     hist, best, wait, best_w, stopped = [], np.inf, 0, None, None
     for e in range(o["epochs"]):
         order = draw_shuffle(n, o["seed"], e)
