@@ -145,8 +145,9 @@ static void print_report(const char *store, const char *split, const fc_report_t
     char *const *nm = shown ? shown : names;
     int w = 12;
     for (int c = 0; nm && c < r->k; c++) w = fc_text_width(nm[c]) > w ? fc_text_width(nm[c]) : w;
-    printf("%s, split %s: %zu images\nloss: %.4f - accuracy: %.4f\n\n", store, split, r->n,
-           isnan(loss) ? NAN : loss, r->accuracy); /* "nan", not "-nan" */
+    char lb[FC_KERAS_NUM_CAP], ab[FC_KERAS_NUM_CAP];
+    printf("%s, split %s: %zu images\nloss: %s - accuracy: %s\n\n", store, split, r->n, fc_keras_num(loss, lb),
+           fc_keras_num(r->accuracy, ab)); /* as Keras's evaluate prints them */
     printf("%*s  precision  recall  f1-score  support\n", w, "");
     for (int c = 0; c < r->k; c++) {
         fc_print_padded(nm ? nm[c] : "?", w, 1);

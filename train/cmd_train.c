@@ -7,6 +7,7 @@
 #include "../common/cmd/opts.h"
 #include "../common/outtmp.h"
 #include "head_h5.h"
+#include "metrics.h"
 #include "plot.h"
 #include "run_common.h"
 #include "train_opts.h"
@@ -33,16 +34,12 @@ typedef struct {
     int epochs, quiet, has_val; /* has_val: the store has a validation split */
 } log_ctx;
 
-/* A metric as Keras prints it: %.4f, and "nan" for any NaN (printf may say "-nan"). */
-static const char *num4(float v, char buf[32]) {
-    if (isnan(v)) return "nan";
-    snprintf(buf, 32, "%.4f", (double)v);
-    return buf;
-}
+/* A metric as Keras prints it (metrics.h). */
+static const char *num4(float v, char buf[FC_KERAS_NUM_CAP]) { return fc_keras_num(v, buf); }
 
 static void log_epoch(void *ctx, int cfg, int epoch, const fc_epoch_stat *s) {
     const log_ctx *l = ctx;
-    char b[4][32];
+    char b[4][FC_KERAS_NUM_CAP];
     if (l->quiet) return;
     printf("Epoch %d/%d - %.2fs - loss: %s - acc: %s", epoch + 1, l->epochs, s->seconds, num4(s->loss, b[0]),
            num4(s->acc, b[1]));
@@ -59,7 +56,7 @@ static void print_saved(const char *out, const fc_train_config *c, const fc_head
                         int has_val, double secs) {
     const int last = h->n - 1, restored = c->patience > 0, held = restored ? h->best : last;
     const fc_epoch_stat *e = &h->ep[held], *b = &h->ep[h->best];
-    char v[4][32];
+    char v[4][FC_KERAS_NUM_CAP];
     printf("saved %s: %zu parameters; weights %s epoch %d of %d", out, fc_head_n_params(hd),
            restored ? "of" : "after", held + 1, c->epochs);
     if (has_val) printf(" (val_loss %s, val_acc %s)", num4(e->val_loss, v[0]), num4(e->val_acc, v[1]));

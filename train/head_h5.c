@@ -14,6 +14,7 @@
 #include "../common/outtmp.h"
 #include "../common/h5guard.h"
 #include "../common/h5util.h"
+#include "metrics.h"
 
 /* Shortest decimal that reads back as the same float, as a double (so JSON shows 2e-05,
  * not 1.9999999494757503e-05). */
@@ -645,8 +646,10 @@ static void result_text(const char *json, char *out, size_t cap) {
     static const char *const keys[] = {"val_loss", "val_acc", "loss", "acc"};
     for (int k = 0; k < 4; k++) {
         json_t *v = json_object_get(j, keys[k]);
+        char b[FC_KERAS_NUM_CAP];
         if (json_is_number(v) && n >= 0 && (size_t)n < cap)
-            n += snprintf(out + n, cap - (size_t)n, "%s %s %.4f", k ? "," : ":", keys[k], json_number_value(v));
+            n += snprintf(out + n, cap - (size_t)n, "%s %s %s", k ? "," : ":", keys[k],
+                          fc_keras_num(json_number_value(v), b));
     }
     json_decref(j);
 }

@@ -1,6 +1,9 @@
-/* metrics.c - per-class metrics as sklearn's classification_report (zero_division = 0). */
+/* metrics.c - per-class metrics as sklearn's classification_report (zero_division = 0), and
+ * metrics printed as Keras prints them. */
 #include "metrics.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 int fc_report_compute(const int32_t *y, const int32_t *pred, size_t n, int k, fc_report_t *r, fc_status *st) {
@@ -43,4 +46,10 @@ void fc_report_free(fc_report_t *r) {
     if (!r) return;
     free(r->precision), free(r->recall), free(r->f1), free(r->support), free(r->confusion);
     r->precision = r->recall = r->f1 = NULL, r->support = r->confusion = NULL;
+}
+
+const char *fc_keras_num(double v, char buf[FC_KERAS_NUM_CAP]) {
+    if (isnan(v)) return "nan";
+    snprintf(buf, FC_KERAS_NUM_CAP, v > 1e-3 ? "%.4f" : "%.4e", v);
+    return buf;
 }

@@ -235,6 +235,35 @@ assert ("restored by --patience" in m.group(3)) == bool(pat), m.group(3)
 PY
 done
 
+# --- epoch lines as Keras's Progbar prints a metric: %.4f above 1e-3, else %.4e (a converged
+# loss of 0.00039 had read 0.0004, Keras 3.8629e-04), and every digit of a diverged head's
+# huge loss (cut to 31 characters, 2545386470175549567583038994366, with no decimals)
+cp "$S" "$T/kp.db"
+for args in "--optimizer adam --lr 3e-3 --hidden 128,64 --dropout 0 --epochs 60" \
+            "--optimizer sgd --lr 10 --l2 1 --hidden 8 --epochs 3"; do
+    # shellcheck disable=SC2086
+    "$FC" train "$T/kp.db" -o "$T/kp.h5" --threads 1 --history "$T/kp.csv" $args >"$T/kp.out" 2>"$T/kp.err"
+    "$PY" - "$T/kp.csv" "$T/kp.out" <<'PY' && ok "epoch lines and saved line in Keras's Progbar format: $args" \
+        || fail "epoch lines ($args): $(grep -m2 'e-0[0-9]\|[0-9]\{20\}' "$T/kp.out")"
+import csv, sys
+import numpy as np
+def keras(v):   # generic_utils.Progbar, verbose 2
+    v = float(np.float32(v))
+    return "nan" if v != v else ("%.4f" % v if v > 1e-3 else "%.4e" % v)
+hist = list(csv.DictReader(open(sys.argv[1])))
+lines = [l for l in open(sys.argv[2]) if l.startswith("Epoch ")]
+assert len(lines) == len(hist), (len(lines), len(hist))
+small = 0
+for h, l in zip(hist, lines):
+    want = " - ".join("%s: %s" % (k, keras(h[k])) for k in ("loss", "acc", "val_loss", "val_acc"))
+    assert l.rstrip("\n").endswith(want), (l, want)
+    small += float(h["loss"]) <= 1e-3
+saved = open(sys.argv[2]).read().split("saved ")[1]
+assert "(val_loss %s, val_acc %s)" % (keras(hist[-1]["val_loss"]), keras(hist[-1]["val_acc"])) in saved, saved
+assert small or max(float(h["loss"]) for h in hist) > 1e30, "no loss below 1e-3 nor a huge one: the case tests nothing"
+PY
+done
+
 # --- a negative zero is zero: --l2 -0 --dropout -0 (and a sweep's -0 values) are recorded and
 # shown as 0.0, as Keras's Dropout(rate=0.0) (they read l2=-0.0, dropout=-0.0, Dropout -0.0)
 cp "$S" "$T/nz.db"
