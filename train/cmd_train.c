@@ -54,7 +54,7 @@ static void log_epoch(void *ctx, int cfg, int epoch, const fc_epoch_stat *s) {
  * lowest val_loss was when that is another epoch. */
 static void print_saved(const char *out, const fc_train_config *c, const fc_head *hd, const fc_history *h,
                         int has_val, double secs) {
-    const int last = h->n - 1, restored = c->patience > 0, held = restored ? h->best : last;
+    const int last = h->n - 1, restored = fc_history_restored(h, c->patience), held = restored ? h->best : last;
     const fc_epoch_stat *e = &h->ep[held], *b = &h->ep[h->best];
     char v[4][FC_KERAS_NUM_CAP];
     printf("saved %s: %zu parameters; weights %s epoch %d of %d", out, fc_head_n_params(hd),
@@ -62,8 +62,11 @@ static void print_saved(const char *out, const fc_train_config *c, const fc_head
     if (has_val) printf(" (val_loss %s, val_acc %s)", num4(e->val_loss, v[0]), num4(e->val_acc, v[1]));
     if (restored)
         printf(", the lowest val_loss, restored by --patience");
+    else if (c->patience > 0)
+        printf("; no epoch had a finite val_loss: the last epoch's weights are kept");
     if (h->stopped_early) printf("; stopped early after epoch %d", h->n);
-    if (!restored && has_val && h->best != last && b->val_loss != e->val_loss) /* a tie is no lower epoch */
+    /* a tie is no lower epoch, and a NaN val_loss no lowest one */
+    if (!restored && has_val && h->best != last && isfinite(b->val_loss) && b->val_loss != e->val_loss)
         printf("; lowest val_loss %s at epoch %d (val_acc %s)", num4(b->val_loss, v[2]), h->best + 1,
                num4(b->val_acc, v[3]));
     printf(", %.2f s\n", secs);

@@ -120,7 +120,7 @@ int fc_run_precheck_pool(const char *cmd, int axis, const fc_train_config *c, in
 
 int fc_run_stamp_result(fc_head *hd, const fc_train_config *c, const fc_history *h, fc_status *st) {
     if (h->n < 1) return FC_OK;
-    const int restored = c->patience > 0, held = restored ? h->best : h->n - 1;
+    const int restored = fc_history_restored(h, c->patience), held = c->patience > 0 ? h->best : h->n - 1;
     const fc_epoch_stat *e = &h->ep[held];
     json_t *j = json_pack("{s:i, s:i, s:i, s:b, s:b, s:o, s:o, s:o, s:o}", "epoch", held + 1, "epochs_run", h->n,
                           "epochs", c->epochs, "restored", restored, "stopped_early", h->stopped_early, "loss",

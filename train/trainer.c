@@ -37,6 +37,10 @@ void fc_history_free(fc_history *h) {
     h->n = 0;
 }
 
+int fc_history_restored(const fc_history *h, int patience) {
+    return patience > 0 && h->n > 0 && isfinite(h->ep[h->best].val_loss);
+}
+
 int fc_train_compatible(const fc_train_config *a, const fc_train_config *b) {
     return a->arch.pool == b->arch.pool && a->batch == b->batch && a->seed == b->seed && a->augment == b->augment;
 }

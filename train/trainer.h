@@ -42,6 +42,9 @@ typedef struct {
     int stopped_early;
 } fc_history;
 void fc_history_free(fc_history *h);
+/* 1 when --patience restored the lowest-val_loss epoch's weights (that epoch is h->best);
+ * 0 without patience, or when no epoch had a finite val_loss (h->best is then the last). */
+int fc_history_restored(const fc_history *h, int patience);
 
 typedef struct fc_ckpt fc_ckpt; /* ckpt.h */
 

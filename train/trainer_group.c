@@ -294,7 +294,13 @@ static int end_epoch(cstate *c, const fc_dataset *va, int epoch, double secs,
         c->active = 0;
     }
     if (epoch + 1 >= c->cfg->epochs) c->active = 0;
-    if (!c->active && c->best) fc_head_copy_weights(c->hd, c->best);
+    if (!c->active && c->best) {
+        if (c->best_val < INFINITY) fc_head_copy_weights(c->hd, c->best);
+        else /* no epoch had a finite val_loss: nothing to restore, the last weights stay, as
+              * tf.keras's EarlyStopping without best weights (Keras 2.2.4 fails in
+              * set_weights(None)); the initial weights in c->best were never trained */
+            c->hist->best = c->hist->n - 1;
+    }
     if (hooks && hooks->on_epoch) hooks->on_epoch(hooks->ctx, idx, epoch, &e);
     return FC_OK;
 }

@@ -264,6 +264,31 @@ assert small or max(float(h["loss"]) for h in hist) > 1e30, "no loss below 1e-3 
 PY
 done
 
+# --- --patience when no epoch has a finite val_loss (lr 10 with l2 1: the weights overflow
+# in epoch 1): nothing to restore, HEAD.h5 keeps the last epoch's weights, as tf.keras's
+# EarlyStopping does when it has no best weights (HEAD.h5 had got the untrained initial
+# weights, said to be epoch 1's), and the summary says so
+cp "$S" "$T/nan.db"
+div="--optimizer sgd --lr 10 --l2 1 --hidden 8 --batch 1 --threads 1"
+# shellcheck disable=SC2086
+"$FC" train "$T/nan.db" -o "$T/nanp.h5" $div --epochs 6 --patience 2 --history "$T/nanp.csv" >"$T/nanp.out" 2>&1
+# shellcheck disable=SC2086
+"$FC" train "$T/nan.db" -o "$T/nan2.h5" $div --epochs 2 >"$T/nan2.out" 2>&1
+"$FC" info "$T/nanp.h5" >"$T/nanp.info" 2>&1
+"$PY" - "$T/nanp.h5" "$T/nan2.h5" "$T/nanp.csv" <<'PY' && grep -q "weights after epoch 2 of 6 (val_loss nan, val_acc .*); no epoch had a finite val_loss: the last epoch's weights are kept; stopped early after epoch 2" "$T/nanp.out" \
+    && grep -q "^weights  *epoch 2 of 2 run (stopped early)" "$T/nanp.info" && ! grep -q "lowest val_loss nan" "$T/nan2.out" \
+    && ok "--patience with no finite val_loss: the last epoch's weights, said so" \
+    || fail "--patience, all val_loss NaN: $(grep saved "$T/nanp.out" "$T/nan2.out"; grep '^weights' "$T/nanp.info")"
+import sys, h5py, numpy as np
+def weights(p):
+    with h5py.File(p, "r") as f:
+        g = f["model_weights"]
+        return [np.array(g[l][w]) for l in g for w in g[l].attrs["weight_names"]]
+a, b = weights(sys.argv[1]), weights(sys.argv[2])
+assert len(open(sys.argv[3]).read().split()) == 3, "history: 2 epochs"
+assert all(np.array_equal(x, y, equal_nan=True) for x, y in zip(a, b)), "HEAD.h5 is not epoch 2's weights"
+PY
+
 # --- a negative zero is zero: --l2 -0 --dropout -0 (and a sweep's -0 values) are recorded and
 # shown as 0.0, as Keras's Dropout(rate=0.0) (they read l2=-0.0, dropout=-0.0, Dropout -0.0)
 cp "$S" "$T/nz.db"
