@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -392,6 +393,20 @@ static int same_place(const char *path, const char *base, const char *suffix) {
     return !strcmp(a, b);
 }
 
+/* The format matplotlib's savefig would write for path's extension when it is not PNG
+ * ("PDF" for curves.pdf), else NULL: --plot draws PNG only, so such a name would hold PNG
+ * bytes a PDF or SVG viewer cannot open. */
+static const char *other_image_format(const char *path) {
+    static const char *const ext[][2] = {{"pdf", "PDF"}, {"svg", "SVG"}, {"svgz", "SVG"}, {"eps", "EPS"},
+                                         {"ps", "PostScript"}, {"pgf", "PGF"}, {"jpg", "JPEG"}, {"jpeg", "JPEG"},
+                                         {"tif", "TIFF"}, {"tiff", "TIFF"}, {"webp", "WebP"}, {"gif", "GIF"},
+                                         {"bmp", "BMP"}, {"raw", "raw RGBA"}, {"rgba", "raw RGBA"}};
+    const char *base = strrchr(path, '/'), *dot = strrchr(base ? base + 1 : path, '.');
+    for (size_t k = 0; dot && k < sizeof ext / sizeof *ext; k++)
+        if (!strcasecmp(dot + 1, ext[k][0])) return ext[k][1];
+    return NULL;
+}
+
 int fc_run_check_outputs(const void *args, const char *store, const char *const *opts, const int *kinds, int n,
                          fc_status *st) {
     const char *const in[1] = {store};
@@ -400,6 +415,10 @@ int fc_run_check_outputs(const void *args, const char *store, const char *const 
         if (!path) continue;
         char opt[40], prev[40];
         opt_label(opts[i], opt, sizeof opt);
+        const char *fmt = kinds[i] == FC_OUT_PNG ? other_image_format(path) : NULL;
+        if (fmt)
+            return fc_fail(st, FC_ERR_ARG, "%s %s: featcache draws PNG only (matplotlib's savefig would write %s for "
+                           "that name): name it .png", opt, path, fmt);
         if (fc_output_check(path, opt, (fc_out_kind)kinds[i], in, 1, -1, st)) return st->code;
         /* an HDF5 export or a Keras model (a backbone) is HDF5 too: a head replaces only an
          * earlier featcache head */

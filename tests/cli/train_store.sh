@@ -289,6 +289,20 @@ assert len(open(sys.argv[3]).read().split()) == 3, "history: 2 epochs"
 assert all(np.array_equal(x, y, equal_nan=True) for x, y in zip(a, b)), "HEAD.h5 is not epoch 2's weights"
 PY
 
+# --- --plot draws PNG only: a name matplotlib's savefig would write as another format (.pdf,
+# .svg, .jpg ...) is a usage error, not PNG bytes under that name; any case of .png, or no
+# extension, is PNG
+for p in curves.pdf curves.SVG curves.jpg curves.eps; do
+    expect_exit "train --plot $p: PNG only" 2 "--plot $T/$p: featcache draws PNG only" \
+        "$FC" train "$S" -o "$T/pl.h5" --epochs 1 --plot "$T/$p"
+    [ ! -e "$T/$p" ] || fail "train --plot $p: written"
+done
+expect_exit "sweep --plot curves.pdf: PNG only" 2 "--plot $T/sw.pdf: featcache draws PNG only" \
+    "$FC" sweep "$S" --grid 'lr=1e-4,1e-3' --epochs 1 -o "$T/pl.csv" --plot "$T/sw.pdf"
+cp "$S" "$T/pl.db"
+check "train --plot curves.PNG" "$FC" train "$T/pl.db" -o "$T/pl.h5" --epochs 1 --plot "$T/curves.PNG" -q
+check "train --plot without an extension" "$FC" train "$T/pl.db" -o "$T/pl.h5" --epochs 1 --plot "$T/curves" -q
+
 # --- a negative zero is zero: --l2 -0 --dropout -0 (and a sweep's -0 values) are recorded and
 # shown as 0.0, as Keras's Dropout(rate=0.0) (they read l2=-0.0, dropout=-0.0, Dropout -0.0)
 cp "$S" "$T/nz.db"
