@@ -238,7 +238,9 @@ int fc_plot_history(const fc_history *h, const char *title, int kept, const char
     cairo_surface_t *sf;
     cairo_t *cr = start(&sf, 1100, 460);
     int has_val = 0;
-    for (int i = 0; i < h->n; i++) has_val |= isfinite(h->ep[i].val_loss);
+    /* a validation split: a head diverged from epoch 1 has only NaN val_loss, but still a
+     * validation accuracy to draw */
+    for (int i = 0; i < h->n; i++) has_val |= isfinite(h->ep[i].val_loss) || isfinite(h->ep[i].val_acc);
     const int stride = (int)(sizeof(fc_epoch_stat) / sizeof(float));
     const char *names[2] = {"Accuracy", "Loss"};
     for (int p = 0; p < 2; p++) {

@@ -303,6 +303,18 @@ cp "$S" "$T/pl.db"
 check "train --plot curves.PNG" "$FC" train "$T/pl.db" -o "$T/pl.h5" --epochs 1 --plot "$T/curves.PNG" -q
 check "train --plot without an extension" "$FC" train "$T/pl.db" -o "$T/pl.h5" --epochs 1 --plot "$T/curves" -q
 
+# the plot of that run draws its validation accuracy (0.5 each epoch) though every val_loss
+# is NaN (the accuracy panel had left the validation curve and its legend out)
+# shellcheck disable=SC2086
+check "plot of a head diverged in epoch 1" "$FC" train "$T/nan.db" -o "$T/nan3.h5" $div --epochs 3 --plot "$T/nan3.png" -q
+"$PY" - "$T/nan3.png" <<'PY' && ok "the plot draws validation accuracy when val_loss is NaN" || fail "no validation accuracy curve in $T/nan3.png"
+import sys
+from PIL import Image
+im = Image.open(sys.argv[1]).convert("RGB")
+red = sum(1 for x in range(80, 520) for y in range(70, 390) if (lambda p: p[0] > 200 and p[1] < 80 and p[2] < 80)(im.getpixel((x, y))))
+assert red > 50, red
+PY
+
 # --- a negative zero is zero: --l2 -0 --dropout -0 (and a sweep's -0 values) are recorded and
 # shown as 0.0, as Keras's Dropout(rate=0.0) (they read l2=-0.0, dropout=-0.0, Dropout -0.0)
 cp "$S" "$T/nz.db"
