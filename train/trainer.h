@@ -21,7 +21,7 @@ typedef struct {
     int patience;          /* 0 = no early stopping */
     uint64_t seed;
     float l2;
-    int class_weight;      /* 0 = none, 1 = balanced (n / (K * count_c)) */
+    int class_weight;      /* 0 = none, 1 = balanced (n / (K * count_c), K: classes with training images) */
     int augment;           /* 1: each epoch, each training image is one of its augmented
                             * views (the train dataset's views, fc_dataset_load_views),
                             * drawn from (seed, epoch, image) */
