@@ -688,8 +688,18 @@ int fc_head_describe(const char *path, int *handled, fc_status *st) {
     printf("layers       %s\n", line);
     printf("parameters   %zu\n", fc_head_n_params(hd));
     n = snprintf(line, sizeof line, "%d:", hd->n_classes);
-    for (int c = 0; c < hd->n_classes && n < (int)sizeof line; c++)
-        n += snprintf(line + n, sizeof line - (size_t)n, " %s", hd->class_names ? hd->class_names[c] : "?");
+    for (int c = 0; c < hd->n_classes && n < (int)sizeof line; c++) {
+        const char *nm = hd->class_names ? hd->class_names[c] : "?";
+        /* a name with a space, quote or nothing in it is quoted, so the list reads one way */
+        if (!nm[0] || strpbrk(nm, " \t\"")) {
+            n += snprintf(line + n, sizeof line - (size_t)n, " \"");
+            for (const char *p = nm; *p && n < (int)sizeof line; p++)
+                n += snprintf(line + n, sizeof line - (size_t)n, *p == '"' || *p == '\\' ? "\\%c" : "%c", *p);
+            if (n < (int)sizeof line) n += snprintf(line + n, sizeof line - (size_t)n, "\"");
+        } else {
+            n += snprintf(line + n, sizeof line - (size_t)n, " %s", nm);
+        }
+    }
     /* names and settings come from the file: control bytes escaped (fc_fputs_printable) */
     fputs("classes      ", stdout);
     fc_fputs_printable(line, stdout);

@@ -79,6 +79,12 @@ assert f"features     fingerprint {fp}" in out
 PY
 head -c 3000 "$T/h.h5" >"$T/trunc_head.h5"
 expect_exit "info on a truncated head" 1 "trunc_head.h5" "$FC" info "$T/trunc_head.h5"
+# class names with a space or a quote are quoted in info's classes line (a space-separated
+# list read two ways)
+cp "$T/h.h5" "$T/hq.h5"
+$PY -c 'import h5py, json, sys; f = h5py.File(sys.argv[1], "r+"); f.attrs["class_names"] = json.dumps(["T shirt", "say \"hi\""])' "$T/hq.h5" \
+    && check "info HEAD.h5 with spaced class names" "$FC" info "$T/hq.h5" \
+    && grep -qF 'classes      2: "T shirt" "say \"hi\""' "$T/.out" && ok "... quoted" || fail "quoted class names: $(grep classes "$T/.out")"
 expect_exit "evaluate HEAD STORE (swapped)" 2 "the order is evaluate STORE HEAD.h5" "$FC" evaluate "$T/h.h5" "$S"
 expect_exit "evaluate STORE STORE: the second is no head" 2 "bin.db is a feature store (SQLite), not a head" \
     "$FC" evaluate "$S" "$S"
