@@ -46,6 +46,8 @@ static int parse_seed(const char *s, uint64_t *out) {
 }
 
 #define BAD(...) (snprintf(err, cap, __VA_ARGS__), -1)
+/* a nonzero value float32 rounds to 0 (--l2 1e-50 had trained without L2 and recorded 0) */
+#define F32_ZERO(v) ((v) != 0 && (float)(v) == 0.0f)
 
 int fc_train_config_set(fc_train_config *c, const char *key, const char *val, char list_sep,
                         char *err, size_t cap) {
@@ -65,12 +67,14 @@ int fc_train_config_set(fc_train_config *c, const char *key, const char *val, ch
         if (fc_hact_parse(val, &c->arch.act)) return BAD("activation '%s': use relu, tanh, sigmoid or linear", val);
     } else if (!strcmp(key, "dropout")) {
         if (num(val, 0, 0.999999, 0, &v)) return BAD("dropout '%s': a rate in [0, 1)", val);
+        if (F32_ZERO(v)) return BAD("dropout '%s' is 0 in float32: give 0 or a larger number", val);
         c->arch.dropout = (float)v;
     } else if (!strcmp(key, "lr")) {
         if (num(val, 1e-12, 10, 0, &v)) return BAD("lr '%s': a number in (0, 10]", val);
         c->opt.lr = (float)v;
     } else if (!strcmp(key, "momentum")) {
         if (num(val, 0, 0.999999, 0, &v)) return BAD("momentum '%s': a number in [0, 1)", val);
+        if (F32_ZERO(v)) return BAD("momentum '%s' is 0 in float32: give 0 or a larger number", val);
         c->opt.momentum = (float)v;
     } else if (!strcmp(key, "nesterov")) {
         if (!strcmp(val, "1") || !strcmp(val, "true")) c->opt.nesterov = 1;
@@ -78,6 +82,7 @@ int fc_train_config_set(fc_train_config *c, const char *key, const char *val, ch
         else return BAD("nesterov '%s': use 1/0 or true/false", val);
     } else if (!strcmp(key, "rho")) {
         if (num(val, 0, 0.999999, 0, &v)) return BAD("rho '%s': a number in [0, 1)", val);
+        if (F32_ZERO(v)) return BAD("rho '%s' is 0 in float32: give 0 or a larger number", val);
         c->opt.rho = (float)v;
     } else if (!strcmp(key, "epochs")) {
         if (num(val, 1, 100000, 1, &v)) return BAD("epochs '%s': an integer in [1, 100000]", val);
@@ -94,6 +99,7 @@ int fc_train_config_set(fc_train_config *c, const char *key, const char *val, ch
         c->patience = (int)v;
     } else if (!strcmp(key, "l2")) {
         if (num(val, 0, 1, 0, &v)) return BAD("l2 '%s': a number in [0, 1]", val);
+        if (F32_ZERO(v)) return BAD("l2 '%s' is 0 in float32: give 0 or a larger number", val);
         c->l2 = (float)v;
     } else if (!strcmp(key, "class-weight")) {
         if (!strcmp(val, "none")) c->class_weight = 0;
