@@ -171,7 +171,7 @@ static int parse_inner(const fc_cmd_spec *spec, int argc, char **argv, fc_args *
         }
     }
     for (int k = 0; k < a->npos; k++) /* `featcache train "$STORE"` with STORE unset */
-        if (!a->pos[k][0])
+        if (a->pos[k] && !a->pos[k][0])
             return fc_usage_error(spec->name, "argument %d is empty (an unset shell variable?): usage: featcache %s %s",
                                   k + 1, spec->name, spec->synopsis);
     if (a->npos < spec->min_pos)
