@@ -5,7 +5,6 @@
 #include "h5guard.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <zlib.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -241,11 +240,10 @@ static long long inflated_size(const unsigned char *in, size_t n, size_t limit) 
     return r == Z_STREAM_END ? got : -1;
 }
 
-/* Before HDF5 decodes them: every gzip chunk that a read of `sel` (H5S_ALL: all) touches
- * must decode to exactly `bytes` (zstd chunks are checked by featcache's own filter, which
+/* Before HDF5 decodes them: every gzip chunk of d must decode to exactly `bytes` (zstd chunks are checked by featcache's own filter, which
  * reads the size from the frame). The pipeline is one fc_h5_check_pipeline accepted.
  * 0 ok, -1 a bad chunk or an error. */
-static int check_gzip_chunks(hid_t d, hid_t pl, hid_t sel, size_t bytes) {
+static int check_gzip_chunks(hid_t d, hid_t pl, size_t bytes) {
     int gz = -1, fl = -1, nf = H5Pget_nfilters(pl);
     for (int i = 0; i < nf; i++) {
         unsigned flags, cd[8];
@@ -261,12 +259,8 @@ static int check_gzip_chunks(hid_t d, hid_t pl, hid_t sel, size_t bytes) {
     int rank = sp >= 0 ? H5Sget_simple_extent_ndims(sp) : -1, ok = 0;
     if (rank == r && rank > 0 && rank <= 32 && H5Sget_simple_extent_dims(sp, dims, NULL) == rank) {
         ok = 1;
-        if (sel == H5S_ALL) {
-            for (int i = 0; i < rank; i++) lo[i] = 0, hi[i] = dims[i] ? dims[i] - 1 : 0, ok &= dims[i] > 0;
-            if (!ok) ok = 2; /* an empty dataset: nothing to read */
-        } else {
-            ok = H5Sget_select_npoints(sel) <= 0 ? 2 : H5Sget_select_bounds(sel, lo, hi) >= 0;
-        }
+        for (int i = 0; i < rank; i++) lo[i] = 0, hi[i] = dims[i] ? dims[i] - 1 : 0, ok &= dims[i] > 0;
+        if (!ok) ok = 2; /* an empty dataset: nothing to read */
     }
     if (sp >= 0) H5Sclose(sp);
     if (ok != 1) return ok == 2 ? 0 : -1;
@@ -373,14 +367,14 @@ int fc_h5_check_pipeline(hid_t d, const char *path, fc_status *st) {
     return 0;
 }
 
-/* The pipeline check, then the gzip chunks of sel (H5S_ALL: all) checked; the chunk size. */
-static int check_read(hid_t d, hid_t sel, size_t *bytes) {
+/* The pipeline check, then every gzip chunk checked; the chunk size. */
+static int check_read(hid_t d, size_t *bytes) {
     fc_status ign = {0};
     if (fc_h5_check_pipeline(d, "", &ign)) return -1;
     *bytes = chunk_bytes(d);
     if (*bytes) {
         hid_t pl = H5Dget_create_plist(d);
-        int bad = pl < 0 || check_gzip_chunks(d, pl, sel, *bytes) != 0;
+        int bad = pl < 0 || check_gzip_chunks(d, pl, *bytes) != 0;
         if (pl >= 0) H5Pclose(pl);
         if (bad) return -1;
     }
@@ -396,13 +390,13 @@ static herr_t read_expecting(hid_t d, size_t bytes, hid_t mem_type, hid_t mem_sp
 
 herr_t fc_h5_dread(hid_t d, hid_t mem_type, hid_t mem_space, hid_t file_space, void *buf) {
     size_t bytes;
-    if (check_read(d, file_space, &bytes)) return -1;
+    if (check_read(d, &bytes)) return -1;
     return read_expecting(d, bytes, mem_type, mem_space, file_space, buf);
 }
 
 int fc_h5_check_chunks(hid_t d) {
     size_t bytes;
-    return check_read(d, H5S_ALL, &bytes);
+    return check_read(d, &bytes);
 }
 
 herr_t fc_h5_dread_checked(hid_t d, hid_t mem_type, hid_t mem_space, hid_t file_space, void *buf) {

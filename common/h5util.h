@@ -51,7 +51,7 @@ int fc_h5_check_extent(hid_t d, size_t nbytes_mem, const char *path, fc_status *
  * chunk holds (a short gzip or zstd stream, or a forged filter parameter) is read past the
  * end of its buffer (a heap over-read: garbage features, exit 0). So featcache reads only
  * the pipelines it knows (fc_h5_check_pipeline: gzip or zstd, shuffle before it, fletcher32
- * after it), and fc_h5_dread checks that every chunk a read touches decodes to the chunk's
+ * after it), and fc_h5_dread checks that every chunk of the dataset decodes to the chunk's
  * size before HDF5 decodes it (gzip: inflated once more to count; zstd: featcache's own
  * filter compares the frame's content size): any other length fails the read.
  * fc_h5_dread: H5Dread with that check (every featcache read of a dataset goes through it);
