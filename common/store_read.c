@@ -70,8 +70,10 @@ int fc_store_foreach(fc_store *s, int split, int decode, fc_store_visit fn, void
             break;
         }
         if (rec.status == FC_IMG_OK && !blob) {
-            rc = fc_fail(st, FC_ERR_FORMAT, "%s: image %s (%s) has no features", s->path, rec.path,
-                         rec.sha256);
+            /* extract stores an image's row and its features in one transaction, so this
+             * is damage: a lost row, or an index that no longer finds it (a bit flip) */
+            rc = fc_fail(st, FC_ERR_FORMAT, "%s: image %s (%s) has no features (the store is damaged; "
+                         "`featcache verify` lists all)", s->path, rec.path, rec.sha256);
             break;
         }
         if (rec.status != FC_IMG_OK) blob = NULL, len = 0;
