@@ -194,7 +194,7 @@ int cmd_export(int argc, char **argv) {
         {0},
     };
     static const fc_cmd_spec spec = {
-        "export", "STORE|EXPORT.h5 OUT.h5|-o OUT.h5 [--dtype float16] [--zstd] [--level N] [--force]",
+        "export", "STORE|EXPORT.h5 OUT.h5|-o OUT.h5 [--dtype float32|float16] [--zstd] [--level N] [--force]",
         "write a store (or an export again) as HDF5: /features (N,h,w,c), /labels, /paths, /sha256, /classes, "
         "/split, provenance attributes",
         opts, 1, 2};

@@ -15,6 +15,9 @@ done
 "$FC" train --help >"$T/h.txt"
 grep -q '^      --activation relu|tanh|sigmoid|linear$' "$T/h.txt" && grep -q '^ \{33\}hidden activation' "$T/h.txt" \
     && ok "a long option's help on its own line, aligned" || fail "long option: $(grep -A1 activation "$T/h.txt")"
+# a usage line names every value of an enumerated option, as the README's synopsis does
+"$FC" export --help | head -1 | grep -q -- '\[--dtype float32|float16\]' \
+    && ok "export usage: --dtype float32|float16" || fail "export usage: $("$FC" export --help | head -1)"
 # typos get the nearest name (review 12 B F9)
 expect_exit "a mistyped command" 2 "'trian' is not a featcache command (did you mean 'train'?)" "$FC" trian x.db
 expect_exit "a mistyped option" 2 "unknown option '--epoch' (did you mean '--epochs'?)" "$FC" train x.db -o h.h5 --epoch 3
