@@ -392,7 +392,8 @@ static const char *unrecorded_fracs_why(job *j) {
 static void print_header(job *j) {
     const fc_provenance *p = &j->prov;
     const fc_scan *s = &j->scan;
-    printf("extract: %zu images in %d classes from %s; split: ", s->n_files, s->n_classes, s->root);
+    printf("extract: %zu image%s in %d class%s from %s; split: ", s->n_files, s->n_files == 1 ? "" : "s",
+           s->n_classes, s->n_classes == 1 ? "" : "es", s->root);
     if (s->split_dirs)
         print_split_folders(s);
     else if (j->fracs == FRACS_STORE)

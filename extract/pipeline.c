@@ -152,7 +152,7 @@ static void check_cross_dup(pipe_t *p, size_t first, size_t idx, int split) {
     if (p->stats->cross_dups++ >= MAX_CROSS_DUP_LINES) return;
     char msg[9000];
     snprintf(msg, sizeof msg, "warning: %s (class %s, %s) has the same content as %s (class %s, %s): "
-             "the image is stored once, as the latter%s", b->path, sc->classes[b->cls], fc_split_name(split), a->path,
+             "the image is recorded once, as the latter%s", b->path, sc->classes[b->cls], fc_split_name(split), a->path,
              sc->classes[a->cls], fc_split_name(sa),
              sa != split ? " (an image in two splits: train/test leakage)" : " (one image, two labels)");
     fc_progress_message(p->cfg->progress, msg);

@@ -29,6 +29,11 @@ expect_exit "empty folder" 1 "no PNG or JPEG images" "$FC" extract "$T/empty" -m
 expect_exit "missing folder" 1 "$T/nope" "$FC" extract "$T/nope" -m "$T/tiny.h5" -o "$T/e.db" "${X[@]}"
 [ -e "$T/e.db" ] && fail "empty folder created a store" || ok "empty folder writes nothing"
 
+# --- the banner counts in words: one image in one class is not "1 images in 1 classes" ---
+mkdir -p "$T/one/c" && cp "$(ls -d "$T"/img/*/* | head -1)" "$T/one/c/"
+"$FC" extract "$T/one" -m "$T/tiny.h5" -o "$T/one.db" "${X[@]}" >"$T/.out" 2>&1
+grep -q "^extract: 1 image in 1 class from " "$T/.out" && ok "banner: 1 image in 1 class" || fail "banner: $(head -1 "$T/.out")"
+
 # --- -o a FIFO (or device): refused before SQLite opens it, nothing made next to it ---
 mkfifo "$T/ff.db"
 expect_exit "-o a FIFO" 1 "ff.db: not a regular file, not a featcache store" \
@@ -191,7 +196,7 @@ expect_exit "extract with an image in train and test" 0 "duplicates 1 (1 under a
 grep -qF "warning: test/Trouser/b.png (class Trouser, test) has the same content as train/Pullover/$a (class Pullover, train)" "$T/.err" &&
     grep -q "train/test leakage" "$T/.err" && ok "leakage warning names both paths, classes and splits" || fail "leakage warning: $(cat "$T/.err")"
 # the warning says which one is stored (the latter it names, seen first), and the store agrees
-grep -q "(class Pullover, train): the image is stored once, as the latter (an image in two splits" "$T/.err" \
+grep -q "(class Pullover, train): the image is recorded once, as the latter (an image in two splits" "$T/.err" \
     && [ "$("$PY" -c "import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute(\"SELECT i.path || ' ' || i.split FROM images i JOIN classes c ON c.id = i.class_id WHERE c.name = 'Trouser' AND i.path LIKE '%b.png'\").fetchall())" "$T/leak.db")" = "[]" ] \
     && ok "... it says the latter is stored, and the store holds that one" || fail "which copy: $(grep 'same content' "$T/.err")"
 cp "$T/leak/train/Pullover/$a" "$T/leak/train/Trouser/again.png"
