@@ -728,8 +728,9 @@ static int run_augment(job *j, fc_status *st) {
     fc_stop_catch(old);
     int rc = fc_augment_pass(&a, &s, st);
     fc_stop_restore(old);
-    printf("augment: %d views of each of %zu training images (%s; seed %llu): stored %lld in %.1f s "
-           "(backbone %.1f s)", j->aug.views, s.images, j->aug.spec, (unsigned long long)j->aug.seed,
+    printf("augment: %d view%s of each of %zu training image%s (%s; seed %llu): stored %lld in %.1f s "
+           "(backbone %.1f s)", j->aug.views, j->aug.views == 1 ? "" : "s", s.images, s.images == 1 ? "" : "s",
+           j->aug.spec, (unsigned long long)j->aug.seed,
            (long long)s.views, s.seconds, s.forward_seconds);
     if (s.changed) printf(", %lld file(s) changed since stored: skipped", (long long)s.changed);
     if (s.failed) printf(", %lld unreadable: skipped", (long long)s.failed);

@@ -30,6 +30,8 @@ expect_exit "unsupported fill_mode" 2 "fill_mode" \
     "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/u.db" --augment 2 --augment-spec "rotation_range=10, fill_mode='reflect'" "${X[@]}"
 expect_exit "--augment 0" 2 "--augment" "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/u.db" --augment 0 "${X[@]}"
 [ -e "$T/u.db" ] && fail "usage errors created a store" || ok "usage errors write nothing"
+expect_exit "extract --augment 1: the summary in words" 0 "augment: 1 view of each of" \
+    "$FC" extract "$T/img" -m "$T/tiny.h5" -o "$T/one.db" --augment 1 --augment-spec "horizontal_flip=True" "${X[@]}"
 
 # --- views equal Keras's transform + the backbone (numpy), f32 so the check is exact
 SPEC="rotation_range=40, width_shift_range=0.2, height_shift_range=0.2, shear_range=0.2, zoom_range=0.2, horizontal_flip=True"
