@@ -352,6 +352,9 @@ static int predict(const char *model, const char *head_path, char **paths, int n
     if (fc_head_load(head_path, &P->hd, st) || fc_run_head_provenance(head_path, P->hd, &P->prov, st) ||
         open_backbone(model, head_path, P, st))
         return st->code;
+    if (P->top > P->hd->n_classes) /* as Keras's argsort()[-K:] would: every class, but say so */
+        fprintf(stderr, "featcache predict: note: --top %d: %s has %d classes, so %d rows per image\n", P->top, head_path,
+                P->hd->n_classes, P->hd->n_classes);
     /* the input size comes from the head (its fingerprint is recomputed from the same
      * fields, so it proves nothing): what it makes predict allocate must fit in memory */
     if (!(P->plan = fc_plan_create(P->g, P->batch, threads, st)))

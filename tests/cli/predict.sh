@@ -17,6 +17,10 @@ cp "$T/.out" "$T/p1.csv"
 check "predict --top 3" "$FC" predict -m "$T/tiny.h5" --head "$T/h.h5" --top 3 --batch 7 "${imgs[@]}"
 cp "$T/.out" "$T/p3.csv"
 [ "$(wc -l <"$T/p3.csv")" -eq $((3 * ${#imgs[@]} + 1)) ] && ok "--top 3: three rows per image" || fail "top rows"
+grep -q "note: --top" "$T/.err" && fail "--top 3 of 3 classes: a note" || ok "--top 3 of 3 classes: no note"
+check "predict --top 4 of a 3-class head" "$FC" predict -m "$T/tiny.h5" --head "$T/h.h5" --top 4 "${imgs[0]}"
+[ "$(wc -l <"$T/.out")" -eq 4 ] && grep -q "note: --top 4: .*h.h5 has 3 classes, so 3 rows per image" "$T/.err" \
+    && ok "... 3 rows, and a note saying why" || fail "--top 4: $(wc -l <"$T/.out") lines; $(cat "$T/.err")"
 "$PY" - "$T/p3.csv" <<'PY' && ok "--top rows sorted, probabilities sum to 1" || fail "--top probabilities"
 import csv, sys
 rows = list(csv.reader(open(sys.argv[1])))[1:]
