@@ -280,7 +280,10 @@ static hid_t open_1d(hid_t file, const char *name, H5T_class_t cls, hsize_t want
                 (unsigned long long)dims[0], (unsigned long long)want);
         ok = -1;
     } else if (ok) {
+        char what[80];
+        snprintf(what, sizeof what, "/%s", name);
         *got = dims[0];
+        if (fc_h5_check_pipeline(d, what, st)) ok = -1; /* named here, not as "cannot read" */
     } else {
         fc_fail(st, FC_ERR_FORMAT, "/%s is not a one-dimensional dataset", name);
     }

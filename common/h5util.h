@@ -46,23 +46,26 @@ int fc_h5_read_floats(hid_t loc, const char *path, int rank, const int64_t *expe
  * reads as its fill value: gigabytes from a file of a few KB). */
 int fc_h5_check_extent(hid_t d, size_t nbytes_mem, const char *path, fc_status *st);
 
-/* Reading filtered (compressed) chunks safely. libhdf5 1.10.8 copies a whole chunk out of
- * whatever its filter pipeline returned: a chunk that decodes to fewer bytes than the
- * chunk holds (a short gzip or zstd stream, or a forged filter parameter) is read past the
- * end of its buffer (a heap over-read: garbage features, exit 0). So featcache reads only
- * the pipelines it knows (fc_h5_check_pipeline: gzip or zstd, shuffle before it, fletcher32
- * after it), and fc_h5_dread checks that every chunk of the dataset decodes to the chunk's
- * size before HDF5 decodes it (gzip: inflated once more to count; zstd: featcache's own
- * filter compares the frame's content size): any other length fails the read.
- * fc_h5_dread: H5Dread with that check (every featcache read of a dataset goes through it);
- * < 0 on failure, as H5Dread. fc_h5_chunk_expect: the decoded chunk size of the dataset
- * being read (0: unknown), for the zstd filter. */
+/* Reading datasets safely (h5read.c). libhdf5 1.10.8 copies a whole chunk out of whatever
+ * its chunk read and filter pipeline returned: a chunk stored or decoded shorter than the
+ * chunk holds (a short chunk in the index, a short gzip or zstd stream, a filter mask that
+ * skips the compression of a short chunk, a short unfiltered edge chunk) is read past the
+ * end of its buffer (a heap over-read: garbage values, exit 0). So featcache reads only
+ * data stored in the file itself (no virtual datasets, no external storage: any local file
+ * read as the dataset), only the pipelines it can size (fc_h5_check_pipeline: gzip or zstd,
+ * shuffle before it, fletcher32 after it), and only datasets whose every stored chunk comes
+ * out at exactly the chunk's size (fc_h5_check_chunks: unfiltered chunks by their stored
+ * size, compressed ones inflated or zstd-decoded once more to count; chunks above 1 GiB
+ * are refused). fc_h5_check_pipeline is also part of fc_h5_check_extent.
+ * fc_h5_dread: H5Dread after fc_h5_check_chunks (every featcache read of a dataset goes
+ * through it or through fc_h5_dread_checked); < 0 on failure, as H5Dread.
+ * For many small reads of one dataset (rows of /features, /views): fc_h5_check_chunks once
+ * (0 ok), then fc_h5_dread_checked for each read (re-checking every chunk for each row
+ * made train --augment on a 1 MiB-chunk export 150x slower).
+ * fc_h5_chunk_expect: the decoded chunk size of the dataset being read (0: unknown), for
+ * featcache's zstd filter, which refuses a frame of another size. */
 int fc_h5_check_pipeline(hid_t d, const char *path, fc_status *st);
 herr_t fc_h5_dread(hid_t d, hid_t mem_type, hid_t mem_space, hid_t file_space, void *buf);
-/* For many small reads of one dataset (rows of /features, /views): fc_h5_check_chunks
- * checks every chunk once (0 ok), then fc_h5_dread_checked reads without checking again
- * (re-inflating a whole chunk for each row read made train --augment on a 1 MiB-chunk
- * export 150x slower). */
 int fc_h5_check_chunks(hid_t d);
 herr_t fc_h5_dread_checked(hid_t d, hid_t mem_type, hid_t mem_space, hid_t file_space, void *buf);
 size_t fc_h5_chunk_expect(void);
