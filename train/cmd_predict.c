@@ -383,6 +383,7 @@ int cmd_predict(int argc, char **argv) {
     int threads = 1;
     const char *model = fc_arg_str(&a, "model", NULL), *head = fc_arg_str(&a, "head", NULL);
     if (!head) rc = fc_usage_error("predict", "--head HEAD.h5 is required");
+    else if (!head[0]) rc = fc_usage_error("predict", "--head is empty (an unset shell variable?)");
     else if ((rc = fc_arg_long(&a, "top", 1, 1, FC_MAX_DIM, &top)) == FC_ARGS_OK &&
              (rc = fc_arg_long(&a, "batch", 16, 1, 1024, &batch)) == FC_ARGS_OK &&
              (rc = fc_run_threads(&a, &threads)) == FC_ARGS_OK) {
