@@ -267,7 +267,7 @@ static hid_t open_1d(hid_t file, const char *name, H5T_class_t cls, hsize_t want
         fc_fail(st, FC_ERR_FORMAT, "missing dataset /%s", name);
         return -1;
     }
-    hid_t d = H5Dopen2(file, name, H5P_DEFAULT), t = -1, sp = -1;
+    hid_t d = fc_h5_dopen(file, name), t = -1, sp = -1;
     hsize_t dims[1];
     int ok = d >= 0 && (t = H5Dget_type(d)) >= 0 && (sp = H5Dget_space(d)) >= 0 &&
              H5Sget_simple_extent_ndims(sp) == 1 && H5Sget_simple_extent_dims(sp, dims, NULL) == 1;
@@ -374,7 +374,7 @@ static int open_features(fc_h5feat *f, hsize_t *n, fc_status *st) {
     size_t bytes;
     int rc = FC_ERR_FORMAT;
     H5Fget_filesize(f->file, &fsize);
-    if ((f->feat = H5Dopen2(f->file, "features", H5P_DEFAULT)) < 0 ||
+    if ((f->feat = fc_h5_dopen(f->file, "features")) < 0 ||
         (t = H5Dget_type(f->feat)) < 0 || (sp = H5Dget_space(f->feat)) < 0) {
         fc_fail(st, FC_ERR_FORMAT, "cannot open /features");
     } else if (H5Tget_class(t) != H5T_FLOAT || H5Tget_size(t) > 8) {
@@ -543,7 +543,7 @@ static int open_views(fc_h5feat *f, fc_status *st) {
     int64_t seed = 0, k = 0;
     int rc = FC_ERR_FORMAT;
     fc_aug_spec spec;
-    if ((f->views = H5Dopen2(f->file, "views", H5P_DEFAULT)) < 0 || (t = H5Dget_type(f->views)) < 0 ||
+    if ((f->views = fc_h5_dopen(f->file, "views")) < 0 || (t = H5Dget_type(f->views)) < 0 ||
         (sp = H5Dget_space(f->views)) < 0) {
         fc_fail(st, FC_ERR_FORMAT, "cannot open /views");
     } else if (H5Tget_class(t) != H5T_FLOAT || H5Tget_size(t) > 8) {

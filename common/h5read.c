@@ -8,9 +8,13 @@
  * before any read: the layout must keep the data in this file (no virtual dataset, no
  * external storage), the filters must be ones featcache sizes (gzip or zstd, shuffle
  * before, fletcher32 after), and every stored chunk must come out of what libhdf5 will do
- * with it at exactly the chunk's size: its stored size when no size-changing filter runs
- * on it (no filters, a skipped filter, an unfiltered partial edge chunk), else its bytes
- * after fletcher32, inflated or zstd-decoded once more to count. */
+ * with it at exactly the chunk's size: its stored size when no filter runs on it (an
+ * unfiltered partial edge chunk) or only ones that keep the size (shuffle, a skipped
+ * compression), else its bytes after fletcher32, inflated or zstd-decoded once more to
+ * count. A dataset without filters has no chunk sizes to check cheaply (its index sizes
+ * only come from H5Dget_chunk_info_by_coord, which walks the whole index per call): it is
+ * opened without a chunk cache (fc_h5_dopen), so that libhdf5 reads the selected elements
+ * straight from the file: a short chunk then reads the file's next bytes, never memory. */
 #include "h5util.h"
 
 #include <stdint.h>
@@ -79,7 +83,7 @@ int fc_h5_check_pipeline(hid_t d, const char *path, fc_status *st) {
 
 /* A chunked dataset as the scan walks it. */
 typedef struct {
-    int rank, gz, zs, fl;     /* filter indexes of deflate, zstd, fletcher32 (-1: none) */
+    int rank, nf, gz, zs, fl; /* filters; indexes of deflate, zstd, fletcher32 (-1: none) */
     int partial_raw;          /* H5D_CHUNK_DONT_FILTER_PARTIAL_CHUNKS: edge chunks unfiltered */
     hsize_t cdim[32], dims[32];
     hsize_t fsize;            /* the file's size: no stored chunk is larger */
@@ -115,7 +119,10 @@ static size_t chunk_bytes(hid_t d) {
     return bytes;
 }
 
-/* Fills w for d. 1: chunks to scan, 0: nothing to scan (not chunked, or empty), -1: refused. */
+/* Fills w for d. 1: chunks to scan, 0: nothing to scan (not chunked, empty, or unfiltered
+ * and opened by fc_h5_dopen), -1: refused (an unfiltered chunked dataset opened with a chunk
+ * cache: libhdf5 would copy its chunks out of buffers of their stored sizes, which only
+ * H5Dget_chunk_info_by_coord tells, walking the whole chunk index per call). */
 static int walk_init(hid_t d, chunk_walk *w) {
     memset(w, 0, sizeof *w);
     w->gz = w->zs = w->fl = -1;
@@ -124,7 +131,7 @@ static int walk_init(hid_t d, chunk_walk *w) {
     if (bytes == SIZE_MAX) return -1;
     w->bytes = bytes;
     hid_t pl = H5Dget_create_plist(d), sp = H5Dget_space(d), f = H5Iget_file_id(d);
-    int nf = pl >= 0 ? H5Pget_nfilters(pl) : -1, rc = pl >= 0 && sp >= 0 && f >= 0 && nf >= 0 ? 1 : -1;
+    int nf = w->nf = pl >= 0 ? H5Pget_nfilters(pl) : -1, rc = pl >= 0 && sp >= 0 && f >= 0 && nf >= 0 ? 1 : -1;
     unsigned opts = 0;
     if (rc > 0 && (H5Pget_chunk_opts(pl, &opts) < 0 || H5Fget_filesize(f, &w->fsize) < 0)) rc = -1;
     w->partial_raw = (opts & H5D_CHUNK_DONT_FILTER_PARTIAL_CHUNKS) != 0;
@@ -144,6 +151,14 @@ static int walk_init(hid_t d, chunk_walk *w) {
         for (int i = 0; rc > 0 && i < w->rank; i++)
             if (!w->cdim[i]) rc = -1;
             else if (!w->dims[i]) rc = 0; /* an empty dataset: nothing to read */
+    }
+    if (rc > 0 && nf == 0) { /* no sizes to check: the handle must read the chunks in place */
+        hid_t ap = H5Dget_access_plist(d);
+        size_t nslots = 0, nbytes = SIZE_MAX;
+        double w0;
+        if (ap < 0 || H5Pget_chunk_cache(ap, &nslots, &nbytes, &w0) < 0 || nbytes >= bytes) rc = -1;
+        else rc = 0;
+        if (ap >= 0) H5Pclose(ap);
     }
     if (f >= 0) H5Fclose(f);
     if (sp >= 0) H5Sclose(sp);
@@ -206,24 +221,24 @@ static int partial_edge(const chunk_walk *w, const hsize_t *off) {
 /* One stored chunk: 0 when libhdf5 will get exactly w->bytes out of it (or it was never
  * written: the fill value), -1 otherwise. buf/cap: a reused read buffer. */
 static int check_chunk(hid_t d, const chunk_walk *w, const hsize_t *off, unsigned char **buf, size_t *cap) {
-    unsigned mask = 0;
-    haddr_t addr = HADDR_UNDEF;
-    hsize_t stored = 0;
-    if (H5Dget_chunk_info_by_coord(d, off, &mask, &addr, &stored) < 0) return -1;
-    if (addr == HADDR_UNDEF || stored == 0) return 0; /* never written */
+    hsize_t stored = 0; /* (H5Dget_chunk_info_by_coord would give the filter mask too, but walks
+                         * the whole chunk index per call: 250 us a chunk at 20000 chunks) */
+    /* never written: no size (libhdf5 1.10.8 fails the call for a chunk the index lacks;
+     * H5Dread's lookup of such a chunk finds no address and reads the fill value) */
+    if (H5Dget_chunk_storage_size(d, off, &stored) < 0 || stored == 0) return 0;
     if (stored > w->fsize || stored > ((hsize_t)1 << 31)) return -1;
-    const int raw = w->partial_raw && partial_edge(w, off); /* no filter runs on it */
-#define RUNS(i) (!raw && (i) >= 0 && !(mask & (1u << (i))))
-    const int gz = RUNS(w->gz), zs = RUNS(w->zs), fl = RUNS(w->fl);
-#undef RUNS
-    if (!gz && !zs && !fl) return stored == w->bytes ? 0 : -1;
+    if (w->partial_raw && partial_edge(w, off)) /* no filter runs on it */
+        return stored == w->bytes ? 0 : -1;
     if (stored > *cap) {
         unsigned char *nb = realloc(*buf, (size_t)stored);
         if (!nb) return -1;
         *buf = nb, *cap = (size_t)stored;
     }
-    uint32_t m2 = 0;
-    if (H5Dread_chunk(d, H5P_DEFAULT, off, &m2, *buf) < 0) return -1;
+    uint32_t mask = 0; /* bit i: filter i was skipped for this chunk */
+    if (H5Dread_chunk(d, H5P_DEFAULT, off, &mask, *buf) < 0) return -1;
+#define RUNS(i) ((i) >= 0 && !(mask & (1u << (i))))
+    const int gz = RUNS(w->gz), zs = RUNS(w->zs), fl = RUNS(w->fl);
+#undef RUNS
     size_t n = (size_t)stored;
     if (fl) { /* the checksum comes off first */
         if (n < 4) return -1;
@@ -247,6 +262,20 @@ static int check_chunks(hid_t d, const chunk_walk *w) {
     }
     free(buf);
     return rc;
+}
+
+hid_t fc_h5_dopen(hid_t loc, const char *name) {
+    hid_t d = H5Dopen2(loc, name, H5P_DEFAULT), pl = d >= 0 ? H5Dget_create_plist(d) : -1;
+    int direct = pl >= 0 && H5Pget_layout(pl) == H5D_CHUNKED && H5Pget_nfilters(pl) == 0;
+    if (pl >= 0) H5Pclose(pl);
+    if (!direct) return d;
+    /* no chunk cache: libhdf5 reads an unfiltered chunk's selected elements from the file
+     * (H5D__chunk_cacheable), never a whole chunk out of a buffer of its stored size */
+    H5Dclose(d); /* first: a dataset open twice shares the first open's chunk cache */
+    hid_t ap = H5Pcreate(H5P_DATASET_ACCESS);
+    d = ap >= 0 && H5Pset_chunk_cache(ap, 0, 0, H5D_CHUNK_CACHE_W0_DEFAULT) >= 0 ? H5Dopen2(loc, name, ap) : -1;
+    if (ap >= 0) H5Pclose(ap);
+    return d;
 }
 
 int fc_h5_check_chunks(hid_t d) {

@@ -261,7 +261,7 @@ int fc_h5_read_floats(hid_t loc, const char *path, int rank, const int64_t *expe
     for (int i = 0; i < nd; i++)
         if (fc_size_mul(n, (size_t)got[i], &n) || n > FC_MAX_TENSOR_ELEMS)
             return fc_fail(st, FC_ERR_NOMEM, "weight '%s' declares a huge shape %s", path, gs);
-    hid_t d = H5Dopen2(loc, path, H5P_DEFAULT);
+    hid_t d = fc_h5_dopen(loc, path);
     if (d < 0) return fc_fail(st, FC_ERR_FORMAT, "cannot open dataset '%s'", path);
     hid_t t = H5Dget_type(d);
     float *buf = NULL;

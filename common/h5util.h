@@ -54,9 +54,9 @@ int fc_h5_check_extent(hid_t d, size_t nbytes_mem, const char *path, fc_status *
  * data stored in the file itself (no virtual datasets, no external storage: any local file
  * read as the dataset), only the pipelines it can size (fc_h5_check_pipeline: gzip or zstd,
  * shuffle before it, fletcher32 after it), and only datasets whose every stored chunk comes
- * out at exactly the chunk's size (fc_h5_check_chunks: unfiltered chunks by their stored
- * size, compressed ones inflated or zstd-decoded once more to count; chunks above 1 GiB
- * are refused). fc_h5_check_pipeline is also part of fc_h5_check_extent.
+ * out at exactly the chunk's size (fc_h5_check_chunks: compressed ones inflated or
+ * zstd-decoded once more to count; chunks above 1 GiB are refused), or, without filters,
+ * is read without a chunk cache (fc_h5_dopen), straight from the file. fc_h5_check_pipeline is also part of fc_h5_check_extent.
  * fc_h5_dread: H5Dread after fc_h5_check_chunks (every featcache read of a dataset goes
  * through it or through fc_h5_dread_checked); < 0 on failure, as H5Dread.
  * For many small reads of one dataset (rows of /features, /views): fc_h5_check_chunks once
@@ -65,6 +65,9 @@ int fc_h5_check_extent(hid_t d, size_t nbytes_mem, const char *path, fc_status *
  * fc_h5_chunk_expect: the decoded chunk size of the dataset being read (0: unknown), for
  * featcache's zstd filter, which refuses a frame of another size. */
 int fc_h5_check_pipeline(hid_t d, const char *path, fc_status *st);
+/* H5Dopen2 for reading: a chunked dataset without filters is opened without a chunk cache
+ * (fc_h5_check_chunks refuses one opened otherwise). */
+hid_t fc_h5_dopen(hid_t loc, const char *name);
 herr_t fc_h5_dread(hid_t d, hid_t mem_type, hid_t mem_space, hid_t file_space, void *buf);
 int fc_h5_check_chunks(hid_t d);
 herr_t fc_h5_dread_checked(hid_t d, hid_t mem_type, hid_t mem_space, hid_t file_space, void *buf);

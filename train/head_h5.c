@@ -310,7 +310,7 @@ static int get_weights(hid_t loc, const char *name, float *dst, int rank, const 
                        const char *path, fc_status *st) {
     if (H5Lexists(loc, name, H5P_DEFAULT) <= 0)
         return fc_fail(st, FC_ERR_FORMAT, "%s: weights '%s' missing", path, name);
-    hid_t d = H5Dopen2(loc, name, H5P_DEFAULT), sp = d >= 0 ? H5Dget_space(d) : -1, t = d >= 0 ? H5Dget_type(d) : -1;
+    hid_t d = fc_h5_dopen(loc, name), sp = d >= 0 ? H5Dget_space(d) : -1, t = d >= 0 ? H5Dget_type(d) : -1;
     hsize_t dims[32] = {0};
     int r = sp >= 0 ? H5Sget_simple_extent_ndims(sp) : -1, ok = 0;
     int got = r >= 0 && r <= 32 ? H5Sget_simple_extent_dims(sp, dims, NULL) : -1;
