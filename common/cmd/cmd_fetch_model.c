@@ -328,6 +328,15 @@ int cmd_fetch_model(int argc, char **argv) {
         goto done;
     }
     const char *name = a.pos[0];
+    /* before any download: -o '' (an unset shell variable) would fetch 25 MB, then fail */
+    for (const char *const *o = (const char *const[]){"output", "tarball", NULL}; *o; o++) {
+        const char *v = fc_arg_str(&a, *o, NULL);
+        if (v && !*v) {
+            rc = fc_usage_error(spec.name, "--%s: empty %s name (an unset shell variable?)", *o,
+                                !strcmp(*o, "output") ? "folder" : "file");
+            goto done;
+        }
+    }
     fc_status st = {0};
     char dest[PATH_MAX];
     const char *out = fc_arg_str(&a, "output", NULL);
