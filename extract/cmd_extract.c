@@ -29,7 +29,9 @@
 #include "sink.h"
 
 static const fc_opt opts[] = {
-    {"model", 'm', "MODEL", "backbone: Keras .h5, ARCH:weights.h5, TF.js folder, or mobilenet_v2|inception_v3"},
+    {"model", 'm', "MODEL", "backbone: Keras .h5, ARCH:weights.h5, TF.js folder, mobilenet_v2|inception_v3 (after "
+     "fetch-model), or vgg16|vgg19|resnet50|resnet101|resnet152|mobilenet (keras.applications weights in "
+     "~/.keras/models)"},
     {"output", 'o', "STORE", "feature store to create or extend"},
     {"layer", 'l', "NAME", "cut the backbone after this layer (default: the model's output; for the fetched "
                            "nsfwjs classifiers their conv base: out_relu, mixed10)"},
