@@ -316,20 +316,21 @@ static int write_csv(const sweep_run *r, const char *path, fc_status *st) {
         const fc_train_config *c = &r->cfg[i];
         const fc_history *h = &r->hist[i];
         const fc_epoch_stat *b = &h->ep[h->best], *l = &h->ep[h->n - 1];
-        char hid[96] = "0", cell[3][48], num[6][24], lr[48], l2[48];
+        char hid[96] = "0", cell[3][48], num[6][24], lr[48], l2[48], best[16] = "";
+        if (isfinite(b->val_loss)) snprintf(best, sizeof best, "%d", h->best + 1); /* else no best epoch: empty */
         size_t o = 0;
         for (int k = 0; k < c->arch.n_hidden; k++) o += (size_t)snprintf(hid + o, sizeof hid - o, "%s%d", k ? ":" : "", c->arch.hidden[k]);
         char have[160];
         const char *act = fc_train_key_unused(c, "activation", have, sizeof have) ? "" : fc_hact_name(c->arch.act);
         fc_fmt_repr_f32(c->opt.lr, lr, sizeof lr);
         fc_fmt_repr_f32(c->l2, l2, sizeof l2);
-        fprintf(f, "%d,\"%s\",%s,%s,%s,%s,%s,%s,%s,%s,%s,%d,%d,%llu,%d,%s,%s,%d,%d,%s,%s,%s,%s,%s,%s,%d,%d\n",
+        fprintf(f, "%d,\"%s\",%s,%s,%s,%s,%s,%s,%s,%s,%s,%d,%d,%llu,%d,%s,%s,%d,%s,%s,%s,%s,%s,%s,%s,%d,%d\n",
                 i + 1, r->labels[i], fc_pool_name(c->arch.pool), hid, act, csv_cell(c, "dropout", c->arch.dropout, cell[0]),
                 fc_optim_name(c->opt.kind), lr, csv_cell(c, "momentum", c->opt.momentum, cell[1]),
                 fc_train_key_unused(c, "nesterov", have, sizeof have) ? "" : c->opt.nesterov ? "1" : "0",
                 csv_cell(c, "rho", c->opt.rho, cell[2]), c->epochs, c->batch, (unsigned long long)c->seed, c->patience, l2,
                 c->class_weight ? "balanced" : "none",
-                h->n, h->best + 1, fc_csv_f32(b->val_loss, num[0]), fc_csv_f32(b->val_acc, num[1]),
+                h->n, best, fc_csv_f32(b->val_loss, num[0]), fc_csv_f32(b->val_acc, num[1]),
                 fc_csv_f32(l->loss, num[2]), fc_csv_f32(l->acc, num[3]), fc_csv_f32(l->val_loss, num[4]),
                 fc_csv_f32(l->val_acc, num[5]), h->stopped_early, c->augment);
     }

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
+#include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -220,7 +221,9 @@ char *fc_run_metrics_text(const fc_history *h) {
     if (h->n == 0) return strdup("{}");
     const fc_epoch_stat *b = &h->ep[h->best], *l = &h->ep[h->n - 1];
     /* without a validation split the val_ numbers are NaN: null in JSON */
-    json_t *j = json_pack("{s:i, s:o, s:o, s:o, s:o, s:o, s:o, s:i, s:b}", "best_epoch", h->best + 1, "best_val_loss",
+    /* no epoch with a finite val_loss (no validation split, or every one NaN): no best epoch */
+    json_t *best = isfinite(b->val_loss) ? json_integer(h->best + 1) : json_null();
+    json_t *j = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:i, s:b}", "best_epoch", best, "best_val_loss",
                           fc_json_num(b->val_loss), "best_val_acc", fc_json_num(b->val_acc), "final_loss",
                           fc_json_num(l->loss), "final_acc", fc_json_num(l->acc), "final_val_loss",
                           fc_json_num(l->val_loss), "final_val_acc", fc_json_num(l->val_acc), "epochs_run", h->n,

@@ -535,6 +535,7 @@ $PY - "$T/nv.json" <<'PY' && ok "no-validation run: val metrics null, training m
 import json, sys
 r = json.load(open(sys.argv[1]))
 assert len(r) == 1 and r[0]["metrics"]["best_val_acc"] is None and r[0]["metrics"]["final_acc"] > 0, r
+assert r[0]["metrics"]["best_epoch"] is None, r  # no val_loss, no best epoch (it said 1)
 assert r[0]["history"]["val_loss"] == [None, None] and len(r[0]["history"]["loss"]) == 2
 PY
 
@@ -573,6 +574,7 @@ assert len(rows) == 2
 for r in rows:
     for k in ("best_val_loss", "best_val_acc", "final_val_loss", "final_val_acc"):
         assert r[k] == "nan", (k, r[k])
+    assert r["best_epoch"] == "", r["best_epoch"]  # no best epoch (it said 1)
     assert float(r["final_acc"]) > 0
 PY
 
