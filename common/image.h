@@ -1,7 +1,7 @@
 /* image.h - the one image decoder entry, Keras-exact resizing and preprocessing.
  *
- * Decoding follows PIL: Image.open(...).convert('RGB') (gray, gray+alpha, palette, RGBA,
- * 16-bit PNG; gray, RGB, CMYK/YCCK JPEG). Resizing follows Keras load_img(target_size)
+ * Decoding follows PIL 9.4: Image.open(...).convert('RGB') (gray, gray+alpha, palette, RGBA,
+ * 16-bit PNG; gray, RGB, CMYK/YCCK JPEG; every BMP layout PIL opens, see image_bmp.c). Resizing follows Keras load_img(target_size)
  * which calls PIL resize with NEAREST by default (also bilinear). Preprocessing follows
  * keras preprocess_input (caffe, tf, torch) plus rescale (x/255) and none. */
 #ifndef FC_IMAGE_H
@@ -25,11 +25,12 @@ typedef enum {
 } fc_resize;
 typedef enum { FC_PRE_CAFFE, FC_PRE_TF, FC_PRE_TORCH, FC_PRE_RESCALE, FC_PRE_NONE } fc_preprocess;
 
-/* Decode PNG or JPEG bytes (detected by signature) to RGB. `what` names the source in
+/* Decode image bytes to RGB; the format comes from the content (signature), never from
+ * the name. `what` names the source in
  * errors (usually the path). Images over max_pixels (0 = FC_MAX_IMAGE_PIXELS_DEFAULT)
  * are refused before allocation. On any error *out is left empty (rgb NULL) and the
  * message reads "<what>: <problem>" (e.g. "x.png: truncated PNG data",
- * "y.jpg: bad JPEG: ...", "z.gif: not a PNG or JPEG image"). Thread-safe. */
+ * "y.jpg: bad JPEG: ...", "z.gif: not a PNG, JPEG ... image"). Thread-safe. */
 int fc_image_decode(const uint8_t *buf, size_t len, const char *what, size_t max_pixels,
                     fc_image *out, fc_status *st);
 /* Read a whole file into memory (bounded by max_bytes, 0 = 1 GiB). */

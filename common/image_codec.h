@@ -8,13 +8,18 @@
 /* Buffers that start with these bytes are handed to the matching decoder. */
 int fc_is_png(const uint8_t *buf, size_t len);
 int fc_is_jpeg(const uint8_t *buf, size_t len);
+int fc_is_bmp(const uint8_t *buf, size_t len);  /* "BM" */
+int fc_is_dib(const uint8_t *buf, size_t len);  /* a bare BMP info header (PIL's DIB) */
 
-/* Both decoders: buf/len is the whole file, `what` names it in errors, max_pixels is
+/* Every decoder: buf/len is the whole file, `what` names it in errors, max_pixels is
  * already resolved (never 0). On success out->rgb is h*w*3 bytes (malloc'd). */
 int fc_png_decode(const uint8_t *buf, size_t len, const char *what, size_t max_pixels,
                   fc_image *out, fc_status *st);
 int fc_jpeg_decode(const uint8_t *buf, size_t len, const char *what, size_t max_pixels,
                    fc_image *out, fc_status *st);
+/* BMP file or DIB (told apart by the "BM" signature). */
+int fc_bmp_decode(const uint8_t *buf, size_t len, const char *what, size_t max_pixels,
+                  fc_image *out, fc_status *st);
 
 /* Checks a declared w x h against the pixel limit and allocates the h*w*3 RGB buffer
  * (overflow-safe). Called after the header is parsed and before any pixel data. */

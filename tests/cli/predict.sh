@@ -193,7 +193,7 @@ expect_exit "unreadable image: reported, others still predicted" 1 "broken.png" 
 # names with control bytes: escaped in messages (as extract does), byte-exact in the CSV
 evil="$T/ev"$'/evil\x1b[31mRED\nfake,line'; mkdir -p "$evil"
 printf 'junk' >"$evil/bad.png"; cp "${imgs[0]}" "$evil/good.png"; mkdir -p "$evil/none"
-expect_exit "a bad image whose path has control bytes" 1 'evil\x1b[31mRED\nfake,line/bad.png: not a PNG or JPEG' \
+expect_exit "a bad image whose path has control bytes" 1 'evil\x1b[31mRED\nfake,line/bad.png: not a PNG, JPEG' \
     "$FC" predict -m "$T/tiny.h5" --head "$T/h.h5" "$evil/bad.png" "$evil/good.png" "$evil/none"
 grep -q $'\x1b' "$T/.err" && fail "ESC printed raw on stderr: $(cat -A "$T/.err" | head -3)" || ok "no raw ESC on stderr"
 [ "$(grep -c 'featcache predict' "$T/.err")" -eq "$(wc -l <"$T/.err")" ] && ok "every stderr line is featcache's (no faked line)" \

@@ -10,8 +10,11 @@ Independent checker for common/image*.c (run by tests/unit/test_image.c with Deb
   NAME.rgb           Image.open(NAME).convert('RGB') as raw bytes (what Keras load_img sees)
   NAME.MODE.WxH.rgb  that RGB image .resize((W, H), filter) for every Keras interpolation
   NAME.PRE.f32       keras preprocess_input(PRE) of the RGB image, float32 little endian
+  *.bmp              BMP variants (tests/py/keras_formats.py): what PIL opens must decode
+                     to PIL's bytes; `refuse` files must fail (and PIL fails on most too)
   manifest.txt       one line per check:
                        decode NAME W H
+                       refuse NAME
                        resize NAME nearest|bilinear|bicubic|lanczos|box|hamming W H REF
                        pre NAME caffe|tf|torch|rescale|none REF
 
@@ -31,6 +34,8 @@ import zlib
 
 import numpy as np
 from PIL import Image
+
+import keras_formats
 
 RNG = np.random.RandomState(20261125)
 
@@ -210,7 +215,9 @@ def make_all(outdir, extras):
         b = io.BytesIO()
         im.save(b, "PNG")
         files[name] = b.getvalue()
+    files.update(keras_formats.bmp_variants())
     files["png_bytes_named.jpg"] = files["rgb8.png"]  # format comes from the signature
+    files["bmp_bytes_named.png"] = files["rgb24.bmp"]
     for path in extras:
         with open(path, "rb") as f:
             files[os.path.basename(path)] = f.read()
@@ -220,6 +227,16 @@ def make_all(outdir, extras):
         rgb = Image.open(io.BytesIO(files[name])).convert("RGB")
         write(os.path.join(outdir, name + ".rgb"), rgb.tobytes())
         lines.append("decode %s %d %d" % (name, rgb.width, rgb.height))
+    for name, data, why in keras_formats.bmp_refused():
+        write(os.path.join(outdir, name), data)
+        if why == "pil":  # PIL must fail on it too, opened from memory or from the path
+            for src in (io.BytesIO(data), os.path.join(outdir, name)):
+                try:
+                    Image.open(src).convert("RGB")
+                except Exception:
+                    continue
+                sys.exit("make_images.py: PIL opens %s, listed as refused by PIL" % name)
+        lines.append("refuse %s" % name)
     accum_differs = 0
     for name, w, h, targets in resize_cases():
         rgb = Image.open(os.path.join(outdir, name)).convert("RGB")
@@ -285,10 +302,11 @@ def make_bad(outdir):
         ("header_only.jpg", jpg[:sof + 19], "truncated JPEG data"),
         ("garbage_after_soi.jpg", b"\xff\xd8\xff" + bytes(RNG.randint(0, 255, 300).astype(np.uint8)), "bad JPEG"),
         ("bad_bits.jpg", jpg[:sof + 4] + b"\x0c" + jpg[sof + 5:], "bad JPEG"),
-        ("text.png", b"this is a text file, not an image\n", "not a PNG or JPEG image"),
+        ("text.png", b"this is a text file, not an image\n", "not a PNG, JPEG"),
         ("empty.jpg", b"", "empty file"),
         ("empty.png", b"", "empty file"),
     ]
+    files += keras_formats.bad_files()
     for name, data, _ in files:
         write(os.path.join(outdir, name), data)
     write(os.path.join(outdir, "EXPECTED"),
@@ -297,7 +315,8 @@ def make_bad(outdir):
 
 
 def make_corpus(root):
-    """Small fuzz seeds: tests/fuzz/corpus/{png,jpeg} (valid variants; make_bad adds broken ones)."""
+    """Small fuzz seeds: tests/fuzz/corpus/{png,jpeg,bmp,...} (valid variants; make_bad adds
+    broken PNG/JPEG ones, keras_formats.fuzz_seeds() its own)."""
     for sub in ("png", "jpeg"):
         os.makedirs(os.path.join(root, sub), exist_ok=True)
     pal = RNG.randint(0, 256, (16, 3)).astype(np.uint8).tobytes()
@@ -324,6 +343,10 @@ def make_corpus(root):
         write(os.path.join(root, "png", name), data)
     for name, data in jpegs.items():
         write(os.path.join(root, "jpeg", name), data)
+    for sub, seeds in keras_formats.fuzz_seeds().items():
+        os.makedirs(os.path.join(root, sub), exist_ok=True)
+        for name, data in seeds.items():
+            write(os.path.join(root, sub, name), data)
 
 
 def main():

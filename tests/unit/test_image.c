@@ -113,10 +113,24 @@ static void check_pre(const char *name, const char *mode, const char *ref) {
     free(want);
 }
 
+/* A file featcache refuses: an error naming the file, no image left behind. */
+static void check_refused(const char *name) {
+    char path[1024];
+    fc_image img;
+    fc_status st;
+    fc_status_clear(&st);
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    int rc = fc_image_load(path, 0, &img, &st);
+    CHECK(rc != FC_OK && img.rgb == NULL && strstr(st.msg, path), "%s: refused? rc %d: %s", name,
+          rc, st.msg);
+    if (rc == FC_OK) fc_image_free(&img);
+    else printf("  refused %s\n", st.msg + strlen(tmpdir) + 1);
+}
+
 /* The extract pipeline decodes on several threads: the decoders must keep no global
  * state. Each thread decodes every manifest image and compares with PIL's bytes. */
 #define N_THREADS 4
-static char decode_names[128][256];
+static char decode_names[512][256];
 static int n_decode_names;
 
 static void *decode_all(void *arg) {
@@ -178,17 +192,20 @@ static void test_against_pil(void) {
     snprintf(line, sizeof line, "%s/manifest.txt", tmpdir);
     FILE *f = fopen(line, "r");
     CHECK(f != NULL, "manifest");
-    int ndec = 0, nres = 0, npre = 0;
+    int ndec = 0, nres = 0, npre = 0, nref = 0;
     while (f && fgets(line, sizeof line, f)) {
         char kind[16], name[256], mode[32], ref[512];
         int w, h;
         if (sscanf(line, "decode %255s %d %d", name, &w, &h) == 3) {
             check_decode(name, w, h);
-            if (n_decode_names < 128) snprintf(decode_names[n_decode_names++], 256, "%s", name);
+            if (n_decode_names < 512) snprintf(decode_names[n_decode_names++], 256, "%s", name);
             ndec++;
         } else if (sscanf(line, "resize %255s %31s %d %d %511s", name, mode, &w, &h, ref) == 5) {
             check_resize(name, mode, w, h, ref);
             nres++;
+        } else if (sscanf(line, "refuse %255s", name) == 1) {
+            check_refused(name);
+            nref++;
         } else if (sscanf(line, "pre %255s %31s %511s", name, mode, ref) == 3) {
             check_pre(name, mode, ref);
             npre++;
@@ -197,9 +214,9 @@ static void test_against_pil(void) {
         }
     }
     if (f) fclose(f);
-    printf("compared %d decodes, %d resizes, %d preprocess modes with PIL/Keras\n", ndec, nres,
-           npre);
-    CHECK(ndec >= 40 && nres >= 60 && npre == 5, "manifest too short");
+    printf("compared %d decodes, %d resizes, %d preprocess modes with PIL/Keras; %d refused\n",
+           ndec, nres, npre, nref);
+    CHECK(ndec >= 40 && nres >= 60 && npre == 5 && nref >= 10, "manifest too short");
     check_threads();
     rm_tmpdir();
 }

@@ -1,0 +1,267 @@
+"""keras_formats.py - BMP, PNM and TIFF test files for make_images.py.
+
+Keras' flow_from_directory also lists .bmp, .ppm, .tif and .tiff and loads them with PIL.
+Each *_variants() returns {name: bytes}; make_images.py stores PIL's
+Image.open(name).convert('RGB') next to each (the reference common/image_*.c must equal).
+Files PIL writes itself are saved by PIL; layouts PIL cannot write (OS/2 headers,
+bitfields, run-length encoding, odd palettes, plain PNM, odd maxvals) are built byte by
+byte here from the format specifications, not from featcache's code.
+
+*_refused() returns [(name, bytes, why)] of files featcache must refuse: `why` is "pil"
+when PIL 9.4 fails on the file too (make_images.py checks that it does), otherwise a note
+on why featcache refuses a file PIL opens.
+"""
+import io
+import struct
+
+import numpy as np
+from PIL import Image
+
+RNG = np.random.RandomState(20261126)
+
+
+def _noise(h, w, c, maxv):
+    yy, xx = np.mgrid[0:h, 0:w]
+    base = np.stack([(xx * (k + 2) * 29 + yy * (4 - k) * 17) % 256 for k in range(c)], -1) / 255.0
+    v = 0.6 * base + 0.4 * RNG.rand(h, w, c)
+    return np.minimum(np.floor(v * (maxv + 1)), maxv).astype(np.int64)
+
+
+# ---------------------------------------------------------------------------- BMP
+
+def _pack_bits(idx_row, bits):
+    """One row of palette indexes -> packed bytes, most significant bits first."""
+    if bits == 8:
+        return bytes(int(v) for v in idx_row)
+    per = 8 // bits
+    out = bytearray((len(idx_row) + per - 1) // per)
+    for x, v in enumerate(idx_row):
+        out[x // per] |= int(v) << (8 - bits * (x % per + 1))
+    return bytes(out)
+
+
+def _pad4(row):
+    return row + b"\0" * ((-len(row)) % 4)
+
+
+def bmp_file(w, h, bits, rows, palette=b"", hsize=40, comp=0, colors=0, masks=None,
+             topdown=False, offset=None, dib=False, trailer=b"", gap=b""):
+    """rows: the pixel rows in file order (already packed and padded, or an RLE stream as
+    one bytes object). masks: (r, g, b[, a]) for BI_BITFIELDS."""
+    pixels = rows if isinstance(rows, bytes) else b"".join(rows)
+    if hsize == 12:
+        info = struct.pack("<IHHHH", 12, w, h, 1, bits)
+    else:
+        info = struct.pack("<IiiHHIIiiII", hsize, w, -h if topdown else h, 1, bits, comp,
+                           len(pixels), 2835, 2835, colors, 0)
+        after = b""
+        if masks is not None and hsize >= 56:
+            m = (tuple(masks) + (0,))[:4]
+            info += struct.pack("<IIII", *m)
+        elif masks is not None:
+            after = struct.pack("<III", *masks[:3])
+        info += b"\0" * (hsize - len(info))
+        info += after
+    head = 0 if dib else 14
+    off = head + len(info) + len(palette) + len(gap) if offset is None else offset
+    body = info + palette + gap + pixels + trailer
+    if dib:
+        return body
+    return b"BM" + struct.pack("<IHHI", head + len(body), 0, 0, off) + body
+
+
+def _pal(n, pad=4, gray=False):
+    if gray:
+        ent = [(i & 255,) * 3 for i in range(n)]
+    else:
+        ent = [tuple(int(c) for c in RNG.randint(0, 256, 3)) for _ in range(n)]
+    return b"".join(bytes(e) + (b"\0" if pad == 4 else b"") for e in ent)
+
+
+def _indexed(w, h, bits, maxidx):
+    idx = _noise(h, w, 1, maxidx)[..., 0]
+    return [_pad4(_pack_bits(r, bits)) for r in idx]
+
+
+def _direct(w, h, bpp, fn):
+    """fn(row of (w,3) values) -> bytes of one row (unpadded)."""
+    pix = _noise(h, w, 4, 255)
+    return [_pad4(fn(r)) for r in pix]
+
+
+def _rle8(w, h, base=0):
+    """A run-length stream exercising runs, absolute runs (odd and even), end of line,
+    runs clipped at the row end, and end of bitmap once the image is full. base: the
+    file offset of the stream (absolute runs end on an even file offset)."""
+    out = bytearray()
+    for y in range(h):
+        x = 0
+        while x < w:
+            n = min(int(RNG.randint(1, 9)), w - x)
+            if y % 3 == 1 and n >= 3:  # absolute run
+                out += bytes([0, n]) + bytes(int(v) for v in RNG.randint(0, 40, n))
+                if (base + len(out)) % 2:
+                    out += b"\0"
+            else:
+                out += bytes([n, int(RNG.randint(0, 40))])
+            x += n
+        if y % 4 == 2:
+            out += bytes([5, 7])  # past the row end: PIL clips it to nothing
+        out += b"\0\0"  # end of line
+    return bytes(out + b"\0\1")
+
+
+def _rle4(w, h):
+    out = bytearray()
+    for y in range(h):
+        x = 0
+        while x < w:
+            n = min(int(RNG.randint(1, 9)), w - x)
+            if y % 3 == 1 and n >= 4 and n % 2 == 0:  # absolute run of n nibbles
+                nb = n // 2
+                out += bytes([0, n]) + bytes(int(v) for v in RNG.randint(0, 256, nb))
+                if nb % 2:
+                    out += b"\0"
+            else:
+                out += bytes([n, int(RNG.randint(0, 256))])
+            x += n
+        out += b"\0\0"
+    return bytes(out + b"\0\1")
+
+
+def bmp_variants():
+    out = {}
+    w, h = 37, 23
+    rgb = Image.fromarray(_noise(h, w, 3, 255).astype(np.uint8), "RGB")
+    for mode in ("RGB", "RGBA", "L", "P", "1"):  # what PIL writes
+        im = rgb.quantize(60) if mode == "P" else rgb.convert(mode)
+        b = io.BytesIO()
+        im.save(b, "BMP")
+        out["pil_%s.bmp" % mode.lower()] = b.getvalue()
+    # palettes: full, short (indexes past the end show PIL's gray ramp), 3-byte OS/2 entries
+    for bits in (1, 4, 8):
+        n = 1 << bits
+        out["pal%d.bmp" % bits] = bmp_file(w, h, bits, _indexed(w, h, bits, n - 1), _pal(n), colors=n)
+        out["pal%d_short.bmp" % bits] = bmp_file(w, h, bits, _indexed(w, h, bits, n - 1),
+                                                 _pal(max(1, n // 3)), colors=max(1, n // 3))
+        out["os2_pal%d.bmp" % bits] = bmp_file(w, h, bits, _indexed(w, h, bits, n - 1), _pal(n, 3), hsize=12)
+    out["pal8_colors0.bmp"] = bmp_file(w, h, 8, _indexed(w, h, 8, 255), _pal(256))  # 0 = 2^bits
+    out["pal8_topdown.bmp"] = bmp_file(w, h, 8, _indexed(w, h, 8, 255), _pal(256), topdown=True)
+    # gray palettes: PIL drops them and reads mode L / 1
+    out["gray8.bmp"] = bmp_file(w, h, 8, _indexed(w, h, 8, 255), _pal(256, gray=True), colors=256)
+    out["gray8_100.bmp"] = bmp_file(w, h, 8, _indexed(w, h, 8, 255), _pal(100, gray=True), colors=100)
+    bw = b"\0\0\0\0\xff\xff\xff\0"
+    out["bw1.bmp"] = bmp_file(w, h, 1, _indexed(w, h, 1, 1), bw, colors=2)
+    # an 8-bit file with a 2-colour black/white palette: PIL reads its bytes as 1-bit pixels
+    out["bw_pal_8bit.bmp"] = bmp_file(w, h, 8, _indexed(w, h, 8, 255), bw, colors=2)
+    # a 4-bit file with a gray 0..15 palette, narrow enough that PIL's 8-bit rows fit
+    out["gray16_4bit_narrow.bmp"] = bmp_file(3, 5, 4, _indexed(3, 5, 4, 15), _pal(16, gray=True), colors=16)
+    # direct colour
+    out["rgb24.bmp"] = bmp_file(w, h, 24, _direct(w, h, 3, lambda r: r[:, 2::-1].astype(np.uint8).tobytes()))
+    out["rgb24_topdown.bmp"] = bmp_file(w, h, 24, _direct(w, h, 3, lambda r: r[:, 2::-1].astype(np.uint8).tobytes()),
+                                        topdown=True)
+    out["os2_rgb24.bmp"] = bmp_file(w, h, 24, _direct(w, h, 3, lambda r: r[:, 2::-1].astype(np.uint8).tobytes()),
+                                    hsize=12)
+    out["bgrx32.bmp"] = bmp_file(w, h, 32, _direct(w, h, 4, lambda r: r.astype(np.uint8).tobytes()))
+    masks32 = {"bgrx": (0xFF0000, 0xFF00, 0xFF, 0), "xbgr": (0xFF000000, 0xFF0000, 0xFF00, 0),
+               "abgr": (0xFF000000, 0xFF0000, 0xFF00, 0xFF), "rgba": (0xFF, 0xFF00, 0xFF0000, 0xFF000000),
+               "bgra": (0xFF0000, 0xFF00, 0xFF, 0xFF000000), "zero": (0, 0, 0, 0)}
+    for hs in (108, 124):
+        for name, m in masks32.items():
+            out["bf32_%s_v%d.bmp" % (name, hs)] = bmp_file(
+                w, h, 32, _direct(w, h, 4, lambda r: r.astype(np.uint8).tobytes()), hsize=hs, comp=3, masks=m)
+    out["bf32_bgrx_40.bmp"] = bmp_file(w, h, 32, _direct(w, h, 4, lambda r: r.astype(np.uint8).tobytes()),
+                                       comp=3, masks=masks32["bgrx"][:3])
+    out["bf32_xbgr_os2v2.bmp"] = bmp_file(w, h, 32, _direct(w, h, 4, lambda r: r.astype(np.uint8).tobytes()),
+                                          hsize=64, comp=3, masks=masks32["xbgr"])
+    out["bf24.bmp"] = bmp_file(w, h, 24, _direct(w, h, 3, lambda r: r[:, :3].astype(np.uint8).tobytes()),
+                               comp=3, masks=(0xFF0000, 0xFF00, 0xFF))
+    # 16-bit: every one of the 65536 values once, as 5-5-5 (default and bitfields) and 5-6-5
+    allv = np.arange(65536, dtype="<u2").reshape(256, 256)
+    rows16 = [r.tobytes() for r in allv]
+    out["rgb555_all.bmp"] = bmp_file(256, 256, 16, rows16)
+    out["bf555_all.bmp"] = bmp_file(256, 256, 16, rows16, comp=3, masks=(0x7C00, 0x3E0, 0x1F))
+    out["bf565_all.bmp"] = bmp_file(256, 256, 16, rows16, hsize=124, comp=3, masks=(0xF800, 0x7E0, 0x1F, 0))
+    out["rgb555_odd.bmp"] = bmp_file(7, 5, 16, [_pad4(r.tobytes()) for r in allv[:5, :7]])
+    # run-length encoded
+    out["rle8.bmp"] = bmp_file(w, h, 8, _rle8(w, h), _pal(40), comp=1, colors=40)
+    out["rle8_topdown.bmp"] = bmp_file(w, h, 8, _rle8(w, h), _pal(256), comp=1, topdown=True)
+    out["rle8_gray.bmp"] = bmp_file(w, h, 8, _rle8(w, h), _pal(256, gray=True), comp=1)
+    # word alignment after an absolute run is by file position: an odd data offset
+    out["rle8_odd_offset.bmp"] = bmp_file(w, h, 8, _rle8(w, h, 14 + 40 + 1024 + 1), _pal(256), comp=1,
+                                          gap=b"\0")
+    out["rle4.bmp"] = bmp_file(w, h, 4, _rle4(w, h), _pal(16), comp=2, colors=16)
+    # a delta escape: PIL 9.4 takes the offsets from the two bytes after the real ones
+    d = bytes([3, 5, 0, 2, 1, 0, 2, 1, 1, 9, 0, 0, 6, 7, 0, 0, 6, 8, 0, 1])
+    out["rle8_delta.bmp"] = bmp_file(6, 4, 8, d, _pal(16), comp=1, colors=16)
+    # an odd absolute run in RLE4: PIL reads n/2 bytes
+    d = bytes([0, 5, 0x12, 0x34, 0x56, 0, 0, 0, 6, 0xAB, 0, 0, 6, 0xCD, 0, 0, 0, 1])
+    out["rle4_odd_absolute.bmp"] = bmp_file(6, 3, 4, d, _pal(16), comp=2, colors=16)
+    # data offsets: 0 (data follows the palette), pointing at the palette (PIL skips it)
+    out["offset0.bmp"] = bmp_file(w, h, 8, _indexed(w, h, 8, 255), _pal(256), colors=256, offset=0)
+    out["offset_at_palette.bmp"] = bmp_file(w, h, 4, _indexed(w, h, 4, 15), _pal(16), colors=16, offset=54)
+    out["dib_rgb24.bmp"] = bmp_file(w, h, 24, _direct(w, h, 3, lambda r: r[:, :3].astype(np.uint8).tobytes()), dib=True)
+    out["dib_pal8.bmp"] = bmp_file(w, h, 8, _indexed(w, h, 8, 255), _pal(256), colors=256, dib=True)
+    # the last row's padding missing (PIL's decoder does not need it)
+    out["rgb24_no_last_pad.bmp"] = bmp_file(5, 3, 24, _direct(5, 3, 3, lambda r: r[:, :3].astype(np.uint8).tobytes()))[:-1]
+    out["rgb24_trailer.bmp"] = bmp_file(5, 3, 24, _direct(5, 3, 3, lambda r: r[:, :3].astype(np.uint8).tobytes()),
+                                        trailer=b"trailing bytes")
+    out["tiny_1x1.bmp"] = bmp_file(1, 1, 24, [b"\1\2\3\0"])
+    return out
+
+
+def bmp_refused():
+    w, h = 9, 4
+    rows24 = _direct(w, h, 3, lambda r: r[:, :3].astype(np.uint8).tobytes())
+    good = bmp_file(w, h, 24, rows24)
+    out = [
+        ("bmp_truncated.bmp", good[:-20], "pil"),
+        ("bmp_header_only.bmp", good[:30], "pil"),
+        ("bmp_header52.bmp", bmp_file(w, h, 24, rows24, hsize=52), "pil"),
+        ("bmp_bits2.bmp", bmp_file(w, h, 2, [_pad4(_pack_bits([1] * w, 2))] * h, _pal(4)), "pil"),
+        ("bmp_jpeg.bmp", bmp_file(w, h, 24, rows24, comp=4), "pil"),
+        ("bmp_bad_masks.bmp", bmp_file(w, h, 32, _direct(w, h, 4, lambda r: r.astype(np.uint8).tobytes()),
+                                       hsize=124, comp=3, masks=(0xFF00, 0xFF0000, 0xFF, 0)), "pil"),
+        ("bmp_rle_short.bmp", bmp_file(4, 2, 8, bytes([4, 1, 0, 0, 0, 1]), _pal(256), comp=1), "pil"),
+        ("bmp_rle24.bmp", bmp_file(4, 2, 24, bytes([4, 1, 0, 0, 0, 1]), comp=1), "pil"),
+        ("bmp_rle_bw.bmp", bmp_file(4, 1, 8, bytes([4, 1, 0, 1]), b"\0\0\0\0\xff\xff\xff\0", comp=1, colors=2), "pil"),
+        ("bmp_palette300.bmp", bmp_file(w, h, 8, _indexed(w, h, 8, 255), _pal(300), colors=300), "pil"),
+        ("bmp_delta_cut.bmp", bmp_file(4, 2, 8, bytes([4, 1, 0, 2, 1, 0]), _pal(256), comp=1), "pil"),
+        ("bmp_bomb.bmp", bmp_file(100000, 100000, 24, b""), "pil"),
+        # PIL: a memory-mapped read runs into the next row, the plain decoder fails
+        ("bmp_gray4_wide.bmp", bmp_file(37, 3, 4, _indexed(37, 3, 4, 15), _pal(16, gray=True), colors=16),
+         "featcache: PIL decodes it two ways"),
+    ]
+    return out
+
+
+# ---------------------------------------------------------------------------- shared
+
+def bad_files():
+    """tests/bad/images additions: (name, bytes, fragment of featcache's error)."""
+    w, h = 9, 4
+    rows24 = _direct(w, h, 3, lambda r: r[:, :3].astype(np.uint8).tobytes())
+    good = bmp_file(w, h, 24, rows24)
+    return [
+        ("truncated.bmp", good[:-20], "truncated BMP data"),
+        ("header52.bmp", bmp_file(w, h, 24, rows24, hsize=52), "BMP info header of 52 bytes: not supported"),
+        ("bomb_100000x100000.bmp", bmp_file(100000, 100000, 24, b""), "over the limit"),
+        ("rle_short.bmp", bmp_file(4, 2, 8, bytes([4, 1, 0, 0, 0, 1]), _pal(256), comp=1), "not enough image data"),
+    ]
+
+
+def fuzz_seeds():
+    """{corpus folder: {name: bytes}}: small valid files of every layout, and broken ones."""
+    keep = ("pal1", "pal4_short", "os2_pal8", "gray8_100", "bw_pal_8bit", "gray16_4bit_narrow",
+            "rgb555_odd", "bf32_rgba_v124", "bf32_xbgr_os2v2", "bf24", "rle8_delta",
+            "rle4_odd_absolute", "offset_at_palette", "dib_pal8", "rgb24_no_last_pad")
+    small = {}
+    for name, data in bmp_variants().items():
+        if name[:-4] in keep:
+            small[name] = data
+    small["rle8_small.bmp"] = bmp_file(11, 7, 8, _rle8(11, 7), _pal(40), comp=1, colors=40)
+    small["rle4_small.bmp"] = bmp_file(11, 7, 4, _rle4(11, 7), _pal(16), comp=2, colors=16, topdown=True)
+    for name, data, _ in bmp_refused():
+        if len(data) < 4096:
+            small[name] = data
+    return {"bmp": small}
