@@ -247,6 +247,10 @@ def bad_files():
         ("header52.bmp", bmp_file(w, h, 24, rows24, hsize=52), "BMP info header of 52 bytes: not supported"),
         ("bomb_100000x100000.bmp", bmp_file(100000, 100000, 24, b""), "over the limit"),
         ("rle_short.bmp", bmp_file(4, 2, 8, bytes([4, 1, 0, 0, 0, 1]), _pal(256), comp=1), "not enough image data"),
+        ("truncated.ppm", b"P6\n9 4\n255\n" + bytes(100), "truncated PNM data"),
+        ("maxval0.ppm", b"P5\n2 2\n0\n\0\0\0\0", "maxval 0"),
+        ("plain_short.ppm", b"P3\n2 2\n255\n1 2 3 4 5 6\n", "plain PNM data ends after 6 of 12 samples"),
+        ("bomb_100000x100000.ppm", b"P6\n100000 100000\n255\n", "over the limit"),
     ]
 
 
@@ -264,4 +268,123 @@ def fuzz_seeds():
     for name, data, _ in bmp_refused():
         if len(data) < 4096:
             small[name] = data
-    return {"bmp": small}
+    pnm = {n: d for n, d in pnm_variants().items() if len(d) < 4096}
+    pnm.update((n, d) for n, d, _ in pnm_refused() if len(d) < 4096)
+    return {"bmp": small, "pnm": pnm}
+
+
+# ---------------------------------------------------------------------------- PNM
+
+def _pnm_binary(kind, w, h, maxval, samples, head=None):
+    """samples: (h, w[, 3]) integers; 1 byte each when maxval < 256, else 2 (big endian)."""
+    head = head if head is not None else b"P%d\n%d %d\n%d\n" % (kind, w, h, maxval)
+    dt = np.uint8 if maxval < 256 else ">u2"
+    return head + np.asarray(samples).astype(dt).tobytes()
+
+
+def _pnm_plain(kind, w, h, maxval, samples, per_line=12, sep=b" "):
+    head = b"P%d\n%d %d\n" % (kind, w, h) + (b"%d\n" % maxval if kind != 1 else b"")
+    vals = [b"%d" % v for v in np.asarray(samples).reshape(-1)]
+    lines = [sep.join(vals[i:i + per_line]) for i in range(0, len(vals), per_line)]
+    return head + b"\n".join(lines) + b"\n"
+
+
+def pnm_variants():
+    out = {}
+    w, h = 37, 23
+    rgb = Image.fromarray(_noise(h, w, 3, 255).astype(np.uint8), "RGB")
+    for mode, ext in (("RGB", "ppm"), ("L", "pgm"), ("1", "pbm")):  # what PIL writes
+        b = io.BytesIO()
+        rgb.convert(mode).save(b, "PPM")
+        out["pil_%s.%s" % (mode.lower(), ext)] = b.getvalue()
+    b = io.BytesIO()
+    Image.fromarray(_noise(h, w, 1, 600)[..., 0].astype(np.int32), "I").save(b, "PPM")
+    out["pil_i16.pgm"] = b.getvalue()  # P5 maxval 65535: PIL clips at 255 in convert('RGB')
+    out["p6.ppm"] = _pnm_binary(6, w, h, 255, _noise(h, w, 3, 255))
+    out["p5.ppm"] = _pnm_binary(5, w, h, 255, _noise(h, w, 1, 255)[..., 0])
+    # maxvals other than 255: scaled with Python's round(); samples over maxval (binary) cap
+    for mv in (1, 15, 100, 254, 256, 1000, 4095, 65534, 65535):
+        for kind, c in ((5, 1), (6, 3)):
+            s = _noise(h, w, c, mv)
+            s.reshape(-1)[::41] = min(mv + 3, 255 if mv < 256 else 65535)  # over maxval
+            out["p%d_max%d.ppm" % (kind, mv)] = _pnm_binary(kind, w, h, mv, s if c == 3 else s[..., 0])
+    # every value of maxval 100 and 1000 once (ties of round() included)
+    out["p5_max100_all.ppm"] = _pnm_binary(5, 101, 1, 100, np.arange(101).reshape(1, 101))
+    out["p5_max1000_all.ppm"] = _pnm_binary(5, 1001, 1, 1000, np.arange(1001).reshape(1, 1001))
+    out["p5_max65535_all.ppm"] = _pnm_binary(5, 256, 256, 65535, np.arange(65536).reshape(256, 256))
+    for pw in (1, 7, 8, 9, 37):
+        bits = _noise(5, pw, 1, 1)[..., 0]
+        out["p4_w%d.ppm" % pw] = (b"P4\n%d 5\n" % pw +
+                                  b"".join(_pack_bits(r, 1) for r in bits))
+    # headers: comments (also inside a number), every whitespace byte, CRLF
+    s = _noise(h, w, 3, 255)
+    out["p6_comments.ppm"] = _pnm_binary(6, w, h, 255, s, b"P6 # made by hand\n#another\n3#split\n7\t2#x\r\n3\x0b255\n")
+    out["p6_crlf.ppm"] = _pnm_binary(6, w, h, 255, s, b"P6\r\n37 23\r\n255\r")
+    # plain formats
+    out["p1.ppm"] = _pnm_plain(1, w, h, 1, _noise(h, w, 1, 1))
+    bits = _noise(h, w, 1, 1).reshape(-1)
+    out["p1_packed.ppm"] = (b"P1\n# no spaces\n%d %d\n" % (w, h) + b"".join(b"%d" % v for v in bits[:300]) +
+                            b"\n#c\n" + b"".join(b"%d" % v for v in bits[300:]) + b"\n")
+    out["p2.ppm"] = _pnm_plain(2, w, h, 255, _noise(h, w, 1, 255))
+    out["p2_max100.ppm"] = _pnm_plain(2, w, h, 100, _noise(h, w, 1, 100), sep=b"\t")
+    out["p2_max1000.ppm"] = _pnm_plain(2, w, h, 1000, _noise(h, w, 1, 1000))
+    out["p3.ppm"] = _pnm_plain(3, w, h, 255, _noise(h, w, 3, 255))
+    out["p3_max7.ppm"] = _pnm_plain(3, w, h, 7, _noise(h, w, 3, 7))
+    out["p3_max65535.ppm"] = _pnm_plain(3, w, h, 65535, _noise(h, w, 3, 65535))
+    p3 = _pnm_plain(3, 5, 4, 255, _noise(4, 5, 3, 255))
+    out["p3_comment_in_data.ppm"] = p3[:30] + b"#note\n" + p3[30:]
+    # the last value without a newline and 4 values missing: PIL repeats the last one
+    out["p2_short_no_newline.ppm"] = _pnm_plain(2, 5, 4, 255, _noise(4, 5, 1, 255)).rstrip()[:-12].rstrip()
+    out["p2_big.ppm"] = _p2_blocks()
+    out["p1_tiny.ppm"] = b"P1 1 1 1"
+    return out
+
+
+def _p2_blocks():
+    """Over 2 MiB of plain PGM laid out around PIL's 1 MiB read blocks: a comment runs
+    across the first block end right after the digit '1' (carried to block 2, where it
+    joins the '2' after the comment: 12), block 2 ends on whitespace and block 3 starts
+    with it. PIL 9.4 never drops the carried '1', so block 3 gets an extra value 1 and the
+    file's last value falls off the end."""
+    rng = np.random.RandomState(5)
+    w, h = 800, 800
+    vals = [b"%d" % v for v in rng.randint(0, 256, w * h)]
+    head = b"P2\n%d %d\n255\n" % (w, h)
+    mib = 1 << 20
+
+    def take(limit, i):  # values joined by spaces while they fit in `limit` bytes
+        out = bytearray()
+        while len(out) + len(vals[i]) + 1 <= limit:
+            out += vals[i] + b" "
+            i += 1
+        return bytes(out), i
+
+    a, i = take(mib - 5 - 16, 0)
+    a = a + b" " * (mib - 5 - len(a)) + b"1#abcdefgh\n2 "  # '#' before, newline after 1 MiB
+    b, i = take(2 * mib - len(a) - 8, i + 1)
+    b = b + b" " * (2 * mib - len(a) - len(b))
+    c = b" " + b" ".join(vals[i:]) + b"\n"
+    return head + a + b + c
+
+
+def pnm_refused():
+    w, h = 9, 4
+    p6 = _pnm_binary(6, w, h, 255, _noise(h, w, 3, 255))
+    return [
+        ("pnm_truncated.ppm", p6[:-5], "pil"),
+        ("pnm_header_eof.ppm", b"P6\n9 4\n", "pil"),
+        ("pnm_maxval0.ppm", b"P5\n2 2\n0\n\0\0\0\0", "pil"),
+        ("pnm_maxval65536.ppm", b"P5\n2 2\n65536\n" + b"\0" * 8, "pil"),
+        ("pnm_long_token.ppm", b"P5\n00000000002 2\n255\n\0\0\0\0", "pil"),
+        ("pnm_magic_comment.ppm", b"P6#c\n2 2\n255\n" + b"\0" * 12, "pil"),
+        ("pnm_p7.ppm", b"P7\nWIDTH 2\nHEIGHT 2\nDEPTH 3\nMAXVAL 255\nTUPLTYPE RGB\nENDHDR\n" + b"\0" * 12, "pil"),
+        ("pnm_plain_over_maxval.ppm", b"P2\n2 2\n100\n1 2 101 4\n", "pil"),
+        ("pnm_plain_bad_bit.ppm", b"P1\n2 2\n0 1 2 0\n", "pil"),
+        ("pnm_plain_short.ppm", b"P3\n2 2\n255\n1 2 3 4 5 6\n", "pil"),
+        ("pnm_plain_letter.ppm", b"P2\n2 2\n255\n1 2 x 4\n", "pil"),
+        ("pnm_bomb.ppm", b"P6\n100000 100000\n255\n", "pil"),
+        ("pnm_p4_short.ppm", b"P4\n9 4\n\0\0\0\0\0\0\0", "pil"),
+        # the comment ends the header, then PIL reads pixel bytes as digits of maxval
+        ("pnm_comment_before_data.ppm", _pnm_binary(6, w, h, 255, _noise(h, w, 3, 255), b"P6\n9 4\n255#x\r"), "pil"),
+        ("pnm_plus_width.ppm", b"P5\n+2 2\n255\n\0\0\0\0", "featcache: a field other than decimal digits"),
+    ]
