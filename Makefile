@@ -7,7 +7,7 @@
 
 BUILD    ?= build
 CC       ?= cc
-PKGS     := hdf5 cairo jansson libpng libzstd sqlite3 openblas libcrypto zlib
+PKGS     := hdf5 cairo jansson libpng libtiff-4 libzstd sqlite3 openblas libcrypto zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 OPT      ?= -O2

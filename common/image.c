@@ -1,7 +1,7 @@
 /* image.c - the one image entry: bounded file reading, format dispatch (by
  * signature), the shared size guard, and Keras preprocess_input.
  *
- * Decoders live in image_png.c, image_jpeg.c, image_bmp.c, image_pnm.c; resizing in
+ * Decoders live in image_png.c, image_jpeg.c, image_bmp.c, image_pnm.c, image_tiff.c; resizing in
  * image_resize.c. */
 #define _GNU_SOURCE
 #include "image.h"
@@ -119,10 +119,11 @@ int fc_image_decode(const uint8_t *buf, size_t len, const char *what, size_t max
     if (len == 0) return fc_fail(st, FC_ERR_FORMAT, "%s: empty file", what);
     if (fc_is_png(buf, len)) return fc_png_decode(buf, len, what, max_pixels, out, st);
     if (fc_is_jpeg(buf, len)) return fc_jpeg_decode(buf, len, what, max_pixels, out, st);
+    if (fc_is_tiff(buf, len)) return fc_tiff_decode(buf, len, what, max_pixels, out, st);
     if (fc_is_pnm(buf, len)) return fc_pnm_decode(buf, len, what, max_pixels, out, st);
     if (fc_is_bmp(buf, len) || fc_is_dib(buf, len))
         return fc_bmp_decode(buf, len, what, max_pixels, out, st);
-    return fc_fail(st, FC_ERR_FORMAT, "%s: not a PNG, JPEG, BMP or PNM (PBM, PGM, PPM) image", what);
+    return fc_fail(st, FC_ERR_FORMAT, "%s: not a PNG, JPEG, BMP, PNM (PBM, PGM, PPM) or TIFF image", what);
 }
 
 int fc_image_load(const char *path, size_t max_pixels, fc_image *out, fc_status *st) {

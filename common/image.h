@@ -1,7 +1,8 @@
 /* image.h - the one image decoder entry, Keras-exact resizing and preprocessing.
  *
  * Decoding follows PIL 9.4: Image.open(...).convert('RGB') (gray, gray+alpha, palette, RGBA,
- * 16-bit PNG; gray, RGB, CMYK/YCCK JPEG; every BMP layout PIL opens, see image_bmp.c; Netpbm P1-P6, see image_pnm.c). Resizing follows Keras load_img(target_size)
+ * 16-bit PNG; gray, RGB, CMYK/YCCK JPEG; every BMP layout PIL opens, see image_bmp.c; Netpbm P1-P6, see image_pnm.c;
+ * 1-8-bit gray, palette, RGB(A), CMYK and JPEG-YCbCr TIFF, see image_tiff.c). Resizing follows Keras load_img(target_size)
  * which calls PIL resize with NEAREST by default (also bilinear). Preprocessing follows
  * keras preprocess_input (caffe, tf, torch) plus rescale (x/255) and none. */
 #ifndef FC_IMAGE_H

@@ -1,5 +1,5 @@
 /* fuzz_image.h - the body shared by the image decoder targets (fuzz_png.c, fuzz_jpeg.c,
- * fuzz_bmp.c, fuzz_pnm.c):
+ * fuzz_bmp.c, fuzz_pnm.c, fuzz_tiff.c):
  * fc_image_decode on arbitrary bytes, then NEAREST and one convolution resize of
  * whatever decoded. `name` only labels errors: the decoder picks the format by content,
  * so the targets differ in their seed corpus. Must never crash, leak or read out of

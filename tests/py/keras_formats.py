@@ -251,7 +251,14 @@ def bad_files():
         ("maxval0.ppm", b"P5\n2 2\n0\n\0\0\0\0", "maxval 0"),
         ("plain_short.ppm", b"P3\n2 2\n255\n1 2 3 4 5 6\n", "plain PNM data ends after 6 of 12 samples"),
         ("bomb_100000x100000.ppm", b"P6\n100000 100000\n255\n", "over the limit"),
+        ("truncated.tif", tiff_file(w, h, 2, 8, 3, _strips(rows24_arr(w, h), h))[:60], "bad TIFF"),
+        ("gray16.tif", tiff_file(w, h, 1, 16, 1, [bytes(2 * w * h)]), "TIFF with 16-bit samples"),
+        ("bomb_100000x100000.tif", tiff_file(100000, 100000, 2, 8, 3, [b"\0" * 16]), "over the limit"),
     ]
+
+
+def rows24_arr(w, h):
+    return _noise(h, w, 3, 255).astype(np.uint8)
 
 
 def fuzz_seeds():
@@ -270,7 +277,9 @@ def fuzz_seeds():
             small[name] = data
     pnm = {n: d for n, d in pnm_variants().items() if len(d) < 4096}
     pnm.update((n, d) for n, d, _ in pnm_refused() if len(d) < 4096)
-    return {"bmp": small, "pnm": pnm}
+    tif = {n: d for n, d in tiff_variants().items() if len(d) < 4096}
+    tif.update((n, d) for n, d, _ in tiff_refused() if len(d) < 4096)
+    return {"bmp": small, "pnm": pnm, "tiff": tif}
 
 
 # ---------------------------------------------------------------------------- PNM
@@ -387,4 +396,183 @@ def pnm_refused():
         # the comment ends the header, then PIL reads pixel bytes as digits of maxval
         ("pnm_comment_before_data.ppm", _pnm_binary(6, w, h, 255, _noise(h, w, 3, 255), b"P6\n9 4\n255#x\r"), "pil"),
         ("pnm_plus_width.ppm", b"P5\n+2 2\n255\n\0\0\0\0", "featcache: a field other than decimal digits"),
+    ]
+
+
+# ---------------------------------------------------------------------------- TIFF
+
+def tiff_file(w, h, photo, bps, spp, chunks, bo="<", tile=None, rps=None, planar=1, extra=None,
+              colormap=None, comp=1, predictor=None, fill=None, sf=None, orientation=None,
+              photometric=True, extra_tags=()):
+    """A classic TIFF, one IFD; chunks: the strip (or tile) byte strings in order."""
+    entries = []  # (tag, type, values)
+    SHORT, LONG = 3, 4
+    entries.append((256, LONG, [w]))
+    entries.append((257, LONG, [h]))
+    entries.append((258, SHORT, [bps] * spp))
+    entries.append((259, SHORT, [comp]))
+    if photometric:
+        entries.append((262, SHORT, [photo]))
+    if fill:
+        entries.append((266, SHORT, [fill]))
+    if orientation:
+        entries.append((274, SHORT, [orientation]))
+    entries.append((277, SHORT, [spp]))
+    if planar != 1:
+        entries.append((284, SHORT, [planar]))
+    if predictor:
+        entries.append((317, SHORT, [predictor]))
+    if colormap is not None:
+        entries.append((320, SHORT, list(colormap)))
+    if extra is not None:
+        entries.append((338, SHORT, list(extra)))
+    if sf:
+        entries.append((339, SHORT, [sf] * spp))
+    entries += list(extra_tags)
+    if tile:
+        entries.append((322, LONG, [tile[0]]))
+        entries.append((323, LONG, [tile[1]]))
+        off_tag, cnt_tag = 324, 325
+    else:
+        entries.append((278, LONG, [rps or h]))
+        off_tag, cnt_tag = 273, 279
+    entries.append((off_tag, LONG, [0] * len(chunks)))
+    entries.append((cnt_tag, LONG, [len(c) for c in chunks]))
+    entries.sort()
+    fmt = {SHORT: "H", LONG: "I"}
+    size = {SHORT: 2, LONG: 4}
+    # layout: header, pixel data, out-of-line values, IFD
+    data = b"".join(chunks)
+    offsets, pos = [], 8
+    for c in chunks:
+        offsets.append(pos)
+        pos += len(c)
+    entries = [(t, ty, offsets if t == off_tag else v) for t, ty, v in entries]
+    blob = bytearray()
+    base = 8 + len(data)
+    ifd_entries = []
+    for t, ty, v in entries:
+        raw = struct.pack(bo + fmt[ty] * len(v), *v)
+        if len(raw) <= 4:
+            ifd_entries.append(struct.pack(bo + "HHI", t, ty, len(v)) + raw + b"\0" * (4 - len(raw)))
+        else:
+            if (base + len(blob)) % 2:
+                blob += b"\0"
+            ifd_entries.append(struct.pack(bo + "HHII", t, ty, len(v), base + len(blob)))
+            blob += raw
+    ifd_off = base + len(blob) + ((base + len(blob)) % 2)
+    blob += b"\0" * ((base + len(blob)) % 2)
+    head = (b"II*\0" if bo == "<" else b"MM\0*") + struct.pack(bo + "I", ifd_off)
+    ifd = struct.pack(bo + "H", len(ifd_entries)) + b"".join(ifd_entries) + struct.pack(bo + "I", 0)
+    return head + data + bytes(blob) + ifd
+
+
+def _tiles(arr, tw, th):
+    """(h, w, c) uint8 -> tile byte strings, row-major, edge tiles padded with zeros."""
+    h, w = arr.shape[:2]
+    out = []
+    for y in range(0, h, th):
+        for x in range(0, w, tw):
+            t = np.zeros((th, tw) + arr.shape[2:], np.uint8)
+            part = arr[y:y + th, x:x + tw]
+            t[:part.shape[0], :part.shape[1]] = part
+            out.append(t.tobytes())
+    return out
+
+
+def _strips(arr, rps):
+    return [arr[y:y + rps].tobytes() for y in range(0, arr.shape[0], rps)]
+
+
+def _pil_tiff(im, **kw):
+    b = io.BytesIO()
+    im.save(b, "TIFF", **kw)
+    return b.getvalue()
+
+
+def tiff_variants():
+    import zlib
+    out = {}
+    w, h = 37, 23
+    a3 = _noise(h, w, 3, 255).astype(np.uint8)
+    rgb = Image.fromarray(a3, "RGB")
+    for comp in ("raw", "tiff_lzw", "tiff_adobe_deflate", "packbits", "jpeg"):
+        out["pil_rgb_%s.tif" % comp] = _pil_tiff(rgb, compression=comp)
+        out["pil_l_%s.tif" % comp] = _pil_tiff(rgb.convert("L"), compression=comp)
+    for comp in ("raw", "group3", "group4", "tiff_ccitt", "packbits"):
+        out["pil_1_%s.tif" % comp] = _pil_tiff(rgb.convert("1"), compression=comp)
+    for mode in ("RGBA", "LA", "CMYK", "RGBX"):
+        out["pil_%s.tif" % mode.lower()] = _pil_tiff(rgb.convert(mode), compression="tiff_lzw")
+    out["pil_p.tif"] = _pil_tiff(rgb.quantize(50))
+    out["pil_p_lzw.tif"] = _pil_tiff(rgb.quantize(200), compression="tiff_lzw")
+    out["pil_ycbcr_jpeg.tif"] = _pil_tiff(rgb.convert("YCbCr"), compression="jpeg")
+    out["pil_jpeg_q40.tiff"] = _pil_tiff(rgb, compression="jpeg", quality=40)
+    b = io.BytesIO()  # two pages: open() gives the first
+    rgb.save(b, "TIFF", save_all=True, append_images=[rgb.transpose(Image.FLIP_LEFT_RIGHT).convert("L")])
+    out["pil_multipage.tif"] = b.getvalue()
+    # built here: strips, tiles, planar, byte orders, fill order, predictor, odd layouts
+    out["rgb_strips3.tif"] = tiff_file(w, h, 2, 8, 3, _strips(a3, 3), rps=3)
+    out["rgb_mm.tif"] = tiff_file(w, h, 2, 8, 3, _strips(a3, 5), bo=">", rps=5)
+    out["rgb_tiled.tif"] = tiff_file(w, h, 2, 8, 3, _tiles(a3, 16, 16), tile=(16, 16))
+    planes = [a3[..., k] for k in range(3)]
+    out["rgb_planar.tif"] = tiff_file(w, h, 2, 8, 3, sum((_strips(p, 7) for p in planes), []), rps=7, planar=2)
+    out["rgb_planar_tiled.tif"] = tiff_file(w, h, 2, 8, 3, sum((_tiles(p, 16, 32) for p in planes), []),
+                                            tile=(16, 32), planar=2)
+    a4 = _noise(h, w, 4, 255).astype(np.uint8)
+    for name, ex in (("none", None), ("unspec", (0,)), ("unassoc", (2,)), ("corel", (999,))):
+        out["rgb4_%s.tif" % name] = tiff_file(w, h, 2, 8, 4, _strips(a4, h), extra=ex)
+    a5 = _noise(h, w, 5, 255).astype(np.uint8)
+    out["rgb5_alpha_x.tif"] = tiff_file(w, h, 2, 8, 5, _strips(a5, h), extra=(2, 0))
+    out["rgba_planar.tif"] = tiff_file(w, h, 2, 8, 4, [a4[..., k].tobytes() for k in range(4)], planar=2, extra=(2,))
+    rows = [np.concatenate([[0], np.diff(r.astype(np.int16), axis=0).reshape(-1)]) for r in []]
+    del rows
+    pred = a3.astype(np.int16).copy()
+    pred[:, 1:] = a3[:, 1:].astype(np.int16) - a3[:, :-1].astype(np.int16)
+    out["rgb_deflate_predictor.tif"] = tiff_file(w, h, 2, 8, 3, [zlib.compress((pred % 256).astype(np.uint8).tobytes())],
+                                                 comp=8, predictor=2)
+    g = _noise(h, w, 1, 255)[..., 0].astype(np.uint8)
+    out["gray_miniswhite.tif"] = tiff_file(w, h, 0, 8, 1, _strips(g, 4), rps=4)
+    for bits in (1, 2, 4):
+        gv = _noise(h, w, 1, (1 << bits) - 1)[..., 0]
+        packed = b"".join(_pack_bits(r, bits) for r in gv)
+        out["gray%d.tif" % bits] = tiff_file(w, h, 1, bits, 1, [packed])
+        out["gray%d_miniswhite.tif" % bits] = tiff_file(w, h, 0, bits, 1, [packed])
+        n = 1 << bits
+        cmap = list(RNG.randint(0, 65536, 3 * n))
+        out["pal%d.tif" % bits] = tiff_file(w, h, 3, bits, 1, [packed], colormap=cmap)
+    rev = bytes(int("{:08b}".format(b)[::-1], 2) for b in out["gray1.tif"][8:8 + ((w + 7) // 8) * h])
+    out["gray1_fillorder2.tif"] = tiff_file(w, h, 1, 1, 1, [rev], fill=2)
+    gv = _noise(h, w, 1, 1)[..., 0]
+    out["bw_tiled.tif"] = tiff_file(w, h, 0, 1, 1, [t for t in _tiles(gv.astype(np.uint8), 16, 16)], tile=(16, 16)) \
+        if False else tiff_file(40, 16, 1, 1, 1, [b"".join(_pack_bits(r, 1) for r in _noise(16, 16, 1, 1)[..., 0])] * 3,
+                                tile=(16, 16))
+    for o in range(1, 9):  # PIL 9.4 applies the Orientation tag (2..8) when it loads a TIFF
+        out["rgb_orientation%d.tif" % o] = tiff_file(w, h, 2, 8, 3, _strips(a3, h), orientation=o)
+    out["gray_alpha.tif"] = tiff_file(w, h, 1, 8, 2, _strips(_noise(h, w, 2, 255).astype(np.uint8), h), extra=(2,))
+    out["cmyk.tif"] = tiff_file(w, h, 5, 8, 4, _strips(a4, 9), rps=9)
+    return out
+
+
+def tiff_refused():
+    w, h = 9, 4
+    a3 = _noise(h, w, 3, 255).astype(np.uint8)
+    good = tiff_file(w, h, 2, 8, 3, _strips(a3, h))
+    g16 = _noise(h, w, 1, 65535)[..., 0].astype("<u2")
+    return [
+        ("tiff_truncated.tif", good[:60], "pil"),
+        ("tiff_header_only.tif", good[:8], "pil"),
+        ("tiff_bomb.tif", tiff_file(100000, 100000, 2, 8, 3, [b"\0" * 16]), "pil"),
+        ("tiff_gray16.tif", tiff_file(w, h, 1, 16, 1, [g16.tobytes()]), "featcache: PIL's I;16 -> RGB clips"),
+        ("tiff_float.tif", tiff_file(w, h, 1, 32, 1, [np.ones((h, w), "<f4").tobytes()], sf=3),
+         "featcache: floating point samples"),
+        ("tiff_rgb16.tif", tiff_file(w, h, 2, 16, 3, [np.ones((h, w, 3), "<u2").tobytes()]), "featcache: 16-bit RGB"),
+        ("tiff_premultiplied.tif", tiff_file(w, h, 2, 8, 4, [_noise(h, w, 4, 255).astype(np.uint8).tobytes()],
+                                             extra=(1,)), "featcache: premultiplied alpha"),
+        ("tiff_no_photometric.tif", tiff_file(w, h, 2, 8, 3, _strips(a3, h), photometric=False),
+         "featcache: no Photometric tag"),
+        ("tiff_lab.tif", tiff_file(w, h, 8, 8, 3, _strips(a3, h)), "featcache: LAB"),
+        ("tiff_ycbcr_raw.tif", tiff_file(w, h, 6, 8, 3, _strips(a3, h)), "featcache: YCbCr without JPEG"),
+        ("tiff_orientation9.tif", tiff_file(w, h, 2, 8, 3, _strips(a3, h), orientation=9),
+         "featcache: libtiff reports the bad Orientation value as an error"),
+        ("tiff_bigtiff.tif", b"II+\0\x08\0\0\0" + b"\0" * 16, "pil"),
     ]

@@ -10,7 +10,7 @@ Independent checker for common/image*.c (run by tests/unit/test_image.c with Deb
   NAME.rgb           Image.open(NAME).convert('RGB') as raw bytes (what Keras load_img sees)
   NAME.MODE.WxH.rgb  that RGB image .resize((W, H), filter) for every Keras interpolation
   NAME.PRE.f32       keras preprocess_input(PRE) of the RGB image, float32 little endian
-  *.bmp, *.ppm ...   BMP and PNM variants (tests/py/keras_formats.py): what PIL opens must decode
+  *.bmp, *.ppm, *.tif BMP, PNM and TIFF variants (tests/py/keras_formats.py): what PIL opens must decode
                      to PIL's bytes; `refuse` files must fail (and PIL fails on most too)
   manifest.txt       one line per check:
                        decode NAME W H
@@ -217,6 +217,7 @@ def make_all(outdir, extras):
         files[name] = b.getvalue()
     files.update(keras_formats.bmp_variants())
     files.update(keras_formats.pnm_variants())
+    files.update(keras_formats.tiff_variants())
     files["png_bytes_named.jpg"] = files["rgb8.png"]  # format comes from the signature
     files["bmp_bytes_named.png"] = files["rgb24.bmp"]
     for path in extras:
@@ -228,7 +229,8 @@ def make_all(outdir, extras):
         rgb = Image.open(io.BytesIO(files[name])).convert("RGB")
         write(os.path.join(outdir, name + ".rgb"), rgb.tobytes())
         lines.append("decode %s %d %d" % (name, rgb.width, rgb.height))
-    for name, data, why in keras_formats.bmp_refused() + keras_formats.pnm_refused():
+    for name, data, why in (keras_formats.bmp_refused() + keras_formats.pnm_refused() +
+                           keras_formats.tiff_refused()):
         write(os.path.join(outdir, name), data)
         if why == "pil":  # PIL must fail on it too, opened from memory or from the path
             for src in (io.BytesIO(data), os.path.join(outdir, name)):
