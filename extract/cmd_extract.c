@@ -245,11 +245,6 @@ static void job_free(job *j, int failed) {
 
 static void print_skipped(const fc_scan *s) {
     char a[1024], b[1024];
-    if (s->n_unsupported)
-        fprintf(stderr,
-                "extract: skipped %zu bmp/ppm/tif file(s): featcache decodes PNG and JPEG only "
-                "(e.g. %s)\n",
-                s->n_unsupported, s->unsupported_examples[0] ? s->unsupported_examples[0] : "?");
     for (size_t i = 0; i < s->n_ignored; i++)
         fprintf(stderr, "extract: warning: %s/%s/ (%zu image%s) is not a split folder (train, validation|valid|val, "
                 "test): ignored\n", fc_printable(s->root, a, sizeof a),
@@ -291,7 +286,7 @@ static int scan_folder(job *j, fc_status *st) {
     note_non_utf8_classes(&j->scan);
     if (j->scan.n_files == 0)
         return fc_fail(st, FC_ERR_FORMAT,
-                       "%s: no PNG or JPEG images in class sub-folders (%d class folder(s) found; "
+                       "%s: no images (.png .jpg .jpeg .bmp .ppm .tif .tiff) in class sub-folders (%d class folder(s) found; "
                        "expected IMAGE_DIR/CLASS/IMAGE.png as for Keras flow_from_directory)",
                        j->o.dir, j->scan.n_classes);
     return FC_OK;

@@ -82,14 +82,12 @@ static const char *ext_of(const char *name) {
 }
 
 int fc_scan_is_image_name(const char *name) {
+    /* Keras 2.2.4 flow_from_directory's white list */
+    static const char *const exts[] = {"png", "jpg", "jpeg", "bmp", "ppm", "tif", "tiff"};
     const char *e = ext_of(name);
-    return !strcasecmp(e, "png") || !strcasecmp(e, "jpg") || !strcasecmp(e, "jpeg");
-}
-
-int fc_scan_is_keras_only_name(const char *name) {
-    const char *e = ext_of(name);
-    return !strcasecmp(e, "bmp") || !strcasecmp(e, "ppm") || !strcasecmp(e, "tif") ||
-           !strcasecmp(e, "tiff");
+    for (size_t i = 0; i < sizeof exts / sizeof *exts; i++)
+        if (!strcasecmp(e, exts[i])) return 1;
+    return 0;
 }
 
 /* 1 if path is a folder (following symlinks), 0 otherwise. */
@@ -117,11 +115,6 @@ static int add_file(fc_scan *s, const char *rel, int cls, int split, const struc
     return FC_OK;
 }
 
-static void note_unsupported(fc_scan *s, const char *rel) {
-    if (s->n_unsupported < FC_SCAN_EXAMPLES) s->unsupported_examples[s->n_unsupported] = strdup(rel);
-    s->n_unsupported++;
-}
-
 /* One entry of a class folder: a file to keep, a folder to walk, or something skipped. */
 static int walk_class(fc_scan *s, const char *rel_dir, int cls, int split, int depth,
                       fc_status *st);
@@ -143,8 +136,6 @@ static int visit_entry(fc_scan *s, const char *rel, const char *name, int cls, i
             s->n_other++; /* a fifo or device named x.png would block the reader */
         else /* unreadable or dangling: kept so extract reports it with the reason */
             rc = add_file(s, rel, cls, split, have ? &sb : NULL, st);
-    } else if (fc_scan_is_keras_only_name(name)) {
-        note_unsupported(s, rel);
     } else {
         s->n_other++;
     }
@@ -289,7 +280,7 @@ static int scan_splits(fc_scan *s, fc_status *st) {
     return rc;
 }
 
-/* PNG/JPEG files under dir (recursively, hidden entries and symlinked folders left out
+/* Image files under dir (recursively, hidden entries and symlinked folders left out
  * as in a class folder): what an ignored folder would have contributed. */
 static size_t count_images(const char *dir, int depth) {
     DIR *d = depth <= MAX_DEPTH ? opendir(dir) : NULL;
@@ -378,7 +369,6 @@ void fc_scan_free(fc_scan *s) {
     free(s->classes);
     for (size_t i = 0; i < s->n_files; i++) free(s->files[i].path);
     free(s->files);
-    for (int i = 0; i < FC_SCAN_EXAMPLES; i++) free(s->unsupported_examples[i]);
     for (int k = 0; k < 3; k++) free(s->split_dir[k]);
     for (size_t i = 0; i < s->n_ignored; i++) free(s->ignored[i].name);
     free(s->ignored);

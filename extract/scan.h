@@ -11,7 +11,6 @@
  * Differences from Keras, all counted so the summary can report them:
  * - hidden files and folders (name starts with '.') are skipped (Keras would turn
  *   `.ipynb_checkpoints/` into a class);
- * - bmp/ppm/tif/tiff are skipped: Keras reads them, featcache decodes PNG and JPEG only;
  * - like Keras (follow_links=False), symlinked files are read but symlinked folders
  *   inside a class folder are not entered; a symlinked class or split folder is used. */
 #ifndef FC_SCAN_H
@@ -27,11 +26,10 @@ typedef struct {
     int64_t mtime_ns; /* modification time in ns since the epoch; 0 if stat failed */
 } fc_scan_entry;
 
-#define FC_SCAN_EXAMPLES 3
 
 typedef struct {
     char *name;            /* a top-level folder next to the split folders */
-    size_t images;         /* PNG/JPEG files in it (recursively): left out */
+    size_t images;         /* image files in it (recursively): left out */
 } fc_scan_ignored;
 
 typedef struct {
@@ -45,14 +43,12 @@ typedef struct {
                             * NULL if absent; set also when they do not define the splits */
     /* skipped entries */
     size_t n_hidden;       /* hidden files and folders */
-    size_t n_unsupported;  /* bmp, ppm, tif, tiff */
     size_t n_other;        /* files with other extensions */
     size_t n_loose;        /* files directly in IMAGE_DIR (or in a split folder) */
     size_t n_linked_dirs;  /* symlinked folders inside class folders (not followed) */
     size_t n_ignored_dirs; /* folders without images next to the split folders */
     fc_scan_ignored *ignored; /* folders with images next to the split folders, by name */
     size_t n_ignored;
-    char *unsupported_examples[FC_SCAN_EXAMPLES];
 } fc_scan;
 
 /* Lists root. Fails (FC_ERR_IO) when root or a folder in it cannot be read. An empty
@@ -67,10 +63,9 @@ int fc_scan_split_of_name(const char *name);
  * probably meant as splits. */
 int fc_scan_looks_like_split(const char *name);
 
-/* True for names whose lowercase extension is png, jpg or jpeg. */
+/* True for the names Keras lists as images: extension png, jpg, jpeg, bmp, ppm, tif or
+ * tiff, in any case. The format itself comes from the content when decoded. */
 int fc_scan_is_image_name(const char *name);
-/* 1 for the names of images Keras reads and featcache does not (.bmp, .ppm, .tif, .tiff). */
-int fc_scan_is_keras_only_name(const char *name);
 
 /* Stable split from a hex sha256: u = first 8 bytes as a big-endian integer / 2^64;
  * u < test_frac -> test, u < test_frac + val_frac -> validation, else train. Depends

@@ -37,7 +37,7 @@ static const fc_opt predict_opts[] = {
 
 static const fc_cmd_spec predict_spec = {
     "predict", "[-m MODEL] --head HEAD.h5 IMAGE|FOLDER... [--top K] [--batch N] [--threads N]",
-    "run backbone + head on images (a folder: its PNG/JPEG files, recursively, in sorted order); "
+    "run backbone + head on images (a folder: its image files, recursively, in sorted order); "
     "CSV path,class,probability on stdout",
     predict_opts, 1, -1,
 };
@@ -171,14 +171,9 @@ static int paths_push(pathlist *l, const char *p, fc_status *st) {
 
 static int by_name(const struct dirent **a, const struct dirent **b) { return strcmp((*a)->d_name, (*b)->d_name); }
 
-/* The PNG/JPEG files under dir (sorted names; hidden entries, FIFOs and devices skipped;
- * symlinked folders inside not entered, as extract). */
-typedef struct {
-    int n;            /* .bmp/.ppm/.tif files left out */
-    char example[512];
-} skipped_files;
-
-static int walk_folder(const char *dir, int depth, pathlist *out, skipped_files *sk, fc_status *st) {
+/* The image files under dir (the names extract reads; sorted names; hidden entries, FIFOs
+ * and devices skipped; symlinked folders inside not entered, as extract). */
+static int walk_folder(const char *dir, int depth, pathlist *out, fc_status *st) {
     if (depth > 64) return fc_fail(st, FC_ERR_FORMAT, "%s: folders nested more than 64 deep", dir);
     struct dirent **ents = NULL;
     int n = scandir(dir, &ents, NULL, by_name), rc = FC_OK;
@@ -194,11 +189,9 @@ static int walk_folder(const char *dir, int depth, pathlist *out, skipped_files 
                 snprintf(p, len, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", name);
                 int have = stat(p, &sb) == 0;
                 if (have && S_ISDIR(sb.st_mode)) {
-                    if (lstat(p, &lb) == 0 && !S_ISLNK(lb.st_mode)) rc = walk_folder(p, depth + 1, out, sk, st);
+                    if (lstat(p, &lb) == 0 && !S_ISLNK(lb.st_mode)) rc = walk_folder(p, depth + 1, out, st);
                 } else if (fc_scan_is_image_name(name) && (!have || S_ISREG(sb.st_mode))) {
                     rc = paths_push(out, p, st); /* a FIFO named x.png is skipped (as extract): it would block */
-                } else if (fc_scan_is_keras_only_name(name) && (!have || S_ISREG(sb.st_mode))) {
-                    if (!sk->n++) snprintf(sk->example, sizeof sk->example, "%s", p); /* said once (review 12 B F18) */
                 }
                 free(p);
             }
@@ -227,23 +220,13 @@ static int expand_args(char **args, int n, pathlist *out, int *bad_dirs, fc_stat
         }
         int before = out->n;
         fc_status wst = {0};
-        skipped_files sk = {0};
-        int wrc = walk_folder(args[i], 0, out, &sk, &wst);
-        if (sk.n) {
-            char tail[96];
-            snprintf(tail, sizeof tail, ": skipped %d bmp/ppm/tif file(s): featcache decodes PNG and JPEG only (e.g. ", sk.n);
-            fputs("featcache predict: ", stderr);
-            fc_fputs_printable(args[i], stderr);
-            fputs(tail, stderr);
-            fc_fputs_printable(sk.example, stderr);
-            fputs(")\n", stderr);
-        }
+        int wrc = walk_folder(args[i], 0, out, &wst);
         if (wrc) {
             if (wst.code == FC_ERR_NOMEM) return fc_fail(st, wst.code, "%s", wst.msg);
             say(wst.msg, "");
             (*bad_dirs)++;
         } else if (out->n == before) {
-            say(args[i], ": no PNG or JPEG images in this folder");
+            say(args[i], ": no images (.png .jpg .jpeg .bmp .ppm .tif .tiff) in this folder");
             (*bad_dirs)++;
         }
     }

@@ -134,8 +134,8 @@ static void print_failed(fc_store *s, int64_t n_failed, int max) {
         const char *rel = (const char *)sqlite3_column_text(q, 0), *err = (const char *)sqlite3_column_text(q, 1);
         fc_fputs_printable(rel, stdout);
         fputs(": ", stdout);
-        /* the error as extract printed it names the file too ("IMAGE_DIR/a/x.png: not a PNG or
-         * JPEG image"): shown once (review 12 B F13) */
+        /* the error as extract printed it names the file too ("IMAGE_DIR/a/x.png: not a PNG,
+         * JPEG ... image"): shown once (review 12 B F13) */
         const char *at = rel && err ? strstr(err, rel) : NULL;
         size_t rl = rel ? strlen(rel) : 0;
         if (at && (at == err || at[-1] == '/') && at[rl] == ':' && at[rl + 1] == ' ') err = at + rl + 2;

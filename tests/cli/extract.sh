@@ -25,7 +25,7 @@ expect_exit "-o \"\": a usage error, as for every other command" 2 "-o: empty fi
 
 # --- empty folder / missing folder (exit 1, no store) ---
 mkdir -p "$T/empty/cats"
-expect_exit "empty folder" 1 "no PNG or JPEG images" "$FC" extract "$T/empty" -m "$T/tiny.h5" -o "$T/e.db" "${X[@]}"
+expect_exit "empty folder" 1 "no images (.png .jpg" "$FC" extract "$T/empty" -m "$T/tiny.h5" -o "$T/e.db" "${X[@]}"
 expect_exit "missing folder" 1 "$T/nope" "$FC" extract "$T/nope" -m "$T/tiny.h5" -o "$T/e.db" "${X[@]}"
 [ -e "$T/e.db" ] && fail "empty folder created a store" || ok "empty folder writes nothing"
 
@@ -175,17 +175,17 @@ ln -s "$T/does-not-exist.png" "$T/bad/Pullover/dangling.png"
 echo "notes" >"$T/bad/Pullover/readme.txt"
 touch "$T/bad/Pullover/.hidden.png" "$T/bad/Pullover/scan.bmp"
 expect_exit "bad images reported, run goes on" 0 "stored 24" "$FC" extract "$T/bad" -m "$T/tiny.h5" -o "$T/bad.db" "${X[@]}"
-for f in trunc.png text.png noise.jpg dangling.png; do
+for f in trunc.png text.png noise.jpg dangling.png scan.bmp; do
     grep -q "$f" "$T/.err" && ok "stderr names $f" || fail "stderr lacks $f: $(cat "$T/.err")"
 done
-grep -q "failed 4" "$T/.out" && ok "summary counts 4 failures" || fail "summary: $(cat "$T/.out")"
-grep -q "skipped 1 bmp" "$T/.err" && ok "bmp reported as skipped" || fail "bmp: $(cat "$T/.err")"
+grep -q "failed 5" "$T/.out" && ok "summary counts 5 failures" || fail "summary: $(cat "$T/.out")"
+grep -q "scan.bmp: empty file" "$T/.err" && ok "an empty .bmp is read (Keras lists .bmp) and reported" || fail "bmp: $(cat "$T/.err")"
 "$DUMP" --records "$T/bad.db" >"$T/badrec.txt"
-[ "$(grep -c ' failed' "$T/badrec.txt")" = 4 ] && ok "3 corrupt files and the dangling link recorded as failed" || fail "records: $(grep failed "$T/badrec.txt")"
+[ "$(grep -c ' failed' "$T/badrec.txt")" = 5 ] && ok "4 corrupt files and the dangling link recorded as failed" || fail "records: $(grep failed "$T/badrec.txt")"
 expect_exit "re-run retries failed images" 0 "stored 0, skipped 24" "$FC" extract "$T/bad" -m "$T/tiny.h5" -o "$T/bad.db" "${X[@]}"
-grep -q "failed 4 in" "$T/.out" && ok "still-broken images counted as failed again (not duplicates)" || fail "re-run: $(cat "$T/.out")"
+grep -q "failed 5 in" "$T/.out" && ok "still-broken images counted as failed again (not duplicates)" || fail "re-run: $(cat "$T/.out")"
 expect_exit "--strict fails on bad images" 1 "failed" "$FC" extract "$T/bad" -m "$T/tiny.h5" -o "$T/bad.db" --strict "${X[@]}"
-expect_exit "info --failed lists them" 0 "failed images (4)" "$FC" info "$T/bad.db" --failed 10
+expect_exit "info --failed lists them" 0 "failed images (5)" "$FC" info "$T/bad.db" --failed 10
 grep -q "^  Pullover/text.png: " "$T/.out" && ! grep -q "text.png: .*text.png" "$T/.out" \
     && ok "... each path named once (review 12 B F13)" || fail "info --failed: $(grep text.png "$T/.out")"
 # the same bytes under two splits (train/test leakage) or two classes: a warning naming both

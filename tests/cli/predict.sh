@@ -72,15 +72,24 @@ check "predict a folder" "$FC" predict -m "$T/tiny.h5" --head "$T/h.h5" "$T/img"
 cmp -s "$T/.out" "$T/p1.csv" && ok "folder: the same rows as its images listed in sorted order" \
     || fail "folder rows differ: $(diff "$T/.out" "$T/p1.csv" | head -3)"
 rm "$T/img/.hidden.png" "$T/img/readme.txt"
-# a .bmp (Keras reads it, featcache does not) is named once, not skipped silently (review 12 B F18)
-cp "${imgs[0]}" "$T/img/x.bmp"; cp "${imgs[0]}" "$T/img/y.tif"
-expect_exit "predict a folder with .bmp/.tif files: they are named" 0 "skipped 2 bmp/ppm/tif file(s): featcache decodes PNG and JPEG only" \
-    "$FC" predict -m "$T/tiny.h5" --head "$T/h.h5" "$T/img"
-cmp -s "$T/.out" "$T/p1.csv" && ok "... the same rows" || fail "rows with a .bmp beside: $(diff "$T/.out" "$T/p1.csv" | head -3)"
-rm "$T/img/x.bmp" "$T/img/y.tif"
+# every format Keras lists: the first image as BMP, PPM and TIFF (saved by PIL) predicts
+# exactly as the original, as a file and in a folder
+$PY -c "import sys; from PIL import Image; im = Image.open(sys.argv[1]); [im.save(sys.argv[2] + e) for e in ('.bmp', '.ppm', '.tif')]" \
+    "${imgs[0]}" "$T/img/x" || fail "PIL conversion"
+check "predict a .bmp file" "$FC" predict -m "$T/tiny.h5" --head "$T/h.h5" "$T/img/x.bmp"
+row0=$(sed -n 2p "$T/p1.csv" | cut -d, -f2-)
+[ "$(sed -n 2p "$T/.out" | cut -d, -f2-)" = "$row0" ] && ok "... the same class and probability as the PNG" \
+    || fail "bmp row: $(sed -n 2p "$T/.out") vs $row0"
+check "predict a folder with .bmp/.ppm/.tif files" "$FC" predict -m "$T/tiny.h5" --head "$T/h.h5" "$T/img"
+[ "$(grep -c "" "$T/.out")" -eq $((${#imgs[@]} + 4)) ] && ok "... a row for each of them too" || fail "rows: $(cat "$T/.out")"
+for e in bmp ppm tif; do
+    [ "$(grep "/x\.$e," "$T/.out" | cut -d, -f2-)" = "$row0" ] && ok "... x.$e predicts as the PNG it was made from" \
+        || fail "x.$e: $(grep "/x\.$e," "$T/.out") vs $row0"
+done
+rm "$T/img/x.bmp" "$T/img/x.ppm" "$T/img/x.tif"
 mkdir -p "$T/none/sub"
-expect_exit "empty folder" 1 "none: no PNG or JPEG images" "$FC" predict -m "$T/tiny.h5" --head "$T/h.h5" "$T/none"
-expect_exit "empty folder among images: the images still predicted" 1 "no PNG or JPEG" \
+expect_exit "empty folder" 1 "none: no images (.png .jpg" "$FC" predict -m "$T/tiny.h5" --head "$T/h.h5" "$T/none"
+expect_exit "empty folder among images: the images still predicted" 1 "no images (" \
     "$FC" predict -m "$T/tiny.h5" --head "$T/h.h5" "$T/none" "${imgs[0]}"
 [ "$(grep -c . "$T/.out")" -eq 2 ] && ok "image next to an empty folder predicted" || fail "rows: $(cat "$T/.out")"
 
@@ -198,7 +207,7 @@ expect_exit "a bad image whose path has control bytes" 1 'evil\x1b[31mRED\nfake,
 grep -q $'\x1b' "$T/.err" && fail "ESC printed raw on stderr: $(cat -A "$T/.err" | head -3)" || ok "no raw ESC on stderr"
 [ "$(grep -c 'featcache predict' "$T/.err")" -eq "$(wc -l <"$T/.err")" ] && ok "every stderr line is featcache's (no faked line)" \
     || fail "stderr lines: $(cat -A "$T/.err")"
-grep -qF 'evil\x1b[31mRED\nfake,line/none: no PNG or JPEG images' "$T/.err" && ok "empty folder named escaped" \
+grep -qF 'evil\x1b[31mRED\nfake,line/none: no images (.png' "$T/.err" && ok "empty folder named escaped" \
     || fail "empty folder message: $(cat -A "$T/.err")"
 "$PY" - "$T/.out" "$evil/good.png" <<'PY' && ok "CSV: the path byte-exact, quoted" || fail "CSV path: $(cat -A "$T/.out")"
 import csv, sys

@@ -1,6 +1,6 @@
 /* test_image.c - image decoding, resizing and preprocessing against PIL 9.4.
  *
- * tests/py/make_images.py (Debian's /usr/bin/python3 + python3-pil) writes every PNG/JPEG
+ * tests/py/make_images.py (Debian's /usr/bin/python3 + python3-pil) writes every PNG/JPEG/BMP/PPM/TIFF
  * variant with PIL's decoded RGB bytes, NEAREST/BILINEAR resizes and Keras-preprocessed
  * floats into a temp dir; everything is compared exactly. The bad-image set
  * tests/bad/images/ must fail with the message fragment listed in its EXPECTED file. */
