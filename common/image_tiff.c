@@ -29,6 +29,9 @@
 
 #include "image_codec.h"
 
+/* libtiff's bound on any one allocation (strip/tile buffers, tag arrays); ours for a tile */
+#define TIFF_MAX_ALLOC ((tmsize_t)256 << 20)
+
 typedef struct {
     const uint8_t *buf;
     size_t len;
@@ -219,7 +222,11 @@ static int tiff_read_strips(TIFF *tif, tiff_ctx *c, const tiff_layout *L, tiff_s
     return FC_OK;
 }
 
-static int tiff_read_tiles(TIFF *tif, tiff_ctx *c, const tiff_layout *L, tiff_samples *S) {
+/* A tile is one buffer of tw x th pixels whatever the image size, so a 1x1 image may
+ * declare a 65536 x 65536 tile: its area is held to the image pixel limit and its bytes
+ * to libtiff's own single-allocation bound before anything is allocated. */
+static int tiff_read_tiles(TIFF *tif, tiff_ctx *c, const tiff_layout *L, size_t max_pixels,
+                           tiff_samples *S) {
     uint32_t tw = 0, th = 0;
     TIFFGetField(tif, TIFFTAG_TILEWIDTH, &tw);
     TIFFGetField(tif, TIFFTAG_TILELENGTH, &th);
@@ -228,7 +235,11 @@ static int tiff_read_tiles(TIFF *tif, tiff_ctx *c, const tiff_layout *L, tiff_sa
     if (tw == 0 || th == 0 || tsize <= 0 || trow <= 0 || (uint64_t)trow * th > (uint64_t)tsize ||
         (size_t)tw * bits % 8 != 0)
         return tiff_refuse(c, "an unusual tile geometry");
-    uint8_t *tile = malloc((size_t)tsize);
+    if ((uint64_t)tw * th > max_pixels || tsize > TIFF_MAX_ALLOC)
+        return fc_fail(c->st, FC_ERR_NOMEM,
+                       "%s: TIFF tiles of %ux%u pixels (%lld bytes) for a %ux%u image: over the "
+                       "limit (decompression bomb?)", c->what, tw, th, (long long)tsize, L->w, L->h);
+    uint8_t *tile = calloc(1, (size_t)tsize); /* zeroed: no stale bytes if a codec fills less */
     if (!tile) return fc_fail(c->st, FC_ERR_NOMEM, "%s: out of memory decoding TIFF", c->what);
     int rc = FC_OK;
     for (int p = 0; p < S->planes && !rc; p++)
@@ -332,11 +343,11 @@ static int tiff_decode_open(TIFF *tif, tiff_ctx *c, size_t max_pixels, fc_image 
     if (fc_size_mul(S.rowbytes, L.h, &total))
         return fc_fail(c->st, FC_ERR_NOMEM, "%s: TIFF sample buffer size overflows", c->what);
     for (int p = 0; p < S.planes; p++)
-        if (!(S.plane[p] = malloc(total ? total : 1))) {
+        if (!(S.plane[p] = calloc(1, total ? total : 1))) {
             rc = fc_fail(c->st, FC_ERR_NOMEM, "%s: out of memory decoding TIFF", c->what);
             goto out;
         }
-    rc = TIFFIsTiled(tif) ? tiff_read_tiles(tif, c, &L, &S) : tiff_read_strips(tif, c, &L, &S);
+    rc = TIFFIsTiled(tif) ? tiff_read_tiles(tif, c, &L, max_pixels, &S) : tiff_read_strips(tif, c, &L, &S);
     if (!rc) {
         uint16_t orientation = 1;
         tiff_to_rgb(&L, &S, out);
@@ -357,8 +368,7 @@ int fc_tiff_decode(const uint8_t *buf, size_t len, const char *what, size_t max_
     if (!opts) return fc_fail(st, FC_ERR_NOMEM, "%s: out of memory opening TIFF", what);
     TIFFOpenOptionsSetErrorHandlerExtR(opts, t_error, &c);
     TIFFOpenOptionsSetWarningHandlerExtR(opts, t_warning, &c);
-    /* libtiff's own bound on any one allocation (strip/tile buffers, tag arrays) */
-    TIFFOpenOptionsSetMaxSingleMemAlloc(opts, (tmsize_t)256 << 20);
+    TIFFOpenOptionsSetMaxSingleMemAlloc(opts, TIFF_MAX_ALLOC);
     TIFF *tif = TIFFClientOpenExt(what, "rm", &c, t_read, t_write, t_seek, t_close, t_size, t_map,
                                   t_unmap, opts);
     TIFFOpenOptionsFree(opts);

@@ -254,6 +254,9 @@ def bad_files():
         ("truncated.tif", tiff_file(w, h, 2, 8, 3, _strips(rows24_arr(w, h), h))[:60], "bad TIFF"),
         ("gray16.tif", tiff_file(w, h, 1, 16, 1, [bytes(2 * w * h)]), "TIFF with 16-bit samples"),
         ("bomb_100000x100000.tif", tiff_file(100000, 100000, 2, 8, 3, [b"\0" * 16]), "over the limit"),
+        # a 1x1 image declaring one 65536x65536 tile: 12 GiB tile buffer before the fix
+        ("huge_tile.tif", tiff_file(1, 1, 2, 8, 3, [b"\0" * 16], tile=(65536, 65536)),
+         "TIFF tiles of 65536x65536 pixels"),
     ]
 
 
