@@ -40,6 +40,7 @@ typedef struct {
     fc_status *st;
     int code;            /* fc_code once st holds the message */
     int no_photometric;  /* libtiff warned that it guessed the Photometric tag */
+    int extras_added;    /* libtiff made samples the file left undeclared ExtraSamples */
 } tiff_ctx;
 
 int fc_is_tiff(const uint8_t *buf, size_t len) {
@@ -89,6 +90,9 @@ static int t_warning(TIFF *tif, void *ud, const char *module, const char *fmt, v
     /* libtiff filled in or replaced the Photometric tag; PIL would not */
     if (strstr(m, "Photometric tag is missing") || strstr(m, "Photometric tag value assumed incorrect"))
         c->no_photometric = 1;
+    /* spp above the colour channels + ExtraSamples: libtiff declares the rest "unspecified"
+     * extras, while PIL keys its layout on the file's own (shorter) ExtraSamples tuple */
+    if (strstr(m, "Defining non-color channels as ExtraSamples")) c->extras_added = 1;
     return 1;
 }
 
@@ -145,7 +149,15 @@ static int tiff_layout_of(TIFF *tif, tiff_ctx *c, tiff_layout *L) {
         snprintf(why, sizeof why, "%u-bit samples (photometric %u, %u per pixel)", L->bps, L->photo, L->spp);
         return tiff_refuse(c, why);
     }
-    /* PIL's OPEN_INFO keys: the extra samples allowed with each photometric */
+    /* PIL's OPEN_INFO keys: the extra samples allowed with each photometric. FillOrder 2
+     * (libtiff reverses the bits) has a key only for 1-sample gray and palette and plain RGB. */
+    if (fill != FILLORDER_MSB2LSB &&
+        !(nextra == 0 && !c->extras_added &&
+          ((L->spp == 1 && L->photo <= PHOTOMETRIC_PALETTE) || (L->spp == 3 && L->photo == PHOTOMETRIC_RGB)))) {
+        snprintf(why, sizeof why, "FillOrder %u for photometric %u with %u samples per pixel (PIL "
+                 "9.4 cannot open it)", fill, L->photo, L->spp);
+        return tiff_refuse(c, why);
+    }
     int e0 = nextra ? extra[0] : -1, rest_zero = 1;
     for (uint16_t i = 1; i < nextra; i++) rest_zero &= extra[i] == EXTRASAMPLE_UNSPECIFIED;
     L->invert = L->photo == PHOTOMETRIC_MINISWHITE;
@@ -161,17 +173,19 @@ static int tiff_layout_of(TIFF *tif, tiff_ctx *c, tiff_layout *L) {
     case PHOTOMETRIC_YCBCR:
         L->kind = TK_RGB;
         if (L->photo == PHOTOMETRIC_YCBCR) {
-            if (L->comp != COMPRESSION_JPEG || L->planar != PLANARCONFIG_CONTIG || L->spp != 3)
+            if (L->comp != COMPRESSION_JPEG || L->planar != PLANARCONFIG_CONTIG || L->spp != 3 || nextra)
                 return tiff_refuse(c, "YCbCr samples other than JPEG-compressed and chunky");
             TIFFSetField(tif, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB);
             return FC_OK;
         }
         if (e0 == EXTRASAMPLE_ASSOCALPHA)
             return tiff_refuse(c, "premultiplied (associated) alpha");
-        if ((L->spp == 3 && nextra == 0) || (L->spp == 4 && nextra == 0) ||
-            (L->spp == 4 && nextra == 1 && e0 == 999) ||
-            (L->spp >= 4 && L->spp <= 6 && nextra == L->spp - 3 && rest_zero &&
-             (e0 == EXTRASAMPLE_UNSPECIFIED || e0 == EXTRASAMPLE_UNASSALPHA)))
+        /* libtiff reads Corel's ExtraSamples 999 as 2 (unassociated alpha), PIL's key too;
+         * undeclared extras (libtiff adds them) PIL knows only for 4 samples: "RGBA" */
+        if (c->extras_added ? L->spp == 4 && nextra == 1 && e0 == EXTRASAMPLE_UNSPECIFIED
+                            : (L->spp == 3 && nextra == 0) ||
+                                  (L->spp >= 4 && L->spp <= 6 && nextra == L->spp - 3 && rest_zero &&
+                                   (e0 == EXTRASAMPLE_UNSPECIFIED || e0 == EXTRASAMPLE_UNASSALPHA)))
             return FC_OK;
         break;
     case PHOTOMETRIC_PALETTE: {
@@ -192,6 +206,40 @@ static int tiff_layout_of(TIFF *tif, tiff_ctx *c, tiff_layout *L) {
         break;
     }
     snprintf(why, sizeof why, "photometric %u, %u samples per pixel, %u extra", L->photo, L->spp, nextra);
+    return tiff_refuse(c, why);
+}
+
+/* The count of IFD entry `tag` in the current (classic TIFF) directory, 0 if absent. libtiff
+ * keeps only as many offsets as the geometry needs, so this reads the count from the file. */
+static uint32_t tiff_tag_count(TIFF *tif, const tiff_ctx *c, uint16_t tag) {
+    uint64_t ifd = TIFFCurrentDirOffset(tif);
+    int be = c->buf[0] == 'M';
+#define TIFF_U16(p) (be ? (uint32_t)(p)[0] << 8 | (p)[1] : (uint32_t)(p)[1] << 8 | (p)[0])
+    if (ifd > c->len || c->len - ifd < 2) return 0;
+    const uint8_t *d = c->buf + ifd;
+    uint32_t n = TIFF_U16(d);
+    for (uint32_t i = 0; i < n && (c->len - ifd - 2) / 12 > i; i++) {
+        const uint8_t *e = d + 2 + 12 * (size_t)i;
+        if (TIFF_U16(e) == tag) return be ? TIFF_U16(e + 4) << 16 | TIFF_U16(e + 6) : TIFF_U16(e + 6) << 16 | TIFF_U16(e + 4);
+    }
+#undef TIFF_U16
+    return 0;
+}
+
+/* PIL reads uncompressed data itself: one tile per entry of StripOffsets (else TileOffsets),
+ * rows of RowsPerStrip or tiles of TileWidth x TileLength, wrapping to the next plane at the
+ * bottom. It walks every entry it finds - extra ones paint over the image again, missing
+ * ones leave black - while libtiff reads exactly the strips or tiles the geometry needs (a
+ * missing one from offset 0). Only an exact count means the same pixels. */
+static int tiff_offsets_as_pil(TIFF *tif, tiff_ctx *c, const tiff_layout *L) {
+    if (L->comp != COMPRESSION_NONE) return FC_OK; /* PIL decodes these through libtiff too */
+    uint32_t strips = tiff_tag_count(tif, c, TIFFTAG_STRIPOFFSETS), tiles = tiff_tag_count(tif, c, TIFFTAG_TILEOFFSETS);
+    int tiled = TIFFIsTiled(tif);
+    uint32_t want = tiled ? TIFFNumberOfTiles(tif) : TIFFNumberOfStrips(tif), have = strips ? strips : tiles;
+    if ((tiled ? strips == 0 : strips != 0) && have == want) return FC_OK;
+    char why[160];
+    snprintf(why, sizeof why, "%u %s offsets for the %u %s its geometry needs (PIL 9.4 reads such a "
+             "file differently)", have, strips ? "strip" : "tile", want, tiled ? "tiles" : "strips");
     return tiff_refuse(c, why);
 }
 
@@ -335,7 +383,7 @@ static int tiff_decode_open(TIFF *tif, tiff_ctx *c, size_t max_pixels, fc_image 
     int rc;
     memset(&L, 0, sizeof L);
     memset(&S, 0, sizeof S);
-    if ((rc = tiff_layout_of(tif, c, &L))) return rc;
+    if ((rc = tiff_layout_of(tif, c, &L)) || (rc = tiff_offsets_as_pil(tif, c, &L))) return rc;
     if ((rc = fc_image_alloc(out, L.w, L.h, c->what, max_pixels, c->st))) return rc;
     S.planes = L.planar == PLANARCONFIG_SEPARATE && L.spp > 1 ? L.spp : 1;
     size_t bits = (size_t)L.bps * (S.planes == 1 ? L.spp : 1), total;
@@ -360,7 +408,7 @@ out:
 
 int fc_tiff_decode(const uint8_t *buf, size_t len, const char *what, size_t max_pixels,
                    fc_image *out, fc_status *st) {
-    tiff_ctx c = {buf, len, 0, what, st, 0, 0};
+    tiff_ctx c = {buf, len, 0, what, st, 0, 0, 0};
     int rc;
     out->rgb = NULL;
     out->w = out->h = 0;
@@ -368,8 +416,10 @@ int fc_tiff_decode(const uint8_t *buf, size_t len, const char *what, size_t max_
     if (!opts) return fc_fail(st, FC_ERR_NOMEM, "%s: out of memory opening TIFF", what);
     TIFFOpenOptionsSetErrorHandlerExtR(opts, t_error, &c);
     TIFFOpenOptionsSetWarningHandlerExtR(opts, t_warning, &c);
+    /* libtiff's own bound on any one allocation (strip/tile buffers, tag arrays) */
     TIFFOpenOptionsSetMaxSingleMemAlloc(opts, TIFF_MAX_ALLOC);
-    TIFF *tif = TIFFClientOpenExt(what, "rm", &c, t_read, t_write, t_seek, t_close, t_size, t_map,
+    /* "c": no strip chopping, so the strip count is the file's (see tiff_offsets_as_pil) */
+    TIFF *tif = TIFFClientOpenExt(what, "rmc", &c, t_read, t_write, t_seek, t_close, t_size, t_map,
                                   t_unmap, opts);
     TIFFOpenOptionsFree(opts);
     if (!tif) return c.code ? c.code : fc_fail(st, FC_ERR_FORMAT, "%s: bad TIFF", what);

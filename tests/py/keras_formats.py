@@ -257,6 +257,8 @@ def bad_files():
         # a 1x1 image declaring one 65536x65536 tile: 12 GiB tile buffer before the fix
         ("huge_tile.tif", tiff_file(1, 1, 2, 8, 3, [b"\0" * 16], tile=(65536, 65536)),
          "TIFF tiles of 65536x65536 pixels"),
+        ("extra_strip.tif", tiff_file(w, h, 2, 8, 3, [bytes(3 * w * h)] * 2),
+         "2 strip offsets for the 1 strips"),
     ]
 
 
@@ -578,4 +580,24 @@ def tiff_refused():
         ("tiff_orientation9.tif", tiff_file(w, h, 2, 8, 3, _strips(a3, h), orientation=9),
          "featcache: libtiff reports the bad Orientation value as an error"),
         ("tiff_bigtiff.tif", b"II+\0\x08\0\0\0" + b"\0" * 16, "pil"),
+        # uncompressed data PIL reads itself, one tile per offset: an extra strip paints over
+        # the image, a missing one leaves black; libtiff reads what the geometry needs
+        ("tiff_extra_strip.tif", tiff_file(w, h, 2, 8, 3, _strips(a3, h) * 2),
+         "featcache: more StripOffsets than strips (PIL decodes the extra one over the image)"),
+        ("tiff_missing_strip.tif", tiff_file(w, h, 2, 8, 3, _strips(a3, 2)[:1], rps=2),
+         "featcache: fewer StripOffsets than strips (PIL leaves black, libtiff reads offset 0)"),
+        ("tiff_planar_missing_plane.tif", tiff_file(w, h, 2, 8, 3, [a3[..., k].tobytes() for k in range(2)],
+                                                    planar=2),
+         "featcache: a plane without strip offsets"),
+        ("tiff_tiles_with_strip_offsets.tif",
+         tiff_file(32, 16, 2, 8, 3, _strips(_noise(16, 32, 3, 255).astype(np.uint8), 8), rps=8,
+                   extra_tags=[(322, 4, [16]), (323, 4, [16])]),
+         "featcache: tile tags with StripOffsets (PIL reads strips, libtiff tiles)"),
+        # libtiff declares undeclared samples ExtraSamples; PIL keys on the file's tuple
+        ("tiff_rgb5_no_extrasamples.tif", tiff_file(w, h, 2, 8, 5, [bytes(5 * w * h)]), "pil"),
+        ("tiff_rgb5_one_extrasample.tif", tiff_file(w, h, 2, 8, 5, [bytes(5 * w * h)], extra=(2,)), "pil"),
+        # FillOrder 2: PIL has keys only for 1-sample gray/palette and plain RGB
+        ("tiff_rgba_fillorder2.tif", tiff_file(w, h, 2, 8, 4, [bytes(4 * w * h)], extra=(2,), fill=2), "pil"),
+        ("tiff_la_fillorder2.tif", tiff_file(w, h, 1, 8, 2, [bytes(2 * w * h)], extra=(2,), fill=2), "pil"),
+        ("tiff_cmyk_fillorder2.tif", tiff_file(w, h, 5, 8, 4, [bytes(4 * w * h)], fill=2), "pil"),
     ]
