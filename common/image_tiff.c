@@ -209,21 +209,46 @@ static int tiff_layout_of(TIFF *tif, tiff_ctx *c, tiff_layout *L) {
     return tiff_refuse(c, why);
 }
 
-/* The count of IFD entry `tag` in the current (classic TIFF) directory, 0 if absent. libtiff
- * keeps only as many offsets as the geometry needs, so this reads the count from the file. */
-static uint32_t tiff_tag_count(TIFF *tif, const tiff_ctx *c, uint16_t tag) {
+/* PIL 9.4 parses the IFD itself: a tag whose out-of-line data runs past the end of the
+ * file ends its directory there (every later tag is lost: the layout falls back to
+ * defaults), and a BYTE or other non-integer type on a layout tag reaches its code as
+ * bytes. libtiff skips or converts both. So the first directory is walked here (bounded by
+ * the buffer) and such files refused; *strips / *tiles get the StripOffsets / TileOffsets
+ * counts, which libtiff does not expose. */
+static int tiff_ifd_as_pil(TIFF *tif, tiff_ctx *c, uint32_t *strips, uint32_t *tiles) {
+    static const uint16_t layout_tags[] = {256, 257, 258, 259, 262, 266, 273, 274, 277, 278,
+                                           279, 284, 320, 322, 323, 324, 325, 338, 339};
+    static const uint8_t type_size[19] = {0, 1, 1, 2, 4, 8, 1, 1, 2, 4, 8, 4, 8, 4, 0, 0, 8, 8, 8};
     uint64_t ifd = TIFFCurrentDirOffset(tif);
     int be = c->buf[0] == 'M';
+    char why[160];
 #define TIFF_U16(p) (be ? (uint32_t)(p)[0] << 8 | (p)[1] : (uint32_t)(p)[1] << 8 | (p)[0])
-    if (ifd > c->len || c->len - ifd < 2) return 0;
-    const uint8_t *d = c->buf + ifd;
-    uint32_t n = TIFF_U16(d);
-    for (uint32_t i = 0; i < n && (c->len - ifd - 2) / 12 > i; i++) {
-        const uint8_t *e = d + 2 + 12 * (size_t)i;
-        if (TIFF_U16(e) == tag) return be ? TIFF_U16(e + 4) << 16 | TIFF_U16(e + 6) : TIFF_U16(e + 6) << 16 | TIFF_U16(e + 4);
+#define TIFF_U32(p) (be ? TIFF_U16(p) << 16 | TIFF_U16((p) + 2) : TIFF_U16((p) + 2) << 16 | TIFF_U16(p))
+    *strips = *tiles = 0;
+    if (ifd > c->len || c->len - ifd < 2) return tiff_refuse(c, "a directory past the end of the file");
+    uint32_t n = TIFF_U16(c->buf + ifd);
+    if ((c->len - ifd - 2) / 12 < n) return tiff_refuse(c, "a directory cut short by the end of the file");
+    for (uint32_t i = 0; i < n; i++) {
+        const uint8_t *e = c->buf + ifd + 2 + 12 * (size_t)i;
+        uint32_t tag = TIFF_U16(e), type = TIFF_U16(e + 2), count = TIFF_U32(e + 4), off = TIFF_U32(e + 8);
+        uint64_t size = type < sizeof type_size ? (uint64_t)count * type_size[type] : 0;
+        if (size > 4 && (off > c->len || size > c->len - off)) {
+            snprintf(why, sizeof why, "tag %u's data past the end of the file (PIL 9.4 stops reading "
+                     "the directory there)", tag);
+            return tiff_refuse(c, why);
+        }
+        for (size_t k = 0; k < sizeof layout_tags / sizeof *layout_tags; k++)
+            if (tag == layout_tags[k] && ((type != TIFF_SHORT && type != TIFF_LONG) || count == 0)) {
+                snprintf(why, sizeof why, "tag %u of type %u, count %u (PIL 9.4 reads it differently)",
+                         tag, type, count);
+                return tiff_refuse(c, why);
+            }
+        if (tag == TIFFTAG_STRIPOFFSETS) *strips = count;
+        if (tag == TIFFTAG_TILEOFFSETS) *tiles = count;
     }
+#undef TIFF_U32
 #undef TIFF_U16
-    return 0;
+    return FC_OK;
 }
 
 /* PIL reads uncompressed data itself: one tile per entry of StripOffsets (else TileOffsets),
@@ -232,8 +257,9 @@ static uint32_t tiff_tag_count(TIFF *tif, const tiff_ctx *c, uint16_t tag) {
  * ones leave black - while libtiff reads exactly the strips or tiles the geometry needs (a
  * missing one from offset 0). Only an exact count means the same pixels. */
 static int tiff_offsets_as_pil(TIFF *tif, tiff_ctx *c, const tiff_layout *L) {
-    if (L->comp != COMPRESSION_NONE) return FC_OK; /* PIL decodes these through libtiff too */
-    uint32_t strips = tiff_tag_count(tif, c, TIFFTAG_STRIPOFFSETS), tiles = tiff_tag_count(tif, c, TIFFTAG_TILEOFFSETS);
+    uint32_t strips, tiles;
+    int rc = tiff_ifd_as_pil(tif, c, &strips, &tiles);
+    if (rc || L->comp != COMPRESSION_NONE) return rc; /* PIL decodes these through libtiff too */
     int tiled = TIFFIsTiled(tif);
     uint32_t want = tiled ? TIFFNumberOfTiles(tif) : TIFFNumberOfStrips(tif), have = strips ? strips : tiles;
     if ((tiled ? strips == 0 : strips != 0) && have == want) return FC_OK;

@@ -444,8 +444,8 @@ def tiff_file(w, h, photo, bps, spp, chunks, bo="<", tile=None, rps=None, planar
     entries.append((off_tag, LONG, [0] * len(chunks)))
     entries.append((cnt_tag, LONG, [len(c) for c in chunks]))
     entries.sort()
-    fmt = {SHORT: "H", LONG: "I"}
-    size = {SHORT: 2, LONG: 4}
+    fmt = {1: "B", SHORT: "H", LONG: "I"}
+    size = {1: 1, SHORT: 2, LONG: 4}
     # layout: header, pixel data, out-of-line values, IFD
     data = b"".join(chunks)
     offsets, pos = [], 8
@@ -558,6 +558,16 @@ def tiff_variants():
     return out
 
 
+def _tag_offset(data, tag, offset):
+    """A little-endian classic TIFF with the value offset of IFD entry `tag` replaced."""
+    data = bytearray(data)
+    ifd = struct.unpack_from("<I", data, 4)[0]
+    for i in range(struct.unpack_from("<H", data, ifd)[0]):
+        if struct.unpack_from("<H", data, ifd + 2 + 12 * i)[0] == tag:
+            struct.pack_into("<I", data, ifd + 2 + 12 * i + 8, offset)
+    return bytes(data)
+
+
 def tiff_refused():
     w, h = 9, 4
     a3 = _noise(h, w, 3, 255).astype(np.uint8)
@@ -600,4 +610,12 @@ def tiff_refused():
         ("tiff_rgba_fillorder2.tif", tiff_file(w, h, 2, 8, 4, [bytes(4 * w * h)], extra=(2,), fill=2), "pil"),
         ("tiff_la_fillorder2.tif", tiff_file(w, h, 1, 8, 2, [bytes(2 * w * h)], extra=(2,), fill=2), "pil"),
         ("tiff_cmyk_fillorder2.tif", tiff_file(w, h, 5, 8, 4, [bytes(4 * w * h)], fill=2), "pil"),
+        # PIL parses the IFD itself: a BYTE Orientation reaches it as b"\x06" (no rotation,
+        # libtiff rotates); data past the end of the file ends PIL's directory (SamplesPerPixel
+        # and later tags lost), libtiff skips just that tag
+        ("tiff_orientation_byte.tif", tiff_file(w, h, 2, 8, 3, _strips(a3, h), extra_tags=[(274, 1, [6])]),
+         "featcache: a BYTE-typed Orientation (PIL ignores it, libtiff rotates)"),
+        ("tiff_tag_past_eof.tif", _tag_offset(tiff_file(w, h, 2, 8, 3, _strips(a3, h),
+                                                        extra_tags=[(274, 3, [1] * 4097)]), 274, 1 << 30),
+         "pil"),
     ]
