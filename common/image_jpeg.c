@@ -8,7 +8,8 @@
  *                 nk = 255-k, out = clip(nk - nk*c/255) (Convert.c cmyk2rgb, MULDIV255)
  * Errors never exit: error_exit longjmps back with the library's message. Warnings are
  * ignored (as PIL does) except a premature end of data, which PIL reports as "image file
- * is truncated" and we report as an error too. */
+ * is truncated" and we report as an error too. After the last row the file is read on to
+ * EOI, as PIL does: an error there fails the image, the end of the data does not. */
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,7 @@ typedef struct {
     const char *what;
     fc_status *st;
     int code; /* fc_code once st holds the message */
+    int finishing; /* every row decoded: the data may end here (PIL's reader suspends) */
     struct jpeg_progress_mgr progress;
     uint8_t *row;
 } jpeg_ctx;
@@ -48,7 +50,7 @@ static void jpeg_error_exit(j_common_ptr cinfo) {
 
 static void jpeg_emit(j_common_ptr cinfo, int level) {
     jpeg_ctx *c = (jpeg_ctx *)cinfo->err;
-    if (level < 0 && cinfo->err->msg_code == JWRN_JPEG_EOF) {
+    if (level < 0 && cinfo->err->msg_code == JWRN_JPEG_EOF && !c->finishing) {
         jpeg_fail_msg(cinfo, "truncated JPEG data: ");
         longjmp(c->jmp, 1);
     }
@@ -125,8 +127,13 @@ static int jpeg_decode_body(struct jpeg_decompress_struct *d, jpeg_ctx *c, const
         else if (nc == 4)
             jpeg_cmyk_row(c->row, w, o);
     }
-    /* Like PIL, the pixels are all we need: no jpeg_finish_decompress (trailing
-     * garbage or a missing EOI after the last scan is not an error). */
+    /* As PIL 9.4 (JpegDecode.c): after the last row, jpeg_finish_decompress reads on to
+     * EOI; an error there (a second SOF or SOI) fails the image ("broken data stream"),
+     * while data that ends there is fine (PIL's suspending reader stops with every row
+     * decoded; libjpeg's memory source warns and supplies an EOI). Data that ends before
+     * the last row is decoded stays "truncated", as PIL's "image file is truncated". */
+    c->finishing = 1;
+    jpeg_finish_decompress(d);
     return 0;
 }
 

@@ -142,12 +142,25 @@ def jpeg_variants():
         b = io.BytesIO()
         rgb.save(b, "JPEG", **kw)
         out[name + ".jpg"] = b.getvalue()
+    out["garbage_after_eoi.jpg"] = out["rgb444.jpg"] + b"junk" * 10  # PIL stops at EOI
     for name, im in (("gray", rgb.convert("L")), ("cmyk", rgb.convert("CMYK")),
                      ("odd_1x1", rgb.crop((0, 0, 1, 1))), ("odd_17x9", rgb.crop((3, 5, 20, 14)))):
         b = io.BytesIO()
         im.save(b, "JPEG", quality=90)
         out[name + ".jpg"] = b.getvalue()
     return out
+
+
+def jpeg_refused():
+    """JPEGs PIL 9.4 fails on after their pixels: libjpeg reads on to EOI after the last row
+    (a second SOF or SOI there is an error, "broken data stream"), or the data ends inside
+    the last rows ("image file is truncated")."""
+    j = jpeg_variants()["rgb444.jpg"]
+    sof = j.index(b"\xff\xc0")
+    seg = j[sof:sof + 2 + int.from_bytes(j[sof + 2:sof + 4], "big")]
+    return [("sof_after_scan.jpg", j[:-2] + seg + b"\xff\xd9", "pil"),
+            ("soi_after_scan.jpg", j[:-2] + b"\xff\xd8\xff\xd9", "pil"),
+            ("no_eoi.jpg", j[:-2], "pil")]
 
 
 # Keras load_img(interpolation=...) names -> PIL filters
@@ -230,7 +243,7 @@ def make_all(outdir, extras):
         write(os.path.join(outdir, name + ".rgb"), rgb.tobytes())
         lines.append("decode %s %d %d" % (name, rgb.width, rgb.height))
     for name, data, why in (keras_formats.bmp_refused() + keras_formats.pnm_refused() +
-                           keras_formats.tiff_refused()):
+                           keras_formats.tiff_refused() + jpeg_refused()):
         write(os.path.join(outdir, name), data)
         if why == "pil":  # PIL must fail on it too, opened from memory or from the path
             for src in (io.BytesIO(data), os.path.join(outdir, name)):
