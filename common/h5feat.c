@@ -615,7 +615,8 @@ static int open_checked(const char *path, fc_h5feat **out, fc_status *st) {
         rc = fc_fail(st, FC_ERR_FORMAT, "cannot open as HDF5 (truncated or corrupt)");
         goto out;
     }
-    if ((rc = read_provenance(f->file, &f->prov, st)) || (rc = open_features(f, &n, st)))
+    if ((rc = fc_h5_check_links(f->file, st)) || (rc = read_provenance(f->file, &f->prov, st)) ||
+        (rc = open_features(f, &n, st)))
         goto out;
     f->n = (size_t)n; /* before load_rows, so close frees partial rows */
     if (!(rc = load_rows(f, n, st))) rc = open_views(f, st);

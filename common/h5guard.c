@@ -9,6 +9,7 @@
  * an ASan report in the child goes to /dev/null and shows up as exit status 1. */
 #define _GNU_SOURCE
 #include "h5guard.h"
+#include "h5util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -144,7 +145,13 @@ static int visit_object(hid_t o, const char *name, walk *w) {
 
 static herr_t on_link(hid_t g, const char *name, const link_info *li, void *op) {
     walk *w = op;
-    if (li->type != H5L_TYPE_HARD) return 0; /* soft/external links: featcache follows none */
+    /* soft links: their targets are visited as hard links; external links: refused (the
+     * readers would follow them into another file, never pre-flighted) */
+    if (fc_h5_link_local(g, name, (int)li->type, w->st)) {
+        w->rc = fc_wrap(w->st, "%s", w->path);
+        return -1;
+    }
+    if (li->type != H5L_TYPE_HARD) return 0;
     hid_t o = H5Oopen(g, name, H5P_DEFAULT);
     if (o < 0) return walk_fail(w, "open", name);
     int rc = visit_object(o, name, w);

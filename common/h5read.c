@@ -79,6 +79,48 @@ int fc_h5_check_pipeline(hid_t d, const char *path, fc_status *st) {
     return 0;
 }
 
+/* ---- links ---- */
+
+#if H5_VERSION_GE(1, 12, 0)
+typedef H5L_info2_t link_info;
+#define get_link_info H5Lget_info2
+#else
+typedef H5L_info_t link_info;
+#define get_link_info H5Lget_info
+#endif
+
+int fc_h5_link_local(hid_t g, const char *name, int type, fc_status *st) {
+    if (type == H5L_TYPE_HARD || type == H5L_TYPE_SOFT) return 0;
+    if (type != H5L_TYPE_EXTERNAL)
+        return fc_fail(st, FC_ERR_UNSUPPORTED, "'/%s' is a user-defined link (type %d): featcache reads only data "
+                       "stored in the file itself", name, type);
+    /* the target, for the message: a flags byte, the file name and the object's path (each
+     * NUL-terminated in a valid link; two zero bytes after the value bound a damaged one) */
+    link_info li;
+    const char *file = "?", *obj = "?";
+    char *val = NULL;
+    unsigned fl;
+    if (get_link_info(g, name, &li, H5P_DEFAULT) >= 0 && li.u.val_size > 0 && li.u.val_size < 65536 &&
+        (val = calloc(li.u.val_size + 2, 1)) && H5Lget_val(g, name, val, li.u.val_size, H5P_DEFAULT) >= 0 &&
+        H5Lunpack_elink_val(val, li.u.val_size, &fl, &file, &obj) < 0)
+        file = obj = "?";
+    fc_fail(st, FC_ERR_UNSUPPORTED, "'/%s' is an external link to '%.300s' in another file ('%.300s'): featcache "
+            "reads only data stored in the file itself", name, obj, file);
+    free(val);
+    return st->code;
+}
+
+static herr_t on_link(hid_t g, const char *name, const link_info *li, void *op) {
+    return fc_h5_link_local(g, name, (int)li->type, op) ? -1 : 0;
+}
+
+int fc_h5_check_links(hid_t file, fc_status *st) {
+    st->code = FC_OK;
+    herr_t r = H5Lvisit(file, H5_INDEX_NAME, H5_ITER_NATIVE, on_link, st);
+    if (st->code) return st->code;
+    return r < 0 ? fc_fail(st, FC_ERR_FORMAT, "cannot list the file's links (damaged?)") : 0;
+}
+
 /* ---- the chunk scan ---- */
 
 /* A chunked dataset as the scan walks it. */
@@ -264,17 +306,30 @@ static int check_chunks(hid_t d, const chunk_walk *w) {
     return rc;
 }
 
+/* An external link on the way to a dataset: not followed (the readers refuse such files
+ * first, fc_h5_check_links; this holds for any path opened here). */
+static herr_t no_elink(const char *parent_file, const char *parent_group, const char *child_file,
+                       const char *child_object, unsigned *acc_flags, hid_t fapl, void *op) {
+    (void)parent_file, (void)parent_group, (void)child_file, (void)child_object, (void)acc_flags, (void)fapl, (void)op;
+    return -1;
+}
+
 hid_t fc_h5_dopen(hid_t loc, const char *name) {
-    hid_t d = H5Dopen2(loc, name, H5P_DEFAULT), pl = d >= 0 ? H5Dget_create_plist(d) : -1;
+    hid_t ap = H5Pcreate(H5P_DATASET_ACCESS);
+    if (ap < 0 || H5Pset_elink_cb(ap, no_elink, NULL) < 0) {
+        if (ap >= 0) H5Pclose(ap);
+        return -1;
+    }
+    hid_t d = H5Dopen2(loc, name, ap), pl = d >= 0 ? H5Dget_create_plist(d) : -1;
     int direct = pl >= 0 && H5Pget_layout(pl) == H5D_CHUNKED && H5Pget_nfilters(pl) == 0;
     if (pl >= 0) H5Pclose(pl);
-    if (!direct) return d;
-    /* no chunk cache: libhdf5 reads an unfiltered chunk's selected elements from the file
-     * (H5D__chunk_cacheable), never a whole chunk out of a buffer of its stored size */
-    H5Dclose(d); /* first: a dataset open twice shares the first open's chunk cache */
-    hid_t ap = H5Pcreate(H5P_DATASET_ACCESS);
-    d = ap >= 0 && H5Pset_chunk_cache(ap, 0, 0, H5D_CHUNK_CACHE_W0_DEFAULT) >= 0 ? H5Dopen2(loc, name, ap) : -1;
-    if (ap >= 0) H5Pclose(ap);
+    if (direct) {
+        /* no chunk cache: libhdf5 reads an unfiltered chunk's selected elements from the file
+         * (H5D__chunk_cacheable), never a whole chunk out of a buffer of its stored size */
+        H5Dclose(d); /* first: a dataset open twice shares the first open's chunk cache */
+        d = H5Pset_chunk_cache(ap, 0, 0, H5D_CHUNK_CACHE_W0_DEFAULT) >= 0 ? H5Dopen2(loc, name, ap) : -1;
+    }
+    H5Pclose(ap);
     return d;
 }
 

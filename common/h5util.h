@@ -65,6 +65,13 @@ int fc_h5_check_extent(hid_t d, size_t nbytes_mem, const char *path, fc_status *
  * fc_h5_chunk_expect: the decoded chunk size of the dataset being read (0: unknown), for
  * featcache's zstd filter, which refuses a frame of another size. */
 int fc_h5_check_pipeline(hid_t d, const char *path, fc_status *st);
+/* Links: HDF5 follows an external link into another file (any HDF5 file the reader can
+ * open, read as this file's dataset, its metadata never pre-flighted). fc_h5_check_links
+ * refuses a file with any link but hard and soft ones (an external or user-defined link,
+ * anywhere), naming it and its target; fc_h5_link_local is that test for one link `name`
+ * of group g (type: its H5L_type_t); fc_h5_dopen follows no external link either. */
+int fc_h5_check_links(hid_t file, fc_status *st);
+int fc_h5_link_local(hid_t g, const char *name, int type, fc_status *st);
 /* H5Dopen2 for reading: a chunked dataset without filters is opened without a chunk cache
  * (fc_h5_check_chunks refuses one opened otherwise). */
 hid_t fc_h5_dopen(hid_t loc, const char *name);

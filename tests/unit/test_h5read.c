@@ -6,7 +6,8 @@
  * H5Dread runs: a short chunk whose filter mask skips zstd, a short unfiltered edge chunk
  * of a filtered dataset, a short gzip or zstd stream, a chunk larger than the check covers,
  * a virtual dataset over such data, and external storage (any local file read as the
- * dataset); a short chunk of an unfiltered dataset is read in place from the file (never
+ * dataset), and external links (another file read as the dataset: fc_h5_check_links and
+ * fc_h5_dopen); a short chunk of an unfiltered dataset is read in place from the file (never
  * past a buffer: make asan) and a dataset without filters opened with a chunk cache is
  * refused. Files are written with the HDF5 C API (H5Dwrite_chunk for raw chunks). */
 #include <hdf5.h>
@@ -283,6 +284,32 @@ static void test_elsewhere(void) {
     d = make("external.h5", pl, 0, &f);
     done(d, f, pl);
     expect_read("external.h5", BAD, 0, 0);
+
+    /* an external link to contig.h5's "x" (libhdf5 would follow it into that file), one
+     * level down ("g/x") and in the root; a soft link stays in the file */
+    path_in(p, sizeof p, "elink.h5");
+    f = H5Fcreate(p, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    path_in(ext, sizeof ext, "contig.h5");
+    hid_t g = H5Gcreate2(f, "g", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    CHECK(H5Lcreate_external(ext, "/x", g, "x", H5P_DEFAULT, H5P_DEFAULT) >= 0, "H5Lcreate_external");
+    CHECK(H5Lcreate_soft("/g/x", f, "soft", H5P_DEFAULT, H5P_DEFAULT) >= 0, "H5Lcreate_soft");
+    H5Gclose(g);
+    fc_status st = {0};
+    CHECK(fc_h5_check_links(f, &st) != 0 && strstr(st.msg, "'/g/x' is an external link to '/x' in another file") &&
+              strstr(st.msg, "contig.h5"), "external link: %s", st.msg[0] ? st.msg : "passed");
+    hid_t x = fc_h5_dopen(f, "g/x"), y = fc_h5_dopen(f, "soft");
+    CHECK(x < 0 && y < 0, "fc_h5_dopen followed an external link (directly %d, through a soft link %d)", x >= 0, y >= 0);
+    if (x >= 0) H5Dclose(x);
+    if (y >= 0) H5Dclose(y);
+    H5Fclose(f);
+    f = H5Fopen(p, H5F_ACC_RDWR, H5P_DEFAULT); /* without it: hard and soft links only, which pass */
+    H5Ldelete(f, "g/x", H5P_DEFAULT);
+    hid_t sp2 = space(R, 0);
+    H5Dclose(H5Dcreate2(f, "g/x", H5T_IEEE_F32LE, sp2, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+    H5Sclose(sp2);
+    memset(&st, 0, sizeof st);
+    CHECK(fc_h5_check_links(f, &st) == 0, "hard and soft links refused: %s", st.msg);
+    H5Fclose(f);
 }
 
 int main(void) {
