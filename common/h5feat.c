@@ -347,6 +347,11 @@ out:
 }
 
 static int check_filters(hid_t d, const char *dname, fc_status *st) {
+    char what[80];
+    snprintf(what, sizeof what, "/%s", dname);
+    /* a filter featcache refuses anyway is named as such, not as a plugin to install */
+    int prc = fc_h5_check_pipeline(d, what, st);
+    if (prc) return prc;
     hid_t dcpl = H5Dget_create_plist(d);
     if (dcpl < 0) return fc_fail(st, FC_ERR_FORMAT, "/%s: no creation properties", dname);
     int nf = H5Pget_nfilters(dcpl), rc = 0;
