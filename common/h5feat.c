@@ -620,7 +620,7 @@ static int open_checked(const char *path, fc_h5feat **out, fc_status *st) {
         rc = fc_fail(st, FC_ERR_FORMAT, "cannot open as HDF5 (truncated or corrupt)");
         goto out;
     }
-    if ((rc = fc_h5_check_links(f->file, st)) || (rc = read_provenance(f->file, &f->prov, st)) ||
+    if ((rc = read_provenance(f->file, &f->prov, st)) || (rc = fc_h5_check_links(f->file, st)) ||
         (rc = open_features(f, &n, st)))
         goto out;
     f->n = (size_t)n; /* before load_rows, so close frees partial rows */
@@ -726,8 +726,11 @@ int fc_h5feat_read(fc_h5feat *f, size_t i0, size_t count, float *out, fc_status 
     hsize_t cnt[4] = {count, (hsize_t)f->prov.feat_h, (hsize_t)f->prov.feat_w,
                       (hsize_t)f->prov.feat_c};
     fc_h5_quiet q = fc_h5_quiet_begin();
+    if (!f->feat_checked && (f->feat_checked = fc_h5_check_chunks(f->feat, "/features", st) == 0 ? 1 : -1) < 0) {
+        fc_h5_quiet_end(q); /* once per open, named; a later read says "cannot read" */
+        return fc_wrap(st, "%s", f->path);
+    }
     hid_t fsp = H5Dget_space(f->feat), msp = H5Screate_simple(4, cnt, NULL);
-    if (!f->feat_checked) f->feat_checked = fc_h5_check_chunks(f->feat) == 0 ? 1 : -1;
     int ok = f->feat_checked > 0 && fsp >= 0 && msp >= 0 &&
              H5Sselect_hyperslab(fsp, H5S_SELECT_SET, start, NULL, cnt, NULL) >= 0 &&
              fc_h5_dread_checked(f->feat, H5T_NATIVE_FLOAT, msp, fsp, out) >= 0;
@@ -752,8 +755,11 @@ int fc_h5feat_read_view(fc_h5feat *f, size_t i, int64_t *row, int32_t *view, flo
     hsize_t start[4] = {i, 0, 0, 0};
     hsize_t cnt[4] = {1, (hsize_t)f->prov.feat_h, (hsize_t)f->prov.feat_w, (hsize_t)f->prov.feat_c};
     fc_h5_quiet q = fc_h5_quiet_begin();
+    if (!f->views_checked && (f->views_checked = fc_h5_check_chunks(f->views, "/views", st) == 0 ? 1 : -1) < 0) {
+        fc_h5_quiet_end(q); /* once per open, named; a later read says "cannot read" */
+        return fc_wrap(st, "%s", f->path);
+    }
     hid_t fsp = H5Dget_space(f->views), msp = H5Screate_simple(4, cnt, NULL);
-    if (!f->views_checked) f->views_checked = fc_h5_check_chunks(f->views) == 0 ? 1 : -1;
     int ok = f->views_checked > 0 && fsp >= 0 && msp >= 0 &&
              H5Sselect_hyperslab(fsp, H5S_SELECT_SET, start, NULL, cnt, NULL) >= 0 &&
              fc_h5_dread_checked(f->views, H5T_NATIVE_FLOAT, msp, fsp, x) >= 0;

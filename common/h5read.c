@@ -118,7 +118,7 @@ int fc_h5_check_links(hid_t file, fc_status *st) {
     st->code = FC_OK;
     herr_t r = H5Lvisit(file, H5_INDEX_NAME, H5_ITER_NATIVE, on_link, st);
     if (st->code) return st->code;
-    return r < 0 ? fc_fail(st, FC_ERR_FORMAT, "cannot list the file's links (damaged?)") : 0;
+    return r < 0 ? fc_fail(st, FC_ERR_FORMAT, "damaged or truncated HDF5 file: cannot list its links") : 0;
 }
 
 /* ---- the chunk scan ---- */
@@ -261,49 +261,76 @@ static int partial_edge(const chunk_walk *w, const hsize_t *off) {
 }
 
 /* One stored chunk: 0 when libhdf5 will get exactly w->bytes out of it (or it was never
- * written: the fill value), -1 otherwise. buf/cap: a reused read buffer. */
-static int check_chunk(hid_t d, const chunk_walk *w, const hsize_t *off, unsigned char **buf, size_t *cap) {
+ * written: the fill value), -1 otherwise with why[] saying what it holds. buf/cap: a reused
+ * read buffer. */
+static int check_chunk(hid_t d, const chunk_walk *w, const hsize_t *off, unsigned char **buf, size_t *cap,
+                       char *why, size_t whycap) {
     hsize_t stored = 0; /* (H5Dget_chunk_info_by_coord would give the filter mask too, but walks
                          * the whole chunk index per call: 250 us a chunk at 20000 chunks) */
     /* never written: no size (libhdf5 1.10.8 fails the call for a chunk the index lacks;
      * H5Dread's lookup of such a chunk finds no address and reads the fill value) */
     if (H5Dget_chunk_storage_size(d, off, &stored) < 0 || stored == 0) return 0;
-    if (stored > w->fsize || stored > ((hsize_t)1 << 31)) return -1;
-    if (w->partial_raw && partial_edge(w, off)) /* no filter runs on it */
-        return stored == w->bytes ? 0 : -1;
+    const unsigned long long st = (unsigned long long)stored;
+    if (stored > w->fsize || stored > ((hsize_t)1 << 31)) {
+        snprintf(why, whycap, "stores %llu bytes, more than the file's %llu", st, (unsigned long long)w->fsize);
+        return -1;
+    }
+    if (w->partial_raw && partial_edge(w, off)) { /* no filter runs on it */
+        if (stored == w->bytes) return 0;
+        snprintf(why, whycap, "is an unfiltered edge chunk of %llu bytes, not the chunk's %zu", st, w->bytes);
+        return -1;
+    }
     if (stored > *cap) {
         unsigned char *nb = realloc(*buf, (size_t)stored);
-        if (!nb) return -1;
+        if (!nb) return snprintf(why, whycap, "of %llu bytes: out of memory", st), -1;
         *buf = nb, *cap = (size_t)stored;
     }
     uint32_t mask = 0; /* bit i: filter i was skipped for this chunk */
-    if (H5Dread_chunk(d, H5P_DEFAULT, off, &mask, *buf) < 0) return -1;
+    if (H5Dread_chunk(d, H5P_DEFAULT, off, &mask, *buf) < 0)
+        return snprintf(why, whycap, "of %llu bytes cannot be read", st), -1;
 #define RUNS(i) ((i) >= 0 && !(mask & (1u << (i))))
     const int gz = RUNS(w->gz), zs = RUNS(w->zs), fl = RUNS(w->fl);
 #undef RUNS
     size_t n = (size_t)stored;
     if (fl) { /* the checksum comes off first */
-        if (n < 4) return -1;
+        if (n < 4) return snprintf(why, whycap, "of %llu bytes is too short for its checksum", st), -1;
         n -= 4;
     }
     long long got = gz ? inflated_size(*buf, n, w->bytes) : zs ? zstd_size(*buf, n, w->bytes) : (long long)n;
-    return got == (long long)w->bytes ? 0 : -1;
+    if (got == (long long)w->bytes) return 0;
+    const char *how = gz ? "gzip" : zs ? "zstd" : NULL;
+    if (!how)
+        snprintf(why, whycap, "stores %llu bytes uncompressed (its filter mask skips the compression), not the "
+                 "chunk's %zu", st, w->bytes);
+    else if (got < 0)
+        snprintf(why, whycap, "of %llu bytes is not complete %s data of the chunk's %zu bytes", st, how, w->bytes);
+    else snprintf(why, whycap, "of %llu bytes decodes (%s) to %lld bytes, not the chunk's %zu", st, how, got, w->bytes);
+    return -1;
 }
 
-/* Every chunk origin inside the extent, the last axis fastest. 0 ok, -1 a bad chunk. */
-static int check_chunks(hid_t d, const chunk_walk *w) {
+/* Every chunk origin inside the extent, the last axis fastest. 0 ok, -1 a bad chunk (named
+ * in st). */
+static int check_chunks(hid_t d, const chunk_walk *w, const char *path, fc_status *st) {
     hsize_t off[32] = {0};
     unsigned char *buf = NULL;
     size_t cap = 0;
+    char why[200] = "";
     int rc = 0;
-    while (!(rc = check_chunk(d, w, off, &buf, &cap))) {
+    while (!(rc = check_chunk(d, w, off, &buf, &cap, why, sizeof why))) {
         int k = w->rank - 1;
         while (k >= 0 && off[k] + w->cdim[k] >= w->dims[k]) off[k] = 0, k--;
         if (k < 0) break;
         off[k] += w->cdim[k];
     }
     free(buf);
-    return rc;
+    if (!rc) return 0;
+    char at[200];
+    int64_t o[8];
+    for (int i = 0; i < w->rank && i < 8; i++) o[i] = (int64_t)off[i];
+    fc_fmt_dims(at, sizeof at, o, w->rank < 8 ? w->rank : 8);
+    fc_fail(st, FC_ERR_FORMAT, "dataset '%s': the chunk at %s %s: corrupt data (a damaged or hostile file)", path,
+            at, why);
+    return -1;
 }
 
 /* An external link on the way to a dataset: not followed (the readers refuse such files
@@ -333,12 +360,16 @@ hid_t fc_h5_dopen(hid_t loc, const char *name) {
     return d;
 }
 
-int fc_h5_check_chunks(hid_t d) {
+int fc_h5_check_chunks(hid_t d, const char *path, fc_status *st) {
     fc_status ign = {0};
-    if (fc_h5_check_pipeline(d, "", &ign)) return -1;
+    if (!st) st = &ign;
+    if (fc_h5_check_pipeline(d, path, st)) return -1;
     chunk_walk w;
     int rc = walk_init(d, &w);
-    return rc < 0 ? -1 : rc == 0 ? 0 : check_chunks(d, &w);
+    if (rc < 0)
+        return fc_fail(st, FC_ERR_FORMAT, "dataset '%s': chunks of more than 1 GiB (or of a size HDF5 does not "
+                       "say) are not read", path), -1;
+    return rc == 0 ? 0 : check_chunks(d, &w, path, st);
 }
 
 herr_t fc_h5_dread_checked(hid_t d, hid_t mem_type, hid_t mem_space, hid_t file_space, void *buf) {
@@ -350,6 +381,6 @@ herr_t fc_h5_dread_checked(hid_t d, hid_t mem_type, hid_t mem_space, hid_t file_
 }
 
 herr_t fc_h5_dread(hid_t d, hid_t mem_type, hid_t mem_space, hid_t file_space, void *buf) {
-    if (fc_h5_check_chunks(d)) return -1;
+    if (fc_h5_check_chunks(d, "", NULL)) return -1;
     return fc_h5_dread_checked(d, mem_type, mem_space, file_space, buf);
 }

@@ -76,7 +76,8 @@ int fc_h5_link_local(hid_t g, const char *name, int type, fc_status *st);
  * (fc_h5_check_chunks refuses one opened otherwise). */
 hid_t fc_h5_dopen(hid_t loc, const char *name);
 herr_t fc_h5_dread(hid_t d, hid_t mem_type, hid_t mem_space, hid_t file_space, void *buf);
-int fc_h5_check_chunks(hid_t d);
+/* 0 ok, -1 refused with st (may be NULL) naming dataset `path`, the chunk and the problem. */
+int fc_h5_check_chunks(hid_t d, const char *path, fc_status *st);
 herr_t fc_h5_dread_checked(hid_t d, hid_t mem_type, hid_t mem_space, hid_t file_space, void *buf);
 size_t fc_h5_chunk_expect(void);
 

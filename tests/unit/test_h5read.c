@@ -92,7 +92,7 @@ static void expect_read(const char *name, int mode, int r0, int r1) {
     float got[R * C];
     memset(got, 0xff, sizeof got);
     herr_t r = fc_h5_dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, got);
-    int c = fc_h5_check_chunks(d);
+    int c = fc_h5_check_chunks(d, "x", NULL);
     if (mode != BAD) {
         CHECK(r >= 0 && c == 0, "%s: a valid dataset refused (dread %d, check %d)", name, (int)r, c);
         int same = 1;
@@ -111,7 +111,7 @@ static void expect_read(const char *name, int mode, int r0, int r1) {
     hid_t pl = H5Dget_create_plist(d);
     int unfiltered = H5Pget_layout(pl) == H5D_CHUNKED && H5Pget_nfilters(pl) == 0;
     H5Pclose(pl);
-    if (unfiltered) CHECK(fc_h5_check_chunks(d) != 0, "%s: opened with a chunk cache, passed", name);
+    if (unfiltered) CHECK(fc_h5_check_chunks(d, "x", NULL) != 0, "%s: opened with a chunk cache, passed", name);
     H5Dclose(d);
     H5Fclose(f);
 }
@@ -229,6 +229,18 @@ static void test_short_chunks(void) {
     put_chunk(d, 4, 2 * C * 4, 'g', 0);
     done(d, f, pl);
     expect_read("gzip_short.h5", BAD, 0, 0);
+    { /* the refusal names the chunk and what it holds */
+        char p[256];
+        path_in(p, sizeof p, "gzip_short.h5");
+        hid_t f2 = H5Fopen(p, H5F_ACC_RDONLY, H5P_DEFAULT), d2 = fc_h5_dopen(f2, "x");
+        fc_status st = {0};
+        CHECK(fc_h5_check_chunks(d2, "/x", &st) != 0 &&
+                  strstr(st.msg, "dataset '/x': the chunk at (2, 0) of ") &&
+                  strstr(st.msg, "decodes (gzip) to 16 bytes, not the chunk's 56: corrupt data"),
+              "gzip_short.h5: message '%s'", st.msg);
+        H5Dclose(d2);
+        H5Fclose(f2);
+    }
     pl = chunked();
     zstd_filter(pl);
     d = make("zstd_short.h5", pl, 0, &f);
