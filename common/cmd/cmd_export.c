@@ -165,8 +165,8 @@ static int run_export(const char *in, const char *out, const fc_h5feat_opts *o, 
     c.w = NULL;
     if (rc) goto out;
     long long bytes = stat(out, &sb) == 0 ? (long long)sb.st_size : -1;
-    printf("exported %zu images (%dx%dx%d %s, %s) to %s: %lld bytes, %.0f bytes/image\n",
-           count, src.prov.feat_h, src.prov.feat_w, src.prov.feat_c,
+    printf("exported %zu image%s (%dx%dx%d %s, %s) to %s: %lld bytes, %.0f bytes/image\n",
+           count, count == 1 ? "" : "s", src.prov.feat_h, src.prov.feat_w, src.prov.feat_c,
            o->float16 ? "float16" : "float32", o->zstd ? "zstd" : "shuffle+gzip", out, bytes,
            count ? (double)bytes / (double)count : 0.0);
     if (n_views) /* the bytes per image above include them (review 12 B F13) */

@@ -607,16 +607,17 @@ static int run_share(const share_job *j, char **inputs, int n) {
         fprintf(stderr, "featcache import: note: u8 re-quantizes the exported values (its "
                         "ranges are rounded); use --codec f32 to keep them exactly\n");
     if (j->import) {
-        printf("imported %zu images (%dx%dx%d, codec %s) into %s\n", written, prov.feat_h,
+        printf("imported %zu image%s (%dx%dx%d, codec %s) into %s\n", written, written == 1 ? "" : "s", prov.feat_h,
                prov.feat_w, prov.feat_c, fc_codec_name(prov.codec.kind), j->out);
     } else {
         char conf[96] = ""; /* what differed (an image may differ in both), and whose label was kept */
         if (p.conflicts)
             snprintf(conf, sizeof conf, " (%zu class, %zu split; kept %s)", p.class_conflicts, p.split_conflicts,
                      j->prefer == PREFER_LAST ? "last" : "first");
-        printf("merged %d stores: %zu images read, %zu duplicates, %zu label conflicts%s, "
-               "%zu written (%zu failed records), codec %s -> %s\n",
-               n, p.total, p.dups, p.conflicts, conf, written, p.failed, fc_codec_name(prov.codec.kind), j->out);
+        printf("merged %d store%s: %zu image%s read, %zu duplicate%s, %zu label conflict%s%s, "
+               "%zu written (%zu failed record%s), codec %s -> %s\n", n, n == 1 ? "" : "s", p.total,
+               p.total == 1 ? "" : "s", p.dups, p.dups == 1 ? "" : "s", p.conflicts, p.conflicts == 1 ? "" : "s", conf,
+               written, p.failed, p.failed == 1 ? "" : "s", fc_codec_name(prov.codec.kind), j->out);
     }
     if (n_views)
         printf("%s %lld augmented views (%d per training image, %s; seed %llu)\n", j->import ? "imported" : "merged",

@@ -43,7 +43,7 @@ expect_exit "merge --codec f32" 0 "codec f32" "$FC" merge -o merged32.db --codec
 same_content "f16 -> f32 re-encode keeps decoded values" merged16.db merged32.db
 expect_exit "merge output exists" 1 "already exists" "$FC" merge -o merged.db s0.db
 cp s1.db forced.db
-expect_exit "merge --force replaces" 0 "merged 1 stores" "$FC" merge -o forced.db --force s0.db
+expect_exit "merge --force replaces" 0 "merged 1 store:" "$FC" merge -o forced.db --force s0.db
 same_content "forced output = its input" s0.db forced.db
 # a store whose writer was killed (kill -9 leaves OUT-wal and OUT-shm) replaced with --force:
 # the old WAL must not be applied to the new file, for merge and import alike
@@ -72,13 +72,13 @@ expect_exit "merge --force onto a store being written: refused" 1 "locked.db: st
 expect_exit "import --force onto a store being written: refused" 1 "locked.db: store is busy" "$FC" import s0.h5 -o locked.db --force
 exec 9>&-
 [ "$(fingerprint locked.db)" = "$before" ] && ok "a store being written is not replaced" || fail "locked store modified"
-expect_exit "merge --force once the writer is gone" 0 "merged 1 stores" "$FC" merge -o locked.db --force s0.db
+expect_exit "merge --force once the writer is gone" 0 "merged 1 store:" "$FC" merge -o locked.db --force s0.db
 expect_exit "merge output is an input" 2 "also an input" "$FC" merge -o s0.db --force s0.db s1.db
 expect_exit "merge without -o" 2 "-o OUT" "$FC" merge s0.db
 # each command accepts exactly the --level range its help states
 "$FC" merge --help 2>&1 | grep -q "zstd level 1-19" && ok "merge --help states 1-19" || fail "merge --help level"
 for l in 0 20 -3; do expect_exit "merge --level $l refused" 2 "--level" "$FC" merge -o lv.db --level $l s0.db; done
-expect_exit "merge --level 19" 0 "merged 1 stores" "$FC" merge -o lv.db --level 19 s0.db
+expect_exit "merge --level 19" 0 "merged 1 store:" "$FC" merge -o lv.db --level 19 s0.db
 # the blobs are re-encoded at the level the output records (they were copied as they were)
 "$MK" lv0.db --count 40 --shape 4,4,64 >/dev/null
 "$FC" merge -o lv19.db --level 19 lv0.db >/dev/null && "$FC" merge -o lv3.db lv0.db >/dev/null
@@ -362,6 +362,11 @@ no_output "failed export writes nothing" x.h5
 
 # --- import ----------------------------------------------------------------------------------
 expect_exit "import" 0 "imported 58 images (4x4x8, codec f16)" "$FC" import whole.h5 -o imported.db
+# one image is "1 image", as extract's banner says it (review 16e)
+"$MK" one.db --count 1 >/dev/null
+expect_exit "export of one image: in words" 0 "exported 1 image (" "$FC" export one.db one.h5
+expect_exit "import of one image: in words" 0 "imported 1 image (" "$FC" import one.h5 -o one-i.db
+expect_exit "merge of one store of one image: in words" 0 "merged 1 store: 1 image read, 0 duplicates, 0 label conflicts, 1 written (0 failed records)" "$FC" merge -o one-m.db one.db
 same_content "import(export(S)) == S" whole.db imported.db ok
 "$DUMP" --prov imported.db >p3.txt
 cmp -s p2.txt p3.txt && ok "import keeps the provenance" || fail "import provenance: $(diff p2.txt p3.txt | head -3)"
@@ -463,7 +468,7 @@ chmod 755 ro
 # A read-only bind mount stops root too; needs mount privileges (skipped without them).
 mkdir -p romnt && if mount --bind ro romnt 2>/dev/null && mount -o remount,ro,bind romnt 2>/dev/null; then
     expect_exit "export from a read-only mount" 0 "exported 58" "$FC" export romnt/whole.db rom.h5
-    expect_exit "merge from a read-only mount" 0 "merged 1 stores" "$FC" merge -o rom.db romnt/whole.db
+    expect_exit "merge from a read-only mount" 0 "merged 1 store:" "$FC" merge -o rom.db romnt/whole.db
     same_content "merge from read-only mount == whole" whole.db rom.db
     for c in info verify; do expect_exit "$c on a read-only mount" 0 "" "$FC" $c romnt/whole.db; done
     expect_exit "train on a read-only mount" 0 "not recorded" "$FC" train romnt/whole.db -o romh.h5 "${TA[@]}"
