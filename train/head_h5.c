@@ -660,6 +660,9 @@ int fc_is_head_file(const char *path) { return is_head(path, 0); }
 int fc_is_featcache_head(const char *path) { return is_head(path, 1); }
 
 int fc_head_describe(const char *path, int *handled, fc_status *st) {
+    /* a file the pre-flight refuses (an external link, a hostile header) is reported as such:
+     * is_head would say "not a head", and the export reader "a Keras model file" */
+    if (fc_h5_preflight(path, NULL, st)) return *handled = 1, st->code;
     *handled = fc_is_head_file(path);
     if (!*handled) return FC_OK; /* the caller's own reader says what the file is */
     fc_head *hd = NULL;
