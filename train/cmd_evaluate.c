@@ -146,7 +146,8 @@ static void print_report(const char *store, const char *split, const fc_report_t
     int w = 12;
     for (int c = 0; nm && c < r->k; c++) w = fc_text_width(nm[c]) > w ? fc_text_width(nm[c]) : w;
     char lb[FC_KERAS_NUM_CAP], ab[FC_KERAS_NUM_CAP];
-    printf("%s, split %s: %zu images\nloss: %s - accuracy: %s\n\n", store, split, r->n, fc_keras_num(loss, lb),
+    printf("%s, split %s: %zu image%s\nloss: %s - accuracy: %s\n\n", store, split, r->n, r->n == 1 ? "" : "s",
+           fc_keras_num(loss, lb),
            fc_keras_num(r->accuracy, ab)); /* as Keras's evaluate prints them */
     printf("%*s  precision  recall  f1-score  support\n", w, "");
     for (int c = 0; c < r->k; c++) {

@@ -243,7 +243,8 @@ static int diff_features(fc_source s[2], int lookup, diff_pair *pairs, size_t n,
 }
 
 static void print_features(const feat_ctx *c, const feat_rule *r) {
-    printf("features: %zu images in both compared %s: %zu differ", c->compared, r->how, c->differ);
+    printf("features: %zu image%s in both compared %s: %zu differ", c->compared, c->compared == 1 ? "" : "s",
+           r->how, c->differ);
     if (c->close) printf(", %zu agree within it but not bit for bit", c->close);
     if (!(c->max_diff <= 0))
         printf(", largest difference %.4g (at most %.3g of an image's largest |value|)", c->max_diff, c->max_rel);
@@ -288,7 +289,8 @@ static int run_diff(const char *pa, const char *pb, int quiet, double tol) {
         d.same += !pairs[i].label_differs && !pairs[i].features_differ;
         close += !pairs[i].label_differs && pairs[i].features_close;
     }
-    printf("A: %s, %zu images; B: %s, %zu images\n", pa, d.n_a, pb, d.n_b);
+    printf("A: %s, %zu image%s; B: %s, %zu image%s\n", pa, d.n_a, d.n_a == 1 ? "" : "s", pb, d.n_b,
+           d.n_b == 1 ? "" : "s");
     if (npairs && prov_differs) printf("features: not compared (other backbone setups give other features)\n");
     else if (npairs) print_features(&fc, &rule);
     printf("%zu only in A, %zu only in B, %zu with different labels, %zu with different splits, ", d.only_a, d.only_b,

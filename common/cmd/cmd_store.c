@@ -211,8 +211,8 @@ static int info_store(const char *path, int max_failed, fc_status *st) {
     fc_status ign = {0};
     if (fc_store_get_image_dir(s, dir, sizeof dir, &ign) == 1)
         printf("images from  %s\n", fc_printable(dir, pr, sizeof pr));
-    printf("images       %lld with features, %lld failed, %d classes\n", (long long)ss.images_ok,
-           (long long)ss.images_failed, nc);
+    printf("images       %lld with features, %lld failed, %d class%s\n", (long long)ss.images_ok,
+           (long long)ss.images_failed, nc, nc == 1 ? "" : "es");
     if (nc) print_counts(names, nc, counts);
     if (p) print_sizes(p, &ss);
     if ((rc = print_views(s, p, ss.per_split[FC_SPLIT_TRAIN], st))) goto out;
@@ -250,7 +250,7 @@ static int info_h5(const char *path, fc_status *st) {
             printf("store        %s (HDF5 export)\n", path);
             print_provenance(&ds[0].prov, 1);
             size_t total = ds[0].n + ds[1].n + ds[2].n;
-            printf("images       %zu, %d classes\n", total, nc);
+            printf("images       %zu, %d class%s\n", total, nc, nc == 1 ? "" : "es");
             print_counts(ds[0].class_names, nc, counts);
             struct stat sb;
             double raw = (double)ds[0].dim * 4;

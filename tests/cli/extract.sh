@@ -33,6 +33,8 @@ expect_exit "missing folder" 1 "$T/nope" "$FC" extract "$T/nope" -m "$T/tiny.h5"
 mkdir -p "$T/one/c" && cp "$(ls -d "$T"/img/*/* | head -1)" "$T/one/c/"
 "$FC" extract "$T/one" -m "$T/tiny.h5" -o "$T/one.db" "${X[@]}" >"$T/.out" 2>&1
 grep -q "^extract: 1 image in 1 class from " "$T/.out" && ok "banner: 1 image in 1 class" || fail "banner: $(head -1 "$T/.out")"
+"$FC" info "$T/one.db" >"$T/.out" 2>&1
+grep -q "^images       1 with features, 0 failed, 1 class$" "$T/.out" && ok "info: 1 class" || fail "info: $(grep '^images ' "$T/.out")"
 
 # --- -o a FIFO (or device): refused before SQLite opens it, nothing made next to it ---
 mkfifo "$T/ff.db"
