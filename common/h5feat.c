@@ -52,6 +52,7 @@ struct fc_h5feat {
     /* augmented views (optional): /views, /view_of, /view_index, augment_* attributes */
     hid_t views;
     int feat_checked, views_checked; /* every chunk of /features, /views checked (fc_h5_check_chunks) */
+    size_t feat_chunk, views_chunk;  /* then their decoded chunk sizes, for each row's read */
     size_t n_views;
     int64_t *view_of;
     int32_t *view_index;
@@ -730,10 +731,11 @@ int fc_h5feat_read(fc_h5feat *f, size_t i0, size_t count, float *out, fc_status 
         fc_h5_quiet_end(q); /* once per open, named; a later read says "cannot read" */
         return fc_wrap(st, "%s", f->path);
     }
+    if (f->feat_checked > 0 && !f->feat_chunk) f->feat_chunk = fc_h5_chunk_size(f->feat);
     hid_t fsp = H5Dget_space(f->feat), msp = H5Screate_simple(4, cnt, NULL);
     int ok = f->feat_checked > 0 && fsp >= 0 && msp >= 0 &&
              H5Sselect_hyperslab(fsp, H5S_SELECT_SET, start, NULL, cnt, NULL) >= 0 &&
-             fc_h5_dread_checked(f->feat, H5T_NATIVE_FLOAT, msp, fsp, out) >= 0;
+             fc_h5_dread_expect(f->feat, f->feat_chunk, H5T_NATIVE_FLOAT, msp, fsp, out) >= 0;
     if (msp >= 0) H5Sclose(msp);
     if (fsp >= 0) H5Sclose(fsp);
     fc_h5_quiet_end(q);
@@ -759,10 +761,11 @@ int fc_h5feat_read_view(fc_h5feat *f, size_t i, int64_t *row, int32_t *view, flo
         fc_h5_quiet_end(q); /* once per open, named; a later read says "cannot read" */
         return fc_wrap(st, "%s", f->path);
     }
+    if (f->views_checked > 0 && !f->views_chunk) f->views_chunk = fc_h5_chunk_size(f->views);
     hid_t fsp = H5Dget_space(f->views), msp = H5Screate_simple(4, cnt, NULL);
     int ok = f->views_checked > 0 && fsp >= 0 && msp >= 0 &&
              H5Sselect_hyperslab(fsp, H5S_SELECT_SET, start, NULL, cnt, NULL) >= 0 &&
-             fc_h5_dread_checked(f->views, H5T_NATIVE_FLOAT, msp, fsp, x) >= 0;
+             fc_h5_dread_expect(f->views, f->views_chunk, H5T_NATIVE_FLOAT, msp, fsp, x) >= 0;
     if (msp >= 0) H5Sclose(msp);
     if (fsp >= 0) H5Sclose(fsp);
     fc_h5_quiet_end(q);

@@ -372,12 +372,20 @@ int fc_h5_check_chunks(hid_t d, const char *path, fc_status *st) {
     return rc == 0 ? 0 : check_chunks(d, &w, path, st);
 }
 
-herr_t fc_h5_dread_checked(hid_t d, hid_t mem_type, hid_t mem_space, hid_t file_space, void *buf) {
+size_t fc_h5_chunk_size(hid_t d) {
     size_t bytes = chunk_bytes(d);
-    g_chunk_expect = bytes == SIZE_MAX ? 0 : bytes;
+    return bytes == SIZE_MAX ? 0 : bytes;
+}
+
+herr_t fc_h5_dread_expect(hid_t d, size_t expect, hid_t mem_type, hid_t mem_space, hid_t file_space, void *buf) {
+    g_chunk_expect = expect;
     herr_t r = H5Dread(d, mem_type, mem_space, file_space, H5P_DEFAULT, buf);
     g_chunk_expect = 0;
     return r;
+}
+
+herr_t fc_h5_dread_checked(hid_t d, hid_t mem_type, hid_t mem_space, hid_t file_space, void *buf) {
+    return fc_h5_dread_expect(d, fc_h5_chunk_size(d), mem_type, mem_space, file_space, buf);
 }
 
 herr_t fc_h5_dread(hid_t d, hid_t mem_type, hid_t mem_space, hid_t file_space, void *buf) {

@@ -79,6 +79,10 @@ herr_t fc_h5_dread(hid_t d, hid_t mem_type, hid_t mem_space, hid_t file_space, v
 /* 0 ok, -1 refused with st (may be NULL) naming dataset `path`, the chunk and the problem. */
 int fc_h5_check_chunks(hid_t d, const char *path, fc_status *st);
 herr_t fc_h5_dread_checked(hid_t d, hid_t mem_type, hid_t mem_space, hid_t file_space, void *buf);
+/* fc_h5_dread_checked in two steps, for row-by-row readers: the decoded chunk size of d
+ * (0: not chunked or unknown), found once, then each read with it. */
+size_t fc_h5_chunk_size(hid_t d);
+herr_t fc_h5_dread_expect(hid_t d, size_t expect, hid_t mem_type, hid_t mem_space, hid_t file_space, void *buf);
 size_t fc_h5_chunk_expect(void);
 
 /* "(3, 3, 64, 128)"; negative dims print as "?". */
