@@ -99,12 +99,17 @@ fail:
     return 0;
 }
 
+/* Always ours, never a plugin's: H5Zfilter_avail would load a zstd plugin found on
+ * HDF5_PLUGIN_PATH, whose decoder does not check a frame's size against the chunk's
+ * (fc_h5_chunk_expect); registering replaces a filter of the same id. Once per process. */
 int fc_h5_zstd_register(fc_status *st) {
-    if (H5Zfilter_avail(FC_H5_FILTER_ZSTD) > 0) return 0;
+    static int done;
+    if (done) return 0;
     static const H5Z_class2_t cls = {H5Z_CLASS_T_VERS, FC_H5_FILTER_ZSTD, 1, 1,
                                      "zstd (featcache, libzstd)", NULL, NULL, zstd_filter};
     if (H5Zregister(&cls) < 0)
         return fc_fail(st, FC_ERR_INTERNAL, "cannot register the HDF5 zstd filter (32015)");
+    done = 1;
     return 0;
 }
 

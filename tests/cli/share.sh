@@ -374,6 +374,15 @@ cmp -s p2.txt p3.txt && ok "import keeps the provenance" || fail "import provena
     ok "import keeps who made the features (command, created)" || fail "import maker: $(prov_of imported.db command)"
 expect_exit "import zstd export" 0 "imported 58" "$FC" import z.h5 -o importedz.db
 same_content "import of zstd export == S" whole.db importedz.db ok
+# a third-party zstd plugin on HDF5_PLUGIN_PATH (one that decodes a value wrong) is not used
+# in place of featcache's own filter, which checks every frame's size (review 16 L)
+mkdir -p plug
+if cc -shared -fPIC -o plug/libfake_zstd.so "$ROOT/tests/plugins/fake_zstd.c" $(pkg-config --cflags --libs hdf5) \
+    -lzstd 2>plug.err; then
+    HDF5_PLUGIN_PATH="$T/plug" expect_exit "import zstd export, a foreign zstd plugin on the path" 0 "imported 58" \
+        "$FC" import z.h5 -o importedzp.db
+    same_content "... decoded by featcache's filter, not the plugin's" whole.db importedzp.db ok
+else fail "build the fake zstd plugin: $(cat plug.err)"; fi
 check "independent zstd writer (zstd CLI chunks)" "$PY" "$ROOT/tests/py/make_zstd_export.py" whole.h5 ext.h5
 expect_exit "import chunks compressed by the zstd CLI" 0 "imported 58" "$FC" import ext.h5 -o importedx.db
 same_content "import of CLI-zstd export == S" whole.db importedx.db ok
